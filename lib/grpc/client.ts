@@ -1,0 +1,106 @@
+/**
+ * Dialling Rivulet services: one place for channel options, deadlines and the
+ * retry policy. Callers use `unary(...)` and never write their own retry loops.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { fromServiceError, isRetryable, type RivuletError } from '../errors.js';
+import { rivuletV1, healthV1 } from '../proto/index.js';
+import type { ExecutorClient, HealthClient, LineageClient, ReceiverClient, SchedulerClient } from '../proto/index.js';
+
+export interface DialOptions {
+  maxMessageBytes?: number;
+}
+
+function channelOptions(opts: DialOptions = {}): grpc.ChannelOptions {
+  const max = opts.maxMessageBytes ?? 64 * 1024 * 1024;
+  return {
+    'grpc.max_receive_message_length': max,
+    'grpc.max_send_message_length': max,
+    'grpc.keepalive_time_ms': 10_000,
+    'grpc.keepalive_permit_without_calls': 1,
+    // Reconnect fast: a restarted peer on loopback is back within ms.
+    'grpc.initial_reconnect_backoff_ms': 100,
+    'grpc.max_reconnect_backoff_ms': 2000,
+  };
+}
+
+const creds = () => grpc.credentials.createInsecure();
+
+export const dial = {
+  receiver: (address: string, o?: DialOptions): ReceiverClient => new rivuletV1.Receiver(address, creds(), channelOptions(o)),
+  scheduler: (address: string, o?: DialOptions): SchedulerClient => new rivuletV1.Scheduler(address, creds(), channelOptions(o)),
+  lineage: (address: string, o?: DialOptions): LineageClient => new rivuletV1.Lineage(address, creds(), channelOptions(o)),
+  executor: (address: string, o?: DialOptions): ExecutorClient => new rivuletV1.Executor(address, creds(), channelOptions(o)),
+  health: (address: string, o?: DialOptions): HealthClient => new healthV1.Health(address, creds(), channelOptions(o)),
+};
+
+export interface CallOptions {
+  /** Per-attempt deadline. @default 5000 */
+  timeoutMs?: number;
+  /** Total attempts for retryable codes (see RETRYABLE_CODES). @default 1 */
+  attempts?: number;
+  /** First backoff between attempts, doubled each time. @default 50 */
+  backoffMs?: number;
+  metadata?: grpc.Metadata;
+}
+
+type UnaryMethod<Req, Res> = (
+  req: Req,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  cb: (err: grpc.ServiceError | null, res?: Res) => void,
+) => grpc.ClientUnaryCall;
+
+/**
+ * Call a unary method with a deadline, retrying retryable codes with
+ * exponential backoff. Rejects with a typed RivuletError.
+ */
+export async function unary<Req, Res>(
+  client: grpc.Client,
+  method: UnaryMethod<Req, Res>,
+  request: Req,
+  opts: CallOptions = {},
+): Promise<Res> {
+  const attempts = Math.max(1, opts.attempts ?? 1);
+  let backoff = opts.backoffMs ?? 50;
+  let lastErr: RivuletError | undefined;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    try {
+      return await new Promise<Res>((resolve, reject) => {
+        method.call(
+          client,
+          request,
+          opts.metadata ?? new grpc.Metadata(),
+          { deadline: Date.now() + (opts.timeoutMs ?? 5000) },
+          (err, res) => (err ? reject(err) : resolve(res as Res)),
+        );
+      });
+    } catch (err) {
+      lastErr = fromServiceError(err);
+      if (attempt === attempts || !isRetryable(err)) throw lastErr;
+      await new Promise((r) => setTimeout(r, backoff));
+      backoff *= 2;
+    }
+  }
+  throw lastErr!;
+}
+
+/** Resolve when `address` answers grpc.health.v1 SERVING, or reject after timeoutMs. */
+export async function waitForServing(address: string, timeoutMs = 15_000): Promise<void> {
+  const client = dial.health(address);
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      try {
+        const res = await unary<{ service: string }, { status?: string }>(client, client.check as never, { service: '' }, { timeoutMs: 1000 });
+        if (res.status === 'SERVING') return;
+      } catch {
+        // not up yet
+      }
+      if (Date.now() > deadline) throw new Error(`${address} did not become SERVING within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    client.close();
+  }
+}

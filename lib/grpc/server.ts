@@ -1,0 +1,95 @@
+/**
+ * Starting a gRPC server the same way in every service: message size bounds,
+ * the standard grpc.health.v1 service, bind + advertise address, and a
+ * graceful shutdown that gives in-flight calls a moment before forcing.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { healthV1 } from '../proto/index.js';
+import type { HealthHandlers } from '../proto/gen/grpc/health/v1/Health.js';
+import type { HealthCheckResponse } from '../proto/gen/grpc/health/v1/HealthCheckResponse.js';
+
+export type ServingStatus = 'SERVING' | 'NOT_SERVING';
+
+/** The grpc.health.v1 implementation: one status for the whole server ("" service). */
+export class HealthService {
+  private status: ServingStatus = 'NOT_SERVING';
+  private watchers = new Set<grpc.ServerWritableStream<unknown, HealthCheckResponse>>();
+
+  set(status: ServingStatus): void {
+    this.status = status;
+    for (const w of this.watchers) w.write({ status });
+  }
+
+  get(): ServingStatus {
+    return this.status;
+  }
+
+  handlers(): HealthHandlers {
+    return {
+      Check: (_call, cb) => cb(null, { status: this.status }),
+      Watch: (call) => {
+        this.watchers.add(call);
+        call.write({ status: this.status });
+        call.on('cancelled', () => this.watchers.delete(call));
+        call.on('close', () => this.watchers.delete(call));
+      },
+    };
+  }
+}
+
+export interface StartedServer {
+  server: grpc.Server;
+  health: HealthService;
+  port: number;
+  /** host:port others should dial. */
+  address: string;
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+export interface ServerOptions {
+  host: string;
+  port: number;
+  advertiseAddress?: string;
+  maxMessageBytes: number;
+}
+
+export async function startServer(
+  opts: ServerOptions,
+  register: (server: grpc.Server) => void,
+): Promise<StartedServer> {
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': opts.maxMessageBytes,
+    'grpc.max_send_message_length': opts.maxMessageBytes,
+    'grpc.keepalive_time_ms': 10_000,
+    'grpc.keepalive_permit_without_calls': 1,
+  });
+  const health = new HealthService();
+  server.addService(healthV1.Health.service, health.handlers());
+  register(server);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${opts.host}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
+  const advertiseHost = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
+  const address = opts.advertiseAddress || `${advertiseHost}:${port}`;
+  return {
+    server,
+    health,
+    port,
+    address,
+    shutdown: (graceMs = 2000) =>
+      new Promise<void>((resolve) => {
+        health.set('NOT_SERVING');
+        const force = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        force.unref();
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      }),
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * Every NATS subject Rivulet uses, and the shape of every message on it. NATS
+ * carries only what is broadcast or periodic and may be lost without harm:
+ * heartbeats, batch announcements (the receiver also answers GetBatchBlocks
+ * over gRPC), batch-completed events and the set of active streams. Payloads
+ * are MessagePack (lib/codec/records.ts packValue).
+ */
+
+export const SUBJECT_PREFIX = 'rivulet';
+
+export const subjects = {
+  /** Executor → all: liveness, free slots, block-store use. */
+  heartbeat: (executorId: string) => `${SUBJECT_PREFIX}.executor.heartbeat.${executorId}`,
+  heartbeatAll: `${SUBJECT_PREFIX}.executor.heartbeat.*`,
+  /** Scheduler → all: an executor was declared lost (after missed heartbeats or RPC failures). */
+  executorLost: (executorId: string) => `${SUBJECT_PREFIX}.executor.lost.${executorId}`,
+  executorLostAll: `${SUBJECT_PREFIX}.executor.lost.*`,
+  /** Receiver → scheduler: the blocks of one batch of one stream are stored and replicated. */
+  batchReady: (stream: string) => `${SUBJECT_PREFIX}.batch.ready.${encodeToken(stream)}`,
+  batchReadyAll: `${SUBJECT_PREFIX}.batch.ready.*`,
+  /** Scheduler → all: a batch of a job finished, with its timings. */
+  batchCompleted: (jobId: string) => `${SUBJECT_PREFIX}.batch.completed.${encodeToken(jobId)}`,
+  batchCompletedAll: `${SUBJECT_PREFIX}.batch.completed.*`,
+  /** Scheduler → receiver: the streams running jobs read (sent on change and periodically). */
+  streams: `${SUBJECT_PREFIX}.streams`,
+} as const;
+
+/** NATS tokens can't hold '.', '*', '>' or whitespace; stream names may. */
+export function encodeToken(name: string): string {
+  return /^[A-Za-z0-9_-]+$/.test(name) ? name : 'x' + Buffer.from(name).toString('hex');
+}
+
+export interface HeartbeatMessage {
+  executorId: string;
+  /** Changes every time the executor process starts. */
+  epoch: number;
+  address: string;
+  /** Host name, for NODE_LOCAL placement. */
+  host: string;
+  slots: number;
+  freeSlots: number;
+  runningTasks: number;
+  blockCount: number;
+  blockBytes: number;
+  blockCapacityBytes: number;
+  sentAtMs: number;
+}
+
+export interface BatchReadyMessage {
+  stream: string;
+  batchTimeMs: number;
+  batchIntervalMs: number;
+  blocks: Array<{ blockId: string; records: number; bytes: number; executorIds: string[] }>;
+}
+
+export interface BatchCompletedMessage {
+  jobId: string;
+  batchTimeMs: number;
+  state: 'COMPLETED' | 'FAILED';
+  inputRecords: number;
+  schedulingDelayMs: number;
+  processingTimeMs: number;
+  totalDelayMs: number;
+  tasks: number;
+  error?: string;
+}
+
+export interface StreamsMessage {
+  streams: string[];
+  batchIntervalMs: number;
+}
+
+export interface ExecutorLostMessage {
+  executorId: string;
+  epoch: number;
+  reason: string;
+}

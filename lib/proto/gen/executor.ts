@@ -1,0 +1,65 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { MessageTypeDefinition } from '@grpc/proto-loader';
+
+import type { BlockInput as _rivulet_v1_BlockInput, BlockInput__Output as _rivulet_v1_BlockInput__Output } from './rivulet/v1/BlockInput.js';
+import type { BlockRef as _rivulet_v1_BlockRef, BlockRef__Output as _rivulet_v1_BlockRef__Output } from './rivulet/v1/BlockRef.js';
+import type { DatasetRef as _rivulet_v1_DatasetRef, DatasetRef__Output as _rivulet_v1_DatasetRef__Output } from './rivulet/v1/DatasetRef.js';
+import type { DropBlocksRequest as _rivulet_v1_DropBlocksRequest, DropBlocksRequest__Output as _rivulet_v1_DropBlocksRequest__Output } from './rivulet/v1/DropBlocksRequest.js';
+import type { DropBlocksResponse as _rivulet_v1_DropBlocksResponse, DropBlocksResponse__Output as _rivulet_v1_DropBlocksResponse__Output } from './rivulet/v1/DropBlocksResponse.js';
+import type { ExecutorClient as _rivulet_v1_ExecutorClient, ExecutorDefinition as _rivulet_v1_ExecutorDefinition } from './rivulet/v1/Executor.js';
+import type { ExecutorRef as _rivulet_v1_ExecutorRef, ExecutorRef__Output as _rivulet_v1_ExecutorRef__Output } from './rivulet/v1/ExecutorRef.js';
+import type { FetchBlocksRequest as _rivulet_v1_FetchBlocksRequest, FetchBlocksRequest__Output as _rivulet_v1_FetchBlocksRequest__Output } from './rivulet/v1/FetchBlocksRequest.js';
+import type { FetchedBlock as _rivulet_v1_FetchedBlock, FetchedBlock__Output as _rivulet_v1_FetchedBlock__Output } from './rivulet/v1/FetchedBlock.js';
+import type { KillTasksRequest as _rivulet_v1_KillTasksRequest, KillTasksRequest__Output as _rivulet_v1_KillTasksRequest__Output } from './rivulet/v1/KillTasksRequest.js';
+import type { KillTasksResponse as _rivulet_v1_KillTasksResponse, KillTasksResponse__Output as _rivulet_v1_KillTasksResponse__Output } from './rivulet/v1/KillTasksResponse.js';
+import type { LoadJobRequest as _rivulet_v1_LoadJobRequest, LoadJobRequest__Output as _rivulet_v1_LoadJobRequest__Output } from './rivulet/v1/LoadJobRequest.js';
+import type { LoadJobResponse as _rivulet_v1_LoadJobResponse, LoadJobResponse__Output as _rivulet_v1_LoadJobResponse__Output } from './rivulet/v1/LoadJobResponse.js';
+import type { MapOutputLocation as _rivulet_v1_MapOutputLocation, MapOutputLocation__Output as _rivulet_v1_MapOutputLocation__Output } from './rivulet/v1/MapOutputLocation.js';
+import type { PutBlockRequest as _rivulet_v1_PutBlockRequest, PutBlockRequest__Output as _rivulet_v1_PutBlockRequest__Output } from './rivulet/v1/PutBlockRequest.js';
+import type { PutBlockResponse as _rivulet_v1_PutBlockResponse, PutBlockResponse__Output as _rivulet_v1_PutBlockResponse__Output } from './rivulet/v1/PutBlockResponse.js';
+import type { RecordBatch as _rivulet_v1_RecordBatch, RecordBatch__Output as _rivulet_v1_RecordBatch__Output } from './rivulet/v1/RecordBatch.js';
+import type { ResultSink as _rivulet_v1_ResultSink, ResultSink__Output as _rivulet_v1_ResultSink__Output } from './rivulet/v1/ResultSink.js';
+import type { RunTasksRequest as _rivulet_v1_RunTasksRequest, RunTasksRequest__Output as _rivulet_v1_RunTasksRequest__Output } from './rivulet/v1/RunTasksRequest.js';
+import type { ShuffleInput as _rivulet_v1_ShuffleInput, ShuffleInput__Output as _rivulet_v1_ShuffleInput__Output } from './rivulet/v1/ShuffleInput.js';
+import type { ShuffleWrite as _rivulet_v1_ShuffleWrite, ShuffleWrite__Output as _rivulet_v1_ShuffleWrite__Output } from './rivulet/v1/ShuffleWrite.js';
+import type { TaskAttemptRef as _rivulet_v1_TaskAttemptRef, TaskAttemptRef__Output as _rivulet_v1_TaskAttemptRef__Output } from './rivulet/v1/TaskAttemptRef.js';
+import type { TaskMetrics as _rivulet_v1_TaskMetrics, TaskMetrics__Output as _rivulet_v1_TaskMetrics__Output } from './rivulet/v1/TaskMetrics.js';
+import type { TaskResult as _rivulet_v1_TaskResult, TaskResult__Output as _rivulet_v1_TaskResult__Output } from './rivulet/v1/TaskResult.js';
+import type { TaskSpec as _rivulet_v1_TaskSpec, TaskSpec__Output as _rivulet_v1_TaskSpec__Output } from './rivulet/v1/TaskSpec.js';
+
+type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
+  new(...args: ConstructorParameters<Constructor>): Subtype;
+};
+
+export interface ProtoGrpcType {
+  rivulet: {
+    v1: {
+      BlockInput: MessageTypeDefinition<_rivulet_v1_BlockInput, _rivulet_v1_BlockInput__Output>
+      BlockRef: MessageTypeDefinition<_rivulet_v1_BlockRef, _rivulet_v1_BlockRef__Output>
+      DatasetRef: MessageTypeDefinition<_rivulet_v1_DatasetRef, _rivulet_v1_DatasetRef__Output>
+      DropBlocksRequest: MessageTypeDefinition<_rivulet_v1_DropBlocksRequest, _rivulet_v1_DropBlocksRequest__Output>
+      DropBlocksResponse: MessageTypeDefinition<_rivulet_v1_DropBlocksResponse, _rivulet_v1_DropBlocksResponse__Output>
+      Executor: SubtypeConstructor<typeof grpc.Client, _rivulet_v1_ExecutorClient> & { service: _rivulet_v1_ExecutorDefinition }
+      ExecutorRef: MessageTypeDefinition<_rivulet_v1_ExecutorRef, _rivulet_v1_ExecutorRef__Output>
+      FetchBlocksRequest: MessageTypeDefinition<_rivulet_v1_FetchBlocksRequest, _rivulet_v1_FetchBlocksRequest__Output>
+      FetchedBlock: MessageTypeDefinition<_rivulet_v1_FetchedBlock, _rivulet_v1_FetchedBlock__Output>
+      KillTasksRequest: MessageTypeDefinition<_rivulet_v1_KillTasksRequest, _rivulet_v1_KillTasksRequest__Output>
+      KillTasksResponse: MessageTypeDefinition<_rivulet_v1_KillTasksResponse, _rivulet_v1_KillTasksResponse__Output>
+      LoadJobRequest: MessageTypeDefinition<_rivulet_v1_LoadJobRequest, _rivulet_v1_LoadJobRequest__Output>
+      LoadJobResponse: MessageTypeDefinition<_rivulet_v1_LoadJobResponse, _rivulet_v1_LoadJobResponse__Output>
+      MapOutputLocation: MessageTypeDefinition<_rivulet_v1_MapOutputLocation, _rivulet_v1_MapOutputLocation__Output>
+      PutBlockRequest: MessageTypeDefinition<_rivulet_v1_PutBlockRequest, _rivulet_v1_PutBlockRequest__Output>
+      PutBlockResponse: MessageTypeDefinition<_rivulet_v1_PutBlockResponse, _rivulet_v1_PutBlockResponse__Output>
+      RecordBatch: MessageTypeDefinition<_rivulet_v1_RecordBatch, _rivulet_v1_RecordBatch__Output>
+      ResultSink: MessageTypeDefinition<_rivulet_v1_ResultSink, _rivulet_v1_ResultSink__Output>
+      RunTasksRequest: MessageTypeDefinition<_rivulet_v1_RunTasksRequest, _rivulet_v1_RunTasksRequest__Output>
+      ShuffleInput: MessageTypeDefinition<_rivulet_v1_ShuffleInput, _rivulet_v1_ShuffleInput__Output>
+      ShuffleWrite: MessageTypeDefinition<_rivulet_v1_ShuffleWrite, _rivulet_v1_ShuffleWrite__Output>
+      TaskAttemptRef: MessageTypeDefinition<_rivulet_v1_TaskAttemptRef, _rivulet_v1_TaskAttemptRef__Output>
+      TaskMetrics: MessageTypeDefinition<_rivulet_v1_TaskMetrics, _rivulet_v1_TaskMetrics__Output>
+      TaskResult: MessageTypeDefinition<_rivulet_v1_TaskResult, _rivulet_v1_TaskResult__Output>
+      TaskSpec: MessageTypeDefinition<_rivulet_v1_TaskSpec, _rivulet_v1_TaskSpec__Output>
+    }
+  }
+}
+

@@ -1,0 +1,47 @@
+// Original file: /work/main/proto/rivulet/v1/scheduler.proto
+
+import type { Long } from '@grpc/proto-loader';
+
+export interface BatchStatus {
+  'batchTimeMs'?: (number | string | Long);
+  /**
+   * QUEUED, RUNNING, COMPLETED or FAILED.
+   */
+  'state'?: (string);
+  'inputRecords'?: (number | string | Long);
+  'inputBlocks'?: (number);
+  'schedulingDelayMs'?: (number | string);
+  'processingTimeMs'?: (number | string);
+  'totalDelayMs'?: (number | string);
+  'tasks'?: (number);
+  'taskFailures'?: (number);
+  /**
+   * Input tasks by the locality level they ran at.
+   */
+  'processLocalTasks'?: (number);
+  'nodeLocalTasks'?: (number);
+  'anyTasks'?: (number);
+  'error'?: (string);
+}
+
+export interface BatchStatus__Output {
+  'batchTimeMs': (number);
+  /**
+   * QUEUED, RUNNING, COMPLETED or FAILED.
+   */
+  'state': (string);
+  'inputRecords': (number);
+  'inputBlocks': (number);
+  'schedulingDelayMs': (number);
+  'processingTimeMs': (number);
+  'totalDelayMs': (number);
+  'tasks': (number);
+  'taskFailures': (number);
+  /**
+   * Input tasks by the locality level they ran at.
+   */
+  'processLocalTasks': (number);
+  'nodeLocalTasks': (number);
+  'anyTasks': (number);
+  'error': (string);
+}

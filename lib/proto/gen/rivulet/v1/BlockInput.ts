@@ -1,0 +1,36 @@
+// Original file: /work/main/proto/rivulet/v1/executor.proto
+
+import type { DatasetRef as _rivulet_v1_DatasetRef, DatasetRef__Output as _rivulet_v1_DatasetRef__Output } from '../../rivulet/v1/DatasetRef.js';
+import type { ExecutorRef as _rivulet_v1_ExecutorRef, ExecutorRef__Output as _rivulet_v1_ExecutorRef__Output } from '../../rivulet/v1/ExecutorRef.js';
+
+/**
+ * Where one input partition of a task comes from.
+ */
+export interface BlockInput {
+  /**
+   * the source dataset (a receiver stream of one batch)
+   */
+  'dataset'?: (_rivulet_v1_DatasetRef | null);
+  'partition'?: (number);
+  'blockId'?: (string);
+  /**
+   * Executors holding the block, to fetch from when it is not local.
+   */
+  'locations'?: (_rivulet_v1_ExecutorRef)[];
+}
+
+/**
+ * Where one input partition of a task comes from.
+ */
+export interface BlockInput__Output {
+  /**
+   * the source dataset (a receiver stream of one batch)
+   */
+  'dataset': (_rivulet_v1_DatasetRef__Output | null);
+  'partition': (number);
+  'blockId': (string);
+  /**
+   * Executors holding the block, to fetch from when it is not local.
+   */
+  'locations': (_rivulet_v1_ExecutorRef__Output)[];
+}

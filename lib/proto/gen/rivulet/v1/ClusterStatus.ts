@@ -1,0 +1,17 @@
+// Original file: /work/main/proto/rivulet/v1/scheduler.proto
+
+import type { ExecutorStatus as _rivulet_v1_ExecutorStatus, ExecutorStatus__Output as _rivulet_v1_ExecutorStatus__Output } from '../../rivulet/v1/ExecutorStatus.js';
+import type { JobStatus as _rivulet_v1_JobStatus, JobStatus__Output as _rivulet_v1_JobStatus__Output } from '../../rivulet/v1/JobStatus.js';
+import type { Long } from '@grpc/proto-loader';
+
+export interface ClusterStatus {
+  'batchIntervalMs'?: (number | string | Long);
+  'executors'?: (_rivulet_v1_ExecutorStatus)[];
+  'jobs'?: (_rivulet_v1_JobStatus)[];
+}
+
+export interface ClusterStatus__Output {
+  'batchIntervalMs': (number);
+  'executors': (_rivulet_v1_ExecutorStatus__Output)[];
+  'jobs': (_rivulet_v1_JobStatus__Output)[];
+}

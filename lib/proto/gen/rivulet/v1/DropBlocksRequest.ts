@@ -1,0 +1,18 @@
+// Original file: /work/main/proto/rivulet/v1/executor.proto
+
+
+export interface DropBlocksRequest {
+  'blockIds'?: (string)[];
+  /**
+   * Drop every block whose id starts with one of these prefixes.
+   */
+  'prefixes'?: (string)[];
+}
+
+export interface DropBlocksRequest__Output {
+  'blockIds': (string)[];
+  /**
+   * Drop every block whose id starts with one of these prefixes.
+   */
+  'prefixes': (string)[];
+}

@@ -1,0 +1,13 @@
+// Original file: /work/main/proto/rivulet/v1/executor.proto
+
+import type { Long } from '@grpc/proto-loader';
+
+export interface DropBlocksResponse {
+  'dropped'?: (number);
+  'bytesFreed'?: (number | string | Long);
+}
+
+export interface DropBlocksResponse__Output {
+  'dropped': (number);
+  'bytesFreed': (number);
+}

@@ -1,0 +1,155 @@
+// Original file: /work/main/proto/rivulet/v1/executor.proto
+
+import type * as grpc from '@grpc/grpc-js'
+import type { MethodDefinition } from '@grpc/proto-loader'
+import type { DropBlocksRequest as _rivulet_v1_DropBlocksRequest, DropBlocksRequest__Output as _rivulet_v1_DropBlocksRequest__Output } from '../../rivulet/v1/DropBlocksRequest.js';
+import type { DropBlocksResponse as _rivulet_v1_DropBlocksResponse, DropBlocksResponse__Output as _rivulet_v1_DropBlocksResponse__Output } from '../../rivulet/v1/DropBlocksResponse.js';
+import type { FetchBlocksRequest as _rivulet_v1_FetchBlocksRequest, FetchBlocksRequest__Output as _rivulet_v1_FetchBlocksRequest__Output } from '../../rivulet/v1/FetchBlocksRequest.js';
+import type { FetchedBlock as _rivulet_v1_FetchedBlock, FetchedBlock__Output as _rivulet_v1_FetchedBlock__Output } from '../../rivulet/v1/FetchedBlock.js';
+import type { KillTasksRequest as _rivulet_v1_KillTasksRequest, KillTasksRequest__Output as _rivulet_v1_KillTasksRequest__Output } from '../../rivulet/v1/KillTasksRequest.js';
+import type { KillTasksResponse as _rivulet_v1_KillTasksResponse, KillTasksResponse__Output as _rivulet_v1_KillTasksResponse__Output } from '../../rivulet/v1/KillTasksResponse.js';
+import type { LoadJobRequest as _rivulet_v1_LoadJobRequest, LoadJobRequest__Output as _rivulet_v1_LoadJobRequest__Output } from '../../rivulet/v1/LoadJobRequest.js';
+import type { LoadJobResponse as _rivulet_v1_LoadJobResponse, LoadJobResponse__Output as _rivulet_v1_LoadJobResponse__Output } from '../../rivulet/v1/LoadJobResponse.js';
+import type { PutBlockRequest as _rivulet_v1_PutBlockRequest, PutBlockRequest__Output as _rivulet_v1_PutBlockRequest__Output } from '../../rivulet/v1/PutBlockRequest.js';
+import type { PutBlockResponse as _rivulet_v1_PutBlockResponse, PutBlockResponse__Output as _rivulet_v1_PutBlockResponse__Output } from '../../rivulet/v1/PutBlockResponse.js';
+import type { RunTasksRequest as _rivulet_v1_RunTasksRequest, RunTasksRequest__Output as _rivulet_v1_RunTasksRequest__Output } from '../../rivulet/v1/RunTasksRequest.js';
+import type { TaskResult as _rivulet_v1_TaskResult, TaskResult__Output as _rivulet_v1_TaskResult__Output } from '../../rivulet/v1/TaskResult.js';
+
+export interface ExecutorClient extends grpc.Client {
+  /**
+   * Drop blocks no batch can reach any more. Unknown ids are ignored.
+   */
+  DropBlocks(argument: _rivulet_v1_DropBlocksRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_DropBlocksResponse__Output>): grpc.ClientUnaryCall;
+  DropBlocks(argument: _rivulet_v1_DropBlocksRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_rivulet_v1_DropBlocksResponse__Output>): grpc.ClientUnaryCall;
+  DropBlocks(argument: _rivulet_v1_DropBlocksRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_DropBlocksResponse__Output>): grpc.ClientUnaryCall;
+  DropBlocks(argument: _rivulet_v1_DropBlocksRequest, callback: grpc.requestCallback<_rivulet_v1_DropBlocksResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Drop blocks no batch can reach any more. Unknown ids are ignored.
+   */
+  dropBlocks(argument: _rivulet_v1_DropBlocksRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_DropBlocksResponse__Output>): grpc.ClientUnaryCall;
+  dropBlocks(argument: _rivulet_v1_DropBlocksRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_rivulet_v1_DropBlocksResponse__Output>): grpc.ClientUnaryCall;
+  dropBlocks(argument: _rivulet_v1_DropBlocksRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_DropBlocksResponse__Output>): grpc.ClientUnaryCall;
+  dropBlocks(argument: _rivulet_v1_DropBlocksRequest, callback: grpc.requestCallback<_rivulet_v1_DropBlocksResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Read blocks (input blocks, shuffle buckets, cached partitions) held here,
+   * one response per requested id in order. NOT_FOUND names the first missing id.
+   */
+  FetchBlocks(argument: _rivulet_v1_FetchBlocksRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_rivulet_v1_FetchedBlock__Output>;
+  FetchBlocks(argument: _rivulet_v1_FetchBlocksRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_rivulet_v1_FetchedBlock__Output>;
+  /**
+   * Read blocks (input blocks, shuffle buckets, cached partitions) held here,
+   * one response per requested id in order. NOT_FOUND names the first missing id.
+   */
+  fetchBlocks(argument: _rivulet_v1_FetchBlocksRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_rivulet_v1_FetchedBlock__Output>;
+  fetchBlocks(argument: _rivulet_v1_FetchBlocksRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_rivulet_v1_FetchedBlock__Output>;
+  
+  /**
+   * Best-effort cancel (a losing speculative copy, a stopped job).
+   */
+  KillTasks(argument: _rivulet_v1_KillTasksRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_KillTasksResponse__Output>): grpc.ClientUnaryCall;
+  KillTasks(argument: _rivulet_v1_KillTasksRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_rivulet_v1_KillTasksResponse__Output>): grpc.ClientUnaryCall;
+  KillTasks(argument: _rivulet_v1_KillTasksRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_KillTasksResponse__Output>): grpc.ClientUnaryCall;
+  KillTasks(argument: _rivulet_v1_KillTasksRequest, callback: grpc.requestCallback<_rivulet_v1_KillTasksResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Best-effort cancel (a losing speculative copy, a stopped job).
+   */
+  killTasks(argument: _rivulet_v1_KillTasksRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_KillTasksResponse__Output>): grpc.ClientUnaryCall;
+  killTasks(argument: _rivulet_v1_KillTasksRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_rivulet_v1_KillTasksResponse__Output>): grpc.ClientUnaryCall;
+  killTasks(argument: _rivulet_v1_KillTasksRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_KillTasksResponse__Output>): grpc.ClientUnaryCall;
+  killTasks(argument: _rivulet_v1_KillTasksRequest, callback: grpc.requestCallback<_rivulet_v1_KillTasksResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Make a job's bundle available to this executor's task workers. Idempotent
+   * by bundle_hash. INVALID_ARGUMENT when the hash does not match the code.
+   */
+  LoadJob(argument: _rivulet_v1_LoadJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_LoadJobResponse__Output>): grpc.ClientUnaryCall;
+  LoadJob(argument: _rivulet_v1_LoadJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_rivulet_v1_LoadJobResponse__Output>): grpc.ClientUnaryCall;
+  LoadJob(argument: _rivulet_v1_LoadJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_LoadJobResponse__Output>): grpc.ClientUnaryCall;
+  LoadJob(argument: _rivulet_v1_LoadJobRequest, callback: grpc.requestCallback<_rivulet_v1_LoadJobResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Make a job's bundle available to this executor's task workers. Idempotent
+   * by bundle_hash. INVALID_ARGUMENT when the hash does not match the code.
+   */
+  loadJob(argument: _rivulet_v1_LoadJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_LoadJobResponse__Output>): grpc.ClientUnaryCall;
+  loadJob(argument: _rivulet_v1_LoadJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_rivulet_v1_LoadJobResponse__Output>): grpc.ClientUnaryCall;
+  loadJob(argument: _rivulet_v1_LoadJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_LoadJobResponse__Output>): grpc.ClientUnaryCall;
+  loadJob(argument: _rivulet_v1_LoadJobRequest, callback: grpc.requestCallback<_rivulet_v1_LoadJobResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Store a block (an input block from the receiver). Idempotent by block_id.
+   * RESOURCE_EXHAUSTED when the block store cannot make room.
+   */
+  PutBlock(argument: _rivulet_v1_PutBlockRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_PutBlockResponse__Output>): grpc.ClientUnaryCall;
+  PutBlock(argument: _rivulet_v1_PutBlockRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_rivulet_v1_PutBlockResponse__Output>): grpc.ClientUnaryCall;
+  PutBlock(argument: _rivulet_v1_PutBlockRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_PutBlockResponse__Output>): grpc.ClientUnaryCall;
+  PutBlock(argument: _rivulet_v1_PutBlockRequest, callback: grpc.requestCallback<_rivulet_v1_PutBlockResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Store a block (an input block from the receiver). Idempotent by block_id.
+   * RESOURCE_EXHAUSTED when the block store cannot make room.
+   */
+  putBlock(argument: _rivulet_v1_PutBlockRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_PutBlockResponse__Output>): grpc.ClientUnaryCall;
+  putBlock(argument: _rivulet_v1_PutBlockRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_rivulet_v1_PutBlockResponse__Output>): grpc.ClientUnaryCall;
+  putBlock(argument: _rivulet_v1_PutBlockRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_PutBlockResponse__Output>): grpc.ClientUnaryCall;
+  putBlock(argument: _rivulet_v1_PutBlockRequest, callback: grpc.requestCallback<_rivulet_v1_PutBlockResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Run tasks; one TaskResult per task is streamed back as each finishes.
+   * Tasks beyond the free slots queue here (the scheduler only sends what fits).
+   */
+  RunTasks(argument: _rivulet_v1_RunTasksRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_rivulet_v1_TaskResult__Output>;
+  RunTasks(argument: _rivulet_v1_RunTasksRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_rivulet_v1_TaskResult__Output>;
+  /**
+   * Run tasks; one TaskResult per task is streamed back as each finishes.
+   * Tasks beyond the free slots queue here (the scheduler only sends what fits).
+   */
+  runTasks(argument: _rivulet_v1_RunTasksRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_rivulet_v1_TaskResult__Output>;
+  runTasks(argument: _rivulet_v1_RunTasksRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_rivulet_v1_TaskResult__Output>;
+  
+}
+
+export interface ExecutorHandlers extends grpc.UntypedServiceImplementation {
+  /**
+   * Drop blocks no batch can reach any more. Unknown ids are ignored.
+   */
+  DropBlocks: grpc.handleUnaryCall<_rivulet_v1_DropBlocksRequest__Output, _rivulet_v1_DropBlocksResponse>;
+  
+  /**
+   * Read blocks (input blocks, shuffle buckets, cached partitions) held here,
+   * one response per requested id in order. NOT_FOUND names the first missing id.
+   */
+  FetchBlocks: grpc.handleServerStreamingCall<_rivulet_v1_FetchBlocksRequest__Output, _rivulet_v1_FetchedBlock>;
+  
+  /**
+   * Best-effort cancel (a losing speculative copy, a stopped job).
+   */
+  KillTasks: grpc.handleUnaryCall<_rivulet_v1_KillTasksRequest__Output, _rivulet_v1_KillTasksResponse>;
+  
+  /**
+   * Make a job's bundle available to this executor's task workers. Idempotent
+   * by bundle_hash. INVALID_ARGUMENT when the hash does not match the code.
+   */
+  LoadJob: grpc.handleUnaryCall<_rivulet_v1_LoadJobRequest__Output, _rivulet_v1_LoadJobResponse>;
+  
+  /**
+   * Store a block (an input block from the receiver). Idempotent by block_id.
+   * RESOURCE_EXHAUSTED when the block store cannot make room.
+   */
+  PutBlock: grpc.handleUnaryCall<_rivulet_v1_PutBlockRequest__Output, _rivulet_v1_PutBlockResponse>;
+  
+  /**
+   * Run tasks; one TaskResult per task is streamed back as each finishes.
+   * Tasks beyond the free slots queue here (the scheduler only sends what fits).
+   */
+  RunTasks: grpc.handleServerStreamingCall<_rivulet_v1_RunTasksRequest__Output, _rivulet_v1_TaskResult>;
+  
+}
+
+export interface ExecutorDefinition extends grpc.ServiceDefinition {
+  DropBlocks: MethodDefinition<_rivulet_v1_DropBlocksRequest, _rivulet_v1_DropBlocksResponse, _rivulet_v1_DropBlocksRequest__Output, _rivulet_v1_DropBlocksResponse__Output>
+  FetchBlocks: MethodDefinition<_rivulet_v1_FetchBlocksRequest, _rivulet_v1_FetchedBlock, _rivulet_v1_FetchBlocksRequest__Output, _rivulet_v1_FetchedBlock__Output>
+  KillTasks: MethodDefinition<_rivulet_v1_KillTasksRequest, _rivulet_v1_KillTasksResponse, _rivulet_v1_KillTasksRequest__Output, _rivulet_v1_KillTasksResponse__Output>
+  LoadJob: MethodDefinition<_rivulet_v1_LoadJobRequest, _rivulet_v1_LoadJobResponse, _rivulet_v1_LoadJobRequest__Output, _rivulet_v1_LoadJobResponse__Output>
+  PutBlock: MethodDefinition<_rivulet_v1_PutBlockRequest, _rivulet_v1_PutBlockResponse, _rivulet_v1_PutBlockRequest__Output, _rivulet_v1_PutBlockResponse__Output>
+  RunTasks: MethodDefinition<_rivulet_v1_RunTasksRequest, _rivulet_v1_TaskResult, _rivulet_v1_RunTasksRequest__Output, _rivulet_v1_TaskResult__Output>
+}

@@ -1,0 +1,41 @@
+// Original file: /work/main/proto/rivulet/v1/scheduler.proto
+
+import type { Long } from '@grpc/proto-loader';
+
+export interface ExecutorStatus {
+  'executorId'?: (string);
+  'address'?: (string);
+  'epoch'?: (number | string | Long);
+  /**
+   * ALIVE or LOST.
+   */
+  'state'?: (string);
+  'slots'?: (number);
+  'freeSlots'?: (number);
+  'runningTasks'?: (number);
+  'blockCount'?: (number);
+  'blockBytes'?: (number | string | Long);
+  'blockCapacityBytes'?: (number | string | Long);
+  'tasksCompleted'?: (number | string | Long);
+  'tasksFailed'?: (number | string | Long);
+  'lastHeartbeatAgeMs'?: (number | string | Long);
+}
+
+export interface ExecutorStatus__Output {
+  'executorId': (string);
+  'address': (string);
+  'epoch': (number);
+  /**
+   * ALIVE or LOST.
+   */
+  'state': (string);
+  'slots': (number);
+  'freeSlots': (number);
+  'runningTasks': (number);
+  'blockCount': (number);
+  'blockBytes': (number);
+  'blockCapacityBytes': (number);
+  'tasksCompleted': (number);
+  'tasksFailed': (number);
+  'lastHeartbeatAgeMs': (number);
+}

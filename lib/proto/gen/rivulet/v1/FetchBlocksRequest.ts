@@ -1,0 +1,10 @@
+// Original file: /work/main/proto/rivulet/v1/executor.proto
+
+
+export interface FetchBlocksRequest {
+  'blockIds'?: (string)[];
+}
+
+export interface FetchBlocksRequest__Output {
+  'blockIds': (string)[];
+}

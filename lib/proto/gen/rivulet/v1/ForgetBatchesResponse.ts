@@ -1,0 +1,10 @@
+// Original file: /work/main/proto/rivulet/v1/lineage.proto
+
+
+export interface ForgetBatchesResponse {
+  'batchesForgotten'?: (number);
+}
+
+export interface ForgetBatchesResponse__Output {
+  'batchesForgotten': (number);
+}

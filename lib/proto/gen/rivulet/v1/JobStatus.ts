@@ -1,0 +1,36 @@
+// Original file: /work/main/proto/rivulet/v1/scheduler.proto
+
+import type { BatchStatus as _rivulet_v1_BatchStatus, BatchStatus__Output as _rivulet_v1_BatchStatus__Output } from '../../rivulet/v1/BatchStatus.js';
+import type { Long } from '@grpc/proto-loader';
+
+export interface JobStatus {
+  'jobId'?: (string);
+  'name'?: (string);
+  /**
+   * RUNNING, STOPPED or FAILED.
+   */
+  'state'?: (string);
+  'error'?: (string);
+  'streams'?: (string)[];
+  'outputs'?: (string)[];
+  'submittedAtMs'?: (number | string | Long);
+  'batchesCompleted'?: (number | string | Long);
+  'recordsProcessed'?: (number | string | Long);
+  'recentBatches'?: (_rivulet_v1_BatchStatus)[];
+}
+
+export interface JobStatus__Output {
+  'jobId': (string);
+  'name': (string);
+  /**
+   * RUNNING, STOPPED or FAILED.
+   */
+  'state': (string);
+  'error': (string);
+  'streams': (string)[];
+  'outputs': (string)[];
+  'submittedAtMs': (number);
+  'batchesCompleted': (number);
+  'recordsProcessed': (number);
+  'recentBatches': (_rivulet_v1_BatchStatus__Output)[];
+}

@@ -1,0 +1,10 @@
+// Original file: /work/main/proto/rivulet/v1/executor.proto
+
+
+export interface KillTasksResponse {
+  'killed'?: (number);
+}
+
+export interface KillTasksResponse__Output {
+  'killed': (number);
+}

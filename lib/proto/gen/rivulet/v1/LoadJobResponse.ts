@@ -1,0 +1,8 @@
+// Original file: /work/main/proto/rivulet/v1/executor.proto
+
+
+export interface LoadJobResponse {
+}
+
+export interface LoadJobResponse__Output {
+}

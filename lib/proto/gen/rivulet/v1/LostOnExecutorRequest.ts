@@ -1,0 +1,10 @@
+// Original file: /work/main/proto/rivulet/v1/lineage.proto
+
+
+export interface LostOnExecutorRequest {
+  'executorId'?: (string);
+}
+
+export interface LostOnExecutorRequest__Output {
+  'executorId': (string);
+}

@@ -1,0 +1,11 @@
+// Original file: /work/main/proto/rivulet/v1/lineage.proto
+
+import type { Location as _rivulet_v1_Location, Location__Output as _rivulet_v1_Location__Output } from '../../rivulet/v1/Location.js';
+
+export interface RecordLocationsRequest {
+  'locations'?: (_rivulet_v1_Location)[];
+}
+
+export interface RecordLocationsRequest__Output {
+  'locations': (_rivulet_v1_Location__Output)[];
+}

@@ -1,0 +1,8 @@
+// Original file: /work/main/proto/rivulet/v1/lineage.proto
+
+
+export interface RecordLocationsResponse {
+}
+
+export interface RecordLocationsResponse__Output {
+}

@@ -1,0 +1,25 @@
+// Original file: /work/main/proto/rivulet/v1/lineage.proto
+
+import type { Dataset as _rivulet_v1_Dataset, Dataset__Output as _rivulet_v1_Dataset__Output } from '../../rivulet/v1/Dataset.js';
+import type { Location as _rivulet_v1_Location, Location__Output as _rivulet_v1_Location__Output } from '../../rivulet/v1/Location.js';
+import type { Long } from '@grpc/proto-loader';
+
+export interface RegisterBatchRequest {
+  'jobId'?: (string);
+  'batchTimeMs'?: (number | string | Long);
+  'datasets'?: (_rivulet_v1_Dataset)[];
+  /**
+   * Input blocks, as INPUT_BLOCK locations of the source datasets.
+   */
+  'inputs'?: (_rivulet_v1_Location)[];
+}
+
+export interface RegisterBatchRequest__Output {
+  'jobId': (string);
+  'batchTimeMs': (number);
+  'datasets': (_rivulet_v1_Dataset__Output)[];
+  /**
+   * Input blocks, as INPUT_BLOCK locations of the source datasets.
+   */
+  'inputs': (_rivulet_v1_Location__Output)[];
+}

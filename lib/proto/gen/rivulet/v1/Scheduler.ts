@@ -1,0 +1,130 @@
+// Original file: /work/main/proto/rivulet/v1/scheduler.proto
+
+import type * as grpc from '@grpc/grpc-js'
+import type { MethodDefinition } from '@grpc/proto-loader'
+import type { ClusterStatus as _rivulet_v1_ClusterStatus, ClusterStatus__Output as _rivulet_v1_ClusterStatus__Output } from '../../rivulet/v1/ClusterStatus.js';
+import type { GetStatusRequest as _rivulet_v1_GetStatusRequest, GetStatusRequest__Output as _rivulet_v1_GetStatusRequest__Output } from '../../rivulet/v1/GetStatusRequest.js';
+import type { ListStreamsRequest as _rivulet_v1_ListStreamsRequest, ListStreamsRequest__Output as _rivulet_v1_ListStreamsRequest__Output } from '../../rivulet/v1/ListStreamsRequest.js';
+import type { ListStreamsResponse as _rivulet_v1_ListStreamsResponse, ListStreamsResponse__Output as _rivulet_v1_ListStreamsResponse__Output } from '../../rivulet/v1/ListStreamsResponse.js';
+import type { OutputBatch as _rivulet_v1_OutputBatch, OutputBatch__Output as _rivulet_v1_OutputBatch__Output } from '../../rivulet/v1/OutputBatch.js';
+import type { StopJobRequest as _rivulet_v1_StopJobRequest, StopJobRequest__Output as _rivulet_v1_StopJobRequest__Output } from '../../rivulet/v1/StopJobRequest.js';
+import type { StopJobResponse as _rivulet_v1_StopJobResponse, StopJobResponse__Output as _rivulet_v1_StopJobResponse__Output } from '../../rivulet/v1/StopJobResponse.js';
+import type { SubmitJobRequest as _rivulet_v1_SubmitJobRequest, SubmitJobRequest__Output as _rivulet_v1_SubmitJobRequest__Output } from '../../rivulet/v1/SubmitJobRequest.js';
+import type { SubmitJobResponse as _rivulet_v1_SubmitJobResponse, SubmitJobResponse__Output as _rivulet_v1_SubmitJobResponse__Output } from '../../rivulet/v1/SubmitJobResponse.js';
+import type { WatchOutputRequest as _rivulet_v1_WatchOutputRequest, WatchOutputRequest__Output as _rivulet_v1_WatchOutputRequest__Output } from '../../rivulet/v1/WatchOutputRequest.js';
+
+export interface SchedulerClient extends grpc.Client {
+  /**
+   * Executors, jobs and recent batches.
+   */
+  GetStatus(argument: _rivulet_v1_GetStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_ClusterStatus__Output>): grpc.ClientUnaryCall;
+  GetStatus(argument: _rivulet_v1_GetStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_rivulet_v1_ClusterStatus__Output>): grpc.ClientUnaryCall;
+  GetStatus(argument: _rivulet_v1_GetStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_ClusterStatus__Output>): grpc.ClientUnaryCall;
+  GetStatus(argument: _rivulet_v1_GetStatusRequest, callback: grpc.requestCallback<_rivulet_v1_ClusterStatus__Output>): grpc.ClientUnaryCall;
+  /**
+   * Executors, jobs and recent batches.
+   */
+  getStatus(argument: _rivulet_v1_GetStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_ClusterStatus__Output>): grpc.ClientUnaryCall;
+  getStatus(argument: _rivulet_v1_GetStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_rivulet_v1_ClusterStatus__Output>): grpc.ClientUnaryCall;
+  getStatus(argument: _rivulet_v1_GetStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_ClusterStatus__Output>): grpc.ClientUnaryCall;
+  getStatus(argument: _rivulet_v1_GetStatusRequest, callback: grpc.requestCallback<_rivulet_v1_ClusterStatus__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * The input streams read by running jobs (the receiver accepts only these).
+   */
+  ListStreams(argument: _rivulet_v1_ListStreamsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_ListStreamsResponse__Output>): grpc.ClientUnaryCall;
+  ListStreams(argument: _rivulet_v1_ListStreamsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_rivulet_v1_ListStreamsResponse__Output>): grpc.ClientUnaryCall;
+  ListStreams(argument: _rivulet_v1_ListStreamsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_ListStreamsResponse__Output>): grpc.ClientUnaryCall;
+  ListStreams(argument: _rivulet_v1_ListStreamsRequest, callback: grpc.requestCallback<_rivulet_v1_ListStreamsResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * The input streams read by running jobs (the receiver accepts only these).
+   */
+  listStreams(argument: _rivulet_v1_ListStreamsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_ListStreamsResponse__Output>): grpc.ClientUnaryCall;
+  listStreams(argument: _rivulet_v1_ListStreamsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_rivulet_v1_ListStreamsResponse__Output>): grpc.ClientUnaryCall;
+  listStreams(argument: _rivulet_v1_ListStreamsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_ListStreamsResponse__Output>): grpc.ClientUnaryCall;
+  listStreams(argument: _rivulet_v1_ListStreamsRequest, callback: grpc.requestCallback<_rivulet_v1_ListStreamsResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Stop a job after its in-flight batches. NOT_FOUND for an unknown job id.
+   */
+  StopJob(argument: _rivulet_v1_StopJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_StopJobResponse__Output>): grpc.ClientUnaryCall;
+  StopJob(argument: _rivulet_v1_StopJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_rivulet_v1_StopJobResponse__Output>): grpc.ClientUnaryCall;
+  StopJob(argument: _rivulet_v1_StopJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_StopJobResponse__Output>): grpc.ClientUnaryCall;
+  StopJob(argument: _rivulet_v1_StopJobRequest, callback: grpc.requestCallback<_rivulet_v1_StopJobResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Stop a job after its in-flight batches. NOT_FOUND for an unknown job id.
+   */
+  stopJob(argument: _rivulet_v1_StopJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_StopJobResponse__Output>): grpc.ClientUnaryCall;
+  stopJob(argument: _rivulet_v1_StopJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_rivulet_v1_StopJobResponse__Output>): grpc.ClientUnaryCall;
+  stopJob(argument: _rivulet_v1_StopJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_StopJobResponse__Output>): grpc.ClientUnaryCall;
+  stopJob(argument: _rivulet_v1_StopJobRequest, callback: grpc.requestCallback<_rivulet_v1_StopJobResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Start a job from a bundled job module. INVALID_ARGUMENT when the bundle is
+   * not valid JavaScript or the job throws while building its graph.
+   */
+  SubmitJob(argument: _rivulet_v1_SubmitJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_SubmitJobResponse__Output>): grpc.ClientUnaryCall;
+  SubmitJob(argument: _rivulet_v1_SubmitJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_rivulet_v1_SubmitJobResponse__Output>): grpc.ClientUnaryCall;
+  SubmitJob(argument: _rivulet_v1_SubmitJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_SubmitJobResponse__Output>): grpc.ClientUnaryCall;
+  SubmitJob(argument: _rivulet_v1_SubmitJobRequest, callback: grpc.requestCallback<_rivulet_v1_SubmitJobResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Start a job from a bundled job module. INVALID_ARGUMENT when the bundle is
+   * not valid JavaScript or the job throws while building its graph.
+   */
+  submitJob(argument: _rivulet_v1_SubmitJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_SubmitJobResponse__Output>): grpc.ClientUnaryCall;
+  submitJob(argument: _rivulet_v1_SubmitJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_rivulet_v1_SubmitJobResponse__Output>): grpc.ClientUnaryCall;
+  submitJob(argument: _rivulet_v1_SubmitJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_SubmitJobResponse__Output>): grpc.ClientUnaryCall;
+  submitJob(argument: _rivulet_v1_SubmitJobRequest, callback: grpc.requestCallback<_rivulet_v1_SubmitJobResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Every committed batch of one output of a job, as it is committed.
+   * NOT_FOUND for an unknown job or output. Ends with ABORTED when the job fails.
+   */
+  WatchOutput(argument: _rivulet_v1_WatchOutputRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_rivulet_v1_OutputBatch__Output>;
+  WatchOutput(argument: _rivulet_v1_WatchOutputRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_rivulet_v1_OutputBatch__Output>;
+  /**
+   * Every committed batch of one output of a job, as it is committed.
+   * NOT_FOUND for an unknown job or output. Ends with ABORTED when the job fails.
+   */
+  watchOutput(argument: _rivulet_v1_WatchOutputRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_rivulet_v1_OutputBatch__Output>;
+  watchOutput(argument: _rivulet_v1_WatchOutputRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_rivulet_v1_OutputBatch__Output>;
+  
+}
+
+export interface SchedulerHandlers extends grpc.UntypedServiceImplementation {
+  /**
+   * Executors, jobs and recent batches.
+   */
+  GetStatus: grpc.handleUnaryCall<_rivulet_v1_GetStatusRequest__Output, _rivulet_v1_ClusterStatus>;
+  
+  /**
+   * The input streams read by running jobs (the receiver accepts only these).
+   */
+  ListStreams: grpc.handleUnaryCall<_rivulet_v1_ListStreamsRequest__Output, _rivulet_v1_ListStreamsResponse>;
+  
+  /**
+   * Stop a job after its in-flight batches. NOT_FOUND for an unknown job id.
+   */
+  StopJob: grpc.handleUnaryCall<_rivulet_v1_StopJobRequest__Output, _rivulet_v1_StopJobResponse>;
+  
+  /**
+   * Start a job from a bundled job module. INVALID_ARGUMENT when the bundle is
+   * not valid JavaScript or the job throws while building its graph.
+   */
+  SubmitJob: grpc.handleUnaryCall<_rivulet_v1_SubmitJobRequest__Output, _rivulet_v1_SubmitJobResponse>;
+  
+  /**
+   * Every committed batch of one output of a job, as it is committed.
+   * NOT_FOUND for an unknown job or output. Ends with ABORTED when the job fails.
+   */
+  WatchOutput: grpc.handleServerStreamingCall<_rivulet_v1_WatchOutputRequest__Output, _rivulet_v1_OutputBatch>;
+  
+}
+
+export interface SchedulerDefinition extends grpc.ServiceDefinition {
+  GetStatus: MethodDefinition<_rivulet_v1_GetStatusRequest, _rivulet_v1_ClusterStatus, _rivulet_v1_GetStatusRequest__Output, _rivulet_v1_ClusterStatus__Output>
+  ListStreams: MethodDefinition<_rivulet_v1_ListStreamsRequest, _rivulet_v1_ListStreamsResponse, _rivulet_v1_ListStreamsRequest__Output, _rivulet_v1_ListStreamsResponse__Output>
+  StopJob: MethodDefinition<_rivulet_v1_StopJobRequest, _rivulet_v1_StopJobResponse, _rivulet_v1_StopJobRequest__Output, _rivulet_v1_StopJobResponse__Output>
+  SubmitJob: MethodDefinition<_rivulet_v1_SubmitJobRequest, _rivulet_v1_SubmitJobResponse, _rivulet_v1_SubmitJobRequest__Output, _rivulet_v1_SubmitJobResponse__Output>
+  WatchOutput: MethodDefinition<_rivulet_v1_WatchOutputRequest, _rivulet_v1_OutputBatch, _rivulet_v1_WatchOutputRequest__Output, _rivulet_v1_OutputBatch__Output>
+}

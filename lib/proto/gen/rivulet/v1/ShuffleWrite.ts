@@ -1,0 +1,29 @@
+// Original file: /work/main/proto/rivulet/v1/executor.proto
+
+import type { DatasetRef as _rivulet_v1_DatasetRef, DatasetRef__Output as _rivulet_v1_DatasetRef__Output } from '../../rivulet/v1/DatasetRef.js';
+
+/**
+ * A task's result is hashed into buckets for a downstream shuffle and kept in
+ * this executor's block store as `shuffle/<shuffle_id>/<map>/<reduce>`.
+ */
+export interface ShuffleWrite {
+  'shuffleId'?: (string);
+  /**
+   * the shuffled dataset whose map side this is
+   */
+  'dataset'?: (_rivulet_v1_DatasetRef | null);
+  'numPartitions'?: (number);
+}
+
+/**
+ * A task's result is hashed into buckets for a downstream shuffle and kept in
+ * this executor's block store as `shuffle/<shuffle_id>/<map>/<reduce>`.
+ */
+export interface ShuffleWrite__Output {
+  'shuffleId': (string);
+  /**
+   * the shuffled dataset whose map side this is
+   */
+  'dataset': (_rivulet_v1_DatasetRef__Output | null);
+  'numPartitions': (number);
+}

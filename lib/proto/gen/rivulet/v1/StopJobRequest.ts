@@ -1,0 +1,10 @@
+// Original file: /work/main/proto/rivulet/v1/scheduler.proto
+
+
+export interface StopJobRequest {
+  'jobId'?: (string);
+}
+
+export interface StopJobRequest__Output {
+  'jobId': (string);
+}

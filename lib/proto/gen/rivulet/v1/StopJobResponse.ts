@@ -1,0 +1,8 @@
+// Original file: /work/main/proto/rivulet/v1/scheduler.proto
+
+
+export interface StopJobResponse {
+}
+
+export interface StopJobResponse__Output {
+}

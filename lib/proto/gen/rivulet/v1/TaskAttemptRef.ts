@@ -1,0 +1,12 @@
+// Original file: /work/main/proto/rivulet/v1/executor.proto
+
+
+export interface TaskAttemptRef {
+  'taskId'?: (string);
+  'attempt'?: (number);
+}
+
+export interface TaskAttemptRef__Output {
+  'taskId': (string);
+  'attempt': (number);
+}

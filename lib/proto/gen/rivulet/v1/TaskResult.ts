@@ -1,0 +1,78 @@
+// Original file: /work/main/proto/rivulet/v1/executor.proto
+
+import type { RecordBatch as _rivulet_v1_RecordBatch, RecordBatch__Output as _rivulet_v1_RecordBatch__Output } from '../../rivulet/v1/RecordBatch.js';
+import type { TaskMetrics as _rivulet_v1_TaskMetrics, TaskMetrics__Output as _rivulet_v1_TaskMetrics__Output } from '../../rivulet/v1/TaskMetrics.js';
+import type { Long } from '@grpc/proto-loader';
+
+// Original file: /work/main/proto/rivulet/v1/executor.proto
+
+export const _rivulet_v1_TaskResult_State = {
+  STATE_UNSPECIFIED: 'STATE_UNSPECIFIED',
+  SUCCEEDED: 'SUCCEEDED',
+  FAILED: 'FAILED',
+  KILLED: 'KILLED',
+} as const;
+
+export type _rivulet_v1_TaskResult_State =
+  | 'STATE_UNSPECIFIED'
+  | 0
+  | 'SUCCEEDED'
+  | 1
+  | 'FAILED'
+  | 2
+  | 'KILLED'
+  | 3
+
+export type _rivulet_v1_TaskResult_State__Output = typeof _rivulet_v1_TaskResult_State[keyof typeof _rivulet_v1_TaskResult_State]
+
+export interface TaskResult {
+  'taskId'?: (string);
+  'attempt'?: (number);
+  'executorId'?: (string);
+  'epoch'?: (number | string | Long);
+  'state'?: (_rivulet_v1_TaskResult_State);
+  /**
+   * On FAILED: what went wrong, with the operator that threw when it was user code.
+   */
+  'error'?: (string);
+  /**
+   * True when the failure comes from the job's own code (retrying will not help
+   * unless the code is nondeterministic) rather than from the cluster.
+   */
+  'userError'?: (boolean);
+  /**
+   * For ResultSink tasks.
+   */
+  'records'?: (_rivulet_v1_RecordBatch | null);
+  /**
+   * For ShuffleWrite tasks: size in bytes of every bucket, in reduce order.
+   */
+  'bucketBytes'?: (number | string | Long)[];
+  'metrics'?: (_rivulet_v1_TaskMetrics | null);
+}
+
+export interface TaskResult__Output {
+  'taskId': (string);
+  'attempt': (number);
+  'executorId': (string);
+  'epoch': (number);
+  'state': (_rivulet_v1_TaskResult_State__Output);
+  /**
+   * On FAILED: what went wrong, with the operator that threw when it was user code.
+   */
+  'error': (string);
+  /**
+   * True when the failure comes from the job's own code (retrying will not help
+   * unless the code is nondeterministic) rather than from the cluster.
+   */
+  'userError': (boolean);
+  /**
+   * For ResultSink tasks.
+   */
+  'records': (_rivulet_v1_RecordBatch__Output | null);
+  /**
+   * For ShuffleWrite tasks: size in bytes of every bucket, in reduce order.
+   */
+  'bucketBytes': (number)[];
+  'metrics': (_rivulet_v1_TaskMetrics__Output | null);
+}

@@ -1,0 +1,64 @@
+// Original file: /work/main/proto/rivulet/v1/executor.proto
+
+import type { DatasetRef as _rivulet_v1_DatasetRef, DatasetRef__Output as _rivulet_v1_DatasetRef__Output } from '../../rivulet/v1/DatasetRef.js';
+import type { BlockInput as _rivulet_v1_BlockInput, BlockInput__Output as _rivulet_v1_BlockInput__Output } from '../../rivulet/v1/BlockInput.js';
+import type { ShuffleInput as _rivulet_v1_ShuffleInput, ShuffleInput__Output as _rivulet_v1_ShuffleInput__Output } from '../../rivulet/v1/ShuffleInput.js';
+import type { ShuffleWrite as _rivulet_v1_ShuffleWrite, ShuffleWrite__Output as _rivulet_v1_ShuffleWrite__Output } from '../../rivulet/v1/ShuffleWrite.js';
+import type { ResultSink as _rivulet_v1_ResultSink, ResultSink__Output as _rivulet_v1_ResultSink__Output } from '../../rivulet/v1/ResultSink.js';
+import type { Long } from '@grpc/proto-loader';
+
+export interface TaskSpec {
+  'taskId'?: (string);
+  'jobId'?: (string);
+  'bundleHash'?: (string);
+  'batchTimeMs'?: (number | string | Long);
+  'stageId'?: (number);
+  'partition'?: (number);
+  'attempt'?: (number);
+  /**
+   * The scheduler's epoch for the executor this attempt was sent to.
+   */
+  'epoch'?: (number | string | Long);
+  /**
+   * The dataset this task computes a partition of (the stage's last dataset).
+   */
+  'dataset'?: (_rivulet_v1_DatasetRef | null);
+  'blocks'?: (_rivulet_v1_BlockInput)[];
+  'shuffles'?: (_rivulet_v1_ShuffleInput)[];
+  'shuffleWrite'?: (_rivulet_v1_ShuffleWrite | null);
+  'result'?: (_rivulet_v1_ResultSink | null);
+  /**
+   * Locality level the scheduler placed it at: PROCESS_LOCAL, NODE_LOCAL, ANY.
+   */
+  'locality'?: (string);
+  'speculative'?: (boolean);
+  'sink'?: "shuffleWrite"|"result";
+}
+
+export interface TaskSpec__Output {
+  'taskId': (string);
+  'jobId': (string);
+  'bundleHash': (string);
+  'batchTimeMs': (number);
+  'stageId': (number);
+  'partition': (number);
+  'attempt': (number);
+  /**
+   * The scheduler's epoch for the executor this attempt was sent to.
+   */
+  'epoch': (number);
+  /**
+   * The dataset this task computes a partition of (the stage's last dataset).
+   */
+  'dataset': (_rivulet_v1_DatasetRef__Output | null);
+  'blocks': (_rivulet_v1_BlockInput__Output)[];
+  'shuffles': (_rivulet_v1_ShuffleInput__Output)[];
+  'shuffleWrite'?: (_rivulet_v1_ShuffleWrite__Output | null);
+  'result'?: (_rivulet_v1_ResultSink__Output | null);
+  /**
+   * Locality level the scheduler placed it at: PROCESS_LOCAL, NODE_LOCAL, ANY.
+   */
+  'locality': (string);
+  'speculative': (boolean);
+  'sink'?: "shuffleWrite"|"result";
+}

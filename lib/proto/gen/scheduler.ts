@@ -1,0 +1,51 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { MessageTypeDefinition } from '@grpc/proto-loader';
+
+import type { BatchStatus as _rivulet_v1_BatchStatus, BatchStatus__Output as _rivulet_v1_BatchStatus__Output } from './rivulet/v1/BatchStatus.js';
+import type { BlockRef as _rivulet_v1_BlockRef, BlockRef__Output as _rivulet_v1_BlockRef__Output } from './rivulet/v1/BlockRef.js';
+import type { ClusterStatus as _rivulet_v1_ClusterStatus, ClusterStatus__Output as _rivulet_v1_ClusterStatus__Output } from './rivulet/v1/ClusterStatus.js';
+import type { DatasetRef as _rivulet_v1_DatasetRef, DatasetRef__Output as _rivulet_v1_DatasetRef__Output } from './rivulet/v1/DatasetRef.js';
+import type { ExecutorRef as _rivulet_v1_ExecutorRef, ExecutorRef__Output as _rivulet_v1_ExecutorRef__Output } from './rivulet/v1/ExecutorRef.js';
+import type { ExecutorStatus as _rivulet_v1_ExecutorStatus, ExecutorStatus__Output as _rivulet_v1_ExecutorStatus__Output } from './rivulet/v1/ExecutorStatus.js';
+import type { GetStatusRequest as _rivulet_v1_GetStatusRequest, GetStatusRequest__Output as _rivulet_v1_GetStatusRequest__Output } from './rivulet/v1/GetStatusRequest.js';
+import type { JobStatus as _rivulet_v1_JobStatus, JobStatus__Output as _rivulet_v1_JobStatus__Output } from './rivulet/v1/JobStatus.js';
+import type { ListStreamsRequest as _rivulet_v1_ListStreamsRequest, ListStreamsRequest__Output as _rivulet_v1_ListStreamsRequest__Output } from './rivulet/v1/ListStreamsRequest.js';
+import type { ListStreamsResponse as _rivulet_v1_ListStreamsResponse, ListStreamsResponse__Output as _rivulet_v1_ListStreamsResponse__Output } from './rivulet/v1/ListStreamsResponse.js';
+import type { OutputBatch as _rivulet_v1_OutputBatch, OutputBatch__Output as _rivulet_v1_OutputBatch__Output } from './rivulet/v1/OutputBatch.js';
+import type { RecordBatch as _rivulet_v1_RecordBatch, RecordBatch__Output as _rivulet_v1_RecordBatch__Output } from './rivulet/v1/RecordBatch.js';
+import type { SchedulerClient as _rivulet_v1_SchedulerClient, SchedulerDefinition as _rivulet_v1_SchedulerDefinition } from './rivulet/v1/Scheduler.js';
+import type { StopJobRequest as _rivulet_v1_StopJobRequest, StopJobRequest__Output as _rivulet_v1_StopJobRequest__Output } from './rivulet/v1/StopJobRequest.js';
+import type { StopJobResponse as _rivulet_v1_StopJobResponse, StopJobResponse__Output as _rivulet_v1_StopJobResponse__Output } from './rivulet/v1/StopJobResponse.js';
+import type { SubmitJobRequest as _rivulet_v1_SubmitJobRequest, SubmitJobRequest__Output as _rivulet_v1_SubmitJobRequest__Output } from './rivulet/v1/SubmitJobRequest.js';
+import type { SubmitJobResponse as _rivulet_v1_SubmitJobResponse, SubmitJobResponse__Output as _rivulet_v1_SubmitJobResponse__Output } from './rivulet/v1/SubmitJobResponse.js';
+import type { WatchOutputRequest as _rivulet_v1_WatchOutputRequest, WatchOutputRequest__Output as _rivulet_v1_WatchOutputRequest__Output } from './rivulet/v1/WatchOutputRequest.js';
+
+type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
+  new(...args: ConstructorParameters<Constructor>): Subtype;
+};
+
+export interface ProtoGrpcType {
+  rivulet: {
+    v1: {
+      BatchStatus: MessageTypeDefinition<_rivulet_v1_BatchStatus, _rivulet_v1_BatchStatus__Output>
+      BlockRef: MessageTypeDefinition<_rivulet_v1_BlockRef, _rivulet_v1_BlockRef__Output>
+      ClusterStatus: MessageTypeDefinition<_rivulet_v1_ClusterStatus, _rivulet_v1_ClusterStatus__Output>
+      DatasetRef: MessageTypeDefinition<_rivulet_v1_DatasetRef, _rivulet_v1_DatasetRef__Output>
+      ExecutorRef: MessageTypeDefinition<_rivulet_v1_ExecutorRef, _rivulet_v1_ExecutorRef__Output>
+      ExecutorStatus: MessageTypeDefinition<_rivulet_v1_ExecutorStatus, _rivulet_v1_ExecutorStatus__Output>
+      GetStatusRequest: MessageTypeDefinition<_rivulet_v1_GetStatusRequest, _rivulet_v1_GetStatusRequest__Output>
+      JobStatus: MessageTypeDefinition<_rivulet_v1_JobStatus, _rivulet_v1_JobStatus__Output>
+      ListStreamsRequest: MessageTypeDefinition<_rivulet_v1_ListStreamsRequest, _rivulet_v1_ListStreamsRequest__Output>
+      ListStreamsResponse: MessageTypeDefinition<_rivulet_v1_ListStreamsResponse, _rivulet_v1_ListStreamsResponse__Output>
+      OutputBatch: MessageTypeDefinition<_rivulet_v1_OutputBatch, _rivulet_v1_OutputBatch__Output>
+      RecordBatch: MessageTypeDefinition<_rivulet_v1_RecordBatch, _rivulet_v1_RecordBatch__Output>
+      Scheduler: SubtypeConstructor<typeof grpc.Client, _rivulet_v1_SchedulerClient> & { service: _rivulet_v1_SchedulerDefinition }
+      StopJobRequest: MessageTypeDefinition<_rivulet_v1_StopJobRequest, _rivulet_v1_StopJobRequest__Output>
+      StopJobResponse: MessageTypeDefinition<_rivulet_v1_StopJobResponse, _rivulet_v1_StopJobResponse__Output>
+      SubmitJobRequest: MessageTypeDefinition<_rivulet_v1_SubmitJobRequest, _rivulet_v1_SubmitJobRequest__Output>
+      SubmitJobResponse: MessageTypeDefinition<_rivulet_v1_SubmitJobResponse, _rivulet_v1_SubmitJobResponse__Output>
+      WatchOutputRequest: MessageTypeDefinition<_rivulet_v1_WatchOutputRequest, _rivulet_v1_WatchOutputRequest__Output>
+    }
+  }
+}
+

@@ -1,0 +1,61 @@
+/**
+ * Loads the wire contract (proto/) at run time with the same options the
+ * generated types in ./gen were made with, and hands out typed service
+ * definitions and client constructors. Nothing else in the code base loads
+ * .proto files.
+ */
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import type { ProtoGrpcType as ExecutorProto } from './gen/executor.js';
+import type { ProtoGrpcType as HealthProto } from './gen/health.js';
+import type { ProtoGrpcType as LineageProto } from './gen/lineage.js';
+import type { ProtoGrpcType as ReceiverProto } from './gen/receiver.js';
+import type { ProtoGrpcType as SchedulerProto } from './gen/scheduler.js';
+
+/** Must match the flags in scripts/gen-proto.mjs. */
+export const LOADER_OPTIONS: protoLoader.Options = {
+  keepCase: false,
+  longs: Number,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+};
+
+function findProtoRoot(): string {
+  // Works from lib/proto (tsx/vitest) and from dist/lib/proto (compiled).
+  for (const rel of ['../../proto', '../../../proto']) {
+    const path = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(`${path}/rivulet/v1/common.proto`)) return path;
+  }
+  throw new Error('cannot find the proto/ folder next to lib/ or dist/');
+}
+
+export const PROTO_ROOT = findProtoRoot();
+
+const definition = protoLoader.loadSync(
+  [
+    'rivulet/v1/receiver.proto',
+    'rivulet/v1/scheduler.proto',
+    'rivulet/v1/lineage.proto',
+    'rivulet/v1/executor.proto',
+    'grpc/health/v1/health.proto',
+  ],
+  { ...LOADER_OPTIONS, includeDirs: [PROTO_ROOT] },
+);
+
+const loaded = grpc.loadPackageDefinition(definition) as unknown as ReceiverProto &
+  SchedulerProto &
+  LineageProto &
+  ExecutorProto &
+  HealthProto;
+
+export const rivuletV1 = loaded.rivulet.v1;
+export const healthV1 = loaded.grpc.health.v1;
+
+export type { ReceiverClient } from './gen/rivulet/v1/Receiver.js';
+export type { SchedulerClient } from './gen/rivulet/v1/Scheduler.js';
+export type { LineageClient } from './gen/rivulet/v1/Lineage.js';
+export type { ExecutorClient } from './gen/rivulet/v1/Executor.js';
+export type { HealthClient } from './gen/grpc/health/v1/Health.js';
