@@ -1,0 +1,24 @@
+/** Executor options. Flags/env per lib/config (e.g. --slots / RIVULET_SLOTS). */
+import { availableParallelism, hostname } from 'node:os';
+import { z } from 'zod';
+import { bytes, commonOptions, duration, int } from '../../lib/config/index.js';
+
+export const executorConfigSchema = z.object({
+  ...commonOptions,
+  /** Stable name of this executor; its epoch changes on every start. */
+  executorId: z.string().regex(/^[A-Za-z0-9_-]+$/, 'executor id may hold letters, digits, _ and -'),
+  /** Task slots (worker threads). */
+  slots: int(availableParallelism(), 1, 1024),
+  /** Bound on the bytes held in the block store (input blocks, shuffle buckets, cached partitions). */
+  blockStoreBytes: bytes('512MiB'),
+  /** Heartbeat interval on NATS. */
+  heartbeatInterval: duration('250ms'),
+  /** Host name reported for NODE_LOCAL placement. */
+  nodeName: z.string().default(hostname()),
+  /** Deadline of a FetchBlocks call to a peer. */
+  fetchTimeout: duration('10s'),
+  /** For tests and demos only: extra delay added to every task, to make a straggler. */
+  taskDelay: duration('0ms'),
+});
+
+export type ExecutorConfig = z.infer<typeof executorConfigSchema>;

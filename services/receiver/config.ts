@@ -1,0 +1,31 @@
+/** Receiver options. Flags/env per lib/config (e.g. --block-interval / RIVULET_BLOCK_INTERVAL). */
+import { z } from 'zod';
+import { bytes, commonOptions, duration, int } from '../../lib/config/index.js';
+
+export const receiverConfigSchema = z
+  .object({
+    ...commonOptions,
+    port: int(7070, 0, 65535),
+    /** Identity in logs and block ids. */
+    receiverId: z.string().default('receiver-0'),
+    /** A block is cut from each stream's buffered records every block interval. */
+    blockInterval: duration('200ms'),
+    /** Must equal the scheduler's; a multiple of blockInterval. */
+    batchInterval: duration('1s'),
+    /** Executors each block is stored on before its records are acknowledged. */
+    replication: int(2, 1, 5),
+    /** Records buffered but not yet stored+acked, across all streams; beyond it clients are slowed (the receiver stops reading their streams). */
+    maxBufferedBytes: bytes('256MiB'),
+    /** Largest block; a stream's buffer is cut early when it reaches this. */
+    maxBlockBytes: bytes('8MiB'),
+    /** Scheduler address, to learn which streams running jobs read. */
+    schedulerAddress: z.string().default('127.0.0.1:7071'),
+    /** Deadline of one PutBlock to an executor. */
+    putBlockTimeout: duration('5s'),
+  })
+  .refine((c) => c.batchInterval % c.blockInterval === 0, {
+    message: 'batchInterval must be a multiple of blockInterval',
+    path: ['batchInterval'],
+  });
+
+export type ReceiverConfig = z.infer<typeof receiverConfigSchema>;

@@ -1,0 +1,36 @@
+/** Scheduler options. Flags/env per lib/config (e.g. --batch-interval / RIVULET_BATCH_INTERVAL). */
+import { z } from 'zod';
+import { bytes, commonOptions, duration, int } from '../../lib/config/index.js';
+
+export const schedulerConfigSchema = z.object({
+  ...commonOptions,
+  port: int(7071, 0, 65535),
+  /** The batch clock: one batch per interval per job, 100ms–10s. */
+  batchInterval: duration('1s').refine((v) => v >= 100 && v <= 10_000, 'batch interval must be between 100ms and 10s'),
+  lineageAddress: z.string().default('127.0.0.1:7072'),
+  receiverAddress: z.string().default('127.0.0.1:7070'),
+  /** How long after a batch time to wait for the receiver's batch.ready before asking it over gRPC. */
+  batchReadyTimeout: duration('500ms'),
+  /** Attempts per task before its batch (and job) fails. */
+  maxTaskAttempts: int(4, 1, 100),
+  /** Executor heartbeat interval (must match the executors'). */
+  heartbeatInterval: duration('250ms'),
+  /** An executor with no heartbeat for this long is declared lost. */
+  executorTimeout: duration('1500ms'),
+  /** Delay scheduling: how long a task waits for a free slot on an executor that holds its input. */
+  localityWait: duration('30ms'),
+  /** Reduce partitions when an operator gives none; 0 = total slots of alive executors at batch start. */
+  defaultParallelism: int(0, 0, 10_000),
+  /** Committed output batches kept per (job, output) for WatchOutput replays. */
+  outputRetentionBatches: int(100, 1, 100_000),
+  /** Bound on the bytes of retained output per (job, output). */
+  outputRetentionBytes: bytes('64MiB'),
+  /** Largest job bundle accepted by SubmitJob. */
+  maxBundleBytes: bytes('8MiB'),
+  /** Time limit for evaluating a job module and building its graph. */
+  jobBuildTimeout: duration('5s'),
+  /** Batches of a job that may be queued or running at once; beyond it the job is marked as falling behind and new batches wait. */
+  maxQueuedBatches: int(100, 1, 100_000),
+});
+
+export type SchedulerConfig = z.infer<typeof schedulerConfigSchema>;
