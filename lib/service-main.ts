@@ -1,0 +1,56 @@
+/**
+ * The shared skeleton of every service's main.ts: parse configuration (exit 2
+ * with a clear message when invalid), create the logger, install signal
+ * handlers that run the service's shutdown once, and log the `listening` line
+ * that launchers wait for.
+ */
+import type { z } from 'zod';
+import { loadConfig } from './config/index.js';
+import { ConfigError } from './errors.js';
+import { createLogger, type Logger } from './log.js';
+
+export interface RunningService {
+  address: string;
+  stop(): Promise<void>;
+}
+
+export async function runService<S extends z.ZodObject<z.ZodRawShape> | z.ZodType>(
+  serviceName: string,
+  schema: S,
+  start: (config: z.infer<S>, log: Logger) => Promise<RunningService>,
+): Promise<void> {
+  let config: z.infer<S>;
+  try {
+    config = loadConfig(schema as never);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`rivulet ${serviceName}: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const log = createLogger(serviceName, (config as { logLevel?: string }).logLevel);
+  let running: RunningService;
+  try {
+    running = await start(config, log);
+  } catch (e) {
+    log.fatal({ err: e }, `${serviceName} failed to start`);
+    process.exit(1);
+  }
+  log.info({ address: running.address }, 'listening');
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    running
+      .stop()
+      .then(() => process.exit(0))
+      .catch((err) => {
+        log.error({ err }, 'error during shutdown');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
