@@ -1,0 +1,6 @@
+/**
+ * The public job API: `import { defineJob } from 'rivulet'`.
+ */
+export { defineJob, DStream, StreamingContext } from './api.js';
+export type { JobDefinition, JobOptions, Pair } from './api.js';
+export { JobDefinitionError, UserFunctionError } from './errors.js';
