@@ -49,6 +49,12 @@ export interface TaskResult {
    */
   'bucketBytes'?: (number | string | Long)[];
   'metrics'?: (_rivulet_v1_TaskMetrics | null);
+  /**
+   * Set when the task failed because an input could not be fetched from that
+   * executor (Spark's FetchFailed): the scheduler recomputes the lost map
+   * outputs instead of blaming the task.
+   */
+  'fetchFailedExecutorId'?: (string);
 }
 
 export interface TaskResult__Output {
@@ -75,4 +81,10 @@ export interface TaskResult__Output {
    */
   'bucketBytes': (number)[];
   'metrics': (_rivulet_v1_TaskMetrics__Output | null);
+  /**
+   * Set when the task failed because an input could not be fetched from that
+   * executor (Spark's FetchFailed): the scheduler recomputes the lost map
+   * outputs instead of blaming the task.
+   */
+  'fetchFailedExecutorId': (string);
 }
