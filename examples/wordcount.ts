@@ -13,7 +13,7 @@ export default defineJob((ctx) => {
     .receiverStream<string>('lines')
     .flatMap((line) => line.split(/\s+/))
     .filter((word) => word.length > 0)
-    .map((word) => [word, 1] as const)
+    .map((word): [string, number] => [word, 1])
     .reduceByKey((a, b) => a + b)
     .output('counts');
 });
