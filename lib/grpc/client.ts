@@ -44,11 +44,15 @@ export interface CallOptions {
   metadata?: grpc.Metadata;
 }
 
-type UnaryMethod<Req, Res> = (
-  req: Req,
+// Shaped like the LAST overload of a generated client method (argument,
+// callback), which is the one TypeScript infers Req/Res from; at run time the
+// method is called with metadata and call options too.
+type UnaryMethod<Req, Res> = (req: Req, cb: (err: grpc.ServiceError | null, res?: Res) => void) => grpc.ClientUnaryCall;
+type FullUnaryMethod = (
+  req: unknown,
   metadata: grpc.Metadata,
   options: grpc.CallOptions,
-  cb: (err: grpc.ServiceError | null, res?: Res) => void,
+  cb: (err: grpc.ServiceError | null, res?: unknown) => void,
 ) => grpc.ClientUnaryCall;
 
 /**
@@ -67,7 +71,7 @@ export async function unary<Req, Res>(
   for (let attempt = 1; attempt <= attempts; attempt++) {
     try {
       return await new Promise<Res>((resolve, reject) => {
-        method.call(
+        (method as unknown as FullUnaryMethod).call(
           client,
           request,
           opts.metadata ?? new grpc.Metadata(),
@@ -92,7 +96,7 @@ export async function waitForServing(address: string, timeoutMs = 15_000): Promi
   try {
     for (;;) {
       try {
-        const res = await unary<{ service: string }, { status?: string }>(client, client.check as never, { service: '' }, { timeoutMs: 1000 });
+        const res = await unary(client, client.check, { service: '' }, { timeoutMs: 1000 });
         if (res.status === 'SERVING') return;
       } catch {
         // not up yet

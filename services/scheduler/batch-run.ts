@@ -1,0 +1,132 @@
+/**
+ * The state of one batch of one job while it runs: its plan (stages), which
+ * partitions of each stage are done, where each map output lives, the result
+ * records of each output partition, and its timings. Pure bookkeeping — it
+ * launches nothing; the scheduler asks it what is runnable and tells it what
+ * finished.
+ */
+import type { BatchPlan, PlannedStage } from '../../lib/dstream/planner.js';
+import type { Job } from './job-registry.js';
+
+export interface InputBlock {
+  blockId: string;
+  records: number;
+  bytes: number;
+  executorIds: string[];
+}
+
+export interface MapOutput {
+  executorId: string;
+  epoch: number;
+  address: string;
+  bucketBytes: number[];
+}
+
+export type BatchState = 'WAITING_INPUT' | 'QUEUED' | 'REGISTERING' | 'RUNNING' | 'COMPLETED' | 'FAILED';
+
+export interface StageRun {
+  stage: PlannedStage;
+  /** Partitions with a successful attempt. */
+  done: Set<number>;
+  /** Partitions currently pending or running (so a partition is never submitted twice). */
+  inFlight: Set<number>;
+  /** shuffleMap stages: map partition → where its buckets are. */
+  mapOutputs: Map<number, MapOutput>;
+  /** result stages: partition → packed records. */
+  results: Map<number, { count: number; payload: Buffer }>;
+  submitted: boolean;
+}
+
+export class BatchRun {
+  state: BatchState = 'WAITING_INPUT';
+  plan?: BatchPlan;
+  readonly inputs = new Map<string, InputBlock[]>();
+  readonly stages: StageRun[] = [];
+  startedAtMs?: number;
+  firstLaunchAtMs?: number;
+  completedAtMs?: number;
+  error?: string;
+  taskFailures = 0;
+  tasksLaunched = 0;
+  /** Fetch failures per task id: bounded like task failures, so a shuffle that can't be rebuilt ends the batch. */
+  readonly fetchFailures = new Map<string, number>();
+  readonly locality = { PROCESS_LOCAL: 0, NODE_LOCAL: 0, ANY: 0 };
+
+  constructor(
+    readonly job: Job,
+    readonly batchTimeMs: number,
+  ) {}
+
+  get key(): string {
+    return `${this.job.id}@${this.batchTimeMs}`;
+  }
+
+  get inputRecords(): number {
+    let n = 0;
+    for (const blocks of this.inputs.values()) for (const b of blocks) n += b.records;
+    return n;
+  }
+
+  get inputBlockCount(): number {
+    let n = 0;
+    for (const blocks of this.inputs.values()) n += blocks.length;
+    return n;
+  }
+
+  hasAllInputs(): boolean {
+    return this.job.graph.streams.every((s) => this.inputs.has(s));
+  }
+
+  setPlan(plan: BatchPlan): void {
+    this.plan = plan;
+    for (const stage of plan.stages) {
+      this.stages.push({
+        stage,
+        done: new Set(),
+        inFlight: new Set(),
+        mapOutputs: new Map(),
+        results: new Map(),
+        submitted: false,
+      });
+    }
+  }
+
+  stageComplete(s: StageRun): boolean {
+    return s.done.size === s.stage.numPartitions;
+  }
+
+  /** Stages not yet submitted whose parent stages are all complete. */
+  runnableStages(): StageRun[] {
+    return this.stages.filter(
+      (s) => !s.submitted && s.stage.parentStages.every((p) => this.stageComplete(this.stages[p]!)),
+    );
+  }
+
+  allComplete(): boolean {
+    return this.stages.every((s) => this.stageComplete(s));
+  }
+
+  /**
+   * Forget map outputs held by a lost executor; returns the stages that must
+   * run those partitions again. A child stage that already finished keeps its
+   * results, so only map outputs some unfinished stage still needs are redone.
+   */
+  loseMapOutputs(executorId: string): StageRun[] {
+    const affected: StageRun[] = [];
+    for (const s of this.stages) {
+      if (s.stage.kind !== 'shuffleMap') continue;
+      const children = this.stages.filter((c) => c.stage.parentStages.includes(s.stage.id));
+      if (children.every((c) => this.stageComplete(c))) continue;
+      let lost = false;
+      for (const [p, out] of s.mapOutputs) {
+        if (out.executorId === executorId) {
+          s.mapOutputs.delete(p);
+          s.done.delete(p);
+          lost = true;
+        }
+      }
+      if (lost) affected.push(s);
+    }
+    return affected;
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * The scheduler's gRPC side of the executors: one channel per executor
+ * incarnation, job bundles shipped once per (incarnation, bundle hash) before
+ * the first task that needs them, tasks launched in batches (one RunTasks call
+ * per executor per scheduling round, never one RPC per task), and results
+ * handed back through callbacks — the caller posts them into its event loop.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { dial, unary } from '../../lib/grpc/client.js';
+import { errorMessage } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
+import type { ExecutorClient } from '../../lib/proto/index.js';
+import type { TaskResult__Output } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
+import type { TaskSpec } from '../../lib/proto/gen/rivulet/v1/TaskSpec.js';
+
+export interface ExecutorEndpoint {
+  id: string;
+  epoch: number;
+  address: string;
+}
+
+export interface BundleRef {
+  jobId: string;
+  bundle: string;
+  bundleHash: string;
+}
+
+export interface LaunchCallbacks {
+  onResult(result: TaskResult__Output): void;
+  /** The call ended before these tasks reported (executor died, bundle refused, ...). */
+  onLost(taskIds: string[], error: string): void;
+}
+
+interface Peer {
+  epoch: number;
+  client: ExecutorClient;
+  loaded: Map<string, Promise<void>>;
+}
+
+export class ExecutorGateway {
+  private readonly peers = new Map<string, Peer>();
+
+  constructor(
+    private readonly log: Logger,
+    private readonly maxMessageBytes: number,
+  ) {}
+
+  private peer(e: ExecutorEndpoint): Peer {
+    const known = this.peers.get(e.id);
+    if (known && known.epoch === e.epoch) return known;
+    known?.client.close();
+    const fresh: Peer = { epoch: e.epoch, client: dial.executor(e.address, { maxMessageBytes: this.maxMessageBytes }), loaded: new Map() };
+    this.peers.set(e.id, fresh);
+    return fresh;
+  }
+
+  private ensureLoaded(peer: Peer, job: BundleRef): Promise<void> {
+    let p = peer.loaded.get(job.bundleHash);
+    if (!p) {
+      p = unary(
+        peer.client,
+        peer.client.loadJob,
+        { jobId: job.jobId, bundleHash: job.bundleHash, bundle: Buffer.from(job.bundle) },
+        { timeoutMs: 10_000, attempts: 3 },
+      ).then(() => undefined);
+      // A failed load must be retried by the next launch, not remembered.
+      p.catch(() => peer.loaded.delete(job.bundleHash));
+      peer.loaded.set(job.bundleHash, p);
+    }
+    return p;
+  }
+
+  launch(e: ExecutorEndpoint, job: BundleRef, tasks: TaskSpec[], cb: LaunchCallbacks): void {
+    const peer = this.peer(e);
+    const outstanding = new Set(tasks.map((t) => t.taskId!));
+    this.ensureLoaded(peer, job).then(
+      () => {
+        const call: grpc.ClientReadableStream<TaskResult__Output> = peer.client.runTasks({ tasks });
+        call.on('data', (r: TaskResult__Output) => {
+          outstanding.delete(r.taskId);
+          cb.onResult(r);
+        });
+        const finish = (error: string) => {
+          if (outstanding.size === 0) return;
+          const ids = [...outstanding];
+          outstanding.clear();
+          cb.onLost(ids, error);
+        };
+        call.on('error', (err) => finish(`RunTasks on executor ${e.id} failed: ${errorMessage(err)}`));
+        call.on('end', () => finish(`executor ${e.id} ended RunTasks without reporting every task`));
+      },
+      (err) => cb.onLost([...outstanding], `cannot load job ${job.jobId} on executor ${e.id}: ${errorMessage(err)}`),
+    );
+  }
+
+  /** Best-effort: drop blocks no batch needs any more. */
+  drop(e: ExecutorEndpoint, blockIds: string[], prefixes: string[]): void {
+    if (blockIds.length === 0 && prefixes.length === 0) return;
+    const peer = this.peer(e);
+    unary(peer.client, peer.client.dropBlocks, { blockIds, prefixes }, { timeoutMs: 5000 }).catch((err) =>
+      this.log.debug({ err, executorId: e.id }, 'DropBlocks failed (executor may be gone)'),
+    );
+  }
+
+  kill(e: ExecutorEndpoint, tasks: Array<{ taskId: string; attempt: number }>): void {
+    if (tasks.length === 0) return;
+    const peer = this.peer(e);
+    unary(peer.client, peer.client.killTasks, { tasks }, { timeoutMs: 5000 }).catch(() => undefined);
+  }
+
+  forget(executorId: string): void {
+    this.peers.get(executorId)?.client.close();
+    this.peers.delete(executorId);
+  }
+
+  close(): void {
+    for (const p of this.peers.values()) p.client.close();
+    this.peers.clear();
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * Which executors are alive, how to reach them, and how many task slots the
+ * scheduler has free on each. Liveness comes from NATS heartbeats: an executor
+ * that has not been heard from for `executorTimeout` is declared lost, and a
+ * heartbeat with a new epoch means the process restarted (the old incarnation
+ * is lost even if no heartbeat was missed).
+ *
+ * Free slots are the scheduler's own accounting (slots − tasks it launched
+ * there and has not heard back from), not the heartbeat's figure, which lags.
+ * This class decides nothing about tasks; it only reports changes.
+ */
+import type { Clock } from '../../lib/clock.js';
+import type { HeartbeatMessage } from '../../lib/nats/subjects.js';
+
+export type ExecutorState = 'ALIVE' | 'LOST';
+
+export interface TrackedExecutor {
+  id: string;
+  epoch: number;
+  address: string;
+  host: string;
+  slots: number;
+  /** Tasks the scheduler launched here and has no result for. */
+  running: number;
+  state: ExecutorState;
+  lastHeartbeatMs: number;
+  lastReport: HeartbeatMessage;
+  tasksCompleted: number;
+  tasksFailed: number;
+  lostReason?: string;
+}
+
+export type ExecutorChange =
+  | { kind: 'added'; executor: TrackedExecutor }
+  | { kind: 'lost'; executor: TrackedExecutor; reason: string };
+
+export class ExecutorTracker {
+  private readonly executors = new Map<string, TrackedExecutor>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly timeoutMs: number,
+  ) {}
+
+  /** Apply a heartbeat; returns what changed (a restart yields lost + added). */
+  heartbeat(msg: HeartbeatMessage): ExecutorChange[] {
+    const now = this.clock.now();
+    const known = this.executors.get(msg.executorId);
+    const changes: ExecutorChange[] = [];
+    if (known && known.epoch === msg.epoch) {
+      if (known.state === 'LOST') return changes; // a fenced incarnation stays fenced
+      known.lastHeartbeatMs = now;
+      known.lastReport = msg;
+      known.slots = msg.slots;
+      known.address = msg.address;
+      return changes;
+    }
+    if (known && msg.epoch < known.epoch) return changes; // late heartbeat of an older incarnation
+    if (known && known.state === 'ALIVE') {
+      known.state = 'LOST';
+      known.lostReason = 'restarted with a new epoch';
+      changes.push({ kind: 'lost', executor: known, reason: known.lostReason });
+    }
+    const fresh: TrackedExecutor = {
+      id: msg.executorId,
+      epoch: msg.epoch,
+      address: msg.address,
+      host: msg.host,
+      slots: msg.slots,
+      running: 0,
+      state: 'ALIVE',
+      lastHeartbeatMs: now,
+      lastReport: msg,
+      tasksCompleted: 0,
+      tasksFailed: 0,
+    };
+    this.executors.set(msg.executorId, fresh);
+    changes.push({ kind: 'added', executor: fresh });
+    return changes;
+  }
+
+  /** Declare executors lost whose heartbeats stopped. */
+  expire(): ExecutorChange[] {
+    const now = this.clock.now();
+    const changes: ExecutorChange[] = [];
+    for (const e of this.executors.values()) {
+      if (e.state === 'ALIVE' && now - e.lastHeartbeatMs > this.timeoutMs) {
+        changes.push(this.markLost(e, `no heartbeat for ${now - e.lastHeartbeatMs} ms`)!);
+      }
+    }
+    return changes;
+  }
+
+  /** Declare one incarnation lost (e.g. its RunTasks stream broke and it stopped answering). */
+  markLost(e: TrackedExecutor, reason: string): ExecutorChange | undefined {
+    if (e.state === 'LOST') return undefined;
+    e.state = 'LOST';
+    e.lostReason = reason;
+    e.running = 0;
+    return { kind: 'lost', executor: e, reason };
+  }
+
+  get(id: string): TrackedExecutor | undefined {
+    return this.executors.get(id);
+  }
+
+  alive(): TrackedExecutor[] {
+    return [...this.executors.values()].filter((e) => e.state === 'ALIVE');
+  }
+
+  all(): TrackedExecutor[] {
+    return [...this.executors.values()];
+  }
+
+  isAlive(id: string, epoch?: number): boolean {
+    const e = this.executors.get(id);
+    return !!e && e.state === 'ALIVE' && (epoch === undefined || e.epoch === epoch);
+  }
+
+  freeSlots(e: TrackedExecutor): number {
+    return e.state === 'ALIVE' ? Math.max(0, e.slots - e.running) : 0;
+  }
+
+  totalSlots(): number {
+    return this.alive().reduce((n, e) => n + e.slots, 0);
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Submitted jobs: their bundle, their graph (built once here, the same way
+ * every executor builds it), their lifecycle and their counters.
+ *
+ * Lifecycle: RUNNING → STOPPED (asked to) or RUNNING → FAILED (a batch failed
+ * for good). Transitions are guarded and logged; a finished job never runs again.
+ */
+import type { JobGraph } from '../../lib/dstream/graph.js';
+import { FailedPreconditionError, NotFoundError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
+
+export type JobState = 'RUNNING' | 'STOPPED' | 'FAILED';
+
+const TRANSITIONS: Record<JobState, readonly JobState[]> = {
+  RUNNING: ['STOPPED', 'FAILED'],
+  STOPPED: [],
+  FAILED: [],
+};
+
+export interface Job {
+  id: string;
+  name: string;
+  source: string;
+  bundle: string;
+  bundleHash: string;
+  graph: JobGraph;
+  state: JobState;
+  error?: string;
+  submittedAtMs: number;
+  firstBatchTimeMs: number;
+  batchesCompleted: number;
+  recordsProcessed: number;
+}
+
+export class JobRegistry {
+  private readonly jobs = new Map<string, Job>();
+
+  constructor(private readonly log: Logger) {}
+
+  add(job: Job): void {
+    this.jobs.set(job.id, job);
+  }
+
+  get(id: string): Job {
+    const job = this.jobs.get(id);
+    if (!job) throw new NotFoundError(`job ${JSON.stringify(id)} not found`);
+    return job;
+  }
+
+  find(id: string): Job | undefined {
+    return this.jobs.get(id);
+  }
+
+  all(): Job[] {
+    return [...this.jobs.values()];
+  }
+
+  running(): Job[] {
+    return this.all().filter((j) => j.state === 'RUNNING');
+  }
+
+  /** The streams read by running jobs: the receiver accepts only these. */
+  activeStreams(): string[] {
+    return [...new Set(this.running().flatMap((j) => j.graph.streams))].sort();
+  }
+
+  transition(job: Job, to: JobState, error?: string): void {
+    if (!TRANSITIONS[job.state].includes(to)) {
+      throw new FailedPreconditionError(`job ${job.id} is ${job.state} and cannot become ${to}`);
+    }
+    this.log.info({ jobId: job.id, from: job.state, to, error }, `job ${job.state} -> ${to}`);
+    job.state = to;
+    if (error) job.error = error;
+  }
+}

@@ -1,0 +1,918 @@
+/**
+ * The scheduler's core: one event loop that owns every piece of scheduler
+ * state (Spark's DAGScheduler event loop). Timers, NATS messages, gRPC
+ * results and client requests all become `SchedulerEvent`s handled one at a
+ * time by `handle`; nothing mutates state after an `await` — asynchronous
+ * work posts its outcome back as another event.
+ *
+ * Per batch of a job: wait for the receiver's blocks of every input stream →
+ * plan stages → register the batch with lineage (log before acting) → run
+ * stages as their parents finish, placing tasks one free slot at a time with
+ * delay scheduling over locality levels → commit every output exactly once →
+ * announce `batch.completed` → drop the batch's blocks. Batches of one job run
+ * one at a time, in order (Spark's default spark.streaming.concurrentJobs=1).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Clock, TimerHandle } from '../../lib/clock.js';
+import { planBatch } from '../../lib/dstream/planner.js';
+import type { OutputNode } from '../../lib/dstream/graph.js';
+import { loadJob } from '../../lib/dstream/loader.js';
+import { unpackRecords } from '../../lib/codec/records.js';
+import { InvalidArgumentError, ResourceExhaustedError, UnavailableError, errorMessage } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
+import type {
+  BatchCompletedMessage,
+  BatchReadyMessage,
+  ExecutorLostMessage,
+  HeartbeatMessage,
+  StreamsMessage,
+} from '../../lib/nats/subjects.js';
+import type { TaskResult__Output } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
+import type { TaskSpec } from '../../lib/proto/gen/rivulet/v1/TaskSpec.js';
+import type { ClusterStatus } from '../../lib/proto/gen/rivulet/v1/ClusterStatus.js';
+import type { BatchStatus } from '../../lib/proto/gen/rivulet/v1/BatchStatus.js';
+import { BatchRun, type InputBlock, type StageRun } from './batch-run.js';
+import type { SchedulerConfig } from './config.js';
+import type { ExecutorEndpoint, ExecutorGateway } from './executor-gateway.js';
+import { ExecutorTracker, type ExecutorChange, type TrackedExecutor } from './executor-tracker.js';
+import { JobRegistry, type Job } from './job-registry.js';
+import { OutputStore } from './output-store.js';
+
+/** What the scheduler needs from the outside world; main.ts wires the real ones. */
+export interface SchedulerPorts {
+  gateway: ExecutorGateway;
+  /** Register a batch's datasets and input blocks with lineage. */
+  registerBatch(run: BatchRun): Promise<void>;
+  /** Fire-and-forget lineage updates. */
+  recordMapOutput(run: BatchRun, stage: StageRun, partition: number, executorId: string, bytes: number): void;
+  forgetBatches(jobId: string, beforeBatchTimeMs: number): void;
+  removeExecutorFromLineage(executorId: string): void;
+  /** Ask the receiver for a batch's blocks when batch.ready did not arrive. */
+  fetchBatchBlocks(stream: string, batchTimeMs: number): Promise<{ complete: boolean; blocks: InputBlock[] }>;
+  publishBatchCompleted(msg: BatchCompletedMessage): void;
+  publishExecutorLost(msg: ExecutorLostMessage): void;
+  publishStreams(msg: StreamsMessage): void;
+}
+
+export type SchedulerEvent =
+  | { type: 'tick'; batchTimeMs: number }
+  | { type: 'batchReady'; msg: BatchReadyMessage }
+  | { type: 'inputTimeout'; batchTimeMs: number }
+  | { type: 'heartbeat'; msg: HeartbeatMessage }
+  | { type: 'livenessCheck' }
+  | { type: 'batchRegistered'; run: BatchRun }
+  | { type: 'batchRegisterFailed'; run: BatchRun; error: string }
+  | { type: 'taskResult'; result: TaskResult__Output }
+  | { type: 'tasksLost'; executorId: string; epoch: number; taskIds: string[]; error: string }
+  | { type: 'reschedule' };
+
+type Locality = 'PROCESS_LOCAL' | 'NODE_LOCAL' | 'ANY';
+
+interface PendingTask {
+  run: BatchRun;
+  stageRun: StageRun;
+  partition: number;
+  taskId: string;
+  /** Launch attempts so far (every launch gets a new attempt number). */
+  attempt: number;
+  /** Failures that count toward maxTaskAttempts (not executor losses). */
+  failures: number;
+  preferred: string[];
+  excluded: Set<string>;
+  readySinceMs: number;
+  lastError?: string;
+}
+
+interface RunningTask extends PendingTask {
+  executorId: string;
+  epoch: number;
+  launchedAtMs: number;
+  locality: Locality;
+}
+
+const HISTORY = 100;
+
+export class Scheduler {
+  readonly jobs: JobRegistry;
+  readonly executors: ExecutorTracker;
+  readonly outputs: OutputStore;
+  private readonly queue: SchedulerEvent[] = [];
+  private draining = false;
+  private readonly readyInputs = new Map<string, InputBlock[]>();
+  private readonly batchesByJob = new Map<string, BatchRun[]>();
+  private readonly history = new Map<string, BatchRun[]>();
+  private pending: PendingTask[] = [];
+  private readonly running = new Map<string, RunningTask>();
+  /** Input blocks of (stream, batch) → jobs still needing them; dropped at zero. */
+  private readonly inputRefs = new Map<string, { blocks: InputBlock[]; jobs: Set<string> }>();
+  private localityTimer?: TimerHandle;
+  private tickTimer?: TimerHandle;
+  private livenessTimer?: TimerHandle;
+  private streamsTimer?: TimerHandle;
+  private stopped = false;
+
+  constructor(
+    private readonly config: SchedulerConfig,
+    private readonly clock: Clock,
+    private readonly ports: SchedulerPorts,
+    private readonly log: Logger,
+  ) {
+    this.jobs = new JobRegistry(log);
+    this.executors = new ExecutorTracker(clock, config.executorTimeout);
+    this.outputs = new OutputStore(config.outputRetentionBatches, config.outputRetentionBytes);
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  start(): void {
+    this.scheduleTick();
+    const liveness = () => {
+      this.post({ type: 'livenessCheck' });
+      this.livenessTimer = this.clock.setTimeout(liveness, this.config.heartbeatInterval);
+    };
+    liveness();
+    const streams = () => {
+      this.publishStreams();
+      this.streamsTimer = this.clock.setTimeout(streams, 1000);
+    };
+    streams();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of [this.tickTimer, this.livenessTimer, this.streamsTimer, this.localityTimer]) {
+      if (t) this.clock.clearTimeout(t);
+    }
+    for (const job of this.jobs.running()) this.outputs.endJob(job.id, true);
+  }
+
+  private scheduleTick(): void {
+    const interval = this.config.batchInterval;
+    const now = this.clock.now();
+    const next = Math.floor(now / interval) * interval + interval;
+    this.tickTimer = this.clock.setTimeout(() => {
+      if (this.stopped) return;
+      this.post({ type: 'tick', batchTimeMs: next });
+      this.scheduleTick();
+    }, next - now);
+  }
+
+  // ---------------------------------------------------------------- event loop
+
+  post(event: SchedulerEvent): void {
+    this.queue.push(event);
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.queue.length > 0) {
+        const e = this.queue.shift()!;
+        try {
+          this.handle(e);
+        } catch (err) {
+          this.log.error({ err, event: e.type }, 'scheduler event handler failed');
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private handle(e: SchedulerEvent): void {
+    switch (e.type) {
+      case 'tick':
+        return this.onTick(e.batchTimeMs);
+      case 'batchReady':
+        return this.onBatchReady(e.msg.stream, e.msg.batchTimeMs, e.msg.blocks);
+      case 'inputTimeout':
+        return this.onInputTimeout(e.batchTimeMs);
+      case 'heartbeat':
+        return this.onExecutorChanges(this.executors.heartbeat(e.msg));
+      case 'livenessCheck':
+        return this.onExecutorChanges(this.executors.expire());
+      case 'batchRegistered':
+        return this.onBatchRegistered(e.run);
+      case 'batchRegisterFailed':
+        return this.onBatchRegisterFailed(e.run, e.error);
+      case 'taskResult':
+        return this.onTaskResult(e.result);
+      case 'tasksLost':
+        return this.onTasksLost(e.executorId, e.epoch, e.taskIds, e.error);
+      case 'reschedule':
+        return this.schedule();
+      default: {
+        const never: never = e;
+        throw new Error(`unknown event ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- jobs
+
+  /** Load and register a job. Throws InvalidArgumentError / UnavailableError for the client. */
+  submitJob(bundle: string, source: string, name: string): Job {
+    if (Buffer.byteLength(bundle) > this.config.maxBundleBytes) {
+      throw new ResourceExhaustedError(
+        `job bundle is ${Buffer.byteLength(bundle)} bytes, over the limit of ${this.config.maxBundleBytes} (maxBundleBytes)`,
+      );
+    }
+    if (bundle.trim().length === 0) throw new InvalidArgumentError('job bundle is empty');
+    const loaded = loadJob(bundle, source || 'job.js', this.config.jobBuildTimeout);
+    if (this.executors.alive().length === 0) {
+      throw new UnavailableError('no executors alive: start executors (rivulet up --executors N) before submitting jobs');
+    }
+    const now = this.clock.now();
+    const interval = this.config.batchInterval;
+    const job: Job = {
+      id: `job-${randomBytes(4).toString('hex')}`,
+      name: name || loaded.definition.options.name || source.replace(/\.[cm]?[jt]sx?$/, '') || 'job',
+      source,
+      bundle,
+      bundleHash: loaded.bundleHash,
+      graph: loaded.graph,
+      state: 'RUNNING',
+      submittedAtMs: now,
+      firstBatchTimeMs: Math.floor(now / interval) * interval + interval,
+      batchesCompleted: 0,
+      recordsProcessed: 0,
+    };
+    this.jobs.add(job);
+    for (const out of job.graph.outputs) this.outputs.declare(job.id, out.name);
+    this.batchesByJob.set(job.id, []);
+    this.history.set(job.id, []);
+    this.log.info(
+      { jobId: job.id, name: job.name, streams: job.graph.streams, outputs: job.graph.outputs.map((o) => o.name) },
+      'job submitted',
+    );
+    this.publishStreams();
+    return job;
+  }
+
+  stopJob(jobId: string): void {
+    const job = this.jobs.get(jobId);
+    if (job.state !== 'RUNNING') return;
+    this.jobs.transition(job, 'STOPPED');
+    this.abandonBatches(job, 'job stopped');
+    this.outputs.endJob(job.id, true);
+    this.publishStreams();
+  }
+
+  private publishStreams(): void {
+    this.ports.publishStreams({ streams: this.jobs.activeStreams(), batchIntervalMs: this.config.batchInterval });
+  }
+
+  // ---------------------------------------------------------------- batch inputs
+
+  private inputKey(stream: string, t: number): string {
+    return `${stream}@${t}`;
+  }
+
+  private onTick(t: number): void {
+    for (const job of this.jobs.running()) {
+      if (t < job.firstBatchTimeMs) continue;
+      const queue = this.batchesByJob.get(job.id)!;
+      if (queue.length >= this.config.maxQueuedBatches) {
+        this.failJob(
+          job,
+          `job fell ${queue.length} batches behind (maxQueuedBatches=${this.config.maxQueuedBatches}): ` +
+            'batches take longer than the batch interval; add executors or lengthen the interval',
+        );
+        continue;
+      }
+      const run = new BatchRun(job, t);
+      for (const stream of job.graph.streams) {
+        const blocks = this.readyInputs.get(this.inputKey(stream, t));
+        if (blocks) this.attachInput(run, stream, blocks);
+      }
+      queue.push(run);
+      if (run.hasAllInputs()) run.state = 'QUEUED';
+    }
+    this.clock.setTimeout(() => this.post({ type: 'inputTimeout', batchTimeMs: t }), this.config.batchReadyTimeout);
+    // Announcements nobody can use any more.
+    const horizon = t - 10 * this.config.batchInterval;
+    for (const key of this.readyInputs.keys()) if (Number(key.slice(key.lastIndexOf('@') + 1)) < horizon) this.readyInputs.delete(key);
+    this.startReadyBatches();
+  }
+
+  private attachInput(run: BatchRun, stream: string, blocks: InputBlock[]): void {
+    if (run.inputs.has(stream)) return;
+    run.inputs.set(stream, blocks.map((b) => ({ ...b, executorIds: [...b.executorIds] })));
+    const key = this.inputKey(stream, run.batchTimeMs);
+    const ref = this.inputRefs.get(key) ?? { blocks, jobs: new Set<string>() };
+    ref.jobs.add(run.job.id);
+    this.inputRefs.set(key, ref);
+  }
+
+  private onBatchReady(stream: string, t: number, blocks: InputBlock[]): void {
+    const key = this.inputKey(stream, t);
+    if (!this.readyInputs.has(key)) this.readyInputs.set(key, blocks);
+    for (const queue of this.batchesByJob.values()) {
+      for (const run of queue) {
+        if (run.batchTimeMs !== t || run.state !== 'WAITING_INPUT') continue;
+        if (!run.job.graph.streams.includes(stream)) continue;
+        this.attachInput(run, stream, blocks);
+        if (run.hasAllInputs()) run.state = 'QUEUED';
+      }
+    }
+    this.startReadyBatches();
+  }
+
+  private onInputTimeout(t: number): void {
+    const missing = new Set<string>();
+    for (const queue of this.batchesByJob.values()) {
+      for (const run of queue) {
+        if (run.batchTimeMs !== t || run.state !== 'WAITING_INPUT') continue;
+        for (const s of run.job.graph.streams) if (!run.inputs.has(s)) missing.add(s);
+      }
+    }
+    for (const stream of missing) {
+      this.ports.fetchBatchBlocks(stream, t).then(
+        (res) => {
+          if (res.complete) {
+            this.post({ type: 'batchReady', msg: { stream, batchTimeMs: t, batchIntervalMs: this.config.batchInterval, blocks: res.blocks } });
+          } else {
+            this.clock.setTimeout(() => this.post({ type: 'inputTimeout', batchTimeMs: t }), 100);
+          }
+        },
+        (err) => {
+          this.log.warn({ err: errorMessage(err), stream, batchTimeMs: t }, 'cannot get batch blocks from the receiver; retrying');
+          this.clock.setTimeout(() => this.post({ type: 'inputTimeout', batchTimeMs: t }), 500);
+        },
+      );
+    }
+  }
+
+  // ---------------------------------------------------------------- batches
+
+  private startReadyBatches(): void {
+    for (const job of this.jobs.running()) {
+      const head = this.batchesByJob.get(job.id)![0];
+      if (head && head.state === 'QUEUED') this.startBatch(head);
+    }
+  }
+
+  private startBatch(run: BatchRun): void {
+    const slots = this.executors.totalSlots();
+    if (slots === 0) return; // waits in QUEUED; its scheduling delay shows in status
+    const blockCounts = new Map([...run.inputs].map(([s, b]) => [s, b.length]));
+    run.setPlan(planBatch(run.job.graph, blockCounts, this.config.defaultParallelism || slots));
+    run.state = 'REGISTERING';
+    run.startedAtMs = this.clock.now();
+    this.registerWithLineage(run);
+  }
+
+  private registerWithLineage(run: BatchRun): void {
+    this.ports.registerBatch(run).then(
+      () => this.post({ type: 'batchRegistered', run }),
+      (err) => this.post({ type: 'batchRegisterFailed', run, error: errorMessage(err) }),
+    );
+  }
+
+  private onBatchRegistered(run: BatchRun): void {
+    if (run.state !== 'REGISTERING') return;
+    run.state = 'RUNNING';
+    this.advance(run);
+    this.schedule();
+  }
+
+  private onBatchRegisterFailed(run: BatchRun, error: string): void {
+    if (run.state !== 'REGISTERING') return;
+    // Lineage is the write-ahead record of the batch: never run without it.
+    this.log.warn({ jobId: run.job.id, batchTimeMs: run.batchTimeMs, error }, 'lineage registration failed; retrying');
+    this.clock.setTimeout(() => {
+      if (run.state === 'REGISTERING') this.registerWithLineage(run);
+    }, 500);
+  }
+
+  /** Submit every stage whose parents are complete; complete the batch when all are. */
+  private advance(run: BatchRun): void {
+    for (;;) {
+      const runnable = run.runnableStages();
+      if (runnable.length === 0) break;
+      for (const s of runnable) this.submitStage(run, s);
+    }
+    if (run.state === 'RUNNING' && run.allComplete()) this.completeBatch(run);
+  }
+
+  private submitStage(run: BatchRun, s: StageRun): void {
+    s.submitted = true;
+    const now = this.clock.now();
+    for (let p = 0; p < s.stage.numPartitions; p++) {
+      if (s.done.has(p) || s.inFlight.has(p)) continue;
+      s.inFlight.add(p);
+      this.pending.push({
+        run,
+        stageRun: s,
+        partition: p,
+        taskId: `${run.job.id}/${run.batchTimeMs}/${s.stage.id}/${p}`,
+        attempt: 0,
+        failures: 0,
+        preferred: this.preferredExecutors(run, s, p),
+        excluded: new Set(),
+        readySinceMs: now,
+      });
+    }
+  }
+
+  private preferredExecutors(run: BatchRun, s: StageRun, partition: number): string[] {
+    const prefs = new Set<string>();
+    for (const src of s.stage.sourceNodes) {
+      const node = run.job.graph.node(src);
+      if (node.kind !== 'source') continue;
+      const block = run.inputs.get(node.stream)?.[partition];
+      for (const id of block?.executorIds ?? []) prefs.add(id);
+    }
+    return [...prefs];
+  }
+
+  private completeBatch(run: BatchRun): void {
+    const job = run.job;
+    for (const s of run.stages) {
+      if (s.stage.kind !== 'result') continue;
+      const outNode = job.graph.node(s.stage.outputNode!) as OutputNode;
+      const parts = [...Array(s.stage.numPartitions).keys()].map((p) => s.results.get(p)!);
+      const payload = Buffer.concat(parts.map((r) => r.payload));
+      const count = parts.reduce((n, r) => n + r.count, 0);
+      this.outputs.commit(job.id, outNode.name, { batchTimeMs: run.batchTimeMs, count, payload });
+      if (outNode.op === 'print') this.printBatch(run, outNode, payload);
+    }
+    run.state = 'COMPLETED';
+    run.completedAtMs = this.clock.now();
+    job.batchesCompleted++;
+    job.recordsProcessed += run.inputRecords;
+    const timings = this.timings(run);
+    this.log.info({ jobId: job.id, batchTimeMs: run.batchTimeMs, records: run.inputRecords, ...timings }, 'batch completed');
+    this.ports.publishBatchCompleted({
+      jobId: job.id,
+      batchTimeMs: run.batchTimeMs,
+      state: 'COMPLETED',
+      inputRecords: run.inputRecords,
+      tasks: run.tasksLaunched,
+      ...timings,
+    });
+    this.finishRun(run);
+  }
+
+  private printBatch(run: BatchRun, node: OutputNode, payload: Buffer): void {
+    const records = unpackRecords(payload);
+    const shown = records.slice(0, node.printLimit ?? 10).map((r) => JSON.stringify(r));
+    if (records.length > shown.length) shown.push('...');
+    this.log.info({ jobId: run.job.id, output: node.name }, `Time: ${run.batchTimeMs} ms\n${shown.join('\n')}`);
+  }
+
+  private timings(run: BatchRun): { schedulingDelayMs: number; processingTimeMs: number; totalDelayMs: number } {
+    const start = run.firstLaunchAtMs ?? run.startedAtMs ?? run.batchTimeMs;
+    const end = run.completedAtMs ?? this.clock.now();
+    return {
+      schedulingDelayMs: Math.max(0, start - run.batchTimeMs),
+      processingTimeMs: Math.max(0, end - start),
+      totalDelayMs: Math.max(0, end - run.batchTimeMs),
+    };
+  }
+
+  /** Remove a finished run from its job's queue, release its data, start the next batch. */
+  private finishRun(run: BatchRun): void {
+    const queue = this.batchesByJob.get(run.job.id)!;
+    const i = queue.indexOf(run);
+    if (i >= 0) queue.splice(i, 1);
+    const hist = this.history.get(run.job.id)!;
+    hist.push(run);
+    if (hist.length > HISTORY) hist.shift();
+    // Shuffle buckets of this batch are no longer needed anywhere.
+    for (const e of this.executors.alive()) this.ports.gateway.drop(this.endpoint(e), [], [`shuffle/${run.job.id}:${run.batchTimeMs}:`]);
+    // Input blocks go once every job reading them is done with this batch.
+    for (const stream of run.job.graph.streams) {
+      const key = this.inputKey(stream, run.batchTimeMs);
+      const ref = this.inputRefs.get(key);
+      if (!ref) continue;
+      ref.jobs.delete(run.job.id);
+      if (ref.jobs.size > 0) continue;
+      this.inputRefs.delete(key);
+      this.readyInputs.delete(key);
+      const byExecutor = new Map<string, string[]>();
+      for (const b of ref.blocks) for (const id of b.executorIds) byExecutor.set(id, [...(byExecutor.get(id) ?? []), b.blockId]);
+      for (const [id, blockIds] of byExecutor) {
+        const e = this.executors.get(id);
+        if (e && e.state === 'ALIVE') this.ports.gateway.drop(this.endpoint(e), blockIds, []);
+      }
+    }
+    this.ports.forgetBatches(run.job.id, run.batchTimeMs);
+    if (run.job.state === 'RUNNING') this.startReadyBatches();
+  }
+
+  private failJob(job: Job, error: string): void {
+    if (job.state !== 'RUNNING') return;
+    this.jobs.transition(job, 'FAILED', error);
+    this.abandonBatches(job, error);
+    this.outputs.endJob(job.id, false, `job ${job.id} failed: ${error}`);
+    this.publishStreams();
+  }
+
+  private failBatch(run: BatchRun, error: string): void {
+    if (run.state === 'COMPLETED' || run.state === 'FAILED') return;
+    const message = `batch ${new Date(run.batchTimeMs).toISOString()} failed: ${error}`;
+    this.log.error({ jobId: run.job.id, batchTimeMs: run.batchTimeMs }, message);
+    this.failJob(run.job, message);
+  }
+
+  /** Drop every queued/running batch of a job (stop or failure). */
+  private abandonBatches(job: Job, reason: string): void {
+    const queue = [...(this.batchesByJob.get(job.id) ?? [])];
+    for (const run of queue) {
+      const wasStarted = run.state === 'RUNNING' || run.state === 'REGISTERING';
+      run.state = 'FAILED';
+      run.error = reason;
+      run.completedAtMs = this.clock.now();
+      this.pending = this.pending.filter((t) => t.run !== run);
+      for (const [key, t] of this.running) {
+        if (t.run !== run) continue;
+        this.running.delete(key);
+        const e = this.executors.get(t.executorId);
+        if (e && e.epoch === t.epoch) {
+          e.running = Math.max(0, e.running - 1);
+          this.ports.gateway.kill(this.endpoint(e), [{ taskId: t.taskId, attempt: t.attempt }]);
+        }
+      }
+      if (wasStarted) {
+        this.ports.publishBatchCompleted({
+          jobId: job.id,
+          batchTimeMs: run.batchTimeMs,
+          state: 'FAILED',
+          inputRecords: run.inputRecords,
+          tasks: run.tasksLaunched,
+          error: reason,
+          ...this.timings(run),
+        });
+      }
+      this.finishRun(run);
+    }
+  }
+
+  // ---------------------------------------------------------------- placement
+
+  private endpoint(e: TrackedExecutor): ExecutorEndpoint {
+    return { id: e.id, epoch: e.epoch, address: e.address };
+  }
+
+  /**
+   * Hand pending tasks to free slots, one slot at a time, so that executors
+   * that finish faster receive more work. Delay scheduling: a task whose input
+   * is on a busy executor waits up to localityWait for a slot there before
+   * running NODE_LOCAL, then ANY.
+   */
+  private schedule(): void {
+    if (this.pending.length === 0) return;
+    const now = this.clock.now();
+    const alive = this.executors.alive();
+    if (alive.length === 0) return;
+    const launches = new Map<string, { exec: TrackedExecutor; tasks: RunningTask[] }>();
+    let nextDeadline = Infinity;
+    const remaining: PendingTask[] = [];
+    for (const t of this.pending) {
+      if (t.run.state !== 'RUNNING') continue;
+      const placed = this.place(t, alive, now);
+      if (placed === 'wait') {
+        nextDeadline = Math.min(nextDeadline, t.readySinceMs + this.config.localityWait);
+        remaining.push(t);
+        continue;
+      }
+      if (!placed) {
+        remaining.push(t);
+        continue;
+      }
+      const [exec, locality] = placed;
+      exec.running++;
+      t.attempt++;
+      const rt: RunningTask = { ...t, executorId: exec.id, epoch: exec.epoch, launchedAtMs: now, locality };
+      this.running.set(this.attemptKey(t.taskId, t.attempt), rt);
+      t.run.tasksLaunched++;
+      t.run.firstLaunchAtMs ??= now;
+      if (t.preferred.length > 0) t.run.locality[locality]++;
+      const l = launches.get(exec.id) ?? { exec, tasks: [] };
+      l.tasks.push(rt);
+      launches.set(exec.id, l);
+    }
+    this.pending = remaining;
+    if (Number.isFinite(nextDeadline)) {
+      if (this.localityTimer) this.clock.clearTimeout(this.localityTimer);
+      this.localityTimer = this.clock.setTimeout(() => this.post({ type: 'reschedule' }), Math.max(1, nextDeadline - now));
+    }
+    for (const { exec, tasks } of launches.values()) {
+      // Tasks of one executor in one round may belong to several jobs.
+      const byJob = new Map<Job, RunningTask[]>();
+      for (const t of tasks) byJob.set(t.run.job, [...(byJob.get(t.run.job) ?? []), t]);
+      for (const [job, jobTasks] of byJob) {
+        const specs = jobTasks.map((t) => this.taskSpec(t));
+        const epoch = exec.epoch;
+        this.ports.gateway.launch(this.endpoint(exec), { jobId: job.id, bundle: job.bundle, bundleHash: job.bundleHash }, specs, {
+          onResult: (result) => this.post({ type: 'taskResult', result }),
+          onLost: (taskIds, error) => this.post({ type: 'tasksLost', executorId: exec.id, epoch, taskIds, error }),
+        });
+      }
+    }
+  }
+
+  private place(t: PendingTask, alive: TrackedExecutor[], now: number): [TrackedExecutor, Locality] | 'wait' | undefined {
+    const usable = alive.filter((e) => !t.excluded.has(e.id));
+    // If every executor is excluded, retrying somewhere beats never retrying.
+    const candidates = usable.length > 0 ? usable : alive;
+    const free = candidates.filter((e) => this.executors.freeSlots(e) > 0);
+    const mostFree = (list: TrackedExecutor[]) =>
+      list.reduce<TrackedExecutor | undefined>((best, e) => (!best || this.executors.freeSlots(e) > this.executors.freeSlots(best) ? e : best), undefined);
+    if (t.preferred.length > 0) {
+      const local = free.filter((e) => t.preferred.includes(e.id));
+      if (local.length > 0) return [mostFree(local)!, 'PROCESS_LOCAL'];
+      const preferredAlive = candidates.some((e) => t.preferred.includes(e.id));
+      if (preferredAlive && now - t.readySinceMs < this.config.localityWait) return 'wait';
+      const hosts = new Set(candidates.filter((e) => t.preferred.includes(e.id)).map((e) => e.host));
+      const nodeLocal = free.filter((e) => hosts.has(e.host));
+      if (nodeLocal.length > 0) return [mostFree(nodeLocal)!, 'NODE_LOCAL'];
+    }
+    const any = mostFree(free);
+    return any ? [any, 'ANY'] : undefined;
+  }
+
+  private attemptKey(taskId: string, attempt: number): string {
+    return `${taskId}#${attempt}`;
+  }
+
+  private taskSpec(t: RunningTask): TaskSpec {
+    const run = t.run;
+    const job = run.job;
+    const stage = t.stageRun.stage;
+    const T = run.batchTimeMs;
+    const ref = (nodeId: number) => ({ jobId: job.id, batchTimeMs: T, nodeId });
+    const execRef = (id: string) => {
+      const e = this.executors.get(id);
+      return e ? { executorId: e.id, address: e.address, epoch: e.epoch } : undefined;
+    };
+    const blocks = stage.sourceNodes.map((src) => {
+      const node = job.graph.node(src);
+      const block = node.kind === 'source' ? run.inputs.get(node.stream)![t.partition]! : undefined;
+      if (!block) throw new Error(`no input block for node ${src} partition ${t.partition}`);
+      return {
+        dataset: ref(src),
+        partition: t.partition,
+        blockId: block.blockId,
+        locations: block.executorIds
+          .filter((id) => this.executors.isAlive(id))
+          .map(execRef)
+          .filter((x) => x !== undefined),
+      };
+    });
+    const shuffles = stage.shuffleReads.map((shuffleNode) => {
+      const mapStage = run.stages.find((s) => s.stage.shuffleNode === shuffleNode)!;
+      return {
+        dataset: ref(shuffleNode),
+        reducePartition: t.partition,
+        shuffleId: `${job.id}:${T}:${shuffleNode}`,
+        mapOutputs: [...mapStage.mapOutputs].map(([m, out]) => ({
+          mapPartition: m,
+          executor: { executorId: out.executorId, address: out.address, epoch: out.epoch },
+        })),
+      };
+    });
+    const spec: TaskSpec = {
+      taskId: t.taskId,
+      jobId: job.id,
+      bundleHash: job.bundleHash,
+      batchTimeMs: T,
+      stageId: stage.id,
+      partition: t.partition,
+      attempt: t.attempt,
+      epoch: t.epoch,
+      dataset: ref(stage.finalNode),
+      blocks,
+      shuffles,
+      locality: t.locality,
+      speculative: false,
+    };
+    if (stage.kind === 'shuffleMap') {
+      spec.shuffleWrite = {
+        shuffleId: `${job.id}:${T}:${stage.shuffleNode}`,
+        dataset: ref(stage.shuffleNode!),
+        numPartitions: run.plan!.partitions[stage.shuffleNode!]!,
+      };
+    } else {
+      spec.result = { output: (job.graph.node(stage.outputNode!) as OutputNode).name };
+    }
+    return spec;
+  }
+
+  // ---------------------------------------------------------------- results
+
+  private onTaskResult(r: TaskResult__Output): void {
+    const key = this.attemptKey(r.taskId, r.attempt);
+    const t = this.running.get(key);
+    if (!t) return; // late result of an abandoned/killed attempt
+    if (t.executorId !== r.executorId || t.epoch !== Number(r.epoch)) return; // fenced: another incarnation
+    this.running.delete(key);
+    const exec = this.executors.get(t.executorId);
+    if (exec && exec.epoch === t.epoch) exec.running = Math.max(0, exec.running - 1);
+    const run = t.run;
+    const s = t.stageRun;
+    if (run.state !== 'RUNNING') return this.schedule();
+
+    if (r.state === 'SUCCEEDED') {
+      if (exec) exec.tasksCompleted++;
+      s.inFlight.delete(t.partition);
+      if (!s.done.has(t.partition)) {
+        s.done.add(t.partition);
+        if (s.stage.kind === 'shuffleMap') {
+          const bucketBytes = r.bucketBytes.map(Number);
+          s.mapOutputs.set(t.partition, { executorId: t.executorId, epoch: t.epoch, address: exec?.address ?? '', bucketBytes });
+          this.ports.recordMapOutput(run, s, t.partition, t.executorId, bucketBytes.reduce((a, b) => a + b, 0));
+        } else {
+          s.results.set(t.partition, { count: r.records?.count ?? 0, payload: Buffer.from(r.records?.payload ?? Buffer.alloc(0)) });
+        }
+        if (run.stageComplete(s)) this.advance(run);
+      }
+      return this.schedule();
+    }
+
+    if (exec) exec.tasksFailed++;
+    run.taskFailures++;
+    s.inFlight.delete(t.partition);
+    if (r.fetchFailedExecutorId) {
+      // The map outputs on that executor are gone: rerun them, then this task.
+      const fetchFailures = (run.fetchFailures.get(t.taskId) ?? 0) + 1;
+      run.fetchFailures.set(t.taskId, fetchFailures);
+      if (fetchFailures >= this.config.maxTaskAttempts) {
+        return this.failBatch(run, `task ${t.taskId} could not fetch its shuffle input ${fetchFailures} times; last error: ${r.error}`);
+      }
+      this.log.warn({ taskId: t.taskId, from: r.fetchFailedExecutorId }, 'fetch failed; recomputing lost map outputs');
+      this.recoverMapOutputs(run, r.fetchFailedExecutorId);
+      s.submitted = false;
+      this.advance(run);
+      return this.schedule();
+    }
+    const failures = t.failures + (r.state === 'KILLED' ? 0 : 1);
+    const error = r.error || r.state;
+    this.log.warn({ taskId: t.taskId, attempt: t.attempt, executorId: t.executorId, userError: r.userError, error }, 'task failed');
+    if (failures >= this.config.maxTaskAttempts) {
+      return this.failBatch(
+        run,
+        `task ${t.taskId} (stage ${s.stage.id}, partition ${t.partition}) failed ${failures} times; last error: ${error}`,
+      );
+    }
+    this.requeue(t, failures, error);
+    this.schedule();
+  }
+
+  private requeue(t: RunningTask, failures: number, error: string): void {
+    const excluded = new Set(t.excluded);
+    excluded.add(t.executorId);
+    t.stageRun.inFlight.add(t.partition);
+    this.pending.unshift({
+      run: t.run,
+      stageRun: t.stageRun,
+      partition: t.partition,
+      taskId: t.taskId,
+      attempt: t.attempt,
+      failures,
+      preferred: t.preferred.filter((id) => this.executors.isAlive(id)),
+      excluded,
+      readySinceMs: this.clock.now(),
+      lastError: error,
+    });
+  }
+
+  private onTasksLost(executorId: string, epoch: number, taskIds: string[], error: string): void {
+    for (const [key, t] of [...this.running]) {
+      if (t.executorId !== executorId || t.epoch !== epoch || !taskIds.includes(t.taskId)) continue;
+      this.running.delete(key);
+      const exec = this.executors.get(executorId);
+      if (exec && exec.epoch === epoch) {
+        exec.running = Math.max(0, exec.running - 1);
+        exec.tasksFailed++;
+      }
+      if (t.run.state !== 'RUNNING') continue;
+      t.run.taskFailures++;
+      t.stageRun.inFlight.delete(t.partition);
+      const failures = t.failures + 1;
+      if (failures >= this.config.maxTaskAttempts) {
+        this.failBatch(t.run, `task ${t.taskId} failed ${failures} times; last error: ${error}`);
+        continue;
+      }
+      this.requeue(t, failures, error);
+    }
+    this.schedule();
+  }
+
+  // ---------------------------------------------------------------- executors
+
+  private onExecutorChanges(changes: ExecutorChange[]): void {
+    for (const c of changes) {
+      if (c.kind === 'added') {
+        this.log.info({ executorId: c.executor.id, epoch: c.executor.epoch, address: c.executor.address, slots: c.executor.slots }, 'executor added');
+      } else {
+        this.onExecutorLost(c.executor, c.reason);
+      }
+    }
+    if (changes.length > 0) {
+      this.startReadyBatches();
+      this.schedule();
+    }
+  }
+
+  private onExecutorLost(e: TrackedExecutor, reason: string): void {
+    this.log.warn({ executorId: e.id, epoch: e.epoch, reason }, 'executor lost');
+    this.ports.publishExecutorLost({ executorId: e.id, epoch: e.epoch, reason });
+    this.ports.gateway.forget(e.id);
+    this.ports.removeExecutorFromLineage(e.id);
+    // Its running tasks will never report: run them elsewhere (an executor
+    // loss is not the task's fault, so it does not count toward its attempts).
+    for (const [key, t] of [...this.running]) {
+      if (t.executorId !== e.id || t.epoch !== e.epoch) continue;
+      this.running.delete(key);
+      if (t.run.state !== 'RUNNING') continue;
+      t.stageRun.inFlight.delete(t.partition);
+      this.requeue(t, t.failures, `executor ${e.id} lost: ${reason}`);
+    }
+    for (const queue of this.batchesByJob.values()) {
+      for (const run of queue) {
+        for (const blocks of run.inputs.values()) {
+          for (const b of blocks) b.executorIds = b.executorIds.filter((id) => id !== e.id);
+        }
+        if (run.state === 'RUNNING') {
+          this.recoverMapOutputs(run, e.id);
+          this.advance(run);
+        }
+      }
+    }
+    for (const t of this.pending) t.preferred = t.preferred.filter((id) => id !== e.id);
+  }
+
+  /** Forget map outputs on `executorId` and make their stages (and readers) run again. */
+  private recoverMapOutputs(run: BatchRun, executorId: string): void {
+    const affected = run.loseMapOutputs(executorId);
+    if (affected.length === 0) return;
+    const affectedIds = new Set(affected.map((s) => s.stage.id));
+    for (const s of affected) s.submitted = false;
+    // Readers of those shuffles must wait for the map side again.
+    for (const child of run.stages) {
+      if (!child.stage.parentStages.some((p) => affectedIds.has(p))) continue;
+      const waiting = this.pending.filter((t) => t.stageRun === child);
+      for (const t of waiting) child.inFlight.delete(t.partition);
+      this.pending = this.pending.filter((t) => t.stageRun !== child);
+      child.submitted = false;
+    }
+  }
+
+  // ---------------------------------------------------------------- status
+
+  status(recentBatches = 10): ClusterStatus {
+    const now = this.clock.now();
+    return {
+      batchIntervalMs: this.config.batchInterval,
+      executors: this.executors.all().map((e) => ({
+        executorId: e.id,
+        address: e.address,
+        epoch: e.epoch,
+        state: e.state,
+        slots: e.slots,
+        freeSlots: this.executors.freeSlots(e),
+        runningTasks: e.running,
+        blockCount: e.lastReport.blockCount,
+        blockBytes: e.lastReport.blockBytes,
+        blockCapacityBytes: e.lastReport.blockCapacityBytes,
+        tasksCompleted: e.tasksCompleted,
+        tasksFailed: e.tasksFailed,
+        lastHeartbeatAgeMs: now - e.lastHeartbeatMs,
+      })),
+      jobs: this.jobs.all().map((j) => {
+        const runs = [...(this.history.get(j.id) ?? []), ...(this.batchesByJob.get(j.id) ?? [])];
+        return {
+          jobId: j.id,
+          name: j.name,
+          state: j.state,
+          error: j.error ?? '',
+          streams: j.graph.streams,
+          outputs: j.graph.outputs.map((o) => o.name),
+          submittedAtMs: j.submittedAtMs,
+          batchesCompleted: j.batchesCompleted,
+          recordsProcessed: j.recordsProcessed,
+          recentBatches: runs.slice(-recentBatches).map((r) => this.batchStatus(r)),
+        };
+      }),
+    };
+  }
+
+  private batchStatus(r: BatchRun): BatchStatus {
+    const t = this.timings(r);
+    return {
+      batchTimeMs: r.batchTimeMs,
+      state: r.state === 'WAITING_INPUT' || r.state === 'REGISTERING' ? 'QUEUED' : r.state,
+      inputRecords: r.inputRecords,
+      inputBlocks: r.inputBlockCount,
+      schedulingDelayMs: t.schedulingDelayMs,
+      processingTimeMs: r.state === 'COMPLETED' ? t.processingTimeMs : 0,
+      totalDelayMs: r.state === 'COMPLETED' ? t.totalDelayMs : 0,
+      tasks: r.tasksLaunched,
+      taskFailures: r.taskFailures,
+      processLocalTasks: r.locality.PROCESS_LOCAL,
+      nodeLocalTasks: r.locality.NODE_LOCAL,
+      anyTasks: r.locality.ANY,
+      error: r.error ?? '',
+    };
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * The scheduler's gRPC API (scheduler.proto): decode, call the Scheduler, map
+ * errors to statuses. No scheduling logic lives here.
+ */
+import { status as Status, type ServerWritableStream } from '@grpc/grpc-js';
+import { toServiceError, NotFoundError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
+import type { SchedulerHandlers } from '../../lib/proto/gen/rivulet/v1/Scheduler.js';
+import type { WatchOutputRequest__Output } from '../../lib/proto/gen/rivulet/v1/WatchOutputRequest.js';
+import type { OutputBatch } from '../../lib/proto/gen/rivulet/v1/OutputBatch.js';
+import type { Scheduler } from './scheduler.js';
+
+export function schedulerHandlers(scheduler: Scheduler, log: Logger): SchedulerHandlers {
+  return {
+    SubmitJob: (call, cb) => {
+      try {
+        const req = call.request;
+        const job = scheduler.submitJob(req.bundle.toString('utf8'), req.source, req.name);
+        cb(null, {
+          jobId: job.id,
+          bundleHash: job.bundleHash,
+          streams: job.graph.streams,
+          outputs: job.graph.outputs.map((o) => o.name),
+          firstBatchTimeMs: job.firstBatchTimeMs,
+        });
+      } catch (err) {
+        log.info({ err: (err as Error).message }, 'job submission refused');
+        cb(toServiceError(err));
+      }
+    },
+    StopJob: (call, cb) => {
+      try {
+        scheduler.stopJob(call.request.jobId);
+        cb(null, {});
+      } catch (err) {
+        cb(toServiceError(err));
+      }
+    },
+    WatchOutput: (call: ServerWritableStream<WatchOutputRequest__Output, OutputBatch>) => {
+      const { jobId, output, fromBeginning } = call.request;
+      try {
+        const job = scheduler.jobs.get(jobId);
+        if (!scheduler.outputs.has(jobId, output)) {
+          throw new NotFoundError(
+            `job ${jobId} has no output ${JSON.stringify(output)}; its outputs are: ${job.graph.outputs.map((o) => o.name).join(', ')}`,
+          );
+        }
+        let closed = false;
+        const finish = (ok: boolean, message?: string) => {
+          if (closed) return;
+          closed = true;
+          unwatch();
+          if (ok) call.end();
+          else call.destroy(Object.assign(new Error(message), { code: Status.ABORTED, details: message }));
+        };
+        const unwatch = scheduler.outputs.watch(
+          jobId,
+          output,
+          {
+            send: (b) => {
+              if (!closed) call.write({ jobId, output, batchTimeMs: b.batchTimeMs, records: { count: b.count, payload: b.payload } });
+            },
+            end: finish,
+          },
+          fromBeginning,
+        );
+        call.on('cancelled', () => {
+          closed = true;
+          unwatch();
+        });
+        if (job.state === 'FAILED') finish(false, `job ${jobId} failed: ${job.error}`);
+        else if (job.state === 'STOPPED') finish(true);
+      } catch (err) {
+        call.destroy(Object.assign(new Error((err as Error).message), toServiceError(err)));
+      }
+    },
+    GetStatus: (call, cb) => {
+      try {
+        cb(null, scheduler.status(call.request.recentBatches || 10));
+      } catch (err) {
+        cb(toServiceError(err));
+      }
+    },
+    ListStreams: (_call, cb) => {
+      cb(null, { streams: scheduler.jobs.activeStreams(), batchIntervalMs: scheduler.status(0).batchIntervalMs });
+    },
+  };
+}
