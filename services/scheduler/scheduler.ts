@@ -40,7 +40,7 @@ import { OutputStore } from './output-store.js';
 
 /** What the scheduler needs from the outside world; main.ts wires the real ones. */
 export interface SchedulerPorts {
-  gateway: ExecutorGateway;
+  gateway: Pick<ExecutorGateway, 'launch' | 'drop' | 'kill' | 'forget'>;
   /** Register a batch's datasets and input blocks with lineage. */
   registerBatch(run: BatchRun): Promise<void>;
   /** Fire-and-forget lineage updates. */

@@ -1,0 +1,331 @@
+/**
+ * The Scheduler class on its own: a ManualClock drives the batch clock and
+ * liveness; a fake executor gateway (an interface fake, in a unit test) runs
+ * each launched task with the real task runtime on the real word-count bundle,
+ * so placement, retries, recovery and output commits are checked against real
+ * results.
+ */
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../lib/clock.js';
+import { packRecords, unpackRecords } from '../../lib/codec/records.js';
+import { bundleJob, type JobBundle } from '../../lib/dstream/bundle.js';
+import { loadJob } from '../../lib/dstream/loader.js';
+import { runTask, sourceKey } from '../../lib/dstream/runtime.js';
+import { createLogger } from '../../lib/log.js';
+import type { BatchCompletedMessage, HeartbeatMessage } from '../../lib/nats/subjects.js';
+import type { TaskResult__Output } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
+import type { TaskSpec } from '../../lib/proto/gen/rivulet/v1/TaskSpec.js';
+import { schedulerConfigSchema } from '../../services/scheduler/config.js';
+import type { ExecutorEndpoint, LaunchCallbacks } from '../../services/scheduler/executor-gateway.js';
+import { Scheduler, type SchedulerPorts } from '../../services/scheduler/scheduler.js';
+
+const wordcountPath = fileURLToPath(new URL('../../examples/wordcount.ts', import.meta.url));
+let wordcount: JobBundle;
+beforeAll(async () => {
+  wordcount = await bundleJob(wordcountPath);
+});
+
+const flush = () => new Promise((r) => setImmediate(r));
+
+interface Launch {
+  executor: ExecutorEndpoint;
+  tasks: TaskSpec[];
+  cb: LaunchCallbacks;
+}
+
+/** Executors simulated in memory: blocks and shuffle buckets per executor. */
+class FakeCluster {
+  readonly stores = new Map<string, Map<string, Buffer>>();
+  readonly launches: Launch[] = [];
+  readonly ranOn: Array<{ executorId: string; taskId: string; locality: string }> = [];
+  failNext: ((spec: TaskSpec, executorId: string) => string | undefined) | undefined;
+
+  store(id: string) {
+    let s = this.stores.get(id);
+    if (!s) this.stores.set(id, (s = new Map()));
+    return s;
+  }
+
+  /** Run every queued launch (and any they cause) to completion. */
+  async runAll(maxRounds = 50): Promise<void> {
+    for (let round = 0; round < maxRounds && this.launches.length > 0; round++) {
+      const batch = this.launches.splice(0);
+      for (const l of batch) for (const spec of l.tasks) l.cb.onResult(this.run(l.executor, spec));
+      await flush();
+    }
+  }
+
+  run(e: ExecutorEndpoint, spec: TaskSpec): TaskResult__Output {
+    this.ranOn.push({ executorId: e.id, taskId: spec.taskId!, locality: spec.locality! });
+    const base = {
+      taskId: spec.taskId!,
+      attempt: spec.attempt!,
+      executorId: e.id,
+      epoch: e.epoch,
+      error: '',
+      userError: false,
+      bucketBytes: [] as number[],
+      records: null,
+      metrics: null,
+      fetchFailedExecutorId: '',
+    };
+    const injected = this.failNext?.(spec, e.id);
+    if (injected) return { ...base, state: 'FAILED', error: injected, userError: true };
+    const job = loadJob(wordcount.code, wordcount.source);
+    const blocks = new Map<string, Uint8Array>();
+    for (const b of spec.blocks ?? []) {
+      const holder = (b.locations ?? []).find((l) => this.store(l.executorId!).has(b.blockId!));
+      if (!holder) return { ...base, state: 'FAILED', error: `block ${b.blockId} not found` };
+      blocks.set(sourceKey(b.dataset!.nodeId!, b.partition!), this.store(holder.executorId!).get(b.blockId!)!);
+    }
+    const shuffles = new Map<number, Uint8Array[]>();
+    for (const s of spec.shuffles ?? []) {
+      const buckets: Uint8Array[] = [];
+      for (const m of s.mapOutputs ?? []) {
+        const id = `shuffle/${s.shuffleId}/${m.mapPartition}/${s.reducePartition}`;
+        const bucket = this.store(m.executor!.executorId!).get(id);
+        if (!bucket) return { ...base, state: 'FAILED', error: `fetch failed: ${id}`, fetchFailedExecutorId: m.executor!.executorId! };
+        buckets.push(bucket);
+      }
+      shuffles.set(s.dataset!.nodeId!, buckets);
+    }
+    const sink = spec.shuffleWrite
+      ? { kind: 'shuffle' as const, shuffleNodeId: spec.shuffleWrite.dataset!.nodeId!, numPartitions: spec.shuffleWrite.numPartitions! }
+      : { kind: 'result' as const };
+    const out = runTask(job.graph, spec.dataset!.nodeId!, spec.partition!, { blocks, shuffles }, sink);
+    if (out.buckets) {
+      out.buckets.forEach((b, r) => this.store(e.id).set(`shuffle/${spec.shuffleWrite!.shuffleId}/${spec.partition}/${r}`, Buffer.from(b)));
+      return { ...base, state: 'SUCCEEDED', bucketBytes: out.buckets.map((b) => b.length) };
+    }
+    return { ...base, state: 'SUCCEEDED', records: { count: out.recordsOut, payload: Buffer.from(out.result!) } };
+  }
+}
+
+function setup(overrides: Record<string, string> = {}) {
+  const clock = new ManualClock(1_000_000);
+  const cluster = new FakeCluster();
+  const completed: BatchCompletedMessage[] = [];
+  const lost: string[] = [];
+  const registered: string[] = [];
+  const ports: SchedulerPorts = {
+    gateway: {
+      launch: (executor, _job, tasks, cb) => void cluster.launches.push({ executor, tasks, cb }),
+      drop: (e, ids, prefixes) => {
+        const s = cluster.store(e.id);
+        for (const id of ids) s.delete(id);
+        for (const k of [...s.keys()]) if (prefixes.some((p) => k.startsWith(p))) s.delete(k);
+      },
+      kill: () => {},
+      forget: () => {},
+    },
+    registerBatch: async (run) => void registered.push(run.key),
+    recordMapOutput: () => {},
+    forgetBatches: () => {},
+    removeExecutorFromLineage: () => {},
+    fetchBatchBlocks: async () => ({ complete: false, blocks: [] }),
+    publishBatchCompleted: (m) => void completed.push(m),
+    publishExecutorLost: (m) => void lost.push(m.executorId),
+    publishStreams: () => {},
+  };
+  const config = schedulerConfigSchema.parse({ batchInterval: '1s', localityWait: '30ms', defaultParallelism: 2, ...overrides });
+  const scheduler = new Scheduler(config, clock, ports, createLogger('test', 'silent'));
+  scheduler.start();
+  const heartbeat = (id: string, slots = 2, epoch = 1) =>
+    scheduler.post({
+      type: 'heartbeat',
+      msg: {
+        executorId: id,
+        epoch,
+        address: `${id}:1`,
+        host: 'host-a',
+        slots,
+        freeSlots: slots,
+        runningTasks: 0,
+        blockCount: 0,
+        blockBytes: 0,
+        blockCapacityBytes: 1e9,
+        sentAtMs: clock.now(),
+      } satisfies HeartbeatMessage,
+    });
+  /** Put blocks of `lines` on executors and announce them for batch t. */
+  const announce = (t: number, blocks: Array<{ lines: string[]; on: string[] }>) => {
+    const refs = blocks.map((b, i) => {
+      const blockId = `blk-${t}-${i}`;
+      for (const e of b.on) cluster.store(e).set(blockId, packRecords(b.lines));
+      return { blockId, records: b.lines.length, bytes: 10, executorIds: b.on };
+    });
+    scheduler.post({ type: 'batchReady', msg: { stream: 'lines', batchTimeMs: t, batchIntervalMs: 1000, blocks: refs } });
+  };
+  const collect = (jobId: string) => {
+    const got: Array<{ t: number; counts: Map<string, number> }> = [];
+    scheduler.outputs.watch(
+      jobId,
+      'counts',
+      {
+        send: (b) => got.push({ t: b.batchTimeMs, counts: new Map(unpackRecords(b.payload) as [string, number][]) }),
+        end: () => {},
+      },
+      true,
+    );
+    return got;
+  };
+  /** Advance time in heartbeat-sized steps while `alive` executors keep beating. */
+  const advance = (ms: number, alive: string[]) => {
+    const end = clock.now() + ms;
+    while (clock.now() < end) {
+      clock.advance(Math.min(250, end - clock.now()));
+      for (const id of alive) heartbeat(id);
+    }
+  };
+  return { clock, cluster, scheduler, completed, lost, registered, heartbeat, announce, collect, advance };
+}
+
+describe('Scheduler', () => {
+  it('refuses a job when no executor is alive, with UNAVAILABLE', () => {
+    const { scheduler } = setup();
+    expect(() => scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc')).toThrow(/no executors alive/);
+  });
+
+  it('runs a word-count batch: map tasks on the executors holding their blocks, output committed once', async () => {
+    const s = setup();
+    s.heartbeat('e1');
+    s.heartbeat('e2');
+    const job = s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
+    const out = s.collect(job.id);
+    const t = job.firstBatchTimeMs;
+    s.announce(t, [
+      { lines: ['a b a'], on: ['e1'] },
+      { lines: ['b c'], on: ['e2'] },
+    ]);
+    s.clock.advance(t - s.clock.now());
+    await flush();
+    expect(s.registered).toEqual([`${job.id}@${t}`]);
+    await s.cluster.runAll();
+    expect(out).toEqual([{ t, counts: new Map([['a', 2], ['b', 2], ['c', 1]]) }]);
+    const mapTasks = s.cluster.ranOn.filter((r) => r.taskId.includes('/0/'));
+    expect(mapTasks.map((r) => [r.taskId.split('/').pop(), r.executorId, r.locality]).sort()).toEqual([
+      ['0', 'e1', 'PROCESS_LOCAL'],
+      ['1', 'e2', 'PROCESS_LOCAL'],
+    ]);
+    expect(s.completed).toHaveLength(1);
+    expect(s.completed[0]).toMatchObject({ jobId: job.id, batchTimeMs: t, state: 'COMPLETED', inputRecords: 2 });
+    // Shuffle buckets and input blocks are dropped once the batch is done.
+    expect([...s.cluster.store('e1').keys(), ...s.cluster.store('e2').keys()]).toEqual([]);
+    const status = s.scheduler.status();
+    expect(status.jobs[0]!.recentBatches[0]).toMatchObject({ state: 'COMPLETED', processLocalTasks: 2, anyTasks: 0 });
+  });
+
+  it('runs an empty batch and commits an empty output', async () => {
+    const s = setup();
+    s.heartbeat('e1');
+    const job = s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
+    const out = s.collect(job.id);
+    s.announce(job.firstBatchTimeMs, []);
+    s.clock.advance(job.firstBatchTimeMs - s.clock.now());
+    await flush();
+    await s.cluster.runAll();
+    expect(out).toEqual([{ t: job.firstBatchTimeMs, counts: new Map() }]);
+  });
+
+  it('waits up to localityWait for a busy local executor, then runs the task elsewhere', async () => {
+    const s = setup({ localityWait: '30ms' });
+    s.heartbeat('e1', 1);
+    s.heartbeat('e2', 1);
+    const job = s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
+    const out = s.collect(job.id);
+    const t = job.firstBatchTimeMs;
+    // Both blocks live only on e1, which has one slot.
+    s.announce(t, [
+      { lines: ['x'], on: ['e1'] },
+      { lines: ['y'], on: ['e1'] },
+    ]);
+    s.clock.advance(t - s.clock.now());
+    await flush();
+    expect(s.cluster.launches.flatMap((l) => l.tasks.map((x) => [l.executor.id, x.locality]))).toEqual([['e1', 'PROCESS_LOCAL']]);
+    s.clock.advance(31);
+    expect(s.cluster.launches.flatMap((l) => l.tasks.map((x) => [l.executor.id, x.locality]))).toEqual([
+      ['e1', 'PROCESS_LOCAL'],
+      ['e2', 'NODE_LOCAL'],
+    ]);
+    // e2 has no copy of the block: its attempt fails and is retried on e1.
+    await s.cluster.runAll();
+    expect(out[0]!.counts).toEqual(new Map([['x', 1], ['y', 1]]));
+  });
+
+  it('retries a failed task on another executor, and fails the job with the error after maxTaskAttempts', async () => {
+    const s = setup({ maxTaskAttempts: '3' });
+    s.heartbeat('e1');
+    s.heartbeat('e2');
+    const job = s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
+    const out = s.collect(job.id);
+    let ended: string | undefined;
+    s.scheduler.outputs.watch(job.id, 'counts', { send: () => {}, end: (_ok, msg) => (ended = msg) }, false);
+    const t = job.firstBatchTimeMs;
+    s.announce(t, [{ lines: ['a'], on: ['e1', 'e2'] }]);
+    let failures = 0;
+    s.cluster.failNext = (spec) => (spec.stageId === 0 && failures++ < 1 ? 'user function of map (node 1) threw Error: flaky' : undefined);
+    s.clock.advance(t - s.clock.now());
+    await flush();
+    await s.cluster.runAll();
+    expect(out).toHaveLength(1);
+    const attempts = s.cluster.ranOn.filter((r) => r.taskId.endsWith('/0/0'));
+    expect(attempts).toHaveLength(2);
+    expect(attempts[0]!.executorId).not.toBe(attempts[1]!.executorId);
+
+    // Now a task that always throws.
+    s.cluster.failNext = (spec) => (spec.stageId === 0 ? 'user function of map (node 1) threw Error: always' : undefined);
+    const t2 = t + 1000;
+    s.announce(t2, [{ lines: ['b'], on: ['e1', 'e2'] }]);
+    s.advance(1000, ['e1', 'e2']);
+    await flush();
+    await s.cluster.runAll();
+    expect(job.state).toBe('FAILED');
+    expect(job.error).toMatch(/failed 3 times; last error: user function of map \(node 1\) threw Error: always/);
+    expect(ended).toMatch(/job .* failed: batch .* failed/);
+    expect(s.completed.at(-1)).toMatchObject({ state: 'FAILED', batchTimeMs: t2 });
+  });
+
+  it('recomputes map outputs of a lost executor and still commits the right counts', async () => {
+    const s = setup({ executorTimeout: '1500ms' });
+    s.heartbeat('e1');
+    s.heartbeat('e2');
+    const job = s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
+    const out = s.collect(job.id);
+    const t = job.firstBatchTimeMs;
+    s.announce(t, [
+      { lines: ['a a'], on: ['e1', 'e2'] },
+      { lines: ['b'], on: ['e2', 'e1'] },
+    ]);
+    s.advance(t - s.clock.now(), ['e1', 'e2']);
+    await flush();
+    // The map stage runs; e1 then dies with its shuffle buckets.
+    const maps = s.cluster.launches.splice(0);
+    expect(maps.map((l) => l.executor.id).sort()).toEqual(['e1', 'e2']);
+    for (const l of maps) for (const spec of l.tasks) l.cb.onResult(s.cluster.run(l.executor, spec));
+    await flush();
+    s.cluster.stores.delete('e1');
+    // Reduce tasks sent to e1 never answer; those on e2 find e1's buckets gone.
+    const reduces = s.cluster.launches.splice(0);
+    for (const l of reduces) if (l.executor.id === 'e2') for (const spec of l.tasks) l.cb.onResult(s.cluster.run(l.executor, spec));
+    await flush();
+    // e2 keeps beating; e1 falls silent past the timeout and is declared lost.
+    s.advance(2000, ['e2']);
+    expect(s.lost).toEqual(['e1']);
+    await s.cluster.runAll();
+    expect(out).toEqual([{ t, counts: new Map([['a', 2], ['b', 1]]) }]);
+    expect(s.scheduler.status().executors.find((e) => e.executorId === 'e1')!.state).toBe('LOST');
+    // Everything after the loss ran on e2.
+    expect(s.cluster.ranOn.slice(maps.flatMap((l) => l.tasks).length).every((r) => r.executorId === 'e2')).toBe(true);
+  });
+
+  it('fails a job that falls more than maxQueuedBatches behind, with a clear error', async () => {
+    const s = setup({ maxQueuedBatches: '3' });
+    s.heartbeat('e1');
+    const job = s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
+    // No batch.ready ever arrives (the receiver is gone): batches pile up.
+    s.advance(job.firstBatchTimeMs - s.clock.now() + 4000, ['e1']);
+    expect(job.state).toBe('FAILED');
+    expect(job.error).toMatch(/fell 3 batches behind \(maxQueuedBatches=3\)/);
+  });
+});
