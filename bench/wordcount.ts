@@ -1,0 +1,128 @@
+/**
+ * Benchmark (not a test): sustained word-count throughput on a local cluster
+ * of real processes — nats-server, lineage, scheduler, receiver and 2
+ * executors — at 1 s batches, with batch delays.
+ *
+ *   npm run bench                 # defaults below
+ *   BENCH_SECONDS=30 BENCH_PUSHERS=4 npm run bench
+ *
+ * Pushers send pre-built lines as fast as acks allow (each push waits for its
+ * acks, so ingestion is paced by replication, not by an unbounded buffer).
+ * Reported: records acked per second, records processed per second (input
+ * records of batches completed in the window), and the p50/p99 of scheduling
+ * delay, processing time and total delay of those batches; `keepingUp` says
+ * whether processing kept pace (total delay stayed under 2 batch intervals).
+ */
+import { fileURLToPath } from 'node:url';
+import { RivuletClient, type BatchStatus } from '../client/index.js';
+import { startLocalCluster } from '../lib/cluster/local-cluster.js';
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 20);
+const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
+const pushers = Number(process.env.BENCH_PUSHERS ?? 2);
+const executors = Number(process.env.BENCH_EXECUTORS ?? 2);
+const batchInterval = process.env.BENCH_BATCH_INTERVAL ?? '1s';
+const chunk = Number(process.env.BENCH_CHUNK ?? 5000);
+
+function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+function makeLines(n: number): string[] {
+  // ~8 words per line from a 2000-word vocabulary (Zipf-ish: low ids are common).
+  let seed = 42;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  return Array.from({ length: n }, () =>
+    Array.from({ length: 4 + Math.floor(rand() * 8) }, () => `w${Math.floor(2000 * rand() * rand())}`).join(' '),
+  );
+}
+
+async function main(): Promise<void> {
+  const cluster = await startLocalCluster({ executors, batchInterval, blockInterval: '200ms', logLevel: 'warn' });
+  const a = cluster.addresses();
+  const client = new RivuletClient({ scheduler: a.scheduler, receiver: a.receiver });
+  try {
+    const job = await client.submitJob(fileURLToPath(new URL('../../examples/wordcount.ts', import.meta.url)));
+    const watcher = (async () => {
+      // Drain the output so the scheduler's watchers never back up.
+      for await (const _ of client.watchOutput(job.jobId, 'counts')) void _;
+    })().catch(() => undefined);
+
+    const pool = makeLines(chunk * 4);
+    let acked = 0;
+    let stop = false;
+    const started = Date.now();
+    const workers = Array.from({ length: pushers }, async (_, w) => {
+      const p = client.pusher('lines', { maxBatchRecords: 1000 });
+      for (let i = w; !stop; i++) {
+        const off = (i % 4) * chunk;
+        acked += await p.push(pool.slice(off, off + chunk));
+      }
+      await p.close();
+    });
+    await new Promise((r) => setTimeout(r, warmupSeconds * 1000));
+    const ackedAtWarmup = acked;
+    const windowStart = Date.now();
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    const ackedInWindow = acked - ackedAtWarmup;
+    const windowEnd = Date.now();
+    stop = true;
+    await Promise.all(workers);
+    // Let the last batches of the window finish.
+    await new Promise((r) => setTimeout(r, 3000));
+
+    const status = await client.status({ recentBatches: 1000 });
+    const jobStatus = status.jobs.find((j) => j.jobId === job.jobId)!;
+    const inWindow = jobStatus.recentBatches.filter(
+      (b: BatchStatus) => b.state === 'COMPLETED' && Number(b.batchTimeMs) > windowStart && Number(b.batchTimeMs) <= windowEnd,
+    );
+    const processed = inWindow.reduce((n, b) => n + Number(b.inputRecords), 0);
+    const windowSec = (windowEnd - windowStart) / 1000;
+    const intervalMs = Number(status.batchIntervalMs);
+    const total = inWindow.map((b) => b.totalDelayMs);
+    const locality = inWindow.reduce(
+      (acc, b) => ({ local: acc.local + b.processLocalTasks, all: acc.all + b.processLocalTasks + b.nodeLocalTasks + b.anyTasks }),
+      { local: 0, all: 0 },
+    );
+    const result = {
+      benchmark: 'wordcount',
+      executors,
+      slotsPerExecutor: status.executors[0]?.slots,
+      batchIntervalMs: intervalMs,
+      pushers,
+      windowSeconds: Number(windowSec.toFixed(1)),
+      batches: inWindow.length,
+      ackedRecordsPerSec: Math.round(ackedInWindow / windowSec),
+      processedRecordsPerSec: Math.round(processed / windowSec),
+      schedulingDelayMs: { p50: percentile(inWindow.map((b) => b.schedulingDelayMs), 50), p99: percentile(inWindow.map((b) => b.schedulingDelayMs), 99) },
+      processingTimeMs: { p50: percentile(inWindow.map((b) => b.processingTimeMs), 50), p99: percentile(inWindow.map((b) => b.processingTimeMs), 99) },
+      totalDelayMs: { p50: percentile(total, 50), p99: percentile(total, 99) },
+      localityHitRate: locality.all ? Number((locality.local / locality.all).toFixed(3)) : null,
+      keepingUp: total.length > 0 && percentile(total, 99) < 2 * intervalMs,
+      runSeconds: Math.round((Date.now() - started) / 1000),
+    };
+    console.log(JSON.stringify(result));
+    const row = (k: string, v: unknown) => console.log(`  ${k.padEnd(26)} ${v}`);
+    console.log('\nword count, %d executors, %d ms batches', executors, intervalMs);
+    row('acked records/s', result.ackedRecordsPerSec.toLocaleString('en-US'));
+    row('processed records/s', result.processedRecordsPerSec.toLocaleString('en-US'));
+    row('batches in window', result.batches);
+    row('scheduling delay p50/p99', `${result.schedulingDelayMs.p50} / ${result.schedulingDelayMs.p99} ms`);
+    row('processing time p50/p99', `${result.processingTimeMs.p50} / ${result.processingTimeMs.p99} ms`);
+    row('total delay p50/p99', `${result.totalDelayMs.p50} / ${result.totalDelayMs.p99} ms`);
+    row('locality hit rate', result.localityHitRate);
+    row('keeping up', result.keepingUp);
+    await client.stopJob(job.jobId).catch(() => undefined);
+    await watcher;
+  } finally {
+    await client.close();
+    await cluster.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(`bench failed: ${(err as Error).stack ?? err}`);
+  process.exit(1);
+});
