@@ -1,0 +1,270 @@
+/**
+ * Durability of the lineage state in a NATS JetStream KV bucket, so a restart
+ * (or SIGKILL) of the lineage service loses nothing it acknowledged.
+ *
+ * Layout (one writer: run a single lineage replica per bucket):
+ *   b.<job>.<batchTime>          graph record of one batch (BatchGraphRecord)
+ *   l.<job>.<batchTime>.<node>   every location of one dataset (DatasetLocationsRecord)
+ * `<job>` is the job id when it is made of [A-Za-z0-9_-], otherwise "=" + its
+ * UTF-8 hex (KV keys can't hold arbitrary characters; "=" never occurs in the
+ * plain form, so two jobs can't share a token). Values are MessagePack.
+ *
+ * Why split by dataset: writes stay small (RecordLocations rewrites only the
+ * datasets it touches), and no single value has to hold a whole batch. A
+ * value that would still exceed MAX_KV_VALUE_BYTES (under the server's default
+ * 1 MiB max_payload) is refused with RESOURCE_EXHAUSTED before anything is
+ * written — e.g. ~8k locations for one dataset: record one SHUFFLE_OUTPUT per
+ * map task, not one per reduce bucket.
+ *
+ * Crash consistency without multi-key transactions: a registration writes the
+ * location keys first and the graph key last, so the graph key is the commit
+ * marker; forgetting purges the graph key first. Location keys without a graph
+ * key are orphans of an interrupted write and are purged on load. Keys are
+ * removed with a subject-filtered stream purge, which leaves no delete marker
+ * behind (KV delete/purge markers would pile up forever on a stream processor).
+ */
+import { Kvm, type KV } from '@nats-io/kv';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { packValue, unpackValue } from '../../lib/codec/records.js';
+import { errorMessage, ResourceExhaustedError, UnavailableError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
+import {
+  DEPENDENCY_KINDS,
+  LOCATION_KINDS,
+  type BatchGraphRecord,
+  type BatchId,
+  type DatasetLocationsRecord,
+  type StoreWrites,
+} from './lineage-store.js';
+
+/** Largest value written; leaves room for headers under the 1 MiB default max_payload. */
+export const MAX_KV_VALUE_BYTES = 1_000_000;
+
+/** KV round trips in flight at once during writes and load. */
+const CONCURRENCY = 32;
+
+/** Format version stored in every value, so a future layout can tell old records apart. */
+const FORMAT = 1;
+
+export interface LoadedBatch {
+  readonly graph: BatchGraphRecord;
+  readonly locations: DatasetLocationsRecord[];
+}
+
+export interface LoadedState {
+  readonly batches: LoadedBatch[];
+  /** Location keys whose batch has no graph key (interrupted writes); purged. */
+  readonly orphansPurged: number;
+  /** Values that could not be decoded; skipped and logged. */
+  readonly corruptSkipped: number;
+}
+
+/** What server.ts needs from durable storage; faked in tests. */
+export interface LineagePersistence {
+  /** Make `writes` durable. Rejects with a typed error; on rejection some keys may be written. */
+  write(writes: StoreWrites): Promise<void>;
+  load(): Promise<LoadedState>;
+}
+
+export function jobToken(jobId: string): string {
+  return /^[A-Za-z0-9_-]+$/.test(jobId) ? jobId : '=' + Buffer.from(jobId, 'utf8').toString('hex');
+}
+
+export function graphKey(b: BatchId): string {
+  return `b.${jobToken(b.jobId)}.${b.batchTimeMs}`;
+}
+
+export function locationsKey(b: BatchId, nodeId: number): string {
+  return `l.${jobToken(b.jobId)}.${b.batchTimeMs}.${nodeId}`;
+}
+
+async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+function encode(value: object, what: string): Uint8Array {
+  const bytes = packValue({ format: FORMAT, ...value });
+  if (bytes.length > MAX_KV_VALUE_BYTES) {
+    throw new ResourceExhaustedError(
+      `${what} would be ${bytes.length} bytes, over the ${MAX_KV_VALUE_BYTES}-byte limit of one lineage KV value; ` +
+        'record fewer, larger pieces (e.g. one SHUFFLE_OUTPUT per map task) or fewer partitions',
+    );
+  }
+  return bytes;
+}
+
+// Shape checks for values read back: a corrupt or foreign value must be
+// skipped with a log line, not crash the service or poison the store.
+const isStr = (v: unknown): v is string => typeof v === 'string';
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isRef = (v: unknown): boolean => {
+  const r = v as Record<string, unknown>;
+  return !!r && isStr(r.jobId) && isInt(r.batchTimeMs) && isInt(r.nodeId);
+};
+
+function decodeGraph(raw: unknown): BatchGraphRecord {
+  const r = raw as Record<string, unknown>;
+  const ok =
+    !!r &&
+    r.format === FORMAT &&
+    isStr(r.jobId) &&
+    isInt(r.batchTimeMs) &&
+    isStr(r.fingerprint) &&
+    Array.isArray(r.datasets) &&
+    r.datasets.every((d: Record<string, unknown>) => {
+      return (
+        !!d &&
+        isInt(d.nodeId) &&
+        isStr(d.operator) &&
+        (DEPENDENCY_KINDS as readonly unknown[]).includes(d.dependency) &&
+        Array.isArray(d.parents) &&
+        d.parents.every(isRef) &&
+        isInt(d.numPartitions) &&
+        Array.isArray(d.parentPartitions) &&
+        d.parentPartitions.every(isInt)
+      );
+    });
+  if (!ok) throw new Error('not a lineage batch graph record');
+  return r as unknown as BatchGraphRecord;
+}
+
+function decodeLocations(raw: unknown): DatasetLocationsRecord {
+  const r = raw as Record<string, unknown>;
+  const ok =
+    !!r &&
+    r.format === FORMAT &&
+    isRef(r) &&
+    Array.isArray(r.locations) &&
+    r.locations.every((l: Record<string, unknown>) => {
+      return (
+        !!l &&
+        (LOCATION_KINDS as readonly unknown[]).includes(l.kind) &&
+        isInt(l.partition) &&
+        isStr(l.blockId) &&
+        Array.isArray(l.executorIds) &&
+        l.executorIds.every(isStr) &&
+        isInt(l.bytes)
+      );
+    });
+  if (!ok) throw new Error('not a lineage locations record');
+  return r as unknown as DatasetLocationsRecord;
+}
+
+export class KvLineagePersistence implements LineagePersistence {
+  private constructor(
+    private readonly kv: KV,
+    private readonly jsm: JetStreamManager,
+    private readonly bucket: string,
+    private readonly log: Logger,
+  ) {}
+
+  /** Open (creating if missing) the bucket. Rejects with UnavailableError naming the bucket and cause. */
+  static async open(nc: NatsConnection, bucket: string, log: Logger): Promise<KvLineagePersistence> {
+    try {
+      const kv = await new Kvm(nc).create(bucket, { history: 1, maxValueSize: MAX_KV_VALUE_BYTES });
+      const jsm = await jetstreamManager(nc);
+      return new KvLineagePersistence(kv, jsm, bucket, log);
+    } catch (e) {
+      throw new UnavailableError(`cannot open JetStream KV bucket "${bucket}" (is JetStream enabled on the NATS server?): ${errorMessage(e)}`, {
+        cause: e,
+      });
+    }
+  }
+
+  async write(writes: StoreWrites): Promise<void> {
+    // Encode (and size-check) everything before the first write, so a value
+    // that is too large refuses the whole mutation cleanly.
+    const locations = writes.locations.map((r) => ({
+      key: locationsKey(r, r.nodeId),
+      value: encode(r, `locations of dataset ${r.jobId}@${r.batchTimeMs}#${r.nodeId}`),
+    }));
+    const graphs = writes.graphs.map((g) => ({ key: graphKey(g), value: encode(g, `graph of batch ${g.jobId}@${g.batchTimeMs}`) }));
+    try {
+      await forEachLimit(locations, CONCURRENCY, async ({ key, value }) => void (await this.kv.put(key, value)));
+      await forEachLimit(graphs, CONCURRENCY, async ({ key, value }) => void (await this.kv.put(key, value)));
+      await forEachLimit(writes.forget, CONCURRENCY, async (b) => {
+        await this.purge(graphKey(b));
+        await this.purge(`l.${jobToken(b.jobId)}.${b.batchTimeMs}.*`);
+      });
+    } catch (e) {
+      throw new UnavailableError(`cannot write lineage state to KV bucket "${this.bucket}": ${errorMessage(e)}`, { cause: e });
+    }
+  }
+
+  async load(): Promise<LoadedState> {
+    let corruptSkipped = 0;
+    const graphs = new Map<string, BatchGraphRecord>();
+    const locations: Array<{ key: string; record: DatasetLocationsRecord }> = [];
+    try {
+      await forEachLimit(await this.listKeys('b.>'), CONCURRENCY, async (key) => {
+        const raw = await this.read(key);
+        if (raw === undefined) return;
+        try {
+          const g = decodeGraph(raw);
+          graphs.set(graphKey(g), g);
+        } catch (e) {
+          corruptSkipped++;
+          this.log.error({ key, err: errorMessage(e) }, 'skipping undecodable lineage batch record');
+        }
+      });
+      await forEachLimit(await this.listKeys('l.>'), CONCURRENCY, async (key) => {
+        const raw = await this.read(key);
+        if (raw === undefined) return;
+        try {
+          locations.push({ key, record: decodeLocations(raw) });
+        } catch (e) {
+          corruptSkipped++;
+          this.log.error({ key, err: errorMessage(e) }, 'skipping undecodable lineage locations record');
+        }
+      });
+    } catch (e) {
+      throw new UnavailableError(`cannot read lineage state from KV bucket "${this.bucket}": ${errorMessage(e)}`, { cause: e });
+    }
+
+    const byBatch = new Map<string, LoadedBatch>();
+    for (const g of graphs.values()) byBatch.set(graphKey(g), { graph: g, locations: [] });
+    const orphans: string[] = [];
+    for (const { key, record } of locations) {
+      const batch = byBatch.get(graphKey(record));
+      if (batch) batch.locations.push(record);
+      else orphans.push(key);
+    }
+    try {
+      await forEachLimit(orphans, CONCURRENCY, (key) => this.purge(key));
+    } catch (e) {
+      // Harmless to leave them: they are ignored again on the next load.
+      this.log.warn({ err: errorMessage(e), orphans: orphans.length }, 'could not purge orphaned lineage location keys');
+    }
+    const batches = [...byBatch.values()].sort(
+      (a, b) => (a.graph.jobId < b.graph.jobId ? -1 : a.graph.jobId > b.graph.jobId ? 1 : a.graph.batchTimeMs - b.graph.batchTimeMs),
+    );
+    return { batches, orphansPurged: orphans.length, corruptSkipped };
+  }
+
+  private async listKeys(filter: string): Promise<string[]> {
+    const keys: string[] = [];
+    for await (const k of await this.kv.keys(filter)) keys.push(k);
+    return keys;
+  }
+
+  private async read(key: string): Promise<unknown> {
+    const entry = await this.kv.get(key);
+    // Deleted between listing and reading (or a marker): nothing to load.
+    if (!entry || entry.operation !== 'PUT') return undefined;
+    try {
+      return unpackValue<unknown>(entry.value);
+    } catch {
+      return null;
+    }
+  }
+
+  /** Remove every message of the key(s) matching `keyFilter` (no marker left behind). */
+  private async purge(keyFilter: string): Promise<void> {
+    await this.jsm.streams.purge(`KV_${this.bucket}`, { filter: `$KV.${this.bucket}.${keyFilter}` });
+  }
+}
