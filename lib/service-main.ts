@@ -37,7 +37,11 @@ export async function runService<S extends z.ZodObject<z.ZodRawShape> | z.ZodTyp
     log.fatal({ err: e }, `${serviceName} failed to start`);
     process.exit(1);
   }
-  log.info({ address: running.address }, 'listening');
+  // Written directly rather than through the logger: launchers wait for this
+  // line, and it must appear whatever the configured log level is.
+  process.stdout.write(
+    JSON.stringify({ level: 30, time: Date.now(), service: serviceName, pid: process.pid, address: running.address, msg: 'listening' }) + '\n',
+  );
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
