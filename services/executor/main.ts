@@ -1,0 +1,86 @@
+/**
+ * Executor process entry: reads configuration, picks this incarnation's
+ * epoch, starts the task workers, the gRPC server and the NATS heartbeat, and
+ * tears them down in reverse order on SIGTERM/SIGINT.
+ *
+ *   node dist/services/executor/main.js --executor-id exec-1 --slots 2
+ */
+import { hostname } from 'node:os';
+import { runService } from '../../lib/service-main.js';
+import { startServer } from '../../lib/grpc/server.js';
+import { connectNats, publish } from '../../lib/nats/connection.js';
+import { subjects } from '../../lib/nats/subjects.js';
+import { systemClock } from '../../lib/clock.js';
+import { rivuletV1 } from '../../lib/proto/index.js';
+import { executorConfigSchema } from './config.js';
+import { BlockStore } from './block-store.js';
+import { JobBundles } from './job-bundles.js';
+import { PeerFetcher } from './peer-fetcher.js';
+import { TaskPool } from './task-pool.js';
+import { TaskRunner } from './task-runner.js';
+import { executorHandlers } from './server.js';
+import { startHeartbeats } from './heartbeat.js';
+
+await runService('executor', executorConfigSchema, async (config, log) => {
+  // Unique per process start: results and blocks of an earlier incarnation of
+  // the same executor id can be told apart from this one's.
+  const epoch = Date.now();
+  const store = new BlockStore(config.blockStoreBytes);
+  const bundles = new JobBundles();
+  const pool = new TaskPool({
+    slots: config.slots,
+    taskDelayMs: config.taskDelay,
+    onWorkerExit: ({ slot, exitCode, error, task }) =>
+      log.warn({ slot, exitCode, err: error, task }, 'task worker exited; replacing it'),
+  });
+  const fetcher = new PeerFetcher({ clock: systemClock, timeoutMs: config.fetchTimeout, maxMessageBytes: config.maxMessageBytes });
+  const runner = new TaskRunner({ executorId: config.executorId, epoch, store, pool, bundles, fetcher });
+  const nc = await connectNats(config.natsUrl, `executor-${config.executorId}`, log);
+  await pool.ready();
+
+  const server = await startServer(
+    { host: config.host, port: config.port, advertiseAddress: config.advertiseAddress, maxMessageBytes: config.maxMessageBytes },
+    (s) =>
+      s.addService(
+        rivuletV1.Executor.service,
+        executorHandlers({ executorId: config.executorId, epoch, store, bundles, runner, maxMessageBytes: config.maxMessageBytes, log }),
+      ),
+  );
+  const host = config.nodeName || hostname();
+  const heartbeats = startHeartbeats({
+    clock: systemClock,
+    intervalMs: config.heartbeatInterval,
+    snapshot: () => {
+      const s = store.stats();
+      const active = runner.activeCount;
+      return {
+        executorId: config.executorId,
+        epoch,
+        address: server.address,
+        host,
+        slots: config.slots,
+        // Tasks still fetching inputs will take a slot shortly: count them as busy.
+        freeSlots: Math.max(0, config.slots - active),
+        runningTasks: active,
+        blockCount: s.count,
+        blockBytes: s.bytes,
+        blockCapacityBytes: s.capacityBytes,
+      };
+    },
+    publish: (msg) => publish(nc, subjects.heartbeat(config.executorId), msg),
+    onError: (err) => log.warn({ err }, 'heartbeat publish failed'),
+  });
+  server.health.set('SERVING');
+  log.info({ executorId: config.executorId, epoch, slots: config.slots, blockStoreBytes: config.blockStoreBytes }, 'executor ready');
+
+  return {
+    address: server.address,
+    stop: async () => {
+      heartbeats.stop();
+      await server.shutdown();
+      await pool.close();
+      fetcher.close();
+      await nc.drain().catch(() => {});
+    },
+  };
+});

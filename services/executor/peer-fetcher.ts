@@ -1,0 +1,136 @@
+/**
+ * Fetching blocks from peer executors over gRPC (FetchBlocks), with one
+ * cached channel per peer address. A task asks each peer for all the ids it
+ * needs from it in ONE call; a call that fails for any reason (peer down,
+ * NOT_FOUND, deadline, malformed answer) becomes a FetchFailedError naming the
+ * peer, which the runner reports as `fetch_failed_executor_id` so the
+ * scheduler recomputes that peer's outputs rather than blaming the task.
+ *
+ * No retries here: another replica (input blocks) is tried by the runner, and
+ * lost shuffle outputs are the scheduler's to recompute.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { dial } from '../../lib/grpc/client.js';
+import { errorMessage, UnavailableError } from '../../lib/errors.js';
+import type { Clock } from '../../lib/clock.js';
+import type { ExecutorClient } from '../../lib/proto/index.js';
+import type { FetchedBlock__Output } from '../../lib/proto/gen/rivulet/v1/FetchedBlock.js';
+
+export interface Peer {
+  executorId: string;
+  address: string;
+}
+
+/** Blocks could not be read from `executorId` (Spark's FetchFailed). */
+export class FetchFailedError extends UnavailableError {
+  override name = 'FetchFailedError';
+  constructor(
+    readonly executorId: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The task that needed the blocks was killed while they were in flight. */
+export class FetchAbortedError extends Error {
+  override name = 'FetchAbortedError';
+}
+
+/** What the runner needs from the network; a fake in unit tests. */
+export interface BlockFetcher {
+  /** The payloads of `blockIds` held by `peer`, in the same order. */
+  fetch(peer: Peer, blockIds: readonly string[], signal?: AbortSignal): Promise<Buffer[]>;
+  close(): void;
+}
+
+export interface PeerFetcherOptions {
+  clock: Clock;
+  /** Deadline of one FetchBlocks call. */
+  timeoutMs: number;
+  /** Largest message accepted from a peer (its blocks must fit). */
+  maxMessageBytes: number;
+}
+
+export class PeerFetcher implements BlockFetcher {
+  private readonly clients = new Map<string, ExecutorClient>();
+
+  constructor(private readonly opts: PeerFetcherOptions) {}
+
+  fetch(peer: Peer, blockIds: readonly string[], signal?: AbortSignal): Promise<Buffer[]> {
+    if (blockIds.length === 0) return Promise.resolve([]);
+    if (!peer.address) {
+      return Promise.reject(new FetchFailedError(peer.executorId, `executor ${peer.executorId} has no address to fetch from`));
+    }
+    if (signal?.aborted) return Promise.reject(new FetchAbortedError('task killed'));
+    const client = this.client(peer.address);
+    return new Promise<Buffer[]>((resolve, reject) => {
+      const out: Buffer[] = [];
+      let settled = false;
+      const call = client.fetchBlocks({ blockIds: blockIds as string[] }, { deadline: this.opts.clock.now() + this.opts.timeoutMs });
+      const fail = (err: Error) => {
+        if (settled) return;
+        settled = true;
+        signal?.removeEventListener('abort', onAbort);
+        call.cancel();
+        reject(err);
+      };
+      const onAbort = () => fail(new FetchAbortedError('task killed'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      call.on('data', (block: FetchedBlock__Output) => {
+        const expected = blockIds[out.length];
+        if (block.blockId !== expected) {
+          fail(
+            new FetchFailedError(
+              peer.executorId,
+              `executor ${peer.executorId} (${peer.address}) answered block ${block.blockId} where ${expected ?? 'nothing'} was expected`,
+            ),
+          );
+          return;
+        }
+        out.push(block.batch?.payload ?? Buffer.alloc(0));
+      });
+      call.on('error', (err: grpc.ServiceError) => {
+        fail(
+          new FetchFailedError(
+            peer.executorId,
+            `fetching ${blockIds.length} block(s) from executor ${peer.executorId} (${peer.address}) failed: ${err.details || errorMessage(err)}`,
+            { cause: err },
+          ),
+        );
+      });
+      call.on('end', () => {
+        if (settled) return;
+        if (out.length !== blockIds.length) {
+          fail(
+            new FetchFailedError(
+              peer.executorId,
+              `executor ${peer.executorId} (${peer.address}) sent ${out.length} of ${blockIds.length} requested blocks`,
+            ),
+          );
+          return;
+        }
+        settled = true;
+        signal?.removeEventListener('abort', onAbort);
+        resolve(out);
+      });
+    });
+  }
+
+  close(): void {
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+
+  private client(address: string): ExecutorClient {
+    let c = this.clients.get(address);
+    if (!c) {
+      // Kept for the life of the process: grpc channels reconnect on their
+      // own, and the set of peer addresses is the (small) set of executors.
+      c = dial.executor(address, { maxMessageBytes: this.opts.maxMessageBytes });
+      this.clients.set(address, c);
+    }
+    return c;
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * The Executor gRPC handlers: decode and check each request, call the block
+ * store / bundle registry / task runner, and map typed errors to statuses via
+ * `toServiceError`. No handler lets an exception escape: bad input gets a
+ * clear status and the process keeps serving.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { InvalidArgumentError, NotFoundError, ResourceExhaustedError, toServiceError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
+import type { ExecutorHandlers } from '../../lib/proto/gen/rivulet/v1/Executor.js';
+import type { FetchBlocksRequest__Output } from '../../lib/proto/gen/rivulet/v1/FetchBlocksRequest.js';
+import type { FetchedBlock } from '../../lib/proto/gen/rivulet/v1/FetchedBlock.js';
+import type { RunTasksRequest__Output } from '../../lib/proto/gen/rivulet/v1/RunTasksRequest.js';
+import type { TaskResult } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
+import type { BlockStore, StoredBlock } from './block-store.js';
+import type { JobBundles } from './job-bundles.js';
+import type { TaskRunner } from './task-runner.js';
+
+export interface ExecutorServerDeps {
+  executorId: string;
+  epoch: number;
+  store: BlockStore;
+  bundles: JobBundles;
+  runner: TaskRunner;
+  /** The server's message bound: a block larger than this can't be sent back. */
+  maxMessageBytes: number;
+  log: Logger;
+}
+
+/** Room left in a FetchedBlock for the id and framing next to the payload. */
+const MESSAGE_OVERHEAD = 1024;
+const MAX_BLOCK_ID_LENGTH = 1024;
+
+export function executorHandlers(deps: ExecutorServerDeps): ExecutorHandlers {
+  const { store, bundles, runner, log } = deps;
+
+  return {
+    PutBlock: (call, callback) => {
+      try {
+        const { blockId, batch } = call.request;
+        checkBlockId(blockId);
+        if (!batch) throw new InvalidArgumentError(`PutBlock ${blockId}: batch is missing`);
+        store.put({ id: blockId, kind: 'input', count: batch.count, payload: batch.payload ?? Buffer.alloc(0) });
+        callback(null, { executorId: deps.executorId, epoch: deps.epoch });
+      } catch (e) {
+        callback(toServiceError(e));
+      }
+    },
+
+    FetchBlocks: (call: grpc.ServerWritableStream<FetchBlocksRequest__Output, FetchedBlock>) => {
+      let blocks: StoredBlock[];
+      try {
+        const ids = call.request.blockIds;
+        blocks = new Array(ids.length);
+        // Check everything first so a caller never gets half its blocks and a late error.
+        for (let i = 0; i < ids.length; i++) {
+          const b = store.get(ids[i]!);
+          if (!b) throw new NotFoundError(`block ${ids[i]} not found on executor ${deps.executorId}`);
+          if (b.payload.byteLength + MESSAGE_OVERHEAD > deps.maxMessageBytes) {
+            throw new ResourceExhaustedError(
+              `block ${b.id} is ${b.payload.byteLength} bytes, over the ${deps.maxMessageBytes}-byte message bound (maxMessageBytes)`,
+            );
+          }
+          blocks[i] = b;
+        }
+      } catch (e) {
+        call.emit('error', toServiceError(e));
+        return;
+      }
+      let cancelled = false;
+      call.on('cancelled', () => (cancelled = true));
+      let i = 0;
+      // Respect flow control: a reduce task on a slow peer must not make us
+      // buffer every block it asked for.
+      const writeMore = () => {
+        while (i < blocks.length && !cancelled) {
+          const b = blocks[i++]!;
+          if (!call.write({ blockId: b.id, batch: { count: b.count, payload: b.payload } })) {
+            call.once('drain', writeMore);
+            return;
+          }
+        }
+        if (!cancelled) call.end();
+      };
+      writeMore();
+    },
+
+    DropBlocks: (call, callback) => {
+      try {
+        const { dropped, bytesFreed } = store.drop(call.request.blockIds, call.request.prefixes);
+        callback(null, { dropped, bytesFreed });
+      } catch (e) {
+        callback(toServiceError(e));
+      }
+    },
+
+    LoadJob: (call, callback) => {
+      try {
+        bundles.load(call.request.jobId, call.request.bundleHash, call.request.bundle ?? Buffer.alloc(0));
+        callback(null, {});
+      } catch (e) {
+        callback(toServiceError(e));
+      }
+    },
+
+    RunTasks: (call: grpc.ServerWritableStream<RunTasksRequest__Output, TaskResult>) => {
+      const tasks = call.request.tasks ?? [];
+      let cancelled = false;
+      call.on('cancelled', () => (cancelled = true));
+      let remaining = tasks.length;
+      if (remaining === 0) {
+        call.end();
+        return;
+      }
+      for (const spec of tasks) {
+        // start() never throws and its result never rejects: every outcome is a TaskResult.
+        runner.start(spec).result.then(
+          (result) => {
+            if (!cancelled) call.write(result);
+            if (--remaining === 0 && !cancelled) call.end();
+          },
+          (err) => {
+            log.error({ err, taskId: spec.taskId }, 'task runner rejected (bug)');
+            if (--remaining === 0 && !cancelled) call.end();
+          },
+        );
+      }
+    },
+
+    KillTasks: (call, callback) => {
+      try {
+        let killed = 0;
+        for (const t of call.request.tasks) if (runner.kill(t.taskId, t.attempt)) killed++;
+        callback(null, { killed });
+      } catch (e) {
+        callback(toServiceError(e));
+      }
+    },
+  };
+}
+
+function checkBlockId(id: string): void {
+  if (!id) throw new InvalidArgumentError('block_id is empty');
+  if (id.length > MAX_BLOCK_ID_LENGTH) throw new InvalidArgumentError(`block_id is longer than ${MAX_BLOCK_ID_LENGTH} characters`);
+}

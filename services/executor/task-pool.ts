@@ -1,0 +1,368 @@
+/**
+ * The executor's task slots: `slots` worker_threads running tasks off the
+ * gRPC event loop, and a FIFO queue for tasks beyond the free slots.
+ *
+ * Responsibilities:
+ *  - pack a task's inputs into ONE ArrayBuffer at submit time (one memcpy per
+ *    input, then a transfer — never an object graph across threads), and
+ *    unpack outputs as zero-copy Buffer views of the returned ArrayBuffer;
+ *  - send a bundle's code to a worker only the first time it runs that hash;
+ *  - replace a worker that crashes or exits and fail its task as a cluster
+ *    failure (not the job's fault — the scheduler may retry elsewhere);
+ *  - cancel: a queued task is removed; a running task's worker is terminated
+ *    and replaced, so a losing speculative copy frees its slot at once.
+ *
+ * It never talks to the network or the block store; task-runner.ts does.
+ */
+import { Worker } from 'node:worker_threads';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import type { TaskSink } from '../../lib/dstream/runtime.js';
+import type { FromWorker, RunMessage } from './worker-protocol.js';
+
+export interface PoolBundle {
+  hash: string;
+  code: string;
+  /** Name used in errors about the bundle. */
+  source: string;
+}
+
+export interface PoolTask {
+  bundle: PoolBundle;
+  nodeId: number;
+  partition: number;
+  sink: TaskSink;
+  /** Source partitions, keyed by `sourceKey(nodeId, partition)`. */
+  blocks: ReadonlyArray<{ key: string; data: Uint8Array }>;
+  /** For each shuffle node read: its bucket from every map output. */
+  shuffles: ReadonlyArray<{ nodeId: number; buckets: readonly Uint8Array[] }>;
+}
+
+export type PoolOutcome =
+  | {
+      kind: 'ok';
+      recordsIn: number;
+      recordsOut: number;
+      /** result sink: the packed records. */
+      result?: Buffer;
+      /** shuffle sink: one packed bucket per reduce partition (views of one ArrayBuffer). */
+      buckets?: Buffer[];
+      bucketCounts?: number[];
+      runMs: number;
+      queueMs: number;
+    }
+  | { kind: 'userError'; message: string; runMs: number; queueMs: number }
+  | { kind: 'failed'; message: string; queueMs: number }
+  | { kind: 'killed' };
+
+export interface PoolHandle {
+  readonly outcome: Promise<PoolOutcome>;
+  /** Remove the task if queued, or stop its worker if running. False when already finished. */
+  cancel(): boolean;
+}
+
+export interface TaskPoolOptions {
+  slots: number;
+  /** Compiled task-worker.js. @default next to this module, or in dist/ when running from source */
+  workerPath?: string;
+  /** tests/demos only: delay before each task. @default 0 */
+  taskDelayMs?: number;
+  /** Called when a worker dies unexpectedly (for logging). */
+  onWorkerExit?: (info: { slot: number; exitCode: number; error?: Error; task: boolean }) => void;
+}
+
+/** Where the compiled worker lives, from dist/ (compiled) or from the source tree (vitest). */
+export function defaultWorkerPath(): string {
+  const candidates = ['./task-worker.js', '../../dist/services/executor/task-worker.js'];
+  for (const rel of candidates) {
+    const path = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(path)) return path;
+  }
+  throw new Error('compiled task worker not found (dist/services/executor/task-worker.js): run `npm run build` first');
+}
+
+interface Job {
+  seq: number;
+  task: PoolTask;
+  message: Omit<RunMessage, 'code' | 'delayMs'>;
+  enqueuedAt: number;
+  dispatchedAt: number;
+  state: 'queued' | 'running' | 'done';
+  slot?: Slot;
+  resolve: (o: PoolOutcome) => void;
+}
+
+interface Slot {
+  index: number;
+  worker: Worker;
+  /** Bundle hashes this worker has been sent. */
+  loaded: Set<string>;
+  ready: boolean;
+  current?: Job;
+  lastError?: Error;
+}
+
+/** A worker that dies before it is ready is restarted after this delay, so a broken worker can't spin. */
+const BROKEN_WORKER_RESTART_MS = 1000;
+
+export class TaskPool {
+  readonly slots: number;
+  private readonly workerPath: string;
+  private readonly taskDelayMs: number;
+  private readonly workers: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private readonly onWorkerExit: TaskPoolOptions['onWorkerExit'];
+  private nextSeq = 1;
+  private running = 0;
+  private closed = false;
+  private readonly readyWaiters: Array<() => void> = [];
+
+  constructor(opts: TaskPoolOptions) {
+    if (!Number.isInteger(opts.slots) || opts.slots < 1) throw new RangeError(`slots must be a positive integer, got ${opts.slots}`);
+    this.slots = opts.slots;
+    this.workerPath = opts.workerPath ?? defaultWorkerPath();
+    if (!existsSync(this.workerPath)) throw new Error(`task worker not found at ${this.workerPath}`);
+    this.taskDelayMs = Math.max(0, opts.taskDelayMs ?? 0);
+    this.onWorkerExit = opts.onWorkerExit;
+    for (let i = 0; i < this.slots; i++) this.workers.push(this.spawn(i));
+  }
+
+  /** Resolve once every worker has started (so the first tasks don't pay for thread start-up). */
+  ready(): Promise<void> {
+    if (this.workers.every((w) => w.ready)) return Promise.resolve();
+    return new Promise((resolve) => this.readyWaiters.push(resolve));
+  }
+
+  get runningCount(): number {
+    return this.running;
+  }
+
+  get queuedCount(): number {
+    return this.queue.length;
+  }
+
+  get freeSlots(): number {
+    return this.slots - this.running;
+  }
+
+  submit(task: PoolTask): PoolHandle {
+    let resolve!: (o: PoolOutcome) => void;
+    const outcome = new Promise<PoolOutcome>((r) => (resolve = r));
+    if (this.closed) {
+      resolve({ kind: 'failed', message: 'executor task pool is shut down', queueMs: 0 });
+      return { outcome, cancel: () => false };
+    }
+    const seq = this.nextSeq++;
+    const job: Job = {
+      seq,
+      task,
+      message: packInputs(task, seq),
+      enqueuedAt: performance.now(),
+      dispatchedAt: 0,
+      state: 'queued',
+      resolve,
+    };
+    this.queue.push(job);
+    this.pump();
+    return { outcome, cancel: () => this.cancel(job) };
+  }
+
+  /** Terminate every worker; queued and running tasks fail. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const job of this.queue.splice(0)) this.finish(job, { kind: 'failed', message: 'executor shutting down', queueMs: 0 });
+    const exits = this.workers.map((slot) => {
+      if (slot.current) this.finish(slot.current, { kind: 'failed', message: 'executor shutting down', queueMs: 0 });
+      return slot.worker.terminate();
+    });
+    await Promise.allSettled(exits);
+  }
+
+  private spawn(index: number, delayMs = 0): Slot {
+    const worker = new Worker(this.workerPath, { name: `rivulet-task-${index}` });
+    const slot: Slot = { index, worker, loaded: new Set(), ready: false };
+    worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
+    worker.on('error', (err) => {
+      slot.lastError = err;
+    });
+    worker.on('exit', (code) => this.onExit(slot, code, delayMs));
+    return slot;
+  }
+
+  private onMessage(slot: Slot, msg: FromWorker): void {
+    if (this.workers[slot.index] !== slot) return; // a replaced worker's late message
+    if (msg.type === 'ready') {
+      slot.ready = true;
+      if (this.workers.every((w) => w.ready)) for (const w of this.readyWaiters.splice(0)) w();
+      this.pump();
+      return;
+    }
+    const job = slot.current;
+    if (!job || job.seq !== msg.seq) return; // killed while the answer was in flight
+    slot.current = undefined;
+    const queueMs = job.dispatchedAt - job.enqueuedAt;
+    if (msg.type === 'done') {
+      const views = (ranges: number[], i: number) => Buffer.from(msg.output, ranges[2 * i]!, ranges[2 * i + 1]! - ranges[2 * i]!);
+      if (job.task.sink.kind === 'shuffle') {
+        const buckets: Buffer[] = new Array(msg.ranges.length / 2);
+        for (let i = 0; i < buckets.length; i++) buckets[i] = views(msg.ranges, i);
+        this.finish(job, {
+          kind: 'ok',
+          recordsIn: msg.recordsIn,
+          recordsOut: msg.recordsOut,
+          buckets,
+          ...(msg.bucketCounts ? { bucketCounts: msg.bucketCounts } : {}),
+          runMs: msg.runMs,
+          queueMs,
+        });
+      } else {
+        this.finish(job, {
+          kind: 'ok',
+          recordsIn: msg.recordsIn,
+          recordsOut: msg.recordsOut,
+          result: views(msg.ranges, 0),
+          runMs: msg.runMs,
+          queueMs,
+        });
+      }
+    } else if (msg.userError) {
+      this.finish(job, { kind: 'userError', message: msg.message, runMs: msg.runMs, queueMs });
+    } else {
+      this.finish(job, { kind: 'failed', message: `task failed on the executor: ${msg.message}`, queueMs });
+    }
+    this.pump();
+  }
+
+  private onExit(slot: Slot, exitCode: number, previousDelayMs: number): void {
+    if (this.closed || this.workers[slot.index] !== slot) return; // shut down, or replaced after a kill
+    const job = slot.current;
+    slot.current = undefined;
+    this.onWorkerExit?.({ slot: slot.index, exitCode, ...(slot.lastError ? { error: slot.lastError } : {}), task: !!job });
+    if (job) {
+      const why = slot.lastError ? `${slot.lastError.name}: ${slot.lastError.message}` : `exit code ${exitCode}`;
+      this.finish(job, {
+        kind: 'failed',
+        message: `task worker crashed while running the task (${why}); the worker was replaced`,
+        queueMs: job.dispatchedAt - job.enqueuedAt,
+      });
+    }
+    // A worker that never became ready is broken (e.g. its module fails to
+    // load); back off instead of respawning in a tight loop.
+    const delay = slot.ready ? 0 : Math.min(Math.max(previousDelayMs * 2, BROKEN_WORKER_RESTART_MS), 30_000);
+    const respawn = () => {
+      if (this.closed || this.workers[slot.index] !== slot) return;
+      this.workers[slot.index] = this.spawn(slot.index, delay);
+    };
+    if (delay === 0) respawn();
+    else setTimeout(respawn, delay).unref();
+  }
+
+  private cancel(job: Job): boolean {
+    if (job.state === 'done') return false;
+    if (job.state === 'queued') {
+      const i = this.queue.indexOf(job);
+      if (i >= 0) this.queue.splice(i, 1);
+      this.finish(job, { kind: 'killed' });
+      return true;
+    }
+    // Running: the worker is mid-way through user code that can't be
+    // interrupted cooperatively, so stop the thread and start a fresh one.
+    const slot = job.slot!;
+    slot.current = undefined;
+    this.finish(job, { kind: 'killed' });
+    const replacement = this.spawn(slot.index);
+    this.workers[slot.index] = replacement;
+    void slot.worker.terminate();
+    this.pump();
+    return true;
+  }
+
+  private finish(job: Job, outcome: PoolOutcome): void {
+    if (job.state === 'done') return;
+    if (job.state === 'running') this.running--;
+    job.state = 'done';
+    job.slot = undefined;
+    job.resolve(outcome);
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0) {
+      const slot = this.workers.find((w) => w.ready && !w.current);
+      if (!slot) return;
+      const job = this.queue.shift()!;
+      this.dispatch(slot, job);
+    }
+  }
+
+  private dispatch(slot: Slot, job: Job): void {
+    const hash = job.task.bundle.hash;
+    const message: RunMessage = {
+      ...job.message,
+      delayMs: this.taskDelayMs,
+      ...(slot.loaded.has(hash) ? {} : { code: job.task.bundle.code }),
+    };
+    slot.loaded.add(hash);
+    slot.current = job;
+    job.slot = slot;
+    job.state = 'running';
+    job.dispatchedAt = performance.now();
+    this.running++;
+    try {
+      slot.worker.postMessage(message, [message.input]);
+    } catch (e) {
+      // Only a bug (e.g. an input buffer detached twice) gets here.
+      slot.current = undefined;
+      this.finish(job, { kind: 'failed', message: `cannot hand the task to a worker: ${(e as Error).message}`, queueMs: 0 });
+    }
+  }
+}
+
+/** Copy every input payload into one ArrayBuffer with [start, end) ranges. */
+function packInputs(task: PoolTask, seq: number): Omit<RunMessage, 'code' | 'delayMs'> {
+  let total = 0;
+  for (const b of task.blocks) total += b.data.byteLength;
+  for (const s of task.shuffles) for (const bucket of s.buckets) total += bucket.byteLength;
+  const input = new Uint8Array(total);
+  let off = 0;
+  const blockKeys: string[] = new Array(task.blocks.length);
+  const blockRanges: number[] = new Array(task.blocks.length * 2);
+  for (let i = 0; i < task.blocks.length; i++) {
+    const b = task.blocks[i]!;
+    blockKeys[i] = b.key;
+    input.set(b.data, off);
+    blockRanges[2 * i] = off;
+    off += b.data.byteLength;
+    blockRanges[2 * i + 1] = off;
+  }
+  const shuffleNodes: number[] = new Array(task.shuffles.length);
+  const shuffleRanges: number[][] = new Array(task.shuffles.length);
+  for (let i = 0; i < task.shuffles.length; i++) {
+    const s = task.shuffles[i]!;
+    shuffleNodes[i] = s.nodeId;
+    const ranges: number[] = new Array(s.buckets.length * 2);
+    for (let j = 0; j < s.buckets.length; j++) {
+      const bucket = s.buckets[j]!;
+      input.set(bucket, off);
+      ranges[2 * j] = off;
+      off += bucket.byteLength;
+      ranges[2 * j + 1] = off;
+    }
+    shuffleRanges[i] = ranges;
+  }
+  return {
+    type: 'run',
+    seq,
+    bundleHash: task.bundle.hash,
+    source: task.bundle.source,
+    nodeId: task.nodeId,
+    partition: task.partition,
+    sink: task.sink,
+    input: input.buffer,
+    blockKeys,
+    blockRanges,
+    shuffleNodes,
+    shuffleRanges,
+  };
+}

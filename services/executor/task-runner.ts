@@ -1,0 +1,377 @@
+/**
+ * Running one TaskSpec on this executor, from inputs to TaskResult:
+ *
+ *   validate → find the bundle → gather inputs (local store first, then ONE
+ *   FetchBlocks call per peer) → run on a task slot → store shuffle buckets /
+ *   return result records → TaskResult with metrics.
+ *
+ * Block ids: an input block is `BlockInput.block_id`; a shuffle bucket is
+ * `shuffle/<shuffle_id>/<map_partition>/<reduce_partition>`, written here by
+ * map tasks as pinned blocks and read by reduce tasks anywhere.
+ *
+ * Failure classification (what the scheduler acts on):
+ *  - user code threw (or the bundle fails to build) → FAILED, user_error=true;
+ *  - an input could not be fetched from a peer → FAILED,
+ *    fetch_failed_executor_id=<peer> (recompute its outputs, don't blame the task);
+ *  - anything else (bad spec, bundle not loaded, worker crash, store full) →
+ *    FAILED, user_error=false (retry elsewhere);
+ *  - KillTasks → KILLED, and any result is discarded.
+ *
+ * It never throws: every outcome is a TaskResult.
+ */
+import { performance } from 'node:perf_hooks';
+import { errorMessage, ResourceExhaustedError } from '../../lib/errors.js';
+import { sourceKey, type TaskSink } from '../../lib/dstream/runtime.js';
+import type { TaskSpec__Output } from '../../lib/proto/gen/rivulet/v1/TaskSpec.js';
+import type { TaskResult } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
+import type { ExecutorRef__Output } from '../../lib/proto/gen/rivulet/v1/ExecutorRef.js';
+import type { BlockStore } from './block-store.js';
+import type { JobBundles } from './job-bundles.js';
+import { FetchAbortedError, FetchFailedError, type BlockFetcher, type Peer } from './peer-fetcher.js';
+import type { PoolHandle, PoolTask, TaskPool } from './task-pool.js';
+
+export function shuffleBlockId(shuffleId: string, mapPartition: number, reducePartition: number): string {
+  return `shuffle/${shuffleId}/${mapPartition}/${reducePartition}`;
+}
+
+/** Prefix of every bucket of one shuffle, for DropBlocks. */
+export function shufflePrefix(shuffleId: string): string {
+  return `shuffle/${shuffleId}/`;
+}
+
+export interface TaskExecution {
+  readonly taskId: string;
+  readonly attempt: number;
+  readonly result: Promise<TaskResult>;
+  /** Best-effort kill; false when the task already finished. */
+  kill(): boolean;
+}
+
+export interface TaskRunnerOptions {
+  executorId: string;
+  /** This process's incarnation, stamped on every TaskResult. */
+  epoch: number;
+  store: BlockStore;
+  pool: TaskPool;
+  bundles: JobBundles;
+  fetcher: BlockFetcher;
+}
+
+type Lifecycle = 'fetching' | 'submitted' | 'done';
+
+/** One task on this executor; `kill` may arrive in any phase. */
+class Execution implements TaskExecution {
+  state: Lifecycle = 'fetching';
+  killed = false;
+  readonly abort = new AbortController();
+  handle?: PoolHandle;
+  result!: Promise<TaskResult>;
+
+  constructor(
+    readonly taskId: string,
+    readonly attempt: number,
+  ) {}
+
+  kill(): boolean {
+    if (this.state === 'done' || this.killed) return false;
+    this.killed = true;
+    this.abort.abort();
+    this.handle?.cancel();
+    return true;
+  }
+}
+
+class InvalidTaskError extends Error {
+  override name = 'InvalidTaskError';
+}
+
+/** One block to read from a peer, with the replicas still to try. */
+interface RemoteNeed {
+  id: string;
+  candidates: Peer[];
+  next: number;
+  /** Stores the payload where the task's inputs expect it. */
+  put: (data: Uint8Array) => void;
+}
+
+export class TaskRunner {
+  private readonly active = new Map<string, Execution>();
+
+  constructor(private readonly opts: TaskRunnerOptions) {}
+
+  /** Tasks accepted and not finished (fetching, queued or running). */
+  get activeCount(): number {
+    return this.active.size;
+  }
+
+  start(spec: TaskSpec__Output): TaskExecution {
+    const exec = new Execution(spec.taskId ?? '', spec.attempt ?? 0);
+    const key = attemptKey(exec.taskId, exec.attempt);
+    if (this.active.has(key)) {
+      exec.state = 'done';
+      exec.result = Promise.resolve(
+        this.failed(exec, `task ${exec.taskId} attempt ${exec.attempt} is already running on executor ${this.opts.executorId}`),
+      );
+      return exec;
+    }
+    this.active.set(key, exec);
+    exec.result = this.run(spec, exec)
+      .catch((e) => this.failed(exec, `executor error: ${errorMessage(e)}`))
+      .finally(() => {
+        exec.state = 'done';
+        this.active.delete(key);
+      });
+    return exec;
+  }
+
+  kill(taskId: string, attempt: number): boolean {
+    return this.active.get(attemptKey(taskId, attempt))?.kill() ?? false;
+  }
+
+  private async run(spec: TaskSpec__Output, exec: Execution): Promise<TaskResult> {
+    let sink: TaskSink;
+    try {
+      sink = sinkOf(spec);
+    } catch (e) {
+      return this.failed(exec, `invalid task spec: ${(e as Error).message}`);
+    }
+    const bundle = this.opts.bundles.get(spec.bundleHash);
+    if (!bundle) {
+      return this.failed(
+        exec,
+        `job bundle ${spec.bundleHash || '(none)'} not loaded on executor ${this.opts.executorId}; call LoadJob before RunTasks`,
+      );
+    }
+
+    let inputs: Omit<PoolTask, 'bundle' | 'sink'>;
+    let fetchMs: number;
+    try {
+      ({ inputs, fetchMs } = await this.gatherInputs(spec, exec));
+    } catch (e) {
+      if (exec.killed || e instanceof FetchAbortedError) return this.killedResult(exec);
+      if (e instanceof FetchFailedError) {
+        return { ...this.failed(exec, e.message), fetchFailedExecutorId: e.executorId };
+      }
+      if (e instanceof InvalidTaskError) return this.failed(exec, `invalid task spec: ${e.message}`);
+      throw e;
+    }
+    if (exec.killed) return this.killedResult(exec);
+
+    exec.state = 'submitted';
+    exec.handle = this.opts.pool.submit({ ...inputs, bundle, sink });
+    const outcome = await exec.handle.outcome;
+    switch (outcome.kind) {
+      case 'killed':
+        return this.killedResult(exec);
+      case 'failed':
+        return { ...this.failed(exec, outcome.message), metrics: metrics(0, 0, 0, 0, fetchMs, outcome.queueMs) };
+      case 'userError':
+        return {
+          ...this.failed(exec, outcome.message),
+          userError: true,
+          metrics: metrics(0, 0, 0, outcome.runMs, fetchMs, outcome.queueMs),
+        };
+      case 'ok':
+        break;
+    }
+    if (exec.killed) return this.killedResult(exec);
+
+    if (outcome.buckets) {
+      const shuffleId = spec.shuffleWrite!.shuffleId;
+      const bucketBytes: number[] = new Array(outcome.buckets.length);
+      let bytesOut = 0;
+      const puts = outcome.buckets.map((payload, r) => {
+        bucketBytes[r] = payload.byteLength;
+        bytesOut += payload.byteLength;
+        const id = shuffleBlockId(shuffleId, spec.partition, r);
+        return { id, kind: 'shuffle' as const, count: outcome.bucketCounts?.[r] ?? 0, payload };
+      });
+      try {
+        this.opts.store.putAll(puts);
+      } catch (e) {
+        if (!(e instanceof ResourceExhaustedError)) throw e;
+        return {
+          ...this.failed(exec, `cannot keep the task's shuffle output: ${e.message}`),
+          metrics: metrics(outcome.recordsIn, outcome.recordsOut, 0, outcome.runMs, fetchMs, outcome.queueMs),
+        };
+      }
+      return {
+        ...this.base(exec),
+        state: 'SUCCEEDED',
+        bucketBytes,
+        metrics: metrics(outcome.recordsIn, outcome.recordsOut, bytesOut, outcome.runMs, fetchMs, outcome.queueMs),
+      };
+    }
+    const payload = outcome.result ?? Buffer.alloc(0);
+    return {
+      ...this.base(exec),
+      state: 'SUCCEEDED',
+      records: { count: outcome.recordsOut, payload },
+      metrics: metrics(outcome.recordsIn, outcome.recordsOut, payload.byteLength, outcome.runMs, fetchMs, outcome.queueMs),
+    };
+  }
+
+  /**
+   * Resolve every input to a payload: local blocks straight from the store,
+   * the rest with one FetchBlocks call per peer (all peers in parallel).
+   */
+  private async gatherInputs(
+    spec: TaskSpec__Output,
+    exec: Execution,
+  ): Promise<{ inputs: Omit<PoolTask, 'bundle' | 'sink'>; fetchMs: number }> {
+    const me = this.opts.executorId;
+    const store = this.opts.store;
+    const remote: RemoteNeed[] = [];
+    const empty: Uint8Array = new Uint8Array(0);
+
+    const blocks: Array<{ key: string; data: Uint8Array }> = [];
+    for (const input of spec.blocks) {
+      if (!input.dataset) throw new InvalidTaskError(`block input ${input.blockId} has no dataset`);
+      if (!input.blockId) throw new InvalidTaskError(`a block input of dataset node ${input.dataset.nodeId} has no block_id`);
+      const slot = { key: sourceKey(input.dataset.nodeId, input.partition), data: empty };
+      blocks.push(slot);
+      const local = store.get(input.blockId);
+      if (local) {
+        slot.data = local.payload;
+        continue;
+      }
+      const candidates = input.locations.filter((l) => l.executorId !== me).map(peerOf);
+      if (candidates.length === 0) {
+        if (input.locations.length === 0) {
+          throw new InvalidTaskError(`input block ${input.blockId} is not on executor ${me} and the task names no location for it`);
+        }
+        // Only this executor was meant to hold it: it was lost here (restart or drop).
+        throw new FetchFailedError(me, `input block ${input.blockId} is not on executor ${me}, its only location`);
+      }
+      remote.push({ id: input.blockId, candidates, next: 0, put: (d) => (slot.data = d) });
+    }
+
+    const shuffles: Array<{ nodeId: number; buckets: Uint8Array[] }> = [];
+    for (const input of spec.shuffles) {
+      if (!input.dataset) throw new InvalidTaskError(`shuffle input ${input.shuffleId} has no dataset`);
+      if (!input.shuffleId) throw new InvalidTaskError(`a shuffle input of dataset node ${input.dataset.nodeId} has no shuffle_id`);
+      const buckets: Uint8Array[] = new Array(input.mapOutputs.length);
+      shuffles.push({ nodeId: input.dataset.nodeId, buckets });
+      input.mapOutputs.forEach((m, i) => {
+        const id = shuffleBlockId(input.shuffleId, m.mapPartition, input.reducePartition);
+        // Ids are deterministic, so a local copy (e.g. from a speculative map
+        // attempt that ran here) serves whoever the scheduler says holds it.
+        const local = store.get(id);
+        if (local) {
+          buckets[i] = local.payload;
+          return;
+        }
+        const owner = m.executor;
+        if (!owner || !owner.executorId) throw new InvalidTaskError(`map output ${m.mapPartition} of shuffle ${input.shuffleId} names no executor`);
+        if (owner.executorId === me) {
+          throw new FetchFailedError(me, `shuffle block ${id} is not on executor ${me} (its map output was lost)`);
+        }
+        remote.push({ id, candidates: [peerOf(owner)], next: 0, put: (d) => (buckets[i] = d) });
+      });
+    }
+
+    let fetchMs = 0;
+    if (remote.length > 0) {
+      const t0 = performance.now();
+      await this.fetchRemote(remote, exec.abort.signal);
+      fetchMs = performance.now() - t0;
+    }
+    return { inputs: { nodeId: spec.dataset!.nodeId, partition: spec.partition, blocks, shuffles }, fetchMs };
+  }
+
+  /**
+   * One FetchBlocks call per peer per round; blocks whose peer failed move to
+   * their next replica for another round. Throws FetchFailedError naming the
+   * peer when a block has no replica left.
+   */
+  private async fetchRemote(needs: RemoteNeed[], outer: AbortSignal): Promise<void> {
+    const ctl = new AbortController();
+    const onOuterAbort = () => ctl.abort();
+    outer.addEventListener('abort', onOuterAbort, { once: true });
+    try {
+      let pending = needs;
+      while (pending.length > 0) {
+        const byPeer = new Map<string, { peer: Peer; needs: RemoteNeed[] }>();
+        for (const n of pending) {
+          const peer = n.candidates[n.next]!;
+          const key = `${peer.executorId}\u0000${peer.address}`;
+          let group = byPeer.get(key);
+          if (!group) byPeer.set(key, (group = { peer, needs: [] }));
+          group.needs.push(n);
+        }
+        const retry: RemoteNeed[] = [];
+        let failure: FetchFailedError | undefined;
+        await Promise.all(
+          [...byPeer.values()].map(async ({ peer, needs: group }) => {
+            try {
+              const payloads = await this.opts.fetcher.fetch(
+                peer,
+                group.map((n) => n.id),
+                ctl.signal,
+              );
+              for (let i = 0; i < group.length; i++) group[i]!.put(payloads[i]!);
+            } catch (e) {
+              if (e instanceof FetchAbortedError) return;
+              const err = e instanceof FetchFailedError ? e : new FetchFailedError(peer.executorId, errorMessage(e), { cause: e });
+              for (const n of group) {
+                if (++n.next < n.candidates.length) retry.push(n);
+                else if (!failure) {
+                  failure = err;
+                  ctl.abort(); // no point finishing the other calls
+                }
+              }
+            }
+          }),
+        );
+        if (outer.aborted) throw new FetchAbortedError('task killed');
+        if (failure) throw failure;
+        pending = retry;
+      }
+    } finally {
+      outer.removeEventListener('abort', onOuterAbort);
+    }
+  }
+
+  private base(exec: Execution): TaskResult {
+    return { taskId: exec.taskId, attempt: exec.attempt, executorId: this.opts.executorId, epoch: this.opts.epoch };
+  }
+
+  private failed(exec: Execution, error: string): TaskResult {
+    return { ...this.base(exec), state: 'FAILED', error, userError: false };
+  }
+
+  private killedResult(exec: Execution): TaskResult {
+    return { ...this.base(exec), state: 'KILLED', error: `killed on executor ${this.opts.executorId}` };
+  }
+}
+
+const MAX_SHUFFLE_PARTITIONS = 65_536;
+
+function attemptKey(taskId: string, attempt: number): string {
+  return `${taskId}\u0000${attempt}`;
+}
+
+function peerOf(ref: ExecutorRef__Output): Peer {
+  return { executorId: ref.executorId, address: ref.address };
+}
+
+function sinkOf(spec: TaskSpec__Output): TaskSink {
+  if (!spec.taskId) throw new Error('task_id is empty');
+  if (!spec.dataset) throw new Error(`task ${spec.taskId} has no dataset`);
+  if (spec.sink === 'shuffleWrite' && spec.shuffleWrite) {
+    const w = spec.shuffleWrite;
+    if (!w.dataset) throw new Error(`task ${spec.taskId}: shuffle_write has no dataset`);
+    if (!w.shuffleId) throw new Error(`task ${spec.taskId}: shuffle_write has no shuffle_id`);
+    if (!(w.numPartitions >= 1 && w.numPartitions <= MAX_SHUFFLE_PARTITIONS)) {
+      // The upper bound keeps a corrupt spec from making a worker allocate millions of buckets.
+      throw new Error(`task ${spec.taskId}: shuffle_write.num_partitions must be 1..${MAX_SHUFFLE_PARTITIONS}, got ${w.numPartitions}`);
+    }
+    return { kind: 'shuffle', shuffleNodeId: w.dataset.nodeId, numPartitions: w.numPartitions };
+  }
+  if (spec.sink === 'result' && spec.result) return { kind: 'result' };
+  throw new Error(`task ${spec.taskId} has no sink (shuffle_write or result)`);
+}
+
+function metrics(recordsIn: number, recordsOut: number, bytesOut: number, runMs: number, fetchMs: number, queueMs: number) {
+  return { recordsIn, recordsOut, bytesOut, runMs, fetchMs, queueMs };
+}

@@ -1,0 +1,401 @@
+/**
+ * Two real executor processes and a real nats-server, driven over real gRPC
+ * the way the scheduler and receiver will drive them. Needs the compiled
+ * services: run `npx tsc -p tsconfig.json` (or `npm run build`) first.
+ */
+import { fileURLToPath } from 'node:url';
+import { status as Status, type ServiceError } from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServiceProcess, type ServiceProcess } from '../../lib/cluster/service-process.js';
+import { packRecords, unpackRecords } from '../../lib/codec/records.js';
+import { bundleJob, type JobBundle } from '../../lib/dstream/bundle.js';
+import { bundleHash, loadJob } from '../../lib/dstream/loader.js';
+import { planBatch, type PlannedStage } from '../../lib/dstream/planner.js';
+import { dial, unary } from '../../lib/grpc/client.js';
+import { connectNats, subscribe, type NatsConnection } from '../../lib/nats/connection.js';
+import { subjects, type HeartbeatMessage } from '../../lib/nats/subjects.js';
+import { startNatsServer, type NatsServerHandle } from '../../lib/testing/nats-server.js';
+import type { ExecutorClient } from '../../lib/proto/index.js';
+import type { TaskSpec } from '../../lib/proto/gen/rivulet/v1/TaskSpec.js';
+import type { TaskResult__Output } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
+import type { ExecutorRef } from '../../lib/proto/gen/rivulet/v1/ExecutorRef.js';
+
+const wordcountPath = fileURLToPath(new URL('../../examples/wordcount.ts', import.meta.url));
+const STORE_BYTES = 4 * 1024 * 1024;
+
+type Call = Parameters<typeof unary>[1];
+
+async function call<Res>(client: ExecutorClient, method: keyof ExecutorClient, req: unknown): Promise<Res> {
+  return unary(client, (client[method] as Call).bind(client) as Call, req, { timeoutMs: 10_000 }) as Promise<Res>;
+}
+
+function runTasks(
+  client: ExecutorClient,
+  tasks: TaskSpec[],
+  onResult?: (r: TaskResult__Output) => void,
+): Promise<TaskResult__Output[]> {
+  return new Promise((resolve, reject) => {
+    const out: TaskResult__Output[] = [];
+    const stream = client.runTasks({ tasks }, { deadline: Date.now() + 30_000 });
+    stream.on('data', (r: TaskResult__Output) => {
+      out.push(r);
+      onResult?.(r);
+    });
+    stream.on('error', reject);
+    stream.on('end', () => resolve(out));
+  });
+}
+
+function fetchBlocks(client: ExecutorClient, blockIds: string[]): Promise<unknown[]> {
+  return new Promise((resolve, reject) => {
+    const out: unknown[] = [];
+    const stream = client.fetchBlocks({ blockIds }, { deadline: Date.now() + 10_000 });
+    stream.on('data', (b) => out.push(b));
+    stream.on('error', reject);
+    stream.on('end', () => resolve(out));
+  });
+}
+
+async function statusOf(p: Promise<unknown>): Promise<{ code: number; details: string }> {
+  try {
+    await p;
+  } catch (e) {
+    return { code: (e as ServiceError).code, details: (e as ServiceError).details ?? (e as Error).message };
+  }
+  throw new Error('expected the call to fail');
+}
+
+async function serving(address: string): Promise<string | undefined> {
+  const h = dial.health(address);
+  try {
+    const res = await unary<{ service: string }, { status?: string }>(h, h.check as never, { service: '' }, { timeoutMs: 3000 });
+    return res.status;
+  } finally {
+    h.close();
+  }
+}
+
+function inlineJob(name: string, body: string): { code: string; hash: string; source: string } {
+  const code = `const { defineJob } = require('rivulet');\nmodule.exports = { default: defineJob((ctx) => ${body}) };`;
+  return { code, hash: bundleHash(code), source: name };
+}
+
+describe('executor service (2 processes, real gRPC + NATS)', () => {
+  let nats: NatsServerHandle;
+  let nc: NatsConnection;
+  let a: ServiceProcess;
+  let b: ServiceProcess;
+  let ca: ExecutorClient;
+  let cb: ExecutorClient;
+  const heartbeats = new Map<string, HeartbeatMessage[]>();
+  let wordcount: JobBundle;
+  let mapStage: PlannedStage;
+  let resultStage: PlannedStage;
+  let refA: ExecutorRef;
+  let refB: ExecutorRef;
+
+  const blocks: Record<string, string[]> = {
+    'in/lines/1000/0': ['the quick brown fox', 'jumps over the lazy dog'],
+    'in/lines/1000/1': ['the end', '', '  spaced   out  '],
+    'in/lines/1000/2': Array.from({ length: 300 }, (_, i) => `w${i % 17} the w${i % 5}`),
+  };
+  const blockIds = Object.keys(blocks);
+  const REDUCERS = 3;
+  const SHUFFLE = 'wc/1000/0';
+
+  const start = (id: string) =>
+    startServiceProcess({
+      service: 'executor',
+      name: id,
+      env: {
+        RIVULET_NATS_URL: nats.url,
+        RIVULET_EXECUTOR_ID: id,
+        RIVULET_PORT: '0',
+        RIVULET_SLOTS: '2',
+        // Not 'warn': lib/service-main.ts logs the `listening` line the launcher
+        // waits for at info level, so a warn-level service never looks started.
+        RIVULET_LOG_LEVEL: 'info',
+        RIVULET_BLOCK_STORE_BYTES: String(STORE_BYTES),
+        RIVULET_HEARTBEAT_INTERVAL: '100ms',
+      },
+    });
+
+  beforeAll(async () => {
+    nats = await startNatsServer();
+    nc = await connectNats(nats.url, 'executor-test');
+    subscribe<HeartbeatMessage>(nc, subjects.heartbeatAll, (m) => {
+      const list = heartbeats.get(m.executorId) ?? [];
+      list.push(m);
+      heartbeats.set(m.executorId, list);
+    });
+    [a, b] = await Promise.all([start('exec-a'), start('exec-b')]);
+    ca = dial.executor(a.address);
+    cb = dial.executor(b.address);
+    const bundle = await bundleJob(wordcountPath);
+    wordcount = bundle;
+    const plan = planBatch(loadJob(bundle.code, bundle.source).graph, new Map([['lines', blockIds.length]]), REDUCERS);
+    [mapStage, resultStage] = plan.stages as [PlannedStage, PlannedStage];
+  });
+
+  afterAll(async () => {
+    ca?.close();
+    cb?.close();
+    await Promise.allSettled([a?.stop(), b?.stop()]);
+    await nc?.close();
+    await nats?.stop();
+  });
+
+  const latest = (id: string) => heartbeats.get(id)?.at(-1);
+
+  async function waitFor<T>(what: string, fn: () => T | undefined, timeoutMs = 5000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const v = fn();
+      if (v) return v;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  function mapTask(partition: number, blockId: string, holders: ExecutorRef[]): TaskSpec {
+    return {
+      taskId: `map-${partition}`,
+      jobId: 'wc',
+      bundleHash: wordcount.hash,
+      batchTimeMs: 1000,
+      stageId: mapStage.id,
+      partition,
+      attempt: 0,
+      dataset: { jobId: 'wc', batchTimeMs: 1000, nodeId: mapStage.finalNode },
+      blocks: [
+        {
+          dataset: { jobId: 'wc', batchTimeMs: 1000, nodeId: mapStage.sourceNodes[0]! },
+          partition,
+          blockId,
+          locations: holders,
+        },
+      ],
+      shuffleWrite: {
+        shuffleId: SHUFFLE,
+        dataset: { jobId: 'wc', batchTimeMs: 1000, nodeId: mapStage.shuffleNode! },
+        numPartitions: REDUCERS,
+      },
+    };
+  }
+
+  function reduceTask(r: number, mapOutputs: ExecutorRef[], attempt = 0): TaskSpec {
+    return {
+      taskId: `reduce-${r}`,
+      jobId: 'wc',
+      bundleHash: wordcount.hash,
+      batchTimeMs: 1000,
+      stageId: resultStage.id,
+      partition: r,
+      attempt,
+      dataset: { jobId: 'wc', batchTimeMs: 1000, nodeId: resultStage.finalNode },
+      shuffles: [
+        {
+          dataset: { jobId: 'wc', batchTimeMs: 1000, nodeId: resultStage.shuffleReads[0]! },
+          reducePartition: r,
+          shuffleId: SHUFFLE,
+          mapOutputs: mapOutputs.map((executor, m) => ({ mapPartition: m, executor })),
+        },
+      ],
+      result: { output: 'counts' },
+    };
+  }
+
+  it('publishes heartbeats with its identity, slots and block-store bound', async () => {
+    const hbA = await waitFor('heartbeat of exec-a', () => latest('exec-a'));
+    const hbB = await waitFor('heartbeat of exec-b', () => latest('exec-b'));
+    expect(hbA).toMatchObject({
+      executorId: 'exec-a',
+      address: a.address,
+      slots: 2,
+      freeSlots: 2,
+      runningTasks: 0,
+      blockCount: 0,
+      blockBytes: 0,
+      blockCapacityBytes: STORE_BYTES,
+    });
+    expect(hbA.epoch).toBeGreaterThan(0);
+    expect(typeof hbA.host).toBe('string');
+    expect(hbB.address).toBe(b.address);
+    expect(hbB.epoch).not.toBe(0);
+    refA = { executorId: 'exec-a', address: a.address, epoch: hbA.epoch };
+    refB = { executorId: 'exec-b', address: b.address, epoch: hbB.epoch };
+  });
+
+  it('stores blocks (idempotently) and reports them in heartbeats', async () => {
+    const put = (c: ExecutorClient, id: string) =>
+      call<{ executorId: string; epoch: number }>(c, 'putBlock', {
+        blockId: id,
+        stream: 'lines',
+        batch: { count: blocks[id]!.length, payload: packRecords(blocks[id]!) },
+      });
+    // Block 0 on A, block 1 on B, block 2 only on A (B must fetch it as a map input).
+    expect(await put(ca, blockIds[0]!)).toEqual({ executorId: 'exec-a', epoch: refA.epoch });
+    expect(await put(cb, blockIds[1]!)).toEqual({ executorId: 'exec-b', epoch: refB.epoch });
+    await put(ca, blockIds[2]!);
+    await put(ca, blockIds[2]!); // a retried put is accepted and stored once
+    const bytes = packRecords(blocks[blockIds[0]!]!).length + packRecords(blocks[blockIds[2]!]!).length;
+    await waitFor('heartbeat with 2 blocks', () => (latest('exec-a')?.blockCount === 2 ? true : undefined));
+    expect(latest('exec-a')!.blockBytes).toBe(bytes);
+  });
+
+  it('loads a job bundle by hash and refuses one whose hash does not match', async () => {
+    const bad = await statusOf(call(ca, 'loadJob', { jobId: 'wc', bundleHash: 'f'.repeat(64), bundle: Buffer.from(wordcount.code) }));
+    expect(bad.code).toBe(Status.INVALID_ARGUMENT);
+    expect(bad.details).toMatch(/does not match the sha256 of the bundle/);
+    const garbage = await statusOf(call(ca, 'loadJob', { jobId: 'wc', bundleHash: 'nope', bundle: Buffer.from('x') }));
+    expect(garbage.code).toBe(Status.INVALID_ARGUMENT);
+    for (const c of [ca, cb]) await call(c, 'loadJob', { jobId: 'wc', bundleHash: wordcount.hash, bundle: Buffer.from(wordcount.code) });
+    await call(ca, 'loadJob', { jobId: 'wc', bundleHash: wordcount.hash, bundle: Buffer.from(wordcount.code) }); // idempotent
+  });
+
+  it('runs word count: map tasks on A and B, reduce tasks on B fetching from A', async () => {
+    const [onA, onB] = await Promise.all([
+      runTasks(ca, [mapTask(0, blockIds[0]!, [refA])]),
+      runTasks(cb, [mapTask(1, blockIds[1]!, [refB]), mapTask(2, blockIds[2]!, [refA])]),
+    ]);
+    for (const r of [...onA, ...onB]) {
+      expect(r).toMatchObject({ state: 'SUCCEEDED', error: '', userError: false });
+      expect(r.bucketBytes).toHaveLength(REDUCERS);
+      expect(r.metrics!.bytesOut).toBe(r.bucketBytes.reduce((x, y) => x + y, 0));
+    }
+    expect(onA[0]).toMatchObject({ taskId: 'map-0', executorId: 'exec-a', epoch: refA.epoch });
+    expect(onB.map((r) => r.executorId)).toEqual(['exec-b', 'exec-b']);
+    expect(onB.every((r) => r.epoch === refB.epoch)).toBe(true);
+    const fetched = onB.find((r) => r.taskId === 'map-2')!;
+    expect(fetched.metrics!.recordsIn).toBe(300);
+    expect(fetched.metrics!.fetchMs).toBeGreaterThan(0);
+
+    // Map output 0 lives on A, 1 and 2 on B.
+    const results = await runTasks(
+      cb,
+      Array.from({ length: REDUCERS }, (_, r) => reduceTask(r, [refA, refB, refB])),
+    );
+    expect(results).toHaveLength(REDUCERS);
+    const counts = new Map<string, number>();
+    for (const r of results) {
+      expect(r).toMatchObject({ state: 'SUCCEEDED', executorId: 'exec-b', fetchFailedExecutorId: '' });
+      const records = unpackRecords(r.records!.payload) as [string, number][];
+      expect(r.records!.count).toBe(records.length);
+      for (const [w, c] of records) counts.set(w, (counts.get(w) ?? 0) + c);
+    }
+    const expected = new Map<string, number>();
+    for (const line of Object.values(blocks).flat()) for (const w of line.split(/\s+/)) if (w) expected.set(w, (expected.get(w) ?? 0) + 1);
+    expect(counts).toEqual(expected);
+
+    // Buckets are ordinary blocks: readable by id from the executor that wrote them.
+    const fetchedBuckets = await fetchBlocks(ca, [`shuffle/${SHUFFLE}/0/0`, `shuffle/${SHUFFLE}/0/1`]);
+    expect(fetchedBuckets).toHaveLength(2);
+  });
+
+  it('reports a throwing map function as a user error', async () => {
+    const thrower = inlineJob(
+      'thrower.js',
+      `ctx.receiverStream('lines').map((l) => { if (l.includes('fox')) throw new Error('no foxes'); return l; }).output('o')`,
+    );
+    await call(ca, 'loadJob', { jobId: 'thrower', bundleHash: thrower.hash, bundle: Buffer.from(thrower.code) });
+    const [r] = await runTasks(ca, [
+      {
+        taskId: 't-1',
+        attempt: 2,
+        bundleHash: thrower.hash,
+        partition: 0,
+        dataset: { jobId: 'thrower', batchTimeMs: 1000, nodeId: 2 },
+        blocks: [{ dataset: { nodeId: 0 }, partition: 0, blockId: blockIds[0]!, locations: [refA] }],
+        result: { output: 'o' },
+      },
+    ]);
+    expect(r).toMatchObject({ taskId: 't-1', attempt: 2, state: 'FAILED', userError: true, executorId: 'exec-a' });
+    expect(r!.error).toMatch(/user function of map \(node 1\) threw Error: no foxes/);
+  });
+
+  it('fails clearly on a bundle never loaded and on malformed specs, and keeps serving', async () => {
+    const results = await runTasks(cb, [
+      { ...reduceTask(0, [refA, refB, refB]), taskId: 'unloaded', bundleHash: 'a'.repeat(64) },
+      { taskId: 'no-dataset', bundleHash: wordcount.hash, result: { output: 'x' } },
+      { ...mapTask(0, blockIds[0]!, [refA]), taskId: 'zero-parts', shuffleWrite: { shuffleId: 's', dataset: { nodeId: 4 }, numPartitions: 0 } },
+      { ...mapTask(0, 'no-such-block', []), taskId: 'nowhere' },
+      { ...mapTask(0, 'lost-here', [refB]), taskId: 'lost-here' },
+    ]);
+    const byId = new Map(results.map((r) => [r.taskId, r]));
+    expect(byId.get('unloaded')).toMatchObject({ state: 'FAILED', userError: false, executorId: 'exec-b' });
+    expect(byId.get('unloaded')!.error).toBe(`job bundle ${'a'.repeat(64)} not loaded on executor exec-b; call LoadJob before RunTasks`);
+    expect(byId.get('no-dataset')!.error).toMatch(/invalid task spec: task no-dataset has no dataset/);
+    expect(byId.get('zero-parts')!.error).toMatch(/num_partitions must be 1..65536, got 0/);
+    expect(byId.get('nowhere')).toMatchObject({ state: 'FAILED', fetchFailedExecutorId: '' });
+    expect(byId.get('nowhere')!.error).toMatch(/no-such-block is not on executor exec-b and the task names no location/);
+
+    expect(byId.get('lost-here')).toMatchObject({ state: 'FAILED', userError: false, fetchFailedExecutorId: 'exec-b' });
+
+    const missing = await statusOf(fetchBlocks(cb, [blockIds[1]!, 'in/none', 'in/none2']));
+    expect(missing).toEqual({ code: Status.NOT_FOUND, details: 'block in/none not found on executor exec-b' });
+    const empty = await statusOf(call(cb, 'putBlock', { blockId: '', batch: { count: 0, payload: Buffer.alloc(0) } }));
+    expect(empty.code).toBe(Status.INVALID_ARGUMENT);
+    expect(await call(cb, 'dropBlocks', { blockIds: ['unknown'], prefixes: [] })).toEqual({ dropped: 0, bytesFreed: 0 });
+    expect(await serving(b.address)).toBe('SERVING');
+  });
+
+  it('streams each result as it finishes, and kills a running task (KILLED on its stream)', async () => {
+    const spinner = inlineJob('spinner.js', `ctx.receiverStream('lines').map((l) => { if (l === 'the end') for (;;) {} return l; }).output('o')`);
+    await call(cb, 'loadJob', { jobId: 'spin', bundleHash: spinner.hash, bundle: Buffer.from(spinner.code) });
+    const spec = (taskId: string): TaskSpec => ({
+      taskId,
+      attempt: 0,
+      bundleHash: spinner.hash,
+      dataset: { nodeId: 2 },
+      blocks: [{ dataset: { nodeId: 0 }, partition: 0, blockId: taskId === 'spin' ? blockIds[1]! : blockIds[0]!, locations: [refA] }],
+      result: { output: 'o' },
+    });
+    const seen: TaskResult__Output[] = [];
+    const pending = runTasks(cb, [spec('spin'), spec('quick')], (r) => seen.push(r));
+    // The quick task's result arrives while the spinning one still holds its slot.
+    await waitFor('quick result', () => (seen.length === 1 ? true : undefined));
+    expect(seen[0]).toMatchObject({ taskId: 'quick', state: 'SUCCEEDED' });
+    expect(unpackRecords(seen[0]!.records!.payload)).toEqual(blocks[blockIds[0]!]);
+    await waitFor('spinner counted as running', () => (latest('exec-b')?.runningTasks === 1 ? true : undefined));
+    expect(await call(cb, 'killTasks', { tasks: [{ taskId: 'spin', attempt: 0 }, { taskId: 'nope', attempt: 0 }] })).toEqual({ killed: 1 });
+    const all = await pending;
+    expect(all.map((r) => [r.taskId, r.state])).toEqual([
+      ['quick', 'SUCCEEDED'],
+      ['spin', 'KILLED'],
+    ]);
+    expect(all[1]).toMatchObject({ executorId: 'exec-b', epoch: refB.epoch });
+    await waitFor('slot freed', () => (latest('exec-b')?.freeSlots === 2 ? true : undefined));
+  });
+
+  it('refuses a block beyond blockStoreBytes with RESOURCE_EXHAUSTED', async () => {
+    const big = Buffer.alloc(STORE_BYTES + 1024, 0xc0); // 0xc0 = msgpack nil, so it is also valid records
+    const res = await statusOf(call(cb, 'putBlock', { blockId: 'in/big', stream: 'lines', batch: { count: big.length, payload: big } }));
+    expect(res.code).toBe(Status.RESOURCE_EXHAUSTED);
+    expect(res.details).toMatch(new RegExp(`block in/big needs ${big.length} bytes but \\d+ of the ${STORE_BYTES}-byte bound`));
+    expect(await serving(b.address)).toBe('SERVING');
+  });
+
+  it('reports FetchFailed naming A when A dies holding map outputs', async () => {
+    await a.kill();
+    const results = await runTasks(cb, [reduceTask(1, [refA, refB, refB], 1)]);
+    expect(results).toHaveLength(1);
+    expect(results[0]).toMatchObject({
+      taskId: 'reduce-1',
+      attempt: 1,
+      state: 'FAILED',
+      userError: false,
+      fetchFailedExecutorId: 'exec-a',
+      executorId: 'exec-b',
+    });
+    expect(results[0]!.error).toMatch(/exec-a/);
+    // Reduce tasks whose map outputs are all on live executors still run.
+    const survivorsOnly = reduceTask(2, [refB, refB], 2);
+    survivorsOnly.shuffles![0]!.mapOutputs = [
+      { mapPartition: 1, executor: refB },
+      { mapPartition: 2, executor: refB },
+    ];
+    const [ok] = await runTasks(cb, [survivorsOnly]);
+    expect(ok!.state).toBe('SUCCEEDED');
+    expect(await serving(b.address)).toBe('SERVING');
+  });
+});
