@@ -22,6 +22,12 @@ export const receiverConfigSchema = z
     schedulerAddress: z.string().default('127.0.0.1:7071'),
     /** Deadline of one PutBlock to an executor. */
     putBlockTimeout: duration('5s'),
+    /** An executor whose last heartbeat is older than this is not chosen for blocks. */
+    executorTimeout: duration('1500ms'),
+    /** Announced batches kept per stream to answer GetBatchBlocks (e.g. 300 = 5 min at a 1s batch interval); older lookups get NOT_FOUND. */
+    retainBatches: int(300, 1, 1_000_000),
+    /** How long a ListStreams answer from the scheduler is trusted for a stream it did not list (so unknown-stream retries don't hammer the scheduler). */
+    streamLookupCacheTtl: duration('1s'),
   })
   .refine((c) => c.batchInterval % c.blockInterval === 0, {
     message: 'batchInterval must be a multiple of blockInterval',

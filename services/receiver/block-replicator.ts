@@ -1,0 +1,138 @@
+/**
+ * Storing a sealed block on `replication` executors before any of its records
+ * is acknowledged.
+ *
+ * `BlockReplicator` is the interface the rest of the receiver depends on (unit
+ * tests fake it). `PlacingReplicator` is the real one: it asks the
+ * ExecutorDirectory for distinct alive executors, sends PutBlock to all of them
+ * in parallel through a `BlockPutter`, and replaces each failed put with another
+ * alive executor not tried yet, for a bounded number of rounds. The outcome:
+ * - stored on `replication` executors: success;
+ * - stored on fewer (too few alive, or puts failed): success, with a warning,
+ *   because a single replica still beats refusing data the cluster can hold;
+ * - stored nowhere: UnavailableError "no executors alive to store block <id>",
+ *   which the receiver turns into a nack with code 14 UNAVAILABLE.
+ *
+ * It must never: report an executor that did not confirm the put, or retry
+ * without bound (each put has a deadline and there are at most `maxRounds`).
+ */
+import { dial, unary } from '../../lib/grpc/client.js';
+import { errorMessage, UnavailableError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
+import type { ExecutorClient } from '../../lib/proto/index.js';
+import type { PutBlockRequest } from '../../lib/proto/gen/rivulet/v1/PutBlockRequest.js';
+import type { PutBlockResponse__Output } from '../../lib/proto/gen/rivulet/v1/PutBlockResponse.js';
+import type { ExecutorDirectory, ExecutorInfo } from './executor-directory.js';
+
+export interface BlockToStore {
+  blockId: string;
+  stream: string;
+  records: number;
+  payload: Buffer;
+}
+
+export interface ReplicaSet {
+  /** Executors that confirmed they hold the block, in confirmation order. */
+  executorIds: string[];
+}
+
+export interface BlockReplicator {
+  /** Resolves once the block is stored on at least one executor; rejects with UnavailableError when on none. */
+  replicate(block: BlockToStore): Promise<ReplicaSet>;
+}
+
+/** One PutBlock to one executor. */
+export interface BlockPutter {
+  put(target: ExecutorInfo, block: BlockToStore): Promise<{ executorId: string; epoch: number }>;
+  close(): void;
+}
+
+/** PutBlock over gRPC, one channel per executor address. */
+export class GrpcBlockPutter implements BlockPutter {
+  private readonly clients = new Map<string, ExecutorClient>();
+
+  constructor(private readonly opts: { timeoutMs: number; maxMessageBytes: number }) {}
+
+  async put(target: ExecutorInfo, block: BlockToStore): Promise<{ executorId: string; epoch: number }> {
+    const client = this.client(target.address);
+    // One attempt: on failure the replicator moves to another executor rather
+    // than waiting on a backoff for this one.
+    const res = await unary<PutBlockRequest, PutBlockResponse__Output>(
+      client,
+      client.putBlock,
+      { blockId: block.blockId, stream: block.stream, batch: { count: block.records, payload: block.payload } },
+      { timeoutMs: this.opts.timeoutMs, attempts: 1 },
+    );
+    return { executorId: res.executorId || target.executorId, epoch: Number(res.epoch) };
+  }
+
+  close(): void {
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+
+  private client(address: string): ExecutorClient {
+    let c = this.clients.get(address);
+    if (!c) {
+      c = dial.executor(address, { maxMessageBytes: this.opts.maxMessageBytes });
+      this.clients.set(address, c);
+    }
+    return c;
+  }
+}
+
+export interface PlacingReplicatorOptions {
+  directory: ExecutorDirectory;
+  putter: BlockPutter;
+  replication: number;
+  log: Logger;
+  /** Rounds of placement (first choice + replacements for failed puts). @default 3 */
+  maxRounds?: number;
+}
+
+export class PlacingReplicator implements BlockReplicator {
+  private degraded = false;
+
+  constructor(private readonly opts: PlacingReplicatorOptions) {}
+
+  async replicate(block: BlockToStore): Promise<ReplicaSet> {
+    const { directory, putter, replication, log } = this.opts;
+    const stored: string[] = [];
+    const tried = new Set<string>();
+    const failures: string[] = [];
+    for (let round = 0; round < (this.opts.maxRounds ?? 3) && stored.length < replication; round++) {
+      const targets = directory.choose({ count: replication - stored.length, bytes: block.payload.length, exclude: tried });
+      if (targets.length === 0) break;
+      for (const t of targets) tried.add(t.executorId);
+      const results = await Promise.allSettled(targets.map((t) => putter.put(t, block)));
+      results.forEach((r, i) => {
+        const target = targets[i]!;
+        if (r.status === 'fulfilled') {
+          if (!stored.includes(r.value.executorId)) stored.push(r.value.executorId);
+          tried.add(r.value.executorId);
+        } else {
+          directory.markFailed(target.executorId, target.epoch);
+          failures.push(`${target.executorId} (${errorMessage(r.reason)})`);
+          log.warn({ blockId: block.blockId, executorId: target.executorId, address: target.address, err: r.reason }, 'PutBlock failed; trying another executor');
+        }
+      });
+    }
+    if (stored.length === 0) {
+      const why = failures.length > 0 ? `: PutBlock failed on ${failures.join(', ')}` : '';
+      throw new UnavailableError(`no executors alive to store block ${block.blockId}${why}`);
+    }
+    // Log transitions into and out of under-replication, not every block (5 blocks/s per stream).
+    if (stored.length < replication) {
+      const level = this.degraded ? 'debug' : 'warn';
+      this.degraded = true;
+      log[level](
+        { blockId: block.blockId, stream: block.stream, stored, replication, failures },
+        `block stored on ${stored.length} of ${replication} executors (too few alive or reachable); further under-replicated blocks are logged at debug level`,
+      );
+    } else if (this.degraded) {
+      this.degraded = false;
+      log.info({ blockId: block.blockId, replication }, `blocks are stored on ${replication} executors again`);
+    }
+    return { executorIds: stored };
+  }
+}

@@ -1,0 +1,403 @@
+/**
+ * The receiver's domain core: from accepted pushes to acknowledged records and
+ * announced batches. Per active stream it runs a BlockGenerator (cutting) and
+ * a BatchTracker (allocations, announcements); every sealed block goes to the
+ * BlockReplicator, and only when that resolves are the block's pushes acked
+ * (stored) or nacked (code 14 UNAVAILABLE, stored nowhere).
+ *
+ * Semantics the rest of the system relies on:
+ * - ack{seq} means every record of that push is in block `blockId` of batch
+ *   `batchTimeMs`, stored on at least one executor (on `replication` unless too
+ *   few were alive, which is logged). Acks of one Push call may arrive out of
+ *   seq order: blocks replicate concurrently.
+ * - batch.ready(stream, T) is published once per (stream, T), in time order per
+ *   stream, for every active stream at every batch boundary from its first
+ *   batch on, empty or not, after all blocks of T are stored or failed; it
+ *   lists only stored blocks.
+ * - Backpressure: bytes accepted but not yet acked or nacked are bounded by
+ *   maxBufferedBytes; crossing it calls onBackpressure(true) (the server stops
+ *   reading client streams) and falling below calls onBackpressure(false).
+ *   Nothing is dropped: every accepted push is acked or nacked.
+ *
+ * A stream that stops being active keeps its generator while Push calls on it
+ * are open (so their records still get acked and announced); at the first
+ * batch boundary with no open call it is retired.
+ *
+ * Everything here runs on the event loop without awaits in the middle of a
+ * state change; replication results come back as callbacks that each apply
+ * one whole transition.
+ */
+import { status as Status } from '@grpc/grpc-js';
+import type { Clock } from '../../lib/clock.js';
+import { validatePacked } from '../../lib/codec/records.js';
+import { InvalidArgumentError, NotFoundError, RivuletError, UnavailableError, errorMessage } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
+import { encodeToken, type BatchReadyMessage } from '../../lib/nats/subjects.js';
+import { BatchTracker, type BatchLookup } from './batch-tracker.js';
+import { BlockGenerator, type SealedBlock } from './block-generator.js';
+import type { BlockReplicator } from './block-replicator.js';
+
+export interface AckInfo {
+  seq: number;
+  count: number;
+  blockId: string;
+  batchTimeMs: number;
+}
+
+/** Where one Push call's outcomes go (server.ts writes them to the call). */
+export interface PushSink {
+  ack(ack: AckInfo): void;
+  nack(seq: number, code: number, message: string): void;
+  /** Every accepted push of the session has been acked or nacked. */
+  drained?(): void;
+}
+
+export interface IngestOptions {
+  receiverId: string;
+  /** Differs on every process start; part of every block id. Letters, digits, '-' and '_' only. */
+  incarnation: string;
+  blockIntervalMs: number;
+  batchIntervalMs: number;
+  maxBlockBytes: number;
+  maxBufferedBytes: number;
+  /** Announced batches kept per stream for GetBatchBlocks. */
+  retainBatches: number;
+  clock: Clock;
+  replicator: BlockReplicator;
+  /** Publish a batch announcement (NATS `batch.ready`). */
+  announce(message: BatchReadyMessage): void;
+  log: Logger;
+  onBackpressure?(paused: boolean): void;
+}
+
+interface PushRef {
+  session: PushSession;
+  seq: number;
+  count: number;
+  bytes: number;
+}
+
+interface StreamState {
+  stream: string;
+  token: string;
+  active: boolean;
+  sessions: number;
+  generator: BlockGenerator<PushRef> | undefined;
+  tracker: BatchTracker;
+  lastClosedMs: number | undefined;
+}
+
+type Lifecycle = 'running' | 'draining' | 'stopped';
+
+/** One Push call's view of the ingest: protocol checks (seq order, payload) and its pending count. */
+export class PushSession {
+  private lastSeq: number | undefined;
+  private pendingPushes = 0;
+  private detached = false;
+
+  /** @internal Created by Ingest.open. */
+  constructor(
+    private readonly ingest: Ingest,
+    readonly stream: string,
+    private readonly sink: PushSink,
+  ) {}
+
+  /** Pushes accepted but not yet acked or nacked. */
+  get pending(): number {
+    return this.pendingPushes;
+  }
+
+  /**
+   * Accept one push. Throws InvalidArgumentError for a non-increasing seq or a
+   * malformed payload, UnavailableError when the receiver is shutting down;
+   * either way nothing of the push was accepted.
+   */
+  push(seq: number, count: number, payload: Buffer): void {
+    if (this.detached) throw new Error('push on a detached session');
+    if (!Number.isSafeInteger(seq) || seq < 0) throw new InvalidArgumentError(`records.seq ${seq} is not a valid sequence number`);
+    if (this.lastSeq !== undefined && seq <= this.lastSeq) {
+      throw new InvalidArgumentError(`records.seq must increase within a Push call: got ${seq} after ${this.lastSeq}`);
+    }
+    if (!(count >= 1)) throw new InvalidArgumentError(`records seq ${seq}: batch.count must be at least 1`);
+    const problem = validatePacked(payload, count);
+    if (problem) throw new InvalidArgumentError(`records seq ${seq}: ${problem}`);
+    this.pendingPushes++;
+    try {
+      this.ingest.accept(this, { session: this, seq, count, bytes: payload.length }, payload);
+    } catch (err) {
+      this.pendingPushes--;
+      throw err;
+    }
+    this.lastSeq = seq;
+  }
+
+  /** The call ended: later outcomes are dropped (the records are still stored and announced). */
+  detach(): void {
+    if (this.detached) return;
+    this.detached = true;
+    this.ingest.detach(this);
+  }
+
+  /** @internal */
+  settle(ref: PushRef, outcome: { ack: AckInfo } | { code: number; message: string }): void {
+    this.pendingPushes--;
+    if (this.detached) return;
+    if ('ack' in outcome) this.sink.ack(outcome.ack);
+    else this.sink.nack(ref.seq, outcome.code, outcome.message);
+    if (this.pendingPushes === 0) this.sink.drained?.();
+  }
+}
+
+export class Ingest {
+  private readonly streams = new Map<string, StreamState>();
+  private lifecycle: Lifecycle = 'running';
+  private buffered = 0;
+  private pausedNow = false;
+  private inflightBlocks = 0;
+  private blockCounter = 0;
+  private drainWaiters: Array<() => void> = [];
+  private readonly log: Logger;
+
+  constructor(private readonly opts: IngestOptions) {
+    if (!/^[A-Za-z0-9_-]+$/.test(opts.incarnation)) throw new RangeError(`incarnation '${opts.incarnation}' must be a NATS-safe token`);
+    this.log = opts.log;
+  }
+
+  /** Bytes accepted but not yet acked or nacked, across all streams. */
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
+
+  /** True while bufferedBytes ≥ maxBufferedBytes: client streams must not be read. */
+  get paused(): boolean {
+    return this.pausedNow;
+  }
+
+  get state(): Lifecycle {
+    return this.lifecycle;
+  }
+
+  /** The batch interval every announced batch time is a multiple of. */
+  get batchIntervalMs(): number {
+    return this.opts.batchIntervalMs;
+  }
+
+  /** Replace the set of active streams (a full snapshot from the StreamRegistry). */
+  setActiveStreams(active: ReadonlySet<string>): void {
+    for (const state of this.streams.values()) state.active = active.has(state.stream);
+    for (const stream of active) {
+      const state = this.stateOf(stream);
+      state.active = true;
+      if (this.lifecycle === 'running') this.ensureGenerator(state);
+    }
+  }
+
+  /** Start a Push session on an active stream (the caller checked it with the StreamRegistry). */
+  open(stream: string, sink: PushSink): PushSession {
+    if (this.lifecycle !== 'running') throw new UnavailableError('receiver is shutting down');
+    const state = this.stateOf(stream);
+    // The registry said a job reads it; NATS may not have told us yet.
+    state.active = true;
+    this.ensureGenerator(state);
+    state.sessions++;
+    return new PushSession(this, stream, sink);
+  }
+
+  /** The allocation of one batch (GetBatchBlocks). */
+  getBatchBlocks(stream: string, batchTimeMs: number): BatchLookup {
+    if (!Number.isSafeInteger(batchTimeMs) || batchTimeMs <= 0 || batchTimeMs % this.opts.batchIntervalMs !== 0) {
+      throw new InvalidArgumentError(`batch time ${batchTimeMs} is not a multiple of the batch interval ${this.opts.batchIntervalMs} ms`);
+    }
+    const state = this.streams.get(stream);
+    if (!state) throw new NotFoundError(`receiver ${this.opts.receiverId} has no batches of stream '${stream}'`);
+    const known = state.tracker.lookup(batchTimeMs);
+    if (known) return known;
+    const gen = state.generator;
+    if (gen?.running && batchTimeMs >= gen.firstBatchTimeMs && batchTimeMs > (state.lastClosedMs ?? -Infinity)) {
+      // Still to come (open, or in the future).
+      return { complete: false, blocks: [] };
+    }
+    throw new NotFoundError(
+      `receiver ${this.opts.receiverId} (incarnation ${this.opts.incarnation}) has no allocation for batch ${batchTimeMs} of stream '${stream}': ` +
+        `it keeps the last ${this.opts.retainBatches} batches per stream and knows none from before it started`,
+    );
+  }
+
+  /**
+   * Graceful stop: refuse new sessions, keep cutting until the next batch
+   * boundary, then seal and announce that batch normally and resolve once every
+   * block is stored or failed (every accepted push acked or nacked). Pushes
+   * after that boundary are refused with UNAVAILABLE.
+   */
+  stop(): Promise<void> {
+    if (this.lifecycle === 'running') {
+      this.lifecycle = 'draining';
+      for (const state of this.streams.values()) state.generator?.stopAtNextBoundary();
+    }
+    return new Promise((resolve) => {
+      this.drainWaiters.push(resolve);
+      this.checkDrained();
+    });
+  }
+
+  /** Stop at once: buffered pushes not in a block are nacked UNAVAILABLE. For tests and forced shutdowns. */
+  dispose(): void {
+    this.lifecycle = 'stopped';
+    for (const state of this.streams.values()) {
+      const refs = state.generator?.dispose() ?? [];
+      state.generator = undefined;
+      for (const ref of refs) {
+        this.buffered -= ref.bytes;
+        this.release(ref, { code: Status.UNAVAILABLE, message: 'receiver stopped before the records were stored' });
+      }
+    }
+    this.updatePressure();
+    this.checkDrained();
+  }
+
+  /** @internal PushSession.push → buffer the payload in its stream's generator. */
+  accept(session: PushSession, ref: PushRef, payload: Buffer): void {
+    const state = this.streams.get(session.stream);
+    const gen = state?.generator;
+    this.buffered += payload.length;
+    if (!gen || !gen.add(payload, ref.count, ref)) {
+      this.buffered -= payload.length;
+      throw new UnavailableError('receiver is shutting down: records after its last batch are not accepted');
+    }
+    this.updatePressure();
+  }
+
+  /** @internal */
+  detach(session: PushSession): void {
+    const state = this.streams.get(session.stream);
+    if (state) state.sessions--;
+  }
+
+  private stateOf(stream: string): StreamState {
+    let state = this.streams.get(stream);
+    if (!state) {
+      state = {
+        stream,
+        token: encodeToken(stream),
+        active: false,
+        sessions: 0,
+        generator: undefined,
+        tracker: new BatchTracker({
+          stream,
+          batchIntervalMs: this.opts.batchIntervalMs,
+          retainBatches: this.opts.retainBatches,
+          announce: (msg) => this.announce(msg),
+        }),
+        lastClosedMs: undefined,
+      };
+      this.streams.set(stream, state);
+    }
+    return state;
+  }
+
+  private ensureGenerator(state: StreamState): void {
+    if (state.generator) return;
+    const gen: BlockGenerator<PushRef> = new BlockGenerator<PushRef>(
+      {
+        stream: state.stream,
+        blockIntervalMs: this.opts.blockIntervalMs,
+        batchIntervalMs: this.opts.batchIntervalMs,
+        maxBlockBytes: this.opts.maxBlockBytes,
+        clock: this.opts.clock,
+        // A re-activated stream continues after the last batch it announced.
+        minBatchTimeMs: state.lastClosedMs !== undefined ? state.lastClosedMs + this.opts.batchIntervalMs : undefined,
+        newBlockId: (batchTimeMs) =>
+          `input.${encodeToken(this.opts.receiverId)}.${this.opts.incarnation}.${state.token}.${batchTimeMs}.${++this.blockCounter}`,
+      },
+      {
+        onBlock: (block) => this.onBlock(state, block),
+        onBatchClosed: (batchTimeMs) => this.onBatchClosed(state, gen, batchTimeMs),
+      },
+    );
+    state.generator = gen;
+    gen.start();
+    this.log.debug({ stream: state.stream, firstBatchTimeMs: gen.firstBatchTimeMs }, 'cutting blocks for stream');
+  }
+
+  private onBlock(state: StreamState, block: SealedBlock<PushRef>): void {
+    state.tracker.blockSealed(block.batchTimeMs, block.blockId, block.records, block.bytes);
+    this.inflightBlocks++;
+    this.log.debug({ stream: state.stream, blockId: block.blockId, batchTimeMs: block.batchTimeMs, records: block.records, bytes: block.bytes }, 'block sealed');
+    const toStore = { blockId: block.blockId, stream: block.stream, records: block.records, payload: block.payload };
+    // Deferred so a replicator that throws synchronously still ends in a nack.
+    Promise.resolve()
+      .then(() => this.opts.replicator.replicate(toStore))
+      .then(
+        (replicas) => this.onReplicated(state, block, replicas.executorIds),
+        (err: unknown) => this.onReplicated(state, block, undefined, err),
+      );
+  }
+
+  /** One whole transition: settle every push of the block, then let the tracker announce. */
+  private onReplicated(state: StreamState, block: SealedBlock<PushRef>, executorIds: string[] | undefined, err?: unknown): void {
+    this.inflightBlocks--;
+    if (executorIds && executorIds.length > 0) {
+      for (const ref of block.pushes) {
+        this.release(ref, { ack: { seq: ref.seq, count: ref.count, blockId: block.blockId, batchTimeMs: block.batchTimeMs } });
+      }
+    } else {
+      const message =
+        err instanceof UnavailableError ? err.message : `block ${block.blockId} could not be stored: ${err ? errorMessage(err) : 'no replica confirmed'}`;
+      const code = err instanceof RivuletError ? err.code : Status.UNAVAILABLE;
+      this.log.error({ stream: state.stream, blockId: block.blockId, pushes: block.pushes.length, records: block.records, err }, 'block not stored; nacking its pushes');
+      for (const ref of block.pushes) this.release(ref, { code, message });
+      executorIds = undefined;
+    }
+    // The block's bytes leave the buffer once, whatever the outcome.
+    this.buffered -= block.bytes;
+    this.updatePressure();
+    state.tracker.blockResolved(block.batchTimeMs, block.blockId, executorIds);
+    this.checkDrained();
+  }
+
+  private onBatchClosed(state: StreamState, gen: BlockGenerator<PushRef>, batchTimeMs: number): void {
+    state.lastClosedMs = batchTimeMs;
+    state.tracker.batchClosed(batchTimeMs);
+    if (!gen.running) {
+      // Stopped at this boundary (graceful stop).
+      if (state.generator === gen) state.generator = undefined;
+      this.checkDrained();
+    } else if (!state.active && state.sessions === 0) {
+      // No job reads it and nobody pushes: stop announcing it.
+      gen.dispose();
+      if (state.generator === gen) state.generator = undefined;
+      this.log.info({ stream: state.stream, lastBatchTimeMs: batchTimeMs }, 'stream retired');
+    }
+  }
+
+  private release(ref: PushRef, outcome: { ack: AckInfo } | { code: number; message: string }): void {
+    ref.session.settle(ref, outcome);
+  }
+
+  private announce(msg: BatchReadyMessage): void {
+    this.log.debug({ stream: msg.stream, batchTimeMs: msg.batchTimeMs, blocks: msg.blocks.length }, 'batch ready');
+    try {
+      this.opts.announce(msg);
+    } catch (err) {
+      // NATS is best-effort here: the scheduler falls back to GetBatchBlocks.
+      this.log.warn({ err, stream: msg.stream, batchTimeMs: msg.batchTimeMs }, 'could not publish batch.ready');
+    }
+  }
+
+  private updatePressure(): void {
+    const paused = this.buffered >= this.opts.maxBufferedBytes;
+    if (paused === this.pausedNow) return;
+    this.pausedNow = paused;
+    this.log.info({ bufferedBytes: this.buffered, maxBufferedBytes: this.opts.maxBufferedBytes }, paused ? 'backpressure: pausing client streams' : 'backpressure released');
+    this.opts.onBackpressure?.(paused);
+  }
+
+  private checkDrained(): void {
+    if (this.lifecycle === 'running' || this.inflightBlocks > 0) return;
+    for (const state of this.streams.values()) if (state.generator?.running) return;
+    this.lifecycle = 'stopped';
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * Receiver process entry point: wires NATS (heartbeats, executor.lost, streams
+ * in; batch.ready out), the scheduler's ListStreams, the executors' PutBlock
+ * and the gRPC server around the domain objects, and owns the shutdown order:
+ *
+ *   NOT_SERVING → refuse new Push calls → finish the batch in progress (cut,
+ *   store, ack, announce) → end the remaining calls UNAVAILABLE → stop the
+ *   gRPC server → drain NATS (flushes the last batch.ready) → close channels.
+ *
+ * The only file of the receiver that reads the real clock or randomness.
+ */
+import { randomBytes } from 'node:crypto';
+import { systemClock } from '../../lib/clock.js';
+import { UnavailableError } from '../../lib/errors.js';
+import { dial, unary } from '../../lib/grpc/client.js';
+import { startServer } from '../../lib/grpc/server.js';
+import { connectNats, publish, subscribe } from '../../lib/nats/connection.js';
+import { subjects, type ExecutorLostMessage, type HeartbeatMessage, type StreamsMessage } from '../../lib/nats/subjects.js';
+import { rivuletV1 } from '../../lib/proto/index.js';
+import type { ListStreamsRequest } from '../../lib/proto/gen/rivulet/v1/ListStreamsRequest.js';
+import type { ListStreamsResponse__Output } from '../../lib/proto/gen/rivulet/v1/ListStreamsResponse.js';
+import { runService } from '../../lib/service-main.js';
+import { GrpcBlockPutter, PlacingReplicator } from './block-replicator.js';
+import { receiverConfigSchema } from './config.js';
+import { ExecutorDirectory } from './executor-directory.js';
+import { Ingest } from './ingest.js';
+import { ReceiverServer } from './server.js';
+import { StreamRegistry } from './stream-registry.js';
+
+await runService('receiver', receiverConfigSchema, async (config, log) => {
+  // Part of every block id, so ids never repeat across restarts of the same receiverId.
+  const incarnation = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  const clock = systemClock;
+  const nc = await connectNats(config.natsUrl, `rivulet-receiver-${config.receiverId}`, log);
+
+  const directory = new ExecutorDirectory({ clock, executorTimeoutMs: config.executorTimeout });
+  // A block may be one whole push (up to maxMessageBytes) or up to maxBlockBytes, plus framing.
+  const putter = new GrpcBlockPutter({
+    timeoutMs: config.putBlockTimeout,
+    maxMessageBytes: Math.max(config.maxBlockBytes, config.maxMessageBytes) + 64 * 1024,
+  });
+  const replicator = new PlacingReplicator({ directory, putter, replication: config.replication, log });
+
+  const ingest = new Ingest({
+    receiverId: config.receiverId,
+    incarnation,
+    blockIntervalMs: config.blockInterval,
+    batchIntervalMs: config.batchInterval,
+    maxBlockBytes: config.maxBlockBytes,
+    maxBufferedBytes: config.maxBufferedBytes,
+    retainBatches: config.retainBatches,
+    clock,
+    replicator,
+    announce: (msg) => publish(nc, subjects.batchReady(msg.stream), msg),
+    log,
+    onBackpressure: (paused) => server.setPaused(paused),
+  });
+
+  const scheduler = dial.scheduler(config.schedulerAddress);
+  const registry = new StreamRegistry({
+    batchIntervalMs: config.batchInterval,
+    clock,
+    lookupCacheMs: config.streamLookupCacheTtl,
+    schedulerAddress: config.schedulerAddress,
+    listStreams: async () => {
+      const res = await unary<ListStreamsRequest, ListStreamsResponse__Output>(scheduler, scheduler.listStreams, {}, { timeoutMs: 2000, attempts: 2 });
+      return { streams: res.streams, batchIntervalMs: Number(res.batchIntervalMs) };
+    },
+    onChange: (active) => ingest.setActiveStreams(active),
+    log,
+  });
+
+  const server = new ReceiverServer({ ingest, streams: registry, maxMessageBytes: config.maxMessageBytes, log });
+
+  const subs = [
+    subscribe<HeartbeatMessage>(nc, subjects.heartbeatAll, (hb) => {
+      const r = directory.observe(hb);
+      if (r === 'new' || r === 'replaced') log.info({ executorId: hb.executorId, epoch: hb.epoch, address: hb.address }, `executor ${r === 'new' ? 'joined' : 'restarted'}`);
+    }, log),
+    subscribe<ExecutorLostMessage>(nc, subjects.executorLostAll, (m) => directory.lost(m.executorId, Number(m.epoch)), log),
+    subscribe<StreamsMessage>(nc, subjects.streams, (m) => registry.apply({ streams: m.streams ?? [], batchIntervalMs: Number(m.batchIntervalMs) }, 'nats'), log),
+  ];
+
+  const started = await startServer(
+    { host: config.host, port: config.port, advertiseAddress: config.advertiseAddress, maxMessageBytes: config.maxMessageBytes },
+    (s) => s.addService(rivuletV1.Receiver.service, server.handlers()),
+  );
+  started.health.set('SERVING');
+  log.info(
+    {
+      receiverId: config.receiverId,
+      incarnation,
+      blockIntervalMs: config.blockInterval,
+      batchIntervalMs: config.batchInterval,
+      replication: config.replication,
+      scheduler: config.schedulerAddress,
+    },
+    'receiver ready',
+  );
+  // Learn the active streams now rather than at the scheduler's next periodic
+  // StreamsMessage, so empty batches are announced from the start. Not fatal:
+  // the scheduler may start after us.
+  registry.refresh().catch((err) => log.warn({ err: String(err), scheduler: config.schedulerAddress }, 'initial ListStreams failed; waiting for the scheduler'));
+
+  return {
+    address: started.address,
+    stop: async () => {
+      started.health.set('NOT_SERVING');
+      server.beginDrain();
+      await ingest.stop();
+      server.endAll(new UnavailableError('receiver is shutting down'));
+      await started.shutdown(2000);
+      for (const s of subs) s.unsubscribe();
+      await nc.drain().catch((err: unknown) => log.warn({ err }, 'NATS drain failed'));
+      putter.close();
+      scheduler.close();
+    },
+  };
+});

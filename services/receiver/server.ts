@@ -1,0 +1,258 @@
+/**
+ * The receiver's gRPC handlers: decode each message, hand it to the domain
+ * (StreamRegistry, Ingest), write acks/nacks, and end calls with the status
+ * lib/errors.ts maps each typed error to. No batching or replication logic
+ * lives here.
+ *
+ * Push call lifecycle: awaiting-open → opening (the call is paused while the
+ * registry checks the stream) → open → ended. A client half-close ends the call
+ * with OK once every accepted push was acked or nacked. Stream-level errors end
+ * the call: NOT_FOUND (no running job reads the stream), INVALID_ARGUMENT
+ * (missing/duplicate open, bad seq, malformed payload), UNAVAILABLE (scheduler
+ * unreachable, receiver shutting down), FAILED_PRECONDITION (batch interval
+ * mismatch). Oversized messages never reach this code: grpc-js refuses them
+ * with RESOURCE_EXHAUSTED (max_receive_message_length = maxMessageBytes).
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { InvalidArgumentError, toServiceError, UnavailableError, type RivuletError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
+import type { ReceiverHandlers } from '../../lib/proto/gen/rivulet/v1/Receiver.js';
+import type { PushRequest__Output } from '../../lib/proto/gen/rivulet/v1/PushRequest.js';
+import type { PushResponse } from '../../lib/proto/gen/rivulet/v1/PushResponse.js';
+import type { AckInfo, Ingest, PushSession, PushSink } from './ingest.js';
+
+/** What the server needs from the StreamRegistry. */
+export interface StreamGate {
+  ensureActive(stream: string): Promise<void>;
+}
+
+export interface ReceiverServerOptions {
+  ingest: Ingest;
+  streams: StreamGate;
+  /** Advertised to clients in `opened` (the gRPC receive limit of this server). */
+  maxMessageBytes: number;
+  log: Logger;
+}
+
+type PushDuplex = grpc.ServerDuplexStream<PushRequest__Output, PushResponse>;
+type CallState = 'awaiting-open' | 'opening' | 'open' | 'ended';
+
+export class ReceiverServer {
+  private readonly calls = new Set<PushCall>();
+  private draining = false;
+  private pausedNow = false;
+
+  constructor(readonly opts: ReceiverServerOptions) {}
+
+  handlers(): ReceiverHandlers {
+    return {
+      Push: (call) => {
+        const c = new PushCall(this, call);
+        this.calls.add(c);
+        c.start();
+      },
+      GetBatchBlocks: (call, callback) => {
+        try {
+          const stream = call.request.stream;
+          if (!stream) throw new InvalidArgumentError('GetBatchBlocks: stream is empty');
+          const batchTimeMs = Number(call.request.batchTimeMs);
+          const found = this.opts.ingest.getBatchBlocks(stream, batchTimeMs);
+          callback(null, {
+            stream,
+            batchTimeMs,
+            complete: found.complete,
+            blocks: found.blocks.map((b) => ({ blockId: b.blockId, stream, records: b.records, bytes: b.bytes, executorIds: b.executorIds })),
+          });
+        } catch (err) {
+          callback(toServiceError(err));
+        }
+      },
+    };
+  }
+
+  get paused(): boolean {
+    return this.pausedNow;
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  /** Backpressure from the Ingest: stop (or resume) reading every client stream. */
+  setPaused(paused: boolean): void {
+    this.pausedNow = paused;
+    for (const c of this.calls) c.applyFlow();
+  }
+
+  /** Shutdown, step 1: refuse new Push calls. Open ones continue until the Ingest stops. */
+  beginDrain(): void {
+    this.draining = true;
+  }
+
+  /** Shutdown, last step: end every remaining Push call with `err`. */
+  endAll(err: RivuletError): void {
+    for (const c of [...this.calls]) c.fail(err);
+  }
+
+  /** @internal */
+  forget(c: PushCall): void {
+    this.calls.delete(c);
+  }
+}
+
+class PushCall implements PushSink {
+  private state: CallState = 'awaiting-open';
+  private session: PushSession | undefined;
+  private halfClosed = false;
+  /** Messages that arrived while opening (normally none: the call is paused). */
+  private early: PushRequest__Output[] = [];
+  private stream = '';
+
+  constructor(
+    private readonly server: ReceiverServer,
+    private readonly call: PushDuplex,
+  ) {}
+
+  start(): void {
+    this.call.on('data', (req: PushRequest__Output) => this.onMessage(req));
+    this.call.on('end', () => {
+      this.halfClosed = true;
+      if (this.state === 'awaiting-open') this.finish();
+      else this.maybeFinish();
+    });
+    this.call.on('cancelled', () => this.onGone('cancelled'));
+    this.call.on('close', () => this.onGone('closed'));
+    // Errors on the call itself (including the one fail() emits) end it; nothing more to do.
+    this.call.on('error', () => undefined);
+  }
+
+  // ── PushSink ──────────────────────────────────────────────────────────
+  ack(a: AckInfo): void {
+    if (this.state === 'ended') return;
+    this.call.write({ ack: { seq: a.seq, count: a.count, blockId: a.blockId, batchTimeMs: a.batchTimeMs } });
+  }
+
+  nack(seq: number, code: number, message: string): void {
+    if (this.state === 'ended') return;
+    this.call.write({ nack: { seq, code, message } });
+  }
+
+  drained(): void {
+    this.maybeFinish();
+  }
+
+  // ── flow ──────────────────────────────────────────────────────────────
+  applyFlow(): void {
+    if (this.state === 'ended') return;
+    if (this.state === 'opening' || this.server.paused) this.call.pause();
+    else this.call.resume();
+  }
+
+  fail(err: unknown): void {
+    if (this.state === 'ended') return;
+    this.end();
+    const status = toServiceError(err);
+    this.server.opts.log.info({ stream: this.stream, code: status.code, details: status.details }, 'push call ended with error');
+    this.call.emit('error', status);
+  }
+
+  private onMessage(req: PushRequest__Output): void {
+    switch (this.state) {
+      case 'ended':
+        return;
+      case 'opening':
+        this.early.push(req);
+        return;
+      case 'awaiting-open':
+        this.onOpen(req);
+        return;
+      case 'open':
+        this.onRecords(req);
+        return;
+    }
+  }
+
+  private onOpen(req: PushRequest__Output): void {
+    if (req.kind !== 'open' || !req.open) {
+      this.fail(new InvalidArgumentError('the first message of a Push call must be `open`'));
+      return;
+    }
+    const stream = req.open.stream;
+    if (!stream) {
+      this.fail(new InvalidArgumentError('open.stream is empty'));
+      return;
+    }
+    if (this.server.isDraining) {
+      this.fail(new UnavailableError('receiver is shutting down'));
+      return;
+    }
+    this.stream = stream;
+    this.state = 'opening';
+    this.applyFlow();
+    this.server.opts.streams.ensureActive(stream).then(
+      () => this.opened(req.open!.clientId),
+      (err) => this.fail(err),
+    );
+  }
+
+  private opened(clientId: string): void {
+    if (this.state !== 'opening') return; // cancelled meanwhile
+    try {
+      if (this.server.isDraining) throw new UnavailableError('receiver is shutting down');
+      this.session = this.server.opts.ingest.open(this.stream, this);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    this.state = 'open';
+    this.server.opts.log.debug({ stream: this.stream, clientId }, 'push call opened');
+    this.call.write({
+      opened: { stream: this.stream, batchIntervalMs: this.server.opts.ingest.batchIntervalMs, maxMessageBytes: this.server.opts.maxMessageBytes },
+    });
+    const early = this.early;
+    this.early = [];
+    for (const req of early) this.onMessage(req);
+    this.applyFlow();
+    this.maybeFinish();
+  }
+
+  private onRecords(req: PushRequest__Output): void {
+    if (req.kind === 'open') {
+      this.fail(new InvalidArgumentError('`open` may be sent only once per Push call'));
+      return;
+    }
+    const records = req.records;
+    if (req.kind !== 'records' || !records || !records.batch) {
+      this.fail(new InvalidArgumentError('a Push message after `open` must be `records` with a batch'));
+      return;
+    }
+    try {
+      this.session!.push(Number(records.seq), records.batch.count, records.batch.payload);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private maybeFinish(): void {
+    if (this.state === 'open' && this.halfClosed && this.session && this.session.pending === 0) this.finish();
+  }
+
+  /** End with OK. */
+  private finish(): void {
+    if (this.state === 'ended') return;
+    this.end();
+    this.call.end();
+  }
+
+  private onGone(why: string): void {
+    if (this.state === 'ended') return;
+    this.server.opts.log.debug({ stream: this.stream, why }, 'push call gone');
+    this.end();
+  }
+
+  private end(): void {
+    this.state = 'ended';
+    this.session?.detach();
+    this.server.forget(this);
+  }
+}
