@@ -51,7 +51,8 @@ export function schedulerHandlers(scheduler: Scheduler, log: Logger): SchedulerH
           closed = true;
           unwatch();
           if (ok) call.end();
-          else call.destroy(Object.assign(new Error(message), { code: Status.ABORTED, details: message }));
+          // grpc-js turns an 'error' event on a server stream into the call's status.
+          else call.emit('error', { code: Status.ABORTED, details: message, message });
         };
         const unwatch = scheduler.outputs.watch(
           jobId,
@@ -71,7 +72,7 @@ export function schedulerHandlers(scheduler: Scheduler, log: Logger): SchedulerH
         if (job.state === 'FAILED') finish(false, `job ${jobId} failed: ${job.error}`);
         else if (job.state === 'STOPPED') finish(true);
       } catch (err) {
-        call.destroy(Object.assign(new Error((err as Error).message), toServiceError(err)));
+        call.emit('error', toServiceError(err));
       }
     },
     GetStatus: (call, cb) => {
