@@ -54,12 +54,23 @@ async function main(): Promise<void> {
     let acked = 0;
     let stop = false;
     const started = Date.now();
+    // Each pusher keeps several pushes in flight: a push is acked only after
+    // its block is sealed (every block interval) and replicated, so awaiting
+    // each one before the next would measure the block interval, not Rivulet.
+    const inFlight = Number(process.env.BENCH_IN_FLIGHT ?? 16);
     const workers = Array.from({ length: pushers }, async (_, w) => {
       const p = client.pusher('lines', { maxBatchRecords: 1000 });
+      const slices = [0, 1, 2, 3].map((k) => pool.slice(k * chunk, (k + 1) * chunk));
+      const pending = new Set<Promise<void>>();
       for (let i = w; !stop; i++) {
-        const off = (i % 4) * chunk;
-        acked += await p.push(pool.slice(off, off + chunk));
+        const op: Promise<void> = p.push(slices[i % 4]!).then((n) => {
+          acked += n;
+          pending.delete(op);
+        });
+        pending.add(op);
+        if (pending.size >= inFlight) await Promise.race(pending);
       }
+      await Promise.all(pending);
       await p.close();
     });
     await new Promise((r) => setTimeout(r, warmupSeconds * 1000));
