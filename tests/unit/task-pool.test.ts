@@ -198,23 +198,4 @@ describe('TaskPool (real worker threads)', () => {
       await p.close();
     }
   });
-
-  it('measures map-task throughput (log only)', async () => {
-    const lines = Array.from({ length: 20_000 }, (_, i) => `lorem ipsum dolor w${i % 1000} sit amet w${i % 97} the end`);
-    const data = packRecords(lines);
-    const tasks = 8;
-    const t0 = performance.now();
-    const outs = await Promise.all(
-      Array.from({ length: tasks }, (_, p) =>
-        pool.submit({ ...mapTask(p % 3, [], 4), blocks: [{ key: sourceKey(mapStage.sourceNodes[0]!, p % 3), data }] }).outcome,
-      ),
-    );
-    const ms = performance.now() - t0;
-    expect(outs.every((o) => o.kind === 'ok')).toBe(true);
-    const runMs = outs.map((o) => (o as Extract<PoolOutcome, { kind: 'ok' }>).runMs);
-    console.log(
-      `map tasks: ${tasks} x ${lines.length} lines (${(data.length / 1e6).toFixed(1)} MB each) on 2 slots in ${ms.toFixed(0)} ms ` +
-        `= ${Math.round((tasks * lines.length) / (ms / 1000)).toLocaleString()} lines/s; per-task run ${Math.min(...runMs).toFixed(1)}–${Math.max(...runMs).toFixed(1)} ms`,
-    );
-  });
 });
