@@ -4,9 +4,17 @@
  * `{"msg":"listening","address":"host:port"}` once its gRPC server is bound and
  * then answers grpc.health.v1 SERVING. Used by `rivulet up`, the tests and the
  * benchmarks, so all of them start services exactly the same way.
+ *
+ * Two output modes:
+ * - piped (default): output is read line by line (ring buffer + `onLine`); the
+ *   child dies with a broken pipe if this process goes away, which is what tests want.
+ * - log file (`logFile`): output goes straight to a file descriptor the child owns,
+ *   so it can outlive this process (`rivulet up --detach`). The listening line is
+ *   then not visible to us, so the caller must pre-assign the port and pass the
+ *   `address`; readiness is gRPC health alone.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, fstatSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { waitForServing } from '../grpc/client.js';
@@ -51,15 +59,47 @@ export interface StartServiceOptions {
   /** Extra node flags (e.g. --import for telemetry). */
   nodeArgs?: string[];
   startTimeoutMs?: number;
-  /** Where service output goes besides the ring buffer (e.g. a log file stream). */
+  /** Where service output goes besides the ring buffer (piped mode only). */
   onLine?: (line: string) => void;
+  /**
+   * Send stdout+stderr straight to this file (truncated first) instead of a pipe.
+   * Requires `address`, because the listening line is not read back.
+   */
+  logFile?: string;
+  /** The address the service will listen on (its port pre-assigned via RIVULET_PORT). */
+  address?: string;
+  /**
+   * Run the child in its own process group and do not keep this process alive
+   * for it: Ctrl-C in a terminal then reaches only the launcher, which stops the
+   * services in order, and with `logFile` the service survives the launcher.
+   */
+  detached?: boolean;
+}
+
+/** The last `maxBytes` of a file, for error reports; '' when unreadable. */
+export function tailFile(path: string, maxBytes = 8192): string {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const size = fstatSync(fd).size;
+    const len = Math.min(size, maxBytes);
+    const buf = Buffer.alloc(len);
+    readSync(fd, buf, 0, len, size - len);
+    return buf.toString('utf8');
+  } catch {
+    return '';
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 export async function startServiceProcess(opts: StartServiceOptions): Promise<ServiceProcess> {
+  if (opts.logFile) return startWithLogFile(opts);
   const name = opts.name ?? opts.service;
   const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), serviceEntry(opts.service), ...(opts.args ?? [])], {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.detached ?? false,
   });
   const lines: string[] = [];
   const remember = (line: string) => {
@@ -98,19 +138,77 @@ export async function startServiceProcess(opts: StartServiceOptions): Promise<Se
       reject(err);
     });
   });
-  const addr = await listening;
-  await waitForServing(addr, opts.startTimeoutMs ?? 20_000);
+  let addr: string;
+  try {
+    addr = await listening;
+    await waitForServing(addr, opts.startTimeoutMs ?? 20_000);
+  } catch (e) {
+    // Never leave a half-started service behind.
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    throw e;
+  }
+  if (opts.detached) child.unref();
+  return handle(name, opts.service, addr, child, () => lines.join('\n'));
+}
+
+async function startWithLogFile(opts: StartServiceOptions): Promise<ServiceProcess> {
+  const name = opts.name ?? opts.service;
+  const logFile = opts.logFile!;
+  const address = opts.address;
+  if (!address) throw new Error(`${name}: a log-file launch needs the pre-assigned address`);
+  const fd = openSync(logFile, 'w');
+  let child: ChildProcess;
+  try {
+    child = spawn(process.execPath, [...(opts.nodeArgs ?? []), serviceEntry(opts.service), ...(opts.args ?? [])], {
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', fd, fd],
+      detached: opts.detached ?? false,
+    });
+  } finally {
+    // The child has its own copy of the descriptor.
+    closeSync(fd);
+  }
+  const timeoutMs = opts.startTimeoutMs ?? 20_000;
+  const died = new Promise<never>((_, reject) => {
+    child.once('exit', (code, signal) =>
+      reject(new Error(`${name} exited (${signal ?? code}) before serving; last output (${logFile}):\n${tailFile(logFile)}`)),
+    );
+    child.once('error', reject);
+  });
+  died.catch(() => undefined);
+  try {
+    await Promise.race([
+      waitForServing(address, timeoutMs).catch((e: Error) => {
+        throw new Error(`${name}: ${e.message}; last output (${logFile}):\n${tailFile(logFile)}`);
+      }),
+      died,
+    ]);
+  } catch (e) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    throw e;
+  }
+  if (opts.detached) child.unref();
+  return handle(name, opts.service, address, child, () => tailFile(logFile));
+}
+
+function handle(
+  name: string,
+  service: ServiceName,
+  addr: string,
+  child: ChildProcess,
+  recentOutput: () => string,
+): ServiceProcess {
   const exited = new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve();
     else child.once('exit', () => resolve());
   });
   return {
     name,
-    service: opts.service,
+    service,
     address: addr,
     pid: child.pid!,
     process: child,
-    recentOutput: () => lines.join('\n'),
+    recentOutput,
     stop: async (graceMs = 5000) => {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');

@@ -1,0 +1,170 @@
+/**
+ * `rivulet up`: a whole cluster on this machine through lib/cluster/local-cluster.ts
+ * (the launcher the tests and benchmarks use), with every process's output in
+ * `.rivulet/logs/<name>.log` and the cluster recorded in `.rivulet/cluster.json`
+ * so other commands find it.
+ *
+ * Foreground: the services run in their own process groups, so Ctrl-C reaches
+ * only this command, which then stops them in order (receiver first, NATS last).
+ * `--detach`: the same processes, left running; `rivulet down` stops them.
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, relative } from 'node:path';
+import { formatDuration } from '../../lib/config/index.js';
+import { startLocalCluster, type LocalCluster } from '../../lib/cluster/local-cluster.js';
+import { findNatsServer, NATS_INSTALL_HINT } from '../../lib/cluster/nats-process.js';
+import { parseDurationFlag } from '../args.js';
+import { println, type Io } from '../context.js';
+import { CliError } from '../errors.js';
+import { isAlive, readState, removeState, STATE_DIR, writeState, type ClusterState } from '../state.js';
+
+export interface UpFlags {
+  executors: number;
+  batchInterval: string;
+  /** Default: 200ms when it divides the batch interval, else the largest divisor below it. */
+  blockInterval?: string;
+  slots?: number;
+  natsUrl?: string;
+  detach?: boolean;
+  logLevel?: string;
+  /** Do not try the default ports 7070-7072 first. */
+  randomPorts?: boolean;
+  startTimeout?: string;
+}
+
+/** The services' default ports, used when free so that commands run elsewhere find the cluster without flags. */
+const DEFAULT_PORTS = { receiver: 7070, scheduler: 7071, lineage: 7072 } as const;
+
+/** 200ms (the receiver's default) when it divides the batch interval, else the largest whole-ms divisor under 200ms. */
+export function defaultBlockInterval(batchMs: number): number {
+  for (let d = Math.min(200, Math.floor(batchMs)); d >= 1; d--) if (batchMs % d === 0) return d;
+  return batchMs;
+}
+
+function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+export async function upCommand(io: Io, flags: UpFlags): Promise<void> {
+  const batchMs = parseDurationFlag('--batch-interval', flags.batchInterval);
+  const blockMs = flags.blockInterval ? parseDurationFlag('--block-interval', flags.blockInterval) : defaultBlockInterval(batchMs);
+  if (batchMs < 100 || batchMs > 10_000) throw new CliError(`--batch-interval must be between 100ms and 10s (got ${formatDuration(batchMs)})`);
+  if (blockMs <= 0 || batchMs % blockMs !== 0) {
+    throw new CliError(`--batch-interval ${formatDuration(batchMs)} must be a multiple of --block-interval ${formatDuration(blockMs)}`);
+  }
+  const startTimeoutMs = flags.startTimeout ? parseDurationFlag('--start-timeout', flags.startTimeout) : 30_000;
+
+  const existing = readState(io.cwd);
+  if (existing) {
+    const running = existing.processes.filter((p) => isAlive(p.pid));
+    if (running.length > 0) {
+      throw new CliError(
+        `a cluster started here is still running (scheduler at ${existing.addresses.scheduler}, ${running.length} processes); stop it with \`rivulet down\``,
+      );
+    }
+    removeState(io.cwd); // stale: every recorded process is gone
+  }
+  if (!flags.natsUrl && !findNatsServer(io.env)) throw new CliError(`nats-server not found on PATH: ${NATS_INSTALL_HINT}`);
+
+  const stateDir = join(io.cwd, STATE_DIR);
+  const logDir = join(stateDir, 'logs');
+  const natsStoreDir = flags.natsUrl ? undefined : join(stateDir, 'nats');
+  mkdirSync(logDir, { recursive: true });
+  // A fresh JetStream store each time: lineage state of a previous cluster's jobs means nothing now.
+  if (natsStoreDir) rmSync(natsStoreDir, { recursive: true, force: true });
+
+  const ports: { receiver?: number; scheduler?: number; lineage?: number } = {};
+  if (!flags.randomPorts) {
+    for (const [name, port] of Object.entries(DEFAULT_PORTS) as Array<[keyof typeof DEFAULT_PORTS, number]>) {
+      if (await isPortFree(port)) ports[name] = port;
+    }
+  }
+
+  println(
+    io.stderr,
+    `starting ${flags.natsUrl ? '' : 'nats-server, '}lineage, scheduler, ${flags.executors} executor(s) and receiver ` +
+      `(batch interval ${formatDuration(batchMs)}, block interval ${formatDuration(blockMs)}; logs in ${relative(io.cwd, logDir) || logDir}/)`,
+  );
+  let cluster: LocalCluster;
+  try {
+    cluster = await startLocalCluster({
+      executors: flags.executors,
+      slots: flags.slots,
+      batchInterval: batchMs,
+      blockInterval: blockMs,
+      natsUrl: flags.natsUrl,
+      natsStoreDir,
+      logDir,
+      // Own process groups in both modes: see the module comment.
+      detached: true,
+      ports,
+      startTimeoutMs,
+      logLevel: flags.logLevel,
+    });
+  } catch (e) {
+    throw new CliError(`the cluster did not start: ${(e as Error).message}`, 1, { cause: e });
+  }
+
+  const state: ClusterState = {
+    version: 1,
+    mode: flags.detach ? 'detached' : 'foreground',
+    ownerPid: process.pid,
+    startedAtMs: Date.now(),
+    batchIntervalMs: batchMs,
+    blockIntervalMs: blockMs,
+    logDir,
+    natsStoreDir,
+    addresses: cluster.addresses(),
+    processes: cluster.processes(),
+  };
+  writeState(io.cwd, state);
+  printEndpoints(io, state, flags);
+
+  if (flags.detach) {
+    println(io.stderr, 'running in the background; stop it with `rivulet down` (from this directory)');
+    return;
+  }
+  await runForeground(io, cluster);
+}
+
+function printEndpoints(io: Io, state: ClusterState, flags: UpFlags): void {
+  const rows: Array<[string, string]> = [
+    ['receiver', state.addresses.receiver],
+    ['scheduler', state.addresses.scheduler],
+    ['lineage', state.addresses.lineage],
+    ...state.processes
+      .filter((p) => p.kind === 'executor')
+      .map((p): [string, string] => [p.name, `${p.address}${flags.slots ? `  (${flags.slots} slots)` : ''}`]),
+    ['nats', state.addresses.nats + (flags.natsUrl ? '  (external)' : '')],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  println(io.stdout, `Rivulet cluster is up (${state.mode}):`);
+  for (const [k, v] of rows) println(io.stdout, `  ${k.padEnd(width)}  ${v}`);
+  println(io.stdout, `  ${'logs'.padEnd(width)}  ${relative(io.cwd, state.logDir) || state.logDir}/`);
+  println(io.stdout, `next: rivulet submit examples/wordcount.ts`);
+}
+
+/** Hold the cluster until Ctrl-C/SIGTERM, or until one of its processes dies on its own. */
+async function runForeground(io: Io, cluster: LocalCluster): Promise<void> {
+  println(io.stderr, 'press Ctrl-C to stop the cluster');
+  const all = [cluster.lineage, cluster.scheduler, ...cluster.executors, cluster.receiver];
+  const reason = await new Promise<{ signal?: string; died?: string }>((resolve) => {
+    process.once('SIGINT', () => resolve({ signal: 'SIGINT' }));
+    process.once('SIGTERM', () => resolve({ signal: 'SIGTERM' }));
+    for (const p of all) {
+      p.process.once('exit', (code, signal) => resolve({ died: `${p.name} exited (${signal ?? code}); see ${cluster.logDir}/${p.name}.log` }));
+    }
+    // The children are unref'ed (own process groups); this keeps the command alive.
+    setInterval(() => undefined, 1 << 30);
+  });
+  println(io.stderr, reason.died ? `rivulet up: ${reason.died}; stopping the cluster` : 'stopping the cluster…');
+  await cluster.stop();
+  removeState(io.cwd);
+  if (reason.died) throw new CliError(reason.died);
+  println(io.stderr, 'stopped');
+}

@@ -1,0 +1,195 @@
+/**
+ * Everything the CLI prints, as pure functions: tail lines (JSON and human),
+ * the one-line error messages, and the status tables. Kept free of I/O so the
+ * exact output is unit-tested (tests/unit/cli-args.test.ts).
+ */
+import { isConnectionFailure, statusName, type ClusterStatus, type ConnectionError } from '../client/index.js';
+import { CliError } from './errors.js';
+
+export interface TailBatch {
+  batchTimeMs: number;
+  records: unknown[];
+}
+
+/** JSON.stringify that survives BigInt (msgpack int64) values. */
+function toJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    typeof v === 'bigint' ? (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v,
+  );
+}
+
+/** `--json`: exactly `{"batchTime":<ms>,"records":[…]}`, one per line. */
+export function formatTailJson(batch: TailBatch): string {
+  return toJson({ batchTime: batch.batchTimeMs, records: batch.records });
+}
+
+function formatKey(key: unknown): string {
+  if (typeof key === 'string' && /^[^\s="]+$/.test(key)) return key;
+  return toJson(key);
+}
+
+function formatRecord(record: unknown): string {
+  // [key, value] pairs (the output of reduceByKey) read best as key=value.
+  if (Array.isArray(record) && record.length === 2 && (typeof record[0] === 'string' || typeof record[0] === 'number')) {
+    return `${formatKey(record[0])}=${toJson(record[1])}`;
+  }
+  return toJson(record);
+}
+
+/**
+ * Human form: `<ISO batch time>  <n> records  k=v k=v …`, at most `maxRecords`
+ * records shown so one batch stays one line.
+ */
+export function formatTailHuman(batch: TailBatch, opts: { maxRecords?: number } = {}): string {
+  const max = opts.maxRecords ?? 20;
+  const n = batch.records.length;
+  const head = `${new Date(batch.batchTimeMs).toISOString()}  ${n} record${n === 1 ? '' : 's'}`;
+  if (n === 0) return head;
+  const shown = batch.records.slice(0, max).map(formatRecord).join(' ');
+  return `${head}  ${shown}${n > max ? ` … (+${n - max} more)` : ''}`;
+}
+
+/**
+ * Collapse a multi-line message into one line: "cannot bundle x.ts:\n a.ts:3:1: y"
+ * → "cannot bundle x.ts: a.ts:3:1: y"; separate further lines with "; ".
+ */
+export function oneLine(message: string): string {
+  const lines = message
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
+  let out = '';
+  for (const line of lines) {
+    if (!out) out = line;
+    else out += (out.endsWith(':') ? ' ' : '; ') + line;
+  }
+  return out;
+}
+
+export interface ErrorContext {
+  /** Which service the command talks to by default, for transport failures. */
+  service?: 'scheduler' | 'receiver';
+  schedulerAddress?: string;
+  receiverAddress?: string;
+}
+
+/**
+ * The single stderr line for a failed command: `rivulet <cmd>: <message>`.
+ * gRPC errors carry their status name (`NOT_FOUND: …`); a cluster that cannot
+ * be reached gets the hint to start one.
+ */
+export function formatErrorLine(command: string, err: unknown, ctx: ErrorContext = {}): string {
+  const prefix = `rivulet ${command}: `;
+  if (err instanceof CliError) return prefix + oneLine(err.message);
+  if (isConnectionFailure(err)) {
+    const ce = err as Partial<ConnectionError>;
+    const service = ce.service ?? ctx.service ?? 'scheduler';
+    const address = ce.address ?? (service === 'receiver' ? ctx.receiverAddress : ctx.schedulerAddress) ?? 'its address';
+    return `${prefix}cannot reach the ${service} at ${address}: is the cluster up? (rivulet up)`;
+  }
+  // A raw grpc-js error's message is "<code> <NAME>: <details>"; the details alone read better.
+  const details = (err as { details?: unknown })?.details;
+  const message = oneLine(typeof details === 'string' && details ? details : err instanceof Error ? err.message : String(err));
+  const code = (err as { code?: unknown })?.code;
+  const name = typeof code === 'number' ? statusName(code) : undefined;
+  if (name && name !== 'OK' && !message.startsWith(name)) return `${prefix}${name}: ${message}`;
+  return prefix + message;
+}
+
+function table(headers: string[], rows: string[][]): string[] {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)];
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
+}
+
+function ms(v: number): string {
+  return v >= 10_000 ? `${(v / 1000).toFixed(1)}s` : `${Math.round(v)}ms`;
+}
+
+/** The human `rivulet status` report. */
+export function formatStatus(status: ClusterStatus, opts: { batches?: number } = {}): string {
+  const out: string[] = [];
+  const alive = status.executors.filter((e) => e.state === 'ALIVE').length;
+  out.push(`batch interval ${ms(Number(status.batchIntervalMs))}; ${alive} of ${status.executors.length} executors alive; ${status.jobs.length} job(s)`);
+  out.push('');
+  out.push('EXECUTORS');
+  if (status.executors.length === 0) out.push('  (none registered: start executors with `rivulet up --executors N`)');
+  else
+    out.push(
+      ...table(
+        ['ID', 'STATE', 'ADDRESS', 'SLOTS', 'FREE', 'RUNNING', 'BLOCKS', 'BLOCK STORE', 'TASKS OK', 'FAILED', 'HEARTBEAT'],
+        status.executors.map((e) => [
+          e.executorId,
+          e.state,
+          e.address,
+          String(e.slots),
+          String(e.freeSlots),
+          String(e.runningTasks),
+          String(e.blockCount),
+          `${formatBytes(Number(e.blockBytes))} / ${formatBytes(Number(e.blockCapacityBytes))}`,
+          String(e.tasksCompleted),
+          String(e.tasksFailed),
+          `${ms(Number(e.lastHeartbeatAgeMs))} ago`,
+        ]),
+      ).map((l) => '  ' + l),
+    );
+  out.push('');
+  out.push('JOBS');
+  if (status.jobs.length === 0) out.push('  (none: submit one with `rivulet submit <job.ts>`)');
+  else
+    out.push(
+      ...table(
+        ['ID', 'NAME', 'STATE', 'STREAMS', 'OUTPUTS', 'BATCHES', 'RECORDS', 'ERROR'],
+        status.jobs.map((j) => [
+          j.jobId,
+          j.name,
+          j.state,
+          j.streams.join(',') || '-',
+          j.outputs.join(',') || '-',
+          String(j.batchesCompleted),
+          String(j.recordsProcessed),
+          oneLine(j.error || '') || '-',
+        ]),
+      ).map((l) => '  ' + l),
+    );
+  for (const j of status.jobs) {
+    const batches = j.recentBatches.slice(-(opts.batches ?? 10));
+    if (batches.length === 0) continue;
+    out.push('');
+    out.push(`RECENT BATCHES of ${j.jobId} (${j.name})`);
+    out.push(
+      ...table(
+        ['BATCH TIME', 'STATE', 'RECORDS', 'BLOCKS', 'SCHED DELAY', 'PROCESSING', 'TOTAL DELAY', 'TASKS', 'FAILED', 'LOCALITY proc/node/any', 'ERROR'],
+        batches.map((b) => [
+          new Date(Number(b.batchTimeMs)).toISOString(),
+          b.state,
+          String(b.inputRecords),
+          String(b.inputBlocks),
+          ms(b.schedulingDelayMs),
+          ms(b.processingTimeMs),
+          ms(b.totalDelayMs),
+          String(b.tasks),
+          String(b.taskFailures),
+          `${b.processLocalTasks}/${b.nodeLocalTasks}/${b.anyTasks}`,
+          oneLine(b.error || '') || '-',
+        ]),
+      ).map((l) => '  ' + l),
+    );
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,151 @@
+/**
+ * The `rivulet` command (bin/rivulet.js imports this from dist/). Parses
+ * arguments with commander and runs one command; every expected failure — a
+ * gRPC status, an unreachable cluster, a bad flag, a job that does not bundle —
+ * becomes one line `rivulet <cmd>: <message>` on stderr and exit code 1. Only
+ * an unexpected bug shows a stack, and only with RIVULET_DEBUG=1.
+ */
+import { Command, Option } from 'commander';
+import { RivuletError } from '../lib/errors.js';
+import { parseBytesFlag, parseDurationFlag, parsePositiveInt, resolveAddresses } from './args.js';
+import { downCommand } from './commands/down.js';
+import { pushCommand } from './commands/push.js';
+import { statusCommand } from './commands/status.js';
+import { submitCommand } from './commands/submit.js';
+import { tailCommand } from './commands/tail.js';
+import { upCommand } from './commands/up.js';
+import type { Io } from './context.js';
+import { CliError } from './errors.js';
+import { formatErrorLine, type ErrorContext } from './format.js';
+import { readState } from './state.js';
+
+const int = (flag: string) => (v: string) => parsePositiveInt(flag, v);
+
+function errorContext(io: Io, flags: { scheduler?: string; receiver?: string }, service: 'scheduler' | 'receiver'): ErrorContext {
+  let state: ReturnType<typeof readState>;
+  try {
+    state = readState(io.cwd);
+  } catch {
+    state = undefined;
+  }
+  const r = resolveAddresses({ flags, env: io.env, state: state && state.addresses });
+  return { service, schedulerAddress: r.scheduler.address, receiverAddress: r.receiver.address };
+}
+
+function isExpected(err: unknown): boolean {
+  if (err instanceof CliError || err instanceof RivuletError) return true;
+  // Plain gRPC ServiceErrors and Node system errors (ENOENT, EACCES…) are user-facing too.
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'number' || (typeof code === 'string' && /^E[A-Z]+$/.test(code));
+}
+
+/** Run `argv` (as process.argv) and resolve with the exit code. */
+export async function main(argv: readonly string[], io: Io = { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), env: process.env }): Promise<number> {
+  let exitCode = 0;
+  const run = async (command: string, service: 'scheduler' | 'receiver', flags: { scheduler?: string; receiver?: string }, fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (err) {
+      exitCode = err instanceof CliError ? err.exitCode : 1;
+      io.stderr.write(formatErrorLine(command, err, errorContext(io, flags, service)) + '\n');
+      if (!isExpected(err) || io.env.RIVULET_DEBUG === '1') io.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);
+    }
+  };
+
+  const program = new Command('rivulet')
+    .description('Rivulet: distributed micro-batch stream processing (D-Streams over gRPC)')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .exitOverride();
+
+  const schedulerOpt = () => new Option('--scheduler <host:port>', 'scheduler address (else $RIVULET_SCHEDULER_ADDRESS, .rivulet/cluster.json, 127.0.0.1:7071)');
+  const receiverOpt = () => new Option('--receiver <host:port>', 'receiver address (else $RIVULET_RECEIVER_ADDRESS, .rivulet/cluster.json, 127.0.0.1:7070)');
+
+  program
+    .command('up')
+    .description('start nats-server and every service on this machine, print the endpoints')
+    .option('--executors <n>', 'executor processes', int('--executors'), 2)
+    .option('--batch-interval <duration>', 'batch interval (100ms-10s)', '1s')
+    .option('--block-interval <duration>', 'block interval, divides the batch interval (default: 200ms, or the largest divisor below it)')
+    .option('--slots <n>', 'task slots per executor (default: cores)', int('--slots'))
+    .option('--nats-url <url>', 'use this NATS server instead of starting nats-server')
+    .option('--detach', 'leave the cluster running in the background (stop with `rivulet down`)')
+    .option('--log-level <level>', 'service log level (logs go to .rivulet/logs/)')
+    .option('--random-ports', 'do not try the default ports 7070-7072 first')
+    .option('--start-timeout <duration>', 'how long each process may take to become healthy', '30s')
+    .action((opts) => run('up', 'scheduler', {}, () => upCommand(io, opts)));
+
+  program
+    .command('down')
+    .description('stop the cluster `rivulet up` started in this directory')
+    .option('--grace <duration>', 'wait this long after SIGTERM before SIGKILL', '5s')
+    .action((opts: { grace: string }) =>
+      run('down', 'scheduler', {}, () => downCommand(io, { graceMs: parseDurationFlag('--grace', opts.grace) })),
+    );
+
+  program
+    .command('submit')
+    .description('bundle a job module and submit it; prints the job id')
+    .argument('<job>', 'job module (.ts or .js) using the rivulet D-Stream API')
+    .option('--name <name>', 'display name (default: the file name)')
+    .addOption(schedulerOpt())
+    .action((job: string, opts) => run('submit', 'scheduler', opts, () => submitCommand(io, job, opts)));
+
+  program
+    .command('push')
+    .description('push lines (stdin, or --file) as records to an input stream; prints the acked count')
+    .argument('<stream>', 'input stream name (one a running job reads)')
+    .option('--file <path>', 'read this file instead of stdin')
+    .option('--batch-records <n>', 'records per packed batch', int('--batch-records'), 1000)
+    .option('--batch-bytes <size>', 'bytes per packed batch', (v: string) => parseBytesFlag('--batch-bytes', v), 256 * 1024)
+    .option('--in-flight <n>', 'batches sent but not yet acked', int('--in-flight'), 16)
+    .addOption(receiverOpt())
+    .action((stream: string, opts) => run('push', 'receiver', opts, async () => void (await pushCommand(io, stream, opts))));
+
+  program
+    .command('tail')
+    .description('print each committed batch of a job output, one line per batch')
+    .argument('<job>', 'job id (from rivulet submit / rivulet status)')
+    .option('--output <name>', 'output name (may be omitted when the job has exactly one)')
+    .option('--json', 'one JSON object per batch: {"batchTime":<ms>,"records":[...]}')
+    .option('--batches <n>', 'exit after this many batches', int('--batches'))
+    .option('--from-beginning', 'start with the batches still retained by the scheduler')
+    .option('--max-records <n>', 'records shown per line in the human form', int('--max-records'), 20)
+    .addOption(schedulerOpt())
+    .action((job: string, opts) =>
+      run('tail', 'scheduler', opts, async () => {
+        const abort = new AbortController();
+        const stop = () => abort.abort();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+        try {
+          await tailCommand(io, job, opts, abort.signal);
+        } finally {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+        }
+      }),
+    );
+
+  program
+    .command('status')
+    .description('executors, jobs and recent batches with their delays and locality')
+    .option('--json', 'the raw status as JSON')
+    .option('--batches <n>', 'recent batches per job', int('--batches'), 10)
+    .addOption(schedulerOpt())
+    .action((opts) => run('status', 'scheduler', opts, () => statusCommand(io, opts)));
+
+  try {
+    await program.parseAsync(argv as string[]);
+  } catch (err) {
+    // commander already printed its message (unknown option, missing argument, --help).
+    const code = (err as { exitCode?: number }).exitCode;
+    if (typeof code === 'number') return code;
+    if (err instanceof CliError) {
+      io.stderr.write(formatErrorLine(argv[2] ?? 'rivulet', err) + '\n');
+      return err.exitCode;
+    }
+    throw err;
+  }
+  return exitCode;
+}

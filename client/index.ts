@@ -1,0 +1,304 @@
+/**
+ * The Rivulet client SDK: submit jobs, watch their outputs batch by batch,
+ * read cluster status, and push records (through RecordPusher).
+ *
+ *   const client = new RivuletClient({ scheduler: '127.0.0.1:7071', receiver: '127.0.0.1:7070' });
+ *   const { jobId } = await client.submitJob('examples/wordcount.ts');
+ *   for await (const batch of client.watchOutput(jobId, 'counts')) console.log(batch.records);
+ *
+ * Every failure surfaces as a typed error from lib/errors.ts carrying its gRPC
+ * status code; a peer that cannot be reached at all surfaces as
+ * `ConnectionError` (an UnavailableError naming the service and address), so
+ * callers can tell "the cluster is down" from "the cluster said no".
+ * Retries and deadlines are decided here and in lib/grpc/client.ts, never by callers.
+ */
+import { status as Status, type ClientReadableStream } from '@grpc/grpc-js';
+import { unpackRecords } from '../lib/codec/records.js';
+import { bundleJob } from '../lib/dstream/bundle.js';
+import { fromServiceError, UnavailableError, type RivuletError } from '../lib/errors.js';
+import { dial, unary, type CallOptions } from '../lib/grpc/client.js';
+import type { ReceiverClient, SchedulerClient } from '../lib/proto/index.js';
+import type { ClusterStatus__Output } from '../lib/proto/gen/rivulet/v1/ClusterStatus.js';
+import type { ExecutorStatus__Output } from '../lib/proto/gen/rivulet/v1/ExecutorStatus.js';
+import type { JobStatus__Output } from '../lib/proto/gen/rivulet/v1/JobStatus.js';
+import type { BatchStatus__Output } from '../lib/proto/gen/rivulet/v1/BatchStatus.js';
+import type { OutputBatch__Output } from '../lib/proto/gen/rivulet/v1/OutputBatch.js';
+import { RecordPusher, type RecordPusherOptions } from './push.js';
+
+export { RecordPusher };
+export type { RecordPusherOptions };
+
+export type ClusterStatus = ClusterStatus__Output;
+export type ExecutorStatus = ExecutorStatus__Output;
+export type JobStatus = JobStatus__Output;
+export type BatchStatus = BatchStatus__Output;
+
+/** The default addresses, which are also the services' default ports. */
+export const DEFAULT_SCHEDULER_ADDRESS = '127.0.0.1:7071';
+export const DEFAULT_RECEIVER_ADDRESS = '127.0.0.1:7070';
+
+export interface RivuletClientOptions {
+  /** Scheduler address (host:port). @default "127.0.0.1:7071" */
+  scheduler?: string;
+  /** Receiver address (host:port), used by pushers. @default "127.0.0.1:7070" */
+  receiver?: string;
+  /** Deadline of each unary call. @default 10000 */
+  timeoutMs?: number;
+  /** Largest gRPC message sent or received. @default 64 MiB */
+  maxMessageBytes?: number;
+}
+
+export interface SubmittedJob {
+  jobId: string;
+  bundleHash: string;
+  /** Input streams the job reads (the receiver accepts pushes to these). */
+  streams: string[];
+  /** Named outputs, for watchOutput. */
+  outputs: string[];
+  /** The first batch the job will process. */
+  firstBatchTimeMs: number;
+  /** The job file as given, and the bundle's size, for messages. */
+  source: string;
+  bundleBytes: number;
+}
+
+export interface SubmitJobOptions {
+  /** Display name. @default the file name without extension */
+  name?: string;
+}
+
+export interface WatchOutputOptions {
+  /** Also deliver batches already committed and still retained, oldest first. @default false */
+  fromBeginning?: boolean;
+  /** Stops the watch; iteration then ends without an error. */
+  signal?: AbortSignal;
+  /** Batches buffered before the stream is paused (flow control). @default 64 */
+  highWaterMark?: number;
+}
+
+export interface OutputBatch {
+  jobId: string;
+  output: string;
+  batchTimeMs: number;
+  records: unknown[];
+}
+
+/**
+ * A peer could not be reached at all (refused, unresolvable, dropped). Raised
+ * instead of a bare UnavailableError so that messages can say which service is
+ * down; an UNAVAILABLE answer from a reachable service stays an UnavailableError.
+ */
+export class ConnectionError extends UnavailableError {
+  override name = 'ConnectionError';
+  constructor(
+    readonly service: 'scheduler' | 'receiver',
+    readonly address: string,
+    cause: unknown,
+  ) {
+    super(`cannot reach the ${service} at ${address}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  }
+}
+
+// grpc-js reports transport failures as UNAVAILABLE with these details; a
+// service refusing a request with UNAVAILABLE (e.g. no executors alive) does not match them.
+const TRANSPORT_FAILURE = /No connection established|ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|Name resolution failed|DNS resolution failed|failed to connect|Connection dropped|Socket closed/i;
+
+/** Is `err` a transport failure (nobody answering), as opposed to a service's answer? */
+export function isConnectionFailure(err: unknown): boolean {
+  if (err instanceof ConnectionError) return true;
+  const code = (err as { code?: unknown })?.code;
+  if (code !== Status.UNAVAILABLE) return false;
+  const details = (err as { details?: string }).details ?? (err as Error).message ?? '';
+  if (TRANSPORT_FAILURE.test(details)) return true;
+  // A typed error made by fromServiceError keeps the transport error as its cause.
+  const cause = (err as { cause?: unknown }).cause;
+  return cause !== undefined && cause !== err && isConnectionFailure(cause);
+}
+
+function typed(err: unknown, service: 'scheduler' | 'receiver', address: string): RivuletError {
+  if (isConnectionFailure(err)) return new ConnectionError(service, address, err);
+  return fromServiceError(err);
+}
+
+export class RivuletClient {
+  readonly schedulerAddress: string;
+  readonly receiverAddress: string;
+  private readonly timeoutMs: number;
+  private readonly maxMessageBytes: number | undefined;
+  private schedulerClient: SchedulerClient | undefined;
+  private readonly pushers = new Set<RecordPusher>();
+
+  constructor(opts: RivuletClientOptions = {}) {
+    this.schedulerAddress = opts.scheduler ?? DEFAULT_SCHEDULER_ADDRESS;
+    this.receiverAddress = opts.receiver ?? DEFAULT_RECEIVER_ADDRESS;
+    this.timeoutMs = opts.timeoutMs ?? 10_000;
+    this.maxMessageBytes = opts.maxMessageBytes;
+  }
+
+  /** Channels are opened lazily, so a client for push-only use never dials the scheduler. */
+  private get scheduler(): SchedulerClient {
+    this.schedulerClient ??= dial.scheduler(this.schedulerAddress, { maxMessageBytes: this.maxMessageBytes });
+    return this.schedulerClient;
+  }
+
+  private async call<Req, Res>(method: (c: SchedulerClient) => unknown, request: Req, opts: CallOptions = {}): Promise<Res> {
+    const client = this.scheduler;
+    try {
+      return await unary<Req, Res>(client, method(client) as never, request, { timeoutMs: this.timeoutMs, ...opts });
+    } catch (e) {
+      // unary() already typed it; keep the original details to detect transport failures.
+      throw typed((e as { cause?: unknown }).cause ?? e, 'scheduler', this.schedulerAddress);
+    }
+  }
+
+  /**
+   * Bundle the job module at `path` (esbuild) and submit it. Bundling errors
+   * reject with JobDefinitionError (INVALID_ARGUMENT) naming file:line:column;
+   * the scheduler's own refusals keep their status.
+   */
+  async submitJob(path: string, opts: SubmitJobOptions = {}): Promise<SubmittedJob> {
+    const bundle = await bundleJob(path);
+    const bytes = Buffer.from(bundle.code, 'utf8');
+    // Not retried: a SubmitJob whose answer was lost could otherwise start the job twice.
+    const res = await this.call<unknown, { jobId: string; bundleHash: string; streams: string[]; outputs: string[]; firstBatchTimeMs: number }>(
+      (c) => c.submitJob,
+      { name: opts.name ?? bundle.name, bundle: bytes, source: bundle.source },
+    );
+    return {
+      jobId: res.jobId,
+      bundleHash: res.bundleHash || bundle.hash,
+      streams: res.streams,
+      outputs: res.outputs,
+      firstBatchTimeMs: Number(res.firstBatchTimeMs),
+      source: path,
+      bundleBytes: bytes.length,
+    };
+  }
+
+  /** Stop a job after its in-flight batches. NotFoundError for an unknown id. */
+  async stopJob(jobId: string): Promise<void> {
+    await this.call((c) => c.stopJob, { jobId }, { attempts: 3 });
+  }
+
+  /** Executors, jobs and their recent batches. */
+  async status(opts: { recentBatches?: number } = {}): Promise<ClusterStatus> {
+    return this.call<unknown, ClusterStatus>((c) => c.getStatus, { recentBatches: opts.recentBatches ?? 10 }, { attempts: 3 });
+  }
+
+  /** The input streams read by running jobs, and the batch interval. */
+  async listStreams(): Promise<{ streams: string[]; batchIntervalMs: number }> {
+    const res = await this.call<unknown, { streams: string[]; batchIntervalMs: number }>((c) => c.listStreams, {}, { attempts: 3 });
+    return { streams: res.streams, batchIntervalMs: Number(res.batchIntervalMs) };
+  }
+
+  /**
+   * Every committed batch of `output` of job `jobId`, as it is committed. Ends
+   * when the scheduler ends the stream (job stopped) or `signal` aborts; rejects
+   * with NotFoundError for an unknown job/output and AbortedError when the job fails.
+   */
+  watchOutput(jobId: string, output: string, opts: WatchOutputOptions = {}): AsyncIterable<OutputBatch> {
+    return { [Symbol.asyncIterator]: () => this.watchIterator(jobId, output, opts) };
+  }
+
+  private async *watchIterator(jobId: string, output: string, opts: WatchOutputOptions): AsyncGenerator<OutputBatch> {
+    if (opts.signal?.aborted) return;
+    const highWaterMark = opts.highWaterMark ?? 64;
+    const call: ClientReadableStream<OutputBatch__Output> = this.scheduler.watchOutput({
+      jobId,
+      output,
+      fromBeginning: opts.fromBeginning ?? false,
+    });
+    const queue: OutputBatch__Output[] = [];
+    let done = false;
+    let failure: unknown;
+    let cancelledByUs = false;
+    let wake: (() => void) | undefined;
+    const notify = () => {
+      const w = wake;
+      wake = undefined;
+      w?.();
+    };
+    call.on('data', (batch: OutputBatch__Output) => {
+      queue.push(batch);
+      // Flow control: stop reading from the network while the consumer is behind.
+      if (queue.length >= highWaterMark) call.pause();
+      notify();
+    });
+    call.on('end', () => {
+      done = true;
+      notify();
+    });
+    call.on('error', (err: { code?: number }) => {
+      if (!(cancelledByUs && err.code === Status.CANCELLED)) failure = err;
+      done = true;
+      notify();
+    });
+    const onAbort = () => {
+      cancelledByUs = true;
+      call.cancel();
+      done = true;
+      notify();
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      for (;;) {
+        if (queue.length > 0) {
+          const batch = queue.shift()!;
+          if (queue.length < highWaterMark / 2 && call.isPaused()) call.resume();
+          yield {
+            jobId: batch.jobId || jobId,
+            output: batch.output || output,
+            batchTimeMs: Number(batch.batchTimeMs),
+            records: batch.records ? unpackRecords(batch.records.payload) : [],
+          };
+          continue;
+        }
+        if (cancelledByUs) return;
+        if (done) {
+          if (failure !== undefined) throw typed(failure, 'scheduler', this.schedulerAddress);
+          return;
+        }
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+      // The consumer stopped early (break/return): end the server stream too.
+      if (!done) {
+        cancelledByUs = true;
+        call.cancel();
+      }
+    }
+  }
+
+  /**
+   * A pusher for one input stream. Each pusher opens its own channel to the
+   * receiver (so closing one never disturbs another); `close()` of this client
+   * closes the pushers it made.
+   */
+  pusher(stream: string, options?: RecordPusherOptions): RecordPusher {
+    const pusher = new RecordPusher(this.receiverAddress, stream, options);
+    this.pushers.add(pusher);
+    return pusher;
+  }
+
+  /** A raw receiver client, for callers that need the wire API directly. */
+  dialReceiver(): ReceiverClient {
+    return dial.receiver(this.receiverAddress, { maxMessageBytes: this.maxMessageBytes });
+  }
+
+  /** Close the scheduler channel and every pusher made by this client. */
+  async close(): Promise<void> {
+    const pushers = [...this.pushers];
+    this.pushers.clear();
+    await Promise.allSettled(pushers.map(async (p) => p.close()));
+    this.schedulerClient?.close();
+    this.schedulerClient = undefined;
+  }
+}
+
+/** The grpc status name of a code, e.g. 5 → "NOT_FOUND". */
+export function statusName(code: number | undefined): string | undefined {
+  if (code === undefined) return undefined;
+  const name = (Status as unknown as Record<number, string>)[code];
+  return typeof name === 'string' ? name : undefined;
+}

@@ -1,0 +1,155 @@
+/**
+ * The CLI's pure parts: where it finds the cluster, what `tail` prints, and
+ * the one-line error messages.
+ */
+import { Readable } from 'node:stream';
+import { status as Status } from '@grpc/grpc-js';
+import { describe, expect, it } from 'vitest';
+import { ConnectionError } from '../../client/index.js';
+import { parsePositiveInt, resolveAddresses } from '../../cli/args.js';
+import { defaultBlockInterval } from '../../cli/commands/up.js';
+import { CliError } from '../../cli/errors.js';
+import { formatErrorLine, formatTailHuman, formatTailJson, oneLine } from '../../cli/format.js';
+import { readLines } from '../../cli/lines.js';
+import { stopOrder } from '../../cli/state.js';
+import { JobDefinitionError } from '../../lib/dstream/errors.js';
+import { NotFoundError, UnavailableError } from '../../lib/errors.js';
+
+describe('address resolution', () => {
+  const state = { scheduler: '10.0.0.3:9001', receiver: '10.0.0.3:9000' };
+  const env = { RIVULET_SCHEDULER_ADDRESS: 'env-s:1', RIVULET_RECEIVER_ADDRESS: 'env-r:2' };
+
+  it('prefers the flag over env, state and default', () => {
+    const r = resolveAddresses({ flags: { scheduler: 'flag-s:7', receiver: 'flag-r:8' }, env, state });
+    expect(r.scheduler).toEqual({ address: 'flag-s:7', source: 'flag' });
+    expect(r.receiver).toEqual({ address: 'flag-r:8', source: 'flag' });
+  });
+
+  it('uses env over the state file', () => {
+    const r = resolveAddresses({ flags: {}, env, state });
+    expect(r.scheduler).toEqual({ address: 'env-s:1', source: 'env' });
+    expect(r.receiver).toEqual({ address: 'env-r:2', source: 'env' });
+  });
+
+  it('uses the state file over the defaults', () => {
+    const r = resolveAddresses({ flags: {}, env: {}, state });
+    expect(r.scheduler).toEqual({ address: '10.0.0.3:9001', source: 'state' });
+    expect(r.receiver).toEqual({ address: '10.0.0.3:9000', source: 'state' });
+  });
+
+  it('falls back to the default ports', () => {
+    const r = resolveAddresses({ flags: {}, env: {} });
+    expect(r.scheduler).toEqual({ address: '127.0.0.1:7071', source: 'default' });
+    expect(r.receiver).toEqual({ address: '127.0.0.1:7070', source: 'default' });
+  });
+
+  it('resolves each service independently', () => {
+    const r = resolveAddresses({ flags: { receiver: 'flag-r:8' }, env: { RIVULET_SCHEDULER_ADDRESS: 'env-s:1' } });
+    expect(r.scheduler.source).toBe('env');
+    expect(r.receiver.source).toBe('flag');
+  });
+});
+
+describe('tail lines', () => {
+  const batch = { batchTimeMs: 1_700_000_000_000, records: [['the', 3], ['fox', 1]] as unknown[] };
+
+  it('--json prints exactly {"batchTime":<ms>,"records":[…]}', () => {
+    expect(formatTailJson(batch)).toBe('{"batchTime":1700000000000,"records":[["the",3],["fox",1]]}');
+    expect(JSON.parse(formatTailJson({ batchTimeMs: 5, records: [] }))).toEqual({ batchTime: 5, records: [] });
+  });
+
+  it('--json survives 64-bit integers', () => {
+    expect(formatTailJson({ batchTimeMs: 1, records: [['n', 12n], ['big', 2n ** 70n]] })).toBe(
+      '{"batchTime":1,"records":[["n",12],["big","1180591620717411303424"]]}',
+    );
+  });
+
+  it('human form: time, count and key=value pairs on one line', () => {
+    expect(formatTailHuman(batch)).toBe('2023-11-14T22:13:20.000Z  2 records  the=3 fox=1');
+    expect(formatTailHuman({ batchTimeMs: 1_700_000_000_000, records: [] })).toBe('2023-11-14T22:13:20.000Z  0 records');
+    expect(formatTailHuman({ batchTimeMs: 0, records: ['a b', { x: 1 }] })).toBe('1970-01-01T00:00:00.000Z  2 records  "a b" {"x":1}');
+    expect(formatTailHuman({ batchTimeMs: 0, records: [['has space', 1]] })).toBe('1970-01-01T00:00:00.000Z  1 record  "has space"=1');
+  });
+
+  it('human form caps the records shown', () => {
+    const records = Array.from({ length: 25 }, (_, i) => [`w${i}`, i]);
+    const line = formatTailHuman({ batchTimeMs: 0, records }, { maxRecords: 3 });
+    expect(line).toBe('1970-01-01T00:00:00.000Z  25 records  w0=0 w1=1 w2=2 … (+22 more)');
+  });
+});
+
+describe('error lines', () => {
+  it('names the status of gRPC errors', () => {
+    expect(formatErrorLine('tail', new NotFoundError('unknown job job-42'))).toBe('rivulet tail: NOT_FOUND: unknown job job-42');
+    const raw = Object.assign(new Error('5 NOT_FOUND: x'), { code: Status.NOT_FOUND, details: 'no running job reads stream zzz' });
+    expect(formatErrorLine('push', raw)).toBe('rivulet push: NOT_FOUND: no running job reads stream zzz');
+  });
+
+  it('does not repeat a status name the message already has', () => {
+    expect(formatErrorLine('tail', new NotFoundError('NOT_FOUND: job x'))).toBe('rivulet tail: NOT_FOUND: job x');
+  });
+
+  it('puts bundling errors (file:line) on one line', () => {
+    const err = new JobDefinitionError('cannot bundle bad.ts:\nbad.ts:3:41: Expected ")" but found ";"');
+    expect(formatErrorLine('submit', err)).toBe('rivulet submit: INVALID_ARGUMENT: cannot bundle bad.ts: bad.ts:3:41: Expected ")" but found ";"');
+  });
+
+  it('turns an unreachable service into the "is the cluster up?" hint', () => {
+    const transport = Object.assign(new Error('14 UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED'), {
+      code: Status.UNAVAILABLE,
+      details: 'No connection established. Last error: connect ECONNREFUSED 127.0.0.1:7071',
+    });
+    expect(formatErrorLine('status', new ConnectionError('scheduler', '127.0.0.1:7071', transport))).toBe(
+      'rivulet status: cannot reach the scheduler at 127.0.0.1:7071: is the cluster up? (rivulet up)',
+    );
+    // A typed error whose cause is the transport failure (as RecordPusher raises it).
+    const typed = new UnavailableError(transport.details, { cause: transport });
+    expect(formatErrorLine('push', typed, { service: 'receiver', receiverAddress: '127.0.0.1:7070' })).toBe(
+      'rivulet push: cannot reach the receiver at 127.0.0.1:7070: is the cluster up? (rivulet up)',
+    );
+  });
+
+  it('keeps a service answering UNAVAILABLE as a status, not a connection problem', () => {
+    expect(formatErrorLine('push', new UnavailableError('no executor alive to store the block'))).toBe(
+      'rivulet push: UNAVAILABLE: no executor alive to store the block',
+    );
+  });
+
+  it('prints CLI errors as they are', () => {
+    expect(formatErrorLine('up', new CliError('nats-server not found on PATH'))).toBe('rivulet up: nats-server not found on PATH');
+  });
+
+  it('oneLine joins lines', () => {
+    expect(oneLine('a:\n  b\nc\n')).toBe('a: b; c');
+  });
+});
+
+describe('flags and helpers', () => {
+  it('parses positive integers strictly', () => {
+    expect(parsePositiveInt('--executors', '3')).toBe(3);
+    for (const bad of ['0', '-1', '1.5', 'two', '']) expect(() => parsePositiveInt('--executors', bad)).toThrow(CliError);
+  });
+
+  it('picks a block interval that divides the batch interval', () => {
+    expect(defaultBlockInterval(1000)).toBe(200);
+    expect(defaultBlockInterval(500)).toBe(125);
+    expect(defaultBlockInterval(100)).toBe(100);
+    expect(500 % defaultBlockInterval(500)).toBe(0);
+  });
+
+  it('stops the receiver first and NATS last', () => {
+    const p = (name: string, kind: 'nats-server' | 'lineage' | 'scheduler' | 'executor' | 'receiver') => ({ name, kind, pid: 1, address: '' });
+    const order = stopOrder([p('nats-server', 'nats-server'), p('lineage', 'lineage'), p('scheduler', 'scheduler'), p('executor-1', 'executor'), p('receiver', 'receiver')]);
+    expect(order.map((x) => x.name)).toEqual(['receiver', 'executor-1', 'scheduler', 'lineage', 'nats-server']);
+  });
+
+  it('reads lines across chunk boundaries, CRLF included, without a trailing empty line', async () => {
+    const chunks = [Buffer.from('one\r'), Buffer.from('\ntw'), Buffer.from('o\n\nthr'), Buffer.from([0xc3]), Buffer.from([0xa9, 0x0a])];
+    const lines: string[] = [];
+    for await (const l of readLines(Readable.from(chunks))) lines.push(l);
+    expect(lines).toEqual(['one', 'two', '', 'thré']);
+    const last: string[] = [];
+    for await (const l of readLines(Readable.from([Buffer.from('a\nb')]))) last.push(l);
+    expect(last).toEqual(['a', 'b']);
+  });
+});
