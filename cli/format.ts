@@ -4,6 +4,7 @@
  * exact output is unit-tested (tests/unit/cli-args.test.ts).
  */
 import { isConnectionFailure, statusName, type ClusterStatus, type ConnectionError } from '../client/index.js';
+import { formatDuration } from '../lib/config/index.js';
 import { CliError } from './errors.js';
 
 export interface TailBatch {
@@ -45,7 +46,10 @@ export function formatTailHuman(batch: TailBatch, opts: { maxRecords?: number } 
   const n = batch.records.length;
   const head = `${new Date(batch.batchTimeMs).toISOString()}  ${n} record${n === 1 ? '' : 's'}`;
   if (n === 0) return head;
-  const shown = batch.records.slice(0, max).map(formatRecord).join(' ');
+  // Word-count-like outputs ([key, number] pairs) read best largest first; anything else keeps its order.
+  const pairs = batch.records.every((r) => Array.isArray(r) && r.length === 2 && typeof r[1] === 'number');
+  const ordered = pairs ? [...(batch.records as Array<[unknown, number]>)].sort((a, b) => b[1] - a[1]) : batch.records;
+  const shown = ordered.slice(0, max).map(formatRecord).join(' ');
   return `${head}  ${shown}${n > max ? ` … (+${n - max} more)` : ''}`;
 }
 
@@ -125,7 +129,7 @@ function ms(v: number): string {
 export function formatStatus(status: ClusterStatus, opts: { batches?: number } = {}): string {
   const out: string[] = [];
   const alive = status.executors.filter((e) => e.state === 'ALIVE').length;
-  out.push(`batch interval ${ms(Number(status.batchIntervalMs))}; ${alive} of ${status.executors.length} executors alive; ${status.jobs.length} job(s)`);
+  out.push(`batch interval ${formatDuration(Number(status.batchIntervalMs))}; ${alive} of ${status.executors.length} executors alive; ${status.jobs.length} job(s)`);
   out.push('');
   out.push('EXECUTORS');
   if (status.executors.length === 0) out.push('  (none registered: start executors with `rivulet up --executors N`)');

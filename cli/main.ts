@@ -110,6 +110,7 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     .option('--json', 'one JSON object per batch: {"batchTime":<ms>,"records":[...]}')
     .option('--batches <n>', 'exit after this many batches', int('--batches'))
     .option('--from-beginning', 'start with the batches still retained by the scheduler')
+    .option('--non-empty', 'skip batches without records (they do not count toward --batches)')
     .option('--max-records <n>', 'records shown per line in the human form', int('--max-records'), 20)
     .addOption(schedulerOpt())
     .action((job: string, opts) =>

@@ -12,6 +12,8 @@ export interface TailFlags extends AddressFlags {
   batches?: number;
   fromBeginning?: boolean;
   maxRecords?: number;
+  /** Skip (and do not count) batches without records. */
+  nonEmpty?: boolean;
 }
 
 export async function tailCommand(io: Io, jobId: string, flags: TailFlags, signal?: AbortSignal): Promise<void> {
@@ -30,6 +32,7 @@ export async function tailCommand(io: Io, jobId: string, flags: TailFlags, signa
     }
     let seen = 0;
     for await (const batch of client.watchOutput(jobId, output, { fromBeginning: flags.fromBeginning, signal })) {
+      if (flags.nonEmpty && batch.records.length === 0) continue;
       println(io.stdout, flags.json ? formatTailJson(batch) : formatTailHuman(batch, { maxRecords: flags.maxRecords }));
       if (flags.batches !== undefined && ++seen >= flags.batches) break;
     }

@@ -71,10 +71,14 @@ describe('tail lines', () => {
     expect(formatTailHuman({ batchTimeMs: 0, records: [['has space', 1]] })).toBe('1970-01-01T00:00:00.000Z  1 record  "has space"=1');
   });
 
+  it('human form shows [key, count] pairs largest first', () => {
+    expect(formatTailHuman({ batchTimeMs: 0, records: [['a', 1], ['b', 5], ['c', 2]] })).toBe('1970-01-01T00:00:00.000Z  3 records  b=5 c=2 a=1');
+  });
+
   it('human form caps the records shown', () => {
-    const records = Array.from({ length: 25 }, (_, i) => [`w${i}`, i]);
+    const records = Array.from({ length: 25 }, (_, i) => [`w${i}`, 100 - i]);
     const line = formatTailHuman({ batchTimeMs: 0, records }, { maxRecords: 3 });
-    expect(line).toBe('1970-01-01T00:00:00.000Z  25 records  w0=0 w1=1 w2=2 … (+22 more)');
+    expect(line).toBe('1970-01-01T00:00:00.000Z  25 records  w0=100 w1=99 w2=98 … (+22 more)');
   });
 });
 
