@@ -378,8 +378,10 @@ export class LineageStore {
       if (!DEPENDENCY_KINDS.includes(ds.dependency)) {
         throw new InvalidArgumentError(`${what}: dataset ${formatDataset(ref)} has no valid dependency kind`);
       }
-      if (!isUint(ds.numPartitions) || ds.numPartitions === 0) {
-        throw new InvalidArgumentError(`${what}: dataset ${formatDataset(ref)} must have at least one partition`);
+      // Zero is legal: a batch in which a stream received nothing has a source
+      // with no blocks (Spark's empty BlockRDD), and its narrow children too.
+      if (!isUint(ds.numPartitions)) {
+        throw new InvalidArgumentError(`${what}: dataset ${formatDataset(ref)} needs a partition count`);
       }
       if (ds.dependency === 'SOURCE' && ds.parents.length > 0) {
         throw new InvalidArgumentError(`${what}: SOURCE dataset ${formatDataset(ref)} cannot have parents`);

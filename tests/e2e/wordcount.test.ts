@@ -39,6 +39,16 @@ describe('word count on a real cluster', () => {
     expect(job.streams).toEqual(['lines']);
     expect(job.outputs).toEqual(['counts']);
 
+    // Batches with no input complete too (an empty batch must never stall the job).
+    let emptyCompleted = false;
+    for (let i = 0; i < 50 && !emptyCompleted; i++) {
+      const st = await client.status();
+      const j = st.jobs.find((x) => x.jobId === job.jobId)!;
+      emptyCompleted = j.recentBatches.some((b) => b.state === 'COMPLETED' && Number(b.inputRecords) === 0);
+      if (!emptyCompleted) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(emptyCompleted).toBe(true);
+
     const totals = new Map<string, number>();
     let idsSeen = 0;
     let duplicateIds = 0;

@@ -155,7 +155,8 @@ describe('LineageStore registration', () => {
       ['a missing ref', replace(MAP, { ref: undefined as unknown as DatasetId }), /needs a ref/],
       ['a dataset of another batch', replace(MAP, { ref: ref(999, MAP) }), /does not belong/],
       ['a node listed twice', withDatasets([...base.datasets, base.datasets[1]!]), /listed twice/],
-      ['zero partitions', replace(SRC, { numPartitions: 0 }), /at least one partition/],
+      ['a zero-partition source under a 3-partition narrow child', replace(SRC, { numPartitions: 0 }), /one-to-one/],
+      ['a negative partition count', replace(SRC, { numPartitions: -1 }), /partition count/],
       ['no operator', replace(MAP, { operator: '' }), /operator/],
       ['an unknown dependency kind', replace(MAP, { dependency: 'BROADCAST' as never }), /dependency/],
       ['a source with parents', replace(SRC, { parents: [ref(t, MAP)] }), /SOURCE .* cannot have parents/],
@@ -194,6 +195,25 @@ describe('LineageStore registration', () => {
         expect(() => newStore().planRegisterBatch(input)).toThrow(InvalidArgumentError);
       });
     }
+  });
+
+  it('accepts an empty batch: a source with no blocks and its narrow children have zero partitions', () => {
+    const store = newStore();
+    const t = 7000;
+    const empty: RegisterBatchInput = {
+      jobId: JOB,
+      batchTimeMs: t,
+      datasets: [
+        { ...ds(t, SRC, 'receiverStream(lines)', 'SOURCE', []), numPartitions: 0 },
+        { ...ds(t, FLATMAP, 'flatMap', 'NARROW', [ref(t, SRC)]), numPartitions: 0 },
+        { ...ds(t, MAP, 'map', 'NARROW', [ref(t, FLATMAP)]), numPartitions: 0 },
+        ds(t, REDUCE, 'reduceByKey', 'SHUFFLE', [ref(t, MAP)]),
+        ds(t, OUT, 'foreachRDD', 'NARROW', [ref(t, REDUCE)]),
+      ],
+      inputs: [],
+    };
+    expect(run(store.planRegisterBatch(empty))).toEqual({ created: true, evicted: [] });
+    expect(store.getBatch(JOB, t).datasets.map((d) => d.numPartitions)).toEqual([0, 0, 0, 2, 2]);
   });
 
   it('accepts parents in an earlier registered batch of the same job (state, windows)', () => {
