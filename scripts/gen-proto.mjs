@@ -31,9 +31,11 @@ execFileSync(
     ...protos,
     '--longs=Number', '--enums=String', '--defaults', '--oneofs', '--includeComments',
     '--grpcLib=@grpc/grpc-js', '--importFileExtension=.js',
-    `--outDir=${outDir}`, '-I', protoRoot,
+    // Relative include path, run from the repo root: the generated headers
+    // name the .proto file, and must not depend on where the clone lives.
+    `--outDir=${outDir}`, '-I', 'proto',
   ],
-  { stdio: ['ignore', 'inherit', 'inherit'] },
+  { stdio: ['ignore', 'inherit', 'inherit'], cwd: root },
 );
 
 if (check) {

@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/rivulet/v1/executor.proto
+// Original file: proto/rivulet/v1/executor.proto
 
 import type { DatasetRef as _rivulet_v1_DatasetRef, DatasetRef__Output as _rivulet_v1_DatasetRef__Output } from '../../rivulet/v1/DatasetRef.js';
 import type { ExecutorRef as _rivulet_v1_ExecutorRef, ExecutorRef__Output as _rivulet_v1_ExecutorRef__Output } from '../../rivulet/v1/ExecutorRef.js';

@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/rivulet/v1/scheduler.proto
+// Original file: proto/rivulet/v1/scheduler.proto
 
 import type { ExecutorStatus as _rivulet_v1_ExecutorStatus, ExecutorStatus__Output as _rivulet_v1_ExecutorStatus__Output } from '../../rivulet/v1/ExecutorStatus.js';
 import type { JobStatus as _rivulet_v1_JobStatus, JobStatus__Output as _rivulet_v1_JobStatus__Output } from '../../rivulet/v1/JobStatus.js';

@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/rivulet/v1/executor.proto
+// Original file: proto/rivulet/v1/executor.proto
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'

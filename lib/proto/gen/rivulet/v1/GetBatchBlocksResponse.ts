@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/rivulet/v1/receiver.proto
+// Original file: proto/rivulet/v1/receiver.proto
 
 import type { BlockRef as _rivulet_v1_BlockRef, BlockRef__Output as _rivulet_v1_BlockRef__Output } from '../../rivulet/v1/BlockRef.js';
 import type { Long } from '@grpc/proto-loader';

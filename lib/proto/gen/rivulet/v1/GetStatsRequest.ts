@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/rivulet/v1/lineage.proto
+// Original file: proto/rivulet/v1/lineage.proto
 
 
 export interface GetStatsRequest {

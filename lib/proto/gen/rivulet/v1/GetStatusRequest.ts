@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/rivulet/v1/scheduler.proto
+// Original file: proto/rivulet/v1/scheduler.proto
 
 
 export interface GetStatusRequest {

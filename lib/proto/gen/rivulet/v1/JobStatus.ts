@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/rivulet/v1/scheduler.proto
+// Original file: proto/rivulet/v1/scheduler.proto
 
 import type { BatchStatus as _rivulet_v1_BatchStatus, BatchStatus__Output as _rivulet_v1_BatchStatus__Output } from '../../rivulet/v1/BatchStatus.js';
 import type { Long } from '@grpc/proto-loader';

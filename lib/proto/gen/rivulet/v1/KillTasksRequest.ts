@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/rivulet/v1/executor.proto
+// Original file: proto/rivulet/v1/executor.proto
 
 import type { TaskAttemptRef as _rivulet_v1_TaskAttemptRef, TaskAttemptRef__Output as _rivulet_v1_TaskAttemptRef__Output } from '../../rivulet/v1/TaskAttemptRef.js';
 

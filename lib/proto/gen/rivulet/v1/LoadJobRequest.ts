@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/rivulet/v1/executor.proto
+// Original file: proto/rivulet/v1/executor.proto
 
 
 export interface LoadJobRequest {

@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/rivulet/v1/lineage.proto
+// Original file: proto/rivulet/v1/lineage.proto
 
 import type { LocationKind as _rivulet_v1_LocationKind, LocationKind__Output as _rivulet_v1_LocationKind__Output } from '../../rivulet/v1/LocationKind.js';
 import type { DatasetRef as _rivulet_v1_DatasetRef, DatasetRef__Output as _rivulet_v1_DatasetRef__Output } from '../../rivulet/v1/DatasetRef.js';

@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/rivulet/v1/scheduler.proto
+// Original file: proto/rivulet/v1/scheduler.proto
 
 import type { RecordBatch as _rivulet_v1_RecordBatch, RecordBatch__Output as _rivulet_v1_RecordBatch__Output } from '../../rivulet/v1/RecordBatch.js';
 import type { Long } from '@grpc/proto-loader';

@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/rivulet/v1/receiver.proto
+// Original file: proto/rivulet/v1/receiver.proto
 
 import type { Long } from '@grpc/proto-loader';
 

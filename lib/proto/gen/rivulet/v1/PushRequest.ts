@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/rivulet/v1/receiver.proto
+// Original file: proto/rivulet/v1/receiver.proto
 
 import type { PushOpen as _rivulet_v1_PushOpen, PushOpen__Output as _rivulet_v1_PushOpen__Output } from '../../rivulet/v1/PushOpen.js';
 import type { PushRecords as _rivulet_v1_PushRecords, PushRecords__Output as _rivulet_v1_PushRecords__Output } from '../../rivulet/v1/PushRecords.js';

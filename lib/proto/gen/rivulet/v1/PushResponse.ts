@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/rivulet/v1/receiver.proto
+// Original file: proto/rivulet/v1/receiver.proto
 
 import type { PushOpened as _rivulet_v1_PushOpened, PushOpened__Output as _rivulet_v1_PushOpened__Output } from '../../rivulet/v1/PushOpened.js';
 import type { PushAck as _rivulet_v1_PushAck, PushAck__Output as _rivulet_v1_PushAck__Output } from '../../rivulet/v1/PushAck.js';

@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/rivulet/v1/lineage.proto
+// Original file: proto/rivulet/v1/lineage.proto
 
 import type { PartitionRef as _rivulet_v1_PartitionRef, PartitionRef__Output as _rivulet_v1_PartitionRef__Output } from '../../rivulet/v1/PartitionRef.js';
 import type { DatasetRef as _rivulet_v1_DatasetRef, DatasetRef__Output as _rivulet_v1_DatasetRef__Output } from '../../rivulet/v1/DatasetRef.js';

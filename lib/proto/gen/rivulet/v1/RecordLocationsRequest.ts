@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/rivulet/v1/lineage.proto
+// Original file: proto/rivulet/v1/lineage.proto
 
 import type { Location as _rivulet_v1_Location, Location__Output as _rivulet_v1_Location__Output } from '../../rivulet/v1/Location.js';
 

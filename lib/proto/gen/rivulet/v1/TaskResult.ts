@@ -1,10 +1,10 @@
-// Original file: /work/main/proto/rivulet/v1/executor.proto
+// Original file: proto/rivulet/v1/executor.proto
 
 import type { RecordBatch as _rivulet_v1_RecordBatch, RecordBatch__Output as _rivulet_v1_RecordBatch__Output } from '../../rivulet/v1/RecordBatch.js';
 import type { TaskMetrics as _rivulet_v1_TaskMetrics, TaskMetrics__Output as _rivulet_v1_TaskMetrics__Output } from '../../rivulet/v1/TaskMetrics.js';
 import type { Long } from '@grpc/proto-loader';
 
-// Original file: /work/main/proto/rivulet/v1/executor.proto
+// Original file: proto/rivulet/v1/executor.proto
 
 export const _rivulet_v1_TaskResult_State = {
   STATE_UNSPECIFIED: 'STATE_UNSPECIFIED',
