@@ -1,6 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
+import type { BlockCopy as _rivulet_v1_BlockCopy, BlockCopy__Output as _rivulet_v1_BlockCopy__Output } from './rivulet/v1/BlockCopy.js';
 import type { BlockInput as _rivulet_v1_BlockInput, BlockInput__Output as _rivulet_v1_BlockInput__Output } from './rivulet/v1/BlockInput.js';
 import type { BlockRef as _rivulet_v1_BlockRef, BlockRef__Output as _rivulet_v1_BlockRef__Output } from './rivulet/v1/BlockRef.js';
 import type { DatasetRef as _rivulet_v1_DatasetRef, DatasetRef__Output as _rivulet_v1_DatasetRef__Output } from './rivulet/v1/DatasetRef.js';
@@ -18,6 +19,8 @@ import type { MapOutputLocation as _rivulet_v1_MapOutputLocation, MapOutputLocat
 import type { PutBlockRequest as _rivulet_v1_PutBlockRequest, PutBlockRequest__Output as _rivulet_v1_PutBlockRequest__Output } from './rivulet/v1/PutBlockRequest.js';
 import type { PutBlockResponse as _rivulet_v1_PutBlockResponse, PutBlockResponse__Output as _rivulet_v1_PutBlockResponse__Output } from './rivulet/v1/PutBlockResponse.js';
 import type { RecordBatch as _rivulet_v1_RecordBatch, RecordBatch__Output as _rivulet_v1_RecordBatch__Output } from './rivulet/v1/RecordBatch.js';
+import type { ReplicateBlocksRequest as _rivulet_v1_ReplicateBlocksRequest, ReplicateBlocksRequest__Output as _rivulet_v1_ReplicateBlocksRequest__Output } from './rivulet/v1/ReplicateBlocksRequest.js';
+import type { ReplicateBlocksResponse as _rivulet_v1_ReplicateBlocksResponse, ReplicateBlocksResponse__Output as _rivulet_v1_ReplicateBlocksResponse__Output } from './rivulet/v1/ReplicateBlocksResponse.js';
 import type { ResultSink as _rivulet_v1_ResultSink, ResultSink__Output as _rivulet_v1_ResultSink__Output } from './rivulet/v1/ResultSink.js';
 import type { RunTasksRequest as _rivulet_v1_RunTasksRequest, RunTasksRequest__Output as _rivulet_v1_RunTasksRequest__Output } from './rivulet/v1/RunTasksRequest.js';
 import type { ShuffleInput as _rivulet_v1_ShuffleInput, ShuffleInput__Output as _rivulet_v1_ShuffleInput__Output } from './rivulet/v1/ShuffleInput.js';
@@ -34,6 +37,7 @@ type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> 
 export interface ProtoGrpcType {
   rivulet: {
     v1: {
+      BlockCopy: MessageTypeDefinition<_rivulet_v1_BlockCopy, _rivulet_v1_BlockCopy__Output>
       BlockInput: MessageTypeDefinition<_rivulet_v1_BlockInput, _rivulet_v1_BlockInput__Output>
       BlockRef: MessageTypeDefinition<_rivulet_v1_BlockRef, _rivulet_v1_BlockRef__Output>
       DatasetRef: MessageTypeDefinition<_rivulet_v1_DatasetRef, _rivulet_v1_DatasetRef__Output>
@@ -51,6 +55,8 @@ export interface ProtoGrpcType {
       PutBlockRequest: MessageTypeDefinition<_rivulet_v1_PutBlockRequest, _rivulet_v1_PutBlockRequest__Output>
       PutBlockResponse: MessageTypeDefinition<_rivulet_v1_PutBlockResponse, _rivulet_v1_PutBlockResponse__Output>
       RecordBatch: MessageTypeDefinition<_rivulet_v1_RecordBatch, _rivulet_v1_RecordBatch__Output>
+      ReplicateBlocksRequest: MessageTypeDefinition<_rivulet_v1_ReplicateBlocksRequest, _rivulet_v1_ReplicateBlocksRequest__Output>
+      ReplicateBlocksResponse: MessageTypeDefinition<_rivulet_v1_ReplicateBlocksResponse, _rivulet_v1_ReplicateBlocksResponse__Output>
       ResultSink: MessageTypeDefinition<_rivulet_v1_ResultSink, _rivulet_v1_ResultSink__Output>
       RunTasksRequest: MessageTypeDefinition<_rivulet_v1_RunTasksRequest, _rivulet_v1_RunTasksRequest__Output>
       ShuffleInput: MessageTypeDefinition<_rivulet_v1_ShuffleInput, _rivulet_v1_ShuffleInput__Output>

@@ -12,6 +12,8 @@ import type { LoadJobRequest as _rivulet_v1_LoadJobRequest, LoadJobRequest__Outp
 import type { LoadJobResponse as _rivulet_v1_LoadJobResponse, LoadJobResponse__Output as _rivulet_v1_LoadJobResponse__Output } from '../../rivulet/v1/LoadJobResponse.js';
 import type { PutBlockRequest as _rivulet_v1_PutBlockRequest, PutBlockRequest__Output as _rivulet_v1_PutBlockRequest__Output } from '../../rivulet/v1/PutBlockRequest.js';
 import type { PutBlockResponse as _rivulet_v1_PutBlockResponse, PutBlockResponse__Output as _rivulet_v1_PutBlockResponse__Output } from '../../rivulet/v1/PutBlockResponse.js';
+import type { ReplicateBlocksRequest as _rivulet_v1_ReplicateBlocksRequest, ReplicateBlocksRequest__Output as _rivulet_v1_ReplicateBlocksRequest__Output } from '../../rivulet/v1/ReplicateBlocksRequest.js';
+import type { ReplicateBlocksResponse as _rivulet_v1_ReplicateBlocksResponse, ReplicateBlocksResponse__Output as _rivulet_v1_ReplicateBlocksResponse__Output } from '../../rivulet/v1/ReplicateBlocksResponse.js';
 import type { RunTasksRequest as _rivulet_v1_RunTasksRequest, RunTasksRequest__Output as _rivulet_v1_RunTasksRequest__Output } from '../../rivulet/v1/RunTasksRequest.js';
 import type { TaskResult as _rivulet_v1_TaskResult, TaskResult__Output as _rivulet_v1_TaskResult__Output } from '../../rivulet/v1/TaskResult.js';
 
@@ -94,6 +96,25 @@ export interface ExecutorClient extends grpc.Client {
   putBlock(argument: _rivulet_v1_PutBlockRequest, callback: grpc.requestCallback<_rivulet_v1_PutBlockResponse__Output>): grpc.ClientUnaryCall;
   
   /**
+   * Copy blocks from peers into this executor's store: re-replication of input
+   * blocks that lost a replica with a lost executor. Idempotent by block id.
+   * UNAVAILABLE naming the source when a copy cannot be fetched.
+   */
+  ReplicateBlocks(argument: _rivulet_v1_ReplicateBlocksRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_ReplicateBlocksResponse__Output>): grpc.ClientUnaryCall;
+  ReplicateBlocks(argument: _rivulet_v1_ReplicateBlocksRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_rivulet_v1_ReplicateBlocksResponse__Output>): grpc.ClientUnaryCall;
+  ReplicateBlocks(argument: _rivulet_v1_ReplicateBlocksRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_ReplicateBlocksResponse__Output>): grpc.ClientUnaryCall;
+  ReplicateBlocks(argument: _rivulet_v1_ReplicateBlocksRequest, callback: grpc.requestCallback<_rivulet_v1_ReplicateBlocksResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Copy blocks from peers into this executor's store: re-replication of input
+   * blocks that lost a replica with a lost executor. Idempotent by block id.
+   * UNAVAILABLE naming the source when a copy cannot be fetched.
+   */
+  replicateBlocks(argument: _rivulet_v1_ReplicateBlocksRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_ReplicateBlocksResponse__Output>): grpc.ClientUnaryCall;
+  replicateBlocks(argument: _rivulet_v1_ReplicateBlocksRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_rivulet_v1_ReplicateBlocksResponse__Output>): grpc.ClientUnaryCall;
+  replicateBlocks(argument: _rivulet_v1_ReplicateBlocksRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_ReplicateBlocksResponse__Output>): grpc.ClientUnaryCall;
+  replicateBlocks(argument: _rivulet_v1_ReplicateBlocksRequest, callback: grpc.requestCallback<_rivulet_v1_ReplicateBlocksResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
    * Run tasks; one TaskResult per task is streamed back as each finishes.
    * Tasks beyond the free slots queue here (the scheduler only sends what fits).
    */
@@ -138,6 +159,13 @@ export interface ExecutorHandlers extends grpc.UntypedServiceImplementation {
   PutBlock: grpc.handleUnaryCall<_rivulet_v1_PutBlockRequest__Output, _rivulet_v1_PutBlockResponse>;
   
   /**
+   * Copy blocks from peers into this executor's store: re-replication of input
+   * blocks that lost a replica with a lost executor. Idempotent by block id.
+   * UNAVAILABLE naming the source when a copy cannot be fetched.
+   */
+  ReplicateBlocks: grpc.handleUnaryCall<_rivulet_v1_ReplicateBlocksRequest__Output, _rivulet_v1_ReplicateBlocksResponse>;
+  
+  /**
    * Run tasks; one TaskResult per task is streamed back as each finishes.
    * Tasks beyond the free slots queue here (the scheduler only sends what fits).
    */
@@ -151,5 +179,6 @@ export interface ExecutorDefinition extends grpc.ServiceDefinition {
   KillTasks: MethodDefinition<_rivulet_v1_KillTasksRequest, _rivulet_v1_KillTasksResponse, _rivulet_v1_KillTasksRequest__Output, _rivulet_v1_KillTasksResponse__Output>
   LoadJob: MethodDefinition<_rivulet_v1_LoadJobRequest, _rivulet_v1_LoadJobResponse, _rivulet_v1_LoadJobRequest__Output, _rivulet_v1_LoadJobResponse__Output>
   PutBlock: MethodDefinition<_rivulet_v1_PutBlockRequest, _rivulet_v1_PutBlockResponse, _rivulet_v1_PutBlockRequest__Output, _rivulet_v1_PutBlockResponse__Output>
+  ReplicateBlocks: MethodDefinition<_rivulet_v1_ReplicateBlocksRequest, _rivulet_v1_ReplicateBlocksResponse, _rivulet_v1_ReplicateBlocksRequest__Output, _rivulet_v1_ReplicateBlocksResponse__Output>
   RunTasks: MethodDefinition<_rivulet_v1_RunTasksRequest, _rivulet_v1_TaskResult, _rivulet_v1_RunTasksRequest__Output, _rivulet_v1_TaskResult__Output>
 }
