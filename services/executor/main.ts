@@ -43,7 +43,7 @@ await runService('executor', executorConfigSchema, async (config, log) => {
     (s) =>
       s.addService(
         rivuletV1.Executor.service,
-        executorHandlers({ executorId: config.executorId, epoch, store, bundles, runner, maxMessageBytes: config.maxMessageBytes, log }),
+        executorHandlers({ executorId: config.executorId, epoch, store, bundles, runner, fetcher, maxMessageBytes: config.maxMessageBytes, log }),
       ),
   );
   const host = config.nodeName || hostname();

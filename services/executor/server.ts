@@ -15,6 +15,7 @@ import type { TaskResult } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
 import type { BlockStore, StoredBlock } from './block-store.js';
 import type { JobBundles } from './job-bundles.js';
 import type { TaskRunner } from './task-runner.js';
+import type { BlockFetcher } from './peer-fetcher.js';
 
 export interface ExecutorServerDeps {
   executorId: string;
@@ -22,6 +23,8 @@ export interface ExecutorServerDeps {
   store: BlockStore;
   bundles: JobBundles;
   runner: TaskRunner;
+  /** Reads blocks from peers (re-replication). */
+  fetcher: BlockFetcher;
   /** The server's message bound: a block larger than this can't be sent back. */
   maxMessageBytes: number;
   log: Logger;
@@ -135,6 +138,38 @@ export function executorHandlers(deps: ExecutorServerDeps): ExecutorHandlers {
       } catch (e) {
         callback(toServiceError(e));
       }
+    },
+
+    ReplicateBlocks: (call, callback) => {
+      // One FetchBlocks per source peer; blocks already here are skipped, so
+      // a retried request costs nothing.
+      const bySource = new Map<string, { address: string; blocks: Array<{ id: string; records: number }> }>();
+      try {
+        for (const b of call.request.blocks) {
+          checkBlockId(b.blockId);
+          if (!b.source?.executorId || !b.source.address) throw new InvalidArgumentError(`ReplicateBlocks ${b.blockId}: source is missing`);
+          if (store.get(b.blockId)) continue;
+          const entry = bySource.get(b.source.executorId) ?? { address: b.source.address, blocks: [] };
+          entry.blocks.push({ id: b.blockId, records: b.records });
+          bySource.set(b.source.executorId, entry);
+        }
+      } catch (e) {
+        callback(toServiceError(e));
+        return;
+      }
+      Promise.all(
+        [...bySource].map(async ([executorId, { address, blocks }]) => {
+          const payloads = await deps.fetcher.fetch({ executorId, address }, blocks.map((b) => b.id));
+          store.putAll(blocks.map((b, i) => ({ id: b.id, kind: 'input' as const, count: b.records, payload: payloads[i]! })));
+          return blocks.length;
+        }),
+      ).then(
+        (counts) => callback(null, { replicated: counts.reduce((a, b) => a + b, 0) }),
+        (e) => {
+          log.warn({ err: (e as Error).message }, 'ReplicateBlocks failed');
+          callback(toServiceError(e));
+        },
+      );
     },
   };
 }
