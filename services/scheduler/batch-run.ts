@@ -35,6 +35,10 @@ export interface StageRun {
   /** result stages: partition → packed records. */
   results: Map<number, { count: number; payload: Buffer }>;
   submitted: boolean;
+  /** Run times (ms) of successful attempts, for straggler detection. */
+  durations: number[];
+  /** Times this stage was submitted again to rebuild partitions lost with an executor. */
+  resubmissions: number;
 }
 
 export class BatchRun {
@@ -50,6 +54,17 @@ export class BatchRun {
   tasksLaunched = 0;
   /** Fetch failures per task id: bounded like task failures, so a shuffle that can't be rebuilt ends the batch. */
   readonly fetchFailures = new Map<string, number>();
+  /** Highest attempt number issued per task id: every launch, speculative or not, gets a new one. */
+  private readonly attempts = new Map<string, number>();
+  speculativeTasks = 0;
+  /** Tasks re-run because an executor holding their outputs was lost. */
+  recoveryTasks = 0;
+
+  nextAttempt(taskId: string): number {
+    const n = (this.attempts.get(taskId) ?? 0) + 1;
+    this.attempts.set(taskId, n);
+    return n;
+  }
   readonly locality = { PROCESS_LOCAL: 0, NODE_LOCAL: 0, ANY: 0 };
 
   constructor(
@@ -87,6 +102,8 @@ export class BatchRun {
         mapOutputs: new Map(),
         results: new Map(),
         submitted: false,
+        durations: [],
+        resubmissions: 0,
       });
     }
   }

@@ -1,6 +1,6 @@
 /** Scheduler options. Flags/env per lib/config (e.g. --batch-interval / RIVULET_BATCH_INTERVAL). */
 import { z } from 'zod';
-import { bytes, commonOptions, duration, int } from '../../lib/config/index.js';
+import { bool, bytes, commonOptions, duration, int } from '../../lib/config/index.js';
 
 export const schedulerConfigSchema = z.object({
   ...commonOptions,
@@ -15,8 +15,25 @@ export const schedulerConfigSchema = z.object({
   maxTaskAttempts: int(4, 1, 100),
   /** Executor heartbeat interval (must match the executors'). */
   heartbeatInterval: duration('250ms'),
-  /** An executor with no heartbeat for this long is declared lost. */
-  executorTimeout: duration('1500ms'),
+  /**
+   * An executor is declared lost after this many heartbeat intervals of
+   * silence (default 4 × 250ms: lost within ~1.05 s of its last heartbeat, so
+   * within 1.5 s of dying). A broken RunTasks stream declares it lost sooner,
+   * as soon as a health probe confirms it is unreachable.
+   */
+  maxMissedHeartbeats: int(4, 1, 1000),
+  /** Copies of every input block to keep; after an executor loss, blocks left with fewer are copied to another executor. Match the receiver's. */
+  replication: int(2, 1, 5),
+  /** Speculative execution of stragglers (Spark's spark.speculation, on by default here). */
+  speculation: bool(true),
+  /** Fraction of a stage's tasks that must be done before speculating (spark.speculation.quantile). */
+  speculationQuantile: z.coerce.number().min(0).max(1).default(0.75),
+  /** A task is a straggler when it has run this many times the stage's median (spark.speculation.multiplier). */
+  speculationMultiplier: z.coerce.number().min(1).default(1.5),
+  /** ...and at least this long, so sub-millisecond noise never triggers copies. */
+  speculationMinRuntime: duration('100ms'),
+  /** How often stragglers are looked for. */
+  speculationInterval: duration('50ms'),
   /** Delay scheduling: how long a task waits for a free slot on an executor that holds its input. */
   localityWait: duration('30ms'),
   /** Reduce partitions when an operator gives none; 0 = total slots of alive executors at batch start. */
@@ -31,6 +48,13 @@ export const schedulerConfigSchema = z.object({
   jobBuildTimeout: duration('5s'),
   /** Batches of a job that may be queued or running at once; beyond it the job is marked as falling behind and new batches wait. */
   maxQueuedBatches: int(100, 1, 100_000),
+  /**
+   * Port of the HTTP status page (Spark's UI port); 0 picks a free one. The
+   * scheduler prints the bound URL as a `{"msg":"status page","url":…}` line.
+   */
+  statusPort: int(4040, 0, 65535),
+  /** Interface the status page binds to. The page is read-only and unauthenticated, hence loopback by default. */
+  statusHost: z.string().default('127.0.0.1'),
 });
 
 export type SchedulerConfig = z.infer<typeof schedulerConfigSchema>;

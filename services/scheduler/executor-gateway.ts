@@ -5,7 +5,7 @@
  * per executor per scheduling round, never one RPC per task), and results
  * handed back through callbacks — the caller posts them into its event loop.
  */
-import type * as grpc from '@grpc/grpc-js';
+import { status as Status, type ClientReadableStream } from '@grpc/grpc-js';
 import { dial, unary } from '../../lib/grpc/client.js';
 import { errorMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
@@ -27,8 +27,12 @@ export interface BundleRef {
 
 export interface LaunchCallbacks {
   onResult(result: TaskResult__Output): void;
-  /** The call ended before these tasks reported (executor died, bundle refused, ...). */
-  onLost(taskIds: string[], error: string): void;
+  /**
+   * The call ended before these tasks reported (executor died, bundle refused, ...).
+   * `unreachable`: the failure was a transport one (UNAVAILABLE), so the
+   * executor itself may be gone.
+   */
+  onLost(taskIds: string[], error: string, unreachable: boolean): void;
 }
 
 interface Peer {
@@ -75,21 +79,58 @@ export class ExecutorGateway {
     const outstanding = new Set(tasks.map((t) => t.taskId!));
     this.ensureLoaded(peer, job).then(
       () => {
-        const call: grpc.ClientReadableStream<TaskResult__Output> = peer.client.runTasks({ tasks });
+        const call: ClientReadableStream<TaskResult__Output> = peer.client.runTasks({ tasks });
         call.on('data', (r: TaskResult__Output) => {
           outstanding.delete(r.taskId);
           cb.onResult(r);
         });
-        const finish = (error: string) => {
+        const finish = (error: string, unreachable: boolean) => {
           if (outstanding.size === 0) return;
           const ids = [...outstanding];
           outstanding.clear();
-          cb.onLost(ids, error);
+          cb.onLost(ids, error, unreachable);
         };
-        call.on('error', (err) => finish(`RunTasks on executor ${e.id} failed: ${errorMessage(err)}`));
-        call.on('end', () => finish(`executor ${e.id} ended RunTasks without reporting every task`));
+        call.on('error', (err: { code?: number }) =>
+          finish(`RunTasks on executor ${e.id} failed: ${errorMessage(err)}`, err.code === Status.UNAVAILABLE),
+        );
+        call.on('end', () => finish(`executor ${e.id} ended RunTasks without reporting every task`, false));
       },
-      (err) => cb.onLost([...outstanding], `cannot load job ${job.jobId} on executor ${e.id}: ${errorMessage(err)}`),
+      (err: { code?: number }) =>
+        cb.onLost(
+          [...outstanding],
+          `cannot load job ${job.jobId} on executor ${e.id}: ${errorMessage(err)}`,
+          err.code === Status.UNAVAILABLE,
+        ),
+    );
+  }
+
+  /** Does the executor answer its health check? Used to confirm a loss suspected from a broken call. */
+  async probe(e: ExecutorEndpoint, timeoutMs = 300): Promise<boolean> {
+    const client = dial.health(e.address);
+    try {
+      const res = await unary(client, client.check, { service: '' }, { timeoutMs });
+      return res.status === 'SERVING';
+    } catch {
+      return false;
+    } finally {
+      client.close();
+    }
+  }
+
+  /** Ask `target` to copy blocks from their surviving replicas. */
+  async replicate(target: ExecutorEndpoint, blocks: Array<{ blockId: string; records: number; source: ExecutorEndpoint }>): Promise<void> {
+    const peer = this.peer(target);
+    await unary(
+      peer.client,
+      peer.client.replicateBlocks,
+      {
+        blocks: blocks.map((b) => ({
+          blockId: b.blockId,
+          records: b.records,
+          source: { executorId: b.source.id, address: b.source.address, epoch: b.source.epoch },
+        })),
+      },
+      { timeoutMs: 30_000 },
     );
   }
 

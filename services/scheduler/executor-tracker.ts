@@ -1,7 +1,7 @@
 /**
  * Which executors are alive, how to reach them, and how many task slots the
  * scheduler has free on each. Liveness comes from NATS heartbeats: an executor
- * that has not been heard from for `executorTimeout` is declared lost, and a
+ * that has missed `maxMissed` heartbeat intervals is declared lost, and a
  * heartbeat with a new epoch means the process restarted (the old incarnation
  * is lost even if no heartbeat was missed).
  *
@@ -37,10 +37,15 @@ export type ExecutorChange =
 export class ExecutorTracker {
   private readonly executors = new Map<string, TrackedExecutor>();
 
+  private readonly timeoutMs: number;
+
   constructor(
     private readonly clock: Clock,
-    private readonly timeoutMs: number,
-  ) {}
+    readonly heartbeatIntervalMs: number,
+    readonly maxMissed: number,
+  ) {
+    this.timeoutMs = heartbeatIntervalMs * maxMissed;
+  }
 
   /** Apply a heartbeat; returns what changed (a restart yields lost + added). */
   heartbeat(msg: HeartbeatMessage): ExecutorChange[] {

@@ -13,6 +13,7 @@ import { schedulerConfigSchema } from './config.js';
 import { ExecutorGateway } from './executor-gateway.js';
 import { Scheduler, type SchedulerPorts } from './scheduler.js';
 import { schedulerHandlers } from './server.js';
+import { startStatusPage, type StatusPage } from './status-page/server.js';
 
 await runService('scheduler', schedulerConfigSchema, async (config, log) => {
   const nc = await connectNats(config.natsUrl, 'rivulet-scheduler', log);
@@ -72,6 +73,22 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
         { timeoutMs: 3000, attempts: 3 },
       ).catch((err) => log.warn({ err: err.message }, 'lineage RecordLocations failed'));
     },
+    recordReplicas: (blocks, executorId) => {
+      unary(
+        lineage,
+        lineage.recordLocations,
+        {
+          locations: blocks.map((b) => ({
+            kind: 'INPUT_BLOCK' as const,
+            dataset: { jobId: b.jobId, batchTimeMs: b.batchTimeMs, nodeId: b.nodeId },
+            partition: b.partition,
+            blockId: b.blockId,
+            executorIds: [executorId],
+          })),
+        },
+        { timeoutMs: 3000, attempts: 3 },
+      ).catch((err) => log.warn({ err: err.message }, 'lineage RecordLocations (replicas) failed'));
+    },
     forgetBatches: (jobId, before) => {
       unary(lineage, lineage.forgetBatches, { jobId, beforeBatchTimeMs: before }, { timeoutMs: 3000, attempts: 2 }).catch((err) =>
         log.debug({ err: err.message }, 'lineage ForgetBatches failed'),
@@ -101,10 +118,24 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
   ];
   const server = await startServer(config, (s) => s.addService(rivuletV1.Scheduler.service, schedulerHandlers(scheduler, log)));
   scheduler.start();
+  // The status page is a window on the scheduler, not part of it: when it
+  // cannot start (port taken) the scheduler runs on without it.
+  let statusPage: StatusPage | undefined;
+  try {
+    statusPage = await startStatusPage({ host: config.statusHost, port: config.statusPort, snapshot: (n) => scheduler.status(n), log });
+    // Written directly, like the `listening` line: launchers (rivulet up) read
+    // the URL from it whatever the log level is.
+    process.stdout.write(
+      JSON.stringify({ level: 30, time: Date.now(), service: 'scheduler', pid: process.pid, url: statusPage.url, msg: 'status page' }) + '\n',
+    );
+  } catch (err) {
+    log.error({ err, host: config.statusHost, port: config.statusPort }, 'status page not started');
+  }
   server.health.set('SERVING');
   return {
     address: server.address,
     stop: async () => {
+      await statusPage?.close();
       scheduler.stop();
       for (const s of subs) s.unsubscribe();
       await server.shutdown();

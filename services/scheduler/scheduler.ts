@@ -40,11 +40,13 @@ import { OutputStore } from './output-store.js';
 
 /** What the scheduler needs from the outside world; main.ts wires the real ones. */
 export interface SchedulerPorts {
-  gateway: Pick<ExecutorGateway, 'launch' | 'drop' | 'kill' | 'forget'>;
+  gateway: Pick<ExecutorGateway, 'launch' | 'drop' | 'kill' | 'forget' | 'probe' | 'replicate'>;
   /** Register a batch's datasets and input blocks with lineage. */
   registerBatch(run: BatchRun): Promise<void>;
   /** Fire-and-forget lineage updates. */
   recordMapOutput(run: BatchRun, stage: StageRun, partition: number, executorId: string, bytes: number): void;
+  /** Fire-and-forget: input blocks now also live on `executorId` (re-replication). */
+  recordReplicas(blocks: Array<{ jobId: string; batchTimeMs: number; nodeId: number; partition: number; blockId: string }>, executorId: string): void;
   forgetBatches(jobId: string, beforeBatchTimeMs: number): void;
   removeExecutorFromLineage(executorId: string): void;
   /** Ask the receiver for a batch's blocks when batch.ready did not arrive. */
@@ -63,7 +65,10 @@ export type SchedulerEvent =
   | { type: 'batchRegistered'; run: BatchRun }
   | { type: 'batchRegisterFailed'; run: BatchRun; error: string }
   | { type: 'taskResult'; result: TaskResult__Output }
-  | { type: 'tasksLost'; executorId: string; epoch: number; taskIds: string[]; error: string }
+  | { type: 'tasksLost'; executorId: string; epoch: number; taskIds: string[]; error: string; unreachable: boolean }
+  | { type: 'executorUnreachable'; executorId: string; epoch: number }
+  | { type: 'blocksReplicated'; executorId: string; epoch: number; blockIds: string[] }
+  | { type: 'speculationCheck' }
   | { type: 'reschedule' };
 
 type Locality = 'PROCESS_LOCAL' | 'NODE_LOCAL' | 'ANY';
@@ -77,6 +82,11 @@ interface PendingTask {
   attempt: number;
   /** Failures that count toward maxTaskAttempts (not executor losses). */
   failures: number;
+  /** Attempts lost with their executor: not the task's fault, but bounded too. */
+  lostAttempts: number;
+  speculative: boolean;
+  /** Re-runs a partition lost with an executor: goes ahead of new work. */
+  recovery: boolean;
   preferred: string[];
   excluded: Set<string>;
   readySinceMs: number;
@@ -109,6 +119,7 @@ export class Scheduler {
   private tickTimer?: TimerHandle;
   private livenessTimer?: TimerHandle;
   private streamsTimer?: TimerHandle;
+  private speculationTimer?: TimerHandle;
   private stopped = false;
 
   constructor(
@@ -118,7 +129,7 @@ export class Scheduler {
     private readonly log: Logger,
   ) {
     this.jobs = new JobRegistry(log);
-    this.executors = new ExecutorTracker(clock, config.executorTimeout);
+    this.executors = new ExecutorTracker(clock, config.heartbeatInterval, config.maxMissedHeartbeats);
     this.outputs = new OutputStore(config.outputRetentionBatches, config.outputRetentionBytes);
   }
 
@@ -128,7 +139,9 @@ export class Scheduler {
     this.scheduleTick();
     const liveness = () => {
       this.post({ type: 'livenessCheck' });
-      this.livenessTimer = this.clock.setTimeout(liveness, this.config.heartbeatInterval);
+      // Checked several times per heartbeat interval so a loss is noticed
+      // within a fraction of an interval after the last missed beat.
+      this.livenessTimer = this.clock.setTimeout(liveness, Math.max(10, Math.floor(this.config.heartbeatInterval / 5)));
     };
     liveness();
     const streams = () => {
@@ -136,11 +149,18 @@ export class Scheduler {
       this.streamsTimer = this.clock.setTimeout(streams, 1000);
     };
     streams();
+    if (this.config.speculation) {
+      const speculate = () => {
+        this.post({ type: 'speculationCheck' });
+        this.speculationTimer = this.clock.setTimeout(speculate, this.config.speculationInterval);
+      };
+      speculate();
+    }
   }
 
   stop(): void {
     this.stopped = true;
-    for (const t of [this.tickTimer, this.livenessTimer, this.streamsTimer, this.localityTimer]) {
+    for (const t of [this.tickTimer, this.livenessTimer, this.streamsTimer, this.localityTimer, this.speculationTimer]) {
       if (t) this.clock.clearTimeout(t);
     }
     for (const job of this.jobs.running()) this.outputs.endJob(job.id, true);
@@ -196,7 +216,17 @@ export class Scheduler {
       case 'taskResult':
         return this.onTaskResult(e.result);
       case 'tasksLost':
-        return this.onTasksLost(e.executorId, e.epoch, e.taskIds, e.error);
+        return this.onTasksLost(e.executorId, e.epoch, e.taskIds, e.error, e.unreachable);
+      case 'executorUnreachable': {
+        const exec = this.executors.get(e.executorId);
+        if (!exec || exec.epoch !== e.epoch) return;
+        const change = this.executors.markLost(exec, 'unreachable: a task call broke and the health probe failed');
+        return this.onExecutorChanges(change ? [change] : []);
+      }
+      case 'blocksReplicated':
+        return this.onBlocksReplicated(e.executorId, e.epoch, e.blockIds);
+      case 'speculationCheck':
+        return this.speculate();
       case 'reschedule':
         return this.schedule();
       default: {
@@ -295,7 +325,9 @@ export class Scheduler {
 
   private attachInput(run: BatchRun, stream: string, blocks: InputBlock[]): void {
     if (run.inputs.has(stream)) return;
-    run.inputs.set(stream, blocks.map((b) => ({ ...b, executorIds: [...b.executorIds] })));
+    // Shared, not copied: where a block lives is a fact about the block, so a
+    // loss or a new replica updates every batch that reads it at once.
+    run.inputs.set(stream, blocks);
     const key = this.inputKey(stream, run.batchTimeMs);
     const ref = this.inputRefs.get(key) ?? { blocks, jobs: new Set<string>() };
     ref.jobs.add(run.job.id);
@@ -406,6 +438,9 @@ export class Scheduler {
         taskId: `${run.job.id}/${run.batchTimeMs}/${s.stage.id}/${p}`,
         attempt: 0,
         failures: 0,
+        lostAttempts: 0,
+        speculative: false,
+        recovery: s.resubmissions > 0,
         preferred: this.preferredExecutors(run, s, p),
         excluded: new Set(),
         readySinceMs: now,
@@ -567,6 +602,8 @@ export class Scheduler {
     const launches = new Map<string, { exec: TrackedExecutor; tasks: RunningTask[] }>();
     let nextDeadline = Infinity;
     const remaining: PendingTask[] = [];
+    // Recovery and speculative copies go ahead of new work (stable order otherwise).
+    this.pending.sort((a, b) => Number(b.recovery || b.speculative) - Number(a.recovery || a.speculative));
     for (const t of this.pending) {
       if (t.run.state !== 'RUNNING') continue;
       const placed = this.place(t, alive, now);
@@ -581,7 +618,9 @@ export class Scheduler {
       }
       const [exec, locality] = placed;
       exec.running++;
-      t.attempt++;
+      t.attempt = t.run.nextAttempt(t.taskId);
+      if (t.speculative) t.run.speculativeTasks++;
+      if (t.recovery) t.run.recoveryTasks++;
       const rt: RunningTask = { ...t, executorId: exec.id, epoch: exec.epoch, launchedAtMs: now, locality };
       this.running.set(this.attemptKey(t.taskId, t.attempt), rt);
       t.run.tasksLaunched++;
@@ -605,7 +644,8 @@ export class Scheduler {
         const epoch = exec.epoch;
         this.ports.gateway.launch(this.endpoint(exec), { jobId: job.id, bundle: job.bundle, bundleHash: job.bundleHash }, specs, {
           onResult: (result) => this.post({ type: 'taskResult', result }),
-          onLost: (taskIds, error) => this.post({ type: 'tasksLost', executorId: exec.id, epoch, taskIds, error }),
+          onLost: (taskIds, error, unreachable) =>
+            this.post({ type: 'tasksLost', executorId: exec.id, epoch, taskIds, error, unreachable }),
         });
       }
     }
@@ -684,7 +724,7 @@ export class Scheduler {
       blocks,
       shuffles,
       locality: t.locality,
-      speculative: false,
+      speculative: t.speculative,
     };
     if (stage.kind === 'shuffleMap') {
       spec.shuffleWrite = {
@@ -715,8 +755,10 @@ export class Scheduler {
     if (r.state === 'SUCCEEDED') {
       if (exec) exec.tasksCompleted++;
       s.inFlight.delete(t.partition);
+      this.cancelOtherAttempts(t);
       if (!s.done.has(t.partition)) {
         s.done.add(t.partition);
+        s.durations.push(this.clock.now() - t.launchedAtMs);
         if (s.stage.kind === 'shuffleMap') {
           const bucketBytes = r.bucketBytes.map(Number);
           s.mapOutputs.set(t.partition, { executorId: t.executorId, epoch: t.epoch, address: exec?.address ?? '', bucketBytes });
@@ -731,6 +773,14 @@ export class Scheduler {
 
     if (exec) exec.tasksFailed++;
     run.taskFailures++;
+    // Another attempt (a speculative copy) is still running: let it decide.
+    if (r.state === 'KILLED' || this.otherAttemptRunning(t)) {
+      if (r.state === 'KILLED' && !this.otherAttemptRunning(t) && !s.done.has(t.partition)) {
+        s.inFlight.delete(t.partition);
+        this.requeue(t, t.failures, 'killed');
+      }
+      return this.schedule();
+    }
     s.inFlight.delete(t.partition);
     if (r.fetchFailedExecutorId) {
       // The map outputs on that executor are gone: rerun them, then this task.
@@ -745,7 +795,7 @@ export class Scheduler {
       this.advance(run);
       return this.schedule();
     }
-    const failures = t.failures + (r.state === 'KILLED' ? 0 : 1);
+    const failures = t.failures + 1;
     const error = r.error || r.state;
     this.log.warn({ taskId: t.taskId, attempt: t.attempt, executorId: t.executorId, userError: r.userError, error }, 'task failed');
     if (failures >= this.config.maxTaskAttempts) {
@@ -758,7 +808,7 @@ export class Scheduler {
     this.schedule();
   }
 
-  private requeue(t: RunningTask, failures: number, error: string): void {
+  private requeue(t: RunningTask, failures: number, error: string, lostAttempts = t.lostAttempts): void {
     const excluded = new Set(t.excluded);
     excluded.add(t.executorId);
     t.stageRun.inFlight.add(t.partition);
@@ -769,6 +819,9 @@ export class Scheduler {
       taskId: t.taskId,
       attempt: t.attempt,
       failures,
+      lostAttempts,
+      speculative: false,
+      recovery: t.recovery,
       preferred: t.preferred.filter((id) => this.executors.isAlive(id)),
       excluded,
       readySinceMs: this.clock.now(),
@@ -776,7 +829,15 @@ export class Scheduler {
     });
   }
 
-  private onTasksLost(executorId: string, epoch: number, taskIds: string[], error: string): void {
+  /**
+   * A RunTasks call broke before these tasks reported. That is the executor's
+   * fault, not the task's (Spark's ExecutorLostFailure does not count toward
+   * task failures), so the attempt is retried elsewhere without counting —
+   * but bounded separately, so a task that somehow kills every executor it
+   * touches still ends. A transport failure also triggers a health probe: a
+   * dead executor is declared lost now rather than after missed heartbeats.
+   */
+  private onTasksLost(executorId: string, epoch: number, taskIds: string[], error: string, unreachable: boolean): void {
     for (const [key, t] of [...this.running]) {
       if (t.executorId !== executorId || t.epoch !== epoch || !taskIds.includes(t.taskId)) continue;
       this.running.delete(key);
@@ -787,15 +848,95 @@ export class Scheduler {
       }
       if (t.run.state !== 'RUNNING') continue;
       t.run.taskFailures++;
+      if (this.otherAttemptRunning(t)) continue;
       t.stageRun.inFlight.delete(t.partition);
-      const failures = t.failures + 1;
-      if (failures >= this.config.maxTaskAttempts) {
-        this.failBatch(t.run, `task ${t.taskId} failed ${failures} times; last error: ${error}`);
+      const lost = t.lostAttempts + 1;
+      if (lost >= 2 * this.config.maxTaskAttempts) {
+        this.failBatch(t.run, `task ${t.taskId} was lost with its executor ${lost} times; last error: ${error}`);
         continue;
       }
-      this.requeue(t, failures, error);
+      this.requeue(t, t.failures, error, lost);
+    }
+    const exec = this.executors.get(executorId);
+    if (unreachable && exec && exec.epoch === epoch && exec.state === 'ALIVE') {
+      this.ports.gateway.probe({ id: exec.id, epoch: exec.epoch, address: exec.address }).then((ok) => {
+        if (!ok) this.post({ type: 'executorUnreachable', executorId, epoch });
+      });
     }
     this.schedule();
+  }
+
+  private otherAttemptRunning(t: RunningTask): boolean {
+    for (const r of this.running.values()) if (r.run === t.run && r.taskId === t.taskId && r !== t) return true;
+    return false;
+  }
+
+  // ---------------------------------------------------------------- speculation
+
+  /**
+   * Spark's speculative execution: once `speculationQuantile` of a stage's
+   * tasks are done, a task running longer than `speculationMultiplier` × the
+   * median of the finished ones (and at least speculationMinRuntime) gets one
+   * copy on another executor. The first attempt to succeed wins; the other is
+   * killed, and its result — if it still arrives — is ignored, so outputs stay
+   * exactly-once.
+   */
+  private speculate(): void {
+    const now = this.clock.now();
+    let added = false;
+    const byTask = new Map<string, RunningTask[]>();
+    for (const r of this.running.values()) {
+      const key = `${r.run.key}/${r.taskId}`;
+      byTask.set(key, [...(byTask.get(key) ?? []), r]);
+    }
+    for (const attempts of byTask.values()) {
+      if (attempts.length !== 1) continue; // already has a copy
+      const t = attempts[0]!;
+      const s = t.stageRun;
+      if (t.run.state !== 'RUNNING' || s.done.has(t.partition) || s.durations.length === 0) continue;
+      if (s.done.size < this.config.speculationQuantile * s.stage.numPartitions) continue;
+      if (this.pending.some((p) => p.run === t.run && p.taskId === t.taskId)) continue;
+      const sorted = [...s.durations].sort((a, b) => a - b);
+      const median = sorted[Math.floor(sorted.length / 2)]!;
+      const threshold = Math.max(this.config.speculationMinRuntime, this.config.speculationMultiplier * median);
+      if (now - t.launchedAtMs <= threshold) continue;
+      const others = this.executors.alive().filter((e) => e.id !== t.executorId);
+      if (others.length === 0) continue;
+      this.log.info(
+        { taskId: t.taskId, executorId: t.executorId, runningMs: now - t.launchedAtMs, medianMs: median },
+        'speculating straggler',
+      );
+      this.pending.unshift({
+        run: t.run,
+        stageRun: s,
+        partition: t.partition,
+        taskId: t.taskId,
+        attempt: t.attempt,
+        failures: t.failures,
+        lostAttempts: t.lostAttempts,
+        speculative: true,
+        recovery: false,
+        preferred: t.preferred.filter((id) => id !== t.executorId && this.executors.isAlive(id)),
+        excluded: new Set([...t.excluded, t.executorId]),
+        readySinceMs: now - this.config.localityWait, // no locality wait for a copy: time is what it is short of
+      });
+      added = true;
+    }
+    if (added) this.schedule();
+  }
+
+  /** A partition is done: kill every other attempt of it and drop queued copies. */
+  private cancelOtherAttempts(winner: RunningTask): void {
+    for (const [key, r] of [...this.running]) {
+      if (r.run !== winner.run || r.taskId !== winner.taskId || r === winner) continue;
+      this.running.delete(key);
+      const e = this.executors.get(r.executorId);
+      if (e && e.epoch === r.epoch) {
+        e.running = Math.max(0, e.running - 1);
+        this.ports.gateway.kill(this.endpoint(e), [{ taskId: r.taskId, attempt: r.attempt }]);
+      }
+    }
+    this.pending = this.pending.filter((p) => !(p.run === winner.run && p.taskId === winner.taskId));
   }
 
   // ---------------------------------------------------------------- executors
@@ -828,11 +969,12 @@ export class Scheduler {
       t.stageRun.inFlight.delete(t.partition);
       this.requeue(t, t.failures, `executor ${e.id} lost: ${reason}`);
     }
+    for (const { block } of this.liveInputBlocks().values()) {
+      const i = block.executorIds.indexOf(e.id);
+      if (i >= 0) block.executorIds.splice(i, 1);
+    }
     for (const queue of this.batchesByJob.values()) {
       for (const run of queue) {
-        for (const blocks of run.inputs.values()) {
-          for (const b of blocks) b.executorIds = b.executorIds.filter((id) => id !== e.id);
-        }
         if (run.state === 'RUNNING') {
           this.recoverMapOutputs(run, e.id);
           this.advance(run);
@@ -840,6 +982,7 @@ export class Scheduler {
       }
     }
     for (const t of this.pending) t.preferred = t.preferred.filter((id) => id !== e.id);
+    this.reReplicate();
   }
 
   /** Forget map outputs on `executorId` and make their stages (and readers) run again. */
@@ -847,7 +990,10 @@ export class Scheduler {
     const affected = run.loseMapOutputs(executorId);
     if (affected.length === 0) return;
     const affectedIds = new Set(affected.map((s) => s.stage.id));
-    for (const s of affected) s.submitted = false;
+    for (const s of affected) {
+      s.submitted = false;
+      s.resubmissions++;
+    }
     // Readers of those shuffles must wait for the map side again.
     for (const child of run.stages) {
       if (!child.stage.parentStages.some((p) => affectedIds.has(p))) continue;
@@ -855,7 +1001,85 @@ export class Scheduler {
       for (const t of waiting) child.inFlight.delete(t.partition);
       this.pending = this.pending.filter((t) => t.stageRun !== child);
       child.submitted = false;
+      child.resubmissions++;
     }
+  }
+
+  // ---------------------------------------------------------------- re-replication
+
+  /** Every input block some queued or running batch (or a pending announcement) still needs, by id. */
+  private liveInputBlocks(): Map<string, { block: InputBlock; partitions: Array<{ run: BatchRun; nodeId: number; partition: number }> }> {
+    const out = new Map<string, { block: InputBlock; partitions: Array<{ run: BatchRun; nodeId: number; partition: number }> }>();
+    const note = (block: InputBlock) => {
+      const known = out.get(block.blockId);
+      if (known) return known;
+      const entry = { block, partitions: [] as Array<{ run: BatchRun; nodeId: number; partition: number }> };
+      out.set(block.blockId, entry);
+      return entry;
+    };
+    for (const blocks of this.readyInputs.values()) for (const b of blocks) note(b);
+    for (const queue of this.batchesByJob.values()) {
+      for (const run of queue) {
+        for (const src of run.job.graph.sources) {
+          (run.inputs.get(src.stream) ?? []).forEach((b, partition) => note(b).partitions.push({ run, nodeId: src.id, partition }));
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * After a loss, bring every input block that still has a replica back to
+   * `replication` copies, spreading the copies over the executors holding
+   * the fewest blocks. A block with no replica left is reported: its records
+   * cannot be recomputed (two failures inside the replication window).
+   */
+  private reReplicate(): void {
+    const alive = this.executors.alive();
+    const load = new Map(alive.map((e) => [e.id, e.lastReport.blockCount]));
+    const plans = new Map<string, Array<{ blockId: string; records: number; source: ExecutorEndpoint }>>();
+    for (const { block } of this.liveInputBlocks().values()) {
+      const holders = block.executorIds.filter((id) => this.executors.isAlive(id));
+      if (holders.length === 0) {
+        this.log.error({ blockId: block.blockId }, 'input block lost on every replica; batches reading it will fail');
+        continue;
+      }
+      if (holders.length >= this.config.replication) continue;
+      const target = alive
+        .filter((e) => !holders.includes(e.id))
+        .sort((a, b) => (load.get(a.id) ?? 0) - (load.get(b.id) ?? 0))[0];
+      if (!target) continue;
+      load.set(target.id, (load.get(target.id) ?? 0) + 1);
+      const source = this.executors.get(holders[0]!)!;
+      plans.set(target.id, [...(plans.get(target.id) ?? []), { blockId: block.blockId, records: block.records, source: this.endpoint(source) }]);
+    }
+    for (const [targetId, copies] of plans) {
+      const target = this.executors.get(targetId)!;
+      const epoch = target.epoch;
+      this.log.info({ executorId: targetId, blocks: copies.length }, 're-replicating input blocks');
+      this.ports.gateway.replicate(this.endpoint(target), copies).then(
+        () => this.post({ type: 'blocksReplicated', executorId: targetId, epoch, blockIds: copies.map((c) => c.blockId) }),
+        (err) => this.log.warn({ err: errorMessage(err), executorId: targetId }, 're-replication failed'),
+      );
+    }
+  }
+
+  private onBlocksReplicated(executorId: string, epoch: number, blockIds: string[]): void {
+    if (!this.executors.isAlive(executorId, epoch)) return;
+    const live = this.liveInputBlocks();
+    const lineageRefs: Array<{ jobId: string; batchTimeMs: number; nodeId: number; partition: number; blockId: string }> = [];
+    for (const id of blockIds) {
+      const entry = live.get(id);
+      if (!entry) continue;
+      if (!entry.block.executorIds.includes(executorId)) entry.block.executorIds.push(executorId);
+      for (const p of entry.partitions) {
+        if (p.run.state === 'RUNNING' || p.run.state === 'REGISTERING') {
+          lineageRefs.push({ jobId: p.run.job.id, batchTimeMs: p.run.batchTimeMs, nodeId: p.nodeId, partition: p.partition, blockId: id });
+        }
+      }
+    }
+    if (lineageRefs.length > 0) this.ports.recordReplicas(lineageRefs, executorId);
+    this.schedule();
   }
 
   // ---------------------------------------------------------------- status

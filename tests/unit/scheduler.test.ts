@@ -38,7 +38,9 @@ interface Launch {
 class FakeCluster {
   readonly stores = new Map<string, Map<string, Buffer>>();
   readonly launches: Launch[] = [];
-  readonly ranOn: Array<{ executorId: string; taskId: string; locality: string }> = [];
+  readonly ranOn: Array<{ executorId: string; taskId: string; locality: string; speculative: boolean }> = [];
+  readonly killed: string[] = [];
+  readonly replications: Array<[string, string, string]> = [];
   failNext: ((spec: TaskSpec, executorId: string) => string | undefined) | undefined;
 
   store(id: string) {
@@ -57,7 +59,7 @@ class FakeCluster {
   }
 
   run(e: ExecutorEndpoint, spec: TaskSpec): TaskResult__Output {
-    this.ranOn.push({ executorId: e.id, taskId: spec.taskId!, locality: spec.locality! });
+    this.ranOn.push({ executorId: e.id, taskId: spec.taskId!, locality: spec.locality!, speculative: !!spec.speculative });
     const base = {
       taskId: spec.taskId!,
       attempt: spec.attempt!,
@@ -116,9 +118,15 @@ function setup(overrides: Record<string, string> = {}) {
         for (const id of ids) s.delete(id);
         for (const k of [...s.keys()]) if (prefixes.some((p) => k.startsWith(p))) s.delete(k);
       },
-      kill: () => {},
+      kill: (_e, tasks) => void cluster.killed.push(...tasks.map((t) => t.taskId)),
       forget: () => {},
+      probe: async (e) => cluster.stores.has(e.id),
+      replicate: async (target, blocks) => {
+        for (const b of blocks) cluster.store(target.id).set(b.blockId, cluster.store(b.source.id).get(b.blockId)!);
+        cluster.replications.push(...blocks.map((b) => [b.blockId, b.source.id, target.id] as [string, string, string]));
+      },
     },
+    recordReplicas: () => {},
     registerBatch: async (run) => void registered.push(run.key),
     recordMapOutput: () => {},
     forgetBatches: () => {},
@@ -131,7 +139,9 @@ function setup(overrides: Record<string, string> = {}) {
   const config = schedulerConfigSchema.parse({ batchInterval: '1s', localityWait: '30ms', defaultParallelism: 2, ...overrides });
   const scheduler = new Scheduler(config, clock, ports, createLogger('test', 'silent'));
   scheduler.start();
-  const heartbeat = (id: string, slots = 2, epoch = 1) =>
+  const slotsOf = new Map<string, number>();
+  const heartbeat = (id: string, slots = slotsOf.get(id) ?? 2, epoch = 1) => {
+    slotsOf.set(id, slots);
     scheduler.post({
       type: 'heartbeat',
       msg: {
@@ -148,6 +158,7 @@ function setup(overrides: Record<string, string> = {}) {
         sentAtMs: clock.now(),
       } satisfies HeartbeatMessage,
     });
+  };
   /** Put blocks of `lines` on executors and announce them for batch t. */
   const announce = (t: number, blocks: Array<{ lines: string[]; on: string[] }>) => {
     const refs = blocks.map((b, i) => {
@@ -198,7 +209,7 @@ describe('Scheduler', () => {
       { lines: ['a b a'], on: ['e1'] },
       { lines: ['b c'], on: ['e2'] },
     ]);
-    s.clock.advance(t - s.clock.now());
+    s.advance(t - s.clock.now(), [...s.scheduler.executors.alive().map((e) => e.id)]);
     await flush();
     expect(s.registered).toEqual([`${job.id}@${t}`]);
     await s.cluster.runAll();
@@ -222,7 +233,7 @@ describe('Scheduler', () => {
     const job = s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
     const out = s.collect(job.id);
     s.announce(job.firstBatchTimeMs, []);
-    s.clock.advance(job.firstBatchTimeMs - s.clock.now());
+    s.advance(job.firstBatchTimeMs - s.clock.now(), ['e1']);
     await flush();
     await s.cluster.runAll();
     expect(out).toEqual([{ t: job.firstBatchTimeMs, counts: new Map() }]);
@@ -240,7 +251,7 @@ describe('Scheduler', () => {
       { lines: ['x'], on: ['e1'] },
       { lines: ['y'], on: ['e1'] },
     ]);
-    s.clock.advance(t - s.clock.now());
+    s.advance(t - s.clock.now(), [...s.scheduler.executors.alive().map((e) => e.id)]);
     await flush();
     expect(s.cluster.launches.flatMap((l) => l.tasks.map((x) => [l.executor.id, x.locality]))).toEqual([['e1', 'PROCESS_LOCAL']]);
     s.clock.advance(31);
@@ -265,7 +276,7 @@ describe('Scheduler', () => {
     s.announce(t, [{ lines: ['a'], on: ['e1', 'e2'] }]);
     let failures = 0;
     s.cluster.failNext = (spec) => (spec.stageId === 0 && failures++ < 1 ? 'user function of map (node 1) threw Error: flaky' : undefined);
-    s.clock.advance(t - s.clock.now());
+    s.advance(t - s.clock.now(), [...s.scheduler.executors.alive().map((e) => e.id)]);
     await flush();
     await s.cluster.runAll();
     expect(out).toHaveLength(1);
@@ -287,7 +298,7 @@ describe('Scheduler', () => {
   });
 
   it('recomputes map outputs of a lost executor and still commits the right counts', async () => {
-    const s = setup({ executorTimeout: '1500ms' });
+    const s = setup({ maxMissedHeartbeats: '4' });
     s.heartbeat('e1');
     s.heartbeat('e2');
     const job = s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
@@ -327,5 +338,94 @@ describe('Scheduler', () => {
     s.advance(job.firstBatchTimeMs - s.clock.now() + 4000, ['e1']);
     expect(job.state).toBe('FAILED');
     expect(job.error).toMatch(/fell 3 batches behind \(maxQueuedBatches=3\)/);
+  });
+
+  it('speculates a straggler on another executor; the first finisher wins and the other is killed', async () => {
+    const s = setup({ speculationMinRuntime: '100ms', speculationMultiplier: '1.5', speculationQuantile: '0.5' });
+    s.heartbeat('e1', 1);
+    s.heartbeat('e2', 1);
+    s.heartbeat('e3', 1);
+    const job = s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
+    const out = s.collect(job.id);
+    const t = job.firstBatchTimeMs;
+    s.announce(t, [
+      { lines: ['a'], on: ['e1', 'e3'] },
+      { lines: ['b'], on: ['e2', 'e3'] },
+    ]);
+    s.advance(t - s.clock.now(), ['e1', 'e2', 'e3']);
+    await flush();
+    const maps = s.cluster.launches.splice(0);
+    expect(maps.map((l) => l.executor.id).sort()).toEqual(['e1', 'e2']);
+    // e1's map task finishes after 20 ms; e2's hangs (a straggler).
+    s.advance(20, ['e1', 'e2', 'e3']);
+    const fast = maps.find((l) => l.executor.id === 'e1')!;
+    fast.cb.onResult(s.cluster.run(fast.executor, fast.tasks[0]!));
+    await flush();
+    s.cluster.launches.splice(0); // nothing else is launchable yet (reduce waits for the map stage)
+    s.advance(200, ['e1', 'e2', 'e3']);
+    const copies = s.cluster.launches.splice(0);
+    expect(copies).toHaveLength(1);
+    expect(copies[0]!.executor.id).toBe('e3');
+    expect(copies[0]!.tasks[0]).toMatchObject({ taskId: maps.find((l) => l.executor.id === 'e2')!.tasks[0]!.taskId, speculative: true, attempt: 2 });
+    // The copy wins; the straggler is killed and its late result ignored.
+    copies[0]!.cb.onResult(s.cluster.run(copies[0]!.executor, copies[0]!.tasks[0]!));
+    await flush();
+    expect(s.cluster.killed).toEqual([copies[0]!.tasks[0]!.taskId]);
+    const slow = maps.find((l) => l.executor.id === 'e2')!;
+    slow.cb.onResult(s.cluster.run(slow.executor, slow.tasks[0]!));
+    await s.cluster.runAll();
+    expect(out).toEqual([{ t, counts: new Map([['a', 1], ['b', 1]]) }]);
+  });
+
+  it('a broken RunTasks call does not count against the task, and an unreachable executor is declared lost at once', async () => {
+    const s = setup({ maxTaskAttempts: '1' });
+    s.heartbeat('e1');
+    s.heartbeat('e2');
+    const job = s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
+    const out = s.collect(job.id);
+    const t = job.firstBatchTimeMs;
+    s.announce(t, [{ lines: ['x y'], on: ['e1', 'e2'] }]);
+    s.advance(t - s.clock.now(), ['e1', 'e2']);
+    await flush();
+    const first = s.cluster.launches.splice(0)[0]!;
+    // The executor dies: its call breaks with UNAVAILABLE and its health probe fails.
+    s.cluster.stores.delete(first.executor.id);
+    first.cb.onLost(first.tasks.map((x) => x.taskId!), 'RunTasks failed: UNAVAILABLE', true);
+    await flush();
+    await flush();
+    expect(s.lost).toEqual([first.executor.id]);
+    await s.cluster.runAll();
+    // maxTaskAttempts=1, yet the batch completed: the loss was not the task's failure.
+    expect(job.state).toBe('RUNNING');
+    expect(out).toEqual([{ t, counts: new Map([['x', 1], ['y', 1]]) }]);
+  });
+
+  it('copies input blocks that lost a replica to another executor, spreading the copies', async () => {
+    const s = setup();
+    for (const id of ['e1', 'e2', 'e3']) s.heartbeat(id);
+    const job = s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
+    const t = job.firstBatchTimeMs;
+    s.announce(t, []);
+    // A batch that is announced but not yet run holds blocks on e1 (lost next) and e2.
+    s.announce(t + 1000, [
+      { lines: ['p'], on: ['e1', 'e2'] },
+      { lines: ['q'], on: ['e1', 'e3'] },
+      { lines: ['r'], on: ['e2', 'e3'] },
+    ]);
+    s.cluster.stores.delete('e1');
+    s.advance(1100, ['e2', 'e3']);
+    expect(s.lost).toEqual(['e1']);
+    await flush();
+    expect(s.cluster.replications.sort()).toEqual([
+      [`blk-${t + 1000}-0`, 'e2', 'e3'],
+      [`blk-${t + 1000}-1`, 'e3', 'e2'],
+    ]);
+    // The copies count as locations from now on: the batch runs local on them.
+    const out = s.collect(job.id);
+    s.advance(t + 1000 - s.clock.now(), ['e2', 'e3']);
+    await flush();
+    await s.cluster.runAll();
+    expect(out.at(-1)).toEqual({ t: t + 1000, counts: new Map([['p', 1], ['q', 1], ['r', 1]]) });
+    expect(s.cluster.ranOn.filter((r) => r.taskId.includes('/0/')).every((r) => r.locality === 'PROCESS_LOCAL')).toBe(true);
   });
 });
