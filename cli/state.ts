@@ -23,7 +23,7 @@ export interface ClusterState {
   logDir: string;
   /** JetStream store of the nats-server `up` started; removed by `down`. */
   natsStoreDir?: string;
-  addresses: { receiver: string; scheduler: string; lineage: string; nats: string; executors: string[] };
+  addresses: { receiver: string; scheduler: string; lineage: string; nats: string; executors: string[]; statusPage?: string };
   /** In start order. */
   processes: ClusterProcessInfo[];
 }

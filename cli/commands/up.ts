@@ -33,8 +33,8 @@ export interface UpFlags {
   startTimeout?: string;
 }
 
-/** The services' default ports, used when free so that commands run elsewhere find the cluster without flags. */
-const DEFAULT_PORTS = { receiver: 7070, scheduler: 7071, lineage: 7072 } as const;
+/** The services' default ports (and the status page's, Spark's 4040), used when free so that commands run elsewhere find the cluster without flags. */
+const DEFAULT_PORTS = { receiver: 7070, scheduler: 7071, lineage: 7072, status: 4040 } as const;
 
 /** 200ms (the receiver's default) when it divides the batch interval, else the largest whole-ms divisor under 200ms. */
 export function defaultBlockInterval(batchMs: number): number {
@@ -78,7 +78,7 @@ export async function upCommand(io: Io, flags: UpFlags): Promise<void> {
   // A fresh JetStream store each time: lineage state of a previous cluster's jobs means nothing now.
   if (natsStoreDir) rmSync(natsStoreDir, { recursive: true, force: true });
 
-  const ports: { receiver?: number; scheduler?: number; lineage?: number } = {};
+  const ports: { receiver?: number; scheduler?: number; lineage?: number; status?: number } = {};
   if (!flags.randomPorts) {
     for (const [name, port] of Object.entries(DEFAULT_PORTS) as Array<[keyof typeof DEFAULT_PORTS, number]>) {
       if (await isPortFree(port)) ports[name] = port;
@@ -141,6 +141,7 @@ function printEndpoints(io: Io, state: ClusterState, flags: UpFlags): void {
       .filter((p) => p.kind === 'executor')
       .map((p): [string, string] => [p.name, `${p.address}${flags.slots ? `  (${flags.slots} slots)` : ''}`]),
     ['nats', state.addresses.nats + (flags.natsUrl ? '  (external)' : '')],
+    ['status page', state.addresses.statusPage ?? `not started (see ${relative(io.cwd, state.logDir) || state.logDir}/scheduler.log)`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   println(io.stdout, `Rivulet cluster is up (${state.mode}):`);

@@ -47,8 +47,8 @@ export interface LocalClusterOptions {
    * every executor) or an executor id (`executor-2`); later keys win in that order.
    */
   env?: Record<string, EnvMap>;
-  /** Control-plane ports; 0 or absent picks a free one. */
-  ports?: { receiver?: number; scheduler?: number; lineage?: number };
+  /** Control-plane ports; 0 or absent picks a free one (`status`: the scheduler's status page). */
+  ports?: { receiver?: number; scheduler?: number; lineage?: number; status?: number };
   /** Where JetStream stores data when this launcher starts nats-server. @default a temp dir */
   natsStoreDir?: string;
   /** Per-process start deadline. @default 20000 */
@@ -65,6 +65,8 @@ export interface LocalClusterAddresses {
   lineage: string;
   nats: string;
   executors: string[];
+  /** The scheduler's status page (absent when it could not bind its port). */
+  statusPage?: string;
 }
 
 /** What is needed to find and stop a (possibly detached) cluster from another process. */
@@ -201,7 +203,12 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     };
 
     const lineage = await launch('lineage', 'lineage', ports.lineage, controlPlane);
-    const scheduler = await launch('scheduler', 'scheduler', ports.scheduler, controlPlane);
+    const scheduler = await launch('scheduler', 'scheduler', ports.scheduler, {
+      ...controlPlane,
+      RIVULET_STATUS_PORT: String(opts.ports?.status ?? 0),
+    });
+    // Read back rather than assumed: the scheduler may have been given another port or host via `env`.
+    const statusPage = statusPageUrl(scheduler.recentOutput());
 
     const executors: ServiceProcess[] = [];
     let nextExecutor = 1;
@@ -240,6 +247,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
         lineage: lineage.address,
         nats: natsUrl,
         executors: executors.map((e) => e.address),
+        statusPage,
       }),
       addExecutor: async (o = {}) => {
         if (stopped) throw new Error('the cluster is stopped');
@@ -282,6 +290,20 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     await stopStarted(1000);
     throw e;
   }
+}
+
+/** The URL in the scheduler's `{"msg":"status page","url":…}` output line, if it started its status page. */
+export function statusPageUrl(output: string): string | undefined {
+  for (const line of output.split('\n')) {
+    if (!line.includes('"status page"')) continue;
+    try {
+      const parsed = JSON.parse(line) as { msg?: string; url?: string };
+      if (parsed.msg === 'status page' && typeof parsed.url === 'string') return parsed.url;
+    } catch {
+      // not a JSON line (or cut at the head of a log tail)
+    }
+  }
+  return undefined;
 }
 
 /**

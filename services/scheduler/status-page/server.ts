@@ -1,0 +1,188 @@
+/**
+ * The scheduler's status page, modelled on Spark's Streaming tab: a small
+ * read-only HTTP server (node:http, no framework) that serves a static page and
+ * the scheduler's status as JSON, polled (`/api/status`) or pushed every
+ * second as Server-Sent Events (`/api/events`).
+ *
+ * It only ever calls the `snapshot` function it is given — the same synchronous
+ * read the gRPC GetStatus uses — and never touches scheduler state. Anything
+ * that goes wrong while answering a request is logged and answered with a 500:
+ * this window on the scheduler must never be what brings the scheduler down.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from '../../../lib/log.js';
+
+/** Whatever the snapshot returns is sent as JSON as is (scheduler.status(): a ClusterStatus). */
+export type StatusSnapshot = (recentBatches: number) => unknown;
+
+export interface StatusPageOptions {
+  /** Interface to bind. */
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  snapshot: StatusSnapshot;
+  log: Logger;
+  /** Period of the Server-Sent Events push. @default 1000 */
+  pushIntervalMs?: number;
+  /** Batches per job sent to the page (the charts' window). @default 100 */
+  recentBatches?: number;
+}
+
+export interface StatusPage {
+  /** Where a browser on this machine reaches the page, e.g. `http://127.0.0.1:4040/`. */
+  url: string;
+  close(): Promise<void>;
+}
+
+interface Asset {
+  body: Buffer;
+  type: string;
+}
+
+/** The page's files, next to this module in the source tree (also when running from dist/). */
+function findAssetDir(): string {
+  for (const rel of ['./assets/', '../../../../services/scheduler/status-page/assets/']) {
+    const dir = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(`${dir}index.html`)) return dir;
+  }
+  throw new Error('status page assets not found next to services/scheduler/status-page/');
+}
+
+function loadAssets(): Map<string, Asset> {
+  const dir = findAssetDir();
+  const file = (name: string, type: string): Asset => ({ body: readFileSync(dir + name), type });
+  const index = file('index.html', 'text/html; charset=utf-8');
+  return new Map([
+    ['/', index],
+    ['/index.html', index],
+    ['/app.js', file('app.js', 'text/javascript; charset=utf-8')],
+    ['/style.css', file('style.css', 'text/css; charset=utf-8')],
+  ]);
+}
+
+// The page is served from this origin only and builds its DOM with textContent,
+// so job-provided strings can't run; the policy is a second line of defence.
+const SECURITY_HEADERS = {
+  'Content-Security-Policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+};
+
+const MAX_RECENT_BATCHES = 1000;
+
+function urlFor(host: string, port: number): string {
+  // A wildcard bind is reachable on loopback; that is the URL that works when printed locally.
+  const shown = host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host;
+  return `http://${shown.includes(':') ? `[${shown}]` : shown}:${port}/`;
+}
+
+export async function startStatusPage(opts: StatusPageOptions): Promise<StatusPage> {
+  const { log } = opts;
+  const assets = loadAssets();
+  const pushIntervalMs = opts.pushIntervalMs ?? 1000;
+  const defaultBatches = opts.recentBatches ?? 100;
+
+  // One timer and one serialisation per tick for all event-stream clients.
+  const subscribers = new Set<ServerResponse>();
+  let timer: NodeJS.Timeout | undefined;
+  const push = () => {
+    let frame: string;
+    try {
+      frame = `data: ${JSON.stringify(opts.snapshot(defaultBatches))}\n\n`;
+    } catch (err) {
+      log.error({ err }, 'status page: snapshot failed');
+      return;
+    }
+    for (const res of subscribers) res.write(frame);
+  };
+
+  const send = (res: ServerResponse, code: number, type: string, body: string | Buffer, extra: Record<string, string> = {}) => {
+    res.writeHead(code, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), ...SECURITY_HEADERS, ...extra });
+    res.end(body);
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      send(res, 405, 'text/plain; charset=utf-8', `method ${req.method} not allowed\n`, { Allow: 'GET, HEAD' });
+      return;
+    }
+    const url = new URL(req.url ?? '/', 'http://status.invalid');
+    const asset = assets.get(url.pathname);
+    if (asset) {
+      send(res, 200, asset.type, asset.body, { 'Cache-Control': 'no-cache' });
+      return;
+    }
+    if (url.pathname === '/api/status') {
+      const asked = Number(url.searchParams.get('batches') ?? defaultBatches);
+      if (!Number.isInteger(asked) || asked < 0 || asked > MAX_RECENT_BATCHES) {
+        send(res, 400, 'text/plain; charset=utf-8', `batches must be an integer from 0 to ${MAX_RECENT_BATCHES}\n`);
+        return;
+      }
+      send(res, 200, 'application/json', JSON.stringify(opts.snapshot(asked)), { 'Cache-Control': 'no-store' });
+      return;
+    }
+    if (url.pathname === '/api/events') {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', ...SECURITY_HEADERS });
+      if (req.method === 'HEAD') {
+        res.end();
+        return;
+      }
+      res.write('retry: 2000\n\n');
+      subscribers.add(res);
+      res.on('close', () => {
+        subscribers.delete(res);
+        if (subscribers.size === 0 && timer) {
+          clearInterval(timer);
+          timer = undefined;
+        }
+      });
+      timer ??= setInterval(push, pushIntervalMs);
+      push(); // the page draws at once instead of after the first tick
+      return;
+    }
+    send(res, 404, 'text/plain; charset=utf-8', `not found: ${url.pathname}\n`);
+  };
+
+  const server = createServer((req, res) => {
+    try {
+      handle(req, res);
+    } catch (err) {
+      log.error({ err, path: req.url }, 'status page: request failed');
+      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
+      else res.destroy();
+    }
+  });
+  // Malformed requests and broken sockets end that connection only.
+  server.on('clientError', (err, socket) => {
+    log.debug({ err: err.message }, 'status page: bad client request');
+    socket.destroy();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (err) => log.error({ err }, 'status page: server error'));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: urlFor(opts.host, port),
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (timer) clearInterval(timer);
+        timer = undefined;
+        for (const res of subscribers) res.end();
+        subscribers.clear();
+        server.close(() => resolve());
+        // Browsers keep idle keep-alive connections open; they must not hold up shutdown.
+        server.closeAllConnections();
+      }),
+  };
+}
