@@ -14,8 +14,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Clock, TimerHandle } from '../../lib/clock.js';
-import { planBatch } from '../../lib/dstream/planner.js';
-import type { OutputNode } from '../../lib/dstream/graph.js';
+import { planBatch, planTask } from '../../lib/dstream/planner.js';
+import { sourceInputKey, type OutputNode } from '../../lib/dstream/graph.js';
 import { loadJob } from '../../lib/dstream/loader.js';
 import { unpackRecords } from '../../lib/codec/records.js';
 import { InvalidArgumentError, ResourceExhaustedError, UnavailableError, errorMessage } from '../../lib/errors.js';
@@ -386,7 +386,12 @@ export class Scheduler {
     const slots = this.executors.totalSlots();
     if (slots === 0) return; // waits in QUEUED; its scheduling delay shows in status
     const blockCounts = new Map([...run.inputs].map(([s, b]) => [s, b.length]));
-    run.setPlan(planBatch(run.job.graph, blockCounts, this.config.defaultParallelism || slots));
+    try {
+      run.setPlan(planBatch(run.job.graph, blockCounts, this.config.defaultParallelism || slots));
+    } catch (err) {
+      // A batch that cannot be planned would otherwise sit queued forever.
+      return this.failBatch(run, `cannot plan the batch: ${errorMessage(err)}`);
+    }
     run.state = 'REGISTERING';
     run.startedAtMs = this.clock.now();
     this.registerWithLineage(run);
@@ -450,10 +455,10 @@ export class Scheduler {
 
   private preferredExecutors(run: BatchRun, s: StageRun, partition: number): string[] {
     const prefs = new Set<string>();
-    for (const src of s.stage.sourceNodes) {
-      const node = run.job.graph.node(src);
+    for (const { nodeId, partition: p } of planTask(run.job.graph, run.plan!, s.stage, partition).blocks) {
+      const node = run.job.graph.node(nodeId);
       if (node.kind !== 'source') continue;
-      const block = run.inputs.get(node.stream)?.[partition];
+      const block = run.inputs.get(sourceInputKey(node))?.[p];
       for (const id of block?.executorIds ?? []) prefs.add(id);
     }
     return [...prefs];
@@ -685,13 +690,15 @@ export class Scheduler {
       const e = this.executors.get(id);
       return e ? { executorId: e.id, address: e.address, epoch: e.epoch } : undefined;
     };
-    const blocks = stage.sourceNodes.map((src) => {
+    // What this task computes and reads (union offsets, cogroup sides): the planner decides.
+    const tp = planTask(job.graph, run.plan!, stage, t.partition);
+    const blocks = tp.blocks.map(({ nodeId: src, partition }) => {
       const node = job.graph.node(src);
-      const block = node.kind === 'source' ? run.inputs.get(node.stream)![t.partition]! : undefined;
-      if (!block) throw new Error(`no input block for node ${src} partition ${t.partition}`);
+      const block = node.kind === 'source' ? run.inputs.get(sourceInputKey(node))?.[partition] : undefined;
+      if (!block) throw new Error(`no input block for node ${src} partition ${partition}`);
       return {
         dataset: ref(src),
-        partition: t.partition,
+        partition,
         blockId: block.blockId,
         locations: block.executorIds
           .filter((id) => this.executors.isAlive(id))
@@ -699,16 +706,19 @@ export class Scheduler {
           .filter((x) => x !== undefined),
       };
     });
-    const shuffles = stage.shuffleReads.map((shuffleNode) => {
+    const shuffles = tp.shuffles.map(({ nodeId: shuffleNode, reducePartition }) => {
       const mapStage = run.stages.find((s) => s.stage.shuffleNode === shuffleNode)!;
       return {
         dataset: ref(shuffleNode),
-        reducePartition: t.partition,
+        reducePartition,
         shuffleId: `${job.id}:${T}:${shuffleNode}`,
-        mapOutputs: [...mapStage.mapOutputs].map(([m, out]) => ({
-          mapPartition: m,
-          executor: { executorId: out.executorId, address: out.address, epoch: out.epoch },
-        })),
+        // In map-partition order, so reduce-side value order is deterministic across recomputations.
+        mapOutputs: [...mapStage.mapOutputs]
+          .sort(([a], [b]) => a - b)
+          .map(([m, out]) => ({
+            mapPartition: m,
+            executor: { executorId: out.executorId, address: out.address, epoch: out.epoch },
+          })),
       };
     });
     const spec: TaskSpec = {
@@ -717,12 +727,13 @@ export class Scheduler {
       bundleHash: job.bundleHash,
       batchTimeMs: T,
       stageId: stage.id,
-      partition: t.partition,
+      partition: tp.partition,
       attempt: t.attempt,
       epoch: t.epoch,
-      dataset: ref(stage.finalNode),
+      dataset: ref(tp.nodeId),
       blocks,
       shuffles,
+      nodePartitions: run.plan!.partitions,
       locality: t.locality,
       speculative: t.speculative,
     };
@@ -731,6 +742,7 @@ export class Scheduler {
         shuffleId: `${job.id}:${T}:${stage.shuffleNode}`,
         dataset: ref(stage.shuffleNode!),
         numPartitions: run.plan!.partitions[stage.shuffleNode!]!,
+        mapPartitionOffset: tp.mapPartitionOffset,
       };
     } else {
       spec.result = { output: (job.graph.node(stage.outputNode!) as OutputNode).name };
