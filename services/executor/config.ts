@@ -19,6 +19,8 @@ export const executorConfigSchema = z.object({
   fetchTimeout: duration('10s'),
   /** For tests and demos only: extra delay added to every task, to make a straggler. */
   taskDelay: duration('0ms'),
+  /** For tests and demos only: every task holds its slot this many times as long as it ran (10 = a 10× slower machine). */
+  taskSlowdown: z.coerce.number().min(1).max(1000).default(1),
 });
 
 export type ExecutorConfig = z.infer<typeof executorConfigSchema>;

@@ -30,6 +30,7 @@ await runService('executor', executorConfigSchema, async (config, log) => {
   const pool = new TaskPool({
     slots: config.slots,
     taskDelayMs: config.taskDelay,
+    taskSlowdown: config.taskSlowdown,
     onWorkerExit: ({ slot, exitCode, error, task }) =>
       log.warn({ slot, exitCode, err: error, task }, 'task worker exited; replacing it'),
   });

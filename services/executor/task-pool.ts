@@ -37,6 +37,8 @@ export interface PoolTask {
   blocks: ReadonlyArray<{ key: string; data: Uint8Array }>;
   /** For each shuffle node read: its bucket from every map output. */
   shuffles: ReadonlyArray<{ nodeId: number; buckets: readonly Uint8Array[] }>;
+  /** Partition count of every node in the task's batch (TaskSpec.node_partitions). */
+  nodePartitions?: readonly number[];
 }
 
 export type PoolOutcome =
@@ -68,6 +70,8 @@ export interface TaskPoolOptions {
   workerPath?: string;
   /** tests/demos only: delay before each task. @default 0 */
   taskDelayMs?: number;
+  /** tests/demos only: every task holds its slot `taskSlowdown` times as long as it ran (a slow machine). @default 1 */
+  taskSlowdown?: number;
   /** Called when a worker dies unexpectedly (for logging). */
   onWorkerExit?: (info: { slot: number; exitCode: number; error?: Error; task: boolean }) => void;
 }
@@ -89,6 +93,8 @@ interface Job {
   enqueuedAt: number;
   dispatchedAt: number;
   state: 'queued' | 'running' | 'done';
+  /** taskSlowdown already applied to this job's answer. */
+  slowed?: boolean;
   slot?: Slot;
   resolve: (o: PoolOutcome) => void;
 }
@@ -110,6 +116,7 @@ export class TaskPool {
   readonly slots: number;
   private readonly workerPath: string;
   private readonly taskDelayMs: number;
+  private readonly taskSlowdown: number;
   private readonly workers: Slot[] = [];
   private readonly queue: Job[] = [];
   private readonly onWorkerExit: TaskPoolOptions['onWorkerExit'];
@@ -124,6 +131,7 @@ export class TaskPool {
     this.workerPath = opts.workerPath ?? defaultWorkerPath();
     if (!existsSync(this.workerPath)) throw new Error(`task worker not found at ${this.workerPath}`);
     this.taskDelayMs = Math.max(0, opts.taskDelayMs ?? 0);
+    this.taskSlowdown = Math.max(1, opts.taskSlowdown ?? 1);
     this.onWorkerExit = opts.onWorkerExit;
     for (let i = 0; i < this.slots; i++) this.workers.push(this.spawn(i));
   }
@@ -201,6 +209,12 @@ export class TaskPool {
     }
     const job = slot.current;
     if (!job || job.seq !== msg.seq) return; // killed while the answer was in flight
+    if (msg.type === 'done' && this.taskSlowdown > 1 && !job.slowed) {
+      // tests/demos only: keep the slot busy as a machine this much slower would.
+      job.slowed = true;
+      setTimeout(() => this.onMessage(slot, msg), (this.taskSlowdown - 1) * msg.runMs);
+      return;
+    }
     slot.current = undefined;
     const queueMs = job.dispatchedAt - job.enqueuedAt;
     if (msg.type === 'done') {
@@ -364,5 +378,6 @@ function packInputs(task: PoolTask, seq: number): Omit<RunMessage, 'code' | 'del
     blockRanges,
     shuffleNodes,
     shuffleRanges,
+    nodePartitions: [...(task.nodePartitions ?? [])],
   };
 }
