@@ -1,0 +1,181 @@
+/**
+ * Scenarios shared by benchmarks (which print their figures) and by the
+ * tests that check the qualitative claims behind them. Each starts a real
+ * local cluster (nats-server + the four services as processes), runs the word
+ * count with a steady input, and measures per-batch timings from the
+ * scheduler's status.
+ */
+import { fileURLToPath } from 'node:url';
+import { RivuletClient, type BatchStatus } from '../client/index.js';
+import { startLocalCluster, type EnvMap, type LocalCluster } from '../lib/cluster/local-cluster.js';
+
+export const wordcountJob = fileURLToPath(new URL('../../examples/wordcount.ts', import.meta.url));
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/** Deterministic ~8-word lines from a 2000-word vocabulary. */
+export function makeLines(n: number, seed = 42): string[] {
+  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  return Array.from({ length: n }, () =>
+    Array.from({ length: 4 + Math.floor(rand() * 8) }, () => `w${Math.floor(2000 * rand() * rand())}`).join(' '),
+  );
+}
+
+export interface SteadyRun {
+  cluster: LocalCluster;
+  client: RivuletClient;
+  jobId: string;
+  /** Completed batches with input, in time order. */
+  batches(): Promise<BatchStatus[]>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Start a cluster, submit the word count and push `linesPerSecond` lines
+ * every second in 4 slices, until stop().
+ */
+export async function steadyWordCount(opts: {
+  executors: number;
+  slots?: number;
+  batchInterval?: string;
+  linesPerSecond: number;
+  env?: Record<string, EnvMap>;
+}): Promise<SteadyRun> {
+  const cluster = await startLocalCluster({
+    executors: opts.executors,
+    slots: opts.slots ?? 2,
+    batchInterval: opts.batchInterval ?? '1s',
+    blockInterval: '250ms',
+    logLevel: 'warn',
+    env: opts.env,
+  });
+  const a = cluster.addresses();
+  const client = new RivuletClient({ scheduler: a.scheduler, receiver: a.receiver });
+  const job = await client.submitJob(wordcountJob);
+  const drain = (async () => {
+    for await (const _ of client.watchOutput(job.jobId, 'counts')) void _;
+  })().catch(() => undefined);
+  const slice = makeLines(Math.ceil(opts.linesPerSecond / 4));
+  const pusher = client.pusher('lines');
+  let pushing = true;
+  // Open loop: a slice every 250 ms whether or not earlier ones are acked yet
+  // (bounded), so a slow batch does not slow the input down.
+  const pushLoop = (async () => {
+    const inFlight = new Set<Promise<unknown>>();
+    let next = Date.now();
+    while (pushing) {
+      const op = pusher.push(slice).catch(() => undefined);
+      inFlight.add(op);
+      void op.finally(() => inFlight.delete(op));
+      if (inFlight.size >= 16) await Promise.race(inFlight);
+      next += 250;
+      await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
+    }
+    await Promise.all(inFlight);
+  })();
+  return {
+    cluster,
+    client,
+    jobId: job.jobId,
+    batches: async () => {
+      const st = await client.status({ recentBatches: 1000 });
+      return st.jobs
+        .find((j) => j.jobId === job.jobId)!
+        .recentBatches.filter((b) => b.state === 'COMPLETED' && Number(b.inputRecords) > 0)
+        .sort((x, y) => Number(x.batchTimeMs) - Number(y.batchTimeMs));
+    },
+    stop: async () => {
+      pushing = false;
+      await pushLoop;
+      await pusher.close().catch(() => undefined);
+      await client.stopJob(job.jobId).catch(() => undefined);
+      await drain;
+      await client.close();
+      await cluster.stop();
+    },
+  };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Processing time with executor-3 of 3 slowed `slowdown`×, speculation on or
+ * off. Returns p50/p90 processing time of `batches` batches after a warm-up.
+ */
+export async function stragglerScenario(opts: {
+  slowdown: number;
+  speculation: boolean;
+  batches: number;
+  linesPerSecond: number;
+}): Promise<{ p50: number; p90: number; speculativeHint: string; batches: number }> {
+  const run = await steadyWordCount({
+    executors: 3,
+    linesPerSecond: opts.linesPerSecond,
+    env: {
+      scheduler: { RIVULET_SPECULATION: String(opts.speculation) },
+      ...(opts.slowdown > 1 ? { 'executor-3': { RIVULET_TASK_SLOWDOWN: String(opts.slowdown) } } : {}),
+    },
+  });
+  try {
+    const warmup = 2;
+    for (;;) {
+      const done = await run.batches();
+      if (done.length >= warmup + opts.batches) {
+        const measured = done.slice(warmup, warmup + opts.batches).map((b) => b.processingTimeMs);
+        return {
+          p50: percentile(measured, 50),
+          p90: percentile(measured, 90),
+          speculativeHint: opts.speculation ? 'on' : 'off',
+          batches: measured.length,
+        };
+      }
+      await sleep(250);
+    }
+  } finally {
+    await run.stop();
+  }
+}
+
+/**
+ * Kill -9 one of `executors` mid-stream and measure the time from the kill
+ * until batches are back within 10% of normal total delay (the first batch
+ * after which every later batch in the window is within 10%, or within 50 ms
+ * for sub-100 ms delays).
+ */
+export async function recoveryScenario(opts: {
+  executors: number;
+  linesPerSecond: number;
+}): Promise<{ normalTotalDelayMs: number; recoveryMs: number; peakTotalDelayMs: number }> {
+  const run = await steadyWordCount({ executors: opts.executors, linesPerSecond: opts.linesPerSecond });
+  try {
+    while ((await run.batches()).length < 6) await sleep(250);
+    const before = await run.batches();
+    const normal = percentile(before.slice(2).map((b) => b.totalDelayMs), 50);
+    const victim = run.cluster.executors[0]!;
+    const killedAt = Date.now();
+    await victim.kill();
+    // Watch batches for a while after the kill.
+    await sleep(8000);
+    const after = (await run.batches()).filter((b) => Number(b.batchTimeMs) > killedAt - 1000);
+    const within = (d: number) => d <= Math.max(normal * 1.1, normal + 50);
+    let recoveredAt = killedAt;
+    for (let i = 0; i < after.length; i++) {
+      if (after.slice(i).every((b) => within(b.totalDelayMs))) {
+        const b = after[i]!;
+        recoveredAt = Number(b.batchTimeMs) + b.totalDelayMs;
+        break;
+      }
+    }
+    return {
+      normalTotalDelayMs: normal,
+      recoveryMs: Math.max(0, recoveredAt - killedAt),
+      peakTotalDelayMs: Math.max(...after.map((b) => b.totalDelayMs)),
+    };
+  } finally {
+    await run.stop();
+  }
+}
