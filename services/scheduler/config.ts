@@ -26,8 +26,14 @@ export const schedulerConfigSchema = z.object({
   replication: int(2, 1, 5),
   /** Speculative execution of stragglers (Spark's spark.speculation, on by default here). */
   speculation: bool(true),
-  /** Fraction of a stage's tasks that must be done before speculating (spark.speculation.quantile). */
-  speculationQuantile: z.coerce.number().min(0).max(1).default(0.75),
+  /**
+   * Fraction of a stage's tasks that must be done before speculating
+   * (spark.speculation.quantile). Lower than Spark's 0.75: micro-batch stages
+   * are small (a few tasks per slot), and one slow executor with several slots
+   * can hold more than a quarter of them, which would block speculation
+   * exactly when it is needed.
+   */
+  speculationQuantile: z.coerce.number().min(0).max(1).default(0.5),
   /** A task is a straggler when it has run this many times the stage's median (spark.speculation.multiplier). */
   speculationMultiplier: z.coerce.number().min(1).default(1.5),
   /** ...and at least this long, so sub-millisecond noise never triggers copies. */
@@ -55,6 +61,11 @@ export const schedulerConfigSchema = z.object({
   statusPort: int(4040, 0, 65535),
   /** Interface the status page binds to. The page is read-only and unauthenticated, hence loopback by default. */
   statusHost: z.string().default('127.0.0.1'),
+  /**
+   * TEST-ONLY: serve the SchedulerTesting API (scheduler_testing.proto) that
+   * rivulet/testing's runBatches drives batches through. Never enable in production.
+   */
+  testDriver: bool(false),
 });
 
 export type SchedulerConfig = z.infer<typeof schedulerConfigSchema>;
