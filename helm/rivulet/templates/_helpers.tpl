@@ -1,0 +1,395 @@
+{{/*
+Names, labels, addresses and the configuration → environment mapping shared by every template.
+The RIVULET_* naming rule is the one of lib/config: option `fooBar` ⇔ env `RIVULET_FOO_BAR`.
+*/}}
+
+{{- define "rivulet.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "rivulet.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Name of one component's resources: <fullname>-<component>. Arguments: (dict "ctx" $ "component" "receiver") */}}
+{{- define "rivulet.componentName" -}}
+{{- printf "%s-%s" (include "rivulet.fullname" .ctx | trunc 50 | trimSuffix "-") .component -}}
+{{- end -}}
+
+{{- define "rivulet.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Labels of every resource. Argument: the root context. */}}
+{{- define "rivulet.labels" -}}
+helm.sh/chart: {{ include "rivulet.chart" . }}
+app.kubernetes.io/name: {{ include "rivulet.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: rivulet
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Selector labels of one component. Arguments: (dict "ctx" $ "component" "receiver") */}}
+{{- define "rivulet.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "rivulet.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/* Labels of one component's resources. Arguments: (dict "ctx" $ "component" "receiver") */}}
+{{- define "rivulet.componentLabels" -}}
+{{ include "rivulet.labels" .ctx }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/* metadata.annotations from commonAnnotations, if any. Argument: the root context. */}}
+{{- define "rivulet.annotations" -}}
+{{- with .Values.commonAnnotations }}
+annotations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{- define "rivulet.image" -}}
+{{- $repo := .Values.image.repository -}}
+{{- if .Values.image.registry -}}
+{{- $repo = printf "%s/%s" .Values.image.registry $repo -}}
+{{- end -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" $repo .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" $repo (default .Chart.AppVersion .Values.image.tag | toString) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "rivulet.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "rivulet.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* In-cluster address (host:port) of a component's Service. Arguments: (dict "ctx" $ "component" "scheduler") */}}
+{{- define "rivulet.serviceAddress" -}}
+{{- $values := index .ctx.Values .component -}}
+{{- printf "%s.%s.svc.%s:%d" (include "rivulet.componentName" .) .ctx.Release.Namespace .ctx.Values.clusterDomain (int $values.service.port) -}}
+{{- end -}}
+
+{{/* Name of the bundled NATS Service, as the nats-io chart derives it. */}}
+{{- define "rivulet.nats.fullname" -}}
+{{- if .Values.nats.fullnameOverride -}}
+{{- .Values.nats.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default "nats" .Values.nats.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The NATS URL every service connects to: the bundled chart's Service, or externalNats.url. */}}
+{{- define "rivulet.natsUrl" -}}
+{{- if .Values.nats.enabled -}}
+{{- $port := 4222 -}}
+{{- with .Values.nats.config -}}{{- with .nats -}}{{- with .port -}}{{- $port = . -}}{{- end -}}{{- end -}}{{- end -}}
+{{- printf "nats://%s.%s.svc.%s:%d" (include "rivulet.nats.fullname" .) .Release.Namespace .Values.clusterDomain (int $port) -}}
+{{- else -}}
+{{- .Values.externalNats.url -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Environment variable name of a service option: fooBar → RIVULET_FOO_BAR (lib/config envName). */}}
+{{- define "rivulet.envName" -}}
+{{- printf "RIVULET_%s" (regexReplaceAll "([a-z0-9])([A-Z])" . "${1}_${2}" | upper) -}}
+{{- end -}}
+
+{{/* A value as an env string; YAML numbers arrive as float64 and must not print as 1e+07. */}}
+{{- define "rivulet.envValue" -}}
+{{- if kindIs "float64" . -}}
+{{- if eq (floor .) . -}}{{- printf "%.0f" . -}}{{- else -}}{{- toString . -}}{{- end -}}
+{{- else -}}
+{{- toString . -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A duration ("200ms", "1s", "2m", "1h" or a number of ms) in milliseconds, as lib/config parses it. */}}
+{{- define "rivulet.durationMs" -}}
+{{- $v := include "rivulet.envValue" . | trim -}}
+{{- $num := regexFind "^[0-9]+(\\.[0-9]+)?" $v -}}
+{{- $unit := trimPrefix $num $v | lower -}}
+{{- $scale := dict "" 1 "ms" 1 "s" 1000 "m" 60000 "h" 3600000 -}}
+{{- if or (not $num) (not (hasKey $scale $unit)) -}}
+{{- fail (printf "invalid duration %q (expected e.g. 200ms, 1s, 2m)" $v) -}}
+{{- end -}}
+{{- mulf (float64 $num) (get $scale $unit) | floor | int64 -}}
+{{- end -}}
+
+{{/* The executor count the other checks compare against: the HPA's floor when autoscaling. */}}
+{{- define "rivulet.executorFloor" -}}
+{{- if .Values.executor.autoscaling.enabled -}}
+{{- .Values.executor.autoscaling.minReplicas | int -}}
+{{- else -}}
+{{- .Values.executor.replicaCount | int -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Refuse impossible combinations of values with one message listing every problem.
+values.schema.json checks each value alone; this checks how they fit together.
+*/}}
+{{- define "rivulet.validateValues" -}}
+{{- $errors := list -}}
+{{- $v := .Values -}}
+{{- /* NATS: exactly one source. */ -}}
+{{- if and (not $v.nats.enabled) (not $v.externalNats.url) -}}
+{{- $errors = append $errors "no NATS: set externalNats.url to an existing NATS server with JetStream, or nats.enabled=true to deploy one (after `helm dependency build`)" -}}
+{{- end -}}
+{{- if and $v.nats.enabled $v.externalNats.url -}}
+{{- $errors = append $errors (printf "nats.enabled=true and externalNats.url=%q both set: choose one NATS" $v.externalNats.url) -}}
+{{- end -}}
+{{- if $v.nats.enabled -}}
+{{- $js := false -}}
+{{- with $v.nats.config -}}{{- with .jetstream -}}{{- $js = .enabled -}}{{- end -}}{{- end -}}
+{{- if not $js -}}
+{{- $errors = append $errors "nats.config.jetstream.enabled must be true: the lineage service keeps its state in JetStream KV" -}}
+{{- end -}}
+{{- end -}}
+{{- /* Intervals. */ -}}
+{{- $batch := include "rivulet.durationMs" $v.config.batchInterval | int64 -}}
+{{- $block := include "rivulet.durationMs" $v.config.blockInterval | int64 -}}
+{{- if or (lt $batch 100) (gt $batch 10000) -}}
+{{- $errors = append $errors (printf "config.batchInterval=%s: must be between 100ms and 10s" (include "rivulet.envValue" $v.config.batchInterval)) -}}
+{{- end -}}
+{{- if le $block 0 -}}
+{{- $errors = append $errors "config.blockInterval must be greater than 0" -}}
+{{- else if ne (mod $batch $block) 0 -}}
+{{- $errors = append $errors (printf "config.batchInterval=%s is not a multiple of config.blockInterval=%s" (include "rivulet.envValue" $v.config.batchInterval) (include "rivulet.envValue" $v.config.blockInterval)) -}}
+{{- end -}}
+{{- $hb := include "rivulet.durationMs" $v.config.heartbeatInterval | int64 -}}
+{{- $timeout := include "rivulet.durationMs" $v.receiver.config.executorTimeout | int64 -}}
+{{- if le $timeout $hb -}}
+{{- $errors = append $errors (printf "receiver.config.executorTimeout=%s must be longer than config.heartbeatInterval=%s, or the receiver finds no live executor" (include "rivulet.envValue" $v.receiver.config.executorTimeout) (include "rivulet.envValue" $v.config.heartbeatInterval)) -}}
+{{- end -}}
+{{- /* Executors vs replication, PDB and HPA. */ -}}
+{{- $floor := include "rivulet.executorFloor" . | int -}}
+{{- $floorName := ternary "executor.autoscaling.minReplicas" "executor.replicaCount" $v.executor.autoscaling.enabled -}}
+{{- $replication := $v.config.replication | int -}}
+{{- if gt $replication $floor -}}
+{{- $errors = append $errors (printf "config.replication=%d exceeds %s=%d: every block must be stored on that many distinct executors" $replication $floorName $floor) -}}
+{{- end -}}
+{{- if $v.executor.autoscaling.enabled -}}
+{{- if gt ($v.executor.autoscaling.minReplicas | int) ($v.executor.autoscaling.maxReplicas | int) -}}
+{{- $errors = append $errors (printf "executor.autoscaling.minReplicas=%d exceeds executor.autoscaling.maxReplicas=%d" ($v.executor.autoscaling.minReplicas | int) ($v.executor.autoscaling.maxReplicas | int)) -}}
+{{- end -}}
+{{- if and (not $v.executor.autoscaling.targetCPUUtilizationPercentage) (not $v.executor.autoscaling.targetMemoryUtilizationPercentage) -}}
+{{- $errors = append $errors "executor.autoscaling.enabled=true needs targetCPUUtilizationPercentage or targetMemoryUtilizationPercentage" -}}
+{{- end -}}
+{{- if and $v.executor.autoscaling.targetCPUUtilizationPercentage (not (dig "requests" "cpu" "" $v.executor.resources)) -}}
+{{- $errors = append $errors "executor.autoscaling.targetCPUUtilizationPercentage needs executor.resources.requests.cpu (utilisation is relative to the request)" -}}
+{{- end -}}
+{{- if and $v.executor.autoscaling.targetMemoryUtilizationPercentage (not (dig "requests" "memory" "" $v.executor.resources)) -}}
+{{- $errors = append $errors "executor.autoscaling.targetMemoryUtilizationPercentage needs executor.resources.requests.memory" -}}
+{{- end -}}
+{{- end -}}
+{{- if $v.executor.pdb.create -}}
+{{- $min := $v.executor.pdb.minAvailable -}}
+{{- $max := $v.executor.pdb.maxUnavailable -}}
+{{- $hasMin := not (or (kindIs "invalid" $min) (eq (toString $min) "")) -}}
+{{- $hasMax := not (or (kindIs "invalid" $max) (eq (toString $max) "")) -}}
+{{- if and (not $hasMin) (not $hasMax) -}}
+{{- $errors = append $errors "executor.pdb.create=true needs executor.pdb.maxUnavailable or executor.pdb.minAvailable" -}}
+{{- end -}}
+{{- if and $hasMin (not (kindIs "string" $min)) -}}
+{{- if ge ($min | int) $floor -}}
+{{- $errors = append $errors (printf "executor.pdb.minAvailable=%d must be below %s=%d, or no executor could ever be evicted (node drains would hang)" ($min | int) $floorName $floor) -}}
+{{- else if and (not $v.executor.autoscaling.enabled) (ge (sub $floor ($min | int)) $replication) -}}
+{{- $errors = append $errors (printf "executor.pdb.minAvailable=%d lets %d of %d executors be evicted at once, but blocks live on only config.replication=%d: acked records could be lost; raise minAvailable to %d" ($min | int) (sub $floor ($min | int)) $floor $replication (add (sub $floor $replication) 1)) -}}
+{{- end -}}
+{{- else if and (not $hasMin) $hasMax (not (kindIs "string" $max)) -}}
+{{- if ge ($max | int) $replication -}}
+{{- $errors = append $errors (printf "executor.pdb.maxUnavailable=%d must be below config.replication=%d: evicting that many executors at once could lose every copy of an acked block" ($max | int) $replication) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- /* Ports must be distinct: the executor advertises its port, and services dial each other by port. */ -}}
+{{- $ports := list ($v.receiver.port | int) ($v.scheduler.port | int) ($v.lineage.port | int) ($v.executor.port | int) -}}
+{{- if ne (len ($ports | uniq)) 4 -}}
+{{- $errors = append $errors (printf "receiver.port, scheduler.port, lineage.port and executor.port must differ (got %v)" $ports) -}}
+{{- end -}}
+{{- if $errors -}}
+{{- fail (printf "\n\nRIVULET VALUES VALIDATION:\n  - %s\n" (join "\n  - " $errors)) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Environment of one component's ConfigMap (RIVULET_* and OTEL_*), as a YAML map of strings:
+the common options, the shared `config` options this service reads, its peers' addresses and
+its own `<component>.config`. Arguments: (dict "ctx" $ "component" "receiver")
+*/}}
+{{- define "rivulet.configData" -}}
+{{- $ctx := .ctx -}}
+{{- $values := index $ctx.Values .component -}}
+{{- $env := dict -}}
+{{- $_ := set $env "RIVULET_HOST" "0.0.0.0" -}}
+{{- $_ := set $env "RIVULET_PORT" (include "rivulet.envValue" $values.port) -}}
+{{- $_ := set $env "RIVULET_NATS_URL" (include "rivulet.natsUrl" $ctx) -}}
+{{- $_ := set $env "RIVULET_LOG_LEVEL" $ctx.Values.config.logLevel -}}
+{{- $_ := set $env "RIVULET_MAX_MESSAGE_BYTES" (include "rivulet.envValue" $ctx.Values.config.maxMessageBytes) -}}
+{{- $c := $ctx.Values.config -}}
+{{- $shared := dict -}}
+{{- if eq .component "receiver" -}}
+{{- $shared = dict "batchInterval" $c.batchInterval "blockInterval" $c.blockInterval "replication" $c.replication "schedulerAddress" (include "rivulet.serviceAddress" (dict "ctx" $ctx "component" "scheduler")) -}}
+{{- else if eq .component "scheduler" -}}
+{{- $shared = dict "batchInterval" $c.batchInterval "heartbeatInterval" $c.heartbeatInterval "replication" $c.replication "lineageAddress" (include "rivulet.serviceAddress" (dict "ctx" $ctx "component" "lineage")) "receiverAddress" (include "rivulet.serviceAddress" (dict "ctx" $ctx "component" "receiver")) -}}
+{{- else if eq .component "executor" -}}
+{{- $shared = dict "heartbeatInterval" $c.heartbeatInterval -}}
+{{- end -}}
+{{- range $k, $val := $shared -}}
+{{- $_ := set $env (include "rivulet.envName" $k) (include "rivulet.envValue" $val) -}}
+{{- end -}}
+{{- range $k, $val := $values.config -}}
+{{- if not (kindIs "invalid" $val) -}}
+{{- $_ := set $env (include "rivulet.envName" $k) (include "rivulet.envValue" $val) -}}
+{{- end -}}
+{{- end -}}
+{{- $_ := set $env "OTEL_SERVICE_NAME" (printf "rivulet-%s" .component) -}}
+{{- with $ctx.Values.otel.endpoint -}}
+{{- $_ := set $env "OTEL_EXPORTER_OTLP_ENDPOINT" . -}}
+{{- $_ := set $env "OTEL_EXPORTER_OTLP_PROTOCOL" $ctx.Values.otel.protocol -}}
+{{- end -}}
+{{- toYaml $env -}}
+{{- end -}}
+
+{{/*
+The pod template shared by every component.
+Arguments: (dict "ctx" $ "component" "executor" "env" (list ...EnvVar...) "affinity" (dict ...))
+*/}}
+{{- define "rivulet.podTemplate" -}}
+{{- $ctx := .ctx -}}
+{{- $values := index $ctx.Values .component -}}
+{{- $args := dict "ctx" $ctx "component" .component -}}
+metadata:
+  labels:
+    {{- include "rivulet.selectorLabels" $args | nindent 4 }}
+    {{- with $values.podLabels }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  annotations:
+    # Roll the pods whenever their configuration changes.
+    checksum/config: {{ include "rivulet.configData" $args | sha256sum }}
+    {{- with $values.podAnnotations }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+spec:
+  serviceAccountName: {{ include "rivulet.serviceAccountName" $ctx }}
+  automountServiceAccountToken: {{ $ctx.Values.serviceAccount.automountServiceAccountToken }}
+  {{- with $ctx.Values.image.pullSecrets }}
+  imagePullSecrets:
+    {{- range . }}
+    - name: {{ . }}
+    {{- end }}
+  {{- end }}
+  {{- with $values.priorityClassName }}
+  priorityClassName: {{ . }}
+  {{- end }}
+  terminationGracePeriodSeconds: {{ $values.terminationGracePeriodSeconds }}
+  securityContext:
+    {{- toYaml $ctx.Values.podSecurityContext | nindent 4 }}
+  {{- with $values.nodeSelector }}
+  nodeSelector:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $values.tolerations }}
+  tolerations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with (default .affinity $values.affinity) }}
+  affinity:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  containers:
+    - name: {{ .component }}
+      image: {{ include "rivulet.image" $ctx }}
+      imagePullPolicy: {{ $ctx.Values.image.pullPolicy }}
+      # The image's entry point is `node` (Dockerfile); each service is one compiled main.
+      args: ["dist/services/{{ .component }}/main.js"]
+      ports:
+        - name: grpc
+          containerPort: {{ $values.port }}
+          protocol: TCP
+      envFrom:
+        - configMapRef:
+            name: {{ include "rivulet.componentName" $args }}
+      env:
+        - name: POD_NAME
+          valueFrom:
+            fieldRef:
+              fieldPath: metadata.name
+        - name: POD_NAMESPACE
+          valueFrom:
+            fieldRef:
+              fieldPath: metadata.namespace
+        - name: POD_IP
+          valueFrom:
+            fieldRef:
+              fieldPath: status.podIP
+        - name: NODE_NAME
+          valueFrom:
+            fieldRef:
+              fieldPath: spec.nodeName
+        {{- $attrs := list "k8s.pod.name=$(POD_NAME)" "k8s.namespace.name=$(POD_NAMESPACE)" "k8s.node.name=$(NODE_NAME)" (printf "service.namespace=%s" $ctx.Release.Name) -}}
+        {{- range $k, $v := $ctx.Values.otel.resourceAttributes -}}
+        {{- $attrs = append $attrs (printf "%s=%s" $k (include "rivulet.envValue" $v)) -}}
+        {{- end }}
+        - name: OTEL_RESOURCE_ATTRIBUTES
+          value: {{ join "," $attrs | quote }}
+        {{- with .env }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+        {{- with $values.extraEnv }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+      {{- $probe := dict "grpc" (dict "port" ($values.port | int)) }}
+      {{- with $ctx.Values.probes }}
+      {{- if .startup.enabled }}
+      startupProbe:
+        {{- toYaml (merge (omit .startup "enabled") $probe) | nindent 8 }}
+      {{- end }}
+      {{- if .readiness.enabled }}
+      readinessProbe:
+        {{- toYaml (merge (omit .readiness "enabled") $probe) | nindent 8 }}
+      {{- end }}
+      {{- if .liveness.enabled }}
+      livenessProbe:
+        {{- toYaml (merge (omit .liveness "enabled") $probe) | nindent 8 }}
+      {{- end }}
+      {{- end }}
+      {{- with $values.resources }}
+      resources:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      securityContext:
+        {{- toYaml $ctx.Values.containerSecurityContext | nindent 8 }}
+      volumeMounts:
+        - name: tmp
+          mountPath: /tmp
+  volumes:
+    - name: tmp
+      emptyDir: {}
+{{- end -}}

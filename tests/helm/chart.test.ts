@@ -1,0 +1,464 @@
+/**
+ * helm/rivulet as Helm and Kubernetes see it: `helm lint --strict`, `helm template` with default
+ * and non-default values, every rendered object validated against the Kubernetes OpenAPI schemas
+ * (kubernetes-models), values.schema.json refusing bad values, `rivulet.validateValues` refusing
+ * impossible combinations, and the chart's configuration checked against the services' own
+ * option schemas so chart and code cannot disagree on a name.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { Deployment } from 'kubernetes-models/apps/v1';
+import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
+import { ConfigMap, Pod, Service, ServiceAccount } from 'kubernetes-models/v1';
+import { envName } from '../../lib/config/index.js';
+import { executorConfigSchema } from '../../services/executor/config.js';
+import { lineageConfigSchema } from '../../services/lineage/config.js';
+import { receiverConfigSchema } from '../../services/receiver/config.js';
+import { schedulerConfigSchema } from '../../services/scheduler/config.js';
+import {
+  NAMESPACE,
+  RELEASE,
+  TEST_NATS_URL,
+  baseValues,
+  chartCopy,
+  chartSource,
+  componentName,
+  find,
+  helm,
+  render,
+  renderError,
+  renderNotes,
+  type ChartCopy,
+  type K8sObject,
+} from './helpers.js';
+
+const COMPONENTS = ['receiver', 'scheduler', 'lineage', 'executor'] as const;
+
+// Every kind the chart may render, with the model that validates it. A kind missing here fails
+// the validation test, so a new template cannot slip through unvalidated.
+const MODELS: Record<string, new (data: never) => { validate(): void }> = {
+  'apps/v1/Deployment': Deployment as never,
+  'v1/Service': Service as never,
+  'v1/ConfigMap': ConfigMap as never,
+  'v1/ServiceAccount': ServiceAccount as never,
+  'v1/Pod': Pod as never,
+  'policy/v1/PodDisruptionBudget': PodDisruptionBudget as never,
+  'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler as never,
+};
+
+function validateAll(objs: K8sObject[]): void {
+  for (const obj of objs) {
+    const Model = MODELS[`${obj.apiVersion}/${obj.kind}`];
+    if (!Model) throw new Error(`no kubernetes-models validator for ${obj.apiVersion} ${obj.kind}`);
+    try {
+      new Model(obj as never).validate();
+    } catch (e) {
+      throw new Error(`${obj.kind}/${obj.metadata?.name} is not a valid ${obj.apiVersion} ${obj.kind}: ${(e as Error).message}`);
+    }
+  }
+}
+
+const NON_DEFAULT = {
+  externalNats: { url: 'nats://a.example:4222,nats://b.example:4222' },
+  fullnameOverride: 'stream',
+  image: { registry: 'registry.example', repository: 'team/rivulet', digest: `sha256:${'ab'.repeat(32)}`, pullSecrets: ['regcred'] },
+  commonLabels: { team: 'data' },
+  commonAnnotations: { owner: 'data-platform' },
+  otel: { endpoint: 'http://otel-collector.observability:4317', protocol: 'grpc', resourceAttributes: { 'deployment.environment': 'prod' } },
+  config: { batchInterval: '2s', blockInterval: '250ms', logLevel: 'debug', replication: 3 },
+  receiver: { config: { maxBufferedBytes: '1GiB' }, service: { type: 'LoadBalancer', annotations: { 'lb.example/internal': 'true' } } },
+  scheduler: { service: { type: 'NodePort', nodePort: 30071 }, config: { defaultParallelism: 16, speculation: false, speculationQuantile: 0.9 } },
+  lineage: { config: { maxBatchesPerJob: 9_000_000 } },
+  executor: {
+    replicaCount: 6,
+    podAntiAffinityPreset: 'hard',
+    config: { slots: 4, blockStoreBytes: '4GiB' },
+    resources: { requests: { cpu: '4', memory: '6Gi' }, limits: { cpu: '4', memory: '8Gi' } },
+    pdb: { create: true, minAvailable: 3 },
+    autoscaling: { enabled: true, minReplicas: 4, maxReplicas: 12, targetCPUUtilizationPercentage: 60, targetMemoryUtilizationPercentage: 80 },
+    tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'streams', effect: 'NoSchedule' }],
+    nodeSelector: { 'node.kubernetes.io/instance-type': 'c6i.xlarge' },
+  },
+  probes: { liveness: { enabled: false } },
+  tests: { enabled: false },
+};
+
+let chart: ChartCopy;
+beforeAll(() => {
+  chart = chartCopy();
+});
+afterAll(() => chart?.remove());
+
+describe('helm lint', () => {
+  it('passes --strict with the required NATS URL', async () => {
+    const res = await helm(['lint', '--strict', chart.dir, '-f', chart.valuesFile(baseValues())]);
+    expect(res.stdout + res.stderr).toContain('1 chart(s) linted, 0 chart(s) failed');
+    expect(res.code).toBe(0);
+  });
+
+  it('passes --strict with the non-default values', async () => {
+    const res = await helm(['lint', '--strict', chart.dir, '-f', chart.valuesFile(NON_DEFAULT)]);
+    expect(res.stdout + res.stderr).toContain('1 chart(s) linted, 0 chart(s) failed');
+    expect(res.stdout + res.stderr).not.toMatch(/\[(WARNING|ERROR)\]/);
+    expect(res.code).toBe(0);
+  });
+
+  it('shows the validation failure without any NATS (lint reports fail() calls; template and install refuse)', async () => {
+    const res = await helm(['lint', '--strict', chart.dir]);
+    expect(res.stdout + res.stderr).toContain('no NATS: set externalNats.url');
+  });
+});
+
+describe('helm template, default values', () => {
+  let objs: K8sObject[];
+  beforeAll(async () => {
+    objs = await render(chart, baseValues());
+  });
+
+  it('renders the expected objects, all valid Kubernetes', () => {
+    const names = objs.map((o) => `${o.kind}/${o.metadata.name}`).sort();
+    expect(names).toEqual(
+      [
+        ...COMPONENTS.map((c) => `ConfigMap/${componentName(c)}`),
+        ...COMPONENTS.map((c) => `Deployment/${componentName(c)}`),
+        `PodDisruptionBudget/${componentName('executor')}`,
+        `Pod/${componentName('test')}-wordcount`,
+        `Service/${componentName('lineage')}`,
+        `Service/${componentName('receiver')}`,
+        `Service/${componentName('scheduler')}`,
+        `ServiceAccount/${RELEASE}-rivulet`,
+      ].sort(),
+    );
+    validateAll(objs);
+    for (const o of objs) expect(o.metadata.namespace).toBe(NAMESPACE);
+  });
+
+  it('the validator is live: a broken Deployment is refused', () => {
+    const broken = structuredClone(find(objs, 'Deployment', componentName('executor')));
+    broken.spec.replicas = 'two';
+    expect(() => validateAll([broken])).toThrow(/replicas/);
+    const noImage = structuredClone(find(objs, 'Deployment', componentName('scheduler')));
+    delete noImage.spec.selector;
+    expect(() => validateAll([noImage])).toThrow(/selector/);
+  });
+
+  it('every service runs `node dist/services/<name>/main.js` with its ConfigMap, grpc probes on its port and a config checksum', () => {
+    for (const c of COMPONENTS) {
+      const dep = find(objs, 'Deployment', componentName(c));
+      const pod = dep.spec.template;
+      expect(dep.spec.selector.matchLabels).toEqual(Object.fromEntries(Object.entries(pod.metadata.labels).filter(([k]) => k in dep.spec.selector.matchLabels)));
+      const [container] = pod.spec.containers;
+      expect(pod.spec.containers).toHaveLength(1);
+      expect(container.args).toEqual([`dist/services/${c}/main.js`]);
+      expect(container.image).toBe('rivulet:0.1.0');
+      const cm = find(objs, 'ConfigMap', componentName(c));
+      expect(container.envFrom).toEqual([{ configMapRef: { name: cm.metadata.name } }]);
+      const port = Number(cm.data.RIVULET_PORT);
+      expect(port).toBe({ receiver: 7070, scheduler: 7071, lineage: 7072, executor: 7073 }[c]);
+      expect(container.ports).toEqual([{ name: 'grpc', containerPort: port, protocol: 'TCP' }]);
+      for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) {
+        expect(container[probe].grpc).toEqual({ port });
+        expect(container[probe].periodSeconds).toBeGreaterThan(0);
+      }
+      expect(pod.metadata.annotations['checksum/config']).toMatch(/^[0-9a-f]{64}$/);
+      expect(cm.data.RIVULET_HOST).toBe('0.0.0.0');
+      expect(cm.data.RIVULET_NATS_URL).toBe(TEST_NATS_URL);
+      expect(cm.data.OTEL_SERVICE_NAME).toBe(`rivulet-${c}`);
+      expect(cm.data.OTEL_EXPORTER_OTLP_ENDPOINT).toBeUndefined();
+      // Non-root, read-only root filesystem, nothing to escalate.
+      expect(pod.spec.securityContext.runAsNonRoot).toBe(true);
+      expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+      expect(pod.spec.automountServiceAccountToken).toBe(false);
+    }
+  });
+
+  it('singletons are replaced with Recreate; executors roll one at a time under a PDB below the replication', () => {
+    for (const c of ['receiver', 'scheduler', 'lineage']) {
+      const dep = find(objs, 'Deployment', componentName(c));
+      expect(dep.spec.replicas).toBe(1);
+      expect(dep.spec.strategy.type).toBe('Recreate');
+    }
+    const exec = find(objs, 'Deployment', componentName('executor'));
+    expect(exec.spec.replicas).toBe(2);
+    expect(exec.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+    const pdb = find(objs, 'PodDisruptionBudget', componentName('executor'));
+    expect(pdb.spec).toEqual({ maxUnavailable: 1, selector: exec.spec.selector });
+    const anti = exec.spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution;
+    expect(anti).toEqual([
+      { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: exec.spec.selector.matchLabels } } },
+    ]);
+  });
+
+  it('executors are named by their pod and advertise <podIP>:<port>', () => {
+    const [container] = find(objs, 'Deployment', componentName('executor')).spec.template.spec.containers;
+    const env = Object.fromEntries(container.env.map((e: K8sObject) => [e.name, e]));
+    expect(env.RIVULET_EXECUTOR_ID.valueFrom).toEqual({ fieldRef: { fieldPath: 'metadata.name' } });
+    expect(env.RIVULET_NODE_NAME.valueFrom).toEqual({ fieldRef: { fieldPath: 'spec.nodeName' } });
+    expect(env.POD_IP.valueFrom).toEqual({ fieldRef: { fieldPath: 'status.podIP' } });
+    expect(env.RIVULET_ADVERTISE_ADDRESS.value).toBe('$(POD_IP):7073');
+    // $(POD_IP) only expands when POD_IP is defined earlier in the list.
+    const names = container.env.map((e: K8sObject) => e.name);
+    expect(names.indexOf('POD_IP')).toBeLessThan(names.indexOf('RIVULET_ADVERTISE_ADDRESS'));
+  });
+
+  it('services point at each other by cluster DNS name, with the ports their Services expose', () => {
+    const svc = (c: string) => `${componentName(c)}.${NAMESPACE}.svc.cluster.local:${find(objs, 'Service', componentName(c)).spec.ports[0].port}`;
+    const data = (c: string) => find(objs, 'ConfigMap', componentName(c)).data;
+    expect(data('scheduler').RIVULET_LINEAGE_ADDRESS).toBe(svc('lineage'));
+    expect(data('scheduler').RIVULET_RECEIVER_ADDRESS).toBe(svc('receiver'));
+    expect(data('receiver').RIVULET_SCHEDULER_ADDRESS).toBe(svc('scheduler'));
+    for (const c of ['receiver', 'scheduler', 'lineage']) {
+      const service = find(objs, 'Service', componentName(c));
+      expect(service.spec.ports[0].targetPort).toBe('grpc');
+      expect(service.spec.selector).toEqual(find(objs, 'Deployment', componentName(c)).spec.selector.matchLabels);
+    }
+    // The values the services must agree on come from one place.
+    expect(data('receiver').RIVULET_BATCH_INTERVAL).toBe(data('scheduler').RIVULET_BATCH_INTERVAL);
+    expect(data('executor').RIVULET_HEARTBEAT_INTERVAL).toBe(data('scheduler').RIVULET_HEARTBEAT_INTERVAL);
+    expect(data('receiver').RIVULET_REPLICATION).toBe(data('scheduler').RIVULET_REPLICATION);
+  });
+
+  it('every RIVULET_* variable the chart sets is an option of that service (chart and code agree on names)', () => {
+    const schemas = { receiver: receiverConfigSchema, scheduler: schedulerConfigSchema, lineage: lineageConfigSchema, executor: executorConfigSchema };
+    for (const c of COMPONENTS) {
+      const known = new Set(Object.keys(schemas[c].shape).map(envName));
+      const [container] = find(objs, 'Deployment', componentName(c)).spec.template.spec.containers;
+      const set = [...Object.keys(find(objs, 'ConfigMap', componentName(c)).data), ...container.env.map((e: K8sObject) => e.name)].filter((k) =>
+        k.startsWith('RIVULET_'),
+      );
+      expect(set.filter((k) => !known.has(k)), `${c}: variables no option reads`).toEqual([]);
+    }
+  });
+
+  it('the helm test hook Pod submits, pushes and tails with the CLI against the Services', () => {
+    const pod = find(objs, 'Pod', `${componentName('test')}-wordcount`);
+    expect(pod.metadata.annotations['helm.sh/hook']).toBe('test');
+    expect(pod.spec.restartPolicy).toBe('Never');
+    const [container] = pod.spec.containers;
+    const script = container.args.join('\n');
+    expect(script).toContain('node bin/rivulet.js submit examples/wordcount.ts');
+    expect(script).toContain('node bin/rivulet.js push lines --receiver "$RECEIVER_ADDRESS"');
+    expect(script).toMatch(/node bin\/rivulet\.js tail "\$job" --output counts .*--batches 1 --json --scheduler "\$SCHEDULER_ADDRESS"/);
+    const env = Object.fromEntries(container.env.map((e: K8sObject) => [e.name, e.value]));
+    expect(env.SCHEDULER_ADDRESS).toBe(find(objs, 'ConfigMap', componentName('receiver')).data.RIVULET_SCHEDULER_ADDRESS);
+    expect(env.RECEIVER_ADDRESS).toBe(find(objs, 'ConfigMap', componentName('scheduler')).data.RIVULET_RECEIVER_ADDRESS);
+  });
+});
+
+describe('NOTES.txt', () => {
+  it('tells how to reach the receiver and scheduler and run rivulet against them', async () => {
+    const notes = await renderNotes(chart, baseValues());
+    expect(notes).toContain(`kubectl -n ${NAMESPACE} port-forward svc/${componentName('receiver')} 7070:7070`);
+    expect(notes).toContain(`kubectl -n ${NAMESPACE} port-forward svc/${componentName('scheduler')} 7071:7071`);
+    expect(notes).toContain('export RIVULET_SCHEDULER_ADDRESS=127.0.0.1:7071 RIVULET_RECEIVER_ADDRESS=127.0.0.1:7070');
+    expect(notes).toContain('node bin/rivulet.js submit examples/wordcount.ts');
+    expect(notes).toContain(`port-forward deploy/${componentName('scheduler')} 4040:4040`);
+    expect(notes).toContain(`helm test ${RELEASE} -n ${NAMESPACE} --logs`);
+    expect(notes).toContain(`NATS       ${TEST_NATS_URL}`);
+    expect(notes).not.toContain('OTLP');
+    const custom = await renderNotes(chart, { ...baseValues(), otel: { endpoint: 'http://collector:4317' }, receiver: { service: { port: 9000 } } });
+    expect(custom).toContain(`port-forward svc/${componentName('receiver')} 7070:9000`);
+    expect(custom).toContain('OTLP       http://collector:4317 (grpc)');
+  });
+});
+
+describe('helm template, non-default values', () => {
+  let objs: K8sObject[];
+  beforeAll(async () => {
+    objs = await render(chart, NON_DEFAULT);
+  });
+  const name = (c: string) => `stream-${c}`;
+
+  it('renders valid Kubernetes objects, with an HPA and without the test Pod', () => {
+    validateAll(objs);
+    expect(objs.filter((o) => o.kind === 'Pod')).toEqual([]);
+    const hpa = find(objs, 'HorizontalPodAutoscaler', name('executor'));
+    expect(hpa.spec).toMatchObject({
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: name('executor') },
+      minReplicas: 4,
+      maxReplicas: 12,
+    });
+    expect(hpa.spec.metrics.map((m: K8sObject) => [m.resource.name, m.resource.target.averageUtilization])).toEqual([
+      ['cpu', 60],
+      ['memory', 80],
+    ]);
+    expect(hpa.spec.behavior.scaleDown.policies).toEqual([{ type: 'Pods', value: 1, periodSeconds: 60 }]);
+    // The HPA owns the replica count.
+    expect(find(objs, 'Deployment', name('executor')).spec.replicas).toBeUndefined();
+  });
+
+  it('applies PDB, resources, anti-affinity, image, labels and service types', () => {
+    expect(find(objs, 'PodDisruptionBudget', name('executor')).spec.minAvailable).toBe(3);
+    const exec = find(objs, 'Deployment', name('executor'));
+    const spec = exec.spec.template.spec;
+    expect(spec.containers[0].resources).toEqual(NON_DEFAULT.executor.resources);
+    expect(spec.containers[0].image).toBe(`registry.example/team/rivulet@sha256:${'ab'.repeat(32)}`);
+    expect(spec.imagePullSecrets).toEqual([{ name: 'regcred' }]);
+    expect(spec.tolerations).toEqual(NON_DEFAULT.executor.tolerations);
+    expect(spec.nodeSelector).toEqual(NON_DEFAULT.executor.nodeSelector);
+    expect(spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey).toBe('kubernetes.io/hostname');
+    expect(spec.containers[0].livenessProbe).toBeUndefined();
+    expect(spec.containers[0].readinessProbe.grpc.port).toBe(7073);
+    for (const o of objs) {
+      expect(o.metadata.labels.team).toBe('data');
+      expect(o.metadata.annotations?.owner).toBe('data-platform');
+    }
+    expect(find(objs, 'Service', name('receiver')).spec.type).toBe('LoadBalancer');
+    expect(find(objs, 'Service', name('receiver')).metadata.annotations['lb.example/internal']).toBe('true');
+    expect(find(objs, 'Service', name('scheduler')).spec).toMatchObject({ type: 'NodePort', ports: [{ nodePort: 30071 }] });
+  });
+
+  it('sets the OTLP endpoint and service name on every pod, and the options in the ConfigMaps', () => {
+    for (const c of COMPONENTS) {
+      const data = find(objs, 'ConfigMap', name(c)).data;
+      expect(data).toMatchObject({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector.observability:4317',
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+        OTEL_SERVICE_NAME: `rivulet-${c}`,
+        RIVULET_NATS_URL: 'nats://a.example:4222,nats://b.example:4222',
+        RIVULET_LOG_LEVEL: 'debug',
+      });
+      const [container] = find(objs, 'Deployment', name(c)).spec.template.spec.containers;
+      const attrs = container.env.find((e: K8sObject) => e.name === 'OTEL_RESOURCE_ATTRIBUTES').value;
+      expect(attrs).toContain('k8s.pod.name=$(POD_NAME)');
+      expect(attrs).toContain('deployment.environment=prod');
+    }
+    expect(find(objs, 'ConfigMap', name('receiver')).data).toMatchObject({
+      RIVULET_REPLICATION: '3',
+      RIVULET_MAX_BUFFERED_BYTES: '1GiB',
+      RIVULET_BATCH_INTERVAL: '2s',
+      RIVULET_BLOCK_INTERVAL: '250ms',
+      RIVULET_SCHEDULER_ADDRESS: `stream-scheduler.${NAMESPACE}.svc.cluster.local:7071`,
+    });
+    // Large integers stay integers (YAML numbers must not print as 9e+06).
+    expect(find(objs, 'ConfigMap', name('lineage')).data.RIVULET_MAX_BATCHES_PER_JOB).toBe('9000000');
+    expect(find(objs, 'ConfigMap', name('executor')).data).toMatchObject({ RIVULET_SLOTS: '4', RIVULET_BLOCK_STORE_BYTES: '4GiB' });
+    expect(find(objs, 'ConfigMap', name('scheduler')).data).toMatchObject({
+      RIVULET_DEFAULT_PARALLELISM: '16',
+      RIVULET_SPECULATION: 'false',
+      RIVULET_SPECULATION_QUANTILE: '0.9',
+      RIVULET_REPLICATION: '3',
+    });
+  });
+
+  it('the bundled NATS subchart, when enabled, is what every service connects to', async () => {
+    const withNats = await render(chart, { nats: { enabled: true } });
+    for (const c of COMPONENTS) {
+      expect(find(withNats, 'ConfigMap', componentName(c)).data.RIVULET_NATS_URL).toBe(`nats://${RELEASE}-nats.${NAMESPACE}.svc.cluster.local:4222`);
+    }
+  });
+
+  it('a configuration change changes the checksum of exactly the pods that read it', async () => {
+    const before = await render(chart, baseValues());
+    const after = await render(chart, { ...baseValues(), executor: { config: { slots: 3 } } });
+    const sum = (objs: K8sObject[], c: string) => find(objs, 'Deployment', componentName(c)).spec.template.metadata.annotations['checksum/config'];
+    expect(sum(after, 'executor')).not.toBe(sum(before, 'executor'));
+    for (const c of ['receiver', 'scheduler', 'lineage']) expect(sum(after, c)).toBe(sum(before, c));
+    const shared = await render(chart, { ...baseValues(), config: { heartbeatInterval: '200ms' } });
+    expect(sum(shared, 'executor')).not.toBe(sum(before, 'executor'));
+    expect(sum(shared, 'scheduler')).not.toBe(sum(before, 'scheduler'));
+    expect(sum(shared, 'lineage')).toBe(sum(before, 'lineage'));
+  });
+});
+
+describe('values.schema.json refuses bad values', () => {
+  const cases: Array<[string, object, RegExp]> = [
+    ['negative executor replicas', { executor: { replicaCount: -1 } }, /executor\.replicaCount: Must be greater than or equal to 1/],
+    ['replicas as a string', { executor: { replicaCount: 'three' } }, /executor\.replicaCount: Invalid type\. Expected: integer, given: string/],
+    ['an unknown top-level key', { executors: { replicaCount: 3 } }, /Additional property executors is not allowed/],
+    ['an unknown service option', { receiver: { config: { replicaton: 2 } } }, /receiver\.config: Additional property replicaton is not allowed/],
+    ['replication above 5', { config: { replication: 6 } }, /config\.replication: Must be less than or equal to 5/],
+    ['a speculation quantile above 1', { scheduler: { config: { speculationQuantile: 1.5 } } }, /scheduler\.config\.speculationQuantile: Must be less than or equal to 1/],
+    ['a malformed duration', { config: { batchInterval: 'one second' } }, /config\.batchInterval/],
+    ['a malformed size', { executor: { config: { blockStoreBytes: 'lots' } } }, /executor\.config\.blockStoreBytes/],
+    ['an unknown log level', { config: { logLevel: 'verbose' } }, /config\.logLevel/],
+    ['a port out of range', { scheduler: { port: 70000 } }, /scheduler\.port: Must be less than or equal to 65535/],
+    ['a non-NATS URL', { externalNats: { url: 'http://nats:4222' } }, /externalNats\.url: Does not match pattern/],
+    ['an unknown anti-affinity preset', { executor: { podAntiAffinityPreset: 'always' } }, /executor\.podAntiAffinityPreset/],
+    ['a probe without its switch', { probes: { readiness: { enabled: 'yes' } } }, /probes\.readiness\.enabled: Invalid type/],
+    ['a lineage Service type (it stays ClusterIP)', { lineage: { service: { type: 'LoadBalancer' } } }, /lineage\.service: Additional property type is not allowed/],
+  ];
+  for (const [what, values, message] of cases) {
+    it(what, async () => {
+      const err = await renderError(chart, { ...baseValues(), ...values });
+      expect(err).toContain("values don't meet the specifications of the schema");
+      expect(err).toMatch(message);
+    });
+  }
+
+  it('documents every value of values.yaml with an @param line', () => {
+    const text = readFileSync(join(chartSource, 'values.yaml'), 'utf8');
+    const documented = new Set([...text.matchAll(/^\s*## @param (\S+)/gm)].map((m) => m[1]));
+    const values = parseYaml(text) as Record<string, unknown>;
+    // A leaf, or an object documented as a whole (e.g. resources), must carry a @param line.
+    const missing: string[] = [];
+    const walk = (obj: Record<string, unknown>, prefix: string) => {
+      for (const [k, v] of Object.entries(obj)) {
+        const path = prefix ? `${prefix}.${k}` : k;
+        if (documented.has(path)) continue;
+        if (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 0) walk(v as Record<string, unknown>, path);
+        else missing.push(path);
+      }
+    };
+    walk(values, '');
+    expect(missing).toEqual([]);
+    // And no @param names a value that does not exist.
+    const exists = (path: string) => path.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), values) !== undefined;
+    expect([...documented].filter((p) => !exists(p))).toEqual([]);
+  });
+});
+
+describe('validateValues refuses impossible combinations', () => {
+  const cases: Array<[string, object, string[]]> = [
+    ['no NATS at all', { externalNats: { url: '' } }, ['no NATS: set externalNats.url']],
+    ['two NATS', { nats: { enabled: true } }, ['nats.enabled=true and externalNats.url="nats://nats.messaging.svc.cluster.local:4222" both set: choose one NATS']],
+    ['bundled NATS without JetStream', { externalNats: { url: '' }, nats: { enabled: true, config: { jetstream: { enabled: false } } } }, ['nats.config.jetstream.enabled must be true']],
+    ['a batch interval that is not a multiple of the block interval', { config: { batchInterval: '1s', blockInterval: '300ms' } }, ['config.batchInterval=1s is not a multiple of config.blockInterval=300ms']],
+    ['a batch interval outside 100ms–10s', { config: { batchInterval: '20s', blockInterval: '1s' } }, ['config.batchInterval=20s: must be between 100ms and 10s']],
+    ['a receiver executor timeout shorter than the heartbeat', { receiver: { config: { executorTimeout: '200ms' } } }, ['receiver.config.executorTimeout=200ms must be longer than config.heartbeatInterval=250ms']],
+    ['replication above the executor count', { config: { replication: 3 } }, ['config.replication=3 exceeds executor.replicaCount=2']],
+    [
+      'replication above the autoscaler floor',
+      { config: { replication: 3 }, executor: { replicaCount: 5, autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 6 } } },
+      ['config.replication=3 exceeds executor.autoscaling.minReplicas=2'],
+    ],
+    ['a PDB minAvailable at the executor count', { executor: { pdb: { minAvailable: 2 } } }, ['executor.pdb.minAvailable=2 must be below executor.replicaCount=2']],
+    [
+      'a PDB that lets every copy of a block be evicted',
+      { executor: { replicaCount: 4, pdb: { minAvailable: 2 } } },
+      ['executor.pdb.minAvailable=2 lets 2 of 4 executors be evicted at once, but blocks live on only config.replication=2', 'raise minAvailable to 3'],
+    ],
+    ['a PDB maxUnavailable at the replication', { executor: { pdb: { maxUnavailable: 2 } } }, ['executor.pdb.maxUnavailable=2 must be below config.replication=2']],
+    ['an autoscaler whose floor is above its ceiling', { executor: { autoscaling: { enabled: true, minReplicas: 5, maxReplicas: 3 } } }, ['executor.autoscaling.minReplicas=5 exceeds executor.autoscaling.maxReplicas=3']],
+    [
+      'CPU autoscaling without a CPU request',
+      { executor: { resources: { requests: { cpu: null } }, autoscaling: { enabled: true } } },
+      ['executor.autoscaling.targetCPUUtilizationPercentage needs executor.resources.requests.cpu'],
+    ],
+    ['two services on one port', { executor: { port: 7070 } }, ['receiver.port, scheduler.port, lineage.port and executor.port must differ']],
+  ];
+  for (const [what, values, messages] of cases) {
+    it(what, async () => {
+      const err = await renderError(chart, { ...baseValues(), ...values });
+      expect(err).toContain('RIVULET VALUES VALIDATION');
+      for (const m of messages) expect(err).toContain(m);
+    });
+  }
+
+  it('reports every problem at once', async () => {
+    const err = await renderError(chart, { externalNats: { url: '' }, config: { blockInterval: '300ms', replication: 4 } });
+    expect(err).toContain('no NATS');
+    expect(err).toContain('not a multiple of config.blockInterval=300ms');
+    expect(err).toContain('config.replication=4 exceeds executor.replicaCount=2');
+  });
+
+  it('accepts the boundary cases', async () => {
+    await render(chart, { ...baseValues(), config: { batchInterval: '100ms', blockInterval: '100ms' } });
+    await render(chart, { ...baseValues(), config: { batchInterval: 10_000, blockInterval: 2500 } });
+    await render(chart, { ...baseValues(), config: { replication: 2 }, executor: { replicaCount: 4, pdb: { minAvailable: 3 } } });
+    await render(chart, { ...baseValues(), executor: { pdb: { create: false, maxUnavailable: null } } });
+  });
+});
