@@ -5,11 +5,15 @@
  * count with a steady input, and measures per-batch timings from the
  * scheduler's status.
  */
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RivuletClient, type BatchStatus } from '../client/index.js';
 import { startLocalCluster, type EnvMap, type LocalCluster } from '../lib/cluster/local-cluster.js';
 
-export const wordcountJob = fileURLToPath(new URL('../../examples/wordcount.ts', import.meta.url));
+// From bench/ (vitest, source) or dist/bench/ (compiled).
+export const wordcountJob = ['../examples/wordcount.ts', '../../examples/wordcount.ts']
+  .map((rel) => fileURLToPath(new URL(rel, import.meta.url)))
+  .find((p) => existsSync(p))!;
 
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return NaN;
