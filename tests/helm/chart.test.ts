@@ -233,6 +233,25 @@ describe('helm template, default values', () => {
     }
   });
 
+  it('the chart’s defaults are the services’ own defaults, except where it says why', () => {
+    const values = parseYaml(readFileSync(join(chartSource, 'values.yaml'), 'utf8')) as K8sObject;
+    const schemas = { receiver: receiverConfigSchema, scheduler: schedulerConfigSchema, lineage: lineageConfigSchema, executor: executorConfigSchema };
+    // Deliberate: Node counts the host's cores, not the container's, so the chart sets slots.
+    const deliberate = new Set(['executor.slots']);
+    const differing: string[] = [];
+    for (const c of COMPONENTS) {
+      const shape = schemas[c].shape as Record<string, { parse(v: unknown): unknown }>;
+      const options = { ...values.config, ...values[c].config };
+      for (const [key, value] of Object.entries(options)) {
+        if (!shape[key] || deliberate.has(`${c}.${key}`)) continue;
+        const chart = shape[key].parse(value);
+        const code = shape[key].parse(undefined);
+        if (JSON.stringify(chart) !== JSON.stringify(code)) differing.push(`${c}.${key}: chart ${JSON.stringify(value)} ≠ code ${JSON.stringify(code)}`);
+      }
+    }
+    expect(differing).toEqual([]);
+  });
+
   it('the helm test hook Pod submits, pushes and tails with the CLI against the Services', () => {
     const pod = find(objs, 'Pod', `${componentName('test')}-wordcount`);
     expect(pod.metadata.annotations['helm.sh/hook']).toBe('test');
