@@ -7,9 +7,20 @@
  * nothing runs until the scheduler plans a batch. A job's build function must
  * therefore be deterministic: every process that loads the bundle has to build
  * the same graph in the same order.
+ *
+ * Semantics are Spark 3.x's, batch by batch. Where JavaScript forces a choice:
+ *  - Records travel as MessagePack, which cannot carry `undefined`: the missing
+ *    side of an outer join is `null` (Spark: `None`; `Some(v)` is just `v`).
+ *  - `transform(fn)` / `transformWith(other, fn)` take a function over a
+ *    distributed `Dataset` (the batch's records, built with the same operators),
+ *    not over a materialised RDD. `fn` runs ONCE, when the job is built, and
+ *    its operators become part of the job graph, so they run as ordinary
+ *    distributed, pipelined tasks every batch. Unlike Spark, `fn` cannot look at
+ *    the batch time or pick different operators per batch, and cannot call
+ *    actions (outputs) on the dataset.
  */
 import { JobDefinitionError } from './errors.js';
-import { JobGraph, type GraphNode, type NarrowOp } from './graph.js';
+import { JobGraph, type Aggregator, type GraphNode, type NarrowOp } from './graph.js';
 
 export const JOB_MARK = Symbol.for('rivulet.job');
 
@@ -36,6 +47,8 @@ export function isJobDefinition(value: unknown): value is JobDefinition {
 
 export type Pair<K, V> = readonly [K, V];
 
+const NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
+
 /** What a job's build function receives: the entry point to its input streams. */
 export class StreamingContext {
   /** @internal */
@@ -43,17 +56,40 @@ export class StreamingContext {
 
   /** Records pushed by clients to the receiver under `name`; one partition per receiver block. */
   receiverStream<T = string>(name: string): DStream<T> {
-    if (typeof name !== 'string' || !/^[A-Za-z0-9_.:-]{1,128}$/.test(name)) {
-      throw new JobDefinitionError(
-        `receiverStream(${JSON.stringify(name)}): a stream name is 1-128 letters, digits or _ . : -`,
-      );
+    return this.source<T>('receiverStream', name);
+  }
+
+  /**
+   * Spark's `queueStream`: one list of records per batch, supplied by a driver
+   * (`runBatches` from `rivulet/testing`), one partition per block the driver
+   * cut it into. A batch for which the driver supplied nothing has no
+   * partitions (Spark's empty RDD); the job still runs that batch.
+   */
+  queueStream<T = unknown>(name: string): DStream<T> {
+    return this.source<T>('queueStream', name);
+  }
+
+  /** The union of several streams (Spark's StreamingContext.union). */
+  union<T>(...streams: DStream<T>[]): DStream<T> {
+    if (streams.length === 0) throw new JobDefinitionError('union(...streams): needs at least one stream');
+    const [first, ...rest] = streams;
+    return rest.length === 0 ? first! : first!.union(...rest);
+  }
+
+  private source<T>(op: 'receiverStream' | 'queueStream', name: string): DStream<T> {
+    if (typeof name !== 'string' || !NAME.test(name)) {
+      throw new JobDefinitionError(`${op}(${JSON.stringify(name)}): a stream name is 1-128 letters, digits or _ . : -`);
     }
-    return new DStream<T>(this.graph, this.graph.add({ kind: 'source', op: 'receiverStream', stream: name }));
+    const clash = this.graph.sources.find((s) => s.stream === name && s.op !== op);
+    if (clash) {
+      throw new JobDefinitionError(`${op}(${JSON.stringify(name)}): the job already reads ${clash.op}(${JSON.stringify(name)}); use another name`);
+    }
+    return new DStream<T>(this.graph, this.graph.add({ kind: 'source', op, stream: name }));
   }
 }
 
-function requireFn(op: string, fn: unknown): void {
-  if (typeof fn !== 'function') throw new JobDefinitionError(`${op}(fn): fn must be a function, got ${typeof fn}`);
+function requireFn(op: string, fn: unknown, what = 'fn'): void {
+  if (typeof fn !== 'function') throw new JobDefinitionError(`${op}(${what}): ${what} must be a function, got ${typeof fn}`);
 }
 
 function checkPartitions(op: string, n: number | undefined): void {
@@ -62,6 +98,45 @@ function checkPartitions(op: string, n: number | undefined): void {
   }
 }
 
+// Built-in functions of derived operators. They are module-level so that every
+// process builds byte-for-byte the same graph.
+const identity = (v: unknown) => v;
+const add = (a: unknown, b: unknown) => (a as number) + (b as number);
+const toOne = (v: unknown) => [v, 1];
+const toNullOne = () => [null, 1];
+const toNullKey = (v: unknown) => [null, v];
+const secondOf = (r: unknown) => (r as [unknown, unknown])[1];
+const countOrZero = (records: unknown[]) => (records.length === 0 ? [0] : records.map(secondOf));
+
+function* innerJoin(groups: unknown): Iterable<unknown> {
+  const [vs, ws] = groups as [unknown[], unknown[]];
+  for (const v of vs) for (const w of ws) yield [v, w];
+}
+function* leftOuterJoin(groups: unknown): Iterable<unknown> {
+  const [vs, ws] = groups as [unknown[], unknown[]];
+  for (const v of vs) {
+    if (ws.length === 0) yield [v, null];
+    else for (const w of ws) yield [v, w];
+  }
+}
+function* rightOuterJoin(groups: unknown): Iterable<unknown> {
+  const [vs, ws] = groups as [unknown[], unknown[]];
+  for (const w of ws) {
+    if (vs.length === 0) yield [null, w];
+    else for (const v of vs) yield [v, w];
+  }
+}
+function* fullOuterJoin(groups: unknown): Iterable<unknown> {
+  const [vs, ws] = groups as [unknown[], unknown[]];
+  if (vs.length === 0) for (const w of ws) yield [null, w];
+  else if (ws.length === 0) for (const v of vs) yield [v, null];
+  else for (const v of vs) for (const w of ws) yield [v, w];
+}
+
+/**
+ * A stream of batches. Transformations return new streams; output operations
+ * (`output`, `print`, `foreachBatch`) make the job run them every batch.
+ */
 export class DStream<T> {
   /** @internal */
   constructor(
@@ -69,10 +144,28 @@ export class DStream<T> {
     /** @internal */ readonly node: GraphNode,
   ) {}
 
-  private narrow<U>(op: NarrowOp, fn: unknown): DStream<U> {
-    requireFn(op, fn);
-    return new DStream<U>(this.graph, this.graph.add({ kind: 'narrow', op, parent: this.node.id, fn: fn as never }));
+  private make<U>(node: Parameters<JobGraph['add']>[0]): DStream<U> {
+    return new DStream<U>(this.graph, this.graph.add(node));
   }
+
+  private narrow<U>(op: NarrowOp, fn: unknown, label?: string): DStream<U> {
+    if (op !== 'glom' && op !== 'identity') requireFn(label ?? op, fn);
+    return this.make<U>({ kind: 'narrow', op, parent: this.node.id, ...(fn ? { fn: fn as never } : {}), ...(label ? { label } : {}) });
+  }
+
+  /** Parents for a multi-parent node; a stream listed twice gets an identity alias. */
+  private distinctParents(op: string, others: readonly DStream<unknown>[]): number[] {
+    const ids = [this.node.id];
+    for (const o of others) {
+      if (!(o instanceof DStream) || o.graph !== this.graph) {
+        throw new JobDefinitionError(`${op}: every stream must be a DStream of the same job`);
+      }
+      ids.push(ids.includes(o.node.id) ? this.graph.add({ kind: 'narrow', op: 'identity', parent: o.node.id }).id : o.node.id);
+    }
+    return ids;
+  }
+
+  // ------------------------------------------------------------ narrow
 
   map<U>(fn: (value: T) => U): DStream<U> {
     return this.narrow('map', fn);
@@ -91,6 +184,11 @@ export class DStream<T> {
     return this.narrow('mapPartitions', fn);
   }
 
+  /** One array per partition holding its records (an empty partition gives `[]`). */
+  glom(): DStream<T[]> {
+    return this.narrow('glom', undefined);
+  }
+
   mapValues<K, V, U>(this: DStream<Pair<K, V>>, fn: (value: V) => U): DStream<Pair<K, U>> {
     return this.narrow('mapValues', fn);
   }
@@ -99,23 +197,175 @@ export class DStream<T> {
     return this.narrow('flatMapValues', fn);
   }
 
+  /**
+   * Every batch, the records of this stream and of `others` (Spark's union):
+   * the partitions of each, concatenated in order, without a shuffle.
+   */
+  union(...others: DStream<T>[]): DStream<T> {
+    if (others.length === 0) throw new JobDefinitionError('union(...others): needs at least one other stream');
+    return this.make<T>({ kind: 'union', op: 'union', parents: this.distinctParents('union', others as DStream<unknown>[]) });
+  }
+
+  // ------------------------------------------------------------ shuffles
+
+  /** Redistribute the records of every batch over `numPartitions` partitions (round-robin). */
+  repartition(numPartitions: number): DStream<T> {
+    if (numPartitions === undefined) throw new JobDefinitionError('repartition(numPartitions): numPartitions is required');
+    checkPartitions('repartition', numPartitions);
+    return this.make<T>({ kind: 'shuffle', op: 'repartition', parents: [this.node.id], numPartitions });
+  }
+
+  /**
+   * Spark's combineByKey: per key, the first value makes a combiner, later
+   * values are merged into it, and combiners of different partitions are
+   * merged — map-side first, so only one combiner per key per map task is shuffled.
+   */
+  combineByKey<K, V, C>(
+    this: DStream<Pair<K, V>>,
+    createCombiner: (value: V) => C,
+    mergeValue: (combiner: C, value: V) => C,
+    mergeCombiners: (a: C, b: C) => C,
+    numPartitions?: number,
+  ): DStream<Pair<K, C>> {
+    requireFn('combineByKey', createCombiner, 'createCombiner');
+    requireFn('combineByKey', mergeValue, 'mergeValue');
+    requireFn('combineByKey', mergeCombiners, 'mergeCombiners');
+    checkPartitions('combineByKey', numPartitions);
+    return this.combine<Pair<K, C>>('combineByKey', { createCombiner, mergeValue, mergeCombiners } as unknown as Aggregator, numPartitions);
+  }
+
+  private combine<U>(label: string, aggregator: Aggregator, numPartitions: number | undefined, from: DStream<unknown> = this): DStream<U> {
+    return this.make<U>({
+      kind: 'shuffle',
+      op: 'combineByKey',
+      parents: [from.node.id],
+      aggregator,
+      mapSideCombine: true,
+      ...(numPartitions !== undefined ? { numPartitions } : {}),
+      ...(label !== 'combineByKey' ? { label } : {}),
+    });
+  }
+
   /** Merge the values of each key with an associative, commutative fn (combined map-side first). */
   reduceByKey<K, V>(this: DStream<Pair<K, V>>, fn: (a: V, b: V) => V, numPartitions?: number): DStream<Pair<K, V>> {
     requireFn('reduceByKey', fn);
     checkPartitions('reduceByKey', numPartitions);
-    return new DStream<Pair<K, V>>(
-      this.graph,
-      this.graph.add({ kind: 'shuffle', op: 'reduceByKey', parent: this.node.id, reduce: fn as never, numPartitions }),
-    );
+    return this.combine('reduceByKey', { createCombiner: identity, mergeValue: fn, mergeCombiners: fn } as unknown as Aggregator, numPartitions);
   }
 
   /** All values of each key, as `[key, values[]]`. */
   groupByKey<K, V>(this: DStream<Pair<K, V>>, numPartitions?: number): DStream<Pair<K, V[]>> {
     checkPartitions('groupByKey', numPartitions);
-    return new DStream<Pair<K, V[]>>(
-      this.graph,
-      this.graph.add({ kind: 'shuffle', op: 'groupByKey', parent: this.node.id, numPartitions }),
-    );
+    return this.make({ kind: 'shuffle', op: 'groupByKey', parents: [this.node.id], ...(numPartitions !== undefined ? { numPartitions } : {}) });
+  }
+
+  /** `[value, count]` for every distinct value of the batch. */
+  countByValue(numPartitions?: number): DStream<Pair<T, number>> {
+    checkPartitions('countByValue', numPartitions);
+    const pairs = this.narrow<unknown>('map', toOne, 'countByValue');
+    return this.combine('countByValue', { createCombiner: identity, mergeValue: add, mergeCombiners: add }, numPartitions, pairs);
+  }
+
+  /** One record per batch: the number of records (`0` for an empty batch, as Spark). */
+  count(): DStream<number> {
+    const ones = this.narrow<unknown>('map', toNullOne, 'count');
+    const total = this.combine<unknown>('count', { createCombiner: identity, mergeValue: add, mergeCombiners: add }, 1, ones);
+    return total.narrow<number>('mapPartitions', countOrZero, 'count');
+  }
+
+  /** One record per batch: all records reduced with fn; nothing for an empty batch (as Spark). */
+  reduce(fn: (a: T, b: T) => T): DStream<T> {
+    requireFn('reduce', fn);
+    const keyed = this.narrow<unknown>('map', toNullKey, 'reduce');
+    const reduced = this.combine<unknown>('reduce', { createCombiner: identity, mergeValue: fn, mergeCombiners: fn } as unknown as Aggregator, 1, keyed);
+    return reduced.narrow<T>('map', secondOf, 'reduce');
+  }
+
+  /**
+   * Group the values of each key in this stream and in `other` (same batch):
+   * `[key, [valuesOfThis[], valuesOfOther[]]]` for every key in either.
+   */
+  cogroup<K, V, W>(this: DStream<Pair<K, V>>, other: DStream<Pair<K, W>>, numPartitions?: number): DStream<Pair<K, [V[], W[]]>> {
+    checkPartitions('cogroup', numPartitions);
+    return this.cogroupAs('cogroup', other as DStream<unknown>, numPartitions);
+  }
+
+  private cogroupAs<U>(label: string, other: DStream<unknown>, numPartitions: number | undefined): DStream<U> {
+    return this.make<U>({
+      kind: 'shuffle',
+      op: 'cogroup',
+      parents: this.distinctParents(label, [other]),
+      ...(numPartitions !== undefined ? { numPartitions } : {}),
+      ...(label !== 'cogroup' ? { label } : {}),
+    });
+  }
+
+  private joinAs<U>(label: string, other: DStream<unknown>, numPartitions: number | undefined, expand: (g: unknown) => Iterable<unknown>): DStream<U> {
+    checkPartitions(label, numPartitions);
+    return this.cogroupAs<unknown>(label, other, numPartitions).narrow<U>('flatMapValues', expand, label);
+  }
+
+  /** `[key, [v, w]]` for every pair of values of a key present in both streams in the same batch. */
+  join<K, V, W>(this: DStream<Pair<K, V>>, other: DStream<Pair<K, W>>, numPartitions?: number): DStream<Pair<K, [V, W]>> {
+    return this.joinAs('join', other as DStream<unknown>, numPartitions, innerJoin);
+  }
+
+  /** As join, plus `[key, [v, null]]` for keys with no value in `other` (Spark: `None`). */
+  leftOuterJoin<K, V, W>(this: DStream<Pair<K, V>>, other: DStream<Pair<K, W>>, numPartitions?: number): DStream<Pair<K, [V, W | null]>> {
+    return this.joinAs('leftOuterJoin', other as DStream<unknown>, numPartitions, leftOuterJoin);
+  }
+
+  /** As join, plus `[key, [null, w]]` for keys with no value in this stream. */
+  rightOuterJoin<K, V, W>(this: DStream<Pair<K, V>>, other: DStream<Pair<K, W>>, numPartitions?: number): DStream<Pair<K, [V | null, W]>> {
+    return this.joinAs('rightOuterJoin', other as DStream<unknown>, numPartitions, rightOuterJoin);
+  }
+
+  /** As join, plus `[key, [v, null]]` and `[key, [null, w]]` for keys on one side only. */
+  fullOuterJoin<K, V, W>(this: DStream<Pair<K, V>>, other: DStream<Pair<K, W>>, numPartitions?: number): DStream<Pair<K, [V | null, W | null]>> {
+    return this.joinAs('fullOuterJoin', other as DStream<unknown>, numPartitions, fullOuterJoin);
+  }
+
+  // ------------------------------------------------------------ transform
+
+  /**
+   * Spark's transform, over a distributed Dataset instead of an RDD: `fn` runs
+   * once while the job is built and its operators join the job graph (see the
+   * module doc for how this differs from Spark).
+   */
+  transform<U>(fn: (dataset: Dataset<T>) => Dataset<U>): DStream<U> {
+    requireFn('transform', fn);
+    return this.inTransform('transform', () => fn(this));
+  }
+
+  /** Spark's transformWith: `fn` combines this stream's and `other`'s batch (same rules as transform). */
+  transformWith<U, R>(other: DStream<U>, fn: (dataset: Dataset<T>, other: Dataset<U>) => Dataset<R>): DStream<R> {
+    requireFn('transformWith', fn);
+    if (!(other instanceof DStream) || other.graph !== this.graph) {
+      throw new JobDefinitionError('transformWith(other, fn): other must be a DStream of the same job');
+    }
+    return this.inTransform('transformWith', () => fn(this, other));
+  }
+
+  private inTransform<U>(op: string, build: () => unknown): DStream<U> {
+    this.graph.transformDepth++;
+    let out: unknown;
+    try {
+      out = build();
+    } finally {
+      this.graph.transformDepth--;
+    }
+    if (!(out instanceof DStream) || out.graph !== this.graph) {
+      throw new JobDefinitionError(`${op}(fn): fn must return a dataset built from the one(s) it was given, got ${describe(out)}`);
+    }
+    return out as DStream<U>;
+  }
+
+  // ------------------------------------------------------------ outputs
+
+  private checkOutput(op: string): void {
+    if (this.graph.transformDepth > 0) {
+      throw new JobDefinitionError(`${op}: output operations cannot be called inside transform()/transformWith(); call them on the returned stream`);
+    }
   }
 
   /**
@@ -123,7 +373,8 @@ export class DStream<T> {
    * per batch by the scheduler and readable with `rivulet tail` / WatchOutput.
    */
   output(name: string): void {
-    if (typeof name !== 'string' || !/^[A-Za-z0-9_.:-]{1,128}$/.test(name)) {
+    this.checkOutput('output');
+    if (typeof name !== 'string' || !NAME.test(name)) {
       throw new JobDefinitionError(`output(${JSON.stringify(name)}): an output name is 1-128 letters, digits or _ . : -`);
     }
     if (this.graph.outputs.some((o) => o.name === name)) {
@@ -134,8 +385,36 @@ export class DStream<T> {
 
   /** Log the first `n` records of every batch in the scheduler's log (Spark's DStream.print). */
   print(n = 10): void {
+    this.checkOutput('print');
     if (!Number.isInteger(n) || n < 1) throw new JobDefinitionError(`print(n): n must be a positive integer, got ${n}`);
     const id = this.graph.nodes.length;
     this.graph.add({ kind: 'output', op: 'print', parent: this.node.id, name: `print-${id}`, printLimit: n });
   }
+
+  /**
+   * Spark's foreachRDD: every batch (empty ones included), once the batch's
+   * records are collected, `fn(records, batchTimeMs)` runs ON THE SCHEDULER,
+   * synchronously and in output order. If it throws, the batch fails (and with
+   * it the job) with the error. A returned promise is not awaited; its
+   * rejection is logged.
+   */
+  foreachBatch(fn: (records: T[], batchTimeMs: number) => unknown): void {
+    this.checkOutput('foreachBatch');
+    requireFn('foreachBatch', fn);
+    const id = this.graph.nodes.length;
+    this.graph.add({ kind: 'output', op: 'foreachBatch', parent: this.node.id, name: `foreachBatch-${id}`, fn: fn as never });
+  }
+}
+
+/**
+ * What `transform` / `transformWith` functions receive and return: the batch's
+ * records as a distributed dataset, with the same transformations as a DStream
+ * (output operations are refused inside the function).
+ */
+export type Dataset<T> = DStream<T>;
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'object') return (v as object).constructor?.name ?? 'an object';
+  return typeof v;
 }

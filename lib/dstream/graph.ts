@@ -2,24 +2,46 @@
  * The job graph: every D-Stream a job defines is a node, numbered by the order
  * in which the job's code created it. The scheduler and every executor run the
  * same bundle and so build the same numbering; a task names an operator by that
- * number and never ships a closure.
+ * number and never ships a closure. Operators Rivulet builds out of others
+ * (count = map + reduceByKey + mapPartitions, join = cogroup + flatMapValues)
+ * are ordinary nodes with built-in functions, so they are numbered the same way.
  *
  * A node knows how each of its partitions depends on its parents:
- *  - source:  partition p is receiver block p of the batch (no parent);
- *  - narrow:  partition p is computed from partition p of its parent;
- *  - shuffle: every partition reads one bucket of every parent partition, so
- *             it starts a new stage (Spark's ShuffleDependency).
+ *  - source:  partition p is input block p of the batch (no parent);
+ *  - narrow:  partition p is computed from partition p of its one parent;
+ *  - union:   narrow with an offset mapping: its partitions are its parents'
+ *             partitions concatenated (parent 0's first), so partition p reads
+ *             exactly one partition of exactly one parent;
+ *  - shuffle: every partition reads one bucket of every partition of every
+ *             parent, so it starts a new stage (Spark's ShuffleDependency).
+ *             With several parents (cogroup, join) each parent's map side
+ *             writes buckets tagged with its side (its index in `parents`);
+ *             map partitions are numbered globally, parent 0's first.
+ *
+ * A node never lists the same parent twice: the API inserts an `identity`
+ * node for self-unions and self-joins, so that a partition's lineage (and the
+ * map side of a shuffle) is unambiguous.
  */
 
 export type UserFn = (...args: never[]) => unknown;
 
-export type NarrowOp = 'map' | 'flatMap' | 'filter' | 'mapValues' | 'flatMapValues' | 'mapPartitions';
-export type ShuffleOp = 'reduceByKey' | 'groupByKey';
+export type NarrowOp = 'map' | 'flatMap' | 'filter' | 'mapValues' | 'flatMapValues' | 'mapPartitions' | 'glom' | 'identity';
+
+/**
+ * - combineByKey: records are `[k, v]`; map side folds values into combiners
+ *   (when `mapSideCombine`), reduce side merges them (reduceByKey, countByValue, count, reduce);
+ * - groupByKey:   `[k, v]` → `[k, v[]]`, no map-side combine (as Spark);
+ * - repartition:  any records, spread round-robin over the reduce partitions;
+ * - cogroup:      `[k, v]` of every parent → `[k, [v0[], v1[], ...]]`.
+ */
+export type ShuffleOp = 'combineByKey' | 'groupByKey' | 'repartition' | 'cogroup';
+
+export type SourceOp = 'receiverStream' | 'queueStream';
 
 export interface SourceNode {
   kind: 'source';
   id: number;
-  op: 'receiverStream';
+  op: SourceOp;
   stream: string;
 }
 
@@ -28,32 +50,56 @@ export interface NarrowNode {
   id: number;
   op: NarrowOp;
   parent: number;
-  fn: UserFn;
+  /** Absent for glom and identity. */
+  fn?: UserFn;
+  /** The user-facing operator this node implements, when not `op` (e.g. join, count). */
+  label?: string;
+}
+
+export interface UnionNode {
+  kind: 'union';
+  id: number;
+  op: 'union';
+  parents: number[];
+}
+
+export interface Aggregator {
+  createCombiner: (v: unknown) => unknown;
+  mergeValue: (c: unknown, v: unknown) => unknown;
+  mergeCombiners: (a: unknown, b: unknown) => unknown;
 }
 
 export interface ShuffleNode {
   kind: 'shuffle';
   id: number;
   op: ShuffleOp;
-  parent: number;
-  /** Combines two values of a key (reduceByKey); absent for groupByKey. */
-  reduce?: (a: unknown, b: unknown) => unknown;
+  parents: number[];
+  /** combineByKey only. */
+  aggregator?: Aggregator;
+  /** combineByKey only: combine on the map side before writing buckets. */
+  mapSideCombine?: boolean;
   /** Explicit partition count, or undefined for the cluster's default parallelism. */
   numPartitions?: number;
+  /** The user-facing operator (reduceByKey, countByValue, join, ...), when not `op`. */
+  label?: string;
 }
+
+export type OutputOp = 'output' | 'print' | 'foreachBatch';
 
 export interface OutputNode {
   kind: 'output';
   id: number;
-  op: 'output' | 'print';
+  op: OutputOp;
   parent: number;
-  /** Unique per job; `print()` outputs are named `print-<id>`. */
+  /** Unique per job; `print()` outputs are `print-<id>`, `foreachBatch()` ones `foreachBatch-<id>`. */
   name: string;
   /** For print(n): how many records the scheduler logs per batch. */
   printLimit?: number;
+  /** For foreachBatch: run on the scheduler with the batch's records. */
+  fn?: (records: unknown[], batchTimeMs: number) => unknown;
 }
 
-export type GraphNode = SourceNode | NarrowNode | ShuffleNode | OutputNode;
+export type GraphNode = SourceNode | NarrowNode | UnionNode | ShuffleNode | OutputNode;
 
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 
@@ -69,22 +115,44 @@ export interface GraphNodeSpec {
 }
 
 export function parentsOf(node: GraphNode): number[] {
-  return node.kind === 'source' ? [] : [node.parent];
+  switch (node.kind) {
+    case 'source':
+      return [];
+    case 'union':
+    case 'shuffle':
+      return node.parents;
+    default:
+      return [node.parent];
+  }
 }
 
 export function operatorLabel(node: GraphNode): string {
   switch (node.kind) {
     case 'source':
-      return `receiverStream(${node.stream})`;
+      return `${node.op}(${node.stream})`;
     case 'output':
       return `${node.op}(${node.name})`;
+    case 'narrow':
+    case 'shuffle':
+      return node.label ?? node.op;
     default:
       return node.op;
   }
 }
 
+/**
+ * The key under which a source's input blocks of one batch are known
+ * (BatchRun.inputs, planBatch's blockCounts): the stream name, for receiver
+ * and queue streams alike. A job may not use one name for both kinds.
+ */
+export function sourceInputKey(node: SourceNode): string {
+  return node.stream;
+}
+
 export class JobGraph {
   readonly nodes: GraphNode[] = [];
+  /** @internal >0 while a transform()/transformWith() function builds its sub-graph. */
+  transformDepth = 0;
 
   add(node: WithoutId<GraphNode>): GraphNode {
     const withId = { ...node, id: this.nodes.length } as GraphNode;
@@ -106,8 +174,14 @@ export class JobGraph {
     return this.nodes.filter((n): n is OutputNode => n.kind === 'output');
   }
 
+  /** Receiver streams read by the job (the receiver accepts pushes to these). */
   get streams(): string[] {
-    return [...new Set(this.sources.map((s) => s.stream))].sort();
+    return [...new Set(this.sources.filter((s) => s.op === 'receiverStream').map((s) => s.stream))].sort();
+  }
+
+  /** Queue streams (ctx.queueStream): fed per batch by a driver, never by the receiver. */
+  get queueStreams(): string[] {
+    return [...new Set(this.sources.filter((s) => s.op === 'queueStream').map((s) => s.stream))].sort();
   }
 
   spec(): GraphNodeSpec[] {

@@ -1,29 +1,50 @@
 /**
  * Turning one batch of a job into stages (Spark's DAGScheduler, for one batch):
  * every output operation is a result stage; walking up from it through narrow
- * dependencies stays in the stage, and every shuffle dependency cuts it — the
- * map side becomes a shuffle-map stage of its own, shared by all stages that
- * read the same shuffle.
+ * dependencies (and unions) stays in the stage, and every shuffle dependency
+ * cuts it — the map side becomes a shuffle-map stage of its own, shared by all
+ * stages that read the same shuffle.
+ *
+ * A shuffle-map stage computes the partitions of every parent of its shuffle
+ * (one "side" per parent: cogroup/join have two). Its tasks are numbered by
+ * GLOBAL map partition: side i's partition m is task `offset(i) + m`, parent 0's
+ * first — the same numbering lineage uses for SHUFFLE_OUTPUT locations.
  *
  * Partition counts are fixed here, once per batch, and recorded in lineage, so
  * that a recomputation after a failure partitions data exactly the same way.
+ *
+ * `planTask` says, per task, which dataset partition it computes and which
+ * (source node, partition) blocks and (shuffle node, reduce partition) inputs
+ * it reads; the scheduler builds TaskSpecs and locality preferences from it and
+ * never assumes "task p reads block p".
  */
-import { operatorLabel, parentsOf, type GraphNode, type JobGraph } from './graph.js';
+import { operatorLabel, parentsOf, sourceInputKey, type GraphNode, type JobGraph } from './graph.js';
+
+export interface StageSide {
+  /** The dataset this side's tasks compute. */
+  nodeId: number;
+  /** First task (global map partition) of this side. */
+  offset: number;
+  numPartitions: number;
+}
 
 export interface PlannedStage {
   /** Index in BatchPlan.stages; parents always have lower ids. */
   id: number;
   kind: 'shuffleMap' | 'result';
-  /** The node whose partitions this stage's tasks compute. */
+  /** The node whose partitions this stage's tasks compute (shuffleMap: the first side's). */
   finalNode: number;
+  /** What the tasks compute: one side for a result stage, one per shuffle parent for a shuffleMap stage. */
+  sides: StageSide[];
   /** shuffleMap: the shuffle node this stage writes buckets for. */
   shuffleNode?: number;
   /** result: the output node. */
   outputNode?: number;
+  /** Tasks of the stage (the sum over its sides). */
   numPartitions: number;
   /** Stages whose shuffle output this stage reads. */
   parentStages: number[];
-  /** Source nodes whose partitions (receiver blocks) this stage reads. */
+  /** Source nodes whose partitions (input blocks) this stage reads. */
   sourceNodes: number[];
   /** Shuffle nodes this stage reads the reduce side of. */
   shuffleReads: number[];
@@ -44,8 +65,21 @@ export interface BatchPlan {
   datasets: DatasetPlan[];
 }
 
+/** What one task of a stage computes and reads. */
+export interface TaskPlan {
+  /** The dataset whose partition the task computes. */
+  nodeId: number;
+  partition: number;
+  /** shuffleMap: the global map partition of this task is `mapPartitionOffset + partition`. */
+  mapPartitionOffset: number;
+  /** Input partitions of source datasets it reads. */
+  blocks: Array<{ nodeId: number; partition: number }>;
+  /** Reduce partitions of shuffles it reads. */
+  shuffles: Array<{ nodeId: number; reducePartition: number }>;
+}
+
 /**
- * @param blockCounts receiver blocks of each stream in this batch
+ * @param blockCounts input blocks of each source (by `sourceInputKey`) in this batch
  * @param defaultParallelism reduce partitions for shuffles that name none
  */
 export function planBatch(graph: JobGraph, blockCounts: ReadonlyMap<string, number>, defaultParallelism: number): BatchPlan {
@@ -55,33 +89,42 @@ export function planBatch(graph: JobGraph, blockCounts: ReadonlyMap<string, numb
   const stages: PlannedStage[] = [];
   const mapStageOf = new Map<number, number>();
 
-  const buildStage = (finalNode: number, kind: PlannedStage['kind'], extra: Partial<PlannedStage>): PlannedStage => {
+  const buildStage = (sideNodes: number[], kind: PlannedStage['kind'], extra: Partial<PlannedStage>): PlannedStage => {
     const sourceNodes: number[] = [];
     const shuffleReads: number[] = [];
     const parentStages: number[] = [];
+    const seen = new Set<number>();
     const visit = (id: number) => {
+      if (seen.has(id)) return;
+      seen.add(id);
       const node = graph.node(id);
       if (node.kind === 'source') {
-        if (!sourceNodes.includes(id)) sourceNodes.push(id);
+        sourceNodes.push(id);
         return;
       }
       if (node.kind === 'shuffle') {
-        if (!shuffleReads.includes(id)) {
-          shuffleReads.push(id);
-          parentStages.push(mapStage(node.id));
-        }
+        shuffleReads.push(id);
+        const parent = mapStage(node.id);
+        if (!parentStages.includes(parent)) parentStages.push(parent);
         return;
       }
       for (const p of parentsOf(node)) visit(p);
     };
-    // The final node of a shuffle-map stage is the shuffle's parent; it is
-    // computed (not read) even when it is itself a shuffle (reduce side).
-    visit(finalNode);
+    // The nodes a stage computes are visited, not cut, even when they are
+    // themselves shuffles (their reduce side is read).
+    const sides: StageSide[] = [];
+    let offset = 0;
+    for (const nodeId of sideNodes) {
+      visit(nodeId);
+      sides.push({ nodeId, offset, numPartitions: partitions[nodeId]! });
+      offset += partitions[nodeId]!;
+    }
     const stage: PlannedStage = {
       id: stages.length,
       kind,
-      finalNode,
-      numPartitions: partitions[finalNode]!,
+      finalNode: sideNodes[0]!,
+      sides,
+      numPartitions: offset,
       parentStages,
       sourceNodes,
       shuffleReads,
@@ -95,13 +138,12 @@ export function planBatch(graph: JobGraph, blockCounts: ReadonlyMap<string, numb
     const known = mapStageOf.get(shuffleNodeId);
     if (known !== undefined) return known;
     const shuffle = graph.node(shuffleNodeId);
-    const parent = parentsOf(shuffle)[0]!;
-    const stage = buildStage(parent, 'shuffleMap', { shuffleNode: shuffleNodeId });
+    const stage = buildStage(parentsOf(shuffle), 'shuffleMap', { shuffleNode: shuffleNodeId });
     mapStageOf.set(shuffleNodeId, stage.id);
     return stage.id;
   };
 
-  for (const out of graph.outputs) buildStage(out.id, 'result', { outputNode: out.id });
+  for (const out of graph.outputs) buildStage([out.id], 'result', { outputNode: out.id });
 
   const datasets: DatasetPlan[] = graph.nodes.map((n) => ({
     nodeId: n.id,
@@ -113,6 +155,48 @@ export function planBatch(graph: JobGraph, blockCounts: ReadonlyMap<string, numb
   return { stages, partitions, datasets };
 }
 
+/**
+ * Which partition of which parent partition `p` of a union reads: its parents'
+ * partitions are concatenated in order.
+ */
+export function unionParentPartition(parents: readonly number[], partitions: readonly number[], p: number): { parent: number; partition: number } {
+  let offset = 0;
+  for (const parent of parents) {
+    const n = partitions[parent] ?? 0;
+    if (p < offset + n) return { parent, partition: p - offset };
+    offset += n;
+  }
+  throw new RangeError(`union partition ${p} is out of range (the union has ${offset} partitions)`);
+}
+
+/** The dataset partition task `task` of `stage` computes, and the inputs it reads. */
+export function planTask(graph: JobGraph, plan: BatchPlan, stage: PlannedStage, task: number): TaskPlan {
+  const side = stage.sides.find((s) => task >= s.offset && task < s.offset + s.numPartitions);
+  if (!side) throw new RangeError(`stage ${stage.id} has no task ${task} (it has ${stage.numPartitions})`);
+  const tp: TaskPlan = { nodeId: side.nodeId, partition: task - side.offset, mapPartitionOffset: side.offset, blocks: [], shuffles: [] };
+  let id = side.nodeId;
+  let p = tp.partition;
+  for (;;) {
+    const node = graph.node(id);
+    switch (node.kind) {
+      case 'source':
+        tp.blocks.push({ nodeId: id, partition: p });
+        return tp;
+      case 'shuffle':
+        tp.shuffles.push({ nodeId: id, reducePartition: p });
+        return tp;
+      case 'union': {
+        const from = unionParentPartition(node.parents, plan.partitions, p);
+        id = from.parent;
+        p = from.partition;
+        break;
+      }
+      default:
+        id = node.parent;
+    }
+  }
+}
+
 function partitionCount(
   node: GraphNode,
   known: number[],
@@ -121,9 +205,11 @@ function partitionCount(
 ): number {
   switch (node.kind) {
     case 'source':
-      return blockCounts.get(node.stream) ?? 0;
+      return blockCounts.get(sourceInputKey(node)) ?? 0;
     case 'shuffle':
       return node.numPartitions ?? Math.max(1, defaultParallelism);
+    case 'union':
+      return node.parents.reduce((n, p) => n + known[p]!, 0);
     default:
       return known[node.parent]!;
   }

@@ -2,12 +2,18 @@
  * Running one task: computing one partition of one dataset of a batch, on an
  * executor's task worker. Narrow operators are fused into one push-based
  * pipeline (each record flows through map → flatMap → filter … without
- * intermediate arrays), which is Spark's stage pipelining without iterators.
+ * intermediate arrays), which is Spark's stage pipelining without iterators;
+ * only mapPartitions and glom gather their partition into an array. A union
+ * partition is the one partition of one parent it maps to (offset mapping).
  *
  * The task ends in one of two sinks:
- *  - shuffle write: records are `[key, value]` pairs, hashed into buckets for
- *    the downstream shuffle, combined map-side first when the shuffle has a
- *    reduce function (reduceByKey), each bucket packed as one buffer;
+ *  - shuffle write: records are hashed into buckets for the downstream
+ *    shuffle — `[key, value]` pairs by key (combined map-side first for
+ *    combineByKey: reduceByKey, countByValue, count, reduce), any record
+ *    round-robin for repartition — each bucket packed as one buffer. For a
+ *    shuffle with several parents (cogroup) every bucket starts with one extra
+ *    record, the side (index of the parent) it was written for, so the reduce
+ *    side needs nothing but the buckets themselves;
  *  - result: records are packed into one buffer for the scheduler (outputs).
  *
  * Nothing here does I/O: inputs arrive as packed buffers, outputs leave as
@@ -17,12 +23,15 @@ import { packRecords, unpackRecords } from '../codec/records.js';
 import { UserFunctionError } from './errors.js';
 import { operatorLabel, type GraphNode, type JobGraph, type NarrowNode, type ShuffleNode } from './graph.js';
 import { KeyMap, partitionOf } from './keys.js';
+import { unionParentPartition } from './planner.js';
 
 export interface TaskInputs {
   /** Packed records of the source partitions this task reads, keyed by `sourceKey(nodeId, partition)`. */
   blocks: ReadonlyMap<string, Uint8Array>;
-  /** For each shuffle node the task reads: its bucket from every map output. */
+  /** For each shuffle node the task reads: its bucket from every map output, in map-partition order. */
   shuffles: ReadonlyMap<number, readonly Uint8Array[]>;
+  /** Partition count of every node in this batch (BatchPlan.partitions); needed to map union partitions. */
+  partitions?: readonly number[];
 }
 
 export type TaskSink =
@@ -44,6 +53,7 @@ export function sourceKey(nodeId: number, partition: number): string {
 }
 
 type Emit = (record: unknown) => void;
+type Counters = { recordsIn: number };
 
 class MissingInputError extends Error {
   override name = 'MissingInputError';
@@ -51,54 +61,62 @@ class MissingInputError extends Error {
 
 /** Compute partition `partition` of node `nodeId` into `sink`. */
 export function runTask(graph: JobGraph, nodeId: number, partition: number, inputs: TaskInputs, sink: TaskSink): TaskOutput {
-  const counters = { recordsIn: 0 };
+  const counters: Counters = { recordsIn: 0 };
   if (sink.kind === 'result') {
     const out: unknown[] = [];
     evaluate(graph, nodeId, partition, inputs, (r) => out.push(r), counters);
     return { recordsIn: counters.recordsIn, recordsOut: out.length, result: packRecords(out) };
   }
-  const shuffle = graph.node(sink.shuffleNodeId) as ShuffleNode;
+  const shuffle = graph.node(sink.shuffleNodeId);
+  if (shuffle.kind !== 'shuffle') throw new Error(`node ${sink.shuffleNodeId} is not a shuffle`);
+  const side = shuffle.parents.indexOf(nodeId);
+  if (side < 0) throw new Error(`node ${nodeId} is not a parent of shuffle node ${shuffle.id}`);
   const n = sink.numPartitions;
-  if (shuffle.reduce) {
-    // Map-side combine: one value per key per task before anything is written.
-    const reduce = shuffle.reduce;
-    const combined = new KeyMap<{ v: unknown }>();
-    evaluate(
-      graph,
-      nodeId,
-      partition,
-      inputs,
-      (r) => {
+  const buckets: unknown[][] = Array.from({ length: n }, () => []);
+  const evalInto = (emit: Emit) => evaluate(graph, nodeId, partition, inputs, emit, counters);
+
+  switch (shuffle.op) {
+    case 'combineByKey': {
+      const agg = shuffle.aggregator!;
+      if (!shuffle.mapSideCombine) {
+        evalInto((r) => buckets[partitionOf(asPair(r, shuffle)[0], n)]!.push(r));
+        break;
+      }
+      // Map-side combine: one combiner per key per task before anything is written.
+      const combined = new KeyMap<{ c: unknown }>();
+      evalInto((r) => {
         const [k, v] = asPair(r, shuffle);
         const slot = combined.get(k);
-        if (slot) slot.v = callReduce(reduce, slot.v, v, shuffle);
-        else combined.set(k, { v });
-      },
-      counters,
-    );
-    const buckets: unknown[][] = Array.from({ length: n }, () => []);
-    for (const [k, slot] of combined.entries()) buckets[partitionOf(k, n)]!.push([k, slot.v]);
-    return packBuckets(buckets, counters.recordsIn);
+        if (slot) slot.c = callUser(agg.mergeValue, slot.c, v, shuffle);
+        else combined.set(k, { c: callUser(agg.createCombiner, v, undefined, shuffle) });
+      });
+      for (const [k, slot] of combined.entries()) buckets[partitionOf(k, n)]!.push([k, slot.c]);
+      break;
+    }
+    case 'groupByKey':
+      evalInto((r) => buckets[partitionOf(asPair(r, shuffle)[0], n)]!.push(r));
+      break;
+    case 'cogroup':
+      for (const b of buckets) b.push(side);
+      evalInto((r) => buckets[partitionOf(asPair(r, shuffle)[0], n)]!.push(r));
+      break;
+    case 'repartition': {
+      // Spark's repartition: round-robin from a start that depends only on the map partition.
+      let next = partitionOf(partition, n);
+      evalInto((r) => {
+        buckets[next]!.push(r);
+        next = next + 1 === n ? 0 : next + 1;
+      });
+      break;
+    }
   }
-  const buckets: unknown[][] = Array.from({ length: n }, () => []);
-  evaluate(
-    graph,
-    nodeId,
-    partition,
-    inputs,
-    (r) => {
-      const [k] = asPair(r, shuffle);
-      buckets[partitionOf(k, n)]!.push(r);
-    },
-    counters,
-  );
-  return packBuckets(buckets, counters.recordsIn);
+  return packBuckets(buckets, counters.recordsIn, shuffle.op === 'cogroup' ? 1 : 0);
 }
 
-function packBuckets(buckets: unknown[][], recordsIn: number): TaskOutput {
+function packBuckets(buckets: unknown[][], recordsIn: number, tagRecords: number): TaskOutput {
   let recordsOut = 0;
   const bucketCounts = buckets.map((b) => {
-    recordsOut += b.length;
+    recordsOut += b.length - tagRecords;
     return b.length;
   });
   return { recordsIn, recordsOut, buckets: buckets.map((b) => packRecords(b)), bucketCounts };
@@ -109,7 +127,7 @@ function asPair(r: unknown, node: GraphNode): [unknown, unknown] {
     throw new UserFunctionError(
       node.id,
       operatorLabel(node),
-      new TypeError(`${node.op} needs [key, value] pairs, got ${preview(r)}`),
+      new TypeError(`${operatorLabel(node)} needs [key, value] pairs, got ${preview(r)}`),
     );
   }
   return r as [unknown, unknown];
@@ -124,7 +142,7 @@ function preview(v: unknown): string {
   }
 }
 
-function callReduce(fn: (a: unknown, b: unknown) => unknown, a: unknown, b: unknown, node: GraphNode): unknown {
+function callUser(fn: (a: unknown, b: unknown) => unknown, a: unknown, b: unknown, node: GraphNode): unknown {
   try {
     return fn(a, b);
   } catch (e) {
@@ -132,14 +150,7 @@ function callReduce(fn: (a: unknown, b: unknown) => unknown, a: unknown, b: unkn
   }
 }
 
-function evaluate(
-  graph: JobGraph,
-  nodeId: number,
-  partition: number,
-  inputs: TaskInputs,
-  emit: Emit,
-  counters: { recordsIn: number },
-): void {
+function evaluate(graph: JobGraph, nodeId: number, partition: number, inputs: TaskInputs, emit: Emit, counters: Counters): void {
   const node = graph.node(nodeId);
   switch (node.kind) {
     case 'source': {
@@ -151,21 +162,32 @@ function evaluate(
       return;
     }
     case 'narrow':
-      if (node.op === 'mapPartitions') {
+      if (node.op === 'mapPartitions' || node.op === 'glom') {
         const all: unknown[] = [];
         evaluate(graph, node.parent, partition, inputs, (r) => all.push(r), counters);
+        if (node.op === 'glom') return emit(all);
         let out: Iterable<unknown>;
         try {
           out = (node.fn as (v: unknown[]) => Iterable<unknown>)(all);
+          if (out == null || typeof (out as Iterable<unknown>)[Symbol.iterator] !== 'function') {
+            throw new TypeError(`${operatorLabel(node)} function must return an iterable, got ${preview(out)}`);
+          }
           for (const r of out) emit(r);
         } catch (e) {
           if (e instanceof UserFunctionError) throw e;
-          throw new UserFunctionError(node.id, node.op, e);
+          throw new UserFunctionError(node.id, operatorLabel(node), e);
         }
         return;
       }
+      if (node.op === 'identity') return evaluate(graph, node.parent, partition, inputs, emit, counters);
       evaluate(graph, node.parent, partition, inputs, compose(node, emit), counters);
       return;
+    case 'union': {
+      if (!inputs.partitions) throw new MissingInputError(`task input missing: partition counts for ${operatorLabel(node)} (node ${node.id})`);
+      const from = unionParentPartition(node.parents, inputs.partitions, partition);
+      evaluate(graph, from.parent, from.partition, inputs, emit, counters);
+      return;
+    }
     case 'shuffle':
       readShuffle(node, inputs, emit, counters);
       return;
@@ -176,9 +198,10 @@ function evaluate(
 }
 
 function compose(node: NarrowNode, emit: Emit): Emit {
+  const label = operatorLabel(node);
   const fail = (e: unknown): never => {
     if (e instanceof UserFunctionError) throw e;
-    throw new UserFunctionError(node.id, node.op, e);
+    throw new UserFunctionError(node.id, label, e);
   };
   switch (node.op) {
     case 'map': {
@@ -248,46 +271,101 @@ function compose(node: NarrowNode, emit: Emit): Emit {
         let out: Iterable<unknown>;
         try {
           out = fn(v);
-          for (const x of out) emit([k, x]);
         } catch (e) {
-          fail(e);
+          return fail(e);
+        }
+        if (Array.isArray(out)) {
+          for (let i = 0; i < out.length; i++) emit([k, out[i]]);
+          return;
+        }
+        if (out == null || typeof (out as Iterable<unknown>)[Symbol.iterator] !== 'function') {
+          fail(new TypeError(`flatMapValues function must return an iterable, got ${preview(out)}`));
+        }
+        // Built-in generators (join) pull lazily: errors from downstream
+        // operators must pass through untouched.
+        const it = out[Symbol.iterator]();
+        for (;;) {
+          let step: IteratorResult<unknown>;
+          try {
+            step = it.next();
+          } catch (e) {
+            return fail(e);
+          }
+          if (step.done) return;
+          emit([k, step.value]);
         }
       };
     }
     case 'mapPartitions':
-      throw new Error('mapPartitions is evaluated as a whole partition');
+    case 'glom':
+    case 'identity':
+      throw new Error(`${node.op} is not a per-record operator`);
   }
 }
 
-function readShuffle(node: ShuffleNode, inputs: TaskInputs, emit: Emit, counters: { recordsIn: number }): void {
+function readShuffle(node: ShuffleNode, inputs: TaskInputs, emit: Emit, counters: Counters): void {
   const buckets = inputs.shuffles.get(node.id);
   if (!buckets) throw new MissingInputError(`task input missing: shuffle of ${operatorLabel(node)}`);
-  if (node.reduce) {
-    const reduce = node.reduce;
-    const merged = new KeyMap<{ v: unknown }>();
-    for (const bucket of buckets) {
-      const records = unpackRecords(bucket);
-      counters.recordsIn += records.length;
-      for (let i = 0; i < records.length; i++) {
-        const [k, v] = records[i] as [unknown, unknown];
-        const slot = merged.get(k);
-        if (slot) slot.v = callReduce(reduce, slot.v, v, node);
-        else merged.set(k, { v });
+  switch (node.op) {
+    case 'combineByKey': {
+      const agg = node.aggregator!;
+      const merged = new KeyMap<{ c: unknown }>();
+      const combined = node.mapSideCombine === true;
+      for (const bucket of buckets) {
+        const records = unpackRecords(bucket);
+        counters.recordsIn += records.length;
+        for (let i = 0; i < records.length; i++) {
+          const [k, v] = records[i] as [unknown, unknown];
+          const slot = merged.get(k);
+          if (slot) slot.c = callUser(combined ? agg.mergeCombiners : agg.mergeValue, slot.c, v, node);
+          else merged.set(k, { c: combined ? v : callUser(agg.createCombiner, v, undefined, node) });
+        }
       }
+      for (const [k, slot] of merged.entries()) emit([k, slot.c]);
+      return;
     }
-    for (const [k, slot] of merged.entries()) emit([k, slot.v]);
-    return;
-  }
-  const groups = new KeyMap<unknown[]>();
-  for (const bucket of buckets) {
-    const records = unpackRecords(bucket);
-    counters.recordsIn += records.length;
-    for (let i = 0; i < records.length; i++) {
-      const [k, v] = records[i] as [unknown, unknown];
-      const g = groups.get(k);
-      if (g) g.push(v);
-      else groups.set(k, [v]);
+    case 'groupByKey': {
+      const groups = new KeyMap<unknown[]>();
+      for (const bucket of buckets) {
+        const records = unpackRecords(bucket);
+        counters.recordsIn += records.length;
+        for (let i = 0; i < records.length; i++) {
+          const [k, v] = records[i] as [unknown, unknown];
+          const g = groups.get(k);
+          if (g) g.push(v);
+          else groups.set(k, [v]);
+        }
+      }
+      for (const [k, values] of groups.entries()) emit([k, values]);
+      return;
+    }
+    case 'repartition':
+      for (const bucket of buckets) {
+        const records = unpackRecords(bucket);
+        counters.recordsIn += records.length;
+        for (let i = 0; i < records.length; i++) emit(records[i]);
+      }
+      return;
+    case 'cogroup': {
+      const sides = node.parents.length;
+      const groups = new KeyMap<unknown[][]>();
+      for (const bucket of buckets) {
+        const records = unpackRecords(bucket);
+        if (records.length === 0) continue;
+        const side = records[0];
+        if (typeof side !== 'number' || !(side >= 0 && side < sides)) {
+          throw new Error(`shuffle bucket of ${operatorLabel(node)} (node ${node.id}) has no valid side tag`);
+        }
+        counters.recordsIn += records.length - 1;
+        for (let i = 1; i < records.length; i++) {
+          const [k, v] = records[i] as [unknown, unknown];
+          let g = groups.get(k);
+          if (!g) groups.set(k, (g = Array.from({ length: sides }, () => [])));
+          g[side]!.push(v);
+        }
+      }
+      for (const [k, values] of groups.entries()) emit([k, values]);
+      return;
     }
   }
-  for (const [k, values] of groups.entries()) emit([k, values]);
 }

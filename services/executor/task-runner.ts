@@ -7,7 +7,9 @@
  *
  * Block ids: an input block is `BlockInput.block_id`; a shuffle bucket is
  * `shuffle/<shuffle_id>/<map_partition>/<reduce_partition>`, written here by
- * map tasks as pinned blocks and read by reduce tasks anywhere.
+ * map tasks as pinned blocks and read by reduce tasks anywhere. The map
+ * partition is global (`ShuffleWrite.map_partition_offset + partition`), so
+ * the sides of a cogroup never collide.
  *
  * Failure classification (what the scheduler acts on):
  *  - user code threw (or the bundle fails to build) → FAILED, user_error=true;
@@ -178,12 +180,14 @@ export class TaskRunner {
 
     if (outcome.buckets) {
       const shuffleId = spec.shuffleWrite!.shuffleId;
+      // Global map partition: parents of a multi-parent shuffle are numbered one after the other.
+      const mapPartition = (spec.shuffleWrite!.mapPartitionOffset ?? 0) + spec.partition;
       const bucketBytes: number[] = new Array(outcome.buckets.length);
       let bytesOut = 0;
       const puts = outcome.buckets.map((payload, r) => {
         bucketBytes[r] = payload.byteLength;
         bytesOut += payload.byteLength;
-        const id = shuffleBlockId(shuffleId, spec.partition, r);
+        const id = shuffleBlockId(shuffleId, mapPartition, r);
         return { id, kind: 'shuffle' as const, count: outcome.bucketCounts?.[r] ?? 0, payload };
       });
       try {
@@ -276,7 +280,10 @@ export class TaskRunner {
       await this.fetchRemote(remote, exec.abort.signal);
       fetchMs = performance.now() - t0;
     }
-    return { inputs: { nodeId: spec.dataset!.nodeId, partition: spec.partition, blocks, shuffles }, fetchMs };
+    return {
+      inputs: { nodeId: spec.dataset!.nodeId, partition: spec.partition, blocks, shuffles, nodePartitions: spec.nodePartitions ?? [] },
+      fetchMs,
+    };
   }
 
   /**

@@ -62,11 +62,12 @@ function inputsOf(msg: RunMessage): TaskInputs {
     const buckets: Uint8Array[] = new Array(ranges.length / 2);
     for (let j = 0; j < buckets.length; j++) buckets[j] = new Uint8Array(msg.input, ranges[2 * j]!, ranges[2 * j + 1]! - ranges[2 * j]!);
     const existing = shuffles.get(msg.shuffleNodes[i]!);
-    // Two ShuffleInputs of one node (never planned today) would read both sets of buckets.
+    // Two ShuffleInputs of one node (never planned today) would read both sets of
+    // buckets. Buckets are self-describing (cogroup buckets carry their side).
     if (existing) existing.push(...buckets);
     else shuffles.set(msg.shuffleNodes[i]!, buckets);
   }
-  return { blocks, shuffles };
+  return { blocks, shuffles, partitions: msg.nodePartitions ?? [] };
 }
 
 /** Copy the output payloads into one fresh ArrayBuffer that can be transferred. */

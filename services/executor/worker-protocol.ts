@@ -31,6 +31,8 @@ export interface RunMessage {
   shuffleNodes: number[];
   /** For each shuffle input, [start, end) of each bucket in `input`, flattened. */
   shuffleRanges: number[][];
+  /** Partition count of every node in the task's batch (maps union partitions). */
+  nodePartitions?: number[];
 }
 
 export type ToWorker = RunMessage;

@@ -202,19 +202,26 @@ function formatBatch(b: BatchId): string {
 }
 
 /**
- * Which partitions of the `parentIndex`-th parent partition `p` of a NARROW
- * dataset reads. This milestone assumes one-to-one (map, filter, flatMap,
- * mapValues, updateStateByKey over a co-partitioned state).
- *
- * HOOK: union needs an offset mapping: its partitions are its parents'
- * partitions concatenated, so partition p reads parent i's partition
- * p - offset(i) when offset(i) <= p < offset(i) + parentPartitions[i], and
- * nothing from the other parents. When that lands, change this function (the
- * dataset record already carries `parentPartitions`) and relax the
- * equal-partition-count check in planRegisterBatch (see NARROW_PARTITIONS).
+ * Which partitions of its `parentIndex`-th parent partition `p` of a NARROW
+ * dataset reads.
+ *  - `union` (operator label "union"): its partitions are its parents'
+ *    partitions concatenated in order, so partition p reads parent i's
+ *    partition p - offset(i) when offset(i) <= p < offset(i) + parentPartitions[i],
+ *    and nothing from the other parents;
+ *  - every other narrow dataset is one-to-one with each of its parents (map,
+ *    filter, flatMap, mapValues; updateStateByKey over a co-partitioned state).
  */
 export function narrowParentPartitions(child: DatasetRecord, parentIndex: number, p: number): number[] {
-  return [p];
+  if (!isUnion(child)) return [p];
+  let offset = 0;
+  for (let i = 0; i < parentIndex; i++) offset += child.parentPartitions[i]!;
+  const n = child.parentPartitions[parentIndex]!;
+  return p >= offset && p < offset + n ? [p - offset] : [];
+}
+
+/** A union is the one NARROW dataset whose partitions are its parents' concatenated (lib/dstream/graph.ts). */
+function isUnion(ds: { dependency: string; operator: string }): boolean {
+  return ds.dependency === 'NARROW' && ds.operator === 'union';
 }
 
 /** First global map partition of each parent of a SHUFFLE dataset (see module doc). */
@@ -425,15 +432,25 @@ export class LineageStore {
         } else {
           throw new InvalidArgumentError(`${what}: parent ${formatDataset(p)} of ${self} is in a later batch`);
         }
-        // NARROW_PARTITIONS: one-to-one narrow mapping (see narrowParentPartitions)
-        // only makes sense between equally partitioned datasets.
-        if (ds.dependency === 'NARROW' && parentN !== ds.numPartitions) {
+        // NARROW_PARTITIONS: a narrow mapping other than union is one-to-one
+        // (see narrowParentPartitions), so it only makes sense between equally
+        // partitioned datasets; a union's count is checked below.
+        if (ds.dependency === 'NARROW' && !isUnion(ds) && parentN !== ds.numPartitions) {
           throw new InvalidArgumentError(
             `${what}: NARROW dataset ${self} has ${ds.numPartitions} partitions but parent ${formatDataset(p)} has ${parentN}; ` +
-              'narrow dependencies are one-to-one (partition offsets for union are not supported yet)',
+              'narrow dependencies other than union are one-to-one',
           );
         }
         parentPartitions.push(parentN);
+      }
+      if (isUnion(ds)) {
+        const total = parentPartitions.reduce((a, b) => a + b, 0);
+        if (total !== ds.numPartitions) {
+          throw new InvalidArgumentError(
+            `${what}: NARROW dataset ${self} with ${ds.parents.length} parents (a union) has ${ds.numPartitions} partitions ` +
+              `but its parents have ${total} together; a union's partitions are its parents' concatenated`,
+          );
+        }
       }
       records.set(ds.ref.nodeId, {
         nodeId: ds.ref.nodeId,

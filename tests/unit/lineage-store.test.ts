@@ -216,6 +216,23 @@ describe('LineageStore registration', () => {
     expect(store.getBatch(JOB, t).datasets.map((d) => d.numPartitions)).toEqual([0, 0, 0, 2, 2]);
   });
 
+  it('accepts a union (NARROW, operator "union") whose partitions are its parents\' concatenated, and refuses a wrong total', () => {
+    const t = 3000;
+    const union = (n: number): RegisterBatchInput => ({
+      jobId: JOB,
+      batchTimeMs: t,
+      datasets: [
+        ds(t, 0, 'queueStream(a)', 'SOURCE', [], 2),
+        ds(t, 1, 'queueStream(b)', 'SOURCE', [], 3),
+        ds(t, 2, 'union', 'NARROW', [ref(t, 0), ref(t, 1)], n),
+      ],
+      inputs: [],
+    });
+    expect(() => newStore().planRegisterBatch(union(3))).toThrow(/parents have 5 together/);
+    const store = newStore();
+    expect(run(store.planRegisterBatch(union(5))).created).toBe(true);
+  });
+
   it('accepts parents in an earlier registered batch of the same job (state, windows)', () => {
     const store = newStore();
     run(store.planRegisterBatch(wordCount(1000)));
@@ -419,6 +436,31 @@ describe('LineageStore.planRebuild (word count)', () => {
       task(t, 3, 2, 1, ref(t, 4)),
       task(t, 4, 0, 2),
     ]);
+  });
+
+  it('maps a union partition to exactly one partition of one parent (offset mapping)', () => {
+    const store = newStore();
+    run(
+      store.planRegisterBatch({
+        jobId: JOB,
+        batchTimeMs: t,
+        datasets: [
+          ds(t, 0, 'queueStream(a)', 'SOURCE', [], 2),
+          ds(t, 1, 'queueStream(b)', 'SOURCE', [], 3),
+          ds(t, 2, 'union', 'NARROW', [ref(t, 0), ref(t, 1)], 5),
+          ds(t, 3, 'map', 'NARROW', [ref(t, 2)], 5),
+        ],
+        inputs: [0, 1].map((p) => loc('INPUT_BLOCK', ref(t, 0), p, `a${p}`, ['e1'])).concat([0, 1, 2].map((p) => loc('INPUT_BLOCK', ref(t, 1), p, `b${p}`, ['e1']))),
+      }),
+    );
+    // Partition 1 is a's partition 1; partition 3 is b's partition 1.
+    expect(store.planRebuild([{ dataset: ref(t, 3), partition: 1 }]).tasks).toEqual([task(t, 3, 1, 0)]);
+    expect(store.planRebuild([{ dataset: ref(t, 3), partition: 3 }]).tasks).toEqual([task(t, 3, 3, 0)]);
+    // Losing b's block 1 dooms union partition 3 only.
+    run(store.planRemoveExecutor('e1'));
+    const lostB1 = store.planRebuild([{ dataset: ref(t, 3), partition: 3 }]);
+    expect(lostB1.unrecoverable).toContainEqual({ dataset: ref(t, 1), partition: 1 });
+    expect(lostB1.unrecoverable).not.toContainEqual({ dataset: ref(t, 0), partition: 1 });
   });
 
   it('numbers map partitions across the parents of a multi-parent shuffle (join)', () => {

@@ -13,6 +13,13 @@ export interface ShuffleWrite {
    */
   'dataset'?: (_rivulet_v1_DatasetRef | null);
   'numPartitions'?: (number);
+  /**
+   * The task's global map partition is map_partition_offset + TaskSpec.partition
+   * (its buckets are `shuffle/<shuffle_id>/<global map partition>/<reduce>`). A
+   * shuffle with several parents (cogroup, join) numbers the partitions of its
+   * parents one after the other, parent 0's first; 0 for single-parent shuffles.
+   */
+  'mapPartitionOffset'?: (number);
 }
 
 /**
@@ -26,4 +33,11 @@ export interface ShuffleWrite__Output {
    */
   'dataset': (_rivulet_v1_DatasetRef__Output | null);
   'numPartitions': (number);
+  /**
+   * The task's global map partition is map_partition_offset + TaskSpec.partition
+   * (its buckets are `shuffle/<shuffle_id>/<global map partition>/<reduce>`). A
+   * shuffle with several parents (cogroup, join) numbers the partitions of its
+   * parents one after the other, parent 0's first; 0 for single-parent shuffles.
+   */
+  'mapPartitionOffset': (number);
 }

@@ -32,6 +32,11 @@ export interface TaskSpec {
    */
   'locality'?: (string);
   'speculative'?: (boolean);
+  /**
+   * Partition count of every node of the job graph in this batch, by node id.
+   * The runtime needs it to map a union's partitions onto its parents'.
+   */
+  'nodePartitions'?: (number)[];
   'sink'?: "shuffleWrite"|"result";
 }
 
@@ -60,5 +65,10 @@ export interface TaskSpec__Output {
    */
   'locality': (string);
   'speculative': (boolean);
+  /**
+   * Partition count of every node of the job graph in this batch, by node id.
+   * The runtime needs it to map a union's partitions onto its parents'.
+   */
+  'nodePartitions': (number)[];
   'sink'?: "shuffleWrite"|"result";
 }
