@@ -178,7 +178,7 @@ export function formatStatus(status: ClusterStatus, opts: { batches?: number } =
     out.push(`RECENT BATCHES of ${j.jobId} (${j.name})`);
     out.push(
       ...table(
-        ['BATCH TIME', 'STATE', 'RECORDS', 'BLOCKS', 'SCHED DELAY', 'PROCESSING', 'TOTAL DELAY', 'TASKS', 'FAILED', 'LOCALITY proc/node/any', 'ERROR'],
+        ['BATCH TIME', 'STATE', 'RECORDS', 'BLOCKS', 'SCHED DELAY', 'PROCESSING', 'TOTAL DELAY', 'TASKS', 'FAILED', 'LOCALITY proc/node/any (hit rate)', 'ERROR'],
         batches.map((b) => [
           new Date(Number(b.batchTimeMs)).toISOString(),
           b.state,
@@ -189,11 +189,18 @@ export function formatStatus(status: ClusterStatus, opts: { batches?: number } =
           ms(b.totalDelayMs),
           String(b.tasks),
           String(b.taskFailures),
-          `${b.processLocalTasks}/${b.nodeLocalTasks}/${b.anyTasks}`,
+          localityCell(b.processLocalTasks, b.nodeLocalTasks, b.anyTasks),
           oneLine(b.error || '') || '-',
         ]),
       ).map((l) => '  ' + l),
     );
   }
   return out.join('\n');
+}
+
+/** Input tasks by locality level and the share that ran where their block was. */
+export function localityCell(processLocal: number, nodeLocal: number, any: number): string {
+  const all = processLocal + nodeLocal + any;
+  const rate = all === 0 ? '-' : `${Math.round((100 * processLocal) / all)}%`;
+  return `${processLocal}/${nodeLocal}/${any} (${rate})`;
 }

@@ -157,3 +157,11 @@ describe('flags and helpers', () => {
     expect(last).toEqual(['a', 'b']);
   });
 });
+
+describe('locality cell', () => {
+  it('shows counts per level and the hit rate', async () => {
+    const { localityCell } = await import('../../cli/format.js');
+    expect(localityCell(9, 0, 1)).toBe('9/0/1 (90%)');
+    expect(localityCell(0, 0, 0)).toBe('0/0/0 (-)');
+  });
+});
