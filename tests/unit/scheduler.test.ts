@@ -40,6 +40,8 @@ class FakeCluster {
   readonly launches: Launch[] = [];
   readonly ranOn: Array<{ executorId: string; taskId: string; locality: string; speculative: boolean }> = [];
   readonly killed: string[] = [];
+  /** Executors whose process is gone: calls to them break with UNAVAILABLE. */
+  readonly dead = new Set<string>();
   readonly replications: Array<[string, string, string]> = [];
   failNext: ((spec: TaskSpec, executorId: string) => string | undefined) | undefined;
 
@@ -53,7 +55,10 @@ class FakeCluster {
   async runAll(maxRounds = 50): Promise<void> {
     for (let round = 0; round < maxRounds && this.launches.length > 0; round++) {
       const batch = this.launches.splice(0);
-      for (const l of batch) for (const spec of l.tasks) l.cb.onResult(this.run(l.executor, spec));
+      for (const l of batch) {
+        if (this.dead.has(l.executor.id)) l.cb.onLost(l.tasks.map((t) => t.taskId!), 'connection refused (UNAVAILABLE)', true);
+        else for (const spec of l.tasks) l.cb.onResult(this.run(l.executor, spec));
+      }
       await flush();
     }
   }
@@ -120,7 +125,7 @@ function setup(overrides: Record<string, string> = {}) {
       },
       kill: (_e, tasks) => void cluster.killed.push(...tasks.map((t) => t.taskId)),
       forget: () => {},
-      probe: async (e) => cluster.stores.has(e.id),
+      probe: async (e) => !cluster.dead.has(e.id),
       replicate: async (target, blocks) => {
         for (const b of blocks) cluster.store(target.id).set(b.blockId, cluster.store(b.source.id).get(b.blockId)!);
         cluster.replications.push(...blocks.map((b) => [b.blockId, b.source.id, target.id] as [string, string, string]));
@@ -316,6 +321,7 @@ describe('Scheduler', () => {
     for (const l of maps) for (const spec of l.tasks) l.cb.onResult(s.cluster.run(l.executor, spec));
     await flush();
     s.cluster.stores.delete('e1');
+    s.cluster.dead.add('e1');
     // Reduce tasks sent to e1 never answer; those on e2 find e1's buckets gone.
     const reduces = s.cluster.launches.splice(0);
     for (const l of reduces) if (l.executor.id === 'e2') for (const spec of l.tasks) l.cb.onResult(s.cluster.run(l.executor, spec));
@@ -390,6 +396,7 @@ describe('Scheduler', () => {
     const first = s.cluster.launches.splice(0)[0]!;
     // The executor dies: its call breaks with UNAVAILABLE and its health probe fails.
     s.cluster.stores.delete(first.executor.id);
+    s.cluster.dead.add(first.executor.id);
     first.cb.onLost(first.tasks.map((x) => x.taskId!), 'RunTasks failed: UNAVAILABLE', true);
     await flush();
     await flush();
@@ -413,6 +420,7 @@ describe('Scheduler', () => {
       { lines: ['r'], on: ['e2', 'e3'] },
     ]);
     s.cluster.stores.delete('e1');
+    s.cluster.dead.add('e1');
     s.advance(1100, ['e2', 'e3']);
     expect(s.lost).toEqual(['e1']);
     await flush();
