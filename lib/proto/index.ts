@@ -13,6 +13,7 @@ import type { ProtoGrpcType as HealthProto } from './gen/health.js';
 import type { ProtoGrpcType as LineageProto } from './gen/lineage.js';
 import type { ProtoGrpcType as ReceiverProto } from './gen/receiver.js';
 import type { ProtoGrpcType as SchedulerProto } from './gen/scheduler.js';
+import type { ProtoGrpcType as SchedulerTestingProto } from './gen/scheduler_testing.js';
 
 /** Must match the flags in scripts/gen-proto.mjs. */
 export const LOADER_OPTIONS: protoLoader.Options = {
@@ -38,6 +39,8 @@ const definition = protoLoader.loadSync(
   [
     'rivulet/v1/receiver.proto',
     'rivulet/v1/scheduler.proto',
+    // Test-only service (served when the scheduler runs with testDriver).
+    'rivulet/v1/scheduler_testing.proto',
     'rivulet/v1/lineage.proto',
     'rivulet/v1/executor.proto',
     'grpc/health/v1/health.proto',
@@ -47,6 +50,7 @@ const definition = protoLoader.loadSync(
 
 const loaded = grpc.loadPackageDefinition(definition) as unknown as ReceiverProto &
   SchedulerProto &
+  SchedulerTestingProto &
   LineageProto &
   ExecutorProto &
   HealthProto;
@@ -56,6 +60,7 @@ export const healthV1 = loaded.grpc.health.v1;
 
 export type { ReceiverClient } from './gen/rivulet/v1/Receiver.js';
 export type { SchedulerClient } from './gen/rivulet/v1/Scheduler.js';
+export type { SchedulerTestingClient } from './gen/rivulet/v1/SchedulerTesting.js';
 export type { LineageClient } from './gen/rivulet/v1/Lineage.js';
 export type { ExecutorClient } from './gen/rivulet/v1/Executor.js';
 export type { HealthClient } from './gen/grpc/health/v1/Health.js';

@@ -13,6 +13,7 @@ import { schedulerConfigSchema } from './config.js';
 import { ExecutorGateway } from './executor-gateway.js';
 import { Scheduler, type SchedulerPorts } from './scheduler.js';
 import { schedulerHandlers } from './server.js';
+import { testDriverHandlers } from './test-driver.js';
 import { startStatusPage, type StatusPage } from './status-page/server.js';
 
 await runService('scheduler', schedulerConfigSchema, async (config, log) => {
@@ -116,7 +117,12 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
     subscribe<HeartbeatMessage>(nc, subjects.heartbeatAll, (msg) => scheduler.post({ type: 'heartbeat', msg }), log),
     subscribe<BatchReadyMessage>(nc, subjects.batchReadyAll, (msg) => scheduler.post({ type: 'batchReady', msg }), log),
   ];
-  const server = await startServer(config, (s) => s.addService(rivuletV1.Scheduler.service, schedulerHandlers(scheduler, log)));
+  // TEST-ONLY: the SchedulerTesting service (rivulet/testing's runBatches), only with testDriver.
+  const testDriver = config.testDriver ? testDriverHandlers(scheduler, log, { maxMessageBytes: config.maxMessageBytes }) : undefined;
+  const server = await startServer(config, (s) => {
+    s.addService(rivuletV1.Scheduler.service, schedulerHandlers(scheduler, log));
+    if (testDriver) s.addService(rivuletV1.SchedulerTesting.service, testDriver);
+  });
   scheduler.start();
   // The status page is a window on the scheduler, not part of it: when it
   // cannot start (port taken) the scheduler runs on without it.
@@ -140,6 +146,7 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
       for (const s of subs) s.unsubscribe();
       await server.shutdown();
       gateway.close();
+      testDriver?.close();
       lineage.close();
       receiver.close();
       await nc.drain();

@@ -18,7 +18,15 @@ import { planBatch, planTask } from '../../lib/dstream/planner.js';
 import { sourceInputKey, type OutputNode } from '../../lib/dstream/graph.js';
 import { loadJob } from '../../lib/dstream/loader.js';
 import { unpackRecords } from '../../lib/codec/records.js';
-import { InvalidArgumentError, ResourceExhaustedError, UnavailableError, errorMessage } from '../../lib/errors.js';
+import {
+  AbortedError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+  ResourceExhaustedError,
+  UnavailableError,
+  errorMessage,
+} from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type {
   BatchCompletedMessage,
@@ -69,9 +77,23 @@ export type SchedulerEvent =
   | { type: 'executorUnreachable'; executorId: string; epoch: number }
   | { type: 'blocksReplicated'; executorId: string; epoch: number; blockIds: string[] }
   | { type: 'speculationCheck' }
-  | { type: 'reschedule' };
+  | { type: 'reschedule' }
+  // TEST-ONLY (test driver): run one batch of a driven job with these queue-stream inputs.
+  | { type: 'driveBatch'; jobId: string; batchTimeMs: number; inputs: Map<string, InputBlock[]> };
 
 type Locality = 'PROCESS_LOCAL' | 'NODE_LOCAL' | 'ANY';
+
+/** An output(name) a driven batch committed (test driver). */
+export interface DrivenOutput {
+  output: string;
+  count: number;
+  payload: Buffer;
+}
+
+interface DrivenJob {
+  lastBatchTimeMs: number;
+  waiters: Map<number, { resolve: (outputs: DrivenOutput[]) => void; reject: (err: Error) => void }>;
+}
 
 interface PendingTask {
   run: BatchRun;
@@ -121,6 +143,8 @@ export class Scheduler {
   private streamsTimer?: TimerHandle;
   private speculationTimer?: TimerHandle;
   private stopped = false;
+  /** TEST-ONLY (test driver): driven jobs, and the RunBatch callers waiting for their batches. */
+  private readonly driven = new Map<string, DrivenJob>();
 
   constructor(
     private readonly config: SchedulerConfig,
@@ -229,6 +253,8 @@ export class Scheduler {
         return this.speculate();
       case 'reschedule':
         return this.schedule();
+      case 'driveBatch':
+        return this.onDriveBatch(e.jobId, e.batchTimeMs, e.inputs);
       default: {
         const never: never = e;
         throw new Error(`unknown event ${JSON.stringify(never)}`);
@@ -472,6 +498,12 @@ export class Scheduler {
       const parts = [...Array(s.stage.numPartitions).keys()].map((p) => s.results.get(p)!);
       const payload = Buffer.concat(parts.map((r) => r.payload));
       const count = parts.reduce((n, r) => n + r.count, 0);
+      if (outNode.op === 'foreachBatch') {
+        // Spark's foreachRDD: user code on the scheduler, in output order; a throw fails the batch.
+        const error = this.runForeachBatch(run, outNode, payload);
+        if (error) return this.failBatch(run, error);
+        continue;
+      }
       this.outputs.commit(job.id, outNode.name, { batchTimeMs: run.batchTimeMs, count, payload });
       if (outNode.op === 'print') this.printBatch(run, outNode, payload);
     }
@@ -490,6 +522,24 @@ export class Scheduler {
       ...timings,
     });
     this.finishRun(run);
+    this.drivenBatchCompleted(run);
+  }
+
+  /** Run a foreachBatch function; returns the batch's failure message when it throws. */
+  private runForeachBatch(run: BatchRun, node: OutputNode, payload: Buffer): string | undefined {
+    try {
+      const ret = node.fn!(unpackRecords(payload), run.batchTimeMs) as { then?: unknown } | undefined;
+      if (ret && typeof ret.then === 'function') {
+        // Not awaited (see DStream.foreachBatch); never let a rejection go unhandled.
+        (ret as Promise<unknown>).then(undefined, (err: unknown) =>
+          this.log.error({ jobId: run.job.id, batchTimeMs: run.batchTimeMs, output: node.name, err: errorMessage(err) }, 'foreachBatch promise rejected'),
+        );
+      }
+      return undefined;
+    } catch (err) {
+      const e = err as Error;
+      return `foreachBatch function (node ${node.id}) threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(err)}`;
+    }
   }
 
   private printBatch(run: BatchRun, node: OutputNode, payload: Buffer): void {
@@ -1092,6 +1142,102 @@ export class Scheduler {
     }
     if (lineageRefs.length > 0) this.ports.recordReplicas(lineageRefs, executorId);
     this.schedule();
+  }
+
+  // ---------------------------------------------------------------- test driver (TEST-ONLY)
+  //
+  // rivulet/testing's runBatches, through the SchedulerTesting service
+  // (services/scheduler/test-driver.ts), which only runs with config.testDriver.
+  // A driven job is never run by the batch clock; each runDrivenBatch call
+  // queues exactly one batch with the queue-stream blocks the caller stored on
+  // executors, and that batch then takes the product path (plan, lineage,
+  // placement, commit) unchanged.
+
+  /** Submit a job whose batches run only through runDrivenBatch. */
+  submitDrivenJob(bundle: string, source: string, name: string): Job {
+    const job = this.submitJob(bundle, source, name);
+    if (job.graph.streams.length > 0) {
+      this.stopJob(job.id);
+      throw new InvalidArgumentError(
+        `a driven job reads only queue streams (ctx.queueStream); ${job.name} reads receiver streams ${job.graph.streams.join(', ')}`,
+      );
+    }
+    job.firstBatchTimeMs = Number.POSITIVE_INFINITY; // the batch clock skips it
+    const entry: DrivenJob = { lastBatchTimeMs: -Infinity, waiters: new Map() };
+    this.driven.set(job.id, entry);
+    this.outputs.watch(
+      job.id,
+      job.graph.outputs[0]!.name,
+      {
+        send: () => {},
+        end: (ok, message) => {
+          for (const w of entry.waiters.values()) w.reject(new AbortedError(message ?? `job ${job.id} ${ok ? 'stopped' : 'failed'}`));
+          entry.waiters.clear();
+          this.driven.delete(job.id);
+        },
+      },
+      false,
+    );
+    return job;
+  }
+
+  /**
+   * Run batch `batchTimeMs` of a driven job over `inputs` (queue stream → its
+   * blocks, already stored on executors). Resolves with the output(name)s the
+   * batch committed; rejects with AbortedError when the batch (so the job) fails.
+   */
+  runDrivenBatch(jobId: string, batchTimeMs: number, inputs: Map<string, InputBlock[]>): Promise<DrivenOutput[]> {
+    const job = this.jobs.get(jobId);
+    if (job.state !== 'RUNNING') throw new FailedPreconditionError(`job ${jobId} is ${job.state}${job.error ? `: ${job.error}` : ''}`);
+    const entry = this.driven.get(jobId);
+    if (!entry) throw new NotFoundError(`job ${jobId} is not a driven job (submit it with SubmitDrivenJob)`);
+    if (!Number.isSafeInteger(batchTimeMs) || batchTimeMs <= entry.lastBatchTimeMs) {
+      throw new InvalidArgumentError(`batch time ${batchTimeMs} must be an integer later than the job's previous batch (${entry.lastBatchTimeMs})`);
+    }
+    for (const stream of inputs.keys()) {
+      if (!job.graph.queueStreams.includes(stream)) {
+        throw new InvalidArgumentError(
+          `job ${jobId} has no queue stream ${JSON.stringify(stream)}; its queue streams are: ${job.graph.queueStreams.join(', ') || '(none)'}`,
+        );
+      }
+    }
+    entry.lastBatchTimeMs = batchTimeMs;
+    return new Promise((resolve, reject) => {
+      entry.waiters.set(batchTimeMs, { resolve, reject });
+      this.post({ type: 'driveBatch', jobId, batchTimeMs, inputs });
+    });
+  }
+
+  private onDriveBatch(jobId: string, t: number, inputs: Map<string, InputBlock[]>): void {
+    const job = this.jobs.find(jobId);
+    const entry = this.driven.get(jobId);
+    if (!job || !entry) return;
+    if (job.state !== 'RUNNING') {
+      entry.waiters.get(t)?.reject(new AbortedError(`job ${jobId} is ${job.state}${job.error ? `: ${job.error}` : ''}`));
+      entry.waiters.delete(t);
+      return;
+    }
+    const run = new BatchRun(job, t);
+    // A queue stream the driver gave nothing is an empty batch with no partitions.
+    for (const stream of job.graph.queueStreams) run.inputs.set(stream, inputs.get(stream) ?? []);
+    run.state = 'QUEUED';
+    this.batchesByJob.get(job.id)!.push(run);
+    this.startReadyBatches();
+  }
+
+  /** Called by completeBatch: answer the RunBatch caller of a driven batch. */
+  private drivenBatchCompleted(run: BatchRun): void {
+    const entry = this.driven.get(run.job.id);
+    const waiter = entry?.waiters.get(run.batchTimeMs);
+    if (!entry || !waiter) return;
+    entry.waiters.delete(run.batchTimeMs);
+    const outputs: DrivenOutput[] = [];
+    for (const out of run.job.graph.outputs) {
+      if (out.op !== 'output') continue;
+      const committed = this.outputs.retained(run.job.id, out.name).find((b) => b.batchTimeMs === run.batchTimeMs);
+      if (committed) outputs.push({ output: out.name, count: committed.count, payload: committed.payload });
+    }
+    waiter.resolve(outputs);
   }
 
   // ---------------------------------------------------------------- status

@@ -1,0 +1,251 @@
+/**
+ * `rivulet/testing`: the deterministic test driver (Spark's TestSuiteBase with
+ * a manual clock). `runBatches` runs a job module for n batches on a REAL
+ * cluster — lineage, scheduler and executor processes over real gRPC and a real
+ * nats-server, started with lib/cluster/local-cluster.ts — feeding its
+ * `ctx.queueStream(name)` streams one list of records per batch, and resolves
+ * with what every `output(name)` committed, batch by batch:
+ *
+ *   const out = await runBatches({
+ *     job: 'tests/jobs/wordcount.ts',
+ *     inputs: { lines: [['a b', 'a'], null, []] },
+ *     batches: 3,
+ *   });
+ *   // { counts: [{ batchTime: 1000, records: [['a', 2], ['b', 1]] },
+ *   //            { batchTime: 2000, records: [] }, { batchTime: 3000, records: [] }] }
+ *
+ * Batches are driven, not clocked: batch i (from 1) has batch time
+ * i × the cluster's batch interval, and starts only when the previous one has
+ * committed its outputs (the scheduler's test-only SchedulerTesting.RunBatch,
+ * served because the cluster's scheduler runs with RIVULET_TEST_DRIVER=true).
+ *
+ * Inputs: each batch's list is cut into `partitions` blocks (contiguous
+ * slices, as Spark's makeRDD/parallelize), so operators see several
+ * partitions. `null` — or no entry, for batches past the end of the list —
+ * means the stream produced no data that batch: no blocks at all (Spark's
+ * empty RDD from an empty queueStream); `[]` is `partitions` empty blocks.
+ * Output operations still run on such batches, as in Spark (`count()` gives `[0]`).
+ *
+ * The result has one key per `output(name)` of the job and, under it, one
+ * entry per batch in which that output ran (every batch, for the stateless
+ * operators). Records are in partition order.
+ *
+ * Without `cluster`, every call shares one lazily started cluster per process
+ * (stopped by `stopSharedCluster()`, or when the process ends, however it
+ * ends), so a suite pays the start-up once; `startTestCluster()` gives an
+ * explicit one.
+ */
+import { packRecords, unpackRecords } from '../codec/records.js';
+import { startLocalCluster, type LocalCluster } from '../cluster/local-cluster.js';
+import { bundleJob, type JobBundle } from '../dstream/bundle.js';
+import { fromServiceError } from '../errors.js';
+import { dial, unary } from '../grpc/client.js';
+import { rivuletV1, type SchedulerClient, type SchedulerTestingClient } from '../proto/index.js';
+import * as grpc from '@grpc/grpc-js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+/** Records of one queue stream per batch; `null` = no data that batch. */
+export type QueueInputs = Record<string, ReadonlyArray<readonly unknown[] | null | undefined>>;
+
+export interface RunBatchesOptions {
+  /** Path to the job module (TypeScript or JavaScript), bundled like `rivulet submit` does. */
+  job: string;
+  /** Per queue stream name: the records of batch 1, 2, ... (`null` for none). */
+  inputs: QueueInputs;
+  /** How many batches to run. */
+  batches: number;
+  /** Blocks (partitions) each batch's records of each stream are cut into. @default 2 */
+  partitions?: number;
+  /** The cluster to run on. @default a shared cluster started on first use */
+  cluster?: TestCluster;
+  /** Deadline of each batch. @default 60000 */
+  batchTimeoutMs?: number;
+}
+
+export interface BatchOutput<T = unknown> {
+  /** The batch time in ms (batch i has time i × batch interval). */
+  batchTime: number;
+  records: T[];
+}
+
+/** Output name → one entry per batch in which the output ran. */
+export type RunBatchesResult = Record<string, BatchOutput[]>;
+
+export interface TestClusterOptions {
+  /** @default 2 */
+  executors?: number;
+  /** Task slots per executor. @default 2 */
+  slots?: number;
+  /** The batch interval (sets batch times, and what windows in a job are multiples of). @default "1s" */
+  batchInterval?: string | number;
+  /** Log level of the services. @default "warn" */
+  logLevel?: string;
+}
+
+export interface TestCluster {
+  readonly schedulerAddress: string;
+  runBatches(opts: Omit<RunBatchesOptions, 'cluster'>): Promise<RunBatchesResult>;
+  /** Stop every process of the cluster. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Start a cluster whose scheduler serves the test driver. */
+export async function startTestCluster(opts: TestClusterOptions = {}): Promise<TestCluster> {
+  const local = await startLocalCluster({
+    executors: opts.executors ?? 2,
+    slots: opts.slots ?? 2,
+    batchInterval: opts.batchInterval ?? '1s',
+    logLevel: opts.logLevel ?? 'warn',
+    env: { scheduler: { RIVULET_TEST_DRIVER: 'true' } },
+  });
+  return new DrivenCluster(local, startWatchdog(local.processes().map((p) => p.pid)));
+}
+
+/**
+ * The cluster's processes must not outlive this one, however it ends: test
+ * runners often end workers with a signal, which skips 'exit' handlers. A
+ * small detached watchdog polls this process and stops the cluster's
+ * processes once it is gone; it is killed when the cluster is stopped.
+ */
+function startWatchdog(pids: number[]): ChildProcess {
+  const script = `
+    const [parent, ...pids] = process.argv.slice(1).map(Number);
+    setInterval(() => {
+      try { process.kill(parent, 0); return; } catch {}
+      for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch {} }
+      process.exit(0);
+    }, 500);`;
+  const child = spawn(process.execPath, ['-e', script, String(process.pid), ...pids.map(String)], { detached: true, stdio: 'ignore' });
+  child.unref();
+  return child;
+}
+
+let shared: Promise<TestCluster> | undefined;
+
+/** Run a job for `batches` batches over queue-stream inputs; see the module doc. */
+export async function runBatches(opts: RunBatchesOptions): Promise<RunBatchesResult> {
+  const cluster = opts.cluster ?? (await sharedCluster());
+  return cluster.runBatches(opts);
+}
+
+/** Stop the cluster runBatches shares (if started). */
+export async function stopSharedCluster(): Promise<void> {
+  const s = shared;
+  shared = undefined;
+  if (s) await (await s.catch(() => undefined))?.stop();
+}
+
+function sharedCluster(): Promise<TestCluster> {
+  if (!shared) {
+    // Stopped by stopSharedCluster(), or by the watchdog when this process ends.
+    shared = startTestCluster();
+    shared.catch(() => (shared = undefined));
+  }
+  return shared;
+}
+
+class DrivenCluster implements TestCluster {
+  private readonly scheduler: SchedulerClient;
+  private readonly testing: SchedulerTestingClient;
+  private readonly bundles = new Map<string, { mtimeMs: number; bundle: JobBundle }>();
+  private stopped = false;
+
+  constructor(
+    private readonly local: LocalCluster,
+    private readonly watchdog: ChildProcess,
+  ) {
+    const address = local.scheduler.address;
+    this.scheduler = dial.scheduler(address);
+    this.testing = new rivuletV1.SchedulerTesting(address, grpc.credentials.createInsecure(), {
+      'grpc.max_receive_message_length': 64 * 1024 * 1024,
+      'grpc.max_send_message_length': 64 * 1024 * 1024,
+    });
+  }
+
+  get schedulerAddress(): string {
+    return this.local.scheduler.address;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.scheduler.close();
+    this.testing.close();
+    await this.local.stop();
+    this.watchdog.kill('SIGKILL');
+  }
+
+  private async bundle(path: string): Promise<JobBundle> {
+    const file = resolve(path);
+    const mtimeMs = statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? -1;
+    const known = this.bundles.get(file);
+    if (known && known.mtimeMs === mtimeMs) return known.bundle;
+    const bundle = await bundleJob(file);
+    this.bundles.set(file, { mtimeMs, bundle });
+    return bundle;
+  }
+
+  async runBatches(opts: Omit<RunBatchesOptions, 'cluster'>): Promise<RunBatchesResult> {
+    if (this.stopped) throw new Error('runBatches: the test cluster is stopped');
+    const partitions = opts.partitions ?? 2;
+    if (!Number.isInteger(opts.batches) || opts.batches < 0) throw new TypeError(`runBatches: batches must be a non-negative integer, got ${opts.batches}`);
+    if (!Number.isInteger(partitions) || partitions < 1 || partitions > 1000) {
+      throw new TypeError(`runBatches: partitions must be an integer between 1 and 1000, got ${partitions}`);
+    }
+    const inputs = opts.inputs ?? {};
+    for (const [name, list] of Object.entries(inputs)) {
+      if (!Array.isArray(list)) throw new TypeError(`runBatches: inputs.${name} must be an array of batches (arrays or null)`);
+    }
+    const bundle = await this.bundle(opts.job);
+    const submitted = await unary(
+      this.testing,
+      this.testing.submitDrivenJob,
+      { name: bundle.name, bundle: Buffer.from(bundle.code), source: bundle.source },
+      { timeoutMs: 15_000 },
+    ).catch((e) => {
+      throw new Error(`runBatches: ${opts.job}: ${fromServiceError(e).message}`, { cause: e });
+    });
+    const jobId = submitted.jobId;
+    try {
+      const unknown = Object.keys(inputs).filter((s) => !submitted.queueStreams.includes(s));
+      if (unknown.length > 0) {
+        throw new Error(
+          `runBatches: ${opts.job} has no queue stream ${unknown.map((s) => JSON.stringify(s)).join(', ')}; ` +
+            `its queue streams are: ${submitted.queueStreams.join(', ') || '(none)'}`,
+        );
+      }
+      const result: RunBatchesResult = {};
+      for (const name of submitted.outputs) result[name] = [];
+      const interval = Number(submitted.batchIntervalMs);
+      for (let i = 0; i < opts.batches; i++) {
+        const batchTimeMs = (i + 1) * interval;
+        const queues = Object.entries(inputs).flatMap(([stream, list]) => {
+          const records = list[i];
+          if (records === null || records === undefined) return [];
+          if (!Array.isArray(records)) throw new TypeError(`runBatches: inputs.${stream}[${i}] must be an array or null`);
+          return [{ stream, blocks: slice(records, partitions).map((part) => ({ count: part.length, payload: packRecords(part) })) }];
+        });
+        const res = await unary(this.testing, this.testing.runBatch, { jobId, batchTimeMs, inputs: queues }, { timeoutMs: opts.batchTimeoutMs ?? 60_000 }).catch(
+          (e) => {
+            throw new Error(`runBatches: ${opts.job}: batch ${i + 1} (time ${batchTimeMs}) failed: ${fromServiceError(e).message}`, { cause: e });
+          },
+        );
+        for (const o of res.outputs) {
+          (result[o.output] ??= []).push({ batchTime: batchTimeMs, records: unpackRecords(o.records?.payload ?? Buffer.alloc(0)) });
+        }
+      }
+      return result;
+    } finally {
+      await unary(this.scheduler, this.scheduler.stopJob, { jobId }, { timeoutMs: 5000 }).catch(() => undefined);
+    }
+  }
+}
+
+/** Contiguous slices, as Spark's ParallelCollectionRDD.slice. */
+function slice<T>(records: readonly T[], n: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < n; i++) out.push(records.slice(Math.floor((i * records.length) / n), Math.floor(((i + 1) * records.length) / n)));
+  return out;
+}
