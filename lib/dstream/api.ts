@@ -18,6 +18,14 @@
  *    distributed, pipelined tasks every batch. Unlike Spark, `fn` cannot look at
  *    the batch time or pick different operators per batch, and cannot call
  *    actions (outputs) on the dataset.
+ *  - A stream that generates no dataset in a batch (a queue stream given
+ *    `null` by the test driver; Spark's "no RDD for this time") follows Spark:
+ *    per-record operators and key shuffles generate none either, and output
+ *    operations over them do not run that batch; operators Spark builds on
+ *    transform/union (union, join/cogroup and outer joins, repartition, count,
+ *    transform, transformWith) fail the batch instead, as Spark throws
+ *    "Couldn't generate RDD from parent". An EMPTY batch (no records) is a
+ *    dataset: outputs run, `count()` gives `[0]`.
  */
 import { JobDefinitionError } from './errors.js';
 import { JobGraph, type Aggregator, type GraphNode, type NarrowOp } from './graph.js';
@@ -62,8 +70,8 @@ export class StreamingContext {
   /**
    * Spark's `queueStream`: one list of records per batch, supplied by a driver
    * (`runBatches` from `rivulet/testing`), one partition per block the driver
-   * cut it into. A batch for which the driver supplied nothing has no
-   * partitions (Spark's empty RDD); the job still runs that batch.
+   * cut it into. A batch for which the driver supplied `null` generates no
+   * dataset (see the module doc); outside the test driver nothing feeds it.
    */
   queueStream<T = unknown>(name: string): DStream<T> {
     return this.source<T>('queueStream', name);
@@ -148,9 +156,16 @@ export class DStream<T> {
     return new DStream<U>(this.graph, this.graph.add(node));
   }
 
-  private narrow<U>(op: NarrowOp, fn: unknown, label?: string): DStream<U> {
+  private narrow<U>(op: NarrowOp, fn: unknown, label?: string, strict = false): DStream<U> {
     if (op !== 'glom' && op !== 'identity') requireFn(label ?? op, fn);
-    return this.make<U>({ kind: 'narrow', op, parent: this.node.id, ...(fn ? { fn: fn as never } : {}), ...(label ? { label } : {}) });
+    return this.make<U>({
+      kind: 'narrow',
+      op,
+      parent: this.node.id,
+      ...(fn ? { fn: fn as never } : {}),
+      ...(label ? { label } : {}),
+      ...(strict ? { strict } : {}),
+    });
   }
 
   /** Parents for a multi-parent node; a stream listed twice gets an identity alias. */
@@ -212,7 +227,7 @@ export class DStream<T> {
   repartition(numPartitions: number): DStream<T> {
     if (numPartitions === undefined) throw new JobDefinitionError('repartition(numPartitions): numPartitions is required');
     checkPartitions('repartition', numPartitions);
-    return this.make<T>({ kind: 'shuffle', op: 'repartition', parents: [this.node.id], numPartitions });
+    return this.make<T>({ kind: 'shuffle', op: 'repartition', parents: [this.node.id], numPartitions, strict: true });
   }
 
   /**
@@ -268,7 +283,7 @@ export class DStream<T> {
 
   /** One record per batch: the number of records (`0` for an empty batch, as Spark). */
   count(): DStream<number> {
-    const ones = this.narrow<unknown>('map', toNullOne, 'count');
+    const ones = this.narrow<unknown>('map', toNullOne, 'count', true);
     const total = this.combine<unknown>('count', { createCombiner: identity, mergeValue: add, mergeCombiners: add }, 1, ones);
     return total.narrow<number>('mapPartitions', countOrZero, 'count');
   }
@@ -295,6 +310,7 @@ export class DStream<T> {
       kind: 'shuffle',
       op: 'cogroup',
       parents: this.distinctParents(label, [other]),
+      strict: true,
       ...(numPartitions !== undefined ? { numPartitions } : {}),
       ...(label !== 'cogroup' ? { label } : {}),
     });
@@ -334,7 +350,7 @@ export class DStream<T> {
    */
   transform<U>(fn: (dataset: Dataset<T>) => Dataset<U>): DStream<U> {
     requireFn('transform', fn);
-    return this.inTransform('transform', () => fn(this));
+    return this.inTransform('transform', () => fn(this.narrow<T>('identity', undefined, 'transform', true)));
   }
 
   /** Spark's transformWith: `fn` combines this stream's and `other`'s batch (same rules as transform). */
@@ -343,7 +359,9 @@ export class DStream<T> {
     if (!(other instanceof DStream) || other.graph !== this.graph) {
       throw new JobDefinitionError('transformWith(other, fn): other must be a DStream of the same job');
     }
-    return this.inTransform('transformWith', () => fn(this, other));
+    return this.inTransform('transformWith', () =>
+      fn(this.narrow<T>('identity', undefined, 'transformWith', true), other.narrow<U>('identity', undefined, 'transformWith', true)),
+    );
   }
 
   private inTransform<U>(op: string, build: () => unknown): DStream<U> {

@@ -18,6 +18,10 @@
  *             writes buckets tagged with its side (its index in `parents`);
  *             map partitions are numbered globally, parent 0's first.
  *
+ * A source may generate NO dataset in a batch (a queue stream given `null`:
+ * Spark's "no RDD for this time"); planner.ts decides, per batch, which nodes
+ * have a dataset, following Spark.
+ *
  * A node never lists the same parent twice: the API inserts an `identity`
  * node for self-unions and self-joins, so that a partition's lineage (and the
  * map side of a shuffle) is unambiguous.
@@ -54,6 +58,8 @@ export interface NarrowNode {
   fn?: UserFn;
   /** The user-facing operator this node implements, when not `op` (e.g. join, count). */
   label?: string;
+  /** See `strict` on ShuffleNode (count, transform's inputs). */
+  strict?: boolean;
 }
 
 export interface UnionNode {
@@ -82,6 +88,12 @@ export interface ShuffleNode {
   numPartitions?: number;
   /** The user-facing operator (reduceByKey, countByValue, join, ...), when not `op`. */
   label?: string;
+  /**
+   * Spark builds this operator on transform/transformWith (repartition,
+   * cogroup and the joins; count; transform itself), which fail when a parent
+   * generated no dataset in the batch; a union always is. See planner.ts.
+   */
+  strict?: boolean;
 }
 
 export type OutputOp = 'output' | 'print' | 'foreachBatch';

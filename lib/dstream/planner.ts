@@ -10,6 +10,9 @@
  * GLOBAL map partition: side i's partition m is task `offset(i) + m`, parent 0's
  * first — the same numbering lineage uses for SHUFFLE_OUTPUT locations.
  *
+ * A stream may generate no dataset in a batch (see generatedDatasets): its
+ * nodes get 0 partitions and outputs over it get no stage (they do not run).
+ *
  * Partition counts are fixed here, once per batch, and recorded in lineage, so
  * that a recomputation after a failure partitions data exactly the same way.
  *
@@ -83,8 +86,11 @@ export interface TaskPlan {
  * @param defaultParallelism reduce partitions for shuffles that name none
  */
 export function planBatch(graph: JobGraph, blockCounts: ReadonlyMap<string, number>, defaultParallelism: number): BatchPlan {
+  const generated = generatedDatasets(graph, blockCounts);
   const partitions: number[] = [];
-  for (const node of graph.nodes) partitions[node.id] = partitionCount(node, partitions, blockCounts, defaultParallelism);
+  for (const node of graph.nodes) {
+    partitions[node.id] = generated[node.id] === true ? partitionCount(node, partitions, blockCounts, defaultParallelism) : 0;
+  }
 
   const stages: PlannedStage[] = [];
   const mapStageOf = new Map<number, number>();
@@ -143,7 +149,12 @@ export function planBatch(graph: JobGraph, blockCounts: ReadonlyMap<string, numb
     return stage.id;
   };
 
-  for (const out of graph.outputs) buildStage([out.id], 'result', { outputNode: out.id });
+  for (const out of graph.outputs) {
+    const g = generated[out.id]!;
+    if (typeof g === 'string') throw new BatchPlanError(g);
+    // An output over a stream that generated no dataset does not run this batch.
+    if (g) buildStage([out.id], 'result', { outputNode: out.id });
+  }
 
   const datasets: DatasetPlan[] = graph.nodes.map((n) => ({
     nodeId: n.id,
@@ -153,6 +164,45 @@ export function planBatch(graph: JobGraph, blockCounts: ReadonlyMap<string, numb
     numPartitions: partitions[n.id]!,
   }));
   return { stages, partitions, datasets };
+}
+
+/** The batch cannot run: an operator needs a dataset a parent did not generate (as Spark throws). */
+export class BatchPlanError extends Error {
+  override name = 'BatchPlanError';
+}
+
+/**
+ * Which nodes generate a dataset this batch (Spark's `getOrCompute(time)`
+ * returning Some/None): true, false, or the error a strict operator raises.
+ * A receiver stream always does (possibly empty); a queue stream does when
+ * the batch has an entry for it in `blockCounts` (even with 0 blocks). A node
+ * generates one when its parents do; a strict node (built on Spark's
+ * transform/union) with a parent that generated none is an error, which
+ * fails the batch only if an output needs it.
+ */
+function generatedDatasets(graph: JobGraph, blockCounts: ReadonlyMap<string, number>): Array<boolean | string> {
+  const out: Array<boolean | string> = [];
+  for (const node of graph.nodes) {
+    if (node.kind === 'source') {
+      out[node.id] = node.op === 'receiverStream' || blockCounts.has(sourceInputKey(node));
+      continue;
+    }
+    const parents = parentsOf(node);
+    const failed = parents.map((p) => out[p]!).find((g) => typeof g === 'string');
+    if (failed !== undefined) {
+      out[node.id] = failed;
+      continue;
+    }
+    const missing = parents.find((p) => out[p] === false);
+    if (missing === undefined) out[node.id] = true;
+    else if (node.kind === 'union' || ((node.kind === 'narrow' || node.kind === 'shuffle') && node.strict)) {
+      out[node.id] =
+        `${operatorLabel(node)} (node ${node.id}) needs a dataset from each of its parents, but ` +
+        `${operatorLabel(graph.node(missing))} (node ${missing}) generated none in this batch (a null queue-stream input); ` +
+        "Spark fails the same way (\"Couldn't generate RDD from parent\")";
+    } else out[node.id] = false;
+  }
+  return out;
 }
 
 /**

@@ -19,12 +19,14 @@
  * committed its outputs (the scheduler's test-only SchedulerTesting.RunBatch,
  * served because the cluster's scheduler runs with RIVULET_TEST_DRIVER=true).
  *
- * Inputs: each batch's list is cut into `partitions` blocks (contiguous
- * slices, as Spark's makeRDD/parallelize), so operators see several
- * partitions. `null` — or no entry, for batches past the end of the list —
- * means the stream produced no data that batch: no blocks at all (Spark's
- * empty RDD from an empty queueStream); `[]` is `partitions` empty blocks.
- * Output operations still run on such batches, as in Spark (`count()` gives `[0]`).
+ * Inputs follow Spark's TestSuiteBase (TestInputStream): each batch's list
+ * is cut into `partitions` blocks (contiguous slices, as makeRDD), so
+ * operators see several partitions; `[]` — and every batch past the end of
+ * the list — is an empty batch of `partitions` empty blocks: output
+ * operations run (`count()` gives `[0]`). `null` means the stream produced no
+ * data that batch: it generates no dataset at all (Spark's None), so outputs
+ * that depend on it do not run that batch (no entry), and operators Spark
+ * builds on transform/union fail the batch, as in Spark (see lib/dstream/api.ts).
  *
  * The result has one key per `output(name)` of the job and, under it, one
  * entry per batch in which that output ran (every batch, for the stateless
@@ -46,13 +48,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-/** Records of one queue stream per batch; `null` = no data that batch. */
+/** Records of one queue stream per batch; `null` = the stream generates no dataset that batch. */
 export type QueueInputs = Record<string, ReadonlyArray<readonly unknown[] | null | undefined>>;
 
 export interface RunBatchesOptions {
   /** Path to the job module (TypeScript or JavaScript), bundled like `rivulet submit` does. */
   job: string;
-  /** Per queue stream name: the records of batch 1, 2, ... (`null` for none). */
+  /** Per queue stream name: the records of batch 1, 2, ... (`null`: no dataset that batch; past the end: empty). */
   inputs: QueueInputs;
   /** How many batches to run. */
   batches: number;
@@ -222,7 +224,7 @@ class DrivenCluster implements TestCluster {
       for (let i = 0; i < opts.batches; i++) {
         const batchTimeMs = (i + 1) * interval;
         const queues = Object.entries(inputs).flatMap(([stream, list]) => {
-          const records = list[i];
+          const records = i < list.length ? list[i] : [];
           if (records === null || records === undefined) return [];
           if (!Array.isArray(records)) throw new TypeError(`runBatches: inputs.${stream}[${i}] must be an array or null`);
           return [{ stream, blocks: slice(records, partitions).map((part) => ({ count: part.length, payload: packRecords(part) })) }];

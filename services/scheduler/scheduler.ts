@@ -1218,8 +1218,8 @@ export class Scheduler {
       return;
     }
     const run = new BatchRun(job, t);
-    // A queue stream the driver gave nothing is an empty batch with no partitions.
-    for (const stream of job.graph.queueStreams) run.inputs.set(stream, inputs.get(stream) ?? []);
+    // A queue stream the driver gave no input generates no dataset this batch (planner.ts).
+    for (const [stream, blocks] of inputs) run.inputs.set(stream, blocks);
     run.state = 'QUEUED';
     this.batchesByJob.get(job.id)!.push(run);
     this.startReadyBatches();

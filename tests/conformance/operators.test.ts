@@ -5,7 +5,7 @@
  * Expected values are what Spark 3.x gives for the same input with the same
  * number of input partitions (contiguous slices, as TestSuiteBase).
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,9 +21,9 @@ afterAll(async () => {
 });
 
 describe('record and batch operators', () => {
-  // batch 1: 6 records; 2: one; 3: empty list (2 empty partitions); 4: null (no partitions)
-  const nums: (number[] | null)[] = [[1, 2, 3, 4, 5, 6], [7], [], null];
-  const batches = nums.length;
+  // batch 1: 6 records; 2: one; 3: empty list (2 empty partitions); 4: past the end of the list (empty too)
+  const nums: number[][] = [[1, 2, 3, 4, 5, 6], [7], []];
+  const batches = 4;
   let out: Awaited<ReturnType<TestCluster['runBatches']>>;
   beforeAll(async () => {
     out = await cluster.runBatches({ job: jobPath('basic'), inputs: { nums }, batches });
@@ -40,8 +40,8 @@ describe('record and batch operators', () => {
   });
 
   it('mapPartitions sees each partition whole; glom gives one array per partition', () => {
-    expect(perBatch(out, 'mapPartitions', batches)).toEqual([[6, 15], [0, 7], [0, 0], []]);
-    expect(perBatch(out, 'glom', batches)).toEqual(nums.map((b) => slices(b, 2)));
+    expect(perBatch(out, 'mapPartitions', batches)).toEqual([[6, 15], [0, 7], [0, 0], [0, 0]]);
+    expect(perBatch(out, 'glom', batches)).toEqual([...nums, []].map((b) => slices(b, 2)));
     expect(perBatch(out, 'glom', batches)[0]).toEqual([[1, 2, 3], [4, 5, 6]]);
   });
 
@@ -52,7 +52,7 @@ describe('record and batch operators', () => {
 
   it('countByValue gives [value, count]', () => {
     expect(sortedPerBatch(out, 'countByValue', batches)).toEqual(
-      nums.map((b) => sorted(countValues((b ?? []).map((x) => x % 3)))),
+      [...nums, []].map((b) => sorted(countValues(b.map((x) => x % 3)))),
     );
   });
 
@@ -68,16 +68,8 @@ describe('record and batch operators', () => {
 });
 
 describe('pair operators', () => {
-  const pairs: ([string, number][] | null)[] = [
-    [['a', 1], ['b', 2], ['a', 3], ['c', 4], ['b', 5]],
-    null,
-    [['z', 1]],
-  ];
-  const tuples: ([[string, number], number][] | null)[] = [
-    [[['x', 1], 10], [['x', 2], 20], [['x', 1], 30]],
-    [[['y', 0], 1]],
-    null,
-  ];
+  const pairs: ([string, number][] | null)[] = [[['a', 1], ['b', 2], ['a', 3], ['c', 4], ['b', 5]], [], [['z', 1]]];
+  const tuples: ([[string, number], number][] | null)[] = [[[['x', 1], 10], [['x', 2], 20], [['x', 1], 30]], [[['y', 0], 1]], []];
   const batches = 3;
   let out: Awaited<ReturnType<TestCluster['runBatches']>>;
   beforeAll(async () => {
@@ -122,12 +114,12 @@ describe('joins and cogroup', () => {
   const left: ([string, number][] | null)[] = [
     [['k1', 1], ['k2', 2], ['k1', 3], ['l', 4]],
     [['only-left', 1]],
-    null,
+    [],
     [],
   ];
   const right: ([string, string][] | null)[] = [
     [['k1', 'a'], ['r', 'b'], ['k2', 'c'], ['k1', 'd']],
-    null,
+    [],
     [['only-right', 'x']],
     [],
   ];
@@ -180,9 +172,9 @@ describe('joins and cogroup', () => {
 });
 
 describe('union', () => {
-  const a = [['a1', 'a2'], null, ['a3']];
-  const b = [['b1'], ['b2', 'b3'], null];
-  const c = [['c1', 'c2', 'c3'], null, null];
+  const a = [['a1', 'a2'], [], ['a3']];
+  const b = [['b1'], ['b2', 'b3'], []];
+  const c = [['c1', 'c2', 'c3']];
   const batches = 3;
   let out: Awaited<ReturnType<TestCluster['runBatches']>>;
   beforeAll(async () => {
@@ -191,7 +183,7 @@ describe('union', () => {
 
   it('concatenates the partitions of 2 and 3 streams in order', () => {
     expect(perBatch(out, 'ab', batches)).toEqual([['a1', 'a2', 'b1'], ['b2', 'b3'], ['a3']]);
-    expect(perBatch(out, 'abcGlom', batches)).toEqual([0, 1, 2].map((i) => [...slices(a[i]!, 2), ...slices(b[i]!, 2), ...slices(c[i]!, 2)]));
+    expect(perBatch(out, 'abcGlom', batches)).toEqual([0, 1, 2].map((i) => [...slices(a[i]!, 2), ...slices(b[i]!, 2), ...slices(c[i] ?? [], 2)]));
     expect(perBatch(out, 'count', batches)).toEqual([[6], [2], [1]]);
   });
 
@@ -207,8 +199,8 @@ describe('union', () => {
 
 describe('transform and transformWith', () => {
   it('run their dataset functions as part of the distributed job, every batch', async () => {
-    const words = [['ab', 'b', 'ab'], [], null];
-    const other = [['ab', 'zz'], ['b'], null];
+    const words = [['ab', 'b', 'ab'], [], []];
+    const other = [['ab', 'zz'], ['b'], []];
     const out = await cluster.runBatches({ job: jobPath('transforms'), inputs: { words, other }, batches: 3 });
     expect(sortedPerBatch(out, 'transform', 3)).toEqual([[['ab', 2], ['b', 1]], [], []]);
     expect(sortedPerBatch(out, 'transformWith', 3)).toEqual([[['ab', [2, true]], ['ab', [2, true]]], [], []]);
@@ -219,16 +211,17 @@ describe('transform and transformWith', () => {
 describe('foreachBatch', () => {
   const file = join(tmpdir(), 'rivulet-conformance-foreach.jsonl');
 
-  it('runs on the scheduler every batch, empty ones included, with the batch records', async () => {
+  it('runs on the scheduler every batch, empty ones included, with the batch records; not when the stream generated nothing', async () => {
     rmSync(file, { force: true });
-    const out = await cluster.runBatches({ job: jobPath('foreach'), inputs: { xs: [[1, 2, 3], null, [4]] }, batches: 3 });
+    const out = await cluster.runBatches({ job: jobPath('foreach'), inputs: { xs: [[1, 2, 3], [], null, [4]] }, batches: 4 });
     expect(Object.keys(out)).toEqual(['same']);
+    expect(out.same!.map((b) => b.batchTime)).toEqual([1000, 2000, 4000]);
     expect(existsSync(file)).toBe(true);
     const calls = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(calls).toEqual([
       { batchTimeMs: 1000, records: [2, 3, 4] },
       { batchTimeMs: 2000, records: [] },
-      { batchTimeMs: 3000, records: [5] },
+      { batchTimeMs: 4000, records: [5] },
     ]);
     rmSync(file, { force: true });
   });
@@ -255,4 +248,58 @@ describe('runBatches input handling', () => {
     ]);
     expect(sortedPerBatch(out, 'counts', 2)).toEqual([[['x', 2], ['y', 1]], []]);
   });
+});
+
+describe('null input: the stream generates no dataset that batch (Spark\'s None)', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'rivulet-conformance-jobs-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A one-output job over queue streams a and b, written to a temp file. */
+  const job = (name: string, body: string) => {
+    const path = join(dir, `${name}.ts`);
+    writeFileSync(
+      path,
+      `import { defineJob } from 'rivulet';\n` +
+        `export default defineJob((ctx) => { const a = ctx.queueStream<any>('a'); const b = ctx.queueStream<any>('b'); void b; ${body}; });\n`,
+    );
+    return path;
+  };
+
+  it('per-record operators and key shuffles generate none: their outputs do not run that batch', async () => {
+    const path = job('none', `a.map((x) => x * 2).output('map'); a.glom().output('glom'); a.map((x) => [x % 2, x]).reduceByKey((x, y) => x + y).output('reduced'); a.reduce((x, y) => x + y).output('reduce'); a.countByValue().output('cbv')`);
+    const out = await cluster.runBatches({ job: path, inputs: { a: [[1, 2, 3], null, [], null, [4]] }, batches: 5 });
+    for (const name of ['map', 'glom', 'reduced', 'reduce', 'cbv']) expect(out[name]!.map((e) => e.batchTime)).toEqual([1000, 3000, 5000]);
+    expect(out.map!.map((e) => e.records)).toEqual([[2, 4, 6], [], [8]]);
+    expect(out.glom!.map((e) => e.records)).toEqual([[[1], [2, 3]], [[], []], [[], [4]]]);
+    expect(out.reduce!.map((e) => e.records)).toEqual([[6], [], [4]]);
+  });
+
+  it('an output over another stream still runs', async () => {
+    const path = job('other', `a.output('a'); b.count().output('b')`);
+    const out = await cluster.runBatches({ job: path, inputs: { a: [null, [1]], b: [[1, 2], [3]] }, batches: 2 });
+    expect(out.a).toEqual([{ batchTime: 2000, records: [1] }]);
+    expect(out.b).toEqual([
+      { batchTime: 1000, records: [2] },
+      { batchTime: 2000, records: [1] },
+    ]);
+  });
+
+  const strict: Array<[string, string]> = [
+    ['union', `a.union(b).output('o')`],
+    ['join', `a.map((x) => [x, 1]).join(b.map((x) => [x, 2])).output('o')`],
+    ['count', `a.count().output('o')`],
+    ['repartition', `a.repartition(2).output('o')`],
+    ['transform', `a.transform((ds) => ds.map((x) => x)).output('o')`],
+  ];
+  for (const [op, body] of strict) {
+    it(`${op} fails the batch when a parent generated none, as Spark does`, async () => {
+      const path = job(`strict-${op}`, body);
+      await expect(cluster.runBatches({ job: path, inputs: { a: [[1], null], b: [[1], [2]] }, batches: 2 })).rejects.toThrow(
+        /batch 2 \(time 2000\) failed: .*generated none in this batch/,
+      );
+    });
+  }
 });

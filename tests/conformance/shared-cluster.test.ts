@@ -11,7 +11,7 @@ afterAll(() => stopSharedCluster());
 
 it('runs several jobs on one shared cluster', async () => {
   const [wc, basic] = await Promise.all([
-    runBatches({ job: jobPath('wordcount'), inputs: { lines: [['a b a'], null] }, batches: 2 }),
+    runBatches({ job: jobPath('wordcount'), inputs: { lines: [['a b a'], []] }, batches: 2 }),
     runBatches({ job: jobPath('basic'), inputs: { nums: [[1, 2, 3]] }, batches: 1, partitions: 3 }),
   ]);
   expect(sortedPerBatch(wc, 'counts', 2)).toEqual([[['a', 2], ['b', 1]], []]);

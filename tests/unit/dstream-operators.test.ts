@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { packRecords, unpackRecords } from '../../lib/codec/records.js';
 import { StreamingContext, type DStream } from '../../lib/dstream/api.js';
 import { JobGraph } from '../../lib/dstream/graph.js';
-import { planBatch, planTask, type BatchPlan } from '../../lib/dstream/planner.js';
+import { BatchPlanError, planBatch, planTask, type BatchPlan } from '../../lib/dstream/planner.js';
 import { runTask, sourceKey } from '../../lib/dstream/runtime.js';
 
 /** Build a graph with `build`, run one batch over `inputs` (blocks per stream) and return each output's records. */
@@ -118,6 +118,47 @@ describe('planner: multi-parent nodes', () => {
     for (const n of graph.nodes) if (n.kind === 'shuffle' || n.kind === 'union') expect(new Set(n.parents).size).toBe(n.parents.length);
     expect(sorted(outputs.j!)).toEqual(sorted([['k', [1, 1]], ['k', [1, 2]], ['k', [2, 1]], ['k', [2, 2]]]));
     expect(outputs.u).toEqual([['k', 1], ['k', 2], ['k', 1], ['k', 2]]);
+  });
+});
+
+describe('planner: streams that generate no dataset (null input)', () => {
+  const build = (f: (ctx: StreamingContext) => void) => {
+    const graph = new JobGraph();
+    f(new StreamingContext(graph));
+    return graph;
+  };
+
+  it('outputs over a queue stream absent from the batch get no stage; an empty one still runs', () => {
+    const graph = build((ctx) => {
+      const a = ctx.queueStream<number>('a');
+      a.map((x) => [x, 1] as [number, number]).reduceByKey((x, y) => x + y).output('r');
+      ctx.queueStream('b').output('b');
+    });
+    const absent = planBatch(graph, new Map([['b', 0]]), 2);
+    expect(absent.stages.map((s) => s.outputNode)).toEqual([5]);
+    expect(absent.partitions).toEqual([0, 0, 0, 0, 0, 0]);
+    const empty = planBatch(graph, new Map([['a', 0], ['b', 0]]), 2);
+    expect(empty.stages.map((s) => s.kind)).toEqual(['shuffleMap', 'result', 'result']);
+  });
+
+  it('strict operators (union, cogroup, count, repartition, transform) fail the batch, only when an output needs them', () => {
+    const graph = build((ctx) => {
+      const a = ctx.queueStream<number>('a');
+      const b = ctx.queueStream<number>('b');
+      a.union(b).output('u');
+    });
+    expect(() => planBatch(graph, new Map([['b', 1]]), 2)).toThrow(BatchPlanError);
+    expect(() => planBatch(graph, new Map([['b', 1]]), 2)).toThrow(/union \(node 2\) needs a dataset from each of its parents, but queueStream\(a\) \(node 0\) generated none/);
+    const unused = build((ctx) => {
+      const a = ctx.queueStream<number>('a');
+      a.count();
+      a.output('a');
+    });
+    expect(planBatch(unused, new Map(), 2).stages).toEqual([]);
+    for (const op of [(s: DStream<number>) => s.count(), (s: DStream<number>) => s.repartition(2), (s: DStream<number>) => s.transform((d) => d)]) {
+      const g = build((ctx) => op(ctx.queueStream<number>('a')).output('o'));
+      expect(() => planBatch(g, new Map(), 2)).toThrow(/generated none in this batch/);
+    }
   });
 });
 

@@ -4,8 +4,9 @@ import type { RecordBatch as _rivulet_v1_RecordBatch, RecordBatch__Output as _ri
 
 /**
  * The records one queue stream produced in the batch, cut into blocks (one
- * partition per block). No QueueInput for a stream: it produced nothing
- * (the batch has no partitions of it).
+ * partition per block; no blocks: an empty dataset). No QueueInput for a
+ * stream: it generated no dataset this batch (Spark's "no RDD for this time"),
+ * see lib/dstream/planner.ts.
  */
 export interface QueueInput {
   'stream'?: (string);
@@ -14,8 +15,9 @@ export interface QueueInput {
 
 /**
  * The records one queue stream produced in the batch, cut into blocks (one
- * partition per block). No QueueInput for a stream: it produced nothing
- * (the batch has no partitions of it).
+ * partition per block; no blocks: an empty dataset). No QueueInput for a
+ * stream: it generated no dataset this batch (Spark's "no RDD for this time"),
+ * see lib/dstream/planner.ts.
  */
 export interface QueueInput__Output {
   'stream': (string);
