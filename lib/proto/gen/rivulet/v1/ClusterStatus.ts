@@ -8,10 +8,22 @@ export interface ClusterStatus {
   'batchIntervalMs'?: (number | string | Long);
   'executors'?: (_rivulet_v1_ExecutorStatus)[];
   'jobs'?: (_rivulet_v1_JobStatus)[];
+  /**
+   * Tasks waiting for a slot, and of those, how many are only waiting for a
+   * slot on an executor that holds their input (delay scheduling).
+   */
+  'pendingTasks'?: (number);
+  'pendingForLocality'?: (number);
 }
 
 export interface ClusterStatus__Output {
   'batchIntervalMs': (number);
   'executors': (_rivulet_v1_ExecutorStatus__Output)[];
   'jobs': (_rivulet_v1_JobStatus__Output)[];
+  /**
+   * Tasks waiting for a slot, and of those, how many are only waiting for a
+   * slot on an executor that holds their input (delay scheduling).
+   */
+  'pendingTasks': (number);
+  'pendingForLocality': (number);
 }

@@ -37,6 +37,13 @@ export interface TaskSpec {
    * The runtime needs it to map a union's partitions onto its parents'.
    */
   'nodePartitions'?: (number)[];
+  /**
+   * W3C trace context (traceparent, tracestate) of the span this task belongs
+   * to — its stage's, in its batch's trace — so the executor's task span is a
+   * child of it even though one RunTasks call carries tasks of several stages.
+   * Empty when tracing is off.
+   */
+  'traceContext'?: ({[key: string]: string});
   'sink'?: "shuffleWrite"|"result";
 }
 
@@ -70,5 +77,12 @@ export interface TaskSpec__Output {
    * The runtime needs it to map a union's partitions onto its parents'.
    */
   'nodePartitions': (number)[];
+  /**
+   * W3C trace context (traceparent, tracestate) of the span this task belongs
+   * to — its stage's, in its batch's trace — so the executor's task span is a
+   * child of it even though one RunTasks call carries tasks of several stages.
+   * Empty when tracing is off.
+   */
+  'traceContext': ({[key: string]: string});
   'sink'?: "shuffleWrite"|"result";
 }
