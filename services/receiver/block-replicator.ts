@@ -19,6 +19,7 @@
 import { dial, unary } from '../../lib/grpc/client.js';
 import { errorMessage, UnavailableError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
+import type { Clock } from '../../lib/clock.js';
 import type { ExecutorClient } from '../../lib/proto/index.js';
 import type { PutBlockRequest } from '../../lib/proto/gen/rivulet/v1/PutBlockRequest.js';
 import type { PutBlockResponse__Output } from '../../lib/proto/gen/rivulet/v1/PutBlockResponse.js';
@@ -88,6 +89,13 @@ export interface PlacingReplicatorOptions {
   log: Logger;
   /** Rounds of placement (first choice + replacements for failed puts). @default 3 */
   maxRounds?: number;
+  /**
+   * Until this time (ms, on `clock`) a block that finds no executor waits for
+   * the first heartbeat instead of being refused: right after the receiver
+   * starts it has simply not heard from the executors yet.
+   */
+  startupGraceUntilMs?: number;
+  clock?: Clock;
 }
 
 export class PlacingReplicator implements BlockReplicator {
@@ -100,6 +108,12 @@ export class PlacingReplicator implements BlockReplicator {
     const stored: string[] = [];
     const tried = new Set<string>();
     const failures: string[] = [];
+    const { clock, startupGraceUntilMs } = this.opts;
+    if (clock && startupGraceUntilMs !== undefined) {
+      while (directory.alive().length === 0 && clock.now() < startupGraceUntilMs) {
+        await new Promise<void>((r) => clock.setTimeout(r, 25));
+      }
+    }
     for (let round = 0; round < (this.opts.maxRounds ?? 3) && stored.length < replication; round++) {
       const targets = directory.choose({ count: replication - stored.length, bytes: block.payload.length, exclude: tried });
       if (targets.length === 0) break;

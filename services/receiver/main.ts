@@ -39,7 +39,14 @@ await runService('receiver', receiverConfigSchema, async (config, log) => {
     timeoutMs: config.putBlockTimeout,
     maxMessageBytes: Math.max(config.maxBlockBytes, config.maxMessageBytes) + 64 * 1024,
   });
-  const replicator = new PlacingReplicator({ directory, putter, replication: config.replication, log });
+  const replicator = new PlacingReplicator({
+    directory,
+    putter,
+    replication: config.replication,
+    log,
+    clock: systemClock,
+    startupGraceUntilMs: systemClock.now() + config.executorTimeout,
+  });
 
   const ingest = new Ingest({
     receiverId: config.receiverId,

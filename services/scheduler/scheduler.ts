@@ -1244,8 +1244,14 @@ export class Scheduler {
 
   status(recentBatches = 10): ClusterStatus {
     const now = this.clock.now();
+    const now2 = this.clock.now();
+    const forLocality = this.pending.filter(
+      (t) => t.preferred.some((id) => this.executors.isAlive(id)) && now2 - t.readySinceMs < this.config.localityWait,
+    ).length;
     return {
       batchIntervalMs: this.config.batchInterval,
+      pendingTasks: this.pending.length,
+      pendingForLocality: forLocality,
       executors: this.executors.all().map((e) => ({
         executorId: e.id,
         address: e.address,
