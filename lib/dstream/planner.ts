@@ -68,7 +68,11 @@ export interface BatchPlan {
   datasets: DatasetPlan[];
 }
 
-/** What one task of a stage computes and reads. */
+/**
+ * What one task of a stage computes and reads. Inputs are of the task's own
+ * batch today; windows and state will add inputs of earlier batches here
+ * (TaskSpec's DatasetRef already carries batch_time_ms).
+ */
 export interface TaskPlan {
   /** The dataset whose partition the task computes. */
   nodeId: number;
