@@ -1,13 +1,15 @@
 /**
  * The shared skeleton of every service's main.ts: parse configuration (exit 2
- * with a clear message when invalid), create the logger, install signal
- * handlers that run the service's shutdown once, and log the `listening` line
- * that launchers wait for.
+ * with a clear message when invalid), create the logger, start OpenTelemetry
+ * (lib/telemetry/sdk.ts: OTEL_* env, metricsPort), install signal handlers
+ * that run the service's shutdown once and then flush telemetry, and log the
+ * `listening` line that launchers wait for.
  */
 import type { z } from 'zod';
 import { loadConfig } from './config/index.js';
 import { ConfigError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
+import { startTelemetry } from './telemetry/sdk.js';
 
 export interface RunningService {
   address: string;
@@ -30,6 +32,15 @@ export async function runService<S extends z.ZodObject<z.ZodRawShape> | z.ZodTyp
     throw e;
   }
   const log = createLogger(serviceName, (config as { logLevel?: string }).logLevel);
+  // Before the service builds anything: metric instruments taken earlier would stay no-ops.
+  const common = config as { metricsPort?: number; metricsHost?: string; host?: string };
+  const telemetry = await startTelemetry({
+    service: serviceName,
+    metricsPort: common.metricsPort,
+    metricsHost: common.metricsHost || common.host,
+    onError: (err, what) => log.error({ err }, `${what} not started`),
+  });
+  if (telemetry.tracing || telemetry.metricsUrl) log.info({ tracing: telemetry.tracing, metrics: telemetry.metricsUrl }, 'telemetry started');
   let running: RunningService;
   try {
     running = await start(config, log);
@@ -49,6 +60,8 @@ export async function runService<S extends z.ZodObject<z.ZodRawShape> | z.ZodTyp
     log.info({ signal }, 'shutting down');
     running
       .stop()
+      // Flush the last spans and metrics (the batch in progress when stopped).
+      .then(() => telemetry.shutdown())
       .then(() => process.exit(0))
       .catch((err) => {
         log.error({ err }, 'error during shutdown');

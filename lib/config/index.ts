@@ -65,6 +65,10 @@ export const commonOptions = {
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   /** Largest gRPC message this service accepts or sends. */
   maxMessageBytes: bytes('16MiB'),
+  /** Port of the Prometheus metrics endpoint (`/metrics`, docs/telemetry.md); 0 = no endpoint. */
+  metricsPort: int(0, 0, 65535),
+  /** Interface the metrics endpoint binds to; defaults to `host`. */
+  metricsHost: z.string().optional(),
 };
 
 export const ENV_PREFIX = 'RIVULET_';

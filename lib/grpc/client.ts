@@ -5,15 +5,18 @@
 import * as grpc from '@grpc/grpc-js';
 import { fromServiceError, isRetryable, type RivuletError } from '../errors.js';
 import { rivuletV1, healthV1 } from '../proto/index.js';
+import { tracingClientInterceptor } from '../telemetry/grpc.js';
 import type { ExecutorClient, HealthClient, LineageClient, ReceiverClient, SchedulerClient } from '../proto/index.js';
 
 export interface DialOptions {
   maxMessageBytes?: number;
 }
 
-function channelOptions(opts: DialOptions = {}): grpc.ChannelOptions {
+function channelOptions(opts: DialOptions = {}): grpc.ClientOptions {
   const max = opts.maxMessageBytes ?? 64 * 1024 * 1024;
   return {
+    // Trace context on every call made inside a trace (lib/telemetry/grpc.ts).
+    interceptors: [tracingClientInterceptor],
     'grpc.max_receive_message_length': max,
     'grpc.max_send_message_length': max,
     'grpc.keepalive_time_ms': 10_000,

@@ -5,6 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { healthV1 } from '../proto/index.js';
+import { tracingServerInterceptor } from '../telemetry/grpc.js';
 import type { HealthHandlers } from '../proto/gen/grpc/health/v1/Health.js';
 import type { HealthCheckResponse } from '../proto/gen/grpc/health/v1/HealthCheckResponse.js';
 
@@ -62,6 +63,8 @@ export async function startServer(
     'grpc.max_send_message_length': opts.maxMessageBytes,
     'grpc.keepalive_time_ms': 10_000,
     'grpc.keepalive_permit_without_calls': 1,
+    // Continues the caller's trace (lib/telemetry/grpc.ts).
+    interceptors: [tracingServerInterceptor],
   });
   const health = new HealthService();
   server.addService(healthV1.Health.service, health.handlers());

@@ -1,9 +1,19 @@
 /**
- * Connecting to NATS and publishing/subscribing MessagePack payloads.
+ * Connecting to NATS and publishing/subscribing MessagePack payloads. Every
+ * message published inside a trace carries its W3C trace context in NATS
+ * headers, and a subscriber handles such a message inside that trace
+ * (lib/telemetry/nats.ts).
  */
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { packValue, unpackValue } from '../codec/records.js';
 import type { Logger } from '../log.js';
+import { subjectTemplate, tracedProcess, tracedPublish } from '../telemetry/nats.js';
+import { subjects } from './subjects.js';
+
+/** Wildcard subjects, for low-cardinality span names. */
+const templates: readonly string[] = Object.values(subjects as Record<string, unknown>).filter(
+  (s): s is string => typeof s === 'string' && s.endsWith('.*'),
+);
 
 export type { NatsConnection, Subscription };
 
@@ -21,7 +31,10 @@ export async function connectNats(url: string, name: string, log?: Logger): Prom
 }
 
 export function publish(nc: NatsConnection, subject: string, message: unknown): void {
-  nc.publish(subject, packValue(message));
+  const data = packValue(message);
+  tracedPublish(subject, subjectTemplate(subject, templates), data.byteLength, (headers) =>
+    nc.publish(subject, data, headers ? { headers } : undefined),
+  );
 }
 
 /** Subscribe and hand each decoded message to `onMessage`; bad payloads are logged and dropped. */
@@ -44,7 +57,7 @@ export function subscribe<T>(
         log?.warn({ subject: msg.subject, err: e }, 'dropping undecodable NATS message');
         return;
       }
-      onMessage(decoded, msg.subject);
+      tracedProcess(msg.subject, subjectTemplate(msg.subject, templates), msg.data.byteLength, msg.headers, () => onMessage(decoded, msg.subject));
     },
   });
 }

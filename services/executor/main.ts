@@ -20,6 +20,7 @@ import { TaskPool } from './task-pool.js';
 import { TaskRunner } from './task-runner.js';
 import { executorHandlers } from './server.js';
 import { startHeartbeats } from './heartbeat.js';
+import { observeGauge } from '../../lib/telemetry/metrics.js';
 
 await runService('executor', executorConfigSchema, async (config, log) => {
   // Unique per process start: results and blocks of an earlier incarnation of
@@ -71,6 +72,16 @@ await runService('executor', executorConfigSchema, async (config, log) => {
     publish: (msg) => publish(nc, subjects.heartbeat(config.executorId), msg),
     onError: (err) => log.warn({ err }, 'heartbeat publish failed'),
   });
+  const executorAttr = { 'rivulet.executor.id': config.executorId };
+  observeGauge('rivulet.executor.block_store.bytes', 'Bytes held in the block store (input blocks, shuffle buckets)', 'By', () => [
+    { value: store.stats().bytes, attributes: executorAttr },
+  ]);
+  observeGauge('rivulet.executor.block_store.capacity', 'Bound on the block store (blockStoreBytes)', 'By', () => [
+    { value: store.stats().capacityBytes, attributes: executorAttr },
+  ]);
+  observeGauge('rivulet.executor.tasks.running', 'Tasks accepted and not finished (fetching, queued or running)', '{task}', () => [
+    { value: runner.activeCount, attributes: executorAttr },
+  ]);
   server.health.set('SERVING');
   log.info({ executorId: config.executorId, epoch, slots: config.slots, blockStoreBytes: config.blockStoreBytes }, 'executor ready');
 

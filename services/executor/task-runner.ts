@@ -22,6 +22,7 @@
  * It never throws: every outcome is a TaskResult.
  */
 import { performance } from 'node:perf_hooks';
+import { context, trace, type Span } from '@opentelemetry/api';
 import { errorMessage, ResourceExhaustedError } from '../../lib/errors.js';
 import { sourceKey, type TaskSink } from '../../lib/dstream/runtime.js';
 import type { TaskSpec__Output } from '../../lib/proto/gen/rivulet/v1/TaskSpec.js';
@@ -31,6 +32,8 @@ import type { BlockStore } from './block-store.js';
 import type { JobBundles } from './job-bundles.js';
 import { FetchAbortedError, FetchFailedError, type BlockFetcher, type Peer } from './peer-fetcher.js';
 import type { PoolHandle, PoolTask, TaskPool } from './task-pool.js';
+import { instruments } from '../../lib/telemetry/metrics.js';
+import { Attr, contextFromMap, failSpan, tracer } from '../../lib/telemetry/tracing.js';
 
 export function shuffleBlockId(shuffleId: string, mapPartition: number, reducePartition: number): string {
   return `shuffle/${shuffleId}/${mapPartition}/${reducePartition}`;
@@ -117,13 +120,49 @@ export class TaskRunner {
       return exec;
     }
     this.active.set(key, exec);
-    exec.result = this.run(spec, exec)
+    const span = this.taskSpan(spec);
+    // Inside the task's span: its FetchBlocks calls are children of it.
+    exec.result = context
+      .with(trace.setSpan(context.active(), span), () => this.run(spec, exec))
       .catch((e) => this.failed(exec, `executor error: ${errorMessage(e)}`))
+      .then((result) => {
+        endTaskSpan(span, result);
+        return result;
+      })
       .finally(() => {
         exec.state = 'done';
         this.active.delete(key);
       });
     return exec;
+  }
+
+  /**
+   * `rivulet.task`: a child of the task's stage span when the spec carries its
+   * context (TaskSpec.trace_context), else of whatever is active (the RunTasks
+   * server span), which it then links to.
+   */
+  private taskSpan(spec: TaskSpec__Output): Span {
+    const active = context.active();
+    const parent = contextFromMap(spec.traceContext);
+    const call = trace.getSpan(active)?.spanContext();
+    return tracer().startSpan(
+      'rivulet.task',
+      {
+        links: parent !== active && call ? [{ context: call }] : [],
+        attributes: {
+          [Attr.TASK_ID]: spec.taskId,
+          [Attr.JOB_ID]: spec.jobId,
+          [Attr.BATCH_TIME_MS]: Number(spec.batchTimeMs),
+          [Attr.STAGE_ID]: spec.stageId,
+          [Attr.TASK_PARTITION]: spec.partition,
+          [Attr.TASK_ATTEMPT]: spec.attempt,
+          [Attr.TASK_LOCALITY]: spec.locality,
+          [Attr.TASK_SPECULATIVE]: spec.speculative,
+          [Attr.EXECUTOR_ID]: this.opts.executorId,
+        },
+      },
+      parent,
+    );
   }
 
   kill(taskId: string, attempt: number): boolean {
@@ -377,6 +416,22 @@ function sinkOf(spec: TaskSpec__Output): TaskSink {
   }
   if (spec.sink === 'result' && spec.result) return { kind: 'result' };
   throw new Error(`task ${spec.taskId} has no sink (shuffle_write or result)`);
+}
+
+function endTaskSpan(span: Span, r: TaskResult): void {
+  const m = r.metrics;
+  span.setAttributes({
+    [Attr.TASK_STATE]: String(r.state),
+    [Attr.RECORDS_IN]: Number(m?.recordsIn ?? 0),
+    [Attr.RECORDS_OUT]: Number(m?.recordsOut ?? 0),
+    [Attr.BYTES_OUT]: Number(m?.bytesOut ?? 0),
+    [Attr.TASK_FETCH_MS]: m?.fetchMs ?? 0,
+    [Attr.TASK_QUEUE_MS]: m?.queueMs ?? 0,
+    [Attr.TASK_RUN_MS]: m?.runMs ?? 0,
+  });
+  if (r.state !== 'SUCCEEDED') failSpan(span, r.error || String(r.state));
+  span.end();
+  instruments().tasksFinished.add(1, { [Attr.TASK_STATE]: String(r.state) });
 }
 
 function metrics(recordsIn: number, recordsOut: number, bytesOut: number, runMs: number, fetchMs: number, queueMs: number) {

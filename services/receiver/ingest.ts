@@ -28,6 +28,7 @@
  * one whole transition.
  */
 import { status as Status } from '@grpc/grpc-js';
+import { context, trace, type Span } from '@opentelemetry/api';
 import type { Clock } from '../../lib/clock.js';
 import { validatePacked } from '../../lib/codec/records.js';
 import { InvalidArgumentError, NotFoundError, RivuletError, UnavailableError, errorMessage } from '../../lib/errors.js';
@@ -36,6 +37,8 @@ import { encodeToken, type BatchReadyMessage } from '../../lib/nats/subjects.js'
 import { BatchTracker, type BatchLookup } from './batch-tracker.js';
 import { BlockGenerator, type SealedBlock } from './block-generator.js';
 import type { BlockReplicator } from './block-replicator.js';
+import { instruments } from '../../lib/telemetry/metrics.js';
+import { Attr, failSpan, tracer } from '../../lib/telemetry/tracing.js';
 
 export interface AckInfo {
   seq: number;
@@ -157,6 +160,12 @@ export class Ingest {
   private blockCounter = 0;
   private drainWaiters: Array<() => void> = [];
   private readonly log: Logger;
+  /**
+   * The trace of each (stream, batch) being received: its `rivulet.input`
+   * span, the root of the batch's trace (docs/telemetry.md), from the first
+   * sealed block to batch.ready.
+   */
+  private readonly inputSpans = new Map<string, Span>();
 
   constructor(private readonly opts: IngestOptions) {
     if (!/^[A-Za-z0-9_-]+$/.test(opts.incarnation)) throw new RangeError(`incarnation '${opts.incarnation}' must be a NATS-safe token`);
@@ -243,6 +252,8 @@ export class Ingest {
   /** Stop at once: buffered pushes not in a block are nacked UNAVAILABLE. For tests and forced shutdowns. */
   dispose(): void {
     this.lifecycle = 'stopped';
+    for (const span of this.inputSpans.values()) span.end();
+    this.inputSpans.clear();
     for (const state of this.streams.values()) {
       const refs = state.generator?.dispose() ?? [];
       state.generator = undefined;
@@ -319,7 +330,30 @@ export class Ingest {
     this.log.debug({ stream: state.stream, firstBatchTimeMs: gen.firstBatchTimeMs }, 'cutting blocks for stream');
   }
 
+  private inputSpan(stream: string, batchTimeMs: number): Span {
+    const key = `${stream}@${batchTimeMs}`;
+    let span = this.inputSpans.get(key);
+    if (!span) {
+      span = tracer().startSpan('rivulet.input', {
+        root: true,
+        attributes: { [Attr.STREAM]: stream, [Attr.BATCH_TIME_MS]: batchTimeMs, [Attr.RECEIVER_ID]: this.opts.receiverId },
+      });
+      this.inputSpans.set(key, span);
+    }
+    return span;
+  }
+
   private onBlock(state: StreamState, block: SealedBlock<PushRef>): void {
+    const blockSpan = tracer().startSpan(
+      'rivulet.block',
+      { attributes: { [Attr.STREAM]: block.stream, [Attr.BATCH_TIME_MS]: block.batchTimeMs, [Attr.BLOCK_ID]: block.blockId, [Attr.RECORDS_IN]: block.records, [Attr.BLOCK_BYTES]: block.bytes } },
+      trace.setSpan(context.active(), this.inputSpan(state.stream, block.batchTimeMs)),
+    );
+    context.with(trace.setSpan(context.active(), blockSpan), () => this.storeBlock(state, block, blockSpan));
+  }
+
+  /** Replicate a sealed block (its PutBlock calls are children of `blockSpan`). */
+  private storeBlock(state: StreamState, block: SealedBlock<PushRef>, blockSpan: Span): void {
     state.tracker.blockSealed(block.batchTimeMs, block.blockId, block.records, block.bytes);
     this.inflightBlocks++;
     this.log.debug({ stream: state.stream, blockId: block.blockId, batchTimeMs: block.batchTimeMs, records: block.records, bytes: block.bytes }, 'block sealed');
@@ -328,14 +362,21 @@ export class Ingest {
     Promise.resolve()
       .then(() => this.opts.replicator.replicate(toStore))
       .then(
-        (replicas) => this.onReplicated(state, block, replicas.executorIds),
-        (err: unknown) => this.onReplicated(state, block, undefined, err),
+        (replicas) => this.onReplicated(state, block, replicas.executorIds, undefined, blockSpan),
+        (err: unknown) => this.onReplicated(state, block, undefined, err, blockSpan),
       );
   }
 
   /** One whole transition: settle every push of the block, then let the tracker announce. */
-  private onReplicated(state: StreamState, block: SealedBlock<PushRef>, executorIds: string[] | undefined, err?: unknown): void {
+  private onReplicated(state: StreamState, block: SealedBlock<PushRef>, executorIds: string[] | undefined, err?: unknown, blockSpan?: Span): void {
     this.inflightBlocks--;
+    const stored = !!executorIds && executorIds.length > 0;
+    blockSpan?.setAttribute(Attr.BLOCK_REPLICAS, executorIds?.length ?? 0);
+    if (!stored && blockSpan) failSpan(blockSpan, `block not stored: ${err ? errorMessage(err) : 'no replica confirmed'}`);
+    blockSpan?.end();
+    const m = instruments();
+    m.receiverRecords.add(block.records, { [Attr.STREAM]: state.stream, 'rivulet.outcome': stored ? 'acked' : 'rejected' });
+    if (stored) m.receiverBlocks.add(1, { [Attr.STREAM]: state.stream });
     if (executorIds && executorIds.length > 0) {
       for (const ref of block.pushes) {
         this.release(ref, { ack: { seq: ref.seq, count: ref.count, blockId: block.blockId, batchTimeMs: block.batchTimeMs } });
@@ -376,11 +417,19 @@ export class Ingest {
 
   private announce(msg: BatchReadyMessage): void {
     this.log.debug({ stream: msg.stream, batchTimeMs: msg.batchTimeMs, blocks: msg.blocks.length }, 'batch ready');
+    // An empty batch's trace starts (and ends) here.
+    const span = this.inputSpan(msg.stream, msg.batchTimeMs);
+    this.inputSpans.delete(`${msg.stream}@${msg.batchTimeMs}`);
+    span.setAttributes({ [Attr.BLOCK_COUNT]: msg.blocks.length, [Attr.RECORDS_IN]: msg.blocks.reduce((n, b) => n + b.records, 0) });
     try {
-      this.opts.announce(msg);
+      // batch.ready carries this trace to the scheduler in its NATS headers.
+      context.with(trace.setSpan(context.active(), span), () => this.opts.announce(msg));
     } catch (err) {
       // NATS is best-effort here: the scheduler falls back to GetBatchBlocks.
+      failSpan(span, `could not publish batch.ready: ${errorMessage(err)}`);
       this.log.warn({ err, stream: msg.stream, batchTimeMs: msg.batchTimeMs }, 'could not publish batch.ready');
+    } finally {
+      span.end();
     }
   }
 

@@ -12,6 +12,7 @@ import { runService } from '../../lib/service-main.js';
 import { schedulerConfigSchema } from './config.js';
 import { ExecutorGateway } from './executor-gateway.js';
 import { Scheduler, type SchedulerPorts } from './scheduler.js';
+import { rememberInputTrace } from './batch-telemetry.js';
 import { schedulerHandlers } from './server.js';
 import { testDriverHandlers } from './test-driver.js';
 import { startStatusPage, type StatusPage } from './status-page/server.js';
@@ -115,7 +116,16 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
   const scheduler = new Scheduler(config, systemClock, ports, log);
   const subs = [
     subscribe<HeartbeatMessage>(nc, subjects.heartbeatAll, (msg) => scheduler.post({ type: 'heartbeat', msg }), log),
-    subscribe<BatchReadyMessage>(nc, subjects.batchReadyAll, (msg) => scheduler.post({ type: 'batchReady', msg }), log),
+    subscribe<BatchReadyMessage>(
+      nc,
+      subjects.batchReadyAll,
+      (msg) => {
+        // The batch's trace continues from the receiver's (NATS headers): see batch-telemetry.ts.
+        rememberInputTrace(msg.blocks);
+        scheduler.post({ type: 'batchReady', msg });
+      },
+      log,
+    ),
   ];
   // TEST-ONLY: the SchedulerTesting service (rivulet/testing's runBatches), only with testDriver.
   const testDriver = config.testDriver ? testDriverHandlers(scheduler, log, { maxMessageBytes: config.maxMessageBytes }) : undefined;

@@ -45,6 +45,7 @@ import type { ExecutorEndpoint, ExecutorGateway } from './executor-gateway.js';
 import { ExecutorTracker, type ExecutorChange, type TrackedExecutor } from './executor-tracker.js';
 import { JobRegistry, type Job } from './job-registry.js';
 import { OutputStore } from './output-store.js';
+import { BatchTelemetry } from './batch-telemetry.js';
 
 /** What the scheduler needs from the outside world; main.ts wires the real ones. */
 export interface SchedulerPorts {
@@ -145,6 +146,8 @@ export class Scheduler {
   private stopped = false;
   /** TEST-ONLY (test driver): driven jobs, and the RunBatch callers waiting for their batches. */
   private readonly driven = new Map<string, DrivenJob>();
+  /** Spans and metrics of each batch (docs/telemetry.md); never decides anything. */
+  private readonly telemetry: BatchTelemetry;
 
   constructor(
     private readonly config: SchedulerConfig,
@@ -155,6 +158,7 @@ export class Scheduler {
     this.jobs = new JobRegistry(log);
     this.executors = new ExecutorTracker(clock, config.heartbeatInterval, config.maxMissedHeartbeats);
     this.outputs = new OutputStore(config.outputRetentionBatches, config.outputRetentionBytes);
+    this.telemetry = new BatchTelemetry(() => this.executors.alive().length);
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -420,11 +424,12 @@ export class Scheduler {
     }
     run.state = 'REGISTERING';
     run.startedAtMs = this.clock.now();
+    this.telemetry.batchStarted(run);
     this.registerWithLineage(run);
   }
 
   private registerWithLineage(run: BatchRun): void {
-    this.ports.registerBatch(run).then(
+    this.telemetry.inBatch(run, () => this.ports.registerBatch(run)).then(
       () => this.post({ type: 'batchRegistered', run }),
       (err) => this.post({ type: 'batchRegisterFailed', run, error: errorMessage(err) }),
     );
@@ -458,6 +463,7 @@ export class Scheduler {
 
   private submitStage(run: BatchRun, s: StageRun): void {
     s.submitted = true;
+    this.telemetry.stageSubmitted(run, s);
     const now = this.clock.now();
     for (let p = 0; p < s.stage.numPartitions; p++) {
       if (s.done.has(p) || s.inFlight.has(p)) continue;
@@ -492,6 +498,7 @@ export class Scheduler {
 
   private completeBatch(run: BatchRun): void {
     const job = run.job;
+    this.telemetry.outputsCommitting(run);
     for (const s of run.stages) {
       if (s.stage.kind !== 'result') continue;
       const outNode = job.graph.node(s.stage.outputNode!) as OutputNode;
@@ -507,20 +514,23 @@ export class Scheduler {
       this.outputs.commit(job.id, outNode.name, { batchTimeMs: run.batchTimeMs, count, payload });
       if (outNode.op === 'print') this.printBatch(run, outNode, payload);
     }
+    this.telemetry.outputsCommitted(run);
     run.state = 'COMPLETED';
     run.completedAtMs = this.clock.now();
     job.batchesCompleted++;
     job.recordsProcessed += run.inputRecords;
     const timings = this.timings(run);
     this.log.info({ jobId: job.id, batchTimeMs: run.batchTimeMs, records: run.inputRecords, ...timings }, 'batch completed');
-    this.ports.publishBatchCompleted({
-      jobId: job.id,
-      batchTimeMs: run.batchTimeMs,
-      state: 'COMPLETED',
-      inputRecords: run.inputRecords,
-      tasks: run.tasksLaunched,
-      ...timings,
-    });
+    this.telemetry.inBatch(run, () =>
+      this.ports.publishBatchCompleted({
+        jobId: job.id,
+        batchTimeMs: run.batchTimeMs,
+        state: 'COMPLETED',
+        inputRecords: run.inputRecords,
+        tasks: run.tasksLaunched,
+        ...timings,
+      }),
+    );
     this.finishRun(run);
     this.drivenBatchCompleted(run);
   }
@@ -561,6 +571,7 @@ export class Scheduler {
 
   /** Remove a finished run from its job's queue, release its data, start the next batch. */
   private finishRun(run: BatchRun): void {
+    this.telemetry.batchFinished(run, this.timings(run));
     const queue = this.batchesByJob.get(run.job.id)!;
     const i = queue.indexOf(run);
     if (i >= 0) queue.splice(i, 1);
@@ -679,6 +690,7 @@ export class Scheduler {
       const rt: RunningTask = { ...t, executorId: exec.id, epoch: exec.epoch, launchedAtMs: now, locality };
       this.running.set(this.attemptKey(t.taskId, t.attempt), rt);
       t.run.tasksLaunched++;
+      this.telemetry.taskLaunched(locality, t.preferred.length > 0, t.speculative);
       t.run.firstLaunchAtMs ??= now;
       if (t.preferred.length > 0) t.run.locality[locality]++;
       const l = launches.get(exec.id) ?? { exec, tasks: [] };
@@ -697,11 +709,14 @@ export class Scheduler {
       for (const [job, jobTasks] of byJob) {
         const specs = jobTasks.map((t) => this.taskSpec(t));
         const epoch = exec.epoch;
-        this.ports.gateway.launch(this.endpoint(exec), { jobId: job.id, bundle: job.bundle, bundleHash: job.bundleHash }, specs, {
-          onResult: (result) => this.post({ type: 'taskResult', result }),
-          onLost: (taskIds, error, unreachable) =>
-            this.post({ type: 'tasksLost', executorId: exec.id, epoch, taskIds, error, unreachable }),
-        });
+        // One job has one batch running: the RunTasks call belongs to that batch's trace.
+        this.telemetry.inBatch(jobTasks[0]!.run, () =>
+          this.ports.gateway.launch(this.endpoint(exec), { jobId: job.id, bundle: job.bundle, bundleHash: job.bundleHash }, specs, {
+            onResult: (result) => this.post({ type: 'taskResult', result }),
+            onLost: (taskIds, error, unreachable) =>
+              this.post({ type: 'tasksLost', executorId: exec.id, epoch, taskIds, error, unreachable }),
+          }),
+        );
       }
     }
   }
@@ -786,6 +801,7 @@ export class Scheduler {
       nodePartitions: run.plan!.partitions,
       locality: t.locality,
       speculative: t.speculative,
+      traceContext: this.telemetry.taskContext(run, t.stageRun),
     };
     if (stage.kind === 'shuffleMap') {
       spec.shuffleWrite = {
@@ -828,7 +844,10 @@ export class Scheduler {
         } else {
           s.results.set(t.partition, { count: r.records?.count ?? 0, payload: Buffer.from(r.records?.payload ?? Buffer.alloc(0)) });
         }
-        if (run.stageComplete(s)) this.advance(run);
+        if (run.stageComplete(s)) {
+          this.telemetry.stageCompleted(run, s);
+          this.advance(run);
+        }
       }
       return this.schedule();
     }
@@ -1051,6 +1070,7 @@ export class Scheduler {
   private recoverMapOutputs(run: BatchRun, executorId: string): void {
     const affected = run.loseMapOutputs(executorId);
     if (affected.length === 0) return;
+    this.telemetry.recoveryStarted(run, executorId, affected);
     const affectedIds = new Set(affected.map((s) => s.stage.id));
     for (const s of affected) {
       s.submitted = false;
