@@ -67,7 +67,7 @@ const NON_DEFAULT = {
   image: { registry: 'registry.example', repository: 'team/rivulet', digest: `sha256:${'ab'.repeat(32)}`, pullSecrets: ['regcred'] },
   commonLabels: { team: 'data' },
   commonAnnotations: { owner: 'data-platform' },
-  otel: { endpoint: 'http://otel-collector.observability:4317', protocol: 'grpc', resourceAttributes: { 'deployment.environment': 'prod' } },
+  otel: { endpoint: 'http://otel-collector.observability:4317', protocol: 'grpc', resourceAttributes: { 'deployment.environment': 'prod' }, metricsPort: 9464 },
   config: { batchInterval: '2s', blockInterval: '250ms', logLevel: 'debug', replication: 3 },
   receiver: { config: { maxBufferedBytes: '1GiB' }, service: { type: 'LoadBalancer', annotations: { 'lb.example/internal': 'true' } } },
   scheduler: { service: { type: 'NodePort', nodePort: 30071 }, config: { defaultParallelism: 16, speculation: false, speculationQuantile: 0.9 } },
@@ -168,6 +168,8 @@ describe('helm template, default values', () => {
       expect(cm.data.RIVULET_NATS_URL).toBe(TEST_NATS_URL);
       expect(cm.data.OTEL_SERVICE_NAME).toBe(`rivulet-${c}`);
       expect(cm.data.OTEL_EXPORTER_OTLP_ENDPOINT).toBeUndefined();
+      expect(cm.data.RIVULET_METRICS_PORT).toBeUndefined();
+      expect(pod.metadata.annotations['prometheus.io/scrape']).toBeUndefined();
       // Non-root, read-only root filesystem, nothing to escalate.
       expect(pod.spec.securityContext.runAsNonRoot).toBe(true);
       expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
@@ -344,6 +346,14 @@ describe('helm template, non-default values', () => {
       const attrs = container.env.find((e: K8sObject) => e.name === 'OTEL_RESOURCE_ATTRIBUTES').value;
       expect(attrs).toContain('k8s.pod.name=$(POD_NAME)');
       expect(attrs).toContain('deployment.environment=prod');
+      // The Prometheus endpoint: the option, a named container port and the scrape annotations.
+      expect(data.RIVULET_METRICS_PORT).toBe('9464');
+      expect(container.ports).toContainEqual({ name: 'metrics', containerPort: 9464, protocol: 'TCP' });
+      expect(find(objs, 'Deployment', name(c)).spec.template.metadata.annotations).toMatchObject({
+        'prometheus.io/scrape': 'true',
+        'prometheus.io/port': '9464',
+        'prometheus.io/path': '/metrics',
+      });
     }
     expect(find(objs, 'ConfigMap', name('receiver')).data).toMatchObject({
       RIVULET_REPLICATION: '3',
@@ -395,6 +405,7 @@ describe('values.schema.json refuses bad values', () => {
     ['a malformed size', { executor: { config: { blockStoreBytes: 'lots' } } }, /executor\.config\.blockStoreBytes/],
     ['an unknown log level', { config: { logLevel: 'verbose' } }, /config\.logLevel/],
     ['a port out of range', { scheduler: { port: 70000 } }, /scheduler\.port: Must be less than or equal to 65535/],
+    ['a metrics port out of range', { otel: { metricsPort: 70000 } }, /otel\.metricsPort: Must be less than or equal to 65535/],
     ['a non-NATS URL', { externalNats: { url: 'http://nats:4222' } }, /externalNats\.url: Does not match pattern/],
     ['an unknown anti-affinity preset', { executor: { podAntiAffinityPreset: 'always' } }, /executor\.podAntiAffinityPreset/],
     ['a probe without its switch', { probes: { readiness: { enabled: 'yes' } } }, /probes\.readiness\.enabled: Invalid type/],
@@ -458,6 +469,7 @@ describe('validateValues refuses impossible combinations', () => {
       ['executor.autoscaling.targetCPUUtilizationPercentage needs executor.resources.requests.cpu'],
     ],
     ['two services on one port', { executor: { port: 7070 } }, ['receiver.port, scheduler.port, lineage.port and executor.port must differ']],
+    ['the metrics port on a gRPC port', { otel: { metricsPort: 7071 } }, ['otel.metricsPort=7071 is a service']],
   ];
   for (const [what, values, messages] of cases) {
     it(what, async () => {

@@ -232,6 +232,9 @@ values.schema.json checks each value alone; this checks how they fit together.
 {{- if ne (len ($ports | uniq)) 4 -}}
 {{- $errors = append $errors (printf "receiver.port, scheduler.port, lineage.port and executor.port must differ (got %v)" $ports) -}}
 {{- end -}}
+{{- if and $v.otel.metricsPort (has ($v.otel.metricsPort | int) $ports) -}}
+{{- $errors = append $errors (printf "otel.metricsPort=%d is a service's gRPC port; pick another" ($v.otel.metricsPort | int)) -}}
+{{- end -}}
 {{- if $errors -}}
 {{- fail (printf "\n\nRIVULET VALUES VALIDATION:\n  - %s\n" (join "\n  - " $errors)) -}}
 {{- end -}}
@@ -269,6 +272,9 @@ its own `<component>.config`. Arguments: (dict "ctx" $ "component" "receiver")
 {{- end -}}
 {{- end -}}
 {{- $_ := set $env "OTEL_SERVICE_NAME" (printf "rivulet-%s" .component) -}}
+{{- with $ctx.Values.otel.metricsPort -}}
+{{- $_ := set $env "RIVULET_METRICS_PORT" (include "rivulet.envValue" .) -}}
+{{- end -}}
 {{- with $ctx.Values.otel.endpoint -}}
 {{- $_ := set $env "OTEL_EXPORTER_OTLP_ENDPOINT" . -}}
 {{- $_ := set $env "OTEL_EXPORTER_OTLP_PROTOCOL" $ctx.Values.otel.protocol -}}
@@ -293,6 +299,11 @@ metadata:
   annotations:
     # Roll the pods whenever their configuration changes.
     checksum/config: {{ include "rivulet.configData" $args | sha256sum }}
+    {{- with $ctx.Values.otel.metricsPort }}
+    prometheus.io/scrape: "true"
+    prometheus.io/port: {{ . | quote }}
+    prometheus.io/path: /metrics
+    {{- end }}
     {{- with $values.podAnnotations }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
@@ -333,6 +344,11 @@ spec:
         - name: grpc
           containerPort: {{ $values.port }}
           protocol: TCP
+        {{- with $ctx.Values.otel.metricsPort }}
+        - name: metrics
+          containerPort: {{ . }}
+          protocol: TCP
+        {{- end }}
       envFrom:
         - configMapRef:
             name: {{ include "rivulet.componentName" $args }}
