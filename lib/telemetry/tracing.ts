@@ -50,6 +50,7 @@ export const Attr = {
   STAGE_KIND: 'rivulet.stage.kind',
   STAGE_PARTITIONS: 'rivulet.stage.partitions',
   STAGE_RESUBMISSION: 'rivulet.stage.resubmission',
+  STAGE_SUPERSEDED: 'rivulet.stage.superseded',
   TASK_ID: 'rivulet.task.id',
   TASK_PARTITION: 'rivulet.task.partition',
   TASK_ATTEMPT: 'rivulet.task.attempt',

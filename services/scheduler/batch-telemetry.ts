@@ -91,7 +91,7 @@ export class BatchTelemetry {
     const open = t.stages.get(id);
     if (open) {
       // Resubmitted before it completed (its map outputs were lost): this span ends, a new one starts.
-      open.span.setAttribute(Attr.STAGE_RESUBMISSION, true);
+      open.span.setAttribute(Attr.STAGE_SUPERSEDED, true);
       open.span.end();
     }
     const underRecovery = s.resubmissions > 0 && t.recovery?.stages.has(id);

@@ -6,7 +6,11 @@
  * results.
  */
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { metrics, propagation, trace } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { AggregationTemporality, MeterProvider, MetricReader, type DataPoint } from '@opentelemetry/sdk-metrics';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { ManualClock } from '../../lib/clock.js';
 import { packRecords, unpackRecords } from '../../lib/codec/records.js';
 import { bundleJob, type JobBundle } from '../../lib/dstream/bundle.js';
@@ -435,5 +439,118 @@ describe('Scheduler', () => {
     await s.cluster.runAll();
     expect(out.at(-1)).toEqual({ t: t + 1000, counts: new Map([['p', 1], ['q', 1], ['r', 1]]) });
     expect(s.cluster.ranOn.filter((r) => r.taskId.includes('/0/')).every((r) => r.locality === 'PROCESS_LOCAL')).toBe(true);
+  });
+});
+
+/** Metrics read on demand (the SDK's reader API; no export). */
+class TestReader extends MetricReader {
+  constructor() {
+    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
+  }
+  protected async onForceFlush(): Promise<void> {}
+  protected async onShutdown(): Promise<void> {}
+  async points(name: string): Promise<Array<DataPoint<unknown>>> {
+    const { resourceMetrics } = await this.collect();
+    return resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).filter((m) => m.descriptor.name === name).flatMap((m) => m.dataPoints as Array<DataPoint<unknown>>);
+  }
+}
+
+describe('Scheduler telemetry (in-memory exporter)', () => {
+  const spans = new InMemorySpanExporter();
+  const reader = new TestReader();
+  beforeAll(() => {
+    trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] }));
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
+  });
+  afterAll(() => {
+    trace.disable();
+    propagation.disable();
+    metrics.disable();
+  });
+  const finished = () => spans.getFinishedSpans();
+  const idOf = (s: ReadableSpan) => s.spanContext().spanId;
+  const parentOf = (s: ReadableSpan) => s.parentSpanContext?.spanId;
+  const sumOf = async (name: string, attrs: Record<string, unknown> = {}) =>
+    (await reader.points(name)).filter((p) => Object.entries(attrs).every(([k, v]) => p.attributes[k] === v)).reduce((n, p) => n + Number(p.value), 0);
+
+  it('a lost executor’s map outputs are recomputed under rivulet.recovery; every task carries its stage’s trace context', async () => {
+    spans.reset();
+    const s = setup({ maxMissedHeartbeats: '4' });
+    s.heartbeat('e1');
+    s.heartbeat('e2');
+    const job = s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
+    const t = job.firstBatchTimeMs;
+    s.announce(t, [
+      { lines: ['a a'], on: ['e1', 'e2'] },
+      { lines: ['b'], on: ['e2', 'e1'] },
+    ]);
+    s.advance(t - s.clock.now(), ['e1', 'e2']);
+    await flush();
+    const maps = s.cluster.launches.splice(0);
+    for (const l of maps) for (const spec of l.tasks) l.cb.onResult(s.cluster.run(l.executor, spec));
+    await flush();
+    s.cluster.stores.delete('e1');
+    s.cluster.dead.add('e1');
+    const reduces = s.cluster.launches.splice(0);
+    const launched = [...maps, ...reduces].flatMap((l) => l.tasks);
+    for (const l of reduces) if (l.executor.id === 'e2') for (const spec of l.tasks) l.cb.onResult(s.cluster.run(l.executor, spec));
+    await flush();
+    s.advance(2000, ['e2']);
+    const after = [...s.cluster.launches];
+    await s.cluster.runAll();
+    launched.push(...after.flatMap((l) => l.tasks));
+
+    const batch = finished().find((x) => x.name === 'rivulet.batch')!;
+    expect(batch.attributes).toMatchObject({ 'rivulet.job.id': job.id, 'rivulet.batch.time_ms': t, 'rivulet.batch.state': 'COMPLETED' });
+    const recovery = finished().find((x) => x.name === 'rivulet.recovery')!;
+    expect(recovery, 'a rivulet.recovery span').toBeDefined();
+    expect(parentOf(recovery)).toBe(idOf(batch));
+    expect(recovery.attributes['rivulet.executor.id']).toBe('e1');
+    const stages = finished().filter((x) => x.name === 'rivulet.stage');
+    const resubmitted = stages.filter((x) => Number(x.attributes['rivulet.stage.resubmission']) > 0);
+    expect(resubmitted.length).toBeGreaterThan(0);
+    for (const x of resubmitted) expect(parentOf(x)).toBe(idOf(recovery));
+    for (const x of stages.filter((x) => x.attributes['rivulet.stage.resubmission'] === 0)) expect(parentOf(x)).toBe(idOf(batch));
+    // Every task names a stage span of this trace as its parent.
+    const stageIds = new Set(stages.map(idOf));
+    for (const spec of launched) {
+      const m = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/.exec(spec.traceContext?.traceparent ?? '');
+      expect(m, `task ${spec.taskId} carries a traceparent`).not.toBeNull();
+      expect(m![1]).toBe(batch.spanContext().traceId);
+      expect(stageIds.has(m![2]!)).toBe(true);
+    }
+    expect(await sumOf('rivulet.recoveries')).toBe(1);
+    expect(await sumOf('rivulet.batches', { 'rivulet.batch.state': 'COMPLETED' })).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a speculative copy is its own task (speculative=true, own attempt) under the stage span, and is counted', async () => {
+    spans.reset();
+    const before = await sumOf('rivulet.tasks.speculative');
+    const s = setup({ speculationMinRuntime: '100ms', speculationMultiplier: '1.5', speculationQuantile: '0.5' });
+    for (const id of ['e1', 'e2', 'e3']) s.heartbeat(id, 1);
+    const job = s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
+    const t = job.firstBatchTimeMs;
+    s.announce(t, [
+      { lines: ['a'], on: ['e1', 'e3'] },
+      { lines: ['b'], on: ['e2', 'e3'] },
+    ]);
+    s.advance(t - s.clock.now(), ['e1', 'e2', 'e3']);
+    await flush();
+    const maps = s.cluster.launches.splice(0);
+    s.advance(20, ['e1', 'e2', 'e3']);
+    const fast = maps.find((l) => l.executor.id === 'e1')!;
+    fast.cb.onResult(s.cluster.run(fast.executor, fast.tasks[0]!));
+    await flush();
+    s.cluster.launches.splice(0);
+    s.advance(200, ['e1', 'e2', 'e3']);
+    const copy = s.cluster.launches.splice(0)[0]!.tasks[0]!;
+    const original = maps.find((l) => l.executor.id === 'e2')!.tasks[0]!;
+    expect(copy).toMatchObject({ taskId: original.taskId, speculative: true, attempt: 2 });
+    // Same stage span as the original attempt: the executor's span of the copy is a sibling of the straggler's.
+    expect(copy.traceContext!.traceparent!.split('-')[2]).toBe(original.traceContext!.traceparent!.split('-')[2]);
+    expect((await sumOf('rivulet.tasks.speculative')) - before).toBe(1);
+    expect(await sumOf('rivulet.tasks.launched', { 'rivulet.task.speculative': true })).toBeGreaterThanOrEqual(1);
+    expect(await sumOf('rivulet.executors.alive')).toBe(3);
   });
 });
