@@ -366,7 +366,17 @@ export class Scheduler {
 
   private onBatchReady(stream: string, t: number, blocks: InputBlock[]): void {
     const key = this.inputKey(stream, t);
-    if (!this.readyInputs.has(key)) this.readyInputs.set(key, blocks);
+    if (this.readyInputs.has(key)) return this.startReadyBatches(); // a duplicate announcement
+    // The announcement may name an executor that was lost after the block was
+    // stored on it but before this arrived: its loss was handled without this
+    // block, so drop the dead replica here and restore the replication now.
+    let underReplicated = false;
+    for (const b of blocks) {
+      b.executorIds = b.executorIds.filter((id) => this.executors.get(id)?.state !== 'LOST');
+      if (b.executorIds.length < this.config.replication) underReplicated = true;
+    }
+    this.readyInputs.set(key, blocks);
+    if (underReplicated && this.executors.alive().length > 1) this.reReplicate();
     for (const queue of this.batchesByJob.values()) {
       for (const run of queue) {
         if (run.batchTimeMs !== t || run.state !== 'WAITING_INPUT') continue;

@@ -249,7 +249,8 @@ describe('Scheduler', () => {
   });
 
   it('waits up to localityWait for a busy local executor, then runs the task elsewhere', async () => {
-    const s = setup({ localityWait: '30ms' });
+    // replication 1: a single-copy block stays single, so only delay scheduling is at play.
+    const s = setup({ localityWait: '30ms', replication: '1' });
     s.heartbeat('e1', 1);
     s.heartbeat('e2', 1);
     const job = s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
@@ -552,5 +553,26 @@ describe('Scheduler telemetry (in-memory exporter)', () => {
     expect((await sumOf('rivulet.tasks.speculative')) - before).toBe(1);
     expect(await sumOf('rivulet.tasks.launched', { 'rivulet.task.speculative': true })).toBeGreaterThanOrEqual(1);
     expect(await sumOf('rivulet.executors.alive')).toBe(3);
+  });
+
+  it('drops a dead replica named by a late announcement and restores the replication', async () => {
+    const s = setup();
+    for (const id of ['e1', 'e2', 'e3']) s.heartbeat(id);
+    const job = s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
+    const t = job.firstBatchTimeMs;
+    s.announce(t, []);
+    // e1 dies and is declared lost first...
+    s.cluster.stores.delete('e1');
+    s.cluster.dead.add('e1');
+    s.advance(1100, ['e2', 'e3']);
+    expect(s.lost).toEqual(['e1']);
+    // ...then an announcement made before its death arrives, naming it.
+    s.cluster.store('e2').set(`blk-${t + 1000}-0`, packRecords(['late']));
+    s.scheduler.post({
+      type: 'batchReady',
+      msg: { stream: 'lines', batchTimeMs: t + 1000, batchIntervalMs: 1000, blocks: [{ blockId: `blk-${t + 1000}-0`, records: 1, bytes: 10, executorIds: ['e1', 'e2'] }] },
+    });
+    await flush();
+    expect(s.cluster.replications).toEqual([[`blk-${t + 1000}-0`, 'e2', 'e3']]);
   });
 });
