@@ -1282,6 +1282,9 @@ export class Scheduler {
       batchIntervalMs: this.config.batchInterval,
       pendingTasks: this.pending.length,
       pendingForLocality: forLocality,
+      underReplicatedBlocks: [...this.liveInputBlocks().values()].filter(
+        ({ block }) => block.executorIds.filter((id) => this.executors.isAlive(id)).length < this.config.replication,
+      ).length,
       executors: this.executors.all().map((e) => ({
         executorId: e.id,
         address: e.address,

@@ -85,11 +85,12 @@ describe('chaos: executors killed with SIGKILL mid-stream', () => {
       await victim.kill();
       cluster.executors.splice(cluster.executors.indexOf(victim), 1);
       // The guarantee covers one failure at a time: wait until the scheduler
-      // has declared the loss (which starts re-replication of the victim's
-      // blocks) before the next kill can strike their other replica.
+      // has declared the loss and copied the victim's blocks back to two
+      // replicas before the next kill can strike their other replica.
       for (;;) {
         const st = await client.status({ recentBatches: 0 });
-        if (st.executors.find((e) => e.executorId === victim.name)?.state === 'LOST') break;
+        const lost = st.executors.find((e) => e.executorId === victim.name)?.state === 'LOST';
+        if (lost && st.underReplicatedBlocks === 0) break;
         await new Promise((r) => setTimeout(r, 50));
       }
       await cluster.addExecutor();

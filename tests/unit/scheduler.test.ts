@@ -428,7 +428,9 @@ describe('Scheduler', () => {
     s.cluster.dead.add('e1');
     s.advance(1100, ['e2', 'e3']);
     expect(s.lost).toEqual(['e1']);
+    expect(s.scheduler.status().underReplicatedBlocks).toBe(2);
     await flush();
+    expect(s.scheduler.status().underReplicatedBlocks).toBe(0);
     expect(s.cluster.replications.sort()).toEqual([
       [`blk-${t + 1000}-0`, 'e2', 'e3'],
       [`blk-${t + 1000}-1`, 'e3', 'e2'],

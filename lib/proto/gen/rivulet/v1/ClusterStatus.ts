@@ -14,6 +14,11 @@ export interface ClusterStatus {
    */
   'pendingTasks'?: (number);
   'pendingForLocality'?: (number);
+  /**
+   * Input blocks still needed by a batch that have fewer live replicas than
+   * `replication` (non-zero for a moment after an executor loss).
+   */
+  'underReplicatedBlocks'?: (number);
 }
 
 export interface ClusterStatus__Output {
@@ -26,4 +31,9 @@ export interface ClusterStatus__Output {
    */
   'pendingTasks': (number);
   'pendingForLocality': (number);
+  /**
+   * Input blocks still needed by a batch that have fewer live replicas than
+   * `replication` (non-zero for a moment after an executor loss).
+   */
+  'underReplicatedBlocks': (number);
 }
