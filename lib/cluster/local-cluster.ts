@@ -84,7 +84,8 @@ export interface LocalCluster {
   addresses(): LocalClusterAddresses;
   lineage: ServiceProcess;
   scheduler: ServiceProcess;
-  receiver: ServiceProcess;
+  /** The current receiver process (replaced by restartReceiver()). */
+  readonly receiver: ServiceProcess;
   /** Live list: grows with addExecutor(). */
   executors: ServiceProcess[];
   /** The nats-server this launcher started (absent with `natsUrl`). */
@@ -92,6 +93,12 @@ export interface LocalCluster {
   logDir?: string;
   /** Start one more executor (next free id) and wait until it serves (and is seen ALIVE). */
   addExecutor(opts?: { env?: EnvMap; id?: string }): Promise<ServiceProcess>;
+  /**
+   * Start the receiver again on the same port with the same env (stopping it
+   * first if it still runs, e.g. after `receiver.kill()` it does not) and wait
+   * until it serves.
+   */
+  restartReceiver(): Promise<ServiceProcess>;
   /** Every process, in start order, for state files and status displays. */
   processes(): ClusterProcessInfo[];
   /** Stop everything this launcher started, in reverse start order. Idempotent. */
@@ -228,7 +235,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     await Promise.all(ids.map((id) => startExecutor(id)));
     executors.sort((a, b) => ids.indexOf(a.name) - ids.indexOf(b.name));
 
-    const receiver = await launch('receiver', 'receiver', ports.receiver, controlPlane);
+    let receiver = await launch('receiver', 'receiver', ports.receiver, controlPlane);
 
     if (opts.waitForExecutors ?? true) await waitForAliveExecutors(scheduler.address, ids, startTimeoutMs);
 
@@ -237,7 +244,9 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
       natsUrl,
       lineage,
       scheduler,
-      receiver,
+      get receiver() {
+        return receiver;
+      },
       executors,
       logDir,
       nats: nats ? { pid: nats.process.pid!, url: nats.url, storeDir: nats.storeDir } : undefined,
@@ -260,6 +269,12 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
         const proc = await startExecutor(id, o.env);
         if (opts.waitForExecutors ?? true) await waitForAliveExecutors(scheduler.address, [id], startTimeoutMs);
         return proc;
+      },
+      restartReceiver: async () => {
+        if (stopped) throw new Error('the cluster is stopped');
+        await receiver.stop();
+        receiver = await launch('receiver', 'receiver', ports.receiver, controlPlane);
+        return receiver;
       },
       processes: () => [
         ...(nats

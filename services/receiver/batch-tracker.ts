@@ -13,6 +13,10 @@
  * Announced batches are kept for GetBatchBlocks: the last `retainBatches` per
  * stream (older ones are forgotten, and lookups for them answer "unknown").
  *
+ * After a restart, `restore` puts the batches recovered from the write-ahead
+ * log (allocation-log.ts) back as announced, re-announcing those the previous
+ * process had not announced.
+ *
  * It must never: announce a batch twice, announce out of order, or announce a
  * block that was not stored.
  */
@@ -93,6 +97,24 @@ export class BatchTracker {
   batchClosed(batchTimeMs: number): void {
     this.batch(batchTimeMs).closed = true;
     this.announceReady();
+  }
+
+  /**
+   * A batch recovered from the write-ahead log: complete with `blocks` (its
+   * logged, i.e. acked, blocks). Announced now unless `alreadyAnnounced`.
+   * Only before any block of this tracker was sealed, in time order.
+   */
+  restore(batchTimeMs: number, blocks: StoredBlockRef[], alreadyAnnounced: boolean): void {
+    if (this.pending.size > 0) throw new Error(`cannot restore batch ${batchTimeMs} of '${this.opts.stream}': batches are in progress`);
+    if (this.lastAnnouncedMs !== undefined && batchTimeMs <= this.lastAnnouncedMs) {
+      throw new Error(`batch ${batchTimeMs} of '${this.opts.stream}' restored out of order`);
+    }
+    this.lastAnnouncedMs = batchTimeMs;
+    this.history.set(batchTimeMs, blocks);
+    while (this.history.size > this.opts.retainBatches) this.history.delete(this.history.keys().next().value!);
+    if (!alreadyAnnounced) {
+      this.opts.announce({ stream: this.opts.stream, batchTimeMs, batchIntervalMs: this.opts.batchIntervalMs, blocks });
+    }
   }
 
   /** The batch's allocation, or undefined when this tracker knows nothing of it. */

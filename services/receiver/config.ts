@@ -24,8 +24,17 @@ export const receiverConfigSchema = z
     putBlockTimeout: duration('5s'),
     /** An executor whose last heartbeat is older than this is not chosen for blocks. */
     executorTimeout: duration('1500ms'),
-    /** Announced batches kept per stream to answer GetBatchBlocks (e.g. 300 = 5 min at a 1s batch interval); older lookups get NOT_FOUND. */
+    /**
+     * Announced batches kept per stream to answer GetBatchBlocks (e.g. 300 = 5 min at a 1s batch interval); older lookups get
+     * NOT_FOUND. Also the write-ahead log's window: blocks of older batches are purged from walBucket (logged).
+     */
     retainBatches: int(300, 1, 1_000_000),
+    /**
+     * JetStream KV bucket of the write-ahead log of block allocations (allocation-log.ts): every block is
+     * recorded here before its records are acked, so a restarted receiver announces what it acked but had
+     * not announced. Shared by receivers; keys are per receiverId (run one process per receiverId).
+     */
+    walBucket: z.string().regex(/^[A-Za-z0-9_-]+$/).default('rivulet-receiver'),
     /** How long a ListStreams answer from the scheduler is trusted for a stream it did not list (so unknown-stream retries don't hammer the scheduler). */
     streamLookupCacheTtl: duration('1s'),
   })

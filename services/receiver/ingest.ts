@@ -8,8 +8,11 @@
  * Semantics the rest of the system relies on:
  * - ack{seq} means every record of that push is in block `blockId` of batch
  *   `batchTimeMs`, stored on at least one executor (on `replication` unless too
- *   few were alive, which is logged). Acks of one Push call may arrive out of
- *   seq order: blocks replicate concurrently.
+ *   few were alive, which is logged) and recorded in the write-ahead log
+ *   (allocation-log.ts; log before ack, as Spark's ReceivedBlockTracker does),
+ *   so a receiver killed before announcing the batch recovers it on restart.
+ *   A block the log cannot record is nacked UNAVAILABLE. Acks of one Push call
+ *   may arrive out of seq order: blocks replicate concurrently.
  * - batch.ready(stream, T) is published once per (stream, T), in time order per
  *   stream, for every active stream at every batch boundary from its first
  *   batch on, empty or not, after all blocks of T are stored or failed; it
@@ -18,6 +21,15 @@
  *   maxBufferedBytes; crossing it calls onBackpressure(true) (the server stops
  *   reading client streams) and falling below calls onBackpressure(false).
  *   Nothing is dropped: every accepted push is acked or nacked.
+ *
+ * GetBatchBlocks(stream, T) answers, in order: T's allocation if known
+ * (announced, in progress, or recovered from the log); NOT_FOUND when T is at
+ * or before the retention window (now's boundary − retainBatches × interval);
+ * incomplete while a block generator may still own T; otherwise complete with
+ * no blocks — a batch no generator of this process owned and the log has
+ * nothing of (e.g. its interval passed while the receiver was down, or before
+ * the stream was activated) had nothing acked in it, so the scheduler can move
+ * on instead of waiting forever.
  *
  * A stream that stops being active keeps its generator while Push calls on it
  * are open (so their records still get acked and announced); at the first
@@ -37,6 +49,7 @@ import { encodeToken, type BatchReadyMessage } from '../../lib/nats/subjects.js'
 import { BatchTracker, type BatchLookup } from './batch-tracker.js';
 import { BlockGenerator, type SealedBlock } from './block-generator.js';
 import type { BlockReplicator } from './block-replicator.js';
+import type { AllocationLog, RecoveredStream } from './allocation-log.js';
 import { instruments } from '../../lib/telemetry/metrics.js';
 import { Attr, failSpan, tracer } from '../../lib/telemetry/tracing.js';
 
@@ -71,6 +84,11 @@ export interface IngestOptions {
   announce(message: BatchReadyMessage): void;
   log: Logger;
   onBackpressure?(paused: boolean): void;
+  /**
+   * The write-ahead log of allocations. Absent (unit tests only), allocations
+   * live in memory alone and a crash loses the acked records of unannounced batches.
+   */
+  wal?: Pick<AllocationLog, 'logBlock' | 'markAnnounced'>;
 }
 
 interface PushRef {
@@ -212,24 +230,61 @@ export class Ingest {
     return new PushSession(this, stream, sink);
   }
 
-  /** The allocation of one batch (GetBatchBlocks). */
+  /**
+   * Process start: put back what the write-ahead log holds (allocation-log.ts
+   * `recover`). Every recovered batch becomes complete with its logged blocks
+   * and is announced unless the previous process recorded it as announced; a
+   * stream's next generator starts after its last recovered batch, so no batch
+   * is ever owned twice. Call before any session is opened.
+   */
+  recover(streams: readonly RecoveredStream[]): void {
+    for (const r of streams) {
+      const state = this.stateOf(r.stream);
+      if (state.generator || state.tracker.pendingBatches > 0) throw new Error(`cannot recover stream '${r.stream}': it is already receiving`);
+      let records = 0;
+      let reannounced = 0;
+      for (const b of r.batches) {
+        const announced = r.lastAnnouncedMs !== undefined && b.batchTimeMs <= r.lastAnnouncedMs;
+        if (!announced) reannounced++;
+        records += b.blocks.reduce((n, x) => n + x.records, 0);
+        state.tracker.restore(b.batchTimeMs, b.blocks, announced);
+      }
+      const last = Math.max(r.batches.at(-1)?.batchTimeMs ?? 0, r.lastAnnouncedMs ?? 0);
+      if (last > 0) state.lastClosedMs = Math.max(state.lastClosedMs ?? 0, last);
+      this.log.info(
+        { stream: r.stream, batches: r.batches.length, records, announcedNow: reannounced, lastAnnouncedMs: r.lastAnnouncedMs, nextBatchAfterMs: state.lastClosedMs },
+        'recovered batches from the write-ahead log',
+      );
+    }
+  }
+
+  /** The allocation of one batch (GetBatchBlocks); the rules are in this module's header. */
   getBatchBlocks(stream: string, batchTimeMs: number): BatchLookup {
-    if (!Number.isSafeInteger(batchTimeMs) || batchTimeMs <= 0 || batchTimeMs % this.opts.batchIntervalMs !== 0) {
-      throw new InvalidArgumentError(`batch time ${batchTimeMs} is not a multiple of the batch interval ${this.opts.batchIntervalMs} ms`);
+    const interval = this.opts.batchIntervalMs;
+    if (!Number.isSafeInteger(batchTimeMs) || batchTimeMs <= 0 || batchTimeMs % interval !== 0) {
+      throw new InvalidArgumentError(`batch time ${batchTimeMs} is not a multiple of the batch interval ${interval} ms`);
     }
     const state = this.streams.get(stream);
     if (!state) throw new NotFoundError(`receiver ${this.opts.receiverId} has no batches of stream '${stream}'`);
     const known = state.tracker.lookup(batchTimeMs);
     if (known) return known;
+    const boundary = Math.floor(this.opts.clock.now() / interval) * interval;
+    const forgotten = () =>
+      new NotFoundError(
+        `receiver ${this.opts.receiverId} (incarnation ${this.opts.incarnation}) has no allocation for batch ${batchTimeMs} of stream '${stream}': ` +
+          `it keeps the last ${this.opts.retainBatches} batches per stream`,
+      );
+    if (batchTimeMs <= boundary - this.opts.retainBatches * interval) throw forgotten();
     const gen = state.generator;
-    if (gen?.running && batchTimeMs >= gen.firstBatchTimeMs && batchTimeMs > (state.lastClosedMs ?? -Infinity)) {
-      // Still to come (open, or in the future).
-      return { complete: false, blocks: [] };
+    if (gen?.running && batchTimeMs >= gen.firstBatchTimeMs) {
+      // Still to come (open, or in the future), unless it was closed and forgotten.
+      if (batchTimeMs > (state.lastClosedMs ?? -Infinity)) return { complete: false, blocks: [] };
+      throw forgotten();
     }
-    throw new NotFoundError(
-      `receiver ${this.opts.receiverId} (incarnation ${this.opts.incarnation}) has no allocation for batch ${batchTimeMs} of stream '${stream}': ` +
-        `it keeps the last ${this.opts.retainBatches} batches per stream and knows none from before it started`,
-    );
+    // Without a running generator, one started now would own the batch after `boundary` on.
+    if (!gen?.running && batchTimeMs > boundary) return { complete: false, blocks: [] };
+    // No generator of this process owned it and the log has nothing of it: nothing was acked in it.
+    return { complete: true, blocks: [] };
   }
 
   /**
@@ -361,6 +416,20 @@ export class Ingest {
     // Deferred so a replicator that throws synchronously still ends in a nack.
     Promise.resolve()
       .then(() => this.opts.replicator.replicate(toStore))
+      .then(async (replicas) => {
+        // Log before ack: the allocation is durable before any client hears "stored".
+        if (this.opts.wal && replicas.executorIds.length > 0) {
+          await this.opts.wal.logBlock({
+            stream: state.stream,
+            batchTimeMs: block.batchTimeMs,
+            blockId: block.blockId,
+            records: block.records,
+            bytes: block.bytes,
+            executorIds: replicas.executorIds,
+          });
+        }
+        return replicas;
+      })
       .then(
         (replicas) => this.onReplicated(state, block, replicas.executorIds, undefined, blockSpan),
         (err: unknown) => this.onReplicated(state, block, undefined, err, blockSpan),
@@ -424,6 +493,7 @@ export class Ingest {
     try {
       // batch.ready carries this trace to the scheduler in its NATS headers.
       context.with(trace.setSpan(context.active(), span), () => this.opts.announce(msg));
+      this.opts.wal?.markAnnounced(msg.stream, msg.batchTimeMs);
     } catch (err) {
       // NATS is best-effort here: the scheduler falls back to GetBatchBlocks.
       failSpan(span, `could not publish batch.ready: ${errorMessage(err)}`);

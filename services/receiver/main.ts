@@ -20,18 +20,32 @@ import { rivuletV1 } from '../../lib/proto/index.js';
 import type { ListStreamsRequest } from '../../lib/proto/gen/rivulet/v1/ListStreamsRequest.js';
 import type { ListStreamsResponse__Output } from '../../lib/proto/gen/rivulet/v1/ListStreamsResponse.js';
 import { runService } from '../../lib/service-main.js';
+import { AllocationLog } from './allocation-log.js';
 import { GrpcBlockPutter, PlacingReplicator } from './block-replicator.js';
 import { receiverConfigSchema } from './config.js';
 import { ExecutorDirectory } from './executor-directory.js';
 import { Ingest } from './ingest.js';
 import { ReceiverServer } from './server.js';
 import { StreamRegistry } from './stream-registry.js';
+import { JetStreamWalKv } from './wal-kv.js';
+
+/** Deadline of one JetStream request of the write-ahead log (a put that times out nacks its block's pushes). */
+const WAL_TIMEOUT_MS = 2000;
 
 await runService('receiver', receiverConfigSchema, async (config, log) => {
   // Part of every block id, so ids never repeat across restarts of the same receiverId.
   const incarnation = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const clock = systemClock;
   const nc = await connectNats(config.natsUrl, `rivulet-receiver-${config.receiverId}`, log);
+  // No write-ahead log, no receiver: acking without it could lose acked records.
+  const wal = new AllocationLog(await JetStreamWalKv.open(nc, config.walBucket, WAL_TIMEOUT_MS), {
+    receiverId: config.receiverId,
+    incarnation,
+    batchIntervalMs: config.batchInterval,
+    retainBatches: config.retainBatches,
+    bucket: config.walBucket,
+    log,
+  });
 
   const directory = new ExecutorDirectory({ clock, executorTimeoutMs: config.executorTimeout });
   // A block may be one whole push (up to maxMessageBytes) or up to maxBlockBytes, plus framing.
@@ -61,7 +75,12 @@ await runService('receiver', receiverConfigSchema, async (config, log) => {
     announce: (msg) => publish(nc, subjects.batchReady(msg.stream), msg),
     log,
     onBackpressure: (paused) => server.setPaused(paused),
+    wal,
   });
+  // Before serving: batches a previous process acked but did not announce are announced now, and
+  // GetBatchBlocks answers for them (the scheduler keeps asking for a batch it waits on).
+  const boundary = Math.floor(clock.now() / config.batchInterval) * config.batchInterval;
+  ingest.recover(await wal.recover(boundary - config.retainBatches * config.batchInterval));
 
   const scheduler = dial.scheduler(config.schedulerAddress);
   const registry = new StreamRegistry({
@@ -97,6 +116,7 @@ await runService('receiver', receiverConfigSchema, async (config, log) => {
     {
       receiverId: config.receiverId,
       incarnation,
+      walBucket: config.walBucket,
       blockIntervalMs: config.blockInterval,
       batchIntervalMs: config.batchInterval,
       replication: config.replication,

@@ -1,0 +1,67 @@
+/**
+ * WalKv over a NATS JetStream KV bucket (@nats-io/kv; works with nats-server
+ * 2.9: plain puts, key listing, subject-filtered stream purges).
+ *
+ * Removal is a subject-filtered purge of the bucket's stream, as in
+ * services/lineage/kv-persistence.ts: it leaves no delete marker behind (KV
+ * delete markers would pile up forever at one block per 200 ms per stream).
+ */
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { errorMessage, UnavailableError } from '../../lib/errors.js';
+import type { WalKv } from './allocation-log.js';
+
+/** Reads in flight at once while loading. */
+const CONCURRENCY = 32;
+
+export class JetStreamWalKv implements WalKv {
+  private constructor(
+    private readonly kv: KV,
+    private readonly jsm: JetStreamManager,
+    private readonly bucket: string,
+  ) {}
+
+  /**
+   * Open (creating if missing) the bucket. `timeoutMs` bounds every JetStream
+   * request, so a put to an unavailable NATS fails (and its pushes are nacked)
+   * within that time. Rejects with UnavailableError naming the bucket.
+   */
+  static async open(nc: NatsConnection, bucket: string, timeoutMs: number): Promise<JetStreamWalKv> {
+    try {
+      const kv = await new Kvm(jetstream(nc, { timeout: timeoutMs })).create(bucket, { history: 1 });
+      const jsm = await jetstreamManager(nc, { timeout: timeoutMs });
+      return new JetStreamWalKv(kv, jsm, bucket);
+    } catch (e) {
+      throw new UnavailableError(
+        `cannot open the receiver's write-ahead log, JetStream KV bucket "${bucket}" (is JetStream enabled on the NATS server?): ${errorMessage(e)}`,
+        { cause: e },
+      );
+    }
+  }
+
+  async put(key: string, value: Uint8Array): Promise<void> {
+    await this.kv.put(key, value);
+  }
+
+  async entries(filter: string): Promise<Array<{ key: string; value: Uint8Array }>> {
+    const keys: string[] = [];
+    for await (const k of await this.kv.keys(filter)) keys.push(k);
+    const out: Array<{ key: string; value: Uint8Array }> = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < keys.length) {
+        const key = keys[next++]!;
+        const entry = await this.kv.get(key);
+        // Purged between listing and reading, or a marker: nothing to load.
+        if (entry && entry.operation === 'PUT') out.push({ key, value: entry.value });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, keys.length) }, worker));
+    return out;
+  }
+
+  async purge(filter: string): Promise<void> {
+    await this.jsm.streams.purge(`KV_${this.bucket}`, { filter: `$KV.${this.bucket}.${filter}` });
+  }
+}
