@@ -28,7 +28,11 @@
  *    dataset: outputs run, `count()` gives `[0]`.
  */
 import { JobDefinitionError } from './errors.js';
+import { parseDuration } from '../config/units.js';
 import { JobGraph, type Aggregator, type GraphNode, type NarrowOp } from './graph.js';
+
+/** A duration: ms, or a string such as "2s" / "500ms" (lib/config/units.ts). */
+export type Duration = string | number;
 
 export const JOB_MARK = Symbol.for('rivulet.job');
 
@@ -115,6 +119,22 @@ const toNullOne = () => [null, 1];
 const toNullKey = (v: unknown) => [null, v];
 const secondOf = (r: unknown) => (r as [unknown, unknown])[1];
 const countOrZero = (records: unknown[]) => (records.length === 0 ? [0] : records.map(secondOf));
+const subtract = (a: unknown, b: unknown) => (a as number) - (b as number);
+const toNumOne = () => 1;
+const nonZeroCount = (r: unknown) => (r as [unknown, number])[1] !== 0;
+const copyValues = (vs: unknown) => [...(vs as unknown[])];
+const concatValues = (c: unknown, vs: unknown) => (c as unknown[]).concat(vs as unknown[]);
+
+function duration(op: string, what: string, d: unknown): number {
+  let ms: number;
+  try {
+    ms = parseDuration(d as string | number);
+  } catch (e) {
+    throw new JobDefinitionError(`${op}: ${what} ${JSON.stringify(d)} is not a duration (ms, or e.g. "2s"): ${(e as Error).message}`);
+  }
+  if (!Number.isFinite(ms) || ms <= 0) throw new JobDefinitionError(`${op}: ${what} must be a positive duration, got ${JSON.stringify(d)}`);
+  return ms;
+}
 
 function* innerJoin(groups: unknown): Iterable<unknown> {
   const [vs, ws] = groups as [unknown[], unknown[]];
@@ -339,6 +359,169 @@ export class DStream<T> {
   /** As join, plus `[key, [v, null]]` and `[key, [null, w]]` for keys on one side only. */
   fullOuterJoin<K, V, W>(this: DStream<Pair<K, V>>, other: DStream<Pair<K, W>>, numPartitions?: number): DStream<Pair<K, [V | null, W | null]>> {
     return this.joinAs('fullOuterJoin', other as DStream<unknown>, numPartitions, fullOuterJoin);
+  }
+
+  // ------------------------------------------------------------ windows
+  //
+  // Spark's window operations. Durations are ms or strings ("3s"); they must
+  // be multiples of the batch interval (of the parent's slide, for a window
+  // over a window), which is checked when the job is submitted. A window of
+  // length w sliding by s generates a dataset only at batch times t with
+  // (t - zeroTime) % s == 0, where zeroTime is the job's first batch time
+  // minus one batch interval (runBatches: 0, so batch i is at i × interval);
+  // outputs over it do not run in the other batches (no runBatches entry),
+  // as in Spark. A window at t holds the parent's batches in (t - w, t].
+  //
+  // Overloads follow Spark's positional signatures: when the second argument
+  // is a function it is the inverse function (reduceByWindow,
+  // reduceByKeyAndWindow), otherwise a duration.
+
+  private windowNode<U>(op: string, windowDuration: Duration, slideDuration: Duration | undefined, from: DStream<unknown> = this): DStream<U> {
+    const windowMs = duration(op, 'windowDuration', windowDuration);
+    const slideMs = slideDuration === undefined ? 0 : duration(op, 'slideDuration', slideDuration);
+    return this.make<U>({
+      kind: 'window',
+      op: 'window',
+      parent: from.node.id,
+      windowMs,
+      slideMs,
+      ...(op !== 'window' ? { label: op } : {}),
+    });
+  }
+
+  /**
+   * Every slide, the records of the last `windowDuration` of batches (Spark's
+   * window); `slideDuration` defaults to this stream's slide (the batch interval).
+   */
+  window(windowDuration: Duration, slideDuration?: Duration): DStream<T> {
+    return this.windowNode<T>('window', windowDuration, slideDuration);
+  }
+
+  /**
+   * One record per slide: the records in the window (Spark: an inverse
+   * reduce of 1s, so it is `[0]` once a window empties, and nothing before
+   * the first record arrives).
+   */
+  countByWindow(windowDuration: Duration, slideDuration: Duration): DStream<number> {
+    const ones = this.narrow<number>('map', toNumOne, 'countByWindow');
+    return ones.reduceByWindow(add as (a: number, b: number) => number, subtract as (a: number, b: number) => number, windowDuration, slideDuration);
+  }
+
+  /**
+   * All records of the window reduced with `fn` (Spark's reduceByWindow).
+   * `reduceByWindow(fn, windowDuration, slideDuration)` reduces every window
+   * afresh (nothing for an empty window); `reduceByWindow(fn, invFn,
+   * windowDuration, slideDuration)` updates the previous window's value with
+   * `fn` / `invFn` as batches enter and leave it, so an emptied window
+   * keeps the neutral value (Spark's behaviour).
+   */
+  reduceByWindow(fn: (a: T, b: T) => T, windowDuration: Duration, slideDuration: Duration): DStream<T>;
+  reduceByWindow(fn: (a: T, b: T) => T, invFn: (a: T, b: T) => T, windowDuration: Duration, slideDuration: Duration): DStream<T>;
+  reduceByWindow(fn: (a: T, b: T) => T, b: unknown, c: unknown, d?: unknown): DStream<T> {
+    requireFn('reduceByWindow', fn);
+    if (typeof b === 'function') {
+      const keyed = this.narrow<Pair<null, T>>('map', toNullKey, 'reduceByWindow');
+      const reduced = keyed.reduceByKeyAndWindowInv('reduceByWindow', fn, b as (a: T, b: T) => T, c as Duration, d as Duration, 1, undefined);
+      return reduced.narrow<T>('map', secondOf, 'reduceByWindow');
+    }
+    if (d !== undefined) throw new JobDefinitionError('reduceByWindow(fn, windowDuration, slideDuration): too many arguments (an inverse function must be the second)');
+    return this.reduce(fn).windowNode<T>('reduceByWindow', b as Duration, c as Duration).reduce(fn);
+  }
+
+  /** `[value, count]` of every distinct value in the window; values whose count drops to 0 are removed (Spark). */
+  countByValueAndWindow(windowDuration: Duration, slideDuration: Duration, numPartitions?: number): DStream<Pair<T, number>> {
+    checkPartitions('countByValueAndWindow', numPartitions);
+    const pairs = this.narrow<Pair<T, number>>('map', toOne, 'countByValueAndWindow');
+    return pairs.reduceByKeyAndWindowInv(
+      'countByValueAndWindow',
+      add as (a: number, b: number) => number,
+      subtract as (a: number, b: number) => number,
+      windowDuration,
+      slideDuration,
+      numPartitions,
+      nonZeroCount,
+    );
+  }
+
+  /** `[key, values[]]` over the window (Spark: groupByKey per batch, window, then concatenated). */
+  groupByKeyAndWindow<K, V>(this: DStream<Pair<K, V>>, windowDuration: Duration, slideDuration?: Duration, numPartitions?: number): DStream<Pair<K, V[]>> {
+    checkPartitions('groupByKeyAndWindow', numPartitions);
+    const grouped = this.groupByKey(numPartitions);
+    const windowed = grouped.windowNode<unknown>('groupByKeyAndWindow', windowDuration, slideDuration);
+    return windowed.combine('groupByKeyAndWindow', { createCombiner: copyValues, mergeValue: concatValues, mergeCombiners: concatValues }, numPartitions);
+  }
+
+  /**
+   * Spark's reduceByKeyAndWindow, both forms (told apart by the second argument):
+   *  - `reduceByKeyAndWindow(fn, windowDuration, slideDuration?, numPartitions?, filterFunc?)`:
+   *    reduceByKey per batch, window, reduceByKey again; every window afresh.
+   *    (`filterFunc` is a Rivulet extra here: records it rejects are dropped.)
+   *  - `reduceByKeyAndWindow(fn, invFn, windowDuration, slideDuration, numPartitions?, filterFunc?)`:
+   *    the previous window's value of each key, `invFn`-ed with the values of
+   *    batches that left the window and `fn`-ed with those that entered it
+   *    (Spark's ReducedWindowedDStream). Keys stay, at their neutral value,
+   *    after their values have left the window, unless `filterFunc([k, v])`
+   *    returns false for them.
+   */
+  reduceByKeyAndWindow<K, V>(
+    this: DStream<Pair<K, V>>,
+    fn: (a: V, b: V) => V,
+    windowDuration: Duration,
+    slideDuration?: Duration,
+    numPartitions?: number,
+    filterFunc?: (record: Pair<K, V>) => boolean,
+  ): DStream<Pair<K, V>>;
+  reduceByKeyAndWindow<K, V>(
+    this: DStream<Pair<K, V>>,
+    fn: (a: V, b: V) => V,
+    invFn: (a: V, b: V) => V,
+    windowDuration: Duration,
+    slideDuration: Duration,
+    numPartitions?: number,
+    filterFunc?: (record: Pair<K, V>) => boolean,
+  ): DStream<Pair<K, V>>;
+  reduceByKeyAndWindow<K, V>(this: DStream<Pair<K, V>>, fn: (a: V, b: V) => V, ...rest: unknown[]): DStream<Pair<K, V>> {
+    requireFn('reduceByKeyAndWindow', fn);
+    if (typeof rest[0] === 'function') {
+      const [invFn, w, s, n, filterFunc] = rest as [(a: V, b: V) => V, Duration, Duration, number | undefined, ((r: Pair<K, V>) => boolean) | undefined];
+      if (s === undefined) throw new JobDefinitionError('reduceByKeyAndWindow(fn, invFn, windowDuration, slideDuration): slideDuration is required with an inverse function');
+      checkPartitions('reduceByKeyAndWindow', n);
+      if (filterFunc !== undefined) requireFn('reduceByKeyAndWindow', filterFunc, 'filterFunc');
+      return this.reduceByKeyAndWindowInv('reduceByKeyAndWindow', fn, invFn, w, s, n, filterFunc);
+    }
+    const [w, s, n, filterFunc] = rest as [Duration, Duration | undefined, number | undefined, ((r: Pair<K, V>) => boolean) | undefined];
+    checkPartitions('reduceByKeyAndWindow', n);
+    if (filterFunc !== undefined) requireFn('reduceByKeyAndWindow', filterFunc, 'filterFunc');
+    const windowed = this.reduceByKey(fn, n).windowNode<Pair<K, V>>('reduceByKeyAndWindow', w, s);
+    const reduced = windowed.reduceByKey(fn, n);
+    return filterFunc ? reduced.narrow('filter', filterFunc, 'reduceByKeyAndWindow') : reduced;
+  }
+
+  private reduceByKeyAndWindowInv<U>(
+    label: string,
+    fn: (a: never, b: never) => unknown,
+    invFn: (a: never, b: never) => unknown,
+    windowDuration: Duration,
+    slideDuration: Duration,
+    numPartitions: number | undefined,
+    filterFunc: ((r: never) => unknown) | undefined,
+  ): DStream<U> {
+    requireFn(label, invFn, 'invFn');
+    const reduced = (this as DStream<Pair<unknown, unknown>>).reduceByKey(fn as (a: unknown, b: unknown) => unknown, numPartitions);
+    const windowMs = duration(label, 'windowDuration', windowDuration);
+    const slideMs = duration(label, 'slideDuration', slideDuration);
+    return this.make<U>({
+      kind: 'window',
+      op: 'reduceByKeyAndWindow',
+      parent: reduced.node.id,
+      windowMs,
+      slideMs,
+      reduceFn: fn as (a: unknown, b: unknown) => unknown,
+      invFn: invFn as (a: unknown, b: unknown) => unknown,
+      ...(filterFunc ? { filterFn: filterFunc as (r: unknown) => unknown } : {}),
+      ...(numPartitions !== undefined ? { numPartitions } : {}),
+      ...(label !== 'reduceByKeyAndWindow' ? { label } : {}),
+    });
   }
 
   // ------------------------------------------------------------ transform

@@ -111,7 +111,39 @@ export interface OutputNode {
   fn?: (records: unknown[], batchTimeMs: number) => unknown;
 }
 
-export type GraphNode = SourceNode | NarrowNode | UnionNode | ShuffleNode | OutputNode;
+/**
+ * A window over earlier batches of its parent (Spark's WindowedDStream and
+ * ReducedWindowedDStream). It generates a dataset only at its slide times and
+ * reads the parent's partitions of earlier batches, which the scheduler keeps
+ * as cached blocks (see planner.ts `WindowContext`), so within a batch it is a
+ * leaf, like a source.
+ *  - op 'window':  the union of the parent's partitions over the window
+ *                  (oldest batch first), without a shuffle;
+ *  - op 'reduceByKeyAndWindow' (with an inverse function): the parent is the
+ *                  per-batch `reduceByKey`; partition p merges the window's own
+ *                  previous result with the reduced values of the batches that
+ *                  left and entered the window (keys hash-partitioned into
+ *                  `numPartitions`), as Spark's ReducedWindowedDStream.
+ * Durations are ms; they must be multiples of the batch interval (checked
+ * when the batch interval is known: job submission and planning).
+ */
+export interface WindowNode {
+  kind: 'window';
+  id: number;
+  op: 'window' | 'reduceByKeyAndWindow';
+  parent: number;
+  windowMs: number;
+  slideMs: number;
+  /** The user-facing operator (countByWindow, ...), when not `op`. */
+  label?: string;
+  /** reduceByKeyAndWindow only. */
+  reduceFn?: (a: unknown, b: unknown) => unknown;
+  invFn?: (a: unknown, b: unknown) => unknown;
+  filterFn?: (record: unknown) => unknown;
+  numPartitions?: number;
+}
+
+export type GraphNode = SourceNode | NarrowNode | UnionNode | ShuffleNode | OutputNode | WindowNode;
 
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 
@@ -146,10 +178,16 @@ export function operatorLabel(node: GraphNode): string {
       return `${node.op}(${node.name})`;
     case 'narrow':
     case 'shuffle':
+    case 'window':
       return node.label ?? node.op;
     default:
       return node.op;
   }
+}
+
+/** Window nodes of a graph, and every node some window reads earlier batches of. */
+export function windowNodes(graph: JobGraph): WindowNode[] {
+  return graph.nodes.filter((n): n is WindowNode => n.kind === 'window');
 }
 
 /**
@@ -204,7 +242,7 @@ export class JobGraph {
       parents: parentsOf(n),
       ...(n.kind === 'source' ? { stream: n.stream } : {}),
       ...(n.kind === 'output' ? { output: n.name } : {}),
-      ...(n.kind === 'shuffle' && n.numPartitions !== undefined ? { numPartitions: n.numPartitions } : {}),
+      ...((n.kind === 'shuffle' || n.kind === 'window') && n.numPartitions !== undefined ? { numPartitions: n.numPartitions } : {}),
     }));
   }
 }

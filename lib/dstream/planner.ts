@@ -21,7 +21,8 @@
  * it reads; the scheduler builds TaskSpecs and locality preferences from it and
  * never assumes "task p reads block p".
  */
-import { operatorLabel, parentsOf, sourceInputKey, type GraphNode, type JobGraph } from './graph.js';
+import { JobDefinitionError } from './errors.js';
+import { operatorLabel, parentsOf, sourceInputKey, type GraphNode, type JobGraph, type WindowNode } from './graph.js';
 
 export interface StageSide {
   /** The dataset this side's tasks compute. */
@@ -34,7 +35,11 @@ export interface StageSide {
 export interface PlannedStage {
   /** Index in BatchPlan.stages; parents always have lower ids. */
   id: number;
-  kind: 'shuffleMap' | 'result';
+  /**
+   * persist: computes every partition of `persistNode` and keeps each as a
+   * cached block on its executor, for windows of later batches (see WindowContext).
+   */
+  kind: 'shuffleMap' | 'result' | 'persist';
   /** The node whose partitions this stage's tasks compute (shuffleMap: the first side's). */
   finalNode: number;
   /** What the tasks compute: one side for a result stage, one per shuffle parent for a shuffleMap stage. */
@@ -43,6 +48,8 @@ export interface PlannedStage {
   shuffleNode?: number;
   /** result: the output node. */
   outputNode?: number;
+  /** persist: the node whose partitions are cached. */
+  persistNode?: number;
   /** Tasks of the stage (the sum over its sides). */
   numPartitions: number;
   /** Stages whose shuffle output this stage reads. */
@@ -66,6 +73,125 @@ export interface BatchPlan {
   /** Partition count of every node. */
   partitions: number[];
   datasets: DatasetPlan[];
+  /** What each window node generated this batch reads (by node id). */
+  windows: Map<number, WindowRead>;
+  /** Nodes whose partitions this batch keeps as cached blocks (a persist stage each). */
+  persisted: number[];
+}
+
+/** One dataset of one batch, kept as cached blocks. */
+export interface CachedRead {
+  nodeId: number;
+  batchTimeMs: number;
+  numPartitions: number;
+}
+
+/**
+ * A window node's inputs in one batch. op 'window': `slices`, the parent's
+ * datasets in the window, oldest first (its partitions are theirs,
+ * concatenated). op 'reduceByKeyAndWindow': the window's own previous result
+ * (absent for the first window), the reduced batches that left the window
+ * (`old`) and those that entered it (`added`); `numPartitions` key partitions.
+ */
+export interface WindowRead {
+  nodeId: number;
+  slices: CachedRead[];
+  previous?: CachedRead;
+  old: CachedRead[];
+  added: CachedRead[];
+  numPartitions: number;
+}
+
+/**
+ * What the planner needs to plan windows: the batch's time, the job's zero
+ * time (the first batch time minus one interval; Spark's zeroTime), and which
+ * datasets of earlier batches are kept as cached blocks.
+ */
+export interface WindowContext {
+  batchTimeMs: number;
+  batchIntervalMs: number;
+  zeroTimeMs: number;
+  /** Partition count of a cached dataset of an earlier batch, or undefined when none is kept (none was generated). */
+  cachedPartitions(nodeId: number, batchTimeMs: number): number | undefined;
+}
+
+/**
+ * The slide (ms) of every node: the batch interval for sources, `slideMs` (or
+ * the parent's slide) for windows, the parents' for everything else. Throws
+ * JobDefinitionError, with Spark's rules, when a window's duration or slide
+ * is not a multiple of its parent's slide, or when streams with different
+ * slides are combined (union, cogroup/join).
+ */
+export function nodeSlides(graph: JobGraph, batchIntervalMs: number): number[] {
+  const slides: number[] = [];
+  const fmt = (ms: number) => `${ms} ms`;
+  for (const node of graph.nodes) {
+    if (node.kind === 'source') {
+      slides[node.id] = batchIntervalMs;
+      continue;
+    }
+    const parents = parentsOf(node);
+    const ps = slides[parents[0]!]!;
+    if (node.kind === 'window') {
+      const label = operatorLabel(node);
+      const slide = node.slideMs || ps;
+      if (node.windowMs % ps !== 0) {
+        throw new JobDefinitionError(
+          `${label} (node ${node.id}): the window duration ${fmt(node.windowMs)} must be a multiple of the parent's slide duration ${fmt(ps)}` +
+            (ps === batchIntervalMs ? ' (the batch interval)' : ''),
+        );
+      }
+      if (slide % ps !== 0) {
+        throw new JobDefinitionError(
+          `${label} (node ${node.id}): the slide duration ${fmt(slide)} must be a multiple of the parent's slide duration ${fmt(ps)}` +
+            (ps === batchIntervalMs ? ' (the batch interval)' : ''),
+        );
+      }
+      slides[node.id] = slide;
+      continue;
+    }
+    const other = parents.find((p) => slides[p] !== ps);
+    if (other !== undefined) {
+      throw new JobDefinitionError(
+        `${operatorLabel(node)} (node ${node.id}) combines streams with different slide durations (${fmt(ps)} and ${fmt(slides[other]!)}); ` +
+          'as in Spark, they must be equal',
+      );
+    }
+    slides[node.id] = ps;
+  }
+  return slides;
+}
+
+/** Nodes whose datasets later batches read: every window's parent, and inverse-reduce windows themselves. */
+export function cachedNodes(graph: JobGraph): number[] {
+  const out = new Set<number>();
+  for (const n of graph.nodes) {
+    if (n.kind !== 'window') continue;
+    out.add(n.parent);
+    if (n.op === 'reduceByKeyAndWindow') out.add(n.id);
+  }
+  return [...out].sort((a, b) => a - b);
+}
+
+/**
+ * How long (ms, back from the latest completed batch) a cached dataset of
+ * each node must be kept: a dataset of batch b is still needed while
+ * b > latest - retention (a window reads (t - w, t]; an inverse window also
+ * the batches that just left it, and its own previous result).
+ */
+export function cacheRetention(graph: JobGraph, batchIntervalMs: number): Map<number, number> {
+  const slides = nodeSlides(graph, batchIntervalMs);
+  const out = new Map<number, number>();
+  const keep = (id: number, ms: number) => out.set(id, Math.max(out.get(id) ?? 0, ms));
+  for (const n of graph.nodes) {
+    if (n.kind !== 'window') continue;
+    const s = slides[n.id]!;
+    if (n.op === 'reduceByKeyAndWindow') {
+      keep(n.parent, n.windowMs + s);
+      keep(n.id, s);
+    } else keep(n.parent, n.windowMs);
+  }
+  return out;
 }
 
 /**
@@ -79,8 +205,11 @@ export interface TaskPlan {
   partition: number;
   /** shuffleMap: the global map partition of this task is `mapPartitionOffset + partition`. */
   mapPartitionOffset: number;
-  /** Input partitions of source datasets it reads. */
-  blocks: Array<{ nodeId: number; partition: number }>;
+  /**
+   * Input partitions of source datasets it reads; for a window, cached
+   * partitions of (`nodeId`, `batchTimeMs`), which the task finds under `key`.
+   */
+  blocks: Array<{ nodeId: number; partition: number; batchTimeMs?: number; key?: string }>;
   /** Reduce partitions of shuffles it reads. */
   shuffles: Array<{ nodeId: number; reducePartition: number }>;
 }
@@ -89,15 +218,32 @@ export interface TaskPlan {
  * @param blockCounts input blocks of each source (by `sourceInputKey`) in this batch
  * @param defaultParallelism reduce partitions for shuffles that name none
  */
-export function planBatch(graph: JobGraph, blockCounts: ReadonlyMap<string, number>, defaultParallelism: number): BatchPlan {
-  const generated = generatedDatasets(graph, blockCounts);
+export function planBatch(
+  graph: JobGraph,
+  blockCounts: ReadonlyMap<string, number>,
+  defaultParallelism: number,
+  windowCtx?: WindowContext,
+): BatchPlan {
+  const hasWindows = graph.nodes.some((n) => n.kind === 'window');
+  if (hasWindows && !windowCtx) throw new BatchPlanError('the job has window operations but the batch was planned without a window context');
+  const slides = windowCtx ? nodeSlides(graph, windowCtx.batchIntervalMs) : undefined;
+  const generated = generatedDatasets(graph, blockCounts, windowCtx, slides);
   const partitions: number[] = [];
+  const windows = new Map<number, WindowRead>();
   for (const node of graph.nodes) {
+    if (node.kind === 'window' && generated[node.id] === true) {
+      const read = windowRead(node, windowCtx!, slides!, generated, partitions, defaultParallelism);
+      windows.set(node.id, read);
+      partitions[node.id] = node.op === 'window' ? read.slices.reduce((n, d) => n + d.numPartitions, 0) : read.numPartitions;
+      continue;
+    }
     partitions[node.id] = generated[node.id] === true ? partitionCount(node, partitions, blockCounts, defaultParallelism) : 0;
   }
 
   const stages: PlannedStage[] = [];
   const mapStageOf = new Map<number, number>();
+  const persistStageOf = new Map<number, number>();
+  const T = windowCtx?.batchTimeMs;
 
   const buildStage = (sideNodes: number[], kind: PlannedStage['kind'], extra: Partial<PlannedStage>): PlannedStage => {
     const sourceNodes: number[] = [];
@@ -116,6 +262,16 @@ export function planBatch(graph: JobGraph, blockCounts: ReadonlyMap<string, numb
         shuffleReads.push(id);
         const parent = mapStage(node.id);
         if (!parentStages.includes(parent)) parentStages.push(parent);
+        return;
+      }
+      if (node.kind === 'window') {
+        // A leaf: it reads cached blocks, this batch's from persist stages.
+        const read = windows.get(id);
+        for (const d of read ? [...read.slices, ...read.old, ...read.added] : []) {
+          if (d.batchTimeMs !== T) continue;
+          const parent = persistStage(d.nodeId);
+          if (!parentStages.includes(parent)) parentStages.push(parent);
+        }
         return;
       }
       for (const p of parentsOf(node)) visit(p);
@@ -153,21 +309,99 @@ export function planBatch(graph: JobGraph, blockCounts: ReadonlyMap<string, numb
     return stage.id;
   };
 
+  const persistStage = (nodeId: number): number => {
+    const known = persistStageOf.get(nodeId);
+    if (known !== undefined) return known;
+    const stage = buildStage([nodeId], 'persist', { persistNode: nodeId });
+    persistStageOf.set(nodeId, stage.id);
+    return stage.id;
+  };
+
   for (const out of graph.outputs) {
     const g = generated[out.id]!;
     if (typeof g === 'string') throw new BatchPlanError(g);
     // An output over a stream that generated no dataset does not run this batch.
     if (g) buildStage([out.id], 'result', { outputNode: out.id });
   }
+  // Every dataset a later window reads is kept, whether or not an output ran on it now.
+  const persisted: number[] = [];
+  if (hasWindows) {
+    for (const id of cachedNodes(graph)) {
+      const g = generated[id]!;
+      if (typeof g === 'string') throw new BatchPlanError(g);
+      if (!g) continue;
+      persistStage(id);
+      persisted.push(id);
+    }
+  }
 
   const datasets: DatasetPlan[] = graph.nodes.map((n) => ({
     nodeId: n.id,
     operator: operatorLabel(n),
-    dependency: n.kind === 'source' ? 'SOURCE' : n.kind === 'shuffle' ? 'SHUFFLE' : 'NARROW',
+    // A window reads earlier batches (kept by the scheduler's cache registry,
+    // not by lineage): lineage sees a wide dependency on its parent.
+    dependency: n.kind === 'source' ? 'SOURCE' : n.kind === 'shuffle' || n.kind === 'window' ? 'SHUFFLE' : 'NARROW',
     parents: parentsOf(n),
     numPartitions: partitions[n.id]!,
   }));
-  return { stages, partitions, datasets };
+  return { stages, partitions, datasets, windows, persisted };
+}
+
+/** Times in [from, to] stepping by `step`, after the zero time (Spark's DStream.slice). */
+function timesIn(from: number, to: number, step: number, zero: number): number[] {
+  const out: number[] = [];
+  for (let t = from; t <= to; t += step) if (t > zero) out.push(t);
+  return out;
+}
+
+function windowRead(
+  node: WindowNode,
+  ctx: WindowContext,
+  slides: number[],
+  generated: Array<boolean | string>,
+  partitions: number[],
+  defaultParallelism: number,
+): WindowRead {
+  const t = ctx.batchTimeMs;
+  const ps = slides[node.parent]!;
+  const s = slides[node.id]!;
+  const w = node.windowMs;
+  const dataset = (nodeId: number, b: number): CachedRead | undefined => {
+    if (b === t) {
+      if (nodeId === node.id) return undefined;
+      return generated[nodeId] === true ? { nodeId, batchTimeMs: b, numPartitions: partitions[nodeId]! } : undefined;
+    }
+    const n = ctx.cachedPartitions(nodeId, b);
+    return n === undefined ? undefined : { nodeId, batchTimeMs: b, numPartitions: n };
+  };
+  const slice = (from: number, to: number) =>
+    timesIn(from, to, ps, ctx.zeroTimeMs)
+      .map((b) => dataset(node.parent, b))
+      .filter((d): d is CachedRead => d !== undefined);
+  if (node.op === 'window') {
+    return { nodeId: node.id, slices: slice(t - w + ps, t), old: [], added: [], numPartitions: 0 };
+  }
+  // Spark's ReducedWindowedDStream.compute: current window (t - w, t], previous (t - s - w, t - s].
+  const numPartitions = node.numPartitions ?? Math.max(1, defaultParallelism);
+  const prevTime = t - s;
+  let previous: CachedRead | undefined;
+  if (prevTime > ctx.zeroTimeMs) {
+    previous = dataset(node.id, prevTime);
+    if (!previous) {
+      throw new BatchPlanError(
+        `${operatorLabel(node)} (node ${node.id}): the window's previous result (batch ${prevTime}) is no longer kept; ` +
+          'it is lost with its executors and an inverse-reduce window cannot be recomputed without it',
+      );
+    }
+  }
+  return {
+    nodeId: node.id,
+    slices: [],
+    ...(previous ? { previous } : {}),
+    old: slice(t - s - w + ps, t - w),
+    added: slice(t - s + ps, t),
+    numPartitions,
+  };
 }
 
 /** The batch cannot run: an operator needs a dataset a parent did not generate (as Spark throws). */
@@ -184,12 +418,30 @@ export class BatchPlanError extends Error {
  * transform/union) with a parent that generated none is an error, which
  * fails the batch only if an output needs it.
  */
-function generatedDatasets(graph: JobGraph, blockCounts: ReadonlyMap<string, number>): Array<boolean | string> {
+function generatedDatasets(
+  graph: JobGraph,
+  blockCounts: ReadonlyMap<string, number>,
+  ctx: WindowContext | undefined,
+  slides: number[] | undefined,
+): Array<boolean | string> {
   const out: Array<boolean | string> = [];
   for (const node of graph.nodes) {
     if (node.kind === 'source') {
       out[node.id] = node.op === 'receiverStream' || blockCounts.has(sourceInputKey(node));
       continue;
+    }
+    // Spark's isTimeValid: a stream generates only at multiples of its slide after the zero time.
+    if (ctx && slides) {
+      const since = ctx.batchTimeMs - ctx.zeroTimeMs;
+      if (since <= 0 || since % slides[node.id]! !== 0) {
+        out[node.id] = false;
+        continue;
+      }
+      // A window always generates at its slide times (the union of what its batches generated).
+      if (node.kind === 'window') {
+        out[node.id] = true;
+        continue;
+      }
     }
     const parents = parentsOf(node);
     const failed = parents.map((p) => out[p]!).find((g) => typeof g === 'string');
@@ -239,6 +491,9 @@ export function planTask(graph: JobGraph, plan: BatchPlan, stage: PlannedStage, 
       case 'shuffle':
         tp.shuffles.push({ nodeId: id, reducePartition: p });
         return tp;
+      case 'window':
+        windowTaskBlocks(node, plan, p, tp.blocks);
+        return tp;
       case 'union': {
         const from = unionParentPartition(node.parents, plan.partitions, p);
         id = from.parent;
@@ -249,6 +504,41 @@ export function planTask(graph: JobGraph, plan: BatchPlan, stage: PlannedStage, 
         id = node.parent;
     }
   }
+}
+
+/**
+ * Block key of one cached input of partition `p` of an inverse-reduce window:
+ * `w<node>/<p>/<role>/<i>/<partition>`, role p(revious) / o(ld) / n(ew), i the
+ * dataset's index in its list. The runtime groups the inputs by role.
+ */
+export function windowInputKey(nodeId: number, p: number, role: 'p' | 'o' | 'n', i: number, partition: number): string {
+  return `w${nodeId}/${p}/${role}/${i}/${partition}`;
+}
+
+function windowTaskBlocks(node: WindowNode, plan: BatchPlan, p: number, out: TaskPlan['blocks']): void {
+  const read = plan.windows.get(node.id);
+  if (!read) throw new RangeError(`${operatorLabel(node)} (node ${node.id}) generated no dataset in this batch`);
+  if (node.op === 'window') {
+    let offset = 0;
+    for (const d of read.slices) {
+      if (p < offset + d.numPartitions) {
+        out.push({ nodeId: d.nodeId, partition: p - offset, batchTimeMs: d.batchTimeMs, key: `${node.id}:${p}` }); // runtime.ts sourceKey
+        return;
+      }
+      offset += d.numPartitions;
+    }
+    throw new RangeError(`window partition ${p} is out of range (the window has ${offset} partitions)`);
+  }
+  // Key-partitioned inputs with the window's partition count hold exactly
+  // partition p's keys; others (the cluster's parallelism changed) are read
+  // whole and filtered by key in the runtime.
+  const add = (role: 'p' | 'o' | 'n', i: number, d: CachedRead) => {
+    const parts = d.numPartitions === read.numPartitions ? [p] : [...Array(d.numPartitions).keys()];
+    for (const q of parts) out.push({ nodeId: d.nodeId, partition: q, batchTimeMs: d.batchTimeMs, key: windowInputKey(node.id, p, role, i, q) });
+  };
+  if (read.previous) add('p', 0, read.previous);
+  read.old.forEach((d, i) => add('o', i, d));
+  read.added.forEach((d, i) => add('n', i, d));
 }
 
 function partitionCount(

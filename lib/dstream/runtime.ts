@@ -21,7 +21,7 @@
  */
 import { packRecords, unpackRecords } from '../codec/records.js';
 import { UserFunctionError } from './errors.js';
-import { operatorLabel, type GraphNode, type JobGraph, type NarrowNode, type ShuffleNode } from './graph.js';
+import { operatorLabel, type GraphNode, type JobGraph, type NarrowNode, type ShuffleNode, type WindowNode } from './graph.js';
 import { KeyMap, partitionOf } from './keys.js';
 import { unionParentPartition } from './planner.js';
 
@@ -194,6 +194,83 @@ function evaluate(graph: JobGraph, nodeId: number, partition: number, inputs: Ta
     case 'output':
       evaluate(graph, node.parent, partition, inputs, emit, counters);
       return;
+    case 'window':
+      if (node.op === 'window') {
+        // One cached partition of one batch of the parent (planner.ts windowTaskBlocks).
+        const buf = inputs.blocks.get(sourceKey(nodeId, partition));
+        if (!buf) throw new MissingInputError(`task input missing: cached partition for ${operatorLabel(node)} partition ${partition}`);
+        const records = unpackRecords(buf);
+        counters.recordsIn += records.length;
+        for (let i = 0; i < records.length; i++) emit(records[i]);
+        return;
+      }
+      reduceWindow(node, partition, inputs, emit, counters);
+      return;
+  }
+}
+
+/**
+ * Partition p of an inverse-reduce window (Spark's ReducedWindowedDStream
+ * mergeValues): per key, the previous window's value, `invFn`-ed with the
+ * reduced values of the batches that left the window and `fn`-ed with those
+ * that entered it; a key with no previous value gets the reduction of its new
+ * values. A key with neither (Spark throws "Neither previous window has value
+ * for key, nor new values found") is dropped. Then the optional filter.
+ */
+function reduceWindow(node: WindowNode, partition: number, inputs: TaskInputs, emit: Emit, counters: Counters): void {
+  const n = inputs.partitions?.[node.id] ?? 0;
+  const prefix = `w${node.id}/${partition}/`;
+  const fn = node.reduceFn!;
+  const inv = node.invFn!;
+  type Slot = { prev?: { v: unknown }; old: Map<number, unknown>; added: Map<number, unknown> };
+  const byKey = new KeyMap<Slot>();
+  for (const [key, buf] of inputs.blocks) {
+    if (!key.startsWith(prefix)) continue;
+    const [role, index] = key.slice(prefix.length).split('/') as [string, string];
+    const i = Number(index);
+    const records = unpackRecords(buf);
+    counters.recordsIn += records.length;
+    for (const r of records) {
+      const [k, v] = asPair(r, node);
+      if (n > 1 && partitionOf(k, n) !== partition) continue;
+      let slot = byKey.get(k);
+      if (!slot) byKey.set(k, (slot = { old: new Map(), added: new Map() }));
+      if (role === 'p') slot.prev = { v };
+      else {
+        // One value per key per reduced batch; several only if its partitions were read whole.
+        const m = role === 'o' ? slot.old : slot.added;
+        m.set(i, m.has(i) ? callUser(fn, m.get(i), v, node) : v);
+      }
+    }
+  }
+  const reduceAll = (m: Map<number, unknown>): { v: unknown } | undefined => {
+    let acc: { v: unknown } | undefined;
+    for (const i of [...m.keys()].sort((a, b) => a - b)) acc = acc ? { v: callUser(fn, acc.v, m.get(i), node) } : { v: m.get(i) };
+    return acc;
+  };
+  for (const [k, slot] of byKey.entries()) {
+    const added = reduceAll(slot.added);
+    let value: unknown;
+    if (!slot.prev) {
+      if (!added) continue;
+      value = added.v;
+    } else {
+      value = slot.prev.v;
+      const old = reduceAll(slot.old);
+      if (old) value = callUser(inv, value, old.v, node);
+      if (added) value = callUser(fn, value, added.v, node);
+    }
+    const record = [k, value];
+    if (node.filterFn) {
+      let keep: unknown;
+      try {
+        keep = node.filterFn(record);
+      } catch (e) {
+        throw new UserFunctionError(node.id, operatorLabel(node), e);
+      }
+      if (!keep) continue;
+    }
+    emit(record);
   }
 }
 

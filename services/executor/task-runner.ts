@@ -5,7 +5,9 @@
  *   FetchBlocks call per peer) → run on a task slot → store shuffle buckets /
  *   return result records → TaskResult with metrics.
  *
- * Block ids: an input block is `BlockInput.block_id`; a shuffle bucket is
+ * Block ids: an input block (or a cached partition a window reads) is
+ * `BlockInput.block_id`, found by the runtime under `input_key` when set; a
+ * cache sink keeps the result as the pinned block `CacheSink.block_id`; a shuffle bucket is
  * `shuffle/<shuffle_id>/<map_partition>/<reduce_partition>`, written here by
  * map tasks as pinned blocks and read by reduce tasks anywhere. The map
  * partition is global (`ShuffleWrite.map_partition_offset + partition`), so
@@ -246,6 +248,24 @@ export class TaskRunner {
       };
     }
     const payload = outcome.result ?? Buffer.alloc(0);
+    if (spec.sink === 'cache' && spec.cache) {
+      // A partition kept for windows of later batches: pinned, dropped by the scheduler once no window can reach it.
+      try {
+        this.opts.store.put({ id: spec.cache.blockId, kind: 'cached', count: outcome.recordsOut, payload: Buffer.from(payload), pinned: true });
+      } catch (e) {
+        if (!(e instanceof ResourceExhaustedError)) throw e;
+        return {
+          ...this.failed(exec, `cannot keep the cached partition ${spec.cache.blockId}: ${e.message}`),
+          metrics: metrics(outcome.recordsIn, outcome.recordsOut, 0, outcome.runMs, fetchMs, outcome.queueMs),
+        };
+      }
+      return {
+        ...this.base(exec),
+        state: 'SUCCEEDED',
+        records: { count: outcome.recordsOut, payload: Buffer.alloc(0) },
+        metrics: metrics(outcome.recordsIn, outcome.recordsOut, payload.byteLength, outcome.runMs, fetchMs, outcome.queueMs),
+      };
+    }
     return {
       ...this.base(exec),
       state: 'SUCCEEDED',
@@ -271,7 +291,7 @@ export class TaskRunner {
     for (const input of spec.blocks) {
       if (!input.dataset) throw new InvalidTaskError(`block input ${input.blockId} has no dataset`);
       if (!input.blockId) throw new InvalidTaskError(`a block input of dataset node ${input.dataset.nodeId} has no block_id`);
-      const slot = { key: sourceKey(input.dataset.nodeId, input.partition), data: empty };
+      const slot = { key: input.inputKey || sourceKey(input.dataset.nodeId, input.partition), data: empty };
       blocks.push(slot);
       const local = store.get(input.blockId);
       if (local) {
@@ -415,7 +435,11 @@ function sinkOf(spec: TaskSpec__Output): TaskSink {
     return { kind: 'shuffle', shuffleNodeId: w.dataset.nodeId, numPartitions: w.numPartitions };
   }
   if (spec.sink === 'result' && spec.result) return { kind: 'result' };
-  throw new Error(`task ${spec.taskId} has no sink (shuffle_write or result)`);
+  if (spec.sink === 'cache' && spec.cache) {
+    if (!spec.cache.blockId) throw new Error(`task ${spec.taskId}: cache has no block_id`);
+    return { kind: 'result' };
+  }
+  throw new Error(`task ${spec.taskId} has no sink (shuffle_write, result or cache)`);
 }
 
 function endTaskSpan(span: Span, r: TaskResult): void {

@@ -30,7 +30,7 @@ export interface StageRun {
   done: Set<number>;
   /** Partitions currently pending or running (so a partition is never submitted twice). */
   inFlight: Set<number>;
-  /** shuffleMap stages: map partition → where its buckets are. */
+  /** shuffleMap stages: map partition → where its buckets are (persist stages: where the cached partition is). */
   mapOutputs: Map<number, MapOutput>;
   /** result stages: partition → packed records. */
   results: Map<number, { count: number; payload: Buffer }>;
@@ -131,7 +131,8 @@ export class BatchRun {
   loseMapOutputs(executorId: string): StageRun[] {
     const affected: StageRun[] = [];
     for (const s of this.stages) {
-      if (s.stage.kind !== 'shuffleMap') continue;
+      // Map outputs and the cached partitions of persist stages alike.
+      if (s.stage.kind === 'result') continue;
       const children = this.stages.filter((c) => c.stage.parentStages.includes(s.stage.id));
       if (children.every((c) => this.stageComplete(c))) continue;
       let lost = false;

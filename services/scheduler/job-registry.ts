@@ -28,6 +28,12 @@ export interface Job {
   error?: string;
   submittedAtMs: number;
   firstBatchTimeMs: number;
+  /**
+   * Spark's zeroTime: windows emit at batch times t with (t - zeroTime) a
+   * multiple of their slide. The first batch time minus one batch interval
+   * (0 for driven jobs, whose batch i is at i × interval).
+   */
+  zeroTimeMs: number;
   batchesCompleted: number;
   recordsProcessed: number;
 }

@@ -75,6 +75,14 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
         { timeoutMs: 3000, attempts: 3 },
       ).catch((err) => log.warn({ err: err.message }, 'lineage RecordLocations failed'));
     },
+    recordCachedPartition: (dataset, partition, blockId, executorId, bytes) => {
+      unary(
+        lineage,
+        lineage.recordLocations,
+        { locations: [{ kind: 'PARTITION', dataset, partition, blockId, executorIds: [executorId], bytes }] },
+        { timeoutMs: 3000, attempts: 3 },
+      ).catch((err) => log.warn({ err: err.message }, 'lineage RecordLocations (cached partition) failed'));
+    },
     recordReplicas: (blocks, executorId) => {
       unary(
         lineage,

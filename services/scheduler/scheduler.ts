@@ -11,10 +11,27 @@
  * delay scheduling over locality levels → commit every output exactly once →
  * announce `batch.completed` → drop the batch's blocks. Batches of one job run
  * one at a time, in order (Spark's default spark.streaming.concurrentJobs=1).
+ *
+ * Windows: every batch also runs a persist stage for each dataset a later
+ * window reads (a window's parent; an inverse-reduce window itself), whose
+ * tasks keep their partition as the pinned block `rdd/<job>:<batch>:<node>/<p>`
+ * on their executor; the scheduler copies each to a second executor
+ * (ReplicateBlocks) and keeps a registry of them (`cached`), from which a
+ * window task of a later batch gets its inputs. Once no window can reach a
+ * dataset (planner.ts cacheRetention) its blocks are dropped everywhere.
+ * What survives a loss: a cached partition survives the loss of one of its
+ * two holders; one lost with every holder before the window that needs it
+ * ran fails that batch with a clear error (it is not recomputed from the
+ * earlier batch's inputs, which are dropped when that batch ends). Lineage
+ * sees a window as a wide dependency on its parent of the same batch, gets
+ * every cached partition (and its copy) as a PARTITION location, and keeps
+ * the batches whose cached datasets a window can still reach (ForgetBatches
+ * is told to forget only the batches before the oldest one kept).
  */
 import { randomBytes } from 'node:crypto';
 import type { Clock, TimerHandle } from '../../lib/clock.js';
-import { planBatch, planTask } from '../../lib/dstream/planner.js';
+import { cacheRetention, nodeSlides, planBatch, planTask, type WindowContext } from '../../lib/dstream/planner.js';
+import { JobDefinitionError } from '../../lib/dstream/errors.js';
 import { sourceInputKey, type OutputNode } from '../../lib/dstream/graph.js';
 import { loadJob } from '../../lib/dstream/loader.js';
 import { unpackRecords } from '../../lib/codec/records.js';
@@ -57,6 +74,8 @@ export interface SchedulerPorts {
   /** Fire-and-forget: input blocks now also live on `executorId` (re-replication). */
   recordReplicas(blocks: Array<{ jobId: string; batchTimeMs: number; nodeId: number; partition: number; blockId: string }>, executorId: string): void;
   forgetBatches(jobId: string, beforeBatchTimeMs: number): void;
+  /** Fire-and-forget: a cached partition (a window's input) is kept on `executorId` (lineage PARTITION location). */
+  recordCachedPartition?(dataset: { jobId: string; batchTimeMs: number; nodeId: number }, partition: number, blockId: string, executorId: string, bytes: number): void;
   removeExecutorFromLineage(executorId: string): void;
   /** Ask the receiver for a batch's blocks when batch.ready did not arrive. */
   fetchBatchBlocks(stream: string, batchTimeMs: number): Promise<{ complete: boolean; blocks: InputBlock[] }>;
@@ -125,6 +144,29 @@ interface RunningTask extends PendingTask {
 
 const HISTORY = 100;
 
+/** One partition of a cached dataset (a window's input) and where it is kept. */
+interface CachedBlock {
+  jobId: string;
+  batchTimeMs: number;
+  nodeId: number;
+  partition: number;
+  blockId: string;
+  records: number;
+  executorIds: string[];
+}
+
+/** A dataset of one batch kept for windows of later batches. */
+interface CachedDataset {
+  nodeId: number;
+  batchTimeMs: number;
+  /** Undefined until the persist task of that partition succeeds. */
+  blocks: Array<CachedBlock | undefined>;
+}
+
+export function cachedBlockId(jobId: string, batchTimeMs: number, nodeId: number, partition: number): string {
+  return `rdd/${jobId}:${batchTimeMs}:${nodeId}/${partition}`;
+}
+
 export class Scheduler {
   readonly jobs: JobRegistry;
   readonly executors: ExecutorTracker;
@@ -148,6 +190,9 @@ export class Scheduler {
   private readonly driven = new Map<string, DrivenJob>();
   /** Spans and metrics of each batch (docs/telemetry.md); never decides anything. */
   private readonly telemetry: BatchTelemetry;
+  /** Cached datasets by job, keyed `<node>@<batch>`, and their blocks by id. */
+  private readonly cached = new Map<string, Map<string, CachedDataset>>();
+  private readonly cachedById = new Map<string, CachedBlock>();
 
   constructor(
     private readonly config: SchedulerConfig,
@@ -282,6 +327,13 @@ export class Scheduler {
     }
     const now = this.clock.now();
     const interval = this.config.batchInterval;
+    try {
+      nodeSlides(loaded.graph, interval);
+    } catch (err) {
+      if (err instanceof JobDefinitionError) throw new InvalidArgumentError(`${err.message} (batch interval ${interval} ms)`);
+      throw err;
+    }
+    const firstBatchTimeMs = Math.floor(now / interval) * interval + interval;
     const job: Job = {
       id: `job-${randomBytes(4).toString('hex')}`,
       name: name || loaded.definition.options.name || source.replace(/\.[cm]?[jt]sx?$/, '') || 'job',
@@ -291,7 +343,8 @@ export class Scheduler {
       graph: loaded.graph,
       state: 'RUNNING',
       submittedAtMs: now,
-      firstBatchTimeMs: Math.floor(now / interval) * interval + interval,
+      firstBatchTimeMs,
+      zeroTimeMs: firstBatchTimeMs - interval,
       batchesCompleted: 0,
       recordsProcessed: 0,
     };
@@ -312,6 +365,7 @@ export class Scheduler {
     if (job.state !== 'RUNNING') return;
     this.jobs.transition(job, 'STOPPED');
     this.abandonBatches(job, 'job stopped');
+    this.dropJobCache(job);
     this.outputs.endJob(job.id, true);
     this.publishStreams();
   }
@@ -427,15 +481,109 @@ export class Scheduler {
     if (slots === 0) return; // waits in QUEUED; its scheduling delay shows in status
     const blockCounts = new Map([...run.inputs].map(([s, b]) => [s, b.length]));
     try {
-      run.setPlan(planBatch(run.job.graph, blockCounts, this.config.defaultParallelism || slots));
+      run.setPlan(planBatch(run.job.graph, blockCounts, this.config.defaultParallelism || slots, this.windowContext(run)));
     } catch (err) {
       // A batch that cannot be planned would otherwise sit queued forever.
       return this.failBatch(run, `cannot plan the batch: ${errorMessage(err)}`);
+    }
+    const kept = this.cachedOf(run.job.id);
+    for (const nodeId of run.plan!.persisted) {
+      kept.set(`${nodeId}@${run.batchTimeMs}`, {
+        nodeId,
+        batchTimeMs: run.batchTimeMs,
+        blocks: new Array<CachedBlock | undefined>(run.plan!.partitions[nodeId]!).fill(undefined),
+      });
     }
     run.state = 'REGISTERING';
     run.startedAtMs = this.clock.now();
     this.telemetry.batchStarted(run);
     this.registerWithLineage(run);
+  }
+
+  /** For jobs with windows only: other jobs are planned exactly as without windows. */
+  private windowContext(run: BatchRun): WindowContext | undefined {
+    if (!run.job.graph.nodes.some((n) => n.kind === 'window')) return undefined;
+    const kept = this.cached.get(run.job.id);
+    return {
+      batchTimeMs: run.batchTimeMs,
+      batchIntervalMs: this.config.batchInterval,
+      zeroTimeMs: run.job.zeroTimeMs,
+      cachedPartitions: (nodeId, t) => kept?.get(`${nodeId}@${t}`)?.blocks.length,
+    };
+  }
+
+  private cachedOf(jobId: string): Map<string, CachedDataset> {
+    let kept = this.cached.get(jobId);
+    if (!kept) this.cached.set(jobId, (kept = new Map()));
+    return kept;
+  }
+
+  /** The cached block a window task reads, or undefined when it is not kept on any live executor. */
+  private cachedBlock(jobId: string, nodeId: number, batchTimeMs: number, partition: number): CachedBlock | undefined {
+    const b = this.cached.get(jobId)?.get(`${nodeId}@${batchTimeMs}`)?.blocks[partition];
+    return b && b.executorIds.some((id) => this.executors.isAlive(id)) ? b : undefined;
+  }
+
+  /** A stage's cached inputs of earlier batches are all kept somewhere; else the reason. */
+  private missingCachedInput(run: BatchRun, s: StageRun): string | undefined {
+    if (run.plan!.windows.size === 0) return undefined;
+    for (let p = 0; p < s.stage.numPartitions; p++) {
+      for (const b of planTask(run.job.graph, run.plan!, s.stage, p).blocks) {
+        if (b.batchTimeMs === undefined || b.batchTimeMs === run.batchTimeMs) continue;
+        if (!this.cachedBlock(run.job.id, b.nodeId, b.batchTimeMs, b.partition)) {
+          return (
+            `the cached partition ${b.partition} of node ${b.nodeId} of batch ${b.batchTimeMs}, which a window reads, ` +
+            'was lost with every executor holding it; Rivulet does not recompute earlier batches of a window'
+          );
+        }
+      }
+    }
+    return undefined;
+  }
+
+  /** Drop cached datasets no window can reach any more, once batch `t` of the job completed. */
+  private releaseCached(job: Job, t: number): void {
+    const kept = this.cached.get(job.id);
+    if (!kept || kept.size === 0) return;
+    const retention = cacheRetention(job.graph, this.config.batchInterval);
+    const byExecutor = new Map<string, string[]>();
+    for (const [key, ds] of kept) {
+      if (ds.batchTimeMs > t - (retention.get(ds.nodeId) ?? 0)) continue;
+      kept.delete(key);
+      for (const b of ds.blocks) {
+        if (!b) continue;
+        this.cachedById.delete(b.blockId);
+        for (const id of b.executorIds) byExecutor.set(id, [...(byExecutor.get(id) ?? []), b.blockId]);
+      }
+    }
+    for (const [id, blockIds] of byExecutor) {
+      const e = this.executors.get(id);
+      if (e && e.state === 'ALIVE') this.ports.gateway.drop(this.endpoint(e), blockIds, []);
+    }
+  }
+
+  private dropJobCache(job: Job): void {
+    const kept = this.cached.get(job.id);
+    if (!kept) return;
+    this.cached.delete(job.id);
+    for (const ds of kept.values()) for (const b of ds.blocks) if (b) this.cachedById.delete(b.blockId);
+    for (const e of this.executors.alive()) this.ports.gateway.drop(this.endpoint(e), [], [`rdd/${job.id}:`]);
+  }
+
+  /** Keep a second copy of a cached partition, so that it survives the loss of one executor. */
+  private replicateCached(block: CachedBlock): void {
+    const holder = this.executors.get(block.executorIds[0]!);
+    if (!holder || holder.state !== 'ALIVE') return;
+    const target = this.executors
+      .alive()
+      .filter((e) => !block.executorIds.includes(e.id))
+      .sort((a, b) => a.lastReport.blockCount - b.lastReport.blockCount)[0];
+    if (!target) return;
+    const epoch = target.epoch;
+    this.ports.gateway.replicate(this.endpoint(target), [{ blockId: block.blockId, records: block.records, source: this.endpoint(holder) }]).then(
+      () => this.post({ type: 'blocksReplicated', executorId: target.id, epoch, blockIds: [block.blockId] }),
+      (err) => this.log.debug({ err: errorMessage(err), blockId: block.blockId }, 'cached partition replication failed'),
+    );
   }
 
   private registerWithLineage(run: BatchRun): void {
@@ -466,7 +614,11 @@ export class Scheduler {
     for (;;) {
       const runnable = run.runnableStages();
       if (runnable.length === 0) break;
-      for (const s of runnable) this.submitStage(run, s);
+      for (const s of runnable) {
+        const missing = this.missingCachedInput(run, s);
+        if (missing) return this.failBatch(run, missing);
+        this.submitStage(run, s);
+      }
     }
     if (run.state === 'RUNNING' && run.allComplete()) this.completeBatch(run);
   }
@@ -497,7 +649,11 @@ export class Scheduler {
 
   private preferredExecutors(run: BatchRun, s: StageRun, partition: number): string[] {
     const prefs = new Set<string>();
-    for (const { nodeId, partition: p } of planTask(run.job.graph, run.plan!, s.stage, partition).blocks) {
+    for (const { nodeId, partition: p, batchTimeMs } of planTask(run.job.graph, run.plan!, s.stage, partition).blocks) {
+      if (batchTimeMs !== undefined) {
+        for (const id of this.cachedBlock(run.job.id, nodeId, batchTimeMs, p)?.executorIds ?? []) prefs.add(id);
+        continue;
+      }
       const node = run.job.graph.node(nodeId);
       if (node.kind !== 'source') continue;
       const block = run.inputs.get(sourceInputKey(node))?.[p];
@@ -541,6 +697,7 @@ export class Scheduler {
         ...timings,
       }),
     );
+    this.releaseCached(job, run.batchTimeMs);
     this.finishRun(run);
     this.drivenBatchCompleted(run);
   }
@@ -606,7 +763,10 @@ export class Scheduler {
         if (e && e.state === 'ALIVE') this.ports.gateway.drop(this.endpoint(e), blockIds, []);
       }
     }
-    this.ports.forgetBatches(run.job.id, run.batchTimeMs);
+    // Lineage keeps the batches whose cached datasets a window can still reach.
+    let keepFrom = run.batchTimeMs;
+    for (const ds of this.cached.get(run.job.id)?.values() ?? []) keepFrom = Math.min(keepFrom, ds.batchTimeMs);
+    this.ports.forgetBatches(run.job.id, keepFrom);
     if (run.job.state === 'RUNNING') this.startReadyBatches();
   }
 
@@ -614,6 +774,7 @@ export class Scheduler {
     if (job.state !== 'RUNNING') return;
     this.jobs.transition(job, 'FAILED', error);
     this.abandonBatches(job, error);
+    this.dropJobCache(job);
     this.outputs.endJob(job.id, false, `job ${job.id} failed: ${error}`);
     this.publishStreams();
   }
@@ -767,7 +928,21 @@ export class Scheduler {
     };
     // What this task computes and reads (union offsets, cogroup sides): the planner decides.
     const tp = planTask(job.graph, run.plan!, stage, t.partition);
-    const blocks = tp.blocks.map(({ nodeId: src, partition }) => {
+    const blocks = tp.blocks.map(({ nodeId: src, partition, batchTimeMs, key }) => {
+      if (batchTimeMs !== undefined) {
+        // A cached partition (a window's input), possibly of an earlier batch.
+        const cached = this.cachedBlock(job.id, src, batchTimeMs, partition);
+        return {
+          dataset: { jobId: job.id, batchTimeMs, nodeId: src },
+          partition,
+          blockId: cached?.blockId ?? cachedBlockId(job.id, batchTimeMs, src, partition),
+          locations: (cached?.executorIds ?? [])
+            .filter((id) => this.executors.isAlive(id))
+            .map(execRef)
+            .filter((x) => x !== undefined),
+          inputKey: key ?? '',
+        };
+      }
       const node = job.graph.node(src);
       const block = node.kind === 'source' ? run.inputs.get(sourceInputKey(node))?.[partition] : undefined;
       if (!block) throw new Error(`no input block for node ${src} partition ${partition}`);
@@ -820,6 +995,8 @@ export class Scheduler {
         numPartitions: run.plan!.partitions[stage.shuffleNode!]!,
         mapPartitionOffset: tp.mapPartitionOffset,
       };
+    } else if (stage.kind === 'persist') {
+      spec.cache = { blockId: cachedBlockId(job.id, T, stage.persistNode!, tp.partition) };
     } else {
       spec.result = { output: (job.graph.node(stage.outputNode!) as OutputNode).name };
     }
@@ -851,6 +1028,33 @@ export class Scheduler {
           const bucketBytes = r.bucketBytes.map(Number);
           s.mapOutputs.set(t.partition, { executorId: t.executorId, epoch: t.epoch, address: exec?.address ?? '', bucketBytes });
           this.ports.recordMapOutput(run, s, t.partition, t.executorId, bucketBytes.reduce((a, b) => a + b, 0));
+        } else if (s.stage.kind === 'persist') {
+          s.mapOutputs.set(t.partition, { executorId: t.executorId, epoch: t.epoch, address: exec?.address ?? '', bucketBytes: [] });
+          const ds = this.cached.get(run.job.id)?.get(`${s.stage.persistNode}@${run.batchTimeMs}`);
+          if (ds) {
+            const blockId = cachedBlockId(run.job.id, run.batchTimeMs, s.stage.persistNode!, t.partition);
+            const old = ds.blocks[t.partition];
+            if (old) this.cachedById.delete(old.blockId);
+            const block: CachedBlock = {
+              jobId: run.job.id,
+              batchTimeMs: run.batchTimeMs,
+              nodeId: s.stage.persistNode!,
+              partition: t.partition,
+              blockId,
+              records: r.records?.count ?? 0,
+              executorIds: [t.executorId],
+            };
+            ds.blocks[t.partition] = block;
+            this.cachedById.set(blockId, block);
+            this.ports.recordCachedPartition?.(
+              { jobId: block.jobId, batchTimeMs: block.batchTimeMs, nodeId: block.nodeId },
+              block.partition,
+              blockId,
+              t.executorId,
+              Number(r.metrics?.bytesOut ?? 0),
+            );
+            this.replicateCached(block);
+          }
         } else {
           s.results.set(t.partition, { count: r.records?.count ?? 0, payload: Buffer.from(r.records?.payload ?? Buffer.alloc(0)) });
         }
@@ -1064,6 +1268,13 @@ export class Scheduler {
       const i = block.executorIds.indexOf(e.id);
       if (i >= 0) block.executorIds.splice(i, 1);
     }
+    for (const block of this.cachedById.values()) {
+      const i = block.executorIds.indexOf(e.id);
+      if (i < 0) continue;
+      block.executorIds.splice(i, 1);
+      // Back to two copies when one survives.
+      if (block.executorIds.length > 0) this.replicateCached(block);
+    }
     for (const queue of this.batchesByJob.values()) {
       for (const run of queue) {
         if (run.state === 'RUNNING') {
@@ -1160,7 +1371,21 @@ export class Scheduler {
     if (!this.executors.isAlive(executorId, epoch)) return;
     const live = this.liveInputBlocks();
     const lineageRefs: Array<{ jobId: string; batchTimeMs: number; nodeId: number; partition: number; blockId: string }> = [];
+    const released: string[] = [];
     for (const id of blockIds) {
+      const cached = this.cachedById.get(id);
+      if (cached && !cached.executorIds.includes(executorId)) {
+        cached.executorIds.push(executorId);
+        this.ports.recordCachedPartition?.(
+          { jobId: cached.jobId, batchTimeMs: cached.batchTimeMs, nodeId: cached.nodeId },
+          cached.partition,
+          cached.blockId,
+          executorId,
+          0,
+        );
+      }
+      // A cached partition released while its copy was in flight: drop the copy too.
+      if (!cached && id.startsWith('rdd/')) released.push(id);
       const entry = live.get(id);
       if (!entry) continue;
       if (!entry.block.executorIds.includes(executorId)) entry.block.executorIds.push(executorId);
@@ -1171,6 +1396,7 @@ export class Scheduler {
       }
     }
     if (lineageRefs.length > 0) this.ports.recordReplicas(lineageRefs, executorId);
+    if (released.length > 0) this.ports.gateway.drop(this.endpoint(this.executors.get(executorId)!), released, []);
     this.schedule();
   }
 
@@ -1193,6 +1419,7 @@ export class Scheduler {
       );
     }
     job.firstBatchTimeMs = Number.POSITIVE_INFINITY; // the batch clock skips it
+    job.zeroTimeMs = 0; // batch i is at i × interval
     const entry: DrivenJob = { lastBatchTimeMs: -Infinity, waiters: new Map() };
     this.driven.set(job.id, entry);
     this.outputs.watch(

@@ -4,6 +4,7 @@ import type { MessageTypeDefinition } from '@grpc/proto-loader';
 import type { BlockCopy as _rivulet_v1_BlockCopy, BlockCopy__Output as _rivulet_v1_BlockCopy__Output } from './rivulet/v1/BlockCopy.js';
 import type { BlockInput as _rivulet_v1_BlockInput, BlockInput__Output as _rivulet_v1_BlockInput__Output } from './rivulet/v1/BlockInput.js';
 import type { BlockRef as _rivulet_v1_BlockRef, BlockRef__Output as _rivulet_v1_BlockRef__Output } from './rivulet/v1/BlockRef.js';
+import type { CacheSink as _rivulet_v1_CacheSink, CacheSink__Output as _rivulet_v1_CacheSink__Output } from './rivulet/v1/CacheSink.js';
 import type { DatasetRef as _rivulet_v1_DatasetRef, DatasetRef__Output as _rivulet_v1_DatasetRef__Output } from './rivulet/v1/DatasetRef.js';
 import type { DropBlocksRequest as _rivulet_v1_DropBlocksRequest, DropBlocksRequest__Output as _rivulet_v1_DropBlocksRequest__Output } from './rivulet/v1/DropBlocksRequest.js';
 import type { DropBlocksResponse as _rivulet_v1_DropBlocksResponse, DropBlocksResponse__Output as _rivulet_v1_DropBlocksResponse__Output } from './rivulet/v1/DropBlocksResponse.js';
@@ -40,6 +41,7 @@ export interface ProtoGrpcType {
       BlockCopy: MessageTypeDefinition<_rivulet_v1_BlockCopy, _rivulet_v1_BlockCopy__Output>
       BlockInput: MessageTypeDefinition<_rivulet_v1_BlockInput, _rivulet_v1_BlockInput__Output>
       BlockRef: MessageTypeDefinition<_rivulet_v1_BlockRef, _rivulet_v1_BlockRef__Output>
+      CacheSink: MessageTypeDefinition<_rivulet_v1_CacheSink, _rivulet_v1_CacheSink__Output>
       DatasetRef: MessageTypeDefinition<_rivulet_v1_DatasetRef, _rivulet_v1_DatasetRef__Output>
       DropBlocksRequest: MessageTypeDefinition<_rivulet_v1_DropBlocksRequest, _rivulet_v1_DropBlocksRequest__Output>
       DropBlocksResponse: MessageTypeDefinition<_rivulet_v1_DropBlocksResponse, _rivulet_v1_DropBlocksResponse__Output>

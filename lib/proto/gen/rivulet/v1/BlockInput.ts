@@ -17,6 +17,12 @@ export interface BlockInput {
    * Executors holding the block, to fetch from when it is not local.
    */
   'locations'?: (_rivulet_v1_ExecutorRef)[];
+  /**
+   * The key the task's runtime finds this input under, when it is not the
+   * source's (node, partition): a window reads cached partitions of earlier
+   * batches (dataset.batch_time_ms) under keys the planner assigns.
+   */
+  'inputKey'?: (string);
 }
 
 /**
@@ -33,4 +39,10 @@ export interface BlockInput__Output {
    * Executors holding the block, to fetch from when it is not local.
    */
   'locations': (_rivulet_v1_ExecutorRef__Output)[];
+  /**
+   * The key the task's runtime finds this input under, when it is not the
+   * source's (node, partition): a window reads cached partitions of earlier
+   * batches (dataset.batch_time_ms) under keys the planner assigns.
+   */
+  'inputKey': (string);
 }

@@ -5,6 +5,7 @@ import type { BlockInput as _rivulet_v1_BlockInput, BlockInput__Output as _rivul
 import type { ShuffleInput as _rivulet_v1_ShuffleInput, ShuffleInput__Output as _rivulet_v1_ShuffleInput__Output } from '../../rivulet/v1/ShuffleInput.js';
 import type { ShuffleWrite as _rivulet_v1_ShuffleWrite, ShuffleWrite__Output as _rivulet_v1_ShuffleWrite__Output } from '../../rivulet/v1/ShuffleWrite.js';
 import type { ResultSink as _rivulet_v1_ResultSink, ResultSink__Output as _rivulet_v1_ResultSink__Output } from '../../rivulet/v1/ResultSink.js';
+import type { CacheSink as _rivulet_v1_CacheSink, CacheSink__Output as _rivulet_v1_CacheSink__Output } from '../../rivulet/v1/CacheSink.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface TaskSpec {
@@ -44,7 +45,8 @@ export interface TaskSpec {
    * Empty when tracing is off.
    */
   'traceContext'?: ({[key: string]: string});
-  'sink'?: "shuffleWrite"|"result";
+  'cache'?: (_rivulet_v1_CacheSink | null);
+  'sink'?: "shuffleWrite"|"result"|"cache";
 }
 
 export interface TaskSpec__Output {
@@ -84,5 +86,6 @@ export interface TaskSpec__Output {
    * Empty when tracing is off.
    */
   'traceContext': ({[key: string]: string});
-  'sink'?: "shuffleWrite"|"result";
+  'cache'?: (_rivulet_v1_CacheSink__Output | null);
+  'sink'?: "shuffleWrite"|"result"|"cache";
 }
