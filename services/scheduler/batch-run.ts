@@ -126,7 +126,8 @@ export class BatchRun {
   /**
    * Forget map outputs held by a lost executor; returns the stages that must
    * run those partitions again. A child stage that already finished keeps its
-   * results, so only map outputs some unfinished stage still needs are redone.
+   * results, so only map outputs some unfinished stage still needs are redone;
+   * cached partitions of persist stages (windows of later batches read them) always are.
    */
   loseMapOutputs(executorId: string): StageRun[] {
     const affected: StageRun[] = [];
@@ -134,7 +135,8 @@ export class BatchRun {
       // Map outputs and the cached partitions of persist stages alike.
       if (s.stage.kind === 'result') continue;
       const children = this.stages.filter((c) => c.stage.parentStages.includes(s.stage.id));
-      if (children.every((c) => this.stageComplete(c))) continue;
+      // A persist stage's partitions are read by windows of later batches too: always redone.
+      if (s.stage.kind === 'shuffleMap' && children.every((c) => this.stageComplete(c))) continue;
       let lost = false;
       for (const [p, out] of s.mapOutputs) {
         if (out.executorId === executorId) {

@@ -19,8 +19,10 @@
  * (ReplicateBlocks) and keeps a registry of them (`cached`), from which a
  * window task of a later batch gets its inputs. Once no window can reach a
  * dataset (planner.ts cacheRetention) its blocks are dropped everywhere.
- * What survives a loss: a cached partition survives the loss of one of its
- * two holders; one lost with every holder before the window that needs it
+ * What survives a loss: a cached partition lost while its batch still runs
+ * is recomputed (its persist task runs again, like a lost map output); later
+ * it survives the loss of one of its two holders (tests/chaos/window-executor-kill);
+ * one lost with every holder before the window that needs it
  * ran fails that batch with a clear error (it is not recomputed from the
  * earlier batch's inputs, which are dropped when that batch ends). Lineage
  * sees a window as a wide dependency on its parent of the same batch, gets
