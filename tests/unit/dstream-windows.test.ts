@@ -147,6 +147,18 @@ describe('window planning', () => {
   });
 });
 
+describe('windows of windows', () => {
+  it('a window over a window reads the inner window at the inner slide times (Spark)', () => {
+    const { outputs, plans } = runWindowed((ctx) => ctx.queueStream<number>('n').window('2s').window('4s', '2s').output('w'), { n: [[1], [2], [3], [4]] }, 4);
+    expect(Object.fromEntries(Object.entries(outputs.w!).map(([t, r]) => [t, [...(r as number[])].sort()]))).toEqual({
+      2: [1, 1, 2],
+      4: [1, 1, 2, 2, 3, 3, 4],
+    });
+    // The inner window is persisted every batch (its slide), the source too.
+    expect(plans[2]!.persisted).toEqual([0, 1]);
+  });
+});
+
 describe('window validation and retention', () => {
   it('refuses durations that are not multiples of the parent slide, and mixed slides', () => {
     const g1 = new JobGraph();
