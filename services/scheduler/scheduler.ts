@@ -183,6 +183,8 @@ export class Scheduler {
   /** Input blocks of (stream, batch) → jobs still needing them; dropped at zero. */
   private readonly inputRefs = new Map<string, { blocks: InputBlock[]; jobs: Set<string> }>();
   private localityTimer?: TimerHandle;
+  /** Set while a locality-wait timer is armed and has not fired yet. */
+  private localityTimerArmed = false;
   private tickTimer?: TimerHandle;
   private livenessTimer?: TimerHandle;
   private streamsTimer?: TimerHandle;
@@ -873,7 +875,11 @@ export class Scheduler {
     this.pending = remaining;
     if (Number.isFinite(nextDeadline)) {
       if (this.localityTimer) this.clock.clearTimeout(this.localityTimer);
-      this.localityTimer = this.clock.setTimeout(() => this.post({ type: 'reschedule' }), Math.max(1, nextDeadline - now));
+      this.localityTimerArmed = true;
+      this.localityTimer = this.clock.setTimeout(() => {
+        this.localityTimerArmed = false;
+        this.post({ type: 'reschedule' });
+      }, Math.max(1, nextDeadline - now));
     }
     for (const { exec, tasks } of launches.values()) {
       // Tasks of one executor in one round may belong to several jobs.
@@ -1504,13 +1510,23 @@ export class Scheduler {
   status(recentBatches = 10): ClusterStatus {
     const now = this.clock.now();
     const now2 = this.clock.now();
-    const forLocality = this.pending.filter(
-      (t) => t.preferred.some((id) => this.executors.isAlive(id)) && now2 - t.readySinceMs < this.config.localityWait,
-    ).length;
+    // Waiting by design: for locality (until the scheduler's locality timer has
+    // fired for it — under load it may fire a little after the nominal
+    // deadline, and the task is placed the moment it does), or for a free slot
+    // on an executor it is not excluded from (retries, speculative copies).
+    const alive = this.executors.alive();
+    const waiting = this.pending.filter((t) => {
+      const forLocality =
+        t.preferred.some((id) => this.executors.isAlive(id)) &&
+        (now2 - t.readySinceMs < this.config.localityWait || this.localityTimerArmed);
+      const usable = alive.filter((e) => !t.excluded.has(e.id));
+      const candidates = usable.length > 0 ? usable : alive;
+      return forLocality || !candidates.some((e) => this.executors.freeSlots(e) > 0);
+    }).length;
     return {
       batchIntervalMs: this.config.batchInterval,
       pendingTasks: this.pending.length,
-      pendingForLocality: forLocality,
+      pendingWaiting: waiting,
       underReplicatedBlocks: [...this.liveInputBlocks().values()].filter(
         ({ block }) => block.executorIds.filter((id) => this.executors.isAlive(id)).length < this.config.replication,
       ).length,

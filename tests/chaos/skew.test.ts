@@ -70,7 +70,7 @@ describe('skewed load', () => {
       while (sampling) {
         const st = await client.status({ recentBatches: 1 });
         samples++;
-        const runnable = st.pendingTasks - st.pendingForLocality;
+        const runnable = st.pendingTasks - st.pendingWaiting;
         const free = st.executors.filter((e) => e.state === 'ALIVE' && e.freeSlots > 0);
         if (st.pendingTasks > 0) busySamples++;
         if (runnable > 0 && free.length > 0) {

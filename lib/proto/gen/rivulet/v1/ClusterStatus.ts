@@ -9,11 +9,14 @@ export interface ClusterStatus {
   'executors'?: (_rivulet_v1_ExecutorStatus)[];
   'jobs'?: (_rivulet_v1_JobStatus)[];
   /**
-   * Tasks waiting for a slot, and of those, how many are only waiting for a
-   * slot on an executor that holds their input (delay scheduling).
+   * Tasks waiting for a slot, and of those, how many are waiting by design:
+   * for a slot on an executor that holds their input (delay scheduling), or —
+   * retries and speculative copies — for a slot on an executor they may use.
+   * pending_tasks - pending_waiting > 0 while an executor has a free slot
+   * would mean an executor idles while work is pending.
    */
   'pendingTasks'?: (number);
-  'pendingForLocality'?: (number);
+  'pendingWaiting'?: (number);
   /**
    * Input blocks still needed by a batch that have fewer live replicas than
    * `replication` (non-zero for a moment after an executor loss).
@@ -26,11 +29,14 @@ export interface ClusterStatus__Output {
   'executors': (_rivulet_v1_ExecutorStatus__Output)[];
   'jobs': (_rivulet_v1_JobStatus__Output)[];
   /**
-   * Tasks waiting for a slot, and of those, how many are only waiting for a
-   * slot on an executor that holds their input (delay scheduling).
+   * Tasks waiting for a slot, and of those, how many are waiting by design:
+   * for a slot on an executor that holds their input (delay scheduling), or —
+   * retries and speculative copies — for a slot on an executor they may use.
+   * pending_tasks - pending_waiting > 0 while an executor has a free slot
+   * would mean an executor idles while work is pending.
    */
   'pendingTasks': (number);
-  'pendingForLocality': (number);
+  'pendingWaiting': (number);
   /**
    * Input blocks still needed by a batch that have fewer live replicas than
    * `replication` (non-zero for a moment after an executor loss).
