@@ -185,7 +185,7 @@ describe('status page on a real cluster', () => {
     const name = page.locator(`section.job[data-job-id="${job.jobId}"] .job-name`);
     await expect.poll(() => name.textContent(), { timeout: 10_000 }).toBe(evil);
     expect(await page.$$eval('#jobs img, #jobs script', (els) => els.length)).toBe(0);
-    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
     await client.stopJob(job.jobId);
     expect(pageErrors).toEqual([]);
     await page.close();

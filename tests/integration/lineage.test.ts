@@ -158,11 +158,12 @@ describe('lineage service (process + nats-server)', () => {
 
   it('answers malformed requests with INVALID_ARGUMENT, unknown batches with NOT_FOUND, conflicts with ALREADY_EXISTS, and keeps serving', async () => {
     const good = wordCount(3000);
-    const missingRef = { ...good, datasets: [{ ...good.datasets[0], ref: null }, ...good.datasets.slice(1)] };
+    const goodDatasets = good.datasets!;
+    const missingRef = { ...good, datasets: [{ ...goodDatasets[0], ref: null }, ...goodDatasets.slice(1)] };
     expect(await codeOf(call('registerBatch', missingRef))).toBe(Status.INVALID_ARGUMENT);
-    const unknownParent = { ...good, datasets: [...good.datasets.slice(0, 2), { ...good.datasets[2], parents: [ref(3000, 9)] }] };
+    const unknownParent = { ...good, datasets: [...goodDatasets.slice(0, 2), { ...goodDatasets[2], parents: [ref(3000, 9)] }] };
     expect(await codeOf(call('registerBatch', unknownParent))).toBe(Status.INVALID_ARGUMENT);
-    const zeroPartitions = { ...good, datasets: [{ ...good.datasets[0], numPartitions: 0 }, ...good.datasets.slice(1)] };
+    const zeroPartitions = { ...good, datasets: [{ ...goodDatasets[0], numPartitions: 0 }, ...goodDatasets.slice(1)] };
     expect(await codeOf(call('registerBatch', zeroPartitions))).toBe(Status.INVALID_ARGUMENT);
     expect(await codeOf(call('registerBatch', { jobId: '', batchTimeMs: 1, datasets: [], inputs: [] }))).toBe(Status.INVALID_ARGUMENT);
     expect(await codeOf(call('registerBatch', {}))).toBe(Status.INVALID_ARGUMENT);
@@ -174,7 +175,7 @@ describe('lineage service (process + nats-server)', () => {
     expect(await codeOf(call('recordLocations', { locations: ranWordCount(999_999) }))).toBe(Status.NOT_FOUND);
     expect(await codeOf(call('planRebuild', { partitions: [{ dataset: ref(999_999, 0), partition: 0 }] }))).toBe(Status.NOT_FOUND);
 
-    const conflicting = { ...wordCount(2000), datasets: wordCount(2000).datasets.map((d, i) => (i === 1 ? { ...d, operator: 'map' } : d)) };
+    const conflicting = { ...wordCount(2000), datasets: wordCount(2000).datasets!.map((d, i) => (i === 1 ? { ...d, operator: 'map' } : d)) };
     expect(await codeOf(call('registerBatch', conflicting))).toBe(Status.ALREADY_EXISTS);
 
     const health = dial.health(lineage!.address);

@@ -270,6 +270,6 @@ describe('runtime: operators batch by batch', () => {
         [[['a', 1], ['a', 2]]],
       ),
     ).toThrow(/user function of reduceByKey \(node 1\) threw Error: boom/);
-    expect(() => one((s) => s.groupByKey(), [[1]])).toThrow(/groupByKey needs \[key, value\] pairs, got 1/);
+    expect(() => one((s) => (s as DStream<[unknown, unknown]>).groupByKey(), [[1]])).toThrow(/groupByKey needs \[key, value\] pairs, got 1/);
   });
 });

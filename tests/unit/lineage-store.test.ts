@@ -238,7 +238,7 @@ describe('LineageStore registration', () => {
     run(store.planRegisterBatch(wordCount(1000)));
     const next = wordCount(2000);
     // Node 5 reads this batch's reduce and the previous batch's map (both 2 partitions).
-    next.datasets.push(ds(2000, 5, 'updateStateByKey', 'NARROW', [ref(2000, REDUCE), ref(1000, MAP)]));
+    (next.datasets as DatasetSpec[]).push(ds(2000, 5, 'updateStateByKey', 'NARROW', [ref(2000, REDUCE), ref(1000, MAP)]));
     expect(run(store.planRegisterBatch(next)).created).toBe(true);
     expect(store.getBatch(JOB, 2000).datasets.find((d) => d.ref.nodeId === 5)!.parents).toEqual([ref(2000, REDUCE), ref(1000, MAP)]);
   });

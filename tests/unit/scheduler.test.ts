@@ -233,7 +233,7 @@ describe('Scheduler', () => {
     // Shuffle buckets and input blocks are dropped once the batch is done.
     expect([...s.cluster.store('e1').keys(), ...s.cluster.store('e2').keys()]).toEqual([]);
     const status = s.scheduler.status();
-    expect(status.jobs[0]!.recentBatches[0]).toMatchObject({ state: 'COMPLETED', processLocalTasks: 2, anyTasks: 0 });
+    expect(status.jobs![0]!.recentBatches![0]).toMatchObject({ state: 'COMPLETED', processLocalTasks: 2, anyTasks: 0 });
   });
 
   it('runs an empty batch and commits an empty output', async () => {
@@ -336,7 +336,7 @@ describe('Scheduler', () => {
     expect(s.lost).toEqual(['e1']);
     await s.cluster.runAll();
     expect(out).toEqual([{ t, counts: new Map([['a', 2], ['b', 1]]) }]);
-    expect(s.scheduler.status().executors.find((e) => e.executorId === 'e1')!.state).toBe('LOST');
+    expect(s.scheduler.status().executors!.find((e) => e.executorId === 'e1')!.state).toBe('LOST');
     // Everything after the loss ran on e2.
     expect(s.cluster.ranOn.slice(maps.flatMap((l) => l.tasks).length).every((r) => r.executorId === 'e2')).toBe(true);
   });
