@@ -8,6 +8,9 @@ export interface GetBatchBlocksResponse {
   'batchTimeMs'?: (number | string | Long);
   /**
    * False while the batch is still open or its blocks are still replicating.
+   * A receiver restarted from its write-ahead log answers complete with the
+   * logged blocks, and complete with no blocks for a batch within its
+   * retention that it has no record of (nothing was acked in it).
    */
   'complete'?: (boolean);
   'blocks'?: (_rivulet_v1_BlockRef)[];
@@ -18,6 +21,9 @@ export interface GetBatchBlocksResponse__Output {
   'batchTimeMs': (number);
   /**
    * False while the batch is still open or its blocks are still replicating.
+   * A receiver restarted from its write-ahead log answers complete with the
+   * logged blocks, and complete with no blocks for a batch within its
+   * retention that it has no record of (nothing was acked in it).
    */
   'complete': (boolean);
   'blocks': (_rivulet_v1_BlockRef__Output)[];
