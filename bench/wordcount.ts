@@ -13,9 +13,9 @@
  * delay, processing time and total delay of those batches; `keepingUp` says
  * whether processing kept pace (total delay stayed under 2 batch intervals).
  */
-import { fileURLToPath } from 'node:url';
 import { RivuletClient, type BatchStatus } from '../client/index.js';
 import { startLocalCluster } from '../lib/cluster/local-cluster.js';
+import { makeLines, percentile, wordcountJob } from './scenarios.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 20);
 const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
@@ -24,27 +24,12 @@ const executors = Number(process.env.BENCH_EXECUTORS ?? 2);
 const batchInterval = process.env.BENCH_BATCH_INTERVAL ?? '1s';
 const chunk = Number(process.env.BENCH_CHUNK ?? 5000);
 
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-function makeLines(n: number): string[] {
-  // ~8 words per line from a 2000-word vocabulary (Zipf-ish: low ids are common).
-  let seed = 42;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-  return Array.from({ length: n }, () =>
-    Array.from({ length: 4 + Math.floor(rand() * 8) }, () => `w${Math.floor(2000 * rand() * rand())}`).join(' '),
-  );
-}
-
 async function main(): Promise<void> {
   const cluster = await startLocalCluster({ executors, batchInterval, blockInterval: '200ms', logLevel: 'warn' });
   const a = cluster.addresses();
   const client = new RivuletClient({ scheduler: a.scheduler, receiver: a.receiver });
   try {
-    const job = await client.submitJob(fileURLToPath(new URL('../../examples/wordcount.ts', import.meta.url)));
+    const job = await client.submitJob(wordcountJob);
     const watcher = (async () => {
       // Drain the output so the scheduler's watchers never back up.
       for await (const _ of client.watchOutput(job.jobId, 'counts')) void _;
