@@ -7,49 +7,26 @@
  * not retried here (a retry could legitimately count them twice).
  */
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RivuletClient } from '../../client/index.js';
-import type { RecordPusher } from '../../client/index.js';
-import { startLocalCluster, type LocalCluster } from '../../lib/cluster/local-cluster.js';
+import { describe, expect, it } from 'vitest';
+import type { RecordPusher, RivuletClient } from '../../client/index.js';
+import type { LocalCluster } from '../../lib/cluster/local-cluster.js';
+import { useLocalCluster } from '../helpers/cluster.js';
+import { expectIdsAtMostOnce, expectJobHealthy, idLine as line, watchIdBatches } from '../helpers/id-lines.js';
+import { waitFor } from '../helpers/wait.js';
 
 const wordcount = fileURLToPath(new URL('../../examples/wordcount.ts', import.meta.url));
-const WORDS = ['red', 'green', 'blue', 'cyan', 'magenta', 'yellow', 'black'];
-
-function line(i: number): string {
-  const words = [`id${i}`];
-  for (let k = 0; k <= i % 3; k++) words.push(WORDS[(i + k * 5) % WORDS.length]!);
-  return words.join(' ');
-}
 
 describe('chaos: receiver killed with SIGKILL mid-stream and restarted', () => {
   let cluster: LocalCluster;
   let client: RivuletClient;
-
-  beforeAll(async () => {
-    cluster = await startLocalCluster({ executors: 2, slots: 2, batchInterval: '500ms', blockInterval: '100ms', logLevel: 'info', logDir: process.env.RIVULET_TEST_LOG_DIR });
-    const a = cluster.addresses();
-    client = new RivuletClient({ scheduler: a.scheduler, receiver: a.receiver });
-  }, 60_000);
-
-  afterAll(async () => {
-    await client?.close();
-    await cluster?.stop();
-  });
+  useLocalCluster(
+    { executors: 2, slots: 2, batchInterval: '500ms', blockInterval: '100ms', logLevel: 'info', logDir: process.env.RIVULET_TEST_LOG_DIR },
+    (started) => ({ cluster, client } = started),
+  );
 
   it('3 kills: every acked record counted exactly once, no batch failed', async () => {
     const job = await client.submitJob(wordcount);
-    const batches: Array<{ t: number; counts: Map<string, number> }> = [];
-    const abort = new AbortController();
-    let idsSeen = 0;
-    let target = Infinity;
-    const watching = (async () => {
-      for await (const b of client.watchOutput(job.jobId, 'counts', { fromBeginning: true, signal: abort.signal })) {
-        const counts = new Map(b.records as [string, number][]);
-        batches.push({ t: b.batchTimeMs, counts });
-        for (const w of counts.keys()) if (w.startsWith('id')) idsSeen++;
-        if (idsSeen >= target) abort.abort();
-      }
-    })();
+    const watch = watchIdBatches(client, job.jobId);
 
     // Push continuously; a failed pusher (the receiver died) is replaced by a new one.
     const acked = new Set<number>();
@@ -92,35 +69,21 @@ describe('chaos: receiver killed with SIGKILL mid-stream and restarted', () => {
       await cluster.restartReceiver();
       expect(ackedBefore).toBeGreaterThan(0);
     }
-    await new Promise((r) => setTimeout(r, 2000));
+    // Pushing goes on until the restarted receiver has acked a good number of new records.
+    const ackedAfterRestart = acked.size;
+    await waitFor(() => acked.size >= ackedAfterRestart + 1000, 'the restarted receiver acks new pushes');
     pushing = false;
     await pushLoop;
     await pusher.close().catch(() => undefined);
     expect(acked.size).toBeGreaterThan(3000);
 
-    target = acked.size;
-    const timeout = setTimeout(() => abort.abort(), 60_000);
-    if (idsSeen >= target) abort.abort();
-    await watching;
-    clearTimeout(timeout);
+    await watch.until(acked.size);
 
     // Exactly once: every acked id in exactly one batch, with count 1. A refused id may appear
     // (stored and logged, but the crash came before its ack) — at most once, like any id.
-    const seenIn = new Map<number, number>();
-    for (const b of batches) {
-      for (const [w, c] of b.counts) {
-        if (!w.startsWith('id')) continue;
-        const id = Number(w.slice(2));
-        expect(c).toBe(1);
-        expect(seenIn.has(id), `id${id} in batches ${seenIn.get(id)} and ${b.t}`).toBe(false);
-        seenIn.set(id, b.t);
-      }
-    }
+    const seenIn = expectIdsAtMostOnce(watch.batches);
     const missing = [...acked].filter((id) => !seenIn.has(id));
     expect(missing, `acked ids never counted (of ${acked.size} acked)`).toEqual([]);
-    const status = await client.status({ recentBatches: 1000 });
-    const j = status.jobs.find((x) => x.jobId === job.jobId)!;
-    expect(j.state).toBe('RUNNING');
-    expect(j.recentBatches.filter((b) => b.state === 'FAILED')).toEqual([]);
+    await expectJobHealthy(client, job.jobId);
   }, 180_000);
 });

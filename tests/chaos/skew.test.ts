@@ -8,9 +8,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RivuletClient } from '../../client/index.js';
-import { startLocalCluster, type LocalCluster } from '../../lib/cluster/local-cluster.js';
+import { describe, expect, it } from 'vitest';
+import type { RivuletClient } from '../../client/index.js';
+import type { LocalCluster } from '../../lib/cluster/local-cluster.js';
+import { useLocalCluster } from '../helpers/cluster.js';
+import { waitFor } from '../helpers/wait.js';
 
 const job = join(mkdtempSync(join(tmpdir(), 'rivulet-skew-')), 'skewed.ts');
 writeFileSync(
@@ -35,17 +37,7 @@ export default defineJob((ctx) => {
 describe('skewed load', () => {
   let cluster: LocalCluster;
   let client: RivuletClient;
-
-  beforeAll(async () => {
-    cluster = await startLocalCluster({ executors: 3, slots: 2, batchInterval: '1s', blockInterval: '250ms', logLevel: 'warn' });
-    const a = cluster.addresses();
-    client = new RivuletClient({ scheduler: a.scheduler, receiver: a.receiver });
-  }, 60_000);
-
-  afterAll(async () => {
-    await client?.close();
-    await cluster?.stop();
-  });
+  useLocalCluster({ executors: 3, slots: 2, batchInterval: '1s', blockInterval: '250ms', logLevel: 'warn' }, (started) => ({ cluster, client } = started));
 
   it('no executor idles while runnable tasks are pending', async () => {
     const submitted = await client.submitJob(job);
@@ -84,7 +76,8 @@ describe('skewed load', () => {
       await new Promise((r) => setTimeout(r, 700));
     }
     await pusher.close();
-    await new Promise((r) => setTimeout(r, 2500));
+    // Sample until the last batch holding pushed records is committed.
+    await waitFor(() => hotCounts.reduce((a, b) => a + b, 0) >= 6 * 1000, 'every hot record is counted');
     sampling = false;
     await sampler;
     abort.abort();

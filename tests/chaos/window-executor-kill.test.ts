@@ -6,26 +6,17 @@
  * full count, stay there, and fall back to nothing once the lines leave the window.
  */
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RivuletClient } from '../../client/index.js';
-import { startLocalCluster, type LocalCluster } from '../../lib/cluster/local-cluster.js';
+import { describe, expect, it } from 'vitest';
+import type { RivuletClient } from '../../client/index.js';
+import type { LocalCluster } from '../../lib/cluster/local-cluster.js';
+import { useLocalCluster } from '../helpers/cluster.js';
 
 const job = fileURLToPath(new URL('../../examples/windowed-wordcount.ts', import.meta.url));
 
 describe('chaos: an executor killed under a window', () => {
   let cluster: LocalCluster;
   let client: RivuletClient;
-
-  beforeAll(async () => {
-    cluster = await startLocalCluster({ executors: 3, slots: 2, batchInterval: '500ms', blockInterval: '100ms', logLevel: 'warn' });
-    const a = cluster.addresses();
-    client = new RivuletClient({ scheduler: a.scheduler, receiver: a.receiver });
-  }, 60_000);
-
-  afterAll(async () => {
-    await client?.close();
-    await cluster?.stop();
-  });
+  useLocalCluster({ executors: 3, slots: 2, batchInterval: '500ms', blockInterval: '100ms', logLevel: 'warn' }, (started) => ({ cluster, client } = started));
 
   it('keeps exact window counts across the loss of an executor holding cached window inputs', async () => {
     const submitted = await client.submitJob(job);

@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { status as Status, Metadata } from '@grpc/grpc-js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RivuletClient } from '../../client/index.js';
-import { startLocalCluster, type LocalCluster } from '../../lib/cluster/local-cluster.js';
+import { describe, expect, it } from 'vitest';
+import type { RivuletClient } from '../../client/index.js';
+import type { LocalCluster } from '../../lib/cluster/local-cluster.js';
+import { useLocalCluster } from '../helpers/cluster.js';
 import { packRecords } from '../../lib/codec/records.js';
 import { dial, unary, waitForServing } from '../../lib/grpc/client.js';
 import type { PushResponse__Output } from '../../lib/proto/gen/rivulet/v1/PushResponse.js';
@@ -48,24 +49,14 @@ async function rawPush(address: string, messages: object[]): Promise<{ responses
 describe('bad input gets a precise status and nothing crashes', () => {
   let cluster: LocalCluster;
   let client: RivuletClient;
-
-  beforeAll(async () => {
-    cluster = await startLocalCluster({
+  useLocalCluster({
       executors: 2,
       slots: 1,
       batchInterval: '200ms',
       blockInterval: '100ms',
       logLevel: 'warn',
       env: { receiver: { RIVULET_MAX_MESSAGE_BYTES: '1MiB' }, scheduler: { RIVULET_MAX_TASK_ATTEMPTS: '2' } },
-    });
-    const a = cluster.addresses();
-    client = new RivuletClient({ scheduler: a.scheduler, receiver: a.receiver });
-  }, 60_000);
-
-  afterAll(async () => {
-    await client?.close();
-    await cluster?.stop();
-  });
+    }, (started) => ({ cluster, client } = started));
 
   async function allServing(): Promise<void> {
     const a = cluster.addresses();

@@ -166,12 +166,13 @@ describe('status page on a real cluster', () => {
     if (process.env.STATUS_PAGE_SCREENSHOT) {
       // A few more seconds of steady input, so the screenshot's charts span a useful window.
       const more = client.pusher('lines');
+      let extra = 0;
       for (let i = 0; i < 12; i++) {
-        await more.push(lines(4000 + ((i * 3700) % 9000), i));
+        extra += await more.push(lines(4000 + ((i * 3700) % 9000), i));
         await sleep(500);
       }
       await more.close();
-      await sleep(1500);
+      await expect.poll(() => recordsInTable(page, job.jobId), { timeout: 30_000 }).toBe(pushed + extra);
       await page.screenshot({ path: process.env.STATUS_PAGE_SCREENSHOT, fullPage: false });
     }
     expect(pageErrors).toEqual([]);

@@ -4,9 +4,10 @@
  * through the client SDK, per-batch word counts read back over WatchOutput.
  */
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RivuletClient } from '../../client/index.js';
-import { startLocalCluster, type LocalCluster } from '../../lib/cluster/local-cluster.js';
+import { describe, expect, it } from 'vitest';
+import type { RivuletClient } from '../../client/index.js';
+import type { LocalCluster } from '../../lib/cluster/local-cluster.js';
+import { useLocalCluster } from '../helpers/cluster.js';
 
 const wordcount = fileURLToPath(new URL('../../examples/wordcount.ts', import.meta.url));
 const LINES = 120_000;
@@ -22,17 +23,7 @@ function line(i: number): string {
 describe('word count on a real cluster', () => {
   let cluster: LocalCluster;
   let client: RivuletClient;
-
-  beforeAll(async () => {
-    cluster = await startLocalCluster({ executors: 2, slots: 2, batchInterval: '500ms', blockInterval: '100ms', logLevel: 'warn' });
-    const a = cluster.addresses();
-    client = new RivuletClient({ scheduler: a.scheduler, receiver: a.receiver });
-  }, 60_000);
-
-  afterAll(async () => {
-    await client?.close();
-    await cluster?.stop();
-  });
+  useLocalCluster({ executors: 2, slots: 2, batchInterval: '500ms', blockInterval: '100ms', logLevel: 'warn' }, (started) => ({ cluster, client } = started));
 
   it('counts every acked record exactly once, on both executors, with locality', async () => {
     const job = await client.submitJob(wordcount);

@@ -1,0 +1,28 @@
+/**
+ * One real local cluster (nats-server + the four services as processes) per
+ * test file, with a client dialled to it, started in beforeAll and stopped in
+ * afterAll.
+ */
+import { afterAll, beforeAll } from 'vitest';
+import { RivuletClient } from '../../client/index.js';
+import { startLocalCluster, type LocalCluster, type LocalClusterOptions } from '../../lib/cluster/local-cluster.js';
+
+export interface StartedCluster {
+  cluster: LocalCluster;
+  client: RivuletClient;
+}
+
+/** Register the file's cluster; `onStarted` receives it (assign it to the suite's variables). */
+export function useLocalCluster(opts: LocalClusterOptions, onStarted: (started: StartedCluster) => void): void {
+  let started: StartedCluster | undefined;
+  beforeAll(async () => {
+    const cluster = await startLocalCluster({ logLevel: 'warn', ...opts });
+    const a = cluster.addresses();
+    started = { cluster, client: new RivuletClient({ scheduler: a.scheduler, receiver: a.receiver }) };
+    onStarted(started);
+  }, 60_000);
+  afterAll(async () => {
+    await started?.client.close();
+    await started?.cluster.stop();
+  });
+}
