@@ -71,7 +71,7 @@ export const tracingClientInterceptor: grpc.Interceptor = (options, nextCall) =>
   );
   const ctx = trace.setSpan(parent, span);
   return new grpc.InterceptingCall(nextCall(options), {
-    start(metadata, listener, next) {
+    start(metadata, _listener, next) {
       propagation.inject(ctx, metadata, metadataSetter);
       next(metadata, {
         onReceiveStatus(status, nextStatus) {
