@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { RivuletClient } from '../../client/index.js';
 import type { LocalCluster } from '../../lib/cluster/local-cluster.js';
 import { useLocalCluster } from '../helpers/cluster.js';
+import { waitFor } from '../helpers/wait.js';
 import { countWords, expectIdsAtMostOnce, expectJobHealthy, idLine as line, watchIdBatches } from '../helpers/id-lines.js';
 
 const wordcount = fileURLToPath(new URL('../../examples/wordcount.ts', import.meta.url));
@@ -58,12 +59,11 @@ describe('chaos: executors killed with SIGKILL mid-stream', () => {
       // The guarantee covers one failure at a time: wait until the scheduler
       // has declared the loss and copied the victim's blocks back to two
       // replicas before the next kill can strike their other replica.
-      for (;;) {
+      await waitFor(async () => {
         const st = await client.status({ recentBatches: 0 });
         const lost = st.executors.find((e) => e.executorId === victim.name)?.state === 'LOST';
-        if (lost && st.underReplicatedBlocks === 0) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+        return lost && st.underReplicatedBlocks === 0;
+      }, `${victim.name} is declared lost and its blocks are back to 2 replicas`, { timeoutMs: 20_000, intervalMs: 50 });
       await cluster.addExecutor();
     }
     pushing = false;
@@ -72,11 +72,19 @@ describe('chaos: executors killed with SIGKILL mid-stream', () => {
     expect(kills).toHaveLength(10);
     expect(acked.size).toBeGreaterThan(5000);
 
-    await watch.until(acked.size);
+    await watch.until(acked.size, 120_000);
 
     // Exactly once: every acked id in exactly one batch, with count 1; no refused id anywhere.
     const seenIn = expectIdsAtMostOnce(batches);
-    for (const id of acked) expect(seenIn.has(id)).toBe(true);
+    const missing = [...acked].filter((id) => !seenIn.has(id));
+    if (missing.length > 0) {
+      // Say whether records were lost or the job stalled: the batches still queued and the last one committed.
+      const st = await client.status({ recentBatches: 1000 });
+      const j = st.jobs.find((x) => x.jobId === job.jobId)!;
+      const notDone = j.recentBatches.filter((b) => b.state !== 'COMPLETED').map((b) => `${b.batchTimeMs}:${b.state}`);
+      expect(missing, `acked ids never counted: ${missing.length} of ${acked.size} (ids ${missing[0]}..${missing.at(-1)}); ` +
+        `last committed batch ${batches.at(-1)?.t}; not completed: ${notDone.join(' ')}; kills ${kills.join(',')}`).toEqual([]);
+    }
     for (const id of refused) expect(seenIn.has(id)).toBe(false);
     // Every batch equals the failure-free word count of the lines it holds.
     for (const b of batches) {
