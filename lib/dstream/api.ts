@@ -136,6 +136,24 @@ function duration(op: string, what: string, d: unknown): number {
   return ms;
 }
 
+// Internal state records (graph.ts StateNode): [0, key, state, updatedAtMs] | [1, mapped].
+function* stateEntries(r: unknown): Iterable<unknown> {
+  const rec = r as unknown[];
+  if (rec[0] === 0) yield [rec[1], rec[2]];
+}
+function* mappedRecords(r: unknown): Iterable<unknown> {
+  const rec = r as unknown[];
+  if (rec[0] === 1) yield rec[1];
+}
+
+function checkInitialState(op: string, pairs: unknown): unknown[] {
+  if (!Array.isArray(pairs)) throw new JobDefinitionError(`${op}: initialState must be an array of [key, state] pairs, got ${typeof pairs}`);
+  pairs.forEach((p, i) => {
+    if (!Array.isArray(p) || p.length !== 2) throw new JobDefinitionError(`${op}: initialState[${i}] is not a [key, state] pair`);
+  });
+  return pairs.map((p) => [...(p as unknown[])]);
+}
+
 function* innerJoin(groups: unknown): Iterable<unknown> {
   const [vs, ws] = groups as [unknown[], unknown[]];
   for (const v of vs) for (const w of ws) yield [v, w];
@@ -524,6 +542,83 @@ export class DStream<T> {
     });
   }
 
+  // ------------------------------------------------------------ state
+  //
+  // Per-key state carried across batches (Spark's updateStateByKey and
+  // mapWithState). The state is a partitioned dataset kept on the executors
+  // (two copies) from one batch to the next and checkpointed every N batches
+  // (scheduler option stateCheckpointInterval) to the checkpoint store, so
+  // that losing every copy costs a replay of the batches since the last
+  // checkpoint, never the whole history. Keys hash-partition the state as they
+  // do a shuffle.
+
+  /**
+   * Spark's updateStateByKey: every batch, for every key with new values in
+   * the batch or with state, `updateFn(newValues, previousState)` gives the
+   * key's new state; `undefined` as the previous state means none, and
+   * returning `undefined` or `null` removes the key (Spark's None). The stream
+   * is every key's state, `[key, state]`, every batch. A batch in which the
+   * parent generated no dataset (a `null` queue-stream input) still updates
+   * the existing state with `[]` (as Spark); with no state yet it generates
+   * nothing.
+   *
+   * `options` is a partition count or `{ numPartitions, initialState }`, where
+   * `initialState` (`[key, state]` pairs; Spark's initialRDD) is the state the
+   * first batch with data updates.
+   */
+  updateStateByKey<K, V, S>(
+    this: DStream<Pair<K, V>>,
+    updateFn: (values: V[], state: S | undefined) => S | undefined | null,
+    options?: number | { numPartitions?: number; initialState?: ReadonlyArray<Pair<K, S>> },
+  ): DStream<Pair<K, S>> {
+    requireFn('updateStateByKey', updateFn, 'updateFn');
+    const opts = typeof options === 'number' ? { numPartitions: options } : (options ?? {});
+    if (typeof opts !== 'object') throw new JobDefinitionError(`updateStateByKey(updateFn, options): options must be a number or an object, got ${typeof opts}`);
+    checkPartitions('updateStateByKey', opts.numPartitions);
+    const initialState = opts.initialState === undefined ? undefined : checkInitialState('updateStateByKey', opts.initialState);
+    const state = this.stateNode('updateStateByKey', {
+      updateFn: updateFn as (values: unknown[], state: unknown) => unknown,
+      ...(initialState ? { initialState } : {}),
+      ...(opts.numPartitions !== undefined ? { numPartitions: opts.numPartitions } : {}),
+    });
+    return state.narrow<Pair<K, S>>('flatMap', stateEntries, 'updateStateByKey');
+  }
+
+  /**
+   * Spark's mapWithState: for every record `[key, value]` of a batch, in
+   * order, `spec`'s function gets the key, the value and the key's `State`
+   * (exists/get/getOption/update/remove/isTimingOut) and returns a record of
+   * the resulting stream (`undefined`: none). With a timeout, a key that has
+   * received no data and no update for longer than the timeout is removed,
+   * and the function is called once more for it with `value` undefined and
+   * `state.isTimingOut()` true (its return value is emitted). Unlike Spark,
+   * which looks for idle keys only in checkpoint batches, Rivulet does so
+   * every batch, so a key times out in the first batch at least `timeout`
+   * after its last activity. The stream generates a dataset every batch.
+   * `stateSnapshots()` of the result is every key's `[key, state]`.
+   */
+  mapWithState<K, V, S, M>(this: DStream<Pair<K, V>>, spec: StateSpec<K, V, S, M>): MapWithStateDStream<K, S, M> {
+    if (!(spec instanceof StateSpec)) {
+      throw new JobDefinitionError('mapWithState(spec): spec must be a StateSpec, e.g. StateSpec.function((key, value, state) => ...)');
+    }
+    const state = this.stateNode('mapWithState', {
+      mappingFn: spec.fn as (key: unknown, value: unknown, state: unknown) => unknown,
+      ...(spec.timeoutMs !== undefined ? { timeoutMs: spec.timeoutMs } : {}),
+      ...(spec.initial ? { initialState: spec.initial as unknown[] } : {}),
+      ...(spec.partitions !== undefined ? { numPartitions: spec.partitions } : {}),
+    });
+    const mapped = state.graph.add({ kind: 'narrow', op: 'flatMap', parent: state.node.id, fn: mappedRecords as never, label: 'mapWithState' });
+    return new MapWithStateDStream<K, S, M>(state.graph, mapped, state.node.id);
+  }
+
+  private stateNode(op: 'updateStateByKey' | 'mapWithState', fields: Record<string, unknown>): DStream<unknown> {
+    // The values of each batch, grouped by key and partitioned as the state
+    // is: the state node is created next, so its id is known.
+    const stateId = this.graph.nodes.length + 1;
+    const values = this.make<unknown>({ kind: 'shuffle', op: 'groupByKey', parents: [this.node.id], stateOf: stateId, label: op });
+    return values.make<unknown>({ kind: 'state', op, parent: values.node.id, ...fields });
+  }
+
   // ------------------------------------------------------------ transform
 
   /**
@@ -618,4 +713,72 @@ function describe(v: unknown): string {
   if (v === null) return 'null';
   if (typeof v === 'object') return (v as object).constructor?.name ?? 'an object';
   return typeof v;
+}
+
+/**
+ * What mapWithState's function gets for the record's key (Spark's State):
+ * the key's state before this record, which it may update or remove.
+ */
+export interface State<S> {
+  exists(): boolean;
+  /** The state; throws when there is none. */
+  get(): S;
+  getOption(): S | undefined;
+  /** Throws when the key is timing out (it is being removed). */
+  update(state: S): void;
+  /** Throws when the key is timing out or was already removed. */
+  remove(): void;
+  /** True only in the extra call made for a key that timed out. */
+  isTimingOut(): boolean;
+}
+
+/**
+ * Spark's StateSpec: `StateSpec.function((key, value, state) => mapped)`,
+ * optionally `.timeout(duration)`, `.initialState(pairs)`, `.numPartitions(n)`.
+ * Each setter returns the same spec, as in Spark.
+ */
+export class StateSpec<K, V, S, M> {
+  /** @internal */ timeoutMs?: number;
+  /** @internal */ initial?: Array<Pair<K, S>>;
+  /** @internal */ partitions?: number;
+
+  private constructor(/** @internal */ readonly fn: (key: K, value: V | undefined, state: State<S>) => M | undefined) {}
+
+  static function<K, V, S, M>(fn: (key: K, value: V | undefined, state: State<S>) => M | undefined): StateSpec<K, V, S, M> {
+    requireFn('StateSpec.function', fn);
+    return new StateSpec(fn);
+  }
+
+  timeout(idle: Duration): this {
+    this.timeoutMs = duration('StateSpec.timeout', 'idle duration', idle);
+    return this;
+  }
+
+  initialState(pairs: ReadonlyArray<Pair<K, S>>): this {
+    this.initial = checkInitialState('StateSpec.initialState', pairs) as Array<Pair<K, S>>;
+    return this;
+  }
+
+  numPartitions(n: number): this {
+    checkPartitions('StateSpec.numPartitions', n);
+    this.partitions = n;
+    return this;
+  }
+}
+
+/** The stream mapWithState returns: the mapped records, plus every key's state via stateSnapshots(). */
+export class MapWithStateDStream<K, S, M> extends DStream<M> {
+  /** @internal */
+  constructor(
+    graph: JobGraph,
+    node: GraphNode,
+    private readonly stateNodeId: number,
+  ) {
+    super(graph, node);
+  }
+
+  /** Every key's `[key, state]` after each batch (Spark's stateSnapshots). */
+  stateSnapshots(): DStream<Pair<K, S>> {
+    return new DStream<Pair<K, S>>(this.graph, this.graph.add({ kind: 'narrow', op: 'flatMap', parent: this.stateNodeId, fn: stateEntries as never, label: 'stateSnapshots' }));
+  }
 }

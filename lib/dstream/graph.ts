@@ -86,6 +86,8 @@ export interface ShuffleNode {
   mapSideCombine?: boolean;
   /** Explicit partition count, or undefined for the cluster's default parallelism. */
   numPartitions?: number;
+  /** Set on the values shuffle of a state node (its id): partitioned as the state is, whatever numPartitions says. */
+  stateOf?: number;
   /** The user-facing operator (reduceByKey, countByValue, join, ...), when not `op`. */
   label?: string;
   /**
@@ -143,7 +145,42 @@ export interface WindowNode {
   numPartitions?: number;
 }
 
-export type GraphNode = SourceNode | NarrowNode | UnionNode | ShuffleNode | OutputNode | WindowNode;
+/**
+ * Per-key state carried from batch to batch (Spark's StateDStream and
+ * InternalMapWithStateDStream). Its parent is the per-batch `groupByKey` of
+ * the user's pairs (the API inserts it, with the state's partition count, see
+ * `valuesOf`); partition p of batch t is computed from partition p of the
+ * state of the previous batch (kept as a cached block, or rebuilt from the
+ * last checkpoint by replaying the values of the batches since: see
+ * planner.ts `StateRead`) and partition p of the values of batch t. So, like
+ * a window, the state is read across batches and is always kept as cached
+ * blocks; unlike a window it is generated every batch (its slide is its
+ * parent's).
+ *
+ * A state partition's records are internal: `[0, key, state, updatedAtMs]`
+ * for every key with state and `[1, mapped]` for every record the mapping
+ * function emitted this batch (mapWithState). The user-facing streams are
+ * narrow nodes over it (`stateEntries`, `mappedRecords` in api.ts).
+ */
+export interface StateNode {
+  kind: 'state';
+  id: number;
+  op: 'updateStateByKey' | 'mapWithState';
+  /** The per-batch values (a groupByKey shuffle node). */
+  parent: number;
+  /** updateStateByKey: (newValues, previousState | undefined) => newState | undefined/null (removes). */
+  updateFn?: (values: unknown[], state: unknown) => unknown;
+  /** mapWithState: (key, value | undefined, state) => mapped | undefined (emits nothing). */
+  mappingFn?: (key: unknown, value: unknown, state: unknown) => unknown;
+  /** mapWithState: keys idle for longer than this (ms) time out. */
+  timeoutMs?: number;
+  /** `[key, state]` pairs every key starts with (Spark's initialRDD / StateSpec.initialState). */
+  initialState?: unknown[];
+  /** Fixed partition count; otherwise the cluster's default parallelism when the state is first created. */
+  numPartitions?: number;
+}
+
+export type GraphNode = SourceNode | NarrowNode | UnionNode | ShuffleNode | OutputNode | WindowNode | StateNode;
 
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 
@@ -180,6 +217,8 @@ export function operatorLabel(node: GraphNode): string {
     case 'shuffle':
     case 'window':
       return node.label ?? node.op;
+    case 'state':
+      return node.op;
     default:
       return node.op;
   }
@@ -188,6 +227,16 @@ export function operatorLabel(node: GraphNode): string {
 /** Window nodes of a graph, and every node some window reads earlier batches of. */
 export function windowNodes(graph: JobGraph): WindowNode[] {
   return graph.nodes.filter((n): n is WindowNode => n.kind === 'window');
+}
+
+/** State nodes of a graph (updateStateByKey, mapWithState). */
+export function stateNodes(graph: JobGraph): StateNode[] {
+  return graph.nodes.filter((n): n is StateNode => n.kind === 'state');
+}
+
+/** Whether batches of the job read datasets of earlier batches (windows, state). */
+export function readsEarlierBatches(graph: JobGraph): boolean {
+  return graph.nodes.some((n) => n.kind === 'window' || n.kind === 'state');
 }
 
 /**
@@ -242,7 +291,7 @@ export class JobGraph {
       parents: parentsOf(n),
       ...(n.kind === 'source' ? { stream: n.stream } : {}),
       ...(n.kind === 'output' ? { output: n.name } : {}),
-      ...((n.kind === 'shuffle' || n.kind === 'window') && n.numPartitions !== undefined ? { numPartitions: n.numPartitions } : {}),
+      ...((n.kind === 'shuffle' || n.kind === 'window' || n.kind === 'state') && n.numPartitions !== undefined ? { numPartitions: n.numPartitions } : {}),
     }));
   }
 }

@@ -1,6 +1,6 @@
 /**
  * The public job API: `import { defineJob } from 'rivulet'`.
  */
-export { defineJob, DStream, StreamingContext } from './api.js';
-export type { Dataset, Duration, JobDefinition, JobOptions, Pair } from './api.js';
+export { defineJob, DStream, MapWithStateDStream, StateSpec, StreamingContext } from './api.js';
+export type { Dataset, Duration, JobDefinition, JobOptions, Pair, State } from './api.js';
 export { JobDefinitionError, UserFunctionError } from './errors.js';

@@ -30,6 +30,12 @@ export class KeyMap<V> {
     }
   }
 
+  delete(key: unknown): boolean {
+    if (isPrimitive(key)) return this.primitives.delete(normalizeZero(key));
+    return this.composites.delete(canonicalKey(key));
+  }
+
+  /** Entries in insertion order; deleting the current entry while iterating is safe (Map semantics). */
   *entries(): IterableIterator<[unknown, V]> {
     yield* this.primitives.entries();
     for (const e of this.composites.values()) yield [e.key, e.value];

@@ -22,7 +22,7 @@
  * never assumes "task p reads block p".
  */
 import { JobDefinitionError } from './errors.js';
-import { operatorLabel, parentsOf, sourceInputKey, type GraphNode, type JobGraph, type WindowNode } from './graph.js';
+import { operatorLabel, parentsOf, readsEarlierBatches, sourceInputKey, type GraphNode, type JobGraph, type StateNode, type WindowNode } from './graph.js';
 
 export interface StageSide {
   /** The dataset this side's tasks compute. */
@@ -65,6 +65,8 @@ export interface DatasetPlan {
   operator: string;
   dependency: 'SOURCE' | 'NARROW' | 'SHUFFLE';
   parents: number[];
+  /** Parents of earlier batches (a state's previous state), after `parents`. */
+  earlierParents?: Array<{ nodeId: number; batchTimeMs: number }>;
   numPartitions: number;
 }
 
@@ -77,6 +79,29 @@ export interface BatchPlan {
   windows: Map<number, WindowRead>;
   /** Nodes whose partitions this batch keeps as cached blocks (a persist stage each). */
   persisted: number[];
+  /** What each state node generated this batch reads (by node id). */
+  states: Map<number, StateRead>;
+  /** The batch's time, when planned with a window context. */
+  batchTimeMs?: number;
+}
+
+/**
+ * A state node's inputs in one batch: the previous batch's state (absent when
+ * the state starts now, from its initial state), the values of this batch
+ * (the state's parent, cached: absent when the parent generated no dataset),
+ * and whether this batch checkpoints the state. Partition p of the state
+ * reads partition p of each (the state's partition count never changes).
+ * When the previous state partition is lost on every executor, the scheduler
+ * replaces it with the last checkpoint and the values of the batches since
+ * (TaskSpec.state_replay).
+ */
+export interface StateRead {
+  nodeId: number;
+  previous?: CachedRead;
+  /** The values dataset (the state's parent) of this batch, when generated. */
+  values?: CachedRead;
+  numPartitions: number;
+  checkpoint: boolean;
 }
 
 /** One dataset of one batch, kept as cached blocks. */
@@ -113,6 +138,8 @@ export interface WindowContext {
   zeroTimeMs: number;
   /** Partition count of a cached dataset of an earlier batch, or undefined when none is kept (none was generated). */
   cachedPartitions(nodeId: number, batchTimeMs: number): number | undefined;
+  /** State jobs: batches whose time since the zero time is a multiple of this checkpoint their state. */
+  checkpointIntervalMs?: number;
 }
 
 /**
@@ -166,12 +193,39 @@ export function nodeSlides(graph: JobGraph, batchIntervalMs: number): number[] {
 export function cachedNodes(graph: JobGraph): number[] {
   const out = new Set<number>();
   for (const n of graph.nodes) {
+    if (n.kind === 'state') {
+      out.add(n.parent);
+      out.add(n.id);
+    }
     if (n.kind !== 'window') continue;
     out.add(n.parent);
     if (n.op === 'reduceByKeyAndWindow') out.add(n.id);
   }
   return [...out].sort((a, b) => a - b);
 }
+
+/**
+ * Nodes read from their cached blocks by the other stages of the same batch
+ * instead of being recomputed: a state (recomputing would run the user's
+ * state function twice) and its values. Window inputs are recomputed
+ * (pipelined), as before.
+ */
+function readFromCache(node: GraphNode): boolean {
+  return node.kind === 'state' || (node.kind === 'shuffle' && node.stateOf !== undefined);
+}
+
+/** The key a task finds a partition of a dataset cached in this batch under (runtime.ts cachedKey). */
+export function cachedInputKey(nodeId: number, partition: number): string {
+  return `c${nodeId}:${partition}`;
+}
+
+/** Keys of a state task's inputs (runtime.ts computeState). */
+export const STATE_KEYS = {
+  previous: 's/prev',
+  checkpoint: 's/ckpt',
+  values: 's/vals',
+  replay: (batchTimeMs: number) => `s/r/${batchTimeMs}`,
+} as const;
 
 /**
  * How long (ms, back from the latest completed batch) a cached dataset of
@@ -184,6 +238,14 @@ export function cacheRetention(graph: JobGraph, batchIntervalMs: number): Map<nu
   const out = new Map<number, number>();
   const keep = (id: number, ms: number) => out.set(id, Math.max(out.get(id) ?? 0, ms));
   for (const n of graph.nodes) {
+    if (n.kind === 'state') {
+      // The previous state, until the next batch is done with it. The values
+      // are kept until a checkpoint covers their batch (the scheduler's rule:
+      // they are what a lost state is replayed from).
+      keep(n.id, slides[n.id]!);
+      keep(n.parent, Number.POSITIVE_INFINITY);
+      continue;
+    }
     if (n.kind !== 'window') continue;
     const s = slides[n.id]!;
     if (n.op === 'reduceByKeyAndWindow') {
@@ -224,10 +286,19 @@ export function planBatch(
   defaultParallelism: number,
   windowCtx?: WindowContext,
 ): BatchPlan {
-  const hasWindows = graph.nodes.some((n) => n.kind === 'window');
-  if (hasWindows && !windowCtx) throw new BatchPlanError('the job has window operations but the batch was planned without a window context');
+  const hasWindows = readsEarlierBatches(graph);
+  if (hasWindows && !windowCtx) throw new BatchPlanError('the job reads earlier batches (windows, state) but the batch was planned without a window context');
   const slides = windowCtx ? nodeSlides(graph, windowCtx.batchIntervalMs) : undefined;
   const generated = generatedDatasets(graph, blockCounts, windowCtx, slides);
+  // A state keeps the partition count it started with (its keys stay where they are).
+  const previousState = new Map<number, CachedRead>();
+  const stateParts = new Map<number, number>();
+  for (const node of graph.nodes) {
+    if (node.kind !== 'state' || generated[node.id] !== true) continue;
+    const prev = previousStateOf(node, windowCtx!, slides!);
+    if (prev) previousState.set(node.id, prev);
+    stateParts.set(node.id, prev?.numPartitions ?? node.numPartitions ?? Math.max(1, defaultParallelism));
+  }
   const partitions: number[] = [];
   const windows = new Map<number, WindowRead>();
   for (const node of graph.nodes) {
@@ -237,7 +308,26 @@ export function planBatch(
       partitions[node.id] = node.op === 'window' ? read.slices.reduce((n, d) => n + d.numPartitions, 0) : read.numPartitions;
       continue;
     }
+    const ownCount = node.kind === 'state' ? node.id : node.kind === 'shuffle' ? node.stateOf : undefined;
+    if (ownCount !== undefined && generated[node.id] === true && stateParts.has(ownCount)) {
+      partitions[node.id] = stateParts.get(ownCount)!;
+      continue;
+    }
     partitions[node.id] = generated[node.id] === true ? partitionCount(node, partitions, blockCounts, defaultParallelism) : 0;
+  }
+  const states = new Map<number, StateRead>();
+  for (const [nodeId, numPartitions] of stateParts) {
+    const node = graph.node(nodeId) as StateNode;
+    const T0 = windowCtx!.batchTimeMs;
+    const every = windowCtx!.checkpointIntervalMs ?? 0;
+    const previous = previousState.get(nodeId);
+    states.set(nodeId, {
+      nodeId,
+      ...(previous ? { previous } : {}),
+      ...(generated[node.parent] === true ? { values: { nodeId: node.parent, batchTimeMs: T0, numPartitions } } : {}),
+      numPartitions,
+      checkpoint: every > 0 && (T0 - windowCtx!.zeroTimeMs) % every === 0,
+    });
   }
 
   const stages: PlannedStage[] = [];
@@ -254,6 +344,12 @@ export function planBatch(
       if (seen.has(id)) return;
       seen.add(id);
       const node = graph.node(id);
+      if (readFromCache(node) && !(kind === 'persist' && sideNodes.includes(id))) {
+        // Computed by its own persist stage; read here from its cached blocks.
+        const parent = persistStage(id);
+        if (!parentStages.includes(parent)) parentStages.push(parent);
+        return;
+      }
       if (node.kind === 'source') {
         sourceNodes.push(id);
         return;
@@ -335,16 +431,43 @@ export function planBatch(
     }
   }
 
-  const datasets: DatasetPlan[] = graph.nodes.map((n) => ({
-    nodeId: n.id,
-    operator: operatorLabel(n),
-    // A window reads earlier batches (kept by the scheduler's cache registry,
-    // not by lineage): lineage sees a wide dependency on its parent.
-    dependency: n.kind === 'source' ? 'SOURCE' : n.kind === 'shuffle' || n.kind === 'window' ? 'SHUFFLE' : 'NARROW',
-    parents: parentsOf(n),
-    numPartitions: partitions[n.id]!,
-  }));
-  return { stages, partitions, datasets, windows, persisted };
+  const datasets: DatasetPlan[] = graph.nodes.map((n) => {
+    const read = n.kind === 'state' ? states.get(n.id) : undefined;
+    if (read) {
+      // Partition p of a state is made of partition p of this batch's values
+      // and of the previous state: narrow, one parent crossing batches (a
+      // checkpoint of it cuts the chain). Started from its initial state
+      // with no values, it reads nothing lineage knows: a source.
+      const parents = read.values ? [(n as StateNode).parent] : [];
+      const earlierParents = read.previous ? [{ nodeId: n.id, batchTimeMs: read.previous.batchTimeMs }] : [];
+      return {
+        nodeId: n.id,
+        operator: operatorLabel(n),
+        dependency: parents.length + earlierParents.length === 0 ? 'SOURCE' : 'NARROW',
+        parents,
+        ...(earlierParents.length > 0 ? { earlierParents } : {}),
+        numPartitions: partitions[n.id]!,
+      };
+    }
+    return {
+      nodeId: n.id,
+      operator: operatorLabel(n),
+      // A window reads earlier batches (kept by the scheduler's cache registry,
+      // not by lineage): lineage sees a wide dependency on its parent.
+      dependency: n.kind === 'source' ? 'SOURCE' : n.kind === 'shuffle' || n.kind === 'window' ? 'SHUFFLE' : 'NARROW',
+      parents: parentsOf(n),
+      numPartitions: partitions[n.id]!,
+    };
+  });
+  return { stages, partitions, datasets, windows, persisted, states, ...(windowCtx ? { batchTimeMs: windowCtx.batchTimeMs } : {}) };
+}
+
+/** The state dataset of the batch before (when it generated one): what this batch's state starts from. */
+function previousStateOf(node: StateNode, ctx: WindowContext, slides: number[]): CachedRead | undefined {
+  const prevTime = ctx.batchTimeMs - slides[node.id]!;
+  if (prevTime <= ctx.zeroTimeMs) return undefined;
+  const n = ctx.cachedPartitions(node.id, prevTime);
+  return n === undefined ? undefined : { nodeId: node.id, batchTimeMs: prevTime, numPartitions: n };
 }
 
 /** Times in [from, to] stepping by `step`, after the zero time (Spark's DStream.slice). */
@@ -442,6 +565,15 @@ function generatedDatasets(
         out[node.id] = true;
         continue;
       }
+      // A state generates when its parent does or it already exists (Spark's
+      // StateDStream maps the old state over no new values); mapWithState
+      // always does (from its initial state, possibly empty).
+      if (node.kind === 'state') {
+        const g = out[node.parent]!;
+        if (typeof g === 'string') out[node.id] = g;
+        else out[node.id] = g || node.op === 'mapWithState' || previousStateOf(node, ctx, slides) !== undefined;
+        continue;
+      }
     }
     const parents = parentsOf(node);
     const failed = parents.map((p) => out[p]!).find((g) => typeof g === 'string');
@@ -482,8 +614,13 @@ export function planTask(graph: JobGraph, plan: BatchPlan, stage: PlannedStage, 
   const tp: TaskPlan = { nodeId: side.nodeId, partition: task - side.offset, mapPartitionOffset: side.offset, blocks: [], shuffles: [] };
   let id = side.nodeId;
   let p = tp.partition;
+  const own = stage.kind === 'persist' ? stage.persistNode : undefined;
   for (;;) {
     const node = graph.node(id);
+    if (readFromCache(node) && id !== own) {
+      tp.blocks.push({ nodeId: id, partition: p, batchTimeMs: plan.batchTimeMs!, key: cachedInputKey(id, p) });
+      return tp;
+    }
     switch (node.kind) {
       case 'source':
         tp.blocks.push({ nodeId: id, partition: p });
@@ -494,6 +631,14 @@ export function planTask(graph: JobGraph, plan: BatchPlan, stage: PlannedStage, 
       case 'window':
         windowTaskBlocks(node, plan, p, tp.blocks);
         return tp;
+      case 'state': {
+        // The state's own persist task: the previous state and this batch's values.
+        const read = plan.states.get(id);
+        if (!read) throw new RangeError(`${operatorLabel(node)} (node ${id}) generated no dataset in this batch`);
+        if (read.previous) tp.blocks.push({ nodeId: id, partition: p, batchTimeMs: read.previous.batchTimeMs, key: STATE_KEYS.previous });
+        if (read.values) tp.blocks.push({ nodeId: read.values.nodeId, partition: p, batchTimeMs: read.values.batchTimeMs, key: STATE_KEYS.values });
+        return tp;
+      }
       case 'union': {
         const from = unionParentPartition(node.parents, plan.partitions, p);
         id = from.parent;

@@ -21,9 +21,9 @@
  */
 import { packRecords, unpackRecords } from '../codec/records.js';
 import { UserFunctionError } from './errors.js';
-import { operatorLabel, type GraphNode, type JobGraph, type NarrowNode, type ShuffleNode, type WindowNode } from './graph.js';
+import { operatorLabel, type GraphNode, type JobGraph, type NarrowNode, type ShuffleNode, type StateNode, type WindowNode } from './graph.js';
 import { KeyMap, partitionOf } from './keys.js';
-import { unionParentPartition } from './planner.js';
+import { cachedInputKey, STATE_KEYS, unionParentPartition } from './planner.js';
 
 export interface TaskInputs {
   /** Packed records of the source partitions this task reads, keyed by `sourceKey(nodeId, partition)`. */
@@ -32,6 +32,13 @@ export interface TaskInputs {
   shuffles: ReadonlyMap<number, readonly Uint8Array[]>;
   /** Partition count of every node in this batch (BatchPlan.partitions); needed to map union partitions. */
   partitions?: readonly number[];
+  /** The batch's time (state: update times and timeouts). */
+  batchTimeMs?: number;
+  /**
+   * A state task rebuilding a lost previous state: the batches to replay, in
+   * order, between its base (checkpoint or initial state) and this batch.
+   */
+  stateReplay?: readonly number[];
 }
 
 export type TaskSink =
@@ -189,7 +196,12 @@ function evaluate(graph: JobGraph, nodeId: number, partition: number, inputs: Ta
       return;
     }
     case 'shuffle':
+      if (node.stateOf !== undefined && readCached(nodeId, partition, inputs, emit, counters)) return;
       readShuffle(node, inputs, emit, counters);
+      return;
+    case 'state':
+      if (readCached(nodeId, partition, inputs, emit, counters)) return;
+      computeState(node, partition, inputs, emit, counters);
       return;
     case 'output':
       evaluate(graph, node.parent, partition, inputs, emit, counters);
@@ -206,6 +218,155 @@ function evaluate(graph: JobGraph, nodeId: number, partition: number, inputs: Ta
       }
       reduceWindow(node, partition, inputs, emit, counters);
       return;
+  }
+}
+
+/** Emit a partition cached earlier in this batch (planner.ts readFromCache); false when the task computes it instead. */
+function readCached(nodeId: number, partition: number, inputs: TaskInputs, emit: Emit, counters: Counters): boolean {
+  const buf = inputs.blocks.get(cachedInputKey(nodeId, partition));
+  if (!buf) return false;
+  const records = unpackRecords(buf);
+  counters.recordsIn += records.length;
+  for (let i = 0; i < records.length; i++) emit(records[i]);
+  return true;
+}
+
+/** One key's state and the batch time it was last updated or touched. */
+interface StateSlot {
+  s: unknown;
+  t: number;
+}
+
+/**
+ * Partition p of a state (graph.ts StateNode): start from the previous
+ * state (or the checkpoint it is rebuilt from, or the initial state), step
+ * through the replayed batches (their mapped records discarded: they were
+ * emitted when those batches ran), then through this batch, emitting its
+ * mapped records and then every key's state, as internal records.
+ */
+function computeState(node: StateNode, partition: number, inputs: TaskInputs, emit: Emit, counters: Counters): void {
+  const T = inputs.batchTimeMs;
+  if (T === undefined) throw new MissingInputError(`task input missing: batch time for ${operatorLabel(node)} (node ${node.id})`);
+  const n = inputs.partitions?.[node.id] ?? 0;
+  const replay = inputs.stateReplay ?? [];
+  const slots = new KeyMap<StateSlot>();
+  const base = inputs.blocks.get(STATE_KEYS.checkpoint) ?? inputs.blocks.get(STATE_KEYS.previous);
+  if (base) {
+    const records = unpackRecords(base);
+    counters.recordsIn += records.length;
+    for (const r of records) {
+      const rec = r as unknown[];
+      if (rec[0] === 0) slots.set(rec[1], { s: rec[2], t: rec[3] as number });
+    }
+  } else if (node.initialState) {
+    // Spark's createFromPairRDD: the initial state is stamped with the first batch's time.
+    const t0 = replay[0] ?? T;
+    for (const pair of node.initialState) {
+      const [k, v] = pair as [unknown, unknown];
+      if (n <= 1 || partitionOf(k, n) === partition) slots.set(k, { s: v, t: t0 });
+    }
+  }
+  const discard: Emit = () => {};
+  for (const b of replay) stepState(node, slots, inputs.blocks.get(STATE_KEYS.replay(b)), b, discard, counters);
+  stepState(node, slots, inputs.blocks.get(STATE_KEYS.values), T, emit, counters);
+  for (const [k, slot] of slots.entries()) emit([0, k, slot.s, slot.t]);
+}
+
+/** One batch of a state: `values` are the batch's `[key, values[]]` (absent: the parent generated none). */
+function stepState(node: StateNode, slots: KeyMap<StateSlot>, values: Uint8Array | undefined, b: number, emit: Emit, counters: Counters): void {
+  const groups = values ? (unpackRecords(values) as Array<[unknown, unknown[]]>) : [];
+  counters.recordsIn += groups.length;
+  const label = operatorLabel(node);
+  const call = <R>(f: () => R): R => {
+    try {
+      return f();
+    } catch (e) {
+      throw new UserFunctionError(node.id, label, e);
+    }
+  };
+  if (node.op === 'updateStateByKey') {
+    // Spark's StateDStream: every key with state or with new values, once.
+    const fn = node.updateFn!;
+    const fresh = new KeyMap<unknown[]>();
+    const byKey = new KeyMap<unknown[]>();
+    for (const [k, vs] of groups) {
+      byKey.set(k, vs);
+      if (!slots.get(k)) fresh.set(k, vs);
+    }
+    for (const [k, slot] of slots.entries()) {
+      const next = call(() => fn(byKey.get(k) ?? [], slot.s));
+      if (next === undefined || next === null) slots.delete(k);
+      else slots.set(k, { s: next, t: b });
+    }
+    for (const [k, vs] of fresh.entries()) {
+      const next = call(() => fn(vs, undefined));
+      if (next !== undefined && next !== null) slots.set(k, { s: next, t: b });
+    }
+    return;
+  }
+  // Spark's MapWithStateRDDRecord.updateRecordWithData, record by record.
+  const fn = node.mappingFn!;
+  const threshold = node.timeoutMs === undefined ? undefined : b - node.timeoutMs;
+  for (const [k, vs] of groups) {
+    for (const v of vs) {
+      const slot = slots.get(k);
+      const state = new KeyState(slot);
+      const mapped = call(() => fn(k, v, state));
+      if (state.removed) slots.delete(k);
+      else if (state.updated) slots.set(k, { s: state.value, t: b });
+      else if (slot && threshold !== undefined) slot.t = b; // data for the key keeps it alive
+      if (mapped !== undefined) emit([1, mapped]);
+    }
+  }
+  if (threshold === undefined) return;
+  for (const [k, slot] of slots.entries()) {
+    if (slot.t >= threshold) continue;
+    const state = new KeyState(slot, true);
+    const mapped = call(() => fn(k, undefined, state));
+    slots.delete(k);
+    if (mapped !== undefined) emit([1, mapped]);
+  }
+}
+
+/** Spark's StateImpl: what the mapping function sees of one key's state. */
+class KeyState {
+  value: unknown;
+  defined: boolean;
+  updated = false;
+  removed = false;
+  constructor(
+    slot: StateSlot | undefined,
+    private readonly timingOut = false,
+  ) {
+    this.defined = slot !== undefined;
+    this.value = slot?.s;
+  }
+  exists(): boolean {
+    return this.defined;
+  }
+  get(): unknown {
+    if (!this.defined) throw new Error('State is not set');
+    return this.value;
+  }
+  getOption(): unknown {
+    return this.defined ? this.value : undefined;
+  }
+  update(s: unknown): void {
+    if (this.removed) throw new Error('Cannot update the state after it has been removed');
+    if (this.timingOut) throw new Error('Cannot update the state that is timing out');
+    this.value = s;
+    this.defined = true;
+    this.updated = true;
+  }
+  remove(): void {
+    if (this.timingOut) throw new Error('Cannot remove the state that is timing out');
+    if (this.removed) throw new Error('Cannot remove the state that has already been removed');
+    this.defined = false;
+    this.updated = false;
+    this.removed = true;
+  }
+  isTimingOut(): boolean {
+    return this.timingOut;
   }
 }
 

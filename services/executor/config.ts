@@ -17,6 +17,8 @@ export const executorConfigSchema = z.object({
   nodeName: z.string().default(hostname()),
   /** Deadline of a FetchBlocks call to a peer. */
   fetchTimeout: duration('10s'),
+  /** JetStream object store bucket of state checkpoints (must match the scheduler's). */
+  checkpointBucket: z.string().regex(/^[A-Za-z0-9_-]+$/).default('rivulet-checkpoints'),
   /** For tests and demos only: extra delay added to every task, to make a straggler. */
   taskDelay: duration('0ms'),
   /** For tests and demos only: every task holds its slot this many times as long as it ran (10 = a 10× slower machine). */

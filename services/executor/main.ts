@@ -21,6 +21,7 @@ import { TaskRunner } from './task-runner.js';
 import { executorHandlers } from './server.js';
 import { startHeartbeats } from './heartbeat.js';
 import { observeGauge } from '../../lib/telemetry/metrics.js';
+import { openCheckpointStore, type CheckpointStore } from '../../lib/checkpoint/store.js';
 
 await runService('executor', executorConfigSchema, async (config, log) => {
   // Unique per process start: results and blocks of an earlier incarnation of
@@ -36,8 +37,15 @@ await runService('executor', executorConfigSchema, async (config, log) => {
       log.warn({ slot, exitCode, err: error, task }, 'task worker exited; replacing it'),
   });
   const fetcher = new PeerFetcher({ clock: systemClock, timeoutMs: config.fetchTimeout, maxMessageBytes: config.maxMessageBytes });
-  const runner = new TaskRunner({ executorId: config.executorId, epoch, store, pool, bundles, fetcher });
   const nc = await connectNats(config.natsUrl, `executor-${config.executorId}`, log);
+  // Opened on first use (only state jobs checkpoint); a failed open is retried by the next task.
+  let checkpointStore: Promise<CheckpointStore> | undefined;
+  const checkpoints = () =>
+    (checkpointStore ??= openCheckpointStore(nc, config.checkpointBucket).catch((err) => {
+      checkpointStore = undefined;
+      throw err;
+    }));
+  const runner = new TaskRunner({ executorId: config.executorId, epoch, store, pool, bundles, fetcher, checkpoints });
   await pool.ready();
 
   const server = await startServer(

@@ -39,6 +39,10 @@ export interface PoolTask {
   shuffles: ReadonlyArray<{ nodeId: number; buckets: readonly Uint8Array[] }>;
   /** Partition count of every node in the task's batch (TaskSpec.node_partitions). */
   nodePartitions?: readonly number[];
+  /** The task's batch time (state). */
+  batchTimeMs?: number;
+  /** TaskSpec.state_replay. */
+  stateReplay?: readonly number[];
 }
 
 export type PoolOutcome =
@@ -379,5 +383,7 @@ function packInputs(task: PoolTask, seq: number): Omit<RunMessage, 'code' | 'del
     shuffleNodes,
     shuffleRanges,
     nodePartitions: [...(task.nodePartitions ?? [])],
+    ...(task.batchTimeMs !== undefined ? { batchTimeMs: task.batchTimeMs } : {}),
+    ...(task.stateReplay && task.stateReplay.length > 0 ? { stateReplay: [...task.stateReplay] } : {}),
   };
 }

@@ -31,6 +31,7 @@ import type { TaskSpec__Output } from '../../lib/proto/gen/rivulet/v1/TaskSpec.j
 import type { TaskResult } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
 import type { ExecutorRef__Output } from '../../lib/proto/gen/rivulet/v1/ExecutorRef.js';
 import type { BlockStore } from './block-store.js';
+import type { CheckpointStore } from '../../lib/checkpoint/store.js';
 import type { JobBundles } from './job-bundles.js';
 import { FetchAbortedError, FetchFailedError, type BlockFetcher, type Peer } from './peer-fetcher.js';
 import type { PoolHandle, PoolTask, TaskPool } from './task-pool.js';
@@ -62,6 +63,8 @@ export interface TaskRunnerOptions {
   pool: TaskPool;
   bundles: JobBundles;
   fetcher: BlockFetcher;
+  /** Where state checkpoints are written and read (CacheSink.checkpoint, BlockInput.checkpoint). */
+  checkpoints?: () => Promise<CheckpointStore>;
 }
 
 type Lifecycle = 'fetching' | 'submitted' | 'done';
@@ -90,6 +93,11 @@ class Execution implements TaskExecution {
 
 class InvalidTaskError extends Error {
   override name = 'InvalidTaskError';
+}
+
+/** A checkpoint the task reads is missing or unreadable (retrying elsewhere may help). */
+class CheckpointError extends Error {
+  override name = 'CheckpointError';
 }
 
 /** One block to read from a peer, with the replicas still to try. */
@@ -196,6 +204,7 @@ export class TaskRunner {
         return { ...this.failed(exec, e.message), fetchFailedExecutorId: e.executorId };
       }
       if (e instanceof InvalidTaskError) return this.failed(exec, `invalid task spec: ${e.message}`);
+      if (e instanceof CheckpointError) return this.failed(exec, e.message);
       throw e;
     }
     if (exec.killed) return this.killedResult(exec);
@@ -249,6 +258,19 @@ export class TaskRunner {
     }
     const payload = outcome.result ?? Buffer.alloc(0);
     if (spec.sink === 'cache' && spec.cache) {
+      if (spec.cache.checkpoint) {
+        // A state partition of a checkpoint batch: durable before the task counts as done.
+        try {
+          if (!this.opts.checkpoints) throw new Error(`executor ${this.opts.executorId} has no checkpoint store`);
+          await (await this.opts.checkpoints()).put(spec.cache.checkpoint, payload);
+        } catch (e) {
+          return {
+            ...this.failed(exec, `cannot write checkpoint ${spec.cache.checkpoint}: ${errorMessage(e)}`),
+            metrics: metrics(outcome.recordsIn, outcome.recordsOut, 0, outcome.runMs, fetchMs, outcome.queueMs),
+          };
+        }
+        if (exec.killed) return this.killedResult(exec);
+      }
       // A partition kept for windows of later batches: pinned, dropped by the scheduler once no window can reach it.
       try {
         this.opts.store.put({ id: spec.cache.blockId, kind: 'cached', count: outcome.recordsOut, payload: Buffer.from(payload), pinned: true });
@@ -288,8 +310,16 @@ export class TaskRunner {
     const empty: Uint8Array = new Uint8Array(0);
 
     const blocks: Array<{ key: string; data: Uint8Array }> = [];
+    const checkpointReads: Array<Promise<void>> = [];
     for (const input of spec.blocks) {
       if (!input.dataset) throw new InvalidTaskError(`block input ${input.blockId} has no dataset`);
+      if (input.checkpoint) {
+        // A state rebuilt from its last checkpoint: read from the checkpoint store, not from a peer.
+        const slot = { key: input.inputKey || sourceKey(input.dataset.nodeId, input.partition), data: empty };
+        blocks.push(slot);
+        checkpointReads.push(this.readCheckpoint(input.checkpoint).then((d) => void (slot.data = d)));
+        continue;
+      }
       if (!input.blockId) throw new InvalidTaskError(`a block input of dataset node ${input.dataset.nodeId} has no block_id`);
       const slot = { key: input.inputKey || sourceKey(input.dataset.nodeId, input.partition), data: empty };
       blocks.push(slot);
@@ -334,15 +364,30 @@ export class TaskRunner {
     }
 
     let fetchMs = 0;
-    if (remote.length > 0) {
+    if (remote.length > 0 || checkpointReads.length > 0) {
       const t0 = performance.now();
-      await this.fetchRemote(remote, exec.abort.signal);
+      await Promise.all([this.fetchRemote(remote, exec.abort.signal), ...checkpointReads]);
       fetchMs = performance.now() - t0;
     }
     return {
-      inputs: { nodeId: spec.dataset!.nodeId, partition: spec.partition, blocks, shuffles, nodePartitions: spec.nodePartitions ?? [] },
+      inputs: {
+        nodeId: spec.dataset!.nodeId,
+        partition: spec.partition,
+        blocks,
+        shuffles,
+        nodePartitions: spec.nodePartitions ?? [],
+        batchTimeMs: Number(spec.batchTimeMs),
+        stateReplay: (spec.stateReplay ?? []).map(Number),
+      },
       fetchMs,
     };
+  }
+
+  private async readCheckpoint(name: string): Promise<Uint8Array> {
+    if (!this.opts.checkpoints) throw new InvalidTaskError(`the task reads checkpoint ${name} but executor ${this.opts.executorId} has no checkpoint store`);
+    const data = await (await this.opts.checkpoints()).get(name);
+    if (!data) throw new CheckpointError(`checkpoint ${name} is not in the checkpoint store`);
+    return data;
   }
 
   /**

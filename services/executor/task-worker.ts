@@ -67,7 +67,13 @@ function inputsOf(msg: RunMessage): TaskInputs {
     if (existing) existing.push(...buckets);
     else shuffles.set(msg.shuffleNodes[i]!, buckets);
   }
-  return { blocks, shuffles, partitions: msg.nodePartitions ?? [] };
+  return {
+    blocks,
+    shuffles,
+    partitions: msg.nodePartitions ?? [],
+    ...(msg.batchTimeMs !== undefined ? { batchTimeMs: msg.batchTimeMs } : {}),
+    ...(msg.stateReplay ? { stateReplay: msg.stateReplay } : {}),
+  };
 }
 
 /** Copy the output payloads into one fresh ArrayBuffer that can be transferred. */

@@ -33,6 +33,8 @@ export interface RunMessage {
   shuffleRanges: number[][];
   /** Partition count of every node in the task's batch (maps union partitions). */
   nodePartitions?: number[];
+  batchTimeMs?: number;
+  stateReplay?: number[];
 }
 
 export type ToWorker = RunMessage;

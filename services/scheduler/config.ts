@@ -62,6 +62,18 @@ export const schedulerConfigSchema = z.object({
   /** Interface the status page binds to. The page is read-only and unauthenticated, hence loopback by default. */
   statusHost: z.string().default('127.0.0.1'),
   /**
+   * How often stateful operators (updateStateByKey, mapWithState) checkpoint
+   * their state to the checkpoint store: every batch whose time since the
+   * job's zero time is a multiple of it. 0 = 10 × batchInterval (Spark's
+   * default). Between checkpoints each batch's values are kept (two copies)
+   * so that a state lost on every executor is rebuilt from the last
+   * checkpoint; a longer interval means fewer writes, more kept batches and a
+   * longer replay.
+   */
+  stateCheckpointInterval: duration('0ms'),
+  /** JetStream object store bucket of state checkpoints (must match the executors'). */
+  checkpointBucket: z.string().regex(/^[A-Za-z0-9_-]+$/).default('rivulet-checkpoints'),
+  /**
    * TEST-ONLY: serve the SchedulerTesting API (scheduler_testing.proto) that
    * rivulet/testing's runBatches drives batches through. Never enable in production.
    */

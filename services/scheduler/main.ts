@@ -9,6 +9,15 @@ import { connectNats, publish, subscribe } from '../../lib/nats/connection.js';
 import { subjects, type BatchReadyMessage, type HeartbeatMessage } from '../../lib/nats/subjects.js';
 import { rivuletV1 } from '../../lib/proto/index.js';
 import { runService } from '../../lib/service-main.js';
+import { errorMessage } from '../../lib/errors.js';
+import { checkpointBatchOf, openCheckpointStore, type CheckpointStore } from '../../lib/checkpoint/store.js';
+
+/**
+ * The "executor" a CHECKPOINT location names in lineage: the checkpoint store
+ * itself, which no executor loss removes (lineage treats a location with an
+ * executor as live).
+ */
+const CHECKPOINT_STORE = 'checkpoint-store';
 import { schedulerConfigSchema } from './config.js';
 import { ExecutorGateway } from './executor-gateway.js';
 import { Scheduler, type SchedulerPorts } from './scheduler.js';
@@ -22,6 +31,12 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
   const lineage = dial.lineage(config.lineageAddress);
   const receiver = dial.receiver(config.receiverAddress);
   const gateway = new ExecutorGateway(log, config.maxMessageBytes);
+  let checkpointStore: Promise<CheckpointStore> | undefined;
+  const checkpoints = () =>
+    (checkpointStore ??= openCheckpointStore(nc, config.checkpointBucket).catch((err) => {
+      checkpointStore = undefined;
+      throw err;
+    }));
 
   const ports: SchedulerPorts = {
     gateway,
@@ -48,7 +63,7 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
             ref: ref(d.nodeId),
             operator: d.operator,
             dependency: d.dependency,
-            parents: d.parents.map(ref),
+            parents: [...d.parents.map(ref), ...(d.earlierParents ?? []).map((e) => ({ jobId: run.job.id, ...e }))],
             numPartitions: d.numPartitions,
           })),
           inputs,
@@ -103,6 +118,24 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
       unary(lineage, lineage.forgetBatches, { jobId, beforeBatchTimeMs: before }, { timeoutMs: 3000, attempts: 2 }).catch((err) =>
         log.debug({ err: err.message }, 'lineage ForgetBatches failed'),
       );
+    },
+    recordCheckpoint: (dataset, partition, name, bytes) => {
+      unary(
+        lineage,
+        lineage.recordLocations,
+        { locations: [{ kind: 'CHECKPOINT', dataset, partition, blockId: name, executorIds: [CHECKPOINT_STORE], bytes }] },
+        { timeoutMs: 3000, attempts: 3 },
+      ).catch((err) => log.warn({ err: err.message }, 'lineage RecordLocations (checkpoint) failed'));
+    },
+    deleteCheckpoints: (jobId, nodeId, before) => {
+      checkpoints()
+        .then((store) =>
+          store.deleteWhere(`${jobId}/${nodeId === undefined ? '' : `${nodeId}/`}`, (name) => {
+            const t = checkpointBatchOf(name);
+            return before === undefined || (t !== undefined && t < before);
+          }),
+        )
+        .catch((err) => log.warn({ err: errorMessage(err), jobId }, 'deleting old checkpoints failed; they stay in the checkpoint store'));
     },
     removeExecutorFromLineage: (executorId) => {
       unary(lineage, lineage.removeExecutor, { executorId }, { timeoutMs: 3000, attempts: 3 }).catch((err) =>

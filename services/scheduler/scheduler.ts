@@ -32,9 +32,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Clock, TimerHandle } from '../../lib/clock.js';
-import { cacheRetention, nodeSlides, planBatch, planTask, type WindowContext } from '../../lib/dstream/planner.js';
+import { cacheRetention, nodeSlides, planBatch, planTask, STATE_KEYS, type WindowContext } from '../../lib/dstream/planner.js';
+import { checkpointName } from '../../lib/checkpoint/store.js';
 import { JobDefinitionError } from '../../lib/dstream/errors.js';
-import { sourceInputKey, type OutputNode } from '../../lib/dstream/graph.js';
+import { readsEarlierBatches, sourceInputKey, stateNodes, type OutputNode } from '../../lib/dstream/graph.js';
 import { loadJob } from '../../lib/dstream/loader.js';
 import { unpackRecords } from '../../lib/codec/records.js';
 import {
@@ -79,6 +80,10 @@ export interface SchedulerPorts {
   /** Fire-and-forget: a cached partition (a window's input) is kept on `executorId` (lineage PARTITION location). */
   recordCachedPartition?(dataset: { jobId: string; batchTimeMs: number; nodeId: number }, partition: number, blockId: string, executorId: string, bytes: number): void;
   removeExecutorFromLineage(executorId: string): void;
+  /** Fire-and-forget: a state partition was checkpointed (lineage CHECKPOINT location). */
+  recordCheckpoint?(dataset: { jobId: string; batchTimeMs: number; nodeId: number }, partition: number, name: string, bytes: number): void;
+  /** Fire-and-forget: delete a job's checkpoints of a state node (all of them when `beforeBatchTimeMs` is undefined). */
+  deleteCheckpoints?(jobId: string, nodeId: number | undefined, beforeBatchTimeMs: number | undefined): void;
   /** Ask the receiver for a batch's blocks when batch.ready did not arrive. */
   fetchBatchBlocks(stream: string, batchTimeMs: number): Promise<{ complete: boolean; blocks: InputBlock[] }>;
   publishBatchCompleted(msg: BatchCompletedMessage): void;
@@ -165,6 +170,13 @@ interface CachedDataset {
   blocks: Array<CachedBlock | undefined>;
 }
 
+/** A state node's recovery record: see Scheduler.stateLogs. */
+interface StateLog {
+  checkpoint?: { batchTimeMs: number; numPartitions: number };
+  /** Batch times (ascending) the state was computed for after the checkpoint. */
+  since: number[];
+}
+
 export function cachedBlockId(jobId: string, batchTimeMs: number, nodeId: number, partition: number): string {
   return `rdd/${jobId}:${batchTimeMs}:${nodeId}/${partition}`;
 }
@@ -197,6 +209,11 @@ export class Scheduler {
   /** Cached datasets by job, keyed `<node>@<batch>`, and their blocks by id. */
   private readonly cached = new Map<string, Map<string, CachedDataset>>();
   private readonly cachedById = new Map<string, CachedBlock>();
+  /**
+   * Per job, per state node: the last complete checkpoint and the batches the
+   * state went through since (what a lost state partition is replayed over).
+   */
+  private readonly stateLogs = new Map<string, Map<number, StateLog>>();
 
   constructor(
     private readonly config: SchedulerConfig,
@@ -506,13 +523,68 @@ export class Scheduler {
 
   /** For jobs with windows only: other jobs are planned exactly as without windows. */
   private windowContext(run: BatchRun): WindowContext | undefined {
-    if (!run.job.graph.nodes.some((n) => n.kind === 'window')) return undefined;
+    if (!readsEarlierBatches(run.job.graph)) return undefined;
     const kept = this.cached.get(run.job.id);
     return {
       batchTimeMs: run.batchTimeMs,
       batchIntervalMs: this.config.batchInterval,
       zeroTimeMs: run.job.zeroTimeMs,
       cachedPartitions: (nodeId, t) => kept?.get(`${nodeId}@${t}`)?.blocks.length,
+      checkpointIntervalMs: this.checkpointIntervalMs(),
+    };
+  }
+
+  /** stateCheckpointInterval, a multiple of the batch interval (0: Spark's 10 intervals). */
+  private checkpointIntervalMs(): number {
+    const b = this.config.batchInterval;
+    const every = this.config.stateCheckpointInterval || 10 * b;
+    return Math.max(1, Math.ceil(every / b)) * b;
+  }
+
+  private stateLog(jobId: string, nodeId: number): StateLog {
+    let logs = this.stateLogs.get(jobId);
+    if (!logs) this.stateLogs.set(jobId, (logs = new Map()));
+    let log = logs.get(nodeId);
+    if (!log) logs.set(nodeId, (log = { since: [] }));
+    return log;
+  }
+
+  /**
+   * How partition p of a state rebuilds its previous state when that is lost
+   * on every executor: from the last checkpoint (or the initial state when
+   * there is none yet) by replaying the values of every batch since. Undefined
+   * when the previous state is still kept somewhere; a string when it cannot
+   * be rebuilt (some batch's values are lost too).
+   */
+  private stateRebuild(
+    run: BatchRun,
+    nodeId: number,
+    p: number,
+  ): { checkpoint?: { batchTimeMs: number; name: string }; replay: number[]; values: Array<{ batchTimeMs: number; block: CachedBlock }> } | string | undefined {
+    const read = run.plan!.states.get(nodeId);
+    if (!read?.previous) return undefined;
+    if (this.cachedBlock(run.job.id, nodeId, read.previous.batchTimeMs, p)) return undefined;
+    const log = this.stateLog(run.job.id, nodeId);
+    const valuesNode = (run.job.graph.node(nodeId) as { parent: number }).parent;
+    const values: Array<{ batchTimeMs: number; block: CachedBlock }> = [];
+    for (const b of log.since) {
+      if (b >= run.batchTimeMs) continue;
+      const ds = this.cached.get(run.job.id)?.get(`${valuesNode}@${b}`);
+      if (!ds) continue; // that batch had no values (a null input): replayed with none
+      const block = this.cachedBlock(run.job.id, valuesNode, b, p);
+      if (!block) {
+        return (
+          `the state of node ${nodeId} partition ${p} of batch ${read.previous.batchTimeMs} was lost with every executor holding it, ` +
+          `and so were the values of batch ${b} it would be replayed from`
+        );
+      }
+      values.push({ batchTimeMs: b, block });
+    }
+    const c = log.checkpoint;
+    return {
+      ...(c ? { checkpoint: { batchTimeMs: c.batchTimeMs, name: checkpointName(run.job.id, nodeId, c.batchTimeMs, p) } } : {}),
+      replay: log.since.filter((b) => b < run.batchTimeMs),
+      values,
     };
   }
 
@@ -530,10 +602,16 @@ export class Scheduler {
 
   /** A stage's cached inputs of earlier batches are all kept somewhere; else the reason. */
   private missingCachedInput(run: BatchRun, s: StageRun): string | undefined {
-    if (run.plan!.windows.size === 0) return undefined;
+    if (run.plan!.windows.size === 0 && run.plan!.states.size === 0) return undefined;
     for (let p = 0; p < s.stage.numPartitions; p++) {
       for (const b of planTask(run.job.graph, run.plan!, s.stage, p).blocks) {
         if (b.batchTimeMs === undefined || b.batchTimeMs === run.batchTimeMs) continue;
+        if (b.key === STATE_KEYS.previous) {
+          // A lost previous state is rebuilt from its checkpoint, unless the values to replay are lost too.
+          const rebuild = this.stateRebuild(run, b.nodeId, b.partition);
+          if (typeof rebuild === 'string') return rebuild;
+          continue;
+        }
         if (!this.cachedBlock(run.job.id, b.nodeId, b.batchTimeMs, b.partition)) {
           return (
             `the cached partition ${b.partition} of node ${b.nodeId} of batch ${b.batchTimeMs}, which a window reads, ` +
@@ -550,9 +628,15 @@ export class Scheduler {
     const kept = this.cached.get(job.id);
     if (!kept || kept.size === 0) return;
     const retention = cacheRetention(job.graph, this.config.batchInterval);
+    const stateOfValues = new Map(stateNodes(job.graph).map((n) => [n.parent, n.id]));
     const byExecutor = new Map<string, string[]>();
     for (const [key, ds] of kept) {
-      if (ds.batchTimeMs > t - (retention.get(ds.nodeId) ?? 0)) continue;
+      const stateId = stateOfValues.get(ds.nodeId);
+      if (stateId !== undefined) {
+        // A state's values are kept until a checkpoint covers their batch.
+        const c = this.stateLogs.get(job.id)?.get(stateId)?.checkpoint;
+        if (!c || ds.batchTimeMs > c.batchTimeMs) continue;
+      } else if (ds.batchTimeMs > t - (retention.get(ds.nodeId) ?? 0)) continue;
       kept.delete(key);
       for (const b of ds.blocks) {
         if (!b) continue;
@@ -572,6 +656,21 @@ export class Scheduler {
     this.cached.delete(job.id);
     for (const ds of kept.values()) for (const b of ds.blocks) if (b) this.cachedById.delete(b.blockId);
     for (const e of this.executors.alive()) this.ports.gateway.drop(this.endpoint(e), [], [`rdd/${job.id}:`]);
+    if (this.stateLogs.delete(job.id)) this.ports.deleteCheckpoints?.(job.id, undefined, undefined);
+  }
+
+  /** After a batch: its states were computed; a checkpoint batch makes the new replay base. */
+  private advanceStateLogs(run: BatchRun): void {
+    for (const [nodeId, read] of run.plan!.states) {
+      const log = this.stateLog(run.job.id, nodeId);
+      if (!read.checkpoint) {
+        log.since.push(run.batchTimeMs);
+        continue;
+      }
+      log.checkpoint = { batchTimeMs: run.batchTimeMs, numPartitions: read.numPartitions };
+      log.since = [];
+      this.ports.deleteCheckpoints?.(run.job.id, nodeId, run.batchTimeMs);
+    }
   }
 
   /** Keep a second copy of a cached partition, so that it survives the loss of one executor. */
@@ -701,6 +800,7 @@ export class Scheduler {
         ...timings,
       }),
     );
+    this.advanceStateLogs(run);
     this.releaseCached(job, run.batchTimeMs);
     this.finishRun(run);
     this.drivenBatchCompleted(run);
@@ -770,6 +870,10 @@ export class Scheduler {
     // Lineage keeps the batches whose cached datasets a window can still reach.
     let keepFrom = run.batchTimeMs;
     for (const ds of this.cached.get(run.job.id)?.values() ?? []) keepFrom = Math.min(keepFrom, ds.batchTimeMs);
+    // ...and the checkpoints a state's lineage now ends at.
+    for (const log of this.stateLogs.get(run.job.id)?.values() ?? []) {
+      if (log.checkpoint) keepFrom = Math.min(keepFrom, log.checkpoint.batchTimeMs);
+    }
     this.ports.forgetBatches(run.job.id, keepFrom);
     if (run.job.state === 'RUNNING') this.startReadyBatches();
   }
@@ -1004,7 +1108,43 @@ export class Scheduler {
         mapPartitionOffset: tp.mapPartitionOffset,
       };
     } else if (stage.kind === 'persist') {
-      spec.cache = { blockId: cachedBlockId(job.id, T, stage.persistNode!, tp.partition) };
+      const state = run.plan!.states.get(stage.persistNode!);
+      spec.cache = {
+        blockId: cachedBlockId(job.id, T, stage.persistNode!, tp.partition),
+        ...(state?.checkpoint ? { checkpoint: checkpointName(job.id, stage.persistNode!, T, tp.partition) } : {}),
+      };
+      const rebuild = state ? this.stateRebuild(run, stage.persistNode!, tp.partition) : undefined;
+      if (rebuild && typeof rebuild !== 'string') {
+        // The previous state is lost everywhere: start from the checkpoint and replay.
+        spec.blocks = blocks.filter((b) => b.inputKey !== STATE_KEYS.previous);
+        if (rebuild.checkpoint) {
+          spec.blocks.push({
+            dataset: { jobId: job.id, batchTimeMs: rebuild.checkpoint.batchTimeMs, nodeId: stage.persistNode! },
+            partition: tp.partition,
+            blockId: rebuild.checkpoint.name,
+            locations: [],
+            inputKey: STATE_KEYS.checkpoint,
+            checkpoint: rebuild.checkpoint.name,
+          });
+        }
+        for (const v of rebuild.values) {
+          spec.blocks.push({
+            dataset: { jobId: job.id, batchTimeMs: v.batchTimeMs, nodeId: v.block.nodeId },
+            partition: tp.partition,
+            blockId: v.block.blockId,
+            locations: v.block.executorIds
+              .filter((id) => this.executors.isAlive(id))
+              .map(execRef)
+              .filter((x) => x !== undefined),
+            inputKey: STATE_KEYS.replay(v.batchTimeMs),
+          });
+        }
+        spec.stateReplay = rebuild.replay;
+        this.log.info(
+          { jobId: job.id, batchTimeMs: T, nodeId: stage.persistNode, partition: tp.partition, checkpoint: rebuild.checkpoint?.batchTimeMs, replay: rebuild.replay.length },
+          'rebuilding a lost state partition from its checkpoint',
+        );
+      }
     } else {
       spec.result = { output: (job.graph.node(stage.outputNode!) as OutputNode).name };
     }
@@ -1061,6 +1201,14 @@ export class Scheduler {
               t.executorId,
               Number(r.metrics?.bytesOut ?? 0),
             );
+            if (run.plan!.states.get(block.nodeId)?.checkpoint) {
+              this.ports.recordCheckpoint?.(
+                { jobId: block.jobId, batchTimeMs: block.batchTimeMs, nodeId: block.nodeId },
+                block.partition,
+                checkpointName(block.jobId, block.nodeId, block.batchTimeMs, block.partition),
+                Number(r.metrics?.bytesOut ?? 0),
+              );
+            }
             this.replicateCached(block);
           }
         } else {

@@ -23,6 +23,12 @@ export interface BlockInput {
    * batches (dataset.batch_time_ms) under keys the planner assigns.
    */
   'inputKey'?: (string);
+  /**
+   * Set when the input is a state checkpoint: the object's name in the
+   * checkpoint store (JetStream object store), read from there instead of
+   * from an executor (locations is empty).
+   */
+  'checkpoint'?: (string);
 }
 
 /**
@@ -45,4 +51,10 @@ export interface BlockInput__Output {
    * batches (dataset.batch_time_ms) under keys the planner assigns.
    */
   'inputKey': (string);
+  /**
+   * Set when the input is a state checkpoint: the object's name in the
+   * checkpoint store (JetStream object store), read from there instead of
+   * from an executor (locations is empty).
+   */
+  'checkpoint': (string);
 }

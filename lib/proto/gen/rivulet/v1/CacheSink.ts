@@ -8,6 +8,11 @@
  */
 export interface CacheSink {
   'blockId'?: (string);
+  /**
+   * When set, the partition (a state's) is also written to the checkpoint
+   * store under this name before the task reports success.
+   */
+  'checkpoint'?: (string);
 }
 
 /**
@@ -17,4 +22,9 @@ export interface CacheSink {
  */
 export interface CacheSink__Output {
   'blockId': (string);
+  /**
+   * When set, the partition (a state's) is also written to the checkpoint
+   * store under this name before the task reports success.
+   */
+  'checkpoint': (string);
 }

@@ -46,6 +46,14 @@ export interface TaskSpec {
    */
   'traceContext'?: ({[key: string]: string});
   'cache'?: (_rivulet_v1_CacheSink | null);
+  /**
+   * A state task rebuilding a previous state lost on every executor: the
+   * batch times to replay, in order, from its base (the checkpoint input, or
+   * the initial state when there is none) up to this batch; the values of
+   * each come as blocks with input_key `s/r/<batch time>` (none when that
+   * batch had no values).
+   */
+  'stateReplay'?: (number | string | Long)[];
   'sink'?: "shuffleWrite"|"result"|"cache";
 }
 
@@ -87,5 +95,13 @@ export interface TaskSpec__Output {
    */
   'traceContext': ({[key: string]: string});
   'cache'?: (_rivulet_v1_CacheSink__Output | null);
+  /**
+   * A state task rebuilding a previous state lost on every executor: the
+   * batch times to replay, in order, from its base (the checkpoint input, or
+   * the initial state when there is none) up to this batch; the values of
+   * each come as blocks with input_key `s/r/<batch time>` (none when that
+   * batch had no values).
+   */
+  'stateReplay': (number)[];
   'sink'?: "shuffleWrite"|"result"|"cache";
 }
