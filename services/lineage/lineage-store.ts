@@ -111,6 +111,8 @@ export interface LineageStats {
   readonly batches: number;
   readonly datasets: number;
   readonly locations: number;
+  /** See lineage.proto LineageStats.max_depth. */
+  readonly maxDepth: number;
 }
 
 // ---------------------------------------------------------------------------
@@ -767,7 +769,44 @@ export class LineageStore {
         for (const pieces of b.locations.values()) locations += pieces.size;
       }
     }
-    return { jobs: this.jobs.size, batches, datasets, locations };
+    return { jobs: this.jobs.size, batches, datasets, locations, maxDepth: this.maxDepth() };
+  }
+
+  /** Longest dependency chain (see LineageStats.maxDepth), memoised per dataset. */
+  private maxDepth(): number {
+    const depth = new Map<string, number>();
+    const of = (ref: DatasetId): number => {
+      const key = datasetKey(ref);
+      const known = depth.get(key);
+      if (known !== undefined) return known;
+      const batch = this.jobs.get(ref.jobId)?.batches.get(ref.batchTimeMs);
+      const ds = batch?.datasets.get(ref.nodeId);
+      let d = 0;
+      if (batch && ds && ds.dependency !== 'SOURCE' && !this.checkpointed(batch, ds)) {
+        // Parents are in the same or earlier batches and the graph is acyclic
+        // (checkAcyclic), so this terminates; chains are bounded by maxBatchesPerJob.
+        for (const p of ds.parents) d = Math.max(d, 1 + of(p));
+      }
+      depth.set(key, d);
+      return d;
+    };
+    let max = 0;
+    for (const job of this.jobs.values()) {
+      for (const t of job.times) {
+        const batch = job.batches.get(t)!;
+        for (const id of batch.datasets.keys()) max = Math.max(max, of({ jobId: batch.jobId, batchTimeMs: t, nodeId: id }));
+      }
+    }
+    return max;
+  }
+
+  private checkpointed(batch: BatchState, ds: DatasetRecord): boolean {
+    if (ds.numPartitions === 0) return false;
+    const pieces = batch.locations.get(ds.nodeId);
+    if (!pieces) return false;
+    const covered = new Set<number>();
+    for (const loc of pieces.values()) if (loc.kind === 'CHECKPOINT') covered.add(loc.partition);
+    return covered.size === ds.numPartitions;
   }
 
   // ------------------------------------------------------------------ planner support (package-internal)

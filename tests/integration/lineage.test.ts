@@ -133,7 +133,7 @@ describe('lineage service (process + nats-server)', () => {
 
     expect(await codeOf(call('getBatch', { jobId: JOB, batchTimeMs: 1000 }))).toBe(Status.NOT_FOUND);
     expect(await codeOf(call('getBatch', { jobId: JOB, batchTimeMs: 2000 }))).toBe(Status.OK);
-    expect(await call('getStats', {})).toEqual({ jobs: 1, batches: 1, datasets: 3, locations: 5 });
+    expect(await call('getStats', {})).toEqual({ jobs: 1, batches: 1, datasets: 3, locations: 5, maxDepth: 2 });
   });
 
   it('serialises concurrent RecordLocations on one batch without losing updates', async () => {
@@ -186,7 +186,7 @@ describe('lineage service (process + nats-server)', () => {
       health.close();
     }
     expect(lineage!.process.exitCode).toBeNull();
-    expect(await call('getStats', {})).toEqual({ jobs: 1, batches: 1, datasets: 3, locations: 6 });
+    expect(await call('getStats', {})).toEqual({ jobs: 1, batches: 1, datasets: 3, locations: 6, maxDepth: 2 });
   });
 
   it('exits with a clear error when NATS is unavailable at start', async () => {

@@ -98,7 +98,7 @@ describe('LineageStore registration', () => {
     expect(b.datasets.map((d) => d.operator)).toEqual(['receiverStream(lines)', 'flatMap', 'map', 'reduceByKey', 'foreachRDD']);
     expect(b.datasets[3]).toEqual(ds(1000, REDUCE, 'reduceByKey', 'SHUFFLE', [ref(1000, MAP)]));
     expect(b.locations).toEqual(wordCount(1000).inputs);
-    expect(store.stats()).toEqual({ jobs: 1, batches: 1, datasets: 5, locations: 2 });
+    expect(store.stats()).toEqual({ jobs: 1, batches: 1, datasets: 5, locations: 2, maxDepth: 4 });
   });
 
   it('planning alone changes nothing; a stale plan is refused at commit', () => {
@@ -540,7 +540,7 @@ describe('LineageStore forgetting', () => {
     expect(() => store.getBatch(JOB, 2000)).toThrow(NotFoundError);
     expect(store.getBatch(JOB, 3000).batchTimeMs).toBe(3000);
     expect(store.getBatch('other', 1000).jobId).toBe('other');
-    expect(store.stats()).toEqual({ jobs: 2, batches: 2, datasets: 10, locations: 2 });
+    expect(store.stats()).toEqual({ jobs: 2, batches: 2, datasets: 10, locations: 2, maxDepth: 4 });
     // Forgotten locations leave the executor index too.
     expect(store.lostOnExecutor('e1').underReplicated.map((l) => l.dataset.batchTimeMs)).toEqual([3000]);
     expect(run(store.planForgetBatches('nope', 9999))).toEqual({ batchesForgotten: 0 });
@@ -572,5 +572,40 @@ describe('LineageStore forgetting', () => {
     expect(smaller.stats().batches).toBe(2);
     expect(smaller.getBatch(JOB, 2000).locations).toEqual(bigger.getBatch(JOB, 2000).locations);
     expect(smaller.lostOnExecutor('e3').underReplicated).toHaveLength(2);
+  });
+});
+
+describe('LineageStore lineage depth (stats().maxDepth)', () => {
+  // A state chain: state@t reads its values (a source here) and state@t-1000.
+  const STATE = 1;
+  function stateBatch(t: number): RegisterBatchInput {
+    return {
+      jobId: JOB,
+      batchTimeMs: t,
+      datasets: [
+        ds(t, SRC, 'queueStream(words)', 'SOURCE', []),
+        ds(t, STATE, 'updateStateByKey', 'NARROW', t === 1000 ? [ref(t, SRC)] : [ref(t, SRC), ref(t - 1000, STATE)]),
+      ],
+      inputs: [loc('INPUT_BLOCK', ref(t, SRC), 0, `in-${t}-0`, ['e1']), loc('INPUT_BLOCK', ref(t, SRC), 1, `in-${t}-1`, ['e2'])],
+    };
+  }
+  const checkpoint = (t: number, partition: number) => loc('CHECKPOINT', ref(t, STATE), partition, `${JOB}/${STATE}/${t}/${partition}`, ['checkpoint-store']);
+
+  it('grows with a state chain across batches and is cut where every partition of a state is checkpointed', () => {
+    const store = newStore();
+    for (const t of [1000, 2000, 3000, 4000, 5000]) run(store.planRegisterBatch(stateBatch(t)));
+    expect(store.stats().maxDepth).toBe(5);
+    // One partition checkpointed is not enough: the other still needs the whole chain.
+    run(store.planRecordLocations([checkpoint(3000, 0)]));
+    expect(store.stats().maxDepth).toBe(5);
+    run(store.planRecordLocations([checkpoint(3000, 1)]));
+    // state@1000: 1, @2000: 2, @3000: 0 (checkpointed), @4000: 1, @5000: 2.
+    expect(store.stats().maxDepth).toBe(2);
+    run(store.planForgetBatches(JOB, 3000));
+    expect(store.stats().maxDepth).toBe(2);
+    for (const t of [6000, 7000]) run(store.planRegisterBatch(stateBatch(t)));
+    expect(store.stats().maxDepth).toBe(4);
+    run(store.planRecordLocations([checkpoint(6000, 0), checkpoint(6000, 1)]));
+    expect(store.stats().maxDepth).toBe(2);
   });
 });
