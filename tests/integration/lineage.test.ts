@@ -101,7 +101,7 @@ describe('lineage service (process + nats-server)', () => {
       lostE2: await call('lostOnExecutor', { executorId: 'e2' }),
       plan: await call('planRebuild', { partitions: [{ dataset: ref(1000, REDUCE), partition: 0 }] }),
     };
-    expect(before.stats).toEqual({ jobs: 1, batches: 2, datasets: 6, locations: 10 });
+    expect(before.stats).toEqual({ jobs: 1, batches: 2, datasets: 6, locations: 10, maxDepth: 2 });
     expect((before.b2000 as { locations: Location[] }).locations.find((l) => l.blockId === 'rdd-2000-0')!.executorIds).toEqual(['e3']);
     expect(before.plan).toEqual({
       tasks: [
