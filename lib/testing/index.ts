@@ -64,6 +64,11 @@ export interface RunBatchesOptions {
   cluster?: TestCluster;
   /** Deadline of each batch. @default 60000 */
   batchTimeoutMs?: number;
+  /**
+   * Called after each batch completed, before the next one runs (e.g. to kill
+   * an executor between batches, or to inspect lineage). Awaited.
+   */
+  afterBatch?: (info: { batch: number; batchTimeMs: number; jobId: string }) => unknown;
 }
 
 export interface BatchOutput<T = unknown> {
@@ -84,10 +89,14 @@ export interface TestClusterOptions {
   batchInterval?: string | number;
   /** Log level of the services. @default "warn" */
   logLevel?: string;
+  /** Extra RIVULET_* variables per service, as LocalClusterOptions.env (the test driver is always on). */
+  env?: Record<string, Record<string, string | undefined>>;
 }
 
 export interface TestCluster {
   readonly schedulerAddress: string;
+  /** The processes behind it (to kill an executor, find lineage, ...). */
+  readonly local: LocalCluster;
   runBatches(opts: Omit<RunBatchesOptions, 'cluster'>): Promise<RunBatchesResult>;
   /** Stop every process of the cluster. Idempotent. */
   stop(): Promise<void>;
@@ -100,7 +109,7 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
     slots: opts.slots ?? 2,
     batchInterval: opts.batchInterval ?? '1s',
     logLevel: opts.logLevel ?? 'warn',
-    env: { scheduler: { RIVULET_TEST_DRIVER: 'true' } },
+    env: { ...opts.env, scheduler: { ...opts.env?.scheduler, RIVULET_TEST_DRIVER: 'true' } },
   });
   return new DrivenCluster(local, startWatchdog(local.processes().map((p) => p.pid)));
 }
@@ -155,7 +164,7 @@ class DrivenCluster implements TestCluster {
   private stopped = false;
 
   constructor(
-    private readonly local: LocalCluster,
+    readonly local: LocalCluster,
     private readonly watchdog: ChildProcess,
   ) {
     const address = local.scheduler.address;
@@ -237,6 +246,7 @@ class DrivenCluster implements TestCluster {
         for (const o of res.outputs) {
           (result[o.output] ??= []).push({ batchTime: batchTimeMs, records: unpackRecords(o.records?.payload ?? Buffer.alloc(0)) });
         }
+        await opts.afterBatch?.({ batch: i + 1, batchTimeMs, jobId });
       }
       return result;
     } finally {
