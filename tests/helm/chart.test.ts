@@ -221,6 +221,8 @@ describe('helm template, default values', () => {
     expect(data('receiver').RIVULET_BATCH_INTERVAL).toBe(data('scheduler').RIVULET_BATCH_INTERVAL);
     expect(data('executor').RIVULET_HEARTBEAT_INTERVAL).toBe(data('scheduler').RIVULET_HEARTBEAT_INTERVAL);
     expect(data('receiver').RIVULET_REPLICATION).toBe(data('scheduler').RIVULET_REPLICATION);
+    expect(data('executor').RIVULET_CHECKPOINT_BUCKET).toBe(data('scheduler').RIVULET_CHECKPOINT_BUCKET);
+    expect(data('scheduler').RIVULET_CHECKPOINT_BUCKET).toBe('rivulet-checkpoints');
   });
 
   it('every RIVULET_* variable the chart sets is an option of that service (chart and code agree on names)', () => {

@@ -259,9 +259,9 @@ its own `<component>.config`. Arguments: (dict "ctx" $ "component" "receiver")
 {{- if eq .component "receiver" -}}
 {{- $shared = dict "batchInterval" $c.batchInterval "blockInterval" $c.blockInterval "replication" $c.replication "schedulerAddress" (include "rivulet.serviceAddress" (dict "ctx" $ctx "component" "scheduler")) -}}
 {{- else if eq .component "scheduler" -}}
-{{- $shared = dict "batchInterval" $c.batchInterval "heartbeatInterval" $c.heartbeatInterval "replication" $c.replication "lineageAddress" (include "rivulet.serviceAddress" (dict "ctx" $ctx "component" "lineage")) "receiverAddress" (include "rivulet.serviceAddress" (dict "ctx" $ctx "component" "receiver")) -}}
+{{- $shared = dict "batchInterval" $c.batchInterval "heartbeatInterval" $c.heartbeatInterval "replication" $c.replication "checkpointBucket" $c.checkpointBucket "lineageAddress" (include "rivulet.serviceAddress" (dict "ctx" $ctx "component" "lineage")) "receiverAddress" (include "rivulet.serviceAddress" (dict "ctx" $ctx "component" "receiver")) -}}
 {{- else if eq .component "executor" -}}
-{{- $shared = dict "heartbeatInterval" $c.heartbeatInterval -}}
+{{- $shared = dict "heartbeatInterval" $c.heartbeatInterval "checkpointBucket" $c.checkpointBucket -}}
 {{- end -}}
 {{- range $k, $val := $shared -}}
 {{- $_ := set $env (include "rivulet.envName" $k) (include "rivulet.envValue" $val) -}}
