@@ -593,7 +593,7 @@ export class DStream<T> {
    * and the function is called once more for it with `value` undefined and
    * `state.isTimingOut()` true (its return value is emitted). Unlike Spark,
    * which looks for idle keys only in checkpoint batches, Rivulet does so
-   * every batch, so a key times out in the first batch at least `timeout`
+   * every batch, so a key times out in the first batch more than `timeout`
    * after its last activity. The stream generates a dataset every batch.
    * `stateSnapshots()` of the result is every key's `[key, state]`.
    */

@@ -99,6 +99,13 @@ export interface RebuildTask {
   /** Set when the task (re)writes the map output of this shuffled dataset. */
   readonly shuffleFor?: DatasetId;
   readonly depth: number;
+  /**
+   * Materialised partitions the task reads where the walk stopped (cached,
+   * checkpointed, or a source's input blocks), through the narrow ancestors
+   * it pipelines: e.g. for a lost state, the checkpoint it starts from and
+   * the values of every batch it replays.
+   */
+  readonly reads: PartitionId[];
 }
 
 export interface RebuildPlan {
@@ -239,6 +246,12 @@ function shuffleOffsets(ds: DatasetRecord): number[] {
 
 function mapPartitionCount(ds: DatasetRecord): number {
   return ds.parentPartitions.reduce((a, b) => a + b, 0);
+}
+
+function comparePartitionIds(a: PartitionId, b: PartitionId): number {
+  const x = a.dataset;
+  const y = b.dataset;
+  return x.batchTimeMs - y.batchTimeMs || x.nodeId - y.nodeId || a.partition - b.partition || (x.jobId < y.jobId ? -1 : x.jobId > y.jobId ? 1 : 0);
 }
 
 // ---------------------------------------------------------------------------
@@ -611,6 +624,37 @@ export class LineageStore {
     );
   }
 
+  /**
+   * Forget pieces dropped on purpose (see lineage.proto DropLocations):
+   * matched by kind, dataset, partition and block id; anything unknown
+   * (batch forgotten, piece never recorded) is skipped.
+   */
+  planDropLocations(locations: readonly LocationSpec[]): Mutation<{ dropped: number }> {
+    const what = 'DropLocations';
+    const touched = new Map<string, { batch: BatchState; nodeId: number; pieces: Map<string, LocationState> }>();
+    let dropped = 0;
+    for (const loc of locations) {
+      if (!loc.dataset) throw new InvalidArgumentError(`${what}: every location needs a dataset ref`);
+      validateBatchId(loc.dataset.jobId, loc.dataset.batchTimeMs, what);
+      if (!LOCATION_KINDS.includes(loc.kind)) throw new InvalidArgumentError(`${what}: location of ${formatDataset(loc.dataset)} has no valid kind`);
+      const batch = this.jobs.get(loc.dataset.jobId)?.batches.get(loc.dataset.batchTimeMs);
+      const current = batch?.locations.get(loc.dataset.nodeId);
+      if (!batch || !current) continue;
+      const dk = datasetKey(loc.dataset);
+      let entry = touched.get(dk);
+      if (!entry) touched.set(dk, (entry = { batch, nodeId: loc.dataset.nodeId, pieces: new Map(current) }));
+      if (entry.pieces.delete(pieceKey(loc.kind, loc.partition, loc.blockId))) dropped++;
+    }
+    const entries = [...touched.values()];
+    return this.mutation(
+      { dropped },
+      { locations: entries.map((e) => this.locationsRecord(e.batch, e.nodeId, e.pieces.values())), graphs: [], forget: [] },
+      () => {
+        for (const e of entries) this.replaceDatasetLocations(e.batch, e.nodeId, e.pieces);
+      },
+    );
+  }
+
   planRemoveExecutor(executorId: string): Mutation<{ locationsUpdated: number }> {
     if (typeof executorId !== 'string' || executorId.length === 0) {
       throw new InvalidArgumentError('RemoveExecutor: executor_id is required');
@@ -963,6 +1007,7 @@ interface TaskNode {
   readonly partition: PartitionId;
   readonly shuffleFor?: DatasetId;
   readonly deps: ReadonlySet<TaskNode>;
+  readonly reads: readonly PartitionId[];
   readonly depth: number;
   readonly doomed: boolean;
 }
@@ -970,11 +1015,13 @@ interface TaskNode {
 interface Need {
   /** Rebuild tasks this computation waits for. */
   readonly deps: ReadonlySet<TaskNode>;
+  /** Materialised partitions it reads, by `datasetKey|partition`. */
+  readonly reads: ReadonlyMap<string, PartitionId>;
   /** Some input is gone for good. */
   readonly doomed: boolean;
 }
 
-const NOTHING: Need = { deps: new Set(), doomed: false };
+const NOTHING: Need = { deps: new Set(), reads: new Map(), doomed: false };
 
 /** One PlanRebuild walk; memoised so shared ancestors are planned once. */
 class RebuildPlanner {
@@ -1017,6 +1064,7 @@ class RebuildPlanner {
         partition: { dataset: { ...t.partition.dataset }, partition: t.partition.partition },
         ...(t.shuffleFor ? { shuffleFor: { ...t.shuffleFor } } : {}),
         depth: t.depth,
+        reads: [...t.reads].sort(comparePartitionIds),
       }));
     return { tasks, unrecoverable: [...this.unrecoverable.values()] };
   }
@@ -1048,7 +1096,10 @@ class RebuildPlanner {
     const memo = this.tasks.get(key);
     if (memo) return memo;
     // A map task whose partition is materialised only re-reads it.
-    const need = shuffleFor && this.available(ds, ref, p) ? NOTHING : this.need(ds, ref, p);
+    const need: Need =
+      shuffleFor && this.available(ds, ref, p)
+        ? { ...NOTHING, reads: new Map([[`${datasetKey(ref)}|${p}`, { dataset: { ...ref }, partition: p }]]) }
+        : this.need(ds, ref, p);
     let depth = 0;
     for (const d of need.deps) depth = Math.max(depth, d.depth + 1);
     const node: TaskNode = {
@@ -1056,6 +1107,7 @@ class RebuildPlanner {
       partition: { dataset: ref, partition: p },
       ...(shuffleFor ? { shuffleFor } : {}),
       deps: need.deps,
+      reads: [...need.reads.values()],
       depth,
       doomed: need.doomed,
     };
@@ -1075,13 +1127,15 @@ class RebuildPlanner {
     }
     try {
       const deps = new Set<TaskNode>();
+      const reads = new Map<string, PartitionId>();
+      const read = (r: DatasetId, q: number) => reads.set(`${datasetKey(r)}|${q}`, { dataset: { ...r }, partition: q });
       let doomed = false;
       switch (ds.dependency) {
         case 'SOURCE':
           if (!this.groupLive(ref, 'INPUT_BLOCK', p)) {
             this.markUnrecoverable(ref, p);
             doomed = true;
-          }
+          } else read(ref, p);
           break;
         case 'NARROW':
           ds.parents.forEach((parentRef, i) => {
@@ -1093,14 +1147,19 @@ class RebuildPlanner {
                 doomed = true;
                 continue;
               }
-              if (this.available(parent, parentRef, q)) continue;
+              if (this.available(parent, parentRef, q)) {
+                read(parentRef, q);
+                continue;
+              }
               const sub = this.need(parent, parentRef, q);
               for (const d of sub.deps) deps.add(d);
+              for (const [k, r] of sub.reads) reads.set(k, r);
               doomed ||= sub.doomed;
             }
           });
           break;
         case 'SHUFFLE': {
+          // Reads the map outputs: live ones, or those of the map tasks in `deps`.
           const offsets = shuffleOffsets(ds);
           ds.parents.forEach((parentRef, i) => {
             const parent = this.store.lookup(parentRef);
@@ -1119,7 +1178,7 @@ class RebuildPlanner {
           break;
         }
       }
-      const need: Need = { deps, doomed };
+      const need: Need = { deps, reads, doomed };
       this.needs.set(key, need);
       return need;
     } finally {

@@ -108,6 +108,11 @@ export class LineageService {
         await this.mutate(() => this.store.planRecordLocations(locations));
         return {};
       }),
+      DropLocations: this.unary('DropLocations', async (req) => {
+        const locations = (req.locations ?? []).map((l, i) => decodeLocation(l, `locations[${i}]`));
+        const { dropped } = await this.mutate(() => this.store.planDropLocations(locations));
+        return { dropped };
+      }),
       GetBatch: this.unary('GetBatch', async (req) => {
         const batchTimeMs = Number(req.batchTimeMs ?? 0);
         return encodeBatch(this.store.getBatch(req.jobId ?? '', batchTimeMs));

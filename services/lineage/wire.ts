@@ -128,6 +128,7 @@ export function encodePlan(plan: RebuildPlan): PlanRebuildResponse {
       partition: encodePartitionRef(t.partition),
       shuffleFor: t.shuffleFor ? encodeDatasetRef(t.shuffleFor) : null,
       depth: t.depth,
+      reads: t.reads.map(encodePartitionRef),
     })),
     unrecoverable: plan.unrecoverable.map(encodePartitionRef),
   };

@@ -105,8 +105,9 @@ describe('lineage service (process + nats-server)', () => {
     expect((before.b2000 as { locations: Location[] }).locations.find((l) => l.blockId === 'rdd-2000-0')!.executorIds).toEqual(['e3']);
     expect(before.plan).toEqual({
       tasks: [
-        { partition: { dataset: ref(1000, MAP), partition: 0 }, shuffleFor: ref(1000, REDUCE), depth: 0 },
-        { partition: { dataset: ref(1000, REDUCE), partition: 0 }, shuffleFor: null, depth: 1 },
+        // The map task reads the surviving input block; the reduce task reads only map outputs.
+        { partition: { dataset: ref(1000, MAP), partition: 0 }, shuffleFor: ref(1000, REDUCE), depth: 0, reads: [{ dataset: ref(1000, SRC), partition: 0 }] },
+        { partition: { dataset: ref(1000, REDUCE), partition: 0 }, shuffleFor: null, depth: 1, reads: [] },
       ],
       unrecoverable: [],
     });

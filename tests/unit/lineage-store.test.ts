@@ -80,6 +80,12 @@ function storeWithWordCount(t = 1000): LineageStore {
   return store;
 }
 
+/** PlanRebuild without the tasks' `reads` (asserted separately, in the state tests below). */
+function planWithoutReads(store: LineageStore, partitions: Parameters<LineageStore['planRebuild']>[0]) {
+  const plan = store.planRebuild(partitions);
+  return { ...plan, tasks: plan.tasks.map(({ reads: _reads, ...t }) => t) };
+}
+
 const task = (t: number, nodeId: number, partition: number, depth: number, shuffleFor?: DatasetId) => ({
   partition: { dataset: ref(t, nodeId), partition },
   ...(shuffleFor ? { shuffleFor } : {}),
@@ -324,7 +330,7 @@ describe('LineageStore.planRebuild (word count)', () => {
 
   it('yields no task for partitions that are still materialised', () => {
     const store = storeWithWordCount();
-    expect(store.planRebuild([{ dataset: reduce, partition: 0 }, { dataset: ref(t, SRC), partition: 1 }])).toEqual({
+    expect(planWithoutReads(store, [{ dataset: reduce, partition: 0 }, { dataset: ref(t, SRC), partition: 1 }])).toEqual({
       tasks: [],
       unrecoverable: [],
     });
@@ -333,7 +339,7 @@ describe('LineageStore.planRebuild (word count)', () => {
   it('lost shuffle output on one executor → only its map task (depth 0, reading the surviving block replica) + the reduce partition (depth 1)', () => {
     const store = storeWithWordCount();
     run(store.planRemoveExecutor('e1'));
-    expect(store.planRebuild([{ dataset: reduce, partition: 0 }])).toEqual({
+    expect(planWithoutReads(store, [{ dataset: reduce, partition: 0 }])).toEqual({
       tasks: [task(t, MAP, 0, 0, reduce), task(t, REDUCE, 0, 1)],
       unrecoverable: [],
     });
@@ -342,7 +348,7 @@ describe('LineageStore.planRebuild (word count)', () => {
   it('pipelines the output operator over a shuffle it must re-read, and dedupes shared map tasks', () => {
     const store = storeWithWordCount();
     run(store.planRemoveExecutor('e1'));
-    const plan = store.planRebuild([
+    const plan = planWithoutReads(store, [
       { dataset: ref(t, OUT), partition: 0 },
       { dataset: ref(t, OUT), partition: 1 },
       { dataset: reduce, partition: 0 },
@@ -358,25 +364,25 @@ describe('LineageStore.planRebuild (word count)', () => {
     run(store.planRemoveExecutor('e1'));
     run(store.planRemoveExecutor('e2'));
     // Block 0 was on e1+e2 only: its map task can't run; block 1 survives on e3.
-    const plan = store.planRebuild([{ dataset: reduce, partition: 1 }]);
+    const plan = planWithoutReads(store, [{ dataset: reduce, partition: 1 }]);
     expect(plan.tasks).toEqual([]);
     expect(plan.unrecoverable).toEqual([
       { dataset: ref(t, SRC), partition: 0 },
       { dataset: reduce, partition: 1 },
     ]);
     // A map partition alone (no shuffle) is still recoverable from block 1.
-    expect(store.planRebuild([{ dataset: ref(t, MAP), partition: 1 }])).toEqual({ tasks: [task(t, MAP, 1, 0)], unrecoverable: [] });
+    expect(planWithoutReads(store, [{ dataset: ref(t, MAP), partition: 1 }])).toEqual({ tasks: [task(t, MAP, 1, 0)], unrecoverable: [] });
   });
 
   it('input block lost everywhere → its partitions are unrecoverable, and a source partition itself too', () => {
     const store = storeWithWordCount();
     run(store.planRemoveExecutor('e1'));
     run(store.planRemoveExecutor('e2'));
-    expect(store.planRebuild([{ dataset: ref(t, SRC), partition: 0 }])).toEqual({
+    expect(planWithoutReads(store, [{ dataset: ref(t, SRC), partition: 0 }])).toEqual({
       tasks: [],
       unrecoverable: [{ dataset: ref(t, SRC), partition: 0 }],
     });
-    expect(store.planRebuild([{ dataset: ref(t, FLATMAP), partition: 0 }]).unrecoverable).toEqual([
+    expect(planWithoutReads(store, [{ dataset: ref(t, FLATMAP), partition: 0 }]).unrecoverable).toEqual([
       { dataset: ref(t, SRC), partition: 0 },
       { dataset: ref(t, FLATMAP), partition: 0 },
     ]);
@@ -388,7 +394,7 @@ describe('LineageStore.planRebuild (word count)', () => {
     run(store.planRemoveExecutor('e1'));
     run(store.planRemoveExecutor('e2'));
     // Map output 0 comes from the cached map partition on e3, map output 1 from block 1 on e3.
-    expect(store.planRebuild([{ dataset: reduce, partition: 0 }])).toEqual({
+    expect(planWithoutReads(store, [{ dataset: reduce, partition: 0 }])).toEqual({
       tasks: [task(t, MAP, 0, 0, reduce), task(t, MAP, 1, 0, reduce), task(t, REDUCE, 0, 1)],
       unrecoverable: [],
     });
@@ -398,7 +404,7 @@ describe('LineageStore.planRebuild (word count)', () => {
     const store = storeWithWordCount();
     run(store.planRecordLocations([loc('CHECKPOINT', reduce, 0, 'ckpt-3-0', ['durable'])]));
     run(store.planRemoveExecutor('e1'));
-    expect(store.planRebuild([{ dataset: reduce, partition: 0 }])).toEqual({ tasks: [], unrecoverable: [] });
+    expect(planWithoutReads(store, [{ dataset: reduce, partition: 0 }])).toEqual({ tasks: [], unrecoverable: [] });
   });
 
   it('a partition with several blocks needs all of them live', () => {
@@ -406,8 +412,8 @@ describe('LineageStore.planRebuild (word count)', () => {
     const input = wordCount(t);
     run(store.planRegisterBatch({ ...input, inputs: [...input.inputs, loc('INPUT_BLOCK', ref(t, SRC), 1, 'extra', ['e1'])] }));
     run(store.planRemoveExecutor('e1'));
-    expect(store.planRebuild([{ dataset: ref(t, SRC), partition: 1 }]).unrecoverable).toEqual([{ dataset: ref(t, SRC), partition: 1 }]);
-    expect(store.planRebuild([{ dataset: ref(t, SRC), partition: 0 }]).unrecoverable).toEqual([]);
+    expect(planWithoutReads(store, [{ dataset: ref(t, SRC), partition: 1 }]).unrecoverable).toEqual([{ dataset: ref(t, SRC), partition: 1 }]);
+    expect(planWithoutReads(store, [{ dataset: ref(t, SRC), partition: 0 }]).unrecoverable).toEqual([]);
   });
 
   it('depth grows across chained shuffles', () => {
@@ -428,7 +434,7 @@ describe('LineageStore.planRebuild (word count)', () => {
       }),
     );
     // Nothing but the input blocks is materialised.
-    expect(store.planRebuild([{ dataset: ref(t, 4), partition: 0 }]).tasks).toEqual([
+    expect(planWithoutReads(store, [{ dataset: ref(t, 4), partition: 0 }]).tasks).toEqual([
       task(t, 1, 0, 0, ref(t, 2)),
       task(t, 1, 1, 0, ref(t, 2)),
       task(t, 3, 0, 1, ref(t, 4)),
@@ -454,11 +460,11 @@ describe('LineageStore.planRebuild (word count)', () => {
       }),
     );
     // Partition 1 is a's partition 1; partition 3 is b's partition 1.
-    expect(store.planRebuild([{ dataset: ref(t, 3), partition: 1 }]).tasks).toEqual([task(t, 3, 1, 0)]);
-    expect(store.planRebuild([{ dataset: ref(t, 3), partition: 3 }]).tasks).toEqual([task(t, 3, 3, 0)]);
+    expect(planWithoutReads(store, [{ dataset: ref(t, 3), partition: 1 }]).tasks).toEqual([task(t, 3, 1, 0)]);
+    expect(planWithoutReads(store, [{ dataset: ref(t, 3), partition: 3 }]).tasks).toEqual([task(t, 3, 3, 0)]);
     // Losing b's block 1 dooms union partition 3 only.
     run(store.planRemoveExecutor('e1'));
-    const lostB1 = store.planRebuild([{ dataset: ref(t, 3), partition: 3 }]);
+    const lostB1 = planWithoutReads(store, [{ dataset: ref(t, 3), partition: 3 }]);
     expect(lostB1.unrecoverable).toContainEqual({ dataset: ref(t, 1), partition: 1 });
     expect(lostB1.unrecoverable).not.toContainEqual({ dataset: ref(t, 0), partition: 1 });
   });
@@ -480,7 +486,7 @@ describe('LineageStore.planRebuild (word count)', () => {
     // Map partitions 0-1 are parent a's, 2-4 parent b's; only b's partition 1 (global 3) is missing.
     run(store.planRecordLocations([0, 1, 2, 4].map((m) => loc('SHUFFLE_OUTPUT', ref(t, 2), m, `s${m}`, ['e2']))));
     expect(() => store.planRecordLocations([loc('SHUFFLE_OUTPUT', ref(t, 2), 5, 's5', ['e2'])])).toThrow(InvalidArgumentError);
-    expect(store.planRebuild([{ dataset: ref(t, 2), partition: 1 }]).tasks).toEqual([task(t, 1, 1, 0, ref(t, 2)), task(t, 2, 1, 1)]);
+    expect(planWithoutReads(store, [{ dataset: ref(t, 2), partition: 1 }]).tasks).toEqual([task(t, 1, 1, 0, ref(t, 2)), task(t, 2, 1, 1)]);
   });
 
   it('walks into earlier batches for state and reports forgotten parents as unrecoverable', () => {
@@ -496,24 +502,24 @@ describe('LineageStore.planRebuild (word count)', () => {
     run(store.planRecordLocations([...ranWordCount(1000), ...ranWordCount(2000), loc('PARTITION', ref(1000, 5), 0, 's1-0', ['e1'])]));
     run(store.planRemoveExecutor('e1'));
     const state = ref(2000, 5);
-    expect(store.planRebuild([{ dataset: state, partition: 0 }])).toEqual({
+    expect(planWithoutReads(store, [{ dataset: state, partition: 0 }])).toEqual({
       tasks: [task(1000, MAP, 0, 0, ref(1000, REDUCE)), task(2000, MAP, 0, 0, ref(2000, REDUCE)), task(2000, 5, 0, 1)],
       unrecoverable: [],
     });
     expect(run(store.planForgetBatches(JOB, 1500))).toEqual({ batchesForgotten: 1 });
-    expect(store.planRebuild([{ dataset: state, partition: 0 }])).toEqual({
+    expect(planWithoutReads(store, [{ dataset: state, partition: 0 }])).toEqual({
       tasks: [],
       unrecoverable: [{ dataset: state, partition: 0 }],
     });
     // Partition 1 of the old state was never cached; with its batch forgotten it is gone too.
-    expect(store.planRebuild([{ dataset: state, partition: 1 }]).unrecoverable).toEqual([{ dataset: state, partition: 1 }]);
+    expect(planWithoutReads(store, [{ dataset: state, partition: 1 }]).unrecoverable).toEqual([{ dataset: state, partition: 1 }]);
   });
 
   it('refuses unknown datasets (NOT_FOUND) and out-of-range partitions (INVALID_ARGUMENT)', () => {
     const store = storeWithWordCount();
-    expect(() => store.planRebuild([{ dataset: ref(7, 0), partition: 0 }])).toThrow(NotFoundError);
-    expect(() => store.planRebuild([{ dataset: ref(t, 9), partition: 0 }])).toThrow(NotFoundError);
-    expect(() => store.planRebuild([{ dataset: reduce, partition: 2 }])).toThrow(InvalidArgumentError);
+    expect(() => planWithoutReads(store, [{ dataset: ref(7, 0), partition: 0 }])).toThrow(NotFoundError);
+    expect(() => planWithoutReads(store, [{ dataset: ref(t, 9), partition: 0 }])).toThrow(NotFoundError);
+    expect(() => planWithoutReads(store, [{ dataset: reduce, partition: 2 }])).toThrow(InvalidArgumentError);
   });
 
   it('gives up with FAILED_PRECONDITION on lineage deeper than the limit instead of overflowing the stack', () => {
@@ -521,7 +527,7 @@ describe('LineageStore.planRebuild (word count)', () => {
     const datasets = [ds(t, 0, 'source', 'SOURCE', [])];
     for (let i = 1; i <= 20; i++) datasets.push(ds(t, i, 'map', 'NARROW', [ref(t, i - 1)]));
     run(store.planRegisterBatch({ jobId: JOB, batchTimeMs: t, datasets, inputs: [] }));
-    expect(() => store.planRebuild([{ dataset: ref(t, 20), partition: 0 }])).toThrow(FailedPreconditionError);
+    expect(() => planWithoutReads(store, [{ dataset: ref(t, 20), partition: 0 }])).toThrow(FailedPreconditionError);
   });
 });
 
@@ -607,5 +613,45 @@ describe('LineageStore lineage depth (stats().maxDepth)', () => {
     expect(store.stats().maxDepth).toBe(4);
     run(store.planRecordLocations([checkpoint(6000, 0), checkpoint(6000, 1)]));
     expect(store.stats().maxDepth).toBe(2);
+  });
+
+  it('PlanRebuild of a lost state walks back through dropped states to the checkpoint, reading the kept values', () => {
+    const store = newStore();
+    for (const t of [1000, 2000, 3000, 4000]) run(store.planRegisterBatch(stateBatch(t)));
+    const cached = (t: number, p: number, executorIds: string[]) => loc('PARTITION', ref(t, STATE), p, `rdd/${t}/${p}`, executorIds);
+    run(store.planRecordLocations([checkpoint(1000, 0), checkpoint(1000, 1), cached(2000, 0, ['e1']), cached(3000, 0, ['e1']), cached(4000, 0, ['e1', 'e2'])]));
+    // The states of 2000 and 3000 were dropped on purpose (the next batch was done with them).
+    const writes: StoreWrites[] = [];
+    expect(run(store.planDropLocations([cached(2000, 0, []), cached(3000, 0, []), cached(9000, 0, [])]), writes)).toEqual({ dropped: 2 });
+    expect(writes[0]!.locations.map((l) => l.batchTimeMs)).toEqual([2000, 3000]);
+    // One task: the narrow chain 2000 → 3000 is pipelined, starting from the
+    // checkpoint of 1000 and reading the values (here input blocks) of 2000 and 3000.
+    expect(store.planRebuild([{ dataset: ref(3000, STATE), partition: 0 }])).toEqual({
+      tasks: [
+        {
+          ...task(3000, STATE, 0, 0),
+          reads: [
+            { dataset: ref(1000, STATE), partition: 0 },
+            { dataset: ref(2000, SRC), partition: 0 },
+            { dataset: ref(3000, SRC), partition: 0 },
+          ],
+        },
+      ],
+      unrecoverable: [],
+    });
+    // A live copy stops the walk: nothing to do for 4000.
+    expect(store.planRebuild([{ dataset: ref(4000, STATE), partition: 0 }]).tasks).toEqual([]);
+    // With the values of 2000 gone everywhere (e1 held its input block), state 3000 cannot be replayed.
+    run(store.planRemoveExecutor('e1'));
+    const lost = store.planRebuild([{ dataset: ref(3000, STATE), partition: 0 }]);
+    expect(lost.tasks).toEqual([]);
+    expect(lost.unrecoverable).toHaveLength(3);
+    expect(lost.unrecoverable).toEqual(
+      expect.arrayContaining([
+        { dataset: ref(2000, SRC), partition: 0 },
+        { dataset: ref(3000, SRC), partition: 0 },
+        { dataset: ref(3000, STATE), partition: 0 },
+      ]),
+    );
   });
 });

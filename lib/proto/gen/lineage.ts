@@ -5,6 +5,8 @@ import type { BatchLineage as _rivulet_v1_BatchLineage, BatchLineage__Output as 
 import type { BlockRef as _rivulet_v1_BlockRef, BlockRef__Output as _rivulet_v1_BlockRef__Output } from './rivulet/v1/BlockRef.js';
 import type { Dataset as _rivulet_v1_Dataset, Dataset__Output as _rivulet_v1_Dataset__Output } from './rivulet/v1/Dataset.js';
 import type { DatasetRef as _rivulet_v1_DatasetRef, DatasetRef__Output as _rivulet_v1_DatasetRef__Output } from './rivulet/v1/DatasetRef.js';
+import type { DropLocationsRequest as _rivulet_v1_DropLocationsRequest, DropLocationsRequest__Output as _rivulet_v1_DropLocationsRequest__Output } from './rivulet/v1/DropLocationsRequest.js';
+import type { DropLocationsResponse as _rivulet_v1_DropLocationsResponse, DropLocationsResponse__Output as _rivulet_v1_DropLocationsResponse__Output } from './rivulet/v1/DropLocationsResponse.js';
 import type { ExecutorRef as _rivulet_v1_ExecutorRef, ExecutorRef__Output as _rivulet_v1_ExecutorRef__Output } from './rivulet/v1/ExecutorRef.js';
 import type { ForgetBatchesRequest as _rivulet_v1_ForgetBatchesRequest, ForgetBatchesRequest__Output as _rivulet_v1_ForgetBatchesRequest__Output } from './rivulet/v1/ForgetBatchesRequest.js';
 import type { ForgetBatchesResponse as _rivulet_v1_ForgetBatchesResponse, ForgetBatchesResponse__Output as _rivulet_v1_ForgetBatchesResponse__Output } from './rivulet/v1/ForgetBatchesResponse.js';
@@ -39,6 +41,8 @@ export interface ProtoGrpcType {
       Dataset: MessageTypeDefinition<_rivulet_v1_Dataset, _rivulet_v1_Dataset__Output>
       DatasetRef: MessageTypeDefinition<_rivulet_v1_DatasetRef, _rivulet_v1_DatasetRef__Output>
       DependencyKind: EnumTypeDefinition
+      DropLocationsRequest: MessageTypeDefinition<_rivulet_v1_DropLocationsRequest, _rivulet_v1_DropLocationsRequest__Output>
+      DropLocationsResponse: MessageTypeDefinition<_rivulet_v1_DropLocationsResponse, _rivulet_v1_DropLocationsResponse__Output>
       ExecutorRef: MessageTypeDefinition<_rivulet_v1_ExecutorRef, _rivulet_v1_ExecutorRef__Output>
       ForgetBatchesRequest: MessageTypeDefinition<_rivulet_v1_ForgetBatchesRequest, _rivulet_v1_ForgetBatchesRequest__Output>
       ForgetBatchesResponse: MessageTypeDefinition<_rivulet_v1_ForgetBatchesResponse, _rivulet_v1_ForgetBatchesResponse__Output>

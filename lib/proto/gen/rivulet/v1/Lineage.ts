@@ -3,6 +3,8 @@
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { BatchLineage as _rivulet_v1_BatchLineage, BatchLineage__Output as _rivulet_v1_BatchLineage__Output } from '../../rivulet/v1/BatchLineage.js';
+import type { DropLocationsRequest as _rivulet_v1_DropLocationsRequest, DropLocationsRequest__Output as _rivulet_v1_DropLocationsRequest__Output } from '../../rivulet/v1/DropLocationsRequest.js';
+import type { DropLocationsResponse as _rivulet_v1_DropLocationsResponse, DropLocationsResponse__Output as _rivulet_v1_DropLocationsResponse__Output } from '../../rivulet/v1/DropLocationsResponse.js';
 import type { ForgetBatchesRequest as _rivulet_v1_ForgetBatchesRequest, ForgetBatchesRequest__Output as _rivulet_v1_ForgetBatchesRequest__Output } from '../../rivulet/v1/ForgetBatchesRequest.js';
 import type { ForgetBatchesResponse as _rivulet_v1_ForgetBatchesResponse, ForgetBatchesResponse__Output as _rivulet_v1_ForgetBatchesResponse__Output } from '../../rivulet/v1/ForgetBatchesResponse.js';
 import type { GetBatchRequest as _rivulet_v1_GetBatchRequest, GetBatchRequest__Output as _rivulet_v1_GetBatchRequest__Output } from '../../rivulet/v1/GetBatchRequest.js';
@@ -20,6 +22,29 @@ import type { RemoveExecutorRequest as _rivulet_v1_RemoveExecutorRequest, Remove
 import type { RemoveExecutorResponse as _rivulet_v1_RemoveExecutorResponse, RemoveExecutorResponse__Output as _rivulet_v1_RemoveExecutorResponse__Output } from '../../rivulet/v1/RemoveExecutorResponse.js';
 
 export interface LineageClient extends grpc.Client {
+  /**
+   * Forget pieces that were dropped on purpose (a cached partition no window
+   * or state reads any more): unlike a loss they are not expected anywhere,
+   * so PlanRebuild walks past them. Matched by (kind, dataset, partition,
+   * block_id); executor_ids and bytes are ignored; unknown pieces and batches
+   * are ignored.
+   */
+  DropLocations(argument: _rivulet_v1_DropLocationsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_DropLocationsResponse__Output>): grpc.ClientUnaryCall;
+  DropLocations(argument: _rivulet_v1_DropLocationsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_rivulet_v1_DropLocationsResponse__Output>): grpc.ClientUnaryCall;
+  DropLocations(argument: _rivulet_v1_DropLocationsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_DropLocationsResponse__Output>): grpc.ClientUnaryCall;
+  DropLocations(argument: _rivulet_v1_DropLocationsRequest, callback: grpc.requestCallback<_rivulet_v1_DropLocationsResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Forget pieces that were dropped on purpose (a cached partition no window
+   * or state reads any more): unlike a loss they are not expected anywhere,
+   * so PlanRebuild walks past them. Matched by (kind, dataset, partition,
+   * block_id); executor_ids and bytes are ignored; unknown pieces and batches
+   * are ignored.
+   */
+  dropLocations(argument: _rivulet_v1_DropLocationsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_DropLocationsResponse__Output>): grpc.ClientUnaryCall;
+  dropLocations(argument: _rivulet_v1_DropLocationsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_rivulet_v1_DropLocationsResponse__Output>): grpc.ClientUnaryCall;
+  dropLocations(argument: _rivulet_v1_DropLocationsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_DropLocationsResponse__Output>): grpc.ClientUnaryCall;
+  dropLocations(argument: _rivulet_v1_DropLocationsRequest, callback: grpc.requestCallback<_rivulet_v1_DropLocationsResponse__Output>): grpc.ClientUnaryCall;
+  
   /**
    * Forget batches no window or state can reach any more.
    */
@@ -152,6 +177,15 @@ export interface LineageClient extends grpc.Client {
 
 export interface LineageHandlers extends grpc.UntypedServiceImplementation {
   /**
+   * Forget pieces that were dropped on purpose (a cached partition no window
+   * or state reads any more): unlike a loss they are not expected anywhere,
+   * so PlanRebuild walks past them. Matched by (kind, dataset, partition,
+   * block_id); executor_ids and bytes are ignored; unknown pieces and batches
+   * are ignored.
+   */
+  DropLocations: grpc.handleUnaryCall<_rivulet_v1_DropLocationsRequest__Output, _rivulet_v1_DropLocationsResponse>;
+  
+  /**
    * Forget batches no window or state can reach any more.
    */
   ForgetBatches: grpc.handleUnaryCall<_rivulet_v1_ForgetBatchesRequest__Output, _rivulet_v1_ForgetBatchesResponse>;
@@ -198,6 +232,7 @@ export interface LineageHandlers extends grpc.UntypedServiceImplementation {
 }
 
 export interface LineageDefinition extends grpc.ServiceDefinition {
+  DropLocations: MethodDefinition<_rivulet_v1_DropLocationsRequest, _rivulet_v1_DropLocationsResponse, _rivulet_v1_DropLocationsRequest__Output, _rivulet_v1_DropLocationsResponse__Output>
   ForgetBatches: MethodDefinition<_rivulet_v1_ForgetBatchesRequest, _rivulet_v1_ForgetBatchesResponse, _rivulet_v1_ForgetBatchesRequest__Output, _rivulet_v1_ForgetBatchesResponse__Output>
   GetBatch: MethodDefinition<_rivulet_v1_GetBatchRequest, _rivulet_v1_BatchLineage, _rivulet_v1_GetBatchRequest__Output, _rivulet_v1_BatchLineage__Output>
   GetStats: MethodDefinition<_rivulet_v1_GetStatsRequest, _rivulet_v1_LineageStats, _rivulet_v1_GetStatsRequest__Output, _rivulet_v1_LineageStats__Output>

@@ -17,6 +17,13 @@ export interface RebuildTask {
    * all run at once; depth d waits for depth d-1.
    */
   'depth'?: (number);
+  /**
+   * Materialised partitions the task reads where the walk stopped (cached,
+   * checkpointed, or a source's input blocks), through the narrow ancestors
+   * it pipelines — for a lost state: the checkpoint it starts from and the
+   * values of every batch it replays. Map outputs it reads are not listed.
+   */
+  'reads'?: (_rivulet_v1_PartitionRef)[];
 }
 
 export interface RebuildTask__Output {
@@ -33,4 +40,11 @@ export interface RebuildTask__Output {
    * all run at once; depth d waits for depth d-1.
    */
   'depth': (number);
+  /**
+   * Materialised partitions the task reads where the walk stopped (cached,
+   * checkpointed, or a source's input blocks), through the narrow ancestors
+   * it pipelines — for a lost state: the checkpoint it starts from and the
+   * values of every batch it replays. Map outputs it reads are not listed.
+   */
+  'reads': (_rivulet_v1_PartitionRef__Output)[];
 }
