@@ -41,6 +41,18 @@ export interface StageRun {
   resubmissions: number;
 }
 
+/** What lineage's PlanRebuild says one lost state partition is rebuilt from. */
+export interface LineageRebuild {
+  /** The state's own materialised ancestor the task starts from (a checkpoint or a kept partition), if any. */
+  baseBatchTimeMs?: number;
+  /** Batches whose values it reads. */
+  valuesBatches: number[];
+  /** Set when lineage cannot rebuild it (the reason), or could not be asked. */
+  unrecoverable?: string;
+  /** Lineage could not be asked: use the scheduler's own record. */
+  fallback?: boolean;
+}
+
 export class BatchRun {
   state: BatchState = 'WAITING_INPUT';
   plan?: BatchPlan;
@@ -59,6 +71,12 @@ export class BatchRun {
   speculativeTasks = 0;
   /** Tasks re-run because an executor holding their outputs was lost. */
   recoveryTasks = 0;
+  /**
+   * Lineage's rebuild plans for previous-state partitions lost on every
+   * executor, by `<state node>/<partition>`: 'pending' while PlanRebuild is
+   * asked, then what the state task starts from and replays (scheduler.ts stateRebuild).
+   */
+  readonly stateRebuilds = new Map<string, 'pending' | LineageRebuild>();
 
   nextAttempt(taskId: string): number {
     const n = (this.attempts.get(taskId) ?? 0) + 1;

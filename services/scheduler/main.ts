@@ -119,6 +119,38 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
         log.debug({ err: err.message }, 'lineage ForgetBatches failed'),
       );
     },
+    dropCachedPartitions: (blocks) => {
+      unary(
+        lineage,
+        lineage.dropLocations,
+        {
+          locations: blocks.map((b) => ({
+            kind: 'PARTITION' as const,
+            dataset: { jobId: b.jobId, batchTimeMs: b.batchTimeMs, nodeId: b.nodeId },
+            partition: b.partition,
+            blockId: b.blockId,
+          })),
+        },
+        { timeoutMs: 3000, attempts: 3 },
+      ).catch((err) => log.warn({ err: err.message }, 'lineage DropLocations failed'));
+    },
+    planRebuild: async (targets) => {
+      const res = await unary(
+        lineage,
+        lineage.planRebuild,
+        { partitions: targets.map((t) => ({ dataset: { jobId: t.jobId, batchTimeMs: t.batchTimeMs, nodeId: t.nodeId }, partition: t.partition })) },
+        { timeoutMs: 3000, attempts: 2 },
+      );
+      const id = (p: { dataset?: { batchTimeMs?: number | string | Long; nodeId?: number } | null; partition?: number } | null | undefined) => ({
+        batchTimeMs: Number(p?.dataset?.batchTimeMs ?? 0),
+        nodeId: p?.dataset?.nodeId ?? 0,
+        partition: p?.partition ?? 0,
+      });
+      return {
+        tasks: res.tasks.map((t) => ({ target: id(t.partition), reads: t.reads.map(id) })),
+        unrecoverable: res.unrecoverable.map(id),
+      };
+    },
     recordCheckpoint: (dataset, partition, name, bytes) => {
       unary(
         lineage,

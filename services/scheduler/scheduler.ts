@@ -59,7 +59,7 @@ import type { TaskResult__Output } from '../../lib/proto/gen/rivulet/v1/TaskResu
 import type { TaskSpec } from '../../lib/proto/gen/rivulet/v1/TaskSpec.js';
 import type { ClusterStatus } from '../../lib/proto/gen/rivulet/v1/ClusterStatus.js';
 import type { BatchStatus } from '../../lib/proto/gen/rivulet/v1/BatchStatus.js';
-import { BatchRun, type InputBlock, type StageRun } from './batch-run.js';
+import { BatchRun, type InputBlock, type LineageRebuild, type StageRun } from './batch-run.js';
 import type { SchedulerConfig } from './config.js';
 import type { ExecutorEndpoint, ExecutorGateway } from './executor-gateway.js';
 import { ExecutorTracker, type ExecutorChange, type TrackedExecutor } from './executor-tracker.js';
@@ -80,6 +80,16 @@ export interface SchedulerPorts {
   /** Fire-and-forget: a cached partition (a window's input) is kept on `executorId` (lineage PARTITION location). */
   recordCachedPartition?(dataset: { jobId: string; batchTimeMs: number; nodeId: number }, partition: number, blockId: string, executorId: string, bytes: number): void;
   removeExecutorFromLineage(executorId: string): void;
+  /** Fire-and-forget: cached partitions dropped on purpose (lineage DropLocations). */
+  dropCachedPartitions?(blocks: Array<{ jobId: string; batchTimeMs: number; nodeId: number; partition: number; blockId: string }>): void;
+  /**
+   * Lineage's PlanRebuild for partitions of datasets: per target, what the one
+   * task rebuilding it reads, or that it cannot be rebuilt.
+   */
+  planRebuild?(targets: Array<{ jobId: string; batchTimeMs: number; nodeId: number; partition: number }>): Promise<{
+    tasks: Array<{ target: { batchTimeMs: number; nodeId: number; partition: number }; reads: Array<{ batchTimeMs: number; nodeId: number; partition: number }> }>;
+    unrecoverable: Array<{ batchTimeMs: number; nodeId: number; partition: number }>;
+  }>;
   /** Fire-and-forget: a state partition was checkpointed (lineage CHECKPOINT location). */
   recordCheckpoint?(dataset: { jobId: string; batchTimeMs: number; nodeId: number }, partition: number, name: string, bytes: number): void;
   /** Fire-and-forget: delete a job's checkpoints of a state node (all of them when `beforeBatchTimeMs` is undefined). */
@@ -104,6 +114,7 @@ export type SchedulerEvent =
   | { type: 'executorUnreachable'; executorId: string; epoch: number }
   | { type: 'blocksReplicated'; executorId: string; epoch: number; blockIds: string[] }
   | { type: 'speculationCheck' }
+  | { type: 'stateRebuildPlanned'; run: BatchRun; nodeId: number; plans: Map<number, LineageRebuild> }
   | { type: 'reschedule' }
   // TEST-ONLY (test driver): run one batch of a driven job with these queue-stream inputs.
   | { type: 'driveBatch'; jobId: string; batchTimeMs: number; inputs: Map<string, InputBlock[]> };
@@ -170,8 +181,25 @@ interface CachedDataset {
   blocks: Array<CachedBlock | undefined>;
 }
 
+/** How one state task rebuilds a previous state lost on every executor. */
+interface StateRebuild {
+  /** Start from this checkpoint... */
+  checkpoint?: { batchTimeMs: number; name: string };
+  /** ...or from this older partition still kept (neither: the initial state). */
+  previous?: CachedBlock;
+  /** Batches to step through before this one. */
+  replay: number[];
+  values: Array<{ batchTimeMs: number; block: CachedBlock }>;
+}
+
+function plannedBy(plan: 'pending' | LineageRebuild | undefined): 'lineage' | 'scheduler' {
+  return plan && plan !== 'pending' && !plan.fallback ? 'lineage' : 'scheduler';
+}
+
 /** A state node's recovery record: see Scheduler.stateLogs. */
 interface StateLog {
+  /** The first batch the state was computed for (a rebuild with no checkpoint yet replays from there). */
+  started?: number;
   checkpoint?: { batchTimeMs: number; numPartitions: number };
   /** Batch times (ascending) the state was computed for after the checkpoint. */
   since: number[];
@@ -321,6 +349,8 @@ export class Scheduler {
         return this.onBlocksReplicated(e.executorId, e.epoch, e.blockIds);
       case 'speculationCheck':
         return this.speculate();
+      case 'stateRebuildPlanned':
+        return this.onStateRebuildPlanned(e.run, e.nodeId, e.plans);
       case 'reschedule':
         return this.schedule();
       case 'driveBatch':
@@ -560,12 +590,36 @@ export class Scheduler {
     run: BatchRun,
     nodeId: number,
     p: number,
-  ): { checkpoint?: { batchTimeMs: number; name: string }; replay: number[]; values: Array<{ batchTimeMs: number; block: CachedBlock }> } | string | undefined {
+  ): StateRebuild | string | undefined {
     const read = run.plan!.states.get(nodeId);
     if (!read?.previous) return undefined;
     if (this.cachedBlock(run.job.id, nodeId, read.previous.batchTimeMs, p)) return undefined;
     const log = this.stateLog(run.job.id, nodeId);
     const valuesNode = (run.job.graph.node(nodeId) as { parent: number }).parent;
+    const planned = run.stateRebuilds.get(`${nodeId}/${p}`);
+    if (planned && planned !== 'pending' && !planned.fallback) {
+      // Lineage's plan: one task, from the state's nearest materialised
+      // ancestor (a checkpoint, or a partition still kept) or from its
+      // initial state, through every batch since, reading their values.
+      if (planned.unrecoverable) return planned.unrecoverable;
+      const slide = nodeSlides(run.job.graph, this.config.batchInterval)[nodeId]!;
+      const from = planned.baseBatchTimeMs ?? (log.started ?? read.previous.batchTimeMs) - slide;
+      const replay: number[] = [];
+      for (let b = from + slide; b < run.batchTimeMs; b += slide) replay.push(b);
+      const values: Array<{ batchTimeMs: number; block: CachedBlock }> = [];
+      for (const b of planned.valuesBatches) {
+        const block = this.cachedBlock(run.job.id, valuesNode, b, p);
+        if (!block) return `the values of batch ${b} that lineage planned to replay state node ${nodeId} partition ${p} from are no longer kept`;
+        values.push({ batchTimeMs: b, block });
+      }
+      const base = planned.baseBatchTimeMs;
+      if (base === undefined) return { replay, values };
+      const kept = this.cachedBlock(run.job.id, nodeId, base, p);
+      if (kept) return { previous: kept, replay, values };
+      if (log.checkpoint?.batchTimeMs === base) return { checkpoint: { batchTimeMs: base, name: checkpointName(run.job.id, nodeId, base, p) }, replay, values };
+      // Lineage named a copy the scheduler has since dropped (its DropLocations still in flight): fall through.
+    }
+    // Lineage could not be asked: the scheduler's own record of checkpoints and batches since.
     const values: Array<{ batchTimeMs: number; block: CachedBlock }> = [];
     for (const b of log.since) {
       if (b >= run.batchTimeMs) continue;
@@ -630,6 +684,7 @@ export class Scheduler {
     const retention = cacheRetention(job.graph, this.config.batchInterval);
     const stateOfValues = new Map(stateNodes(job.graph).map((n) => [n.parent, n.id]));
     const byExecutor = new Map<string, string[]>();
+    const dropped: Array<{ jobId: string; batchTimeMs: number; nodeId: number; partition: number; blockId: string }> = [];
     for (const [key, ds] of kept) {
       const stateId = stateOfValues.get(ds.nodeId);
       if (stateId !== undefined) {
@@ -641,6 +696,7 @@ export class Scheduler {
       for (const b of ds.blocks) {
         if (!b) continue;
         this.cachedById.delete(b.blockId);
+        dropped.push({ jobId: b.jobId, batchTimeMs: b.batchTimeMs, nodeId: b.nodeId, partition: b.partition, blockId: b.blockId });
         for (const id of b.executorIds) byExecutor.set(id, [...(byExecutor.get(id) ?? []), b.blockId]);
       }
     }
@@ -648,6 +704,8 @@ export class Scheduler {
       const e = this.executors.get(id);
       if (e && e.state === 'ALIVE') this.ports.gateway.drop(this.endpoint(e), blockIds, []);
     }
+    // Lineage must not take them for live copies when it plans a rebuild.
+    if (dropped.length > 0) this.ports.dropCachedPartitions?.(dropped);
   }
 
   private dropJobCache(job: Job): void {
@@ -663,6 +721,7 @@ export class Scheduler {
   private advanceStateLogs(run: BatchRun): void {
     for (const [nodeId, read] of run.plan!.states) {
       const log = this.stateLog(run.job.id, nodeId);
+      log.started ??= run.batchTimeMs;
       if (!read.checkpoint) {
         log.since.push(run.batchTimeMs);
         continue;
@@ -715,15 +774,91 @@ export class Scheduler {
   /** Submit every stage whose parents are complete; complete the batch when all are. */
   private advance(run: BatchRun): void {
     for (;;) {
-      const runnable = run.runnableStages();
-      if (runnable.length === 0) break;
-      for (const s of runnable) {
+      let submitted = 0;
+      for (const s of run.runnableStages()) {
+        // A state whose previous partition is lost everywhere waits for lineage's rebuild plan.
+        if (this.awaitStateRebuild(run, s)) continue;
         const missing = this.missingCachedInput(run, s);
         if (missing) return this.failBatch(run, missing);
         this.submitStage(run, s);
+        submitted++;
       }
+      if (submitted === 0) break;
     }
     if (run.state === 'RUNNING' && run.allComplete()) this.completeBatch(run);
+  }
+
+  /**
+   * For a state's persist stage: ask lineage (PlanRebuild) how to rebuild
+   * every previous-state partition lost on every executor, once per batch.
+   * True while an answer is awaited (the stage is not submitted yet; the
+   * answer runs `advance` again).
+   */
+  private awaitStateRebuild(run: BatchRun, s: StageRun): boolean {
+    if (s.stage.kind !== 'persist') return false;
+    const nodeId = s.stage.persistNode!;
+    const prev = run.plan!.states.get(nodeId)?.previous;
+    if (!prev) return false;
+    const lost: number[] = [];
+    let pending = false;
+    for (let p = 0; p < s.stage.numPartitions; p++) {
+      if (this.cachedBlock(run.job.id, nodeId, prev.batchTimeMs, p)) continue;
+      const known = run.stateRebuilds.get(`${nodeId}/${p}`);
+      if (known === undefined) lost.push(p);
+      else if (known === 'pending') pending = true;
+    }
+    if (lost.length === 0) return pending;
+    const plan = this.ports.planRebuild;
+    if (!plan) {
+      for (const p of lost) run.stateRebuilds.set(`${nodeId}/${p}`, { valuesBatches: [], fallback: true });
+      return pending;
+    }
+    for (const p of lost) run.stateRebuilds.set(`${nodeId}/${p}`, 'pending');
+    const jobId = run.job.id;
+    const valuesNode = (run.job.graph.node(nodeId) as { parent: number }).parent;
+    this.log.info({ jobId, batchTimeMs: run.batchTimeMs, nodeId, partitions: lost }, 'state partitions lost on every executor; asking lineage how to rebuild them');
+    plan(lost.map((partition) => ({ jobId, batchTimeMs: prev.batchTimeMs, nodeId, partition }))).then(
+      (answer) => {
+        const plans = new Map<number, LineageRebuild>();
+        for (const p of lost) {
+          const is = (t: { batchTimeMs: number; nodeId: number; partition: number }) => t.batchTimeMs === prev.batchTimeMs && t.nodeId === nodeId && t.partition === p;
+          const task = answer.tasks.find((t) => is(t.target));
+          if (answer.unrecoverable.some(is) || (!task && answer.unrecoverable.length > 0)) {
+            plans.set(p, {
+              valuesBatches: [],
+              unrecoverable:
+                `the state of node ${nodeId} partition ${p} of batch ${prev.batchTimeMs} was lost with every executor holding it, and lineage ` +
+                `cannot rebuild it: ${answer.unrecoverable.map((u) => `node ${u.nodeId} partition ${u.partition} of batch ${u.batchTimeMs}`).join(', ')} ` +
+                'is gone everywhere too',
+            });
+          } else if (!task) {
+            // Lineage still sees a copy (it has not processed the loss yet): use the scheduler's own record.
+            plans.set(p, { valuesBatches: [], fallback: true });
+          } else {
+            const bases = task.reads.filter((r) => r.nodeId === nodeId && r.partition === p).map((r) => r.batchTimeMs);
+            plans.set(p, {
+              ...(bases.length > 0 ? { baseBatchTimeMs: Math.max(...bases) } : {}),
+              valuesBatches: task.reads.filter((r) => r.nodeId === valuesNode && r.partition === p).map((r) => r.batchTimeMs).sort((a, b) => a - b),
+            });
+          }
+        }
+        this.post({ type: 'stateRebuildPlanned', run, nodeId, plans });
+      },
+      (err) => {
+        this.log.warn({ jobId, nodeId, err: errorMessage(err) }, 'lineage PlanRebuild failed; rebuilding the state from the scheduler’s own record');
+        this.post({ type: 'stateRebuildPlanned', run, nodeId, plans: new Map(lost.map((p) => [p, { valuesBatches: [], fallback: true }])) });
+      },
+    );
+    return true;
+  }
+
+  private onStateRebuildPlanned(run: BatchRun, nodeId: number, plans: Map<number, LineageRebuild>): void {
+    if (run.state !== 'RUNNING') return;
+    for (const [p, plan] of plans) run.stateRebuilds.set(`${nodeId}/${p}`, plan);
+    const failed = [...plans.values()].find((p) => p.unrecoverable);
+    if (failed) return this.failBatch(run, failed.unrecoverable!);
+    this.advance(run);
+    this.schedule();
   }
 
   private submitStage(run: BatchRun, s: StageRun): void {
@@ -1117,6 +1252,19 @@ export class Scheduler {
       if (rebuild && typeof rebuild !== 'string') {
         // The previous state is lost everywhere: start from the checkpoint and replay.
         spec.blocks = blocks.filter((b) => b.inputKey !== STATE_KEYS.previous);
+        if (rebuild.previous) {
+          const kept = rebuild.previous;
+          spec.blocks.push({
+            dataset: { jobId: job.id, batchTimeMs: kept.batchTimeMs, nodeId: kept.nodeId },
+            partition: tp.partition,
+            blockId: kept.blockId,
+            locations: kept.executorIds
+              .filter((id) => this.executors.isAlive(id))
+              .map(execRef)
+              .filter((x) => x !== undefined),
+            inputKey: STATE_KEYS.previous,
+          });
+        }
         if (rebuild.checkpoint) {
           spec.blocks.push({
             dataset: { jobId: job.id, batchTimeMs: rebuild.checkpoint.batchTimeMs, nodeId: stage.persistNode! },
@@ -1140,9 +1288,18 @@ export class Scheduler {
           });
         }
         spec.stateReplay = rebuild.replay;
-        this.log.info(
-          { jobId: job.id, batchTimeMs: T, nodeId: stage.persistNode, partition: tp.partition, checkpoint: rebuild.checkpoint?.batchTimeMs, replay: rebuild.replay.length },
-          'rebuilding a lost state partition from its checkpoint',
+        this.log.warn(
+          {
+            jobId: job.id,
+            batchTimeMs: T,
+            nodeId: stage.persistNode,
+            partition: tp.partition,
+            checkpoint: rebuild.checkpoint?.batchTimeMs,
+            from: rebuild.previous?.batchTimeMs,
+            replay: rebuild.replay.length,
+            planned: plannedBy(run.stateRebuilds.get(`${stage.persistNode}/${tp.partition}`)),
+          },
+          'rebuilding a lost state partition',
         );
       }
     } else {

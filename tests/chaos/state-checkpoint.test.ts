@@ -157,6 +157,17 @@ describe('stateful operators with checkpoints (real services)', () => {
       },
     });
     expect(killed, 'some batch had a pair of executors holding every copy of a state partition').toBeDefined();
+    // Rebuilt as lineage planned it: from the checkpoint of batch 10, replaying the batches since.
+    const rebuilds = cluster.local.scheduler
+      .recentOutput()
+      .split('\n')
+      .filter((l) => l.includes('rebuilding a lost state partition'))
+      .map((l) => JSON.parse(l.slice(l.indexOf('{'))) as { partition: number; nodeId: number; checkpoint?: number; replay: number; planned: string });
+    // (A task relaunched — a retry or a speculative copy — logs its rebuild again.)
+    expect([...new Set(rebuilds.map((r) => `${r.nodeId}/${r.partition}`))].sort()).toEqual(killed!.lost.map(([n, p]) => `${n}/${p}`).sort());
+    for (const r of rebuilds) {
+      expect(r).toMatchObject({ planned: 'lineage', checkpoint: 10 * INTERVAL, replay: killed!.batch - 10 });
+    }
     const expected = model(inputs);
     expect(perBatch(out, 'totals')).toEqual(expected.totals);
     expect(perBatch(out, 'ended')).toEqual(expected.ended);
