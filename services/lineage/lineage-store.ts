@@ -703,6 +703,18 @@ export class LineageStore {
     );
   }
 
+  /** Forget one batch (RegisterBatch with `replace`: a restarted scheduler re-planned it differently). */
+  planForgetBatch(jobId: string, batchTimeMs: number): Mutation<{ batchesForgotten: number }> {
+    const b = this.jobs.get(jobId)?.batches.get(batchTimeMs);
+    return this.mutation(
+      { batchesForgotten: b ? 1 : 0 },
+      { locations: [], graphs: [], forget: b ? [{ jobId: b.jobId, batchTimeMs: b.batchTimeMs }] : [] },
+      () => {
+        if (b) this.removeBatch(b);
+      },
+    );
+  }
+
   /**
    * Evict the oldest batches of every job above maxBatchesPerJob. Needed after
    * a restart with a lower limit, or when a crash left an eviction half done.

@@ -16,7 +16,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { status as Status } from '@grpc/grpc-js';
-import { errorMessage, InvalidArgumentError, toServiceError, UnavailableError } from '../../lib/errors.js';
+import { AlreadyExistsError, errorMessage, InvalidArgumentError, toServiceError, UnavailableError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { LineageHandlers } from '../../lib/proto/gen/rivulet/v1/Lineage.js';
 import type { LineagePersistence } from './kv-persistence.js';
@@ -99,7 +99,16 @@ export class LineageService {
     return {
       RegisterBatch: this.unary('RegisterBatch', async (req) => {
         const input = decodeRegisterBatch(req);
-        const outcome = await this.mutate(() => this.store.planRegisterBatch(input));
+        let outcome;
+        try {
+          outcome = await this.mutate(() => this.store.planRegisterBatch(input));
+        } catch (err) {
+          if (!(err instanceof AlreadyExistsError) || !req.replace) throw err;
+          // A restarted scheduler re-planned a batch its previous incarnation registered.
+          await this.mutate(() => this.store.planForgetBatch(input.jobId, input.batchTimeMs));
+          this.log.info({ jobId: input.jobId, batchTimeMs: input.batchTimeMs }, 'batch registered again with another graph; replaced');
+          outcome = await this.mutate(() => this.store.planRegisterBatch(input));
+        }
         this.logEvicted(outcome.evicted, `registering batch ${input.jobId}@${input.batchTimeMs} exceeded the limit`);
         return {};
       }),

@@ -178,6 +178,11 @@ describe('lineage service (process + nats-server)', () => {
 
     const conflicting = { ...wordCount(2000), datasets: wordCount(2000).datasets!.map((d, i) => (i === 1 ? { ...d, operator: 'map' } : d)) };
     expect(await codeOf(call('registerBatch', conflicting))).toBe(Status.ALREADY_EXISTS);
+    // ...unless the caller asks to replace it (a restarted scheduler re-planning its in-flight batch).
+    await call('registerBatch', { ...conflicting, replace: true });
+    expect(((await call('getBatch', { jobId: JOB, batchTimeMs: 2000 })) as { datasets: Array<{ operator: string }> }).datasets[1]!.operator).toBe('map');
+    await call('registerBatch', { ...wordCount(2000), replace: true });
+    await call('recordLocations', { locations: ranWordCount(2000) });
 
     const health = dial.health(lineage!.address);
     try {
@@ -187,7 +192,8 @@ describe('lineage service (process + nats-server)', () => {
       health.close();
     }
     expect(lineage!.process.exitCode).toBeNull();
-    expect(await call('getStats', {})).toEqual({ jobs: 1, batches: 1, datasets: 3, locations: 6, maxDepth: 2 });
+    // Batch 2000 as registered again: its 2 input blocks and the 3 locations of ranWordCount.
+    expect(await call('getStats', {})).toEqual({ jobs: 1, batches: 1, datasets: 3, locations: 5, maxDepth: 2 });
   });
 
   it('exits with a clear error when NATS is unavailable at start', async () => {

@@ -12,6 +12,12 @@ export interface RegisterBatchRequest {
    * Input blocks, as INPUT_BLOCK locations of the source datasets.
    */
   'inputs'?: (_rivulet_v1_Location)[];
+  /**
+   * Replace a registration of the same batch with a different graph or
+   * inputs instead of answering ALREADY_EXISTS: a scheduler restarted after a
+   * crash re-plans the batch that was in flight (possibly on other executors).
+   */
+  'replace'?: (boolean);
 }
 
 export interface RegisterBatchRequest__Output {
@@ -22,4 +28,10 @@ export interface RegisterBatchRequest__Output {
    * Input blocks, as INPUT_BLOCK locations of the source datasets.
    */
   'inputs': (_rivulet_v1_Location__Output)[];
+  /**
+   * Replace a registration of the same batch with a different graph or
+   * inputs instead of answering ALREADY_EXISTS: a scheduler restarted after a
+   * crash re-plans the batch that was in flight (possibly on other executors).
+   */
+  'replace': (boolean);
 }
