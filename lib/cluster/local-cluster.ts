@@ -83,7 +83,8 @@ export interface LocalCluster {
   natsUrl: string;
   addresses(): LocalClusterAddresses;
   lineage: ServiceProcess;
-  scheduler: ServiceProcess;
+  /** The current scheduler process (replaced by restartScheduler()). */
+  readonly scheduler: ServiceProcess;
   /** The current receiver process (replaced by restartReceiver()). */
   readonly receiver: ServiceProcess;
   /** Live list: grows with addExecutor(). */
@@ -99,6 +100,12 @@ export interface LocalCluster {
    * until it serves.
    */
   restartReceiver(): Promise<ServiceProcess>;
+  /**
+   * Start the scheduler again on the same port with the same env (stopping it
+   * first if it still runs) and wait until it serves; it resumes the jobs in
+   * its journal.
+   */
+  restartScheduler(): Promise<ServiceProcess>;
   /** Every process, in start order, for state files and status displays. */
   processes(): ClusterProcessInfo[];
   /** Stop everything this launcher started, in reverse start order. Idempotent. */
@@ -210,10 +217,8 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     };
 
     const lineage = await launch('lineage', 'lineage', ports.lineage, controlPlane);
-    const scheduler = await launch('scheduler', 'scheduler', ports.scheduler, {
-      ...controlPlane,
-      RIVULET_STATUS_PORT: String(opts.ports?.status ?? 0),
-    });
+    const schedulerEnv: EnvMap = { ...controlPlane, RIVULET_STATUS_PORT: String(opts.ports?.status ?? 0) };
+    let scheduler = await launch('scheduler', 'scheduler', ports.scheduler, schedulerEnv);
     // Read back rather than assumed: the scheduler may have been given another port or host via `env`.
     const statusPage = statusPageUrl(scheduler.recentOutput());
 
@@ -243,7 +248,9 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     const cluster: LocalCluster = {
       natsUrl,
       lineage,
-      scheduler,
+      get scheduler() {
+        return scheduler;
+      },
       get receiver() {
         return receiver;
       },
@@ -269,6 +276,12 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
         const proc = await startExecutor(id, o.env);
         if (opts.waitForExecutors ?? true) await waitForAliveExecutors(scheduler.address, [id], startTimeoutMs);
         return proc;
+      },
+      restartScheduler: async () => {
+        if (stopped) throw new Error('the cluster is stopped');
+        await scheduler.stop();
+        scheduler = await launch('scheduler', 'scheduler', ports.scheduler, schedulerEnv);
+        return scheduler;
       },
       restartReceiver: async () => {
         if (stopped) throw new Error('the cluster is stopped');

@@ -77,6 +77,8 @@ export class BatchRun {
    * asked, then what the state task starts from and replays (scheduler.ts stateRebuild).
    */
   readonly stateRebuilds = new Map<string, 'pending' | LineageRebuild>();
+  /** Outputs this batch committed (first commits only), to be made durable before the batch is journaled. */
+  readonly commits: Array<{ output: string; batch: { batchTimeMs: number; count: number; payload: Buffer } }> = [];
 
   nextAttempt(taskId: string): number {
     const n = (this.attempts.get(taskId) ?? 0) + 1;

@@ -71,6 +71,14 @@ export const schedulerConfigSchema = z.object({
    * longer replay.
    */
   stateCheckpointInterval: duration('0ms'),
+  /**
+   * JetStream KV bucket of the job journal (and `<jobsBucket>-bundles`, the
+   * object store of job bundles): a restarted scheduler resumes the jobs
+   * recorded there.
+   */
+  jobsBucket: z.string().regex(/^[A-Za-z0-9_-]+$/).default('rivulet-scheduler'),
+  /** JetStream stream of journaled jobs' committed outputs (outputRetentionBatches kept per output), replayed after a restart. */
+  outputsStream: z.string().regex(/^[A-Za-z0-9_-]+$/).default('rivulet-outputs'),
   /** JetStream object store bucket of state checkpoints (must match the executors'). */
   checkpointBucket: z.string().regex(/^[A-Za-z0-9_-]+$/).default('rivulet-checkpoints'),
   /**

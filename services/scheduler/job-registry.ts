@@ -28,6 +28,8 @@ export interface Job {
   error?: string;
   submittedAtMs: number;
   firstBatchTimeMs: number;
+  /** The batch clock's cursor: the next batch time the job gets a run for. */
+  nextBatchTimeMs: number;
   /**
    * Spark's zeroTime: windows emit at batch times t with (t - zeroTime) a
    * multiple of their slide. The first batch time minus one batch interval
@@ -36,6 +38,16 @@ export interface Job {
   zeroTimeMs: number;
   batchesCompleted: number;
   recordsProcessed: number;
+  /** Its record is in the job journal (job-journal.ts): progress and state changes are journaled too. */
+  journaled?: boolean;
+  /** The journal write of its submission; SubmitJob answers once it is done. */
+  journalWrite?: Promise<void>;
+  /** Restored after a scheduler restart: the first batch this incarnation runs (its lineage registration may replace the last one's). */
+  resumedFromBatchMs?: number;
+  /** Restored, and still waiting for its cached partitions to be read back from lineage: its batches wait. */
+  restoring?: boolean;
+  /** The last batch whose outputs were committed. */
+  lastCompletedBatchMs?: number;
 }
 
 export class JobRegistry {

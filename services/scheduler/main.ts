@@ -9,7 +9,12 @@ import { connectNats, publish, subscribe } from '../../lib/nats/connection.js';
 import { subjects, type BatchReadyMessage, type HeartbeatMessage } from '../../lib/nats/subjects.js';
 import { rivuletV1 } from '../../lib/proto/index.js';
 import { runService } from '../../lib/service-main.js';
-import { errorMessage } from '../../lib/errors.js';
+import { errorMessage, NotFoundError } from '../../lib/errors.js';
+import type { BatchLineage__Output } from '../../lib/proto/gen/rivulet/v1/BatchLineage.js';
+import { openJobJournal } from './job-journal.js';
+import { readsEarlierBatches } from '../../lib/dstream/graph.js';
+import { openDurableOutputs } from './durable-outputs.js';
+import type { Job } from './job-registry.js';
 import { checkpointBatchOf, openCheckpointStore, type CheckpointStore } from '../../lib/checkpoint/store.js';
 
 /**
@@ -20,7 +25,7 @@ import { checkpointBatchOf, openCheckpointStore, type CheckpointStore } from '..
 const CHECKPOINT_STORE = 'checkpoint-store';
 import { schedulerConfigSchema } from './config.js';
 import { ExecutorGateway } from './executor-gateway.js';
-import { Scheduler, type SchedulerPorts } from './scheduler.js';
+import { Scheduler, type RestoredBatch, type SchedulerPorts } from './scheduler.js';
 import { rememberInputTrace } from './batch-telemetry.js';
 import { schedulerHandlers } from './server.js';
 import { testDriverHandlers } from './test-driver.js';
@@ -31,6 +36,13 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
   const lineage = dial.lineage(config.lineageAddress);
   const receiver = dial.receiver(config.receiverAddress);
   const gateway = new ExecutorGateway(log, config.maxMessageBytes);
+  const journal = await openJobJournal(nc, config.jobsBucket, log);
+  const durableOutputs = await openDurableOutputs(
+    nc,
+    config.outputsStream,
+    { retentionBatches: config.outputRetentionBatches, maxMessageBytes: config.maxMessageBytes },
+    log,
+  );
   let checkpointStore: Promise<CheckpointStore> | undefined;
   const checkpoints = () =>
     (checkpointStore ??= openCheckpointStore(nc, config.checkpointBucket).catch((err) => {
@@ -67,10 +79,16 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
             numPartitions: d.numPartitions,
           })),
           inputs,
+          // The batch a resumed job starts with may have been registered by the scheduler that died.
+          replace: run.batchTimeMs === run.job.resumedFromBatchMs,
         },
         { timeoutMs: 3000, attempts: 3 },
       );
     },
+    recordJob: (job, bundle) => journal.record(job, bundle),
+    persistOutputs: (jobId, commits) => durableOutputs.persist(jobId, commits),
+    purgeOutputs: (jobId) => void durableOutputs.purge(jobId),
+    journalJob: (job) => journal.update(job),
     recordMapOutput: (run, stage, partition, executorId, bytes) => {
       unary(
         lineage,
@@ -81,7 +99,7 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
               kind: 'SHUFFLE_OUTPUT',
               dataset: { jobId: run.job.id, batchTimeMs: run.batchTimeMs, nodeId: stage.stage.shuffleNode! },
               partition,
-              blockId: `shuffle/${run.job.id}:${run.batchTimeMs}:${stage.stage.shuffleNode}/${partition}`,
+              blockId: `shuffle/${scheduler.shuffleId(run.job.id, run.batchTimeMs, stage.stage.shuffleNode!)}/${partition}`,
               executorIds: [executorId],
               bytes,
             },
@@ -206,6 +224,27 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
     s.addService(rivuletV1.Scheduler.service, schedulerHandlers(scheduler, log));
     if (testDriver) s.addService(rivuletV1.SchedulerTesting.service, testDriver);
   });
+  // Jobs an earlier incarnation was running carry on (job-journal.ts).
+  for (const { job: rec, bundle } of await journal.running()) {
+    let job: Job;
+    try {
+      job = scheduler.restoreJob(rec, bundle);
+    } catch (err) {
+      log.error({ jobId: rec.id, err: errorMessage(err) }, 'cannot resume a journaled job; marking it failed');
+      journal.update({ ...rec, state: 'FAILED', error: `not resumed after a scheduler restart: ${errorMessage(err)}` });
+      continue;
+    }
+    // Its committed outputs, for watchers that ask from the beginning.
+    for (const out of job.graph.outputs) {
+      try {
+        scheduler.outputs.restore(job.id, out.name, await durableOutputs.load(job.id, out.name));
+      } catch (err) {
+        log.warn({ jobId: job.id, output: out.name, err: errorMessage(err) }, 'cannot read back committed outputs; replays start after the restart');
+      }
+    }
+    if (readsEarlierBatches(job.graph)) void restoreCachedPartitions(job);
+    else scheduler.restoreCache(job.id, []);
+  }
   scheduler.start();
   // The status page is a window on the scheduler, not part of it: when it
   // cannot start (port taken) the scheduler runs on without it.
@@ -220,6 +259,46 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
   } catch (err) {
     log.error({ err, host: config.statusHost, port: config.statusPort }, 'status page not started');
   }
+  /** Read back from lineage what a resumed job's windows and states kept (Scheduler.onCacheRestored). */
+  async function restoreCachedPartitions(job: Job): Promise<void> {
+    const last = job.lastCompletedBatchMs;
+    const batches: RestoredBatch[] = [];
+    for (let attempt = 0; ; attempt++) {
+      batches.length = 0;
+      try {
+        if (last !== undefined) {
+          for (let i = 0; i < scheduler.restoreHorizonBatches(job); i++) {
+            const t = last - i * config.batchInterval;
+            if (t <= job.zeroTimeMs) break;
+            let b: BatchLineage__Output;
+            try {
+              b = await unary(lineage, lineage.getBatch, { jobId: job.id, batchTimeMs: t }, { timeoutMs: 3000 });
+            } catch (err) {
+              if (err instanceof NotFoundError) continue; // forgotten: nothing reads it any more
+              throw err;
+            }
+            batches.push({
+              batchTimeMs: t,
+              datasets: b.datasets.map((d) => ({ nodeId: d.ref?.nodeId ?? 0, numPartitions: d.numPartitions })),
+              locations: b.locations.map((l) => ({
+                kind: l.kind,
+                nodeId: l.dataset?.nodeId ?? 0,
+                partition: l.partition,
+                blockId: l.blockId,
+                executorIds: l.executorIds,
+              })),
+            });
+          }
+        }
+        scheduler.restoreCache(job.id, batches);
+        return;
+      } catch (err) {
+        log.warn({ jobId: job.id, attempt, err: errorMessage(err) }, 'cannot read a resumed job’s cached partitions from lineage yet; retrying');
+        await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** Math.min(attempt, 5))));
+      }
+    }
+  }
+
   server.health.set('SERVING');
   return {
     address: server.address,

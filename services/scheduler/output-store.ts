@@ -64,6 +64,27 @@ export class OutputStore {
     return true;
   }
 
+  /**
+   * Take back the batches a job committed before a scheduler restart
+   * (durable-outputs.ts), oldest first: replayed to watchers that ask from
+   * the beginning, and a later commit of one of them is ignored.
+   */
+  restore(jobId: string, output: string, batches: readonly CommittedBatch[]): void {
+    const log = this.logs.get(this.key(jobId, output));
+    if (!log) throw new Error(`output ${output} of job ${jobId} was never declared`);
+    for (const b of batches) {
+      if (b.batchTimeMs <= log.lastCommitted) continue;
+      log.lastCommitted = b.batchTimeMs;
+      log.batches.push(b);
+      log.bytes += b.payload.length;
+    }
+    while (log.batches.length > this.retentionBatches || (log.bytes > this.retentionBytes && log.batches.length > 1)) {
+      const old = log.batches.shift()!;
+      log.bytes -= old.payload.length;
+      log.evictedBatches++;
+    }
+  }
+
   watch(jobId: string, output: string, watcher: OutputWatcher, fromBeginning: boolean): () => void {
     const log = this.logs.get(this.key(jobId, output));
     if (!log) throw new Error(`output ${output} of job ${jobId} was never declared`);

@@ -32,7 +32,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Clock, TimerHandle } from '../../lib/clock.js';
-import { cacheRetention, nodeSlides, planBatch, planTask, STATE_KEYS, type WindowContext } from '../../lib/dstream/planner.js';
+import { cachedNodes, cacheRetention, nodeSlides, planBatch, planTask, STATE_KEYS, type WindowContext } from '../../lib/dstream/planner.js';
+import type { JobRecord } from './job-journal.js';
 import { checkpointName } from '../../lib/checkpoint/store.js';
 import { JobDefinitionError } from '../../lib/dstream/errors.js';
 import { readsEarlierBatches, sourceInputKey, stateNodes, type OutputNode } from '../../lib/dstream/graph.js';
@@ -80,6 +81,14 @@ export interface SchedulerPorts {
   /** Fire-and-forget: a cached partition (a window's input) is kept on `executorId` (lineage PARTITION location). */
   recordCachedPartition?(dataset: { jobId: string; batchTimeMs: number; nodeId: number }, partition: number, blockId: string, executorId: string, bytes: number): void;
   removeExecutorFromLineage(executorId: string): void;
+  /** Journal a submitted job (job-journal.ts); the submission is acknowledged once this resolves. */
+  recordJob?(job: JobRecord, bundle: string): Promise<void>;
+  /** Store a journaled job's committed outputs durably (durable-outputs.ts); resolves once stored. */
+  persistOutputs?(jobId: string, commits: ReadonlyArray<{ output: string; batch: { batchTimeMs: number; count: number; payload: Buffer } }>): Promise<void>;
+  /** Fire-and-forget: forget a finished job's durable outputs. */
+  purgeOutputs?(jobId: string): void;
+  /** A journaled job's new state or progress, written after its record; resolves once durable (rejects if it could not be written). */
+  journalJob?(job: JobRecord): Promise<void>;
   /** Fire-and-forget: cached partitions dropped on purpose (lineage DropLocations). */
   dropCachedPartitions?(blocks: Array<{ jobId: string; batchTimeMs: number; nodeId: number; partition: number; blockId: string }>): void;
   /**
@@ -115,6 +124,8 @@ export type SchedulerEvent =
   | { type: 'blocksReplicated'; executorId: string; epoch: number; blockIds: string[] }
   | { type: 'speculationCheck' }
   | { type: 'stateRebuildPlanned'; run: BatchRun; nodeId: number; plans: Map<number, LineageRebuild> }
+  | { type: 'cacheRestored'; jobId: string; batches: RestoredBatch[] }
+  | { type: 'batchJournaled'; run: BatchRun }
   | { type: 'reschedule' }
   // TEST-ONLY (test driver): run one batch of a driven job with these queue-stream inputs.
   | { type: 'driveBatch'; jobId: string; batchTimeMs: number; inputs: Map<string, InputBlock[]> };
@@ -181,6 +192,13 @@ interface CachedDataset {
   blocks: Array<CachedBlock | undefined>;
 }
 
+/** What lineage knows of one earlier batch of a restored job (GetBatch), for its cached partitions. */
+export interface RestoredBatch {
+  batchTimeMs: number;
+  datasets: Array<{ nodeId: number; numPartitions: number }>;
+  locations: Array<{ kind: string; nodeId: number; partition: number; blockId: string; executorIds: string[] }>;
+}
+
 /** How one state task rebuilds a previous state lost on every executor. */
 interface StateRebuild {
   /** Start from this checkpoint... */
@@ -242,6 +260,8 @@ export class Scheduler {
    * state went through since (what a lost state partition is replayed over).
    */
   private readonly stateLogs = new Map<string, Map<number, StateLog>>();
+  /** Distinguishes this process's shuffle outputs from an earlier scheduler's (see shuffleId). */
+  private readonly incarnation = randomBytes(3).toString('hex');
 
   constructor(
     private readonly config: SchedulerConfig,
@@ -351,6 +371,10 @@ export class Scheduler {
         return this.speculate();
       case 'stateRebuildPlanned':
         return this.onStateRebuildPlanned(e.run, e.nodeId, e.plans);
+      case 'cacheRestored':
+        return this.onCacheRestored(e.jobId, e.batches);
+      case 'batchJournaled':
+        return this.releaseBatchData(e.run);
       case 'reschedule':
         return this.schedule();
       case 'driveBatch':
@@ -365,7 +389,7 @@ export class Scheduler {
   // ---------------------------------------------------------------- jobs
 
   /** Load and register a job. Throws InvalidArgumentError / UnavailableError for the client. */
-  submitJob(bundle: string, source: string, name: string): Job {
+  submitJob(bundle: string, source: string, name: string, journal = true): Job {
     if (Buffer.byteLength(bundle) > this.config.maxBundleBytes) {
       throw new ResourceExhaustedError(
         `job bundle is ${Buffer.byteLength(bundle)} bytes, over the limit of ${this.config.maxBundleBytes} (maxBundleBytes)`,
@@ -395,6 +419,7 @@ export class Scheduler {
       state: 'RUNNING',
       submittedAtMs: now,
       firstBatchTimeMs,
+      nextBatchTimeMs: firstBatchTimeMs,
       zeroTimeMs: firstBatchTimeMs - interval,
       batchesCompleted: 0,
       recordsProcessed: 0,
@@ -407,14 +432,116 @@ export class Scheduler {
       { jobId: job.id, name: job.name, streams: job.graph.streams, outputs: job.graph.outputs.map((o) => o.name) },
       'job submitted',
     );
+    if (this.ports.recordJob && journal) {
+      job.journaled = true;
+      job.journalWrite = this.ports.recordJob(this.jobRecord(job), bundle);
+    }
     this.publishStreams();
     return job;
+  }
+
+  /** The journal's view of a job (job-journal.ts). */
+  jobRecord(job: Job): JobRecord {
+    return {
+      id: job.id,
+      name: job.name,
+      source: job.source,
+      bundleHash: job.bundleHash,
+      submittedAtMs: job.submittedAtMs,
+      firstBatchTimeMs: job.firstBatchTimeMs,
+      zeroTimeMs: job.zeroTimeMs,
+      state: job.state,
+      ...(job.error ? { error: job.error } : {}),
+      ...(job.lastCompletedBatchMs !== undefined ? { lastCompletedBatchMs: job.lastCompletedBatchMs } : {}),
+      batchesCompleted: job.batchesCompleted,
+      recordsProcessed: job.recordsProcessed,
+    };
+  }
+
+  private journal(job: Job): void {
+    if (job.journaled) this.ports.journalJob?.(this.jobRecord(job)).catch(() => undefined); // logged by the journal
+  }
+
+  /**
+   * Take back a job journaled by an earlier incarnation of the scheduler
+   * (killed, then restarted): same id, bundle and zero time; it resumes at the
+   * batch after its last completed one, catching up on every batch since
+   * (their blocks come from the receiver, which keeps them). Its batches wait
+   * until `restoreCache` is called: with its cached partitions and
+   * checkpoints from lineage when it reads earlier batches (windows, state).
+   */
+  restoreJob(rec: JobRecord, bundle: string): Job {
+    const loaded = loadJob(bundle, rec.source || 'job.js', this.config.jobBuildTimeout);
+    if (loaded.bundleHash !== rec.bundleHash) {
+      throw new FailedPreconditionError(`journaled job ${rec.id}: its bundle hashes to ${loaded.bundleHash}, not ${rec.bundleHash}`);
+    }
+    nodeSlides(loaded.graph, this.config.batchInterval); // the interval may have changed: refuse clearly
+    if ((rec.zeroTimeMs - rec.firstBatchTimeMs) % this.config.batchInterval !== 0 || rec.firstBatchTimeMs % this.config.batchInterval !== 0) {
+      throw new FailedPreconditionError(
+        `journaled job ${rec.id} ran with another batch interval than ${this.config.batchInterval} ms; it cannot resume on this clock`,
+      );
+    }
+    const interval = this.config.batchInterval;
+    const resumeAt = rec.lastCompletedBatchMs !== undefined ? rec.lastCompletedBatchMs + interval : rec.firstBatchTimeMs;
+    const job: Job = {
+      id: rec.id,
+      name: rec.name,
+      source: rec.source,
+      bundle,
+      bundleHash: rec.bundleHash,
+      graph: loaded.graph,
+      state: 'RUNNING',
+      submittedAtMs: rec.submittedAtMs,
+      firstBatchTimeMs: rec.firstBatchTimeMs,
+      nextBatchTimeMs: resumeAt,
+      zeroTimeMs: rec.zeroTimeMs,
+      batchesCompleted: rec.batchesCompleted,
+      recordsProcessed: rec.recordsProcessed,
+      journaled: true,
+      resumedFromBatchMs: resumeAt,
+      // Until main.ts has its outputs (and, for windows and state, its cached partitions) back: see restoreCache.
+      restoring: true,
+      ...(rec.lastCompletedBatchMs !== undefined ? { lastCompletedBatchMs: rec.lastCompletedBatchMs } : {}),
+    };
+    this.jobs.add(job);
+    for (const out of job.graph.outputs) this.outputs.declare(job.id, out.name);
+    this.batchesByJob.set(job.id, []);
+    this.history.set(job.id, []);
+    // The batches it missed while no scheduler ran, up to the last tick; the clock adds the rest.
+    const lastTick = Math.floor(this.clock.now() / interval) * interval;
+    this.createDueRuns(job, lastTick);
+    this.clock.setTimeout(() => this.post({ type: 'inputTimeout', batchTimeMs: lastTick }), 0);
+    this.log.warn(
+      { jobId: job.id, name: job.name, resumeAt, catchUp: this.batchesByJob.get(job.id)!.length, restoring: job.restoring },
+      'job resumed from the journal after a scheduler restart',
+    );
+    this.publishStreams();
+    return job;
+  }
+
+  /** A restored job's cached partitions are back from lineage (see onCacheRestored). */
+  restoreCache(jobId: string, batches: RestoredBatch[]): void {
+    this.post({ type: 'cacheRestored', jobId, batches });
+  }
+
+  /**
+   * The earlier batches a restored job's windows and states still read: how
+   * many batch intervals back from its last completed batch `restoreCache`
+   * needs lineage's record of.
+   */
+  restoreHorizonBatches(job: Job): number {
+    const interval = this.config.batchInterval;
+    let ms = 0;
+    for (const v of cacheRetention(job.graph, interval).values()) if (Number.isFinite(v)) ms = Math.max(ms, v);
+    return Math.ceil(ms / interval) + Math.ceil(this.checkpointIntervalMs() / interval) + 2;
   }
 
   stopJob(jobId: string): void {
     const job = this.jobs.get(jobId);
     if (job.state !== 'RUNNING') return;
     this.jobs.transition(job, 'STOPPED');
+    this.journal(job);
+    if (job.journaled) this.ports.purgeOutputs?.(job.id);
     this.abandonBatches(job, 'job stopped');
     this.dropJobCache(job);
     this.outputs.endJob(job.id, true);
@@ -432,30 +559,42 @@ export class Scheduler {
   }
 
   private onTick(t: number): void {
-    for (const job of this.jobs.running()) {
-      if (t < job.firstBatchTimeMs) continue;
-      const queue = this.batchesByJob.get(job.id)!;
+    for (const job of this.jobs.running()) this.createDueRuns(job, t);
+    this.clock.setTimeout(() => this.post({ type: 'inputTimeout', batchTimeMs: t }), this.config.batchReadyTimeout);
+    // Announcements nobody can use any more.
+    const horizon = t - 10 * this.config.batchInterval;
+    for (const key of this.readyInputs.keys()) if (Number(key.slice(key.lastIndexOf('@') + 1)) < horizon) this.readyInputs.delete(key);
+    this.startReadyBatches();
+  }
+
+  /**
+   * Queue a run for every batch of the job due by time `t` that has none yet
+   * (normally just `t`; after a scheduler restart, every batch since the
+   * last completed one: their inputs were announced while no scheduler
+   * listened, so they are asked of the receiver at once).
+   */
+  private createDueRuns(job: Job, t: number): void {
+    const queue = this.batchesByJob.get(job.id)!;
+    while (job.nextBatchTimeMs <= t && job.state === 'RUNNING') {
+      const bt = job.nextBatchTimeMs;
+      job.nextBatchTimeMs += this.config.batchInterval;
       if (queue.length >= this.config.maxQueuedBatches) {
         this.failJob(
           job,
           `job fell ${queue.length} batches behind (maxQueuedBatches=${this.config.maxQueuedBatches}): ` +
             'batches take longer than the batch interval; add executors or lengthen the interval',
         );
-        continue;
+        return;
       }
-      const run = new BatchRun(job, t);
+      const run = new BatchRun(job, bt);
       for (const stream of job.graph.streams) {
-        const blocks = this.readyInputs.get(this.inputKey(stream, t));
+        const blocks = this.readyInputs.get(this.inputKey(stream, bt));
         if (blocks) this.attachInput(run, stream, blocks);
       }
       queue.push(run);
       if (run.hasAllInputs()) run.state = 'QUEUED';
+      if (bt < t) this.clock.setTimeout(() => this.post({ type: 'inputTimeout', batchTimeMs: bt }), 0);
     }
-    this.clock.setTimeout(() => this.post({ type: 'inputTimeout', batchTimeMs: t }), this.config.batchReadyTimeout);
-    // Announcements nobody can use any more.
-    const horizon = t - 10 * this.config.batchInterval;
-    for (const key of this.readyInputs.keys()) if (Number(key.slice(key.lastIndexOf('@') + 1)) < horizon) this.readyInputs.delete(key);
-    this.startReadyBatches();
   }
 
   private attachInput(run: BatchRun, stream: string, blocks: InputBlock[]): void {
@@ -471,7 +610,13 @@ export class Scheduler {
 
   private onBatchReady(stream: string, t: number, blocks: InputBlock[]): void {
     const key = this.inputKey(stream, t);
-    if (this.readyInputs.has(key)) return this.startReadyBatches(); // a duplicate announcement
+    const known = this.readyInputs.get(key);
+    if (known) {
+      // A duplicate announcement (or the receiver's answer to GetBatchBlocks):
+      // the blocks are known already; a run created since may still need them.
+      this.attachToWaitingRuns(stream, t, known);
+      return this.startReadyBatches();
+    }
     // The announcement may name an executor that was lost after the block was
     // stored on it but before this arrived: its loss was handled without this
     // block, so drop the dead replica here and restore the replication now.
@@ -482,15 +627,19 @@ export class Scheduler {
     }
     this.readyInputs.set(key, blocks);
     if (underReplicated && this.executors.alive().length > 1) this.reReplicate();
+    this.attachToWaitingRuns(stream, t, blocks);
+    this.startReadyBatches();
+  }
+
+  private attachToWaitingRuns(stream: string, t: number, blocks: InputBlock[]): void {
     for (const queue of this.batchesByJob.values()) {
       for (const run of queue) {
         if (run.batchTimeMs !== t || run.state !== 'WAITING_INPUT') continue;
-        if (!run.job.graph.streams.includes(stream)) continue;
+        if (!run.job.graph.streams.includes(stream) || run.inputs.has(stream)) continue;
         this.attachInput(run, stream, blocks);
         if (run.hasAllInputs()) run.state = 'QUEUED';
       }
     }
-    this.startReadyBatches();
   }
 
   private onInputTimeout(t: number): void {
@@ -522,6 +671,7 @@ export class Scheduler {
 
   private startReadyBatches(): void {
     for (const job of this.jobs.running()) {
+      if (job.restoring) continue;
       const head = this.batchesByJob.get(job.id)![0];
       if (head && head.state === 'QUEUED') this.startBatch(head);
     }
@@ -715,6 +865,63 @@ export class Scheduler {
     for (const ds of kept.values()) for (const b of ds.blocks) if (b) this.cachedById.delete(b.blockId);
     for (const e of this.executors.alive()) this.ports.gateway.drop(this.endpoint(e), [], [`rdd/${job.id}:`]);
     if (this.stateLogs.delete(job.id)) this.ports.deleteCheckpoints?.(job.id, undefined, undefined);
+  }
+
+  /**
+   * A restored job's cached partitions (window inputs, states and their
+   * values) and state checkpoints, as lineage recorded them for its batches up
+   * to the last completed one; then its batches may run.
+   */
+  private onCacheRestored(jobId: string, batches: RestoredBatch[]): void {
+    const job = this.jobs.find(jobId);
+    if (!job || !job.restoring) return;
+    const last = job.lastCompletedBatchMs ?? Number.NEGATIVE_INFINITY;
+    const kept = this.cachedOf(job.id);
+    const wanted = new Set(cachedNodes(job.graph));
+    const sorted = [...batches].filter((b) => b.batchTimeMs <= last).sort((a, b) => a.batchTimeMs - b.batchTimeMs);
+    let restored = 0;
+    for (const b of sorted) {
+      for (const ds of b.datasets) {
+        if (!wanted.has(ds.nodeId)) continue;
+        const blocks = new Array<CachedBlock | undefined>(ds.numPartitions).fill(undefined);
+        for (const loc of b.locations) {
+          if (loc.kind !== 'PARTITION' || loc.nodeId !== ds.nodeId || loc.partition >= ds.numPartitions) continue;
+          const block: CachedBlock = {
+            jobId: job.id,
+            batchTimeMs: b.batchTimeMs,
+            nodeId: ds.nodeId,
+            partition: loc.partition,
+            blockId: loc.blockId,
+            records: 0,
+            executorIds: [...loc.executorIds],
+          };
+          blocks[loc.partition] = block;
+          this.cachedById.set(block.blockId, block);
+          restored++;
+        }
+        kept.set(`${ds.nodeId}@${b.batchTimeMs}`, { nodeId: ds.nodeId, batchTimeMs: b.batchTimeMs, blocks });
+      }
+    }
+    // Each state's last complete checkpoint and the batches it went through since.
+    for (const node of stateNodes(job.graph)) {
+      const log = this.stateLog(job.id, node.id);
+      for (const b of sorted) {
+        const ds = b.datasets.find((d) => d.nodeId === node.id);
+        if (!ds) continue;
+        log.started ??= b.batchTimeMs;
+        const covered = new Set(b.locations.filter((l) => l.kind === 'CHECKPOINT' && l.nodeId === node.id).map((l) => l.partition));
+        if (ds.numPartitions > 0 && covered.size === ds.numPartitions) {
+          log.checkpoint = { batchTimeMs: b.batchTimeMs, numPartitions: ds.numPartitions };
+          log.since = [];
+        } else log.since.push(b.batchTimeMs);
+      }
+    }
+    // What no window or state reaches any more goes, as after a batch.
+    if (job.lastCompletedBatchMs !== undefined) this.releaseCached(job, job.lastCompletedBatchMs);
+    job.restoring = false;
+    this.log.warn({ jobId, batches: sorted.length, cachedPartitions: restored }, 'restored job has its cached partitions back from lineage');
+    this.startReadyBatches();
+    this.schedule();
   }
 
   /** After a batch: its states were computed; a checkpoint batch makes the new replay base. */
@@ -915,7 +1122,8 @@ export class Scheduler {
         if (error) return this.failBatch(run, error);
         continue;
       }
-      this.outputs.commit(job.id, outNode.name, { batchTimeMs: run.batchTimeMs, count, payload });
+      const batch = { batchTimeMs: run.batchTimeMs, count, payload };
+      if (this.outputs.commit(job.id, outNode.name, batch)) run.commits.push({ output: outNode.name, batch });
       if (outNode.op === 'print') this.printBatch(run, outNode, payload);
     }
     this.telemetry.outputsCommitted(run);
@@ -923,6 +1131,7 @@ export class Scheduler {
     run.completedAtMs = this.clock.now();
     job.batchesCompleted++;
     job.recordsProcessed += run.inputRecords;
+    job.lastCompletedBatchMs = run.batchTimeMs;
     const timings = this.timings(run);
     this.log.info({ jobId: job.id, batchTimeMs: run.batchTimeMs, records: run.inputRecords, ...timings }, 'batch completed');
     this.telemetry.inBatch(run, () =>
@@ -936,7 +1145,6 @@ export class Scheduler {
       }),
     );
     this.advanceStateLogs(run);
-    this.releaseCached(job, run.batchTimeMs);
     this.finishRun(run);
     this.drivenBatchCompleted(run);
   }
@@ -984,6 +1192,35 @@ export class Scheduler {
     const hist = this.history.get(run.job.id)!;
     hist.push(run);
     if (hist.length > HISTORY) hist.shift();
+    // A journaled batch counts as completed once its outputs are durable and the journal says so.
+    let journalWrite: Promise<void> | undefined;
+    if (run.state === 'COMPLETED' && run.job.journaled && this.ports.journalJob) {
+      const record = this.jobRecord(run.job);
+      const journalJob = this.ports.journalJob;
+      const durable = this.ports.persistOutputs?.(run.job.id, run.commits) ?? Promise.resolve();
+      journalWrite = durable.then(
+        () => journalJob(record),
+        (err) => {
+          this.log.error(
+            { jobId: run.job.id, batchTimeMs: run.batchTimeMs, err: errorMessage(err) },
+            'committed outputs could not be stored durably; a scheduler restart would not replay this batch',
+          );
+          return journalJob(record);
+        },
+      );
+    }
+    if (journalWrite) {
+      // What the batch read is dropped only once the journal says it completed:
+      // a scheduler restarted before that re-runs the batch and needs it all.
+      const after = () => this.post({ type: 'batchJournaled', run });
+      journalWrite.then(after, after);
+    } else this.releaseBatchData(run);
+    if (run.job.state === 'RUNNING') this.startReadyBatches();
+  }
+
+  /** Drop what a finished batch read (its inputs, shuffles, and cached data nothing reaches any more) and tell lineage. */
+  private releaseBatchData(run: BatchRun): void {
+    if (run.state === 'COMPLETED') this.releaseCached(run.job, run.batchTimeMs);
     // Shuffle buckets of this batch are no longer needed anywhere.
     for (const e of this.executors.alive()) this.ports.gateway.drop(this.endpoint(e), [], [`shuffle/${run.job.id}:${run.batchTimeMs}:`]);
     // Input blocks go once every job reading them is done with this batch.
@@ -1010,12 +1247,13 @@ export class Scheduler {
       if (log.checkpoint) keepFrom = Math.min(keepFrom, log.checkpoint.batchTimeMs);
     }
     this.ports.forgetBatches(run.job.id, keepFrom);
-    if (run.job.state === 'RUNNING') this.startReadyBatches();
   }
 
   private failJob(job: Job, error: string): void {
     if (job.state !== 'RUNNING') return;
     this.jobs.transition(job, 'FAILED', error);
+    this.journal(job);
+    if (job.journaled) this.ports.purgeOutputs?.(job.id);
     this.abandonBatches(job, error);
     this.dropJobCache(job);
     this.outputs.endJob(job.id, false, `job ${job.id} failed: ${error}`);
@@ -1159,6 +1397,17 @@ export class Scheduler {
     return any ? [any, 'ANY'] : undefined;
   }
 
+  /**
+   * `<job>:<batch>:<shuffle node>:<this scheduler's incarnation>`: a batch
+   * re-run by a restarted scheduler may cut its map side differently (its
+   * blocks listed in another order), so the buckets an earlier incarnation's
+   * map tasks left on the executors must never be taken for this run's. The
+   * `shuffle/<job>:<batch>:` prefix still covers them all for DropBlocks.
+   */
+  shuffleId(jobId: string, batchTimeMs: number, shuffleNode: number): string {
+    return `${jobId}:${batchTimeMs}:${shuffleNode}:${this.incarnation}`;
+  }
+
   private attemptKey(taskId: string, attempt: number): string {
     return `${taskId}#${attempt}`;
   }
@@ -1208,7 +1457,7 @@ export class Scheduler {
       return {
         dataset: ref(shuffleNode),
         reducePartition,
-        shuffleId: `${job.id}:${T}:${shuffleNode}`,
+        shuffleId: this.shuffleId(job.id, T, shuffleNode),
         // In map-partition order, so reduce-side value order is deterministic across recomputations.
         mapOutputs: [...mapStage.mapOutputs]
           .sort(([a], [b]) => a - b)
@@ -1237,7 +1486,7 @@ export class Scheduler {
     };
     if (stage.kind === 'shuffleMap') {
       spec.shuffleWrite = {
-        shuffleId: `${job.id}:${T}:${stage.shuffleNode}`,
+        shuffleId: this.shuffleId(job.id, T, stage.shuffleNode!),
         dataset: ref(stage.shuffleNode!),
         numPartitions: run.plan!.partitions[stage.shuffleNode!]!,
         mapPartitionOffset: tp.mapPartitionOffset,
@@ -1724,7 +1973,7 @@ export class Scheduler {
 
   /** Submit a job whose batches run only through runDrivenBatch. */
   submitDrivenJob(bundle: string, source: string, name: string): Job {
-    const job = this.submitJob(bundle, source, name);
+    const job = this.submitJob(bundle, source, name, false); // test-only: never journaled, never resumed
     if (job.graph.streams.length > 0) {
       this.stopJob(job.id);
       throw new InvalidArgumentError(
@@ -1732,6 +1981,7 @@ export class Scheduler {
       );
     }
     job.firstBatchTimeMs = Number.POSITIVE_INFINITY; // the batch clock skips it
+    job.nextBatchTimeMs = Number.POSITIVE_INFINITY;
     job.zeroTimeMs = 0; // batch i is at i × interval
     const entry: DrivenJob = { lastBatchTimeMs: -Infinity, waiters: new Map() };
     this.driven.set(job.id, entry);

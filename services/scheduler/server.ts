@@ -9,24 +9,35 @@ import type { SchedulerHandlers } from '../../lib/proto/gen/rivulet/v1/Scheduler
 import type { WatchOutputRequest__Output } from '../../lib/proto/gen/rivulet/v1/WatchOutputRequest.js';
 import type { OutputBatch } from '../../lib/proto/gen/rivulet/v1/OutputBatch.js';
 import type { Scheduler } from './scheduler.js';
+import type { Job } from './job-registry.js';
 
 export function schedulerHandlers(scheduler: Scheduler, log: Logger): SchedulerHandlers {
   return {
     SubmitJob: (call, cb) => {
+      let job: Job;
       try {
         const req = call.request;
-        const job = scheduler.submitJob(req.bundle.toString('utf8'), req.source, req.name);
-        cb(null, {
-          jobId: job.id,
-          bundleHash: job.bundleHash,
-          streams: job.graph.streams,
-          outputs: job.graph.outputs.map((o) => o.name),
-          firstBatchTimeMs: job.firstBatchTimeMs,
-        });
+        job = scheduler.submitJob(req.bundle.toString('utf8'), req.source, req.name);
       } catch (err) {
         log.info({ err: (err as Error).message }, 'job submission refused');
-        cb(toServiceError(err));
+        return cb(toServiceError(err));
       }
+      // Acknowledged once journaled: a scheduler restarted from now on resumes it.
+      (job.journalWrite ?? Promise.resolve()).then(
+        () =>
+          cb(null, {
+            jobId: job.id,
+            bundleHash: job.bundleHash,
+            streams: job.graph.streams,
+            outputs: job.graph.outputs.map((o) => o.name),
+            firstBatchTimeMs: job.firstBatchTimeMs,
+          }),
+        (err: unknown) => {
+          log.error({ jobId: job.id, err: (err as Error).message }, 'job could not be journaled; stopped');
+          scheduler.stopJob(job.id);
+          cb(toServiceError(err));
+        },
+      );
     },
     StopJob: (call, cb) => {
       try {

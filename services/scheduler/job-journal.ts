@@ -1,0 +1,131 @@
+/**
+ * The scheduler's durable record of its jobs, so that a scheduler killed and
+ * restarted carries on with them (DESIGN.md: an acked record survives the
+ * failure of any one control-plane process). Spark Streaming's driver keeps
+ * the same in its checkpoint directory (the DStream graph and the last
+ * completed batch) and replays from the receivers' write-ahead logs.
+ *
+ * What is kept, in the JetStream KV bucket `jobsBucket` (key `job.<id>`):
+ * each job's identity, batch clock (first batch, zero time), state and last
+ * completed batch; the bundle itself (up to maxBundleBytes, above NATS's
+ * message size) in the object store bucket `<jobsBucket>-bundles` by content
+ * hash. A submission is acknowledged only once both are written; a batch
+ * completion updates the record after its outputs are committed (a crash in
+ * between re-runs that batch: its outputs are committed again, identical, so
+ * consumers that deduplicate by batch time see each once).
+ *
+ * What is not kept: the retained outputs of WatchOutput (watchers reconnect
+ * and get batches from the restart on) and anything lineage already keeps
+ * (cached window and state partitions, checkpoints: Scheduler.restoreJob asks
+ * lineage for them).
+ */
+import { Kvm, type KV } from '@nats-io/kv';
+import { Objm, type ObjectStore } from '@nats-io/obj';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { errorMessage, UnavailableError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
+import type { JobState } from './job-registry.js';
+
+/** A job as journaled. Plain data (JSON). */
+export interface JobRecord {
+  id: string;
+  name: string;
+  source: string;
+  bundleHash: string;
+  submittedAtMs: number;
+  firstBatchTimeMs: number;
+  zeroTimeMs: number;
+  state: JobState;
+  error?: string;
+  /** The last batch whose outputs were committed. */
+  lastCompletedBatchMs?: number;
+  batchesCompleted: number;
+  recordsProcessed: number;
+}
+
+export interface JobJournal {
+  /** Durable when it resolves: the job and its bundle. */
+  record(job: JobRecord, bundle: string): Promise<void>;
+  /** A new state or progress of a journaled job; written in order per job; failures are logged and reject. */
+  update(job: JobRecord): Promise<void>;
+  /** Every journaled job still RUNNING, with its bundle. */
+  running(): Promise<Array<{ job: JobRecord; bundle: string }>>;
+  /** Resolves once every update so far is written (shutdown, tests). */
+  flush(): Promise<void>;
+}
+
+export async function openJobJournal(nc: NatsConnection, bucket: string, log: Logger): Promise<JobJournal> {
+  let kv: KV;
+  let bundles: ObjectStore;
+  try {
+    kv = await new Kvm(nc).create(bucket, { history: 1 });
+    bundles = await new Objm(nc).create(`${bucket}-bundles`, { storage: 'file' });
+  } catch (e) {
+    throw new UnavailableError(`cannot open the job journal (JetStream KV bucket "${bucket}"): ${errorMessage(e)}`, { cause: e });
+  }
+  const key = (id: string) => `job.${id}`;
+  const encode = (job: JobRecord) => new TextEncoder().encode(JSON.stringify(job));
+  // Updates of one job are chained so that a later state never lands before an earlier one.
+  const chains = new Map<string, Promise<void>>();
+  /** Run `write` after every earlier write of the job; the chain goes on whatever the outcome. */
+  const enqueue = (jobId: string, write: () => Promise<void>): Promise<void> => {
+    const prev = chains.get(jobId) ?? Promise.resolve();
+    const result = prev.then(write);
+    const settled = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    chains.set(jobId, settled);
+    void settled.then(() => {
+      if (chains.get(jobId) === settled) chains.delete(jobId);
+    });
+    return result;
+  };
+  return {
+    record(job, bundle) {
+      const snapshot = encode(job);
+      return enqueue(job.id, async () => {
+        try {
+          const existing = await bundles.info(job.bundleHash);
+          if (!existing || existing.deleted) await bundles.putBlob({ name: job.bundleHash }, new TextEncoder().encode(bundle));
+          await kv.put(key(job.id), snapshot);
+        } catch (e) {
+          throw new UnavailableError(`cannot journal job ${job.id} in JetStream (bucket "${bucket}"): ${errorMessage(e)}`, { cause: e });
+        }
+      });
+    },
+    update(job) {
+      const snapshot = encode(job);
+      const write = enqueue(job.id, async () => void (await kv.put(key(job.id), snapshot)));
+      write.catch((e) => log.warn({ jobId: job.id, err: errorMessage(e) }, 'job journal update failed; a restarted scheduler may redo work'));
+      return write;
+    },
+    async running() {
+      const out: Array<{ job: JobRecord; bundle: string }> = [];
+      const keys: string[] = [];
+      for await (const k of await kv.keys('job.>')) keys.push(k);
+      for (const k of keys) {
+        const entry = await kv.get(k);
+        if (!entry || entry.operation !== 'PUT') continue;
+        let job: JobRecord;
+        try {
+          job = JSON.parse(new TextDecoder().decode(entry.value)) as JobRecord;
+        } catch (e) {
+          log.error({ key: k, err: errorMessage(e) }, 'skipping an undecodable job journal entry');
+          continue;
+        }
+        if (job.state !== 'RUNNING') continue;
+        const code = await bundles.getBlob(job.bundleHash);
+        if (!code) {
+          log.error({ jobId: job.id, bundleHash: job.bundleHash }, 'journaled job has no bundle in the journal; it is not resumed');
+          continue;
+        }
+        out.push({ job, bundle: new TextDecoder().decode(code) });
+      }
+      return out;
+    },
+    async flush() {
+      await Promise.all([...chains.values()]);
+    },
+  };
+}

@@ -1,0 +1,149 @@
+/**
+ * Chaos: kill -9 the scheduler mid-stream and restart it on its port. Its job
+ * journal (services/scheduler/job-journal.ts) brings the job back with the
+ * same id; it catches up on the batches it missed (their blocks come from the
+ * receiver) and its state comes back from lineage. Every acked record is
+ * counted exactly once across both incarnations (a batch that was running at
+ * the crash may be committed twice — identically, so a consumer that
+ * deduplicates by batch time sees it once) and the running totals carry on
+ * from before the crash instead of restarting from zero.
+ */
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import type { RecordPusher, RivuletClient } from '../../client/index.js';
+import type { LocalCluster } from '../../lib/cluster/local-cluster.js';
+import { useLocalCluster } from '../helpers/cluster.js';
+import { expectIdsAtMostOnce, expectJobHealthy, idLine as line } from '../helpers/id-lines.js';
+import { waitFor } from '../helpers/wait.js';
+
+const job = fileURLToPath(new URL('./jobs/stateful-wordcount.ts', import.meta.url));
+
+interface Committed {
+  t: number;
+  records: Array<[string, number]>;
+}
+
+/** Every batch of one output committed by the scheduler serving now, until aborted or the stream breaks. */
+function collect(client: RivuletClient, jobId: string, output: string, into: Committed[], abort: AbortSignal): Promise<void> {
+  return (async () => {
+    for await (const b of client.watchOutput(jobId, output, { fromBeginning: true, signal: abort })) {
+      into.push({ t: b.batchTimeMs, records: b.records as Array<[string, number]> });
+    }
+  })().catch(() => undefined); // ends with the scheduler that served it
+}
+
+describe('chaos: scheduler killed with SIGKILL mid-stream and restarted', () => {
+  let cluster: LocalCluster;
+  let client: RivuletClient;
+  useLocalCluster(
+    { executors: 2, slots: 2, batchInterval: '500ms', blockInterval: '100ms', logLevel: 'info', logDir: process.env.RIVULET_TEST_LOG_DIR },
+    (started) => ({ cluster, client } = started),
+  );
+
+  it('the job resumes: every acked record counted exactly once, running totals continue', async () => {
+    const submitted = await client.submitJob(job);
+    const counts: Committed[] = [];
+    const totals: Committed[] = [];
+    const before = new AbortController();
+    const watchingBefore = Promise.all([
+      collect(client, submitted.jobId, 'counts', counts, before.signal),
+      collect(client, submitted.jobId, 'totals', totals, before.signal),
+    ]);
+
+    const acked = new Set<number>();
+    let pusher: RecordPusher = client.pusher('lines');
+    let next = 0;
+    let pushing = true;
+    let broken = false;
+    const pushLoop = (async () => {
+      const inFlight = new Set<Promise<void>>();
+      while (pushing) {
+        if (broken) {
+          await Promise.all(inFlight);
+          await pusher.close().catch(() => undefined);
+          pusher = client.pusher('lines');
+          broken = false;
+        }
+        const ids = Array.from({ length: 100 }, () => next++);
+        const op: Promise<void> = pusher.push(ids.map(line)).then(
+          () => ids.forEach((i) => acked.add(i)),
+          () => void (broken = true),
+        );
+        inFlight.add(op);
+        op.finally(() => inFlight.delete(op));
+        if (inFlight.size >= 4) await Promise.race(inFlight);
+        await new Promise((r) => setTimeout(r, broken ? 200 : 20));
+      }
+      await Promise.all(inFlight);
+    })();
+
+    // Let some batches complete (state built up), then kill the scheduler at a random moment.
+    await waitFor(() => totals.length >= 3, 'three batches committed before the crash', { timeoutMs: 30_000 });
+    await new Promise((r) => setTimeout(r, Math.random() * 500));
+    await cluster.scheduler.kill();
+    const downAt = Date.now();
+    await new Promise((r) => setTimeout(r, 700 + Math.random() * 800));
+    await cluster.restartScheduler();
+    await watchingBefore; // their streams broke with the old scheduler
+    const downMs = Date.now() - downAt;
+
+    const after = new AbortController();
+    const watchingAfter = Promise.all([
+      collect(client, submitted.jobId, 'counts', counts, after.signal),
+      collect(client, submitted.jobId, 'totals', totals, after.signal),
+    ]);
+    const ackedAtRestart = acked.size;
+    await waitFor(() => acked.size >= ackedAtRestart + 1000, 'the cluster acks new pushes after the restart', { timeoutMs: 30_000 });
+    pushing = false;
+    await pushLoop;
+    await pusher.close().catch(() => undefined);
+
+    // Committed batches, by time; a batch committed by both incarnations must be identical.
+    const byTime = new Map<number, Committed>();
+    const unique = (list: Committed[]) => {
+      const out = new Map<number, Committed>();
+      for (const c of list) {
+        const seen = out.get(c.t);
+        if (seen) expect(sortedPairs(c.records), `batch ${c.t} committed twice with different records`).toEqual(sortedPairs(seen.records));
+        else out.set(c.t, c);
+      }
+      return out;
+    };
+    const countsByTime = () => unique(counts);
+    const idsSeen = () => [...countsByTime().values()].reduce((n, c) => n + c.records.filter(([w]) => w.startsWith('id')).length, 0);
+    await waitFor(() => idsSeen() >= acked.size, `every acked id counted (${acked.size} acked)`, { timeoutMs: 60_000 }).catch((err: Error) => {
+      // Say what is missing: which ids, and which batches were committed around them.
+      const seen = new Set([...countsByTime().values()].flatMap((c) => c.records.filter(([w]) => w.startsWith('id')).map(([w]) => Number(w.slice(2)))));
+      const missing = [...acked].filter((id) => !seen.has(id)).sort((a, b) => a - b);
+      const times = [...countsByTime().keys()].sort((a, b) => a - b);
+      throw new Error(
+        `${err.message}; ${missing.length} acked ids missing (${missing[0]}..${missing.at(-1)}); ` +
+          `batches committed: ${times.map((t) => `${t % 100_000}:${countsByTime().get(t)!.records.filter(([w]) => w.startsWith('id')).length}`).join(' ')}; ` +
+          `killed at ${downAt % 100_000}`,
+      );
+    });
+
+    const batches = [...countsByTime().values()].sort((a, b) => a.t - b.t).map((c) => ({ t: c.t, counts: new Map(c.records) }));
+    const seenIn = expectIdsAtMostOnce(batches);
+    expect([...acked].filter((id) => !seenIn.has(id)), 'acked ids never counted').toEqual([]);
+    // No gap: the batches the dead scheduler missed were caught up on (every batch time, in order).
+    const times = batches.map((b) => b.t);
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!, `batches ${times[i - 1]} → ${times[i]}`).toBe(500);
+    expect(times.length).toBeGreaterThan(downMs / 500);
+
+    // The running totals carried on: after the last batch they equal the sum of every batch's counts.
+    const lastT = times.at(-1)!;
+    await waitFor(() => unique(totals).has(lastT), `the totals of batch ${lastT}`);
+    const expected = new Map<string, number>();
+    for (const b of batches) for (const [w, c] of b.counts) if (!w.startsWith('id')) expected.set(w, (expected.get(w) ?? 0) + c);
+    expect(sortedPairs(unique(totals).get(lastT)!.records)).toEqual(sortedPairs([...expected]));
+    for (const t of unique(totals).keys()) byTime.set(t, unique(totals).get(t)!);
+    after.abort();
+    await watchingAfter;
+    await expectJobHealthy(client, submitted.jobId);
+  }, 180_000);
+});
+
+function sortedPairs(pairs: Array<[string, number]>): Array<[string, number]> {
+  return [...pairs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
