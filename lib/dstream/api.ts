@@ -732,6 +732,10 @@ export interface State<S> {
   isTimingOut(): boolean;
 }
 
+export type MappingFunction<K, V, S, M> =
+  | ((key: K, value: V | undefined, state: State<S>) => M | undefined)
+  | ((batchTimeMs: number, key: K, value: V | undefined, state: State<S>) => M | undefined);
+
 /**
  * Spark's StateSpec: `StateSpec.function((key, value, state) => mapped)`,
  * optionally `.timeout(duration)`, `.initialState(pairs)`, `.numPartitions(n)`.
@@ -742,9 +746,17 @@ export class StateSpec<K, V, S, M> {
   /** @internal */ initial?: Array<Pair<K, S>>;
   /** @internal */ partitions?: number;
 
-  private constructor(/** @internal */ readonly fn: (key: K, value: V | undefined, state: State<S>) => M | undefined) {}
+  private constructor(/** @internal */ readonly fn: MappingFunction<K, V, S, M>) {}
 
-  static function<K, V, S, M>(fn: (key: K, value: V | undefined, state: State<S>) => M | undefined): StateSpec<K, V, S, M> {
+  /**
+   * `(key, value, state) => mapped`, or Spark's full form
+   * `(batchTimeMs, key, value, state) => mapped` (recognised by its four
+   * declared parameters), whose batch time is the batch's (the same when a
+   * lost state is rebuilt by replaying it).
+   */
+  static function<K, V, S, M>(fn: (key: K, value: V | undefined, state: State<S>) => M | undefined): StateSpec<K, V, S, M>;
+  static function<K, V, S, M>(fn: (batchTimeMs: number, key: K, value: V | undefined, state: State<S>) => M | undefined): StateSpec<K, V, S, M>;
+  static function<K, V, S, M>(fn: MappingFunction<K, V, S, M>): StateSpec<K, V, S, M> {
     requireFn('StateSpec.function', fn);
     return new StateSpec(fn);
   }

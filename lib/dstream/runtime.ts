@@ -305,7 +305,9 @@ function stepState(node: StateNode, slots: KeyMap<StateSlot>, values: Uint8Array
     return;
   }
   // Spark's MapWithStateRDDRecord.updateRecordWithData, record by record.
-  const fn = node.mappingFn!;
+  // Spark's two forms: (key, value, state) and (batchTime, key, value, state), told apart by arity.
+  const user = node.mappingFn! as (...args: unknown[]) => unknown;
+  const fn = user.length >= 4 ? (k: unknown, v: unknown, st: unknown) => user(b, k, v, st) : (k: unknown, v: unknown, st: unknown) => user(k, v, st);
   const threshold = node.timeoutMs === undefined ? undefined : b - node.timeoutMs;
   for (const [k, vs] of groups) {
     for (const v of vs) {

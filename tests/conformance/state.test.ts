@@ -262,6 +262,11 @@ describe('mapWithState', () => {
     expect(sortedPerBatch(out, 'simpleState', batches)).toEqual(expected(runningState, batches));
   });
 
+  it('Spark\'s full form (batchTime, key, value, state) gets the batch time first', () => {
+    const withTime = asMappedOutput.map((batch, i) => (batch as Array<[string, number]>).map(([k, n]) => [k, (i + 1) * 1000, n]));
+    expect(sortedPerBatch(out, 'withTime', batches)).toEqual(expected(withTime, batches, []));
+  });
+
   it('returning the key doubled (Spark "basic operations with advanced API")', () => {
     expect(sortedPerBatch(out, 'advanced', batches)).toEqual(
       expected([[], ['aa'], ['aa', 'bb'], ['aa', 'bb', 'cc'], ['aa', 'bb'], ['aa'], []], batches, []),

@@ -47,6 +47,12 @@ export default defineJob((ctx) => {
   advanced.output('advanced');
   advanced.stateSnapshots().output('advancedState');
 
+  // Spark's full form, (time, key, value, state) => Option: the batch time comes first.
+  const withTime = ones.mapWithState(
+    StateSpec.function((time: number, key: string, value: number | undefined, state: State<number>): [string, number, number] => [key, time, bump(value, state)]),
+  );
+  withTime.output('withTime');
+
   // "states as mapped data": [key, sum] is returned.
   const asMapped = ones.mapWithState(
     StateSpec.function((key: string, value: number | undefined, state: State<number>): [string, number] => [key, bump(value, state)]),
