@@ -78,18 +78,35 @@ export class PeerFetcher implements BlockFetcher {
       };
       const onAbort = () => fail(new FetchAbortedError('task killed'));
       signal?.addEventListener('abort', onAbort, { once: true });
+      // The block being read in slices (a block larger than one message), if any.
+      let partial: { parts: Buffer[]; received: number; total: number } | undefined;
       call.on('data', (block: FetchedBlock__Output) => {
         const expected = blockIds[out.length];
-        if (block.blockId !== expected) {
+        const payload = block.batch?.payload ?? Buffer.alloc(0);
+        const offset = Number(block.offset ?? 0);
+        const total = Number(block.totalBytes ?? 0);
+        const received = partial?.received ?? 0;
+        if (block.blockId !== expected || offset !== received || (total > 0 && offset + payload.length > total)) {
           fail(
             new FetchFailedError(
               peer.executorId,
-              `executor ${peer.executorId} (${peer.address}) answered block ${block.blockId} where ${expected ?? 'nothing'} was expected`,
+              `executor ${peer.executorId} (${peer.address}) answered block ${block.blockId} at byte ${offset} ` +
+                `where ${expected ?? 'nothing'} at byte ${received} was expected`,
             ),
           );
           return;
         }
-        out.push(block.batch?.payload ?? Buffer.alloc(0));
+        if (offset === 0 && payload.length >= total) {
+          out.push(payload); // the whole block in one message
+          return;
+        }
+        partial ??= { parts: [], received: 0, total };
+        partial.parts.push(payload);
+        partial.received += payload.length;
+        if (partial.received >= partial.total) {
+          out.push(Buffer.concat(partial.parts, partial.total));
+          partial = undefined;
+        }
       });
       call.on('error', (err: grpc.ServiceError) => {
         fail(

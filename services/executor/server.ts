@@ -5,7 +5,7 @@
  * clear status and the process keeps serving.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { InvalidArgumentError, NotFoundError, ResourceExhaustedError, toServiceError } from '../../lib/errors.js';
+import { InvalidArgumentError, NotFoundError, toServiceError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { ExecutorHandlers } from '../../lib/proto/gen/rivulet/v1/Executor.js';
 import type { FetchBlocksRequest__Output } from '../../lib/proto/gen/rivulet/v1/FetchBlocksRequest.js';
@@ -59,11 +59,6 @@ export function executorHandlers(deps: ExecutorServerDeps): ExecutorHandlers {
         for (let i = 0; i < ids.length; i++) {
           const b = store.get(ids[i]!);
           if (!b) throw new NotFoundError(`block ${ids[i]} not found on executor ${deps.executorId}`);
-          if (b.payload.byteLength + MESSAGE_OVERHEAD > deps.maxMessageBytes) {
-            throw new ResourceExhaustedError(
-              `block ${b.id} is ${b.payload.byteLength} bytes, over the ${deps.maxMessageBytes}-byte message bound (maxMessageBytes)`,
-            );
-          }
           blocks[i] = b;
         }
       } catch (e) {
@@ -72,13 +67,24 @@ export function executorHandlers(deps: ExecutorServerDeps): ExecutorHandlers {
       }
       let cancelled = false;
       call.on('cancelled', () => (cancelled = true));
+      // Blocks larger than a message go as slices (FetchedBlock).
+      const slice = Math.max(1, deps.maxMessageBytes - MESSAGE_OVERHEAD);
       let i = 0;
+      let offset = 0;
       // Respect flow control: a reduce task on a slow peer must not make us
       // buffer every block it asked for.
       const writeMore = () => {
         while (i < blocks.length && !cancelled) {
-          const b = blocks[i++]!;
-          if (!call.write({ blockId: b.id, batch: { count: b.count, payload: b.payload } })) {
+          const b = blocks[i]!;
+          const total = b.payload.byteLength;
+          const end = Math.min(total, offset + slice);
+          const payload = offset === 0 && end === total ? b.payload : b.payload.subarray(offset, end);
+          const ok = call.write({ blockId: b.id, batch: { count: b.count, payload }, offset, totalBytes: total });
+          if (end >= total) {
+            i++;
+            offset = 0;
+          } else offset = end;
+          if (!ok) {
             call.once('drain', writeMore);
             return;
           }

@@ -157,7 +157,7 @@ describe('stateful operators with checkpoints (real services)', () => {
       },
     });
     expect(killed, 'some batch had a pair of executors holding every copy of a state partition').toBeDefined();
-    // Rebuilt as lineage planned it: from the checkpoint of batch 10, replaying the batches since.
+    // Rebuilt as lineage planned it: from the last checkpoint before the kill, replaying the batches since.
     const rebuilds = cluster.local.scheduler
       .recentOutput()
       .split('\n')
@@ -165,8 +165,9 @@ describe('stateful operators with checkpoints (real services)', () => {
       .map((l) => JSON.parse(l.slice(l.indexOf('{'))) as { partition: number; nodeId: number; checkpoint?: number; replay: number; planned: string });
     // (A task relaunched — a retry or a speculative copy — logs its rebuild again.)
     expect([...new Set(rebuilds.map((r) => `${r.nodeId}/${r.partition}`))].sort()).toEqual(killed!.lost.map(([n, p]) => `${n}/${p}`).sort());
+    const checkpointBatch = Math.floor(killed!.batch / CHECKPOINT_BATCHES) * CHECKPOINT_BATCHES;
     for (const r of rebuilds) {
-      expect(r).toMatchObject({ planned: 'lineage', checkpoint: 10 * INTERVAL, replay: killed!.batch - 10 });
+      expect(r).toMatchObject({ planned: 'lineage', checkpoint: checkpointBatch * INTERVAL, replay: killed!.batch - checkpointBatch });
     }
     const expected = model(inputs);
     expect(perBatch(out, 'totals')).toEqual(expected.totals);

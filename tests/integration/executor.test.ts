@@ -375,6 +375,78 @@ describe('executor service (2 processes, real gRPC + NATS)', () => {
     expect(await serving(b.address)).toBe('SERVING');
   });
 
+  it('sends a block larger than a message in slices, which a reduce task on a peer reassembles', async () => {
+    // A third executor whose messages are bounded at 64 KiB; its map output (one
+    // bucket of every line) is ~5x that, yet B reads it whole.
+    const small = await startServiceProcess({
+      service: 'executor',
+      name: 'exec-small',
+      env: {
+        RIVULET_NATS_URL: nats.url,
+        RIVULET_EXECUTOR_ID: 'exec-small',
+        RIVULET_PORT: '0',
+        RIVULET_SLOTS: '1',
+        RIVULET_LOG_LEVEL: 'info',
+        RIVULET_MAX_MESSAGE_BYTES: '64KiB',
+      },
+    });
+    const cs = dial.executor(small.address, { maxMessageBytes: 64 * 1024 });
+    try {
+      const refS = { executorId: 'exec-small', address: small.address, epoch: (await waitFor('exec-small heartbeat', () => latest('exec-small'))).epoch };
+      // Each map task writes its block's lines 8 times into one bucket: ~4x the message bound.
+      const job = inlineJob(
+        'big.js',
+        `ctx.receiverStream('lines').flatMap((l) => (l.startsWith('keep') ? [l] : Array(8).fill(l))).repartition(1).filter((l) => l.startsWith('keep')).output('o')`,
+      );
+      await call(cs, 'loadJob', { jobId: 'big', bundleHash: job.hash, bundle: Buffer.from(job.code) });
+      await call(cb, 'loadJob', { jobId: 'big', bundleHash: job.hash, bundle: Buffer.from(job.code) });
+      const lines = (k: number) => Array.from({ length: 300 }, (_, i) => (i === 7 ? `keep ${k}` : `${k}:${i} ${'x'.repeat(100)}`));
+      const inputIds = [0, 1, 2].map((k) => `in/big/${k}`);
+      for (const [k, id] of inputIds.entries()) await call(cs, 'putBlock', { blockId: id, stream: 'lines', batch: { count: 300, payload: packRecords(lines(k)) } });
+      const graph = loadJob(job.code, job.source).graph;
+      const plan = planBatch(graph, new Map([['lines', inputIds.length]]), 1);
+      const [map, reduce] = plan.stages as [PlannedStage, PlannedStage];
+      const mapResults = await runTasks(
+        cs,
+        inputIds.map((id, p) => ({
+          taskId: `big-map-${p}`,
+          bundleHash: job.hash,
+          batchTimeMs: 1000,
+          partition: p,
+          dataset: { jobId: 'big', batchTimeMs: 1000, nodeId: map.finalNode },
+          blocks: [{ dataset: { nodeId: map.sourceNodes[0]! }, partition: p, blockId: id, locations: [refS] }],
+          shuffleWrite: { shuffleId: 'big', dataset: { nodeId: map.shuffleNode! }, numPartitions: 1 },
+        })),
+      );
+      expect(mapResults.map((r) => r.state)).toEqual(['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
+      for (const r of mapResults) expect(r.bucketBytes[0]!).toBeGreaterThan(3 * 64 * 1024);
+      const [res] = await runTasks(cb, [
+        {
+          taskId: 'big-reduce',
+          bundleHash: job.hash,
+          batchTimeMs: 1000,
+          partition: 0,
+          dataset: { jobId: 'big', batchTimeMs: 1000, nodeId: reduce.finalNode },
+          shuffles: [
+            {
+              dataset: { nodeId: reduce.shuffleReads[0]! },
+              reducePartition: 0,
+              shuffleId: 'big',
+              mapOutputs: inputIds.map((_, m) => ({ mapPartition: m, executor: refS })),
+            },
+          ],
+          result: { output: 'o' },
+        },
+      ]);
+      expect(res).toMatchObject({ state: 'SUCCEEDED', error: '' });
+      expect((unpackRecords(res!.records!.payload) as string[]).sort()).toEqual(inputIds.map((_, k) => `keep ${k}`));
+      expect(res!.metrics!.recordsIn).toBe(3 * (299 * 8 + 1));
+    } finally {
+      cs.close();
+      await small.stop();
+    }
+  });
+
   it('reports FetchFailed naming A when A dies holding map outputs', async () => {
     await a.kill();
     const results = await runTasks(cb, [reduceTask(1, [refA, refB, refB], 1)]);

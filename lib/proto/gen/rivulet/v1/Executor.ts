@@ -35,13 +35,17 @@ export interface ExecutorClient extends grpc.Client {
   
   /**
    * Read blocks (input blocks, shuffle buckets, cached partitions) held here,
-   * one response per requested id in order. NOT_FOUND names the first missing id.
+   * in the requested order, each as one response or, when larger than a
+   * message, as consecutive slices (FetchedBlock). NOT_FOUND names the first
+   * missing id.
    */
   FetchBlocks(argument: _rivulet_v1_FetchBlocksRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_rivulet_v1_FetchedBlock__Output>;
   FetchBlocks(argument: _rivulet_v1_FetchBlocksRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_rivulet_v1_FetchedBlock__Output>;
   /**
    * Read blocks (input blocks, shuffle buckets, cached partitions) held here,
-   * one response per requested id in order. NOT_FOUND names the first missing id.
+   * in the requested order, each as one response or, when larger than a
+   * message, as consecutive slices (FetchedBlock). NOT_FOUND names the first
+   * missing id.
    */
   fetchBlocks(argument: _rivulet_v1_FetchBlocksRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_rivulet_v1_FetchedBlock__Output>;
   fetchBlocks(argument: _rivulet_v1_FetchBlocksRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_rivulet_v1_FetchedBlock__Output>;
@@ -137,7 +141,9 @@ export interface ExecutorHandlers extends grpc.UntypedServiceImplementation {
   
   /**
    * Read blocks (input blocks, shuffle buckets, cached partitions) held here,
-   * one response per requested id in order. NOT_FOUND names the first missing id.
+   * in the requested order, each as one response or, when larger than a
+   * message, as consecutive slices (FetchedBlock). NOT_FOUND names the first
+   * missing id.
    */
   FetchBlocks: grpc.handleServerStreamingCall<_rivulet_v1_FetchBlocksRequest__Output, _rivulet_v1_FetchedBlock>;
   
