@@ -74,6 +74,16 @@ export interface WatchOutputOptions {
   signal?: AbortSignal;
   /** Batches buffered before the stream is paused (flow control). @default 64 */
   highWaterMark?: number;
+  /**
+   * Survive a scheduler restart: when the scheduler goes away, keep trying to
+   * watch again (for up to `reconnectTimeoutMs`), then deliver what was
+   * committed since — the restarted scheduler replays its stored outputs —
+   * skipping batch times already delivered, so each batch comes once, in order.
+   * @default false
+   */
+  reconnect?: boolean;
+  /** How long a reconnecting watch keeps trying. @default 60000 */
+  reconnectTimeoutMs?: number;
 }
 
 export interface OutputBatch {
@@ -197,7 +207,36 @@ export class RivuletClient {
    * with NotFoundError for an unknown job/output and AbortedError when the job fails.
    */
   watchOutput(jobId: string, output: string, opts: WatchOutputOptions = {}): AsyncIterable<OutputBatch> {
-    return { [Symbol.asyncIterator]: () => this.watchIterator(jobId, output, opts) };
+    return { [Symbol.asyncIterator]: () => (opts.reconnect ? this.reconnectingIterator(jobId, output, opts) : this.watchIterator(jobId, output, opts)) };
+  }
+
+  /** watchOutput with `reconnect`: see WatchOutputOptions. */
+  private async *reconnectingIterator(jobId: string, output: string, opts: WatchOutputOptions): AsyncGenerator<OutputBatch> {
+    let last = Number.NEGATIVE_INFINITY;
+    let fromBeginning = opts.fromBeginning ?? false;
+    let giveUpAt: number | undefined;
+    for (;;) {
+      try {
+        for await (const batch of this.watchIterator(jobId, output, { ...opts, fromBeginning })) {
+          giveUpAt = undefined;
+          if (batch.batchTimeMs <= last) continue; // replayed after a reconnect
+          last = batch.batchTimeMs;
+          yield batch;
+        }
+        return; // the job ended, or `signal` aborted
+      } catch (err) {
+        if (!isConnectionFailure(err) || opts.signal?.aborted) throw err;
+        giveUpAt ??= Date.now() + (opts.reconnectTimeoutMs ?? 60_000);
+        if (Date.now() > giveUpAt) throw err;
+      }
+      // Whatever was committed while we were away is among the retained batches.
+      fromBeginning = true;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 250);
+        opts.signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+      });
+      if (opts.signal?.aborted) return;
+    }
   }
 
   private async *watchIterator(jobId: string, output: string, opts: WatchOutputOptions): AsyncGenerator<OutputBatch> {

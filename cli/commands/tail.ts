@@ -1,6 +1,8 @@
 /**
  * `rivulet tail <job> --output <name>`: one line per committed batch, human or
- * `--json`; stops after `--batches N`, on Ctrl-C, or when the job ends.
+ * `--json`; stops after `--batches N`, on Ctrl-C, or when the job ends. It
+ * rides out a scheduler restart (reconnecting for up to a minute), printing
+ * every batch once.
  */
 import { CliError } from '../errors.js';
 import { connect, println, type AddressFlags, type Io } from '../context.js';
@@ -31,7 +33,8 @@ export async function tailCommand(io: Io, jobId: string, flags: TailFlags, signa
       output = job.outputs[0]!;
     }
     let seen = 0;
-    for await (const batch of client.watchOutput(jobId, output, { fromBeginning: flags.fromBeginning, signal })) {
+    // A scheduler restart (it resumes the job) is ridden out: batches continue, each once.
+    for await (const batch of client.watchOutput(jobId, output, { fromBeginning: flags.fromBeginning, signal, reconnect: true })) {
       if (flags.nonEmpty && batch.records.length === 0) continue;
       println(io.stdout, flags.json ? formatTailJson(batch) : formatTailHuman(batch, { maxRecords: flags.maxRecords }));
       if (flags.batches !== undefined && ++seen >= flags.batches) break;

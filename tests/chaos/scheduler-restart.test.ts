@@ -44,6 +44,14 @@ describe('chaos: scheduler killed with SIGKILL mid-stream and restarted', () => 
     const submitted = await client.submitJob(job);
     const counts: Committed[] = [];
     const totals: Committed[] = [];
+    // A client that rides out the restart (what `rivulet tail` does): every batch once, in order.
+    const resumed: Committed[] = [];
+    const resuming = new AbortController();
+    const watchingAcross = (async () => {
+      for await (const b of client.watchOutput(submitted.jobId, 'counts', { fromBeginning: true, signal: resuming.signal, reconnect: true })) {
+        resumed.push({ t: b.batchTimeMs, records: b.records as Array<[string, number]> });
+      }
+    })();
     const before = new AbortController();
     const watchingBefore = Promise.all([
       collect(client, submitted.jobId, 'counts', counts, before.signal),
@@ -140,6 +148,14 @@ describe('chaos: scheduler killed with SIGKILL mid-stream and restarted', () => 
     for (const t of unique(totals).keys()) byTime.set(t, unique(totals).get(t)!);
     after.abort();
     await watchingAfter;
+    // The reconnecting watcher saw the same batches, each once and in order, across the restart.
+    await waitFor(() => resumed.some((c) => c.t === lastT), `the reconnecting watcher reaches batch ${lastT}`);
+    resuming.abort();
+    await watchingAcross;
+    const resumedTimes = resumed.map((c) => c.t);
+    expect(resumedTimes).toEqual([...new Set(resumedTimes)].sort((a, b) => a - b));
+    expect(resumedTimes.filter((t) => t <= lastT)).toEqual(times);
+    for (const c of resumed) if (c.t <= lastT) expect(sortedPairs(c.records)).toEqual(sortedPairs(countsByTime().get(c.t)!.records));
     await expectJobHealthy(client, submitted.jobId);
   }, 180_000);
 });
