@@ -44,6 +44,7 @@ describe('chaos: scheduler killed with SIGKILL mid-stream and restarted', () => 
     const submitted = await client.submitJob(job);
     const counts: Committed[] = [];
     const totals: Committed[] = [];
+    const windows: Committed[] = [];
     // A client that rides out the restart (what `rivulet tail` does): every batch once, in order.
     const resumed: Committed[] = [];
     const resuming = new AbortController();
@@ -56,6 +57,7 @@ describe('chaos: scheduler killed with SIGKILL mid-stream and restarted', () => 
     const watchingBefore = Promise.all([
       collect(client, submitted.jobId, 'counts', counts, before.signal),
       collect(client, submitted.jobId, 'totals', totals, before.signal),
+      collect(client, submitted.jobId, 'window', windows, before.signal),
     ]);
 
     const acked = new Set<number>();
@@ -99,6 +101,7 @@ describe('chaos: scheduler killed with SIGKILL mid-stream and restarted', () => 
     const watchingAfter = Promise.all([
       collect(client, submitted.jobId, 'counts', counts, after.signal),
       collect(client, submitted.jobId, 'totals', totals, after.signal),
+      collect(client, submitted.jobId, 'window', windows, after.signal),
     ]);
     const ackedAtRestart = acked.size;
     await waitFor(() => acked.size >= ackedAtRestart + 1000, 'the cluster acks new pushes after the restart', { timeoutMs: 30_000 });
@@ -107,7 +110,6 @@ describe('chaos: scheduler killed with SIGKILL mid-stream and restarted', () => 
     await pusher.close().catch(() => undefined);
 
     // Committed batches, by time; a batch committed by both incarnations must be identical.
-    const byTime = new Map<number, Committed>();
     const unique = (list: Committed[]) => {
       const out = new Map<number, Committed>();
       for (const c of list) {
@@ -145,7 +147,20 @@ describe('chaos: scheduler killed with SIGKILL mid-stream and restarted', () => 
     const expected = new Map<string, number>();
     for (const b of batches) for (const [w, c] of b.counts) if (!w.startsWith('id')) expected.set(w, (expected.get(w) ?? 0) + c);
     expect(sortedPairs(unique(totals).get(lastT)!.records)).toEqual(sortedPairs([...expected]));
-    for (const t of unique(totals).keys()) byTime.set(t, unique(totals).get(t)!);
+    // The window (2 s = 4 batches) over the same counts, on both sides of the restart.
+    await waitFor(() => unique(windows).has(lastT), `the window of batch ${lastT}`);
+    const countsAt = new Map(batches.map((b) => [b.t, b.counts]));
+    let windowsChecked = 0;
+    for (const [t, w] of unique(windows)) {
+      if (t - 1500 < times[0]!) continue; // windows reaching before the first committed batch
+      const expectedWindow = new Map<string, number>();
+      for (let bt = t - 1500; bt <= t; bt += 500) {
+        for (const [word, c] of countsAt.get(bt) ?? []) if (!word.startsWith('id')) expectedWindow.set(word, (expectedWindow.get(word) ?? 0) + c);
+      }
+      expect(sortedPairs(w.records), `window of batch ${t}`).toEqual(sortedPairs([...expectedWindow].filter(([, c]) => c !== 0)));
+      windowsChecked++;
+    }
+    expect(windowsChecked).toBeGreaterThan(times.length - 5);
     after.abort();
     await watchingAfter;
     // The reconnecting watcher saw the same batches, each once and in order, across the restart.
