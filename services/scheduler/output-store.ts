@@ -52,6 +52,13 @@ export class OutputStore {
     const log = this.logs.get(this.key(jobId, output));
     if (!log) throw new Error(`output ${output} of job ${jobId} was never declared`);
     if (batch.batchTimeMs <= log.lastCommitted) return false;
+    this.retain(log, batch);
+    for (const w of log.watchers) w.send(batch);
+    return true;
+  }
+
+  /** Keep `batch` in the ring (a later one than every kept), dropping the oldest beyond the bounds. */
+  private retain(log: OutputLog, batch: CommittedBatch): void {
     log.lastCommitted = batch.batchTimeMs;
     log.batches.push(batch);
     log.bytes += batch.payload.length;
@@ -60,8 +67,6 @@ export class OutputStore {
       log.bytes -= old.payload.length;
       log.evictedBatches++;
     }
-    for (const w of log.watchers) w.send(batch);
-    return true;
   }
 
   /**
@@ -72,17 +77,7 @@ export class OutputStore {
   restore(jobId: string, output: string, batches: readonly CommittedBatch[]): void {
     const log = this.logs.get(this.key(jobId, output));
     if (!log) throw new Error(`output ${output} of job ${jobId} was never declared`);
-    for (const b of batches) {
-      if (b.batchTimeMs <= log.lastCommitted) continue;
-      log.lastCommitted = b.batchTimeMs;
-      log.batches.push(b);
-      log.bytes += b.payload.length;
-    }
-    while (log.batches.length > this.retentionBatches || (log.bytes > this.retentionBytes && log.batches.length > 1)) {
-      const old = log.batches.shift()!;
-      log.bytes -= old.payload.length;
-      log.evictedBatches++;
-    }
+    for (const b of batches) if (b.batchTimeMs > log.lastCommitted) this.retain(log, b);
   }
 
   watch(jobId: string, output: string, watcher: OutputWatcher, fromBeginning: boolean): () => void {

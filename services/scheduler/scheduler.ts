@@ -14,7 +14,7 @@
  *
  * Windows: every batch also runs a persist stage for each dataset a later
  * window reads (a window's parent; an inverse-reduce window itself), whose
- * tasks keep their partition as the pinned block `rdd/<job>:<batch>:<node>/<p>`
+ * tasks keep their partition as the pinned block `rdd/<job>:<batch>:<node>:<incarnation>/<p>`
  * on their executor; the scheduler copies each to a second executor
  * (ReplicateBlocks) and keeps a registry of them (`cached`), from which a
  * window task of a later batch gets its inputs. Once no window can reach a
@@ -223,8 +223,10 @@ interface StateLog {
   since: number[];
 }
 
-export function cachedBlockId(jobId: string, batchTimeMs: number, nodeId: number, partition: number): string {
-  return `rdd/${jobId}:${batchTimeMs}:${nodeId}/${partition}`;
+export function cachedBlockId(jobId: string, batchTimeMs: number, nodeId: number, partition: number, incarnation: string): string {
+  // The incarnation: a batch re-run by a restarted scheduler may partition a
+  // dataset differently, so an earlier run's block must never pass for this one's.
+  return `rdd/${jobId}:${batchTimeMs}:${nodeId}:${incarnation}/${partition}`;
 }
 
 export class Scheduler {
@@ -1431,7 +1433,7 @@ export class Scheduler {
         return {
           dataset: { jobId: job.id, batchTimeMs, nodeId: src },
           partition,
-          blockId: cached?.blockId ?? cachedBlockId(job.id, batchTimeMs, src, partition),
+          blockId: cached?.blockId ?? cachedBlockId(job.id, batchTimeMs, src, partition, this.incarnation),
           locations: (cached?.executorIds ?? [])
             .filter((id) => this.executors.isAlive(id))
             .map(execRef)
@@ -1494,7 +1496,7 @@ export class Scheduler {
     } else if (stage.kind === 'persist') {
       const state = run.plan!.states.get(stage.persistNode!);
       spec.cache = {
-        blockId: cachedBlockId(job.id, T, stage.persistNode!, tp.partition),
+        blockId: cachedBlockId(job.id, T, stage.persistNode!, tp.partition, this.incarnation),
         ...(state?.checkpoint ? { checkpoint: checkpointName(job.id, stage.persistNode!, T, tp.partition) } : {}),
       };
       const rebuild = state ? this.stateRebuild(run, stage.persistNode!, tp.partition) : undefined;
@@ -1586,7 +1588,7 @@ export class Scheduler {
           s.mapOutputs.set(t.partition, { executorId: t.executorId, epoch: t.epoch, address: exec?.address ?? '', bucketBytes: [] });
           const ds = this.cached.get(run.job.id)?.get(`${s.stage.persistNode}@${run.batchTimeMs}`);
           if (ds) {
-            const blockId = cachedBlockId(run.job.id, run.batchTimeMs, s.stage.persistNode!, t.partition);
+            const blockId = cachedBlockId(run.job.id, run.batchTimeMs, s.stage.persistNode!, t.partition, this.incarnation);
             const old = ds.blocks[t.partition];
             if (old) this.cachedById.delete(old.blockId);
             const block: CachedBlock = {

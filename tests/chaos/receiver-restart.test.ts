@@ -8,10 +8,10 @@
  */
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { RecordPusher, RivuletClient } from '../../client/index.js';
+import type { RivuletClient } from '../../client/index.js';
 import type { LocalCluster } from '../../lib/cluster/local-cluster.js';
 import { useLocalCluster } from '../helpers/cluster.js';
-import { expectIdsAtMostOnce, expectJobHealthy, idLine as line, watchIdBatches } from '../helpers/id-lines.js';
+import { expectIdsAtMostOnce, expectJobHealthy, pushIdsContinuously, watchIdBatches } from '../helpers/id-lines.js';
 import { waitFor } from '../helpers/wait.js';
 
 const wordcount = fileURLToPath(new URL('../../examples/wordcount.ts', import.meta.url));
@@ -29,36 +29,8 @@ describe('chaos: receiver killed with SIGKILL mid-stream and restarted', () => {
     const watch = watchIdBatches(client, job.jobId);
 
     // Push continuously; a failed pusher (the receiver died) is replaced by a new one.
-    const acked = new Set<number>();
-    const refused = new Set<number>();
-    let pusher: RecordPusher = client.pusher('lines');
-    let next = 0;
-    let pushing = true;
-    let broken = false;
-    const pushLoop = (async () => {
-      const inFlight = new Set<Promise<void>>();
-      while (pushing) {
-        if (broken) {
-          await Promise.all(inFlight);
-          await pusher.close().catch(() => undefined);
-          pusher = client.pusher('lines');
-          broken = false;
-        }
-        const ids = Array.from({ length: 200 }, () => next++);
-        const op: Promise<void> = pusher.push(ids.map(line)).then(
-          () => ids.forEach((i) => acked.add(i)),
-          () => {
-            ids.forEach((i) => refused.add(i));
-            broken = true;
-          },
-        );
-        inFlight.add(op);
-        op.finally(() => inFlight.delete(op));
-        if (inFlight.size >= 4) await Promise.race(inFlight);
-        await new Promise((r) => setTimeout(r, broken ? 200 : 20));
-      }
-      await Promise.all(inFlight);
-    })();
+    const pushes = pushIdsContinuously(client, 'lines', 200);
+    const acked = pushes.acked;
 
     for (let k = 0; k < 3; k++) {
       // A random moment, so the kill lands at different points of a batch (acked but not announced, announcing, …).
@@ -72,9 +44,7 @@ describe('chaos: receiver killed with SIGKILL mid-stream and restarted', () => {
     // Pushing goes on until the restarted receiver has acked a good number of new records.
     const ackedAfterRestart = acked.size;
     await waitFor(() => acked.size >= ackedAfterRestart + 1000, 'the restarted receiver acks new pushes');
-    pushing = false;
-    await pushLoop;
-    await pusher.close().catch(() => undefined);
+    await pushes.stop();
     expect(acked.size).toBeGreaterThan(3000);
 
     await watch.until(acked.size);

@@ -10,10 +10,10 @@
  */
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { RecordPusher, RivuletClient } from '../../client/index.js';
+import type { RivuletClient } from '../../client/index.js';
 import type { LocalCluster } from '../../lib/cluster/local-cluster.js';
 import { useLocalCluster } from '../helpers/cluster.js';
-import { expectIdsAtMostOnce, expectJobHealthy, idLine as line } from '../helpers/id-lines.js';
+import { expectIdsAtMostOnce, expectJobHealthy, pushIdsContinuously } from '../helpers/id-lines.js';
 import { waitFor } from '../helpers/wait.js';
 
 const job = fileURLToPath(new URL('./jobs/stateful-wordcount.ts', import.meta.url));
@@ -60,32 +60,8 @@ describe('chaos: scheduler killed with SIGKILL mid-stream and restarted', () => 
       collect(client, submitted.jobId, 'window', windows, before.signal),
     ]);
 
-    const acked = new Set<number>();
-    let pusher: RecordPusher = client.pusher('lines');
-    let next = 0;
-    let pushing = true;
-    let broken = false;
-    const pushLoop = (async () => {
-      const inFlight = new Set<Promise<void>>();
-      while (pushing) {
-        if (broken) {
-          await Promise.all(inFlight);
-          await pusher.close().catch(() => undefined);
-          pusher = client.pusher('lines');
-          broken = false;
-        }
-        const ids = Array.from({ length: 100 }, () => next++);
-        const op: Promise<void> = pusher.push(ids.map(line)).then(
-          () => ids.forEach((i) => acked.add(i)),
-          () => void (broken = true),
-        );
-        inFlight.add(op);
-        op.finally(() => inFlight.delete(op));
-        if (inFlight.size >= 4) await Promise.race(inFlight);
-        await new Promise((r) => setTimeout(r, broken ? 200 : 20));
-      }
-      await Promise.all(inFlight);
-    })();
+    const pushes = pushIdsContinuously(client, 'lines', 100);
+    const acked = pushes.acked;
 
     // Let some batches complete (state built up), then kill the scheduler at a random moment.
     await waitFor(() => totals.length >= 3, 'three batches committed before the crash', { timeoutMs: 30_000 });
@@ -105,9 +81,7 @@ describe('chaos: scheduler killed with SIGKILL mid-stream and restarted', () => 
     ]);
     const ackedAtRestart = acked.size;
     await waitFor(() => acked.size >= ackedAtRestart + 1000, 'the cluster acks new pushes after the restart', { timeoutMs: 30_000 });
-    pushing = false;
-    await pushLoop;
-    await pusher.close().catch(() => undefined);
+    await pushes.stop();
 
     // Committed batches, by time; a batch committed by both incarnations must be identical.
     const unique = (list: Committed[]) => {

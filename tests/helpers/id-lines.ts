@@ -76,3 +76,48 @@ export async function expectJobHealthy(client: RivuletClient, jobId: string): Pr
   expect(j.state).toBe('RUNNING');
   expect(j.recentBatches.filter((b) => b.state === 'FAILED')).toEqual([]);
 }
+
+/**
+ * Push id lines continuously (`perPush` per call, up to 4 calls in flight)
+ * until `stop()`; a pusher that fails (its receiver or scheduler went away) is
+ * replaced by a new one. `acked` holds the ids whose push was acknowledged:
+ * the ones that must be counted exactly once. Refused pushes are not retried
+ * (a retry could legitimately count them twice).
+ */
+export function pushIdsContinuously(client: RivuletClient, stream = 'lines', perPush = 200) {
+  const acked = new Set<number>();
+  let pusher = client.pusher(stream);
+  let next = 0;
+  let pushing = true;
+  let broken = false;
+  const loop = (async () => {
+    const inFlight = new Set<Promise<void>>();
+    while (pushing) {
+      if (broken) {
+        await Promise.all(inFlight);
+        await pusher.close().catch(() => undefined);
+        pusher = client.pusher(stream);
+        broken = false;
+      }
+      const ids = Array.from({ length: perPush }, () => next++);
+      const op: Promise<void> = pusher.push(ids.map(idLine)).then(
+        () => ids.forEach((i) => acked.add(i)),
+        () => void (broken = true),
+      );
+      inFlight.add(op);
+      void op.finally(() => inFlight.delete(op));
+      if (inFlight.size >= 4) await Promise.race(inFlight);
+      await new Promise((r) => setTimeout(r, broken ? 200 : 20));
+    }
+    await Promise.all(inFlight);
+  })();
+  return {
+    acked,
+    /** Stop pushing, wait for the pushes in flight, close the pusher. */
+    async stop(): Promise<void> {
+      pushing = false;
+      await loop;
+      await pusher.close().catch(() => undefined);
+    },
+  };
+}

@@ -60,6 +60,18 @@ describe('window planning', () => {
     expect(Object.values(outputs.filtered!).map(sortRecs)).toEqual(Object.values(outputs.plain!).map(sortRecs));
   });
 
+  it('an inverse window gives the same results when the parallelism changes between batches (executors join or leave)', () => {
+    const words = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+    const input = Array.from({ length: 10 }, (_, i) => Array.from({ length: 12 }, (_, j): [string, number] => [words[(i * 5 + j * 3) % 8]!, 1 + (j % 3)]));
+    const add = (x: number, y: number) => x + y;
+    const sub = (x: number, y: number) => x - y;
+    const job = (ctx: StreamingContext) => ctx.queueStream<[string, number]>('p').reduceByKeyAndWindow(add, sub, '3s', '1s').output('w');
+    const steady = runWindowed(job, { p: input }, 10, 4);
+    const changing = runWindowed(job, { p: input }, 10, { parallelismAt: (batch) => [4, 4, 2, 4, 3, 1, 4, 2, 2, 4][batch - 1]! });
+    expect(changing.plans.map((p) => p.partitions[2])).toEqual([4, 4, 2, 4, 3, 1, 4, 2, 2, 4]);
+    for (let b = 1; b <= 10; b++) expect(sortRecs(changing.outputs.w![b]!), `batch ${b}`).toEqual(sortRecs(steady.outputs.w![b]!));
+  });
+
   it('countByWindow and reduceByWindow follow Spark on empty windows', () => {
     const { outputs } = runWindowed(
       (ctx) => {

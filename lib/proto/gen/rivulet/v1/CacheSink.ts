@@ -3,7 +3,7 @@
 
 /**
  * A task's result records are kept in this executor's block store as the
- * cached partition `block_id` (`rdd/<job>:<batch>:<node>/<partition>`), for
+ * cached partition `block_id` (`rdd/<job>:<batch>:<node>:<scheduler incarnation>/<partition>`), for
  * windows of later batches; only the record count goes back.
  */
 export interface CacheSink {
@@ -17,7 +17,7 @@ export interface CacheSink {
 
 /**
  * A task's result records are kept in this executor's block store as the
- * cached partition `block_id` (`rdd/<job>:<batch>:<node>/<partition>`), for
+ * cached partition `block_id` (`rdd/<job>:<batch>:<node>:<scheduler incarnation>/<partition>`), for
  * windows of later batches; only the record count goes back.
  */
 export interface CacheSink__Output {
