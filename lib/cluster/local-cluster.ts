@@ -82,7 +82,8 @@ export interface ClusterProcessInfo {
 export interface LocalCluster {
   natsUrl: string;
   addresses(): LocalClusterAddresses;
-  lineage: ServiceProcess;
+  /** The current lineage process (replaced by restartLineage()). */
+  readonly lineage: ServiceProcess;
   /** The current scheduler process (replaced by restartScheduler()). */
   readonly scheduler: ServiceProcess;
   /** The current receiver process (replaced by restartReceiver()). */
@@ -106,6 +107,8 @@ export interface LocalCluster {
    * its journal.
    */
   restartScheduler(): Promise<ServiceProcess>;
+  /** Start lineage again on the same port with the same env (stopping it first if it still runs); it reloads its KV state. */
+  restartLineage(): Promise<ServiceProcess>;
   /** Every process, in start order, for state files and status displays. */
   processes(): ClusterProcessInfo[];
   /** Stop everything this launcher started, in reverse start order. Idempotent. */
@@ -216,7 +219,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
       return proc;
     };
 
-    const lineage = await launch('lineage', 'lineage', ports.lineage, controlPlane);
+    let lineage = await launch('lineage', 'lineage', ports.lineage, controlPlane);
     const schedulerEnv: EnvMap = { ...controlPlane, RIVULET_STATUS_PORT: String(opts.ports?.status ?? 0) };
     let scheduler = await launch('scheduler', 'scheduler', ports.scheduler, schedulerEnv);
     // Read back rather than assumed: the scheduler may have been given another port or host via `env`.
@@ -247,7 +250,9 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     let stopped = false;
     const cluster: LocalCluster = {
       natsUrl,
-      lineage,
+      get lineage() {
+        return lineage;
+      },
       get scheduler() {
         return scheduler;
       },
@@ -276,6 +281,12 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
         const proc = await startExecutor(id, o.env);
         if (opts.waitForExecutors ?? true) await waitForAliveExecutors(scheduler.address, [id], startTimeoutMs);
         return proc;
+      },
+      restartLineage: async () => {
+        if (stopped) throw new Error('the cluster is stopped');
+        await lineage.stop();
+        lineage = await launch('lineage', 'lineage', ports.lineage, controlPlane);
+        return lineage;
       },
       restartScheduler: async () => {
         if (stopped) throw new Error('the cluster is stopped');

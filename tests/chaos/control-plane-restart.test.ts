@@ -1,12 +1,16 @@
 /**
- * Chaos: kill -9 the scheduler mid-stream and restart it on its port. Its job
- * journal (services/scheduler/job-journal.ts) brings the job back with the
- * same id; it catches up on the batches it missed (their blocks come from the
- * receiver) and its state comes back from lineage. Every acked record is
- * counted exactly once across both incarnations (a batch that was running at
- * the crash may be committed twice — identically, so a consumer that
- * deduplicates by batch time sees it once) and the running totals carry on
- * from before the crash instead of restarting from zero.
+ * Chaos: kill -9 a control-plane process mid-stream and restart it on its port.
+ *  - The scheduler: its job journal (services/scheduler/job-journal.ts) brings
+ *    the job back with the same id; it catches up on the batches it missed
+ *    (their blocks come from the receiver) and its state and window partitions
+ *    come back from lineage. A batch that was running at the crash may be
+ *    committed twice — identically, so a consumer that deduplicates by batch
+ *    time sees it once.
+ *  - Lineage: it reloads its KV state; meanwhile the scheduler's
+ *    registrations wait and retry, and batches resume when it is back.
+ * Either way every acked record is counted exactly once, there is no gap in
+ * batch times, and the running totals and the window carry on from before
+ * the crash instead of restarting from zero.
  */
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -32,7 +36,7 @@ function collect(client: RivuletClient, jobId: string, output: string, into: Com
   })().catch(() => undefined); // ends with the scheduler that served it
 }
 
-describe('chaos: scheduler killed with SIGKILL mid-stream and restarted', () => {
+describe('chaos: a control-plane process killed with SIGKILL mid-stream and restarted', () => {
   let cluster: LocalCluster;
   let client: RivuletClient;
   useLocalCluster(
@@ -40,7 +44,10 @@ describe('chaos: scheduler killed with SIGKILL mid-stream and restarted', () => 
     (started) => ({ cluster, client } = started),
   );
 
-  it('the job resumes: every acked record counted exactly once, running totals continue', async () => {
+  it('the scheduler: the job resumes, every acked record counted exactly once, state and window continue', () => restartMidStream('scheduler'), 180_000);
+  it('lineage: batches wait for it and resume, every acked record counted exactly once, state and window continue', () => restartMidStream('lineage'), 180_000);
+
+  async function restartMidStream(component: 'scheduler' | 'lineage'): Promise<void> {
     const submitted = await client.submitJob(job);
     const counts: Committed[] = [];
     const totals: Committed[] = [];
@@ -63,22 +70,25 @@ describe('chaos: scheduler killed with SIGKILL mid-stream and restarted', () => 
     const pushes = pushIdsContinuously(client, 'lines', 100);
     const acked = pushes.acked;
 
-    // Let some batches complete (state built up), then kill the scheduler at a random moment.
+    // Let some batches complete (state built up), then kill the process at a random moment.
     await waitFor(() => totals.length >= 3, 'three batches committed before the crash', { timeoutMs: 30_000 });
     await new Promise((r) => setTimeout(r, Math.random() * 500));
-    await cluster.scheduler.kill();
+    await (component === 'scheduler' ? cluster.scheduler : cluster.lineage).kill();
     const downAt = Date.now();
     await new Promise((r) => setTimeout(r, 700 + Math.random() * 800));
-    await cluster.restartScheduler();
-    await watchingBefore; // their streams broke with the old scheduler
+    await (component === 'scheduler' ? cluster.restartScheduler() : cluster.restartLineage());
     const downMs = Date.now() - downAt;
 
     const after = new AbortController();
-    const watchingAfter = Promise.all([
-      collect(client, submitted.jobId, 'counts', counts, after.signal),
-      collect(client, submitted.jobId, 'totals', totals, after.signal),
-      collect(client, submitted.jobId, 'window', windows, after.signal),
-    ]);
+    let watchingAfter: Promise<unknown> = Promise.resolve();
+    if (component === 'scheduler') {
+      await watchingBefore; // their streams broke with the old scheduler
+      watchingAfter = Promise.all([
+        collect(client, submitted.jobId, 'counts', counts, after.signal),
+        collect(client, submitted.jobId, 'totals', totals, after.signal),
+        collect(client, submitted.jobId, 'window', windows, after.signal),
+      ]);
+    }
     const ackedAtRestart = acked.size;
     await waitFor(() => acked.size >= ackedAtRestart + 1000, 'the cluster acks new pushes after the restart', { timeoutMs: 30_000 });
     await pushes.stop();
@@ -135,8 +145,9 @@ describe('chaos: scheduler killed with SIGKILL mid-stream and restarted', () => 
       windowsChecked++;
     }
     expect(windowsChecked).toBeGreaterThan(times.length - 5);
+    before.abort();
     after.abort();
-    await watchingAfter;
+    await Promise.all([watchingBefore, watchingAfter]);
     // The reconnecting watcher saw the same batches, each once and in order, across the restart.
     await waitFor(() => resumed.some((c) => c.t === lastT), `the reconnecting watcher reaches batch ${lastT}`);
     resuming.abort();
@@ -146,7 +157,8 @@ describe('chaos: scheduler killed with SIGKILL mid-stream and restarted', () => 
     expect(resumedTimes.filter((t) => t <= lastT)).toEqual(times);
     for (const c of resumed) if (c.t <= lastT) expect(sortedPairs(c.records)).toEqual(sortedPairs(countsByTime().get(c.t)!.records));
     await expectJobHealthy(client, submitted.jobId);
-  }, 180_000);
+    await client.stopJob(submitted.jobId);
+  }
 });
 
 function sortedPairs(pairs: Array<[string, number]>): Array<[string, number]> {
