@@ -564,21 +564,27 @@ export class DStream<T> {
    *
    * `options` is a partition count or `{ numPartitions, initialState }`, where
    * `initialState` (`[key, state]` pairs; Spark's initialRDD) is the state the
-   * first batch with data updates.
+   * first batch with data updates; Spark's positional form
+   * `updateStateByKey(fn, numPartitions, initialState)` works too.
    */
   updateStateByKey<K, V, S>(
     this: DStream<Pair<K, V>>,
     updateFn: (values: V[], state: S | undefined) => S | undefined | null,
     options?: number | { numPartitions?: number; initialState?: ReadonlyArray<Pair<K, S>> },
+    initialState?: ReadonlyArray<Pair<K, S>>,
   ): DStream<Pair<K, S>> {
     requireFn('updateStateByKey', updateFn, 'updateFn');
-    const opts = typeof options === 'number' ? { numPartitions: options } : (options ?? {});
+    // Spark's positional form too: updateStateByKey(fn, numPartitions, initialRDD).
+    const opts =
+      typeof options === 'number' || options === undefined
+        ? { ...(options !== undefined ? { numPartitions: options } : {}), ...(initialState !== undefined ? { initialState } : {}) }
+        : options;
     if (typeof opts !== 'object') throw new JobDefinitionError(`updateStateByKey(updateFn, options): options must be a number or an object, got ${typeof opts}`);
     checkPartitions('updateStateByKey', opts.numPartitions);
-    const initialState = opts.initialState === undefined ? undefined : checkInitialState('updateStateByKey', opts.initialState);
+    const initial = opts.initialState === undefined ? undefined : checkInitialState('updateStateByKey', opts.initialState);
     const state = this.stateNode('updateStateByKey', {
       updateFn: updateFn as (values: unknown[], state: unknown) => unknown,
-      ...(initialState ? { initialState } : {}),
+      ...(initial ? { initialState: initial } : {}),
       ...(opts.numPartitions !== undefined ? { numPartitions: opts.numPartitions } : {}),
     });
     return state.narrow<Pair<K, S>>('flatMap', stateEntries, 'updateStateByKey');

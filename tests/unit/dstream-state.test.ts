@@ -90,6 +90,20 @@ describe('state runtime', () => {
     });
   });
 
+  it('updateStateByKey takes its initial state in the options or positionally, as Spark (fn, numPartitions, initialRDD)', () => {
+    const input = { w: [['a', 'b'], null, ['a']] };
+    const build = (form: 'options' | 'positional') => (ctx: StreamingContext) => {
+      const pairs = ctx.queueStream<string>('w').map((w): [string, number] => [w, 1]);
+      const fn = (vs: number[], s: number | undefined) => sum(vs) + (s ?? 0);
+      const initial: Array<[string, number]> = [['a', 10], ['z', 5]];
+      (form === 'options' ? pairs.updateStateByKey(fn, { numPartitions: 2, initialState: initial }) : pairs.updateStateByKey(fn, 2, initial)).output('s');
+    };
+    const a = runWindowed(build('options'), input, 3);
+    const b = runWindowed(build('positional'), input, 3);
+    expect(sortRecs(a.outputs.s![1])).toEqual([['a', 11], ['b', 1], ['z', 5]]);
+    for (const t of [1, 2, 3]) expect(sortRecs(b.outputs.s![t])).toEqual(sortRecs(a.outputs.s![t]));
+  });
+
   it('mapWithState times out idle keys once, with their last state', () => {
     const { outputs } = runWindowed(sessions, { w: [['a', 'b'], ['a'], ['a'], [], []] }, 6);
     // b last seen at 1 s: idle past 2 s at batch 4 (threshold 2 s > 1 s); a last seen at 3 s: ends at batch 6.
