@@ -248,6 +248,12 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     if (opts.waitForExecutors ?? true) await waitForAliveExecutors(scheduler.address, ids, startTimeoutMs);
 
     let stopped = false;
+    /** Stop a control-plane process (if it still runs) and start it again on its port with the same env. */
+    const relaunch = async (proc: ServiceProcess, port: number, env: EnvMap): Promise<ServiceProcess> => {
+      if (stopped) throw new Error('the cluster is stopped');
+      await proc.stop();
+      return launch(proc.service, proc.name, port, env);
+    };
     const cluster: LocalCluster = {
       natsUrl,
       get lineage() {
@@ -282,24 +288,9 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
         if (opts.waitForExecutors ?? true) await waitForAliveExecutors(scheduler.address, [id], startTimeoutMs);
         return proc;
       },
-      restartLineage: async () => {
-        if (stopped) throw new Error('the cluster is stopped');
-        await lineage.stop();
-        lineage = await launch('lineage', 'lineage', ports.lineage, controlPlane);
-        return lineage;
-      },
-      restartScheduler: async () => {
-        if (stopped) throw new Error('the cluster is stopped');
-        await scheduler.stop();
-        scheduler = await launch('scheduler', 'scheduler', ports.scheduler, schedulerEnv);
-        return scheduler;
-      },
-      restartReceiver: async () => {
-        if (stopped) throw new Error('the cluster is stopped');
-        await receiver.stop();
-        receiver = await launch('receiver', 'receiver', ports.receiver, controlPlane);
-        return receiver;
-      },
+      restartLineage: async () => (lineage = await relaunch(lineage, ports.lineage, controlPlane)),
+      restartScheduler: async () => (scheduler = await relaunch(scheduler, ports.scheduler, schedulerEnv)),
+      restartReceiver: async () => (receiver = await relaunch(receiver, ports.receiver, controlPlane)),
       processes: () => [
         ...(nats
           ? [{ name: 'nats-server', kind: 'nats-server' as const, pid: nats.process.pid!, address: nats.url, logFile: logDir && join(logDir, 'nats-server.log') }]

@@ -209,17 +209,23 @@ function handle(
     pid: child.pid!,
     process: child,
     recentOutput,
-    stop: async (graceMs = 5000) => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
-        await exited;
-        clearTimeout(t);
-      }
-    },
+    stop: (graceMs = 5000) => stopChild(child, graceMs),
     kill: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
     },
   };
+}
+
+/**
+ * SIGTERM, then wait for the process to exit; if it hasn't within `graceMs`
+ * (a grace period, as Kubernetes gives a pod), SIGKILL it and wait for that.
+ */
+export async function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const escalate = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(escalate);
 }

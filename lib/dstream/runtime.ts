@@ -276,17 +276,9 @@ function computeState(node: StateNode, partition: number, inputs: TaskInputs, em
 function stepState(node: StateNode, slots: KeyMap<StateSlot>, values: Uint8Array | undefined, b: number, emit: Emit, counters: Counters): void {
   const groups = values ? (unpackRecords(values) as Array<[unknown, unknown[]]>) : [];
   counters.recordsIn += groups.length;
-  const label = operatorLabel(node);
-  const call = <R>(f: () => R): R => {
-    try {
-      return f();
-    } catch (e) {
-      throw new UserFunctionError(node.id, label, e);
-    }
-  };
   if (node.op === 'updateStateByKey') {
     // Spark's StateDStream: every key with state or with new values, once.
-    const fn = node.updateFn!;
+    const fn = node.updateFn! as (values: unknown, state: unknown) => unknown;
     const fresh = new KeyMap<unknown[]>();
     const byKey = new KeyMap<unknown[]>();
     for (const [k, vs] of groups) {
@@ -294,12 +286,12 @@ function stepState(node: StateNode, slots: KeyMap<StateSlot>, values: Uint8Array
       if (!slots.get(k)) fresh.set(k, vs);
     }
     for (const [k, slot] of slots.entries()) {
-      const next = call(() => fn(byKey.get(k) ?? [], slot.s));
+      const next = callUser(fn, byKey.get(k) ?? [], slot.s, node);
       if (next === undefined || next === null) slots.delete(k);
       else slots.set(k, { s: next, t: b });
     }
     for (const [k, vs] of fresh.entries()) {
-      const next = call(() => fn(vs, undefined));
+      const next = callUser(fn, vs, undefined, node);
       if (next !== undefined && next !== null) slots.set(k, { s: next, t: b });
     }
     return;
@@ -307,13 +299,20 @@ function stepState(node: StateNode, slots: KeyMap<StateSlot>, values: Uint8Array
   // Spark's MapWithStateRDDRecord.updateRecordWithData, record by record.
   // Spark's two forms: (key, value, state) and (batchTime, key, value, state), told apart by arity.
   const user = node.mappingFn! as (...args: unknown[]) => unknown;
-  const fn = user.length >= 4 ? (k: unknown, v: unknown, st: unknown) => user(b, k, v, st) : (k: unknown, v: unknown, st: unknown) => user(k, v, st);
+  const full = user.length >= 4;
+  const fn = (k: unknown, v: unknown, st: KeyState): unknown => {
+    try {
+      return full ? user(b, k, v, st) : user(k, v, st);
+    } catch (e) {
+      throw new UserFunctionError(node.id, operatorLabel(node), e);
+    }
+  };
   const threshold = node.timeoutMs === undefined ? undefined : b - node.timeoutMs;
   for (const [k, vs] of groups) {
     for (const v of vs) {
       const slot = slots.get(k);
       const state = new KeyState(slot);
-      const mapped = call(() => fn(k, v, state));
+      const mapped = fn(k, v, state);
       if (state.removed) slots.delete(k);
       else if (state.updated) slots.set(k, { s: state.value, t: b });
       else if (slot && threshold !== undefined) slot.t = b; // data for the key keeps it alive
@@ -324,7 +323,7 @@ function stepState(node: StateNode, slots: KeyMap<StateSlot>, values: Uint8Array
   for (const [k, slot] of slots.entries()) {
     if (slot.t >= threshold) continue;
     const state = new KeyState(slot, true);
-    const mapped = call(() => fn(k, undefined, state));
+    const mapped = fn(k, undefined, state);
     slots.delete(k);
     if (mapped !== undefined) emit([1, mapped]);
   }

@@ -21,7 +21,7 @@ import { TaskRunner } from './task-runner.js';
 import { executorHandlers } from './server.js';
 import { startHeartbeats } from './heartbeat.js';
 import { observeGauge } from '../../lib/telemetry/metrics.js';
-import { openCheckpointStore, type CheckpointStore } from '../../lib/checkpoint/store.js';
+import { lazyBlobStore } from '../../lib/nats/blob-store.js';
 
 await runService('executor', executorConfigSchema, async (config, log) => {
   // Unique per process start: results and blocks of an earlier incarnation of
@@ -38,13 +38,8 @@ await runService('executor', executorConfigSchema, async (config, log) => {
   });
   const fetcher = new PeerFetcher({ clock: systemClock, timeoutMs: config.fetchTimeout, maxMessageBytes: config.maxMessageBytes });
   const nc = await connectNats(config.natsUrl, `executor-${config.executorId}`, log);
-  // Opened on first use (only state jobs checkpoint); a failed open is retried by the next task.
-  let checkpointStore: Promise<CheckpointStore> | undefined;
-  const checkpoints = () =>
-    (checkpointStore ??= openCheckpointStore(nc, config.checkpointBucket).catch((err) => {
-      checkpointStore = undefined;
-      throw err;
-    }));
+  // Opened on first use: only state jobs checkpoint.
+  const checkpoints = lazyBlobStore(nc, config.checkpointBucket);
   const runner = new TaskRunner({ executorId: config.executorId, epoch, store, pool, bundles, fetcher, checkpoints });
   await pool.ready();
 

@@ -20,10 +20,10 @@
  * lineage for them).
  */
 import { Kvm, type KV } from '@nats-io/kv';
-import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { errorMessage, UnavailableError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
+import { openBlobStore, type BlobStore } from '../../lib/nats/blob-store.js';
 import type { JobState } from './job-registry.js';
 
 /** A job as journaled. Plain data (JSON). */
@@ -50,16 +50,14 @@ export interface JobJournal {
   update(job: JobRecord): Promise<void>;
   /** Every journaled job still RUNNING, with its bundle. */
   running(): Promise<Array<{ job: JobRecord; bundle: string }>>;
-  /** Resolves once every update so far is written (shutdown, tests). */
-  flush(): Promise<void>;
 }
 
 export async function openJobJournal(nc: NatsConnection, bucket: string, log: Logger): Promise<JobJournal> {
   let kv: KV;
-  let bundles: ObjectStore;
+  let bundles: BlobStore;
   try {
     kv = await new Kvm(nc).create(bucket, { history: 1 });
-    bundles = await new Objm(nc).create(`${bucket}-bundles`, { storage: 'file' });
+    bundles = await openBlobStore(nc, `${bucket}-bundles`);
   } catch (e) {
     throw new UnavailableError(`cannot open the job journal (JetStream KV bucket "${bucket}"): ${errorMessage(e)}`, { cause: e });
   }
@@ -86,8 +84,7 @@ export async function openJobJournal(nc: NatsConnection, bucket: string, log: Lo
       const snapshot = encode(job);
       return enqueue(job.id, async () => {
         try {
-          const existing = await bundles.info(job.bundleHash);
-          if (!existing || existing.deleted) await bundles.putBlob({ name: job.bundleHash }, new TextEncoder().encode(bundle));
+          if (!(await bundles.has(job.bundleHash))) await bundles.put(job.bundleHash, new TextEncoder().encode(bundle));
           await kv.put(key(job.id), snapshot);
         } catch (e) {
           throw new UnavailableError(`cannot journal job ${job.id} in JetStream (bucket "${bucket}"): ${errorMessage(e)}`, { cause: e });
@@ -115,7 +112,7 @@ export async function openJobJournal(nc: NatsConnection, bucket: string, log: Lo
           continue;
         }
         if (job.state !== 'RUNNING') continue;
-        const code = await bundles.getBlob(job.bundleHash);
+        const code = await bundles.get(job.bundleHash);
         if (!code) {
           log.error({ jobId: job.id, bundleHash: job.bundleHash }, 'journaled job has no bundle in the journal; it is not resumed');
           continue;
@@ -123,9 +120,6 @@ export async function openJobJournal(nc: NatsConnection, bucket: string, log: Lo
         out.push({ job, bundle: new TextDecoder().decode(code) });
       }
       return out;
-    },
-    async flush() {
-      await Promise.all([...chains.values()]);
     },
   };
 }

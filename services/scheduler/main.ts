@@ -11,11 +11,13 @@ import { rivuletV1 } from '../../lib/proto/index.js';
 import { runService } from '../../lib/service-main.js';
 import { errorMessage, NotFoundError } from '../../lib/errors.js';
 import type { BatchLineage__Output } from '../../lib/proto/gen/rivulet/v1/BatchLineage.js';
+import type { Location } from '../../lib/proto/gen/rivulet/v1/Location.js';
 import { openJobJournal } from './job-journal.js';
 import { readsEarlierBatches } from '../../lib/dstream/graph.js';
 import { openDurableOutputs } from './durable-outputs.js';
 import type { Job } from './job-registry.js';
-import { checkpointBatchOf, openCheckpointStore, type CheckpointStore } from '../../lib/checkpoint/store.js';
+import { checkpointBatchOf } from '../../lib/checkpoint/store.js';
+import { lazyBlobStore } from '../../lib/nats/blob-store.js';
 
 /**
  * The "executor" a CHECKPOINT location names in lineage: the checkpoint store
@@ -43,12 +45,13 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
     { retentionBatches: config.outputRetentionBatches, maxMessageBytes: config.maxMessageBytes },
     log,
   );
-  let checkpointStore: Promise<CheckpointStore> | undefined;
-  const checkpoints = () =>
-    (checkpointStore ??= openCheckpointStore(nc, config.checkpointBucket).catch((err) => {
-      checkpointStore = undefined;
-      throw err;
-    }));
+  const checkpoints = lazyBlobStore(nc, config.checkpointBucket);
+  /** Fire-and-forget: where pieces now live. A failure is logged; the scheduler does not wait on lineage for these. */
+  const recordLocations = (what: string, locations: Location[]): void => {
+    unary(lineage, lineage.recordLocations, { locations }, { timeoutMs: 3000, attempts: 3 }).catch((err) =>
+      log.warn({ err: err.message }, `lineage RecordLocations (${what}) failed`),
+    );
+  };
 
   const ports: SchedulerPorts = {
     gateway,
@@ -89,49 +92,30 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
     persistOutputs: (jobId, commits) => durableOutputs.persist(jobId, commits),
     purgeOutputs: (jobId) => void durableOutputs.purge(jobId),
     journalJob: (job) => journal.update(job),
-    recordMapOutput: (run, stage, partition, executorId, bytes) => {
-      unary(
-        lineage,
-        lineage.recordLocations,
+    recordMapOutput: (run, stage, partition, executorId, bytes) =>
+      recordLocations('map output', [
         {
-          locations: [
-            {
-              kind: 'SHUFFLE_OUTPUT',
-              dataset: { jobId: run.job.id, batchTimeMs: run.batchTimeMs, nodeId: stage.stage.shuffleNode! },
-              partition,
-              blockId: `shuffle/${scheduler.shuffleId(run.job.id, run.batchTimeMs, stage.stage.shuffleNode!)}/${partition}`,
-              executorIds: [executorId],
-              bytes,
-            },
-          ],
+          kind: 'SHUFFLE_OUTPUT',
+          dataset: { jobId: run.job.id, batchTimeMs: run.batchTimeMs, nodeId: stage.stage.shuffleNode! },
+          partition,
+          blockId: `shuffle/${scheduler.shuffleId(run.job.id, run.batchTimeMs, stage.stage.shuffleNode!)}/${partition}`,
+          executorIds: [executorId],
+          bytes,
         },
-        { timeoutMs: 3000, attempts: 3 },
-      ).catch((err) => log.warn({ err: err.message }, 'lineage RecordLocations failed'));
-    },
-    recordCachedPartition: (dataset, partition, blockId, executorId, bytes) => {
-      unary(
-        lineage,
-        lineage.recordLocations,
-        { locations: [{ kind: 'PARTITION', dataset, partition, blockId, executorIds: [executorId], bytes }] },
-        { timeoutMs: 3000, attempts: 3 },
-      ).catch((err) => log.warn({ err: err.message }, 'lineage RecordLocations (cached partition) failed'));
-    },
-    recordReplicas: (blocks, executorId) => {
-      unary(
-        lineage,
-        lineage.recordLocations,
-        {
-          locations: blocks.map((b) => ({
-            kind: 'INPUT_BLOCK' as const,
-            dataset: { jobId: b.jobId, batchTimeMs: b.batchTimeMs, nodeId: b.nodeId },
-            partition: b.partition,
-            blockId: b.blockId,
-            executorIds: [executorId],
-          })),
-        },
-        { timeoutMs: 3000, attempts: 3 },
-      ).catch((err) => log.warn({ err: err.message }, 'lineage RecordLocations (replicas) failed'));
-    },
+      ]),
+    recordCachedPartition: (dataset, partition, blockId, executorId, bytes) =>
+      recordLocations('cached partition', [{ kind: 'PARTITION', dataset, partition, blockId, executorIds: [executorId], bytes }]),
+    recordReplicas: (blocks, executorId) =>
+      recordLocations(
+        'replicas',
+        blocks.map((b) => ({
+          kind: 'INPUT_BLOCK' as const,
+          dataset: { jobId: b.jobId, batchTimeMs: b.batchTimeMs, nodeId: b.nodeId },
+          partition: b.partition,
+          blockId: b.blockId,
+          executorIds: [executorId],
+        })),
+      ),
     forgetBatches: (jobId, before) => {
       unary(lineage, lineage.forgetBatches, { jobId, beforeBatchTimeMs: before }, { timeoutMs: 3000, attempts: 2 }).catch((err) =>
         log.debug({ err: err.message }, 'lineage ForgetBatches failed'),
@@ -169,14 +153,8 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
         unrecoverable: res.unrecoverable.map(id),
       };
     },
-    recordCheckpoint: (dataset, partition, name, bytes) => {
-      unary(
-        lineage,
-        lineage.recordLocations,
-        { locations: [{ kind: 'CHECKPOINT', dataset, partition, blockId: name, executorIds: [CHECKPOINT_STORE], bytes }] },
-        { timeoutMs: 3000, attempts: 3 },
-      ).catch((err) => log.warn({ err: err.message }, 'lineage RecordLocations (checkpoint) failed'));
-    },
+    recordCheckpoint: (dataset, partition, name, bytes) =>
+      recordLocations('checkpoint', [{ kind: 'CHECKPOINT', dataset, partition, blockId: name, executorIds: [CHECKPOINT_STORE], bytes }]),
     deleteCheckpoints: (jobId, nodeId, before) => {
       checkpoints()
         .then((store) =>
@@ -267,7 +245,8 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
       batches.length = 0;
       try {
         if (last !== undefined) {
-          for (let i = 0; i < scheduler.restoreHorizonBatches(job); i++) {
+          const horizon = scheduler.restoreHorizonBatches(job);
+          for (let i = 0; i < horizon; i++) {
             const t = last - i * config.batchInterval;
             if (t <= job.zeroTimeMs) break;
             let b: BatchLineage__Output;

@@ -426,10 +426,7 @@ export class Scheduler {
       batchesCompleted: 0,
       recordsProcessed: 0,
     };
-    this.jobs.add(job);
-    for (const out of job.graph.outputs) this.outputs.declare(job.id, out.name);
-    this.batchesByJob.set(job.id, []);
-    this.history.set(job.id, []);
+    this.register(job);
     this.log.info(
       { jobId: job.id, name: job.name, streams: job.graph.streams, outputs: job.graph.outputs.map((o) => o.name) },
       'job submitted',
@@ -440,6 +437,14 @@ export class Scheduler {
     }
     this.publishStreams();
     return job;
+  }
+
+  /** A new or resumed job: its outputs, its batch queue and history. */
+  private register(job: Job): void {
+    this.jobs.add(job);
+    for (const out of job.graph.outputs) this.outputs.declare(job.id, out.name);
+    this.batchesByJob.set(job.id, []);
+    this.history.set(job.id, []);
   }
 
   /** The journal's view of a job (job-journal.ts). */
@@ -505,10 +510,7 @@ export class Scheduler {
       restoring: true,
       ...(rec.lastCompletedBatchMs !== undefined ? { lastCompletedBatchMs: rec.lastCompletedBatchMs } : {}),
     };
-    this.jobs.add(job);
-    for (const out of job.graph.outputs) this.outputs.declare(job.id, out.name);
-    this.batchesByJob.set(job.id, []);
-    this.history.set(job.id, []);
+    this.register(job);
     // The batches it missed while no scheduler ran, up to the last tick; the clock adds the rest.
     const lastTick = Math.floor(this.clock.now() / interval) * interval;
     this.createDueRuns(job, lastTick);
@@ -754,7 +756,7 @@ export class Scheduler {
       // ancestor (a checkpoint, or a partition still kept) or from its
       // initial state, through every batch since, reading their values.
       if (planned.unrecoverable) return planned.unrecoverable;
-      const slide = nodeSlides(run.job.graph, this.config.batchInterval)[nodeId]!;
+      const slide = run.batchTimeMs - read.previous.batchTimeMs; // the state's slide
       const from = planned.baseBatchTimeMs ?? (log.started ?? read.previous.batchTimeMs) - slide;
       const replay: number[] = [];
       for (let b = from + slide; b < run.batchTimeMs; b += slide) replay.push(b);
@@ -1773,7 +1775,7 @@ export class Scheduler {
       const t = attempts[0]!;
       const s = t.stageRun;
       if (t.run.state !== 'RUNNING' || s.done.has(t.partition) || s.durations.length === 0) continue;
-      if (!this.inputsReady(t)) continue; // its map side is being recomputed: a copy now would read part of it
+      if (!this.inputsReady(t)) continue; // its map side is being recomputed: schedule() would only hold the copy
       if (s.done.size < this.config.speculationQuantile * s.stage.numPartitions) continue;
       if (this.pending.some((p) => p.run === t.run && p.taskId === t.taskId)) continue;
       const sorted = [...s.durations].sort((a, b) => a - b);

@@ -15,6 +15,7 @@ import { hostname } from 'node:os';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dial, unary, waitForServing } from '../../lib/grpc/client.js';
+import { stopChild } from '../../lib/cluster/service-process.js';
 import { freePort, startNatsServer, type NatsServerHandle } from '../../lib/testing/nats-server.js';
 import {
   NAMESPACE,
@@ -80,15 +81,7 @@ function spawnContainer(name: string, component: string, address: string, contai
   return proc;
 }
 
-async function stop(proc: Proc): Promise<void> {
-  const { child } = proc;
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
-}
+const stop = (proc: Proc): Promise<void> => stopChild(proc.child);
 
 const podFacts = (name: string) => ({ name, namespace: NAMESPACE, podIP: '127.0.0.1', nodeName: hostname() });
 
