@@ -5,6 +5,8 @@
  *
  *   npm run bench                 # defaults below
  *   BENCH_SECONDS=30 BENCH_PUSHERS=4 npm run bench
+ *   BENCH_BATCH_INTERVAL=100ms BENCH_BLOCK_INTERVAL=50ms BENCH_RATE=50000 BENCH_CHUNK=500 node dist/bench/wordcount.js
+ *                                 # latency at 100 ms batches, at a rate the cluster sustains
  *
  * Pushers send pre-built lines as fast as acks allow (each push waits for its
  * acks, so ingestion is paced by replication, not by an unbounded buffer).
@@ -13,6 +15,7 @@
  * delay, processing time and total delay of those batches; `keepingUp` says
  * whether processing kept pace (total delay stayed under 2 batch intervals).
  */
+import os from 'node:os';
 import { RivuletClient, type BatchStatus } from '../client/index.js';
 import { startLocalCluster } from '../lib/cluster/local-cluster.js';
 import { makeLines, percentile, wordcountJob } from './scenarios.js';
@@ -22,10 +25,13 @@ const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const pushers = Number(process.env.BENCH_PUSHERS ?? 2);
 const executors = Number(process.env.BENCH_EXECUTORS ?? 2);
 const batchInterval = process.env.BENCH_BATCH_INTERVAL ?? '1s';
+const blockInterval = process.env.BENCH_BLOCK_INTERVAL ?? '200ms';
 const chunk = Number(process.env.BENCH_CHUNK ?? 5000);
+/** Lines per second over all pushers; unset = as fast as acks allow (the throughput figure). Set it to measure latency at a rate the cluster sustains. */
+const rate = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : undefined;
 
 async function main(): Promise<void> {
-  const cluster = await startLocalCluster({ executors, batchInterval, blockInterval: '200ms', logLevel: 'warn' });
+  const cluster = await startLocalCluster({ executors, batchInterval, blockInterval, logLevel: 'warn' });
   const a = cluster.addresses();
   const client = new RivuletClient({ scheduler: a.scheduler, receiver: a.receiver });
   try {
@@ -47,7 +53,14 @@ async function main(): Promise<void> {
       const p = client.pusher('lines', { maxBatchRecords: 1000 });
       const slices = [0, 1, 2, 3].map((k) => pool.slice(k * chunk, (k + 1) * chunk));
       const pending = new Set<Promise<void>>();
+      let sent = 0;
       for (let i = w; !stop; i++) {
+        if (rate !== undefined) {
+          // Paced: the next push leaves when this pusher's share of the rate allows it.
+          const due = started + (sent / (rate / pushers)) * 1000;
+          if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+          sent += chunk;
+        }
         const op: Promise<void> = p.push(slices[i % 4]!).then((n) => {
           acked += n;
           pending.delete(op);
@@ -58,6 +71,14 @@ async function main(): Promise<void> {
       await Promise.all(pending);
       await p.close();
     });
+    // The scheduler keeps the last 100 batches in its status: collect them as they complete,
+    // so short batch intervals are measured over the whole window too.
+    const seen = new Map<number, BatchStatus>();
+    const collect = async () => {
+      const st = await client.status({ recentBatches: 1000 });
+      for (const b of st.jobs.find((j) => j.jobId === job.jobId)?.recentBatches ?? []) if (b.state === 'COMPLETED') seen.set(Number(b.batchTimeMs), b);
+    };
+    const collector = setInterval(() => void collect().catch(() => undefined), 2000);
     await new Promise((r) => setTimeout(r, warmupSeconds * 1000));
     const ackedAtWarmup = acked;
     const windowStart = Date.now();
@@ -69,11 +90,10 @@ async function main(): Promise<void> {
     // Let the last batches of the window finish.
     await new Promise((r) => setTimeout(r, 3000));
 
-    const status = await client.status({ recentBatches: 1000 });
-    const jobStatus = status.jobs.find((j) => j.jobId === job.jobId)!;
-    const inWindow = jobStatus.recentBatches.filter(
-      (b: BatchStatus) => b.state === 'COMPLETED' && Number(b.batchTimeMs) > windowStart && Number(b.batchTimeMs) <= windowEnd,
-    );
+    clearInterval(collector);
+    await collect();
+    const status = await client.status({ recentBatches: 0 });
+    const inWindow = [...seen.values()].filter((b) => Number(b.batchTimeMs) > windowStart && Number(b.batchTimeMs) <= windowEnd);
     const processed = inWindow.reduce((n, b) => n + Number(b.inputRecords), 0);
     const windowSec = (windowEnd - windowStart) / 1000;
     const intervalMs = Number(status.batchIntervalMs);
@@ -88,6 +108,8 @@ async function main(): Promise<void> {
       slotsPerExecutor: status.executors[0]?.slots,
       batchIntervalMs: intervalMs,
       pushers,
+      rateLinesPerSec: rate ?? null,
+      machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', node: process.version },
       windowSeconds: Number(windowSec.toFixed(1)),
       batches: inWindow.length,
       ackedRecordsPerSec: Math.round(ackedInWindow / windowSec),
@@ -101,7 +123,8 @@ async function main(): Promise<void> {
     };
     console.log(JSON.stringify(result));
     const row = (k: string, v: unknown) => console.log(`  ${k.padEnd(26)} ${v}`);
-    console.log('\nword count, %d executors, %d ms batches', executors, intervalMs);
+    console.log('\nword count, %d executors, %d ms batches, %s', executors, intervalMs, rate ? `${rate} lines/s offered` : 'pushers as fast as acks allow');
+    row('machine', `${result.machine.cores} cores, ${result.machine.cpu}, Node ${result.machine.node}`);
     row('acked records/s', result.ackedRecordsPerSec.toLocaleString('en-US'));
     row('processed records/s', result.processedRecordsPerSec.toLocaleString('en-US'));
     row('batches in window', result.batches);
