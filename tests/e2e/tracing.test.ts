@@ -8,98 +8,13 @@
  * convention and rivulet.* attributes docs/telemetry.md lists.
  */
 import { fileURLToPath } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RivuletClient } from '../../client/index.js';
 import { startLocalCluster, type LocalCluster } from '../../lib/cluster/local-cluster.js';
+import { otelEnv, startCollector, type AttrValue, type CollectedSpan } from '../helpers/otlp-collector.js';
+import { waitFor } from '../helpers/wait.js';
 
 const wordcount = fileURLToPath(new URL('../../examples/wordcount.ts', import.meta.url));
-const otlpProto = fileURLToPath(new URL('../fixtures/otlp/trace_service.proto', import.meta.url));
-
-type AttrValue = string | number | boolean | AttrValue[] | undefined;
-
-interface CollectedSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId: string;
-  name: string;
-  kind: string;
-  service: string;
-  attributes: Record<string, AttrValue>;
-  links: Array<{ traceId: string; spanId: string }>;
-  status: string;
-}
-
-interface AnyValueMsg {
-  value?: string;
-  stringValue?: string;
-  boolValue?: boolean;
-  intValue?: string | number;
-  doubleValue?: number;
-  arrayValue?: { values: AnyValueMsg[] };
-}
-interface KeyValueMsg {
-  key: string;
-  value?: AnyValueMsg;
-}
-
-function anyValue(v: AnyValueMsg | undefined): AttrValue {
-  switch (v?.value) {
-    case 'stringValue':
-      return v.stringValue;
-    case 'boolValue':
-      return v.boolValue;
-    case 'intValue':
-      return Number(v.intValue);
-    case 'doubleValue':
-      return v.doubleValue;
-    case 'arrayValue':
-      return (v.arrayValue?.values ?? []).map(anyValue);
-    default:
-      return undefined;
-  }
-}
-
-const attrs = (kvs: KeyValueMsg[] | undefined) => Object.fromEntries((kvs ?? []).map((kv) => [kv.key, anyValue(kv.value)]));
-const hex = (b: Buffer | undefined) => (b && b.length > 0 ? b.toString('hex') : '');
-
-/** A minimal OTLP/gRPC trace collector: keeps every span it is sent. */
-async function startCollector(): Promise<{ port: number; spans: CollectedSpan[]; close(): void }> {
-  const def = protoLoader.loadSync(otlpProto, { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true });
-  const pkg = grpc.loadPackageDefinition(def) as unknown as {
-    opentelemetry: { proto: { collector: { trace: { v1: { TraceService: grpc.ServiceClientConstructor } } } } };
-  };
-  const spans: CollectedSpan[] = [];
-  const server = new grpc.Server();
-  server.addService(pkg.opentelemetry.proto.collector.trace.v1.TraceService.service, {
-    Export: (call: grpc.ServerUnaryCall<any, unknown>, cb: grpc.sendUnaryData<unknown>) => {
-      for (const rs of call.request.resourceSpans ?? []) {
-        const service = String(attrs(rs.resource?.attributes)['service.name'] ?? '');
-        for (const ss of rs.scopeSpans ?? []) {
-          for (const s of ss.spans ?? []) {
-            spans.push({
-              traceId: hex(s.traceId),
-              spanId: hex(s.spanId),
-              parentSpanId: hex(s.parentSpanId),
-              name: s.name,
-              kind: s.kind,
-              service,
-              attributes: attrs(s.attributes),
-              links: (s.links ?? []).map((l: { traceId: Buffer; spanId: Buffer }) => ({ traceId: hex(l.traceId), spanId: hex(l.spanId) })),
-              status: s.status?.code ?? 'STATUS_CODE_UNSET',
-            });
-          }
-        }
-      }
-      cb(null, {});
-    },
-  });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-  );
-  return { port, spans, close: () => server.forceShutdown() };
-}
 
 const SERVICES = ['rivulet-receiver', 'rivulet-scheduler', 'rivulet-lineage', 'rivulet-executor'];
 
@@ -110,13 +25,7 @@ describe('tracing: one batch is one trace across all services', () => {
 
   beforeAll(async () => {
     collector = await startCollector();
-    const otel = {
-      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collector.port}`,
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
-      OTEL_BSP_SCHEDULE_DELAY: '100',
-      // This collector only speaks the trace service.
-      OTEL_METRICS_EXPORTER: 'none',
-    };
+    const otel = otelEnv(collector.port);
     cluster = await startLocalCluster({ executors: 2, slots: 2, batchInterval: '1s', blockInterval: '100ms', logLevel: 'warn', env: { all: otel } });
     const a = cluster.addresses();
     client = new RivuletClient({ scheduler: a.scheduler, receiver: a.receiver });
@@ -140,33 +49,36 @@ describe('tracing: one batch is one trace across all services', () => {
     await pusher.close();
     expect(acked).toBe(1200);
 
-    // Wait for a traced batch that read records and completed, and for its spans from every service.
+    // Wait (with a deadline) for a traced batch that read records and completed, and until every
+    // span the assertions below look at has reached the collector: each service exports on its own
+    // schedule, so "some spans of every service" is not yet "the whole trace".
     const byId = (id: string) => collector.spans.find((s) => s.spanId === id);
     let trace: CollectedSpan[] = [];
     let batch: CollectedSpan | undefined;
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const batches = collector.spans.filter(
-        (s) => s.name === 'rivulet.batch' && s.attributes['rivulet.job.id'] === job.jobId && Number(s.attributes['rivulet.records.in']) > 0,
-      );
-      for (const b of batches) {
-        const spans = collector.spans.filter((s) => s.traceId === b.traceId);
-        const services = new Set(spans.map((s) => s.service));
-        const complete =
-          SERVICES.every((svc) => services.has(svc)) &&
-          spans.some((s) => s.name === 'rivulet.input') &&
-          spans.filter((s) => s.name === 'rivulet.task').length >= 2 &&
-          spans.every((s) => !s.parentSpanId || spans.some((p) => p.spanId === s.parentSpanId));
-        if (complete) {
+    const lastMissing = new Map<string, string>();
+    await waitFor(
+      () => {
+        const batches = collector.spans.filter(
+          (s) => s.name === 'rivulet.batch' && s.attributes['rivulet.job.id'] === job.jobId && Number(s.attributes['rivulet.records.in']) > 0,
+        );
+        for (const b of batches) {
+          const spans = collector.spans.filter((s) => s.traceId === b.traceId);
+          const missing = missingFromTrace(spans, b);
+          if (missing) {
+            lastMissing.set(b.traceId, missing);
+            continue;
+          }
           trace = spans;
           batch = b;
-          break;
+          return true;
         }
-      }
-      if (batch || Date.now() > deadline) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    expect(batch, `no complete batch trace among ${collector.spans.length} spans`).toBeDefined();
+        return false;
+      },
+      'a completed batch trace holds every span the test asserts on',
+      { timeoutMs: 30_000, intervalMs: 200 },
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; ${collector.spans.length} spans collected; per batch trace, what was missing: ${JSON.stringify([...lastMissing.values()])}`);
+    });
     const named = (name: string) => trace.filter((s) => s.name === name);
     const one = (name: string) => {
       const found = named(name);
@@ -220,22 +132,42 @@ describe('tracing: one batch is one trace across all services', () => {
     const stages = named('rivulet.stage');
     expect(stages.length).toBeGreaterThanOrEqual(2);
     for (const s of stages) expect(s.parentSpanId).toBe(batch!.spanId);
+    // Speculation is on (the default), so a task may have run twice: the original and a copy on
+    // another executor (rivulet.task.speculative), the loser killed. Every task id has a
+    // SUCCEEDED attempt; an attempt that did not succeed is one that lost to another.
     const tasks = named('rivulet.task');
-    const executorsSeen = new Set<AttrValue>();
+    const attemptsOf = groupBy(tasks, (t) => String(t.attributes['rivulet.task.id']));
     for (const t of tasks) {
       expect(t.service).toBe('rivulet-executor');
       expect(parentOf(t)!.name).toBe('rivulet.stage');
       expect(t.attributes['rivulet.executor.id']).toMatch(/^executor-\d$/);
+      expect(typeof t.attributes['rivulet.task.id']).toBe('string');
       expect(typeof t.attributes['rivulet.task.partition']).toBe('number');
       expect(t.attributes['rivulet.task.attempt']).toBeGreaterThanOrEqual(1);
       expect(['PROCESS_LOCAL', 'NODE_LOCAL', 'ANY']).toContain(t.attributes['rivulet.task.locality']);
-      expect(t.attributes['rivulet.task.speculative']).toBe(false);
-      expect(t.attributes['rivulet.task.state']).toBe('SUCCEEDED');
+      expect(typeof t.attributes['rivulet.task.speculative']).toBe('boolean');
       expect(typeof t.attributes['rivulet.records.in']).toBe('number');
       expect(typeof t.attributes['rivulet.records.out']).toBe('number');
-      executorsSeen.add(t.attributes['rivulet.executor.id']);
+      const attempts = attemptsOf.get(String(t.attributes['rivulet.task.id']))!;
+      expect(attempts.some((a) => a.attributes['rivulet.task.state'] === 'SUCCEEDED'), `task ${t.attributes['rivulet.task.id']} succeeded`).toBe(true);
+      if (t.attributes['rivulet.task.state'] !== 'SUCCEEDED') {
+        expect(t.attributes['rivulet.task.state'], `a losing attempt of ${t.attributes['rivulet.task.id']}`).toBe('KILLED');
+        expect(attempts.length).toBeGreaterThan(1);
+      }
+      if (t.attributes['rivulet.task.speculative'] === true) {
+        // A copy runs on another executor than the attempt it duplicates.
+        const originals = attempts.filter((a) => a.attributes['rivulet.task.speculative'] === false);
+        expect(originals.length, `the original of speculative ${t.attributes['rivulet.task.id']}`).toBeGreaterThanOrEqual(1);
+        for (const o of originals) expect(o.attributes['rivulet.executor.id']).not.toBe(t.attributes['rivulet.executor.id']);
+      }
     }
-    const recordsIn = tasks.filter((t) => parentOf(t)!.attributes['rivulet.stage.kind'] === 'shuffleMap').reduce((n, t) => n + Number(t.attributes['rivulet.records.in']), 0);
+    console.log(`[tracing] ${tasks.length} task spans, ${tasks.filter((t) => t.attributes['rivulet.task.speculative'] === true).length} speculative`);
+    // The map side read every record of the batch, counted once per task (not per attempt).
+    const mapTaskIds = [...attemptsOf].filter(([, a]) => parentOf(a[0]!)!.attributes['rivulet.stage.kind'] === 'shuffleMap');
+    const recordsIn = mapTaskIds.reduce(
+      (n, [, a]) => n + Number(a.find((x) => x.attributes['rivulet.task.state'] === 'SUCCEEDED')!.attributes['rivulet.records.in']),
+      0,
+    );
     expect(recordsIn).toBe(batch!.attributes['rivulet.records.in']);
 
     // Task launch: scheduler RunTasks CLIENT under the batch → executor SERVER.
@@ -243,8 +175,10 @@ describe('tracing: one batch is one trace across all services', () => {
     expect(runClient.parentSpanId).toBe(batch!.spanId);
     expect(trace.some((s) => s.name === 'rivulet.v1.Executor/RunTasks' && s.kind === 'SPAN_KIND_SERVER' && s.parentSpanId === runClient.spanId)).toBe(true);
 
-    // Shuffle fetches from a peer: task → FetchBlocks CLIENT → the peer's SERVER span.
-    if (executorsSeen.size > 1) {
+    // Shuffle fetches from a peer: task → FetchBlocks CLIENT → the peer's SERVER span. Whenever
+    // tasks of this batch ran on both executors (counting only tasks that ran once, so that
+    // the executor is the one whose output was used), some reducer read a map output from its peer.
+    if (unambiguousExecutors(trace).size > 1) {
       const fetchClients = trace.filter((s) => s.name === 'rivulet.v1.Executor/FetchBlocks' && s.kind === 'SPAN_KIND_CLIENT');
       // A FetchBlocks may also come from re-replication (the scheduler restoring a
       // block stored on one executor while the receiver had heard of only one):
@@ -266,3 +200,61 @@ describe('tracing: one batch is one trace across all services', () => {
     expect(collector.spans.some((s) => s.name.includes('heartbeat'))).toBe(false);
   }, 60_000);
 });
+
+function groupBy<T>(xs: readonly T[], key: (x: T) => string): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const x of xs) m.set(key(x), [...(m.get(key(x)) ?? []), x]);
+  return m;
+}
+
+/** Executors of the task spans whose task ran exactly once (no speculative copy or retry). */
+function unambiguousExecutors(trace: readonly CollectedSpan[]): Set<AttrValue> {
+  const attempts = groupBy(
+    trace.filter((s) => s.name === 'rivulet.task'),
+    (t) => String(t.attributes['rivulet.task.id']),
+  );
+  return new Set([...attempts.values()].filter((a) => a.length === 1).map((a) => a[0]!.attributes['rivulet.executor.id']));
+}
+
+/**
+ * What the trace of `batch` still lacks of what the test asserts on (undefined once complete):
+ * spans arrive from each service's exporter on its own schedule.
+ */
+function missingFromTrace(spans: readonly CollectedSpan[], batch: CollectedSpan): string | undefined {
+  const has = (pred: (s: CollectedSpan) => boolean) => spans.some(pred);
+  const services = new Set(spans.map((s) => s.service));
+  for (const svc of SERVICES) if (!services.has(svc)) return `spans of ${svc}`;
+  const named = (name: string, kind?: string) => spans.filter((s) => s.name === name && (!kind || s.kind === kind));
+  for (const name of ['rivulet.input', 'rivulet.block', 'publish rivulet.batch.ready.*', 'process rivulet.batch.ready.*', 'rivulet.output.commit', 'publish rivulet.batch.completed.*']) {
+    if (named(name).length === 0) return name;
+  }
+  for (const rpc of ['rivulet.v1.Executor/PutBlock', 'rivulet.v1.Lineage/RegisterBatch', 'rivulet.v1.Executor/RunTasks']) {
+    const clients = named(rpc, 'SPAN_KIND_CLIENT');
+    if (!clients.some((c) => has((s) => s.name === rpc && s.kind === 'SPAN_KIND_SERVER' && s.parentSpanId === c.spanId))) return `${rpc} client and server`;
+  }
+  const stages = named('rivulet.stage').filter((s) => s.parentSpanId === batch.spanId);
+  if (stages.length < 2) return 'two stages';
+  const tasks = named('rivulet.task');
+  for (const st of stages) {
+    if (st.attributes['rivulet.stage.superseded'] === true) continue;
+    const done = new Set(
+      tasks.filter((t) => t.parentSpanId === st.spanId && t.attributes['rivulet.task.state'] === 'SUCCEEDED').map((t) => t.attributes['rivulet.task.partition']),
+    );
+    if (done.size < Number(st.attributes['rivulet.stage.partitions'])) return `the tasks of stage ${st.attributes['rivulet.stage.id']} (${done.size}/${st.attributes['rivulet.stage.partitions']})`;
+  }
+  // A speculative copy's original ends later (killed or ignored): wait for it too.
+  const attempts = groupBy(tasks, (t) => String(t.attributes['rivulet.task.id']));
+  for (const [id, a] of attempts) {
+    if (a.some((t) => t.attributes['rivulet.task.speculative'] === true) && !a.some((t) => t.attributes['rivulet.task.speculative'] === false)) return `the original attempt of ${id}`;
+  }
+  if (unambiguousExecutors(spans).size > 1) {
+    const fetch = named('rivulet.v1.Executor/FetchBlocks', 'SPAN_KIND_CLIENT').filter((f) => tasks.some((t) => t.spanId === f.parentSpanId));
+    if (!fetch.some((f) => has((s) => s.name === 'rivulet.v1.Executor/FetchBlocks' && s.kind === 'SPAN_KIND_SERVER' && s.parentSpanId === f.spanId))) {
+      return 'a task-parented FetchBlocks client and its server span';
+    }
+  }
+  const ids = new Set(spans.map((s) => s.spanId));
+  const orphan = spans.find((s) => s.parentSpanId && !ids.has(s.parentSpanId));
+  if (orphan) return `the parent of ${orphan.service}:${orphan.name}`;
+  return undefined;
+}
