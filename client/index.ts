@@ -10,12 +10,15 @@
  * status code; a peer that cannot be reached at all surfaces as
  * `ConnectionError` (an UnavailableError naming the service and address), so
  * callers can tell "the cluster is down" from "the cluster said no".
- * Retries and deadlines are decided here and in lib/grpc/client.ts, never by callers.
+ * Retries and deadlines are decided here and in lib/grpc/client.ts, never by
+ * callers: `status`, `listStreams` and `stopJob` take up to 3 attempts on the
+ * transient codes (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED);
+ * `submitJob` and pushes are sent once; `watchOutput` is watched again only
+ * with `reconnect`. Every other code, ABORTED (a failed job) included, is final.
  */
 import { status as Status, type ClientReadableStream } from '@grpc/grpc-js';
 import { unpackRecords } from '../lib/codec/records.js';
 import { bundleJob } from '../lib/dstream/bundle.js';
-import { fromServiceError, UnavailableError, type RivuletError } from '../lib/errors.js';
 import { dial, unary, type CallOptions } from '../lib/grpc/client.js';
 import type { ReceiverClient, SchedulerClient } from '../lib/proto/index.js';
 import type { ClusterStatus__Output } from '../lib/proto/gen/rivulet/v1/ClusterStatus.js';
@@ -23,9 +26,10 @@ import type { ExecutorStatus__Output } from '../lib/proto/gen/rivulet/v1/Executo
 import type { JobStatus__Output } from '../lib/proto/gen/rivulet/v1/JobStatus.js';
 import type { BatchStatus__Output } from '../lib/proto/gen/rivulet/v1/BatchStatus.js';
 import type { OutputBatch__Output } from '../lib/proto/gen/rivulet/v1/OutputBatch.js';
+import { ConnectionError, isConnectionFailure, typedCallError as typed } from './connection.js';
 import { RecordPusher, type RecordPusherOptions } from './push.js';
 
-export { RecordPusher };
+export { ConnectionError, isConnectionFailure, RecordPusher };
 export type { RecordPusherOptions };
 
 export type ClusterStatus = ClusterStatus__Output;
@@ -93,43 +97,6 @@ export interface OutputBatch {
   records: unknown[];
 }
 
-/**
- * A peer could not be reached at all (refused, unresolvable, dropped). Raised
- * instead of a bare UnavailableError so that messages can say which service is
- * down; an UNAVAILABLE answer from a reachable service stays an UnavailableError.
- */
-export class ConnectionError extends UnavailableError {
-  override name = 'ConnectionError';
-  constructor(
-    readonly service: 'scheduler' | 'receiver',
-    readonly address: string,
-    cause: unknown,
-  ) {
-    super(`cannot reach the ${service} at ${address}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
-  }
-}
-
-// grpc-js reports transport failures as UNAVAILABLE with these details; a
-// service refusing a request with UNAVAILABLE (e.g. no executors alive) does not match them.
-const TRANSPORT_FAILURE = /No connection established|ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|Name resolution failed|DNS resolution failed|failed to connect|Connection dropped|Socket closed/i;
-
-/** Is `err` a transport failure (nobody answering), as opposed to a service's answer? */
-export function isConnectionFailure(err: unknown): boolean {
-  if (err instanceof ConnectionError) return true;
-  const code = (err as { code?: unknown })?.code;
-  if (code !== Status.UNAVAILABLE) return false;
-  const details = (err as { details?: string }).details ?? (err as Error).message ?? '';
-  if (TRANSPORT_FAILURE.test(details)) return true;
-  // A typed error made by fromServiceError keeps the transport error as its cause.
-  const cause = (err as { cause?: unknown }).cause;
-  return cause !== undefined && cause !== err && isConnectionFailure(cause);
-}
-
-function typed(err: unknown, service: 'scheduler' | 'receiver', address: string): RivuletError {
-  if (isConnectionFailure(err)) return new ConnectionError(service, address, err);
-  return fromServiceError(err);
-}
-
 export class RivuletClient {
   readonly schedulerAddress: string;
   readonly receiverAddress: string;
@@ -164,7 +131,7 @@ export class RivuletClient {
   /**
    * Bundle the job module at `path` (esbuild) and submit it. Bundling errors
    * reject with JobDefinitionError (INVALID_ARGUMENT) naming file:line:column;
-   * the scheduler's own refusals keep their status.
+   * the scheduler's own refusals keep their status. Sent once, never retried.
    */
   async submitJob(path: string, opts: SubmitJobOptions = {}): Promise<SubmittedJob> {
     const bundle = await bundleJob(path);
@@ -185,7 +152,12 @@ export class RivuletClient {
     };
   }
 
-  /** Stop a job after its in-flight batches. NotFoundError for an unknown id. */
+  /**
+   * Stop a job now: its queued and running batches are abandoned (their tasks
+   * killed, nothing more committed) and watchers of its outputs end. Stopping a
+   * job that already ended does nothing, so the call is retried (3 attempts) on
+   * transient codes. NotFoundError for an unknown id.
+   */
   async stopJob(jobId: string): Promise<void> {
     await this.call((c) => c.stopJob, { jobId }, { attempts: 3 });
   }

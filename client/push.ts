@@ -19,13 +19,16 @@
  * messages wait for acks (backpressure) rather than piling up in the channel.
  *
  * A Push call that fails (NOT_FOUND for a stream no job reads, the receiver
- * going away, ...) rejects every pending push with the typed error and makes
- * the pusher unusable: create a new one to retry.
+ * going away, ...) rejects every pending push with the typed error — a
+ * ConnectionError naming the receiver when it cannot be reached at all — and
+ * makes the pusher unusable. Nothing is retried or re-sent by the pusher
+ * (that could duplicate records): create a new one to retry.
  */
 import { status as Status, type ClientDuplexStream, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import { packValue } from '../lib/codec/records.js';
 import { FailedPreconditionError, fromServiceError, InvalidArgumentError, UnavailableError, type RivuletError } from '../lib/errors.js';
 import { dial } from '../lib/grpc/client.js';
+import { typedCallError } from './connection.js';
 import type { ReceiverClient } from '../lib/proto/index.js';
 import type { PushRequest } from '../lib/proto/gen/rivulet/v1/PushRequest.js';
 import type { PushResponse__Output } from '../lib/proto/gen/rivulet/v1/PushResponse.js';
@@ -68,6 +71,8 @@ interface OutMessage {
 
 export class RecordPusher {
   readonly stream: string;
+  /** The receiver's address, for error messages. */
+  readonly address: string;
   private readonly client: ReceiverClient;
   private readonly ownsClient: boolean;
   private readonly maxBatchRecords: number;
@@ -103,6 +108,7 @@ export class RecordPusher {
     this.stream = stream;
     this.ownsClient = typeof receiver === 'string';
     this.client = typeof receiver === 'string' ? dial.receiver(receiver) : receiver;
+    this.address = typeof receiver === 'string' ? receiver : this.client.getChannel().getTarget().replace(/^dns:/, '');
     this.maxBatchRecords = positiveInt(options.maxBatchRecords ?? 1000, 'maxBatchRecords');
     this.maxInFlightBytes = positiveInt(options.maxInFlightBytes ?? 16 * 1024 * 1024, 'maxInFlightBytes');
     this.clientId = options.clientId ?? '';
@@ -265,7 +271,7 @@ export class RecordPusher {
   }
 
   private onCallError(err: ServiceError): void {
-    const typed = fromServiceError(err);
+    const typed = typedCallError(err, 'receiver', this.address);
     this.endWaiter?.(typed);
     this.endWaiter = undefined;
     this.fail(typed);

@@ -27,7 +27,7 @@ export class NotFoundError extends RivuletError {
   override readonly code = Status.NOT_FOUND;
 }
 
-/** A configured bound (bytes, queue length, message size) would be exceeded. */
+/** A configured bound (bytes, queue length, message size) would be exceeded. Retryable: the bound may free up. */
 export class ResourceExhaustedError extends RivuletError {
   override name = 'ResourceExhaustedError';
   override readonly code = Status.RESOURCE_EXHAUSTED;
@@ -45,7 +45,14 @@ export class FailedPreconditionError extends RivuletError {
   override readonly code = Status.FAILED_PRECONDITION;
 }
 
-/** Work was abandoned, e.g. a job failed because its code keeps throwing. */
+/**
+ * Work was abandoned for good: the job failed (its code keeps throwing, it fell
+ * too far behind, ...). Rivulet answers ABORTED only for that — WatchOutput of a
+ * failed job, and the test driver's RunBatch of a failed batch — so it is final,
+ * never retried: the same request would only fail again. (gRPC reserves ABORTED
+ * for conflicts a caller resolves by redoing a whole read-modify-write at a
+ * higher level, which is never a blind retry of the one call either.)
+ */
 export class AbortedError extends RivuletError {
   override name = 'AbortedError';
   override readonly code = Status.ABORTED;
@@ -62,13 +69,14 @@ export class ConfigError extends RivuletError {
   override readonly code = Status.INVALID_ARGUMENT;
 }
 
-/** Codes a client may retry on another attempt (possibly on another peer). */
-export const RETRYABLE_CODES: ReadonlySet<Status> = new Set([
-  Status.UNAVAILABLE,
-  Status.DEADLINE_EXCEEDED,
-  Status.RESOURCE_EXHAUSTED,
-  Status.ABORTED,
-]);
+/**
+ * Codes a client may retry on another attempt (possibly on another peer):
+ * transient conditions only. Every other code — INVALID_ARGUMENT, NOT_FOUND,
+ * FAILED_PRECONDITION, ABORTED (a failed job), ALREADY_EXISTS, INTERNAL, … — is
+ * final. Whether a given call is retried at all is the caller's `attempts`
+ * (lib/grpc/client.ts `unary`; 1, no retry, unless it says otherwise).
+ */
+export const RETRYABLE_CODES: ReadonlySet<Status> = new Set([Status.UNAVAILABLE, Status.DEADLINE_EXCEEDED, Status.RESOURCE_EXHAUSTED]);
 
 export function isRetryable(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;

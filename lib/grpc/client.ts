@@ -1,6 +1,9 @@
 /**
  * Dialling Rivulet services: one place for channel options, deadlines and the
- * retry policy. Callers use `unary(...)` and never write their own retry loops.
+ * retry policy. Unary callers use `unary(...)` and say how many `attempts` a
+ * call may take instead of writing their own retry loops; only RETRYABLE_CODES
+ * (lib/errors.ts) are retried. Streaming calls (Push, WatchOutput, RunTasks)
+ * are never retried here: their owners decide what a retry means.
  */
 import * as grpc from '@grpc/grpc-js';
 import { fromServiceError, isRetryable, type RivuletError } from '../errors.js';
@@ -40,7 +43,7 @@ export const dial = {
 export interface CallOptions {
   /** Per-attempt deadline. @default 5000 */
   timeoutMs?: number;
-  /** Total attempts for retryable codes (see RETRYABLE_CODES). @default 1 */
+  /** Total attempts; only RETRYABLE_CODES are tried again. @default 1 (never retried) */
   attempts?: number;
   /** First backoff between attempts, doubled each time. @default 50 */
   backoffMs?: number;
