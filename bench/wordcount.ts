@@ -122,7 +122,7 @@ async function main(): Promise<void> {
       runSeconds: Math.round((Date.now() - started) / 1000),
     };
     console.log(JSON.stringify(result));
-    const row = (k: string, v: unknown) => console.log(`  ${k.padEnd(26)} ${v}`);
+    const row = (k: string, v: unknown) => console.log(`  ${k.padEnd(26)} ${String(v)}`);
     console.log('\nword count, %d executors, %d ms batches, %s', executors, intervalMs, rate ? `${rate} lines/s offered` : 'pushers as fast as acks allow');
     row('machine', `${result.machine.cores} cores, ${result.machine.cpu}, Node ${result.machine.node}`);
     row('acked records/s', result.ackedRecordsPerSec.toLocaleString('en-US'));

@@ -9,11 +9,11 @@ import { Command, Option } from 'commander';
 import { RivuletError } from '../lib/errors.js';
 import { parseBytesFlag, parseDurationFlag, parsePositiveInt, resolveAddresses } from './args.js';
 import { downCommand } from './commands/down.js';
-import { pushCommand } from './commands/push.js';
-import { statusCommand } from './commands/status.js';
-import { submitCommand } from './commands/submit.js';
-import { tailCommand } from './commands/tail.js';
-import { upCommand } from './commands/up.js';
+import { pushCommand, type PushFlags } from './commands/push.js';
+import { statusCommand, type StatusFlags } from './commands/status.js';
+import { submitCommand, type SubmitFlags } from './commands/submit.js';
+import { tailCommand, type TailFlags } from './commands/tail.js';
+import { upCommand, type UpFlags } from './commands/up.js';
 import type { Io } from './context.js';
 import { CliError } from './errors.js';
 import { formatErrorLine, type ErrorContext } from './format.js';
@@ -73,7 +73,7 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     .option('--log-level <level>', 'service log level (logs go to .rivulet/logs/)')
     .option('--random-ports', 'do not try the default ports 7070-7072 first')
     .option('--start-timeout <duration>', 'how long each process may take to become healthy', '30s')
-    .action((opts) => run('up', 'scheduler', {}, () => upCommand(io, opts)));
+    .action((opts: UpFlags) => run('up', 'scheduler', {}, () => upCommand(io, opts)));
 
   program
     .command('down')
@@ -89,7 +89,7 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     .argument('<job>', 'job module (.ts or .js) using the rivulet D-Stream API')
     .option('--name <name>', 'display name (default: the file name)')
     .addOption(schedulerOpt())
-    .action((job: string, opts) => run('submit', 'scheduler', opts, () => submitCommand(io, job, opts)));
+    .action((job: string, opts: SubmitFlags) => run('submit', 'scheduler', opts, () => submitCommand(io, job, opts)));
 
   program
     .command('push')
@@ -100,7 +100,7 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     .option('--batch-bytes <size>', 'bytes per packed batch', (v: string) => parseBytesFlag('--batch-bytes', v), 256 * 1024)
     .option('--in-flight <n>', 'batches sent but not yet acked', int('--in-flight'), 16)
     .addOption(receiverOpt())
-    .action((stream: string, opts) => run('push', 'receiver', opts, async () => void (await pushCommand(io, stream, opts))));
+    .action((stream: string, opts: PushFlags) => run('push', 'receiver', opts, async () => void (await pushCommand(io, stream, opts))));
 
   program
     .command('tail')
@@ -113,7 +113,7 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     .option('--non-empty', 'skip batches without records (they do not count toward --batches)')
     .option('--max-records <n>', 'records shown per line in the human form', int('--max-records'), 20)
     .addOption(schedulerOpt())
-    .action((job: string, opts) =>
+    .action((job: string, opts: TailFlags) =>
       run('tail', 'scheduler', opts, async () => {
         const abort = new AbortController();
         const stop = () => abort.abort();
@@ -134,7 +134,7 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     .option('--json', 'the raw status as JSON')
     .option('--batches <n>', 'recent batches per job', int('--batches'), 10)
     .addOption(schedulerOpt())
-    .action((opts) => run('status', 'scheduler', opts, () => statusCommand(io, opts)));
+    .action((opts: StatusFlags) => run('status', 'scheduler', opts, () => statusCommand(io, opts)));
 
   try {
     await program.parseAsync(argv as string[]);

@@ -424,9 +424,9 @@ function unrepresentable(v: unknown, depth: number): Problem | undefined {
         return undefined;
       }
       if (v instanceof Uint8Array) return undefined;
-      const proto = Object.getPrototypeOf(v);
+      const proto: unknown = Object.getPrototypeOf(v);
       if (proto !== Object.prototype && proto !== null) {
-        const name = (proto?.constructor as { name?: string } | undefined)?.name || 'an object with a custom prototype';
+        const name = (proto as { constructor?: { name?: string } } | undefined)?.constructor?.name || 'an object with a custom prototype';
         return { what: `a ${name} instance`, path: '' };
       }
       if (Object.getOwnPropertySymbols(v).length > 0) return { what: 'an object with symbol keys', path: '' };

@@ -53,7 +53,7 @@ export async function pushCommand(io: Io, stream: string, flags: PushFlags, stdi
   const started = Date.now();
   let read = 0;
   let acked = 0;
-  let failure: unknown;
+  let failure: { error: unknown } | undefined;
   const pending = new Set<Promise<void>>();
   const send = (records: string[]) => {
     const p: Promise<void> = pusher
@@ -61,8 +61,8 @@ export async function pushCommand(io: Io, stream: string, flags: PushFlags, stdi
       .then((n) => {
         acked += n;
       })
-      .catch((e: unknown) => {
-        failure ??= e;
+      .catch((error: unknown) => {
+        failure ??= { error };
       })
       .finally(() => pending.delete(p));
     pending.add(p);
@@ -98,7 +98,7 @@ export async function pushCommand(io: Io, stream: string, flags: PushFlags, stdi
     }
     if (batch.length > 0 && failure === undefined) send(batch);
     while (pending.size > 0) await Promise.race(pending);
-    if (failure !== undefined) throw failure;
+    if (failure !== undefined) throw failure.error;
   } finally {
     if (progress) clearInterval(progress);
     if (printedProgress && tty) io.stderr.write('\n');

@@ -20,7 +20,7 @@ export type RecordValue = unknown;
 /** Pack records into one buffer. */
 export function packRecords(records: readonly unknown[]): Buffer {
   if (records.length === 0) return Buffer.alloc(0);
-  const parts: Buffer[] = new Array(records.length);
+  const parts = new Array<Buffer>(records.length);
   let total = 0;
   for (let i = 0; i < records.length; i++) {
     const b = packr.pack(records[i]);

@@ -29,7 +29,7 @@
  */
 import { JobDefinitionError } from './errors.js';
 import { parseDuration } from '../config/units.js';
-import { JobGraph, type Aggregator, type GraphNode, type NarrowOp } from './graph.js';
+import type { JobGraph, Aggregator, GraphNode, NarrowOp } from './graph.js';
 
 /** A duration: ms, or a string such as "2s" / "500ms" (lib/config/units.ts). */
 export type Duration = string | number;

@@ -9,7 +9,7 @@
  * hanging the process.
  */
 import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import vm from 'node:vm';
 import * as api from './index.js';
 import { isJobDefinition, StreamingContext, type JobDefinition } from './api.js';
@@ -30,7 +30,7 @@ const nodeRequire = createRequire(import.meta.url);
 
 function jobRequire(id: string): unknown {
   if (id === 'rivulet' || id === 'rivulet/api') return api;
-  if (id.startsWith('node:') || nodeRequire('node:module').builtinModules.includes(id)) return nodeRequire(id);
+  if (id.startsWith('node:') || builtinModules.includes(id)) return nodeRequire(id);
   throw new JobDefinitionError(
     `job requires "${id}", which is neither rivulet nor a Node built-in; dependencies must be bundled into the job`,
   );

@@ -54,7 +54,7 @@ export function executorHandlers(deps: ExecutorServerDeps): ExecutorHandlers {
       let blocks: StoredBlock[];
       try {
         const ids = call.request.blockIds;
-        blocks = new Array(ids.length);
+        blocks = new Array<StoredBlock>(ids.length);
         // Check everything first so a caller never gets half its blocks and a late error.
         for (let i = 0; i < ids.length; i++) {
           const b = store.get(ids[i]!);

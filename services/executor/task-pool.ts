@@ -224,7 +224,7 @@ export class TaskPool {
     if (msg.type === 'done') {
       const views = (ranges: number[], i: number) => Buffer.from(msg.output, ranges[2 * i]!, ranges[2 * i + 1]! - ranges[2 * i]!);
       if (job.task.sink.kind === 'shuffle') {
-        const buckets: Buffer[] = new Array(msg.ranges.length / 2);
+        const buckets = new Array<Buffer>(msg.ranges.length / 2);
         for (let i = 0; i < buckets.length; i++) buckets[i] = views(msg.ranges, i);
         this.finish(job, {
           kind: 'ok',
@@ -344,8 +344,8 @@ function packInputs(task: PoolTask, seq: number): Omit<RunMessage, 'code' | 'del
   for (const s of task.shuffles) for (const bucket of s.buckets) total += bucket.byteLength;
   const input = new Uint8Array(total);
   let off = 0;
-  const blockKeys: string[] = new Array(task.blocks.length);
-  const blockRanges: number[] = new Array(task.blocks.length * 2);
+  const blockKeys = new Array<string>(task.blocks.length);
+  const blockRanges = new Array<number>(task.blocks.length * 2);
   for (let i = 0; i < task.blocks.length; i++) {
     const b = task.blocks[i]!;
     blockKeys[i] = b.key;
@@ -354,12 +354,12 @@ function packInputs(task: PoolTask, seq: number): Omit<RunMessage, 'code' | 'del
     off += b.data.byteLength;
     blockRanges[2 * i + 1] = off;
   }
-  const shuffleNodes: number[] = new Array(task.shuffles.length);
-  const shuffleRanges: number[][] = new Array(task.shuffles.length);
+  const shuffleNodes = new Array<number>(task.shuffles.length);
+  const shuffleRanges = new Array<number[]>(task.shuffles.length);
   for (let i = 0; i < task.shuffles.length; i++) {
     const s = task.shuffles[i]!;
     shuffleNodes[i] = s.nodeId;
-    const ranges: number[] = new Array(s.buckets.length * 2);
+    const ranges = new Array<number>(s.buckets.length * 2);
     for (let j = 0; j < s.buckets.length; j++) {
       const bucket = s.buckets[j]!;
       input.set(bucket, off);

@@ -232,7 +232,7 @@ export class TaskRunner {
       const shuffleId = spec.shuffleWrite!.shuffleId;
       // Global map partition: parents of a multi-parent shuffle are numbered one after the other.
       const mapPartition = (spec.shuffleWrite!.mapPartitionOffset ?? 0) + spec.partition;
-      const bucketBytes: number[] = new Array(outcome.buckets.length);
+      const bucketBytes = new Array<number>(outcome.buckets.length);
       let bytesOut = 0;
       const puts = outcome.buckets.map((payload, r) => {
         bucketBytes[r] = payload.byteLength;
@@ -343,7 +343,7 @@ export class TaskRunner {
     for (const input of spec.shuffles) {
       if (!input.dataset) throw new InvalidTaskError(`shuffle input ${input.shuffleId} has no dataset`);
       if (!input.shuffleId) throw new InvalidTaskError(`a shuffle input of dataset node ${input.dataset.nodeId} has no shuffle_id`);
-      const buckets: Uint8Array[] = new Array(input.mapOutputs.length);
+      const buckets = new Array<Uint8Array>(input.mapOutputs.length);
       shuffles.push({ nodeId: input.dataset.nodeId, buckets });
       input.mapOutputs.forEach((m, i) => {
         const id = shuffleBlockId(input.shuffleId, m.mapPartition, input.reducePartition);

@@ -59,7 +59,7 @@ function inputsOf(msg: RunMessage): TaskInputs {
   const shuffles = new Map<number, Uint8Array[]>();
   for (let i = 0; i < msg.shuffleNodes.length; i++) {
     const ranges = msg.shuffleRanges[i]!;
-    const buckets: Uint8Array[] = new Array(ranges.length / 2);
+    const buckets = new Array<Uint8Array>(ranges.length / 2);
     for (let j = 0; j < buckets.length; j++) buckets[j] = new Uint8Array(msg.input, ranges[2 * j]!, ranges[2 * j + 1]! - ranges[2 * j]!);
     const existing = shuffles.get(msg.shuffleNodes[i]!);
     // Two ShuffleInputs of one node (never planned today) would read both sets of
@@ -83,7 +83,7 @@ function packOutput(parts: readonly Uint8Array[]): { output: ArrayBuffer; ranges
   // A fresh ArrayBuffer rather than the Buffers themselves: small Buffers live
   // in Node's shared pool, which cannot be transferred.
   const out = new Uint8Array(total);
-  const ranges: number[] = new Array(parts.length * 2);
+  const ranges = new Array<number>(parts.length * 2);
   let off = 0;
   for (let i = 0; i < parts.length; i++) {
     out.set(parts[i]!, off);

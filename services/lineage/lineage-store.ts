@@ -498,7 +498,7 @@ export class LineageStore {
       const executorIds = validateExecutorIds(loc.executorIds, `${what}: ${where}`);
       const bytes = validateBytes(loc.bytes, `${what}: ${where}`);
       let pieces = inputs.get(ds.nodeId);
-      if (!pieces) inputs.set(ds.nodeId, (pieces = new Map()));
+      if (!pieces) inputs.set(ds.nodeId, (pieces = new Map<string, StoredLocation>()));
       const pk = pieceKey('INPUT_BLOCK', loc.partition, loc.blockId);
       const prev = pieces.get(pk);
       if (!prev) inputIds.push(`${ds.nodeId}|${pk}`);
@@ -987,7 +987,7 @@ export class LineageStore {
   private index(loc: LocationState): void {
     for (const e of loc.executorIds) {
       let m = this.byExecutor.get(e);
-      if (!m) this.byExecutor.set(e, (m = new Map()));
+      if (!m) this.byExecutor.set(e, (m = new Map<string, LocationState>()));
       m.set(loc.key, loc);
     }
   }

@@ -122,11 +122,11 @@ export class LineageService {
         const { dropped } = await this.mutate(() => this.store.planDropLocations(locations));
         return { dropped };
       }),
-      GetBatch: this.unary('GetBatch', async (req) => {
+      GetBatch: this.unary('GetBatch', (req) => {
         const batchTimeMs = Number(req.batchTimeMs ?? 0);
         return encodeBatch(this.store.getBatch(req.jobId ?? '', batchTimeMs));
       }),
-      LostOnExecutor: this.unary('LostOnExecutor', async (req) => {
+      LostOnExecutor: this.unary('LostOnExecutor', (req) => {
         const { lost, underReplicated } = this.store.lostOnExecutor(req.executorId ?? '');
         return { lost: lost.map(encodeLocation), underReplicated: underReplicated.map(encodeLocation) };
       }),
@@ -136,7 +136,7 @@ export class LineageService {
         if (locationsUpdated > 0) this.log.info({ executorId, locationsUpdated }, 'removed executor from lineage locations');
         return { locationsUpdated };
       }),
-      PlanRebuild: this.unary('PlanRebuild', async (req) => {
+      PlanRebuild: this.unary('PlanRebuild', (req) => {
         const partitions = (req.partitions ?? []).map((p, i) => decodePartitionRef(p, `partitions[${i}]`));
         const plan = this.store.planRebuild(partitions);
         if (plan.unrecoverable.length > 0) {
@@ -153,11 +153,12 @@ export class LineageService {
         const { batchesForgotten } = await this.mutate(() => this.store.planForgetBatches(req.jobId ?? '', before));
         return { batchesForgotten };
       }),
-      GetStats: this.unary('GetStats', async () => this.store.stats()),
+      GetStats: this.unary('GetStats', () => this.store.stats()),
     };
   }
 
-  private unary<Req, Res>(name: string, fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+  // fn may be synchronous: run() is async, so whatever fn throws still becomes a rejection.
+  private unary<Req, Res>(name: string, fn: (req: Req) => Res | Promise<Res>): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
       const run = async () => {
         if (!this.ready) throw new UnavailableError('lineage is still loading its state; retry shortly');
