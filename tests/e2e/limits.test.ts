@@ -1,0 +1,179 @@
+/**
+ * The scheduler's documented limits on a real cluster (nats-server and every
+ * service as processes from dist/), each set low through its RIVULET_*
+ * variable: maxBundleBytes, jobBuildTimeout, outputRetentionBatches,
+ * outputRetentionBytes and maxQueuedBatches — each refusal or bound checked
+ * as the README states it.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { status as Status } from '@grpc/grpc-js';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { OutputBatch, RivuletClient } from '../../client/index.js';
+import type { LocalCluster } from '../../lib/cluster/local-cluster.js';
+import { packRecords } from '../../lib/codec/records.js';
+import { useLocalCluster } from '../helpers/cluster.js';
+import { waitFor } from '../helpers/wait.js';
+
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+const wordcount = join(repo, 'examples/wordcount.ts');
+const dir = mkdtempSync(join(tmpdir(), 'rivulet-limits-'));
+
+const RETAIN_BATCHES = 8;
+const RETAIN_BYTES = 2048;
+const BUILD_TIMEOUT_MS = 500;
+const MAX_QUEUED = 5;
+
+function jobFile(name: string, body: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, body);
+  return path;
+}
+
+function rivulet(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('RIVULET_')));
+  return new Promise((resolve) => {
+    execFile(process.execPath, [join(repo, 'bin/rivulet.js'), ...args], { cwd: dir, env, timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? Number((err as { code?: unknown }).code ?? -1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** Every batch committed after the watch started, until the job ends. */
+function watchLive(client: RivuletClient, jobId: string, output: string): { batches: OutputBatch[]; ended: Promise<unknown> } {
+  const batches: OutputBatch[] = [];
+  const ended = (async () => {
+    for await (const b of client.watchOutput(jobId, output)) batches.push(b);
+  })().catch((e: unknown) => e);
+  return { batches, ended };
+}
+
+async function replay(client: RivuletClient, jobId: string, output: string): Promise<OutputBatch[]> {
+  const out: OutputBatch[] = [];
+  // The job is stopped: the replay of what is retained is all this watch delivers.
+  for await (const b of client.watchOutput(jobId, output, { fromBeginning: true })) out.push(b);
+  return out;
+}
+
+describe('scheduler limits', () => {
+  let cluster: LocalCluster;
+  let client: RivuletClient;
+  useLocalCluster(
+    {
+      executors: 2,
+      slots: 1,
+      batchInterval: '200ms',
+      blockInterval: '100ms',
+      env: {
+        scheduler: {
+          RIVULET_MAX_BUNDLE_BYTES: '64KiB',
+          RIVULET_JOB_BUILD_TIMEOUT: `${BUILD_TIMEOUT_MS}ms`,
+          RIVULET_OUTPUT_RETENTION_BATCHES: String(RETAIN_BATCHES),
+          RIVULET_OUTPUT_RETENTION_BYTES: String(RETAIN_BYTES),
+          RIVULET_MAX_QUEUED_BATCHES: String(MAX_QUEUED),
+        },
+      },
+    },
+    (started) => ({ cluster, client } = started),
+  );
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('maxBundleBytes: an oversized bundle is refused with RESOURCE_EXHAUSTED naming the option', async () => {
+    const big = jobFile(
+      'big-bundle.ts',
+      `import { defineJob } from 'rivulet';\nconst PAD = ${JSON.stringify('x'.repeat(100_000))};\n` +
+        `export default defineJob((ctx) => { ctx.receiverStream<string>('big-bundle').map((s) => s + PAD.slice(0, 0)).output('o'); });\n`,
+    );
+    const err = await client.submitJob(big).catch((e: unknown) => e);
+    expect((err as { code?: number }).code).toBe(Status.RESOURCE_EXHAUSTED);
+    expect((err as Error).message).toMatch(/^job bundle is \d+ bytes, over the limit of 65536 \(maxBundleBytes\)$/);
+    // As the CLI prints it: one line, exit 1.
+    const r = await rivulet(['submit', big, '--scheduler', cluster.addresses().scheduler]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^rivulet submit: RESOURCE_EXHAUSTED: job bundle is \d+ bytes, over the limit of 65536 \(maxBundleBytes\)\n$/);
+    // A bundle under the limit is accepted.
+    const ok = await client.submitJob(wordcount);
+    await client.stopJob(ok.jobId);
+  });
+
+  it('jobBuildTimeout: a job that loops while building is refused with a clear error in about that time', async () => {
+    const loops = jobFile('loops.ts', "import { defineJob } from 'rivulet';\nexport default defineJob(() => {\n  for (;;) {}\n});\n");
+    const started = Date.now();
+    const err = await client.submitJob(loops).catch((e: unknown) => e);
+    const elapsed = Date.now() - started;
+    expect((err as { code?: number }).code).toBe(Status.INVALID_ARGUMENT);
+    expect((err as Error).message).toBe(`loops.ts: building the job took longer than ${BUILD_TIMEOUT_MS} ms`);
+    expect(elapsed).toBeGreaterThanOrEqual(BUILD_TIMEOUT_MS);
+    expect(elapsed).toBeLessThan(BUILD_TIMEOUT_MS + 2500); // bundling and the call included
+    // The scheduler is not left stuck: it answers and still sees both executors.
+    const st = await client.status();
+    expect(st.executors.filter((e) => e.state === 'ALIVE')).toHaveLength(2);
+  });
+
+  it('outputRetentionBatches: watchOutput fromBeginning replays only the last N committed batches', async () => {
+    const job = await client.submitJob(wordcount);
+    const live = watchLive(client, job.jobId, 'counts');
+    const pusher = client.pusher('lines');
+    await pusher.push(['a b a']);
+    await pusher.close();
+    await waitFor(() => live.batches.length >= RETAIN_BATCHES + 4, `${RETAIN_BATCHES + 4} batches committed`);
+    await client.stopJob(job.jobId);
+    expect(await live.ended).toBeUndefined();
+    const replayed = await replay(client, job.jobId, 'counts');
+    expect(replayed).toHaveLength(RETAIN_BATCHES);
+    expect(replayed).toEqual(live.batches.slice(-RETAIN_BATCHES));
+  });
+
+  it('outputRetentionBytes: the replay holds at most that many bytes of output (the newest batches)', async () => {
+    const job = jobFile('identity.ts', "import { defineJob } from 'rivulet';\nexport default defineJob((ctx) => { ctx.receiverStream<string>('big').output('lines'); });\n");
+    const submitted = await client.submitJob(job);
+    const live = watchLive(client, submitted.jobId, 'lines');
+    const pusher = client.pusher('big');
+    // Each record packs to ~1.5 KB: two of them are over the 2 KiB bound.
+    const records = ['one', 'two', 'three'].map((name) => `${name}:${'x'.repeat(1500)}`);
+    const seenAt: number[] = [];
+    for (const r of records) {
+      await pusher.push([r]);
+      await waitFor(() => live.batches.some((b) => b.records.includes(r)), `${r.slice(0, 5)} committed`);
+      seenAt.push(live.batches.findIndex((b) => b.records.includes(r)));
+    }
+    await pusher.close();
+    await client.stopJob(submitted.jobId);
+    expect(await live.ended).toBeUndefined();
+    const all = live.batches;
+    // Precondition: the batch count bound alone would have kept 'two'.
+    expect(seenAt[1], 'record two committed within the last outputRetentionBatches batches').toBeGreaterThanOrEqual(all.length - RETAIN_BATCHES);
+
+    const replayed = await replay(client, submitted.jobId, 'lines');
+    expect(replayed).toEqual(all.slice(all.length - replayed.length)); // the newest batches
+    const kept = replayed.flatMap((b) => b.records as string[]).map((r) => r.split(':')[0]);
+    expect(kept).toEqual(['three']);
+    const bytes = replayed.reduce((n, b) => n + (b.records.length > 0 ? packRecords(b.records).length : 0), 0);
+    expect(bytes).toBeLessThanOrEqual(RETAIN_BYTES);
+  });
+
+  it('maxQueuedBatches: a job that falls that many batches behind fails, naming maxQueuedBatches', async () => {
+    // Every record holds an executor slot for 3 s, far longer than 5 batches of 200 ms.
+    const slow = jobFile(
+      'slow.ts',
+      "import { defineJob } from 'rivulet';\nexport default defineJob((ctx) => {\n" +
+        "  ctx.receiverStream<string>('slow').map((s) => { const end = Date.now() + 3000; while (Date.now() < end) {} return s; }).output('out');\n});\n",
+    );
+    const job = await client.submitJob(slow);
+    const live = watchLive(client, job.jobId, 'out');
+    const pusher = client.pusher('slow');
+    await pusher.push(['x']);
+    await pusher.close();
+    const err = await live.ended;
+    expect((err as { code?: number })?.code).toBe(Status.ABORTED);
+    expect((err as Error).message).toMatch(new RegExp(`job fell ${MAX_QUEUED} batches behind \\(maxQueuedBatches=${MAX_QUEUED}\\)`));
+    const st = await client.status({ recentBatches: 0 });
+    const failed = st.jobs.find((j) => j.jobId === job.jobId)!;
+    expect(failed.state).toBe('FAILED');
+    expect(failed.error).toMatch(/maxQueuedBatches=5/);
+  }, 60_000);
+});
