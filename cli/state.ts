@@ -1,9 +1,9 @@
 /**
  * `.rivulet/cluster.json`: what `rivulet up` started in this directory (pids,
  * addresses, log files), so that later commands find the cluster and
- * `rivulet down` can stop it from another process. Also the pid helpers that
- * stop those processes: they only ever signal pids recorded here, and on Linux
- * only after checking the pid still runs the recorded program (pids get reused).
+ * `rivulet down` can stop it from another process. Also what `down` checks
+ * before stopping a recorded pid (lib/process/supervise.ts `stopPid`): that the
+ * pid still runs the recorded program (pids get reused), and the stop order.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -59,24 +59,6 @@ export function removeState(cwd: string): void {
   rmSync(statePath(cwd), { force: true });
 }
 
-/** True while `pid` runs; a zombie (exited, not yet reaped) counts as gone. */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    // Field 3 of /proc/<pid>/stat is the state; the command may hold spaces, so split after ')'.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    // No /proc (not Linux): kill(0) succeeded, so it runs.
-    return true;
-  }
-}
-
 /**
  * Does `pid` still run the program recorded for it? Without /proc we cannot
  * tell and trust the record.
@@ -89,30 +71,6 @@ export function runsRecordedProgram(info: Pick<ClusterProcessInfo, 'pid' | 'kind
     return !existsSync('/proc/self');
   }
   return info.kind === 'nats-server' ? cmdline.includes('nats-server') : cmdline.includes(`services/${info.kind}/main.js`);
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** SIGTERM `pid`, SIGKILL after `graceMs`, and wait until it is gone. Returns how it ended. */
-export async function terminate(pid: number, graceMs: number): Promise<'terminated' | 'killed' | 'gone'> {
-  if (!isAlive(pid)) return 'gone';
-  try {
-    process.kill(pid, 'SIGTERM');
-  } catch {
-    return 'gone';
-  }
-  const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline) {
-    if (!isAlive(pid)) return 'terminated';
-    await sleep(50);
-  }
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    return 'terminated';
-  }
-  for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(50);
-  return 'killed';
 }
 
 /** Reverse start order, but the receiver first: no new blocks while executors go away. */

@@ -8,7 +8,8 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
 import { println, type Io } from '../context.js';
-import { isAlive, readState, removeState, runsRecordedProgram, STATE_DIR, stopOrder, terminate } from '../state.js';
+import { isPidAlive, stopPid } from '../../lib/process/supervise.js';
+import { readState, removeState, runsRecordedProgram, STATE_DIR, stopOrder } from '../state.js';
 
 export interface DownFlags {
   /** Grace before SIGKILL, ms. @default 5000 */
@@ -30,20 +31,20 @@ export async function downCommand(io: Io, flags: DownFlags): Promise<void> {
     println(io.stderr, `no cluster recorded in ${STATE_DIR}/cluster.json here: nothing to stop`);
     return;
   }
-  if (state.mode === 'foreground' && state.ownerPid !== process.pid && isAlive(state.ownerPid) && ownerIsRivuletUp(state.ownerPid)) {
+  if (state.mode === 'foreground' && state.ownerPid !== process.pid && isPidAlive(state.ownerPid) && ownerIsRivuletUp(state.ownerPid)) {
     println(io.stderr, `asking rivulet up (pid ${state.ownerPid}) to stop its cluster`);
-    await terminate(state.ownerPid, graceMs * 2);
+    await stopPid(state.ownerPid, graceMs * 2);
   }
   const results: string[] = [];
   let skipped = 0;
   for (const p of stopOrder(state.processes)) {
-    if (!isAlive(p.pid)) continue;
+    if (!isPidAlive(p.pid)) continue;
     if (!runsRecordedProgram(p)) {
       // The pid was reused by something else since `up`: never signal it.
       skipped++;
       continue;
     }
-    const how = await terminate(p.pid, graceMs);
+    const how = await stopPid(p.pid, graceMs);
     results.push(`${p.name} (pid ${p.pid}) ${how}`);
   }
   // Only a store `up` created inside .rivulet/ is ours to delete.

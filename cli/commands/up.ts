@@ -9,15 +9,16 @@
  * `--detach`: the same processes, left running; `rivulet down` stops them.
  */
 import { mkdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, relative } from 'node:path';
 import { formatDuration } from '../../lib/config/index.js';
 import { startLocalCluster, type LocalCluster } from '../../lib/cluster/local-cluster.js';
-import { findNatsServer, NATS_INSTALL_HINT } from '../../lib/cluster/nats-process.js';
+import { findNatsServer, NATS_INSTALL_HINT } from '../../lib/process/nats-server.js';
+import { isPortFree } from '../../lib/process/ports.js';
+import { isPidAlive } from '../../lib/process/supervise.js';
 import { parseDurationFlag } from '../args.js';
 import { println, type Io } from '../context.js';
 import { CliError } from '../errors.js';
-import { isAlive, readState, removeState, STATE_DIR, writeState, type ClusterState } from '../state.js';
+import { readState, removeState, STATE_DIR, writeState, type ClusterState } from '../state.js';
 
 export interface UpFlags {
   executors: number;
@@ -42,14 +43,6 @@ export function defaultBlockInterval(batchMs: number): number {
   return batchMs;
 }
 
-function isPortFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-}
-
 export async function upCommand(io: Io, flags: UpFlags): Promise<void> {
   const batchMs = parseDurationFlag('--batch-interval', flags.batchInterval);
   const blockMs = flags.blockInterval ? parseDurationFlag('--block-interval', flags.blockInterval) : defaultBlockInterval(batchMs);
@@ -61,7 +54,7 @@ export async function upCommand(io: Io, flags: UpFlags): Promise<void> {
 
   const existing = readState(io.cwd);
   if (existing) {
-    const running = existing.processes.filter((p) => isAlive(p.pid));
+    const running = existing.processes.filter((p) => isPidAlive(p.pid));
     if (running.length > 0) {
       throw new CliError(
         `a cluster started here is still running (scheduler at ${existing.addresses.scheduler}, ${running.length} processes); stop it with \`rivulet down\``,
@@ -78,11 +71,15 @@ export async function upCommand(io: Io, flags: UpFlags): Promise<void> {
   // A fresh JetStream store each time: lineage state of a previous cluster's jobs means nothing now.
   if (natsStoreDir) rmSync(natsStoreDir, { recursive: true, force: true });
 
+  // The services try their default ports and take a random one when it is
+  // taken (whenPortTaken: 'random', decided at bind time, not probed ahead). The
+  // status page is probed: when 4040 is taken by then, the scheduler runs without it.
   const ports: { receiver?: number; scheduler?: number; lineage?: number; status?: number } = {};
   if (!flags.randomPorts) {
-    for (const [name, port] of Object.entries(DEFAULT_PORTS) as Array<[keyof typeof DEFAULT_PORTS, number]>) {
-      if (await isPortFree(port)) ports[name] = port;
-    }
+    ports.receiver = DEFAULT_PORTS.receiver;
+    ports.scheduler = DEFAULT_PORTS.scheduler;
+    ports.lineage = DEFAULT_PORTS.lineage;
+    if (await isPortFree(DEFAULT_PORTS.status)) ports.status = DEFAULT_PORTS.status;
   }
 
   println(
@@ -103,6 +100,7 @@ export async function upCommand(io: Io, flags: UpFlags): Promise<void> {
       // Own process groups in both modes: see the module comment.
       detached: true,
       ports,
+      whenPortTaken: 'random',
       startTimeoutMs,
       logLevel: flags.logLevel,
     });

@@ -5,12 +5,17 @@
  * the benchmarks all start clusters through here, so they exercise the same
  * wiring a user gets.
  *
- * The scheduler and the receiver need each other's address (and the lineage's)
- * before either is up, so every control-plane port is pre-assigned with
- * `freePort()` and passed as RIVULET_PORT; executors get pre-assigned ports too,
- * which is what lets a detached cluster be health-checked without reading its
- * output. This module never decides anything about scheduling or storage: it
- * only starts, waits for and stops processes.
+ * Ports without races: nats-server, lineage, the scheduler and the executors
+ * bind a port of their own choosing (or a requested one) and the address is
+ * read back from their output (lib/process/nats-server.ts, service-process.ts),
+ * in the order that lets each one's address be passed to the next. Only the
+ * receiver's port must be known before it starts, because the scheduler, which
+ * starts first, is given it: that port is probed free (`freePort()`), and if it
+ * is taken by the time the receiver binds it, the receiver is started again with
+ * backoff (`retryWhileAddressInUse`) — as is a control-plane process restarted
+ * on its old port (a restarted receiver keeps its address). This module never
+ * decides anything about scheduling or storage: it only starts, waits for and
+ * stops processes (through lib/process).
  */
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,8 +23,9 @@ import { join, resolve } from 'node:path';
 import { formatDuration, parseDuration } from '../config/index.js';
 import { ConfigError } from '../errors.js';
 import { dial, unary } from '../grpc/client.js';
-import { freePort, startNatsServer, type NatsServerHandle } from '../testing/nats-server.js';
-import { startNatsProcess, type NatsProcess } from './nats-process.js';
+import { isAddressInUse } from '../process/errors.js';
+import { startNatsServer, type NatsServerHandle } from '../process/nats-server.js';
+import { freePort, isPortFree, retryWhileAddressInUse } from '../process/ports.js';
 import { startServiceProcess, type ServiceName, type ServiceProcess } from './service-process.js';
 
 export type EnvMap = Record<string, string | undefined>;
@@ -49,6 +55,13 @@ export interface LocalClusterOptions {
   env?: Record<string, EnvMap>;
   /** Control-plane ports; 0 or absent picks a free one (`status`: the scheduler's status page). */
   ports?: { receiver?: number; scheduler?: number; lineage?: number; status?: number };
+  /**
+   * When a port given in `ports` is taken: `retry` starts the process again with
+   * backoff until `startTimeoutMs`, then fails; `random` uses a free port instead
+   * (`rivulet up`: 7070-7072 when free, else random ones).
+   * @default "retry"
+   */
+  whenPortTaken?: 'retry' | 'random';
   /** Where JetStream stores data when this launcher starts nats-server. @default a temp dir */
   natsStoreDir?: string;
   /** Per-process start deadline. @default 20000 */
@@ -118,8 +131,8 @@ export interface LocalCluster {
 /** Ports handed out by this process, so two freePort() calls never collide. */
 const handedOut = new Set<number>();
 
-async function allocatePort(preferred?: number): Promise<number> {
-  if (preferred) return preferred;
+/** A probed port for a process whose address is needed before it starts (see the module doc). */
+async function allocatePort(): Promise<number> {
   for (let i = 0; i < 50; i++) {
     const p = await freePort();
     if (!handedOut.has(p)) {
@@ -170,30 +183,29 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
 
   try {
     let natsUrl = opts.natsUrl;
-    let nats: NatsServerHandle | NatsProcess | undefined;
+    let nats: NatsServerHandle | undefined;
     if (!natsUrl) {
-      const port = await allocatePort();
-      if (logDir) {
-        const storeDir = opts.natsStoreDir ?? mkdtempSync(join(tmpdir(), 'rivulet-nats-'));
-        nats = await startNatsProcess({ port, storeDir, logFile: join(logDir, 'nats-server.log'), detached: opts.detached, startTimeoutMs });
-      } else {
-        nats = await startNatsServer({ port, storeDir: opts.natsStoreDir });
-      }
+      nats = logDir
+        ? await startNatsServer({
+            // Its own choice of port (-p -1), read back from its log.
+            storeDir: opts.natsStoreDir ?? mkdtempSync(join(tmpdir(), 'rivulet-nats-')),
+            removeStoreOnStop: true,
+            logFile: join(logDir, 'nats-server.log'),
+            detached: opts.detached,
+            startTimeoutMs,
+          })
+        : await startNatsServer({ storeDir: opts.natsStoreDir, startTimeoutMs });
       started.push(nats);
       natsUrl = nats.url;
     }
 
-    const ports = {
-      lineage: await allocatePort(opts.ports?.lineage),
-      scheduler: await allocatePort(opts.ports?.scheduler),
-      receiver: await allocatePort(opts.ports?.receiver),
-    };
+    const whenTaken = opts.whenPortTaken ?? 'retry';
+    // The one port needed before its process starts: the scheduler is given it.
+    let receiverPort = opts.ports?.receiver || 0;
+    if (!receiverPort || (whenTaken === 'random' && !(await isPortFree(receiverPort)))) receiverPort = await allocatePort();
     const addr = (port: number) => `127.0.0.1:${port}`;
-    const controlPlane: EnvMap = {
+    const base: EnvMap = {
       RIVULET_NATS_URL: natsUrl,
-      RIVULET_LINEAGE_ADDRESS: addr(ports.lineage),
-      RIVULET_SCHEDULER_ADDRESS: addr(ports.scheduler),
-      RIVULET_RECEIVER_ADDRESS: addr(ports.receiver),
       RIVULET_BATCH_INTERVAL: `${batch}ms`,
       RIVULET_BLOCK_INTERVAL: `${block}ms`,
       ...(opts.logLevel ? { RIVULET_LOG_LEVEL: opts.logLevel } : {}),
@@ -205,25 +217,43 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
       ...(name !== service ? opts.env?.[name] : undefined),
     });
 
-    const launch = async (service: ServiceName, name: string, port: number, env: EnvMap): Promise<ServiceProcess> => {
-      const proc = await startServiceProcess({
+    const startOn = (service: ServiceName, name: string, port: number, env: EnvMap): Promise<ServiceProcess> =>
+      startServiceProcess({
         service,
         name,
         env: { ...envFor(service, name, env), RIVULET_PORT: String(port) },
-        address: addr(port),
         logFile: logDir ? join(logDir, `${name}.log`) : undefined,
         detached: opts.detached,
         startTimeoutMs,
       });
+    /**
+     * Start a service on `port` (0: a port it picks and reports). A taken port is
+     * retried with backoff, or with `random` replaced by one the service picks.
+     */
+    const launch = async (service: ServiceName, name: string, env: EnvMap, port = 0, onTaken: 'retry' | 'random' = 'retry'): Promise<ServiceProcess> => {
+      let proc: ServiceProcess;
+      if (port === 0) proc = await startOn(service, name, 0, env);
+      else if (onTaken === 'random') {
+        proc = await startOn(service, name, port, env).catch((e: unknown) => {
+          if (isAddressInUse(e)) return startOn(service, name, 0, env);
+          throw e;
+        });
+      } else proc = await retryWhileAddressInUse(() => startOn(service, name, port, env), { timeoutMs: startTimeoutMs });
       started.push(proc);
       return proc;
     };
 
-    let lineage = await launch('lineage', 'lineage', ports.lineage, controlPlane);
-    const schedulerEnv: EnvMap = { ...controlPlane, RIVULET_STATUS_PORT: String(opts.ports?.status ?? 0) };
-    let scheduler = await launch('scheduler', 'scheduler', ports.scheduler, schedulerEnv);
+    const lineageEnv: EnvMap = { ...base };
+    let lineage = await launch('lineage', 'lineage', lineageEnv, opts.ports?.lineage, whenTaken);
+    const schedulerEnv: EnvMap = {
+      ...base,
+      RIVULET_LINEAGE_ADDRESS: lineage.address,
+      RIVULET_RECEIVER_ADDRESS: addr(receiverPort),
+      RIVULET_STATUS_PORT: String(opts.ports?.status ?? 0),
+    };
+    let scheduler = await launch('scheduler', 'scheduler', schedulerEnv, opts.ports?.scheduler, whenTaken);
     // Read back rather than assumed: the scheduler may have been given another port or host via `env`.
-    const statusPage = statusPageUrl(scheduler.recentOutput());
+    const statusPage = statusPageUrl(scheduler.recentOutput(256 * 1024));
 
     const executors: ServiceProcess[] = [];
     let nextExecutor = 1;
@@ -235,7 +265,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
       ...extra,
     });
     const startExecutor = async (id: string, extra?: EnvMap) => {
-      const proc = await launch('executor', id, await allocatePort(), executorEnv(id, extra));
+      const proc = await launch('executor', id, executorEnv(id, extra));
       executors.push(proc);
       return proc;
     };
@@ -243,16 +273,26 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     await Promise.all(ids.map((id) => startExecutor(id)));
     executors.sort((a, b) => ids.indexOf(a.name) - ids.indexOf(b.name));
 
-    let receiver = await launch('receiver', 'receiver', ports.receiver, controlPlane);
+    const receiverEnv: EnvMap = {
+      ...base,
+      RIVULET_LINEAGE_ADDRESS: lineage.address,
+      RIVULET_SCHEDULER_ADDRESS: scheduler.address,
+      RIVULET_RECEIVER_ADDRESS: addr(receiverPort),
+    };
+    let receiver = await launch('receiver', 'receiver', receiverEnv, receiverPort);
 
     if (opts.waitForExecutors ?? true) await waitForAliveExecutors(scheduler.address, ids, startTimeoutMs);
 
     let stopped = false;
-    /** Stop a control-plane process (if it still runs) and start it again on its port with the same env. */
-    const relaunch = async (proc: ServiceProcess, port: number, env: EnvMap): Promise<ServiceProcess> => {
+    /**
+     * Stop a control-plane process (if it still runs) and start it again on its
+     * port with the same env: the others know it by that address. Right after a
+     * kill -9 the port may not be free yet, hence launch's retry with backoff.
+     */
+    const relaunch = async (proc: ServiceProcess, env: EnvMap): Promise<ServiceProcess> => {
       if (stopped) throw new Error('the cluster is stopped');
       await proc.stop();
-      return launch(proc.service, proc.name, port, env);
+      return launch(proc.service, proc.name, env, portOf(proc.address), 'retry');
     };
     const cluster: LocalCluster = {
       natsUrl,
@@ -267,7 +307,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
       },
       executors,
       logDir,
-      nats: nats ? { pid: nats.process.pid!, url: nats.url, storeDir: nats.storeDir } : undefined,
+      nats: nats ? { pid: nats.pid, url: nats.url, storeDir: nats.storeDir } : undefined,
       addresses: () => ({
         receiver: receiver.address,
         scheduler: scheduler.address,
@@ -288,12 +328,12 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
         if (opts.waitForExecutors ?? true) await waitForAliveExecutors(scheduler.address, [id], startTimeoutMs);
         return proc;
       },
-      restartLineage: async () => (lineage = await relaunch(lineage, ports.lineage, controlPlane)),
-      restartScheduler: async () => (scheduler = await relaunch(scheduler, ports.scheduler, schedulerEnv)),
-      restartReceiver: async () => (receiver = await relaunch(receiver, ports.receiver, controlPlane)),
+      restartLineage: async () => (lineage = await relaunch(lineage, lineageEnv)),
+      restartScheduler: async () => (scheduler = await relaunch(scheduler, schedulerEnv)),
+      restartReceiver: async () => (receiver = await relaunch(receiver, receiverEnv)),
       processes: () => [
         ...(nats
-          ? [{ name: 'nats-server', kind: 'nats-server' as const, pid: nats.process.pid!, address: nats.url, logFile: logDir && join(logDir, 'nats-server.log') }]
+          ? [{ name: 'nats-server', kind: 'nats-server' as const, pid: nats.pid, address: nats.url, logFile: logDir && join(logDir, 'nats-server.log') }]
           : []),
         ...[lineage, scheduler, ...executors, receiver].map((p) => ({
           name: p.name,
@@ -320,6 +360,13 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     await stopStarted(1000);
     throw e;
   }
+}
+
+/** The port of a `host:port` address. */
+function portOf(address: string): number {
+  const port = Number(address.slice(address.lastIndexOf(':') + 1));
+  if (!Number.isInteger(port) || port <= 0) throw new Error(`no port in address ${address}`);
+  return port;
 }
 
 /** The URL in the scheduler's `{"msg":"status page","url":…}` output line, if it started its status page. */

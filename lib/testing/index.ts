@@ -36,6 +36,11 @@
  * (stopped by `stopSharedCluster()`, or when the process ends, however it
  * ends), so a suite pays the start-up once; `startTestCluster()` gives an
  * explicit one.
+ *
+ * For tests that start processes themselves, the same launchers Rivulet uses
+ * are re-exported from lib/process (shared by product code and tests, so
+ * neither imports the other): `startNatsServer` (a real nats-server with
+ * JetStream on a port of its own choosing) and `freePort`.
  */
 import { packRecords, unpackRecords } from '../codec/records.js';
 import { startLocalCluster, type LocalCluster } from '../cluster/local-cluster.js';
@@ -47,6 +52,9 @@ import * as grpc from '@grpc/grpc-js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
+
+export { startNatsServer, type NatsServerHandle, type NatsServerOptions } from '../process/nats-server.js';
+export { freePort } from '../process/ports.js';
 
 /** Records of one queue stream per batch; `null` = the stream generates no dataset that batch. */
 export type QueueInputs = Record<string, ReadonlyArray<readonly unknown[] | null | undefined>>;

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isAlive, type ClusterState } from '../../cli/state.js';
+import type { ClusterState } from '../../cli/state.js';
+import { isPidAlive as isAlive } from '../../lib/process/supervise.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const bin = join(repo, 'bin/rivulet.js');

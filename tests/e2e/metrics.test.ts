@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RivuletClient } from '../../client/index.js';
 import { startLocalCluster, type LocalCluster } from '../../lib/cluster/local-cluster.js';
-import { freePort } from '../../lib/testing/nats-server.js';
+import { freePort } from '../../lib/process/ports.js';
 import { waitFor } from '../helpers/wait.js';
 
 const wordcount = fileURLToPath(new URL('../../examples/wordcount.ts', import.meta.url));

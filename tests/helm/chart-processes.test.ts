@@ -15,8 +15,9 @@ import { hostname } from 'node:os';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dial, unary, waitForServing } from '../../lib/grpc/client.js';
-import { stopChild } from '../../lib/cluster/service-process.js';
-import { freePort, startNatsServer, type NatsServerHandle } from '../../lib/testing/nats-server.js';
+import { startNatsServer, type NatsServerHandle } from '../../lib/process/nats-server.js';
+import { freePort } from '../../lib/process/ports.js';
+import { stopChild } from '../../lib/process/supervise.js';
 import {
   NAMESPACE,
   TEST_NATS_URL,

@@ -14,7 +14,7 @@ import { planBatch, type PlannedStage } from '../../lib/dstream/planner.js';
 import { dial, unary } from '../../lib/grpc/client.js';
 import { connectNats, subscribe, type NatsConnection } from '../../lib/nats/connection.js';
 import { subjects, type HeartbeatMessage } from '../../lib/nats/subjects.js';
-import { startNatsServer, type NatsServerHandle } from '../../lib/testing/nats-server.js';
+import { startNatsServer, type NatsServerHandle } from '../../lib/process/nats-server.js';
 import type { ExecutorClient } from '../../lib/proto/index.js';
 import type { TaskSpec } from '../../lib/proto/gen/rivulet/v1/TaskSpec.js';
 import type { TaskResult__Output } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';

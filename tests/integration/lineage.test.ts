@@ -13,7 +13,8 @@ import type { Dataset } from '../../lib/proto/gen/rivulet/v1/Dataset.js';
 import type { DatasetRef } from '../../lib/proto/gen/rivulet/v1/DatasetRef.js';
 import type { Location } from '../../lib/proto/gen/rivulet/v1/Location.js';
 import type { RegisterBatchRequest } from '../../lib/proto/gen/rivulet/v1/RegisterBatchRequest.js';
-import { freePort, startNatsServer, type NatsServerHandle } from '../../lib/testing/nats-server.js';
+import { startNatsServer, type NatsServerHandle } from '../../lib/process/nats-server.js';
+import { freePort } from '../../lib/process/ports.js';
 
 const JOB = 'wordcount';
 const ref = (batchTimeMs: number, nodeId: number): DatasetRef => ({ jobId: JOB, batchTimeMs, nodeId });
