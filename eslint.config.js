@@ -47,6 +47,18 @@ export default tseslint.config(
     rules: {
       ...promiseAndSwitchRules,
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'separate-type-imports' }],
+      // A leading underscore marks a binding that is unused on purpose
+      // (`({ reads: _reads, ...rest }) => rest`, `(_req, res) => …`).
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        {
+          argsIgnorePattern: '^_',
+          varsIgnorePattern: '^_',
+          caughtErrorsIgnorePattern: '^_',
+          destructuredArrayIgnorePattern: '^_',
+          ignoreRestSiblings: true,
+        },
+      ],
       // The code writes `xs[i]!` on purpose, as if noUncheckedIndexedAccess
       // were on; this rule would strip those assertions.
       '@typescript-eslint/no-unnecessary-type-assertion': 'off',
