@@ -2,7 +2,9 @@
  * Chaos: kill -9 one of 3 executors mid-stream, 10 times at random moments,
  * replacing each with a fresh one. Every acked record must be counted exactly
  * once, and every batch's output must equal what a failure-free run computes
- * for the records of that batch.
+ * for the records of that batch. Kill moments (after a number of acked
+ * records) and victims come from a seeded PRNG: the seed is printed, and
+ * RIVULET_TEST_SEED=<seed> replays the same choices.
  */
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -10,7 +12,8 @@ import type { RivuletClient } from '../../client/index.js';
 import type { LocalCluster } from '../../lib/cluster/local-cluster.js';
 import { useLocalCluster } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/wait.js';
-import { countWords, expectIdsAtMostOnce, expectJobHealthy, idLine as line, watchIdBatches } from '../helpers/id-lines.js';
+import { expectExactWordCounts, expectJobHealthy, pushIdsContinuously, watchIdBatches } from '../helpers/id-lines.js';
+import { seededRandom } from '../helpers/seeded-random.js';
 
 const wordcount = fileURLToPath(new URL('../../examples/wordcount.ts', import.meta.url));
 
@@ -28,31 +31,19 @@ describe('chaos: executors killed with SIGKILL mid-stream', () => {
     const batches = watch.batches;
 
     // Push continuously; remember which lines were acked and which refused.
-    const pusher = client.pusher('lines');
-    const acked = new Set<number>();
-    const refused = new Set<number>();
-    let next = 0;
-    let pushing = true;
-    const pushLoop = (async () => {
-      const inFlight = new Set<Promise<void>>();
-      while (pushing) {
-        const ids = Array.from({ length: 400 }, () => next++);
-        const op: Promise<void> = pusher.push(ids.map(line)).then(
-          () => ids.forEach((i) => acked.add(i)),
-          () => ids.forEach((i) => refused.add(i)),
-        );
-        inFlight.add(op);
-        op.finally(() => inFlight.delete(op));
-        if (inFlight.size >= 4) await Promise.race(inFlight);
-        await new Promise((r) => setTimeout(r, 40));
-      }
-      await Promise.all(inFlight);
-    })();
+    const pushes = pushIdsContinuously(client, 'lines', 400, { pauseMs: 40 });
+    const { acked, refused } = pushes;
+    // Kill moments and victims are replayable: RIVULET_TEST_SEED=<seed printed here>.
+    const rng = seededRandom('executor-kill', 1);
 
     const kills: string[] = [];
     for (let k = 0; k < 10; k++) {
-      await new Promise((r) => setTimeout(r, 800 + Math.random() * 1200));
-      const victim = cluster.executors[Math.floor(Math.random() * cluster.executors.length)]!;
+      // A moment in the stream: wait until this many more records were acked (the load on this
+      // machine decides how long that takes), so each kill strikes a running stream.
+      const ackedBefore = acked.size;
+      const more = Math.round(rng.between(800, 2000));
+      await waitFor(() => acked.size >= ackedBefore + more, `${more} more acked records before kill ${k + 1} (${rng.describe()})`, { timeoutMs: 30_000 });
+      const victim = rng.pick(cluster.executors);
       kills.push(victim.name);
       await victim.kill();
       cluster.executors.splice(cluster.executors.indexOf(victim), 1);
@@ -63,34 +54,30 @@ describe('chaos: executors killed with SIGKILL mid-stream', () => {
         const st = await client.status({ recentBatches: 0 });
         const lost = st.executors.find((e) => e.executorId === victim.name)?.state === 'LOST';
         return lost && st.underReplicatedBlocks === 0;
-      }, `${victim.name} is declared lost and its blocks are back to 2 replicas`, { timeoutMs: 20_000, intervalMs: 50 });
+      }, `${victim.name} is declared lost and its blocks are back to 2 replicas (${rng.describe()})`, { timeoutMs: 20_000, intervalMs: 50 });
       await cluster.addExecutor();
     }
-    pushing = false;
-    await pushLoop;
-    await pusher.close();
+    await pushes.stop();
+    const context = `${rng.describe()}; kills ${kills.join(',')}`;
     expect(kills).toHaveLength(10);
-    expect(acked.size).toBeGreaterThan(5000);
+    expect(acked.size, context).toBeGreaterThan(5000);
 
-    await watch.until(acked.size, 120_000);
+    await watch.until(acked, 120_000);
 
-    // Exactly once: every acked id in exactly one batch, with count 1; no refused id anywhere.
-    const seenIn = expectIdsAtMostOnce(batches);
-    const missing = [...acked].filter((id) => !seenIn.has(id));
-    if (missing.length > 0) {
-      // Say whether records were lost or the job stalled: the batches still queued and the last one committed.
+    // Against the input: every acked id in exactly one batch with count 1, nothing never pushed,
+    // and every batch equal to the failure-free word count (computed here) of the lines it holds.
+    let seenIn: Map<number, number>;
+    try {
+      seenIn = expectExactWordCounts(batches, acked, pushes.pushed(), context);
+    } catch (err) {
+      // Say whether records were lost or the job stalled: the batches still queued.
       const st = await client.status({ recentBatches: 1000 });
       const j = st.jobs.find((x) => x.jobId === job.jobId)!;
       const notDone = j.recentBatches.filter((b) => b.state !== 'COMPLETED').map((b) => `${b.batchTimeMs}:${b.state}`);
-      expect(missing, `acked ids never counted: ${missing.length} of ${acked.size} (ids ${missing[0]}..${missing.at(-1)}); ` +
-        `last committed batch ${batches.at(-1)?.t}; not completed: ${notDone.join(' ')}; kills ${kills.join(',')}`).toEqual([]);
+      throw new Error(`${(err as Error).message}\nnot completed: ${notDone.join(' ')}`, { cause: err });
     }
-    for (const id of refused) expect(seenIn.has(id)).toBe(false);
-    // Every batch equals the failure-free word count of the lines it holds.
-    for (const b of batches) {
-      const lines = [...b.counts.keys()].filter((w) => w.startsWith('id')).map((w) => line(Number(w.slice(2))));
-      expect(b.counts).toEqual(countWords(lines));
-    }
+    // The receiver refused these pushes while an executor died: they must not be counted.
+    expect([...refused].filter((id) => seenIn.has(id)), `refused ids counted; ${context}`).toEqual([]);
     await expectJobHealthy(client, job.jobId);
   }, 180_000);
 });

@@ -25,29 +25,47 @@ export interface IdBatch {
   counts: Map<string, number>;
 }
 
-/** Collect every committed batch of a word-count output until `until(n)` has seen n ids (or times out). */
+/**
+ * Collect every committed batch of a word-count output until `until(ids)` has
+ * seen each of those ids (or its deadline passed). A failing watch is an error
+ * of `until`, never swallowed.
+ */
 export function watchIdBatches(client: RivuletClient, jobId: string, output = 'counts') {
   const batches: IdBatch[] = [];
+  const seen = new Set<number>();
   const abort = new AbortController();
-  let idsSeen = 0;
-  let target = Infinity;
+  let ended = false;
+  let failed: unknown;
   const watching = (async () => {
     for await (const b of client.watchOutput(jobId, output, { fromBeginning: true, signal: abort.signal })) {
       const counts = new Map(b.records as [string, number][]);
       batches.push({ t: b.batchTimeMs, counts });
-      for (const w of counts.keys()) if (w.startsWith('id')) idsSeen++;
-      if (idsSeen >= target) abort.abort();
+      for (const w of counts.keys()) if (w.startsWith('id')) seen.add(Number(w.slice(2)));
     }
-  })();
+  })().then(
+    () => void (ended = true),
+    (err: unknown) => void ((failed = err), (ended = true)),
+  );
   return {
     batches,
-    /** Resolve once `n` ids were seen, or after `timeoutMs` with whatever arrived. */
-    async until(n: number, timeoutMs = 60_000): Promise<void> {
-      target = n;
-      const timeout = setTimeout(() => abort.abort(), timeoutMs);
-      if (idsSeen >= target) abort.abort();
+    /** Ids seen so far in any batch. */
+    seen,
+    /**
+     * Resolve once every id of `ids` was seen, or after `timeoutMs` with whatever
+     * arrived (the caller's assertions then say what is missing); stops watching.
+     */
+    async until(ids: Iterable<number>, timeoutMs = 60_000): Promise<void> {
+      const want = [...ids];
+      let k = 0;
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        while (k < want.length && seen.has(want[k]!)) k++;
+        if (k === want.length || ended || Date.now() > deadline) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      abort.abort();
       await watching;
-      clearTimeout(timeout);
+      if (failed !== undefined) throw new Error(`watching ${output} of ${jobId} failed: ${String(failed)}`, { cause: failed });
     },
   };
 }
@@ -69,6 +87,32 @@ export function expectIdsAtMostOnce(batches: readonly IdBatch[]): Map<number, nu
   return seenIn;
 }
 
+/**
+ * The whole check of a word count over id lines against an independent
+ * reference: every acked id counted exactly once; nothing counted that was
+ * never pushed (ids >= `pushed`); and every batch's counts equal the word
+ * count, computed here with countWords, of exactly the lines whose ids it
+ * holds (so no word is lost, added or moved to another batch). `context`
+ * (seed, kills) goes into every failure message. Returns id → batch time.
+ */
+export function expectExactWordCounts(
+  batches: readonly IdBatch[],
+  acked: ReadonlySet<number>,
+  pushed: number,
+  context = '',
+): Map<number, number> {
+  const seenIn = expectIdsAtMostOnce(batches);
+  const missing = [...acked].filter((id) => !seenIn.has(id)).sort((a, b) => a - b);
+  expect(missing, `acked ids never counted: ${missing.length} of ${acked.size} (${missing[0]}..${missing.at(-1)}); last batch ${batches.at(-1)?.t}; ${context}`).toEqual([]);
+  const neverPushed = [...seenIn.keys()].filter((id) => id >= pushed);
+  expect(neverPushed, `ids counted that were never pushed; ${context}`).toEqual([]);
+  for (const b of batches) {
+    const lines = [...b.counts.keys()].filter((w) => w.startsWith('id')).map((w) => idLine(Number(w.slice(2))));
+    expect(b.counts, `batch ${b.t}: the word count of its lines; ${context}`).toEqual(countWords(lines));
+  }
+  return seenIn;
+}
+
 /** The job is still running and none of its recent batches failed. */
 export async function expectJobHealthy(client: RivuletClient, jobId: string): Promise<void> {
   const status = await client.status({ recentBatches: 1000 });
@@ -78,14 +122,22 @@ export async function expectJobHealthy(client: RivuletClient, jobId: string): Pr
 }
 
 /**
- * Push id lines continuously (`perPush` per call, up to 4 calls in flight)
- * until `stop()`; a pusher that fails (its receiver or scheduler went away) is
+ * Push id lines continuously (`perPush` per call, up to `maxInFlight` (4)
+ * calls in flight, `pauseMs` (20) apart) until `stop()`; a pusher that fails (its receiver or scheduler went away) is
  * replaced by a new one. `acked` holds the ids whose push was acknowledged:
  * the ones that must be counted exactly once. Refused pushes are not retried
  * (a retry could legitimately count them twice).
  */
-export function pushIdsContinuously(client: RivuletClient, stream = 'lines', perPush = 200) {
+export function pushIdsContinuously(
+  client: RivuletClient,
+  stream = 'lines',
+  perPush = 200,
+  opts: { pauseMs?: number; maxInFlight?: number } = {},
+) {
+  const pauseMs = opts.pauseMs ?? 20;
+  const maxInFlight = opts.maxInFlight ?? 4;
   const acked = new Set<number>();
+  const refused = new Set<number>();
   let pusher = client.pusher(stream);
   let next = 0;
   let pushing = true;
@@ -102,17 +154,24 @@ export function pushIdsContinuously(client: RivuletClient, stream = 'lines', per
       const ids = Array.from({ length: perPush }, () => next++);
       const op: Promise<void> = pusher.push(ids.map(idLine)).then(
         () => ids.forEach((i) => acked.add(i)),
-        () => void (broken = true),
+        () => {
+          ids.forEach((i) => refused.add(i));
+          broken = true;
+        },
       );
       inFlight.add(op);
       void op.finally(() => inFlight.delete(op));
-      if (inFlight.size >= 4) await Promise.race(inFlight);
-      await new Promise((r) => setTimeout(r, broken ? 200 : 20));
+      if (inFlight.size >= maxInFlight) await Promise.race(inFlight);
+      await new Promise((r) => setTimeout(r, broken ? 200 : pauseMs));
     }
     await Promise.all(inFlight);
   })();
   return {
     acked,
+    /** Ids whose push was refused (they may still be counted, at most once: stored before the failure). */
+    refused,
+    /** How many ids were handed to a push so far (ids 0..pushed()-1). */
+    pushed: () => next,
     /** Stop pushing, wait for the pushes in flight, close the pusher. */
     async stop(): Promise<void> {
       pushing = false;
