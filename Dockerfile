@@ -22,6 +22,7 @@ COPY client ./client
 COPY cli ./cli
 COPY examples ./examples
 COPY bench ./bench
+COPY scenarios ./scenarios
 RUN npm run build
 
 # ---- runtime: production dependencies, compiled code, the wire contract ----

@@ -6,7 +6,7 @@
  *
  *   npm run build && node dist/bench/recovery.js
  */
-import { recoveryScenario } from './scenarios.js';
+import { recoveryScenario } from '../scenarios/steady-wordcount.js';
 
 const linesPerSecond = Number(process.env.BENCH_LINES_PER_SECOND ?? 250_000);
 const two = await recoveryScenario({ executors: 2, linesPerSecond });

@@ -8,7 +8,7 @@
  *   npm run build && node dist/bench/scheduler-restart.js
  *   BENCH_LINES_PER_SECOND=100000 BENCH_DOWNTIME_MS=3000 node dist/bench/scheduler-restart.js
  */
-import { percentile, sleep, steadyWordCount } from './scenarios.js';
+import { percentile, sleep, steadyWordCount } from '../scenarios/steady-wordcount.js';
 
 const linesPerSecond = Number(process.env.BENCH_LINES_PER_SECOND ?? 100_000);
 const downtimeMs = Number(process.env.BENCH_DOWNTIME_MS ?? 2000);

@@ -5,7 +5,7 @@
  *
  *   npm run build && node dist/bench/straggler.js
  */
-import { stragglerScenario } from './scenarios.js';
+import { stragglerScenario } from '../scenarios/steady-wordcount.js';
 
 const batches = Number(process.env.BENCH_BATCHES ?? 8);
 const linesPerSecond = Number(process.env.BENCH_LINES_PER_SECOND ?? 100_000);

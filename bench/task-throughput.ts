@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RivuletClient } from '../client/index.js';
 import { startLocalCluster } from '../lib/cluster/local-cluster.js';
-import { percentile, sleep } from './scenarios.js';
+import { percentile, sleep } from '../scenarios/steady-wordcount.js';
 
 const partitions = Number(process.env.BENCH_PARTITIONS ?? 400);
 const batches = Number(process.env.BENCH_BATCHES ?? 8);

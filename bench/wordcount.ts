@@ -18,7 +18,7 @@
 import os from 'node:os';
 import { RivuletClient, type BatchStatus } from '../client/index.js';
 import { startLocalCluster } from '../lib/cluster/local-cluster.js';
-import { makeLines, percentile, wordcountJob } from './scenarios.js';
+import { makeLines, percentile, wordcountJob } from '../scenarios/steady-wordcount.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 20);
 const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);

@@ -4,7 +4,7 @@
  * with it off, the straggler drags every batch. Real processes throughout.
  */
 import { describe, expect, it } from 'vitest';
-import { stragglerScenario } from '../../bench/scenarios.js';
+import { stragglerScenario } from '../../scenarios/steady-wordcount.js';
 
 describe('stragglers', () => {
   it('speculation keeps batch processing time near normal with a 10x slower executor', async () => {

@@ -1,16 +1,21 @@
 /**
- * Scenarios shared by benchmarks (which print their figures) and by the
- * tests that check the qualitative claims behind them. Each starts a real
- * local cluster (nats-server + the four services as processes), runs the word
- * count with a steady input, and measures per-batch timings from the
- * scheduler's status.
+ * Workloads shared by the benchmarks (which print their figures) and by the
+ * tests that check the qualitative claims behind them (tests/chaos/straggler).
+ * Each starts a real local cluster (nats-server + the four services as
+ * processes), runs the word count with a steady input, and measures per-batch
+ * timings from the scheduler's status.
+ *
+ * Why a folder of its own: it is neither product code (nothing under lib/,
+ * services/, client/ or cli/ may import it) nor a test or a benchmark — tests
+ * must not import bench/, and bench/ should not depend on tests/. It may
+ * import product code only; tests/unit/import-rules.test.ts checks all of this.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RivuletClient, type BatchStatus } from '../client/index.js';
 import { startLocalCluster, type EnvMap, type LocalCluster } from '../lib/cluster/local-cluster.js';
 
-// From bench/ (vitest, source) or dist/bench/ (compiled).
+// From scenarios/ (vitest, source) or dist/scenarios/ (compiled).
 export const wordcountJob = ['../examples/wordcount.ts', '../../examples/wordcount.ts']
   .map((rel) => fileURLToPath(new URL(rel, import.meta.url)))
   .find((p) => existsSync(p))!;
