@@ -3,8 +3,13 @@
 # what is missing, start a local cluster, run the word count on sample text,
 # show some batches and the cluster status, and stop everything again (also on
 # failure or Ctrl-C).
+#
+# RIVULET_DEMO_DIR: where the cluster's .rivulet/ (state, logs) goes; default
+# the repository root. tests/e2e/demo.test.ts runs the demo in a temp dir.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT="$PWD"
+WORK="${RIVULET_DEMO_DIR:-$ROOT}"
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -22,7 +27,9 @@ fi
 say "building (npm run build)"
 npm run build --silent
 
-rivulet() { node bin/rivulet.js "$@"; }
+rivulet() { (cd "$WORK" && node "$ROOT/bin/rivulet.js" "$@"); }
+# A repository file as the rivulet commands (run in $WORK) name it.
+repo_file() { realpath --relative-to="$WORK" "$ROOT/$1"; }
 
 # A cluster left over from an earlier interrupted demo would block `up`.
 rivulet down >/dev/null 2>&1 || true
@@ -37,11 +44,11 @@ say "starting a local cluster: rivulet up --detach --executors 2"
 rivulet up --detach --executors 2 --batch-interval 1s
 
 say "submitting examples/wordcount.ts"
-JOB=$(rivulet submit examples/wordcount.ts)
+JOB=$(rivulet submit "$(repo_file examples/wordcount.ts)")
 echo "job id: $JOB"
 
 say "pushing examples/data/sample.txt to stream 'lines', 8 times over ~4 s (in the background)"
-( for _ in 1 2 3 4 5 6 7 8; do rivulet push lines --file examples/data/sample.txt >/dev/null; sleep 0.5; done ) &
+( for _ in 1 2 3 4 5 6 7 8; do rivulet push lines --file "$(repo_file examples/data/sample.txt)" >/dev/null; sleep 0.5; done ) &
 PUSHER=$!
 
 say "word counts per batch: rivulet tail $JOB --output counts --non-empty --batches 3"

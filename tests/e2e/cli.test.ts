@@ -6,7 +6,7 @@
  * clear line and exit code 1.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -140,6 +140,33 @@ describe('rivulet CLI against a detached local cluster', () => {
     expect(human.stdout).toContain('EXECUTORS');
     expect(human.stdout).toContain(jobId);
   });
+
+  it('a job importing a local helper module gets it bundled by submit and runs', async () => {
+    const dir = join(cwd, 'shout-job');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'shout.ts'), "export function shout(s: string): string {\n  return s.toUpperCase() + '!';\n}\n");
+    writeFileSync(
+      join(dir, 'job.ts'),
+      "import { defineJob } from 'rivulet';\nimport { shout } from './shout';\n\n" +
+        "export default defineJob((ctx) => {\n  ctx.receiverStream<string>('shouts').map(shout).output('loud');\n});\n",
+    );
+    const submit = await rivulet(cwd, ['submit', join(dir, 'job.ts')]);
+    expect(submit.code, submit.stderr).toBe(0);
+    const shoutJob = submit.stdout.trim();
+    // The helper travels in the bundle: the cluster never reads it from disk.
+    rmSync(dir, { recursive: true });
+
+    const tail = rivulet(cwd, ['tail', shoutJob, '--output', 'loud', '--json', '--non-empty', '--batches', '1', '--from-beginning']);
+    const file = join(cwd, 'shouts.txt');
+    writeFileSync(file, 'hello\nbundled world\n');
+    const push = await rivulet(cwd, ['push', 'shouts', '--file', file]);
+    expect(push.code, push.stderr).toBe(0);
+    expect(push.stdout.trim()).toBe('2');
+    const out = await tail;
+    expect(out.code, out.stderr).toBe(0);
+    const batch = JSON.parse(out.stdout.trim()) as { records: string[] };
+    expect(batch.records).toEqual(['HELLO!', 'BUNDLED WORLD!']);
+  }, 60_000);
 
   it('a job with a syntax error: exit 1 and file:line', async () => {
     const bad = join(cwd, 'broken-job.ts');
