@@ -139,13 +139,15 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
   try {
     await program.parseAsync(argv as string[]);
   } catch (err) {
-    // commander already printed its message (unknown option, missing argument, --help).
-    const code = (err as { exitCode?: number }).exitCode;
-    if (typeof code === 'number') return code;
+    // A flag value our parsers refused (e.g. --in-flight 0): commander printed
+    // nothing. Checked first, since a CliError has an exitCode too.
     if (err instanceof CliError) {
       io.stderr.write(formatErrorLine(argv[2] ?? 'rivulet', err) + '\n');
       return err.exitCode;
     }
+    // commander already printed its message (unknown option, missing argument, --help).
+    const code = (err as { exitCode?: number }).exitCode;
+    if (typeof code === 'number') return code;
     throw err;
   }
   return exitCode;

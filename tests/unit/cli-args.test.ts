@@ -11,6 +11,7 @@ import { defaultBlockInterval } from '../../cli/commands/up.js';
 import { CliError } from '../../cli/errors.js';
 import { formatErrorLine, formatTailHuman, formatTailJson, oneLine } from '../../cli/format.js';
 import { readLines } from '../../cli/lines.js';
+import { main } from '../../cli/main.js';
 import { stopOrder } from '../../cli/state.js';
 import { JobDefinitionError } from '../../lib/dstream/errors.js';
 import { NotFoundError, UnavailableError } from '../../lib/errors.js';
@@ -155,6 +156,33 @@ describe('flags and helpers', () => {
     const last: string[] = [];
     for await (const l of readLines(Readable.from([Buffer.from('a\nb')]))) last.push(l);
     expect(last).toEqual(['a', 'b']);
+  });
+});
+
+describe('rivulet main', () => {
+  async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    let stdout = '';
+    let stderr = '';
+    const sink = (append: (s: string) => void) => ({ write: (s: string) => (append(String(s)), true) }) as unknown as NodeJS.WritableStream;
+    const io = { stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)), cwd: process.cwd(), env: {} };
+    const code = await main(['node', 'rivulet', ...args], io);
+    return { code, stdout, stderr };
+  }
+
+  it('a refused flag value is one line naming the flag, exit 1', async () => {
+    expect(await run('push', 'lines', '--in-flight', '0')).toEqual({ code: 1, stdout: '', stderr: 'rivulet push: --in-flight must be a positive integer (got "0")\n' });
+    const bytes = await run('push', 'lines', '--batch-bytes', 'lots');
+    expect(bytes.code).toBe(1);
+    expect(bytes.stderr).toMatch(/^rivulet push: --batch-bytes: .+\n$/);
+    const grace = await run('down', '--grace', 'soon');
+    expect(grace.code).toBe(1);
+    expect(grace.stderr).toMatch(/^rivulet down: --grace: .+\n$/);
+  });
+
+  it('a usage error is commander\'s message and a hint, exit 1', async () => {
+    const r = await run('push', 'lines', '--bogus');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe("error: unknown option '--bogus'\n(run with --help for usage)\n");
   });
 });
 
