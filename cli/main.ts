@@ -96,9 +96,9 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     .description('push lines (stdin, or --file) as records to an input stream; prints the acked count')
     .argument('<stream>', 'input stream name (one a running job reads)')
     .option('--file <path>', 'read this file instead of stdin')
-    .option('--batch-records <n>', 'records per packed batch', int('--batch-records'), 1000)
-    .option('--batch-bytes <size>', 'bytes per packed batch', (v: string) => parseBytesFlag('--batch-bytes', v), 256 * 1024)
-    .option('--in-flight <n>', 'batches sent but not yet acked', int('--in-flight'), 16)
+    .option('--batch-records <n>', 'a batch is sent once it holds this many lines', int('--batch-records'), 1000)
+    .option('--batch-bytes <size>', '...or once its lines reach this size', (v: string) => parseBytesFlag('--batch-bytes', v), 256 * 1024)
+    .option('--in-flight <n>', 'most batches sent but not yet acked; reading waits beyond it', int('--in-flight'), 16)
     .addOption(receiverOpt())
     .action((stream: string, opts: PushFlags) => run('push', 'receiver', opts, async () => void (await pushCommand(io, stream, opts))));
 

@@ -48,7 +48,11 @@ export interface RivuletClientOptions {
   receiver?: string;
   /** Deadline of each unary call. @default 10000 */
   timeoutMs?: number;
-  /** Largest gRPC message sent or received. @default 64 MiB */
+  /**
+   * Largest gRPC message sent or received on the scheduler channel and by
+   * `dialReceiver()`. Pushers size their messages by the receiver's own limit.
+   * @default 64 MiB
+   */
   maxMessageBytes?: number;
 }
 

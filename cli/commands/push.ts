@@ -13,9 +13,9 @@ import { readLines } from '../lines.js';
 
 export interface PushFlags extends AddressFlags {
   file?: string;
-  /** Records per packed batch. @default 1000 */
+  /** A batch is sent once it holds this many lines. @default 1000 */
   batchRecords?: number;
-  /** Bytes (UTF-8 of the lines) per packed batch. @default 256 KiB */
+  /** ...or once its lines (UTF-8, newlines included) reach this many bytes. @default 256 KiB */
   batchBytes?: number;
   /** Batches sent but not yet acked. @default 16 */
   inFlight?: number;
