@@ -57,7 +57,7 @@ describe('rivulet up / down', () => {
   /** Leave nothing running, whatever the test did. */
   function guard(cwd: string, up?: ChildProcess): void {
     cleanup.push(() => rmSync(cwd, { recursive: true, force: true }));
-    cleanup.push(async () => {
+    cleanup.push(() => {
       if (up && up.exitCode === null && up.signalCode === null) up.kill('SIGKILL');
       const state = readState(cwd);
       if (state) for (const p of state.processes) if (isPidAlive(p.pid)) process.kill(p.pid, 'SIGKILL');
@@ -70,7 +70,7 @@ describe('rivulet up / down', () => {
     const blocker = await listen(7070);
     if (blocker) cleanup.push(() => new Promise<void>((r) => blocker.close(() => r())));
     const free = { scheduler: await listen(7071), lineage: await listen(7072) };
-    await Promise.all(Object.values(free).map((s) => s && new Promise<void>((r) => s.close(() => r()))));
+    for (const s of Object.values(free)) if (s) await new Promise<void>((r) => s.close(() => r()));
 
     const up = spawn(process.execPath, [bin, 'up', '--executors', '1', '--batch-interval', '500ms'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     guard(cwd, up);

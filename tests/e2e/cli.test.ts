@@ -92,7 +92,7 @@ describe('rivulet CLI against a detached local cluster', () => {
     expect(Number(push.stdout.trim())).toBe(LINES);
 
     // Wait until the scheduler has processed every pushed record, then replay exactly the batches so far.
-    let batches = 0;
+    let batches: number;
     const deadline = Date.now() + 60_000;
     for (;;) {
       const s = await rivulet(cwd, ['status', '--json']);
