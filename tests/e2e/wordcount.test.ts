@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { RivuletClient } from '../../client/index.js';
 import type { LocalCluster } from '../../lib/cluster/local-cluster.js';
 import { useLocalCluster } from '../helpers/cluster.js';
+import { waitFor } from '../helpers/wait.js';
 
 const wordcount = fileURLToPath(new URL('../../examples/wordcount.ts', import.meta.url));
 const LINES = 120_000;
@@ -31,14 +32,14 @@ describe('word count on a real cluster', () => {
     expect(job.outputs).toEqual(['counts']);
 
     // Batches with no input complete too (an empty batch must never stall the job).
-    let emptyCompleted = false;
-    for (let i = 0; i < 50 && !emptyCompleted; i++) {
-      const st = await client.status();
-      const j = st.jobs.find((x) => x.jobId === job.jobId)!;
-      emptyCompleted = j.recentBatches.some((b) => b.state === 'COMPLETED' && Number(b.inputRecords) === 0);
-      if (!emptyCompleted) await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(emptyCompleted).toBe(true);
+    await waitFor(
+      async () => {
+        const j = (await client.status()).jobs.find((x) => x.jobId === job.jobId)!;
+        return j.recentBatches.some((b) => b.state === 'COMPLETED' && Number(b.inputRecords) === 0);
+      },
+      'a batch with no input completed',
+      { timeoutMs: 20_000, intervalMs: 100 },
+    );
 
     const totals = new Map<string, number>();
     let idsSeen = 0;
