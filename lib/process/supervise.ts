@@ -120,7 +120,8 @@ export async function supervise<T>(opts: SuperviseOptions<T>): Promise<Supervise
   // Settles once, with how the child ended (or could not start).
   const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: Error }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
-    child.once('error', (spawnError) => resolve({ code: null, signal: null, spawnError }));
+    // `on`, not `once`: a later 'error' (e.g. a signal that could not be sent) must not go unhandled.
+    child.on('error', (spawnError) => resolve({ code: null, signal: null, spawnError }));
   });
   const exited = ended.then(() => undefined);
 
