@@ -1,7 +1,7 @@
 /**
- * Workloads shared by the benchmarks (which print their figures) and by the
- * tests that check the qualitative claims behind them (tests/chaos/straggler).
- * Each starts a real local cluster (nats-server + the four services as
+ * Steady word-count workloads for the benchmarks (which print their figures),
+ * kept where a test may import them too (tests/chaos/straggler.test.ts did;
+ * it now checks speculation from task spans instead). Each starts a real local cluster (nats-server + the four services as
  * processes), runs the word count with a steady input, and measures per-batch
  * timings from the scheduler's status.
  *
