@@ -26,7 +26,7 @@ import type { TaskResult__Output } from '../../lib/proto/gen/rivulet/v1/TaskResu
 import type { BatchRun, LineageRebuild, StageRun } from './batch-run.js';
 import type { BatchTelemetry } from './batch-telemetry.js';
 import type { CacheRegistry } from './cache-registry.js';
-import type { SchedulerConfig } from './config.js';
+import { checkpointIntervalMs, type SchedulerConfig } from './config.js';
 import type { PostEvent } from './events.js';
 import type { ExecutorTracker } from './executor-tracker.js';
 import type { JobGenerator } from './job-generator.js';
@@ -36,7 +36,7 @@ import { commitOutputs, journalCompletedBatch } from './output-commit.js';
 import type { OutputStore } from './output-store.js';
 import type { SchedulerPorts } from './ports.js';
 import type { ReplicationManager } from './replication-manager.js';
-import { checkpointIntervalMs, type StateRecovery } from './state-recovery.js';
+import type { StateRecovery } from './state-recovery.js';
 import type { TaskAttempt } from './task-attempt.js';
 import type { TaskSetListener, TaskSetManager } from './task-set-manager.js';
 
@@ -49,9 +49,9 @@ export interface BatchDagDeps {
   config: Config;
   clock: Clock;
   executors: ExecutorTracker;
-  jobs: JobManager;
-  generator: JobGenerator;
-  tasks: TaskSetManager;
+  jobs: Pick<JobManager, 'jobs' | 'fail' | 'record'>;
+  generator: Pick<JobGenerator, 'queue' | 'unfinished' | 'retire' | 'releaseInputs'>;
+  tasks: Pick<TaskSetManager, 'submit' | 'withdrawPending' | 'abandonRun'>;
   cache: CacheRegistry;
   state: StateRecovery;
   replication: ReplicationManager;

@@ -18,13 +18,12 @@ import { loadJob, type LoadedJob } from '../../lib/dstream/loader.js';
 import { cacheRetention, nodeSlides } from '../../lib/dstream/planner.js';
 import { FailedPreconditionError, InvalidArgumentError, ResourceExhaustedError, UnavailableError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
-import type { SchedulerConfig } from './config.js';
+import { checkpointIntervalMs, type SchedulerConfig } from './config.js';
 import type { ExecutorTracker } from './executor-tracker.js';
 import type { JobRecord } from './job-journal.js';
 import type { Job, JobRegistry } from './job-registry.js';
 import type { OutputStore } from './output-store.js';
 import type { SchedulerPorts } from './ports.js';
-import { checkpointIntervalMs } from './state-recovery.js';
 
 /** A bundle already evaluated and built (outside the event loop), ready to be registered. */
 export interface LoadedJobRequest {

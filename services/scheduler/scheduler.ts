@@ -42,6 +42,7 @@ import { ReplicationManager } from './replication-manager.js';
 import { StateRecovery } from './state-recovery.js';
 import { clusterStatus } from './status.js';
 import { TaskSetManager } from './task-set-manager.js';
+import { buildTaskSpec, type TaskSpecContext } from './task-spec.js';
 
 export type { SchedulerPorts } from './ports.js';
 export type { SchedulerEvent } from './events.js';
@@ -82,27 +83,19 @@ export class Scheduler implements BatchSourceHost {
     this.cache = new CacheRegistry(this.executors, ports, this.incarnation);
     this.state = new StateRecovery(this.cache, ports, post, log);
     this.replication = new ReplicationManager(config.replication, this.executors, this.cache, ports, post, log);
-    this.tasks = new TaskSetManager(
-      config,
-      clock,
-      this.executors,
-      ports.gateway,
-      {
-        liveExecutor: (id) => {
-          const e = this.executors.get(id);
-          return e && e.state === 'ALIVE' ? { executorId: e.id, address: e.address, epoch: e.epoch } : undefined;
-        },
-        cachedBlock: (jobId, nodeId, t, p) => this.cache.block(jobId, nodeId, t, p),
-        cachedBlockId: (jobId, t, nodeId, p) => this.cache.blockId(jobId, t, nodeId, p),
-        stateRebuild: (run, nodeId, p) => this.state.rebuildOf(run, nodeId, p),
-        shuffleId: (jobId, t, node) => this.shuffleId(jobId, t, node),
-        traceContext: (run, stage) => telemetry.taskContext(run, stage),
-        log,
+    const specContext: TaskSpecContext = {
+      liveExecutor: (id) => {
+        const e = this.executors.get(id);
+        return e && e.state === 'ALIVE' ? { executorId: e.id, address: e.address, epoch: e.epoch } : undefined;
       },
-      telemetry,
-      post,
+      cachedBlock: (jobId, nodeId, t, p) => this.cache.block(jobId, nodeId, t, p),
+      cachedBlockId: (jobId, t, nodeId, p) => this.cache.blockId(jobId, t, nodeId, p),
+      stateRebuild: (run, nodeId, p) => this.state.rebuildOf(run, nodeId, p),
+      shuffleId: (jobId, t, node) => this.shuffleId(jobId, t, node),
+      traceContext: (run, stage) => telemetry.taskContext(run, stage),
       log,
-    );
+    };
+    this.tasks = new TaskSetManager(config, clock, this.executors, ports.gateway, (t) => buildTaskSpec(t, specContext), telemetry, post, log);
     this.dag = new BatchDag({
       config,
       clock,

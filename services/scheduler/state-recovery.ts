@@ -41,12 +41,6 @@ interface StateLog {
   since: number[];
 }
 
-/** stateCheckpointInterval, a multiple of the batch interval (0: Spark's 10 intervals). */
-export function checkpointIntervalMs(batchIntervalMs: number, stateCheckpointInterval: number): number {
-  const every = stateCheckpointInterval || 10 * batchIntervalMs;
-  return Math.max(1, Math.ceil(every / batchIntervalMs)) * batchIntervalMs;
-}
-
 export function plannedBy(plan: 'pending' | LineageRebuild | undefined): 'lineage' | 'scheduler' {
   return plan && plan !== 'pending' && !plan.fallback ? 'lineage' : 'scheduler';
 }

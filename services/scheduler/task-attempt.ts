@@ -113,9 +113,9 @@ export class TaskAttempt implements AttemptInit {
 
   /** PENDING → RUNNING on `launch`, with its attempt number. */
   start(attempt: number, launch: Launch, log: Logger): void {
+    transition(this, (s) => (this.current = s), TASK_TRANSITIONS, 'RUNNING', `task ${this.taskId}#${attempt}`, log);
     this.attempt = attempt;
     this.launch = launch;
-    this.moveTo('RUNNING', log);
   }
 
   /** The next attempt after this one ended without success. */

@@ -28,7 +28,7 @@ import type { PostEvent } from './events.js';
 import type { ExecutorTracker, TrackedExecutor } from './executor-tracker.js';
 import { place, waitingByDesign, type PlacementExecutor } from './placement.js';
 import type { SchedulerPorts } from './ports.js';
-import { buildTaskSpec, type TaskSpecContext } from './task-spec.js';
+import type { TaskAttemptRef } from './task-spec.js';
 import { attemptKey, TaskAttempt } from './task-attempt.js';
 
 /** What the task set reports; the batch DAG implements it. */
@@ -59,7 +59,8 @@ export class TaskSetManager {
     private readonly clock: Clock,
     private readonly executors: ExecutorTracker,
     private readonly gateway: SchedulerPorts['gateway'],
-    private readonly specContext: TaskSpecContext,
+    /** TaskSpec building (task-spec.ts); may throw, which fails the attempt and frees its slot. */
+    private readonly buildSpec: (t: TaskAttemptRef) => TaskSpec,
     private readonly telemetry: BatchTelemetry,
     private readonly post: PostEvent,
     private readonly log: Logger,
@@ -154,7 +155,7 @@ export class TaskSetManager {
     for (const t of tasks) {
       let spec: TaskSpec;
       try {
-        spec = buildTaskSpec(t, this.specContext);
+        spec = this.buildSpec(t);
       } catch (err) {
         this.executors.releaseSlot(exec.id, exec.epoch);
         this.running.delete(t.key);
