@@ -6,6 +6,8 @@
  * finished.
  */
 import type { BatchPlan, PlannedStage } from '../../lib/dstream/planner.js';
+import type { Logger } from '../../lib/log.js';
+import { transition, type TransitionTable } from '../../lib/state-machine.js';
 import type { Job } from './job-registry.js';
 
 export interface InputBlock {
@@ -23,6 +25,28 @@ export interface MapOutput {
 }
 
 export type BatchState = 'WAITING_INPUT' | 'QUEUED' | 'REGISTERING' | 'RUNNING' | 'COMPLETED' | 'FAILED';
+
+/**
+ * A batch waits for every input stream's blocks, queues behind its job's
+ * earlier batches, is registered with lineage (the write-ahead record), runs,
+ * and ends COMPLETED (outputs committed) or FAILED (the job failed or was
+ * stopped). Nothing else.
+ */
+const BATCH_TRANSITIONS: TransitionTable<BatchState> = {
+  WAITING_INPUT: ['QUEUED', 'FAILED'],
+  QUEUED: ['REGISTERING', 'FAILED'],
+  REGISTERING: ['RUNNING', 'FAILED'],
+  RUNNING: ['COMPLETED', 'FAILED'],
+  COMPLETED: [],
+  FAILED: [],
+};
+
+/** Scheduling delay, processing time and total delay of a batch, as Spark's streaming tab shows them. */
+export interface BatchTimings {
+  schedulingDelayMs: number;
+  processingTimeMs: number;
+  totalDelayMs: number;
+}
 
 export interface StageRun {
   stage: PlannedStage;
@@ -54,7 +78,7 @@ export interface LineageRebuild {
 }
 
 export class BatchRun {
-  state: BatchState = 'WAITING_INPUT';
+  private current: BatchState = 'WAITING_INPUT';
   plan?: BatchPlan;
   readonly inputs = new Map<string, InputBlock[]>();
   readonly stages: StageRun[] = [];
@@ -91,6 +115,34 @@ export class BatchRun {
     readonly job: Job,
     readonly batchTimeMs: number,
   ) {}
+
+  get state(): BatchState {
+    return this.current;
+  }
+
+  /** The only way a batch's state changes: refuses an illegal move, logs `OLD -> NEW` at debug. */
+  moveTo(to: BatchState, log: Logger): void {
+    transition(this, (s) => (this.current = s), BATCH_TRANSITIONS, to, `batch ${this.key}`, log);
+  }
+
+  /** Running, or registered and about to: its tasks may be in flight. */
+  get started(): boolean {
+    return this.current === 'REGISTERING' || this.current === 'RUNNING';
+  }
+
+  get finished(): boolean {
+    return this.current === 'COMPLETED' || this.current === 'FAILED';
+  }
+
+  timings(now: number): BatchTimings {
+    const start = this.firstLaunchAtMs ?? this.startedAtMs ?? this.batchTimeMs;
+    const end = this.completedAtMs ?? now;
+    return {
+      schedulingDelayMs: Math.max(0, start - this.batchTimeMs),
+      processingTimeMs: Math.max(0, end - start),
+      totalDelayMs: Math.max(0, end - this.batchTimeMs),
+    };
+  }
 
   get key(): string {
     return `${this.job.id}@${this.batchTimeMs}`;

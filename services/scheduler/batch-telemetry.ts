@@ -19,7 +19,7 @@
 import { context, trace, type Context, type Link, type Span } from '@opentelemetry/api';
 import { instruments, observeGauge } from '../../lib/telemetry/metrics.js';
 import { Attr, contextToMap, failSpan, hasSpan, tracer } from '../../lib/telemetry/tracing.js';
-import type { BatchRun, StageRun } from './batch-run.js';
+import type { BatchRun, BatchTimings, StageRun } from './batch-run.js';
 
 /** batch.ready block lists → the trace context they arrived in (set by main.ts's subscription). */
 const inputTraces = new WeakMap<object, Context>();
@@ -36,12 +36,6 @@ interface RunTrace {
   stages: Map<number, { span: Span; ctx: Context }>;
   recovery?: { span: Span; ctx: Context; stages: Set<number> };
   commit?: Span;
-}
-
-export interface BatchTimings {
-  schedulingDelayMs: number;
-  processingTimeMs: number;
-  totalDelayMs: number;
 }
 
 export class BatchTelemetry {

@@ -89,3 +89,9 @@ export const schedulerConfigSchema = z.object({
 });
 
 export type SchedulerConfig = z.infer<typeof schedulerConfigSchema>;
+
+/** stateCheckpointInterval, a multiple of the batch interval (0: Spark's 10 intervals). */
+export function checkpointIntervalMs(batchIntervalMs: number, stateCheckpointInterval: number): number {
+  const every = stateCheckpointInterval || 10 * batchIntervalMs;
+  return Math.max(1, Math.ceil(every / batchIntervalMs)) * batchIntervalMs;
+}

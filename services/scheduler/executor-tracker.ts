@@ -122,6 +122,25 @@ export class ExecutorTracker {
     return !!e && e.state === 'ALIVE' && (epoch === undefined || e.epoch === epoch);
   }
 
+  /**
+   * Slot accounting, in one place: a task placed on `e` takes a slot here
+   * before it is launched, and every path that ends the attempt — a result,
+   * a kill, a loss, a launch that never happened — gives it back with
+   * `releaseSlot`. A slot of an earlier incarnation is not given back to a
+   * later one (the epoch must match).
+   */
+  reserveSlot(e: TrackedExecutor): void {
+    e.running++;
+  }
+
+  /** Give back the slot a task attempt held on executor `id` of `epoch`; false when that incarnation is gone. */
+  releaseSlot(id: string, epoch: number): boolean {
+    const e = this.executors.get(id);
+    if (!e || e.epoch !== epoch) return false;
+    e.running = Math.max(0, e.running - 1);
+    return true;
+  }
+
   freeSlots(e: TrackedExecutor): number {
     return e.state === 'ALIVE' ? Math.max(0, e.slots - e.running) : 0;
   }

@@ -3,49 +3,46 @@
  * errors to statuses. No scheduling logic lives here.
  */
 import { status as Status, type ServerWritableStream } from '@grpc/grpc-js';
-import { toServiceError, NotFoundError } from '../../lib/errors.js';
+import { errorMessage, toServiceError, NotFoundError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { SchedulerHandlers } from '../../lib/proto/gen/rivulet/v1/Scheduler.js';
 import type { WatchOutputRequest__Output } from '../../lib/proto/gen/rivulet/v1/WatchOutputRequest.js';
 import type { OutputBatch } from '../../lib/proto/gen/rivulet/v1/OutputBatch.js';
 import type { Scheduler } from './scheduler.js';
-import type { Job } from './job-registry.js';
 
 export function schedulerHandlers(scheduler: Scheduler, log: Logger): SchedulerHandlers {
   return {
     SubmitJob: (call, cb) => {
-      let job: Job;
-      try {
-        const req = call.request;
-        job = scheduler.submitJob(req.bundle.toString('utf8'), req.source, req.name);
-      } catch (err) {
-        log.info({ err: (err as Error).message }, 'job submission refused');
-        return cb(toServiceError(err));
-      }
-      // Acknowledged once journaled: a scheduler restarted from now on resumes it.
-      (job.journalWrite ?? Promise.resolve()).then(
-        () =>
-          cb(null, {
-            jobId: job.id,
-            bundleHash: job.bundleHash,
-            streams: job.graph.streams,
-            outputs: job.graph.outputs.map((o) => o.name),
-            firstBatchTimeMs: job.firstBatchTimeMs,
-          }),
+      const req = call.request;
+      scheduler.submitJob(req.bundle.toString('utf8'), req.source, req.name).then(
+        (job) =>
+          // Acknowledged once journaled: a scheduler restarted from now on resumes it.
+          (job.journalWrite ?? Promise.resolve()).then(
+            () =>
+              cb(null, {
+                jobId: job.id,
+                bundleHash: job.bundleHash,
+                streams: job.graph.streams,
+                outputs: job.graph.outputs.map((o) => o.name),
+                firstBatchTimeMs: job.firstBatchTimeMs,
+              }),
+            (err: unknown) => {
+              log.error({ jobId: job.id, err: errorMessage(err) }, 'job could not be journaled; stopped');
+              scheduler.stopJob(job.id).catch(() => undefined); // it exists and can only be stopped or already ended
+              cb(toServiceError(err));
+            },
+          ),
         (err: unknown) => {
-          log.error({ jobId: job.id, err: (err as Error).message }, 'job could not be journaled; stopped');
-          scheduler.stopJob(job.id);
+          log.info({ err: errorMessage(err) }, 'job submission refused');
           cb(toServiceError(err));
         },
       );
     },
     StopJob: (call, cb) => {
-      try {
-        scheduler.stopJob(call.request.jobId);
-        cb(null, {});
-      } catch (err) {
-        cb(toServiceError(err));
-      }
+      scheduler.stopJob(call.request.jobId).then(
+        () => cb(null, {}),
+        (err: unknown) => cb(toServiceError(err)),
+      );
     },
     WatchOutput: (call: ServerWritableStream<WatchOutputRequest__Output, OutputBatch>) => {
       const { jobId, output, fromBeginning } = call.request;
@@ -94,7 +91,7 @@ export function schedulerHandlers(scheduler: Scheduler, log: Logger): SchedulerH
       }
     },
     ListStreams: (_call, cb) => {
-      cb(null, { streams: scheduler.jobs.activeStreams(), batchIntervalMs: scheduler.status(0).batchIntervalMs });
+      cb(null, { streams: scheduler.jobs.activeStreams(), batchIntervalMs: scheduler.batchIntervalMs });
     },
   };
 }

@@ -202,16 +202,16 @@ function setup(overrides: Record<string, string> = {}) {
 }
 
 describe('Scheduler', () => {
-  it('refuses a job when no executor is alive, with UNAVAILABLE', () => {
+  it('refuses a job when no executor is alive, with UNAVAILABLE', async () => {
     const { scheduler } = setup();
-    expect(() => scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc')).toThrow(/no executors alive/);
+    await expect(scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc')).rejects.toThrow(/no executors alive/);
   });
 
   it('runs a word-count batch: map tasks on the executors holding their blocks, output committed once', async () => {
     const s = setup();
     s.heartbeat('e1');
     s.heartbeat('e2');
-    const job = s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
+    const job = await s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
     const out = s.collect(job.id);
     const t = job.firstBatchTimeMs;
     s.announce(t, [
@@ -239,7 +239,7 @@ describe('Scheduler', () => {
   it('runs an empty batch and commits an empty output', async () => {
     const s = setup();
     s.heartbeat('e1');
-    const job = s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
+    const job = await s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
     const out = s.collect(job.id);
     s.announce(job.firstBatchTimeMs, []);
     s.advance(job.firstBatchTimeMs - s.clock.now(), ['e1']);
@@ -253,7 +253,7 @@ describe('Scheduler', () => {
     const s = setup({ localityWait: '30ms', replication: '1' });
     s.heartbeat('e1', 1);
     s.heartbeat('e2', 1);
-    const job = s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
+    const job = await s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
     const out = s.collect(job.id);
     const t = job.firstBatchTimeMs;
     // Both blocks live only on e1, which has one slot.
@@ -278,7 +278,7 @@ describe('Scheduler', () => {
     const s = setup({ maxTaskAttempts: '3' });
     s.heartbeat('e1');
     s.heartbeat('e2');
-    const job = s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
+    const job = await s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
     const out = s.collect(job.id);
     let ended: string | undefined;
     s.scheduler.outputs.watch(job.id, 'counts', { send: () => {}, end: (_ok, msg) => (ended = msg) }, false);
@@ -311,7 +311,7 @@ describe('Scheduler', () => {
     const s = setup({ maxMissedHeartbeats: '4' });
     s.heartbeat('e1');
     s.heartbeat('e2');
-    const job = s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
+    const job = await s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
     const out = s.collect(job.id);
     const t = job.firstBatchTimeMs;
     s.announce(t, [
@@ -344,7 +344,7 @@ describe('Scheduler', () => {
   it('fails a job that falls more than maxQueuedBatches behind, with a clear error', async () => {
     const s = setup({ maxQueuedBatches: '3' });
     s.heartbeat('e1');
-    const job = s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
+    const job = await s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
     // No batch.ready ever arrives (the receiver is gone): batches pile up.
     s.advance(job.firstBatchTimeMs - s.clock.now() + 4000, ['e1']);
     expect(job.state).toBe('FAILED');
@@ -356,7 +356,7 @@ describe('Scheduler', () => {
     s.heartbeat('e1', 1);
     s.heartbeat('e2', 1);
     s.heartbeat('e3', 1);
-    const job = s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
+    const job = await s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
     const out = s.collect(job.id);
     const t = job.firstBatchTimeMs;
     s.announce(t, [
@@ -392,7 +392,7 @@ describe('Scheduler', () => {
     const s = setup({ maxTaskAttempts: '1' });
     s.heartbeat('e1');
     s.heartbeat('e2');
-    const job = s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
+    const job = await s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
     const out = s.collect(job.id);
     const t = job.firstBatchTimeMs;
     s.announce(t, [{ lines: ['x y'], on: ['e1', 'e2'] }]);
@@ -415,7 +415,7 @@ describe('Scheduler', () => {
   it('copies input blocks that lost a replica to another executor, spreading the copies', async () => {
     const s = setup();
     for (const id of ['e1', 'e2', 'e3']) s.heartbeat(id);
-    const job = s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
+    const job = await s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
     const t = job.firstBatchTimeMs;
     s.announce(t, []);
     // A batch that is announced but not yet run holds blocks on e1 (lost next) and e2.
@@ -482,7 +482,7 @@ describe('Scheduler telemetry (in-memory exporter)', () => {
     const s = setup({ maxMissedHeartbeats: '4' });
     s.heartbeat('e1');
     s.heartbeat('e2');
-    const job = s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
+    const job = await s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
     const t = job.firstBatchTimeMs;
     s.announce(t, [
       { lines: ['a a'], on: ['e1', 'e2'] },
@@ -532,7 +532,7 @@ describe('Scheduler telemetry (in-memory exporter)', () => {
     const before = await sumOf('rivulet.tasks.speculative');
     const s = setup({ speculationMinRuntime: '100ms', speculationMultiplier: '1.5', speculationQuantile: '0.5' });
     for (const id of ['e1', 'e2', 'e3']) s.heartbeat(id, 1);
-    const job = s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
+    const job = await s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
     const t = job.firstBatchTimeMs;
     s.announce(t, [
       { lines: ['a'], on: ['e1', 'e3'] },
@@ -560,7 +560,7 @@ describe('Scheduler telemetry (in-memory exporter)', () => {
   it('drops a dead replica named by a late announcement and restores the replication', async () => {
     const s = setup();
     for (const id of ['e1', 'e2', 'e3']) s.heartbeat(id);
-    const job = s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
+    const job = await s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
     const t = job.firstBatchTimeMs;
     s.announce(t, []);
     // e1 dies and is declared lost first...

@@ -6,26 +6,26 @@
  *
  * RunBatch does what the receiver does for a receiver stream, for the queue
  * streams of one batch: it stores every block on executors with PutBlock
- * (two replicas when there are two executors), then hands the blocks to
- * Scheduler.runDrivenBatch, which runs the batch on the normal path and
- * resolves once its outputs are committed. The blocks are dropped afterwards:
+ * (two replicas when there are two executors), then hands the blocks to the
+ * DrivenBatchSource, which has the scheduler run the batch on the normal path
+ * and resolves once its outputs are committed. The blocks are dropped afterwards:
  * the driver, not the batch clock, owns them.
  */
 import { status as Status } from '@grpc/grpc-js';
-import { AbortedError, InvalidArgumentError, UnavailableError, errorMessage, toServiceError } from '../../lib/errors.js';
-import { dial, unary } from '../../lib/grpc/client.js';
-import type { Logger } from '../../lib/log.js';
-import type { ExecutorClient } from '../../lib/proto/index.js';
-import type { SchedulerTestingHandlers } from '../../lib/proto/gen/rivulet/v1/SchedulerTesting.js';
-import type { RunBatchRequest__Output } from '../../lib/proto/gen/rivulet/v1/RunBatchRequest.js';
-import type { InputBlock } from './batch-run.js';
-import type { Scheduler } from './scheduler.js';
+import { AbortedError, InvalidArgumentError, UnavailableError, errorMessage, toServiceError } from '../../../lib/errors.js';
+import { dial, unary } from '../../../lib/grpc/client.js';
+import type { Logger } from '../../../lib/log.js';
+import type { ExecutorClient } from '../../../lib/proto/index.js';
+import type { SchedulerTestingHandlers } from '../../../lib/proto/gen/rivulet/v1/SchedulerTesting.js';
+import type { RunBatchRequest__Output } from '../../../lib/proto/gen/rivulet/v1/RunBatchRequest.js';
+import type { InputBlock } from '../batch-run.js';
+import type { DrivenBatchSource } from './driven-batch-source.js';
 
 export interface TestDriverOptions {
   maxMessageBytes?: number;
 }
 
-export function testDriverHandlers(scheduler: Scheduler, log: Logger, opts: TestDriverOptions = {}): SchedulerTestingHandlers & {
+export function testDriverHandlers(source: DrivenBatchSource, log: Logger, opts: TestDriverOptions = {}): SchedulerTestingHandlers & {
   close(): void;
 } {
   const clients = new Map<string, ExecutorClient>();
@@ -37,7 +37,7 @@ export function testDriverHandlers(scheduler: Scheduler, log: Logger, opts: Test
 
   /** Store every queue block on executors; returns the scheduler's view of them. */
   const storeBlocks = async (req: RunBatchRequest__Output): Promise<{ inputs: Map<string, InputBlock[]>; holders: Set<string> }> => {
-    const alive = scheduler.executors.alive().sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const alive = source.aliveExecutors().sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const inputs = new Map<string, InputBlock[]>();
     const holders = new Set<string>();
     const puts: Promise<unknown>[] = [];
@@ -73,19 +73,20 @@ export function testDriverHandlers(scheduler: Scheduler, log: Logger, opts: Test
 
   return {
     SubmitDrivenJob: (call, cb) => {
-      try {
-        const req = call.request;
-        const job = scheduler.submitDrivenJob(req.bundle.toString('utf8'), req.source, req.name);
-        cb(null, {
-          jobId: job.id,
-          queueStreams: job.graph.queueStreams,
-          outputs: job.graph.outputs.filter((o) => o.op === 'output').map((o) => o.name),
-          batchIntervalMs: scheduler.status(0).batchIntervalMs,
-        });
-      } catch (err) {
-        log.info({ err: errorMessage(err) }, 'driven job submission refused');
-        cb(toServiceError(err));
-      }
+      const req = call.request;
+      source.submit(req.bundle.toString('utf8'), req.source, req.name).then(
+        (job) =>
+          cb(null, {
+            jobId: job.id,
+            queueStreams: job.graph.queueStreams,
+            outputs: job.graph.outputs.filter((o) => o.op === 'output').map((o) => o.name),
+            batchIntervalMs: source.batchIntervalMs,
+          }),
+        (err: unknown) => {
+          log.info({ err: errorMessage(err) }, 'driven job submission refused');
+          cb(toServiceError(err));
+        },
+      );
     },
     RunBatch: (call, cb) => {
       const req = call.request;
@@ -93,14 +94,14 @@ export function testDriverHandlers(scheduler: Scheduler, log: Logger, opts: Test
       storeBlocks(req)
         .then((stored) => {
           holders = stored.holders;
-          return scheduler.runDrivenBatch(req.jobId, Number(req.batchTimeMs), stored.inputs);
+          return source.runBatch(req.jobId, Number(req.batchTimeMs), stored.inputs);
         })
         .then(
           (outputs) => {
             dropBlocks(req, holders);
             cb(null, { outputs: outputs.map((o) => ({ output: o.output, records: { count: o.count, payload: o.payload } })) });
           },
-          (err) => {
+          (err: unknown) => {
             dropBlocks(req, holders);
             if (err instanceof AbortedError) cb({ code: Status.ABORTED, details: err.message, message: err.message });
             else cb(toServiceError(err));

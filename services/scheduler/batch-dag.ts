@@ -1,0 +1,373 @@
+/**
+ * Each batch from QUEUED to its end (Spark's DAGScheduler): plan its stages,
+ * register it with lineage (the write-ahead record: a batch never runs
+ * without it), submit every stage whose parents are complete, record what
+ * each finished task produced (map outputs, cached partitions, checkpoints,
+ * result records), rebuild map outputs lost with an executor, commit the
+ * outputs once, announce `batch.completed`, and release what the batch read.
+ *
+ * Windows and state: every batch also runs a persist stage for each dataset
+ * a later batch reads; its partitions go to the cache registry, and a stage
+ * whose cached input of an earlier batch is lost everywhere fails the batch
+ * with a clear error, unless it is a state that can be rebuilt from its
+ * checkpoint (state-recovery.ts).
+ *
+ * Owns: batch state transitions and stage completion. May not: place or
+ * launch tasks (the task set does), or change a job's lifecycle (it asks the
+ * job manager to fail the job).
+ */
+import type { Clock } from '../../lib/clock.js';
+import { readsEarlierBatches, sourceInputKey } from '../../lib/dstream/graph.js';
+import { planBatch, planTask, STATE_KEYS, type WindowContext } from '../../lib/dstream/planner.js';
+import { checkpointName } from '../../lib/checkpoint/store.js';
+import { errorMessage } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
+import type { TaskResult__Output } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
+import type { BatchRun, LineageRebuild, StageRun } from './batch-run.js';
+import type { BatchTelemetry } from './batch-telemetry.js';
+import type { CacheRegistry } from './cache-registry.js';
+import { checkpointIntervalMs, type SchedulerConfig } from './config.js';
+import type { PostEvent } from './events.js';
+import type { ExecutorTracker } from './executor-tracker.js';
+import type { JobGenerator } from './job-generator.js';
+import type { JobManager } from './job-manager.js';
+import type { Job } from './job-registry.js';
+import { commitOutputs, journalCompletedBatch } from './output-commit.js';
+import type { OutputStore } from './output-store.js';
+import type { SchedulerPorts } from './ports.js';
+import type { ReplicationManager } from './replication-manager.js';
+import type { StateRecovery } from './state-recovery.js';
+import type { TaskAttempt } from './task-attempt.js';
+import type { TaskSetListener, TaskSetManager } from './task-set-manager.js';
+
+/** Told of every batch that finished (committed or failed); BatchSources listen. */
+export type BatchFinishedListener = (run: BatchRun) => void;
+
+type Config = Pick<SchedulerConfig, 'batchInterval' | 'defaultParallelism' | 'stateCheckpointInterval'>;
+
+export interface BatchDagDeps {
+  config: Config;
+  clock: Clock;
+  executors: ExecutorTracker;
+  jobs: Pick<JobManager, 'jobs' | 'fail' | 'record'>;
+  generator: Pick<JobGenerator, 'queue' | 'unfinished' | 'retire' | 'releaseInputs'>;
+  tasks: Pick<TaskSetManager, 'submit' | 'withdrawPending' | 'abandonRun'>;
+  cache: CacheRegistry;
+  state: StateRecovery;
+  replication: ReplicationManager;
+  outputs: OutputStore;
+  telemetry: BatchTelemetry;
+  ports: SchedulerPorts;
+  post: PostEvent;
+  log: Logger;
+}
+
+export class BatchDag implements TaskSetListener {
+  private readonly finishedListeners: BatchFinishedListener[] = [];
+
+  constructor(private readonly d: BatchDagDeps) {}
+
+  onBatchFinished(listener: BatchFinishedListener): void {
+    this.finishedListeners.push(listener);
+  }
+
+  /** Start the head batch of every running job, when it is QUEUED and the job is not being restored. */
+  startReadyBatches(): void {
+    for (const job of this.d.jobs.jobs.running()) {
+      if (job.restoring) continue;
+      const head = this.d.generator.queue(job.id)[0];
+      if (head && head.state === 'QUEUED') this.startBatch(head);
+    }
+  }
+
+  private startBatch(run: BatchRun): void {
+    const slots = this.d.executors.totalSlots();
+    if (slots === 0) return; // waits in QUEUED; its scheduling delay shows in status
+    const blockCounts = new Map([...run.inputs].map(([s, b]) => [s, b.length]));
+    try {
+      run.setPlan(planBatch(run.job.graph, blockCounts, this.d.config.defaultParallelism || slots, this.windowContext(run)));
+    } catch (err) {
+      // A batch that cannot be planned would otherwise sit queued forever.
+      return this.failBatch(run, `cannot plan the batch: ${errorMessage(err)}`);
+    }
+    this.d.cache.declare(run);
+    run.moveTo('REGISTERING', this.d.log);
+    run.startedAtMs = this.d.clock.now();
+    this.d.telemetry.batchStarted(run);
+    this.registerWithLineage(run);
+  }
+
+  /** For jobs with windows or state only: other jobs are planned exactly as without them. */
+  private windowContext(run: BatchRun): WindowContext | undefined {
+    if (!readsEarlierBatches(run.job.graph)) return undefined;
+    const jobId = run.job.id;
+    return {
+      batchTimeMs: run.batchTimeMs,
+      batchIntervalMs: this.d.config.batchInterval,
+      zeroTimeMs: run.job.zeroTimeMs,
+      cachedPartitions: (nodeId, t) => this.d.cache.partitionCount(jobId, nodeId, t),
+      checkpointIntervalMs: checkpointIntervalMs(this.d.config.batchInterval, this.d.config.stateCheckpointInterval),
+    };
+  }
+
+  private registerWithLineage(run: BatchRun): void {
+    this.d.telemetry
+      .inBatch(run, () => this.d.ports.registerBatch(run))
+      .then(
+        () => this.d.post({ type: 'batchRegistered', run }),
+        (err: unknown) => this.d.post({ type: 'batchRegisterFailed', run, error: errorMessage(err) }),
+      );
+  }
+
+  batchRegistered(run: BatchRun): void {
+    if (run.state !== 'REGISTERING') return;
+    run.moveTo('RUNNING', this.d.log);
+    this.advance(run);
+  }
+
+  batchRegisterFailed(run: BatchRun, error: string): void {
+    if (run.state !== 'REGISTERING') return;
+    // Lineage is the write-ahead record of the batch: never run without it.
+    this.d.log.warn({ jobId: run.job.id, batchTimeMs: run.batchTimeMs, error }, 'lineage registration failed; retrying');
+    this.d.clock.setTimeout(() => {
+      if (run.state === 'REGISTERING') this.registerWithLineage(run);
+    }, 500);
+  }
+
+  /** Submit every stage whose parents are complete; complete the batch when all are. */
+  advance(run: BatchRun): void {
+    for (;;) {
+      let submitted = 0;
+      for (const s of run.runnableStages()) {
+        // A state whose previous partition is lost everywhere waits for lineage's rebuild plan.
+        if (this.d.state.awaitRebuildPlan(run, s)) continue;
+        const missing = this.missingCachedInput(run, s);
+        if (missing) return this.failBatch(run, missing);
+        this.submitStage(run, s);
+        submitted++;
+      }
+      if (submitted === 0) break;
+    }
+    if (run.state === 'RUNNING' && run.allComplete()) this.completeBatch(run);
+  }
+
+  stateRebuildPlanned(run: BatchRun, nodeId: number, plans: Map<number, LineageRebuild>): void {
+    if (run.state !== 'RUNNING') return;
+    const unrecoverable = this.d.state.rebuildPlanned(run, nodeId, plans);
+    if (unrecoverable) return this.failBatch(run, unrecoverable);
+    this.advance(run);
+  }
+
+  /** A stage's cached inputs of earlier batches are all kept somewhere; else the reason. */
+  private missingCachedInput(run: BatchRun, s: StageRun): string | undefined {
+    if (run.plan!.windows.size === 0 && run.plan!.states.size === 0) return undefined;
+    for (let p = 0; p < s.stage.numPartitions; p++) {
+      for (const b of planTask(run.job.graph, run.plan!, s.stage, p).blocks) {
+        if (b.batchTimeMs === undefined || b.batchTimeMs === run.batchTimeMs) continue;
+        if (b.key === STATE_KEYS.previous) {
+          // A lost previous state is rebuilt from its checkpoint, unless the values to replay are lost too.
+          const rebuild = this.d.state.rebuildOf(run, b.nodeId, b.partition);
+          if (typeof rebuild === 'string') return rebuild;
+          continue;
+        }
+        if (!this.d.cache.block(run.job.id, b.nodeId, b.batchTimeMs, b.partition)) {
+          return (
+            `the cached partition ${b.partition} of node ${b.nodeId} of batch ${b.batchTimeMs}, which a window reads, ` +
+            'was lost with every executor holding it; Rivulet does not recompute earlier batches of a window'
+          );
+        }
+      }
+    }
+    return undefined;
+  }
+
+  private submitStage(run: BatchRun, s: StageRun): void {
+    s.submitted = true;
+    this.d.telemetry.stageSubmitted(run, s);
+    this.d.tasks.submit(run, s, (p) => this.preferredExecutors(run, s, p));
+  }
+
+  private preferredExecutors(run: BatchRun, s: StageRun, partition: number): string[] {
+    const prefs = new Set<string>();
+    for (const { nodeId, partition: p, batchTimeMs } of planTask(run.job.graph, run.plan!, s.stage, partition).blocks) {
+      if (batchTimeMs !== undefined) {
+        for (const id of this.d.cache.block(run.job.id, nodeId, batchTimeMs, p)?.executorIds ?? []) prefs.add(id);
+        continue;
+      }
+      const node = run.job.graph.node(nodeId);
+      if (node.kind !== 'source') continue;
+      for (const id of run.inputs.get(sourceInputKey(node))?.[p]?.executorIds ?? []) prefs.add(id);
+    }
+    return [...prefs];
+  }
+
+  // ---------------------------------------------------------------- TaskSetListener
+
+  /** The first success of a partition: record what it produced; the stage may be complete. */
+  taskSucceeded(t: TaskAttempt, r: TaskResult__Output): void {
+    const { run, stageRun: s, partition } = t;
+    s.done.add(partition);
+    s.durations.push(this.d.clock.now() - t.launch!.launchedAtMs);
+    const address = this.d.executors.get(t.executorId)?.address ?? '';
+    switch (s.stage.kind) {
+      case 'shuffleMap': {
+        const bucketBytes = r.bucketBytes.map(Number);
+        s.mapOutputs.set(partition, { executorId: t.executorId, epoch: t.epoch, address, bucketBytes });
+        this.d.ports.recordMapOutput(run, s, partition, t.executorId, bucketBytes.reduce((a, b) => a + b, 0));
+        break;
+      }
+      case 'persist':
+        s.mapOutputs.set(partition, { executorId: t.executorId, epoch: t.epoch, address, bucketBytes: [] });
+        this.persisted(run, s.stage.persistNode!, t, r);
+        break;
+      case 'result':
+        s.results.set(partition, { count: r.records?.count ?? 0, payload: Buffer.from(r.records?.payload ?? Buffer.alloc(0)) });
+        break;
+    }
+    if (run.stageComplete(s)) {
+      this.d.telemetry.stageCompleted(run, s);
+      this.advance(run);
+    }
+  }
+
+  /** A persist task kept its partition: register it, tell lineage (and the checkpoint), copy it to a second executor. */
+  private persisted(run: BatchRun, nodeId: number, t: TaskAttempt, r: TaskResult__Output): void {
+    const block = this.d.cache.recordPersisted(run, nodeId, t.partition, t.executorId, r.records?.count ?? 0);
+    if (!block) return;
+    const dataset = { jobId: block.jobId, batchTimeMs: block.batchTimeMs, nodeId: block.nodeId };
+    const bytes = Number(r.metrics?.bytesOut ?? 0);
+    this.d.ports.recordCachedPartition?.(dataset, block.partition, block.blockId, t.executorId, bytes);
+    if (run.plan!.states.get(block.nodeId)?.checkpoint) {
+      this.d.ports.recordCheckpoint?.(dataset, block.partition, checkpointName(block.jobId, block.nodeId, block.batchTimeMs, block.partition), bytes);
+    }
+    this.d.replication.replicateCached(block);
+  }
+
+  mapOutputsLost(run: BatchRun, reader: StageRun, executorId: string): void {
+    this.recoverMapOutputs(run, executorId);
+    reader.submitted = false;
+    this.advance(run);
+  }
+
+  batchFailed(run: BatchRun, message: string): void {
+    this.failBatch(run, message);
+  }
+
+  // ---------------------------------------------------------------- losses
+
+  /** An executor is gone: every running batch rebuilds the map outputs and cached partitions it held. */
+  executorLost(executorId: string): void {
+    for (const run of [...this.d.generator.unfinished()]) {
+      if (run.state !== 'RUNNING') continue;
+      this.recoverMapOutputs(run, executorId);
+      this.advance(run);
+    }
+  }
+
+  /** Forget map outputs on `executorId` and make their stages (and readers) run again. */
+  private recoverMapOutputs(run: BatchRun, executorId: string): void {
+    const affected = run.loseMapOutputs(executorId);
+    if (affected.length === 0) return;
+    this.d.telemetry.recoveryStarted(run, executorId, affected);
+    const affectedIds = new Set(affected.map((s) => s.stage.id));
+    for (const s of affected) {
+      s.submitted = false;
+      s.resubmissions++;
+    }
+    // Readers of those shuffles must wait for the map side again.
+    for (const child of run.stages) {
+      if (!child.stage.parentStages.some((p) => affectedIds.has(p))) continue;
+      this.d.tasks.withdrawPending(child);
+      child.submitted = false;
+      child.resubmissions++;
+    }
+  }
+
+  // ---------------------------------------------------------------- the end of a batch
+
+  private completeBatch(run: BatchRun): void {
+    const job = run.job;
+    this.d.telemetry.outputsCommitting(run);
+    const error = commitOutputs(run, this.d.outputs, this.d.log);
+    if (error) return this.failBatch(run, error);
+    this.d.telemetry.outputsCommitted(run);
+    run.moveTo('COMPLETED', this.d.log);
+    run.completedAtMs = this.d.clock.now();
+    job.batchesCompleted++;
+    job.recordsProcessed += run.inputRecords;
+    job.lastCompletedBatchMs = run.batchTimeMs;
+    const timings = run.timings(this.d.clock.now());
+    this.d.log.info({ jobId: job.id, batchTimeMs: run.batchTimeMs, records: run.inputRecords, ...timings }, 'batch completed');
+    this.d.telemetry.inBatch(run, () =>
+      this.d.ports.publishBatchCompleted({
+        jobId: job.id,
+        batchTimeMs: run.batchTimeMs,
+        state: 'COMPLETED',
+        inputRecords: run.inputRecords,
+        tasks: run.tasksLaunched,
+        ...timings,
+      }),
+    );
+    this.d.state.batchCompleted(run);
+    this.finishRun(run);
+  }
+
+  /** Remove a finished run from its job's queue, release its data (once journaled), start the next batch. */
+  private finishRun(run: BatchRun): void {
+    this.d.telemetry.batchFinished(run, run.timings(this.d.clock.now()));
+    this.d.generator.retire(run);
+    const journalWrite = run.state === 'COMPLETED' ? journalCompletedBatch(run, this.d.jobs.record(run.job), this.d.ports, this.d.log) : undefined;
+    if (journalWrite) {
+      // What the batch read is dropped only once the journal says it completed:
+      // a scheduler restarted before that re-runs the batch and needs it all.
+      const after = () => this.d.post({ type: 'batchJournaled', run });
+      journalWrite.then(after, after);
+    } else this.releaseBatchData(run);
+    for (const listener of this.finishedListeners) listener(run);
+    if (run.job.state === 'RUNNING') this.startReadyBatches();
+  }
+
+  /** Drop what a finished batch read (its inputs, shuffles, and cached data nothing reaches any more) and tell lineage. */
+  releaseBatchData(run: BatchRun): void {
+    const jobId = run.job.id;
+    if (run.state === 'COMPLETED') {
+      this.d.cache.release(run.job, run.batchTimeMs, this.d.config.batchInterval, (stateNode) => this.d.state.checkpointOf(jobId, stateNode));
+    }
+    // Shuffle buckets of this batch are no longer needed anywhere.
+    for (const e of this.d.executors.alive()) this.d.ports.gateway.drop(e, [], [`shuffle/${jobId}:${run.batchTimeMs}:`]);
+    this.d.generator.releaseInputs(run);
+    // Lineage keeps the batches whose cached datasets a window can still reach, and the checkpoints a state's lineage ends at.
+    const keepFrom = Math.min(run.batchTimeMs, this.d.cache.oldestBatch(jobId) ?? Infinity, this.d.state.oldestCheckpoint(jobId) ?? Infinity);
+    this.d.ports.forgetBatches(jobId, keepFrom);
+  }
+
+  failBatch(run: BatchRun, error: string): void {
+    if (run.finished) return;
+    const message = `batch ${new Date(run.batchTimeMs).toISOString()} failed: ${error}`;
+    this.d.log.error({ jobId: run.job.id, batchTimeMs: run.batchTimeMs }, message);
+    this.d.jobs.fail(run.job, message);
+  }
+
+  /** Drop every queued/running batch of a job that ended (stopped or failed). */
+  abandonBatches(job: Job, reason: string): void {
+    for (const run of [...this.d.generator.queue(job.id)]) {
+      const wasStarted = run.started;
+      run.moveTo('FAILED', this.d.log);
+      run.error = reason;
+      run.completedAtMs = this.d.clock.now();
+      this.d.tasks.abandonRun(run);
+      if (wasStarted) {
+        this.d.ports.publishBatchCompleted({
+          jobId: job.id,
+          batchTimeMs: run.batchTimeMs,
+          state: 'FAILED',
+          inputRecords: run.inputRecords,
+          tasks: run.tasksLaunched,
+          error: reason,
+          ...run.timings(this.d.clock.now()),
+        });
+      }
+      this.finishRun(run);
+    }
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * Everything that happens to the scheduler, as one discriminated union:
+ * timers, NATS messages, gRPC results and client requests alike become a
+ * `SchedulerEvent` that Scheduler.handle routes to its components, one at a
+ * time (Spark's DAGSchedulerEvent). Asynchronous work never touches state
+ * when it resumes; it posts its outcome as one of these.
+ */
+import type { BatchReadyMessage, HeartbeatMessage } from '../../lib/nats/subjects.js';
+import type { TaskResult__Output } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
+import type { BatchRun, InputBlock, LineageRebuild } from './batch-run.js';
+import type { RestoredBatch } from './cache-registry.js';
+import type { LoadedJobRequest } from './job-manager.js';
+import type { Job } from './job-registry.js';
+import type { JobRecord } from './job-journal.js';
+
+/** A client request answered from inside the loop: `reply` gets the result or the error to send back. */
+export interface Reply<T> {
+  resolve(value: T): void;
+  reject(err: unknown): void;
+}
+
+export type SchedulerEvent =
+  // Client requests (server.ts), answered through `reply`.
+  | { type: 'submitJob'; request: LoadedJobRequest; reply: Reply<Job> }
+  | { type: 'stopJob'; jobId: string; reply: Reply<void> }
+  | { type: 'restoreJob'; record: JobRecord; request: LoadedJobRequest; reply: Reply<Job> }
+  | { type: 'cacheRestored'; jobId: string; batches: RestoredBatch[] }
+  /** Run one batch of a job whose batches come from outside the clock (BatchSource), with these inputs. */
+  | { type: 'enqueueBatch'; jobId: string; batchTimeMs: number; inputs: Map<string, InputBlock[]>; reply: Reply<BatchRun> }
+  // The batch clock and its inputs.
+  | { type: 'tick'; batchTimeMs: number }
+  | { type: 'batchReady'; msg: BatchReadyMessage }
+  | { type: 'inputTimeout'; batchTimeMs: number }
+  // Executors.
+  | { type: 'heartbeat'; msg: HeartbeatMessage }
+  | { type: 'livenessCheck' }
+  | { type: 'executorUnreachable'; executorId: string; epoch: number }
+  | { type: 'blocksReplicated'; executorId: string; epoch: number; blockIds: string[] }
+  // Batches and their tasks.
+  | { type: 'batchRegistered'; run: BatchRun }
+  | { type: 'batchRegisterFailed'; run: BatchRun; error: string }
+  | { type: 'taskResult'; result: TaskResult__Output }
+  | { type: 'tasksLost'; executorId: string; epoch: number; taskIds: string[]; error: string; unreachable: boolean }
+  | { type: 'speculationCheck' }
+  | { type: 'stateRebuildPlanned'; run: BatchRun; nodeId: number; plans: Map<number, LineageRebuild> }
+  | { type: 'batchJournaled'; run: BatchRun }
+  | { type: 'reschedule' };
+
+export type PostEvent = (event: SchedulerEvent) => void;

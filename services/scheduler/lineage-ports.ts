@@ -1,0 +1,179 @@
+/**
+ * The scheduler's ports to the outside world (ports.ts), built on real
+ * clients: lineage over gRPC (RegisterBatch, RecordLocations, ForgetBatches,
+ * DropLocations, PlanRebuild, RemoveExecutor), the receiver's
+ * GetBatchBlocks, the job journal, durable outputs, the checkpoint store and
+ * NATS. Fire-and-forget calls log their failures here; the scheduler never
+ * waits on lineage for a location update.
+ */
+import type { NatsConnection } from '@nats-io/transport-node';
+import { checkpointBatchOf } from '../../lib/checkpoint/store.js';
+import { errorMessage } from '../../lib/errors.js';
+import { unary } from '../../lib/grpc/client.js';
+import type { Logger } from '../../lib/log.js';
+import type { BlobStore } from '../../lib/nats/blob-store.js';
+import { publish } from '../../lib/nats/connection.js';
+import { subjects } from '../../lib/nats/subjects.js';
+import type { LineageClient, ReceiverClient } from '../../lib/proto/index.js';
+import type { Location } from '../../lib/proto/gen/rivulet/v1/Location.js';
+import type { DurableOutputs } from './durable-outputs.js';
+import type { ExecutorGateway } from './executor-gateway.js';
+import type { JobJournal } from './job-journal.js';
+import type { SchedulerPorts } from './ports.js';
+
+/**
+ * The "executor" a CHECKPOINT location names in lineage: the checkpoint store
+ * itself, which no executor loss removes (lineage treats a location with an
+ * executor as live).
+ */
+const CHECKPOINT_STORE = 'checkpoint-store';
+
+export interface PortDeps {
+  nc: NatsConnection;
+  lineage: LineageClient;
+  receiver: ReceiverClient;
+  gateway: ExecutorGateway;
+  journal: JobJournal;
+  durableOutputs: DurableOutputs;
+  checkpoints: () => Promise<BlobStore>;
+  /** The scheduler's shuffle id for a batch's shuffle node (block ids of map outputs carry it). */
+  shuffleId: (jobId: string, batchTimeMs: number, shuffleNode: number) => string;
+  log: Logger;
+}
+
+export function schedulerPorts(d: PortDeps): SchedulerPorts {
+  const { lineage, log } = d;
+  /** Fire-and-forget: where pieces now live. */
+  const recordLocations = (what: string, locations: Location[]): void => {
+    unary(lineage, lineage.recordLocations, { locations }, { timeoutMs: 3000, attempts: 3 }).catch((err: unknown) =>
+      log.warn({ err: errorMessage(err) }, `lineage RecordLocations (${what}) failed`),
+    );
+  };
+  return {
+    gateway: d.gateway,
+    registerBatch: async (run) => {
+      const plan = run.plan!;
+      const ref = (nodeId: number) => ({ jobId: run.job.id, batchTimeMs: run.batchTimeMs, nodeId });
+      const inputs = run.job.graph.sources.flatMap((src) =>
+        (run.inputs.get(src.stream) ?? []).map((b, partition) => ({
+          kind: 'INPUT_BLOCK' as const,
+          dataset: ref(src.id),
+          partition,
+          blockId: b.blockId,
+          executorIds: b.executorIds,
+          bytes: b.bytes,
+        })),
+      );
+      await unary(
+        lineage,
+        lineage.registerBatch,
+        {
+          jobId: run.job.id,
+          batchTimeMs: run.batchTimeMs,
+          datasets: plan.datasets.map((ds) => ({
+            ref: ref(ds.nodeId),
+            operator: ds.operator,
+            dependency: ds.dependency,
+            parents: [...ds.parents.map(ref), ...(ds.earlierParents ?? []).map((e) => ({ jobId: run.job.id, ...e }))],
+            numPartitions: ds.numPartitions,
+          })),
+          inputs,
+          // The batch a resumed job starts with may have been registered by the scheduler that died.
+          replace: run.batchTimeMs === run.job.resumedFromBatchMs,
+        },
+        { timeoutMs: 3000, attempts: 3 },
+      );
+    },
+    recordJob: (job, bundle) => d.journal.record(job, bundle),
+    persistOutputs: (jobId, commits) => d.durableOutputs.persist(jobId, commits),
+    purgeOutputs: (jobId) => {
+      void d.durableOutputs.purge(jobId); // logs its own failure and never rejects
+    },
+    journalJob: (job) => d.journal.update(job),
+    recordMapOutput: (run, stage, partition, executorId, bytes) =>
+      recordLocations('map output', [
+        {
+          kind: 'SHUFFLE_OUTPUT',
+          dataset: { jobId: run.job.id, batchTimeMs: run.batchTimeMs, nodeId: stage.stage.shuffleNode! },
+          partition,
+          blockId: `shuffle/${d.shuffleId(run.job.id, run.batchTimeMs, stage.stage.shuffleNode!)}/${partition}`,
+          executorIds: [executorId],
+          bytes,
+        },
+      ]),
+    recordCachedPartition: (dataset, partition, blockId, executorId, bytes) =>
+      recordLocations('cached partition', [{ kind: 'PARTITION', dataset, partition, blockId, executorIds: [executorId], bytes }]),
+    recordReplicas: (blocks, executorId) =>
+      recordLocations(
+        'replicas',
+        blocks.map((b) => ({
+          kind: 'INPUT_BLOCK' as const,
+          dataset: { jobId: b.jobId, batchTimeMs: b.batchTimeMs, nodeId: b.nodeId },
+          partition: b.partition,
+          blockId: b.blockId,
+          executorIds: [executorId],
+        })),
+      ),
+    forgetBatches: (jobId, before) => {
+      unary(lineage, lineage.forgetBatches, { jobId, beforeBatchTimeMs: before }, { timeoutMs: 3000, attempts: 2 }).catch((err: unknown) =>
+        log.debug({ err: errorMessage(err) }, 'lineage ForgetBatches failed'),
+      );
+    },
+    dropCachedPartitions: (blocks) => {
+      unary(
+        lineage,
+        lineage.dropLocations,
+        {
+          locations: blocks.map((b) => ({
+            kind: 'PARTITION' as const,
+            dataset: { jobId: b.jobId, batchTimeMs: b.batchTimeMs, nodeId: b.nodeId },
+            partition: b.partition,
+            blockId: b.blockId,
+          })),
+        },
+        { timeoutMs: 3000, attempts: 3 },
+      ).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'lineage DropLocations failed'));
+    },
+    planRebuild: async (targets) => {
+      const res = await unary(
+        lineage,
+        lineage.planRebuild,
+        { partitions: targets.map((t) => ({ dataset: { jobId: t.jobId, batchTimeMs: t.batchTimeMs, nodeId: t.nodeId }, partition: t.partition })) },
+        { timeoutMs: 3000, attempts: 2 },
+      );
+      const id = (p: { dataset?: { batchTimeMs?: number | string | Long; nodeId?: number } | null; partition?: number } | null | undefined) => ({
+        batchTimeMs: Number(p?.dataset?.batchTimeMs ?? 0),
+        nodeId: p?.dataset?.nodeId ?? 0,
+        partition: p?.partition ?? 0,
+      });
+      return { tasks: res.tasks.map((t) => ({ target: id(t.partition), reads: t.reads.map(id) })), unrecoverable: res.unrecoverable.map(id) };
+    },
+    recordCheckpoint: (dataset, partition, name, bytes) =>
+      recordLocations('checkpoint', [{ kind: 'CHECKPOINT', dataset, partition, blockId: name, executorIds: [CHECKPOINT_STORE], bytes }]),
+    deleteCheckpoints: (jobId, nodeId, before) => {
+      d.checkpoints()
+        .then((store) =>
+          store.deleteWhere(`${jobId}/${nodeId === undefined ? '' : `${nodeId}/`}`, (name) => {
+            const t = checkpointBatchOf(name);
+            return before === undefined || (t !== undefined && t < before);
+          }),
+        )
+        .catch((err: unknown) => log.warn({ err: errorMessage(err), jobId }, 'deleting old checkpoints failed; they stay in the checkpoint store'));
+    },
+    removeExecutorFromLineage: (executorId) => {
+      unary(lineage, lineage.removeExecutor, { executorId }, { timeoutMs: 3000, attempts: 3 }).catch((err: unknown) =>
+        log.warn({ err: errorMessage(err) }, 'lineage RemoveExecutor failed'),
+      );
+    },
+    fetchBatchBlocks: async (stream, batchTimeMs) => {
+      const res = await unary(d.receiver, d.receiver.getBatchBlocks, { stream, batchTimeMs }, { timeoutMs: 2000 });
+      return {
+        complete: res.complete,
+        blocks: res.blocks.map((b) => ({ blockId: b.blockId, records: b.records, bytes: Number(b.bytes), executorIds: b.executorIds })),
+      };
+    },
+    publishBatchCompleted: (msg) => publish(d.nc, subjects.batchCompleted(msg.jobId), msg),
+    publishExecutorLost: (msg) => publish(d.nc, subjects.executorLost(msg.executorId), msg),
+    publishStreams: (msg) => publish(d.nc, subjects.streams, msg),
+  };
+}

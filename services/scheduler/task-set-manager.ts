@@ -1,0 +1,423 @@
+/**
+ * Every task attempt the scheduler has not finished with (Spark's
+ * TaskSchedulerImpl + TaskSetManager): the pending queue, the running
+ * attempts by `<taskId>#<attempt>`, launching onto free slots, results and
+ * retries, fencing by epoch and attempt, executor losses, speculation, and
+ * the locality-wait timer.
+ *
+ * Launching: one free slot at a time, so executors that finish faster
+ * receive more work (placement.ts decides where); the slot is reserved in
+ * the executor tracker before launch and released on every path that ends
+ * the attempt, including a TaskSpec that cannot be built. Results: an
+ * attempt counts only when its key and executor epoch match; the first
+ * success of a partition wins, every other attempt is killed.
+ *
+ * Owns: attempts and their states. May not: change a stage's completion, a
+ * batch's state, or the cache — it reports successes and failures to its
+ * `TaskSetListener` (the batch DAG), which decides.
+ */
+import type { Logger } from '../../lib/log.js';
+import type { TaskResult__Output } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
+import type { Clock, TimerHandle } from '../../lib/clock.js';
+import type { TaskSpec } from '../../lib/proto/gen/rivulet/v1/TaskSpec.js';
+import { errorMessage } from '../../lib/errors.js';
+import type { BatchRun, StageRun } from './batch-run.js';
+import type { BatchTelemetry } from './batch-telemetry.js';
+import type { SchedulerConfig } from './config.js';
+import type { PostEvent } from './events.js';
+import type { ExecutorTracker, TrackedExecutor } from './executor-tracker.js';
+import { place, waitingByDesign, type PlacementExecutor } from './placement.js';
+import type { SchedulerPorts } from './ports.js';
+import type { TaskAttemptRef } from './task-spec.js';
+import { attemptKey, TaskAttempt } from './task-attempt.js';
+
+/** What the task set reports; the batch DAG implements it. */
+export interface TaskSetListener {
+  /** The first successful attempt of a partition (other attempts are already killed). */
+  taskSucceeded(t: TaskAttempt, result: TaskResult__Output): void;
+  /** A reduce task could not fetch a map output from `fromExecutorId`: rebuild those, then run it again. */
+  mapOutputsLost(run: BatchRun, stageRun: StageRun, fromExecutorId: string): void;
+  /** A task failed for good: the batch fails with this message. */
+  batchFailed(run: BatchRun, message: string): void;
+}
+
+type Config = Pick<
+  SchedulerConfig,
+  'maxTaskAttempts' | 'localityWait' | 'speculationQuantile' | 'speculationMultiplier' | 'speculationMinRuntime'
+>;
+
+export class TaskSetManager {
+  private pending: TaskAttempt[] = [];
+  private readonly running = new Map<string, TaskAttempt>();
+  private localityTimer?: TimerHandle;
+  /** Set while a locality-wait timer is armed and has not fired yet. */
+  private localityTimerArmed = false;
+  listener?: TaskSetListener;
+
+  constructor(
+    private readonly config: Config,
+    private readonly clock: Clock,
+    private readonly executors: ExecutorTracker,
+    private readonly gateway: SchedulerPorts['gateway'],
+    /** TaskSpec building (task-spec.ts); may throw, which fails the attempt and frees its slot. */
+    private readonly buildSpec: (t: TaskAttemptRef) => TaskSpec,
+    private readonly telemetry: BatchTelemetry,
+    private readonly post: PostEvent,
+    private readonly log: Logger,
+  ) {}
+
+  stop(): void {
+    if (this.localityTimer) this.clock.clearTimeout(this.localityTimer);
+  }
+
+  /** Queue the given partitions of a stage (each at most once: `inFlight`). */
+  submit(run: BatchRun, s: StageRun, preferred: (partition: number) => string[]): void {
+    const now = this.clock.now();
+    for (let p = 0; p < s.stage.numPartitions; p++) {
+      if (s.done.has(p) || s.inFlight.has(p)) continue;
+      s.inFlight.add(p);
+      this.pending.push(
+        new TaskAttempt({
+          run,
+          stageRun: s,
+          partition: p,
+          failures: 0,
+          lostAttempts: 0,
+          speculative: false,
+          recovery: s.resubmissions > 0,
+          preferred: preferred(p),
+          excluded: new Set(),
+          readySinceMs: now,
+        }),
+      );
+    }
+  }
+
+  /**
+   * Hand pending tasks to free slots, one slot at a time. Recovery and
+   * speculative copies go ahead of new work; a task whose input is on a busy
+   * executor waits up to localityWait (placement.ts).
+   */
+  schedule(): void {
+    if (this.pending.length === 0) return;
+    const now = this.clock.now();
+    const alive = this.executors.alive();
+    if (alive.length === 0) return;
+    const views = new Map<string, PlacementExecutor>(alive.map((e) => [e.id, { id: e.id, host: e.host, freeSlots: this.executors.freeSlots(e) }]));
+    const viewList = [...views.values()];
+    const launches = new Map<TrackedExecutor, TaskAttempt[]>();
+    let nextDeadline = Infinity;
+    const remaining: TaskAttempt[] = [];
+    this.pending.sort((a, b) => Number(b.recovery || b.speculative) - Number(a.recovery || a.speculative));
+    for (const t of this.pending) {
+      if (t.run.state !== 'RUNNING') {
+        t.moveTo('CANCELLED', this.log);
+        continue;
+      }
+      if (!inputsReady(t)) {
+        // A retry or speculative copy of a task whose shuffle input is being
+        // recomputed (an executor holding map outputs was lost): launched now,
+        // it would read only the map outputs still there and silently miss
+        // the rest. It waits until the map side is complete again.
+        remaining.push(t);
+        continue;
+      }
+      const placed = place(t, viewList, now, this.config.localityWait);
+      if (placed.kind !== 'launch') {
+        if (placed.kind === 'wait') nextDeadline = Math.min(nextDeadline, placed.untilMs);
+        remaining.push(t);
+        continue;
+      }
+      const exec = this.executors.get(placed.executorId)!;
+      this.executors.reserveSlot(exec);
+      views.get(exec.id)!.freeSlots--;
+      t.start(t.run.nextAttempt(t.taskId), { executorId: exec.id, epoch: exec.epoch, launchedAtMs: now, locality: placed.locality }, this.log);
+      this.running.set(t.key, t);
+      launches.set(exec, [...(launches.get(exec) ?? []), t]);
+    }
+    this.pending = remaining;
+    if (Number.isFinite(nextDeadline)) this.armLocalityTimer(nextDeadline - now);
+    for (const [exec, tasks] of launches) this.launchOn(exec, tasks, now);
+  }
+
+  private armLocalityTimer(delayMs: number): void {
+    if (this.localityTimer) this.clock.clearTimeout(this.localityTimer);
+    this.localityTimerArmed = true;
+    this.localityTimer = this.clock.setTimeout(() => {
+      this.localityTimerArmed = false;
+      this.post({ type: 'reschedule' });
+    }, Math.max(1, delayMs));
+  }
+
+  /** Build each task's spec and send them, one RunTasks call per job. A spec that cannot be built fails its attempt and frees its slot. */
+  private launchOn(exec: TrackedExecutor, tasks: TaskAttempt[], now: number): void {
+    const byRun = new Map<BatchRun, Array<{ t: TaskAttempt; spec: TaskSpec }>>();
+    for (const t of tasks) {
+      let spec: TaskSpec;
+      try {
+        spec = this.buildSpec(t);
+      } catch (err) {
+        this.executors.releaseSlot(exec.id, exec.epoch);
+        this.running.delete(t.key);
+        t.moveTo('FAILED', this.log);
+        this.log.error({ taskId: t.taskId, attempt: t.attempt, err: errorMessage(err) }, 'cannot build the task; its slot is released');
+        this.retryOrFail(t, t.failures + 1, `cannot build the task: ${errorMessage(err)}`, false);
+        continue;
+      }
+      const run = t.run;
+      run.tasksLaunched++;
+      if (t.speculative) run.speculativeTasks++;
+      if (t.recovery) run.recoveryTasks++;
+      run.firstLaunchAtMs ??= now;
+      if (t.preferred.length > 0) run.locality[t.locality]++;
+      this.telemetry.taskLaunched(t.locality, t.preferred.length > 0, t.speculative);
+      byRun.set(run, [...(byRun.get(run) ?? []), { t, spec }]);
+    }
+    const epoch = exec.epoch;
+    for (const [run, launched] of byRun) {
+      const job = run.job;
+      // One job has one batch running: the RunTasks call belongs to that batch's trace.
+      this.telemetry.inBatch(run, () =>
+        this.gateway.launch(exec, { jobId: job.id, bundle: job.bundle, bundleHash: job.bundleHash }, launched.map((l) => l.spec), {
+          onResult: (result) => this.post({ type: 'taskResult', result }),
+          onLost: (taskIds, error, unreachable) => this.post({ type: 'tasksLost', executorId: exec.id, epoch, taskIds, error, unreachable }),
+        }),
+      );
+    }
+  }
+
+  /** A task attempt reported. Fenced: only the attempt and incarnation it was launched as count. */
+  onResult(r: TaskResult__Output): void {
+    const t = this.running.get(attemptKey(r.taskId, r.attempt));
+    if (!t) return; // late result of an abandoned/killed attempt
+    if (t.executorId !== r.executorId || t.epoch !== Number(r.epoch)) return; // fenced: another incarnation
+    this.running.delete(t.key);
+    this.executors.releaseSlot(t.executorId, t.epoch);
+    const exec = this.executors.get(t.executorId);
+    const live = exec && exec.epoch === t.epoch ? exec : undefined;
+    const run = t.run;
+    const s = t.stageRun;
+    if (r.state === 'SUCCEEDED') {
+      t.moveTo('SUCCEEDED', this.log);
+      if (run.state !== 'RUNNING') return this.schedule();
+      if (live) live.tasksCompleted++;
+      s.inFlight.delete(t.partition);
+      this.cancelOtherAttempts(t);
+      if (!s.done.has(t.partition)) this.listener?.taskSucceeded(t, r);
+      return this.schedule();
+    }
+    t.moveTo(r.state === 'KILLED' ? 'KILLED' : 'FAILED', this.log);
+    if (run.state !== 'RUNNING') return this.schedule();
+    if (live) live.tasksFailed++;
+    run.taskFailures++;
+    // Another attempt (a speculative copy) is still running: let it decide.
+    if (r.state === 'KILLED' || this.otherAttemptRunning(t)) {
+      if (r.state === 'KILLED' && !this.otherAttemptRunning(t) && !s.done.has(t.partition)) {
+        s.inFlight.delete(t.partition);
+        this.requeue(t, t.failures, 'killed');
+      }
+      return this.schedule();
+    }
+    s.inFlight.delete(t.partition);
+    if (r.fetchFailedExecutorId) {
+      // The map outputs on that executor are gone: rerun them, then this task.
+      const fetchFailures = (run.fetchFailures.get(t.taskId) ?? 0) + 1;
+      run.fetchFailures.set(t.taskId, fetchFailures);
+      if (fetchFailures >= this.config.maxTaskAttempts) {
+        this.listener?.batchFailed(run, `task ${t.taskId} could not fetch its shuffle input ${fetchFailures} times; last error: ${r.error}`);
+      } else {
+        this.log.warn({ taskId: t.taskId, from: r.fetchFailedExecutorId }, 'fetch failed; recomputing lost map outputs');
+        this.listener?.mapOutputsLost(run, s, r.fetchFailedExecutorId);
+      }
+      return this.schedule();
+    }
+    const error = r.error || r.state;
+    this.log.warn({ taskId: t.taskId, attempt: t.attempt, executorId: t.executorId, userError: r.userError, error }, 'task failed');
+    this.retryOrFail(t, t.failures + 1, error, true);
+    this.schedule();
+  }
+
+  /** Count a failure: fail the batch at maxTaskAttempts, else retry elsewhere. */
+  private retryOrFail(t: TaskAttempt, failures: number, error: string, ranSomewhere: boolean): void {
+    if (failures >= this.config.maxTaskAttempts) {
+      t.stageRun.inFlight.delete(t.partition);
+      this.listener?.batchFailed(
+        t.run,
+        `task ${t.taskId} (stage ${t.stageRun.stage.id}, partition ${t.partition}) failed ${failures} times; last error: ${error}`,
+      );
+      return;
+    }
+    if (ranSomewhere) this.requeue(t, failures, error);
+    else this.pending.unshift(t.retry({ failures, lastError: error, readySinceMs: this.clock.now() }));
+  }
+
+  private requeue(t: TaskAttempt, failures: number, error: string, lostAttempts = t.lostAttempts): void {
+    const excluded = new Set(t.excluded);
+    excluded.add(t.executorId);
+    t.stageRun.inFlight.add(t.partition);
+    this.pending.unshift(
+      t.retry({
+        failures,
+        lostAttempts,
+        preferred: t.preferred.filter((id) => this.executors.isAlive(id)),
+        excluded,
+        readySinceMs: this.clock.now(),
+        lastError: error,
+      }),
+    );
+  }
+
+  /**
+   * A RunTasks call broke before these tasks reported. That is the executor's
+   * fault, not the task's (Spark's ExecutorLostFailure does not count toward
+   * task failures), so the attempt is retried elsewhere without counting —
+   * but bounded separately, so a task that somehow kills every executor it
+   * touches still ends. A transport failure also triggers a health probe: a
+   * dead executor is declared lost now rather than after missed heartbeats.
+   */
+  onTasksLost(executorId: string, epoch: number, taskIds: string[], error: string, unreachable: boolean): void {
+    const exec = this.executors.get(executorId);
+    for (const t of [...this.running.values()]) {
+      if (t.executorId !== executorId || t.epoch !== epoch || !taskIds.includes(t.taskId)) continue;
+      this.running.delete(t.key);
+      t.moveTo('LOST', this.log);
+      if (this.executors.releaseSlot(executorId, epoch)) exec!.tasksFailed++;
+      if (t.run.state !== 'RUNNING') continue;
+      t.run.taskFailures++;
+      if (this.otherAttemptRunning(t)) continue;
+      t.stageRun.inFlight.delete(t.partition);
+      const lost = t.lostAttempts + 1;
+      if (lost >= 2 * this.config.maxTaskAttempts) {
+        this.listener?.batchFailed(t.run, `task ${t.taskId} was lost with its executor ${lost} times; last error: ${error}`);
+        continue;
+      }
+      this.requeue(t, t.failures, error, lost);
+    }
+    if (unreachable && exec && exec.epoch === epoch && exec.state === 'ALIVE') {
+      this.gateway.probe({ id: exec.id, epoch: exec.epoch, address: exec.address }).then(
+        (ok) => {
+          if (!ok) this.post({ type: 'executorUnreachable', executorId, epoch });
+        },
+        () => this.post({ type: 'executorUnreachable', executorId, epoch }),
+      );
+    }
+    this.schedule();
+  }
+
+  /** An executor incarnation is gone: its running attempts will never report; run them elsewhere, uncounted. */
+  onExecutorLost(e: TrackedExecutor, reason: string): void {
+    for (const t of [...this.running.values()]) {
+      if (t.executorId !== e.id || t.epoch !== e.epoch) continue;
+      this.running.delete(t.key);
+      t.moveTo('LOST', this.log);
+      if (t.run.state !== 'RUNNING') continue;
+      t.stageRun.inFlight.delete(t.partition);
+      this.requeue(t, t.failures, `executor ${e.id} lost: ${reason}`);
+    }
+    for (const t of this.pending) t.preferred = t.preferred.filter((id) => id !== e.id);
+  }
+
+  /** A batch ended (its job failed or stopped): drop its queued tasks and kill its running ones. */
+  abandonRun(run: BatchRun): void {
+    this.cancelPending((t) => t.run === run);
+    for (const t of [...this.running.values()]) {
+      if (t.run !== run) continue;
+      this.running.delete(t.key);
+      t.moveTo('KILLED', this.log);
+      if (this.executors.releaseSlot(t.executorId, t.epoch)) this.gateway.kill(this.executors.get(t.executorId)!, [{ taskId: t.taskId, attempt: t.attempt }]);
+    }
+  }
+
+  /** The stage's map side is being rebuilt: its queued tasks wait to be submitted again (not yet launched ones only). */
+  withdrawPending(stageRun: StageRun): void {
+    this.cancelPending((t) => {
+      if (t.stageRun !== stageRun) return false;
+      stageRun.inFlight.delete(t.partition);
+      return true;
+    });
+  }
+
+  private cancelPending(match: (t: TaskAttempt) => boolean): void {
+    this.pending = this.pending.filter((t) => {
+      if (!match(t)) return true;
+      t.moveTo('CANCELLED', this.log);
+      return false;
+    });
+  }
+
+  private otherAttemptRunning(t: TaskAttempt): boolean {
+    for (const r of this.running.values()) if (r.run === t.run && r.taskId === t.taskId && r !== t) return true;
+    return false;
+  }
+
+  /** A partition is done: kill every other attempt of it and drop queued copies. */
+  private cancelOtherAttempts(winner: TaskAttempt): void {
+    for (const r of [...this.running.values()]) {
+      if (r.run !== winner.run || r.taskId !== winner.taskId || r === winner) continue;
+      this.running.delete(r.key);
+      r.moveTo('KILLED', this.log);
+      if (this.executors.releaseSlot(r.executorId, r.epoch)) this.gateway.kill(this.executors.get(r.executorId)!, [{ taskId: r.taskId, attempt: r.attempt }]);
+    }
+    this.cancelPending((p) => p.run === winner.run && p.taskId === winner.taskId);
+  }
+
+  /**
+   * Spark's speculative execution: once `speculationQuantile` of a stage's
+   * tasks are done, a task running longer than `speculationMultiplier` × the
+   * median of the finished ones (and at least speculationMinRuntime) gets one
+   * copy on another executor. The first attempt to succeed wins; the other is
+   * killed, and its result — if it still arrives — is ignored, so outputs stay
+   * exactly-once.
+   */
+  speculate(): void {
+    const now = this.clock.now();
+    let added = false;
+    const attemptsOf = new Map<string, TaskAttempt[]>();
+    for (const r of this.running.values()) {
+      const key = `${r.run.key}/${r.taskId}`;
+      attemptsOf.set(key, [...(attemptsOf.get(key) ?? []), r]);
+    }
+    for (const attempts of attemptsOf.values()) {
+      if (attempts.length !== 1) continue; // already has a copy
+      const t = attempts[0]!;
+      const s = t.stageRun;
+      if (t.run.state !== 'RUNNING' || s.done.has(t.partition) || s.durations.length === 0) continue;
+      if (!inputsReady(t)) continue; // its map side is being recomputed: schedule() would only hold the copy
+      if (s.done.size < this.config.speculationQuantile * s.stage.numPartitions) continue;
+      if (this.pending.some((p) => p.run === t.run && p.taskId === t.taskId)) continue;
+      const sorted = [...s.durations].sort((a, b) => a - b);
+      const median = sorted[Math.floor(sorted.length / 2)]!;
+      const threshold = Math.max(this.config.speculationMinRuntime, this.config.speculationMultiplier * median);
+      const runningMs = now - t.launch!.launchedAtMs;
+      if (runningMs <= threshold) continue;
+      if (!this.executors.alive().some((e) => e.id !== t.executorId)) continue;
+      this.log.info({ taskId: t.taskId, executorId: t.executorId, runningMs, medianMs: median }, 'speculating straggler');
+      this.pending.unshift(
+        t.retry({
+          failures: t.failures,
+          lostAttempts: t.lostAttempts,
+          speculative: true,
+          recovery: false,
+          preferred: t.preferred.filter((id) => id !== t.executorId && this.executors.isAlive(id)),
+          excluded: new Set([...t.excluded, t.executorId]),
+          readySinceMs: now - this.config.localityWait, // no locality wait for a copy: time is what it is short of
+        }),
+      );
+      added = true;
+    }
+    if (added) this.schedule();
+  }
+
+  /** For status: queued attempts, and how many of them wait by design (locality, or no usable free slot). */
+  pendingCounts(): { pending: number; waiting: number } {
+    const now = this.clock.now();
+    const alive = this.executors.alive().map((e) => ({ id: e.id, host: e.host, freeSlots: this.executors.freeSlots(e) }));
+    const waiting = this.pending.filter((t) => waitingByDesign(t, alive, now, this.config.localityWait, this.localityTimerArmed)).length;
+    return { pending: this.pending.length, waiting };
+  }
+}
+
+/** Every stage whose output the task reads (shuffle map sides, persisted datasets) is complete. */
+function inputsReady(t: TaskAttempt): boolean {
+  return t.stageRun.stage.parentStages.every((p) => t.run.stageComplete(t.run.stages[p]!));
+}

@@ -1,0 +1,196 @@
+/**
+ * The TaskSpec of one task attempt: what it computes (the planner decides),
+ * which blocks it reads and where each lives, which map outputs it fetches,
+ * and what it writes (shuffle buckets, a cached partition, a checkpoint, or
+ * result records). Pure: it reads the scheduler's state through
+ * `TaskSpecContext` and changes nothing, so it may run at any time — and when
+ * it throws (an input block is missing), the task set gives the reserved
+ * slot back and counts a failed attempt.
+ */
+import { checkpointName } from '../../lib/checkpoint/store.js';
+import { sourceInputKey, type OutputNode } from '../../lib/dstream/graph.js';
+import { planTask, STATE_KEYS } from '../../lib/dstream/planner.js';
+import type { Logger } from '../../lib/log.js';
+import type { BlockInput } from '../../lib/proto/gen/rivulet/v1/BlockInput.js';
+import type { TaskSpec } from '../../lib/proto/gen/rivulet/v1/TaskSpec.js';
+import type { BatchRun, StageRun } from './batch-run.js';
+import type { CachedBlock } from './cache-registry.js';
+import type { Locality } from './placement.js';
+import { plannedBy, type StateRebuild } from './state-recovery.js';
+
+/** One launch of a task, as TaskSpec building sees it. */
+export interface TaskAttemptRef {
+  run: BatchRun;
+  stageRun: StageRun;
+  partition: number;
+  taskId: string;
+  attempt: number;
+  epoch: number;
+  locality: Locality;
+  speculative: boolean;
+}
+
+export interface ExecutorRef {
+  executorId: string;
+  address: string;
+  epoch: number;
+}
+
+/** The lookups TaskSpec building needs; every one is a read. */
+export interface TaskSpecContext {
+  /** A live executor's address and epoch, undefined when it is not alive. */
+  liveExecutor(id: string): ExecutorRef | undefined;
+  cachedBlock(jobId: string, nodeId: number, batchTimeMs: number, partition: number): CachedBlock | undefined;
+  cachedBlockId(jobId: string, batchTimeMs: number, nodeId: number, partition: number): string;
+  stateRebuild(run: BatchRun, nodeId: number, partition: number): StateRebuild | string | undefined;
+  shuffleId(jobId: string, batchTimeMs: number, shuffleNode: number): string;
+  traceContext(run: BatchRun, stage: StageRun): Record<string, string>;
+  log: Logger;
+}
+
+export function buildTaskSpec(t: TaskAttemptRef, ctx: TaskSpecContext): TaskSpec {
+  const run = t.run;
+  const job = run.job;
+  const stage = t.stageRun.stage;
+  const T = run.batchTimeMs;
+  const ref = (nodeId: number) => ({ jobId: job.id, batchTimeMs: T, nodeId });
+  const live = (ids: readonly string[]) => ids.map((id) => ctx.liveExecutor(id)).filter((x) => x !== undefined);
+  // What this task computes and reads (union offsets, cogroup sides): the planner decides.
+  const tp = planTask(job.graph, run.plan!, stage, t.partition);
+  const blocks: BlockInput[] = tp.blocks.map(({ nodeId: src, partition, batchTimeMs, key }) => {
+    if (batchTimeMs !== undefined) {
+      // A cached partition (a window's input), possibly of an earlier batch.
+      const cached = ctx.cachedBlock(job.id, src, batchTimeMs, partition);
+      return {
+        dataset: { jobId: job.id, batchTimeMs, nodeId: src },
+        partition,
+        blockId: cached?.blockId ?? ctx.cachedBlockId(job.id, batchTimeMs, src, partition),
+        locations: live(cached?.executorIds ?? []),
+        inputKey: key ?? '',
+      };
+    }
+    const node = job.graph.node(src);
+    const block = node.kind === 'source' ? run.inputs.get(sourceInputKey(node))?.[partition] : undefined;
+    if (!block) throw new Error(`no input block for node ${src} partition ${partition}`);
+    return { dataset: ref(src), partition, blockId: block.blockId, locations: live(block.executorIds) };
+  });
+  const shuffles = tp.shuffles.map(({ nodeId: shuffleNode, reducePartition }) => {
+    const mapStage = run.stages.find((s) => s.stage.shuffleNode === shuffleNode)!;
+    if (mapStage.mapOutputs.size !== mapStage.stage.numPartitions) {
+      // The task set holds such tasks back (inputsReady); reaching here would lose records silently.
+      ctx.log.error(
+        { taskId: t.taskId, shuffleNode, mapOutputs: mapStage.mapOutputs.size, mapPartitions: mapStage.stage.numPartitions },
+        'launching a reduce task without every map output',
+      );
+    }
+    return {
+      dataset: ref(shuffleNode),
+      reducePartition,
+      shuffleId: ctx.shuffleId(job.id, T, shuffleNode),
+      // In map-partition order, so reduce-side value order is deterministic across recomputations.
+      mapOutputs: [...mapStage.mapOutputs]
+        .sort(([a], [b]) => a - b)
+        .map(([m, out]) => ({ mapPartition: m, executor: { executorId: out.executorId, address: out.address, epoch: out.epoch } })),
+    };
+  });
+  const spec: TaskSpec = {
+    taskId: t.taskId,
+    jobId: job.id,
+    bundleHash: job.bundleHash,
+    batchTimeMs: T,
+    stageId: stage.id,
+    partition: tp.partition,
+    attempt: t.attempt,
+    epoch: t.epoch,
+    dataset: ref(tp.nodeId),
+    blocks,
+    shuffles,
+    nodePartitions: run.plan!.partitions,
+    locality: t.locality,
+    speculative: t.speculative,
+    traceContext: ctx.traceContext(run, t.stageRun),
+  };
+  switch (stage.kind) {
+    case 'shuffleMap':
+      spec.shuffleWrite = {
+        shuffleId: ctx.shuffleId(job.id, T, stage.shuffleNode!),
+        dataset: ref(stage.shuffleNode!),
+        numPartitions: run.plan!.partitions[stage.shuffleNode!]!,
+        mapPartitionOffset: tp.mapPartitionOffset,
+      };
+      break;
+    case 'persist': {
+      const nodeId = stage.persistNode!;
+      const state = run.plan!.states.get(nodeId);
+      spec.cache = {
+        blockId: ctx.cachedBlockId(job.id, T, nodeId, tp.partition),
+        ...(state?.checkpoint ? { checkpoint: checkpointName(job.id, nodeId, T, tp.partition) } : {}),
+      };
+      const rebuild = state ? ctx.stateRebuild(run, nodeId, tp.partition) : undefined;
+      if (rebuild && typeof rebuild !== 'string') addStateRebuild(spec, blocks, rebuild, t, nodeId, tp.partition, live, ctx.log);
+      break;
+    }
+    case 'result':
+      spec.result = { output: (job.graph.node(stage.outputNode!) as OutputNode).name };
+      break;
+  }
+  return spec;
+}
+
+/** The previous state is lost everywhere: the task starts from the checkpoint (or a kept older state) and replays. */
+function addStateRebuild(
+  spec: TaskSpec,
+  blocks: BlockInput[],
+  rebuild: StateRebuild,
+  t: TaskAttemptRef,
+  nodeId: number,
+  partition: number,
+  live: (ids: readonly string[]) => ExecutorRef[],
+  log: Logger,
+): void {
+  const jobId = t.run.job.id;
+  spec.blocks = blocks.filter((b) => b.inputKey !== STATE_KEYS.previous);
+  if (rebuild.previous) {
+    const kept = rebuild.previous;
+    spec.blocks.push({
+      dataset: { jobId, batchTimeMs: kept.batchTimeMs, nodeId: kept.nodeId },
+      partition,
+      blockId: kept.blockId,
+      locations: live(kept.executorIds),
+      inputKey: STATE_KEYS.previous,
+    });
+  }
+  if (rebuild.checkpoint) {
+    spec.blocks.push({
+      dataset: { jobId, batchTimeMs: rebuild.checkpoint.batchTimeMs, nodeId },
+      partition,
+      blockId: rebuild.checkpoint.name,
+      locations: [],
+      inputKey: STATE_KEYS.checkpoint,
+      checkpoint: rebuild.checkpoint.name,
+    });
+  }
+  for (const v of rebuild.values) {
+    spec.blocks.push({
+      dataset: { jobId, batchTimeMs: v.batchTimeMs, nodeId: v.block.nodeId },
+      partition,
+      blockId: v.block.blockId,
+      locations: live(v.block.executorIds),
+      inputKey: STATE_KEYS.replay(v.batchTimeMs),
+    });
+  }
+  spec.stateReplay = rebuild.replay;
+  log.warn(
+    {
+      jobId,
+      batchTimeMs: t.run.batchTimeMs,
+      nodeId,
+      partition,
+      checkpoint: rebuild.checkpoint?.batchTimeMs,
+      from: rebuild.previous?.batchTimeMs,
+      replay: rebuild.replay.length,
+      planned: plannedBy(t.run.stateRebuilds.get(`${nodeId}/${partition}`)),
+    },
+    'rebuilding a lost state partition',
+  );
+}

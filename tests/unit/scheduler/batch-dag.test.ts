@@ -1,0 +1,201 @@
+/**
+ * batch-dag.ts with its real neighbours (job manager, job generator, cache,
+ * state recovery, output store) and two interface fakes: a task set that
+ * records what was submitted, and the ports. The word-count job's real plan:
+ * a map stage, then the result stage reading its shuffle.
+ */
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../lib/clock.js';
+import { packRecords, unpackRecords } from '../../../lib/codec/records.js';
+import { bundleJob, type JobBundle } from '../../../lib/dstream/bundle.js';
+import type { BatchCompletedMessage } from '../../../lib/nats/subjects.js';
+import type { TaskResult__Output } from '../../../lib/proto/gen/rivulet/v1/TaskResult.js';
+import { BatchDag } from '../../../services/scheduler/batch-dag.js';
+import type { BatchRun, StageRun } from '../../../services/scheduler/batch-run.js';
+import { BatchTelemetry } from '../../../services/scheduler/batch-telemetry.js';
+import { CacheRegistry } from '../../../services/scheduler/cache-registry.js';
+import { schedulerConfigSchema } from '../../../services/scheduler/config.js';
+import type { SchedulerEvent } from '../../../services/scheduler/events.js';
+import { JobGenerator } from '../../../services/scheduler/job-generator.js';
+import { JobManager } from '../../../services/scheduler/job-manager.js';
+import { JobRegistry } from '../../../services/scheduler/job-registry.js';
+import { OutputStore } from '../../../services/scheduler/output-store.js';
+import type { SchedulerPorts } from '../../../services/scheduler/ports.js';
+import { ReplicationManager } from '../../../services/scheduler/replication-manager.js';
+import { StateRecovery } from '../../../services/scheduler/state-recovery.js';
+import { TaskAttempt } from '../../../services/scheduler/task-attempt.js';
+import { log, RecordingGateway, tracker } from './fixtures.js';
+
+const wordcountPath = fileURLToPath(new URL('../../../examples/wordcount.ts', import.meta.url));
+let wordcount: JobBundle;
+beforeAll(async () => {
+  wordcount = await bundleJob(wordcountPath);
+});
+
+/** A task set that only records which stage partitions were submitted or withdrawn. */
+class RecordingTaskSet {
+  readonly submitted: Array<{ stage: number; partitions: number[] }> = [];
+  readonly withdrawn: number[] = [];
+  submit(run: BatchRun, s: StageRun): void {
+    const partitions: number[] = [];
+    for (let p = 0; p < s.stage.numPartitions; p++) {
+      if (s.done.has(p) || s.inFlight.has(p)) continue;
+      s.inFlight.add(p);
+      partitions.push(p);
+    }
+    this.submitted.push({ stage: s.stage.id, partitions });
+  }
+  withdrawPending(s: StageRun): void {
+    this.withdrawn.push(s.stage.id);
+  }
+  abandonRun(): void {}
+}
+
+async function setup() {
+  const clock = new ManualClock(100_000);
+  const config = schedulerConfigSchema.parse({ batchInterval: '1s', defaultParallelism: '2' });
+  const executors = tracker(clock, [{ id: 'e1', slots: 2 }, { id: 'e2', slots: 2 }]);
+  const gateway = new RecordingGateway();
+  const completed: BatchCompletedMessage[] = [];
+  const registered: string[] = [];
+  const events: SchedulerEvent[] = [];
+  const ports = {
+    gateway,
+    registerBatch: (run: BatchRun) => {
+      registered.push(run.key);
+      return Promise.resolve();
+    },
+    recordMapOutput: () => {},
+    recordReplicas: () => {},
+    forgetBatches: () => {},
+    removeExecutorFromLineage: () => {},
+    fetchBatchBlocks: () => Promise.resolve({ complete: false, blocks: [] }),
+    publishBatchCompleted: (m: BatchCompletedMessage) => void completed.push(m),
+    publishExecutorLost: () => {},
+    publishStreams: () => {},
+  } satisfies SchedulerPorts;
+  const post = (e: SchedulerEvent) => void events.push(e);
+  const jobs = new JobRegistry(log);
+  const outputs = new OutputStore(100, 1 << 20);
+  const manager = new JobManager(config, clock, jobs, outputs, executors, ports, log);
+  const generator = new JobGenerator(config, clock, jobs, executors, ports, post, log);
+  const cache = new CacheRegistry(executors, ports, 'inc');
+  const state = new StateRecovery(cache, ports, post, log);
+  const replication = new ReplicationManager(2, executors, cache, ports, post, log);
+  const tasks = new RecordingTaskSet();
+  const dag = new BatchDag({ config, clock, executors, jobs: manager, generator, tasks, cache, state, replication, outputs, telemetry: new BatchTelemetry(() => 2), ports, post, log });
+  manager.listener = { jobAdded: (job) => generator.addJob(job), jobEnded: (job, reason) => dag.abandonBatches(job, reason) };
+  const job = manager.submit(manager.load(wordcount.code, 'wordcount.js', 'wc', { journal: false, batches: 'clock' }));
+  /** Queue batch t with one block per executor and run it up to RUNNING. */
+  const startBatch = async (t: number): Promise<BatchRun> => {
+    generator.createDueRuns(job, t);
+    generator.batchReady('lines', t, [
+      { blockId: `b1@${t}`, records: 1, bytes: 10, executorIds: ['e1'] },
+      { blockId: `b2@${t}`, records: 1, bytes: 10, executorIds: ['e2'] },
+    ]);
+    dag.startReadyBatches();
+    const run = generator.queue(job.id).find((r) => r.batchTimeMs === t)!;
+    expect(run.state).toBe('REGISTERING');
+    await Promise.resolve();
+    await Promise.resolve();
+    const ev = events.find((e) => e.type === 'batchRegistered' && e.run === run);
+    expect(ev).toBeDefined();
+    dag.batchRegistered(run);
+    return run;
+  };
+  /** A successful attempt of partition p of stage s, on `executorId`. */
+  const succeed = (run: BatchRun, stage: number, p: number, executorId: string, records: unknown[] = []) => {
+    const s = run.stages[stage]!;
+    const t = new TaskAttempt({ run, stageRun: s, partition: p, failures: 0, lostAttempts: 0, speculative: false, recovery: false, preferred: [], excluded: new Set(), readySinceMs: 0 });
+    const e = executors.get(executorId)!;
+    t.start(run.nextAttempt(t.taskId), { executorId, epoch: e.epoch, launchedAtMs: clock.now(), locality: 'ANY' }, log);
+    s.inFlight.delete(p);
+    const r = {
+      taskId: t.taskId,
+      attempt: t.attempt,
+      executorId,
+      epoch: e.epoch,
+      state: 'SUCCEEDED',
+      bucketBytes: s.stage.kind === 'shuffleMap' ? [1, 1] : [],
+      records: s.stage.kind === 'result' ? { count: records.length, payload: packRecords(records) } : null,
+    } as unknown as TaskResult__Output;
+    dag.taskSucceeded(t, r);
+  };
+  return { clock, job, dag, tasks, outputs, completed, registered, generator, startBatch, succeed };
+}
+
+describe('BatchDag', () => {
+  it('registers with lineage before running, submits the reduce stage only after the whole map stage, and commits once', async () => {
+    const s = await setup();
+    const t = s.job.firstBatchTimeMs;
+    const run = await s.startBatch(t);
+    expect(s.registered).toEqual([`${s.job.id}@${t}`]);
+    expect(run.stages.map((st) => st.stage.kind)).toEqual(['shuffleMap', 'result']);
+    expect(s.tasks.submitted).toEqual([{ stage: 0, partitions: [0, 1] }]);
+    s.succeed(run, 0, 0, 'e1');
+    expect(s.tasks.submitted).toHaveLength(1); // map side incomplete: no reduce yet
+    s.succeed(run, 0, 1, 'e2');
+    expect(s.tasks.submitted).toEqual([
+      { stage: 0, partitions: [0, 1] },
+      { stage: 1, partitions: [0, 1] },
+    ]);
+    const watched: number[] = [];
+    s.outputs.watch(s.job.id, 'counts', { send: (b) => watched.push(b.batchTimeMs), end: () => {} }, false);
+    s.succeed(run, 1, 0, 'e1', [['a', 2]]);
+    expect(run.state).toBe('RUNNING');
+    s.succeed(run, 1, 1, 'e2', [['b', 1]]);
+    expect(run.state).toBe('COMPLETED');
+    expect(watched).toEqual([t]);
+    expect(unpackRecords(s.outputs.retained(s.job.id, 'counts')[0]!.payload)).toEqual([['a', 2], ['b', 1]]);
+    expect(s.completed).toMatchObject([{ jobId: s.job.id, batchTimeMs: t, state: 'COMPLETED', inputRecords: 2 }]);
+    expect(s.job.lastCompletedBatchMs).toBe(t);
+    expect(s.generator.queue(s.job.id)).toEqual([]);
+  });
+
+  it('a batch re-run after a restart does not commit an output batch that was already committed', async () => {
+    const s = await setup();
+    const t = s.job.firstBatchTimeMs;
+    s.outputs.restore(s.job.id, 'counts', [{ batchTimeMs: t, count: 1, payload: packRecords([['a', 2]]) }]);
+    const run = await s.startBatch(t);
+    s.succeed(run, 0, 0, 'e1');
+    s.succeed(run, 0, 1, 'e2');
+    s.succeed(run, 1, 0, 'e1', [['a', 2]]);
+    s.succeed(run, 1, 1, 'e2', []);
+    expect(run.state).toBe('COMPLETED');
+    expect(run.commits).toEqual([]); // nothing new to make durable
+    expect(s.outputs.retained(s.job.id, 'counts')).toHaveLength(1);
+  });
+
+  it('rebuilds only the map outputs lost with an executor, then runs the reduce stage', async () => {
+    const s = await setup();
+    const run = await s.startBatch(s.job.firstBatchTimeMs);
+    s.succeed(run, 0, 0, 'e1');
+    s.succeed(run, 0, 1, 'e2');
+    s.succeed(run, 1, 0, 'e1', []);
+    // Reduce partition 1 could not fetch from e2 (the task set ends that attempt, as it does on a
+    // fetch failure): e2's map output is rebuilt, and the reduce side waits for it.
+    run.stages[1]!.inFlight.delete(1);
+    s.dag.mapOutputsLost(run, run.stages[1]!, 'e2');
+    expect(s.tasks.withdrawn).toEqual([1]);
+    expect(s.tasks.submitted.at(-1)).toEqual({ stage: 0, partitions: [1] });
+    expect(run.stages[0]!.resubmissions).toBe(1);
+    s.succeed(run, 0, 1, 'e1');
+    expect(s.tasks.submitted.at(-1)).toEqual({ stage: 1, partitions: [1] });
+    s.succeed(run, 1, 1, 'e1', [['c', 1]]);
+    expect(run.state).toBe('COMPLETED');
+  });
+
+  it('a batch that fails fails its job, and the job’s queued batches end FAILED', async () => {
+    const s = await setup();
+    const t = s.job.firstBatchTimeMs;
+    const run = await s.startBatch(t);
+    s.generator.createDueRuns(s.job, t + 1000); // queued behind it
+    s.dag.batchFailed(run, 'task x failed 4 times');
+    expect(s.job.state).toBe('FAILED');
+    expect(s.job.error).toMatch(/^batch .* failed: task x failed 4 times$/);
+    expect(run.state).toBe('FAILED');
+    expect(s.generator.queue(s.job.id)).toEqual([]);
+    expect(s.completed.map((c) => c.state)).toEqual(['FAILED']); // only the started batch is announced
+  });
+});

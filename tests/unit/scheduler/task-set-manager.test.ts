@@ -1,0 +1,220 @@
+/**
+ * task-set-manager.ts on its own: a manual clock, real executor tracking,
+ * a recording gateway, and a listener standing in for the batch DAG.
+ * Launch onto free slots, fencing by epoch and attempt, retries, executor
+ * loss, speculation, and the slot of a task whose spec cannot be built.
+ */
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../lib/clock.js';
+import type { TaskResult__Output } from '../../../lib/proto/gen/rivulet/v1/TaskResult.js';
+import type { BatchRun, StageRun } from '../../../services/scheduler/batch-run.js';
+import { BatchTelemetry } from '../../../services/scheduler/batch-telemetry.js';
+import { schedulerConfigSchema } from '../../../services/scheduler/config.js';
+import type { SchedulerEvent } from '../../../services/scheduler/events.js';
+import type { TaskAttempt } from '../../../services/scheduler/task-attempt.js';
+import { TaskSetManager, type TaskSetListener } from '../../../services/scheduler/task-set-manager.js';
+import type { TaskAttemptRef } from '../../../services/scheduler/task-spec.js';
+import { heartbeat, log, RecordingGateway, result, runWithStages, specOf, tracker, type Launched } from './fixtures.js';
+
+class Listener implements TaskSetListener {
+  readonly succeeded: TaskAttempt[] = [];
+  readonly failed: string[] = [];
+  readonly lostMaps: string[] = [];
+  taskSucceeded(t: TaskAttempt): void {
+    t.stageRun.done.add(t.partition);
+    t.stageRun.durations.push(10);
+    this.succeeded.push(t);
+  }
+  mapOutputsLost(_run: BatchRun, _s: StageRun, from: string): void {
+    this.lostMaps.push(from);
+  }
+  batchFailed(_run: BatchRun, message: string): void {
+    this.failed.push(message);
+  }
+}
+
+function setup(executors: Array<{ id: string; slots: number }>, opts: { config?: Record<string, string>; buildSpec?: (t: TaskAttemptRef) => ReturnType<typeof specOf> } = {}) {
+  const clock = new ManualClock(10_000);
+  const config = schedulerConfigSchema.parse({ localityWait: '30ms', maxTaskAttempts: '3', ...opts.config });
+  const executorsTracker = tracker(clock, executors);
+  const gateway = new RecordingGateway();
+  const listener = new Listener();
+  const events: SchedulerEvent[] = [];
+  let tsm: TaskSetManager;
+  const post = (e: SchedulerEvent) => {
+    events.push(e);
+    if (e.type === 'taskResult') tsm.onResult(e.result);
+    if (e.type === 'reschedule') tsm.schedule();
+  };
+  tsm = new TaskSetManager(config, clock, executorsTracker, gateway, opts.buildSpec ?? specOf, new BatchTelemetry(() => 1), post, log);
+  tsm.listener = listener;
+  const report = (l: Launched, state: 'SUCCEEDED' | 'FAILED' | 'KILLED', overrides: Partial<TaskResult__Output> = {}) =>
+    l.cb.onResult(result(l, state, overrides));
+  return { clock, config, executors: executorsTracker, gateway, listener, tsm, events, report };
+}
+
+const free = (s: ReturnType<typeof setup>, id: string) => s.executors.freeSlots(s.executors.get(id)!);
+
+describe('TaskSetManager', () => {
+  it('launches one task per free slot and the next one as a slot frees up', () => {
+    const s = setup([{ id: 'e1', slots: 1 }, { id: 'e2', slots: 1 }]);
+    const run = runWithStages([{ kind: 'result', numPartitions: 3, parentStages: [] }]);
+    s.tsm.submit(run, run.stages[0]!, () => []);
+    s.tsm.schedule();
+    expect(s.gateway.launched.map((l) => l.executor.id).sort()).toEqual(['e1', 'e2']);
+    expect([free(s, 'e1'), free(s, 'e2')]).toEqual([0, 0]);
+    expect(s.tsm.pendingCounts().pending).toBe(1);
+    s.report(s.gateway.launched[0]!, 'SUCCEEDED');
+    expect(s.gateway.launched).toHaveLength(3);
+    expect(s.gateway.launched[2]!.executor.id).toBe(s.gateway.launched[0]!.executor.id);
+    for (const l of s.gateway.launched.slice(1)) s.report(l, 'SUCCEEDED');
+    expect(s.listener.succeeded.map((t) => t.partition).sort()).toEqual([0, 1, 2]);
+    expect([free(s, 'e1'), free(s, 'e2')]).toEqual([1, 1]);
+  });
+
+  it('fences results: another incarnation or an old attempt number counts for nothing', () => {
+    const s = setup([{ id: 'e1', slots: 1 }]);
+    const run = runWithStages([{ kind: 'result', numPartitions: 1, parentStages: [] }]);
+    s.tsm.submit(run, run.stages[0]!, () => []);
+    s.tsm.schedule();
+    const l = s.gateway.launched[0]!;
+    s.report(l, 'SUCCEEDED', { epoch: l.executor.epoch + 1 });
+    s.report(l, 'SUCCEEDED', { attempt: l.spec.attempt! + 5 });
+    s.report(l, 'SUCCEEDED', { executorId: 'e9' });
+    expect(s.listener.succeeded).toEqual([]);
+    expect(free(s, 'e1')).toBe(0);
+    s.report(l, 'SUCCEEDED');
+    expect(s.listener.succeeded).toHaveLength(1);
+    expect(free(s, 'e1')).toBe(1);
+    // A duplicate of the result that counted changes nothing.
+    s.report(l, 'SUCCEEDED');
+    expect(s.listener.succeeded).toHaveLength(1);
+    expect(free(s, 'e1')).toBe(1);
+  });
+
+  it('retries a failed task on another executor with a new attempt, and fails the batch at maxTaskAttempts', () => {
+    const s = setup([{ id: 'e1', slots: 1 }, { id: 'e2', slots: 1 }]);
+    const run = runWithStages([{ kind: 'result', numPartitions: 1, parentStages: [] }]);
+    s.tsm.submit(run, run.stages[0]!, () => []);
+    s.tsm.schedule();
+    const first = s.gateway.launched[0]!;
+    s.report(first, 'FAILED');
+    const second = s.gateway.launched[1]!;
+    expect(second.spec.taskId).toBe(first.spec.taskId);
+    expect(second.spec.attempt).toBe(first.spec.attempt! + 1);
+    expect(second.executor.id).not.toBe(first.executor.id);
+    s.report(second, 'FAILED');
+    expect(s.listener.failed).toEqual([]);
+    s.report(s.gateway.launched[2]!, 'FAILED');
+    expect(s.listener.failed).toEqual([`task ${first.spec.taskId} (stage 0, partition 0) failed 3 times; last error: boom`]);
+    expect(run.taskFailures).toBe(3);
+    expect([free(s, 'e1'), free(s, 'e2')]).toEqual([1, 1]);
+  });
+
+  it('reruns the tasks of a lost executor elsewhere without counting them as failures', () => {
+    const s = setup([{ id: 'e1', slots: 1 }, { id: 'e2', slots: 1 }]);
+    const run = runWithStages([{ kind: 'result', numPartitions: 1, parentStages: [] }]);
+    s.tsm.submit(run, run.stages[0]!, () => ['e1']);
+    s.tsm.schedule();
+    const first = s.gateway.launched[0]!;
+    expect(first.executor.id).toBe('e1');
+    const lost = s.executors.markLost(s.executors.get('e1')!, 'test')!;
+    s.tsm.onExecutorLost(lost.executor, 'test');
+    s.tsm.schedule();
+    const second = s.gateway.launched[1]!;
+    expect(second.executor.id).toBe('e2');
+    // The late result of the lost incarnation is ignored.
+    s.report(first, 'SUCCEEDED');
+    expect(s.listener.succeeded).toEqual([]);
+    s.report(second, 'SUCCEEDED');
+    expect(s.listener.succeeded.map((t) => t.failures)).toEqual([0]);
+    // A restarted e1 (new epoch) gets its full slots back.
+    heartbeat(s.executors, s.clock, { id: 'e1', slots: 1, epoch: 2 });
+    expect(free(s, 'e1')).toBe(1);
+  });
+
+  it('speculates a straggler on another executor; the first success wins and the other attempt is killed', () => {
+    const s = setup([{ id: 'e1', slots: 2 }, { id: 'e2', slots: 2 }], { config: { speculationMinRuntime: '100ms' } });
+    const run = runWithStages([{ kind: 'result', numPartitions: 2, parentStages: [] }]);
+    s.tsm.submit(run, run.stages[0]!, (p) => (p === 0 ? ['e1'] : ['e2']));
+    s.tsm.schedule();
+    const [slow, fast] = [s.gateway.launched.find((l) => l.executor.id === 'e1')!, s.gateway.launched.find((l) => l.executor.id === 'e2')!];
+    s.clock.advance(10);
+    s.report(fast, 'SUCCEEDED');
+    s.tsm.speculate();
+    expect(s.gateway.launched).toHaveLength(2); // not long enough yet (100 ms minimum)
+    s.clock.advance(200);
+    s.tsm.speculate();
+    expect(s.gateway.launched).toHaveLength(3);
+    const copy = s.gateway.launched[2]!;
+    expect(copy.spec).toMatchObject({ taskId: slow.spec.taskId, speculative: true });
+    expect(copy.executor.id).toBe('e2');
+    s.tsm.speculate();
+    expect(s.gateway.launched).toHaveLength(3); // one copy per task
+    s.report(copy, 'SUCCEEDED');
+    expect(s.gateway.killed).toEqual([{ executorId: 'e1', taskId: slow.spec.taskId, attempt: slow.spec.attempt }]);
+    s.report(slow, 'SUCCEEDED'); // too late: ignored
+    expect(s.listener.succeeded.map((t) => t.partition).sort()).toEqual([0, 1]);
+    expect(run.speculativeTasks).toBe(1);
+    expect([free(s, 'e1'), free(s, 'e2')]).toEqual([2, 2]);
+  });
+
+  it('gives the slot back when a TaskSpec cannot be built, and fails the batch if it never can', () => {
+    let throws = true;
+    const s = setup([{ id: 'e1', slots: 1 }], {
+      buildSpec: (t) => {
+        if (throws) throw new Error('no input block for node 0 partition 0');
+        return specOf(t);
+      },
+    });
+    const run = runWithStages([{ kind: 'result', numPartitions: 1, parentStages: [] }]);
+    s.tsm.submit(run, run.stages[0]!, () => []);
+    s.tsm.schedule();
+    expect(s.gateway.launched).toEqual([]);
+    expect(free(s, 'e1')).toBe(1);
+    expect(s.tsm.pendingCounts().pending).toBe(1);
+    // Once the spec can be built, the retry launches on the freed slot.
+    throws = false;
+    s.tsm.schedule();
+    expect(s.gateway.launched).toHaveLength(1);
+    expect(s.gateway.launched[0]!.spec.attempt).toBe(2);
+    s.report(s.gateway.launched[0]!, 'SUCCEEDED');
+    expect(free(s, 'e1')).toBe(1);
+
+    // Never buildable: the batch fails at maxTaskAttempts with the reason, and no slot stays taken.
+    throws = true;
+    const run2 = runWithStages([{ kind: 'result', numPartitions: 1, parentStages: [] }], 2000);
+    s.tsm.submit(run2, run2.stages[0]!, () => []);
+    for (let i = 0; i < 3; i++) s.tsm.schedule();
+    expect(s.listener.failed).toEqual([
+      `task job-1/2000/0/0 (stage 0, partition 0) failed 3 times; last error: cannot build the task: no input block for node 0 partition 0`,
+    ]);
+    expect(free(s, 'e1')).toBe(1);
+  });
+
+  it('holds a reduce task back while its map side is incomplete', () => {
+    const s = setup([{ id: 'e1', slots: 2 }]);
+    const run = runWithStages([
+      { kind: 'shuffleMap', numPartitions: 1, parentStages: [] },
+      { kind: 'result', numPartitions: 1, parentStages: [0] },
+    ]);
+    s.tsm.submit(run, run.stages[1]!, () => []);
+    s.tsm.schedule();
+    expect(s.gateway.launched).toEqual([]);
+    run.stages[0]!.done.add(0);
+    s.tsm.schedule();
+    expect(s.gateway.launched).toHaveLength(1);
+  });
+
+  it('abandoning a batch kills its running attempts and frees their slots', () => {
+    const s = setup([{ id: 'e1', slots: 1 }]);
+    const run = runWithStages([{ kind: 'result', numPartitions: 2, parentStages: [] }]);
+    s.tsm.submit(run, run.stages[0]!, () => []);
+    s.tsm.schedule();
+    run.moveTo('FAILED', log);
+    s.tsm.abandonRun(run);
+    expect(s.gateway.killed.map((k) => k.taskId)).toEqual([s.gateway.launched[0]!.spec.taskId]);
+    expect(free(s, 'e1')).toBe(1);
+    expect(s.tsm.pendingCounts().pending).toBe(0);
+  });
+});
