@@ -222,7 +222,7 @@ export class CacheRegistry {
 
   private jobCache(jobId: string): Map<string, CachedDataset> {
     let kept = this.byJob.get(jobId);
-    if (!kept) this.byJob.set(jobId, (kept = new Map()));
+    if (!kept) this.byJob.set(jobId, (kept = new Map<string, CachedDataset>()));
     return kept;
   }
 }

@@ -237,7 +237,7 @@ export class Scheduler implements BatchSourceHost {
     try {
       request = this.jobManager.load(bundle, source, name, { journal: true, batches: 'clock' });
     } catch (err) {
-      return Promise.reject(err);
+      return Promise.reject(asError(err));
     }
     return this.submitLoaded(request);
   }
@@ -265,7 +265,7 @@ export class Scheduler implements BatchSourceHost {
     try {
       request = this.jobManager.load(bundle, record.source || 'job.js', record.name, { journal: true, batches: 'clock' });
     } catch (err) {
-      return Promise.reject(err);
+      return Promise.reject(asError(err));
     }
     return this.request<Job>((reply) => ({ type: 'restoreJob', record, request, reply }));
   }
@@ -403,6 +403,10 @@ export class Scheduler implements BatchSourceHost {
     this.dag.executorLost(e.id);
     this.replication.reReplicateInputs(this.generator.liveInputBlocks());
   }
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }
 
 /** Run a request's handler and settle its reply with the result or the error. */

@@ -234,7 +234,7 @@ export class StateRecovery {
 
   private stateLog(jobId: string, nodeId: number): StateLog {
     let logs = this.logs.get(jobId);
-    if (!logs) this.logs.set(jobId, (logs = new Map()));
+    if (!logs) this.logs.set(jobId, (logs = new Map<number, StateLog>()));
     let log = logs.get(nodeId);
     if (!log) logs.set(nodeId, (log = { since: [] }));
     return log;

@@ -129,18 +129,22 @@ function setup(overrides: Record<string, string> = {}) {
       },
       kill: (_e, tasks) => void cluster.killed.push(...tasks.map((t) => t.taskId)),
       forget: () => {},
-      probe: async (e) => !cluster.dead.has(e.id),
-      replicate: async (target, blocks) => {
+      probe: (e) => Promise.resolve(!cluster.dead.has(e.id)),
+      replicate: (target, blocks) => {
         for (const b of blocks) cluster.store(target.id).set(b.blockId, cluster.store(b.source.id).get(b.blockId)!);
         cluster.replications.push(...blocks.map((b) => [b.blockId, b.source.id, target.id] as [string, string, string]));
+        return Promise.resolve();
       },
     },
     recordReplicas: () => {},
-    registerBatch: async (run) => void registered.push(run.key),
+    registerBatch: (run) => {
+      registered.push(run.key);
+      return Promise.resolve();
+    },
     recordMapOutput: () => {},
     forgetBatches: () => {},
     removeExecutorFromLineage: () => {},
-    fetchBatchBlocks: async () => ({ complete: false, blocks: [] }),
+    fetchBatchBlocks: () => Promise.resolve({ complete: false, blocks: [] }),
     publishBatchCompleted: (m) => void completed.push(m),
     publishExecutorLost: (m) => void lost.push(m.executorId),
     publishStreams: () => {},

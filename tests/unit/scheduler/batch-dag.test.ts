@@ -52,7 +52,7 @@ class RecordingTaskSet {
   abandonRun(): void {}
 }
 
-async function setup() {
+function setup() {
   const clock = new ManualClock(100_000);
   const config = schedulerConfigSchema.parse({ batchInterval: '1s', defaultParallelism: '2' });
   const executors = tracker(clock, [{ id: 'e1', slots: 2 }, { id: 'e2', slots: 2 }]);
@@ -60,7 +60,7 @@ async function setup() {
   const completed: BatchCompletedMessage[] = [];
   const registered: string[] = [];
   const events: SchedulerEvent[] = [];
-  const ports = {
+  const ports: SchedulerPorts = {
     gateway,
     registerBatch: (run: BatchRun) => {
       registered.push(run.key);
@@ -74,7 +74,7 @@ async function setup() {
     publishBatchCompleted: (m: BatchCompletedMessage) => void completed.push(m),
     publishExecutorLost: () => {},
     publishStreams: () => {},
-  } satisfies SchedulerPorts;
+  };
   const post = (e: SchedulerEvent) => void events.push(e);
   const jobs = new JobRegistry(log);
   const outputs = new OutputStore(100, 1 << 20);
@@ -127,7 +127,7 @@ async function setup() {
 
 describe('BatchDag', () => {
   it('registers with lineage before running, submits the reduce stage only after the whole map stage, and commits once', async () => {
-    const s = await setup();
+    const s = setup();
     const t = s.job.firstBatchTimeMs;
     const run = await s.startBatch(t);
     expect(s.registered).toEqual([`${s.job.id}@${t}`]);
@@ -154,7 +154,7 @@ describe('BatchDag', () => {
   });
 
   it('a batch re-run after a restart does not commit an output batch that was already committed', async () => {
-    const s = await setup();
+    const s = setup();
     const t = s.job.firstBatchTimeMs;
     s.outputs.restore(s.job.id, 'counts', [{ batchTimeMs: t, count: 1, payload: packRecords([['a', 2]]) }]);
     const run = await s.startBatch(t);
@@ -168,7 +168,7 @@ describe('BatchDag', () => {
   });
 
   it('rebuilds only the map outputs lost with an executor, then runs the reduce stage', async () => {
-    const s = await setup();
+    const s = setup();
     const run = await s.startBatch(s.job.firstBatchTimeMs);
     s.succeed(run, 0, 0, 'e1');
     s.succeed(run, 0, 1, 'e2');
@@ -187,7 +187,7 @@ describe('BatchDag', () => {
   });
 
   it('a batch that fails fails its job, and the job’s queued batches end FAILED', async () => {
-    const s = await setup();
+    const s = setup();
     const t = s.job.firstBatchTimeMs;
     const run = await s.startBatch(t);
     s.generator.createDueRuns(s.job, t + 1000); // queued behind it

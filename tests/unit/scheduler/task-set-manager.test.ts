@@ -40,13 +40,12 @@ function setup(executors: Array<{ id: string; slots: number }>, opts: { config?:
   const gateway = new RecordingGateway();
   const listener = new Listener();
   const events: SchedulerEvent[] = [];
-  let tsm: TaskSetManager;
   const post = (e: SchedulerEvent) => {
     events.push(e);
     if (e.type === 'taskResult') tsm.onResult(e.result);
     if (e.type === 'reschedule') tsm.schedule();
   };
-  tsm = new TaskSetManager(config, clock, executorsTracker, gateway, opts.buildSpec ?? specOf, new BatchTelemetry(() => 1), post, log);
+  const tsm: TaskSetManager = new TaskSetManager(config, clock, executorsTracker, gateway, opts.buildSpec ?? specOf, new BatchTelemetry(() => 1), post, log);
   tsm.listener = listener;
   const report = (l: Launched, state: 'SUCCEEDED' | 'FAILED' | 'KILLED', overrides: Partial<TaskResult__Output> = {}) =>
     l.cb.onResult(result(l, state, overrides));
