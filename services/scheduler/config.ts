@@ -52,7 +52,7 @@ export const schedulerConfigSchema = z.object({
   maxBundleBytes: bytes('8MiB'),
   /** Time limit for evaluating a job module and building its graph. */
   jobBuildTimeout: duration('5s'),
-  /** Batches of a job that may be queued or running at once; beyond it the job is marked as falling behind and new batches wait. */
+  /** Batches of a job that may be queued or running at once; when the next is due beyond it, the job FAILS (falling behind), naming this option. Backpressure will replace this. */
   maxQueuedBatches: int(100, 1, 100_000),
   /**
    * Port of the HTTP status page (Spark's UI port); 0 picks a free one. The
