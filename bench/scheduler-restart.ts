@@ -9,6 +9,7 @@
  *   BENCH_LINES_PER_SECOND=100000 BENCH_DOWNTIME_MS=3000 node dist/bench/scheduler-restart.js
  */
 import { percentile, sleep, steadyWordCount } from '../scenarios/steady-wordcount.js';
+import { machine, machineLine } from './machine.js';
 
 const linesPerSecond = Number(process.env.BENCH_LINES_PER_SECOND ?? 100_000);
 const downtimeMs = Number(process.env.BENCH_DOWNTIME_MS ?? 2000);
@@ -38,6 +39,7 @@ try {
   }
   const result = {
     benchmark: 'scheduler-restart',
+    machine: machine(),
     linesPerSecond,
     downtimeMs: restartedAt - killedAt,
     normalTotalDelayMs: normal,
@@ -48,7 +50,8 @@ try {
     recordsAfterRestart: after.reduce((n, b) => n + Number(b.inputRecords), 0),
   };
   console.log(JSON.stringify(result));
-  console.log(`\nscheduler kill -9, restarted after ${result.downtimeMs} ms (word count, ${linesPerSecond} lines/s, 1 s batches)`);
+  console.log(`\n${machineLine()}`);
+  console.log(`scheduler kill -9, restarted after ${result.downtimeMs} ms (word count, ${linesPerSecond} lines/s, 1 s batches)`);
   console.log(`  normal total delay             ${normal} ms`);
   console.log(`  batches caught up on           ${result.caughtUpBatches}`);
   console.log(`  first batch done after restart ${result.firstBatchAfterRestartMs} ms`);

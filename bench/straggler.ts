@@ -6,6 +6,7 @@
  *   npm run build && node dist/bench/straggler.js
  */
 import { stragglerScenario } from '../scenarios/steady-wordcount.js';
+import { machine, machineLine } from './machine.js';
 
 const batches = Number(process.env.BENCH_BATCHES ?? 8);
 const linesPerSecond = Number(process.env.BENCH_LINES_PER_SECOND ?? 100_000);
@@ -15,6 +16,7 @@ const on = await stragglerScenario({ slowdown: 10, speculation: true, batches, l
 const off = await stragglerScenario({ slowdown: 10, speculation: false, batches, linesPerSecond });
 const result = {
   benchmark: 'straggler',
+  machine: machine(),
   executors: 3,
   slowdown: 10,
   linesPerSecond,
@@ -25,7 +27,8 @@ const result = {
   },
 };
 console.log(JSON.stringify(result));
-console.log('\nprocessing time per batch (p50 / p90), one of 3 executors 10x slower');
+console.log(`\n${machineLine()}`);
+console.log('processing time per batch (p50 / p90), one of 3 executors 10x slower');
 console.log(`  no straggler           ${baseline.p50} / ${baseline.p90} ms`);
 console.log(`  straggler, spec. on    ${on.p50} / ${on.p90} ms`);
 console.log(`  straggler, spec. off   ${off.p50} / ${off.p90} ms`);

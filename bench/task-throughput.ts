@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { RivuletClient } from '../client/index.js';
 import { startLocalCluster } from '../lib/cluster/local-cluster.js';
 import { percentile, sleep } from '../scenarios/steady-wordcount.js';
+import { machine, machineLine } from './machine.js';
 
 const partitions = Number(process.env.BENCH_PARTITIONS ?? 400);
 const batches = Number(process.env.BENCH_BATCHES ?? 8);
@@ -58,6 +59,7 @@ try {
   const rates = measured.map((b) => (b.tasks / Math.max(1, b.processingTimeMs)) * 1000);
   const result = {
     benchmark: 'task-throughput',
+    machine: machine(),
     executors: 2,
     slots: 4,
     tasksPerBatch: percentile(measured.map((b) => b.tasks), 50),
@@ -65,7 +67,8 @@ try {
     tasksPerSecond: { p50: Math.round(percentile(rates, 50)), max: Math.round(Math.max(...rates)) },
   };
   console.log(JSON.stringify(result));
-  console.log(`\n${result.tasksPerBatch} tasks per batch on 4 slots: p50 processing ${result.processingTimeMs.p50} ms = ${result.tasksPerSecond.p50} tasks/s (best ${result.tasksPerSecond.max})`);
+  console.log(`\n${machineLine()}`);
+  console.log(`${result.tasksPerBatch} tasks per batch on 4 slots: p50 processing ${result.processingTimeMs.p50} ms = ${result.tasksPerSecond.p50} tasks/s (best ${result.tasksPerSecond.max})`);
   await client.stopJob(submitted.jobId).catch(() => undefined);
   await drain;
 } finally {

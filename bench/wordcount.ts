@@ -15,10 +15,10 @@
  * delay, processing time and total delay of those batches; `keepingUp` says
  * whether processing kept pace (total delay stayed under 2 batch intervals).
  */
-import os from 'node:os';
 import { RivuletClient, type BatchStatus } from '../client/index.js';
 import { startLocalCluster } from '../lib/cluster/local-cluster.js';
 import { makeLines, percentile, wordcountJob } from '../scenarios/steady-wordcount.js';
+import { machine } from './machine.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 20);
 const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
@@ -109,7 +109,7 @@ async function main(): Promise<void> {
       batchIntervalMs: intervalMs,
       pushers,
       rateLinesPerSec: rate ?? null,
-      machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', node: process.version },
+      machine: machine(),
       windowSeconds: Number(windowSec.toFixed(1)),
       batches: inWindow.length,
       ackedRecordsPerSec: Math.round(ackedInWindow / windowSec),
