@@ -12,7 +12,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RivuletClient } from '../../client/index.js';
-import type { LocalCluster } from '../../lib/cluster/local-cluster.js';
 import { useLocalCluster } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -44,9 +43,8 @@ export default defineJob((ctx) => {
 );
 
 describe('skewed load', () => {
-  let cluster: LocalCluster;
   let client: RivuletClient;
-  useLocalCluster({ executors: 3, slots: 2, batchInterval: '1s', blockInterval: '250ms', logLevel: 'warn' }, (started) => ({ cluster, client } = started));
+  useLocalCluster({ executors: 3, slots: 2, batchInterval: '1s', blockInterval: '250ms', logLevel: 'warn' }, (started) => ({ client } = started));
 
   it('no executor idles while runnable tasks are pending', async () => {
     const submitted = await client.submitJob(job);

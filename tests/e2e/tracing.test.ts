@@ -149,15 +149,15 @@ describe('tracing: one batch is one trace across all services', () => {
       expect(typeof t.attributes['rivulet.records.in']).toBe('number');
       expect(typeof t.attributes['rivulet.records.out']).toBe('number');
       const attempts = attemptsOf.get(String(t.attributes['rivulet.task.id']))!;
-      expect(attempts.some((a) => a.attributes['rivulet.task.state'] === 'SUCCEEDED'), `task ${t.attributes['rivulet.task.id']} succeeded`).toBe(true);
+      expect(attempts.some((a) => a.attributes['rivulet.task.state'] === 'SUCCEEDED'), `task ${String(t.attributes['rivulet.task.id'])} succeeded`).toBe(true);
       if (t.attributes['rivulet.task.state'] !== 'SUCCEEDED') {
-        expect(t.attributes['rivulet.task.state'], `a losing attempt of ${t.attributes['rivulet.task.id']}`).toBe('KILLED');
+        expect(t.attributes['rivulet.task.state'], `a losing attempt of ${String(t.attributes['rivulet.task.id'])}`).toBe('KILLED');
         expect(attempts.length).toBeGreaterThan(1);
       }
       if (t.attributes['rivulet.task.speculative'] === true) {
         // A copy runs on another executor than the attempt it duplicates.
         const originals = attempts.filter((a) => a.attributes['rivulet.task.speculative'] === false);
-        expect(originals.length, `the original of speculative ${t.attributes['rivulet.task.id']}`).toBeGreaterThanOrEqual(1);
+        expect(originals.length, `the original of speculative ${String(t.attributes['rivulet.task.id'])}`).toBeGreaterThanOrEqual(1);
         for (const o of originals) expect(o.attributes['rivulet.executor.id']).not.toBe(t.attributes['rivulet.executor.id']);
       }
     }
@@ -240,7 +240,7 @@ function missingFromTrace(spans: readonly CollectedSpan[], batch: CollectedSpan)
     const done = new Set(
       tasks.filter((t) => t.parentSpanId === st.spanId && t.attributes['rivulet.task.state'] === 'SUCCEEDED').map((t) => t.attributes['rivulet.task.partition']),
     );
-    if (done.size < Number(st.attributes['rivulet.stage.partitions'])) return `the tasks of stage ${st.attributes['rivulet.stage.id']} (${done.size}/${st.attributes['rivulet.stage.partitions']})`;
+    if (done.size < Number(st.attributes['rivulet.stage.partitions'])) return `the tasks of stage ${String(st.attributes['rivulet.stage.id'])} (${done.size}/${String(st.attributes['rivulet.stage.partitions'])})`;
   }
   // A speculative copy's original ends later (killed or ignored): wait for it too.
   const attempts = groupBy(tasks, (t) => String(t.attributes['rivulet.task.id']));

@@ -6,7 +6,6 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { RivuletClient } from '../../client/index.js';
-import type { LocalCluster } from '../../lib/cluster/local-cluster.js';
 import { useLocalCluster } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -22,9 +21,8 @@ function line(i: number): string {
 }
 
 describe('word count on a real cluster', () => {
-  let cluster: LocalCluster;
   let client: RivuletClient;
-  useLocalCluster({ executors: 2, slots: 2, batchInterval: '500ms', blockInterval: '100ms', logLevel: 'warn' }, (started) => ({ cluster, client } = started));
+  useLocalCluster({ executors: 2, slots: 2, batchInterval: '500ms', blockInterval: '100ms', logLevel: 'warn' }, (started) => ({ client } = started));
 
   it('counts every acked record exactly once, on both executors, with locality', async () => {
     const job = await client.submitJob(wordcount);

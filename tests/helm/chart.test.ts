@@ -56,7 +56,7 @@ function validateAll(objs: K8sObject[]): void {
     try {
       new Model(obj as never).validate();
     } catch (e) {
-      throw new Error(`${obj.kind}/${obj.metadata?.name} is not a valid ${obj.apiVersion} ${obj.kind}: ${(e as Error).message}`);
+      throw new Error(`${obj.kind}/${obj.metadata?.name} is not a valid ${obj.apiVersion} ${obj.kind}: ${(e as Error).message}`, { cause: e });
     }
   }
 }

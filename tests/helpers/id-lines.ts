@@ -65,7 +65,7 @@ export function watchIdBatches(client: RivuletClient, jobId: string, output = 'c
       }
       abort.abort();
       await watching;
-      if (failed !== undefined) throw new Error(`watching ${output} of ${jobId} failed: ${String(failed)}`, { cause: failed });
+      if (failed !== undefined) throw new Error(`watching ${output} of ${jobId} failed: ${failed instanceof Error ? failed.message : JSON.stringify(failed)}`, { cause: failed });
     },
   };
 }

@@ -36,6 +36,25 @@ interface KeyValueMsg {
   value?: AnyValueMsg;
 }
 
+/** The decoded ExportTraceServiceRequest, as far as this collector reads it. */
+interface ExportRequestMsg {
+  resourceSpans?: Array<{
+    resource?: { attributes?: KeyValueMsg[] };
+    scopeSpans?: Array<{
+      spans?: Array<{
+        traceId?: Buffer;
+        spanId?: Buffer;
+        parentSpanId?: Buffer;
+        name: string;
+        kind: string;
+        attributes?: KeyValueMsg[];
+        links?: Array<{ traceId: Buffer; spanId: Buffer }>;
+        status?: { code?: string };
+      }>;
+    }>;
+  }>;
+}
+
 function anyValue(v: AnyValueMsg | undefined): AttrValue {
   switch (v?.value) {
     case 'stringValue':
@@ -65,7 +84,7 @@ export async function startCollector(): Promise<{ port: number; spans: Collected
   const spans: CollectedSpan[] = [];
   const server = new grpc.Server();
   server.addService(pkg.opentelemetry.proto.collector.trace.v1.TraceService.service, {
-    Export: (call: grpc.ServerUnaryCall<any, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+    Export: (call: grpc.ServerUnaryCall<ExportRequestMsg, unknown>, cb: grpc.sendUnaryData<unknown>) => {
       for (const rs of call.request.resourceSpans ?? []) {
         const service = String(attrs(rs.resource?.attributes)['service.name'] ?? '');
         for (const ss of rs.scopeSpans ?? []) {
@@ -78,7 +97,7 @@ export async function startCollector(): Promise<{ port: number; spans: Collected
               kind: s.kind,
               service,
               attributes: attrs(s.attributes),
-              links: (s.links ?? []).map((l: { traceId: Buffer; spanId: Buffer }) => ({ traceId: hex(l.traceId), spanId: hex(l.spanId) })),
+              links: (s.links ?? []).map((l) => ({ traceId: hex(l.traceId), spanId: hex(l.spanId) })),
               status: s.status?.code ?? 'STATUS_CODE_UNSET',
             });
           }

@@ -60,7 +60,7 @@ describe('job bundle → graph → tasks', () => {
     expect(counts).toEqual(expected);
   });
 
-  it('reports which operator threw', async () => {
+  it('reports which operator threw', () => {
     const code = `const { defineJob } = require('rivulet');
       module.exports = { default: defineJob((ctx) => ctx.receiverStream('s').map((x) => { if (x === 'bad') throw new Error('boom'); return x; }).output('o')) };`;
     const job = loadJob(code, 'thrower.js');

@@ -247,10 +247,10 @@ describe('PlacingReplicator', () => {
     const directory = cluster(['e1', 'e2', 'e3']);
     const tried: string[] = [];
     const putter: BlockPutter = {
-      put: async (t: ExecutorInfo) => {
+      put: (t: ExecutorInfo) => {
         tried.push(t.executorId);
-        if (t.executorId === 'e1') throw new UnavailableError('connection refused');
-        return { executorId: t.executorId, epoch: 1 };
+        if (t.executorId === 'e1') return Promise.reject(new UnavailableError('connection refused'));
+        return Promise.resolve({ executorId: t.executorId, epoch: 1 });
       },
       close: () => {},
     };
@@ -262,7 +262,7 @@ describe('PlacingReplicator', () => {
 
   it('stores on what exists when fewer than `replication` are alive', async () => {
     const directory = cluster(['e1']);
-    const putter: BlockPutter = { put: async (t) => ({ executorId: t.executorId, epoch: 1 }), close: () => {} };
+    const putter: BlockPutter = { put: (t) => Promise.resolve({ executorId: t.executorId, epoch: 1 }), close: () => {} };
     const r = await new PlacingReplicator({ directory, putter, replication: 2, log }).replicate(block);
     expect(r.executorIds).toEqual(['e1']);
   });

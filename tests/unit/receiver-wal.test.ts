@@ -39,11 +39,12 @@ class FakeKv implements WalKv {
     if (this.failPuts) throw new Error('TimeoutError: timeout');
     this.data.set(key, value);
   }
-  async entries(filter: string) {
-    return [...this.data].filter(([k]) => matches(filter, k)).map(([key, value]) => ({ key, value }));
+  entries(filter: string) {
+    return Promise.resolve([...this.data].filter(([k]) => matches(filter, k)).map(([key, value]) => ({ key, value })));
   }
-  async purge(filter: string) {
+  purge(filter: string) {
     for (const k of [...this.data.keys()]) if (matches(filter, k)) this.data.delete(k);
+    return Promise.resolve();
   }
   keys(prefix: string): string[] {
     return [...this.data.keys()].filter((k) => k.startsWith(prefix)).sort();
