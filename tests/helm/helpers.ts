@@ -22,8 +22,7 @@ export const TEST_NATS_URL = 'nats://nats.messaging.svc.cluster.local:4222';
 export const RELEASE = 'rv';
 export const NAMESPACE = 'streams';
 
-// Any Kubernetes object as rendered; the tests read it structurally.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any Kubernetes object as rendered; the tests read it structurally
 export type K8sObject = Record<string, any>;
 
 export interface HelmRun {
