@@ -36,6 +36,10 @@ export default tseslint.config(
     ignores: ['dist/', 'node_modules/', 'lib/proto/gen/', 'helm/', '.rivulet/', '.tools/', 'tmp/', 'coverage/'],
   },
   {
+    // A disable comment that no longer suppresses anything is an error, so stale ones go.
+    linterOptions: { reportUnusedDisableDirectives: 'error' },
+  },
+  {
     files: ['**/*.ts'],
     extends: [js.configs.recommended, ...tseslint.configs.recommendedTypeChecked],
     languageOptions: {
