@@ -12,6 +12,7 @@ import type { RestoredBatch } from './cache-registry.js';
 import type { LoadedJobRequest } from './job-manager.js';
 import type { Job } from './job-registry.js';
 import type { JobRecord } from './job-journal.js';
+import type { CommittedBatch } from './output-store.js';
 
 /** A client request answered from inside the loop: `reply` gets the result or the error to send back. */
 export interface Reply<T> {
@@ -24,6 +25,7 @@ export type SchedulerEvent =
   | { type: 'submitJob'; request: LoadedJobRequest; reply: Reply<Job> }
   | { type: 'stopJob'; jobId: string; reply: Reply<void> }
   | { type: 'restoreJob'; record: JobRecord; request: LoadedJobRequest; reply: Reply<Job> }
+  | { type: 'outputsRestored'; jobId: string; output: string; batches: CommittedBatch[] }
   | { type: 'cacheRestored'; jobId: string; batches: RestoredBatch[] }
   /** Run one batch of a job whose batches come from outside the clock (BatchSource), with these inputs. */
   | { type: 'enqueueBatch'; jobId: string; batchTimeMs: number; inputs: Map<string, InputBlock[]>; reply: Reply<BatchRun> }

@@ -34,7 +34,7 @@ export async function restoreJournaledJobs(
     }
     for (const out of job.graph.outputs) {
       try {
-        scheduler.outputs.restore(job.id, out.name, await durableOutputs.load(job.id, out.name));
+        scheduler.restoreOutputs(job.id, out.name, await durableOutputs.load(job.id, out.name));
       } catch (err) {
         log.warn({ jobId: job.id, output: out.name, err: errorMessage(err) }, 'cannot read back committed outputs; replays start after the restart');
       }

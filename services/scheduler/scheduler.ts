@@ -36,7 +36,7 @@ import { JobGenerator } from './job-generator.js';
 import type { JobRecord } from './job-journal.js';
 import { JobManager, type LoadedJobRequest } from './job-manager.js';
 import { JobRegistry, type Job } from './job-registry.js';
-import { OutputStore } from './output-store.js';
+import { OutputStore, type CommittedBatch } from './output-store.js';
 import type { SchedulerPorts } from './ports.js';
 import { ReplicationManager } from './replication-manager.js';
 import { StateRecovery } from './state-recovery.js';
@@ -184,6 +184,9 @@ export class Scheduler implements BatchSourceHost {
         return answer(e.reply, () => this.jobManager.stop(e.jobId));
       case 'restoreJob':
         return answer(e.reply, () => this.onRestoreJob(e.record, e.request));
+      case 'outputsRestored':
+        if (this.jobs.find(e.jobId)) this.outputs.restore(e.jobId, e.output, e.batches);
+        return;
       case 'cacheRestored':
         return this.onCacheRestored(e.jobId, e.batches);
       case 'enqueueBatch':
@@ -268,6 +271,11 @@ export class Scheduler implements BatchSourceHost {
       return Promise.reject(asError(err));
     }
     return this.request<Job>((reply) => ({ type: 'restoreJob', record, request, reply }));
+  }
+
+  /** A restored job's committed outputs, read back from the durable outputs stream, for watchers that ask from the beginning. */
+  restoreOutputs(jobId: string, output: string, batches: CommittedBatch[]): void {
+    this.post({ type: 'outputsRestored', jobId, output, batches });
   }
 
   restoreCache(jobId: string, batches: RestoredBatch[]): void {
