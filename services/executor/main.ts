@@ -35,6 +35,8 @@ await runService('executor', executorConfigSchema, async (config, log) => {
     taskSlowdown: config.taskSlowdown,
     onWorkerExit: ({ slot, exitCode, error, task }) =>
       log.warn({ slot, exitCode, err: error, task }, 'task worker exited; replacing it'),
+    onTaskTimeout: ({ slot, operator, timeoutMs }) =>
+      log.warn({ slot, operator, timeoutMs }, 'task ran past its timeout; its worker was stopped and replaced'),
   });
   const fetcher = new PeerFetcher({ clock: systemClock, timeoutMs: config.fetchTimeout, maxMessageBytes: config.maxMessageBytes });
   const nc = await connectNats(config.natsUrl, `executor-${config.executorId}`, log);
