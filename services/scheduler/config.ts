@@ -54,7 +54,7 @@ export const schedulerConfigSchema = z.object({
   defaultParallelism: int(0, 0, 10_000),
   /** Committed output batches kept per (job, output) for WatchOutput replays. */
   outputRetentionBatches: int(100, 1, 100_000),
-  /** Bound on the bytes of retained output per (job, output). */
+  /** Bound on the bytes of retained output per (job, output), in memory and in the outputs stream. */
   outputRetentionBytes: bytes('64MiB'),
   /** Largest job bundle accepted by SubmitJob. */
   maxBundleBytes: bytes('8MiB'),
@@ -85,7 +85,11 @@ export const schedulerConfigSchema = z.object({
    * recorded there.
    */
   jobsBucket: z.string().regex(/^[A-Za-z0-9_-]+$/).default('rivulet-scheduler'),
-  /** JetStream stream of journaled jobs' committed outputs (outputRetentionBatches kept per output), replayed after a restart. */
+  /**
+   * JetStream stream of journaled jobs' committed outputs, replayed after a
+   * restart: outputRetentionBatches and outputRetentionBytes kept per output;
+   * a batch over the NATS max payload is stored in chunks.
+   */
   outputsStream: z.string().regex(/^[A-Za-z0-9_-]+$/).default('rivulet-outputs'),
   /** JetStream object store bucket of state checkpoints (must match the executors'). */
   checkpointBucket: z.string().regex(/^[A-Za-z0-9_-]+$/).default('rivulet-checkpoints'),

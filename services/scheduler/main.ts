@@ -35,7 +35,7 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
   const durableOutputs = await openDurableOutputs(
     nc,
     config.outputsStream,
-    { retentionBatches: config.outputRetentionBatches, maxMessageBytes: config.maxMessageBytes },
+    { retentionBatches: config.outputRetentionBatches, retentionBytes: config.outputRetentionBytes, maxMessageBytes: config.maxMessageBytes },
     log,
   );
   const ports = schedulerPorts({
@@ -73,7 +73,7 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
       )
     : undefined;
   const server = await startServer(config, (s) => {
-    s.addService(rivuletV1.Scheduler.service, schedulerHandlers(scheduler, log));
+    s.addService(rivuletV1.Scheduler.service, schedulerHandlers(scheduler, log, { maxMessageBytes: config.maxMessageBytes }));
     if (testDriver) s.addService(rivuletV1.SchedulerTesting.service, testDriver);
   });
   await restoreJournaledJobs(scheduler, { journal, durableOutputs, lineage, batchIntervalMs: config.batchInterval, log });
