@@ -53,6 +53,8 @@ await runService('receiver', receiverConfigSchema, async (config, log) => {
   const putter = new GrpcBlockPutter({
     timeoutMs: config.putBlockTimeout,
     maxMessageBytes: Math.max(config.maxBlockBytes, config.maxMessageBytes) + 64 * 1024,
+    clock,
+    idleTimeoutMs: config.peerIdleTimeout,
   });
   const replicator = new PlacingReplicator({
     directory,
@@ -104,7 +106,10 @@ await runService('receiver', receiverConfigSchema, async (config, log) => {
       const r = directory.observe(hb);
       if (r === 'new' || r === 'replaced') log.info({ executorId: hb.executorId, epoch: hb.epoch, address: hb.address }, `executor ${r === 'new' ? 'joined' : 'restarted'}`);
     }, log),
-    subscribe(nc, subjects.executorLostAll, executorLostSchema, (m) => directory.lost(m.executorId, m.epoch), log),
+    subscribe(nc, subjects.executorLostAll, executorLostSchema, (m) => {
+      directory.lost(m.executorId, m.epoch);
+      putter.peerLost(m.executorId);
+    }, log),
     subscribe(nc, subjects.streams, streamsSchema, (m) => registry.apply({ streams: m.streams, batchIntervalMs: m.batchIntervalMs }, 'nats'), log),
   ];
 
