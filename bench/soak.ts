@@ -10,8 +10,14 @@
  *
  * Options (env): SOAK_SECONDS (180), SOAK_RATE lines/s (50000), SOAK_SAMPLE_SECONDS (60),
  * SOAK_EXECUTORS (2), SOAK_BATCH_INTERVAL (1s). RSS is read from /proc (Linux).
+ * SOAK_JOB=passthrough: a job that outputs every line as it came (large outputs,
+ * ~60 B per line) instead of word count (a few thousand counts per batch).
+ * SOAK_HEAP_SNAPSHOTS=1: the scheduler writes a heap snapshot (in the current
+ * directory) at every sample, to find what grows.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RivuletClient } from '../client/index.js';
 import { startLocalCluster } from '../lib/cluster/local-cluster.js';
@@ -22,7 +28,12 @@ const rate = Number(process.env.SOAK_RATE ?? 50_000);
 const sampleSeconds = Number(process.env.SOAK_SAMPLE_SECONDS ?? 60);
 const executors = Number(process.env.SOAK_EXECUTORS ?? 2);
 const batchInterval = process.env.SOAK_BATCH_INTERVAL ?? '1s';
-const job = fileURLToPath(new URL('../../examples/wordcount.ts', import.meta.url));
+const passthrough = process.env.SOAK_JOB === 'passthrough';
+let job = fileURLToPath(new URL('../../examples/wordcount.ts', import.meta.url));
+if (passthrough) {
+  job = join(mkdtempSync(join(tmpdir(), 'rivulet-soak-')), 'passthrough.ts');
+  writeFileSync(job, "import { defineJob } from 'rivulet';\nexport default defineJob((ctx) => { ctx.receiverStream<string>('lines').output('counts'); });\n");
+}
 
 function rssMB(pid: number): number {
   try {
@@ -39,7 +50,14 @@ function quantile(xs: number[], q: number): number {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
 }
 
-const cluster = await startLocalCluster({ executors, batchInterval, blockInterval: '200ms', logLevel: 'warn' });
+const heapSnapshots = process.env.SOAK_HEAP_SNAPSHOTS === '1';
+const cluster = await startLocalCluster({
+  executors,
+  batchInterval,
+  blockInterval: '200ms',
+  logLevel: 'warn',
+  ...(heapSnapshots ? { env: { scheduler: { NODE_OPTIONS: '--heapsnapshot-signal=SIGUSR2' } } } : {}),
+});
 const a = cluster.addresses();
 const client = new RivuletClient({ scheduler: a.scheduler, receiver: a.receiver });
 const services = [
@@ -65,17 +83,21 @@ try {
   let running = true;
   let pushed = 0;
   const started = Date.now();
+  // Several pushes in flight (each waits for its ack, ~a block interval), paced to `rate`.
   const push = (async () => {
     const pusher = client.pusher('lines');
+    const inFlight = new Set<Promise<void>>();
     while (running) {
       const due = ((Date.now() - started) / 1000) * rate;
-      if (pushed >= due) {
+      if (pushed >= due || inFlight.size >= 32) {
         await new Promise((r) => setTimeout(r, 5));
         continue;
       }
-      await pusher.push(message());
+      const p: Promise<void> = pusher.push(message()).then(() => void inFlight.delete(p));
+      inFlight.add(p);
       pushed += 1000;
     }
+    await Promise.all(inFlight);
     await pusher.close();
   })();
 
@@ -87,11 +109,12 @@ try {
     const row: Record<string, number | string> = { minute: +((t - started) / 60_000).toFixed(1) };
     for (const s of services) row[`${s.name} MB`] = rssMB(s.pid);
     row['delay p50 ms'] = quantile(since, 0.5);
-    row['delay max ms'] = Math.max(...since, NaN);
+    row['delay max ms'] = since.length > 0 ? Math.max(...since) : NaN;
     row['lines/s pushed'] = Math.round(pushed / ((t - started) / 1000));
     row['batches watched'] = outputBatches;
     rows.push(row);
     console.log(JSON.stringify(row));
+    if (heapSnapshots) process.kill(cluster.scheduler.pid, 'SIGUSR2');
     lastSample = t;
   };
   console.log(machineLine());
@@ -112,7 +135,7 @@ try {
   await push;
   abort.abort();
   await watching;
-  console.log(JSON.stringify({ machine: machine(), seconds, rate, executors, batchInterval, samples: rows }));
+  console.log(JSON.stringify({ machine: machine(), job: passthrough ? 'passthrough' : 'wordcount', seconds, rate, executors, batchInterval, samples: rows }));
   console.log(`\n| ${Object.keys(rows[0] ?? {}).join(' | ')} |\n|${Object.keys(rows[0] ?? {}).map(() => '---').join('|')}|`);
   for (const r of rows) console.log(`| ${Object.values(r).join(' | ')} |`);
 } finally {

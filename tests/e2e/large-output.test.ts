@@ -72,4 +72,26 @@ describe('a 24 MB output batch', () => {
     check(again.records);
     await client.stopJob(job.jobId);
   }, 120_000);
+
+  it('one partition too large for a message fails the batch saying so, not as a lost executor', async () => {
+    const path = join(dir, 'one-partition.ts');
+    writeFileSync(
+      path,
+      "import { defineJob } from 'rivulet';\n" +
+        `const PAD = 'x'.repeat(${PAD.length});\n` +
+        `export default defineJob((ctx) => { ctx.receiverStream<string>('one').flatMap((s) => Array.from({ length: ${PER_LINE} }, (_, j) => s + '-' + j + '-' + PAD)).output('big'); });\n`,
+    );
+    const job = await client.submitJob(path);
+    const watched = (async () => {
+      for await (const _ of client.watchOutput(job.jobId, 'big')) void _;
+    })().catch((e: unknown) => e as Error);
+    const pusher = client.pusher('one');
+    await pusher.push(Array.from({ length: LINES }, (_, i) => `l${i}`));
+    await pusher.close();
+    const err = await watched;
+    expect(err?.message).toMatch(/the task's result is \d+ bytes, over the \d+-byte limit of one message \(maxMessageBytes\)/);
+    expect(err?.message).not.toMatch(/lost with its executor/);
+    const st = await client.status();
+    expect(st.executors.filter((e) => e.state === 'ALIVE')).toHaveLength(2);
+  }, 120_000);
 });
