@@ -6,7 +6,8 @@
  * cast into scheduler or receiver state.
  *
  * Each schema is checked against its interface at compile time: adding a
- * required field to a message type without adding it here fails the build.
+ * field (required or optional) to a message type without adding it here
+ * fails the build (`satisfies`, and SchemasCoverMessages at the end).
  * Unknown extra fields are stripped.
  */
 import { z } from 'zod';
@@ -85,3 +86,22 @@ export const executorLostSchema = z.object({
   epoch: count,
   reason: z.string().max(MESSAGE_BOUNDS.text),
 }) satisfies z.ZodType<ExecutorLostMessage>;
+
+/**
+ * Compile-time: every field of a message type, optional ones included, has a
+ * schema field — `satisfies` alone would let a new optional field through,
+ * and the schema would then strip it silently.
+ */
+type Covers<Schema extends z.ZodType, Message> = Exclude<keyof Message, keyof z.infer<Schema>> extends never ? true : false;
+type Assert<T extends true> = T;
+export type SchemasCoverMessages = Assert<
+  Covers<typeof heartbeatSchema, HeartbeatMessage> extends true
+    ? Covers<typeof batchReadySchema, BatchReadyMessage> extends true
+      ? Covers<typeof batchCompletedSchema, BatchCompletedMessage> extends true
+        ? Covers<typeof streamsSchema, StreamsMessage> extends true
+          ? Covers<typeof executorLostSchema, ExecutorLostMessage>
+          : false
+        : false
+      : false
+    : false
+>;
