@@ -41,6 +41,14 @@ export function rejectInput(source: string, why: string, log?: Logger): void {
   log?.warn({ source, why }, 'dropping invalid input (logged once per source; later ones are counted in rivulet.invalid_inputs)');
 }
 
+/**
+ * Compile-time check that a schema has a field for every field of `T`,
+ * optional ones included (zod strips unknown fields, so a field added to a
+ * type but not to its schema would vanish silently): `Assert<Covers<S, T>>`.
+ */
+export type Covers<S extends z.ZodType, T> = Exclude<keyof T, keyof z.infer<S>> extends never ? true : false;
+export type Assert<T extends true> = T;
+
 function describeIssues(error: z.ZodError): string {
   const first = error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
   const more = error.issues.length > 3 ? ` (+${error.issues.length - 3} more)` : '';

@@ -25,7 +25,7 @@ import { errorMessage, UnavailableError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { openBlobStore, type BlobStore } from '../../lib/nats/blob-store.js';
 import { z } from 'zod';
-import { checkInput, rejectInput } from '../../lib/validation.js';
+import { checkInput, rejectInput, type Assert, type Covers } from '../../lib/validation.js';
 import type { JobState } from './job-registry.js';
 
 /** A job as journaled. Plain data (JSON). */
@@ -63,6 +63,7 @@ export const jobRecordSchema = z.object({
   batchesCompleted: countOf,
   recordsProcessed: countOf,
 }) satisfies z.ZodType<JobRecord>;
+export type JobRecordSchemaCovers = Assert<Covers<typeof jobRecordSchema, JobRecord>>;
 
 export interface JobJournal {
   /** Durable when it resolves: the job and its bundle. */
