@@ -8,7 +8,7 @@
  */
 import { parseBytes, parseDuration } from '../lib/config/index.js';
 import { DEFAULT_RECEIVER_ADDRESS, DEFAULT_SCHEDULER_ADDRESS } from '../client/index.js';
-import { CliError } from './errors.js';
+import { FlagError } from './errors.js';
 
 export type AddressSource = 'flag' | 'env' | 'state' | 'default';
 
@@ -42,7 +42,7 @@ export function resolveAddresses(inputs: AddressInputs): { scheduler: ResolvedAd
 export function parsePositiveInt(flag: string, value: string): number {
   const n = Number(value);
   if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
-    throw new CliError(`${flag} must be a positive integer (got "${value}")`);
+    throw new FlagError(`${flag} must be a positive integer (got "${value}")`);
   }
   return n;
 }
@@ -51,7 +51,7 @@ export function parseDurationFlag(flag: string, value: string): number {
   try {
     return parseDuration(value);
   } catch (e) {
-    throw new CliError(`${flag}: ${(e as Error).message}`);
+    throw new FlagError(`${flag}: ${(e as Error).message}`);
   }
 }
 
@@ -61,6 +61,6 @@ export function parseBytesFlag(flag: string, value: string): number {
     if (n < 1) throw new Error(`must be at least 1 byte`);
     return n;
   } catch (e) {
-    throw new CliError(`${flag}: ${(e as Error).message}`);
+    throw new FlagError(`${flag}: ${(e as Error).message}`);
   }
 }

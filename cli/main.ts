@@ -1,9 +1,10 @@
 /**
  * The `rivulet` command (bin/rivulet.js imports this from dist/). Parses
  * arguments with commander and runs one command; every expected failure — a
- * gRPC status, an unreachable cluster, a bad flag, a job that does not bundle —
- * becomes one line `rivulet <cmd>: <message>` on stderr and exit code 1. Only
- * an unexpected bug shows a stack, and only with RIVULET_DEBUG=1.
+ * gRPC status, an unreachable cluster, a job that does not bundle — becomes one
+ * line `rivulet <cmd>: <message>` on stderr and exit code 1; a bad flag value,
+ * an unknown option or a missing argument is one line naming the flag and exit
+ * code 2. Only an unexpected bug shows a stack, and only with RIVULET_DEBUG=1.
  */
 import { Command, Option } from 'commander';
 import { RivuletError } from '../lib/errors.js';
@@ -15,7 +16,7 @@ import { submitCommand, type SubmitFlags } from './commands/submit.js';
 import { tailCommand, type TailFlags } from './commands/tail.js';
 import { upCommand, type UpFlags } from './commands/up.js';
 import type { Io } from './context.js';
-import { CliError } from './errors.js';
+import { CliError, USAGE_EXIT_CODE } from './errors.js';
 import { formatErrorLine, type ErrorContext } from './format.js';
 import { readState } from './state.js';
 
@@ -52,10 +53,19 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     }
   };
 
-  const program = new Command('rivulet')
+  // Commander's usage errors ("error: unknown option '--x'") become one line like every other error.
+  const usageLine = (message: string): string => {
+    const command = program.commands.find((c) => c.name() === argv[2])?.name();
+    const what = message.trim().replace(/^error:\s*/, '').replace(/\s*\n\s*/g, ' ');
+    return `rivulet${command ? ` ${command}` : ''}: ${what} (run \`rivulet${command ? ` ${command}` : ''} --help\` for usage)\n`;
+  };
+  const program: Command = new Command('rivulet')
     .description('Rivulet: distributed micro-batch stream processing (D-Streams over gRPC)')
-    .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      outputError: (s, write) => write(usageLine(s)),
+    })
     .exitOverride();
 
   const schedulerOpt = () => new Option('--scheduler <host:port>', 'scheduler address (else $RIVULET_SCHEDULER_ADDRESS, .rivulet/cluster.json, 127.0.0.1:7071)');
@@ -146,9 +156,10 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
       return err.exitCode;
     }
     // commander already printed its message (unknown option, missing argument, --help).
-    const code = (err as { exitCode?: number }).exitCode;
-    if (typeof code === 'number') return code;
-    throw err;
+    const { exitCode: code, code: what } = err as { exitCode?: number; code?: string };
+    if (typeof code !== 'number') throw err;
+    const informational = what === 'commander.helpDisplayed' || what === 'commander.help' || what === 'commander.version';
+    return informational || code === 0 ? code : USAGE_EXIT_CODE;
   }
   return exitCode;
 }

@@ -255,11 +255,22 @@ export class RivuletClient {
       notify();
     };
     opts.signal?.addEventListener('abort', onAbort, { once: true });
+    // A batch too large for one message arrives in chunks (scheduler.proto OutputBatch): reassembled here.
+    let partial: { batchTimeMs: string; count: number; parts: Buffer[]; chunks: number } | undefined;
     try {
       for (;;) {
         if (queue.length > 0) {
-          const batch = queue.shift()!;
+          let batch = queue.shift()!;
           if (queue.length < highWaterMark / 2 && call.isPaused()) call.resume();
+          if (batch.chunks > 1) {
+            const payload = batch.records?.payload ?? Buffer.alloc(0);
+            if (batch.chunk === 0) partial = { batchTimeMs: String(batch.batchTimeMs), count: batch.records?.count ?? 0, parts: [payload], chunks: batch.chunks };
+            else if (partial && partial.batchTimeMs === String(batch.batchTimeMs) && batch.chunk === partial.parts.length) partial.parts.push(payload);
+            else throw new Error(`output batch ${String(batch.batchTimeMs)} of ${jobId}/${output}: chunk ${batch.chunk} of ${batch.chunks} arrived out of order`);
+            if (partial.parts.length < partial.chunks) continue;
+            batch = { ...batch, records: { count: partial.count, payload: Buffer.concat(partial.parts) } };
+            partial = undefined;
+          }
           yield {
             jobId: batch.jobId || jobId,
             output: batch.output || output,

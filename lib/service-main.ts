@@ -2,13 +2,15 @@
  * The shared skeleton of every service's main.ts: parse configuration (exit 2
  * with a clear message when invalid), create the logger, start OpenTelemetry
  * (lib/telemetry/sdk.ts: OTEL_* env, metricsPort), install signal handlers
- * that run the service's shutdown once and then flush telemetry, and log the
+ * that run the service's shutdown once and then flush telemetry, export the
+ * process's event-loop delay (lib/telemetry/event-loop.ts), and log the
  * `listening` line that launchers wait for.
  */
 import type { z } from 'zod';
 import { loadConfig } from './config/index.js';
 import { ConfigError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
+import { observeEventLoopDelay } from './telemetry/event-loop.js';
 import { startTelemetry } from './telemetry/sdk.js';
 
 export interface RunningService {
@@ -40,6 +42,7 @@ export async function runService<S extends z.ZodObject<z.ZodRawShape> | z.ZodTyp
     metricsHost: common.metricsHost || common.host,
     onError: (err, what) => log.error({ err }, `${what} not started`),
   });
+  observeEventLoopDelay();
   if (telemetry.tracing || telemetry.metricsUrl) log.info({ tracing: telemetry.tracing, metrics: telemetry.metricsUrl }, 'telemetry started');
   let running: RunningService;
   try {

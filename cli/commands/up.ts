@@ -17,7 +17,7 @@ import { isPortFree } from '../../lib/process/ports.js';
 import { isPidAlive } from '../../lib/process/supervise.js';
 import { parseDurationFlag } from '../args.js';
 import { println, type Io } from '../context.js';
-import { CliError } from '../errors.js';
+import { CliError, FlagError } from '../errors.js';
 import { readState, removeState, STATE_DIR, writeState, type ClusterState } from '../state.js';
 
 export interface UpFlags {
@@ -43,14 +43,19 @@ export function defaultBlockInterval(batchMs: number): number {
   return batchMs;
 }
 
+const LOG_LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
 export async function upCommand(io: Io, flags: UpFlags): Promise<void> {
   const batchMs = parseDurationFlag('--batch-interval', flags.batchInterval);
   const blockMs = flags.blockInterval ? parseDurationFlag('--block-interval', flags.blockInterval) : defaultBlockInterval(batchMs);
-  if (batchMs < 100 || batchMs > 10_000) throw new CliError(`--batch-interval must be between 100ms and 10s (got ${formatDuration(batchMs)})`);
+  if (batchMs < 100 || batchMs > 10_000) throw new FlagError(`--batch-interval must be between 100ms and 10s (got ${formatDuration(batchMs)})`);
   if (blockMs <= 0 || batchMs % blockMs !== 0) {
-    throw new CliError(`--batch-interval ${formatDuration(batchMs)} must be a multiple of --block-interval ${formatDuration(blockMs)}`);
+    throw new FlagError(`--batch-interval ${formatDuration(batchMs)} must be a multiple of --block-interval ${formatDuration(blockMs)}`);
   }
   const startTimeoutMs = flags.startTimeout ? parseDurationFlag('--start-timeout', flags.startTimeout) : 30_000;
+  if (flags.logLevel !== undefined && !LOG_LEVELS.includes(flags.logLevel)) {
+    throw new FlagError(`--log-level must be one of ${LOG_LEVELS.join(', ')} (got "${flags.logLevel}")`);
+  }
 
   const existing = readState(io.cwd);
   if (existing) {

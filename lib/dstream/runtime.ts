@@ -25,6 +25,19 @@ import { operatorLabel, type GraphNode, type JobGraph, type NarrowNode, type Shu
 import { KeyMap, partitionOf } from './keys.js';
 import { cachedInputKey, STATE_KEYS, unionParentPartition } from './planner.js';
 
+/**
+ * Where the id of the graph node whose user function runs now is written
+ * (-1: none). The executor's task worker points it at memory shared with the
+ * main thread, so a task stopped by its timeout names the operator that was
+ * looping; a plain array otherwise. One integer store per user call.
+ */
+let operatorProbe: Int32Array = new Int32Array(1);
+
+/** Point the operator probe at `probe` (an Int32Array over a SharedArrayBuffer in the task worker). */
+export function setOperatorProbe(probe: Int32Array): void {
+  operatorProbe = probe;
+}
+
 export interface TaskInputs {
   /** Packed records of the source partitions this task reads, keyed by `sourceKey(nodeId, partition)`. */
   blocks: ReadonlyMap<string, Uint8Array>;
@@ -69,6 +82,7 @@ class MissingInputError extends Error {
 /** Compute partition `partition` of node `nodeId` into `sink`. */
 export function runTask(graph: JobGraph, nodeId: number, partition: number, inputs: TaskInputs, sink: TaskSink): TaskOutput {
   const counters: Counters = { recordsIn: 0 };
+  operatorProbe[0] = -1;
   if (sink.kind === 'result') {
     const out: unknown[] = [];
     evaluate(graph, nodeId, partition, inputs, (r) => out.push(r), counters);
@@ -150,6 +164,7 @@ function preview(v: unknown): string {
 }
 
 function callUser(fn: (a: unknown, b: unknown) => unknown, a: unknown, b: unknown, node: GraphNode): unknown {
+  operatorProbe[0] = node.id;
   try {
     return fn(a, b);
   } catch (e) {
@@ -174,6 +189,7 @@ function evaluate(graph: JobGraph, nodeId: number, partition: number, inputs: Ta
         evaluate(graph, node.parent, partition, inputs, (r) => all.push(r), counters);
         if (node.op === 'glom') return emit(all);
         let out: Iterable<unknown>;
+        operatorProbe[0] = node.id;
         try {
           out = (node.fn as (v: unknown[]) => Iterable<unknown>)(all);
           if (out == null || typeof (out as Iterable<unknown>)[Symbol.iterator] !== 'function') {
@@ -301,6 +317,7 @@ function stepState(node: StateNode, slots: KeyMap<StateSlot>, values: Uint8Array
   const user = node.mappingFn! as (...args: unknown[]) => unknown;
   const full = user.length >= 4;
   const fn = (k: unknown, v: unknown, st: KeyState): unknown => {
+    operatorProbe[0] = node.id;
     try {
       return full ? user(b, k, v, st) : user(k, v, st);
     } catch (e) {
@@ -425,6 +442,7 @@ function reduceWindow(node: WindowNode, partition: number, inputs: TaskInputs, e
     const record = [k, value];
     if (node.filterFn) {
       let keep: unknown;
+      operatorProbe[0] = node.id;
       try {
         keep = node.filterFn(record);
       } catch (e) {
@@ -438,6 +456,7 @@ function reduceWindow(node: WindowNode, partition: number, inputs: TaskInputs, e
 
 function compose(node: NarrowNode, emit: Emit): Emit {
   const label = operatorLabel(node);
+  const id = node.id;
   const fail = (e: unknown): never => {
     if (e instanceof UserFunctionError) throw e;
     throw new UserFunctionError(node.id, label, e);
@@ -447,6 +466,7 @@ function compose(node: NarrowNode, emit: Emit): Emit {
       const fn = node.fn as (v: unknown) => unknown;
       return (r) => {
         let out: unknown;
+        operatorProbe[0] = id;
         try {
           out = fn(r);
         } catch (e) {
@@ -459,6 +479,7 @@ function compose(node: NarrowNode, emit: Emit): Emit {
       const fn = node.fn as (v: unknown) => unknown;
       return (r) => {
         let keep: unknown;
+        operatorProbe[0] = id;
         try {
           keep = fn(r);
         } catch (e) {
@@ -471,6 +492,7 @@ function compose(node: NarrowNode, emit: Emit): Emit {
       const fn = node.fn as (v: unknown) => Iterable<unknown>;
       return (r) => {
         let out: Iterable<unknown>;
+        operatorProbe[0] = id;
         try {
           out = fn(r);
         } catch (e) {
@@ -484,7 +506,11 @@ function compose(node: NarrowNode, emit: Emit): Emit {
           fail(new TypeError(`flatMap function must return an iterable, got ${preview(out)}`));
         }
         try {
-          for (const x of out) emit(x);
+          // A generator resumes user code of this operator after each emit.
+          for (const x of out) {
+            emit(x);
+            operatorProbe[0] = id;
+          }
         } catch (e) {
           fail(e);
         }
@@ -495,6 +521,7 @@ function compose(node: NarrowNode, emit: Emit): Emit {
       return (r) => {
         const [k, v] = asPair(r, node);
         let out: unknown;
+        operatorProbe[0] = id;
         try {
           out = fn(v);
         } catch (e) {
@@ -508,6 +535,7 @@ function compose(node: NarrowNode, emit: Emit): Emit {
       return (r) => {
         const [k, v] = asPair(r, node);
         let out: Iterable<unknown>;
+        operatorProbe[0] = id;
         try {
           out = fn(v);
         } catch (e) {
@@ -532,6 +560,7 @@ function compose(node: NarrowNode, emit: Emit): Emit {
           }
           if (step.done) return;
           emit([k, step.value]);
+          operatorProbe[0] = id;
         }
       };
     }

@@ -2,13 +2,17 @@
  * Connecting to NATS and publishing/subscribing MessagePack payloads. Every
  * message published inside a trace carries its W3C trace context in NATS
  * headers, and a subscriber handles such a message inside that trace
- * (lib/telemetry/nats.ts).
+ * (lib/telemetry/nats.ts). A subscriber sees only messages that decode and
+ * parse with their subject's schema (lib/nats/schemas.ts); the rest are
+ * dropped, counted and logged once per subject (lib/validation.ts).
  */
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import type { z } from 'zod';
 import { packValue, unpackValue } from '../codec/records.js';
 import type { Logger } from '../log.js';
 import { subjectTemplate, tracedProcess, tracedPublish } from '../telemetry/nats.js';
 import { subjects } from './subjects.js';
+import { checkInput, rejectInput } from '../validation.js';
 
 /** Wildcard subjects, for low-cardinality span names. */
 const templates: readonly string[] = Object.values(subjects as Record<string, unknown>).filter(
@@ -37,27 +41,35 @@ export function publish(nc: NatsConnection, subject: string, message: unknown): 
   );
 }
 
-/** Subscribe and hand each decoded message to `onMessage`; bad payloads are logged and dropped. */
+/**
+ * Subscribe and hand each message that decodes and parses with `schema` to
+ * `onMessage`; anything else is dropped, counted in `rivulet.invalid_inputs`
+ * (source: the subject) and logged once.
+ */
 export function subscribe<T>(
   nc: NatsConnection,
   subject: string,
+  schema: z.ZodType<T>,
   onMessage: (msg: T, subject: string) => void,
   log?: Logger,
 ): Subscription {
+  const source = subjectTemplate(subject, templates);
   return nc.subscribe(subject, {
     callback: (err, msg) => {
       if (err) {
         log?.warn({ err, subject }, 'nats subscription error');
         return;
       }
-      let decoded: T;
+      let decoded: unknown;
       try {
-        decoded = unpackValue<T>(msg.data);
+        decoded = unpackValue<unknown>(msg.data);
       } catch (e) {
-        log?.warn({ subject: msg.subject, err: e }, 'dropping undecodable NATS message');
+        rejectInput(source, `not MessagePack: ${(e as Error).message}`, log);
         return;
       }
-      tracedProcess(msg.subject, subjectTemplate(msg.subject, templates), msg.data.byteLength, msg.headers, () => onMessage(decoded, msg.subject));
+      const valid = checkInput(schema, decoded, source, log);
+      if (valid === undefined) return;
+      tracedProcess(msg.subject, subjectTemplate(msg.subject, templates), msg.data.byteLength, msg.headers, () => onMessage(valid, msg.subject));
     },
   });
 }

@@ -32,6 +32,8 @@ export interface RivuletInstruments {
   recoveries: Counter;
   /** Executor: tasks finished, by `rivulet.task.state`. */
   tasksFinished: Counter;
+  /** Every service: NATS messages and KV/object-store records dropped as invalid, by `rivulet.input.source` (lib/validation.ts). */
+  invalidInputs: Counter;
   meter: Meter;
 }
 
@@ -65,6 +67,10 @@ export function instruments(): RivuletInstruments {
       unit: '{recovery}',
     }),
     tasksFinished: meter.createCounter('rivulet.executor.tasks', { description: 'Tasks finished on this executor, by rivulet.task.state', unit: '{task}' }),
+    invalidInputs: meter.createCounter('rivulet.invalid_inputs', {
+      description: 'NATS messages and KV / object-store records that failed validation and were dropped, by rivulet.input.source',
+      unit: '{message}',
+    }),
   };
   cached = { provider, instruments: made };
   return made;

@@ -17,6 +17,8 @@ export const executorConfigSchema = z.object({
   nodeName: z.string().default(hostname()),
   /** Deadline of a FetchBlocks call to a peer. */
   fetchTimeout: duration('10s'),
+  /** The gRPC channel to a peer executor is closed after this long without a fetch (and at once when the peer is declared lost); 0 = only when lost. */
+  peerIdleTimeout: duration('2m'),
   /** JetStream object store bucket of state checkpoints (must match the scheduler's). */
   checkpointBucket: z.string().regex(/^[A-Za-z0-9_-]+$/).default('rivulet-checkpoints'),
   /** For tests and demos only: extra delay added to every task, to make a straggler. */

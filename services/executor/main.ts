@@ -8,7 +8,8 @@
 import { hostname } from 'node:os';
 import { runService } from '../../lib/service-main.js';
 import { startServer } from '../../lib/grpc/server.js';
-import { connectNats, publish } from '../../lib/nats/connection.js';
+import { connectNats, publish, subscribe } from '../../lib/nats/connection.js';
+import { executorLostSchema } from '../../lib/nats/schemas.js';
 import { subjects } from '../../lib/nats/subjects.js';
 import { systemClock } from '../../lib/clock.js';
 import { rivuletV1 } from '../../lib/proto/index.js';
@@ -35,9 +36,18 @@ await runService('executor', executorConfigSchema, async (config, log) => {
     taskSlowdown: config.taskSlowdown,
     onWorkerExit: ({ slot, exitCode, error, task }) =>
       log.warn({ slot, exitCode, err: error, task }, 'task worker exited; replacing it'),
+    onTaskTimeout: ({ slot, operator, timeoutMs }) =>
+      log.warn({ slot, operator, timeoutMs }, 'task ran past its timeout; its worker was stopped and replaced'),
   });
-  const fetcher = new PeerFetcher({ clock: systemClock, timeoutMs: config.fetchTimeout, maxMessageBytes: config.maxMessageBytes });
+  const fetcher = new PeerFetcher({
+    clock: systemClock,
+    timeoutMs: config.fetchTimeout,
+    maxMessageBytes: config.maxMessageBytes,
+    idleTimeoutMs: config.peerIdleTimeout,
+  });
   const nc = await connectNats(config.natsUrl, `executor-${config.executorId}`, log);
+  // A peer declared lost: its channel goes (a replacement comes back under a new address or is dialled afresh).
+  const lostPeers = subscribe(nc, subjects.executorLostAll, executorLostSchema, (m) => fetcher.peerLost(m.executorId), log);
   // Opened on first use: only state jobs checkpoint.
   const checkpoints = lazyBlobStore(nc, config.checkpointBucket);
   const runner = new TaskRunner({ executorId: config.executorId, epoch, store, pool, bundles, fetcher, checkpoints });
@@ -92,6 +102,7 @@ await runService('executor', executorConfigSchema, async (config, log) => {
     address: server.address,
     stop: async () => {
       heartbeats.stop();
+      lostPeers.unsubscribe();
       await server.shutdown();
       await pool.close();
       fetcher.close();

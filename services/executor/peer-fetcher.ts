@@ -11,6 +11,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { dial } from '../../lib/grpc/client.js';
+import { ChannelPool } from '../../lib/grpc/channel-pool.js';
 import { errorMessage, UnavailableError } from '../../lib/errors.js';
 import type { Clock } from '../../lib/clock.js';
 import type { ExecutorClient } from '../../lib/proto/index.js';
@@ -42,6 +43,8 @@ export class FetchAbortedError extends Error {
 export interface BlockFetcher {
   /** The payloads of `blockIds` held by `peer`, in the same order. */
   fetch(peer: Peer, blockIds: readonly string[], signal?: AbortSignal): Promise<Buffer[]>;
+  /** The peer was declared lost: drop the channel to it. */
+  peerLost?(executorId: string): void;
   close(): void;
 }
 
@@ -51,12 +54,26 @@ export interface PeerFetcherOptions {
   timeoutMs: number;
   /** Largest message accepted from a peer (its blocks must fit). */
   maxMessageBytes: number;
+  /** Close the channel to a peer after this long without a fetch; 0 = only when the peer is lost. @default 0 */
+  idleTimeoutMs?: number;
 }
 
 export class PeerFetcher implements BlockFetcher {
-  private readonly clients = new Map<string, ExecutorClient>();
+  private readonly channels: ChannelPool<ExecutorClient>;
 
-  constructor(private readonly opts: PeerFetcherOptions) {}
+  constructor(private readonly opts: PeerFetcherOptions) {
+    this.channels = new ChannelPool({
+      dial: (address) => dial.executor(address, { maxMessageBytes: opts.maxMessageBytes }),
+      close: (c) => c.close(),
+      clock: opts.clock,
+      idleTimeoutMs: opts.idleTimeoutMs ?? 0,
+    });
+  }
+
+  /** Open peer channels (tests). */
+  get openChannels(): number {
+    return this.channels.size;
+  }
 
   fetch(peer: Peer, blockIds: readonly string[], signal?: AbortSignal): Promise<Buffer[]> {
     if (blockIds.length === 0) return Promise.resolve([]);
@@ -64,7 +81,10 @@ export class PeerFetcher implements BlockFetcher {
       return Promise.reject(new FetchFailedError(peer.executorId, `executor ${peer.executorId} has no address to fetch from`));
     }
     if (signal?.aborted) return Promise.reject(new FetchAbortedError('task killed'));
-    const client = this.client(peer.address);
+    return this.channels.use(peer.address, peer.executorId, (client) => this.fetchFrom(client, peer, blockIds, signal));
+  }
+
+  private fetchFrom(client: ExecutorClient, peer: Peer, blockIds: readonly string[], signal?: AbortSignal): Promise<Buffer[]> {
     return new Promise<Buffer[]>((resolve, reject) => {
       const out: Buffer[] = [];
       let settled = false;
@@ -135,19 +155,11 @@ export class PeerFetcher implements BlockFetcher {
     });
   }
 
-  close(): void {
-    for (const c of this.clients.values()) c.close();
-    this.clients.clear();
+  peerLost(executorId: string): void {
+    this.channels.peerLost(executorId);
   }
 
-  private client(address: string): ExecutorClient {
-    let c = this.clients.get(address);
-    if (!c) {
-      // Kept for the life of the process: grpc channels reconnect on their
-      // own, and the set of peer addresses is the (small) set of executors.
-      c = dial.executor(address, { maxMessageBytes: this.opts.maxMessageBytes });
-      this.clients.set(address, c);
-    }
-    return c;
+  close(): void {
+    this.channels.closeAll();
   }
 }

@@ -125,7 +125,7 @@ export function executorHandlers(deps: ExecutorServerDeps): ExecutorHandlers {
         // start() never throws and its result never rejects: every outcome is a TaskResult.
         runner.start(spec).result.then(
           (result) => {
-            if (!cancelled) call.write(result);
+            if (!cancelled) call.write(fitsOneMessage(result, deps.maxMessageBytes));
             if (--remaining === 0 && !cancelled) call.end();
           },
           (err) => {
@@ -183,4 +183,27 @@ export function executorHandlers(deps: ExecutorServerDeps): ExecutorHandlers {
 function checkBlockId(id: string): void {
   if (!id) throw new InvalidArgumentError('block_id is empty');
   if (id.length > MAX_BLOCK_ID_LENGTH) throw new InvalidArgumentError(`block_id is longer than ${MAX_BLOCK_ID_LENGTH} characters`);
+}
+
+/**
+ * A result larger than one RunTasks message cannot be sent; writing it would
+ * break the whole stream, which the scheduler takes for a lost executor. It
+ * is sent as a failure that says why instead (the same every attempt: the
+ * job's output for one partition is too large).
+ */
+function fitsOneMessage(result: TaskResult, maxMessageBytes: number): TaskResult {
+  const bytes = result.records?.payload?.length ?? 0;
+  if (bytes <= maxMessageBytes - MESSAGE_OVERHEAD) return result;
+  return {
+    taskId: result.taskId,
+    attempt: result.attempt,
+    executorId: result.executorId,
+    epoch: result.epoch,
+    state: 'FAILED',
+    userError: true,
+    error:
+      `the task's result is ${bytes} bytes, over the ${maxMessageBytes}-byte limit of one message (maxMessageBytes): ` +
+      'spread the output over more partitions (e.g. repartition) or raise maxMessageBytes',
+    ...(result.metrics ? { metrics: result.metrics } : {}),
+  };
 }

@@ -10,7 +10,13 @@
  *  - replace a worker that crashes or exits and fail its task as a cluster
  *    failure (not the job's fault — the scheduler may retry elsewhere);
  *  - cancel: a queued task is removed; a running task's worker is terminated
- *    and replaced, so a losing speculative copy frees its slot at once.
+ *    and replaced, so a losing speculative copy frees its slot at once;
+ *  - time out: a task that holds its slot longer than its `timeoutMs` (the
+ *    scheduler's taskTimeout) has its worker terminated and replaced, and
+ *    fails as a cluster failure (retried, then the batch fails) naming the
+ *    operator whose code was running — read from a probe the worker's
+ *    runtime writes into memory shared with this thread, since a thread
+ *    stuck in a loop can't answer.
  *
  * It never talks to the network or the block store; task-runner.ts does.
  */
@@ -19,7 +25,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import type { TaskSink } from '../../lib/dstream/runtime.js';
-import type { FromWorker, RunMessage } from './worker-protocol.js';
+import type { FromWorker, RunMessage, TaskWorkerData } from './worker-protocol.js';
 
 export interface PoolBundle {
   hash: string;
@@ -43,6 +49,8 @@ export interface PoolTask {
   batchTimeMs?: number;
   /** TaskSpec.state_replay. */
   stateReplay?: readonly number[];
+  /** Longest time the task may hold a slot (TaskSpec.timeout_ms); 0 or absent = no limit. */
+  timeoutMs?: number;
 }
 
 export type PoolOutcome =
@@ -59,7 +67,7 @@ export type PoolOutcome =
       queueMs: number;
     }
   | { kind: 'userError'; message: string; runMs: number; queueMs: number }
-  | { kind: 'failed'; message: string; queueMs: number }
+  | { kind: 'failed'; message: string; queueMs: number; timedOut?: boolean }
   | { kind: 'killed' };
 
 export interface PoolHandle {
@@ -78,6 +86,8 @@ export interface TaskPoolOptions {
   taskSlowdown?: number;
   /** Called when a worker dies unexpectedly (for logging). */
   onWorkerExit?: (info: { slot: number; exitCode: number; error?: Error; task: boolean }) => void;
+  /** Called when a task's worker is stopped by the task's timeout (for logging). */
+  onTaskTimeout?: (info: { slot: number; operator: string; timeoutMs: number }) => void;
 }
 
 /** Where the compiled worker lives, from dist/ (compiled) or from the source tree (vitest). */
@@ -100,6 +110,8 @@ interface Job {
   /** taskSlowdown already applied to this job's answer. */
   slowed?: boolean;
   slot?: Slot;
+  /** The task's timeout, armed while it runs. */
+  timer?: NodeJS.Timeout;
   resolve: (o: PoolOutcome) => void;
 }
 
@@ -108,6 +120,8 @@ interface Slot {
   worker: Worker;
   /** Bundle hashes this worker has been sent. */
   loaded: Set<string>;
+  /** [0]: the graph node whose user code the worker runs now (-1: none); shared with the worker. */
+  probe: Int32Array;
   ready: boolean;
   current?: Job;
   lastError?: Error;
@@ -115,6 +129,8 @@ interface Slot {
 
 /** A worker that dies before it is ready is restarted after this delay, so a broken worker can't spin. */
 const BROKEN_WORKER_RESTART_MS = 1000;
+/** Bundles whose operator labels are remembered (the oldest is forgotten first; a forgotten one is named by node id). */
+const MAX_LABELLED_BUNDLES = 256;
 
 export class TaskPool {
   readonly slots: number;
@@ -124,6 +140,9 @@ export class TaskPool {
   private readonly workers: Slot[] = [];
   private readonly queue: Job[] = [];
   private readonly onWorkerExit: TaskPoolOptions['onWorkerExit'];
+  private readonly onTaskTimeout: TaskPoolOptions['onTaskTimeout'];
+  /** Operator labels of each loaded bundle, by graph node id. */
+  private readonly labels = new Map<string, string[]>();
   private nextSeq = 1;
   private running = 0;
   private closed = false;
@@ -137,6 +156,7 @@ export class TaskPool {
     this.taskDelayMs = Math.max(0, opts.taskDelayMs ?? 0);
     this.taskSlowdown = Math.max(1, opts.taskSlowdown ?? 1);
     this.onWorkerExit = opts.onWorkerExit;
+    this.onTaskTimeout = opts.onTaskTimeout;
     for (let i = 0; i < this.slots; i++) this.workers.push(this.spawn(i));
   }
 
@@ -193,8 +213,11 @@ export class TaskPool {
   }
 
   private spawn(index: number, delayMs = 0): Slot {
-    const worker = new Worker(this.workerPath, { name: `rivulet-task-${index}` });
-    const slot: Slot = { index, worker, loaded: new Set(), ready: false };
+    const probe = new SharedArrayBuffer(4);
+    const workerData: TaskWorkerData = { probe };
+    const worker = new Worker(this.workerPath, { name: `rivulet-task-${index}`, workerData });
+    const slot: Slot = { index, worker, loaded: new Set(), probe: new Int32Array(probe), ready: false };
+    slot.probe[0] = -1;
     worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
     worker.on('error', (err) => {
       slot.lastError = err;
@@ -209,6 +232,12 @@ export class TaskPool {
       slot.ready = true;
       if (this.workers.every((w) => w.ready)) for (const w of this.readyWaiters.splice(0)) w();
       this.pump();
+      return;
+    }
+    if (msg.type === 'operators') {
+      this.labels.delete(msg.bundleHash);
+      this.labels.set(msg.bundleHash, msg.labels);
+      if (this.labels.size > MAX_LABELLED_BUNDLES) this.labels.delete(this.labels.keys().next().value!);
       return;
     }
     const job = slot.current;
@@ -290,16 +319,43 @@ export class TaskPool {
     const slot = job.slot!;
     slot.current = undefined;
     this.finish(job, { kind: 'killed' });
+    this.replace(slot);
+    return true;
+  }
+
+  /** The task overran its timeout: stop its worker, name the operator it was in, fail it. */
+  private timeOut(job: Job, timeoutMs: number): void {
+    const slot = job.slot;
+    if (job.state !== 'running' || !slot || slot.current !== job) return;
+    const nodeId = slot.probe[0]!;
+    const label = nodeId >= 0 ? this.labels.get(job.task.bundle.hash)?.[nodeId] : undefined;
+    const operator = nodeId < 0 ? `the task's input handling (node ${job.task.nodeId})` : label ? `${label} (node ${nodeId})` : `node ${nodeId}`;
+    slot.current = undefined;
+    this.onTaskTimeout?.({ slot: slot.index, operator, timeoutMs });
+    this.finish(job, {
+      kind: 'failed',
+      message:
+        `task timed out after ${formatMs(timeoutMs)} (taskTimeout) while running operator ${operator} ` +
+        `of ${job.task.bundle.source}; its worker thread was stopped and replaced`,
+      queueMs: job.dispatchedAt - job.enqueuedAt,
+      timedOut: true,
+    });
+    this.replace(slot);
+  }
+
+  /** Stop a slot's worker (mid-task) and start a fresh one in its place. */
+  private replace(slot: Slot): void {
     const replacement = this.spawn(slot.index);
     this.workers[slot.index] = replacement;
     void slot.worker.terminate();
     this.pump();
-    return true;
   }
 
   private finish(job: Job, outcome: PoolOutcome): void {
     if (job.state === 'done') return;
     if (job.state === 'running') this.running--;
+    if (job.timer) clearTimeout(job.timer);
+    job.timer = undefined;
     job.state = 'done';
     job.slot = undefined;
     job.resolve(outcome);
@@ -327,6 +383,8 @@ export class TaskPool {
     job.state = 'running';
     job.dispatchedAt = performance.now();
     this.running++;
+    const timeoutMs = job.task.timeoutMs ?? 0;
+    if (timeoutMs > 0) job.timer = setTimeout(() => this.timeOut(job, timeoutMs), timeoutMs);
     try {
       slot.worker.postMessage(message, [message.input]);
     } catch (e) {
@@ -335,6 +393,10 @@ export class TaskPool {
       this.finish(job, { kind: 'failed', message: `cannot hand the task to a worker: ${(e as Error).message}`, queueMs: 0 });
     }
   }
+}
+
+function formatMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
 /** Copy every input payload into one ArrayBuffer with [start, end) ranges. */

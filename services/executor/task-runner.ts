@@ -17,8 +17,9 @@
  *  - user code threw (or the bundle fails to build) → FAILED, user_error=true;
  *  - an input could not be fetched from a peer → FAILED,
  *    fetch_failed_executor_id=<peer> (recompute its outputs, don't blame the task);
- *  - anything else (bad spec, bundle not loaded, worker crash, store full) →
- *    FAILED, user_error=false (retry elsewhere);
+ *  - anything else (bad spec, bundle not loaded, worker crash, store full,
+ *    the task ran past TaskSpec.timeout_ms and its worker was stopped) →
+ *    FAILED, user_error=false (retry elsewhere; the batch fails at maxTaskAttempts);
  *  - KillTasks → KILLED, and any result is discarded.
  *
  * It never throws: every outcome is a TaskResult.
@@ -210,7 +211,7 @@ export class TaskRunner {
     if (exec.killed) return this.killedResult(exec);
 
     exec.state = 'submitted';
-    exec.handle = this.opts.pool.submit({ ...inputs, bundle, sink });
+    exec.handle = this.opts.pool.submit({ ...inputs, bundle, sink, timeoutMs: spec.timeoutMs ?? 0 });
     const outcome = await exec.handle.outcome;
     switch (outcome.kind) {
       case 'killed':

@@ -9,15 +9,18 @@
  * "user code failed" or "failed": retries, kills and crash handling belong to
  * the pool on the main thread.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { loadJob, type LoadedJob } from '../../lib/dstream/loader.js';
-import { runTask, type TaskInputs, type TaskOutput } from '../../lib/dstream/runtime.js';
+import { runTask, setOperatorProbe, type TaskInputs, type TaskOutput } from '../../lib/dstream/runtime.js';
+import { operatorLabel } from '../../lib/dstream/graph.js';
 import { JobDefinitionError, UserFunctionError } from '../../lib/dstream/errors.js';
-import type { DoneMessage, FailMessage, FromWorker, RunMessage, ToWorker } from './worker-protocol.js';
+import type { DoneMessage, FailMessage, FromWorker, RunMessage, TaskWorkerData, ToWorker } from './worker-protocol.js';
 
 if (!parentPort) throw new Error('task-worker.js must run as a worker_thread of the executor');
 const port = parentPort;
+const data = workerData as TaskWorkerData | undefined;
+if (data?.probe) setOperatorProbe(new Int32Array(data.probe));
 
 /**
  * Loaded bundles by hash. A bundle that failed to build is remembered as its
@@ -38,6 +41,7 @@ function jobFor(msg: RunMessage): LoadedJob {
     }
     try {
       job = loadJob(msg.code, msg.source);
+      post({ type: 'operators', bundleHash: msg.bundleHash, labels: job.graph.nodes.map((n) => operatorLabel(n)) });
     } catch (e) {
       job =
         e instanceof JobDefinitionError

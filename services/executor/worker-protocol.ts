@@ -66,4 +66,21 @@ export interface FailMessage {
   runMs: number;
 }
 
-export type FromWorker = ReadyMessage | DoneMessage | FailMessage;
+/**
+ * Sent once per bundle a worker loads: the label of every graph node, by id,
+ * so the pool can name the operator a timed-out task was stuck in (the
+ * worker writes the running node id into the shared `probe` of its workerData).
+ */
+export interface OperatorsMessage {
+  type: 'operators';
+  bundleHash: string;
+  labels: string[];
+}
+
+/** workerData of a task worker. */
+export interface TaskWorkerData {
+  /** Int32Array(1) over it: the graph node whose user code runs now, -1 for none. */
+  probe: SharedArrayBuffer;
+}
+
+export type FromWorker = ReadyMessage | DoneMessage | FailMessage | OperatorsMessage;

@@ -29,9 +29,13 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { packValue, unpackValue } from '../../lib/codec/records.js';
 import { errorMessage, ResourceExhaustedError, UnavailableError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
+import { z } from 'zod';
+import { checkInput } from '../../lib/validation.js';
 import {
   DEPENDENCY_KINDS,
   LOCATION_KINDS,
+  type DependencyKind,
+  type LocationKind,
   type BatchGraphRecord,
   type BatchId,
   type DatasetLocationsRecord,
@@ -98,61 +102,51 @@ function encode(value: object, what: string): Uint8Array {
   return bytes;
 }
 
-// Shape checks for values read back: a corrupt or foreign value must be
-// skipped with a log line, not crash the service or poison the store.
-const isStr = (v: unknown): v is string => typeof v === 'string';
-const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-const isRef = (v: unknown): boolean => {
-  const r = v as Record<string, unknown>;
-  return !!r && isStr(r.jobId) && isInt(r.batchTimeMs) && isInt(r.nodeId);
-};
+// Schemas of values read back: a corrupt or foreign value is skipped,
+// counted in rivulet.invalid_inputs and logged once (lib/validation.ts) — it
+// must not crash the service or poison the store. Unknown fields are stripped.
+const safeInt = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const text = z.string().max(4096);
+const datasetRef = z.object({ jobId: text, batchTimeMs: safeInt, nodeId: safeInt });
 
-function decodeGraph(raw: unknown): BatchGraphRecord {
-  const r = raw as Record<string, unknown>;
-  const ok =
-    !!r &&
-    r.format === FORMAT &&
-    isStr(r.jobId) &&
-    isInt(r.batchTimeMs) &&
-    isStr(r.fingerprint) &&
-    Array.isArray(r.datasets) &&
-    r.datasets.every((d: Record<string, unknown>) => {
-      return (
-        !!d &&
-        isInt(d.nodeId) &&
-        isStr(d.operator) &&
-        (DEPENDENCY_KINDS as readonly unknown[]).includes(d.dependency) &&
-        Array.isArray(d.parents) &&
-        d.parents.every(isRef) &&
-        isInt(d.numPartitions) &&
-        Array.isArray(d.parentPartitions) &&
-        d.parentPartitions.every(isInt)
-      );
-    });
-  if (!ok) throw new Error('not a lineage batch graph record');
-  return r as unknown as BatchGraphRecord;
-}
+const graphRecordSchema = z.object({
+  format: z.literal(FORMAT),
+  jobId: text,
+  batchTimeMs: safeInt,
+  fingerprint: text,
+  datasets: z
+    .array(
+      z.object({
+        nodeId: safeInt,
+        operator: text,
+        dependency: z.enum(DEPENDENCY_KINDS as readonly [DependencyKind, ...DependencyKind[]]),
+        parents: z.array(datasetRef).max(10_000),
+        numPartitions: safeInt,
+        parentPartitions: z.array(safeInt).max(10_000),
+      }),
+    )
+    .max(100_000),
+}) satisfies z.ZodType<BatchGraphRecord>;
 
-function decodeLocations(raw: unknown): DatasetLocationsRecord {
-  const r = raw as Record<string, unknown>;
-  const ok =
-    !!r &&
-    r.format === FORMAT &&
-    isRef(r) &&
-    Array.isArray(r.locations) &&
-    r.locations.every((l: Record<string, unknown>) => {
-      return (
-        !!l &&
-        (LOCATION_KINDS as readonly unknown[]).includes(l.kind) &&
-        isInt(l.partition) &&
-        isStr(l.blockId) &&
-        Array.isArray(l.executorIds) &&
-        l.executorIds.every(isStr) &&
-        isInt(l.bytes)
-      );
-    });
-  if (!ok) throw new Error('not a lineage locations record');
-  return r as unknown as DatasetLocationsRecord;
+const locationsRecordSchema = datasetRef.extend({
+  format: z.literal(FORMAT),
+  locations: z
+    .array(
+      z.object({
+        kind: z.enum(LOCATION_KINDS as readonly [LocationKind, ...LocationKind[]]),
+        partition: safeInt,
+        blockId: text,
+        executorIds: z.array(text).max(64),
+        bytes: safeInt,
+      }),
+    )
+    .max(1_000_000),
+}) satisfies z.ZodType<DatasetLocationsRecord>;
+
+/** A parsed record without its format tag (the store's own shape). */
+function withoutFormat<T extends { format: number }>(r: T): Omit<T, 'format'> {
+  const { format: _format, ...rest } = r;
+  return rest;
 }
 
 export class KvLineagePersistence implements LineagePersistence {
@@ -162,6 +156,11 @@ export class KvLineagePersistence implements LineagePersistence {
     private readonly bucket: string,
     private readonly log: Logger,
   ) {}
+
+  /** The source name of invalid values read back (rivulet.invalid_inputs). */
+  private get source(): string {
+    return `kv:${this.bucket}`;
+  }
 
   /** Open (creating if missing) the bucket. Rejects with UnavailableError naming the bucket and cause. */
   static async open(nc: NatsConnection, bucket: string, log: Logger): Promise<KvLineagePersistence> {
@@ -204,23 +203,22 @@ export class KvLineagePersistence implements LineagePersistence {
       await forEachLimit(await this.listKeys('b.>'), CONCURRENCY, async (key) => {
         const raw = await this.read(key);
         if (raw === undefined) return;
-        try {
-          const g = decodeGraph(raw);
-          graphs.set(graphKey(g), g);
-        } catch (e) {
+        const g = checkInput(graphRecordSchema, raw, this.source, this.log);
+        if (!g) {
           corruptSkipped++;
-          this.log.error({ key, err: errorMessage(e) }, 'skipping undecodable lineage batch record');
+          return;
         }
+        graphs.set(graphKey(g), withoutFormat(g));
       });
       await forEachLimit(await this.listKeys('l.>'), CONCURRENCY, async (key) => {
         const raw = await this.read(key);
         if (raw === undefined) return;
-        try {
-          locations.push({ key, record: decodeLocations(raw) });
-        } catch (e) {
+        const record = checkInput(locationsRecordSchema, raw, this.source, this.log);
+        if (!record) {
           corruptSkipped++;
-          this.log.error({ key, err: errorMessage(e) }, 'skipping undecodable lineage locations record');
+          return;
         }
+        locations.push({ key, record: withoutFormat(record) });
       });
     } catch (e) {
       throw new UnavailableError(`cannot read lineage state from KV bucket "${this.bucket}": ${errorMessage(e)}`, { cause: e });

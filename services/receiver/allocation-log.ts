@@ -40,7 +40,9 @@
  */
 import { errorMessage, UnavailableError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
+import { z } from 'zod';
 import { packValue, unpackValue } from '../../lib/codec/records.js';
+import { checkInput, rejectInput } from '../../lib/validation.js';
 import type { StoredBlockRef } from './batch-tracker.js';
 
 /**
@@ -87,37 +89,22 @@ export function kvToken(name: string): string {
   return /^[A-Za-z0-9_-]+$/.test(name) ? name : '=' + Buffer.from(name, 'utf8').toString('hex');
 }
 
-const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const safeInt = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const name = z.string().min(1).max(1024);
 
-function decodeBlock(raw: unknown): LoggedBlock {
-  const r = raw as Record<string, unknown>;
-  const ok =
-    !!r &&
-    r.format === FORMAT &&
-    typeof r.stream === 'string' &&
-    isInt(r.batchTimeMs) &&
-    typeof r.blockId === 'string' &&
-    isInt(r.records) &&
-    isInt(r.bytes) &&
-    Array.isArray(r.executorIds) &&
-    r.executorIds.length > 0 &&
-    r.executorIds.every((e) => typeof e === 'string');
-  if (!ok) throw new Error('not a receiver block record');
-  return {
-    stream: r.stream as string,
-    batchTimeMs: r.batchTimeMs as number,
-    blockId: r.blockId as string,
-    records: r.records as number,
-    bytes: r.bytes as number,
-    executorIds: r.executorIds as string[],
-  };
-}
+/** A block record read back: parsed before it becomes a recovered batch (lib/validation.ts). */
+const blockRecordSchema = z.object({
+  format: z.literal(FORMAT),
+  stream: name,
+  batchTimeMs: safeInt,
+  blockId: name,
+  records: safeInt,
+  bytes: safeInt,
+  executorIds: z.array(name).min(1).max(16),
+});
 
-function decodeAnnounced(raw: unknown): { stream: string; batchTimeMs: number } {
-  const r = raw as Record<string, unknown>;
-  if (!r || r.format !== FORMAT || typeof r.stream !== 'string' || !isInt(r.batchTimeMs)) throw new Error('not a receiver announcement record');
-  return { stream: r.stream, batchTimeMs: r.batchTimeMs };
-}
+/** An announcement marker read back. */
+const announcedRecordSchema = z.object({ format: z.literal(FORMAT), stream: name, batchTimeMs: safeInt });
 
 interface StreamLog {
   token: string;
@@ -208,26 +195,36 @@ export class AllocationLog {
       return r;
     };
     let corrupt = 0;
-    for (const { key, value } of markerEntries) {
+    // Every record is parsed before it becomes state; a bad one is skipped, counted and logged once.
+    const source = `kv:${this.opts.bucket}`;
+    const decode = <T>(schema: z.ZodType<T>, key: string, value: Uint8Array): T | undefined => {
+      let raw: unknown;
       try {
-        const m = decodeAnnounced(unpackValue<unknown>(value));
-        get(m.stream).lastAnnouncedMs = m.batchTimeMs;
+        raw = unpackValue<unknown>(value);
       } catch (e) {
-        corrupt++;
-        this.log.error({ key, err: errorMessage(e) }, 'skipping undecodable write-ahead log record');
+        rejectInput(source, `write-ahead log record ${key} is not MessagePack: ${errorMessage(e)}`, this.log);
+        return undefined;
       }
+      return checkInput(schema, raw, source, this.log);
+    };
+    for (const { key, value } of markerEntries) {
+      const m = decode(announcedRecordSchema, key, value);
+      if (!m) {
+        corrupt++;
+        continue;
+      }
+      get(m.stream).lastAnnouncedMs = m.batchTimeMs;
     }
     for (const { key, value } of blockEntries) {
-      try {
-        const b = decodeBlock(unpackValue<unknown>(value));
-        const r = get(b.stream);
-        const list = r.byTime.get(b.batchTimeMs) ?? [];
-        list.push({ blockId: b.blockId, records: b.records, bytes: b.bytes, executorIds: b.executorIds });
-        r.byTime.set(b.batchTimeMs, list);
-      } catch (e) {
+      const b = decode(blockRecordSchema, key, value);
+      if (!b) {
         corrupt++;
-        this.log.error({ key, err: errorMessage(e) }, 'skipping undecodable write-ahead log record');
+        continue;
       }
+      const r = get(b.stream);
+      const list = r.byTime.get(b.batchTimeMs) ?? [];
+      list.push({ blockId: b.blockId, records: b.records, bytes: b.bytes, executorIds: b.executorIds });
+      r.byTime.set(b.batchTimeMs, list);
     }
     const out: RecoveredStream[] = [];
     for (const r of byStream.values()) {

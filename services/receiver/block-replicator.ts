@@ -17,9 +17,10 @@
  * without bound (each put has a deadline and there are at most `maxRounds`).
  */
 import { dial, unary } from '../../lib/grpc/client.js';
+import { ChannelPool } from '../../lib/grpc/channel-pool.js';
 import { errorMessage, UnavailableError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
-import type { Clock } from '../../lib/clock.js';
+import { systemClock, type Clock } from '../../lib/clock.js';
 import type { ExecutorClient } from '../../lib/proto/index.js';
 import type { PutBlockRequest } from '../../lib/proto/gen/rivulet/v1/PutBlockRequest.js';
 import type { PutBlockResponse__Output } from '../../lib/proto/gen/rivulet/v1/PutBlockResponse.js';
@@ -45,40 +46,52 @@ export interface BlockReplicator {
 /** One PutBlock to one executor. */
 export interface BlockPutter {
   put(target: ExecutorInfo, block: BlockToStore): Promise<{ executorId: string; epoch: number }>;
+  /** The executor was declared lost: drop the channel to it. */
+  peerLost?(executorId: string): void;
   close(): void;
 }
 
-/** PutBlock over gRPC, one channel per executor address. */
+/**
+ * PutBlock over gRPC, one channel per executor address, closed when the
+ * executor is lost or idle for `idleTimeoutMs` (lib/grpc/channel-pool.ts).
+ */
 export class GrpcBlockPutter implements BlockPutter {
-  private readonly clients = new Map<string, ExecutorClient>();
+  private readonly channels: ChannelPool<ExecutorClient>;
 
-  constructor(private readonly opts: { timeoutMs: number; maxMessageBytes: number }) {}
+  constructor(private readonly opts: { timeoutMs: number; maxMessageBytes: number; clock?: Clock; idleTimeoutMs?: number }) {
+    this.channels = new ChannelPool({
+      dial: (address) => dial.executor(address, { maxMessageBytes: opts.maxMessageBytes }),
+      close: (c) => c.close(),
+      clock: opts.clock ?? systemClock,
+      idleTimeoutMs: opts.idleTimeoutMs ?? 0,
+    });
+  }
+
+  /** Open executor channels (tests). */
+  get openChannels(): number {
+    return this.channels.size;
+  }
 
   async put(target: ExecutorInfo, block: BlockToStore): Promise<{ executorId: string; epoch: number }> {
-    const client = this.client(target.address);
     // One attempt: on failure the replicator moves to another executor rather
     // than waiting on a backoff for this one.
-    const res = await unary<PutBlockRequest, PutBlockResponse__Output>(
-      client,
-      client.putBlock,
-      { blockId: block.blockId, stream: block.stream, batch: { count: block.records, payload: block.payload } },
-      { timeoutMs: this.opts.timeoutMs, attempts: 1 },
+    const res = await this.channels.use(target.address, target.executorId, (client) =>
+      unary<PutBlockRequest, PutBlockResponse__Output>(
+        client,
+        client.putBlock,
+        { blockId: block.blockId, stream: block.stream, batch: { count: block.records, payload: block.payload } },
+        { timeoutMs: this.opts.timeoutMs, attempts: 1 },
+      ),
     );
     return { executorId: res.executorId || target.executorId, epoch: Number(res.epoch) };
   }
 
-  close(): void {
-    for (const c of this.clients.values()) c.close();
-    this.clients.clear();
+  peerLost(executorId: string): void {
+    this.channels.peerLost(executorId);
   }
 
-  private client(address: string): ExecutorClient {
-    let c = this.clients.get(address);
-    if (!c) {
-      c = dial.executor(address, { maxMessageBytes: this.opts.maxMessageBytes });
-      this.clients.set(address, c);
-    }
-    return c;
+  close(): void {
+    this.channels.closeAll();
   }
 }
 

@@ -22,6 +22,8 @@ export const receiverConfigSchema = z
     schedulerAddress: z.string().default('127.0.0.1:7071'),
     /** Deadline of one PutBlock to an executor. */
     putBlockTimeout: duration('5s'),
+    /** The gRPC channel to an executor is closed after this long without a PutBlock (and at once when it is declared lost); 0 = only when lost. */
+    peerIdleTimeout: duration('2m'),
     /** An executor whose last heartbeat is older than this is not chosen for blocks. */
     executorTimeout: duration('1500ms'),
     /**

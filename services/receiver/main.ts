@@ -15,7 +15,8 @@ import { UnavailableError } from '../../lib/errors.js';
 import { dial, unary } from '../../lib/grpc/client.js';
 import { startServer } from '../../lib/grpc/server.js';
 import { connectNats, publish, subscribe } from '../../lib/nats/connection.js';
-import { subjects, type ExecutorLostMessage, type HeartbeatMessage, type StreamsMessage } from '../../lib/nats/subjects.js';
+import { subjects } from '../../lib/nats/subjects.js';
+import { executorLostSchema, heartbeatSchema, streamsSchema } from '../../lib/nats/schemas.js';
 import { rivuletV1 } from '../../lib/proto/index.js';
 import type { ListStreamsRequest } from '../../lib/proto/gen/rivulet/v1/ListStreamsRequest.js';
 import type { ListStreamsResponse__Output } from '../../lib/proto/gen/rivulet/v1/ListStreamsResponse.js';
@@ -52,6 +53,8 @@ await runService('receiver', receiverConfigSchema, async (config, log) => {
   const putter = new GrpcBlockPutter({
     timeoutMs: config.putBlockTimeout,
     maxMessageBytes: Math.max(config.maxBlockBytes, config.maxMessageBytes) + 64 * 1024,
+    clock,
+    idleTimeoutMs: config.peerIdleTimeout,
   });
   const replicator = new PlacingReplicator({
     directory,
@@ -99,12 +102,15 @@ await runService('receiver', receiverConfigSchema, async (config, log) => {
   const server = new ReceiverServer({ ingest, streams: registry, maxMessageBytes: config.maxMessageBytes, log });
 
   const subs = [
-    subscribe<HeartbeatMessage>(nc, subjects.heartbeatAll, (hb) => {
+    subscribe(nc, subjects.heartbeatAll, heartbeatSchema, (hb) => {
       const r = directory.observe(hb);
       if (r === 'new' || r === 'replaced') log.info({ executorId: hb.executorId, epoch: hb.epoch, address: hb.address }, `executor ${r === 'new' ? 'joined' : 'restarted'}`);
     }, log),
-    subscribe<ExecutorLostMessage>(nc, subjects.executorLostAll, (m) => directory.lost(m.executorId, Number(m.epoch)), log),
-    subscribe<StreamsMessage>(nc, subjects.streams, (m) => registry.apply({ streams: m.streams ?? [], batchIntervalMs: Number(m.batchIntervalMs) }, 'nats'), log),
+    subscribe(nc, subjects.executorLostAll, executorLostSchema, (m) => {
+      directory.lost(m.executorId, m.epoch);
+      putter.peerLost(m.executorId);
+    }, log),
+    subscribe(nc, subjects.streams, streamsSchema, (m) => registry.apply({ streams: m.streams, batchIntervalMs: m.batchIntervalMs }, 'nats'), log),
   ];
 
   const started = await startServer(

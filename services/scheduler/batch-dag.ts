@@ -290,6 +290,7 @@ export class BatchDag implements TaskSetListener {
     this.d.telemetry.outputsCommitting(run);
     const error = commitOutputs(run, this.d.outputs, this.d.log);
     if (error) return this.failBatch(run, error);
+    run.releaseResults();
     this.d.telemetry.outputsCommitted(run);
     run.moveTo('COMPLETED', this.d.log);
     run.completedAtMs = this.d.clock.now();
@@ -330,6 +331,7 @@ export class BatchDag implements TaskSetListener {
   /** Drop what a finished batch read (its inputs, shuffles, and cached data nothing reaches any more) and tell lineage. */
   releaseBatchData(run: BatchRun): void {
     const jobId = run.job.id;
+    run.releaseCommits();
     if (run.state === 'COMPLETED') {
       this.d.cache.release(run.job, run.batchTimeMs, this.d.config.batchInterval, (stateNode) => this.d.state.checkpointOf(jobId, stateNode));
     }

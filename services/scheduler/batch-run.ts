@@ -77,6 +77,8 @@ export interface LineageRebuild {
   fallback?: boolean;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 export class BatchRun {
   private current: BatchState = 'WAITING_INPUT';
   plan?: BatchPlan;
@@ -103,6 +105,21 @@ export class BatchRun {
   readonly stateRebuilds = new Map<string, 'pending' | LineageRebuild>();
   /** Outputs this batch committed (first commits only), to be made durable before the batch is journaled. */
   readonly commits: Array<{ output: string; batch: { batchTimeMs: number; count: number; payload: Buffer } }> = [];
+
+  /**
+   * The batch's outputs are committed: drop the result payloads its tasks
+   * returned (the committed copy lives in the output store, bounded there).
+   * A finished run stays in its job's history for status, so anything big it
+   * kept would pile up there — `HISTORY` runs per job, beyond every output bound.
+   */
+  releaseResults(): void {
+    for (const s of this.stages) for (const [p, r] of s.results) s.results.set(p, { count: r.count, payload: EMPTY });
+  }
+
+  /** The commits are durable (or never will be needed): forget them, for the same reason. */
+  releaseCommits(): void {
+    this.commits.length = 0;
+  }
 
   nextAttempt(taskId: string): number {
     const n = (this.attempts.get(taskId) ?? 0) + 1;

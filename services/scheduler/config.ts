@@ -13,6 +13,14 @@ export const schedulerConfigSchema = z.object({
   batchReadyTimeout: duration('500ms'),
   /** Attempts per task before its batch (and job) fails. */
   maxTaskAttempts: int(4, 1, 100),
+  /**
+   * Longest a task attempt may hold an executor's slot: past it the executor
+   * stops the worker thread running it (a runaway user function, e.g. an
+   * endless loop), replaces it, and the attempt fails like any failure —
+   * retried elsewhere, and the batch fails at maxTaskAttempts with an error
+   * naming the operator. 0 = 10 × batchInterval, at least 30s.
+   */
+  taskTimeout: duration('0ms'),
   /** Executor heartbeat interval (must match the executors'). */
   heartbeatInterval: duration('250ms'),
   /**
@@ -46,7 +54,7 @@ export const schedulerConfigSchema = z.object({
   defaultParallelism: int(0, 0, 10_000),
   /** Committed output batches kept per (job, output) for WatchOutput replays. */
   outputRetentionBatches: int(100, 1, 100_000),
-  /** Bound on the bytes of retained output per (job, output). */
+  /** Bound on the bytes of retained output per (job, output), in memory and in the outputs stream. */
   outputRetentionBytes: bytes('64MiB'),
   /** Largest job bundle accepted by SubmitJob. */
   maxBundleBytes: bytes('8MiB'),
@@ -77,7 +85,11 @@ export const schedulerConfigSchema = z.object({
    * recorded there.
    */
   jobsBucket: z.string().regex(/^[A-Za-z0-9_-]+$/).default('rivulet-scheduler'),
-  /** JetStream stream of journaled jobs' committed outputs (outputRetentionBatches kept per output), replayed after a restart. */
+  /**
+   * JetStream stream of journaled jobs' committed outputs, replayed after a
+   * restart: outputRetentionBatches and outputRetentionBytes kept per output;
+   * a batch over the NATS max payload is stored in chunks.
+   */
   outputsStream: z.string().regex(/^[A-Za-z0-9_-]+$/).default('rivulet-outputs'),
   /** JetStream object store bucket of state checkpoints (must match the executors'). */
   checkpointBucket: z.string().regex(/^[A-Za-z0-9_-]+$/).default('rivulet-checkpoints'),
@@ -89,6 +101,11 @@ export const schedulerConfigSchema = z.object({
 });
 
 export type SchedulerConfig = z.infer<typeof schedulerConfigSchema>;
+
+/** The task timeout in force: taskTimeout, or 10 batch intervals and at least 30 s when it is 0. */
+export function taskTimeoutMs(config: Pick<SchedulerConfig, 'taskTimeout' | 'batchInterval'>): number {
+  return config.taskTimeout || Math.max(30_000, 10 * config.batchInterval);
+}
 
 /** stateCheckpointInterval, a multiple of the batch interval (0: Spark's 10 intervals). */
 export function checkpointIntervalMs(batchIntervalMs: number, stateCheckpointInterval: number): number {

@@ -4,14 +4,21 @@
  * killed and restarted still has them for WatchOutput (`fromBeginning`
  * replays) — including a batch committed just before the crash, which a
  * watcher may not have received — and so that a batch re-run after the
- * restart is stored once (JetStream's duplicate window, keyed by job, output
- * and batch time). The scheduler journals a batch as completed only after
- * its outputs are stored here (scheduler.ts finishRun).
+ * restart is stored once (JetStream's duplicate window, keyed by job, output,
+ * batch time and chunk). The scheduler journals a batch as completed only
+ * after its outputs are stored here (scheduler.ts finishRun).
  *
  * One subject per (job, output): `<stream>.<job>.<hex(output)>` (output names
- * may hold dots). Bounds: `outputRetentionBatches` messages per subject
- * (older ones discarded), each at most maxMessageBytes; a stopped or failed
- * job's outputs are purged.
+ * may hold dots). A batch larger than one NATS message (the server's
+ * max_payload, 1 MiB by default) is stored as several chunks, each with the
+ * batch's time, record count, its index and the chunk count in headers;
+ * `load` returns only batches whose chunks are all there.
+ *
+ * Bounds, per subject, enforced here (JetStream has no per-subject byte
+ * limit): at most `retentionBatches` batches and `retentionBytes` bytes —
+ * the oldest batches are purged first, the newest is kept even when larger.
+ * Writes to one subject are serialised so that a purge never cuts a batch
+ * that is being written. A stopped or failed job's outputs are purged.
  */
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, DiscardPolicy, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
@@ -31,15 +38,39 @@ export interface DurableOutputs {
 
 const BATCH_TIME = 'Rivulet-Batch-Time';
 const COUNT = 'Rivulet-Count';
+const CHUNK = 'Rivulet-Chunk';
+const CHUNKS = 'Rivulet-Chunks';
 
-export async function openDurableOutputs(
-  nc: NatsConnection,
-  stream: string,
-  opts: { retentionBatches: number; maxMessageBytes: number },
-  log: Logger,
-): Promise<DurableOutputs> {
+/** Room left in a NATS message for headers and protocol. */
+const HEADER_ROOM = 16 * 1024;
+
+/** A stored batch as the per-subject bound sees it. */
+interface Stored {
+  batchTimeMs: number;
+  /** Stream sequence of its first chunk: a purge up to it keeps this batch whole. */
+  firstSeq: number;
+  bytes: number;
+}
+
+export interface DurableOutputsOptions {
+  retentionBatches: number;
+  retentionBytes: number;
+  maxMessageBytes: number;
+}
+
+/** Split `payload` into pieces of at most `size` bytes (one empty piece for an empty payload). */
+export function chunkPayload(payload: Uint8Array, size: number): Uint8Array[] {
+  if (payload.byteLength <= size) return [payload];
+  const out: Uint8Array[] = [];
+  for (let off = 0; off < payload.byteLength; off += size) out.push(payload.subarray(off, Math.min(off + size, payload.byteLength)));
+  return out;
+}
+
+export async function openDurableOutputs(nc: NatsConnection, stream: string, opts: DurableOutputsOptions, log: Logger): Promise<DurableOutputs> {
   let js: JetStreamClient;
   let jsm: JetStreamManager;
+  const maxPayload = nc.info?.max_payload ?? 1024 * 1024;
+  const chunkBytes = Math.max(1024, Math.min(maxPayload, opts.maxMessageBytes) - HEADER_ROOM);
   try {
     jsm = await jetstreamManager(nc);
     js = jetstream(nc);
@@ -48,8 +79,9 @@ export async function openDurableOutputs(
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
       discard: DiscardPolicy.Old,
-      max_msgs_per_subject: opts.retentionBatches,
-      max_msg_size: opts.maxMessageBytes,
+      // Bounded per subject below, by batches and bytes: a batch may be many messages.
+      max_msgs_per_subject: -1,
+      max_msg_size: maxPayload,
       duplicate_window: 2 * 60 * 1_000_000_000, // ns
     };
     try {
@@ -62,35 +94,112 @@ export async function openDurableOutputs(
     throw new UnavailableError(`cannot open the JetStream stream "${stream}" of committed outputs: ${errorMessage(e)}`, { cause: e });
   }
   const subject = (jobId: string, output: string) => `${stream}.${jobId}.${Buffer.from(output).toString('hex')}`;
+  /** What each subject holds, oldest first (learned from writes and from `load` after a restart). */
+  const stored = new Map<string, Stored[]>();
+  /** Writes per subject, one after another. */
+  const chains = new Map<string, Promise<void>>();
+  const serialised = (subj: string, write: () => Promise<void>): Promise<void> => {
+    const result = (chains.get(subj) ?? Promise.resolve()).then(write);
+    const settled = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    chains.set(subj, settled);
+    void settled.then(() => {
+      if (chains.get(subj) === settled) chains.delete(subj);
+    });
+    return result;
+  };
+
+  async function store(jobId: string, output: string, batch: CommittedBatch): Promise<void> {
+    const subj = subject(jobId, output);
+    const chunks = chunkPayload(batch.payload, chunkBytes);
+    let firstSeq = 0;
+    let duplicate = false;
+    for (let i = 0; i < chunks.length; i++) {
+      const h = natsHeaders();
+      h.set(BATCH_TIME, String(batch.batchTimeMs));
+      h.set(COUNT, String(batch.count));
+      h.set(CHUNK, String(i));
+      h.set(CHUNKS, String(chunks.length));
+      const msgID = `${jobId}/${output}/${batch.batchTimeMs}` + (i === 0 ? '' : `#${i}`);
+      const ack = await js.publish(subj, chunks[i], { msgID, headers: h });
+      if (i === 0) {
+        firstSeq = ack.seq;
+        duplicate = ack.duplicate;
+      }
+    }
+    const list = stored.get(subj) ?? [];
+    stored.set(subj, list);
+    // Stored before (a batch re-run after a restart) and already counted.
+    if (duplicate && list.some((b) => b.batchTimeMs === batch.batchTimeMs)) return;
+    list.push({ batchTimeMs: batch.batchTimeMs, firstSeq, bytes: batch.payload.byteLength });
+    await trim(subj, list);
+  }
+
+  async function trim(subj: string, list: Stored[]): Promise<void> {
+    let bytes = list.reduce((n, b) => n + b.bytes, 0);
+    let dropped = 0;
+    while (list.length > 1 && (list.length > opts.retentionBatches || bytes > opts.retentionBytes)) {
+      bytes -= list.shift()!.bytes;
+      dropped++;
+    }
+    if (dropped === 0) return;
+    try {
+      await jsm.streams.purge(stream, { filter: subj, seq: list[0]!.firstSeq });
+    } catch (e) {
+      // Harmless until the next write to this subject purges again.
+      log.warn({ subject: subj, err: errorMessage(e) }, 'cannot purge old committed outputs');
+    }
+  }
+
   return {
     async persist(jobId, commits) {
-      await Promise.all(
-        commits.map(({ output, batch }) => {
-          const h = natsHeaders();
-          h.set(BATCH_TIME, String(batch.batchTimeMs));
-          h.set(COUNT, String(batch.count));
-          return js.publish(subject(jobId, output), batch.payload, { msgID: `${jobId}/${output}/${batch.batchTimeMs}`, headers: h });
-        }),
-      );
+      await Promise.all(commits.map(({ output, batch }) => serialised(subject(jobId, output), () => store(jobId, output, batch))));
     },
     async load(jobId, output) {
+      const subj = subject(jobId, output);
       // One subject as a string: filter_subject (nats-server 2.9 has no filter_subjects).
-      const consumer = await js.consumers.get(stream, { filter_subjects: subject(jobId, output) });
+      const consumer = await js.consumers.get(stream, { filter_subjects: subj });
       try {
         const pending = (await consumer.info()).num_pending;
         if (pending === 0) return [];
-        const out: CommittedBatch[] = [];
+        const parts = new Map<number, { count: number; chunks: Array<Uint8Array | undefined>; firstSeq: number }>();
         const messages = await consumer.fetch({ max_messages: pending, expires: 5000 });
         for await (const m of messages) {
-          out.push({ batchTimeMs: Number(m.headers?.get(BATCH_TIME)), count: Number(m.headers?.get(COUNT)), payload: Buffer.from(m.data) });
+          const t = Number(m.headers?.get(BATCH_TIME));
+          const n = Number(m.headers?.get(CHUNKS) || 1);
+          const i = Number(m.headers?.get(CHUNK) || 0);
+          if (Number.isSafeInteger(t) && Number.isInteger(n) && n >= 1 && Number.isInteger(i) && i >= 0 && i < n) {
+            let p = parts.get(t);
+            if (!p || p.chunks.length !== n) {
+              p = { count: Number(m.headers?.get(COUNT)), chunks: new Array<Uint8Array | undefined>(n), firstSeq: m.seq };
+              parts.set(t, p);
+            }
+            p.chunks[i] = m.data;
+            p.firstSeq = Math.min(p.firstSeq, m.seq);
+          }
           if (m.info.pending === 0) break;
         }
+        const out: CommittedBatch[] = [];
+        const index: Stored[] = [];
+        for (const [batchTimeMs, p] of parts) {
+          if (p.chunks.some((c) => c === undefined)) {
+            log.warn({ subject: subj, batchTimeMs }, 'skipping a committed output batch with missing chunks');
+            continue;
+          }
+          const payload = Buffer.concat(p.chunks as Uint8Array[]);
+          out.push({ batchTimeMs, count: p.count, payload });
+          index.push({ batchTimeMs, firstSeq: p.firstSeq, bytes: payload.byteLength });
+        }
+        stored.set(subj, index.sort((a, b) => a.firstSeq - b.firstSeq));
         return out.sort((a, b) => a.batchTimeMs - b.batchTimeMs);
       } finally {
         await consumer.delete().catch(() => undefined);
       }
     },
     async purge(jobId) {
+      for (const k of [...stored.keys()]) if (k.startsWith(`${stream}.${jobId}.`)) stored.delete(k);
       try {
         await jsm.streams.purge(stream, { filter: `${stream}.${jobId}.>` });
       } catch (e) {

@@ -24,6 +24,8 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { errorMessage, UnavailableError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { openBlobStore, type BlobStore } from '../../lib/nats/blob-store.js';
+import { z } from 'zod';
+import { checkInput, rejectInput, type Assert, type Covers } from '../../lib/validation.js';
 import type { JobState } from './job-registry.js';
 
 /** A job as journaled. Plain data (JSON). */
@@ -42,6 +44,26 @@ export interface JobRecord {
   batchesCompleted: number;
   recordsProcessed: number;
 }
+
+const timeMs = z.number().finite().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const countOf = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+/** What a journal entry read back must be before it becomes a resumed job (its bundle hash names an object). */
+export const jobRecordSchema = z.object({
+  id: z.string().regex(/^[A-Za-z0-9_-]+$/).max(256),
+  name: z.string().max(1024),
+  source: z.string().max(4096),
+  bundleHash: z.string().regex(/^[A-Za-z0-9_-]+$/).max(256),
+  submittedAtMs: timeMs,
+  firstBatchTimeMs: timeMs,
+  zeroTimeMs: timeMs,
+  state: z.enum(['RUNNING', 'STOPPED', 'FAILED']),
+  error: z.string().max(64 * 1024).optional(),
+  lastCompletedBatchMs: timeMs.optional(),
+  batchesCompleted: countOf,
+  recordsProcessed: countOf,
+}) satisfies z.ZodType<JobRecord>;
+export type JobRecordSchemaCovers = Assert<Covers<typeof jobRecordSchema, JobRecord>>;
 
 export interface JobJournal {
   /** Durable when it resolves: the job and its bundle. */
@@ -104,13 +126,15 @@ export async function openJobJournal(nc: NatsConnection, bucket: string, log: Lo
       for (const k of keys) {
         const entry = await kv.get(k);
         if (!entry || entry.operation !== 'PUT') continue;
-        let job: JobRecord;
+        let raw: unknown;
         try {
-          job = JSON.parse(new TextDecoder().decode(entry.value)) as JobRecord;
+          raw = JSON.parse(new TextDecoder().decode(entry.value));
         } catch (e) {
-          log.error({ key: k, err: errorMessage(e) }, 'skipping an undecodable job journal entry');
+          rejectInput(`kv:${bucket}`, `job journal entry ${k} is not JSON: ${errorMessage(e)}`, log);
           continue;
         }
+        const job = checkInput(jobRecordSchema, raw, `kv:${bucket}`, log);
+        if (!job) continue;
         if (job.state !== 'RUNNING') continue;
         const code = await bundles.get(job.bundleHash);
         if (!code) {

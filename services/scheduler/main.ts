@@ -9,7 +9,8 @@ import { dial } from '../../lib/grpc/client.js';
 import { startServer } from '../../lib/grpc/server.js';
 import { lazyBlobStore } from '../../lib/nats/blob-store.js';
 import { connectNats, subscribe } from '../../lib/nats/connection.js';
-import { subjects, type BatchReadyMessage, type HeartbeatMessage } from '../../lib/nats/subjects.js';
+import { subjects } from '../../lib/nats/subjects.js';
+import { batchReadySchema, heartbeatSchema } from '../../lib/nats/schemas.js';
 import { rivuletV1 } from '../../lib/proto/index.js';
 import { runService } from '../../lib/service-main.js';
 import { rememberInputTrace } from './batch-telemetry.js';
@@ -34,7 +35,7 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
   const durableOutputs = await openDurableOutputs(
     nc,
     config.outputsStream,
-    { retentionBatches: config.outputRetentionBatches, maxMessageBytes: config.maxMessageBytes },
+    { retentionBatches: config.outputRetentionBatches, retentionBytes: config.outputRetentionBytes, maxMessageBytes: config.maxMessageBytes },
     log,
   );
   const ports = schedulerPorts({
@@ -50,10 +51,11 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
   });
   const scheduler = new Scheduler(config, systemClock, ports, log);
   const subs = [
-    subscribe<HeartbeatMessage>(nc, subjects.heartbeatAll, (msg) => scheduler.post({ type: 'heartbeat', msg }), log),
-    subscribe<BatchReadyMessage>(
+    subscribe(nc, subjects.heartbeatAll, heartbeatSchema, (msg) => scheduler.post({ type: 'heartbeat', msg }), log),
+    subscribe(
       nc,
       subjects.batchReadyAll,
+      batchReadySchema,
       (msg) => {
         // The batch's trace continues from the receiver's (NATS headers): see batch-telemetry.ts.
         rememberInputTrace(msg.blocks);
@@ -71,7 +73,7 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
       )
     : undefined;
   const server = await startServer(config, (s) => {
-    s.addService(rivuletV1.Scheduler.service, schedulerHandlers(scheduler, log));
+    s.addService(rivuletV1.Scheduler.service, schedulerHandlers(scheduler, log, { maxMessageBytes: config.maxMessageBytes }));
     if (testDriver) s.addService(rivuletV1.SchedulerTesting.service, testDriver);
   });
   await restoreJournaledJobs(scheduler, { journal, durableOutputs, lineage, batchIntervalMs: config.batchInterval, log });

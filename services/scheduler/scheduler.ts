@@ -29,7 +29,7 @@ import type { BatchRun, InputBlock } from './batch-run.js';
 import type { BatchSourceHost } from './batch-source.js';
 import { BatchTelemetry } from './batch-telemetry.js';
 import { CacheRegistry, type RestoredBatch } from './cache-registry.js';
-import type { SchedulerConfig } from './config.js';
+import { taskTimeoutMs, type SchedulerConfig } from './config.js';
 import type { Reply, SchedulerEvent } from './events.js';
 import { ExecutorTracker, type ExecutorChange, type TrackedExecutor } from './executor-tracker.js';
 import { JobGenerator } from './job-generator.js';
@@ -93,6 +93,7 @@ export class Scheduler implements BatchSourceHost {
       stateRebuild: (run, nodeId, p) => this.state.rebuildOf(run, nodeId, p),
       shuffleId: (jobId, t, node) => this.shuffleId(jobId, t, node),
       traceContext: (run, stage) => telemetry.taskContext(run, stage),
+      taskTimeoutMs: taskTimeoutMs(config),
       log,
     };
     this.tasks = new TaskSetManager(config, clock, this.executors, ports.gateway, (t) => buildTaskSpec(t, specContext), telemetry, post, log);

@@ -6,11 +6,18 @@ import { status as Status, type ServerWritableStream } from '@grpc/grpc-js';
 import { errorMessage, toServiceError, NotFoundError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { SchedulerHandlers } from '../../lib/proto/gen/rivulet/v1/Scheduler.js';
+import { chunkPayload } from './durable-outputs.js';
 import type { WatchOutputRequest__Output } from '../../lib/proto/gen/rivulet/v1/WatchOutputRequest.js';
 import type { OutputBatch } from '../../lib/proto/gen/rivulet/v1/OutputBatch.js';
 import type { Scheduler } from './scheduler.js';
 
-export function schedulerHandlers(scheduler: Scheduler, log: Logger): SchedulerHandlers {
+/** Largest payload slice of one OutputBatch message; a bigger batch is sent in chunks (scheduler.proto OutputBatch). */
+export function outputChunkBytes(maxMessageBytes: number): number {
+  return Math.max(64 * 1024, Math.min(4 * 1024 * 1024, maxMessageBytes - 64 * 1024));
+}
+
+export function schedulerHandlers(scheduler: Scheduler, log: Logger, opts: { maxMessageBytes?: number } = {}): SchedulerHandlers {
+  const chunkBytes = outputChunkBytes(opts.maxMessageBytes ?? 16 * 1024 * 1024);
   return {
     SubmitJob: (call, cb) => {
       const req = call.request;
@@ -67,7 +74,22 @@ export function schedulerHandlers(scheduler: Scheduler, log: Logger): SchedulerH
           output,
           {
             send: (b) => {
-              if (!closed) call.write({ jobId, output, batchTimeMs: b.batchTimeMs, records: { count: b.count, payload: b.payload } });
+              if (closed) return;
+              const chunks = chunkPayload(b.payload, chunkBytes);
+              if (chunks.length === 1) {
+                call.write({ jobId, output, batchTimeMs: b.batchTimeMs, records: { count: b.count, payload: b.payload } });
+                return;
+              }
+              for (let i = 0; i < chunks.length; i++) {
+                call.write({
+                  jobId,
+                  output,
+                  batchTimeMs: b.batchTimeMs,
+                  records: { count: i === 0 ? b.count : 0, payload: chunks[i] },
+                  chunk: i,
+                  chunks: chunks.length,
+                });
+              }
             },
             end: finish,
           },

@@ -45,6 +45,8 @@ export interface TaskSpecContext {
   stateRebuild(run: BatchRun, nodeId: number, partition: number): StateRebuild | string | undefined;
   shuffleId(jobId: string, batchTimeMs: number, shuffleNode: number): string;
   traceContext(run: BatchRun, stage: StageRun): Record<string, string>;
+  /** TaskSpec.timeout_ms of every task (config taskTimeout, resolved). */
+  taskTimeoutMs: number;
   log: Logger;
 }
 
@@ -109,6 +111,7 @@ export function buildTaskSpec(t: TaskAttemptRef, ctx: TaskSpecContext): TaskSpec
     locality: t.locality,
     speculative: t.speculative,
     traceContext: ctx.traceContext(run, t.stageRun),
+    timeoutMs: ctx.taskTimeoutMs,
   };
   switch (stage.kind) {
     case 'shuffleMap':

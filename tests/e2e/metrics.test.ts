@@ -127,8 +127,16 @@ describe('metrics: the Prometheus endpoints see batches move', () => {
       succeeded += sum(ex, 'rivulet_executor_tasks_total', { rivulet_task_state: 'SUCCEEDED' });
     }
     expect(succeeded).toBeGreaterThan(0);
-    // Lineage serves the endpoint too (runtime metrics only so far).
+    // Lineage serves the endpoint too.
     expect((await fetch(`http://127.0.0.1:${ports.lineage}/metrics`)).status).toBe(200);
+    // Every service exports its event-loop delay.
+    for (const [service, port] of Object.entries(ports)) {
+      const samples = await scrape(port);
+      const names = [...samples.keys()].filter((k) => k.startsWith('rivulet_event_loop_delay'));
+      expect(names.length, `${service}: ${names.join(', ')}`).toBe(3);
+      for (const k of names) expect(samples.get(k)! >= 0 && samples.get(k)! < 10_000, `${service} ${k}`).toBe(true);
+      expect(names.some((k) => k.includes('rivulet_statistic="p99"')), service).toBe(true);
+    }
     expect(job.jobId).toMatch(/^job-/);
   }, 60_000);
 });

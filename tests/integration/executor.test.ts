@@ -14,6 +14,7 @@ import { planBatch, type PlannedStage } from '../../lib/dstream/planner.js';
 import { dial, unary } from '../../lib/grpc/client.js';
 import { connectNats, subscribe, type NatsConnection } from '../../lib/nats/connection.js';
 import { subjects, type HeartbeatMessage } from '../../lib/nats/subjects.js';
+import { heartbeatSchema } from '../../lib/nats/schemas.js';
 import { startNatsServer, type NatsServerHandle } from '../../lib/process/nats-server.js';
 import type { ExecutorClient } from '../../lib/proto/index.js';
 import type { TaskSpec } from '../../lib/proto/gen/rivulet/v1/TaskSpec.js';
@@ -123,7 +124,7 @@ describe('executor service (2 processes, real gRPC + NATS)', () => {
   beforeAll(async () => {
     nats = await startNatsServer();
     nc = await connectNats(nats.url, 'executor-test');
-    subscribe<HeartbeatMessage>(nc, subjects.heartbeatAll, (m) => {
+    subscribe(nc, subjects.heartbeatAll, heartbeatSchema, (m) => {
       const list = heartbeats.get(m.executorId) ?? [];
       list.push(m);
       heartbeats.set(m.executorId, list);

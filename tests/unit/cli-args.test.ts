@@ -169,20 +169,48 @@ describe('rivulet main', () => {
     return { code, stdout, stderr };
   }
 
-  it('a refused flag value is one line naming the flag, exit 1', async () => {
-    expect(await run('push', 'lines', '--in-flight', '0')).toEqual({ code: 1, stdout: '', stderr: 'rivulet push: --in-flight must be a positive integer (got "0")\n' });
+  it('a refused flag value is one line naming the flag, exit 2', async () => {
+    expect(await run('push', 'lines', '--in-flight', '0')).toEqual({ code: 2, stdout: '', stderr: 'rivulet push: --in-flight must be a positive integer (got "0")\n' });
     const bytes = await run('push', 'lines', '--batch-bytes', 'lots');
-    expect(bytes.code).toBe(1);
+    expect(bytes.code).toBe(2);
     expect(bytes.stderr).toMatch(/^rivulet push: --batch-bytes: .+\n$/);
     const grace = await run('down', '--grace', 'soon');
-    expect(grace.code).toBe(1);
+    expect(grace.code).toBe(2);
     expect(grace.stderr).toMatch(/^rivulet down: --grace: .+\n$/);
+    const interval = await run('up', '--batch-interval', '20s');
+    expect(interval).toEqual({ code: 2, stdout: '', stderr: 'rivulet up: --batch-interval must be between 100ms and 10s (got 20s)\n' });
+    const level = await run('up', '--log-level', 'loud');
+    expect(level.code).toBe(2);
+    expect(level.stderr).toMatch(/^rivulet up: --log-level must be one of .+ \(got "loud"\)\n$/);
+    for (const args of [['tail', 'j', '--batches', '-1'], ['tail', 'j', '--max-records', '1.5'], ['status', '--batches', ''], ['up', '--executors', 'two']]) {
+      const r = await run(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(new RegExp(`^rivulet ${args[0]}: ${args[args.length - 2]}\\b.*\\n$`));
+    }
   });
 
-  it('a usage error is commander\'s message and a hint, exit 1', async () => {
-    const r = await run('push', 'lines', '--bogus');
-    expect(r.code).toBe(1);
-    expect(r.stderr).toBe("error: unknown option '--bogus'\n(run with --help for usage)\n");
+  it('a usage error is one line naming the option or argument, exit 2', async () => {
+    expect(await run('push', 'lines', '--bogus')).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: "rivulet push: unknown option '--bogus' (run `rivulet push --help` for usage)\n",
+    });
+    const missing = await run('tail', 'j', '--batches');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe("rivulet tail: option '--batches <n>' argument missing (run `rivulet tail --help` for usage)\n");
+    const noArg = await run('submit');
+    expect(noArg.code).toBe(2);
+    expect(noArg.stderr).toBe("rivulet submit: missing required argument 'job' (run `rivulet submit --help` for usage)\n");
+    const unknown = await run('frobnicate');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr.split('\n')).toHaveLength(2);
+    expect(unknown.stderr).toMatch(/^rivulet: unknown command 'frobnicate'/);
+  });
+
+  it('--help is not an error', async () => {
+    const r = await run('status', '--help');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Usage: rivulet status/);
   });
 });
 

@@ -176,6 +176,34 @@ describe('TaskPool (real worker threads)', () => {
     }
   });
 
+  it('stops a task past its timeout, names the operator, and replaces the worker', async () => {
+    const timeouts: Array<{ slot: number; operator: string; timeoutMs: number }> = [];
+    const p = new TaskPool({ slots: 1, workerPath, onTaskTimeout: (info) => timeouts.push(info) });
+    try {
+      await p.ready();
+      // A task under its timeout is untouched.
+      const quick = await p.submit({ ...resultTask(spinningJob, ['a', 'b']), timeoutMs: 5_000 }).outcome;
+      expect(quick.kind).toBe('ok');
+      const t0 = performance.now();
+      const spinning = p.submit({ ...resultTask(spinningJob, ['fine', 'spin']), timeoutMs: 300 });
+      const queuedBehind = p.submit({ ...resultTask(spinningJob, ['c']), timeoutMs: 5_000 });
+      const spin = await spinning.outcome;
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(290);
+      expect(spin.kind).toBe('failed');
+      if (spin.kind !== 'failed') throw new Error('unreachable');
+      expect(spin.timedOut).toBe(true);
+      expect(spin.message).toMatch(/timed out after 300ms \(taskTimeout\) while running operator map \(node 1\) of spinner\.js/);
+      expect(timeouts).toEqual([{ slot: 0, operator: 'map (node 1)', timeoutMs: 300 }]);
+      // The slot is free again and its new worker runs the next task.
+      expect((await queuedBehind.outcome).kind).toBe('ok');
+      expect(p.freeSlots).toBe(1);
+      const after = await p.submit(resultTask(spinningJob, ['d'])).outcome;
+      expect(after.kind).toBe('ok');
+    } finally {
+      await p.close();
+    }
+  });
+
   it('kills a queued task, and a running one by replacing its worker', async () => {
     const p = new TaskPool({ slots: 1, workerPath });
     try {

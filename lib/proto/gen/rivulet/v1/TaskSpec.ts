@@ -54,6 +54,12 @@ export interface TaskSpec {
    * batch had no values).
    */
   'stateReplay'?: (number | string | Long)[];
+  /**
+   * The scheduler's taskTimeout: the executor stops the worker running this
+   * attempt after this long in a slot and fails the attempt (retried like
+   * any failure). 0 = no limit.
+   */
+  'timeoutMs'?: (number);
   'sink'?: "shuffleWrite"|"result"|"cache";
 }
 
@@ -103,5 +109,11 @@ export interface TaskSpec__Output {
    * batch had no values).
    */
   'stateReplay': (number)[];
+  /**
+   * The scheduler's taskTimeout: the executor stops the worker running this
+   * attempt after this long in a slot and fails the attempt (retried like
+   * any failure). 0 = no limit.
+   */
+  'timeoutMs': (number);
   'sink'?: "shuffleWrite"|"result"|"cache";
 }
