@@ -36,16 +36,16 @@ await runService('executor', executorConfigSchema, async (config, log) => {
       log.warn({ slot, exitCode, err: error, task }, 'task worker exited; replacing it'),
   });
   const fetcher = new PeerFetcher({ clock: systemClock, timeoutMs: config.fetchTimeout, maxMessageBytes: config.maxMessageBytes });
-  let heartbeats: HeartbeatHandle | undefined;
-  let runner: TaskRunner | undefined;
+  // Made below; the incarnation reaches them once they exist.
+  const late: { heartbeats?: HeartbeatHandle; runner?: TaskRunner } = {};
   // The epoch is unique per incarnation: per process start, and new again
   // whenever the scheduler declares this one lost and it rejoins.
   const incarnation = new Incarnation({
     executorId: config.executorId,
     clock: systemClock,
     store,
-    killOlderThan: (epoch) => runner?.killOlderThan(epoch) ?? 0,
-    beat: () => heartbeats?.beat(),
+    killOlderThan: (epoch) => late.runner?.killOlderThan(epoch) ?? 0,
+    beat: () => late.heartbeats?.beat(),
     log,
   });
   const nc = await connectNats(config.natsUrl, `executor-${config.executorId}`, log, (status) => {
@@ -56,7 +56,7 @@ await runService('executor', executorConfigSchema, async (config, log) => {
   });
   // Opened on first use: only state jobs checkpoint.
   const checkpoints = lazyBlobStore(nc, config.checkpointBucket);
-  runner = new TaskRunner({ executorId: config.executorId, epoch: () => incarnation.epoch, store, pool, bundles, fetcher, checkpoints });
+  const runner = new TaskRunner({ executorId: config.executorId, epoch: () => incarnation.epoch, store, pool, bundles, fetcher, checkpoints });
   await pool.ready();
 
   const server = await startServer(
@@ -68,7 +68,7 @@ await runService('executor', executorConfigSchema, async (config, log) => {
       ),
   );
   const host = config.nodeName || hostname();
-  heartbeats = startHeartbeats({
+  const heartbeats = startHeartbeats({
     clock: systemClock,
     intervalMs: config.heartbeatInterval,
     snapshot: () => {
@@ -98,6 +98,7 @@ await runService('executor', executorConfigSchema, async (config, log) => {
     (m) => incarnation.declaredLost(Number(m.epoch), m.reason),
     log,
   );
+  Object.assign(late, { heartbeats, runner });
   const executorAttr = { 'rivulet.executor.id': config.executorId };
   observeGauge('rivulet.executor.block_store.bytes', 'Bytes held in the block store (input blocks, shuffle buckets)', 'By', () => [
     { value: store.stats().bytes, attributes: executorAttr },
@@ -114,7 +115,7 @@ await runService('executor', executorConfigSchema, async (config, log) => {
   return {
     address: server.address,
     stop: async () => {
-      heartbeats?.stop();
+      heartbeats.stop();
       lostSub.unsubscribe();
       await server.shutdown();
       await pool.close();

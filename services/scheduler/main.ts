@@ -30,10 +30,10 @@ import { testDriverHandlers } from './test-driver/handlers.js';
 await runService('scheduler', schedulerConfigSchema, async (config, log) => {
   // The liveness guard follows the NATS connection (liveness-guard.ts); events
   // before the scheduler exists are moot (it has judged nobody yet).
-  let liveness: ((signal: LivenessSignal) => void) | undefined;
+  const guard: { signal?: (signal: LivenessSignal) => void } = {};
   const nc = await connectNats(config.natsUrl, 'rivulet-scheduler', log, (status) => {
-    if (status === 'disconnect') liveness?.({ kind: 'disconnected' });
-    else if (status === 'reconnect') liveness?.({ kind: 'reconnected' });
+    if (status === 'disconnect') guard.signal?.({ kind: 'disconnected' });
+    else if (status === 'reconnect') guard.signal?.({ kind: 'reconnected' });
   });
   const lineage = dial.lineage(config.lineageAddress);
   const receiver = dial.receiver(config.receiverAddress);
@@ -57,7 +57,7 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
     log,
   });
   const scheduler = new Scheduler(config, systemClock, ports, log);
-  liveness = (signal) => scheduler.post({ type: 'livenessSignal', signal });
+  guard.signal = (signal) => scheduler.post({ type: 'livenessSignal', signal });
   // The event-loop lag, sampled a few times per liveness timeout: the worst
   // delay of each window goes to the guard. (A stall that stops this timer
   // too is caught by the liveness check's own drift.)
@@ -67,7 +67,7 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
   const lagTimer = setInterval(() => {
     const lagMs = loopDelay.max / 1e6;
     loopDelay.reset();
-    liveness?.({ kind: 'lag', lagMs });
+    guard.signal?.({ kind: 'lag', lagMs });
   }, lagSampleMs);
   lagTimer.unref();
   const subs = [

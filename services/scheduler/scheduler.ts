@@ -21,13 +21,15 @@
  *   status             the status view
  */
 import { randomBytes } from 'node:crypto';
+import { sourceInputKey } from '../../lib/dstream/graph.js';
+import { planTask } from '../../lib/dstream/planner.js';
 import type { Clock, TimerHandle } from '../../lib/clock.js';
 import { FailedPreconditionError, InvalidArgumentError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { HeartbeatMessage } from '../../lib/nats/subjects.js';
 import type { ClusterStatus } from '../../lib/proto/gen/rivulet/v1/ClusterStatus.js';
 import { BatchDag, type BatchFinishedListener } from './batch-dag.js';
-import type { BatchRun, InputBlock } from './batch-run.js';
+import type { BatchRun, InputBlock, StageRun } from './batch-run.js';
 import type { BatchSourceHost } from './batch-source.js';
 import { BatchTelemetry } from './batch-telemetry.js';
 import { CacheRegistry, type RestoredBatch } from './cache-registry.js';
@@ -127,6 +129,7 @@ export class Scheduler implements BatchSourceHost {
       log,
     });
     this.tasks.listener = this.dag;
+    this.tasks.inputUnavailable = (t) => this.inputUnavailable(t.run, t.stageRun, t.partition);
     this.generator.onFellBehind = (job, message) => this.jobManager.fail(job, message);
     this.jobManager.listener = {
       jobAdded: (job) => this.generator.addJob(job),
@@ -397,6 +400,24 @@ export class Scheduler implements BatchSourceHost {
     if (underReplicated && this.executors.alive().length > 1) this.replication.reReplicateInputs(this.generator.liveInputBlocks());
     this.dag.startReadyBatches();
     this.tasks.schedule();
+  }
+
+  /**
+   * A task reading an input block no live executor holds waits for one that
+   * held it to rejoin and report it (input blocks are immutable), rather than
+   * failing its attempts against nowhere.
+   */
+  private inputUnavailable(run: BatchRun, s: StageRun, partition: number): string | undefined {
+    for (const b of planTask(run.job.graph, run.plan!, s.stage, partition).blocks) {
+      if (b.batchTimeMs !== undefined) continue;
+      const node = run.job.graph.node(b.nodeId);
+      if (node.kind !== 'source') continue;
+      const block = run.inputs.get(sourceInputKey(node))?.[b.partition];
+      if (block && !block.executorIds.some((id) => this.executors.isAlive(id))) {
+        return `input block ${block.blockId} has no live replica: waiting for an executor holding it to rejoin`;
+      }
+    }
+    return undefined;
   }
 
   private onHeartbeat(msg: HeartbeatMessage): void {
