@@ -240,8 +240,12 @@ export class Scheduler implements BatchSourceHost {
         return this.tasks.schedule();
       case 'batchRegisterFailed':
         return this.dag.batchRegisterFailed(e.run, e.error);
-      case 'taskResult':
+      case 'taskResult': {
+        // A result from an incarnation declared lost: tell it (it rejoins); the result itself is fenced.
+        const from = this.executors.get(e.result.executorId);
+        if (from && from.state === 'LOST' && from.epoch === Number(e.result.epoch)) this.noticeFenced(from);
         return this.tasks.onResult(e.result);
+      }
       case 'tasksLost':
         return this.tasks.onTasksLost(e.executorId, e.epoch, e.taskIds, e.error, e.unreachable);
       case 'speculationCheck':
