@@ -15,7 +15,8 @@
  *
  * A replica confirmed by an incarnation the scheduler declared lost before the
  * ack (`executor.lost`, followed by the directory) does not count: the block is
- * placed on another executor instead, so an ack never rests on a fenced copy.
+ * placed on another executor instead, so an ack never rests on a fenced copy;
+ * a put still in flight to it is abandoned at once, not at its deadline.
  *
  * It must never: report an executor that did not confirm the put, or retry
  * without bound (each put has a deadline and there are at most `maxRounds`).
@@ -108,7 +109,7 @@ export class PlacingReplicator implements BlockReplicator {
   constructor(private readonly opts: PlacingReplicatorOptions) {}
 
   async replicate(block: BlockToStore): Promise<ReplicaSet> {
-    const { directory, putter, replication, log } = this.opts;
+    const { directory, replication, log } = this.opts;
     const stored: Array<{ executorId: string; epoch: number }> = [];
     const tried = new Set<string>();
     const failures: string[] = [];
@@ -123,7 +124,7 @@ export class PlacingReplicator implements BlockReplicator {
       const targets = directory.choose({ count: replication - stored.length, bytes: block.payload.length, exclude: tried });
       if (targets.length === 0) break;
       for (const t of targets) tried.add(t.executorId);
-      const results = await Promise.allSettled(targets.map((t) => putter.put(t, block)));
+      const results = await Promise.allSettled(targets.map((t) => this.putUnlessLost(t, block)));
       results.forEach((r, i) => {
         const target = targets[i]!;
         if (r.status === 'fulfilled') {
@@ -161,5 +162,21 @@ export class PlacingReplicator implements BlockReplicator {
       log.info({ blockId: block.blockId, replication }, `blocks are stored on ${replication} executors again`);
     }
     return { executorIds: stored.map((x) => x.executorId) };
+  }
+
+  /**
+   * One put, abandoned as soon as the scheduler declares its target lost: a
+   * frozen executor would otherwise hold the block (and every ack behind it)
+   * for the whole putBlockTimeout. The call itself runs out its deadline.
+   */
+  private putUnlessLost(target: ExecutorInfo, block: BlockToStore): Promise<{ executorId: string; epoch: number }> {
+    const { directory, putter } = this.opts;
+    let unsubscribe: () => void = () => undefined;
+    const lost = new Promise<never>((_, reject) => {
+      unsubscribe = directory.onLost((id, epoch) => {
+        if (id === target.executorId && epoch >= target.epoch) reject(new UnavailableError(`executor ${id} was declared lost by the scheduler`));
+      });
+    });
+    return Promise.race([putter.put(target, block), lost]).finally(() => unsubscribe());
   }
 }

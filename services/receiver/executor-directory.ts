@@ -64,6 +64,7 @@ export class ExecutorDirectory {
   /** The highest epoch the scheduler declared lost, per executor id, and when we heard it. */
   private readonly fenced = new Map<string, { epoch: number; atMs: number }>();
   private rotation = 0;
+  private readonly lostListeners = new Set<(executorId: string, epoch: number) => void>();
 
   constructor(private readonly opts: ExecutorDirectoryOptions) {}
 
@@ -97,6 +98,13 @@ export class ExecutorDirectory {
     if (known && known.epoch <= Number(epoch)) this.executors.delete(executorId);
     const fence = this.fenced.get(executorId);
     if (!fence || fence.epoch < Number(epoch)) this.fenced.set(executorId, { epoch: Number(epoch), atMs: this.opts.clock.now() });
+    for (const listener of [...this.lostListeners]) listener(executorId, Number(epoch));
+  }
+
+  /** Be told of every `executor.lost` (the replicator abandons puts in flight to that incarnation); returns the unsubscribe. */
+  onLost(listener: (executorId: string, epoch: number) => void): () => void {
+    this.lostListeners.add(listener);
+    return () => void this.lostListeners.delete(listener);
   }
 
   /** Whether the scheduler declared this incarnation (or a later one) lost. */
