@@ -3,7 +3,9 @@
  * services as processes, 3 executors, word count on numbered lines):
  *   (a) nats-server kill -9, down for 5 s, restarted on the same port and store;
  *   (b) the scheduler frozen (SIGSTOP) for 2 s and for 10 s;
- *   (c) one executor frozen for 3 s.
+ *   (c) one executor frozen for 3 s;
+ *   (d) two of the three frozen for 3 s at once: blocks whose both replicas
+ *       were on them have no live replica until they rejoin and report them.
  * Every acked id must be counted exactly once and every batch must equal the
  * word count of its lines; (a) and (b) must declare no executor lost (same
  * epochs before and after) and (c) must declare the frozen one lost and see it
@@ -143,6 +145,39 @@ describe('chaos: NATS restarts and frozen processes', () => {
       const st = await client.status();
       expect(st.executors.filter((e) => e.state === 'ALIVE').map((e) => e.executorId).sort()).toEqual(ids().sort());
       return `${victim.name} frozen 3000 ms: declared lost after ${lostAfterMs} ms, rejoined ${rejoinMs} ms after SIGCONT; 3 executors alive`;
+    });
+  }, 150_000);
+
+  it('(d) two of three executors SIGSTOP 3 s at once: blocks with no live replica wait for them to rejoin and are re-adopted, no loss', async () => {
+    const rng = seededRandom('infrastructure-faults-pair', 12);
+    await underLoad(`2 executors SIGSTOP 3s (${rng.describe()})`, async () => {
+      const spared = rng.pick(cluster.executors);
+      const victims = cluster.executors.filter((e) => e !== spared);
+      const before = new Map((await client.status()).executors.map((e) => [e.executorId, Number(e.epoch)]));
+      for (const v of victims) v.pause();
+      const pausedAt = Date.now();
+      let lostAfterMs: number;
+      try {
+        await waitFor(
+          async () => (await client.status()).executors.filter((e) => e.state === 'LOST').length === 2,
+          `${victims.map((v) => v.name).join(' and ')} declared lost while frozen`,
+          { timeoutMs: 2900, intervalMs: 50 },
+        );
+        lostAfterMs = Date.now() - pausedAt;
+        await hold(3000 - (Date.now() - pausedAt));
+      } finally {
+        for (const v of victims) v.resume();
+      }
+      const resumedAt = Date.now();
+      await waitFor(
+        async () => {
+          const st = await client.status();
+          return victims.every((v) => st.executors.some((e) => e.executorId === v.name && e.state === 'ALIVE' && Number(e.epoch) > before.get(v.name)!)) && fresh(st, ids());
+        },
+        'both rejoined with new epochs and 3 executors alive',
+        { timeoutMs: 10_000, intervalMs: 50 },
+      );
+      return `${victims.map((v) => v.name).join('+')} frozen 3000 ms: both declared lost after ${lostAfterMs} ms, rejoined ${Date.now() - resumedAt} ms after SIGCONT`;
     });
   }, 150_000);
 });
