@@ -25,6 +25,7 @@ import { waitFor } from '../helpers/wait.js';
 const wordcount = fileURLToPath(new URL('../../examples/wordcount.ts', import.meta.url));
 /** The cluster's default liveness timeout: 4 missed heartbeats of 250 ms. */
 const LIVENESS_TIMEOUT_MS = 1000;
+const BATCH_INTERVAL_MS = 500;
 
 const epochs = (st: ClusterStatus) => new Map(st.executors.map((e) => [e.executorId, `${e.state}@${e.epoch}`]));
 const fresh = (st: ClusterStatus, ids: readonly string[]) =>
@@ -37,7 +38,7 @@ describe('chaos: NATS restarts and frozen processes', () => {
   let cluster: LocalCluster;
   let client: RivuletClient;
   useLocalCluster(
-    { executors: 3, slots: 2, batchInterval: '500ms', blockInterval: '100ms', logLevel: 'info', logDir: process.env.RIVULET_TEST_LOG_DIR },
+    { executors: 3, slots: 2, batchInterval: `${BATCH_INTERVAL_MS}ms`, blockInterval: '100ms', logLevel: 'info', logDir: process.env.RIVULET_TEST_LOG_DIR },
     (started) => ({ cluster, client } = started),
   );
   const ids = () => cluster.executors.map((e) => e.name);
@@ -85,7 +86,23 @@ describe('chaos: NATS restarts and frozen processes', () => {
       expect(backMs, 'every executor alive again within 2 s of the restart').toBeLessThan(2000);
       // The guard suspended judgements while NATS was down: nobody was declared lost (same incarnations).
       expect(after).toEqual(before);
-      return `NATS down ${upAt - downAt} ms; every executor heartbeating again ${backMs} ms after the restart; epochs unchanged`;
+      // Back to normal: the first batch due after the restart that completes within one batch interval of its time.
+      let normal: { t: number; delay: number } | undefined;
+      await waitFor(
+        async () => {
+          const j = (await client.status({ recentBatches: 100 })).jobs.find((x) => x.state === 'RUNNING');
+          const b = j?.recentBatches.find((x) => Number(x.batchTimeMs) >= upAt && x.state === 'COMPLETED' && x.totalDelayMs < BATCH_INTERVAL_MS);
+          if (b) normal = { t: Number(b.batchTimeMs), delay: Math.round(b.totalDelayMs) };
+          return !!b;
+        },
+        'a batch after the restart completing within one batch interval',
+        { timeoutMs: 20_000, intervalMs: 100 },
+      );
+      const batchesAfter = Math.ceil((normal!.t - upAt) / BATCH_INTERVAL_MS);
+      return (
+        `NATS down ${upAt - downAt} ms; every executor heartbeating again ${backMs} ms after the restart; epochs unchanged; ` +
+        `total delay back under one interval from the ${batchesAfter}${['th', 'st', 'nd', 'rd'][batchesAfter] ?? 'th'} batch after the restart (${normal!.delay} ms)`
+      );
     });
   }, 150_000);
 
