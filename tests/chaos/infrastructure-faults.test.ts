@@ -141,10 +141,10 @@ describe('chaos: NATS restarts and frozen processes', () => {
         await waitFor(
           async () => (await client.status()).executors.find((e) => e.executorId === victim.name)?.state === 'LOST',
           `${victim.name} declared lost while frozen`,
-          { timeoutMs: 2900, intervalMs: 50 },
+          { timeoutMs: 8000, intervalMs: 50 }, // 3 s normally; longer only if the guard suspended judging on a loaded machine
         );
         lostAfterMs = Date.now() - pausedAt;
-        await hold(3000 - (Date.now() - pausedAt));
+        await hold(Math.max(0, 3000 - (Date.now() - pausedAt)));
       } finally {
         victim.resume();
       }
@@ -161,7 +161,8 @@ describe('chaos: NATS restarts and frozen processes', () => {
       const rejoinMs = Date.now() - resumedAt;
       const st = await client.status();
       expect(st.executors.filter((e) => e.state === 'ALIVE').map((e) => e.executorId).sort()).toEqual(ids().sort());
-      return `${victim.name} frozen 3000 ms: declared lost after ${lostAfterMs} ms, rejoined ${rejoinMs} ms after SIGCONT; 3 executors alive`;
+      const frozenMs = resumedAt - pausedAt;
+      return `${victim.name} frozen ${frozenMs} ms: declared lost after ${lostAfterMs} ms, rejoined ${rejoinMs} ms after SIGCONT; 3 executors alive`;
     });
   }, 150_000);
 
@@ -178,10 +179,10 @@ describe('chaos: NATS restarts and frozen processes', () => {
         await waitFor(
           async () => (await client.status()).executors.filter((e) => e.state === 'LOST').length === 2,
           `${victims.map((v) => v.name).join(' and ')} declared lost while frozen`,
-          { timeoutMs: 2900, intervalMs: 50 },
+          { timeoutMs: 8000, intervalMs: 50 }, // 3 s normally; longer only if the guard suspended judging on a loaded machine
         );
         lostAfterMs = Date.now() - pausedAt;
-        await hold(3000 - (Date.now() - pausedAt));
+        await hold(Math.max(0, 3000 - (Date.now() - pausedAt)));
       } finally {
         for (const v of victims) v.resume();
       }
@@ -194,7 +195,7 @@ describe('chaos: NATS restarts and frozen processes', () => {
         'both rejoined with new epochs and 3 executors alive',
         { timeoutMs: 10_000, intervalMs: 50 },
       );
-      return `${victims.map((v) => v.name).join('+')} frozen 3000 ms: both declared lost after ${lostAfterMs} ms, rejoined ${Date.now() - resumedAt} ms after SIGCONT`;
+      return `${victims.map((v) => v.name).join('+')} frozen ${resumedAt - pausedAt} ms: both declared lost after ${lostAfterMs} ms, rejoined ${Date.now() - resumedAt} ms after SIGCONT`;
     });
   }, 150_000);
 });
