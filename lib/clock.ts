@@ -52,9 +52,19 @@ export class ManualClock implements Clock {
       for (const entry of this.timers) if (entry[1].at <= target && (!next || entry[1].at < next[1].at)) next = entry;
       if (!next) break;
       this.timers.delete(next[0]);
-      this.time = next[1].at;
+      // A timer overdue after `stall` fires late, at the current time.
+      this.time = Math.max(this.time, next[1].at);
       next[1].fn();
     }
     this.time = target;
+  }
+
+  /**
+   * Time passes while this process does not run (SIGSTOP, a frozen node, a
+   * long GC): no timer fires now; those that fell due fire late, in order, on
+   * the next `advance` — as Node runs overdue timers when a paused process resumes.
+   */
+  stall(ms: number): void {
+    this.time += ms;
   }
 }

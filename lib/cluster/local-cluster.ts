@@ -24,7 +24,7 @@ import { formatDuration, parseDuration } from '../config/index.js';
 import { ConfigError } from '../errors.js';
 import { dial, unary } from '../grpc/client.js';
 import { isAddressInUse } from '../process/errors.js';
-import { startNatsServer, type NatsServerHandle } from '../process/nats-server.js';
+import { startNatsServer, type NatsServerHandle, type NatsServerOptions } from '../process/nats-server.js';
 import { freePort, isPortFree, retryWhileAddressInUse } from '../process/ports.js';
 import { startServiceProcess, type ServiceName, type ServiceProcess } from './service-process.js';
 
@@ -103,8 +103,12 @@ export interface LocalCluster {
   readonly receiver: ServiceProcess;
   /** Live list: grows with addExecutor(). */
   executors: ServiceProcess[];
-  /** The nats-server this launcher started (absent with `natsUrl`). */
-  nats?: { pid: number; url: string; storeDir: string };
+  /** The nats-server this launcher started (absent with `natsUrl`); replaced by restartNats(). */
+  readonly nats?: { pid: number; url: string; storeDir: string };
+  /** kill -9 the nats-server this launcher started (chaos tests); its JetStream store stays for restartNats(). */
+  killNats(): Promise<void>;
+  /** Start nats-server again on the same port and the same store (after killNats()), and wait until it is ready. */
+  restartNats(): Promise<void>;
   logDir?: string;
   /** Start one more executor (next free id) and wait until it serves (and is seen ALIVE). */
   addExecutor(opts?: { env?: EnvMap; id?: string }): Promise<ServiceProcess>;
@@ -184,17 +188,19 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
   try {
     let natsUrl = opts.natsUrl;
     let nats: NatsServerHandle | undefined;
+    let natsStartOptions: NatsServerOptions | undefined;
     if (!natsUrl) {
-      nats = logDir
-        ? await startNatsServer({
+      natsStartOptions = logDir
+        ? {
             // Its own choice of port (-p -1), read back from its log.
             storeDir: opts.natsStoreDir ?? mkdtempSync(join(tmpdir(), 'rivulet-nats-')),
             removeStoreOnStop: true,
             logFile: join(logDir, 'nats-server.log'),
             detached: opts.detached,
             startTimeoutMs,
-          })
-        : await startNatsServer({ storeDir: opts.natsStoreDir, startTimeoutMs });
+          }
+        : { storeDir: opts.natsStoreDir, startTimeoutMs };
+      nats = await startNatsServer(natsStartOptions);
       started.push(nats);
       natsUrl = nats.url;
     }
@@ -307,7 +313,25 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
       },
       executors,
       logDir,
-      nats: nats ? { pid: nats.pid, url: nats.url, storeDir: nats.storeDir } : undefined,
+      get nats() {
+        return nats ? { pid: nats.pid, url: nats.url, storeDir: nats.storeDir } : undefined;
+      },
+      killNats: async () => {
+        if (!nats) throw new Error('this cluster runs on an external NATS server');
+        await nats.kill();
+      },
+      restartNats: async () => {
+        if (!nats || !natsStartOptions) throw new Error('this cluster runs on an external NATS server');
+        if (stopped) throw new Error('the cluster is stopped');
+        const old = nats;
+        await old.kill();
+        // Same port (clients reconnect to the URL they know), same store; removed on stop as the first one would have been.
+        const removeStoreOnStop = natsStartOptions.removeStoreOnStop ?? !natsStartOptions.storeDir;
+        nats = await retryWhileAddressInUse(
+          () => startNatsServer({ ...natsStartOptions, port: old.port, storeDir: old.storeDir, removeStoreOnStop }),
+          { timeoutMs: startTimeoutMs },
+        );
+      },
       addresses: () => ({
         receiver: receiver.address,
         scheduler: scheduler.address,

@@ -29,6 +29,10 @@ export interface ServiceProcess {
   stop(graceMs?: number): Promise<void>;
   /** SIGKILL (chaos tests), and wait for exit. */
   kill(): Promise<void>;
+  /** SIGSTOP: the process is frozen (a GC pause, a frozen node) until `resume()` (chaos tests). */
+  pause(): void;
+  /** SIGCONT after `pause()`. */
+  resume(): void;
 }
 
 export function distRoot(): string {
@@ -115,6 +119,8 @@ export async function startServiceProcess(opts: StartServiceOptions): Promise<Se
       recentOutput: (maxBytes?: number) => child.recentOutput(maxBytes),
       stop: (graceMs = 5000) => child.stop(graceMs),
       kill: () => child.kill(),
+      pause: () => void child.process.kill('SIGSTOP'),
+      resume: () => void child.process.kill('SIGCONT'),
     };
   } finally {
     health?.close();

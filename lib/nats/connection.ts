@@ -21,7 +21,12 @@ const templates: readonly string[] = Object.values(subjects as Record<string, un
 
 export type { NatsConnection, Subscription };
 
-export async function connectNats(url: string, name: string, log?: Logger): Promise<NatsConnection> {
+/**
+ * Connect, reconnecting forever. `onStatus` sees every connection status
+ * change by its nats.js type ('disconnect', 'reconnect', …): the scheduler's
+ * liveness guard and the executors' re-announcement follow it.
+ */
+export async function connectNats(url: string, name: string, log?: Logger, onStatus?: (type: string) => void): Promise<NatsConnection> {
   const nc = await connect({
     servers: url.split(',').map((s) => s.trim()),
     name,
@@ -29,7 +34,10 @@ export async function connectNats(url: string, name: string, log?: Logger): Prom
     reconnectTimeWait: 250,
   });
   (async () => {
-    for await (const s of nc.status()) log?.debug({ nats: s.type }, 'nats status');
+    for await (const s of nc.status()) {
+      log?.debug({ nats: s.type }, 'nats status');
+      onStatus?.(s.type);
+    }
   })().catch(() => {});
   return nc;
 }

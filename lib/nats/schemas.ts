@@ -46,6 +46,7 @@ export const heartbeatSchema = z.object({
   blockBytes: count,
   blockCapacityBytes: count,
   sentAtMs: ms,
+  inputBlocks: z.array(id).max(MESSAGE_BOUNDS.blocks).optional(),
 }) satisfies z.ZodType<HeartbeatMessage>;
 
 export const batchReadySchema = z.object({

@@ -44,6 +44,12 @@ export interface HeartbeatMessage {
   blockBytes: number;
   blockCapacityBytes: number;
   sentAtMs: number;
+  /**
+   * The input blocks this incarnation holds, on the first few heartbeats after
+   * it starts, rejoins (a new epoch after being declared lost) or reconnects to
+   * NATS: the scheduler re-adopts those batches still need.
+   */
+  inputBlocks?: string[];
 }
 
 export interface BatchReadyMessage {

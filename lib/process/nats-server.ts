@@ -79,6 +79,8 @@ export interface NatsServerHandle {
   recentOutput(): string;
   /** SIGTERM, SIGKILL after `graceMs`; then removes the store if so configured. */
   stop(graceMs?: number): Promise<void>;
+  /** SIGKILL (chaos tests), and wait for exit; the store is kept (restart on it with `port` and `storeDir`). */
+  kill(): Promise<void>;
 }
 
 const LISTENING = /Listening for client connections on ([^\s:]+|\[[^\]]+\]):(\d+)/;
@@ -118,6 +120,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     logFile: opts.logFile,
     process: server.process,
     recentOutput: () => server.recentOutput(),
+    kill: () => server.kill(),
     stop: async (graceMs = 5000) => {
       await server.stop(graceMs);
       if (removeStore) rmSync(storeDir, { recursive: true, force: true });

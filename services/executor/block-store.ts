@@ -146,6 +146,20 @@ export class BlockStore {
     return result;
   }
 
+  /** Ids of the blocks of one kind held here. */
+  idsOf(kind: BlockKind): string[] {
+    const out: string[] = [];
+    for (const b of this.blocks.values()) if (b.kind === kind) out.push(b.id);
+    return out;
+  }
+
+  /** Remove every block of the given kinds (an executor rejoining drops what its old incarnation derived). */
+  dropKinds(kinds: readonly BlockKind[]): DropResult {
+    const result: DropResult = { dropped: 0, bytesFreed: 0 };
+    for (const b of [...this.blocks.values()]) if (kinds.includes(b.kind)) this.remove(b.id, result);
+    return result;
+  }
+
   stats(): BlockStoreStats {
     return { count: this.blocks.size, bytes: this.bytes, capacityBytes: this.capacityBytes, pinnedBytes: this.pinnedBytes };
   }

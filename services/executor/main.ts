@@ -1,7 +1,8 @@
 /**
- * Executor process entry: reads configuration, picks this incarnation's
- * epoch, starts the task workers, the gRPC server and the NATS heartbeat, and
- * tears them down in reverse order on SIGTERM/SIGINT.
+ * Executor process entry: reads configuration, starts its incarnation
+ * (incarnation.ts: the epoch, and rejoining after being declared lost), the
+ * task workers, the gRPC server and the NATS heartbeat, and tears them down in
+ * reverse order on SIGTERM/SIGINT.
  *
  *   node dist/services/executor/main.js --executor-id exec-1 --slots 2
  */
@@ -20,14 +21,12 @@ import { PeerFetcher } from './peer-fetcher.js';
 import { TaskPool } from './task-pool.js';
 import { TaskRunner } from './task-runner.js';
 import { executorHandlers } from './server.js';
-import { startHeartbeats } from './heartbeat.js';
+import { startHeartbeats, type HeartbeatHandle } from './heartbeat.js';
+import { Incarnation } from './incarnation.js';
 import { observeGauge } from '../../lib/telemetry/metrics.js';
 import { lazyBlobStore } from '../../lib/nats/blob-store.js';
 
 await runService('executor', executorConfigSchema, async (config, log) => {
-  // Unique per process start: results and blocks of an earlier incarnation of
-  // the same executor id can be told apart from this one's.
-  const epoch = Date.now();
   const store = new BlockStore(config.blockStoreBytes);
   const bundles = new JobBundles();
   const pool = new TaskPool({
@@ -45,12 +44,29 @@ await runService('executor', executorConfigSchema, async (config, log) => {
     maxMessageBytes: config.maxMessageBytes,
     idleTimeoutMs: config.peerIdleTimeout,
   });
-  const nc = await connectNats(config.natsUrl, `executor-${config.executorId}`, log);
+  // Made below; the incarnation reaches them once they exist.
+  const late: { heartbeats?: HeartbeatHandle; runner?: TaskRunner } = {};
+  // The epoch is unique per incarnation: per process start, and new again
+  // whenever the scheduler declares this one lost and it rejoins.
+  const incarnation = new Incarnation({
+    executorId: config.executorId,
+    clock: systemClock,
+    store,
+    killOlderThan: (epoch) => late.runner?.killOlderThan(epoch) ?? 0,
+    beat: () => late.heartbeats?.beat(),
+    log,
+  });
+  const nc = await connectNats(config.natsUrl, `executor-${config.executorId}`, log, (status) => {
+    if (status === 'reconnect') {
+      log.info({ executorId: config.executorId, epoch: incarnation.epoch }, 'NATS reconnected: announcing this executor again');
+      incarnation.reconnected();
+    }
+  });
   // A peer declared lost: its channel goes (a replacement comes back under a new address or is dialled afresh).
   const lostPeers = subscribe(nc, subjects.executorLostAll, executorLostSchema, (m) => fetcher.peerLost(m.executorId), log);
   // Opened on first use: only state jobs checkpoint.
   const checkpoints = lazyBlobStore(nc, config.checkpointBucket);
-  const runner = new TaskRunner({ executorId: config.executorId, epoch, store, pool, bundles, fetcher, checkpoints });
+  const runner = new TaskRunner({ executorId: config.executorId, epoch: () => incarnation.epoch, store, pool, bundles, fetcher, checkpoints });
   await pool.ready();
 
   const server = await startServer(
@@ -58,7 +74,7 @@ await runService('executor', executorConfigSchema, async (config, log) => {
     (s) =>
       s.addService(
         rivuletV1.Executor.service,
-        executorHandlers({ executorId: config.executorId, epoch, store, bundles, runner, fetcher, maxMessageBytes: config.maxMessageBytes, log }),
+        executorHandlers({ executorId: config.executorId, epoch: () => incarnation.epoch, store, bundles, runner, fetcher, maxMessageBytes: config.maxMessageBytes, log }),
       ),
   );
   const host = config.nodeName || hostname();
@@ -70,7 +86,7 @@ await runService('executor', executorConfigSchema, async (config, log) => {
       const active = runner.activeCount;
       return {
         executorId: config.executorId,
-        epoch,
+        epoch: incarnation.epoch,
         address: server.address,
         host,
         slots: config.slots,
@@ -80,11 +96,20 @@ await runService('executor', executorConfigSchema, async (config, log) => {
         blockCount: s.count,
         blockBytes: s.bytes,
         blockCapacityBytes: s.capacityBytes,
+        inputBlocks: incarnation.announcement(),
       };
     },
     publish: (msg) => publish(nc, subjects.heartbeat(config.executorId), msg),
     onError: (err) => log.warn({ err }, 'heartbeat publish failed'),
   });
+  const lostSub = subscribe(
+    nc,
+    subjects.executorLost(config.executorId),
+    executorLostSchema,
+    (m) => incarnation.declaredLost(Number(m.epoch), m.reason),
+    log,
+  );
+  Object.assign(late, { heartbeats, runner });
   const executorAttr = { 'rivulet.executor.id': config.executorId };
   observeGauge('rivulet.executor.block_store.bytes', 'Bytes held in the block store (input blocks, shuffle buckets)', 'By', () => [
     { value: store.stats().bytes, attributes: executorAttr },
@@ -96,13 +121,14 @@ await runService('executor', executorConfigSchema, async (config, log) => {
     { value: runner.activeCount, attributes: executorAttr },
   ]);
   server.health.set('SERVING');
-  log.info({ executorId: config.executorId, epoch, slots: config.slots, blockStoreBytes: config.blockStoreBytes }, 'executor ready');
+  log.info({ executorId: config.executorId, epoch: incarnation.epoch, slots: config.slots, blockStoreBytes: config.blockStoreBytes }, 'executor ready');
 
   return {
     address: server.address,
     stop: async () => {
       heartbeats.stop();
       lostPeers.unsubscribe();
+      lostSub.unsubscribe();
       await server.shutdown();
       await pool.close();
       fetcher.close();

@@ -19,7 +19,8 @@ import type { BlockFetcher } from './peer-fetcher.js';
 
 export interface ExecutorServerDeps {
   executorId: string;
-  epoch: number;
+  /** The current incarnation (incarnation.ts). */
+  epoch: () => number;
   store: BlockStore;
   bundles: JobBundles;
   runner: TaskRunner;
@@ -44,7 +45,7 @@ export function executorHandlers(deps: ExecutorServerDeps): ExecutorHandlers {
         checkBlockId(blockId);
         if (!batch) throw new InvalidArgumentError(`PutBlock ${blockId}: batch is missing`);
         store.put({ id: blockId, kind: 'input', count: batch.count, payload: batch.payload ?? Buffer.alloc(0) });
-        callback(null, { executorId: deps.executorId, epoch: deps.epoch });
+        callback(null, { executorId: deps.executorId, epoch: deps.epoch() });
       } catch (e) {
         callback(toServiceError(e));
       }

@@ -58,8 +58,12 @@ export interface TaskExecution {
 
 export interface TaskRunnerOptions {
   executorId: string;
-  /** This process's incarnation, stamped on every TaskResult. */
-  epoch: number;
+  /**
+   * This executor's current incarnation (it changes when the executor rejoins
+   * after being declared lost, incarnation.ts); a task's results carry the one
+   * it started under, so results of a fenced incarnation stay fenced.
+   */
+  epoch: () => number;
   store: BlockStore;
   pool: TaskPool;
   bundles: JobBundles;
@@ -81,6 +85,7 @@ class Execution implements TaskExecution {
   constructor(
     readonly taskId: string,
     readonly attempt: number,
+    readonly epoch: number,
   ) {}
 
   kill(): boolean {
@@ -121,7 +126,7 @@ export class TaskRunner {
   }
 
   start(spec: TaskSpec__Output): TaskExecution {
-    const exec = new Execution(spec.taskId ?? '', spec.attempt ?? 0);
+    const exec = new Execution(spec.taskId ?? '', spec.attempt ?? 0, this.opts.epoch());
     const key = attemptKey(exec.taskId, exec.attempt);
     if (this.active.has(key)) {
       exec.state = 'done';
@@ -178,6 +183,13 @@ export class TaskRunner {
 
   kill(taskId: string, attempt: number): boolean {
     return this.active.get(attemptKey(taskId, attempt))?.kill() ?? false;
+  }
+
+  /** Kill every task started under an incarnation older than `epoch` (the scheduler runs them elsewhere); returns how many. */
+  killOlderThan(epoch: number): number {
+    let killed = 0;
+    for (const exec of this.active.values()) if (exec.epoch < epoch && exec.kill()) killed++;
+    return killed;
   }
 
   private async run(spec: TaskSpec__Output, exec: Execution): Promise<TaskResult> {
@@ -445,7 +457,7 @@ export class TaskRunner {
   }
 
   private base(exec: Execution): TaskResult {
-    return { taskId: exec.taskId, attempt: exec.attempt, executorId: this.opts.executorId, epoch: this.opts.epoch };
+    return { taskId: exec.taskId, attempt: exec.attempt, executorId: this.opts.executorId, epoch: exec.epoch };
   }
 
   private failed(exec: Execution, error: string): TaskResult {

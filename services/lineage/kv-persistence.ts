@@ -24,7 +24,7 @@
  * behind (KV delete/purge markers would pile up forever on a stream processor).
  */
 import { Kvm, type KV } from '@nats-io/kv';
-import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { packValue, unpackValue } from '../../lib/codec/records.js';
 import { errorMessage, ResourceExhaustedError, UnavailableError } from '../../lib/errors.js';
@@ -149,6 +149,9 @@ function withoutFormat<T extends { format: number }>(r: T): Omit<T, 'format'> {
   return rest;
 }
 
+/** Deadline of one KV request (a put, a read) of lineage state. */
+const KV_PUT_TIMEOUT_MS = 1000;
+
 export class KvLineagePersistence implements LineagePersistence {
   private constructor(
     private readonly kv: KV,
@@ -165,7 +168,10 @@ export class KvLineagePersistence implements LineagePersistence {
   /** Open (creating if missing) the bucket. Rejects with UnavailableError naming the bucket and cause. */
   static async open(nc: NatsConnection, bucket: string, log: Logger): Promise<KvLineagePersistence> {
     try {
-      const kv = await new Kvm(nc).create(bucket, { history: 1, maxValueSize: MAX_KV_VALUE_BYTES });
+      // A put sent while NATS reconnects can go unanswered: fail it after
+      // KV_PUT_TIMEOUT_MS (the caller retries) rather than hold the one
+      // mutation queue for the client's default 5 s.
+      const kv = await new Kvm(jetstream(nc, { timeout: KV_PUT_TIMEOUT_MS })).create(bucket, { history: 1, maxValueSize: MAX_KV_VALUE_BYTES });
       const jsm = await jetstreamManager(nc);
       return new KvLineagePersistence(kv, jsm, bucket, log);
     } catch (e) {

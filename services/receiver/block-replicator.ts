@@ -13,6 +13,11 @@
  * - stored nowhere: UnavailableError "no executors alive to store block <id>",
  *   which the receiver turns into a nack with code 14 UNAVAILABLE.
  *
+ * A replica confirmed by an incarnation the scheduler declared lost before the
+ * ack (`executor.lost`, followed by the directory) does not count: the block is
+ * placed on another executor instead, so an ack never rests on a fenced copy;
+ * a put still in flight to it is abandoned at once, not at its deadline.
+ *
  * It must never: report an executor that did not confirm the put, or retry
  * without bound (each put has a deadline and there are at most `maxRounds`).
  */
@@ -117,8 +122,8 @@ export class PlacingReplicator implements BlockReplicator {
   constructor(private readonly opts: PlacingReplicatorOptions) {}
 
   async replicate(block: BlockToStore): Promise<ReplicaSet> {
-    const { directory, putter, replication, log } = this.opts;
-    const stored: string[] = [];
+    const { directory, replication, log } = this.opts;
+    const stored: Array<{ executorId: string; epoch: number }> = [];
     const tried = new Set<string>();
     const failures: string[] = [];
     const { clock, startupGraceUntilMs } = this.opts;
@@ -127,15 +132,16 @@ export class PlacingReplicator implements BlockReplicator {
         await new Promise<void>((r) => clock.setTimeout(r, 25));
       }
     }
-    for (let round = 0; round < (this.opts.maxRounds ?? 3) && stored.length < replication; round++) {
+    const maxRounds = this.opts.maxRounds ?? 3;
+    for (let round = 0; round < maxRounds && stored.length < replication; round++) {
       const targets = directory.choose({ count: replication - stored.length, bytes: block.payload.length, exclude: tried });
       if (targets.length === 0) break;
       for (const t of targets) tried.add(t.executorId);
-      const results = await Promise.allSettled(targets.map((t) => putter.put(t, block)));
+      const results = await Promise.allSettled(targets.map((t) => this.putUnlessLost(t, block)));
       results.forEach((r, i) => {
         const target = targets[i]!;
         if (r.status === 'fulfilled') {
-          if (!stored.includes(r.value.executorId)) stored.push(r.value.executorId);
+          if (!stored.some((x) => x.executorId === r.value.executorId)) stored.push(r.value);
           tried.add(r.value.executorId);
         } else {
           directory.markFailed(target.executorId, target.epoch);
@@ -143,6 +149,14 @@ export class PlacingReplicator implements BlockReplicator {
           log.warn({ blockId: block.blockId, executorId: target.executorId, address: target.address, err: r.reason }, 'PutBlock failed; trying another executor');
         }
       });
+      // Declared lost while the puts were in flight: that copy is not safe to ack on.
+      for (let i = stored.length - 1; i >= 0; i--) {
+        const s = stored[i]!;
+        if (!directory.isFenced(s.executorId, s.epoch)) continue;
+        stored.splice(i, 1);
+        failures.push(`${s.executorId} (declared lost after storing it)`);
+        log.warn({ blockId: block.blockId, executorId: s.executorId, epoch: s.epoch }, 'replica landed on an executor declared lost meanwhile; placing it elsewhere');
+      }
     }
     if (stored.length === 0) {
       const why = failures.length > 0 ? `: PutBlock failed on ${failures.join(', ')}` : '';
@@ -153,13 +167,29 @@ export class PlacingReplicator implements BlockReplicator {
       const level = this.degraded ? 'debug' : 'warn';
       this.degraded = true;
       log[level](
-        { blockId: block.blockId, stream: block.stream, stored, replication, failures },
+        { blockId: block.blockId, stream: block.stream, stored: stored.map((x) => x.executorId), replication, failures },
         `block stored on ${stored.length} of ${replication} executors (too few alive or reachable); further under-replicated blocks are logged at debug level`,
       );
     } else if (this.degraded) {
       this.degraded = false;
       log.info({ blockId: block.blockId, replication }, `blocks are stored on ${replication} executors again`);
     }
-    return { executorIds: stored };
+    return { executorIds: stored.map((x) => x.executorId) };
+  }
+
+  /**
+   * One put, abandoned as soon as the scheduler declares its target lost: a
+   * frozen executor would otherwise hold the block (and every ack behind it)
+   * for the whole putBlockTimeout. The call itself runs out its deadline.
+   */
+  private putUnlessLost(target: ExecutorInfo, block: BlockToStore): Promise<{ executorId: string; epoch: number }> {
+    const { directory, putter } = this.opts;
+    let unsubscribe: () => void = () => undefined;
+    const lost = new Promise<never>((_, reject) => {
+      unsubscribe = directory.onLost((id, epoch) => {
+        if (id === target.executorId && epoch >= target.epoch) reject(new UnavailableError(`executor ${id} was declared lost by the scheduler`));
+      });
+    });
+    return Promise.race([putter.put(target, block), lost]).finally(() => unsubscribe());
   }
 }

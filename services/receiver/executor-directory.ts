@@ -8,7 +8,11 @@
  * own sentAtMs is not trusted: clocks of different hosts disagree). A heartbeat
  * with a higher epoch is a new incarnation of the executor and replaces the old
  * one; a heartbeat with a lower epoch is a late message from a dead incarnation
- * and is ignored. The scheduler's `executor.lost` removes an incarnation at once.
+ * and is ignored. The scheduler's `executor.lost` removes an incarnation at once
+ * and fences it: the receiver follows the scheduler's judgement, so later
+ * heartbeats of that incarnation (a paused executor that has not learned it
+ * was lost yet) do not bring it back; its next incarnation (a higher epoch,
+ * after it rejoins) is a new executor here too.
  *
  * Placement picks distinct executors, preferring (1) ones no PutBlock recently
  * failed on, (2) the most free block-store capacity, counting bytes this
@@ -57,7 +61,10 @@ export interface PlacementRequest {
 
 export class ExecutorDirectory {
   private readonly executors = new Map<string, ExecutorInfo>();
+  /** The highest epoch the scheduler declared lost, per executor id, and when we heard it. */
+  private readonly fenced = new Map<string, { epoch: number; atMs: number }>();
   private rotation = 0;
+  private readonly lostListeners = new Set<(executorId: string, epoch: number) => void>();
 
   constructor(private readonly opts: ExecutorDirectoryOptions) {}
 
@@ -66,6 +73,8 @@ export class ExecutorDirectory {
     const known = this.executors.get(hb.executorId);
     const epoch = Number(hb.epoch);
     if (known && epoch < known.epoch) return 'stale';
+    const fence = this.fenced.get(hb.executorId);
+    if (fence && epoch <= fence.epoch) return 'stale';
     const result: ObserveResult = !known ? 'new' : epoch > known.epoch ? 'replaced' : 'updated';
     this.executors.set(hb.executorId, {
       executorId: hb.executorId,
@@ -87,6 +96,21 @@ export class ExecutorDirectory {
   lost(executorId: string, epoch: number): void {
     const known = this.executors.get(executorId);
     if (known && known.epoch <= Number(epoch)) this.executors.delete(executorId);
+    const fence = this.fenced.get(executorId);
+    if (!fence || fence.epoch < Number(epoch)) this.fenced.set(executorId, { epoch: Number(epoch), atMs: this.opts.clock.now() });
+    for (const listener of [...this.lostListeners]) listener(executorId, Number(epoch));
+  }
+
+  /** Be told of every `executor.lost` (the replicator abandons puts in flight to that incarnation); returns the unsubscribe. */
+  onLost(listener: (executorId: string, epoch: number) => void): () => void {
+    this.lostListeners.add(listener);
+    return () => void this.lostListeners.delete(listener);
+  }
+
+  /** Whether the scheduler declared this incarnation (or a later one) lost. */
+  isFenced(executorId: string, epoch: number): boolean {
+    const fence = this.fenced.get(executorId);
+    return !!fence && Number(epoch) <= fence.epoch;
   }
 
   /** A PutBlock to this incarnation failed: prefer others for a while. */
@@ -135,6 +159,7 @@ export class ExecutorDirectory {
   private prune(now: number): void {
     const horizon = 10 * this.opts.executorTimeoutMs;
     for (const [id, e] of this.executors) if (now - e.lastSeenMs > horizon) this.executors.delete(id);
+    for (const [id, f] of this.fenced) if (now - f.atMs > horizon) this.fenced.delete(id);
   }
 }
 

@@ -88,6 +88,8 @@ export class BatchRun {
   firstLaunchAtMs?: number;
   completedAtMs?: number;
   error?: string;
+  /** Why its tasks are waiting when they could otherwise run (no executor alive, an input block with no live replica): for status. */
+  waitingFor?: string;
   taskFailures = 0;
   tasksLaunched = 0;
   /** Fetch failures per task id: bounded like task failures, so a shuffle that can't be rebuilt ends the batch. */

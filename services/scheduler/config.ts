@@ -30,6 +30,13 @@ export const schedulerConfigSchema = z.object({
    * as soon as a health probe confirms it is unreachable.
    */
   maxMissedHeartbeats: int(4, 1, 1000),
+  /**
+   * The scheduler declares nobody lost while it cannot see: while its own
+   * event-loop lag (or the drift of its liveness timer) exceeds this, while
+   * NATS is disconnected, and for one liveness timeout (heartbeatInterval ×
+   * maxMissedHeartbeats) after either (liveness-guard.ts).
+   */
+  livenessMaxLag: duration('500ms'),
   /** Copies of every input block to keep; after an executor loss, blocks left with fewer are copied to another executor. Match the receiver's. */
   replication: int(2, 1, 5),
   /** Speculative execution of stragglers (Spark's spark.speculation, on by default here). */

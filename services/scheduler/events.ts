@@ -10,6 +10,7 @@ import type { TaskResult__Output } from '../../lib/proto/gen/rivulet/v1/TaskResu
 import type { BatchRun, InputBlock, LineageRebuild } from './batch-run.js';
 import type { RestoredBatch } from './cache-registry.js';
 import type { LoadedJobRequest } from './job-manager.js';
+import type { LivenessSignal } from './liveness-guard.js';
 import type { Job } from './job-registry.js';
 import type { JobRecord } from './job-journal.js';
 import type { CommittedBatch } from './output-store.js';
@@ -36,6 +37,8 @@ export type SchedulerEvent =
   // Executors.
   | { type: 'heartbeat'; msg: HeartbeatMessage }
   | { type: 'livenessCheck' }
+  /** The scheduler's own health (event-loop lag, NATS connection): see liveness-guard.ts. */
+  | { type: 'livenessSignal'; signal: LivenessSignal }
   | { type: 'executorUnreachable'; executorId: string; epoch: number }
   | { type: 'blocksReplicated'; executorId: string; epoch: number; blockIds: string[] }
   // Batches and their tasks.

@@ -5,6 +5,13 @@
  * heartbeat with a new epoch means the process restarted (the old incarnation
  * is lost even if no heartbeat was missed).
  *
+ * Fencing is per incarnation: a lost (id, epoch) stays lost, and its
+ * heartbeats are answered with a `fenced` change (the scheduler repeats
+ * `executor.lost` so the executor learns it and rejoins with a new epoch,
+ * services/executor/incarnation.ts). The new epoch is a new incarnation,
+ * added like any other. Loss judgements on silence (`expire`) are only made
+ * when the scheduler's liveness guard says it could hear (liveness-guard.ts).
+ *
  * Free slots are the scheduler's own accounting (slots − tasks it launched
  * there and has not heard back from), not the heartbeat's figure, which lags.
  * This class decides nothing about tasks; it only reports changes.
@@ -32,7 +39,9 @@ export interface TrackedExecutor {
 
 export type ExecutorChange =
   | { kind: 'added'; executor: TrackedExecutor }
-  | { kind: 'lost'; executor: TrackedExecutor; reason: string };
+  | { kind: 'lost'; executor: TrackedExecutor; reason: string }
+  /** A heartbeat of an incarnation already declared lost: it must learn it and rejoin. */
+  | { kind: 'fenced'; executor: TrackedExecutor };
 
 export class ExecutorTracker {
   private readonly executors = new Map<string, TrackedExecutor>();
@@ -53,7 +62,8 @@ export class ExecutorTracker {
     const known = this.executors.get(msg.executorId);
     const changes: ExecutorChange[] = [];
     if (known && known.epoch === msg.epoch) {
-      if (known.state === 'LOST') return changes; // a fenced incarnation stays fenced
+      // A fenced incarnation stays fenced; it is told so (and rejoins as a new one).
+      if (known.state === 'LOST') return [{ kind: 'fenced', executor: known }];
       known.lastHeartbeatMs = now;
       known.lastReport = msg;
       known.slots = msg.slots;

@@ -4,6 +4,7 @@
  * jobs (job-restore.ts), starts the gRPC server, the batch clock and the
  * status page. No scheduling logic lives here.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { systemClock } from '../../lib/clock.js';
 import { dial } from '../../lib/grpc/client.js';
 import { startServer } from '../../lib/grpc/server.js';
@@ -20,6 +21,7 @@ import { ExecutorGateway } from './executor-gateway.js';
 import { openJobJournal } from './job-journal.js';
 import { restoreJournaledJobs } from './job-restore.js';
 import { schedulerPorts } from './lineage-ports.js';
+import type { LivenessSignal } from './liveness-guard.js';
 import { Scheduler } from './scheduler.js';
 import { schedulerHandlers } from './server.js';
 import { startStatusPage, type StatusPage } from './status-page/server.js';
@@ -27,7 +29,13 @@ import { DrivenBatchSource } from './test-driver/driven-batch-source.js';
 import { testDriverHandlers } from './test-driver/handlers.js';
 
 await runService('scheduler', schedulerConfigSchema, async (config, log) => {
-  const nc = await connectNats(config.natsUrl, 'rivulet-scheduler', log);
+  // The liveness guard follows the NATS connection (liveness-guard.ts); events
+  // before the scheduler exists are moot (it has judged nobody yet).
+  const guard: { signal?: (signal: LivenessSignal) => void } = {};
+  const nc = await connectNats(config.natsUrl, 'rivulet-scheduler', log, (status) => {
+    if (status === 'disconnect') guard.signal?.({ kind: 'disconnected' });
+    else if (status === 'reconnect') guard.signal?.({ kind: 'reconnected' });
+  });
   const lineage = dial.lineage(config.lineageAddress);
   const receiver = dial.receiver(config.receiverAddress);
   const gateway = new ExecutorGateway(log, config.maxMessageBytes);
@@ -50,6 +58,19 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
     log,
   });
   const scheduler = new Scheduler(config, systemClock, ports, log);
+  guard.signal = (signal) => scheduler.post({ type: 'livenessSignal', signal });
+  // The event-loop lag, sampled a few times per liveness timeout: the worst
+  // delay of each window goes to the guard. (A stall that stops this timer
+  // too is caught by the liveness check's own drift.)
+  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  loopDelay.enable();
+  const lagSampleMs = Math.max(50, Math.floor((config.heartbeatInterval * config.maxMissedHeartbeats) / 4));
+  const lagTimer = setInterval(() => {
+    const lagMs = loopDelay.max / 1e6;
+    loopDelay.reset();
+    guard.signal?.({ kind: 'lag', lagMs });
+  }, lagSampleMs);
+  lagTimer.unref();
   const subs = [
     subscribe(nc, subjects.heartbeatAll, heartbeatSchema, (msg) => scheduler.post({ type: 'heartbeat', msg }), log),
     subscribe(
@@ -96,6 +117,8 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
     address: server.address,
     stop: async () => {
       await statusPage?.close();
+      clearInterval(lagTimer);
+      loopDelay.disable();
       scheduler.stop();
       for (const s of subs) s.unsubscribe();
       await server.shutdown();

@@ -42,7 +42,8 @@ export class ReplicationManager {
     for (const { block } of live.values()) {
       const holders = block.executorIds.filter((id) => this.executors.isAlive(id));
       if (holders.length === 0) {
-        this.log.error({ blockId: block.blockId }, 'input block lost on every replica; batches reading it will fail');
+        // Its batches wait: an executor that held it may rejoin and report it (adoptInputBlocks).
+        this.log.warn({ blockId: block.blockId }, 'input block has no live replica; batches reading it wait for an executor holding it to rejoin');
         continue;
       }
       if (holders.length >= this.replication) continue;
@@ -77,6 +78,31 @@ export class ReplicationManager {
       () => this.post({ type: 'blocksReplicated', executorId: targetId, epoch, blockIds: copies.map((c) => c.blockId) }),
       (err: unknown) => this.log.warn({ err: errorMessage(err), executorId: targetId, blocks: copies.length }, failure),
     );
+  }
+
+  /**
+   * A (re)joined incarnation reports the input blocks it holds (Spark's
+   * BlockManager re-registration): input blocks are immutable, so every one a
+   * batch still needs gets this executor back among its locations, here and
+   * in lineage. Cached partitions and shuffle outputs are never re-adopted:
+   * the executor dropped those of its fenced incarnation. Returns how many
+   * blocks were adopted.
+   */
+  adoptInputBlocks(executorId: string, epoch: number, blockIds: readonly string[], live: LiveInputBlocks): number {
+    if (!this.executors.isAlive(executorId, epoch)) return 0;
+    const lineageRefs: PartitionBlockRef[] = [];
+    let adopted = 0;
+    for (const id of blockIds) {
+      const entry = live.get(id);
+      if (!entry || entry.block.executorIds.includes(executorId)) continue;
+      entry.block.executorIds.push(executorId);
+      adopted++;
+      for (const p of entry.partitions) {
+        if (p.run.started) lineageRefs.push({ jobId: p.run.job.id, batchTimeMs: p.run.batchTimeMs, nodeId: p.nodeId, partition: p.partition, blockId: id });
+      }
+    }
+    if (lineageRefs.length > 0) this.ports.recordReplicas(lineageRefs, executorId);
+    return adopted;
   }
 
   /** The target confirmed its copies: record them (here and in lineage). */

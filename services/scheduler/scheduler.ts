@@ -17,15 +17,19 @@
  *   state-recovery     state checkpoints and rebuilding lost state
  *   replication-manager  copies of input blocks and cached partitions
  *   executor-tracker   executor liveness and slot accounting
+ *   liveness-guard     whether the scheduler can see well enough to declare anyone lost
  *   status             the status view
  */
 import { randomBytes } from 'node:crypto';
+import { sourceInputKey } from '../../lib/dstream/graph.js';
+import { planTask } from '../../lib/dstream/planner.js';
 import type { Clock, TimerHandle } from '../../lib/clock.js';
 import { FailedPreconditionError, InvalidArgumentError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
+import type { HeartbeatMessage } from '../../lib/nats/subjects.js';
 import type { ClusterStatus } from '../../lib/proto/gen/rivulet/v1/ClusterStatus.js';
 import { BatchDag, type BatchFinishedListener } from './batch-dag.js';
-import type { BatchRun, InputBlock } from './batch-run.js';
+import type { BatchRun, InputBlock, StageRun } from './batch-run.js';
 import type { BatchSourceHost } from './batch-source.js';
 import { BatchTelemetry } from './batch-telemetry.js';
 import { CacheRegistry, type RestoredBatch } from './cache-registry.js';
@@ -36,6 +40,7 @@ import { JobGenerator } from './job-generator.js';
 import type { JobRecord } from './job-journal.js';
 import { JobManager, type LoadedJobRequest } from './job-manager.js';
 import { JobRegistry, type Job } from './job-registry.js';
+import { LivenessGuard } from './liveness-guard.js';
 import { OutputStore, type CommittedBatch } from './output-store.js';
 import type { SchedulerPorts } from './ports.js';
 import { ReplicationManager } from './replication-manager.js';
@@ -62,6 +67,9 @@ export class Scheduler implements BatchSourceHost {
   private readonly cache: CacheRegistry;
   private readonly state: StateRecovery;
   private readonly replication: ReplicationManager;
+  readonly liveness: LivenessGuard;
+  /** When `executor.lost` was last repeated to a fenced incarnation still heartbeating, by executor id. */
+  private readonly fenceNotices = new Map<string, number>();
   private readonly timers: Array<TimerHandle | undefined> = [];
   private stopped = false;
   /** Distinguishes this process's shuffle outputs and cached blocks from an earlier scheduler's. */
@@ -76,6 +84,14 @@ export class Scheduler implements BatchSourceHost {
     const post = (e: SchedulerEvent) => this.post(e);
     this.jobs = new JobRegistry(log);
     this.executors = new ExecutorTracker(clock, config.heartbeatInterval, config.maxMissedHeartbeats);
+    this.liveness = new LivenessGuard({
+      clock,
+      timeoutMs: config.heartbeatInterval * config.maxMissedHeartbeats,
+      maxLagMs: config.livenessMaxLag,
+      checkIntervalMs: this.livenessCheckIntervalMs,
+      onTransition: (from, to, reason) =>
+        (to === 'SUSPENDED' ? log.warn : log.info).call(log, { from, to, reason }, `executor loss judgements ${from} -> ${to}`),
+    });
     this.outputs = new OutputStore(config.outputRetentionBatches, config.outputRetentionBytes);
     const telemetry = new BatchTelemetry(() => this.executors.alive().length);
     this.jobManager = new JobManager(config, clock, this.jobs, this.outputs, this.executors, ports, log);
@@ -114,6 +130,7 @@ export class Scheduler implements BatchSourceHost {
       log,
     });
     this.tasks.listener = this.dag;
+    this.tasks.inputUnavailable = (t) => this.inputUnavailable(t.run, t.stageRun, t.partition);
     this.generator.onFellBehind = (job, message) => this.jobManager.fail(job, message);
     this.jobManager.listener = {
       jobAdded: (job) => this.generator.addJob(job),
@@ -123,6 +140,10 @@ export class Scheduler implements BatchSourceHost {
         this.state.dropJob(job.id);
       },
     };
+  }
+
+  private get livenessCheckIntervalMs(): number {
+    return Math.max(10, Math.floor(this.config.heartbeatInterval / 5));
   }
 
   get batchIntervalMs(): number {
@@ -135,7 +156,7 @@ export class Scheduler implements BatchSourceHost {
     this.generator.start();
     // Liveness is checked several times per heartbeat interval so a loss is
     // noticed within a fraction of an interval after the last missed beat.
-    this.every(0, Math.max(10, Math.floor(this.config.heartbeatInterval / 5)), () => this.post({ type: 'livenessCheck' }));
+    this.every(0, this.livenessCheckIntervalMs, () => this.post({ type: 'livenessCheck' }));
     this.every(1, 1000, () => this.jobManager.publishStreams());
     if (this.config.speculation) this.every(2, this.config.speculationInterval, () => this.post({ type: 'speculationCheck' }));
   }
@@ -200,12 +221,18 @@ export class Scheduler implements BatchSourceHost {
       case 'inputTimeout':
         return this.generator.inputTimeout(e.batchTimeMs);
       case 'heartbeat':
-        return this.onExecutorChanges(this.executors.heartbeat(e.msg));
+        return this.onHeartbeat(e.msg);
       case 'livenessCheck':
+        // Silence means loss only when the scheduler itself could hear (liveness-guard.ts).
+        if (!this.liveness.mayJudge()) return;
         return this.onExecutorChanges(this.executors.expire());
+      case 'livenessSignal':
+        return this.liveness.observe(e.signal);
       case 'executorUnreachable': {
         const exec = this.executors.get(e.executorId);
         if (!exec || exec.epoch !== e.epoch) return;
+        // A probe that timed out while this process was stalled proves nothing.
+        if (this.liveness.status().state === 'SUSPENDED') return;
         const change = this.executors.markLost(exec, 'unreachable: a task call broke and the health probe failed');
         return this.onExecutorChanges(change ? [change] : []);
       }
@@ -217,8 +244,12 @@ export class Scheduler implements BatchSourceHost {
         return this.tasks.schedule();
       case 'batchRegisterFailed':
         return this.dag.batchRegisterFailed(e.run, e.error);
-      case 'taskResult':
+      case 'taskResult': {
+        // A result from an incarnation declared lost: tell it (it rejoins); the result itself is fenced.
+        const from = this.executors.get(e.result.executorId);
+        if (from && from.state === 'LOST' && from.epoch === Number(e.result.epoch)) this.noticeFenced(from);
         return this.tasks.onResult(e.result);
+      }
       case 'tasksLost':
         return this.tasks.onTasksLost(e.executorId, e.epoch, e.taskIds, e.error, e.unreachable);
       case 'speculationCheck':
@@ -384,15 +415,66 @@ export class Scheduler implements BatchSourceHost {
     this.tasks.schedule();
   }
 
+  /**
+   * A task reading an input block no live executor holds waits for one that
+   * held it to rejoin and report it (input blocks are immutable), rather than
+   * failing its attempts against nowhere.
+   */
+  private inputUnavailable(run: BatchRun, s: StageRun, partition: number): string | undefined {
+    for (const b of planTask(run.job.graph, run.plan!, s.stage, partition).blocks) {
+      if (b.batchTimeMs !== undefined) continue;
+      const node = run.job.graph.node(b.nodeId);
+      if (node.kind !== 'source') continue;
+      const block = run.inputs.get(sourceInputKey(node))?.[b.partition];
+      if (block && !block.executorIds.some((id) => this.executors.isAlive(id))) {
+        return `input block ${block.blockId} has no live replica: waiting for an executor holding it to rejoin`;
+      }
+    }
+    return undefined;
+  }
+
+  private onHeartbeat(msg: HeartbeatMessage): void {
+    // Changes first: a new epoch of an executor still ALIVE loses the old
+    // incarnation, which takes the executor off every block by id; only then
+    // may the new one re-adopt what it holds.
+    this.onExecutorChanges(this.executors.heartbeat(msg));
+    if (!msg.inputBlocks || msg.inputBlocks.length === 0) return;
+    const adopted = this.replication.adoptInputBlocks(msg.executorId, Number(msg.epoch), msg.inputBlocks, this.generator.liveInputBlocks());
+    if (adopted === 0) return;
+    this.log.info({ executorId: msg.executorId, epoch: msg.epoch, adopted }, 'input blocks re-adopted from a (re)joined executor');
+    this.dag.startReadyBatches();
+    this.tasks.schedule();
+  }
+
   private onExecutorChanges(changes: ExecutorChange[]): void {
     if (changes.length === 0) return;
     for (const c of changes) {
-      if (c.kind === 'added') {
-        this.log.info({ executorId: c.executor.id, epoch: c.executor.epoch, address: c.executor.address, slots: c.executor.slots }, 'executor added');
-      } else this.onExecutorLost(c.executor, c.reason);
+      switch (c.kind) {
+        case 'added':
+          this.log.info({ executorId: c.executor.id, epoch: c.executor.epoch, address: c.executor.address, slots: c.executor.slots }, 'executor added');
+          break;
+        case 'lost':
+          this.onExecutorLost(c.executor, c.reason);
+          break;
+        case 'fenced':
+          this.noticeFenced(c.executor);
+          break;
+      }
     }
     this.dag.startReadyBatches();
     this.tasks.schedule();
+  }
+
+  /**
+   * A fenced incarnation is still heartbeating: it missed its `executor.lost`
+   * (NATS was down, or it was paused). Say it again, at most once per
+   * heartbeat interval, so it rejoins as a new incarnation.
+   */
+  private noticeFenced(e: TrackedExecutor): void {
+    const now = this.clock.now();
+    if (now - (this.fenceNotices.get(e.id) ?? Number.NEGATIVE_INFINITY) < this.config.heartbeatInterval) return;
+    this.fenceNotices.set(e.id, now);
+    this.ports.publishExecutorLost({ executorId: e.id, epoch: e.epoch, reason: `still heartbeating after being declared lost (${e.lostReason ?? 'lost'})` });
   }
 
   /**

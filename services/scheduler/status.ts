@@ -79,5 +79,6 @@ function batchStatus(r: BatchRun, nowMs: number): BatchStatus {
     nodeLocalTasks: r.locality.NODE_LOCAL,
     anyTasks: r.locality.ANY,
     error: r.error ?? '',
+    waitingReason: r.finished ? '' : (r.waitingFor ?? ''),
   };
 }

@@ -53,6 +53,13 @@ export class TaskSetManager {
   /** Set while a locality-wait timer is armed and has not fired yet. */
   private localityTimerArmed = false;
   listener?: TaskSetListener;
+  /**
+   * Why a task cannot run yet although its stage may: an input block it reads
+   * has no live replica (every executor holding it is lost — perhaps only
+   * paused, and it may rejoin and report the block). Such a task waits
+   * instead of failing attempt after attempt; undefined when it can run.
+   */
+  inputUnavailable: (t: TaskAttempt) => string | undefined = () => undefined;
 
   constructor(
     private readonly config: Config,
@@ -102,7 +109,10 @@ export class TaskSetManager {
     if (this.pending.length === 0) return;
     const now = this.clock.now();
     const alive = this.executors.alive();
-    if (alive.length === 0) return;
+    if (alive.length === 0) {
+      for (const t of this.pending) t.run.waitingFor = 'no executor is alive: waiting for executors to join or rejoin';
+      return;
+    }
     const views = new Map<string, PlacementExecutor>(alive.map((e) => [e.id, { id: e.id, host: e.host, freeSlots: this.executors.freeSlots(e) }]));
     const viewList = [...views.values()];
     const launches = new Map<TrackedExecutor, TaskAttempt[]>();
@@ -122,6 +132,14 @@ export class TaskSetManager {
         remaining.push(t);
         continue;
       }
+      const unavailable = this.inputUnavailable(t);
+      if (unavailable !== undefined) {
+        if (t.run.waitingFor !== unavailable) this.log.warn({ taskId: t.taskId, batchTimeMs: t.run.batchTimeMs }, `task waits: ${unavailable}`);
+        t.run.waitingFor = unavailable;
+        remaining.push(t);
+        continue;
+      }
+      if (t.run.waitingFor !== undefined) t.run.waitingFor = undefined;
       const placed = place(t, viewList, now, this.config.localityWait);
       if (placed.kind !== 'launch') {
         if (placed.kind === 'wait') nextDeadline = Math.min(nextDeadline, placed.untilMs);

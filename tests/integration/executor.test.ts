@@ -12,7 +12,7 @@ import { bundleJob, type JobBundle } from '../../lib/dstream/bundle.js';
 import { bundleHash, loadJob } from '../../lib/dstream/loader.js';
 import { planBatch, type PlannedStage } from '../../lib/dstream/planner.js';
 import { dial, unary } from '../../lib/grpc/client.js';
-import { connectNats, subscribe, type NatsConnection } from '../../lib/nats/connection.js';
+import { connectNats, publish, subscribe, type NatsConnection } from '../../lib/nats/connection.js';
 import { subjects, type HeartbeatMessage } from '../../lib/nats/subjects.js';
 import { heartbeatSchema } from '../../lib/nats/schemas.js';
 import { startNatsServer, type NatsServerHandle } from '../../lib/process/nats-server.js';
@@ -470,5 +470,37 @@ describe('executor service (2 processes, real gRPC + NATS)', () => {
     const [ok] = await runTasks(cb, [survivorsOnly]);
     expect(ok!.state).toBe('SUCCEEDED');
     expect(await serving(b.address)).toBe('SERVING');
+  });
+
+  it('declared lost, B rejoins as a new incarnation: a higher epoch, its input blocks reported on its heartbeats, its shuffle buckets dropped', async () => {
+    // A stale notice (an older epoch) changes nothing.
+    publish(nc, subjects.executorLost('exec-b'), { executorId: 'exec-b', epoch: Number(refB.epoch) - 1, reason: 'test: older incarnation' });
+    publish(nc, subjects.executorLost('exec-b'), { executorId: 'exec-b', epoch: Number(refB.epoch), reason: 'test: no heartbeat' });
+    const rejoined = await waitFor('a heartbeat of a new incarnation of exec-b', () => {
+      const hb = latest('exec-b');
+      return hb && Number(hb.epoch) > Number(refB.epoch) ? hb : undefined;
+    });
+    const announced = heartbeats.get('exec-b')!.find((hb) => Number(hb.epoch) === Number(rejoined.epoch) && hb.inputBlocks);
+    expect(announced?.inputBlocks).toContain(blockIds[1]);
+    expect(announced!.inputBlocks!.every((id) => !id.startsWith('shuffle/'))).toBe(true);
+    // Input blocks are kept; derived blocks of the fenced incarnation are gone.
+    const fetched = await new Promise<string[]>((resolve, reject) => {
+      const ids: string[] = [];
+      const st = cb.fetchBlocks({ blockIds: [blockIds[1]!] });
+      st.on('data', (f: { blockId: string }) => ids.push(f.blockId));
+      st.on('end', () => resolve(ids));
+      st.on('error', reject);
+    });
+    expect(fetched).toEqual([blockIds[1]]);
+    const gone = await new Promise<{ code?: number }>((resolve) => {
+      const st = cb.fetchBlocks({ blockIds: [`shuffle/${SHUFFLE}/1/0`] });
+      st.on('data', () => undefined);
+      st.on('end', () => resolve({}));
+      st.on('error', (e: ServiceError) => resolve({ code: e.code }));
+    });
+    expect(gone.code).toBe(Status.NOT_FOUND);
+    // Puts are confirmed by the new incarnation.
+    const res = await call<{ executorId: string; epoch: number }>(cb, 'putBlock', { blockId: 'in/after-rejoin', stream: 'lines', batch: { count: 1, payload: packRecords(['x']) } });
+    expect(Number(res.epoch)).toBe(Number(rejoined.epoch));
   });
 });

@@ -64,6 +64,23 @@ describe('ExecutorDirectory', () => {
     expect(dir.alive()).toEqual([]);
   });
 
+  it('follows executor.lost as a fence: later heartbeats of that incarnation do not bring it back; its next incarnation does', () => {
+    const { dir } = setup();
+    dir.observe(hb('e1', { epoch: 7 }));
+    dir.observe(hb('e2', { epoch: 3 }));
+    dir.lost('e1', 7);
+    // A paused executor resumes and beats before it learns it was declared lost.
+    expect(dir.observe(hb('e1', { epoch: 7 }))).toBe('stale');
+    expect(ids(dir.alive())).toEqual(['e2']);
+    expect(ids(dir.choose({ count: 2, bytes: 1 }))).toEqual(['e2']);
+    expect(dir.isFenced('e1', 7)).toBe(true);
+    expect(dir.isFenced('e1', 8)).toBe(false);
+    expect(dir.isFenced('e2', 3)).toBe(false);
+    // It rejoins with a new epoch.
+    expect(dir.observe(hb('e1', { epoch: 8 }))).toBe('new');
+    expect(ids(dir.alive())).toEqual(['e1', 'e2']);
+  });
+
   it('placement picks distinct executors and spreads equal blocks evenly', () => {
     const { dir } = setup();
     for (const id of ['e1', 'e2', 'e3']) dir.observe(hb(id));

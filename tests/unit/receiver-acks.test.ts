@@ -114,6 +114,72 @@ describe('receiver ingest: acks after store', () => {
     expect(announced).toEqual([{ stream: 's', batchTimeMs: 11_000, batchIntervalMs: 1000, blocks: [] }]);
   });
 
+  it('a replica confirmed by an executor declared lost before the ack is placed elsewhere', async () => {
+    const clock = new ManualClock(10_050);
+    const directory = new ExecutorDirectory({ clock, executorTimeoutMs: 1500 });
+    for (const id of ['e1', 'e2', 'e3']) {
+      directory.observe({
+        executorId: id,
+        epoch: 1,
+        address: `${id}:1`,
+        host: 'h',
+        slots: 1,
+        freeSlots: 1,
+        runningTasks: 0,
+        blockCount: 0,
+        blockBytes: 0,
+        blockCapacityBytes: id === 'e3' ? 1 : 1e9, // e3 last choice
+        sentAtMs: 0,
+      });
+    }
+    const puts: string[] = [];
+    const putter: BlockPutter = {
+      put: (target) => {
+        puts.push(target.executorId);
+        // e1 stores it, but the scheduler declares e1 lost before the puts complete.
+        if (target.executorId === 'e1') directory.lost('e1', 1);
+        return Promise.resolve({ executorId: target.executorId, epoch: 1 });
+      },
+      close: () => {},
+    };
+    const replicator = new PlacingReplicator({ directory, putter, replication: 2, log });
+    const res = await replicator.replicate({ blockId: 'b1', stream: 's', records: 1, payload: Buffer.from('x') });
+    expect(puts.slice(0, 2).sort()).toEqual(['e1', 'e2']);
+    expect(puts[2]).toBe('e3');
+    expect(res.executorIds.sort()).toEqual(['e2', 'e3']);
+  });
+
+  it('a put in flight to an executor declared lost is abandoned at once and the block placed elsewhere', async () => {
+    const clock = new ManualClock(10_050);
+    const directory = new ExecutorDirectory({ clock, executorTimeoutMs: 1500 });
+    for (const id of ['e1', 'e2', 'e3']) {
+      directory.observe({
+        executorId: id,
+        epoch: 1,
+        address: `${id}:1`,
+        host: 'h',
+        slots: 1,
+        freeSlots: 1,
+        runningTasks: 0,
+        blockCount: 0,
+        blockBytes: 0,
+        blockCapacityBytes: id === 'e3' ? 1 : 1e9,
+        sentAtMs: 0,
+      });
+    }
+    const putter: BlockPutter = {
+      // e1 is frozen: its put never answers (until a deadline this test never reaches).
+      put: (target) => (target.executorId === 'e1' ? new Promise(() => {}) : Promise.resolve({ executorId: target.executorId, epoch: 1 })),
+      close: () => {},
+    };
+    const replicator = new PlacingReplicator({ directory, putter, replication: 2, log });
+    const pending = replicator.replicate({ blockId: 'b1', stream: 's', records: 1, payload: Buffer.from('x') });
+    await flush();
+    directory.lost('e1', 1);
+    const res = await pending;
+    expect(res.executorIds.sort()).toEqual(['e2', 'e3']);
+  });
+
   it('announces only stored blocks, with their executors, after every block of the batch resolved', async () => {
     const { clock, ingest, replicator, announced } = setup();
     ingest.setActiveStreams(new Set(['s']));

@@ -449,6 +449,115 @@ describe('Scheduler', () => {
   });
 });
 
+describe('Scheduler liveness: judging only when it can see, executors that rejoin', () => {
+  it('a paused scheduler declares nobody lost: the late liveness check runs before the queued heartbeats and does not judge', () => {
+    const s = setup();
+    s.heartbeat('e1');
+    s.heartbeat('e2');
+    s.advance(1000, ['e1', 'e2']);
+    // SIGSTOP for 10 s: on resume the overdue liveness check fires first (Node runs timers before reading sockets)…
+    s.clock.stall(10_000);
+    s.clock.advance(0);
+    expect(s.lost).toEqual([]);
+    expect(s.scheduler.liveness.status().state).toBe('SUSPENDED');
+    // …then the heartbeats queued in the socket are read, and everyone is fine.
+    s.heartbeat('e1');
+    s.heartbeat('e2');
+    s.advance(3000, ['e1', 'e2']);
+    expect(s.lost).toEqual([]);
+    expect(s.scheduler.aliveExecutors().map((e) => e.id)).toEqual(['e1', 'e2']);
+    // It still judges real silence once it can see again.
+    s.advance(1500, ['e1']);
+    expect(s.lost).toEqual(['e2']);
+  });
+
+  it('declares nobody lost while NATS is down, and gives everyone a full timeout after it is back', () => {
+    const s = setup();
+    s.heartbeat('e1');
+    s.heartbeat('e2');
+    s.scheduler.post({ type: 'livenessSignal', signal: { kind: 'disconnected' } });
+    s.advance(5000, []);
+    expect(s.lost).toEqual([]);
+    s.scheduler.post({ type: 'livenessSignal', signal: { kind: 'reconnected' } });
+    s.advance(900, []);
+    s.heartbeat('e1');
+    s.heartbeat('e2');
+    s.advance(2000, ['e1', 'e2']);
+    expect(s.lost).toEqual([]);
+  });
+
+  it('a lost executor is told again while it heartbeats as the fenced incarnation, rejoins with a new epoch, and its input blocks are re-adopted: the batch that waited for them runs', async () => {
+    // replication 1: nothing copies the block elsewhere behind the test's back.
+    const s = setup({ replication: '1' });
+    s.heartbeat('e1');
+    s.heartbeat('e2');
+    const job = await s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
+    const out = s.collect(job.id);
+    const t = job.firstBatchTimeMs;
+    // Its only replica is on e1.
+    s.announce(t, [{ lines: ['a', 'b', 'a'], on: ['e1'] }]);
+    s.advance(t - s.clock.now(), ['e1', 'e2']);
+    await flush();
+    s.cluster.launches.length = 0; // launched on e1, which is paused before it answers
+    s.advance(1500, ['e2']);
+    expect(s.lost).toEqual(['e1']);
+    // Nowhere to read the block from: the task waits (and says why) instead of failing attempt after attempt.
+    s.advance(2000, ['e2']);
+    await s.cluster.runAll();
+    expect(s.scheduler.findJob(job.id)!.state).toBe('RUNNING');
+    const waiting = s.scheduler.status().jobs![0]!.recentBatches!.find((b) => Number(b.batchTimeMs) === t)!;
+    expect(waiting.waitingReason).toMatch(/no live replica/);
+    // e1 resumes: its heartbeats of the fenced incarnation are answered with executor.lost again (at most once per interval).
+    s.heartbeat('e1', 2, 1);
+    s.heartbeat('e1', 2, 1);
+    expect(s.lost).toEqual(['e1', 'e1']);
+    // It rejoins with a new epoch, reporting the input blocks it holds.
+    s.scheduler.post({
+      type: 'heartbeat',
+      msg: {
+        executorId: 'e1',
+        epoch: 2,
+        address: 'e1:1',
+        host: 'host-a',
+        slots: 2,
+        freeSlots: 2,
+        runningTasks: 0,
+        blockCount: 1,
+        blockBytes: 10,
+        blockCapacityBytes: 1e9,
+        sentAtMs: s.clock.now(),
+        inputBlocks: [`blk-${t}-0`, 'blk-not-needed'],
+      },
+    });
+    expect(s.scheduler.aliveExecutors().map((e) => `${e.id}@${e.epoch}`)).toEqual(['e1@2', 'e2@1']);
+    await flush();
+    await s.cluster.runAll();
+    expect(out).toEqual([{ t, counts: new Map([['a', 2], ['b', 1]]) }]);
+    expect(s.scheduler.findJob(job.id)!.state).toBe('RUNNING');
+  });
+
+  it('with no executor alive, batches wait and say why, then run when an executor joins', async () => {
+    const s = setup();
+    s.heartbeat('e1');
+    const job = await s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
+    const out = s.collect(job.id);
+    const t = job.firstBatchTimeMs;
+    s.announce(t, []);
+    s.advance(1500, []);
+    expect(s.lost).toEqual(['e1']);
+    s.advance(t - s.clock.now() + 2000, []);
+    await flush();
+    const batch = s.scheduler.status().jobs![0]!.recentBatches!.find((b) => Number(b.batchTimeMs) === t)!;
+    expect(batch.waitingReason).toMatch(/no executor is alive/);
+    s.heartbeat('e2');
+    s.advance(250, ['e2']);
+    await flush();
+    await s.cluster.runAll();
+    expect(out[0]).toEqual({ t, counts: new Map() });
+    expect(s.scheduler.findJob(job.id)!.state).toBe('RUNNING');
+  });
+});
+
 /** Metrics read on demand (the SDK's reader API; no export). */
 class TestReader extends MetricReader {
   constructor() {

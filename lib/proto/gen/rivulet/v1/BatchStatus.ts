@@ -22,6 +22,12 @@ export interface BatchStatus {
   'nodeLocalTasks'?: (number);
   'anyTasks'?: (number);
   'error'?: (string);
+  /**
+   * Why a queued or running batch's tasks wait although its stages could
+   * run: no executor is alive, or an input block has no live replica (an
+   * executor holding it may rejoin). Empty when nothing holds it back.
+   */
+  'waitingReason'?: (string);
 }
 
 export interface BatchStatus__Output {
@@ -44,4 +50,10 @@ export interface BatchStatus__Output {
   'nodeLocalTasks': (number);
   'anyTasks': (number);
   'error': (string);
+  /**
+   * Why a queued or running batch's tasks wait although its stages could
+   * run: no executor is alive, or an input block has no live replica (an
+   * executor holding it may rejoin). Empty when nothing holds it back.
+   */
+  'waitingReason': (string);
 }
