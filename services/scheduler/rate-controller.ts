@@ -90,9 +90,14 @@ export interface StreamRateLimit {
   recordsPerSecond: number;
 }
 
+interface StreamEstimate {
+  estimator: PidRateEstimator;
+  rate: number | undefined;
+}
+
 export class RateController {
   /** jobId → stream → estimator and its last rate. */
-  private readonly byJob = new Map<string, Map<string, { estimator: PidRateEstimator; rate: number | undefined }>>();
+  private readonly byJob = new Map<string, Map<string, StreamEstimate>>();
 
   constructor(private readonly options: RateEstimatorOptions) {}
 
@@ -100,7 +105,7 @@ export class RateController {
   batchCompleted(b: CompletedBatch): boolean {
     const before = this.limitsKey();
     let streams = this.byJob.get(b.jobId);
-    if (!streams) this.byJob.set(b.jobId, (streams = new Map()));
+    if (!streams) this.byJob.set(b.jobId, (streams = new Map<string, StreamEstimate>()));
     for (const [stream, records] of b.recordsByStream) {
       let s = streams.get(stream);
       if (!s) streams.set(stream, (s = { estimator: new PidRateEstimator(this.options), rate: undefined }));
