@@ -36,12 +36,19 @@
  * since those are acked records given up on (the receiver was down longer
  * than the window).
  *
+ * Each block record also carries the (pusher session, seq) ranges of the
+ * pushes it holds (push-dedupe.ts): a receiver restarted from the log still
+ * knows those pushes were stored, so a client retrying one (it never saw the
+ * ack) is answered `duplicate` instead of storing it twice. Records without
+ * the field (written before it existed) recover with no dedupe state.
+ *
  * It must never: report a block as logged before the KV confirmed the put.
  */
 import { errorMessage, UnavailableError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { packValue, unpackValue } from '../../lib/codec/records.js';
 import type { StoredBlockRef } from './batch-tracker.js';
+import type { PushRange } from './push-dedupe.js';
 
 /**
  * The few KV operations the log needs (JetStream KV in production, a map in
@@ -59,13 +66,18 @@ export interface WalKv {
 export interface LoggedBlock extends StoredBlockRef {
   stream: string;
   batchTimeMs: number;
+  /** The pusher sessions' seqs stored in the block (for deduplicating retries after a restart). */
+  pushes?: PushRange[];
 }
+
+/** A recovered block: where it is stored, and which session seqs it holds. */
+export type RecoveredBlock = StoredBlockRef & { pushes?: PushRange[] };
 
 /** What a previous process of this receiverId left, per stream. */
 export interface RecoveredStream {
   stream: string;
   /** Batches with logged blocks, oldest first (blocks in log order of their ids). */
-  batches: Array<{ batchTimeMs: number; blocks: StoredBlockRef[] }>;
+  batches: Array<{ batchTimeMs: number; blocks: RecoveredBlock[] }>;
   /** The last batch the previous process recorded as announced. */
   lastAnnouncedMs: number | undefined;
 }
@@ -103,7 +115,9 @@ function decodeBlock(raw: unknown): LoggedBlock {
     r.executorIds.length > 0 &&
     r.executorIds.every((e) => typeof e === 'string');
   if (!ok) throw new Error('not a receiver block record');
+  const pushes = r.pushes === undefined ? undefined : decodePushes(r.pushes);
   return {
+    ...(pushes ? { pushes } : {}),
     stream: r.stream as string,
     batchTimeMs: r.batchTimeMs as number,
     blockId: r.blockId as string,
@@ -111,6 +125,16 @@ function decodeBlock(raw: unknown): LoggedBlock {
     bytes: r.bytes as number,
     executorIds: r.executorIds as string[],
   };
+}
+
+function decodePushes(raw: unknown): PushRange[] {
+  if (!Array.isArray(raw)) throw new Error('not a receiver block record: pushes is not a list');
+  return raw.map((p: unknown) => {
+    if (!Array.isArray(p) || p.length !== 3 || typeof p[0] !== 'string' || !isInt(p[1]) || !isInt(p[2]) || p[1] > p[2]) {
+      throw new Error('not a receiver block record: a push range is malformed');
+    }
+    return [p[0], p[1], p[2]] as PushRange;
+  });
 }
 
 function decodeAnnounced(raw: unknown): { stream: string; batchTimeMs: number } {
@@ -159,6 +183,7 @@ export class AllocationLog {
       records: block.records,
       bytes: block.bytes,
       executorIds: block.executorIds,
+      ...(block.pushes && block.pushes.length > 0 ? { pushes: block.pushes } : {}),
     });
     try {
       await this.kv.put(key, value);
@@ -198,7 +223,7 @@ export class AllocationLog {
     } catch (e) {
       throw new UnavailableError(`cannot read the receiver's write-ahead log (JetStream KV bucket "${this.opts.bucket}"): ${errorMessage(e)}`, { cause: e });
     }
-    const byStream = new Map<string, RecoveredStream & { byTime: Map<number, StoredBlockRef[]> }>();
+    const byStream = new Map<string, RecoveredStream & { byTime: Map<number, RecoveredBlock[]> }>();
     const get = (stream: string) => {
       let r = byStream.get(stream);
       if (!r) {
@@ -222,7 +247,7 @@ export class AllocationLog {
         const b = decodeBlock(unpackValue<unknown>(value));
         const r = get(b.stream);
         const list = r.byTime.get(b.batchTimeMs) ?? [];
-        list.push({ blockId: b.blockId, records: b.records, bytes: b.bytes, executorIds: b.executorIds });
+        list.push({ blockId: b.blockId, records: b.records, bytes: b.bytes, executorIds: b.executorIds, ...(b.pushes ? { pushes: b.pushes } : {}) });
         r.byTime.set(b.batchTimeMs, list);
       } catch (e) {
         corrupt++;

@@ -15,7 +15,7 @@ import { UnavailableError } from '../../lib/errors.js';
 import { dial, unary } from '../../lib/grpc/client.js';
 import { startServer } from '../../lib/grpc/server.js';
 import { connectNats, publish, subscribe } from '../../lib/nats/connection.js';
-import { subjects, type ExecutorLostMessage, type HeartbeatMessage, type StreamsMessage } from '../../lib/nats/subjects.js';
+import { subjects, type ExecutorLostMessage, type HeartbeatMessage, type RateLimitsMessage, type StreamsMessage } from '../../lib/nats/subjects.js';
 import { rivuletV1 } from '../../lib/proto/index.js';
 import type { ListStreamsRequest } from '../../lib/proto/gen/rivulet/v1/ListStreamsRequest.js';
 import type { ListStreamsResponse__Output } from '../../lib/proto/gen/rivulet/v1/ListStreamsResponse.js';
@@ -76,6 +76,9 @@ await runService('receiver', receiverConfigSchema, async (config, log) => {
     log,
     onBackpressure: (paused) => server.setPaused(paused),
     wal,
+    rateLimitMaxDelayMs: config.rateLimitMaxDelay,
+    pushDedupeRetentionMs: config.pushDedupeRetention,
+    maxPushSessions: config.maxPushSessions,
   });
   // Before serving: batches a previous process acked but did not announce are announced now, and
   // GetBatchBlocks answers for them (the scheduler keeps asking for a batch it waits on).
@@ -105,6 +108,12 @@ await runService('receiver', receiverConfigSchema, async (config, log) => {
     }, log),
     subscribe<ExecutorLostMessage>(nc, subjects.executorLostAll, (m) => directory.lost(m.executorId, Number(m.epoch)), log),
     subscribe<StreamsMessage>(nc, subjects.streams, (m) => registry.apply({ streams: m.streams ?? [], batchIntervalMs: Number(m.batchIntervalMs) }, 'nats'), log),
+    subscribe<RateLimitsMessage>(
+      nc,
+      subjects.rateLimits,
+      (m) => ingest.setRateLimits((Array.isArray(m.limits) ? m.limits : []).map((l) => ({ stream: String(l.stream), recordsPerSecond: Number(l.recordsPerSecond) }))),
+      log,
+    ),
   ];
 
   const started = await startServer(

@@ -1,0 +1,47 @@
+/**
+ * Enforcing backpressure's ingest rates (the scheduler's rate-controller.ts,
+ * NATS `rivulet.rate-limits`) on the receiver, per stream: Spark's
+ * RateLimiter on a receiver, as a virtual schedule (GCRA). Each stream has a
+ * "next free" time; a push of n records is admitted at max(now, nextFree)
+ * and moves nextFree on by n / rate. The caller holds the push until its
+ * admission time (pacing: its ack comes that much later, so a pusher with a
+ * bounded window slows to the rate) — unless that is more than `maxDelayMs`
+ * away: then the push is refused (RESOURCE_EXHAUSTED) with how long to wait,
+ * and nothing of it is admitted.
+ *
+ * A stream with no limit (none published yet, backpressure off, or the
+ * stream absent from the latest snapshot) is admitted at once. Pure: times
+ * are passed in.
+ */
+
+export type Admission = { ok: true; delayMs: number } | { ok: false; retryAfterMs: number; recordsPerSecond: number };
+
+export class IngestRateLimiter {
+  private readonly limits = new Map<string, number>();
+  private readonly nextFreeMs = new Map<string, number>();
+
+  constructor(private readonly maxDelayMs: number) {}
+
+  /** Replace every limit with a full snapshot (streams not in it are not limited). Non-positive or non-finite rates are ignored. */
+  setLimits(limits: ReadonlyArray<{ stream: string; recordsPerSecond: number }>): void {
+    this.limits.clear();
+    for (const l of limits) if (Number.isFinite(l.recordsPerSecond) && l.recordsPerSecond > 0) this.limits.set(l.stream, l.recordsPerSecond);
+    for (const s of this.nextFreeMs.keys()) if (!this.limits.has(s)) this.nextFreeMs.delete(s);
+  }
+
+  limit(stream: string): number | undefined {
+    return this.limits.get(stream);
+  }
+
+  admit(stream: string, records: number, nowMs: number): Admission {
+    const rate = this.limits.get(stream);
+    if (rate === undefined) return { ok: true, delayMs: 0 };
+    const start = Math.max(nowMs, this.nextFreeMs.get(stream) ?? nowMs);
+    const delayMs = start - nowMs;
+    if (delayMs > this.maxDelayMs) {
+      return { ok: false, retryAfterMs: Math.max(1, Math.ceil(delayMs - this.maxDelayMs)), recordsPerSecond: rate };
+    }
+    this.nextFreeMs.set(stream, start + (records / rate) * 1000);
+    return { ok: true, delayMs };
+  }
+}
