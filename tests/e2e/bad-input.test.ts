@@ -94,10 +94,10 @@ describe('bad input gets a precise status and nothing crashes', () => {
     await allServing();
   });
 
-  it('pushing to a stream no job reads is NOT_FOUND', async () => {
+  it('pushing to a stream no job reads is FAILED_PRECONDITION naming the stream', async () => {
     const pusher = client.pusher('nobody-reads-this');
     const err = await pusher.push(['a']).catch((e) => e);
-    expect(err.code).toBe(Status.NOT_FOUND);
+    expect(err.code).toBe(Status.FAILED_PRECONDITION);
     expect(err.message).toMatch(/nobody-reads-this/);
     await allServing();
   });

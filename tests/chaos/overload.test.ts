@@ -1,0 +1,68 @@
+/**
+ * Chaos: sustained overload, short form (bench/overload.ts is the long one).
+ * Producers offer ~3× what the job can process (a word count costing 100 µs
+ * per line, on 2 executors of 1 slot) for ~20 s, through the SDK pusher.
+ * Backpressure (on by default) must: keep the job RUNNING, slow the
+ * producers to about what is processed (acked rate vs processed rate), keep
+ * the scheduling delay bounded once the rate is set, and lose or double
+ * nothing — every acked id counted exactly once, no push given up on.
+ */
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import type { RivuletClient } from '../../client/index.js';
+import { useLocalCluster } from '../helpers/cluster.js';
+import { expectExactWordCounts, expectJobHealthy, watchIdBatches } from '../helpers/id-lines.js';
+import { offerLoad, ratesBetween, sampleRates } from '../helpers/overload.js';
+import { waitFor } from '../helpers/wait.js';
+
+const slowWordcount = fileURLToPath(new URL('./jobs/slow-wordcount.ts', import.meta.url));
+/** 2 slots × 1e6 / 100 µs, less the per-batch overheads: about 15k lines/s. */
+const NOMINAL_CAPACITY = 15_000;
+const OFFERED = 3 * NOMINAL_CAPACITY;
+const WARMUP_MS = 8_000;
+const MEASURE_MS = 12_000;
+
+describe('chaos: producers offering 3× capacity', () => {
+  let client: RivuletClient;
+  useLocalCluster(
+    { executors: 2, slots: 1, batchInterval: '500ms', blockInterval: '100ms', logDir: process.env.RIVULET_TEST_LOG_DIR },
+    (started) => ({ client } = started),
+  );
+
+  it('the job stays RUNNING, producers are slowed to what is processed, delay stays bounded, every acked record counted once', async () => {
+    const job = await client.submitJob(slowWordcount);
+    const watch = watchIdBatches(client, job.jobId);
+    const load = offerLoad(client, { linesPerSecond: OFFERED, producers: 2, perPush: 500 });
+    const sampler = sampleRates(client, job.jobId, load);
+    const t0 = Date.now();
+    await waitFor(() => Date.now() - t0 >= WARMUP_MS + MEASURE_MS, 'the experiment ran its course', { timeoutMs: WARMUP_MS + MEASURE_MS + 5000, intervalMs: 250 });
+    await load.stop();
+    await sampler.stop();
+
+    const { ackedPerSec, processedPerSec, seconds } = ratesBetween(sampler.samples, t0 + WARMUP_MS);
+    const measured = sampler.samples.filter((s) => s.atMs >= t0 + WARMUP_MS);
+    const maxDelay = Math.max(...measured.map((s) => s.maxSchedulingDelayMs));
+    const limit = sampler.samples.at(-1)!.rateLimit;
+    const figures =
+      `offered ${OFFERED}/s; over the last ${seconds.toFixed(1)} s acked ${Math.round(ackedPerSec)}/s, processed ${Math.round(processedPerSec)}/s; ` +
+      `rate limit ${limit === undefined ? 'none' : Math.round(limit)}/s; max scheduling delay ${maxDelay} ms; ${load.retries()} retried refusals; ` +
+      `${load.acked.size} acked, ${load.refused.size} refused`;
+    console.log(`overload: ${figures}`);
+
+    // Never FAILED, never a push given up on.
+    expect(sampler.samples.every((s) => s.state === 'RUNNING'), figures).toBe(true);
+    expect(load.refused.size, figures).toBe(0);
+    // In overload (the job processes well under what is offered) and the producers were slowed.
+    expect(processedPerSec, figures).toBeLessThan(OFFERED * 0.6);
+    expect(ackedPerSec, figures).toBeLessThan(OFFERED * 0.6);
+    expect(limit, figures).toBeDefined();
+    // Slowed to about what is processed: the acked rate within 35% of the processed rate.
+    expect(Math.abs(ackedPerSec - processedPerSec) / processedPerSec, figures).toBeLessThan(0.35);
+    // Bounded: batches start within a few intervals of their time once the rate is set.
+    expect(maxDelay, figures).toBeLessThan(4000);
+
+    await watch.until(load.acked, 60_000);
+    expectExactWordCounts(watch.batches, load.acked, load.pushed(), figures);
+    await expectJobHealthy(client, job.jobId);
+  }, 120_000);
+});
