@@ -7,15 +7,13 @@
  * the scheduling delay bounded once the rate is set, and lose or double
  * nothing — every acked id counted exactly once, no push given up on.
  */
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { RivuletClient } from '../../client/index.js';
+import { offerLoad, ratesBetween, sampleRates, slowWordcountJob } from '../../scenarios/overload.js';
 import { useLocalCluster } from '../helpers/cluster.js';
-import { expectExactWordCounts, expectJobHealthy, watchIdBatches } from '../helpers/id-lines.js';
-import { offerLoad, ratesBetween, sampleRates } from '../helpers/overload.js';
+import { expectExactWordCounts, expectJobHealthy, idLine, watchIdBatches } from '../helpers/id-lines.js';
 import { waitFor } from '../helpers/wait.js';
 
-const slowWordcount = fileURLToPath(new URL('./jobs/slow-wordcount.ts', import.meta.url));
 /** 2 slots × 1e6 / 100 µs, less the per-batch overheads: about 15k lines/s. */
 const NOMINAL_CAPACITY = 15_000;
 const OFFERED = 3 * NOMINAL_CAPACITY;
@@ -30,9 +28,9 @@ describe('chaos: producers offering 3× capacity', () => {
   );
 
   it('the job stays RUNNING, producers are slowed to what is processed, delay stays bounded, every acked record counted once', async () => {
-    const job = await client.submitJob(slowWordcount);
+    const job = await client.submitJob(slowWordcountJob);
     const watch = watchIdBatches(client, job.jobId);
-    const load = offerLoad(client, { linesPerSecond: OFFERED, producers: 2, perPush: 500 });
+    const load = offerLoad(client, { line: idLine, linesPerSecond: OFFERED, producers: 2, perPush: 500 });
     const sampler = sampleRates(client, job.jobId, load);
     const t0 = Date.now();
     await waitFor(() => Date.now() - t0 >= WARMUP_MS + MEASURE_MS, 'the experiment ran its course', { timeoutMs: WARMUP_MS + MEASURE_MS + 5000, intervalMs: 250 });

@@ -21,6 +21,7 @@ import { packRecords } from '../../lib/codec/records.js';
 import { dial } from '../../lib/grpc/client.js';
 import type { PushRequest } from '../../lib/proto/gen/rivulet/v1/PushRequest.js';
 import type { PushResponse__Output } from '../../lib/proto/gen/rivulet/v1/PushResponse.js';
+import { slowWordcountJob } from '../../scenarios/overload.js';
 import { useLocalCluster } from '../helpers/cluster.js';
 import { expectExactWordCounts, expectJobHealthy, idLine, watchIdBatches } from '../helpers/id-lines.js';
 import { waitFor } from '../helpers/wait.js';
@@ -140,7 +141,7 @@ describe('push retries and refusals', () => {
   }, 120_000);
 
   it('a push after its job stopped is refused with FAILED_PRECONDITION naming the stream', async () => {
-    const job = await client.submitJob(fileURLToPath(new URL('../chaos/jobs/slow-wordcount.ts', import.meta.url)));
+    const job = await client.submitJob(slowWordcountJob);
     const pusher = client.pusher('lines');
     expect(await pusher.push([idLine(1)])).toBe(1);
     await client.stopJob(job.jobId);

@@ -1,11 +1,19 @@
 /**
  * Overload experiments (tests/chaos/overload.test.ts, bench/overload.ts):
- * producers offering a fixed rate of id lines (tests/helpers/id-lines.ts) to a
- * job slower than that, through the SDK pusher (which retries and slows down
- * under backpressure), with the acked and processed rates sampled over time.
+ * producers offering a fixed rate of numbered lines to a job slower than that
+ * (jobs/slow-wordcount.ts), through the SDK pusher (which retries and slows
+ * down under backpressure), with the acked and processed rates sampled over
+ * time. In scenarios/ so both a test and a benchmark may use it
+ * (steady-wordcount.ts says why); it imports product code only.
  */
-import type { RivuletClient } from '../../client/index.js';
-import { idLine } from './id-lines.js';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { RivuletClient } from '../client/index.js';
+
+/** Word count costing 100 µs per line (slept, not burnt); from scenarios/ (source) or dist/scenarios/ (compiled). */
+export const slowWordcountJob = ['./jobs/slow-wordcount.ts', '../../scenarios/jobs/slow-wordcount.ts']
+  .map((rel) => fileURLToPath(new URL(rel, import.meta.url)))
+  .find((p) => existsSync(p))!;
 
 export interface OfferedLoad {
   /** Ids acknowledged (must each be counted exactly once). */
@@ -25,7 +33,10 @@ export interface OfferedLoad {
  * `maxInFlight` pushes waiting; a slowed pusher falls behind its schedule
  * (that is backpressure), it never buffers beyond its window.
  */
-export function offerLoad(client: RivuletClient, o: { stream?: string; linesPerSecond: number; producers?: number; perPush?: number; maxInFlight?: number }): OfferedLoad {
+export function offerLoad(
+  client: RivuletClient,
+  o: { line: (i: number) => string; stream?: string; linesPerSecond: number; producers?: number; perPush?: number; maxInFlight?: number },
+): OfferedLoad {
   const stream = o.stream ?? 'lines';
   const producers = o.producers ?? 2;
   const perPush = o.perPush ?? 500;
@@ -46,7 +57,7 @@ export function offerLoad(client: RivuletClient, o: { stream?: string; linesPerS
       if (Date.now() < due || !running) continue;
       const ids = Array.from({ length: perPush }, () => next++);
       mine += perPush;
-      const op: Promise<void> = pusher.push(ids.map(idLine)).then(
+      const op: Promise<void> = pusher.push(ids.map(o.line)).then(
         () => ids.forEach((id) => acked.add(id)),
         () => ids.forEach((id) => refused.add(id)),
       );
