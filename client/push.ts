@@ -125,6 +125,8 @@ export class RecordPusher {
   private reconnectAttempts = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private retriesValue = 0;
+  /** The last ack or `opened`: a refused message's retry budget runs from the later of this and its first refusal. */
+  private lastProgressMs = 0;
 
   private state: PusherState = 'idle';
   private call: ClientDuplexStream<PushRequest, PushResponse__Output> | undefined;
@@ -326,6 +328,7 @@ export class RecordPusher {
         this.awaitingOpened = undefined;
         this.outageSinceMs = undefined;
         this.reconnectAttempts = 0;
+        this.lastProgressMs = Date.now();
         this.maxPayloadBytes = Math.max(1, Number(opened.maxMessageBytes) - MESSAGE_OVERHEAD_BYTES);
         this.batchIntervalMsValue = Number(opened.batchIntervalMs);
         if (this.state === 'opening') this.state = 'open';
@@ -340,6 +343,7 @@ export class RecordPusher {
         const m = this.settleMessage(Number(ack.seq));
         if (!m) return;
         this.reconnectAttempts = 0;
+        this.lastProgressMs = Date.now();
         this.ackedRecords += m.count;
         this.onProgress?.(this.ackedRecords);
         if (--m.op.remaining === 0 && !m.op.settled) {
@@ -358,7 +362,7 @@ export class RecordPusher {
         if (!m.op.settled && isRetryable(refusal)) {
           const now = Date.now();
           m.failingSinceMs ??= now;
-          if (now - m.failingSinceMs < this.retryTimeoutMs) {
+          if (now - Math.max(m.failingSinceMs, this.lastProgressMs) < this.retryTimeoutMs) {
             // Transient (rate limit, no executor for a moment): send it again, same seq, after the hint or a backoff.
             this.retriesValue++;
             const hint = Number(nack.retryAfterMs) || 0;
