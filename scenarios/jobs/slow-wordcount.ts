@@ -3,7 +3,7 @@
  * line waits `MICROS_PER_LINE` µs (slept in bulk with Atomics.wait, so the
  * executor's thread is blocked but no core is burnt — on a shared 2-core
  * machine, a busy loop would slow the producers and the control plane too).
- * One task slot so processes at most ~1e6 / MICROS_PER_LINE lines per second.
+ * Each task slot so processes at most 1e6 / MICROS_PER_LINE lines per second.
  */
 import { defineJob } from 'rivulet';
 
