@@ -276,7 +276,15 @@ export class Ingest {
 
   /** Backpressure's ingest rates (NATS `rivulet.rate-limits`): a full snapshot; streams not in it are not limited. */
   setRateLimits(limits: ReadonlyArray<{ stream: string; recordsPerSecond: number }>): void {
-    this.limiter.setLimits(limits);
+    const remap = this.limiter.setLimits(limits, this.opts.clock.now());
+    for (const [stream, at] of remap) {
+      const state = this.streams.get(stream);
+      if (!state || state.held.length === 0) continue;
+      for (const h of state.held) h.atMs = at(h.atMs);
+      if (state.heldTimer) this.opts.clock.clearTimeout(state.heldTimer);
+      state.heldTimer = undefined;
+      this.releaseHeld(state, this.opts.clock.now());
+    }
   }
 
   /** The rate limit now enforced on a stream (records/s), if any. */

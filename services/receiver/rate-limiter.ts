@@ -22,11 +22,34 @@ export class IngestRateLimiter {
 
   constructor(private readonly maxDelayMs: number) {}
 
-  /** Replace every limit with a full snapshot (streams not in it are not limited). Non-positive or non-finite rates are ignored. */
-  setLimits(limits: ReadonlyArray<{ stream: string; recordsPerSecond: number }>): void {
+  /**
+   * Replace every limit with a full snapshot (streams not in it are not
+   * limited; non-positive or non-finite rates are ignored). What was admitted
+   * ahead of `nowMs` under the old rate is re-paced at the new one: the
+   * schedule's future is scaled by old/new around now (a stream whose rate
+   * rose after a backlog must not keep waiting out the slow rate's schedule).
+   * Returns, per stream whose schedule changed, the function that maps an
+   * admission time given under the old rate to the new one (for held pushes).
+   */
+  setLimits(limits: ReadonlyArray<{ stream: string; recordsPerSecond: number }>, nowMs: number): Map<string, (atMs: number) => number> {
+    const old = new Map(this.limits);
     this.limits.clear();
     for (const l of limits) if (Number.isFinite(l.recordsPerSecond) && l.recordsPerSecond > 0) this.limits.set(l.stream, l.recordsPerSecond);
-    for (const s of this.nextFreeMs.keys()) if (!this.limits.has(s)) this.nextFreeMs.delete(s);
+    const remap = new Map<string, (atMs: number) => number>();
+    for (const [stream, next] of this.nextFreeMs) {
+      const before = old.get(stream);
+      const after = this.limits.get(stream);
+      if (before === after) continue;
+      if (after === undefined || before === undefined) {
+        this.nextFreeMs.delete(stream);
+        remap.set(stream, (at) => Math.min(at, nowMs));
+        continue;
+      }
+      const scale = (at: number) => (at <= nowMs ? at : nowMs + ((at - nowMs) * before) / after);
+      this.nextFreeMs.set(stream, scale(next));
+      remap.set(stream, scale);
+    }
+    return remap;
   }
 
   limit(stream: string): number | undefined {

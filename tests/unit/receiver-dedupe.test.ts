@@ -242,14 +242,29 @@ describe('receiver ingest: the stream rate limit', () => {
   it('IngestRateLimiter paces to the rate and refuses beyond maxDelay with a retry hint', () => {
     const l = new IngestRateLimiter(1000);
     expect(l.admit('s', 1000, 0)).toEqual({ ok: true, delayMs: 0 }); // unlimited
-    l.setLimits([{ stream: 's', recordsPerSecond: 1000 }]);
+    l.setLimits([{ stream: 's', recordsPerSecond: 1000 }], 0);
     expect(l.admit('s', 500, 0)).toEqual({ ok: true, delayMs: 0 });
     expect(l.admit('s', 500, 0)).toEqual({ ok: true, delayMs: 500 });
     expect(l.admit('s', 500, 0)).toEqual({ ok: true, delayMs: 1000 });
     expect(l.admit('s', 500, 0)).toEqual({ ok: false, retryAfterMs: 500, recordsPerSecond: 1000 });
     expect(l.admit('s', 500, 600)).toEqual({ ok: true, delayMs: 900 });
-    l.setLimits([]);
+    // The rate doubles: what was scheduled ahead is re-paced at the new rate (next free 2000 → 600 + 1400/2).
+    const remap = l.setLimits([{ stream: 's', recordsPerSecond: 2000 }], 600);
+    expect(remap.get('s')!(1900)).toBe(1250);
+    expect(l.admit('s', 500, 600)).toEqual({ ok: true, delayMs: 700 });
+    l.setLimits([], 600);
     expect(l.admit('s', 1e6, 600)).toEqual({ ok: true, delayMs: 0 });
+  });
+
+  it('held pushes are re-paced when the rate rises', async () => {
+    const { clock, replicator, ingest } = setup({ rateLimitMaxDelayMs: 10_000 });
+    ingest.setRateLimits([{ stream: 's', recordsPerSecond: 100 }]);
+    const s = ingest.open('s', new Sink(), 'sess-1');
+    for (let seq = 1; seq <= 3; seq++) s.push(seq, 100, rec(100)); // due at +0, +1 s, +2 s
+    ingest.setRateLimits([{ stream: 's', recordsPerSecond: 10_000 }]); // now due at +0, +10 ms, +20 ms
+    clock.advance(150);
+    await flush();
+    expect(replicator.records()).toBe(300);
   });
 
   it('holds pushes until their admission time and nacks RESOURCE_EXHAUSTED with retryAfterMs beyond rateLimitMaxDelay', async () => {
