@@ -19,7 +19,14 @@ const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 20);
 const offered = Number(process.env.BENCH_OFFERED ?? 45_000);
 const executors = Number(process.env.BENCH_EXECUTORS ?? 2);
 
-const cluster = await startLocalCluster({ executors, slots: 1, batchInterval: '500ms', blockInterval: '100ms', logLevel: 'warn' });
+const cluster = await startLocalCluster({
+  executors,
+  slots: 1,
+  batchInterval: '500ms',
+  blockInterval: '100ms',
+  logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn',
+  ...(process.env.BENCH_LOG_DIR ? { logDir: process.env.BENCH_LOG_DIR } : {}),
+});
 const a = cluster.addresses();
 const client = new RivuletClient({ scheduler: a.scheduler, receiver: a.receiver });
 try {

@@ -317,7 +317,6 @@ export class RecordPusher {
       this.resend.sort((a, b) => a.seq - b.seq);
       this.startCall();
     }, delay);
-    this.reconnectTimer.unref?.();
   }
 
   private onResponse(res: PushResponse__Output): void {
@@ -366,7 +365,7 @@ export class RecordPusher {
             // Transient (rate limit, no executor for a moment): send it again, same seq, after the hint or a backoff.
             this.retriesValue++;
             const hint = Number(nack.retryAfterMs) || 0;
-            this.pauseUntil(now + (hint > 0 ? hint : backoff(Math.min(6, this.resend.length))));
+            this.pauseUntil(now + (hint > 0 ? Math.min(hint, BACKOFF_MAX_MS) : backoff(Math.min(6, this.resend.length))));
             insertBySeq(this.resend, m);
             this.afterSettle();
             return;
@@ -467,7 +466,11 @@ export class RecordPusher {
   /** Send queued messages while the in-flight budget allows (always at least one, so a big message can't stall). */
   private pump(): void {
     if ((this.state !== 'open' && this.state !== 'closing') || !this.call || this.awaitingOpened) return;
-    if (Date.now() < this.pausedUntilMs) return; // pauseUntil's timer pumps again
+    if (Date.now() < this.pausedUntilMs) {
+      // A timer may fire a little before Date.now() reaches its time: re-arm rather than stall.
+      this.armPauseTimer();
+      return;
+    }
     while (this.resend.length > 0) {
       const m = this.resend[0]!;
       if (this.inFlight.size > 0 && this.inFlightBytes + m.payload.length > this.maxInFlightBytes) return;
@@ -525,11 +528,19 @@ export class RecordPusher {
     if (atMs <= this.pausedUntilMs) return;
     this.pausedUntilMs = atMs;
     if (this.pauseTimer) clearTimeout(this.pauseTimer);
-    this.pauseTimer = setTimeout(() => {
-      this.pauseTimer = undefined;
-      this.pump();
-    }, atMs - Date.now());
-    this.pauseTimer.unref?.();
+    this.pauseTimer = undefined;
+    this.armPauseTimer();
+  }
+
+  private armPauseTimer(): void {
+    if (this.pauseTimer || this.state === 'failed') return;
+    this.pauseTimer = setTimeout(
+      () => {
+        this.pauseTimer = undefined;
+        this.pump();
+      },
+      Math.max(1, this.pausedUntilMs - Date.now() + 1),
+    );
   }
 
   private idle(): Promise<void> {

@@ -28,8 +28,10 @@ export class IngestRateLimiter {
    * ahead of `nowMs` under the old rate is re-paced at the new one: the
    * schedule's future is scaled by old/new around now (a stream whose rate
    * rose after a backlog must not keep waiting out the slow rate's schedule).
-   * Returns, per stream whose schedule changed, the function that maps an
-   * admission time given under the old rate to the new one (for held pushes).
+   * Returns, per stream whose rate rose (or is no longer limited), the
+   * function that maps an admission time given under the old rate to the new
+   * one, for held pushes; held pushes are never moved later (they were
+   * admitted, at most maxDelay ahead).
    */
   setLimits(limits: ReadonlyArray<{ stream: string; recordsPerSecond: number }>, nowMs: number): Map<string, (atMs: number) => number> {
     const old = new Map(this.limits);
@@ -47,7 +49,7 @@ export class IngestRateLimiter {
       }
       const scale = (at: number) => (at <= nowMs ? at : nowMs + ((at - nowMs) * before) / after);
       this.nextFreeMs.set(stream, scale(next));
-      remap.set(stream, scale);
+      if (after > before) remap.set(stream, scale);
     }
     return remap;
   }
@@ -62,7 +64,8 @@ export class IngestRateLimiter {
     const start = Math.max(nowMs, this.nextFreeMs.get(stream) ?? nowMs);
     const delayMs = start - nowMs;
     if (delayMs > this.maxDelayMs) {
-      return { ok: false, retryAfterMs: Math.max(1, Math.ceil(delayMs - this.maxDelayMs)), recordsPerSecond: rate };
+      // Capped at maxDelay: the rate may rise meanwhile (a new estimate each batch), so a client comes back soon rather than waiting out a slow schedule.
+      return { ok: false, retryAfterMs: Math.max(1, Math.min(this.maxDelayMs, Math.ceil(delayMs - this.maxDelayMs))), recordsPerSecond: rate };
     }
     this.nextFreeMs.set(stream, start + (records / rate) * 1000);
     return { ok: true, delayMs };
