@@ -27,7 +27,8 @@ export class IngestRateLimiter {
    * limited; non-positive or non-finite rates are ignored). What was admitted
    * ahead of `nowMs` under the old rate is re-paced at the new one: the
    * schedule's future is scaled by old/new around now (a stream whose rate
-   * rose after a backlog must not keep waiting out the slow rate's schedule).
+   * rose after a backlog must not keep waiting out the slow rate's schedule),
+   * and never left more than maxDelay ahead.
    * Returns, per stream whose rate rose (or is no longer limited), the
    * function that maps an admission time given under the old rate to the new
    * one, for held pushes; held pushes are never moved later (they were
@@ -48,7 +49,9 @@ export class IngestRateLimiter {
         continue;
       }
       const scale = (at: number) => (at <= nowMs ? at : nowMs + ((at - nowMs) * before) / after);
-      this.nextFreeMs.set(stream, scale(next));
+      // Never more than maxDelay of debt: a rate that fell (say, to minRate while a backlog drains) must still
+      // admit a push soon, or no batch would have records and the rate controller would never raise it again.
+      this.nextFreeMs.set(stream, Math.min(scale(next), nowMs + this.maxDelayMs));
       if (after > before) remap.set(stream, scale);
     }
     return remap;

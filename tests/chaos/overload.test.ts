@@ -17,7 +17,7 @@ import { waitFor } from '../helpers/wait.js';
 /** 2 slots × 1e6 / 100 µs, less the per-batch overheads: about 15k lines/s. */
 const NOMINAL_CAPACITY = 15_000;
 const OFFERED = 3 * NOMINAL_CAPACITY;
-const WARMUP_MS = 8_000;
+const WARMUP_MS = 12_000;
 const MEASURE_MS = 12_000;
 
 describe('chaos: producers offering 3× capacity', () => {
