@@ -7,8 +7,9 @@
  * the scheduling delay bounded once the rate is set, and lose or double
  * nothing — every acked id counted exactly once, no push given up on.
  */
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { RivuletClient } from '../../client/index.js';
+import { freePort } from '../../lib/process/ports.js';
 import { offerLoad, ratesBetween, sampleRates, slowWordcountJob } from '../../scenarios/overload.js';
 import { useLocalCluster } from '../helpers/cluster.js';
 import { expectExactWordCounts, expectJobHealthy, idLine, watchIdBatches } from '../helpers/id-lines.js';
@@ -22,8 +23,14 @@ const MEASURE_MS = 12_000;
 
 describe('chaos: producers offering 3× capacity', () => {
   let client: RivuletClient;
+  // Prometheus endpoints, to read the rate limit and the throttled records as an operator would.
+  const env = { scheduler: {} as Record<string, string>, receiver: {} as Record<string, string> };
+  beforeAll(async () => {
+    env.scheduler.RIVULET_METRICS_PORT = String(await freePort());
+    env.receiver.RIVULET_METRICS_PORT = String(await freePort());
+  });
   useLocalCluster(
-    { executors: 2, slots: 1, batchInterval: '500ms', blockInterval: '100ms', logDir: process.env.RIVULET_TEST_LOG_DIR },
+    { executors: 2, slots: 1, batchInterval: '500ms', blockInterval: '100ms', logDir: process.env.RIVULET_TEST_LOG_DIR, env },
     (started) => ({ client } = started),
   );
 
@@ -58,6 +65,15 @@ describe('chaos: producers offering 3× capacity', () => {
     expect(Math.abs(ackedPerSec - processedPerSec) / processedPerSec, figures).toBeLessThan(0.35);
     // Bounded: batches start within a few intervals of their time once the rate is set.
     expect(maxDelay, figures).toBeLessThan(4000);
+    // The metrics say the same: the stream's rate limit, and records the rate limit turned back.
+    const metric = async (service: 'scheduler' | 'receiver', name: string, labels: string[]) => {
+      const text = await (await fetch(`http://127.0.0.1:${env[service].RIVULET_METRICS_PORT}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && labels.every((kv) => l.includes(kv)));
+      if (line === undefined) throw new Error(`no ${name} sample with ${labels.join(',')}: ${text.split('\n').filter((l) => l.includes(name)).join(' | ')}`);
+      return Number(line.slice(line.lastIndexOf(' ') + 1));
+    };
+    expect(await metric('scheduler', 'rivulet_stream_rate_limit', ['rivulet_stream="lines"']), figures).toBeGreaterThan(0);
+    expect(await metric('receiver', 'rivulet_receiver_records_total', ['rivulet_stream="lines"', 'rivulet_outcome="throttled"']), figures).toBeGreaterThan(0);
 
     await watch.until(load.acked, 60_000);
     expectExactWordCounts(watch.batches, load.acked, load.pushed(), figures);
