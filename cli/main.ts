@@ -109,6 +109,12 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     .option('--batch-records <n>', 'a batch is sent once it holds this many lines', int('--batch-records'), 1000)
     .option('--batch-bytes <size>', '...or once its lines reach this size', (v: string) => parseBytesFlag('--batch-bytes', v), 256 * 1024)
     .option('--in-flight <n>', 'most batches sent but not yet acked; reading waits beyond it', int('--in-flight'), 16)
+    .option(
+      '--retry-timeout <duration>',
+      'retry transient failures (receiver unreachable or restarting, backpressure) this long without progress before failing; 0 = never (retries are deduplicated)',
+      (v: string) => parseDurationFlag('--retry-timeout', v),
+      60_000,
+    )
     .addOption(receiverOpt())
     .action((stream: string, opts: PushFlags) => run('push', 'receiver', opts, async () => void (await pushCommand(io, stream, opts))));
 

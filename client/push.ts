@@ -9,7 +9,20 @@
  * on the receiver's `replication` executors (or as many as were alive), and
  * will be part of the batch named in its ack. A rejected push may have been
  * partly stored (messages of it acked before the failing one); pushing again
- * can therefore duplicate records — delivery is at-least-once.
+ * with a new pusher can therefore duplicate records.
+ *
+ * Retries, idempotent: each pusher is a session (a random `sessionId` sent in
+ * `open`) whose messages are numbered 1, 2, 3…; the receiver remembers which
+ * it stored (push-dedupe.ts, across its restarts too). Transient failures —
+ * the call breaking or the receiver unreachable (UNAVAILABLE), a deadline
+ * (DEADLINE_EXCEEDED), the stream's rate limit (RESOURCE_EXHAUSTED, waiting
+ * the receiver's `retry_after_ms`) — are retried with exponential backoff
+ * (100 ms doubling to 5 s, jittered) for up to `retryTimeoutMs` (default
+ * 60 s) without progress: unacknowledged messages are re-sent with the same
+ * seq on a new call, so a message the receiver stored before the failure is
+ * acked again as a duplicate, never stored twice. Backpressure therefore
+ * slows `push` down instead of failing it. Anything else (FAILED_PRECONDITION
+ * when no running job reads the stream, INVALID_ARGUMENT, …) fails at once.
  *
  * Records are packed (lib/codec/records.ts) straight into messages of at most
  * `maxBatchRecords` records and the receiver's message size limit, checked
@@ -18,15 +31,15 @@
  * `maxInFlightBytes` of packed data is unacknowledged at a time; beyond that,
  * messages wait for acks (backpressure) rather than piling up in the channel.
  *
- * A Push call that fails (NOT_FOUND for a stream no job reads, the receiver
- * going away, ...) rejects every pending push with the typed error — a
- * ConnectionError naming the receiver when it cannot be reached at all — and
- * makes the pusher unusable. Nothing is retried or re-sent by the pusher
- * (that could duplicate records): create a new one to retry.
+ * A Push call that fails for good (a non-transient error, or transient ones
+ * for longer than `retryTimeoutMs`) rejects every pending push with the typed
+ * error — a ConnectionError naming the receiver when it cannot be reached at
+ * all — and makes the pusher unusable.
  */
 import { status as Status, type ClientDuplexStream, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import { packValue } from '../lib/codec/records.js';
-import { FailedPreconditionError, fromServiceError, InvalidArgumentError, UnavailableError, type RivuletError } from '../lib/errors.js';
+import { randomBytes } from 'node:crypto';
+import { FailedPreconditionError, fromServiceError, InvalidArgumentError, isRetryable, UnavailableError, type RivuletError } from '../lib/errors.js';
 import { dial } from '../lib/grpc/client.js';
 import { typedCallError } from './connection.js';
 import type { ReceiverClient } from '../lib/proto/index.js';
@@ -44,7 +57,24 @@ export interface RecordPusherOptions {
   openTimeoutMs?: number;
   /** Called after every ack with the total number of records acknowledged so far. @default undefined */
   onProgress?: (ackedTotal: number) => void;
+  /**
+   * How long transient failures (UNAVAILABLE, DEADLINE_EXCEEDED,
+   * RESOURCE_EXHAUSTED — a broken call, a restarting receiver, backpressure)
+   * are retried without progress before pushes fail; 0 = never retry.
+   * @default 60000
+   */
+  retryTimeoutMs?: number;
+  /**
+   * The session id the receiver deduplicates retries by (1–64 of
+   * [A-Za-z0-9_-]). Unique per pusher; give one only to resume a session.
+   * @default 24 random hex characters
+   */
+  sessionId?: string;
 }
+
+/** Backoff between retries of a broken call or a refused message: doubling from the first to the last, jittered ±20%. */
+const BACKOFF_FIRST_MS = 100;
+const BACKOFF_MAX_MS = 5000;
 
 /** Room left in a message for everything but the payload (oneof tag, seq, count, length prefixes). */
 const MESSAGE_OVERHEAD_BYTES = 64;
@@ -67,6 +97,8 @@ interface OutMessage {
   count: number;
   payload: Buffer;
   op: PushOp;
+  /** When this message was first refused with a transient error (its retry budget runs from here). */
+  failingSinceMs?: number;
 }
 
 export class RecordPusher {
@@ -80,6 +112,21 @@ export class RecordPusher {
   private readonly clientId: string;
   private readonly openTimeoutMs: number;
   private readonly onProgress: ((ackedTotal: number) => void) | undefined;
+  private readonly retryTimeoutMs: number;
+  /** The session the receiver deduplicates this pusher's messages by. */
+  readonly sessionId: string;
+  /** Refused messages to send again (same seq), lowest seq first, before the queue. */
+  private readonly resend: OutMessage[] = [];
+  /** No message is sent before this (the receiver's retry hint / backoff). */
+  private pausedUntilMs = 0;
+  private pauseTimer: NodeJS.Timeout | undefined;
+  /** Since when calls have been failing without an `opened` in between. */
+  private outageSinceMs: number | undefined;
+  private reconnectAttempts = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private retriesValue = 0;
+  /** The last ack or `opened`: a refused message's retry budget runs from the later of this and its first refusal. */
+  private lastProgressMs = 0;
 
   private state: PusherState = 'idle';
   private call: ClientDuplexStream<PushRequest, PushResponse__Output> | undefined;
@@ -114,6 +161,16 @@ export class RecordPusher {
     this.clientId = options.clientId ?? '';
     this.openTimeoutMs = positiveInt(options.openTimeoutMs ?? 10_000, 'openTimeoutMs');
     this.onProgress = options.onProgress;
+    const retry = options.retryTimeoutMs ?? 60_000;
+    if (!Number.isSafeInteger(retry) || retry < 0) throw new InvalidArgumentError(`RecordPusher option retryTimeoutMs must be a non-negative integer, got ${retry}`);
+    this.retryTimeoutMs = retry;
+    this.sessionId = options.sessionId ?? randomBytes(12).toString('hex');
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(this.sessionId)) throw new InvalidArgumentError('RecordPusher option sessionId must be 1-64 characters of [A-Za-z0-9_-]');
+  }
+
+  /** Transient failures retried so far (re-opened calls and re-sent refused messages). */
+  get retries(): number {
+    return this.retriesValue;
   }
 
   /** Records acknowledged so far by this pusher. */
@@ -183,49 +240,109 @@ export class RecordPusher {
     if (this.opening) return this.opening;
     this.state = 'opening';
     this.opening = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.fail(new UnavailableError(`receiver did not answer open of stream '${this.stream}' within ${this.openTimeoutMs} ms`));
-        this.call?.cancel();
-      }, this.openTimeoutMs);
-      timer.unref?.();
-      this.openWaiter = {
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        reject: (err) => {
-          clearTimeout(timer);
-          reject(err);
-        },
-      };
-      const call = this.client.push();
-      this.call = call;
-      call.on('data', (res: PushResponse__Output) => this.onResponse(res));
-      call.on('error', (err: ServiceError) => this.onCallError(err));
-      call.on('status', (status: StatusObject) => {
-        if (status.code === Status.OK) this.onCallEnded(status);
-      });
-      call.write({ open: { stream: this.stream, clientId: this.clientId } });
+      this.openWaiter = { resolve, reject };
+      this.startCall();
     });
     return this.opening;
+  }
+
+  /** Open a Push call (the first, or a new one after a transient failure) in this pusher's session. */
+  private startCall(): void {
+    const call = this.client.push();
+    this.call = call;
+    const timer = setTimeout(() => {
+      if (this.call !== call || this.awaitingOpened !== call) return;
+      this.call = undefined;
+      call.cancel();
+      this.onTransientCallFailure(new UnavailableError(`receiver did not answer open of stream '${this.stream}' within ${this.openTimeoutMs} ms`));
+    }, this.openTimeoutMs);
+    timer.unref?.();
+    this.awaitingOpened = call;
+    this.openTimer = timer;
+    // Events of a call given up on (timed out, replaced) are ignored.
+    call.on('data', (res: PushResponse__Output) => {
+      if (this.call === call) this.onResponse(res);
+    });
+    call.on('error', (err: ServiceError) => {
+      if (this.call === call) this.onCallError(err);
+    });
+    call.on('status', (status: StatusObject) => {
+      if (this.call === call && status.code === Status.OK) this.onCallEnded(status);
+    });
+    call.write({ open: { stream: this.stream, clientId: this.clientId, sessionId: this.sessionId } });
+  }
+
+  private awaitingOpened: ClientDuplexStream<PushRequest, PushResponse__Output> | undefined;
+  private openTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * The call broke (or never opened) with a transient error: keep the
+   * unacknowledged messages and open a new call after a backoff, unless
+   * calls have been failing for longer than retryTimeoutMs.
+   */
+  private onTransientCallFailure(err: RivuletError): void {
+    if (this.openTimer) clearTimeout(this.openTimer);
+    this.awaitingOpened = undefined;
+    this.call = undefined;
+    const now = Date.now();
+    this.outageSinceMs ??= now;
+    const pending = this.inFlight.size + this.resend.length + (this.queue.length - this.queueHead);
+    if (this.state === 'closing' && pending === 0) {
+      this.state = 'closed';
+      this.endWaiter?.(err);
+      this.endWaiter = undefined;
+      return;
+    }
+    if (now - this.outageSinceMs >= this.retryTimeoutMs) {
+      const waited = now - this.outageSinceMs;
+      this.fail(this.retryTimeoutMs > 0 ? withRetryNote(err, waited) : err);
+      return;
+    }
+    if (pending === 0 && this.state === 'open') {
+      // Nothing to deliver: the next push opens a new call (same session).
+      this.state = 'idle';
+      this.opening = undefined;
+      this.outageSinceMs = undefined;
+      return;
+    }
+    this.retriesValue++;
+    const delay = backoff(this.reconnectAttempts++);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (this.state === 'failed' || this.state === 'closed') return;
+      // In flight on the broken call: sent again on the new one, same seqs (the receiver deduplicates).
+      for (const m of this.inFlight.values()) this.resend.push(m);
+      this.inFlight.clear();
+      this.inFlightBytes = 0;
+      this.resend.sort((a, b) => a.seq - b.seq);
+      this.startCall();
+    }, delay);
   }
 
   private onResponse(res: PushResponse__Output): void {
     switch (res.kind) {
       case 'opened': {
         const opened = res.opened!;
+        if (this.openTimer) clearTimeout(this.openTimer);
+        this.awaitingOpened = undefined;
+        this.outageSinceMs = undefined;
+        this.reconnectAttempts = 0;
+        this.lastProgressMs = Date.now();
         this.maxPayloadBytes = Math.max(1, Number(opened.maxMessageBytes) - MESSAGE_OVERHEAD_BYTES);
         this.batchIntervalMsValue = Number(opened.batchIntervalMs);
         if (this.state === 'opening') this.state = 'open';
         const w = this.openWaiter;
         this.openWaiter = undefined;
         w?.resolve();
+        this.pump();
         return;
       }
       case 'ack': {
         const ack = res.ack!;
         const m = this.settleMessage(Number(ack.seq));
         if (!m) return;
+        this.reconnectAttempts = 0;
+        this.lastProgressMs = Date.now();
         this.ackedRecords += m.count;
         this.onProgress?.(this.ackedRecords);
         if (--m.op.remaining === 0 && !m.op.settled) {
@@ -240,10 +357,25 @@ export class RecordPusher {
         const seq = Number(nack.seq);
         const m = this.settleMessage(seq);
         if (!m) return;
+        const refusal = fromServiceError({ code: nack.code, details: `push seq ${seq} refused: ${nack.message}` });
+        if (!m.op.settled && isRetryable(refusal)) {
+          const now = Date.now();
+          m.failingSinceMs ??= now;
+          if (now - Math.max(m.failingSinceMs, this.lastProgressMs) < this.retryTimeoutMs) {
+            // Transient (rate limit, no executor for a moment): send it again, same seq, after the hint or a backoff.
+            this.retriesValue++;
+            const hint = Number(nack.retryAfterMs) || 0;
+            this.pauseUntil(now + (hint > 0 ? Math.min(hint, BACKOFF_MAX_MS) : backoff(Math.min(6, this.resend.length))));
+            insertBySeq(this.resend, m);
+            this.afterSettle();
+            return;
+          }
+        }
         m.op.remaining--;
         if (!m.op.settled) {
           m.op.settled = true;
-          m.op.reject(fromServiceError({ code: nack.code, details: `push seq ${seq} refused: ${nack.message}` }));
+          const waited = m.failingSinceMs !== undefined ? Date.now() - m.failingSinceMs : undefined;
+          m.op.reject(waited !== undefined && this.retryTimeoutMs > 0 ? withRetryNote(refusal, waited) : refusal);
         }
         this.afterSettle();
         return;
@@ -263,7 +395,7 @@ export class RecordPusher {
 
   private afterSettle(): void {
     this.pump();
-    if (this.inFlight.size === 0 && this.queueHead === this.queue.length) {
+    if (this.inFlight.size === 0 && this.resend.length === 0 && this.queueHead === this.queue.length) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
       for (const w of waiters) w();
@@ -272,15 +404,22 @@ export class RecordPusher {
 
   private onCallError(err: ServiceError): void {
     const typed = typedCallError(err, 'receiver', this.address);
+    if (isRetryable(typed) && this.retryTimeoutMs > 0) {
+      this.onTransientCallFailure(typed);
+      return;
+    }
     this.endWaiter?.(typed);
     this.endWaiter = undefined;
     this.fail(typed);
   }
 
   private onCallEnded(status: StatusObject): void {
-    const pending = this.inFlight.size + (this.queue.length - this.queueHead);
+    const pending = this.inFlight.size + this.resend.length + (this.queue.length - this.queueHead);
     if (pending > 0 || this.state === 'opening') {
-      this.fail(new UnavailableError(`receiver ended the Push call of stream '${this.stream}' with ${pending} messages unacknowledged`));
+      const err = new UnavailableError(`receiver ended the Push call of stream '${this.stream}' with ${pending} messages unacknowledged`);
+      if (this.retryTimeoutMs > 0) this.onTransientCallFailure(err);
+      else this.fail(err);
+      return;
     } else if (this.state !== 'closing') {
       this.state = 'closed';
     }
@@ -290,14 +429,19 @@ export class RecordPusher {
 
   /** The call is over: reject everything pending with `err`. */
   private fail(err: RivuletError): void {
+    const ops0 = new Set<PushOp>();
     if (this.state === 'failed') return;
     const wasClosing = this.state === 'closing';
     this.state = 'failed';
     this.failure = err;
+    for (const t of [this.openTimer, this.reconnectTimer, this.pauseTimer]) if (t) clearTimeout(t);
+    this.call?.cancel();
+    for (const m of this.resend) ops0.add(m.op);
+    this.resend.length = 0;
     const w = this.openWaiter;
     this.openWaiter = undefined;
     w?.reject(err);
-    const ops = new Set<PushOp>();
+    const ops = ops0;
     for (const m of this.inFlight.values()) ops.add(m.op);
     for (let i = this.queueHead; i < this.queue.length; i++) ops.add(this.queue[i]!.op);
     this.inFlight.clear();
@@ -321,7 +465,20 @@ export class RecordPusher {
 
   /** Send queued messages while the in-flight budget allows (always at least one, so a big message can't stall). */
   private pump(): void {
-    if ((this.state !== 'open' && this.state !== 'closing') || !this.call) return;
+    if ((this.state !== 'open' && this.state !== 'closing') || !this.call || this.awaitingOpened) return;
+    if (Date.now() < this.pausedUntilMs) {
+      // A timer may fire a little before Date.now() reaches its time: re-arm rather than stall.
+      this.armPauseTimer();
+      return;
+    }
+    while (this.resend.length > 0) {
+      const m = this.resend[0]!;
+      if (this.inFlight.size > 0 && this.inFlightBytes + m.payload.length > this.maxInFlightBytes) return;
+      this.resend.shift();
+      this.inFlight.set(m.seq, m);
+      this.inFlightBytes += m.payload.length;
+      this.call.write({ records: { seq: m.seq, batch: { count: m.count, payload: m.payload } } });
+    }
     while (this.queueHead < this.queue.length) {
       const m = this.queue[this.queueHead]!;
       if (this.inFlight.size > 0 && this.inFlightBytes + m.payload.length > this.maxInFlightBytes) break;
@@ -366,8 +523,28 @@ export class RecordPusher {
     return messages;
   }
 
+  /** Send nothing before `atMs` (a refusal's retry hint or backoff), then pump. */
+  private pauseUntil(atMs: number): void {
+    if (atMs <= this.pausedUntilMs) return;
+    this.pausedUntilMs = atMs;
+    if (this.pauseTimer) clearTimeout(this.pauseTimer);
+    this.pauseTimer = undefined;
+    this.armPauseTimer();
+  }
+
+  private armPauseTimer(): void {
+    if (this.pauseTimer || this.state === 'failed') return;
+    this.pauseTimer = setTimeout(
+      () => {
+        this.pauseTimer = undefined;
+        this.pump();
+      },
+      Math.max(1, this.pausedUntilMs - Date.now() + 1),
+    );
+  }
+
   private idle(): Promise<void> {
-    if (this.inFlight.size === 0 && this.queueHead === this.queue.length) return Promise.resolve();
+    if (this.inFlight.size === 0 && this.resend.length === 0 && this.queueHead === this.queue.length) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -381,6 +558,23 @@ export class RecordPusher {
   private releaseClient(): void {
     if (this.ownsClient) this.client.close();
   }
+}
+
+function backoff(attempt: number): number {
+  const base = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** Math.min(attempt, 16));
+  return Math.round(base * (0.8 + Math.random() * 0.4));
+}
+
+function insertBySeq(list: OutMessage[], m: OutMessage): void {
+  let i = list.length;
+  while (i > 0 && list[i - 1]!.seq > m.seq) i--;
+  list.splice(i, 0, m);
+}
+
+/** The error, its message saying how long it was retried (its type kept: a ConnectionError stays one). */
+function withRetryNote(err: RivuletError, waitedMs: number): RivuletError {
+  err.message = `${err.message} (retried for ${Math.round(waitedMs / 100) / 10} s; retryTimeoutMs)`;
+  return err;
 }
 
 function positiveInt(v: number, name: string): number {

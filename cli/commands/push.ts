@@ -21,6 +21,8 @@ export interface PushFlags extends AddressFlags {
   inFlight?: number;
   /** Progress interval on stderr, ms; 0 disables. @default 1000 */
   progressMs?: number;
+  /** Transient failures are retried this long without progress (RecordPusherOptions.retryTimeoutMs). @default 60000 */
+  retryTimeout?: number;
 }
 
 export interface PushResult {
@@ -49,7 +51,7 @@ export async function pushCommand(io: Io, stream: string, flags: PushFlags, stdi
   }
 
   const { client } = connect(io, flags);
-  const pusher = client.pusher(stream, { clientId: 'rivulet-cli', maxBatchRecords: batchRecords });
+  const pusher = client.pusher(stream, { clientId: 'rivulet-cli', maxBatchRecords: batchRecords, retryTimeoutMs: flags.retryTimeout ?? 60_000 });
   const started = Date.now();
   let read = 0;
   let acked = 0;

@@ -11,7 +11,7 @@
  * Unknown extra fields are stripped.
  */
 import { z } from 'zod';
-import type { BatchCompletedMessage, BatchReadyMessage, ExecutorLostMessage, HeartbeatMessage, StreamsMessage } from './subjects.js';
+import type { BatchCompletedMessage, BatchReadyMessage, ExecutorLostMessage, HeartbeatMessage, RateLimitsMessage, StreamsMessage } from './subjects.js';
 
 /** Bounds on what a well-formed message can hold; a larger one is hostile or corrupt. */
 export const MESSAGE_BOUNDS = {
@@ -88,6 +88,10 @@ export const executorLostSchema = z.object({
   reason: z.string().max(MESSAGE_BOUNDS.text),
 }) satisfies z.ZodType<ExecutorLostMessage>;
 
+export const rateLimitsSchema = z.object({
+  limits: z.array(z.object({ stream: id, recordsPerSecond: z.number().nonnegative().finite() })).max(MESSAGE_BOUNDS.streams),
+}) satisfies z.ZodType<RateLimitsMessage>;
+
 /**
  * Compile-time: every field of a message type, optional ones included, has a
  * schema field — `satisfies` alone would let a new optional field through,
@@ -100,7 +104,9 @@ export type SchemasCoverMessages = Assert<
     ? Covers<typeof batchReadySchema, BatchReadyMessage> extends true
       ? Covers<typeof batchCompletedSchema, BatchCompletedMessage> extends true
         ? Covers<typeof streamsSchema, StreamsMessage> extends true
-          ? Covers<typeof executorLostSchema, ExecutorLostMessage>
+          ? Covers<typeof executorLostSchema, ExecutorLostMessage> extends true
+            ? Covers<typeof rateLimitsSchema, RateLimitsMessage>
+            : false
           : false
         : false
       : false

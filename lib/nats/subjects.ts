@@ -23,6 +23,8 @@ export const subjects = {
   batchCompletedAll: `${SUBJECT_PREFIX}.batch.completed.*`,
   /** Scheduler → receiver: the streams running jobs read (sent on change and periodically). */
   streams: `${SUBJECT_PREFIX}.streams`,
+  /** Scheduler → receivers: backpressure's ingest rate per stream (RateLimitsMessage), on change and every batch interval. */
+  rateLimits: `${SUBJECT_PREFIX}.rate-limits`,
 } as const;
 
 /** NATS tokens can't hold '.', '*', '>' or whitespace; stream names may. */
@@ -80,4 +82,13 @@ export interface ExecutorLostMessage {
   executorId: string;
   epoch: number;
   reason: string;
+}
+
+/**
+ * The ingest rates backpressure allows (services/scheduler/rate-controller.ts),
+ * a full snapshot: a stream not listed is not limited. Best-effort and
+ * periodic: a receiver keeps the last snapshot it got.
+ */
+export interface RateLimitsMessage {
+  limits: Array<{ stream: string; recordsPerSecond: number }>;
 }

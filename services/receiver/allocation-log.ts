@@ -36,6 +36,12 @@
  * since those are acked records given up on (the receiver was down longer
  * than the window).
  *
+ * Each block record also carries the (pusher session, seq) ranges of the
+ * pushes it holds (push-dedupe.ts): a receiver restarted from the log still
+ * knows those pushes were stored, so a client retrying one (it never saw the
+ * ack) is answered `duplicate` instead of storing it twice. Records without
+ * the field (written before it existed) recover with no dedupe state.
+ *
  * It must never: report a block as logged before the KV confirmed the put.
  */
 import { errorMessage, UnavailableError } from '../../lib/errors.js';
@@ -44,6 +50,7 @@ import { z } from 'zod';
 import { packValue, unpackValue } from '../../lib/codec/records.js';
 import { checkInput, rejectInput } from '../../lib/validation.js';
 import type { StoredBlockRef } from './batch-tracker.js';
+import type { PushRange } from './push-dedupe.js';
 
 /**
  * The few KV operations the log needs (JetStream KV in production, a map in
@@ -61,13 +68,18 @@ export interface WalKv {
 export interface LoggedBlock extends StoredBlockRef {
   stream: string;
   batchTimeMs: number;
+  /** The pusher sessions' seqs stored in the block (for deduplicating retries after a restart). */
+  pushes?: PushRange[];
 }
+
+/** A recovered block: where it is stored, and which session seqs it holds. */
+export type RecoveredBlock = StoredBlockRef & { pushes?: PushRange[] };
 
 /** What a previous process of this receiverId left, per stream. */
 export interface RecoveredStream {
   stream: string;
   /** Batches with logged blocks, oldest first (blocks in log order of their ids). */
-  batches: Array<{ batchTimeMs: number; blocks: StoredBlockRef[] }>;
+  batches: Array<{ batchTimeMs: number; blocks: RecoveredBlock[] }>;
   /** The last batch the previous process recorded as announced. */
   lastAnnouncedMs: number | undefined;
 }
@@ -92,6 +104,11 @@ export function kvToken(name: string): string {
 const safeInt = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const name = z.string().min(1).max(1024);
 
+/** One (session, first seq, last seq) range of pushes a block holds (push-dedupe.ts). */
+const pushRangeSchema = z
+  .tuple([name, safeInt, safeInt])
+  .refine(([, first, last]) => first <= last, 'a push range ends before it starts');
+
 /** A block record read back: parsed before it becomes a recovered batch (lib/validation.ts). */
 const blockRecordSchema = z.object({
   format: z.literal(FORMAT),
@@ -101,6 +118,7 @@ const blockRecordSchema = z.object({
   records: safeInt,
   bytes: safeInt,
   executorIds: z.array(name).min(1).max(16),
+  pushes: z.array(pushRangeSchema).optional(),
 });
 
 /** An announcement marker read back. */
@@ -146,6 +164,7 @@ export class AllocationLog {
       records: block.records,
       bytes: block.bytes,
       executorIds: block.executorIds,
+      ...(block.pushes && block.pushes.length > 0 ? { pushes: block.pushes } : {}),
     });
     try {
       await this.kv.put(key, value);
@@ -185,7 +204,7 @@ export class AllocationLog {
     } catch (e) {
       throw new UnavailableError(`cannot read the receiver's write-ahead log (JetStream KV bucket "${this.opts.bucket}"): ${errorMessage(e)}`, { cause: e });
     }
-    const byStream = new Map<string, RecoveredStream & { byTime: Map<number, StoredBlockRef[]> }>();
+    const byStream = new Map<string, RecoveredStream & { byTime: Map<number, RecoveredBlock[]> }>();
     const get = (stream: string) => {
       let r = byStream.get(stream);
       if (!r) {
@@ -223,7 +242,7 @@ export class AllocationLog {
       }
       const r = get(b.stream);
       const list = r.byTime.get(b.batchTimeMs) ?? [];
-      list.push({ blockId: b.blockId, records: b.records, bytes: b.bytes, executorIds: b.executorIds });
+      list.push({ blockId: b.blockId, records: b.records, bytes: b.bytes, executorIds: b.executorIds, ...(b.pushes ? { pushes: b.pushes as PushRange[] } : {}) });
       r.byTime.set(b.batchTimeMs, list);
     }
     const out: RecoveredStream[] = [];

@@ -37,6 +37,19 @@ export const receiverConfigSchema = z
      * not announced. Shared by receivers; keys are per receiverId (run one process per receiverId).
      */
     walBucket: z.string().regex(/^[A-Za-z0-9_-]+$/).default('rivulet-receiver'),
+    /**
+     * Backpressure: a push held back by its stream's ingest rate limit (set by the scheduler's rate
+     * controller, NATS `rivulet.rate-limits`) for longer than this is refused instead — nacked
+     * RESOURCE_EXHAUSTED with `retry_after_ms` — so a client far ahead of the rate waits on its side.
+     */
+    rateLimitMaxDelay: duration('2s'),
+    /**
+     * How long an idle pusher session (PushOpen.session_id) is remembered to deduplicate retried pushes.
+     * Must exceed the clients' retry budget (the SDK's pushRetryTimeout, default 60s).
+     */
+    pushDedupeRetention: duration('10m'),
+    /** Most pusher sessions remembered for deduplication; a Push call opening a new one beyond it is refused RESOURCE_EXHAUSTED. */
+    maxPushSessions: int(10_000, 1, 10_000_000),
     /** How long a ListStreams answer from the scheduler is trusted for a stream it did not list (so unknown-stream retries don't hammer the scheduler). */
     streamLookupCacheTtl: duration('1s'),
   })

@@ -17,10 +17,25 @@
  *   stream, for every active stream at every batch boundary from its first
  *   batch on, empty or not, after all blocks of T are stored or failed; it
  *   lists only stored blocks.
- * - Backpressure: bytes accepted but not yet acked or nacked are bounded by
- *   maxBufferedBytes; crossing it calls onBackpressure(true) (the server stops
- *   reading client streams) and falling below calls onBackpressure(false).
- *   Nothing is dropped: every accepted push is acked or nacked.
+ * - Backpressure, two layers. (1) The stream's ingest rate, set by the
+ *   scheduler's rate controller (`setRateLimits`, rate-limiter.ts): a push is
+ *   held until its admission time, so its ack comes later and a pusher with a
+ *   bounded window slows to the rate; a push that would wait longer than
+ *   rateLimitMaxDelay is nacked RESOURCE_EXHAUSTED with `retryAfterMs` and
+ *   nothing of it is kept. (2) Memory: bytes accepted but not yet acked or
+ *   nacked (held ones included) are bounded by maxBufferedBytes; crossing it
+ *   calls onBackpressure(true) (the server stops reading client streams) and
+ *   falling below calls onBackpressure(false). Nothing is dropped: every
+ *   accepted push is acked or nacked.
+ * - Idempotent retries: a session with an id (PushOpen.session_id) is
+ *   deduplicated by (stream, session, seq) (push-dedupe.ts): a seq stored
+ *   before is acked again with `duplicate`, one still being stored is
+ *   answered when that finishes, and neither is stored twice. Each logged
+ *   block carries its (session, seq) ranges, so this survives a restart.
+ * - A push on a stream no running job reads any more (the scheduler said so
+ *   since the call opened) ends the call with FAILED_PRECONDITION naming the
+ *   stream. Records accepted before the receiver learned it are still stored,
+ *   acked and announced (a stopped job does not read them).
  *
  * GetBatchBlocks(stream, T) answers, in order: T's allocation if known
  * (announced, in progress, or recovered from the log); NOT_FOUND when T is at
@@ -41,15 +56,17 @@
  */
 import { status as Status } from '@grpc/grpc-js';
 import { context, trace, type Span } from '@opentelemetry/api';
-import type { Clock } from '../../lib/clock.js';
+import type { Clock, TimerHandle } from '../../lib/clock.js';
 import { validatePacked } from '../../lib/codec/records.js';
-import { InvalidArgumentError, NotFoundError, RivuletError, UnavailableError, errorMessage } from '../../lib/errors.js';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError, RivuletError, UnavailableError, errorMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { encodeToken, type BatchReadyMessage } from '../../lib/nats/subjects.js';
 import { BatchTracker, type BatchLookup } from './batch-tracker.js';
 import { BlockGenerator, type SealedBlock } from './block-generator.js';
 import type { BlockReplicator } from './block-replicator.js';
 import type { AllocationLog, RecoveredStream } from './allocation-log.js';
+import { PushDedupe, pushRanges } from './push-dedupe.js';
+import { IngestRateLimiter } from './rate-limiter.js';
 import { instruments } from '../../lib/telemetry/metrics.js';
 import { Attr, failSpan, tracer } from '../../lib/telemetry/tracing.js';
 
@@ -58,12 +75,15 @@ export interface AckInfo {
   count: number;
   blockId: string;
   batchTimeMs: number;
+  /** A retry of a seq this session stored before: not stored again. */
+  duplicate?: boolean;
 }
 
 /** Where one Push call's outcomes go (server.ts writes them to the call). */
 export interface PushSink {
   ack(ack: AckInfo): void;
-  nack(seq: number, code: number, message: string): void;
+  /** `retryAfterMs`: with RESOURCE_EXHAUSTED from the rate limit, when to re-send. */
+  nack(seq: number, code: number, message: string, retryAfterMs?: number): void;
   /** Every accepted push of the session has been acked or nacked. */
   drained?(): void;
 }
@@ -84,6 +104,12 @@ export interface IngestOptions {
   announce(message: BatchReadyMessage): void;
   log: Logger;
   onBackpressure?(paused: boolean): void;
+  /** A push held for the stream's rate limit longer than this is refused instead (RESOURCE_EXHAUSTED with a retry hint). @default 2000 */
+  rateLimitMaxDelayMs?: number;
+  /** How long an idle pusher session's seqs are remembered for deduplication. @default 600000 */
+  pushDedupeRetentionMs?: number;
+  /** Most pusher sessions remembered; a new one beyond it is refused RESOURCE_EXHAUSTED. @default 10000 */
+  maxPushSessions?: number;
   /**
    * The write-ahead log of allocations. Absent (unit tests only), allocations
    * live in memory alone and a crash loses the acked records of unannounced batches.
@@ -93,9 +119,25 @@ export interface IngestOptions {
 
 interface PushRef {
   session: PushSession;
+  /** The pusher session id (dedupe), when the call gave one. */
+  sessionId: string | undefined;
   seq: number;
   count: number;
   bytes: number;
+}
+
+/** A retry of a seq still being stored: answered when the first store settles. */
+interface Waiter {
+  session: PushSession;
+  seq: number;
+  count: number;
+}
+
+/** A push waiting for its admission time under the stream's rate limit. */
+interface HeldPush {
+  ref: PushRef;
+  payload: Buffer;
+  atMs: number;
 }
 
 interface StreamState {
@@ -106,6 +148,9 @@ interface StreamState {
   generator: BlockGenerator<PushRef> | undefined;
   tracker: BatchTracker;
   lastClosedMs: number | undefined;
+  /** Pushes paced by the rate limit, in admission order. */
+  held: HeldPush[];
+  heldTimer: TimerHandle | undefined;
 }
 
 type Lifecycle = 'running' | 'draining' | 'stopped';
@@ -121,6 +166,8 @@ export class PushSession {
     private readonly ingest: Ingest,
     readonly stream: string,
     private readonly sink: PushSink,
+    /** The pusher's session id, for deduplication; undefined: none. */
+    readonly sessionId?: string,
   ) {}
 
   /** Pushes accepted but not yet acked or nacked. */
@@ -136,20 +183,53 @@ export class PushSession {
   push(seq: number, count: number, payload: Buffer): void {
     if (this.detached) throw new Error('push on a detached session');
     if (!Number.isSafeInteger(seq) || seq < 0) throw new InvalidArgumentError(`records.seq ${seq} is not a valid sequence number`);
-    if (this.lastSeq !== undefined && seq <= this.lastSeq) {
+    // With a session, seq names the message within the session (retries re-send it); without, it must increase.
+    if (this.sessionId === undefined && this.lastSeq !== undefined && seq <= this.lastSeq) {
       throw new InvalidArgumentError(`records.seq must increase within a Push call: got ${seq} after ${this.lastSeq}`);
     }
     if (!(count >= 1)) throw new InvalidArgumentError(`records seq ${seq}: batch.count must be at least 1`);
     const problem = validatePacked(payload, count);
     if (problem) throw new InvalidArgumentError(`records seq ${seq}: ${problem}`);
+    this.ingest.assertActive(this.stream);
+    this.lastSeq = seq;
+    if (this.sessionId !== undefined) {
+      const verdict = this.ingest.dedupeCheck(this.stream, this.sessionId, seq);
+      if (verdict.kind === 'acked') {
+        this.ingest.countDuplicate(this.stream, count);
+        const a = verdict.ack;
+        this.sink.ack({ seq, count, blockId: a?.blockId ?? '', batchTimeMs: a?.batchTimeMs ?? 0, duplicate: true });
+        return;
+      }
+      if (verdict.kind === 'pending') {
+        this.pendingPushes++;
+        verdict.waiters.push({ session: this, seq, count });
+        return;
+      }
+    }
+    const ref: PushRef = { session: this, sessionId: this.sessionId, seq, count, bytes: payload.length };
     this.pendingPushes++;
+    let admitted: boolean;
     try {
-      this.ingest.accept(this, { session: this, seq, count, bytes: payload.length }, payload);
+      admitted = this.ingest.accept(this, ref, payload);
     } catch (err) {
       this.pendingPushes--;
       throw err;
     }
-    this.lastSeq = seq;
+    if (!admitted) this.pendingPushes--;
+  }
+
+  /** @internal A refusal decided at acceptance (rate limit): nothing was kept. */
+  refuse(seq: number, code: number, message: string, retryAfterMs?: number): void {
+    if (!this.detached) this.sink.nack(seq, code, message, retryAfterMs);
+  }
+
+  /** @internal A retry that waited for the first store of its seq. */
+  settleWaiter(w: Waiter, outcome: { ack: AckInfo } | { code: number; message: string }): void {
+    this.pendingPushes--;
+    if (this.detached) return;
+    if ('ack' in outcome) this.sink.ack({ ...outcome.ack, seq: w.seq, count: w.count, duplicate: true });
+    else this.sink.nack(w.seq, outcome.code, outcome.message);
+    if (this.pendingPushes === 0) this.sink.drained?.();
   }
 
   /** The call ended: later outcomes are dropped (the records are still stored and announced). */
@@ -184,10 +264,37 @@ export class Ingest {
    * sealed block to batch.ready.
    */
   private readonly inputSpans = new Map<string, Span>();
+  private readonly limiter: IngestRateLimiter;
+  private readonly dedupe: PushDedupe<Waiter>;
 
   constructor(private readonly opts: IngestOptions) {
     if (!/^[A-Za-z0-9_-]+$/.test(opts.incarnation)) throw new RangeError(`incarnation '${opts.incarnation}' must be a NATS-safe token`);
     this.log = opts.log;
+    this.limiter = new IngestRateLimiter(opts.rateLimitMaxDelayMs ?? 2000);
+    this.dedupe = new PushDedupe<Waiter>({ retentionMs: opts.pushDedupeRetentionMs ?? 600_000, maxSessions: opts.maxPushSessions ?? 10_000 });
+  }
+
+  /** Backpressure's ingest rates (NATS `rivulet.rate-limits`): a full snapshot; streams not in it are not limited. */
+  setRateLimits(limits: ReadonlyArray<{ stream: string; recordsPerSecond: number }>): void {
+    const remap = this.limiter.setLimits(limits, this.opts.clock.now());
+    for (const [stream, at] of remap) {
+      const state = this.streams.get(stream);
+      if (!state || state.held.length === 0) continue;
+      for (const h of state.held) h.atMs = at(h.atMs);
+      if (state.heldTimer) this.opts.clock.clearTimeout(state.heldTimer);
+      state.heldTimer = undefined;
+      this.releaseHeld(state, this.opts.clock.now());
+    }
+  }
+
+  /** The rate limit now enforced on a stream (records/s), if any. */
+  rateLimit(stream: string): number | undefined {
+    return this.limiter.limit(stream);
+  }
+
+  /** Pusher sessions remembered for deduplication. */
+  get pushSessions(): number {
+    return this.dedupe.size;
   }
 
   /** Bytes accepted but not yet acked or nacked, across all streams. */
@@ -219,15 +326,41 @@ export class Ingest {
     }
   }
 
-  /** Start a Push session on an active stream (the caller checked it with the StreamRegistry). */
-  open(stream: string, sink: PushSink): PushSession {
+  /**
+   * Start a Push session on an active stream (the caller checked it with the
+   * StreamRegistry). `sessionId`: the pusher's session, for deduplication.
+   * Throws ResourceExhaustedError when maxPushSessions are remembered already.
+   */
+  open(stream: string, sink: PushSink, sessionId?: string): PushSession {
     if (this.lifecycle !== 'running') throw new UnavailableError('receiver is shutting down');
+    if (sessionId !== undefined && !this.dedupe.open(stream, sessionId, this.opts.clock.now())) {
+      throw new ResourceExhaustedError(
+        `receiver ${this.opts.receiverId} remembers ${this.dedupe.size} pusher sessions already (maxPushSessions); ` +
+          'idle ones are forgotten after pushDedupeRetention — retry later',
+      );
+    }
     const state = this.stateOf(stream);
     // The registry said a job reads it; NATS may not have told us yet.
     state.active = true;
     this.ensureGenerator(state);
     state.sessions++;
-    return new PushSession(this, stream, sink);
+    return new PushSession(this, stream, sink, sessionId);
+  }
+
+  /** @internal Throws FailedPreconditionError when no running job reads `stream` any more. */
+  assertActive(stream: string): void {
+    if (this.streams.get(stream)?.active) return;
+    throw new FailedPreconditionError(`no running job reads stream '${stream}' any more (its last job stopped); the push is refused`);
+  }
+
+  /** @internal */
+  dedupeCheck(stream: string, sessionId: string, seq: number) {
+    return this.dedupe.check(stream, sessionId, seq, this.opts.clock.now());
+  }
+
+  /** @internal */
+  countDuplicate(stream: string, records: number): void {
+    instruments().receiverRecords.add(records, { [Attr.STREAM]: stream, 'rivulet.outcome': 'duplicate' });
   }
 
   /**
@@ -247,7 +380,12 @@ export class Ingest {
         const announced = r.lastAnnouncedMs !== undefined && b.batchTimeMs <= r.lastAnnouncedMs;
         if (!announced) reannounced++;
         records += b.blocks.reduce((n, x) => n + x.records, 0);
-        state.tracker.restore(b.batchTimeMs, b.blocks, announced);
+        state.tracker.restore(
+          b.batchTimeMs,
+          b.blocks.map(({ blockId, records: n, bytes, executorIds }) => ({ blockId, records: n, bytes, executorIds })),
+          announced,
+        );
+        for (const blk of b.blocks) if (blk.pushes) this.dedupe.restore(r.stream, blk.pushes, this.opts.clock.now());
       }
       const last = Math.max(r.batches.at(-1)?.batchTimeMs ?? 0, r.lastAnnouncedMs ?? 0);
       if (last > 0) state.lastClosedMs = Math.max(state.lastClosedMs ?? 0, last);
@@ -296,6 +434,8 @@ export class Ingest {
   stop(): Promise<void> {
     if (this.lifecycle === 'running') {
       this.lifecycle = 'draining';
+      // Held pushes were accepted: they go into this last batch, unpaced.
+      for (const state of this.streams.values()) this.releaseHeld(state, Number.POSITIVE_INFINITY);
       for (const state of this.streams.values()) state.generator?.stopAtNextBoundary();
     }
     return new Promise((resolve) => {
@@ -310,7 +450,10 @@ export class Ingest {
     for (const span of this.inputSpans.values()) span.end();
     this.inputSpans.clear();
     for (const state of this.streams.values()) {
-      const refs = state.generator?.dispose() ?? [];
+      if (state.heldTimer) this.opts.clock.clearTimeout(state.heldTimer);
+      state.heldTimer = undefined;
+      const refs = [...state.held.map((h) => h.ref), ...(state.generator?.dispose() ?? [])];
+      state.held = [];
       state.generator = undefined;
       for (const ref of refs) {
         this.buffered -= ref.bytes;
@@ -321,16 +464,69 @@ export class Ingest {
     this.checkDrained();
   }
 
-  /** @internal PushSession.push → buffer the payload in its stream's generator. */
-  accept(session: PushSession, ref: PushRef, payload: Buffer): void {
+  /**
+   * @internal PushSession.push → buffer the payload in its stream's generator,
+   * now or (rate limit) at its admission time. Returns false when the rate
+   * limit refused it (the session was told, nothing was kept).
+   */
+  accept(session: PushSession, ref: PushRef, payload: Buffer): boolean {
     const state = this.streams.get(session.stream);
     const gen = state?.generator;
+    if (!state || !gen || !gen.running) throw new UnavailableError('receiver is shutting down: records after its last batch are not accepted');
+    const now = this.opts.clock.now();
+    // Draining: the last batch takes whatever is accepted, unpaced.
+    const admission = this.lifecycle === 'running' ? this.limiter.admit(state.stream, ref.count, now) : { ok: true as const, delayMs: 0 };
+    if (!admission.ok) {
+      instruments().receiverRecords.add(ref.count, { [Attr.STREAM]: state.stream, 'rivulet.outcome': 'throttled' });
+      session.refuse(
+        ref.seq,
+        Status.RESOURCE_EXHAUSTED,
+        `stream '${state.stream}' is over its ingest rate limit of ${Math.round(admission.recordsPerSecond)} records/s (backpressure); ` +
+          `retry in ${admission.retryAfterMs} ms`,
+        admission.retryAfterMs,
+      );
+      return false;
+    }
+    if (ref.sessionId !== undefined) this.dedupe.begin(state.stream, ref.sessionId, ref.seq, now);
     this.buffered += payload.length;
-    if (!gen || !gen.add(payload, ref.count, ref)) {
+    if (admission.delayMs > 0 || state.held.length > 0) {
+      state.held.push({ ref, payload, atMs: now + admission.delayMs });
+      this.scheduleHeld(state);
+    } else if (!gen.add(payload, ref.count, ref)) {
       this.buffered -= payload.length;
+      if (ref.sessionId !== undefined) this.dedupe.settle(state.stream, ref.sessionId, ref.seq, undefined, now);
       throw new UnavailableError('receiver is shutting down: records after its last batch are not accepted');
     }
     this.updatePressure();
+    return true;
+  }
+
+  private scheduleHeld(state: StreamState): void {
+    if (state.heldTimer || state.held.length === 0) return;
+    const wait = Math.max(0, state.held[0]!.atMs - this.opts.clock.now());
+    state.heldTimer = this.opts.clock.setTimeout(() => {
+      state.heldTimer = undefined;
+      this.releaseHeld(state, this.opts.clock.now());
+    }, wait);
+  }
+
+  /** Move the held pushes due by `untilMs` into the stream's generator (in order). */
+  private releaseHeld(state: StreamState, untilMs: number): void {
+    let i = 0;
+    for (; i < state.held.length && state.held[i]!.atMs <= untilMs; i++) {
+      const { ref, payload } = state.held[i]!;
+      if (!state.generator || !state.generator.add(payload, ref.count, ref)) {
+        this.buffered -= ref.bytes;
+        this.release(ref, { code: Status.UNAVAILABLE, message: 'receiver is shutting down: records after its last batch are not accepted' });
+      }
+    }
+    if (i > 0) state.held.splice(0, i);
+    if (state.held.length === 0 && state.heldTimer) {
+      this.opts.clock.clearTimeout(state.heldTimer);
+      state.heldTimer = undefined;
+    }
+    this.updatePressure();
+    this.scheduleHeld(state);
   }
 
   /** @internal */
@@ -355,6 +551,8 @@ export class Ingest {
           announce: (msg) => this.announce(msg),
         }),
         lastClosedMs: undefined,
+        held: [],
+        heldTimer: undefined,
       };
       this.streams.set(stream, state);
     }
@@ -426,6 +624,7 @@ export class Ingest {
             records: block.records,
             bytes: block.bytes,
             executorIds: replicas.executorIds,
+            pushes: pushRanges(block.pushes),
           });
         }
         return replicas;
@@ -467,12 +666,14 @@ export class Ingest {
 
   private onBatchClosed(state: StreamState, gen: BlockGenerator<PushRef>, batchTimeMs: number): void {
     state.lastClosedMs = batchTimeMs;
+    const forgotten = this.dedupe.sweep(this.opts.clock.now());
+    if (forgotten > 0) this.log.debug({ forgotten, remembered: this.dedupe.size }, 'idle pusher sessions forgotten (pushDedupeRetention)');
     state.tracker.batchClosed(batchTimeMs);
     if (!gen.running) {
       // Stopped at this boundary (graceful stop).
       if (state.generator === gen) state.generator = undefined;
       this.checkDrained();
-    } else if (!state.active && state.sessions === 0) {
+    } else if (!state.active && state.sessions === 0 && state.held.length === 0) {
       // No job reads it and nobody pushes: stop announcing it.
       gen.dispose();
       if (state.generator === gen) state.generator = undefined;
@@ -482,6 +683,10 @@ export class Ingest {
 
   private release(ref: PushRef, outcome: { ack: AckInfo } | { code: number; message: string }): void {
     ref.session.settle(ref, outcome);
+    if (ref.sessionId === undefined) return;
+    // Retries of this seq that arrived meanwhile (on this call or a newer one) get the same answer.
+    const waiters = this.dedupe.settle(ref.session.stream, ref.sessionId, ref.seq, 'ack' in outcome ? outcome.ack : undefined, this.opts.clock.now());
+    for (const w of waiters) w.session.settleWaiter(w, outcome);
   }
 
   private announce(msg: BatchReadyMessage): void {

@@ -16,7 +16,7 @@ import { dial, unary } from '../../lib/grpc/client.js';
 import { startServer } from '../../lib/grpc/server.js';
 import { connectNats, publish, subscribe } from '../../lib/nats/connection.js';
 import { subjects } from '../../lib/nats/subjects.js';
-import { executorLostSchema, heartbeatSchema, streamsSchema } from '../../lib/nats/schemas.js';
+import { executorLostSchema, heartbeatSchema, rateLimitsSchema, streamsSchema } from '../../lib/nats/schemas.js';
 import { rivuletV1 } from '../../lib/proto/index.js';
 import type { ListStreamsRequest } from '../../lib/proto/gen/rivulet/v1/ListStreamsRequest.js';
 import type { ListStreamsResponse__Output } from '../../lib/proto/gen/rivulet/v1/ListStreamsResponse.js';
@@ -79,6 +79,9 @@ await runService('receiver', receiverConfigSchema, async (config, log) => {
     log,
     onBackpressure: (paused) => server.setPaused(paused),
     wal,
+    rateLimitMaxDelayMs: config.rateLimitMaxDelay,
+    pushDedupeRetentionMs: config.pushDedupeRetention,
+    maxPushSessions: config.maxPushSessions,
   });
   // Before serving: batches a previous process acked but did not announce are announced now, and
   // GetBatchBlocks answers for them (the scheduler keeps asking for a batch it waits on).
@@ -111,6 +114,7 @@ await runService('receiver', receiverConfigSchema, async (config, log) => {
       putter.peerLost(m.executorId);
     }, log),
     subscribe(nc, subjects.streams, streamsSchema, (m) => registry.apply({ streams: m.streams, batchIntervalMs: m.batchIntervalMs }, 'nats'), log),
+    subscribe(nc, subjects.rateLimits, rateLimitsSchema, (m) => ingest.setRateLimits(m.limits), log),
   ];
 
   const started = await startServer(

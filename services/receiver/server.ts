@@ -7,14 +7,18 @@
  * Push call lifecycle: awaiting-open → opening (the call is paused while the
  * registry checks the stream) → open → ended. A client half-close ends the call
  * with OK once every accepted push was acked or nacked. Stream-level errors end
- * the call: NOT_FOUND (no running job reads the stream), INVALID_ARGUMENT
- * (missing/duplicate open, bad seq, malformed payload), UNAVAILABLE (scheduler
- * unreachable, receiver shutting down), FAILED_PRECONDITION (batch interval
- * mismatch). Oversized messages never reach this code: grpc-js refuses them
+ * the call: FAILED_PRECONDITION (no running job reads the stream — at open,
+ * or for a push after its last job stopped; or a batch interval mismatch),
+ * INVALID_ARGUMENT (missing/duplicate open, bad seq, malformed payload, a
+ * malformed session id), UNAVAILABLE (scheduler unreachable, receiver shutting
+ * down), RESOURCE_EXHAUSTED (maxPushSessions remembered). A message over the
+ * stream's rate limit is nacked RESOURCE_EXHAUSTED with `retry_after_ms`; the
+ * call goes on. Oversized messages never reach this code: grpc-js refuses them
  * with RESOURCE_EXHAUSTED (max_receive_message_length = maxMessageBytes).
  */
 import type * as grpc from '@grpc/grpc-js';
 import { InvalidArgumentError, toServiceError, UnavailableError, type RivuletError } from '../../lib/errors.js';
+import { isValidSessionId } from './push-dedupe.js';
 import type { Logger } from '../../lib/log.js';
 import type { ReceiverHandlers } from '../../lib/proto/gen/rivulet/v1/Receiver.js';
 import type { PushRequest__Output } from '../../lib/proto/gen/rivulet/v1/PushRequest.js';
@@ -129,12 +133,12 @@ class PushCall implements PushSink {
   // ── PushSink ──────────────────────────────────────────────────────────
   ack(a: AckInfo): void {
     if (this.state === 'ended') return;
-    this.call.write({ ack: { seq: a.seq, count: a.count, blockId: a.blockId, batchTimeMs: a.batchTimeMs } });
+    this.call.write({ ack: { seq: a.seq, count: a.count, blockId: a.blockId, batchTimeMs: a.batchTimeMs, duplicate: a.duplicate ?? false } });
   }
 
-  nack(seq: number, code: number, message: string): void {
+  nack(seq: number, code: number, message: string, retryAfterMs?: number): void {
     if (this.state === 'ended') return;
-    this.call.write({ nack: { seq, code, message } });
+    this.call.write({ nack: { seq, code, message, retryAfterMs: retryAfterMs ?? 0 } });
   }
 
   drained(): void {
@@ -182,6 +186,11 @@ class PushCall implements PushSink {
       this.fail(new InvalidArgumentError('open.stream is empty'));
       return;
     }
+    const sessionId = req.open.sessionId || undefined;
+    if (sessionId !== undefined && !isValidSessionId(sessionId)) {
+      this.fail(new InvalidArgumentError('open.session_id must be 1-64 characters of [A-Za-z0-9_-]'));
+      return;
+    }
     if (this.server.isDraining) {
       this.fail(new UnavailableError('receiver is shutting down'));
       return;
@@ -190,22 +199,22 @@ class PushCall implements PushSink {
     this.state = 'opening';
     this.applyFlow();
     this.server.opts.streams.ensureActive(stream).then(
-      () => this.opened(req.open!.clientId),
+      () => this.opened(req.open!.clientId, sessionId),
       (err) => this.fail(err),
     );
   }
 
-  private opened(clientId: string): void {
+  private opened(clientId: string, sessionId: string | undefined): void {
     if (this.state !== 'opening') return; // cancelled meanwhile
     try {
       if (this.server.isDraining) throw new UnavailableError('receiver is shutting down');
-      this.session = this.server.opts.ingest.open(this.stream, this);
+      this.session = this.server.opts.ingest.open(this.stream, this, sessionId);
     } catch (err) {
       this.fail(err);
       return;
     }
     this.state = 'open';
-    this.server.opts.log.debug({ stream: this.stream, clientId }, 'push call opened');
+    this.server.opts.log.debug({ stream: this.stream, clientId, sessionId }, 'push call opened');
     this.call.write({
       opened: { stream: this.stream, batchIntervalMs: this.server.opts.ingest.batchIntervalMs, maxMessageBytes: this.server.opts.maxMessageBytes },
     });

@@ -18,7 +18,7 @@
  * is UNAVAILABLE, not OK), or call the scheduler once per push.
  */
 import type { Clock } from '../../lib/clock.js';
-import { errorMessage, FailedPreconditionError, NotFoundError, UnavailableError } from '../../lib/errors.js';
+import { errorMessage, FailedPreconditionError, UnavailableError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 
 export interface StreamsSnapshot {
@@ -80,8 +80,9 @@ export class StreamRegistry {
   }
 
   /**
-   * Resolve when a running job reads `stream`. Rejects with NotFoundError when
-   * none does, UnavailableError when that cannot be known (scheduler down), and
+   * Resolve when a running job reads `stream`. Rejects with
+   * FailedPreconditionError naming the stream when none does (the stream
+   * exists only while a job reads it: pushing needs that job running first), UnavailableError when that cannot be known (scheduler down), and
    * FailedPreconditionError when the batch intervals disagree.
    */
   async ensureActive(stream: string): Promise<void> {
@@ -97,7 +98,9 @@ export class StreamRegistry {
           );
         }
       }
-      if (!this.active.has(stream)) throw new NotFoundError(`no running job reads stream '${stream}'`);
+      if (!this.active.has(stream)) {
+        throw new FailedPreconditionError(`no running job reads stream '${stream}': submit (or restart) a job that reads it before pushing`);
+      }
     }
     if (this.mismatchMs !== undefined) {
       throw new FailedPreconditionError(

@@ -67,8 +67,34 @@ export const schedulerConfigSchema = z.object({
   maxBundleBytes: bytes('8MiB'),
   /** Time limit for evaluating a job module and building its graph. */
   jobBuildTimeout: duration('5s'),
-  /** Batches of a job that may be queued or running at once; when the next is due beyond it, the job FAILS (falling behind), naming this option. Backpressure will replace this. */
+  /**
+   * Batches of a job that may be queued or running at once. When the next is
+   * due beyond it the job is falling behind, and `onFallingBehind` decides.
+   */
   maxQueuedBatches: int(100, 1, 100_000),
+  /**
+   * What a job falling `maxQueuedBatches` behind means. 'backpressure': new
+   * batches wait (they are created, in order, once the queue shrinks; their
+   * input stays on the receiver, which keeps `retainBatches` per stream) and
+   * the job stays RUNNING, while the rate controller lowers the streams'
+   * ingest rate (the waiting shows as scheduling delay). 'fail': the job
+   * FAILS at once, naming this option (fail fast, as before backpressure).
+   */
+  onFallingBehind: z.enum(['backpressure', 'fail']).default('backpressure'),
+  /**
+   * Backpressure (Spark's spark.streaming.backpressure.enabled, on by default
+   * here): a PID rate controller (rate-controller.ts) fed by every completed
+   * batch sets each stream's ingest rate, published on NATS
+   * `rivulet.rate-limits`; the receiver paces pushes to it. false: no rate is
+   * published and streams are ingested as fast as producers push.
+   */
+  backpressure: bool(true),
+  /** Lowest rate backpressure sets, in records per second per stream (pid.minRate). */
+  backpressureMinRate: z.coerce.number().positive().default(100),
+  /** PID gains of the rate controller (Spark's pid.proportional / pid.integral / pid.derived). */
+  backpressureProportional: z.coerce.number().min(0).default(1),
+  backpressureIntegral: z.coerce.number().min(0).default(0.2),
+  backpressureDerivative: z.coerce.number().min(0).default(0),
   /**
    * Port of the HTTP status page (Spark's UI port); 0 picks a free one. The
    * scheduler prints the bound URL as a `{"msg":"status page","url":…}` line.

@@ -12,6 +12,14 @@
  * Owns: the per-job queues and histories, the announced inputs and their
  * reference counts, the tick timer. May not: start, plan or fail a batch —
  * a job that falls `maxQueuedBatches` behind is reported to `onFellBehind`.
+ *
+ * Falling behind (`onFallingBehind`): with 'fail' the job is reported and
+ * nothing more is queued; with 'backpressure' (the default) the due batch is
+ * simply not created yet — `nextBatchTimeMs` stays at it, and the first tick
+ * after the queue shrinks creates it and every later due batch, in order,
+ * asking the receiver for their inputs at once (their batch.ready may have
+ * been forgotten by then). The job stays RUNNING; the rate controller sees
+ * the wait as scheduling delay and lowers the ingest rate.
  */
 import type { Clock, TimerHandle } from '../../lib/clock.js';
 import { errorMessage } from '../../lib/errors.js';
@@ -31,7 +39,8 @@ const READY_HORIZON_BATCHES = 10;
 /** Every input block some queued or running batch (or a pending announcement) still needs, by id, with the partitions reading it. */
 export type LiveInputBlocks = Map<string, { block: InputBlock; partitions: Array<{ run: BatchRun; nodeId: number; partition: number }> }>;
 
-type Config = Pick<SchedulerConfig, 'batchInterval' | 'batchReadyTimeout' | 'maxQueuedBatches' | 'replication'>;
+type Config = Pick<SchedulerConfig, 'batchInterval' | 'batchReadyTimeout' | 'maxQueuedBatches' | 'replication'> &
+  Partial<Pick<SchedulerConfig, 'onFallingBehind'>>;
 
 const inputKey = (stream: string, t: number) => `${stream}@${t}`;
 
@@ -43,6 +52,8 @@ export class JobGenerator {
   private readonly inputRefs = new Map<string, { blocks: InputBlock[]; jobs: Set<string> }>();
   private tickTimer?: TimerHandle;
   private stopped = false;
+  /** Jobs whose due batches wait because their queue is full (onFallingBehind=backpressure). */
+  private readonly behind = new Set<string>();
   /** A job fell `maxQueuedBatches` behind (the scheduler fails it today). */
   onFellBehind: (job: Job, message: string) => void = () => {};
 
@@ -82,6 +93,11 @@ export class JobGenerator {
     this.histories.set(job.id, []);
   }
 
+  /** True while the job's due batches wait for room in its queue (onFallingBehind=backpressure). */
+  fallingBehind(jobId: string): boolean {
+    return this.behind.has(jobId);
+  }
+
   /** Batches of the job not finished yet, oldest first. */
   queue(jobId: string): readonly BatchRun[] {
     return this.queues.get(jobId) ?? [];
@@ -114,15 +130,27 @@ export class JobGenerator {
     const queue = this.queues.get(job.id)!;
     while (job.nextBatchTimeMs <= t && job.state === 'RUNNING') {
       const bt = job.nextBatchTimeMs;
-      job.nextBatchTimeMs += this.config.batchInterval;
       if (queue.length >= this.config.maxQueuedBatches) {
+        if ((this.config.onFallingBehind ?? 'backpressure') === 'backpressure') {
+          if (!this.behind.has(job.id)) {
+            this.behind.add(job.id);
+            this.log.warn(
+              { jobId: job.id, queued: queue.length, maxQueuedBatches: this.config.maxQueuedBatches, nextBatchTimeMs: bt },
+              'job falling behind: its next batches wait until the queue shrinks (onFallingBehind=backpressure)',
+            );
+          }
+          return;
+        }
+        job.nextBatchTimeMs += this.config.batchInterval;
         this.onFellBehind(
           job,
-          `job fell ${queue.length} batches behind (maxQueuedBatches=${this.config.maxQueuedBatches}): ` +
+          `job fell ${queue.length} batches behind (maxQueuedBatches=${this.config.maxQueuedBatches}, onFallingBehind=fail): ` +
             'batches take longer than the batch interval; add executors or lengthen the interval',
         );
         return;
       }
+      if (this.behind.delete(job.id)) this.log.info({ jobId: job.id, nextBatchTimeMs: bt }, 'job caught up with its queue bound; batches are created again');
+      job.nextBatchTimeMs += this.config.batchInterval;
       const run = new BatchRun(job, bt);
       for (const stream of job.graph.streams) {
         const blocks = this.readyInputs.get(inputKey(stream, bt));
@@ -220,6 +248,11 @@ export class JobGenerator {
     const hist = this.histories.get(run.job.id)!;
     hist.push(run);
     if (hist.length > HISTORY) hist.shift();
+  }
+
+  /** A job ended: forget it was behind. */
+  dropJob(jobId: string): void {
+    this.behind.delete(jobId);
   }
 
   /** A finished batch no longer needs its input blocks: drop those no other job needs either. */

@@ -175,5 +175,6 @@ export function schedulerPorts(d: PortDeps): SchedulerPorts {
     publishBatchCompleted: (msg) => publish(d.nc, subjects.batchCompleted(msg.jobId), msg),
     publishExecutorLost: (msg) => publish(d.nc, subjects.executorLost(msg.executorId), msg),
     publishStreams: (msg) => publish(d.nc, subjects.streams, msg),
+    publishRateLimits: (msg) => publish(d.nc, subjects.rateLimits, msg),
   };
 }

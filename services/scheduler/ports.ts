@@ -5,7 +5,7 @@
  * lineage); unit tests pass fakes of this interface. Calls documented as
  * fire-and-forget log their own failures and never throw.
  */
-import type { BatchCompletedMessage, ExecutorLostMessage, StreamsMessage } from '../../lib/nats/subjects.js';
+import type { BatchCompletedMessage, ExecutorLostMessage, RateLimitsMessage, StreamsMessage } from '../../lib/nats/subjects.js';
 import type { BatchRun, InputBlock, StageRun } from './batch-run.js';
 import type { ExecutorGateway } from './executor-gateway.js';
 import type { JobRecord } from './job-journal.js';
@@ -65,4 +65,6 @@ export interface SchedulerPorts {
   publishBatchCompleted(msg: BatchCompletedMessage): void;
   publishExecutorLost(msg: ExecutorLostMessage): void;
   publishStreams(msg: StreamsMessage): void;
+  /** Fire-and-forget: backpressure's current ingest rates (NATS `rivulet.rate-limits`). */
+  publishRateLimits?(msg: RateLimitsMessage): void;
 }

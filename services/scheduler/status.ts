@@ -18,6 +18,8 @@ export interface StatusSources {
   jobs: JobRegistry;
   generator: JobGenerator;
   tasks: TaskSetManager;
+  backpressure: boolean;
+  rateLimits: Array<{ stream: string; recordsPerSecond: number }>;
 }
 
 export function clusterStatus(src: StatusSources, nowMs: number, recentBatches: number): ClusterStatus {
@@ -30,6 +32,8 @@ export function clusterStatus(src: StatusSources, nowMs: number, recentBatches: 
     underReplicatedBlocks: [...src.generator.liveInputBlocks().values()].filter(
       ({ block }) => block.executorIds.filter((id) => executors.isAlive(id)).length < src.replication,
     ).length,
+    backpressure: src.backpressure,
+    rateLimits: src.rateLimits.map((l) => ({ stream: l.stream, recordsPerSecond: l.recordsPerSecond })),
     executors: executors.all().map((e) => ({
       executorId: e.id,
       address: e.address,
@@ -58,6 +62,8 @@ export function clusterStatus(src: StatusSources, nowMs: number, recentBatches: 
         batchesCompleted: j.batchesCompleted,
         recordsProcessed: j.recordsProcessed,
         recentBatches: runs.slice(-recentBatches).map((r) => batchStatus(r, nowMs)),
+        queuedBatches: src.generator.queue(j.id).length,
+        fallingBehind: src.generator.fallingBehind(j.id),
       };
     }),
   };

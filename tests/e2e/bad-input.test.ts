@@ -94,10 +94,10 @@ describe('bad input gets a precise status and nothing crashes', () => {
     await allServing();
   });
 
-  it('pushing to a stream no job reads is NOT_FOUND', async () => {
+  it('pushing to a stream no job reads is FAILED_PRECONDITION naming the stream', async () => {
     const pusher = client.pusher('nobody-reads-this');
     const err = await pusher.push(['a']).catch((e) => e);
-    expect(err.code).toBe(Status.NOT_FOUND);
+    expect(err.code).toBe(Status.FAILED_PRECONDITION);
     expect(err.message).toMatch(/nobody-reads-this/);
     await allServing();
   });
@@ -168,10 +168,12 @@ describe('bad input gets a precise status and nothing crashes', () => {
       if (st.executors.every((e) => e.state === 'LOST')) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    const pusher = client.pusher('lines');
+    // A pusher retries UNAVAILABLE (executors may come back) for retryTimeoutMs, then fails saying so.
+    const pusher = client.pusher('lines', { retryTimeoutMs: 1500 });
     const err = await pusher.push(['nowhere to go']).catch((e) => e);
     expect(err.code).toBe(Status.UNAVAILABLE);
-    expect(err.message).toMatch(/no executors alive/);
+    expect(err.message).toMatch(/no executors alive.*\(retried for [\d.]+ s; retryTimeoutMs\)$/);
+    expect(pusher.retries).toBeGreaterThan(0);
     const sub = await client.submitJob(wordcount).catch((e) => e);
     expect(sub.code).toBe(Status.UNAVAILABLE);
     expect(sub.message).toMatch(/no executors alive/);

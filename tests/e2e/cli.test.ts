@@ -185,12 +185,12 @@ describe('rivulet CLI against a detached local cluster', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
-  it('push to a stream no job reads: exit 1 and NOT_FOUND', async () => {
+  it('push to a stream no job reads: exit 1 and FAILED_PRECONDITION', async () => {
     const file = join(cwd, 'two-lines.txt');
     writeFileSync(file, 'a b\nc d\n');
     const r = await rivulet(cwd, ['push', 'nobody-reads-this', '--file', file], 20_000);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^rivulet push: NOT_FOUND: .*nobody-reads-this/);
+    expect(r.stderr).toMatch(/^rivulet push: FAILED_PRECONDITION: .*nobody-reads-this/);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 

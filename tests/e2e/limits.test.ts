@@ -2,8 +2,9 @@
  * The scheduler's documented limits on a real cluster (nats-server and every
  * service as processes from dist/), each set low through its RIVULET_*
  * variable: maxBundleBytes, jobBuildTimeout, outputRetentionBatches,
- * outputRetentionBytes and maxQueuedBatches — each refusal or bound checked
- * as the README states it.
+ * outputRetentionBytes and maxQueuedBatches (with onFallingBehind=fail, and
+ * with the default, backpressure, on a second cluster) — each refusal or
+ * bound checked as the README states it.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,6 +32,15 @@ function jobFile(name: string, body: string): string {
   const path = join(dir, name);
   writeFileSync(path, body);
   return path;
+}
+
+/** A job whose every record holds an executor slot for 3 s, far longer than 5 batches of 200 ms. */
+function slowJob(stream: string): string {
+  return jobFile(
+    `${stream}.ts`,
+    "import { defineJob } from 'rivulet';\nexport default defineJob((ctx) => {\n" +
+      `  ctx.receiverStream<string>('${stream}').map((s) => { const end = Date.now() + 3000; while (Date.now() < end) {} return s; }).output('out');\n});\n`,
+  );
 }
 
 function rivulet(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -74,12 +84,12 @@ describe('scheduler limits', () => {
           RIVULET_OUTPUT_RETENTION_BATCHES: String(RETAIN_BATCHES),
           RIVULET_OUTPUT_RETENTION_BYTES: String(RETAIN_BYTES),
           RIVULET_MAX_QUEUED_BATCHES: String(MAX_QUEUED),
+          RIVULET_ON_FALLING_BEHIND: 'fail',
         },
       },
     },
     (started) => ({ cluster, client } = started),
   );
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('maxBundleBytes: an oversized bundle is refused with RESOURCE_EXHAUSTED naming the option', async () => {
     const big = jobFile(
@@ -156,24 +166,50 @@ describe('scheduler limits', () => {
     expect(bytes).toBeLessThanOrEqual(RETAIN_BYTES);
   });
 
-  it('maxQueuedBatches: a job that falls that many batches behind fails, naming maxQueuedBatches', async () => {
+  it('maxQueuedBatches with onFallingBehind=fail: a job that falls that many batches behind fails, naming both options', async () => {
     // Every record holds an executor slot for 3 s, far longer than 5 batches of 200 ms.
-    const slow = jobFile(
-      'slow.ts',
-      "import { defineJob } from 'rivulet';\nexport default defineJob((ctx) => {\n" +
-        "  ctx.receiverStream<string>('slow').map((s) => { const end = Date.now() + 3000; while (Date.now() < end) {} return s; }).output('out');\n});\n",
-    );
-    const job = await client.submitJob(slow);
+    const job = await client.submitJob(slowJob('slow'));
     const live = watchLive(client, job.jobId, 'out');
     const pusher = client.pusher('slow');
     await pusher.push(['x']);
     await pusher.close();
     const err = await live.ended;
     expect((err as { code?: number })?.code).toBe(Status.ABORTED);
-    expect((err as Error).message).toMatch(new RegExp(`job fell ${MAX_QUEUED} batches behind \\(maxQueuedBatches=${MAX_QUEUED}\\)`));
+    expect((err as Error).message).toMatch(new RegExp(`job fell ${MAX_QUEUED} batches behind \\(maxQueuedBatches=${MAX_QUEUED}, onFallingBehind=fail\\)`));
     const st = await client.status({ recentBatches: 0 });
     const failed = st.jobs.find((j) => j.jobId === job.jobId)!;
     expect(failed.state).toBe('FAILED');
     expect(failed.error).toMatch(/maxQueuedBatches=5/);
+  }, 60_000);
+});
+
+describe('scheduler limits: maxQueuedBatches with the default onFallingBehind=backpressure', () => {
+  let client: RivuletClient;
+  useLocalCluster(
+    { executors: 2, slots: 1, batchInterval: '200ms', blockInterval: '100ms', env: { scheduler: { RIVULET_MAX_QUEUED_BATCHES: String(MAX_QUEUED) } } },
+    (started) => ({ client } = started),
+  );
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a job that falls maxQueuedBatches behind stays RUNNING, says it is falling behind, then catches up with no batch skipped', async () => {
+    const job = await client.submitJob(slowJob('slow-bp'));
+    const live = watchLive(client, job.jobId, 'out');
+    const pusher = client.pusher('slow-bp');
+    await pusher.push(['x']);
+    await pusher.close();
+    const statusOf = async () => (await client.status({ recentBatches: 0 })).jobs.find((j) => j.jobId === job.jobId)!;
+    await waitFor(async () => (await statusOf()).fallingBehind, 'the job reported falling behind', { timeoutMs: 10_000 });
+    const behind = await statusOf();
+    expect(behind.state).toBe('RUNNING');
+    expect(behind.queuedBatches).toBe(MAX_QUEUED);
+    // The slow record done, the waiting batches are created and run in order: the queue drains.
+    await waitFor(async () => !(await statusOf()).fallingBehind && (await statusOf()).queuedBatches <= 2, 'the job caught up', { timeoutMs: 30_000 });
+    await waitFor(() => live.batches.some((b) => b.records.includes('x')), 'x committed');
+    expect((await statusOf()).state).toBe('RUNNING');
+    const times = live.batches.map((b) => b.batchTimeMs);
+    // Every batch since the watch started, none skipped.
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBe(200);
+    expect(live.batches.flatMap((b) => b.records)).toEqual(['x']);
+    await client.stopJob(job.jobId);
   }, 60_000);
 });

@@ -135,6 +135,8 @@ describe('status page on a real cluster', () => {
     // The page (updated by server push, never reloaded) ends up showing every record pushed.
     await expect.poll(() => recordsInTable(page, job.jobId), { timeout: 30_000 }).toBe(pushed);
     await expect.poll(() => page.textContent(`${section} .records-processed`), { timeout: 5_000 }).toBe(pushed.toLocaleString('en-US'));
+    // Backpressure's current rate limit of the job's stream (set once batches with records completed).
+    await expect.poll(() => page.textContent(`${section} .rate-limit`), { timeout: 5_000 }).toMatch(/^lines [\d,.]+ rec\/s$/);
 
     const after = await pointsPerMetric(page, job.jobId);
     for (const metric of Object.keys(before)) expect(after[metric]).toBeGreaterThan(before[metric]!);

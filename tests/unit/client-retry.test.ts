@@ -112,13 +112,28 @@ describe('client retries', () => {
     }
   });
 
-  it('a pusher whose receiver nobody answers for rejects with a ConnectionError naming it', async () => {
+  it('a pusher whose receiver nobody answers for rejects with a ConnectionError naming it (no retries)', async () => {
     const client = new RivuletClient({ receiver: '127.0.0.1:1' });
     try {
-      const err = await client.pusher('lines').push(['a']).catch((e: unknown) => e);
+      const err = await client.pusher('lines', { retryTimeoutMs: 0 }).push(['a']).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ConnectionError);
       expect((err as ConnectionError).service).toBe('receiver');
       expect((err as ConnectionError).message).toMatch(/^cannot reach the receiver at 127\.0\.0\.1:1: /);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('a pusher retries an unreachable receiver for retryTimeoutMs, then rejects with the ConnectionError saying so', async () => {
+    const client = new RivuletClient({ receiver: '127.0.0.1:1' });
+    try {
+      const pusher = client.pusher('lines', { retryTimeoutMs: 700 });
+      const t0 = Date.now();
+      const err = await pusher.push(['a']).catch((e: unknown) => e);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(700);
+      expect(pusher.retries).toBeGreaterThanOrEqual(2);
+      expect(err).toBeInstanceOf(ConnectionError);
+      expect((err as ConnectionError).message).toMatch(/^cannot reach the receiver at 127\.0\.0\.1:1: .*\(retried for \d+(\.\d)? s; retryTimeoutMs\)$/);
     } finally {
       await client.close();
     }

@@ -345,14 +345,27 @@ describe('Scheduler', () => {
     expect(s.cluster.ranOn.slice(maps.flatMap((l) => l.tasks).length).every((r) => r.executorId === 'e2')).toBe(true);
   });
 
-  it('fails a job that falls more than maxQueuedBatches behind, with a clear error', async () => {
-    const s = setup({ maxQueuedBatches: '3' });
+  it('onFallingBehind=fail: fails a job that falls more than maxQueuedBatches behind, with a clear error', async () => {
+    const s = setup({ maxQueuedBatches: '3', onFallingBehind: 'fail' });
     s.heartbeat('e1');
     const job = await s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
     // No batch.ready ever arrives (the receiver is gone): batches pile up.
     s.advance(job.firstBatchTimeMs - s.clock.now() + 4000, ['e1']);
     expect(job.state).toBe('FAILED');
-    expect(job.error).toMatch(/fell 3 batches behind \(maxQueuedBatches=3\)/);
+    expect(job.error).toMatch(/fell 3 batches behind \(maxQueuedBatches=3, onFallingBehind=fail\)/);
+  });
+
+  it('by default (onFallingBehind=backpressure) a job past maxQueuedBatches stays RUNNING and its next batches wait, in order', async () => {
+    const s = setup({ maxQueuedBatches: '3' });
+    s.heartbeat('e1');
+    const job = await s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
+    s.advance(job.firstBatchTimeMs - s.clock.now() + 4000, ['e1']);
+    expect(job.state).toBe('RUNNING');
+    const st = s.scheduler.status().jobs!.find((j) => j.jobId === job.id)!;
+    expect(st.queuedBatches).toBe(3);
+    expect(st.fallingBehind).toBe(true);
+    // The waiting batches are not skipped: the next one due is the first not queued.
+    expect(job.nextBatchTimeMs).toBe(job.firstBatchTimeMs + 3000);
   });
 
   it('speculates a straggler on another executor; the first finisher wins and the other is killed', async () => {

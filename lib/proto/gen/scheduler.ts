@@ -16,6 +16,7 @@ import type { RecordBatch as _rivulet_v1_RecordBatch, RecordBatch__Output as _ri
 import type { SchedulerClient as _rivulet_v1_SchedulerClient, SchedulerDefinition as _rivulet_v1_SchedulerDefinition } from './rivulet/v1/Scheduler.js';
 import type { StopJobRequest as _rivulet_v1_StopJobRequest, StopJobRequest__Output as _rivulet_v1_StopJobRequest__Output } from './rivulet/v1/StopJobRequest.js';
 import type { StopJobResponse as _rivulet_v1_StopJobResponse, StopJobResponse__Output as _rivulet_v1_StopJobResponse__Output } from './rivulet/v1/StopJobResponse.js';
+import type { StreamRateLimit as _rivulet_v1_StreamRateLimit, StreamRateLimit__Output as _rivulet_v1_StreamRateLimit__Output } from './rivulet/v1/StreamRateLimit.js';
 import type { SubmitJobRequest as _rivulet_v1_SubmitJobRequest, SubmitJobRequest__Output as _rivulet_v1_SubmitJobRequest__Output } from './rivulet/v1/SubmitJobRequest.js';
 import type { SubmitJobResponse as _rivulet_v1_SubmitJobResponse, SubmitJobResponse__Output as _rivulet_v1_SubmitJobResponse__Output } from './rivulet/v1/SubmitJobResponse.js';
 import type { WatchOutputRequest as _rivulet_v1_WatchOutputRequest, WatchOutputRequest__Output as _rivulet_v1_WatchOutputRequest__Output } from './rivulet/v1/WatchOutputRequest.js';
@@ -42,6 +43,7 @@ export interface ProtoGrpcType {
       Scheduler: SubtypeConstructor<typeof grpc.Client, _rivulet_v1_SchedulerClient> & { service: _rivulet_v1_SchedulerDefinition }
       StopJobRequest: MessageTypeDefinition<_rivulet_v1_StopJobRequest, _rivulet_v1_StopJobRequest__Output>
       StopJobResponse: MessageTypeDefinition<_rivulet_v1_StopJobResponse, _rivulet_v1_StopJobResponse__Output>
+      StreamRateLimit: MessageTypeDefinition<_rivulet_v1_StreamRateLimit, _rivulet_v1_StreamRateLimit__Output>
       SubmitJobRequest: MessageTypeDefinition<_rivulet_v1_SubmitJobRequest, _rivulet_v1_SubmitJobRequest__Output>
       SubmitJobResponse: MessageTypeDefinition<_rivulet_v1_SubmitJobResponse, _rivulet_v1_SubmitJobResponse__Output>
       WatchOutputRequest: MessageTypeDefinition<_rivulet_v1_WatchOutputRequest, _rivulet_v1_WatchOutputRequest__Output>

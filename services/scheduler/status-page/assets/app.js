@@ -190,12 +190,22 @@ function jobSection(job, st, now) {
       ' · running for ', el('b', {}, fmtDuration(now - job.submittedAtMs)),
       ' · ', el('b', { class: 'batches-completed' }, NUMBER.format(job.batchesCompleted)), ' batches completed',
       ' · ', el('b', { class: 'records-processed' }, NUMBER.format(job.recordsProcessed)), ' records processed',
-      ' · avg input ', el('b', {}, fmtRate(avgRate)), ` over the last ${done.length} batches`),
+      ' · avg input ', el('b', {}, fmtRate(avgRate)), ` over the last ${done.length} batches`,
+      ' · rate limit ', el('b', { class: 'rate-limit' }, rateLimitText(job, st)),
+      ' · queued ', el('b', { class: 'queued-batches' }, NUMBER.format(job.queuedBatches ?? 0)),
+      job.fallingBehind ? el('span', { class: 'falling-behind' }, ' (falling behind: batches wait)') : null),
     job.error ? el('div', { class: 'job-error' }, job.error) : null,
     statsTable(job, st),
     el('h3', {}, `Batches (last ${job.recentBatches.length}, newest first)`),
     batchesTable(job),
   );
+}
+
+// Backpressure's current ingest rate for each of the job's streams (ClusterStatus.rateLimits).
+function rateLimitText(job, st) {
+  if (!st.backpressure) return 'off';
+  const limits = new Map((st.rateLimits ?? []).map((l) => [l.stream, l.recordsPerSecond]));
+  return job.streams.map((s) => `${s} ${limits.has(s) ? fmtRate(limits.get(s)) : 'none'}`).join(', ') || '–';
 }
 
 function executorRow(e) {

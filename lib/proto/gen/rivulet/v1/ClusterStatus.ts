@@ -2,6 +2,7 @@
 
 import type { ExecutorStatus as _rivulet_v1_ExecutorStatus, ExecutorStatus__Output as _rivulet_v1_ExecutorStatus__Output } from '../../rivulet/v1/ExecutorStatus.js';
 import type { JobStatus as _rivulet_v1_JobStatus, JobStatus__Output as _rivulet_v1_JobStatus__Output } from '../../rivulet/v1/JobStatus.js';
+import type { StreamRateLimit as _rivulet_v1_StreamRateLimit, StreamRateLimit__Output as _rivulet_v1_StreamRateLimit__Output } from '../../rivulet/v1/StreamRateLimit.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface ClusterStatus {
@@ -22,6 +23,15 @@ export interface ClusterStatus {
    * `replication` (non-zero for a moment after an executor loss).
    */
   'underReplicatedBlocks'?: (number);
+  /**
+   * Streams whose ingest rate backpressure limits now; a stream not listed is
+   * not limited (no estimate yet, or backpressure=false).
+   */
+  'rateLimits'?: (_rivulet_v1_StreamRateLimit)[];
+  /**
+   * Whether backpressure is on (scheduler option `backpressure`).
+   */
+  'backpressure'?: (boolean);
 }
 
 export interface ClusterStatus__Output {
@@ -42,4 +52,13 @@ export interface ClusterStatus__Output {
    * `replication` (non-zero for a moment after an executor loss).
    */
   'underReplicatedBlocks': (number);
+  /**
+   * Streams whose ingest rate backpressure limits now; a stream not listed is
+   * not limited (no estimate yet, or backpressure=false).
+   */
+  'rateLimits': (_rivulet_v1_StreamRateLimit__Output)[];
+  /**
+   * Whether backpressure is on (scheduler option `backpressure`).
+   */
+  'backpressure': (boolean);
 }

@@ -17,6 +17,17 @@ export interface JobStatus {
   'batchesCompleted'?: (number | string | Long);
   'recordsProcessed'?: (number | string | Long);
   'recentBatches'?: (_rivulet_v1_BatchStatus)[];
+  /**
+   * Batches of the job queued or running (not yet finished). Past the
+   * scheduler's maxQueuedBatches the job is falling behind: with
+   * onFallingBehind=backpressure (the default) new batches wait and the
+   * ingest rate is lowered; with onFallingBehind=fail the job fails.
+   */
+  'queuedBatches'?: (number);
+  /**
+   * True while queued_batches is at maxQueuedBatches (batches wait to be created).
+   */
+  'fallingBehind'?: (boolean);
 }
 
 export interface JobStatus__Output {
@@ -33,4 +44,15 @@ export interface JobStatus__Output {
   'batchesCompleted': (number);
   'recordsProcessed': (number);
   'recentBatches': (_rivulet_v1_BatchStatus__Output)[];
+  /**
+   * Batches of the job queued or running (not yet finished). Past the
+   * scheduler's maxQueuedBatches the job is falling behind: with
+   * onFallingBehind=backpressure (the default) new batches wait and the
+   * ingest rate is lowered; with onFallingBehind=fail the job fails.
+   */
+  'queuedBatches': (number);
+  /**
+   * True while queued_batches is at maxQueuedBatches (batches wait to be created).
+   */
+  'fallingBehind': (boolean);
 }

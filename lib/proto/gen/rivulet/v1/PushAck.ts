@@ -7,6 +7,12 @@ export interface PushAck {
   'count'?: (number);
   'blockId'?: (string);
   'batchTimeMs'?: (number | string | Long);
+  /**
+   * This seq of the session was stored before (a retry): its records were
+   * not stored again. block_id/batch_time_ms are those of the first store
+   * when still known, else empty/0.
+   */
+  'duplicate'?: (boolean);
 }
 
 export interface PushAck__Output {
@@ -14,4 +20,10 @@ export interface PushAck__Output {
   'count': (number);
   'blockId': (string);
   'batchTimeMs': (number);
+  /**
+   * This seq of the session was stored before (a retry): its records were
+   * not stored again. block_id/batch_time_ms are those of the first store
+   * when still known, else empty/0.
+   */
+  'duplicate': (boolean);
 }

@@ -9,6 +9,12 @@ export interface PushNack {
    */
   'code'?: (number);
   'message'?: (string);
+  /**
+   * With code 8 RESOURCE_EXHAUSTED (the stream's ingest rate limit, set by
+   * backpressure, is exceeded by more than the receiver's rateLimitMaxDelay):
+   * how long to wait before re-sending this message. Nothing of it was stored.
+   */
+  'retryAfterMs'?: (number);
 }
 
 export interface PushNack__Output {
@@ -18,4 +24,10 @@ export interface PushNack__Output {
    */
   'code': (number);
   'message': (string);
+  /**
+   * With code 8 RESOURCE_EXHAUSTED (the stream's ingest rate limit, set by
+   * backpressure, is exceeded by more than the receiver's rateLimitMaxDelay):
+   * how long to wait before re-sending this message. Nothing of it was stored.
+   */
+  'retryAfterMs': (number);
 }

@@ -5,7 +5,9 @@ import type { Long } from '@grpc/proto-loader';
 
 export interface PushRecords {
   /**
-   * Chosen by the client, echoed in the ack/nack. Must increase within a call.
+   * Chosen by the client, echoed in the ack/nack. Without a session it must
+   * increase within a call; with one it identifies the message within the
+   * session (a retry re-sends the same seq).
    */
   'seq'?: (number | string | Long);
   'batch'?: (_rivulet_v1_RecordBatch | null);
@@ -13,7 +15,9 @@ export interface PushRecords {
 
 export interface PushRecords__Output {
   /**
-   * Chosen by the client, echoed in the ack/nack. Must increase within a call.
+   * Chosen by the client, echoed in the ack/nack. Without a session it must
+   * increase within a call; with one it identifies the message within the
+   * session (a retry re-sends the same seq).
    */
   'seq': (number);
   'batch': (_rivulet_v1_RecordBatch__Output | null);

@@ -31,8 +31,12 @@ export interface ReceiverClient extends grpc.Client {
    * sequence number. Each batch is acknowledged (`ack`) only after the block that
    * holds it is stored on `replication` executors, or refused (`nack`) with a
    * status code. Stream-level errors end the call with a status:
-   * NOT_FOUND (no running job reads the stream), INVALID_ARGUMENT (malformed
-   * message or payload), RESOURCE_EXHAUSTED (message over the size limit).
+   * FAILED_PRECONDITION (no running job reads the stream; also sent, ending
+   * the call, to a push that arrives after the last job reading the stream
+   * stopped), INVALID_ARGUMENT (malformed message or payload),
+   * RESOURCE_EXHAUSTED (message over the size limit). A message refused by the
+   * stream's rate limit is nacked RESOURCE_EXHAUSTED with retry_after_ms; the
+   * call goes on.
    */
   Push(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_rivulet_v1_PushRequest, _rivulet_v1_PushResponse__Output>;
   Push(options?: grpc.CallOptions): grpc.ClientDuplexStream<_rivulet_v1_PushRequest, _rivulet_v1_PushResponse__Output>;
@@ -42,8 +46,12 @@ export interface ReceiverClient extends grpc.Client {
    * sequence number. Each batch is acknowledged (`ack`) only after the block that
    * holds it is stored on `replication` executors, or refused (`nack`) with a
    * status code. Stream-level errors end the call with a status:
-   * NOT_FOUND (no running job reads the stream), INVALID_ARGUMENT (malformed
-   * message or payload), RESOURCE_EXHAUSTED (message over the size limit).
+   * FAILED_PRECONDITION (no running job reads the stream; also sent, ending
+   * the call, to a push that arrives after the last job reading the stream
+   * stopped), INVALID_ARGUMENT (malformed message or payload),
+   * RESOURCE_EXHAUSTED (message over the size limit). A message refused by the
+   * stream's rate limit is nacked RESOURCE_EXHAUSTED with retry_after_ms; the
+   * call goes on.
    */
   push(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_rivulet_v1_PushRequest, _rivulet_v1_PushResponse__Output>;
   push(options?: grpc.CallOptions): grpc.ClientDuplexStream<_rivulet_v1_PushRequest, _rivulet_v1_PushResponse__Output>;
@@ -63,8 +71,12 @@ export interface ReceiverHandlers extends grpc.UntypedServiceImplementation {
    * sequence number. Each batch is acknowledged (`ack`) only after the block that
    * holds it is stored on `replication` executors, or refused (`nack`) with a
    * status code. Stream-level errors end the call with a status:
-   * NOT_FOUND (no running job reads the stream), INVALID_ARGUMENT (malformed
-   * message or payload), RESOURCE_EXHAUSTED (message over the size limit).
+   * FAILED_PRECONDITION (no running job reads the stream; also sent, ending
+   * the call, to a push that arrives after the last job reading the stream
+   * stopped), INVALID_ARGUMENT (malformed message or payload),
+   * RESOURCE_EXHAUSTED (message over the size limit). A message refused by the
+   * stream's rate limit is nacked RESOURCE_EXHAUSTED with retry_after_ms; the
+   * call goes on.
    */
   Push: grpc.handleBidiStreamingCall<_rivulet_v1_PushRequest__Output, _rivulet_v1_PushResponse>;
   
