@@ -18,7 +18,7 @@
  *   replication-manager  copies of input blocks and cached partitions
  *   executor-tracker   executor liveness and slot accounting
  *   liveness-guard     whether the scheduler can see well enough to declare anyone lost
- *   rate-controller    (pure) backpressure: each stream's ingest rate from completed batches
+ *   backpressure       feeds rate-controller (pure: each stream's ingest rate from completed batches), publishes the limits
  *   status             the status view
  */
 import { randomBytes } from 'node:crypto';
@@ -29,6 +29,7 @@ import { FailedPreconditionError, InvalidArgumentError } from '../../lib/errors.
 import type { Logger } from '../../lib/log.js';
 import type { HeartbeatMessage } from '../../lib/nats/subjects.js';
 import type { ClusterStatus } from '../../lib/proto/gen/rivulet/v1/ClusterStatus.js';
+import { Backpressure } from './backpressure.js';
 import { BatchDag, type BatchFinishedListener } from './batch-dag.js';
 import type { BatchRun, InputBlock, StageRun } from './batch-run.js';
 import type { BatchSourceHost } from './batch-source.js';
@@ -42,9 +43,7 @@ import type { JobRecord } from './job-journal.js';
 import { JobManager, type LoadedJobRequest } from './job-manager.js';
 import { JobRegistry, type Job } from './job-registry.js';
 import { LivenessGuard } from './liveness-guard.js';
-import { observeGauge } from '../../lib/telemetry/metrics.js';
 import { OutputStore, type CommittedBatch } from './output-store.js';
-import { RateController } from './rate-controller.js';
 import type { SchedulerPorts } from './ports.js';
 import { ReplicationManager } from './replication-manager.js';
 import { StateRecovery } from './state-recovery.js';
@@ -74,7 +73,7 @@ export class Scheduler implements BatchSourceHost {
   /** When `executor.lost` was last repeated to a fenced incarnation still heartbeating, by executor id. */
   private readonly fenceNotices = new Map<string, number>();
   /** Backpressure's rate estimates; undefined when backpressure is off. */
-  private readonly rates: RateController | undefined;
+  private readonly backpressure: Backpressure | undefined;
   private readonly timers: Array<TimerHandle | undefined> = [];
   private stopped = false;
   /** Distinguishes this process's shuffle outputs and cached blocks from an earlier scheduler's. */
@@ -137,27 +136,14 @@ export class Scheduler implements BatchSourceHost {
     this.tasks.listener = this.dag;
     this.tasks.inputUnavailable = (t) => this.inputUnavailable(t.run, t.stageRun, t.partition);
     this.generator.onFellBehind = (job, message) => this.jobManager.fail(job, message);
-    this.rates = config.backpressure
-      ? new RateController({
-          batchIntervalMs: config.batchInterval,
-          proportional: config.backpressureProportional,
-          integral: config.backpressureIntegral,
-          derivative: config.backpressureDerivative,
-          minRate: config.backpressureMinRate,
-        })
-      : undefined;
-    if (this.rates) {
-      observeGauge('rivulet.stream.rate_limit', 'Ingest rate backpressure allows per stream (records/s); absent: not limited', '{record}/s', () =>
-        this.rateLimits().map((l) => ({ value: l.recordsPerSecond, attributes: { 'rivulet.stream': l.stream } })),
-      );
-    }
+    this.backpressure = config.backpressure ? new Backpressure(config, clock, ports, log) : undefined;
     // Called from inside the loop (a batch completes while an event is handled).
-    this.dag.onBatchFinished((run) => this.onBatchFinishedForRates(run));
+    this.dag.onBatchFinished((run) => this.backpressure?.batchFinished(run));
     this.jobManager.listener = {
       jobAdded: (job) => this.generator.addJob(job),
       jobEnded: (job, reason) => {
         this.generator.dropJob(job.id);
-        if (this.rates?.dropJob(job.id)) this.publishRateLimits();
+        this.backpressure?.jobEnded(job.id);
         this.dag.abandonBatches(job, reason);
         this.cache.dropJob(job.id);
         this.state.dropJob(job.id);
@@ -183,36 +169,12 @@ export class Scheduler implements BatchSourceHost {
     this.every(1, 1000, () => this.jobManager.publishStreams());
     if (this.config.speculation) this.every(2, this.config.speculationInterval, () => this.post({ type: 'speculationCheck' }));
     // Best-effort: a receiver that missed a change (or started since) has it within one interval.
-    if (this.rates) this.every(3, this.config.batchInterval, () => this.publishRateLimits());
+    if (this.backpressure) this.every(3, this.config.batchInterval, () => this.backpressure?.publish());
   }
 
   /** Backpressure's current limits (status, metrics); empty when off. */
   rateLimits(): Array<{ stream: string; recordsPerSecond: number }> {
-    return this.rates?.limits() ?? [];
-  }
-
-  private onBatchFinishedForRates(run: BatchRun): void {
-    if (!this.rates || run.state !== 'COMPLETED' || run.job.firstBatchTimeMs === Number.POSITIVE_INFINITY) return;
-    const recordsByStream = new Map<string, number>();
-    for (const stream of run.job.graph.streams) recordsByStream.set(stream, (run.inputs.get(stream) ?? []).reduce((n, b) => n + b.records, 0));
-    const t = run.timings(this.clock.now());
-    const changed = this.rates.batchCompleted({
-      jobId: run.job.id,
-      recordsByStream,
-      completedAtMs: run.completedAtMs ?? this.clock.now(),
-      processingTimeMs: t.processingTimeMs,
-      schedulingDelayMs: t.schedulingDelayMs,
-    });
-    if (changed) this.publishRateLimits();
-  }
-
-  private publishRateLimits(): void {
-    if (!this.rates) return;
-    try {
-      this.ports.publishRateLimits?.({ limits: this.rates.limits() });
-    } catch (err) {
-      this.log.warn({ err }, 'could not publish rate limits (best-effort; sent again next interval)');
-    }
+    return this.backpressure?.limits() ?? [];
   }
 
   private every(slot: number, ms: number, fn: () => void): void {
@@ -397,7 +359,7 @@ export class Scheduler implements BatchSourceHost {
         jobs: this.jobs,
         generator: this.generator,
         tasks: this.tasks,
-        backpressure: this.rates !== undefined,
+        backpressure: this.backpressure !== undefined,
         rateLimits: this.rateLimits(),
       },
       this.clock.now(),
