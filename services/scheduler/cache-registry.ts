@@ -21,6 +21,7 @@ import type { BatchRun } from './batch-run.js';
 import type { ExecutorTracker } from './executor-tracker.js';
 import type { Job } from './job-registry.js';
 import type { PartitionBlockRef, SchedulerPorts } from './ports.js';
+import { appendTo } from '../../lib/collections.js';
 
 /** One partition of a cached dataset and where it is kept. */
 export interface CachedBlock extends PartitionBlockRef {
@@ -209,7 +210,7 @@ export class CacheRegistry {
   private dropEverywhere(dropped: CachedBlock[]): void {
     if (dropped.length === 0) return;
     const byExecutor = new Map<string, string[]>();
-    for (const b of dropped) for (const id of b.executorIds) byExecutor.set(id, [...(byExecutor.get(id) ?? []), b.blockId]);
+    for (const b of dropped) for (const id of b.executorIds) appendTo(byExecutor, id, b.blockId);
     for (const [id, blockIds] of byExecutor) {
       const e = this.executors.get(id);
       if (e && e.state === 'ALIVE') this.ports.gateway.drop(e, blockIds, []);

@@ -30,6 +30,7 @@ import type { PostEvent } from './events.js';
 import type { ExecutorTracker } from './executor-tracker.js';
 import type { Job, JobRegistry } from './job-registry.js';
 import type { SchedulerPorts } from './ports.js';
+import { appendTo } from '../../lib/collections.js';
 
 /** Completed and failed batches kept per job for status. */
 const HISTORY = 100;
@@ -266,7 +267,7 @@ export class JobGenerator {
       this.inputRefs.delete(key);
       this.readyInputs.delete(key);
       const byExecutor = new Map<string, string[]>();
-      for (const b of ref.blocks) for (const id of b.executorIds) byExecutor.set(id, [...(byExecutor.get(id) ?? []), b.blockId]);
+      for (const b of ref.blocks) for (const id of b.executorIds) appendTo(byExecutor, id, b.blockId);
       for (const [id, blockIds] of byExecutor) {
         const e = this.executors.get(id);
         if (e && e.state === 'ALIVE') this.ports.gateway.drop(e, blockIds, []);

@@ -18,6 +18,7 @@ import type { ExecutorTracker } from './executor-tracker.js';
 import type { ExecutorEndpoint } from './executor-gateway.js';
 import type { LiveInputBlocks } from './job-generator.js';
 import type { PartitionBlockRef, SchedulerPorts } from './ports.js';
+import { appendTo } from '../../lib/collections.js';
 
 export class ReplicationManager {
   constructor(
@@ -51,7 +52,7 @@ export class ReplicationManager {
       if (!target) continue;
       load.set(target.id, (load.get(target.id) ?? 0) + 1);
       const source = this.executors.get(holders[0]!)!;
-      plans.set(target.id, [...(plans.get(target.id) ?? []), { blockId: block.blockId, records: block.records, source: endpoint(source) }]);
+      appendTo(plans, target.id, { blockId: block.blockId, records: block.records, source: endpoint(source) });
     }
     for (const [targetId, copies] of plans) {
       this.log.info({ executorId: targetId, blocks: copies.length }, 're-replicating input blocks');

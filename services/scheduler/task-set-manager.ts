@@ -30,6 +30,7 @@ import { place, waitingByDesign, type PlacementExecutor } from './placement.js';
 import type { SchedulerPorts } from './ports.js';
 import type { TaskAttemptRef } from './task-spec.js';
 import { attemptKey, TaskAttempt } from './task-attempt.js';
+import { appendTo } from '../../lib/collections.js';
 
 /** What the task set reports; the batch DAG implements it. */
 export interface TaskSetListener {
@@ -151,7 +152,7 @@ export class TaskSetManager {
       views.get(exec.id)!.freeSlots--;
       t.start(t.run.nextAttempt(t.taskId), { executorId: exec.id, epoch: exec.epoch, launchedAtMs: now, locality: placed.locality }, this.log);
       this.running.set(t.key, t);
-      launches.set(exec, [...(launches.get(exec) ?? []), t]);
+      appendTo(launches, exec, t);
     }
     this.pending = remaining;
     if (Number.isFinite(nextDeadline)) this.armLocalityTimer(nextDeadline - now);
@@ -189,7 +190,7 @@ export class TaskSetManager {
       run.firstLaunchAtMs ??= now;
       if (t.preferred.length > 0) run.locality[t.locality]++;
       this.telemetry.taskLaunched(t.locality, t.preferred.length > 0, t.speculative);
-      byRun.set(run, [...(byRun.get(run) ?? []), { t, spec }]);
+      appendTo(byRun, run, { t, spec });
     }
     const epoch = exec.epoch;
     for (const [run, launched] of byRun) {
@@ -393,7 +394,7 @@ export class TaskSetManager {
     const attemptsOf = new Map<string, TaskAttempt[]>();
     for (const r of this.running.values()) {
       const key = `${r.run.key}/${r.taskId}`;
-      attemptsOf.set(key, [...(attemptsOf.get(key) ?? []), r]);
+      appendTo(attemptsOf, key, r);
     }
     for (const attempts of attemptsOf.values()) {
       if (attempts.length !== 1) continue; // already has a copy
