@@ -40,6 +40,7 @@ export const heartbeatSchema = z.object({
   address: z.string().min(1).max(MESSAGE_BOUNDS.address),
   host: z.string().max(MESSAGE_BOUNDS.address),
   slots: count,
+  taskQueueDepth: count.pipe(z.number().min(1).max(64)).optional(),
   freeSlots: count,
   runningTasks: count,
   blockCount: count,

@@ -40,6 +40,8 @@ export interface HeartbeatMessage {
   /** Host name, for NODE_LOCAL placement. */
   host: string;
   slots: number;
+  /** Tasks accepted per slot (executor option taskQueueDepth): the scheduler assigns up to slots × this. Absent = 1. */
+  taskQueueDepth?: number;
   freeSlots: number;
   runningTasks: number;
   blockCount: number;

@@ -9,6 +9,15 @@ export const executorConfigSchema = z.object({
   executorId: z.string().regex(/^[A-Za-z0-9_-]+$/, 'executor id may hold letters, digits, _ and -'),
   /** Task slots (worker threads). */
   slots: int(availableParallelism(), 1, 1024),
+  /**
+   * Tasks this executor accepts per slot: up to slots × taskQueueDepth tasks
+   * are assigned to it at once (running or queued here), so a slot that frees
+   * up starts its next task at once instead of waiting a scheduler round trip,
+   * and a queued task fetches its inputs while earlier ones run. 1 = one task
+   * per slot (no queue). Reported in heartbeats; the scheduler never assigns
+   * more, and a task beyond it is refused (`queue_full`) and placed again.
+   */
+  taskQueueDepth: int(2, 1, 64),
   /** Bound on the bytes held in the block store (input blocks, shuffle buckets, cached partitions). */
   blockStoreBytes: bytes('512MiB'),
   /** Heartbeat interval on NATS. */

@@ -74,7 +74,12 @@ await runService('executor', executorConfigSchema, async (config, log) => {
     (s) =>
       s.addService(
         rivuletV1.Executor.service,
-        executorHandlers({ executorId: config.executorId, epoch: () => incarnation.epoch, store, bundles, runner, fetcher, maxMessageBytes: config.maxMessageBytes, log }),
+        executorHandlers({ executorId: config.executorId, epoch: () => incarnation.epoch, store, bundles, runner,
+          fetcher,
+          maxMessageBytes: config.maxMessageBytes,
+          maxAssignedTasks: config.slots * config.taskQueueDepth,
+          log,
+        }),
       ),
   );
   const host = config.nodeName || hostname();
@@ -90,6 +95,7 @@ await runService('executor', executorConfigSchema, async (config, log) => {
         address: server.address,
         host,
         slots: config.slots,
+        taskQueueDepth: config.taskQueueDepth,
         // Tasks still fetching inputs will take a slot shortly: count them as busy.
         freeSlots: Math.max(0, config.slots - active),
         runningTasks: active,

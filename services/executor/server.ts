@@ -28,6 +28,8 @@ export interface ExecutorServerDeps {
   fetcher: BlockFetcher;
   /** The server's message bound: a block larger than this can't be sent back. */
   maxMessageBytes: number;
+  /** Tasks this executor holds at most (running or queued): slots × taskQueueDepth. */
+  maxAssignedTasks: number;
   log: Logger;
 }
 
@@ -123,6 +125,13 @@ export function executorHandlers(deps: ExecutorServerDeps): ExecutorHandlers {
         return;
       }
       for (const spec of tasks) {
+        if (runner.activeCount >= deps.maxAssignedTasks) {
+          // The scheduler's accounting says there is room, but a task it
+          // killed may not have left yet: refuse, it is placed again.
+          call.write(queueFull(spec, deps));
+          if (--remaining === 0 && !cancelled) call.end();
+          continue;
+        }
         // start() never throws and its result never rejects: every outcome is a TaskResult.
         runner.start(spec).result.then(
           (result) => {
@@ -192,6 +201,18 @@ function checkBlockId(id: string): void {
  * is sent as a failure that says why instead (the same every attempt: the
  * job's output for one partition is too large).
  */
+function queueFull(spec: RunTasksRequest__Output['tasks'][number], deps: ExecutorServerDeps): TaskResult {
+  return {
+    taskId: spec.taskId,
+    attempt: spec.attempt,
+    executorId: deps.executorId,
+    epoch: deps.epoch(),
+    state: 'FAILED',
+    queueFull: true,
+    error: `executor ${deps.executorId} already holds ${deps.maxAssignedTasks} tasks (slots × taskQueueDepth)`,
+  };
+}
+
 function fitsOneMessage(result: TaskResult, maxMessageBytes: number): TaskResult {
   const bytes = result.records?.payload?.length ?? 0;
   if (bytes <= maxMessageBytes - MESSAGE_OVERHEAD) return result;

@@ -14,6 +14,9 @@
  *
  * Free slots are the scheduler's own accounting (slots − tasks it launched
  * there and has not heard back from), not the heartbeat's figure, which lags.
+ * An executor takes up to slots × taskQueueDepth tasks at once (its own
+ * option, reported in heartbeats): the tasks beyond its slots wait in its
+ * queue, so a slot that frees up starts the next one without a round trip.
  * This class decides nothing about tasks; it only reports changes.
  */
 import type { Clock } from '../../lib/clock.js';
@@ -27,7 +30,9 @@ export interface TrackedExecutor {
   address: string;
   host: string;
   slots: number;
-  /** Tasks the scheduler launched here and has no result for. */
+  /** Tasks it accepts per slot (running + queued ≤ slots × this). */
+  queueDepth: number;
+  /** Tasks the scheduler launched here and has no result for (running or queued there). */
   running: number;
   state: ExecutorState;
   lastHeartbeatMs: number;
@@ -67,6 +72,7 @@ export class ExecutorTracker {
       known.lastHeartbeatMs = now;
       known.lastReport = msg;
       known.slots = msg.slots;
+      known.queueDepth = msg.taskQueueDepth ?? 1;
       known.address = msg.address;
       return changes;
     }
@@ -82,6 +88,7 @@ export class ExecutorTracker {
       address: msg.address,
       host: msg.host,
       slots: msg.slots,
+      queueDepth: msg.taskQueueDepth ?? 1,
       running: 0,
       state: 'ALIVE',
       lastHeartbeatMs: now,
@@ -151,8 +158,14 @@ export class ExecutorTracker {
     return true;
   }
 
+  /** Slots with no task assigned (idle, as far as the scheduler knows). */
   freeSlots(e: TrackedExecutor): number {
     return e.state === 'ALIVE' ? Math.max(0, e.slots - e.running) : 0;
+  }
+
+  /** Tasks that may still be assigned to `e` (idle slots plus room in its queue). */
+  queueRoom(e: TrackedExecutor): number {
+    return e.state === 'ALIVE' ? Math.max(0, e.slots * e.queueDepth - e.running) : 0;
   }
 
   totalSlots(): number {

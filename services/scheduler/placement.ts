@@ -4,9 +4,12 @@
  * Delay scheduling (Zaharia et al., as Spark's TaskSetManager): a task whose
  * input is on a busy executor waits up to `localityWait` for a free slot
  * there (PROCESS_LOCAL) before it accepts an executor on the same host
- * (NODE_LOCAL), then any executor with a free slot (ANY). Among equals, the
- * executor with the most free slots wins, so faster executors — which free
- * their slots sooner — take more tasks. Executors a task already failed on
+ * (NODE_LOCAL), then any executor with a free slot (ANY). An executor
+ * "has room" while it holds fewer than slots × taskQueueDepth tasks: tasks
+ * beyond its idle slots wait in its own queue and start without a scheduler
+ * round trip. Among equals, the executor with the most idle slots wins, then
+ * the one with the most room, so faster executors — which free their slots
+ * sooner — take more tasks. Executors a task already failed on
  * are avoided, unless every live executor is one of them (retrying somewhere
  * beats never retrying).
  */
@@ -16,7 +19,10 @@ export type Locality = 'PROCESS_LOCAL' | 'NODE_LOCAL' | 'ANY';
 export interface PlacementExecutor {
   id: string;
   host: string;
+  /** Slots with no task assigned. */
   freeSlots: number;
+  /** Tasks it may still be given: idle slots plus room in its queue (≥ freeSlots). */
+  queueRoom: number;
 }
 
 /** What placement sees of a task. */
@@ -39,7 +45,7 @@ export type Placement =
 export function place(task: PlacementTask, alive: readonly PlacementExecutor[], nowMs: number, localityWaitMs: number): Placement {
   const usable = alive.filter((e) => !task.excluded.has(e.id));
   const candidates = usable.length > 0 ? usable : alive;
-  const free = candidates.filter((e) => e.freeSlots > 0);
+  const free = candidates.filter((e) => e.queueRoom > 0);
   if (task.preferred.length > 0) {
     const local = free.filter((e) => task.preferred.includes(e.id));
     if (local.length > 0) return launch(mostFree(local)!, 'PROCESS_LOCAL');
@@ -63,7 +69,7 @@ export function waitingByDesign(task: PlacementTask, alive: readonly PlacementEx
   const forLocality = task.preferred.some((id) => aliveIds.has(id)) && (nowMs - task.readySinceMs < localityWaitMs || localityTimerArmed);
   const usable = alive.filter((e) => !task.excluded.has(e.id));
   const candidates = usable.length > 0 ? usable : alive;
-  return forLocality || !candidates.some((e) => e.freeSlots > 0);
+  return forLocality || !candidates.some((e) => e.queueRoom > 0);
 }
 
 function launch(e: PlacementExecutor, locality: Locality): Placement {
@@ -71,5 +77,9 @@ function launch(e: PlacementExecutor, locality: Locality): Placement {
 }
 
 function mostFree(list: readonly PlacementExecutor[]): PlacementExecutor | undefined {
-  return list.reduce<PlacementExecutor | undefined>((best, e) => (!best || e.freeSlots > best.freeSlots ? e : best), undefined);
+  let best: PlacementExecutor | undefined;
+  for (const e of list) {
+    if (!best || e.freeSlots > best.freeSlots || (e.freeSlots === best.freeSlots && e.queueRoom > best.queueRoom)) best = e;
+  }
+  return best;
 }

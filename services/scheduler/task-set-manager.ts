@@ -5,10 +5,19 @@
  * retries, fencing by epoch and attempt, executor losses, speculation, and
  * the locality-wait timer.
  *
- * Launching: one free slot at a time, so executors that finish faster
- * receive more work (placement.ts decides where); the slot is reserved in
+ * Launching: onto free capacity — idle slots first, then room in an
+ * executor's own queue (slots × taskQueueDepth) — so executors that finish
+ * faster receive more work (placement.ts decides where) and a slot that
+ * frees up starts its next task without a round trip; the slot is reserved in
  * the executor tracker before launch and released on every path that ends
- * the attempt, including a TaskSpec that cannot be built. Results: an
+ * the attempt, including a TaskSpec that cannot be built.
+ *
+ * Cost per event is what keeps tasks cheap: a scheduling round stops as soon
+ * as no executor has room (a result frees one place, so it places about one
+ * task, not a scan of every queued one); queued attempts and running ones are
+ * indexed by task, so a success finds the other attempts of its partition
+ * without a scan; a queued attempt cancelled meanwhile is dropped when the
+ * round reaches it. Results: an
  * attempt counts only when its key and executor epoch match; the first
  * success of a partition wins, every other attempt is killed.
  *
@@ -48,8 +57,15 @@ type Config = Pick<
 >;
 
 export class TaskSetManager {
+  /** Recovery tasks, retries and speculative copies: placed before new work. */
+  private urgent: TaskAttempt[] = [];
+  /** New work, in submission order. Both queues may hold attempts cancelled meanwhile (state CANCELLED): skipped and dropped when reached. */
   private pending: TaskAttempt[] = [];
+  /** The queued (PENDING) attempt of each task, by `taskKey` — at most one. */
+  private readonly queuedByTask = new Map<string, TaskAttempt>();
   private readonly running = new Map<string, TaskAttempt>();
+  /** Running attempts of each task, by `taskKey` (an original and its speculative copy). */
+  private readonly runningByTask = new Map<string, TaskAttempt[]>();
   private localityTimer?: TimerHandle;
   /** Set while a locality-wait timer is armed and has not fired yet. */
   private localityTimerArmed = false;
@@ -84,7 +100,7 @@ export class TaskSetManager {
     for (let p = 0; p < s.stage.numPartitions; p++) {
       if (s.done.has(p) || s.inFlight.has(p)) continue;
       s.inFlight.add(p);
-      this.pending.push(
+      this.enqueue(
         new TaskAttempt({
           run,
           stageRun: s,
@@ -97,66 +113,114 @@ export class TaskSetManager {
           excluded: new Set(),
           readySinceMs: now,
         }),
+        s.resubmissions > 0,
       );
     }
   }
 
+  private enqueue(t: TaskAttempt, urgent: boolean): void {
+    this.queuedByTask.set(taskKey(t), t);
+    (urgent ? this.urgent : this.pending).push(t);
+  }
+
+  private addRunning(t: TaskAttempt): void {
+    this.running.set(t.key, t);
+    appendTo(this.runningByTask, taskKey(t), t);
+  }
+
+  private removeRunning(t: TaskAttempt): void {
+    this.running.delete(t.key);
+    const key = taskKey(t);
+    const attempts = this.runningByTask.get(key);
+    if (!attempts) return;
+    const i = attempts.indexOf(t);
+    if (i >= 0) attempts.splice(i, 1);
+    if (attempts.length === 0) this.runningByTask.delete(key);
+  }
+
   /**
-   * Hand pending tasks to free slots, one slot at a time. Recovery and
-   * speculative copies go ahead of new work; a task whose input is on a busy
-   * executor waits up to localityWait (placement.ts).
+   * Hand queued tasks to free capacity. Recovery, retries and speculative
+   * copies go ahead of new work; a task whose input is on a busy executor
+   * waits up to localityWait (placement.ts). Stops as soon as no executor
+   * has room: the rest keeps its order for the next round.
    */
   schedule(): void {
-    if (this.pending.length === 0) return;
+    if (this.urgent.length === 0 && this.pending.length === 0) return;
     const now = this.clock.now();
     const alive = this.executors.alive();
     if (alive.length === 0) {
-      for (const t of this.pending) t.run.waitingFor = 'no executor is alive: waiting for executors to join or rejoin';
+      for (const t of this.urgent) t.run.waitingFor = NO_EXECUTOR;
+      for (const t of this.pending) t.run.waitingFor = NO_EXECUTOR;
       return;
     }
-    const views = new Map<string, PlacementExecutor>(alive.map((e) => [e.id, { id: e.id, host: e.host, freeSlots: this.executors.freeSlots(e) }]));
+    const views = new Map<string, PlacementExecutor>();
+    let room = 0;
+    for (const e of alive) {
+      const view = { id: e.id, host: e.host, freeSlots: this.executors.freeSlots(e), queueRoom: this.executors.queueRoom(e) };
+      views.set(e.id, view);
+      room += view.queueRoom;
+    }
+    if (room === 0) return;
     const viewList = [...views.values()];
     const launches = new Map<TrackedExecutor, TaskAttempt[]>();
     let nextDeadline = Infinity;
-    const remaining: TaskAttempt[] = [];
-    this.pending.sort((a, b) => Number(b.recovery || b.speculative) - Number(a.recovery || a.speculative));
-    for (const t of this.pending) {
-      if (t.run.state !== 'RUNNING') {
-        t.moveTo('CANCELLED', this.log);
-        continue;
+    const scan = (queue: TaskAttempt[]): TaskAttempt[] => {
+      const remaining: TaskAttempt[] = [];
+      let i = 0;
+      for (; i < queue.length && room > 0; i++) {
+        const t = queue[i]!;
+        if (t.state !== 'PENDING') continue; // cancelled while queued
+        if (t.run.state !== 'RUNNING') {
+          this.dequeue(t, 'CANCELLED');
+          continue;
+        }
+        if (!inputsReady(t)) {
+          // A retry or speculative copy of a task whose shuffle input is being
+          // recomputed (an executor holding map outputs was lost): launched now,
+          // it would read only the map outputs still there and silently miss
+          // the rest. It waits until the map side is complete again.
+          remaining.push(t);
+          continue;
+        }
+        const unavailable = this.inputUnavailable(t);
+        if (unavailable !== undefined) {
+          if (t.run.waitingFor !== unavailable) this.log.warn({ taskId: t.taskId, batchTimeMs: t.run.batchTimeMs }, `task waits: ${unavailable}`);
+          t.run.waitingFor = unavailable;
+          remaining.push(t);
+          continue;
+        }
+        if (t.run.waitingFor !== undefined) t.run.waitingFor = undefined;
+        const placed = place(t, viewList, now, this.config.localityWait);
+        if (placed.kind !== 'launch') {
+          if (placed.kind === 'wait') nextDeadline = Math.min(nextDeadline, placed.untilMs);
+          remaining.push(t);
+          continue;
+        }
+        const exec = this.executors.get(placed.executorId)!;
+        this.executors.reserveSlot(exec);
+        const view = views.get(exec.id)!;
+        if (view.freeSlots > 0) view.freeSlots--;
+        view.queueRoom--;
+        room--;
+        this.queuedByTask.delete(taskKey(t));
+        t.start(t.run.nextAttempt(t.taskId), { executorId: exec.id, epoch: exec.epoch, launchedAtMs: now, locality: placed.locality }, this.log);
+        this.addRunning(t);
+        appendTo(launches, exec, t);
       }
-      if (!inputsReady(t)) {
-        // A retry or speculative copy of a task whose shuffle input is being
-        // recomputed (an executor holding map outputs was lost): launched now,
-        // it would read only the map outputs still there and silently miss
-        // the rest. It waits until the map side is complete again.
-        remaining.push(t);
-        continue;
-      }
-      const unavailable = this.inputUnavailable(t);
-      if (unavailable !== undefined) {
-        if (t.run.waitingFor !== unavailable) this.log.warn({ taskId: t.taskId, batchTimeMs: t.run.batchTimeMs }, `task waits: ${unavailable}`);
-        t.run.waitingFor = unavailable;
-        remaining.push(t);
-        continue;
-      }
-      if (t.run.waitingFor !== undefined) t.run.waitingFor = undefined;
-      const placed = place(t, viewList, now, this.config.localityWait);
-      if (placed.kind !== 'launch') {
-        if (placed.kind === 'wait') nextDeadline = Math.min(nextDeadline, placed.untilMs);
-        remaining.push(t);
-        continue;
-      }
-      const exec = this.executors.get(placed.executorId)!;
-      this.executors.reserveSlot(exec);
-      views.get(exec.id)!.freeSlots--;
-      t.start(t.run.nextAttempt(t.taskId), { executorId: exec.id, epoch: exec.epoch, launchedAtMs: now, locality: placed.locality }, this.log);
-      this.running.set(t.key, t);
-      appendTo(launches, exec, t);
-    }
-    this.pending = remaining;
+      if (i === 0) return queue;
+      for (; i < queue.length; i++) remaining.push(queue[i]!);
+      return remaining;
+    };
+    this.urgent = scan(this.urgent);
+    this.pending = scan(this.pending);
     if (Number.isFinite(nextDeadline)) this.armLocalityTimer(nextDeadline - now);
     for (const [exec, tasks] of launches) this.launchOn(exec, tasks, now);
+  }
+
+  /** Take a queued attempt out of the queues' index; the queues drop it when they reach it. */
+  private dequeue(t: TaskAttempt, state: 'CANCELLED'): void {
+    if (this.queuedByTask.get(taskKey(t)) === t) this.queuedByTask.delete(taskKey(t));
+    t.moveTo(state, this.log);
   }
 
   private armLocalityTimer(delayMs: number): void {
@@ -177,7 +241,7 @@ export class TaskSetManager {
         spec = this.buildSpec(t);
       } catch (err) {
         this.executors.releaseSlot(exec.id, exec.epoch);
-        this.running.delete(t.key);
+        this.removeRunning(t);
         t.moveTo('FAILED', this.log);
         this.log.error({ taskId: t.taskId, attempt: t.attempt, err: errorMessage(err) }, 'cannot build the task; its slot is released');
         this.retryOrFail(t, t.failures + 1, `cannot build the task: ${errorMessage(err)}`, false);
@@ -210,7 +274,7 @@ export class TaskSetManager {
     const t = this.running.get(attemptKey(r.taskId, r.attempt));
     if (!t) return; // late result of an abandoned/killed attempt
     if (t.executorId !== r.executorId || t.epoch !== Number(r.epoch)) return; // fenced: another incarnation
-    this.running.delete(t.key);
+    this.removeRunning(t);
     this.executors.releaseSlot(t.executorId, t.epoch);
     const exec = this.executors.get(t.executorId);
     const live = exec && exec.epoch === t.epoch ? exec : undefined;
@@ -227,6 +291,15 @@ export class TaskSetManager {
     }
     t.moveTo(r.state === 'KILLED' ? 'KILLED' : 'FAILED', this.log);
     if (run.state !== 'RUNNING') return this.schedule();
+    if (r.queueFull) {
+      // The executor still held tasks the scheduler had already counted out
+      // (a kill in flight): not the task's fault, place it again, uncounted.
+      if (!this.otherAttemptRunning(t) && !s.done.has(t.partition)) {
+        s.inFlight.delete(t.partition);
+        this.requeue(t, t.failures, r.error, t.lostAttempts, false);
+      }
+      return this.schedule();
+    }
     if (live) live.tasksFailed++;
     run.taskFailures++;
     // Another attempt (a speculative copy) is still running: let it decide.
@@ -267,14 +340,15 @@ export class TaskSetManager {
       return;
     }
     if (ranSomewhere) this.requeue(t, failures, error);
-    else this.pending.unshift(t.retry({ failures, lastError: error, readySinceMs: this.clock.now() }));
+    else this.enqueue(t.retry({ failures, lastError: error, readySinceMs: this.clock.now() }), true);
   }
 
-  private requeue(t: TaskAttempt, failures: number, error: string, lostAttempts = t.lostAttempts): void {
+  /** Queue another attempt of `t` ahead of new work; `exclude`: not on the executor this one ran on. */
+  private requeue(t: TaskAttempt, failures: number, error: string, lostAttempts = t.lostAttempts, exclude = true): void {
     const excluded = new Set(t.excluded);
-    excluded.add(t.executorId);
+    if (exclude) excluded.add(t.executorId);
     t.stageRun.inFlight.add(t.partition);
-    this.pending.unshift(
+    this.enqueue(
       t.retry({
         failures,
         lostAttempts,
@@ -283,6 +357,7 @@ export class TaskSetManager {
         readySinceMs: this.clock.now(),
         lastError: error,
       }),
+      true,
     );
   }
 
@@ -296,9 +371,10 @@ export class TaskSetManager {
    */
   onTasksLost(executorId: string, epoch: number, taskIds: string[], error: string, unreachable: boolean): void {
     const exec = this.executors.get(executorId);
+    const lostIds = new Set(taskIds);
     for (const t of [...this.running.values()]) {
-      if (t.executorId !== executorId || t.epoch !== epoch || !taskIds.includes(t.taskId)) continue;
-      this.running.delete(t.key);
+      if (t.executorId !== executorId || t.epoch !== epoch || !lostIds.has(t.taskId)) continue;
+      this.removeRunning(t);
       t.moveTo('LOST', this.log);
       if (this.executors.releaseSlot(executorId, epoch)) exec!.tasksFailed++;
       if (t.run.state !== 'RUNNING') continue;
@@ -327,13 +403,13 @@ export class TaskSetManager {
   onExecutorLost(e: TrackedExecutor, reason: string): void {
     for (const t of [...this.running.values()]) {
       if (t.executorId !== e.id || t.epoch !== e.epoch) continue;
-      this.running.delete(t.key);
+      this.removeRunning(t);
       t.moveTo('LOST', this.log);
       if (t.run.state !== 'RUNNING') continue;
       t.stageRun.inFlight.delete(t.partition);
       this.requeue(t, t.failures, `executor ${e.id} lost: ${reason}`);
     }
-    for (const t of this.pending) t.preferred = t.preferred.filter((id) => id !== e.id);
+    for (const t of this.queuedByTask.values()) t.preferred = t.preferred.filter((id) => id !== e.id);
   }
 
   /** A batch ended (its job failed or stopped): drop its queued tasks and kill its running ones. */
@@ -341,7 +417,7 @@ export class TaskSetManager {
     this.cancelPending((t) => t.run === run);
     for (const t of [...this.running.values()]) {
       if (t.run !== run) continue;
-      this.running.delete(t.key);
+      this.removeRunning(t);
       t.moveTo('KILLED', this.log);
       if (this.executors.releaseSlot(t.executorId, t.epoch)) this.gateway.kill(this.executors.get(t.executorId)!, [{ taskId: t.taskId, attempt: t.attempt }]);
     }
@@ -357,27 +433,23 @@ export class TaskSetManager {
   }
 
   private cancelPending(match: (t: TaskAttempt) => boolean): void {
-    this.pending = this.pending.filter((t) => {
-      if (!match(t)) return true;
-      t.moveTo('CANCELLED', this.log);
-      return false;
-    });
+    for (const t of [...this.queuedByTask.values()]) if (match(t)) this.dequeue(t, 'CANCELLED');
   }
 
   private otherAttemptRunning(t: TaskAttempt): boolean {
-    for (const r of this.running.values()) if (r.run === t.run && r.taskId === t.taskId && r !== t) return true;
-    return false;
+    return (this.runningByTask.get(taskKey(t)) ?? []).some((r) => r !== t);
   }
 
   /** A partition is done: kill every other attempt of it and drop queued copies. */
   private cancelOtherAttempts(winner: TaskAttempt): void {
-    for (const r of [...this.running.values()]) {
-      if (r.run !== winner.run || r.taskId !== winner.taskId || r === winner) continue;
-      this.running.delete(r.key);
+    for (const r of [...(this.runningByTask.get(taskKey(winner)) ?? [])]) {
+      if (r === winner) continue;
+      this.removeRunning(r);
       r.moveTo('KILLED', this.log);
       if (this.executors.releaseSlot(r.executorId, r.epoch)) this.gateway.kill(this.executors.get(r.executorId)!, [{ taskId: r.taskId, attempt: r.attempt }]);
     }
-    this.cancelPending((p) => p.run === winner.run && p.taskId === winner.taskId);
+    const queued = this.queuedByTask.get(taskKey(winner));
+    if (queued) this.dequeue(queued, 'CANCELLED');
   }
 
   /**
@@ -391,19 +463,14 @@ export class TaskSetManager {
   speculate(): void {
     const now = this.clock.now();
     let added = false;
-    const attemptsOf = new Map<string, TaskAttempt[]>();
-    for (const r of this.running.values()) {
-      const key = `${r.run.key}/${r.taskId}`;
-      appendTo(attemptsOf, key, r);
-    }
-    for (const attempts of attemptsOf.values()) {
+    for (const [key, attempts] of this.runningByTask) {
       if (attempts.length !== 1) continue; // already has a copy
       const t = attempts[0]!;
       const s = t.stageRun;
       if (t.run.state !== 'RUNNING' || s.done.has(t.partition) || s.durations.length === 0) continue;
       if (!inputsReady(t)) continue; // its map side is being recomputed: schedule() would only hold the copy
       if (s.done.size < this.config.speculationQuantile * s.stage.numPartitions) continue;
-      if (this.pending.some((p) => p.run === t.run && p.taskId === t.taskId)) continue;
+      if (this.queuedByTask.has(key)) continue;
       const sorted = [...s.durations].sort((a, b) => a - b);
       const median = sorted[Math.floor(sorted.length / 2)]!;
       const threshold = Math.max(this.config.speculationMinRuntime, this.config.speculationMultiplier * median);
@@ -411,7 +478,7 @@ export class TaskSetManager {
       if (runningMs <= threshold) continue;
       if (!this.executors.alive().some((e) => e.id !== t.executorId)) continue;
       this.log.info({ taskId: t.taskId, executorId: t.executorId, runningMs, medianMs: median }, 'speculating straggler');
-      this.pending.unshift(
+      this.enqueue(
         t.retry({
           failures: t.failures,
           lostAttempts: t.lostAttempts,
@@ -421,6 +488,7 @@ export class TaskSetManager {
           excluded: new Set([...t.excluded, t.executorId]),
           readySinceMs: now - this.config.localityWait, // no locality wait for a copy: time is what it is short of
         }),
+        true,
       );
       added = true;
     }
@@ -430,10 +498,18 @@ export class TaskSetManager {
   /** For status: queued attempts, and how many of them wait by design (locality, or no usable free slot). */
   pendingCounts(): { pending: number; waiting: number } {
     const now = this.clock.now();
-    const alive = this.executors.alive().map((e) => ({ id: e.id, host: e.host, freeSlots: this.executors.freeSlots(e) }));
-    const waiting = this.pending.filter((t) => waitingByDesign(t, alive, now, this.config.localityWait, this.localityTimerArmed)).length;
-    return { pending: this.pending.length, waiting };
+    const alive = this.executors.alive().map((e) => ({ id: e.id, host: e.host, freeSlots: this.executors.freeSlots(e), queueRoom: this.executors.queueRoom(e) }));
+    let waiting = 0;
+    for (const t of this.queuedByTask.values()) if (waitingByDesign(t, alive, now, this.config.localityWait, this.localityTimerArmed)) waiting++;
+    return { pending: this.queuedByTask.size, waiting };
   }
+}
+
+const NO_EXECUTOR = 'no executor is alive: waiting for executors to join or rejoin';
+
+/** One task (a partition of a stage of a batch run), whichever attempt. */
+function taskKey(t: TaskAttempt): string {
+  return `${t.run.key}/${t.taskId}`;
 }
 
 /** Every stage whose output the task reads (shuffle map sides, persisted datasets) is complete. */

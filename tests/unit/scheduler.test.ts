@@ -80,6 +80,7 @@ class FakeCluster {
       records: null,
       metrics: null,
       fetchFailedExecutorId: '',
+      queueFull: false,
     };
     const injected = this.failNext?.(spec, e.id);
     if (injected) return { ...base, state: 'FAILED', error: injected, userError: true };

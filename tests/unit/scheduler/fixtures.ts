@@ -16,19 +16,29 @@ import type { SchedulerPorts } from '../../../services/scheduler/ports.js';
 
 export const log = createLogger('test', 'silent');
 
-export function tracker(clock: Clock, executors: Array<{ id: string; slots: number; host?: string; epoch?: number }>): ExecutorTracker {
+export interface FakeExecutor {
+  id: string;
+  slots: number;
+  host?: string;
+  epoch?: number;
+  /** The executor's taskQueueDepth (absent: 1, no queue). */
+  queueDepth?: number;
+}
+
+export function tracker(clock: Clock, executors: FakeExecutor[]): ExecutorTracker {
   const t = new ExecutorTracker(clock, 250, 4);
   for (const e of executors) heartbeat(t, clock, e);
   return t;
 }
 
-export function heartbeat(t: ExecutorTracker, clock: Clock, e: { id: string; slots: number; host?: string; epoch?: number }): void {
+export function heartbeat(t: ExecutorTracker, clock: Clock, e: FakeExecutor): void {
   t.heartbeat({
     executorId: e.id,
     epoch: e.epoch ?? 1,
     address: `${e.id}:1`,
     host: e.host ?? `host-${e.id}`,
     slots: e.slots,
+    taskQueueDepth: e.queueDepth,
     freeSlots: e.slots,
     runningTasks: 0,
     blockCount: 0,
@@ -79,6 +89,7 @@ export function result(l: Launched, state: 'SUCCEEDED' | 'FAILED' | 'KILLED', ov
     records: null,
     metrics: null,
     fetchFailedExecutorId: '',
+    queueFull: false,
     ...overrides,
   } as TaskResult__Output;
 }

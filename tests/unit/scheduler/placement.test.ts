@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { place, waitingByDesign, type PlacementExecutor } from '../../../services/scheduler/placement.js';
 
-const e = (id: string, freeSlots: number, host = `h-${id}`): PlacementExecutor => ({ id, host, freeSlots });
+const e = (id: string, freeSlots: number, host = `h-${id}`, queueRoom = freeSlots): PlacementExecutor => ({ id, host, freeSlots, queueRoom });
 const task = (preferred: string[], readySinceMs = 0, excluded: string[] = []) => ({ preferred, excluded: new Set(excluded), readySinceMs });
 
 describe('placement', () => {
@@ -38,6 +38,19 @@ describe('placement', () => {
   it('places nothing when no usable executor has a free slot', () => {
     expect(place(task([]), [e('a', 0), e('b', 0)], 0, 30)).toEqual({ kind: 'none' });
     expect(place(task(['a'], 0), [e('a', 0), e('b', 0)], 100, 30)).toEqual({ kind: 'none' });
+  });
+
+  it('queues a task on its busy preferred executor while it has queue room (slots × taskQueueDepth), instead of waiting or going remote', () => {
+    // a: no idle slot but room for 2 more in its queue; b: idle.
+    expect(place(task(['a'], 100), [e('a', 0, 'h1', 2), e('b', 4, 'h2')], 101, 30)).toEqual({ kind: 'launch', executorId: 'a', locality: 'PROCESS_LOCAL' });
+    // Its queue full too: the task waits for locality as before.
+    expect(place(task(['a'], 100), [e('a', 0, 'h1', 0), e('b', 4, 'h2')], 101, 30)).toEqual({ kind: 'wait', untilMs: 130 });
+  });
+
+  it("gives a task without preferences to an idle slot before anyone's queue, then to the most queue room", () => {
+    expect(place(task([]), [e('a', 0, 'h', 6), e('b', 1, 'h', 1)], 0, 30)).toEqual({ kind: 'launch', executorId: 'b', locality: 'ANY' });
+    expect(place(task([]), [e('a', 0, 'h', 1), e('b', 0, 'h', 3)], 0, 30)).toEqual({ kind: 'launch', executorId: 'b', locality: 'ANY' });
+    expect(waitingByDesign(task([], 0), [e('a', 0, 'h', 1)], 0, 30, false)).toBe(false);
   });
 
   it('tells a task waiting by design (locality, no free slot) from one that could run', () => {

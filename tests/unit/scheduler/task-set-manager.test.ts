@@ -14,7 +14,7 @@ import type { SchedulerEvent } from '../../../services/scheduler/events.js';
 import type { TaskAttempt } from '../../../services/scheduler/task-attempt.js';
 import { TaskSetManager, type TaskSetListener } from '../../../services/scheduler/task-set-manager.js';
 import type { TaskAttemptRef } from '../../../services/scheduler/task-spec.js';
-import { heartbeat, log, RecordingGateway, result, runWithStages, specOf, tracker, type Launched } from './fixtures.js';
+import { heartbeat, log, RecordingGateway, result, runWithStages, specOf, tracker, type FakeExecutor, type Launched } from './fixtures.js';
 
 class Listener implements TaskSetListener {
   readonly succeeded: TaskAttempt[] = [];
@@ -33,7 +33,7 @@ class Listener implements TaskSetListener {
   }
 }
 
-function setup(executors: Array<{ id: string; slots: number }>, opts: { config?: Record<string, string>; buildSpec?: (t: TaskAttemptRef) => ReturnType<typeof specOf> } = {}) {
+function setup(executors: FakeExecutor[], opts: { config?: Record<string, string>; buildSpec?: (t: TaskAttemptRef) => ReturnType<typeof specOf> } = {}) {
   const clock = new ManualClock(10_000);
   const config = schedulerConfigSchema.parse({ localityWait: '30ms', maxTaskAttempts: '3', ...opts.config });
   const executorsTracker = tracker(clock, executors);
@@ -215,5 +215,70 @@ describe('TaskSetManager', () => {
     expect(s.gateway.killed.map((k) => k.taskId)).toEqual([s.gateway.launched[0]!.spec.taskId]);
     expect(free(s, 'e1')).toBe(1);
     expect(s.tsm.pendingCounts().pending).toBe(0);
+  });
+
+  it('fills each executor up to slots × taskQueueDepth, so the next task is already there when a slot frees up', () => {
+    const s = setup([
+      { id: 'e1', slots: 1, queueDepth: 3 },
+      { id: 'e2', slots: 1, queueDepth: 3 },
+    ]);
+    const run = runWithStages([{ kind: 'result', numPartitions: 8, parentStages: [] }]);
+    s.tsm.submit(run, run.stages[0]!, () => []);
+    s.tsm.schedule();
+    // 2 executors × 1 slot × depth 3: six tasks out, three on each, two queued here.
+    const on = (id: string) => s.gateway.launched.filter((l) => l.executor.id === id).length;
+    expect([on('e1'), on('e2')]).toEqual([3, 3]);
+    expect(s.tsm.pendingCounts().pending).toBe(2);
+    expect(s.executors.queueRoom(s.executors.get('e1')!)).toBe(0);
+    // One result frees one place: exactly one more task goes out, to that executor.
+    s.report(s.gateway.launched[0]!, 'SUCCEEDED');
+    expect(s.gateway.launched).toHaveLength(7);
+    expect(s.gateway.launched[6]!.executor.id).toBe(s.gateway.launched[0]!.executor.id);
+    // A round with no room anywhere launches nothing and keeps the queue in order.
+    s.tsm.schedule();
+    expect(s.gateway.launched).toHaveLength(7);
+    for (let i = 1; i < s.gateway.launched.length; i++) s.report(s.gateway.launched[i]!, 'SUCCEEDED');
+    s.report(s.gateway.launched[7]!, 'SUCCEEDED');
+    expect(s.listener.succeeded.map((t) => t.partition).sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(s.executors.queueRoom(s.executors.get('e1')!)).toBe(3);
+  });
+
+  it('places a task an executor refused as queue_full again, on any executor, without counting an attempt', () => {
+    const s = setup([{ id: 'e1', slots: 1 }, { id: 'e2', slots: 1 }], { config: { maxTaskAttempts: '1' } });
+    const run = runWithStages([{ kind: 'result', numPartitions: 2, parentStages: [] }]);
+    s.tsm.submit(run, run.stages[0]!, () => []);
+    s.tsm.schedule();
+    const refused = s.gateway.launched[0]!;
+    s.report(refused, 'FAILED', { queueFull: true, error: 'executor holds 1 tasks' });
+    // With maxTaskAttempts 1 a counted failure would have failed the batch.
+    expect(s.listener.failed).toEqual([]);
+    const again = s.gateway.launched[2]!;
+    expect(again.spec.taskId).toBe(refused.spec.taskId);
+    expect(again.spec.attempt).toBeGreaterThan(refused.spec.attempt!);
+    // Not excluded from the executor that was merely full.
+    expect(again.executor.id).toBe(refused.executor.id);
+  });
+
+  it('a task cancelled while queued is never launched, and its partition can be queued again', () => {
+    const s = setup([{ id: 'e1', slots: 1 }]);
+    const run = runWithStages([
+      { kind: 'result', numPartitions: 3, parentStages: [] },
+    ]);
+    const stage = run.stages[0]!;
+    s.tsm.submit(run, stage, () => []);
+    s.tsm.schedule();
+    expect(s.gateway.launched).toHaveLength(1);
+    s.tsm.withdrawPending(stage);
+    expect(s.tsm.pendingCounts().pending).toBe(0);
+    expect(stage.inFlight.size).toBe(1);
+    s.tsm.submit(run, stage, () => []);
+    expect(s.tsm.pendingCounts().pending).toBe(2);
+    s.report(s.gateway.launched[0]!, 'SUCCEEDED');
+    s.report(s.gateway.launched[1]!, 'SUCCEEDED');
+    s.report(s.gateway.launched[2]!, 'SUCCEEDED');
+    // Three launches in all: the withdrawn queued attempts never went out.
+    expect(s.gateway.launched).toHaveLength(3);
+    expect(new Set(s.gateway.launched.map((l) => l.spec.taskId)).size).toBe(3);
+    expect(s.listener.succeeded.map((t) => t.partition)).toEqual([0, 1, 2]);
   });
 });

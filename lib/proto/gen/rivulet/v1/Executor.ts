@@ -120,13 +120,15 @@ export interface ExecutorClient extends grpc.Client {
   
   /**
    * Run tasks; one TaskResult per task is streamed back as each finishes.
-   * Tasks beyond the free slots queue here (the scheduler only sends what fits).
+   * Tasks beyond the free slots queue here, up to slots × taskQueueDepth in
+   * all; a task beyond that is answered at once with queue_full.
    */
   RunTasks(argument: _rivulet_v1_RunTasksRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_rivulet_v1_TaskResult__Output>;
   RunTasks(argument: _rivulet_v1_RunTasksRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_rivulet_v1_TaskResult__Output>;
   /**
    * Run tasks; one TaskResult per task is streamed back as each finishes.
-   * Tasks beyond the free slots queue here (the scheduler only sends what fits).
+   * Tasks beyond the free slots queue here, up to slots × taskQueueDepth in
+   * all; a task beyond that is answered at once with queue_full.
    */
   runTasks(argument: _rivulet_v1_RunTasksRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_rivulet_v1_TaskResult__Output>;
   runTasks(argument: _rivulet_v1_RunTasksRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_rivulet_v1_TaskResult__Output>;
@@ -173,7 +175,8 @@ export interface ExecutorHandlers extends grpc.UntypedServiceImplementation {
   
   /**
    * Run tasks; one TaskResult per task is streamed back as each finishes.
-   * Tasks beyond the free slots queue here (the scheduler only sends what fits).
+   * Tasks beyond the free slots queue here, up to slots × taskQueueDepth in
+   * all; a task beyond that is answered at once with queue_full.
    */
   RunTasks: grpc.handleServerStreamingCall<_rivulet_v1_RunTasksRequest__Output, _rivulet_v1_TaskResult>;
   

@@ -55,6 +55,12 @@ export interface TaskResult {
    * outputs instead of blaming the task.
    */
   'fetchFailedExecutorId'?: (string);
+  /**
+   * Set (with state FAILED) when the executor refused the task because it
+   * already holds slots × taskQueueDepth tasks (running or queued): not the
+   * task's fault; the scheduler places it again without counting an attempt.
+   */
+  'queueFull'?: (boolean);
 }
 
 export interface TaskResult__Output {
@@ -87,4 +93,10 @@ export interface TaskResult__Output {
    * outputs instead of blaming the task.
    */
   'fetchFailedExecutorId': (string);
+  /**
+   * Set (with state FAILED) when the executor refused the task because it
+   * already holds slots × taskQueueDepth tasks (running or queued): not the
+   * task's fault; the scheduler places it again without counting an attempt.
+   */
+  'queueFull': (boolean);
 }
