@@ -16,6 +16,7 @@ import type { BlockStore, StoredBlock } from './block-store.js';
 import type { JobBundles } from './job-bundles.js';
 import type { TaskRunner } from './task-runner.js';
 import type { BlockFetcher } from './peer-fetcher.js';
+import { serveTaskStream } from './task-stream.js';
 
 export interface ExecutorServerDeps {
   executorId: string;
@@ -145,6 +146,16 @@ export function executorHandlers(deps: ExecutorServerDeps): ExecutorHandlers {
         );
       }
     },
+
+    TaskStream: (call) =>
+      serveTaskStream(call, {
+        runner,
+        maxAssignedTasks: deps.maxAssignedTasks,
+        maxMessageBytes: deps.maxMessageBytes,
+        queueFull: (spec) => queueFull(spec, deps),
+        fitToMessage: (r) => fitsOneMessage(r, deps.maxMessageBytes),
+        log,
+      }),
 
     KillTasks: (call, callback) => {
       try {

@@ -1,17 +1,20 @@
 /**
  * The scheduler's gRPC side of the executors: one channel per executor
  * incarnation, job bundles shipped once per (incarnation, bundle hash) before
- * the first task that needs them, tasks launched in batches (one RunTasks call
- * per executor per scheduling round, never one RPC per task), and results
- * handed back through callbacks — the caller posts them into its event loop.
+ * the first task that needs them, and tasks launched on one long-lived
+ * TaskStream per incarnation (task-channel.ts): every task launched in one
+ * turn of the event loop goes out in one message, results come back packed,
+ * and they are handed back through callbacks — the caller posts them into its
+ * event loop.
  */
-import { status as Status, type ClientReadableStream } from '@grpc/grpc-js';
+import { status as Status } from '@grpc/grpc-js';
 import { dial, unary } from '../../lib/grpc/client.js';
 import { errorMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { ExecutorClient } from '../../lib/proto/index.js';
 import type { TaskResult__Output } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
 import type { TaskSpec } from '../../lib/proto/gen/rivulet/v1/TaskSpec.js';
+import { TaskChannel } from './task-channel.js';
 
 export interface ExecutorEndpoint {
   id: string;
@@ -28,7 +31,7 @@ export interface BundleRef {
 export interface LaunchCallbacks {
   onResult(result: TaskResult__Output): void;
   /**
-   * The call ended before these tasks reported (executor died, bundle refused, ...).
+   * The task stream broke before these tasks reported (executor died, bundle refused, ...).
    * `unreachable`: the failure was a transport one (UNAVAILABLE), so the
    * executor itself may be gone.
    */
@@ -39,6 +42,7 @@ interface Peer {
   epoch: number;
   client: ExecutorClient;
   loaded: Map<string, Promise<void>>;
+  tasks: TaskChannel;
 }
 
 export class ExecutorGateway {
@@ -52,8 +56,9 @@ export class ExecutorGateway {
   private peer(e: ExecutorEndpoint): Peer {
     const known = this.peers.get(e.id);
     if (known && known.epoch === e.epoch) return known;
-    known?.client.close();
-    const fresh: Peer = { epoch: e.epoch, client: dial.executor(e.address, { maxMessageBytes: this.maxMessageBytes }), loaded: new Map() };
+    if (known) closePeer(known);
+    const client = dial.executor(e.address, { maxMessageBytes: this.maxMessageBytes });
+    const fresh: Peer = { epoch: e.epoch, client, loaded: new Map(), tasks: new TaskChannel(client, e.id, this.log) };
     this.peers.set(e.id, fresh);
     return fresh;
   }
@@ -76,28 +81,23 @@ export class ExecutorGateway {
 
   launch(e: ExecutorEndpoint, job: BundleRef, tasks: TaskSpec[], cb: LaunchCallbacks): void {
     const peer = this.peer(e);
-    const outstanding = new Set(tasks.map((t) => t.taskId!));
-    this.ensureLoaded(peer, job).then(
+    const loaded = this.ensureLoaded(peer, job);
+    loaded.then(
       () => {
-        const call: ClientReadableStream<TaskResult__Output> = peer.client.runTasks({ tasks });
-        call.on('data', (r: TaskResult__Output) => {
-          outstanding.delete(r.taskId);
-          cb.onResult(r);
-        });
-        const finish = (error: string, unreachable: boolean) => {
-          if (outstanding.size === 0) return;
-          const ids = [...outstanding];
-          outstanding.clear();
-          cb.onLost(ids, error, unreachable);
-        };
-        call.on('error', (err: { code?: number }) =>
-          finish(`RunTasks on executor ${e.id} failed: ${errorMessage(err)}`, err.code === Status.UNAVAILABLE),
-        );
-        call.on('end', () => finish(`executor ${e.id} ended RunTasks without reporting every task`, false));
+        // The peer may have been replaced (a new incarnation) while the bundle loaded.
+        if (this.peers.get(e.id) !== peer) {
+          cb.onLost(
+            tasks.map((t) => t.taskId!),
+            `executor ${e.id} incarnation ${e.epoch} was replaced before its tasks were sent`,
+            false,
+          );
+          return;
+        }
+        peer.tasks.send(tasks, cb);
       },
       (err: { code?: number }) =>
         cb.onLost(
-          [...outstanding],
+          tasks.map((t) => t.taskId!),
           `cannot load job ${job.jobId} on executor ${e.id}: ${errorMessage(err)}`,
           err.code === Status.UNAVAILABLE,
         ),
@@ -150,12 +150,18 @@ export class ExecutorGateway {
   }
 
   forget(executorId: string): void {
-    this.peers.get(executorId)?.client.close();
+    const peer = this.peers.get(executorId);
+    if (peer) closePeer(peer);
     this.peers.delete(executorId);
   }
 
   close(): void {
-    for (const p of this.peers.values()) p.client.close();
+    for (const p of this.peers.values()) closePeer(p);
     this.peers.clear();
   }
+}
+
+function closePeer(p: Peer): void {
+  p.tasks.close();
+  p.client.close();
 }

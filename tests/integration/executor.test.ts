@@ -19,6 +19,7 @@ import { startNatsServer, type NatsServerHandle } from '../../lib/process/nats-s
 import type { ExecutorClient } from '../../lib/proto/index.js';
 import type { TaskSpec } from '../../lib/proto/gen/rivulet/v1/TaskSpec.js';
 import type { TaskResult__Output } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
+import type { TaskResults__Output } from '../../lib/proto/gen/rivulet/v1/TaskResults.js';
 import type { ExecutorRef } from '../../lib/proto/gen/rivulet/v1/ExecutorRef.js';
 
 const wordcountPath = fileURLToPath(new URL('../../examples/wordcount.ts', import.meta.url));
@@ -113,6 +114,8 @@ describe('executor service (2 processes, real gRPC + NATS)', () => {
         RIVULET_EXECUTOR_ID: id,
         RIVULET_PORT: '0',
         RIVULET_SLOTS: '2',
+        // 2 slots × 4: room for the 5 tasks one RunTasks call below sends at once.
+        RIVULET_TASK_QUEUE_DEPTH: '4',
         // Not 'warn': lib/service-main.ts logs the `listening` line the launcher
         // waits for at info level, so a warn-level service never looks started.
         RIVULET_LOG_LEVEL: 'info',
@@ -213,6 +216,7 @@ describe('executor service (2 processes, real gRPC + NATS)', () => {
       executorId: 'exec-a',
       address: a.address,
       slots: 2,
+      taskQueueDepth: 4,
       freeSlots: 2,
       runningTasks: 0,
       blockCount: 0,
@@ -340,6 +344,42 @@ describe('executor service (2 processes, real gRPC + NATS)', () => {
     expect(await serving(b.address)).toBe('SERVING');
   });
 
+  /** A map task writing to its own shuffle, so later tests still find the word-count shuffle's buckets only where they put them. */
+  function isolated(t: TaskSpec, taskId: string): TaskSpec {
+    return { ...t, taskId, shuffleWrite: { ...t.shuffleWrite!, shuffleId: `isolated-${taskId}` } };
+  }
+
+  it('refuses tasks beyond slots × taskQueueDepth with queue_full (not a failure of the task), and serves the rest', async () => {
+    // exec-b: 2 slots × depth 4 = 8 tasks at once; the ninth and tenth are refused.
+    const tasks = Array.from({ length: 10 }, (_, i) => isolated(mapTask(i % 3, blockIds[i % 3]!, [refA, refB]), `q-${i}`));
+    const results = await runTasks(cb, tasks);
+    const refused = results.filter((r) => r.queueFull);
+    expect(refused.map((r) => r.taskId).sort()).toEqual(['q-8', 'q-9']);
+    for (const r of refused) expect(r).toMatchObject({ state: 'FAILED', userError: false, executorId: 'exec-b' });
+    expect(refused[0]!.error).toBe('executor exec-b already holds 8 tasks (slots × taskQueueDepth)');
+    expect(results.filter((r) => r.state === 'SUCCEEDED')).toHaveLength(8);
+  });
+
+  it('TaskStream: tasks sent on one long-lived call, results packed back, the call ends after the scheduler half-closes', async () => {
+    const stream = cb.taskStream();
+    const messages: TaskResults__Output[] = [];
+    const ended = new Promise<void>((resolve, reject) => {
+      stream.on('data', (m: TaskResults__Output) => messages.push(m));
+      stream.on('end', () => resolve());
+      stream.on('error', reject);
+    });
+    stream.write({ tasks: [0, 1, 2].map((p) => isolated(mapTask(p, blockIds[p]!, [refA, refB]), `s1-${p}`)) });
+    // A second launch on the same call, as the scheduler does when slots free up.
+    await waitFor('first results', () => (messages.length > 0 ? true : undefined));
+    stream.write({ tasks: [isolated(mapTask(0, blockIds[0]!, [refA, refB]), 's2-0')] });
+    await waitFor('every result', () => (messages.flatMap((m) => m.results).length === 4 ? true : undefined));
+    stream.end();
+    await ended;
+    const results = messages.flatMap((m) => m.results);
+    expect(results.map((r) => r.taskId).sort()).toEqual(['s1-0', 's1-1', 's1-2', 's2-0']);
+    expect(results.every((r) => r.state === 'SUCCEEDED' && r.executorId === 'exec-b')).toBe(true);
+  });
+
   it('streams each result as it finishes, and kills a running task (KILLED on its stream)', async () => {
     const spinner = inlineJob('spinner.js', `ctx.receiverStream('lines').map((l) => { if (l === 'the end') for (;;) {} return l; }).output('o')`);
     await call(cb, 'loadJob', { jobId: 'spin', bundleHash: spinner.hash, bundle: Buffer.from(spinner.code) });
@@ -387,6 +427,7 @@ describe('executor service (2 processes, real gRPC + NATS)', () => {
         RIVULET_EXECUTOR_ID: 'exec-small',
         RIVULET_PORT: '0',
         RIVULET_SLOTS: '1',
+        RIVULET_TASK_QUEUE_DEPTH: '3',
         RIVULET_LOG_LEVEL: 'info',
         RIVULET_MAX_MESSAGE_BYTES: '64KiB',
       },

@@ -29,6 +29,7 @@ import type { ShuffleWrite as _rivulet_v1_ShuffleWrite, ShuffleWrite__Output as 
 import type { TaskAttemptRef as _rivulet_v1_TaskAttemptRef, TaskAttemptRef__Output as _rivulet_v1_TaskAttemptRef__Output } from './rivulet/v1/TaskAttemptRef.js';
 import type { TaskMetrics as _rivulet_v1_TaskMetrics, TaskMetrics__Output as _rivulet_v1_TaskMetrics__Output } from './rivulet/v1/TaskMetrics.js';
 import type { TaskResult as _rivulet_v1_TaskResult, TaskResult__Output as _rivulet_v1_TaskResult__Output } from './rivulet/v1/TaskResult.js';
+import type { TaskResults as _rivulet_v1_TaskResults, TaskResults__Output as _rivulet_v1_TaskResults__Output } from './rivulet/v1/TaskResults.js';
 import type { TaskSpec as _rivulet_v1_TaskSpec, TaskSpec__Output as _rivulet_v1_TaskSpec__Output } from './rivulet/v1/TaskSpec.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
@@ -66,6 +67,7 @@ export interface ProtoGrpcType {
       TaskAttemptRef: MessageTypeDefinition<_rivulet_v1_TaskAttemptRef, _rivulet_v1_TaskAttemptRef__Output>
       TaskMetrics: MessageTypeDefinition<_rivulet_v1_TaskMetrics, _rivulet_v1_TaskMetrics__Output>
       TaskResult: MessageTypeDefinition<_rivulet_v1_TaskResult, _rivulet_v1_TaskResult__Output>
+      TaskResults: MessageTypeDefinition<_rivulet_v1_TaskResults, _rivulet_v1_TaskResults__Output>
       TaskSpec: MessageTypeDefinition<_rivulet_v1_TaskSpec, _rivulet_v1_TaskSpec__Output>
     }
   }

@@ -16,6 +16,7 @@ import type { ReplicateBlocksRequest as _rivulet_v1_ReplicateBlocksRequest, Repl
 import type { ReplicateBlocksResponse as _rivulet_v1_ReplicateBlocksResponse, ReplicateBlocksResponse__Output as _rivulet_v1_ReplicateBlocksResponse__Output } from '../../rivulet/v1/ReplicateBlocksResponse.js';
 import type { RunTasksRequest as _rivulet_v1_RunTasksRequest, RunTasksRequest__Output as _rivulet_v1_RunTasksRequest__Output } from '../../rivulet/v1/RunTasksRequest.js';
 import type { TaskResult as _rivulet_v1_TaskResult, TaskResult__Output as _rivulet_v1_TaskResult__Output } from '../../rivulet/v1/TaskResult.js';
+import type { TaskResults as _rivulet_v1_TaskResults, TaskResults__Output as _rivulet_v1_TaskResults__Output } from '../../rivulet/v1/TaskResults.js';
 
 export interface ExecutorClient extends grpc.Client {
   /**
@@ -133,6 +134,29 @@ export interface ExecutorClient extends grpc.Client {
   runTasks(argument: _rivulet_v1_RunTasksRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_rivulet_v1_TaskResult__Output>;
   runTasks(argument: _rivulet_v1_RunTasksRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_rivulet_v1_TaskResult__Output>;
   
+  /**
+   * The scheduler's long-lived task channel to this executor incarnation:
+   * each request launches a packed group of tasks (as RunTasks does), and the
+   * results come back packed — every result that finished in one turn of the
+   * executor's event loop in one message — so a steady flow of tiny tasks
+   * costs no new call, no headers and one message per round, not per task.
+   * Tasks launched on a stream that breaks before they report are the
+   * scheduler's to run again (as with a broken RunTasks call).
+   */
+  TaskStream(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_rivulet_v1_RunTasksRequest, _rivulet_v1_TaskResults__Output>;
+  TaskStream(options?: grpc.CallOptions): grpc.ClientDuplexStream<_rivulet_v1_RunTasksRequest, _rivulet_v1_TaskResults__Output>;
+  /**
+   * The scheduler's long-lived task channel to this executor incarnation:
+   * each request launches a packed group of tasks (as RunTasks does), and the
+   * results come back packed — every result that finished in one turn of the
+   * executor's event loop in one message — so a steady flow of tiny tasks
+   * costs no new call, no headers and one message per round, not per task.
+   * Tasks launched on a stream that breaks before they report are the
+   * scheduler's to run again (as with a broken RunTasks call).
+   */
+  taskStream(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_rivulet_v1_RunTasksRequest, _rivulet_v1_TaskResults__Output>;
+  taskStream(options?: grpc.CallOptions): grpc.ClientDuplexStream<_rivulet_v1_RunTasksRequest, _rivulet_v1_TaskResults__Output>;
+  
 }
 
 export interface ExecutorHandlers extends grpc.UntypedServiceImplementation {
@@ -180,6 +204,17 @@ export interface ExecutorHandlers extends grpc.UntypedServiceImplementation {
    */
   RunTasks: grpc.handleServerStreamingCall<_rivulet_v1_RunTasksRequest__Output, _rivulet_v1_TaskResult>;
   
+  /**
+   * The scheduler's long-lived task channel to this executor incarnation:
+   * each request launches a packed group of tasks (as RunTasks does), and the
+   * results come back packed — every result that finished in one turn of the
+   * executor's event loop in one message — so a steady flow of tiny tasks
+   * costs no new call, no headers and one message per round, not per task.
+   * Tasks launched on a stream that breaks before they report are the
+   * scheduler's to run again (as with a broken RunTasks call).
+   */
+  TaskStream: grpc.handleBidiStreamingCall<_rivulet_v1_RunTasksRequest__Output, _rivulet_v1_TaskResults>;
+  
 }
 
 export interface ExecutorDefinition extends grpc.ServiceDefinition {
@@ -190,4 +225,5 @@ export interface ExecutorDefinition extends grpc.ServiceDefinition {
   PutBlock: MethodDefinition<_rivulet_v1_PutBlockRequest, _rivulet_v1_PutBlockResponse, _rivulet_v1_PutBlockRequest__Output, _rivulet_v1_PutBlockResponse__Output>
   ReplicateBlocks: MethodDefinition<_rivulet_v1_ReplicateBlocksRequest, _rivulet_v1_ReplicateBlocksResponse, _rivulet_v1_ReplicateBlocksRequest__Output, _rivulet_v1_ReplicateBlocksResponse__Output>
   RunTasks: MethodDefinition<_rivulet_v1_RunTasksRequest, _rivulet_v1_TaskResult, _rivulet_v1_RunTasksRequest__Output, _rivulet_v1_TaskResult__Output>
+  TaskStream: MethodDefinition<_rivulet_v1_RunTasksRequest, _rivulet_v1_TaskResults, _rivulet_v1_RunTasksRequest__Output, _rivulet_v1_TaskResults__Output>
 }

@@ -1,0 +1,128 @@
+/**
+ * The executor's end of the scheduler's task channel (`TaskStream`): one
+ * long-lived call per scheduler and executor incarnation, on which the
+ * scheduler sends packed groups of tasks and this side sends results back
+ * packed — every result that finished in one turn of the event loop in one
+ * message. A flow of tiny tasks then costs one message per round each way,
+ * instead of a new call (HTTP/2 stream, headers, trailers) per launch and a
+ * message per result: that per-call cost, not the tasks, was what bounded
+ * task throughput.
+ *
+ * Semantics are RunTasks': each task is started at once (the task pool queues
+ * what exceeds the free slots), a task beyond slots × taskQueueDepth is
+ * answered with `queue_full`, every task gets exactly one result. When the
+ * scheduler half-closes, the results still due are sent and then the call
+ * ends; when the call is cancelled (the scheduler went away), results are
+ * dropped — the scheduler runs those tasks again.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../../lib/log.js';
+import type { RunTasksRequest__Output } from '../../lib/proto/gen/rivulet/v1/RunTasksRequest.js';
+import type { TaskResult } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
+import type { TaskResults } from '../../lib/proto/gen/rivulet/v1/TaskResults.js';
+import type { TaskSpec__Output } from '../../lib/proto/gen/rivulet/v1/TaskSpec.js';
+import type { TaskRunner } from './task-runner.js';
+
+/** Framing allowance per result beside its payload (ids, metrics, bucket sizes). */
+const RESULT_OVERHEAD = 512;
+
+/**
+ * Results waiting to be sent, flushed once per event-loop turn (setImmediate)
+ * or as soon as they would fill half a message, so one packed message never
+ * exceeds maxMessageBytes however many results finish together.
+ */
+export class ResultOutbox {
+  private results: TaskResult[] = [];
+  private bytes = 0;
+  private scheduled = false;
+
+  constructor(
+    private readonly send: (results: TaskResult[]) => void,
+    private readonly maxMessageBytes: number,
+  ) {}
+
+  add(r: TaskResult): void {
+    const size = resultBytes(r);
+    if (this.results.length > 0 && this.bytes + size > this.maxMessageBytes / 2) this.flush();
+    this.results.push(r);
+    this.bytes += size;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        this.flush();
+      });
+    }
+  }
+
+  flush(): void {
+    if (this.results.length === 0) return;
+    const batch = this.results;
+    this.results = [];
+    this.bytes = 0;
+    this.send(batch);
+  }
+}
+
+function resultBytes(r: TaskResult): number {
+  const payload = r.records?.payload;
+  const n = payload ? (payload as Uint8Array).byteLength : 0;
+  return n + RESULT_OVERHEAD + (r.bucketBytes?.length ?? 0) * 10 + (r.error?.length ?? 0);
+}
+
+export interface TaskStreamDeps {
+  runner: TaskRunner;
+  /** Tasks this executor holds at most (running or queued): slots × taskQueueDepth. */
+  maxAssignedTasks: number;
+  maxMessageBytes: number;
+  /** The answer for a task refused because the executor is full. */
+  queueFull: (spec: TaskSpec__Output) => TaskResult;
+  /** A result as it may be sent (one too large for a message becomes a clear failure). */
+  fitToMessage: (r: TaskResult) => TaskResult;
+  log: Logger;
+}
+
+export function serveTaskStream(call: grpc.ServerDuplexStream<RunTasksRequest__Output, TaskResults>, deps: TaskStreamDeps): void {
+  let open = true;
+  let halfClosed = false;
+  let inFlight = 0;
+  const outbox = new ResultOutbox((results) => {
+    if (open) call.write({ results });
+  }, deps.maxMessageBytes);
+  const endIfDone = () => {
+    if (!halfClosed || inFlight > 0 || !open) return;
+    outbox.flush();
+    open = false;
+    call.end();
+  };
+  call.on('cancelled', () => (open = false));
+  call.on('error', () => (open = false));
+  call.on('data', (req: RunTasksRequest__Output) => {
+    for (const spec of req.tasks ?? []) {
+      if (deps.runner.activeCount >= deps.maxAssignedTasks) {
+        // The scheduler's accounting says there is room, but a task it
+        // killed may not have left yet: refuse, it is placed again.
+        outbox.add(deps.queueFull(spec));
+        continue;
+      }
+      inFlight++;
+      // start() never throws and its result never rejects: every outcome is a TaskResult.
+      deps.runner.start(spec).result.then(
+        (result) => {
+          inFlight--;
+          outbox.add(deps.fitToMessage(result));
+          endIfDone();
+        },
+        (err) => {
+          inFlight--;
+          deps.log.error({ err, taskId: spec.taskId }, 'task runner rejected (bug)');
+          endIfDone();
+        },
+      );
+    }
+  });
+  call.on('end', () => {
+    halfClosed = true;
+    endIfDone();
+  });
+}

@@ -1,0 +1,141 @@
+/**
+ * The scheduler's task channel to one executor incarnation: a long-lived
+ * `TaskStream` call (services/executor/task-stream.ts is the other end).
+ * Tasks handed to `send` in one turn of the event loop go out as one message
+ * (setImmediate), so a round that launches on several slots — or the results
+ * of several tasks that each free a place — costs one write, not one call per
+ * launch; results come back packed and are routed to the callbacks of the
+ * launch that sent them, by (task, attempt).
+ *
+ * When the call breaks or ends, every task sent on it that has not reported
+ * is reported lost through its launch's callbacks (as a broken RunTasks call
+ * was), and the next `send` opens a new call. Opened outside any trace
+ * context: it outlives every batch; each task carries its stage's trace
+ * context in its spec instead.
+ */
+import { context, ROOT_CONTEXT } from '@opentelemetry/api';
+import { status as Status, type ClientDuplexStream } from '@grpc/grpc-js';
+import { appendTo } from '../../lib/collections.js';
+import { errorMessage } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
+import type { ExecutorClient } from '../../lib/proto/index.js';
+import type { RunTasksRequest } from '../../lib/proto/gen/rivulet/v1/RunTasksRequest.js';
+import type { TaskResults__Output } from '../../lib/proto/gen/rivulet/v1/TaskResults.js';
+import type { TaskSpec } from '../../lib/proto/gen/rivulet/v1/TaskSpec.js';
+import type { LaunchCallbacks } from './executor-gateway.js';
+
+/** Most tasks in one message: specs are small, but a window's task names many blocks; this keeps a message well under maxMessageBytes. */
+const MAX_TASKS_PER_MESSAGE = 256;
+
+type Call = ClientDuplexStream<RunTasksRequest, TaskResults__Output>;
+
+interface Outstanding {
+  taskId: string;
+  cb: LaunchCallbacks;
+  /** The call it was written on; undefined while still in the outbox. */
+  call?: Call;
+}
+
+export class TaskChannel {
+  private call?: Call;
+  private readonly outstanding = new Map<string, Outstanding>();
+  private outbox: Array<{ spec: TaskSpec; entry: Outstanding }> = [];
+  private flushScheduled = false;
+  private closed = false;
+
+  constructor(
+    private readonly client: ExecutorClient,
+    private readonly executorId: string,
+    private readonly log: Logger,
+  ) {}
+
+  /** Tasks in flight on this channel (sent or about to be) with no result yet. */
+  get inFlight(): number {
+    return this.outstanding.size;
+  }
+
+  send(tasks: TaskSpec[], cb: LaunchCallbacks): void {
+    if (this.closed) {
+      cb.onLost(
+        tasks.map((t) => t.taskId!),
+        `the task channel to executor ${this.executorId} is closed`,
+        false,
+      );
+      return;
+    }
+    for (const spec of tasks) {
+      const entry: Outstanding = { taskId: spec.taskId!, cb };
+      this.outstanding.set(resultKey(spec.taskId!, spec.attempt ?? 0), entry);
+      this.outbox.push({ spec, entry });
+    }
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    if (this.outbox.length === 0 || this.closed) return;
+    const call = this.open();
+    const queued = this.outbox;
+    this.outbox = [];
+    for (let i = 0; i < queued.length; i += MAX_TASKS_PER_MESSAGE) {
+      const part = queued.slice(i, i + MAX_TASKS_PER_MESSAGE);
+      for (const q of part) q.entry.call = call;
+      call.write({ tasks: part.map((q) => q.spec) });
+    }
+  }
+
+  private open(): Call {
+    if (this.call) return this.call;
+    const call: Call = context.with(ROOT_CONTEXT, () => this.client.taskStream());
+    this.call = call;
+    call.on('data', (msg: TaskResults__Output) => {
+      for (const r of msg.results) {
+        const key = resultKey(r.taskId, r.attempt);
+        const entry = this.outstanding.get(key);
+        if (!entry || entry.call !== call) continue; // not ours (a late result of an attempt already given up)
+        this.outstanding.delete(key);
+        entry.cb.onResult(r);
+      }
+    });
+    call.on('error', (err: { code?: number }) =>
+      this.broken(call, `TaskStream to executor ${this.executorId} failed: ${errorMessage(err)}`, err.code === Status.UNAVAILABLE),
+    );
+    call.on('end', () => this.broken(call, `executor ${this.executorId} ended its TaskStream without reporting every task`, false));
+    return call;
+  }
+
+  /** The call is over: whatever was sent on it and has not reported is lost. */
+  private broken(call: Call, error: string, unreachable: boolean): void {
+    if (this.call === call) this.call = undefined;
+    const lost = new Map<LaunchCallbacks, string[]>();
+    for (const [key, entry] of this.outstanding) {
+      if (entry.call !== call) continue;
+      this.outstanding.delete(key);
+      appendTo(lost, entry.cb, entry.taskId);
+    }
+    if (lost.size > 0) this.log.debug({ executorId: this.executorId, error }, 'task stream broke with tasks in flight');
+    for (const [cb, ids] of lost) cb.onLost(ids, error, unreachable);
+  }
+
+  /** Half-close: the executor finishes what it has, then ends the call. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.call?.end();
+    // Tasks never written: lost now (their executor is being forgotten or replaced).
+    const unsent = this.outbox;
+    this.outbox = [];
+    for (const q of unsent) this.outstanding.delete(resultKey(q.spec.taskId!, q.spec.attempt ?? 0));
+    const lost = new Map<LaunchCallbacks, string[]>();
+    for (const q of unsent) appendTo(lost, q.entry.cb, q.entry.taskId);
+    for (const [cb, ids] of lost) cb.onLost(ids, `the task channel to executor ${this.executorId} was closed`, false);
+  }
+}
+
+function resultKey(taskId: string, attempt: number): string {
+  return `${taskId}#${attempt}`;
+}
