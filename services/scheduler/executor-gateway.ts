@@ -4,6 +4,8 @@
  * the first task that needs them, tasks launched in batches (one RunTasks call
  * per executor per scheduling round, never one RPC per task), and results
  * handed back through callbacks — the caller posts them into its event loop.
+ * A result streamed in slices is handed back only once whole
+ * (task-result-assembler.ts); until then its task counts as unreported.
  */
 import { status as Status, type ClientReadableStream } from '@grpc/grpc-js';
 import { dial, unary } from '../../lib/grpc/client.js';
@@ -12,6 +14,7 @@ import type { Logger } from '../../lib/log.js';
 import type { ExecutorClient } from '../../lib/proto/index.js';
 import type { TaskResult__Output } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
 import type { TaskSpec } from '../../lib/proto/gen/rivulet/v1/TaskSpec.js';
+import { TaskResultAssembler } from './task-result-assembler.js';
 
 export interface ExecutorEndpoint {
   id: string;
@@ -47,6 +50,8 @@ export class ExecutorGateway {
   constructor(
     private readonly log: Logger,
     private readonly maxMessageBytes: number,
+    /** maxTaskResultBytes: the most one task's result may hold in memory while it is reassembled. */
+    private readonly maxTaskResultBytes: number,
   ) {}
 
   private peer(e: ExecutorEndpoint): Peer {
@@ -80,7 +85,21 @@ export class ExecutorGateway {
     this.ensureLoaded(peer, job).then(
       () => {
         const call: ClientReadableStream<TaskResult__Output> = peer.client.runTasks({ tasks });
-        call.on('data', (r: TaskResult__Output) => {
+        const assembler = new TaskResultAssembler(this.maxTaskResultBytes);
+        let malformed = false;
+        call.on('data', (m: TaskResult__Output) => {
+          if (malformed) return;
+          let r: TaskResult__Output | undefined;
+          try {
+            r = assembler.accept(m);
+          } catch (err) {
+            // The executor broke the slicing protocol: nothing more from this call can be trusted.
+            malformed = true;
+            call.cancel();
+            finish(`RunTasks on executor ${e.id} sent a malformed result: ${errorMessage(err)}`, false);
+            return;
+          }
+          if (!r) return;
           outstanding.delete(r.taskId);
           cb.onResult(r);
         });

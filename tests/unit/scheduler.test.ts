@@ -80,6 +80,8 @@ class FakeCluster {
       records: null,
       metrics: null,
       fetchFailedExecutorId: '',
+      recordsOffset: 0,
+      recordsTotalBytes: 0,
     };
     const injected = this.failNext?.(spec, e.id);
     if (injected) return { ...base, state: 'FAILED', error: injected, userError: true };

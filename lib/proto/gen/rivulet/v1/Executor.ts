@@ -119,13 +119,15 @@ export interface ExecutorClient extends grpc.Client {
   replicateBlocks(argument: _rivulet_v1_ReplicateBlocksRequest, callback: grpc.requestCallback<_rivulet_v1_ReplicateBlocksResponse__Output>): grpc.ClientUnaryCall;
   
   /**
-   * Run tasks; one TaskResult per task is streamed back as each finishes.
+   * Run tasks; one TaskResult per task is streamed back as each finishes
+   * (a result too large for one message as consecutive slices, TaskResult).
    * Tasks beyond the free slots queue here (the scheduler only sends what fits).
    */
   RunTasks(argument: _rivulet_v1_RunTasksRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_rivulet_v1_TaskResult__Output>;
   RunTasks(argument: _rivulet_v1_RunTasksRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_rivulet_v1_TaskResult__Output>;
   /**
-   * Run tasks; one TaskResult per task is streamed back as each finishes.
+   * Run tasks; one TaskResult per task is streamed back as each finishes
+   * (a result too large for one message as consecutive slices, TaskResult).
    * Tasks beyond the free slots queue here (the scheduler only sends what fits).
    */
   runTasks(argument: _rivulet_v1_RunTasksRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_rivulet_v1_TaskResult__Output>;
@@ -172,7 +174,8 @@ export interface ExecutorHandlers extends grpc.UntypedServiceImplementation {
   ReplicateBlocks: grpc.handleUnaryCall<_rivulet_v1_ReplicateBlocksRequest__Output, _rivulet_v1_ReplicateBlocksResponse>;
   
   /**
-   * Run tasks; one TaskResult per task is streamed back as each finishes.
+   * Run tasks; one TaskResult per task is streamed back as each finishes
+   * (a result too large for one message as consecutive slices, TaskResult).
    * Tasks beyond the free slots queue here (the scheduler only sends what fits).
    */
   RunTasks: grpc.handleServerStreamingCall<_rivulet_v1_RunTasksRequest__Output, _rivulet_v1_TaskResult>;
