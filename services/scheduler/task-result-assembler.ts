@@ -26,7 +26,7 @@ export class MalformedResultError extends Error {
   override name = 'MalformedResultError';
 }
 
-interface Partial {
+interface Incomplete {
   first: TaskResult__Output;
   total: number;
   received: number;
@@ -35,7 +35,7 @@ interface Partial {
 }
 
 export class TaskResultAssembler {
-  private readonly partial = new Map<string, Partial>();
+  private readonly partial = new Map<string, Incomplete>();
 
   constructor(private readonly maxResultBytes: number) {}
 
@@ -79,7 +79,7 @@ export class TaskResultAssembler {
   }
 
   /** Check a slice against what came before and take it in. */
-  private account(key: string, p: Partial, m: TaskResult__Output, slice: Buffer): void {
+  private account(key: string, p: Incomplete, m: TaskResult__Output, slice: Buffer): void {
     const f = p.first;
     if (m.recordsOffset !== p.received) {
       throw new MalformedResultError(`${describe(m)}: slice at byte ${m.recordsOffset} where byte ${p.received} was expected`);

@@ -48,7 +48,7 @@ describe('a task result larger than a message', () => {
   );
 
   it('comes back in slices and the output is tailed intact', async () => {
-    const perSeed = 50_000; // × ~100 B ≈ 5 MB: five 1 MiB messages and more
+    const perSeed = 50_000; // × ~100 B ≈ 5 MB: five 1 MiB messages
     const job = await client.submitJob(expandJob('five-mb', 'seed', perSeed));
     const live = (async () => {
       for await (const b of client.watchOutput(job.jobId, 'big')) if (b.records.length > 0) return b;
