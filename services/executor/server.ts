@@ -12,6 +12,7 @@ import type { FetchBlocksRequest__Output } from '../../lib/proto/gen/rivulet/v1/
 import type { FetchedBlock } from '../../lib/proto/gen/rivulet/v1/FetchedBlock.js';
 import type { RunTasksRequest__Output } from '../../lib/proto/gen/rivulet/v1/RunTasksRequest.js';
 import type { TaskResult } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
+import { ResultWriter } from './result-writer.js';
 import type { BlockStore, StoredBlock } from './block-store.js';
 import type { JobBundles } from './job-bundles.js';
 import type { TaskRunner } from './task-runner.js';
@@ -27,7 +28,7 @@ export interface ExecutorServerDeps {
   runner: TaskRunner;
   /** Reads blocks from peers (re-replication). */
   fetcher: BlockFetcher;
-  /** The server's message bound: a block larger than this can't be sent back. */
+  /** The server's message bound: blocks and task results larger than this are sent back in slices. */
   maxMessageBytes: number;
   /** Tasks this executor holds at most (running or queued): slots × taskQueueDepth. */
   maxAssignedTasks: number;
@@ -125,23 +126,28 @@ export function executorHandlers(deps: ExecutorServerDeps): ExecutorHandlers {
         call.end();
         return;
       }
+      // The call ends once every result's last message is written, not when the last task finishes.
+      const sent = () => {
+        if (--remaining === 0 && !cancelled) call.end();
+      };
+      const writer = new ResultWriter(call, { maxMessageBytes: deps.maxMessageBytes, cancelled: () => cancelled });
       for (const spec of tasks) {
         if (runner.activeCount >= deps.maxAssignedTasks) {
           // The scheduler's accounting says there is room, but a task it
           // killed may not have left yet: refuse, it is placed again.
-          call.write(queueFull(spec, deps));
-          if (--remaining === 0 && !cancelled) call.end();
+          if (!cancelled) call.write(queueFull(spec, deps));
+          sent();
           continue;
         }
         // start() never throws and its result never rejects: every outcome is a TaskResult.
         runner.start(spec).result.then(
           (result) => {
-            if (!cancelled) call.write(fitsOneMessage(result, deps.maxMessageBytes));
-            if (--remaining === 0 && !cancelled) call.end();
+            if (cancelled) return;
+            writer.send(result, spec.result?.maxMessageBytes ?? 0, sent);
           },
           (err) => {
             log.error({ err, taskId: spec.taskId }, 'task runner rejected (bug)');
-            if (--remaining === 0 && !cancelled) call.end();
+            sent();
           },
         );
       }
@@ -153,7 +159,6 @@ export function executorHandlers(deps: ExecutorServerDeps): ExecutorHandlers {
         maxAssignedTasks: deps.maxAssignedTasks,
         maxMessageBytes: deps.maxMessageBytes,
         queueFull: (spec) => queueFull(spec, deps),
-        fitToMessage: (r) => fitsOneMessage(r, deps.maxMessageBytes),
         log,
       }),
 
@@ -206,12 +211,7 @@ function checkBlockId(id: string): void {
   if (id.length > MAX_BLOCK_ID_LENGTH) throw new InvalidArgumentError(`block_id is longer than ${MAX_BLOCK_ID_LENGTH} characters`);
 }
 
-/**
- * A result larger than one RunTasks message cannot be sent; writing it would
- * break the whole stream, which the scheduler takes for a lost executor. It
- * is sent as a failure that says why instead (the same every attempt: the
- * job's output for one partition is too large).
- */
+/** A task refused because this executor already holds slots × taskQueueDepth tasks (not the task's fault). */
 function queueFull(spec: RunTasksRequest__Output['tasks'][number], deps: ExecutorServerDeps): TaskResult {
   return {
     taskId: spec.taskId,
@@ -221,22 +221,5 @@ function queueFull(spec: RunTasksRequest__Output['tasks'][number], deps: Executo
     state: 'FAILED',
     queueFull: true,
     error: `executor ${deps.executorId} already holds ${deps.maxAssignedTasks} tasks (slots × taskQueueDepth)`,
-  };
-}
-
-function fitsOneMessage(result: TaskResult, maxMessageBytes: number): TaskResult {
-  const bytes = result.records?.payload?.length ?? 0;
-  if (bytes <= maxMessageBytes - MESSAGE_OVERHEAD) return result;
-  return {
-    taskId: result.taskId,
-    attempt: result.attempt,
-    executorId: result.executorId,
-    epoch: result.epoch,
-    state: 'FAILED',
-    userError: true,
-    error:
-      `the task's result is ${bytes} bytes, over the ${maxMessageBytes}-byte limit of one message (maxMessageBytes): ` +
-      'spread the output over more partitions (e.g. repartition) or raise maxMessageBytes',
-    ...(result.metrics ? { metrics: result.metrics } : {}),
   };
 }

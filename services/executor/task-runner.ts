@@ -14,7 +14,9 @@
  * the sides of a cogroup never collide.
  *
  * Failure classification (what the scheduler acts on):
- *  - user code threw (or the bundle fails to build) → FAILED, user_error=true;
+ *  - user code threw (or the bundle fails to build), or a result task's records
+ *    exceed ResultSink.max_result_bytes (the scheduler's maxTaskResultBytes) →
+ *    FAILED, user_error=true;
  *  - an input could not be fetched from a peer → FAILED,
  *    fetch_failed_executor_id=<peer> (recompute its outputs, don't blame the task);
  *  - anything else (bad spec, bundle not loaded, worker crash, store full,
@@ -299,6 +301,19 @@ export class TaskRunner {
         state: 'SUCCEEDED',
         records: { count: outcome.recordsOut, payload: Buffer.alloc(0) },
         metrics: metrics(outcome.recordsIn, outcome.recordsOut, payload.byteLength, outcome.runMs, fetchMs, outcome.queueMs),
+      };
+    }
+    const maxResultBytes = Number(spec.result?.maxResultBytes ?? 0);
+    if (maxResultBytes > 0 && payload.byteLength > maxResultBytes) {
+      // The scheduler would hold it all in memory: refused here, before a byte of it is sent.
+      return {
+        ...this.failed(
+          exec,
+          `the task's result is ${payload.byteLength} bytes, over the scheduler's ${maxResultBytes}-byte limit of one task's result (maxTaskResultBytes): ` +
+            'spread the output over more partitions (e.g. repartition) or raise maxTaskResultBytes',
+        ),
+        userError: true,
+        metrics: metrics(outcome.recordsIn, outcome.recordsOut, 0, outcome.runMs, fetchMs, outcome.queueMs),
       };
     }
     return {

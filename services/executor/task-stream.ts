@@ -22,6 +22,7 @@ import type { TaskResult } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
 import type { TaskResults } from '../../lib/proto/gen/rivulet/v1/TaskResults.js';
 import type { TaskSpec__Output } from '../../lib/proto/gen/rivulet/v1/TaskSpec.js';
 import type { TaskRunner } from './task-runner.js';
+import { ResultWriter, type ResultSink } from './result-writer.js';
 
 /** Framing allowance per result beside its payload (ids, metrics, bucket sizes). */
 const RESULT_OVERHEAD = 512;
@@ -29,19 +30,25 @@ const RESULT_OVERHEAD = 512;
 /**
  * Results waiting to be sent, flushed once per event-loop turn (setImmediate)
  * or as soon as they would fill half a message, so one packed message never
- * exceeds maxMessageBytes however many results finish together.
+ * exceeds maxMessageBytes however many results finish together (a slice of a
+ * large result, result-writer.ts, is sized to a message and so goes alone).
+ * It is the ResultWriter's sink: `write` answers false while the call is
+ * backed up, and 'drain' follows the call's.
  */
-export class ResultOutbox {
+export class ResultOutbox implements ResultSink {
   private results: TaskResult[] = [];
   private bytes = 0;
   private scheduled = false;
+  private backedUp = false;
+  private readonly drainWaiters: Array<() => void> = [];
 
   constructor(
-    private readonly send: (results: TaskResult[]) => void,
+    /** Write one packed message; false when the call is past its buffer (its 'drain' then calls `drained`). */
+    private readonly send: (results: TaskResult[]) => boolean,
     private readonly maxMessageBytes: number,
   ) {}
 
-  add(r: TaskResult): void {
+  write(r: TaskResult): boolean {
     const size = resultBytes(r);
     if (this.results.length > 0 && this.bytes + size > this.maxMessageBytes / 2) this.flush();
     this.results.push(r);
@@ -53,6 +60,18 @@ export class ResultOutbox {
         this.flush();
       });
     }
+    return !this.backedUp;
+  }
+
+  once(_event: 'drain', listener: () => void): void {
+    if (this.backedUp) this.drainWaiters.push(listener);
+    else setImmediate(listener);
+  }
+
+  /** The call drained its buffer. */
+  drained(): void {
+    this.backedUp = false;
+    for (const w of this.drainWaiters.splice(0)) w();
   }
 
   flush(): void {
@@ -60,7 +79,7 @@ export class ResultOutbox {
     const batch = this.results;
     this.results = [];
     this.bytes = 0;
-    this.send(batch);
+    if (!this.send(batch)) this.backedUp = true;
   }
 }
 
@@ -77,8 +96,6 @@ export interface TaskStreamDeps {
   maxMessageBytes: number;
   /** The answer for a task refused because the executor is full. */
   queueFull: (spec: TaskSpec__Output) => TaskResult;
-  /** A result as it may be sent (one too large for a message becomes a clear failure). */
-  fitToMessage: (r: TaskResult) => TaskResult;
   log: Logger;
 }
 
@@ -86,9 +103,14 @@ export function serveTaskStream(call: grpc.ServerDuplexStream<RunTasksRequest__O
   let open = true;
   let halfClosed = false;
   let inFlight = 0;
-  const outbox = new ResultOutbox((results) => {
-    if (open) call.write({ results });
-  }, deps.maxMessageBytes);
+  const outbox = new ResultOutbox((results) => (open ? call.write({ results }) : true), deps.maxMessageBytes);
+  call.on('drain', () => outbox.drained());
+  // Results too large for one message go in slices (result-writer.ts), through the outbox.
+  const writer = new ResultWriter(outbox, { maxMessageBytes: deps.maxMessageBytes, cancelled: () => !open });
+  const sent = () => {
+    inFlight--;
+    endIfDone();
+  };
   const endIfDone = () => {
     if (!halfClosed || inFlight > 0 || !open) return;
     outbox.flush();
@@ -102,21 +124,20 @@ export function serveTaskStream(call: grpc.ServerDuplexStream<RunTasksRequest__O
       if (deps.runner.activeCount >= deps.maxAssignedTasks) {
         // The scheduler's accounting says there is room, but a task it
         // killed may not have left yet: refuse, it is placed again.
-        outbox.add(deps.queueFull(spec));
+        outbox.write(deps.queueFull(spec));
         continue;
       }
       inFlight++;
       // start() never throws and its result never rejects: every outcome is a TaskResult.
       deps.runner.start(spec).result.then(
+        // The task counts as done here once its result's last slice is handed on.
         (result) => {
-          inFlight--;
-          outbox.add(deps.fitToMessage(result));
-          endIfDone();
+          if (open) writer.send(result, spec.result?.maxMessageBytes ?? 0, sent);
+          else sent();
         },
         (err) => {
-          inFlight--;
           deps.log.error({ err, taskId: spec.taskId }, 'task runner rejected (bug)');
-          endIfDone();
+          sent();
         },
       );
     }

@@ -221,7 +221,7 @@ export class BatchDag implements TaskSetListener {
         this.persisted(run, s.stage.persistNode!, t, r);
         break;
       case 'result':
-        s.results.set(partition, { count: r.records?.count ?? 0, payload: Buffer.from(r.records?.payload ?? Buffer.alloc(0)) });
+        s.results.set(partition, { count: r.records?.count ?? 0, payload: ownedPayload(r.records?.payload) });
         break;
     }
     if (run.stageComplete(s)) {
@@ -372,4 +372,15 @@ export class BatchDag implements TaskSetListener {
       this.finishRun(run);
     }
   }
+}
+
+/**
+ * A payload kept until the batch commits. One decoded from a message is a view
+ * into that whole message, so it is copied and the message can be freed; one
+ * reassembled from slices (task-result-assembler.ts) already owns exactly its
+ * memory, and copying it would double the largest results.
+ */
+function ownedPayload(payload: Buffer | undefined): Buffer {
+  if (!payload) return Buffer.alloc(0);
+  return payload.byteOffset === 0 && payload.byteLength === payload.buffer.byteLength ? payload : Buffer.from(payload);
 }

@@ -63,6 +63,14 @@ export const schedulerConfigSchema = z.object({
   outputRetentionBatches: int(100, 1, 100_000),
   /** Bound on the bytes of retained output per (job, output), in memory and in the outputs stream. */
   outputRetentionBytes: bytes('64MiB'),
+  /**
+   * Largest result one task may send back (the records of one partition of
+   * an output): the scheduler holds it in memory while it reassembles it from
+   * maxMessageBytes-sized slices, so this bounds that memory per result. A
+   * larger result fails its task with an error naming this option (Spark's
+   * spark.driver.maxResultSize, per task rather than per batch).
+   */
+  maxTaskResultBytes: bytes('256MiB'),
   /** Largest job bundle accepted by SubmitJob. */
   maxBundleBytes: bytes('8MiB'),
   /** Time limit for evaluating a job module and building its graph. */

@@ -5,7 +5,8 @@
  * TaskStream per incarnation (task-channel.ts): every task launched in one
  * turn of the event loop goes out in one message, results come back packed,
  * and they are handed back through callbacks — the caller posts them into its
- * event loop.
+ * event loop. A result streamed in slices is handed back only once whole
+ * (task-result-assembler.ts); until then its task counts as unreported.
  */
 import { status as Status } from '@grpc/grpc-js';
 import { dial, unary } from '../../lib/grpc/client.js';
@@ -51,6 +52,8 @@ export class ExecutorGateway {
   constructor(
     private readonly log: Logger,
     private readonly maxMessageBytes: number,
+    /** maxTaskResultBytes: the most one task's result may hold in memory while it is reassembled. */
+    private readonly maxTaskResultBytes: number,
   ) {}
 
   private peer(e: ExecutorEndpoint): Peer {
@@ -58,7 +61,7 @@ export class ExecutorGateway {
     if (known && known.epoch === e.epoch) return known;
     if (known) closePeer(known);
     const client = dial.executor(e.address, { maxMessageBytes: this.maxMessageBytes });
-    const fresh: Peer = { epoch: e.epoch, client, loaded: new Map(), tasks: new TaskChannel(client, e.id, this.log) };
+    const fresh: Peer = { epoch: e.epoch, client, loaded: new Map(), tasks: new TaskChannel(client, e.id, this.maxTaskResultBytes, this.log) };
     this.peers.set(e.id, fresh);
     return fresh;
   }

@@ -38,7 +38,7 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
   });
   const lineage = dial.lineage(config.lineageAddress);
   const receiver = dial.receiver(config.receiverAddress);
-  const gateway = new ExecutorGateway(log, config.maxMessageBytes);
+  const gateway = new ExecutorGateway(log, config.maxMessageBytes, config.maxTaskResultBytes);
   const journal = await openJobJournal(nc, config.jobsBucket, log);
   const durableOutputs = await openDurableOutputs(
     nc,

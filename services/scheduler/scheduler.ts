@@ -114,6 +114,8 @@ export class Scheduler implements BatchSourceHost {
       shuffleId: (jobId, t, node) => this.shuffleId(jobId, t, node),
       traceContext: (run, stage) => telemetry.taskContext(run, stage),
       taskTimeoutMs: taskTimeoutMs(config),
+      maxTaskResultBytes: config.maxTaskResultBytes,
+      maxMessageBytes: config.maxMessageBytes,
       log,
     };
     this.tasks = new TaskSetManager(config, clock, this.executors, ports.gateway, (t) => buildTaskSpec(t, specContext), telemetry, post, log);

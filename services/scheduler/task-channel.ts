@@ -5,7 +5,9 @@
  * (setImmediate), so a round that launches on several slots — or the results
  * of several tasks that each free a place — costs one write, not one call per
  * launch; results come back packed and are routed to the callbacks of the
- * launch that sent them, by (task, attempt).
+ * launch that sent them, by (task, attempt); a result too large for one
+ * message arrives in slices and is handed on only once whole
+ * (task-result-assembler.ts, one per call).
  *
  * When the call breaks or ends, every task sent on it that has not reported
  * is reported lost through its launch's callbacks (as a broken RunTasks call
@@ -20,9 +22,11 @@ import { errorMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { ExecutorClient } from '../../lib/proto/index.js';
 import type { RunTasksRequest } from '../../lib/proto/gen/rivulet/v1/RunTasksRequest.js';
+import type { TaskResult__Output } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
 import type { TaskResults__Output } from '../../lib/proto/gen/rivulet/v1/TaskResults.js';
 import type { TaskSpec } from '../../lib/proto/gen/rivulet/v1/TaskSpec.js';
 import type { LaunchCallbacks } from './executor-gateway.js';
+import { TaskResultAssembler } from './task-result-assembler.js';
 
 /** Most tasks in one message: specs are small, but a window's task names many blocks; this keeps a message well under maxMessageBytes. */
 const MAX_TASKS_PER_MESSAGE = 256;
@@ -46,6 +50,8 @@ export class TaskChannel {
   constructor(
     private readonly client: ExecutorClient,
     private readonly executorId: string,
+    /** maxTaskResultBytes: the most one task's result may hold while it is reassembled. */
+    private readonly maxTaskResultBytes: number,
     private readonly log: Logger,
   ) {}
 
@@ -92,8 +98,22 @@ export class TaskChannel {
     if (this.call) return this.call;
     const call: Call = context.with(ROOT_CONTEXT, () => this.client.taskStream());
     this.call = call;
+    const assembler = new TaskResultAssembler(this.maxTaskResultBytes);
+    let malformed = false;
     call.on('data', (msg: TaskResults__Output) => {
-      for (const r of msg.results) {
+      if (malformed) return;
+      for (const m of msg.results) {
+        let r: TaskResult__Output | undefined;
+        try {
+          r = assembler.accept(m);
+        } catch (err) {
+          // The executor broke the slicing protocol: nothing more from this call can be trusted.
+          malformed = true;
+          call.cancel();
+          this.broken(call, `TaskStream of executor ${this.executorId} sent a malformed result: ${errorMessage(err)}`, false);
+          return;
+        }
+        if (!r) continue;
         const key = resultKey(r.taskId, r.attempt);
         const entry = this.outstanding.get(key);
         if (!entry || entry.call !== call) continue; // not ours (a late result of an attempt already given up)

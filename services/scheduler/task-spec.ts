@@ -47,6 +47,9 @@ export interface TaskSpecContext {
   traceContext(run: BatchRun, stage: StageRun): Record<string, string>;
   /** TaskSpec.timeout_ms of every task (config taskTimeout, resolved). */
   taskTimeoutMs: number;
+  /** ResultSink.max_result_bytes and max_message_bytes of result tasks (config maxTaskResultBytes, maxMessageBytes). */
+  maxTaskResultBytes: number;
+  maxMessageBytes: number;
   log: Logger;
 }
 
@@ -134,7 +137,11 @@ export function buildTaskSpec(t: TaskAttemptRef, ctx: TaskSpecContext): TaskSpec
       break;
     }
     case 'result':
-      spec.result = { output: (job.graph.node(stage.outputNode!) as OutputNode).name };
+      spec.result = {
+        output: (job.graph.node(stage.outputNode!) as OutputNode).name,
+        maxResultBytes: ctx.maxTaskResultBytes,
+        maxMessageBytes: ctx.maxMessageBytes,
+      };
       break;
   }
   return spec;

@@ -81,6 +81,8 @@ class FakeCluster {
       metrics: null,
       fetchFailedExecutorId: '',
       queueFull: false,
+      recordsOffset: 0,
+      recordsTotalBytes: 0,
     };
     const injected = this.failNext?.(spec, e.id);
     if (injected) return { ...base, state: 'FAILED', error: injected, userError: true };

@@ -120,14 +120,16 @@ export interface ExecutorClient extends grpc.Client {
   replicateBlocks(argument: _rivulet_v1_ReplicateBlocksRequest, callback: grpc.requestCallback<_rivulet_v1_ReplicateBlocksResponse__Output>): grpc.ClientUnaryCall;
   
   /**
-   * Run tasks; one TaskResult per task is streamed back as each finishes.
+   * Run tasks; one TaskResult per task is streamed back as each finishes
+   * (a result too large for one message as consecutive slices, TaskResult).
    * Tasks beyond the free slots queue here, up to slots × taskQueueDepth in
    * all; a task beyond that is answered at once with queue_full.
    */
   RunTasks(argument: _rivulet_v1_RunTasksRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_rivulet_v1_TaskResult__Output>;
   RunTasks(argument: _rivulet_v1_RunTasksRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_rivulet_v1_TaskResult__Output>;
   /**
-   * Run tasks; one TaskResult per task is streamed back as each finishes.
+   * Run tasks; one TaskResult per task is streamed back as each finishes
+   * (a result too large for one message as consecutive slices, TaskResult).
    * Tasks beyond the free slots queue here, up to slots × taskQueueDepth in
    * all; a task beyond that is answered at once with queue_full.
    */
@@ -198,7 +200,8 @@ export interface ExecutorHandlers extends grpc.UntypedServiceImplementation {
   ReplicateBlocks: grpc.handleUnaryCall<_rivulet_v1_ReplicateBlocksRequest__Output, _rivulet_v1_ReplicateBlocksResponse>;
   
   /**
-   * Run tasks; one TaskResult per task is streamed back as each finishes.
+   * Run tasks; one TaskResult per task is streamed back as each finishes
+   * (a result too large for one message as consecutive slices, TaskResult).
    * Tasks beyond the free slots queue here, up to slots × taskQueueDepth in
    * all; a task beyond that is answered at once with queue_full.
    */

@@ -56,6 +56,18 @@ export interface TaskResult {
    */
   'fetchFailedExecutorId'?: (string);
   /**
+   * A SUCCEEDED result whose records do not fit one message comes as
+   * consecutive TaskResult messages of the same call, each with the same
+   * task_id, attempt, executor_id, epoch and records.count, holding the slice
+   * of records.payload that starts at `records_offset`; every slice carries
+   * `records_total_bytes`, the payload's full size, and only the last one
+   * carries metrics. The scheduler takes the result only once it has every
+   * byte: a call that breaks before the last slice loses the task like any
+   * broken call (it is retried). 0 on a result sent whole.
+   */
+  'recordsOffset'?: (number | string | Long);
+  'recordsTotalBytes'?: (number | string | Long);
+  /**
    * Set (with state FAILED) when the executor refused the task because it
    * already holds slots × taskQueueDepth tasks (running or queued): not the
    * task's fault; the scheduler places it again without counting an attempt.
@@ -93,6 +105,18 @@ export interface TaskResult__Output {
    * outputs instead of blaming the task.
    */
   'fetchFailedExecutorId': (string);
+  /**
+   * A SUCCEEDED result whose records do not fit one message comes as
+   * consecutive TaskResult messages of the same call, each with the same
+   * task_id, attempt, executor_id, epoch and records.count, holding the slice
+   * of records.payload that starts at `records_offset`; every slice carries
+   * `records_total_bytes`, the payload's full size, and only the last one
+   * carries metrics. The scheduler takes the result only once it has every
+   * byte: a call that breaks before the last slice loses the task like any
+   * broken call (it is retried). 0 on a result sent whole.
+   */
+  'recordsOffset': (number);
+  'recordsTotalBytes': (number);
   /**
    * Set (with state FAILED) when the executor refused the task because it
    * already holds slots × taskQueueDepth tasks (running or queued): not the
