@@ -4,11 +4,15 @@
  * number. A job whose every batch fans out into many tiny tasks
  * (`repartition(N)`) runs on 2 executors; tasks per second of processing
  * time is what one scheduler sustains end to end (plan, place, launch over
- * gRPC in per-executor batches, collect results).
+ * gRPC in per-executor batches, collect results). It also prints the
+ * scheduler's CPU time per task over the measured batches (from /proc, so
+ * Linux only): the cost that bounds how many tasks one scheduler can launch,
+ * whatever the executors do.
  *
  *   npm run build && node dist/bench/task-throughput.js
+ *   BENCH_PARTITIONS (400) BENCH_BATCHES (8)
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RivuletClient } from '../client/index.js';
@@ -28,6 +32,13 @@ export default defineJob((ctx) => {
 `,
 );
 
+/** User + system CPU time of a process so far, in ms (/proc/<pid>/stat fields 14 and 15, in clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 const cluster = await startLocalCluster({ executors: 2, slots: 2, batchInterval: '2s', blockInterval: '500ms', logLevel: 'warn' });
 const a = cluster.addresses();
 const client = new RivuletClient({ scheduler: a.scheduler, receiver: a.receiver });
@@ -45,11 +56,21 @@ try {
       await sleep(500);
     }
   })();
+  const schedulerPid = cluster.processes().find((p) => p.name === 'scheduler')!.pid;
   let done: Awaited<ReturnType<typeof client.status>>['jobs'][number]['recentBatches'] = [];
+  // The CPU window opens once two batches are done (warm-up) and closes when `batches` more are.
+  let window: { cpuMs: number; completed: number } | undefined;
+  let cpuPerTask = NaN;
   for (;;) {
     const st = await client.status({ recentBatches: 1000 });
     done = st.jobs[0]!.recentBatches.filter((b) => b.state === 'COMPLETED' && Number(b.inputRecords) > 0);
-    if (done.length >= batches + 2) break;
+    const completed = st.jobs[0]!.recentBatches.filter((b) => b.state === 'COMPLETED');
+    if (!window && done.length >= 2) window = { cpuMs: cpuMs(schedulerPid), completed: completed.length };
+    if (window && done.length >= batches + 2) {
+      const tasksInWindow = completed.slice(window.completed).reduce((n, b) => n + b.tasks, 0);
+      cpuPerTask = (cpuMs(schedulerPid) - window.cpuMs) / Math.max(1, tasksInWindow);
+      break;
+    }
     await sleep(500);
   }
   pushing = false;
@@ -65,10 +86,12 @@ try {
     tasksPerBatch: percentile(measured.map((b) => b.tasks), 50),
     processingTimeMs: { p50: percentile(measured.map((b) => b.processingTimeMs), 50) },
     tasksPerSecond: { p50: Math.round(percentile(rates, 50)), max: Math.round(Math.max(...rates)) },
+    schedulerCpuMsPerTask: Number(cpuPerTask.toFixed(3)),
   };
   console.log(JSON.stringify(result));
   console.log(`\n${machineLine()}`);
   console.log(`${result.tasksPerBatch} tasks per batch on 4 slots: p50 processing ${result.processingTimeMs.p50} ms = ${result.tasksPerSecond.p50} tasks/s (best ${result.tasksPerSecond.max})`);
+  console.log(`scheduler CPU per task: ${result.schedulerCpuMsPerTask} ms (= at most ${Math.round(1000 / result.schedulerCpuMsPerTask)} tasks/s on one core)`);
   await client.stopJob(submitted.jobId).catch(() => undefined);
   await drain;
 } finally {
