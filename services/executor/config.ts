@@ -24,6 +24,13 @@ export const executorConfigSchema = z.object({
   heartbeatInterval: duration('250ms'),
   /** Host name reported for NODE_LOCAL placement. */
   nodeName: z.string().default(hostname()),
+  /**
+   * Longest a map task waits for copies of its shuffle buckets to reach the
+   * executors its reducers are planned on (scheduler shufflePush) before it
+   * reports; a push not done by then is abandoned and its reducer fetches the
+   * bucket from here instead.
+   */
+  shufflePushTimeout: duration('500ms'),
   /** Deadline of a FetchBlocks call to a peer. */
   fetchTimeout: duration('10s'),
   /** The gRPC channel to a peer executor is closed after this long without a fetch (and at once when the peer is declared lost); 0 = only when lost. */

@@ -66,7 +66,16 @@ await runService('executor', executorConfigSchema, async (config, log) => {
   const lostPeers = subscribe(nc, subjects.executorLostAll, executorLostSchema, (m) => fetcher.peerLost(m.executorId), log);
   // Opened on first use: only state jobs checkpoint.
   const checkpoints = lazyBlobStore(nc, config.checkpointBucket);
-  const runner = new TaskRunner({ executorId: config.executorId, epoch: () => incarnation.epoch, store, pool, bundles, fetcher, checkpoints });
+  const runner = new TaskRunner({
+    executorId: config.executorId,
+    epoch: () => incarnation.epoch,
+    store,
+    pool,
+    bundles,
+    fetcher,
+    checkpoints,
+    pushTimeoutMs: config.shufflePushTimeout,
+  });
   await pool.ready();
 
   const server = await startServer(

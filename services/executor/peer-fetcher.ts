@@ -43,6 +43,8 @@ export class FetchAbortedError extends Error {
 export interface BlockFetcher {
   /** The payloads of `blockIds` held by `peer`, in the same order. */
   fetch(peer: Peer, blockIds: readonly string[], signal?: AbortSignal): Promise<Buffer[]>;
+  /** Store copies of shuffle buckets on `peer` (PushBlocks), in calls of at most `maxCallBytes`; rejects when any call fails. */
+  push?(peer: Peer, blocks: ReadonlyArray<{ id: string; count: number; payload: Uint8Array }>, timeoutMs: number): Promise<void>;
   /** The peer was declared lost: drop the channel to it. */
   peerLost?(executorId: string): void;
   close(): void;
@@ -152,6 +154,37 @@ export class PeerFetcher implements BlockFetcher {
         signal?.removeEventListener('abort', onAbort);
         resolve(out);
       });
+    });
+  }
+
+  push(peer: Peer, blocks: ReadonlyArray<{ id: string; count: number; payload: Uint8Array }>, timeoutMs: number): Promise<void> {
+    if (blocks.length === 0) return Promise.resolve();
+    if (!peer.address) return Promise.reject(new UnavailableError(`executor ${peer.executorId} has no address to push to`));
+    // Calls of at most half a message: room for the framing of many small buckets.
+    const maxCallBytes = Math.max(1, Math.floor(this.opts.maxMessageBytes / 2));
+    const calls: Array<Array<{ blockId: string; batch: { count: number; payload: Uint8Array } }>> = [[]];
+    let bytes = 0;
+    for (const b of blocks) {
+      if (b.payload.byteLength > maxCallBytes) continue; // too big to push in one call: its reducer fetches it in slices
+      if (bytes + b.payload.byteLength > maxCallBytes && calls[calls.length - 1]!.length > 0) {
+        calls.push([]);
+        bytes = 0;
+      }
+      calls[calls.length - 1]!.push({ blockId: b.id, batch: { count: b.count, payload: b.payload } });
+      bytes += b.payload.byteLength + 64;
+    }
+    const deadline = this.opts.clock.now() + timeoutMs;
+    return this.channels.use(peer.address, peer.executorId, async (client) => {
+      await Promise.all(
+        calls
+          .filter((c) => c.length > 0)
+          .map(
+            (c) =>
+              new Promise<void>((resolve, reject) =>
+                client.pushBlocks({ blocks: c }, { deadline }, (err) => (err ? reject(err) : resolve())),
+              ),
+          ),
+      );
     });
   }
 

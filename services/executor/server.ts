@@ -55,6 +55,22 @@ export function executorHandlers(deps: ExecutorServerDeps): ExecutorHandlers {
       }
     },
 
+    PushBlocks: (call, callback) => {
+      try {
+        const blocks = call.request.blocks ?? [];
+        for (const b of blocks) {
+          checkBlockId(b.blockId);
+          // Only shuffle buckets are pushed: anything else has a place of its own (PutBlock, tasks).
+          if (!b.blockId.startsWith('shuffle/')) throw new InvalidArgumentError(`PushBlocks takes shuffle buckets only, got ${b.blockId}`);
+          if (!b.batch) throw new InvalidArgumentError(`PushBlocks ${b.blockId}: batch is missing`);
+        }
+        store.putAll(blocks.map((b) => ({ id: b.blockId, kind: 'shuffle' as const, count: b.batch!.count, payload: b.batch!.payload ?? Buffer.alloc(0) })));
+        callback(null, { stored: blocks.length });
+      } catch (e) {
+        callback(toServiceError(e));
+      }
+    },
+
     FetchBlocks: (call: grpc.ServerWritableStream<FetchBlocksRequest__Output, FetchedBlock>) => {
       let blocks: StoredBlock[];
       try {

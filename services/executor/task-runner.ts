@@ -33,6 +33,7 @@ import { sourceKey, type TaskSink } from '../../lib/dstream/runtime.js';
 import type { TaskSpec__Output } from '../../lib/proto/gen/rivulet/v1/TaskSpec.js';
 import type { TaskResult } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
 import type { ExecutorRef__Output } from '../../lib/proto/gen/rivulet/v1/ExecutorRef.js';
+import type { ShufflePushTarget__Output } from '../../lib/proto/gen/rivulet/v1/ShufflePushTarget.js';
 import type { BlockStore } from './block-store.js';
 import type { CheckpointStore } from '../../lib/checkpoint/store.js';
 import type { JobBundles } from './job-bundles.js';
@@ -72,6 +73,8 @@ export interface TaskRunnerOptions {
   fetcher: BlockFetcher;
   /** Where state checkpoints are written and read (CacheSink.checkpoint, BlockInput.checkpoint). */
   checkpoints?: () => Promise<CheckpointStore>;
+  /** Longest a map task waits for its buckets' pushes (ShuffleWrite.push) before it reports; config shufflePushTimeout. @default 500 */
+  pushTimeoutMs?: number;
 }
 
 type Lifecycle = 'fetching' | 'submitted' | 'done';
@@ -119,6 +122,10 @@ interface RemoteNeed {
 
 export class TaskRunner {
   private readonly active = new Map<string, Execution>();
+
+  /** Shuffle buckets pushed to reducers' executors, and those whose push failed (fetched instead): for tests and metrics. */
+  pushed = 0;
+  pushFailures = 0;
 
   constructor(private readonly opts: TaskRunnerOptions) {}
 
@@ -264,6 +271,9 @@ export class TaskRunner {
           metrics: metrics(outcome.recordsIn, outcome.recordsOut, 0, outcome.runMs, fetchMs, outcome.queueMs),
         };
       }
+      const pushes = spec.shuffleWrite!.push ?? [];
+      if (pushes.length > 0) await this.pushBuckets(pushes, puts);
+      if (exec.killed) return this.killedResult(exec);
       return {
         ...this.base(exec),
         state: 'SUCCEEDED',
@@ -409,6 +419,31 @@ export class TaskRunner {
       },
       fetchMs,
     };
+  }
+
+  /**
+   * Copy buckets to the executors their reducers are planned on, one call per
+   * executor, all at once, waiting at most pushTimeoutMs. Best effort by
+   * design: the buckets stay here, and a reducer that does not find its copy
+   * (a push failed, timed out, or the reducer ran elsewhere) fetches it from
+   * here as before — so a failure is not the task's.
+   */
+  private async pushBuckets(targets: readonly ShufflePushTarget__Output[], buckets: ReadonlyArray<{ id: string; count: number; payload: Uint8Array }>): Promise<void> {
+    const push = this.opts.fetcher.push?.bind(this.opts.fetcher);
+    if (!push) return;
+    const timeoutMs = this.opts.pushTimeoutMs ?? 500;
+    await Promise.all(
+      targets.map(async (t) => {
+        if (!t.executor || t.executor.executorId === this.opts.executorId) return;
+        const blocks = t.reducePartitions.map((r) => buckets[r]).filter((b) => b !== undefined);
+        try {
+          await push(peerOf(t.executor), blocks, timeoutMs);
+          this.pushed += blocks.length;
+        } catch {
+          this.pushFailures += blocks.length;
+        }
+      }),
+    );
   }
 
   private async readCheckpoint(name: string): Promise<Uint8Array> {

@@ -43,7 +43,7 @@ import type { TaskSetListener, TaskSetManager } from './task-set-manager.js';
 /** Told of every batch that finished (committed or failed); BatchSources listen. */
 export type BatchFinishedListener = (run: BatchRun) => void;
 
-type Config = Pick<SchedulerConfig, 'batchInterval' | 'defaultParallelism' | 'stateCheckpointInterval'>;
+type Config = Pick<SchedulerConfig, 'batchInterval' | 'defaultParallelism' | 'stateCheckpointInterval' | 'shufflePush'>;
 
 export interface BatchDagDeps {
   config: Config;
@@ -184,7 +184,31 @@ export class BatchDag implements TaskSetListener {
   private submitStage(run: BatchRun, s: StageRun): void {
     s.submitted = true;
     this.d.telemetry.stageSubmitted(run, s);
-    this.d.tasks.submit(run, s, (p) => this.preferredExecutors(run, s, p));
+    if (s.stage.kind === 'shuffleMap' && this.d.config.shufflePush) run.reducerPlan ??= this.reducerPlan();
+    this.d.tasks.submit(
+      run,
+      s,
+      (p) => this.preferredExecutors(run, s, p),
+      (p) => this.reducerOf(run, s, p),
+    );
+  }
+
+  /** Every live executor once per slot, interleaved (a, b, a, b…), in id order: reduce partitions spread in proportion to slots. */
+  private reducerPlan(): string[] {
+    const alive = this.d.executors.alive().sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const plan: string[] = [];
+    const most = Math.max(0, ...alive.map((e) => e.slots));
+    for (let slot = 0; slot < most; slot++) for (const e of alive) if (slot < e.slots) plan.push(e.id);
+    return plan;
+  }
+
+  /** Where a task reading shuffles finds its buckets pushed (the plan's executor for its reduce partition), if anywhere. */
+  private reducerOf(run: BatchRun, s: StageRun, partition: number): string | undefined {
+    const plan = run.reducerPlan;
+    if (!plan || plan.length === 0 || s.stage.shuffleReads.length === 0) return undefined;
+    const reads = planTask(run.job.graph, run.plan!, s.stage, partition).shuffles;
+    if (reads.length === 0) return undefined;
+    return plan[reads[0]!.reducePartition % plan.length];
   }
 
   private preferredExecutors(run: BatchRun, s: StageRun, partition: number): string[] {

@@ -105,6 +105,15 @@ export class BatchRun {
    * asked, then what the state task starts from and replays (scheduler.ts stateRebuild).
    */
   readonly stateRebuilds = new Map<string, 'pending' | LineageRebuild>();
+  /**
+   * Where reduce partitions of this batch's shuffles are planned (Drizzle's
+   * pre-scheduled reducers): reduce partition r runs preferably on
+   * `reducerPlan[r % length]`, and map tasks push bucket r there. Fixed when
+   * the first map stage is submitted (from the executors alive then, each
+   * once per slot), so every shuffle of the batch — both sides of a join —
+   * agrees; undefined when shuffle push is off.
+   */
+  reducerPlan?: readonly string[];
   /** Outputs this batch committed (first commits only), to be made durable before the batch is journaled. */
   readonly commits: Array<{ output: string; batch: { batchTimeMs: number; count: number; payload: Buffer } }> = [];
 

@@ -39,6 +39,15 @@ export const schedulerConfigSchema = z.object({
   livenessMaxLag: duration('500ms'),
   /** Copies of every input block to keep; after an executor loss, blocks left with fewer are copied to another executor. Match the receiver's. */
   replication: int(2, 1, 5),
+  /**
+   * Pre-scheduled reducers with pushed map outputs (as Drizzle pre-schedules
+   * reduce tasks): each batch's reduce partitions are planned on executors
+   * when its first map stage starts, map tasks push a copy of each bucket to
+   * its reducer's executor, and reduce tasks go there when it has room — so
+   * they read their input locally instead of one fetch per map executor.
+   * Best effort: a bucket not pushed, or a reducer run elsewhere, is fetched.
+   */
+  shufflePush: bool(true),
   /** Speculative execution of stragglers (Spark's spark.speculation, on by default here). */
   speculation: bool(true),
   /**

@@ -9,7 +9,9 @@
  * beyond its idle slots wait in its own queue and start without a scheduler
  * round trip. Among equals, the executor with the most idle slots wins, then
  * the one with the most room, so faster executors — which free their slots
- * sooner — take more tasks. Executors a task already failed on
+ * sooner — take more tasks. A task may also have an `affinity`: an executor
+ * where running it saves work (its shuffle input was pushed there) but whose
+ * absence costs only a fetch — taken when it has room, never waited for. Executors a task already failed on
  * are avoided, unless every live executor is one of them (retrying somewhere
  * beats never retrying).
  */
@@ -33,6 +35,8 @@ export interface PlacementTask {
   excluded: ReadonlySet<string>;
   /** When it became runnable: the locality wait counts from here. */
   readySinceMs: number;
+  /** A soft preference (pushed shuffle input): used when it has room, never waited for. */
+  affinity?: string;
 }
 
 export type Placement =
@@ -54,6 +58,10 @@ export function place(task: PlacementTask, alive: readonly PlacementExecutor[], 
     const hosts = new Set(candidates.filter((e) => task.preferred.includes(e.id)).map((e) => e.host));
     const nodeLocal = free.filter((e) => hosts.has(e.host));
     if (nodeLocal.length > 0) return launch(mostFree(nodeLocal)!, 'NODE_LOCAL');
+  }
+  if (task.affinity !== undefined) {
+    const near = free.find((e) => e.id === task.affinity);
+    if (near) return launch(near, 'ANY');
   }
   const any = mostFree(free);
   return any ? launch(any, 'ANY') : { kind: 'none' };

@@ -47,6 +47,8 @@ export interface AttemptInit {
   /** Re-runs a partition lost with an executor: goes ahead of new work. */
   recovery: boolean;
   preferred: string[];
+  /** Soft preference (placement.ts): the executor its shuffle input was pushed to. */
+  affinity?: string;
   excluded: Set<string>;
   readySinceMs: number;
   lastError?: string;
@@ -65,6 +67,7 @@ export class TaskAttempt implements AttemptInit {
   speculative: boolean;
   recovery: boolean;
   preferred: string[];
+  affinity?: string;
   excluded: Set<string>;
   readySinceMs: number;
   lastError?: string;
@@ -84,6 +87,7 @@ export class TaskAttempt implements AttemptInit {
     this.excluded = init.excluded;
     this.readySinceMs = init.readySinceMs;
     if (init.lastError !== undefined) this.lastError = init.lastError;
+    if (init.affinity !== undefined) this.affinity = init.affinity;
   }
 
   get state(): TaskState {
@@ -129,6 +133,7 @@ export class TaskAttempt implements AttemptInit {
       speculative: false,
       recovery: this.recovery,
       preferred: this.preferred,
+      ...(this.affinity !== undefined ? { affinity: this.affinity } : {}),
       excluded: this.excluded,
       readySinceMs: this.readySinceMs,
       ...overrides,

@@ -94,8 +94,12 @@ export class TaskSetManager {
     if (this.localityTimer) this.clock.clearTimeout(this.localityTimer);
   }
 
-  /** Queue the given partitions of a stage (each at most once: `inFlight`). */
-  submit(run: BatchRun, s: StageRun, preferred: (partition: number) => string[]): void {
+  /**
+   * Queue the given partitions of a stage (each at most once: `inFlight`).
+   * `preferred`: executors holding a partition's input (delay scheduling);
+   * `affinity`: where its shuffle input was pushed (taken if it has room).
+   */
+  submit(run: BatchRun, s: StageRun, preferred: (partition: number) => string[], affinity?: (partition: number) => string | undefined): void {
     const now = this.clock.now();
     for (let p = 0; p < s.stage.numPartitions; p++) {
       if (s.done.has(p) || s.inFlight.has(p)) continue;
@@ -110,6 +114,7 @@ export class TaskSetManager {
           speculative: false,
           recovery: s.resubmissions > 0,
           preferred: preferred(p),
+          ...withAffinity(affinity?.(p)),
           excluded: new Set(),
           readySinceMs: now,
         }),
@@ -164,7 +169,12 @@ export class TaskSetManager {
     const viewList = [...views.values()];
     const launches = new Map<TrackedExecutor, TaskAttempt[]>();
     let nextDeadline = Infinity;
-    const scan = (queue: TaskAttempt[]): TaskAttempt[] => {
+    // Tasks held back this round because the executor their shuffle input was
+    // pushed to is full while another one has room: a later task of the queue
+    // may belong where the room is. They are placed anywhere in a second pass
+    // when room is left after the first.
+    let deferred = 0;
+    const scan = (queue: TaskAttempt[], honourAffinity: boolean): TaskAttempt[] => {
       const remaining: TaskAttempt[] = [];
       let i = 0;
       for (; i < queue.length && room > 0; i++) {
@@ -196,6 +206,11 @@ export class TaskSetManager {
           remaining.push(t);
           continue;
         }
+        if (honourAffinity && t.affinity !== undefined && placed.executorId !== t.affinity && views.has(t.affinity) && !t.excluded.has(t.affinity)) {
+          deferred++;
+          remaining.push(t);
+          continue;
+        }
         const exec = this.executors.get(placed.executorId)!;
         this.executors.reserveSlot(exec);
         const view = views.get(exec.id)!;
@@ -211,8 +226,12 @@ export class TaskSetManager {
       for (; i < queue.length; i++) remaining.push(queue[i]!);
       return remaining;
     };
-    this.urgent = scan(this.urgent);
-    this.pending = scan(this.pending);
+    this.urgent = scan(this.urgent, true);
+    this.pending = scan(this.pending, true);
+    if (deferred > 0 && room > 0) {
+      this.urgent = scan(this.urgent, false);
+      this.pending = scan(this.pending, false);
+    }
     if (Number.isFinite(nextDeadline)) this.armLocalityTimer(nextDeadline - now);
     for (const [exec, tasks] of launches) this.launchOn(exec, tasks, now);
   }
@@ -503,6 +522,10 @@ export class TaskSetManager {
     for (const t of this.queuedByTask.values()) if (waitingByDesign(t, alive, now, this.config.localityWait, this.localityTimerArmed)) waiting++;
     return { pending: this.queuedByTask.size, waiting };
   }
+}
+
+function withAffinity(affinity: string | undefined): { affinity?: string } {
+  return affinity === undefined ? {} : { affinity };
 }
 
 const NO_EXECUTOR = 'no executor is alive: waiting for executors to join or rejoin';

@@ -12,7 +12,9 @@ import { sourceInputKey, type OutputNode } from '../../lib/dstream/graph.js';
 import { planTask, STATE_KEYS } from '../../lib/dstream/planner.js';
 import type { Logger } from '../../lib/log.js';
 import type { BlockInput } from '../../lib/proto/gen/rivulet/v1/BlockInput.js';
+import type { ShufflePushTarget } from '../../lib/proto/gen/rivulet/v1/ShufflePushTarget.js';
 import type { TaskSpec } from '../../lib/proto/gen/rivulet/v1/TaskSpec.js';
+import { appendTo } from '../../lib/collections.js';
 import type { BatchRun, StageRun } from './batch-run.js';
 import type { CachedBlock } from './cache-registry.js';
 import type { Locality } from './placement.js';
@@ -25,6 +27,8 @@ export interface TaskAttemptRef {
   partition: number;
   taskId: string;
   attempt: number;
+  /** The executor it was placed on, and that executor's epoch. */
+  executorId: string;
   epoch: number;
   locality: Locality;
   speculative: boolean;
@@ -123,6 +127,7 @@ export function buildTaskSpec(t: TaskAttemptRef, ctx: TaskSpecContext): TaskSpec
         dataset: ref(stage.shuffleNode!),
         numPartitions: run.plan!.partitions[stage.shuffleNode!]!,
         mapPartitionOffset: tp.mapPartitionOffset,
+        push: pushTargets(run.reducerPlan, run.plan!.partitions[stage.shuffleNode!]!, t.executorId, ctx),
       };
       break;
     case 'persist': {
@@ -203,4 +208,24 @@ function addStateRebuild(
     },
     'rebuilding a lost state partition',
   );
+}
+
+/**
+ * Where a map task pushes copies of its buckets: every reduce partition
+ * grouped by the live executor planned for it (run.reducerPlan), except the
+ * executor the map task runs on (its buckets are already there).
+ */
+function pushTargets(plan: readonly string[] | undefined, reducePartitions: number, self: string, ctx: TaskSpecContext): ShufflePushTarget[] {
+  if (!plan || plan.length === 0) return [];
+  const byExecutor = new Map<string, number[]>();
+  for (let r = 0; r < reducePartitions; r++) {
+    const id = plan[r % plan.length]!;
+    if (id !== self) appendTo(byExecutor, id, r);
+  }
+  const targets: ShufflePushTarget[] = [];
+  for (const [id, partitions] of byExecutor) {
+    const executor = ctx.liveExecutor(id);
+    if (executor) targets.push({ executor, reducePartitions: partitions });
+  }
+  return targets;
 }

@@ -17,6 +17,9 @@ import type { KillTasksResponse as _rivulet_v1_KillTasksResponse, KillTasksRespo
 import type { LoadJobRequest as _rivulet_v1_LoadJobRequest, LoadJobRequest__Output as _rivulet_v1_LoadJobRequest__Output } from './rivulet/v1/LoadJobRequest.js';
 import type { LoadJobResponse as _rivulet_v1_LoadJobResponse, LoadJobResponse__Output as _rivulet_v1_LoadJobResponse__Output } from './rivulet/v1/LoadJobResponse.js';
 import type { MapOutputLocation as _rivulet_v1_MapOutputLocation, MapOutputLocation__Output as _rivulet_v1_MapOutputLocation__Output } from './rivulet/v1/MapOutputLocation.js';
+import type { PushBlocksRequest as _rivulet_v1_PushBlocksRequest, PushBlocksRequest__Output as _rivulet_v1_PushBlocksRequest__Output } from './rivulet/v1/PushBlocksRequest.js';
+import type { PushBlocksResponse as _rivulet_v1_PushBlocksResponse, PushBlocksResponse__Output as _rivulet_v1_PushBlocksResponse__Output } from './rivulet/v1/PushBlocksResponse.js';
+import type { PushedBlock as _rivulet_v1_PushedBlock, PushedBlock__Output as _rivulet_v1_PushedBlock__Output } from './rivulet/v1/PushedBlock.js';
 import type { PutBlockRequest as _rivulet_v1_PutBlockRequest, PutBlockRequest__Output as _rivulet_v1_PutBlockRequest__Output } from './rivulet/v1/PutBlockRequest.js';
 import type { PutBlockResponse as _rivulet_v1_PutBlockResponse, PutBlockResponse__Output as _rivulet_v1_PutBlockResponse__Output } from './rivulet/v1/PutBlockResponse.js';
 import type { RecordBatch as _rivulet_v1_RecordBatch, RecordBatch__Output as _rivulet_v1_RecordBatch__Output } from './rivulet/v1/RecordBatch.js';
@@ -25,6 +28,7 @@ import type { ReplicateBlocksResponse as _rivulet_v1_ReplicateBlocksResponse, Re
 import type { ResultSink as _rivulet_v1_ResultSink, ResultSink__Output as _rivulet_v1_ResultSink__Output } from './rivulet/v1/ResultSink.js';
 import type { RunTasksRequest as _rivulet_v1_RunTasksRequest, RunTasksRequest__Output as _rivulet_v1_RunTasksRequest__Output } from './rivulet/v1/RunTasksRequest.js';
 import type { ShuffleInput as _rivulet_v1_ShuffleInput, ShuffleInput__Output as _rivulet_v1_ShuffleInput__Output } from './rivulet/v1/ShuffleInput.js';
+import type { ShufflePushTarget as _rivulet_v1_ShufflePushTarget, ShufflePushTarget__Output as _rivulet_v1_ShufflePushTarget__Output } from './rivulet/v1/ShufflePushTarget.js';
 import type { ShuffleWrite as _rivulet_v1_ShuffleWrite, ShuffleWrite__Output as _rivulet_v1_ShuffleWrite__Output } from './rivulet/v1/ShuffleWrite.js';
 import type { TaskAttemptRef as _rivulet_v1_TaskAttemptRef, TaskAttemptRef__Output as _rivulet_v1_TaskAttemptRef__Output } from './rivulet/v1/TaskAttemptRef.js';
 import type { TaskMetrics as _rivulet_v1_TaskMetrics, TaskMetrics__Output as _rivulet_v1_TaskMetrics__Output } from './rivulet/v1/TaskMetrics.js';
@@ -55,6 +59,9 @@ export interface ProtoGrpcType {
       LoadJobRequest: MessageTypeDefinition<_rivulet_v1_LoadJobRequest, _rivulet_v1_LoadJobRequest__Output>
       LoadJobResponse: MessageTypeDefinition<_rivulet_v1_LoadJobResponse, _rivulet_v1_LoadJobResponse__Output>
       MapOutputLocation: MessageTypeDefinition<_rivulet_v1_MapOutputLocation, _rivulet_v1_MapOutputLocation__Output>
+      PushBlocksRequest: MessageTypeDefinition<_rivulet_v1_PushBlocksRequest, _rivulet_v1_PushBlocksRequest__Output>
+      PushBlocksResponse: MessageTypeDefinition<_rivulet_v1_PushBlocksResponse, _rivulet_v1_PushBlocksResponse__Output>
+      PushedBlock: MessageTypeDefinition<_rivulet_v1_PushedBlock, _rivulet_v1_PushedBlock__Output>
       PutBlockRequest: MessageTypeDefinition<_rivulet_v1_PutBlockRequest, _rivulet_v1_PutBlockRequest__Output>
       PutBlockResponse: MessageTypeDefinition<_rivulet_v1_PutBlockResponse, _rivulet_v1_PutBlockResponse__Output>
       RecordBatch: MessageTypeDefinition<_rivulet_v1_RecordBatch, _rivulet_v1_RecordBatch__Output>
@@ -63,6 +70,7 @@ export interface ProtoGrpcType {
       ResultSink: MessageTypeDefinition<_rivulet_v1_ResultSink, _rivulet_v1_ResultSink__Output>
       RunTasksRequest: MessageTypeDefinition<_rivulet_v1_RunTasksRequest, _rivulet_v1_RunTasksRequest__Output>
       ShuffleInput: MessageTypeDefinition<_rivulet_v1_ShuffleInput, _rivulet_v1_ShuffleInput__Output>
+      ShufflePushTarget: MessageTypeDefinition<_rivulet_v1_ShufflePushTarget, _rivulet_v1_ShufflePushTarget__Output>
       ShuffleWrite: MessageTypeDefinition<_rivulet_v1_ShuffleWrite, _rivulet_v1_ShuffleWrite__Output>
       TaskAttemptRef: MessageTypeDefinition<_rivulet_v1_TaskAttemptRef, _rivulet_v1_TaskAttemptRef__Output>
       TaskMetrics: MessageTypeDefinition<_rivulet_v1_TaskMetrics, _rivulet_v1_TaskMetrics__Output>

@@ -53,6 +53,13 @@ describe('placement', () => {
     expect(waitingByDesign(task([], 0), [e('a', 0, 'h', 1)], 0, 30, false)).toBe(false);
   });
 
+  it('takes a task with an affinity (pushed shuffle input) to that executor when it has room, and elsewhere at once when it has none', () => {
+    const t = { ...task([]), affinity: 'a' };
+    expect(place(t, [e('a', 0, 'h', 1), e('b', 4)], 0, 30)).toEqual({ kind: 'launch', executorId: 'a', locality: 'ANY' });
+    expect(place(t, [e('a', 0, 'h', 0), e('b', 4)], 0, 30)).toEqual({ kind: 'launch', executorId: 'b', locality: 'ANY' });
+    expect(place({ ...t, affinity: 'gone' }, [e('b', 4)], 0, 30)).toEqual({ kind: 'launch', executorId: 'b', locality: 'ANY' });
+  });
+
   it('tells a task waiting by design (locality, no free slot) from one that could run', () => {
     expect(waitingByDesign(task(['a'], 100), [e('a', 0), e('b', 1)], 110, 30, false)).toBe(true);
     expect(waitingByDesign(task(['a'], 100), [e('a', 0), e('b', 1)], 140, 30, false)).toBe(false);

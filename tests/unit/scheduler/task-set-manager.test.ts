@@ -281,4 +281,22 @@ describe('TaskSetManager', () => {
     expect(new Set(s.gateway.launched.map((l) => l.spec.taskId)).size).toBe(3);
     expect(s.listener.succeeded.map((t) => t.partition)).toEqual([0, 1, 2]);
   });
+
+  it('places a reducer where its shuffle input was pushed when that executor has room, holds it back while another reducer fits the free room, and never waits for it', () => {
+    const s = setup([{ id: 'e1', slots: 1 }, { id: 'e2', slots: 1 }]);
+    const run = runWithStages([{ kind: 'result', numPartitions: 4, parentStages: [] }]);
+    // Reducer plan e1, e2, e1, e2 (as batch-dag plans it for 2 executors of one slot).
+    s.tsm.submit(run, run.stages[0]!, () => [], (p) => (p % 2 === 0 ? 'e1' : 'e2'));
+    s.tsm.schedule();
+    // "partition@executor" of every launch so far (the task id ends in the partition).
+    const on = () => s.gateway.launched.map((l) => `${l.spec.taskId!.split('/').pop()}@${l.executor.id}`);
+    expect(on()).toEqual(['0@e1', '1@e2']);
+    // e2 frees up: partition 2 (pushed to the busy e1) is held back, partition 3 (pushed to e2) goes.
+    s.report(s.gateway.launched[1]!, 'SUCCEEDED');
+    expect(on()).toEqual(['0@e1', '1@e2', '3@e2']);
+    expect(s.tsm.pendingCounts().pending).toBe(1);
+    // e2 frees up again and e1 is still busy (a straggler): partition 2 is not left waiting for it.
+    s.report(s.gateway.launched[2]!, 'SUCCEEDED');
+    expect(on()).toEqual(['0@e1', '1@e2', '3@e2', '2@e2']);
+  });
 });

@@ -10,6 +10,8 @@ import type { KillTasksRequest as _rivulet_v1_KillTasksRequest, KillTasksRequest
 import type { KillTasksResponse as _rivulet_v1_KillTasksResponse, KillTasksResponse__Output as _rivulet_v1_KillTasksResponse__Output } from '../../rivulet/v1/KillTasksResponse.js';
 import type { LoadJobRequest as _rivulet_v1_LoadJobRequest, LoadJobRequest__Output as _rivulet_v1_LoadJobRequest__Output } from '../../rivulet/v1/LoadJobRequest.js';
 import type { LoadJobResponse as _rivulet_v1_LoadJobResponse, LoadJobResponse__Output as _rivulet_v1_LoadJobResponse__Output } from '../../rivulet/v1/LoadJobResponse.js';
+import type { PushBlocksRequest as _rivulet_v1_PushBlocksRequest, PushBlocksRequest__Output as _rivulet_v1_PushBlocksRequest__Output } from '../../rivulet/v1/PushBlocksRequest.js';
+import type { PushBlocksResponse as _rivulet_v1_PushBlocksResponse, PushBlocksResponse__Output as _rivulet_v1_PushBlocksResponse__Output } from '../../rivulet/v1/PushBlocksResponse.js';
 import type { PutBlockRequest as _rivulet_v1_PutBlockRequest, PutBlockRequest__Output as _rivulet_v1_PutBlockRequest__Output } from '../../rivulet/v1/PutBlockRequest.js';
 import type { PutBlockResponse as _rivulet_v1_PutBlockResponse, PutBlockResponse__Output as _rivulet_v1_PutBlockResponse__Output } from '../../rivulet/v1/PutBlockResponse.js';
 import type { ReplicateBlocksRequest as _rivulet_v1_ReplicateBlocksRequest, ReplicateBlocksRequest__Output as _rivulet_v1_ReplicateBlocksRequest__Output } from '../../rivulet/v1/ReplicateBlocksRequest.js';
@@ -82,6 +84,31 @@ export interface ExecutorClient extends grpc.Client {
   loadJob(argument: _rivulet_v1_LoadJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_rivulet_v1_LoadJobResponse__Output>): grpc.ClientUnaryCall;
   loadJob(argument: _rivulet_v1_LoadJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_LoadJobResponse__Output>): grpc.ClientUnaryCall;
   loadJob(argument: _rivulet_v1_LoadJobRequest, callback: grpc.requestCallback<_rivulet_v1_LoadJobResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Copies of shuffle buckets pushed here by the map task that wrote them,
+   * because a reduce task reading them is planned on this executor
+   * (ShuffleWrite.push): the reducer then finds them local instead of
+   * fetching each from its map's executor. Idempotent by block id (bucket
+   * ids are deterministic). RESOURCE_EXHAUSTED when the store cannot make
+   * room; the pusher then leaves the bucket to be fetched.
+   */
+  PushBlocks(argument: _rivulet_v1_PushBlocksRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_PushBlocksResponse__Output>): grpc.ClientUnaryCall;
+  PushBlocks(argument: _rivulet_v1_PushBlocksRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_rivulet_v1_PushBlocksResponse__Output>): grpc.ClientUnaryCall;
+  PushBlocks(argument: _rivulet_v1_PushBlocksRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_PushBlocksResponse__Output>): grpc.ClientUnaryCall;
+  PushBlocks(argument: _rivulet_v1_PushBlocksRequest, callback: grpc.requestCallback<_rivulet_v1_PushBlocksResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Copies of shuffle buckets pushed here by the map task that wrote them,
+   * because a reduce task reading them is planned on this executor
+   * (ShuffleWrite.push): the reducer then finds them local instead of
+   * fetching each from its map's executor. Idempotent by block id (bucket
+   * ids are deterministic). RESOURCE_EXHAUSTED when the store cannot make
+   * room; the pusher then leaves the bucket to be fetched.
+   */
+  pushBlocks(argument: _rivulet_v1_PushBlocksRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_PushBlocksResponse__Output>): grpc.ClientUnaryCall;
+  pushBlocks(argument: _rivulet_v1_PushBlocksRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_rivulet_v1_PushBlocksResponse__Output>): grpc.ClientUnaryCall;
+  pushBlocks(argument: _rivulet_v1_PushBlocksRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_PushBlocksResponse__Output>): grpc.ClientUnaryCall;
+  pushBlocks(argument: _rivulet_v1_PushBlocksRequest, callback: grpc.requestCallback<_rivulet_v1_PushBlocksResponse__Output>): grpc.ClientUnaryCall;
   
   /**
    * Store a block (an input block from the receiver). Idempotent by block_id.
@@ -187,6 +214,16 @@ export interface ExecutorHandlers extends grpc.UntypedServiceImplementation {
   LoadJob: grpc.handleUnaryCall<_rivulet_v1_LoadJobRequest__Output, _rivulet_v1_LoadJobResponse>;
   
   /**
+   * Copies of shuffle buckets pushed here by the map task that wrote them,
+   * because a reduce task reading them is planned on this executor
+   * (ShuffleWrite.push): the reducer then finds them local instead of
+   * fetching each from its map's executor. Idempotent by block id (bucket
+   * ids are deterministic). RESOURCE_EXHAUSTED when the store cannot make
+   * room; the pusher then leaves the bucket to be fetched.
+   */
+  PushBlocks: grpc.handleUnaryCall<_rivulet_v1_PushBlocksRequest__Output, _rivulet_v1_PushBlocksResponse>;
+  
+  /**
    * Store a block (an input block from the receiver). Idempotent by block_id.
    * RESOURCE_EXHAUSTED when the block store cannot make room.
    */
@@ -225,6 +262,7 @@ export interface ExecutorDefinition extends grpc.ServiceDefinition {
   FetchBlocks: MethodDefinition<_rivulet_v1_FetchBlocksRequest, _rivulet_v1_FetchedBlock, _rivulet_v1_FetchBlocksRequest__Output, _rivulet_v1_FetchedBlock__Output>
   KillTasks: MethodDefinition<_rivulet_v1_KillTasksRequest, _rivulet_v1_KillTasksResponse, _rivulet_v1_KillTasksRequest__Output, _rivulet_v1_KillTasksResponse__Output>
   LoadJob: MethodDefinition<_rivulet_v1_LoadJobRequest, _rivulet_v1_LoadJobResponse, _rivulet_v1_LoadJobRequest__Output, _rivulet_v1_LoadJobResponse__Output>
+  PushBlocks: MethodDefinition<_rivulet_v1_PushBlocksRequest, _rivulet_v1_PushBlocksResponse, _rivulet_v1_PushBlocksRequest__Output, _rivulet_v1_PushBlocksResponse__Output>
   PutBlock: MethodDefinition<_rivulet_v1_PutBlockRequest, _rivulet_v1_PutBlockResponse, _rivulet_v1_PutBlockRequest__Output, _rivulet_v1_PutBlockResponse__Output>
   ReplicateBlocks: MethodDefinition<_rivulet_v1_ReplicateBlocksRequest, _rivulet_v1_ReplicateBlocksResponse, _rivulet_v1_ReplicateBlocksRequest__Output, _rivulet_v1_ReplicateBlocksResponse__Output>
   RunTasks: MethodDefinition<_rivulet_v1_RunTasksRequest, _rivulet_v1_TaskResult, _rivulet_v1_RunTasksRequest__Output, _rivulet_v1_TaskResult__Output>

@@ -1,6 +1,7 @@
 // Original file: proto/rivulet/v1/executor.proto
 
 import type { DatasetRef as _rivulet_v1_DatasetRef, DatasetRef__Output as _rivulet_v1_DatasetRef__Output } from '../../rivulet/v1/DatasetRef.js';
+import type { ShufflePushTarget as _rivulet_v1_ShufflePushTarget, ShufflePushTarget__Output as _rivulet_v1_ShufflePushTarget__Output } from '../../rivulet/v1/ShufflePushTarget.js';
 
 /**
  * A task's result is hashed into buckets for a downstream shuffle and kept in
@@ -20,6 +21,14 @@ export interface ShuffleWrite {
    * parents one after the other, parent 0's first; 0 for single-parent shuffles.
    */
   'mapPartitionOffset'?: (number);
+  /**
+   * Where the reduce tasks of this shuffle are planned: after writing its
+   * buckets here, the task pushes a copy of bucket r to the executor planned
+   * for reduce partition r (PushBlocks, one call per executor), so the
+   * reducers read them locally. Best effort: a bucket that could not be
+   * pushed is fetched from here as before. Empty: no push.
+   */
+  'push'?: (_rivulet_v1_ShufflePushTarget)[];
 }
 
 /**
@@ -40,4 +49,12 @@ export interface ShuffleWrite__Output {
    * parents one after the other, parent 0's first; 0 for single-parent shuffles.
    */
   'mapPartitionOffset': (number);
+  /**
+   * Where the reduce tasks of this shuffle are planned: after writing its
+   * buckets here, the task pushes a copy of bucket r to the executor planned
+   * for reduce partition r (PushBlocks, one call per executor), so the
+   * reducers read them locally. Best effort: a bucket that could not be
+   * pushed is fetched from here as before. Empty: no push.
+   */
+  'push': (_rivulet_v1_ShufflePushTarget__Output)[];
 }
