@@ -181,7 +181,8 @@ export function executorHandlers(deps: ExecutorServerDeps): ExecutorHandlers {
     KillTasks: (call, callback) => {
       try {
         let killed = 0;
-        for (const t of call.request.tasks) if (runner.kill(t.taskId, t.attempt)) killed++;
+        const onlyQueued = call.request.onlyIfQueued;
+        for (const t of call.request.tasks) if (onlyQueued ? runner.withdraw(t.taskId, t.attempt) : runner.kill(t.taskId, t.attempt)) killed++;
         callback(null, { killed });
       } catch (e) {
         callback(toServiceError(e));

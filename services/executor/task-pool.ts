@@ -74,6 +74,8 @@ export interface PoolHandle {
   readonly outcome: Promise<PoolOutcome>;
   /** Remove the task if queued, or stop its worker if running. False when already finished. */
   cancel(): boolean;
+  /** Remove the task only if it is still queued (no worker has it). False otherwise. */
+  cancelIfQueued(): boolean;
 }
 
 export interface TaskPoolOptions {
@@ -183,7 +185,7 @@ export class TaskPool {
     const outcome = new Promise<PoolOutcome>((r) => (resolve = r));
     if (this.closed) {
       resolve({ kind: 'failed', message: 'executor task pool is shut down', queueMs: 0 });
-      return { outcome, cancel: () => false };
+      return { outcome, cancel: () => false, cancelIfQueued: () => false };
     }
     const seq = this.nextSeq++;
     const job: Job = {
@@ -197,7 +199,7 @@ export class TaskPool {
     };
     this.queue.push(job);
     this.pump();
-    return { outcome, cancel: () => this.cancel(job) };
+    return { outcome, cancel: () => this.cancel(job), cancelIfQueued: () => job.state === 'queued' && this.cancel(job) };
   }
 
   /** Terminate every worker; queued and running tasks fail. */

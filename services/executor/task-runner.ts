@@ -100,6 +100,17 @@ class Execution implements TaskExecution {
     this.handle?.cancel();
     return true;
   }
+
+  /** Kill only if no worker has started it yet (fetching its inputs, or queued for a slot): a task stolen by an idle executor. */
+  withdraw(): boolean {
+    if (this.state === 'done' || this.killed) return false;
+    if (this.state === 'fetching' || (this.handle !== undefined && this.handle.cancelIfQueued())) {
+      this.killed = true;
+      this.abort.abort();
+      return true;
+    }
+    return false;
+  }
 }
 
 class InvalidTaskError extends Error {
@@ -192,6 +203,11 @@ export class TaskRunner {
 
   kill(taskId: string, attempt: number): boolean {
     return this.active.get(attemptKey(taskId, attempt))?.kill() ?? false;
+  }
+
+  /** Take back a task that has not started in a slot yet (the scheduler gives it to an idle executor); false when it has started or ended. */
+  withdraw(taskId: string, attempt: number): boolean {
+    return this.active.get(attemptKey(taskId, attempt))?.withdraw() ?? false;
   }
 
   /** Kill every task started under an incarnation older than `epoch` (the scheduler runs them elsewhere); returns how many. */

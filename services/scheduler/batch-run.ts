@@ -97,6 +97,8 @@ export class BatchRun {
   /** Highest attempt number issued per task id: every launch, speculative or not, gets a new one. */
   private readonly attempts = new Map<string, number>();
   speculativeTasks = 0;
+  /** Tasks taken back from a busy executor's queue, before they started, for an idle one. */
+  stolenTasks = 0;
   /** Tasks re-run because an executor holding their outputs was lost. */
   recoveryTasks = 0;
   /**

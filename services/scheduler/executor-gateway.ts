@@ -146,10 +146,11 @@ export class ExecutorGateway {
     );
   }
 
-  kill(e: ExecutorEndpoint, tasks: Array<{ taskId: string; attempt: number }>): void {
+  /** Best effort. `onlyIfQueued`: only tasks not started yet (stealing); the killed ones report KILLED on their stream. */
+  kill(e: ExecutorEndpoint, tasks: Array<{ taskId: string; attempt: number }>, onlyIfQueued = false): void {
     if (tasks.length === 0) return;
     const peer = this.peer(e);
-    unary(peer.client, peer.client.killTasks, { tasks }, { timeoutMs: 5000 }).catch(() => undefined);
+    unary(peer.client, peer.client.killTasks, { tasks, onlyIfQueued }, { timeoutMs: 5000 }).catch(() => undefined);
   }
 
   forget(executorId: string): void {

@@ -71,6 +71,8 @@ export class TaskAttempt implements AttemptInit {
   excluded: Set<string>;
   readySinceMs: number;
   lastError?: string;
+  /** The scheduler asked its executor to give it back if not started yet (task stealing, task-set-manager.ts). */
+  stealRequested = false;
   /** Set on launch. */
   launch?: Launch;
 

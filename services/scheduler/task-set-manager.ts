@@ -17,7 +17,16 @@
  * task, not a scan of every queued one); queued attempts and running ones are
  * indexed by task, so a success finds the other attempts of its partition
  * without a scan; a queued attempt cancelled meanwhile is dropped when the
- * round reaches it. Results: an
+ * round reaches it.
+ *
+ * Stealing: a task sits in a busy executor's queue while another executor
+ * has an idle slot and nothing queued here fits it (skew: one task far longer
+ * than the rest). The scheduler then asks the busy executor to give back its
+ * most recently assigned tasks that have not started (KillTasks
+ * only_if_queued); each one given back reports KILLED and is placed again —
+ * uncounted, not on that executor. One that started meanwhile keeps running.
+ *
+ * Results: an
  * attempt counts only when its key and executor epoch match; the first
  * success of a partition wins, every other attempt is killed.
  *
@@ -150,7 +159,6 @@ export class TaskSetManager {
    * has room: the rest keeps its order for the next round.
    */
   schedule(): void {
-    if (this.urgent.length === 0 && this.pending.length === 0) return;
     const now = this.clock.now();
     const alive = this.executors.alive();
     if (alive.length === 0) {
@@ -166,6 +174,7 @@ export class TaskSetManager {
       room += view.queueRoom;
     }
     if (room === 0) return;
+    if (this.urgent.length === 0 && this.pending.length === 0) return this.stealForIdleSlots(views);
     const viewList = [...views.values()];
     const launches = new Map<TrackedExecutor, TaskAttempt[]>();
     let nextDeadline = Infinity;
@@ -234,6 +243,37 @@ export class TaskSetManager {
     }
     if (Number.isFinite(nextDeadline)) this.armLocalityTimer(nextDeadline - now);
     for (const [exec, tasks] of launches) this.launchOn(exec, tasks, now);
+    this.stealForIdleSlots(views);
+  }
+
+  /** Idle slots left after a round, and tasks queued on busy executors: take some of those back (see the header). */
+  private stealForIdleSlots(views: ReadonlyMap<string, PlacementExecutor>): void {
+    let idle = 0;
+    for (const v of views.values()) idle += v.freeSlots;
+    if (idle === 0) return;
+    const busy = new Map<string, { exec: TrackedExecutor; queued: number; attempts: TaskAttempt[] }>();
+    for (const e of this.executors.alive()) if (e.running > e.slots) busy.set(e.id, { exec: e, queued: e.running - e.slots, attempts: [] });
+    if (busy.size === 0) return;
+    for (const t of this.running.values()) {
+      // An idle slot already promised a task asked back (not here yet) is not idle.
+      if (t.stealRequested) idle--;
+      const b = busy.get(t.executorId);
+      if (!b || t.epoch !== b.exec.epoch) continue;
+      if (t.stealRequested) b.queued--;
+      else if (!t.speculative) b.attempts.push(t);
+    }
+    if (idle <= 0) return;
+    const victims = [...busy.values()].filter((b) => b.queued > 0).sort((a, b) => b.queued - a.queued);
+    for (const b of victims) {
+      if (idle === 0) break;
+      // The executor runs its queue in order: the latest assigned are the least likely to have started
+      // (`running` keeps launch order, so they are the last collected).
+      b.attempts.reverse();
+      const take = b.attempts.slice(0, Math.min(idle, b.queued));
+      for (const t of take) t.stealRequested = true;
+      idle -= take.length;
+      this.gateway.kill(b.exec, take.map((t) => ({ taskId: t.taskId, attempt: t.attempt })), true);
+    }
   }
 
   /** Take a queued attempt out of the queues' index; the queues drop it when they reach it. */
@@ -310,6 +350,15 @@ export class TaskSetManager {
     }
     t.moveTo(r.state === 'KILLED' ? 'KILLED' : 'FAILED', this.log);
     if (run.state !== 'RUNNING') return this.schedule();
+    if (r.state === 'KILLED' && t.stealRequested) {
+      // Given back before it started, for an idle executor: placed again, uncounted, elsewhere.
+      run.stolenTasks++;
+      if (!this.otherAttemptRunning(t) && !s.done.has(t.partition)) {
+        s.inFlight.delete(t.partition);
+        this.requeue(t, t.failures, `taken back from executor ${t.executorId} for an idle one`);
+      }
+      return this.schedule();
+    }
     if (r.queueFull) {
       // The executor still held tasks the scheduler had already counted out
       // (a kill in flight): not the task's fault, place it again, uncounted.

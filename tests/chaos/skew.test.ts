@@ -1,11 +1,13 @@
 /**
  * Dynamic load balancing under skew: one key is 50× heavier than the others,
- * so one reduce task runs far longer than the rest. Tasks are handed out one
- * free slot at a time, so the other executors keep draining the remaining
- * tasks meanwhile: no status snapshot may show a runnable pending task (one not
- * merely waiting for locality) while an executor has a free slot. And the
- * outputs stay exact: per key, the counts over all batches add up to what was
- * pushed, and each record's work value is the one computed here for its count.
+ * so one reduce task runs far longer than the rest. Executors take tasks into
+ * their own queues (taskQueueDepth), so the tasks queued behind the long one
+ * would wait for it — unless an idle executor steals them. What must hold: no
+ * status snapshot shows a runnable task pending at the scheduler while an
+ * executor has a free slot; tasks queued behind the hot one were stolen (the
+ * batches' stolen counts); and the outputs stay exact: per key, the counts over
+ * all batches add up to what was pushed, and each record's work value is the
+ * one computed here for its count.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +20,7 @@ import { waitFor } from '../helpers/wait.js';
 /** What the job's mapValues computes for a key with `n` records (the same loop). */
 function work(n: number): number {
   let x = 0;
-  for (let i = 0; i < n * 20000; i++) x = (x * 31 + i) % 1000003;
+  for (let i = 0; i < n * 60000; i++) x = (x * 31 + i) % 1000003;
   return x;
 }
 
@@ -32,9 +34,9 @@ export default defineJob((ctx) => {
     .map((k): [string, number] => [k, 1])
     .groupByKey(12)
     .mapValues((values) => {
-      // Work proportional to the key's records: the hot key's task is the long one.
+      // Work proportional to the key's records: the hot key's task is the long one (~60M steps), the others ~1M — long enough that tasks queued behind it are worth stealing.
       let x = 0;
-      for (let i = 0; i < values.length * 20000; i++) x = (x * 31 + i) % 1000003;
+      for (let i = 0; i < values.length * 60000; i++) x = (x * 31 + i) % 1000003;
       return [values.length, x];
     })
     .output('load');
@@ -46,7 +48,7 @@ describe('skewed load', () => {
   let client: RivuletClient;
   useLocalCluster({ executors: 3, slots: 2, batchInterval: '1s', blockInterval: '250ms', logLevel: 'warn' }, (started) => ({ client } = started));
 
-  it('no executor idles while runnable tasks are pending', async () => {
+  it('no executor idles while tasks wait: pending ones are placed, ones queued behind the hot task are stolen', async () => {
     const submitted = await client.submitJob(job);
     const slice: string[] = [];
     for (let k = 0; k < 30; k++) for (let i = 0; i < 20; i++) slice.push(`k${k}`);
@@ -71,6 +73,7 @@ describe('skewed load', () => {
     let sampling = true;
     let samples = 0;
     let busySamples = 0;
+    let queuedSamples = 0;
     const violations: string[] = [];
     const sampler = (async () => {
       while (sampling) {
@@ -79,6 +82,7 @@ describe('skewed load', () => {
         const runnable = st.pendingTasks - st.pendingWaiting;
         const free = st.executors.filter((e) => e.state === 'ALIVE' && e.freeSlots > 0);
         if (st.pendingTasks > 0) busySamples++;
+        if (st.executors.some((e) => e.queuedTasks > 0)) queuedSamples++;
         if (runnable > 0 && free.length > 0) {
           violations.push(`${runnable} runnable pending while ${free.map((e) => `${e.executorId}:${e.freeSlots}`).join(',')} free`);
         }
@@ -110,9 +114,13 @@ describe('skewed load', () => {
     }
     expect(watchError).toBeUndefined();
 
-    // The workload really did queue tasks (otherwise the check proves nothing).
-    expect(busySamples, `${samples} status samples`).toBeGreaterThan(0);
+    // The workload really did queue tasks (otherwise the checks prove nothing)...
+    expect(busySamples + queuedSamples, `${samples} status samples`).toBeGreaterThan(0);
     expect(violations).toEqual([]);
+    // ...and tasks queued behind the hot one went to idle executors instead of waiting for it.
+    const stolen = (await client.status({ recentBatches: 1000 })).jobs[0]!.recentBatches.reduce((n, b) => n + b.stolenTasks, 0);
+    console.log(`[skew] ${samples} samples, ${busySamples} with tasks pending at the scheduler, ${queuedSamples} with tasks queued on executors; ${stolen} tasks stolen`);
+    expect(stolen).toBeGreaterThan(0);
     // Against the input: per key, the counts over all batches are what was pushed (each key at
     // most once per batch), and every record's work value is the one computed here for its count.
     expect(countedPerKey()).toEqual(pushedPerKey);

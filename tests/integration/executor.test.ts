@@ -408,6 +408,31 @@ describe('executor service (2 processes, real gRPC + NATS)', () => {
     await waitFor('slot freed', () => (latest('exec-b')?.freeSlots === 2 ? true : undefined));
   });
 
+  it('gives back only tasks not started when asked with only_if_queued (stealing): a queued task is KILLED, running ones keep running', async () => {
+    const spinner = inlineJob('spinner2.js', `ctx.receiverStream('lines').map((l) => { if (l === 'the end') for (;;) {} return l; }).output('o')`);
+    await call(cb, 'loadJob', { jobId: 'spin2', bundleHash: spinner.hash, bundle: Buffer.from(spinner.code) });
+    const spec = (taskId: string, spins: boolean): TaskSpec => ({
+      taskId,
+      attempt: 0,
+      bundleHash: spinner.hash,
+      dataset: { nodeId: 2 },
+      blocks: [{ dataset: { nodeId: 0 }, partition: 0, blockId: spins ? blockIds[1]! : blockIds[0]!, locations: [refA] }],
+      result: { output: 'o' },
+    });
+    // Two spinners hold exec-b's 2 slots; the third task waits in its queue.
+    const seen: TaskResult__Output[] = [];
+    const pending = runTasks(cb, [spec('spin-a', true), spec('spin-b', true), spec('queued', false)], (r) => seen.push(r));
+    await waitFor('both slots busy', () => (latest('exec-b')?.runningTasks === 3 && latest('exec-b')?.freeSlots === 0 ? true : undefined));
+    // Asked for a running task and the queued one: only the queued one is given back.
+    expect(await call(cb, 'killTasks', { tasks: [{ taskId: 'spin-a', attempt: 0 }, { taskId: 'queued', attempt: 0 }], onlyIfQueued: true })).toEqual({ killed: 1 });
+    await waitFor('the queued task reported', () => (seen.length === 1 ? true : undefined));
+    expect(seen[0]).toMatchObject({ taskId: 'queued', state: 'KILLED', executorId: 'exec-b' });
+    // The spinners still run; stop them the ordinary way.
+    expect(await call(cb, 'killTasks', { tasks: [{ taskId: 'spin-a', attempt: 0 }, { taskId: 'spin-b', attempt: 0 }] })).toEqual({ killed: 2 });
+    expect((await pending).map((r) => r.state).sort()).toEqual(['KILLED', 'KILLED', 'KILLED']);
+    await waitFor('slots freed', () => (latest('exec-b')?.freeSlots === 2 ? true : undefined));
+  });
+
   it('refuses a block beyond blockStoreBytes with RESOURCE_EXHAUSTED', async () => {
     const big = Buffer.alloc(STORE_BYTES + 1024, 0xc0); // 0xc0 = msgpack nil, so it is also valid records
     const res = await statusOf(call(cb, 'putBlock', { blockId: 'in/big', stream: 'lines', batch: { count: big.length, payload: big } }));

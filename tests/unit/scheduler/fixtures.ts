@@ -59,13 +59,13 @@ type Gateway = SchedulerPorts['gateway'];
 
 export class RecordingGateway implements Gateway {
   readonly launched: Launched[] = [];
-  readonly killed: Array<{ executorId: string; taskId: string; attempt: number }> = [];
+  readonly killed: Array<{ executorId: string; taskId: string; attempt: number; onlyIfQueued?: boolean }> = [];
   launch(executor: ExecutorEndpoint, _job: unknown, tasks: TaskSpec[], cb: LaunchCallbacks): void {
     for (const spec of tasks) this.launched.push({ executor, spec, cb });
   }
   drop(): void {}
-  kill(e: ExecutorEndpoint, tasks: Array<{ taskId: string; attempt: number }>): void {
-    for (const t of tasks) this.killed.push({ executorId: e.id, ...t });
+  kill(e: ExecutorEndpoint, tasks: Array<{ taskId: string; attempt: number }>, onlyIfQueued = false): void {
+    for (const t of tasks) this.killed.push({ executorId: e.id, ...t, ...(onlyIfQueued ? { onlyIfQueued } : {}) });
   }
   forget(): void {}
   probe(): Promise<boolean> {

@@ -299,4 +299,39 @@ describe('TaskSetManager', () => {
     s.report(s.gateway.launched[2]!, 'SUCCEEDED');
     expect(on()).toEqual(['0@e1', '1@e2', '3@e2', '2@e2']);
   });
+
+  it("steals: an idle executor gets tasks back from a busy one's queue — only ones not started, uncounted, never twice", () => {
+    const s = setup([
+      { id: 'e1', slots: 1, queueDepth: 3 },
+      { id: 'e2', slots: 1, queueDepth: 3 },
+    ], { config: { maxTaskAttempts: '1' } });
+    const run = runWithStages([{ kind: 'result', numPartitions: 6, parentStages: [] }]);
+    s.tsm.submit(run, run.stages[0]!, () => []);
+    s.tsm.schedule();
+    const onE1 = s.gateway.launched.filter((l) => l.executor.id === 'e1');
+    const onE2 = s.gateway.launched.filter((l) => l.executor.id === 'e2');
+    expect([onE1.length, onE2.length]).toEqual([3, 3]);
+    // e1 runs a long task; e2 finishes its three: it has an idle slot, e1 two queued tasks.
+    s.clock.advance(5);
+    for (const l of onE2) s.report(l, 'SUCCEEDED');
+    // One idle slot: one task asked back, the one e1 was given last, only if not started.
+    expect(s.gateway.killed).toEqual([{ executorId: 'e1', taskId: onE1[2]!.spec.taskId, attempt: onE1[2]!.spec.attempt, onlyIfQueued: true }]);
+    // Another round changes nothing: that task is already asked for.
+    s.tsm.schedule();
+    expect(s.gateway.killed).toHaveLength(1);
+    // e1 gives it back (KILLED): it runs on e2, and nothing counts as a failure (maxTaskAttempts is 1).
+    s.report(onE1[2]!, 'KILLED');
+    const again = s.gateway.launched.at(-1)!;
+    expect(again.spec.taskId).toBe(onE1[2]!.spec.taskId);
+    expect(again.executor.id).toBe('e2');
+    expect(run.stolenTasks).toBe(1);
+    expect(run.taskFailures).toBe(0);
+    expect(s.listener.failed).toEqual([]);
+    // A steal request for a task that had started already: its success counts as usual.
+    s.report(again, 'SUCCEEDED');
+    expect(s.gateway.killed.at(-1)).toMatchObject({ executorId: 'e1', taskId: onE1[1]!.spec.taskId, onlyIfQueued: true });
+    s.report(onE1[1]!, 'SUCCEEDED');
+    s.report(onE1[0]!, 'SUCCEEDED');
+    expect(s.listener.succeeded.map((t) => t.partition).sort()).toEqual([0, 1, 2, 3, 4, 5]);
+  });
 });

@@ -28,6 +28,11 @@ export interface BatchStatus {
    * executor holding it may rejoin). Empty when nothing holds it back.
    */
   'waitingReason'?: (string);
+  /**
+   * Tasks an idle executor took over from a busy executor's queue before they
+   * started there (task stealing).
+   */
+  'stolenTasks'?: (number);
 }
 
 export interface BatchStatus__Output {
@@ -56,4 +61,9 @@ export interface BatchStatus__Output {
    * executor holding it may rejoin). Empty when nothing holds it back.
    */
   'waitingReason': (string);
+  /**
+   * Tasks an idle executor took over from a busy executor's queue before they
+   * started there (task stealing).
+   */
+  'stolenTasks': (number);
 }

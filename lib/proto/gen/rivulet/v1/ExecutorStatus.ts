@@ -19,6 +19,10 @@ export interface ExecutorStatus {
   'tasksCompleted'?: (number | string | Long);
   'tasksFailed'?: (number | string | Long);
   'lastHeartbeatAgeMs'?: (number | string | Long);
+  /**
+   * Tasks assigned beyond its slots: waiting in its queue (taskQueueDepth).
+   */
+  'queuedTasks'?: (number);
 }
 
 export interface ExecutorStatus__Output {
@@ -38,4 +42,8 @@ export interface ExecutorStatus__Output {
   'tasksCompleted': (number);
   'tasksFailed': (number);
   'lastHeartbeatAgeMs': (number);
+  /**
+   * Tasks assigned beyond its slots: waiting in its queue (taskQueueDepth).
+   */
+  'queuedTasks': (number);
 }
