@@ -15,24 +15,11 @@
  * mutation through one queue); a plan made against a state that changed since
  * is refused at commit rather than silently applied.
  *
- * Semantics worth knowing (the scheduler relies on them):
- * - A batch is (jobId, batchTimeMs). Every dataset registered with it has that
- *   job and time in its ref. Parents are datasets of the same batch or of an
- *   earlier, still registered batch of the same job (windows, state).
- * - A location is keyed by (kind, dataset, partition, blockId). Replicas and
- *   speculative copies of one piece are the same key with more executors.
- *   A piece group (kind, dataset, partition) is *live* when it has at least
- *   one location and every location in it has at least one executor: several
- *   block ids under one partition are read as parts of it, so all must
- *   survive. Locations whose last executor was removed stay recorded with no
- *   executor: that is how the planner knows they must be recomputed.
- * - SHUFFLE map partitions are numbered across the shuffle's parents in
- *   order: parent 0's partitions are map partitions [0, n0), parent 1's are
- *   [n0, n0 + n1), … A SHUFFLE_OUTPUT location names the shuffled (child)
- *   dataset and that global map partition. With one parent (reduceByKey) the
- *   map partition is simply the parent's partition.
- * - `maxBatchesPerJob` is enforced on registration: the oldest batches of the
- *   job are evicted and reported in the outcome (the service logs them).
+ * The vocabulary and what it means (batches, datasets, locations, live piece
+ * groups) is in lineage-types.ts; partition-mapping.ts says which parent
+ * partitions a partition reads. `maxBatchesPerJob` is enforced on
+ * registration: the oldest batches of the job are evicted and reported in
+ * the outcome (the service logs them).
  */
 import { createHash } from 'node:crypto';
 import {
@@ -42,146 +29,37 @@ import {
   NotFoundError,
   ResourceExhaustedError,
 } from '../../lib/errors.js';
-
-export type DependencyKind = 'SOURCE' | 'NARROW' | 'SHUFFLE';
-export type LocationKind = 'INPUT_BLOCK' | 'SHUFFLE_OUTPUT' | 'PARTITION' | 'CHECKPOINT';
-
-export const DEPENDENCY_KINDS: readonly DependencyKind[] = ['SOURCE', 'NARROW', 'SHUFFLE'];
-export const LOCATION_KINDS: readonly LocationKind[] = ['INPUT_BLOCK', 'SHUFFLE_OUTPUT', 'PARTITION', 'CHECKPOINT'];
-
-export interface BatchId {
-  readonly jobId: string;
-  readonly batchTimeMs: number;
-}
-
-export interface DatasetId extends BatchId {
-  readonly nodeId: number;
-}
-
-export interface PartitionId {
-  readonly dataset: DatasetId;
-  readonly partition: number;
-}
-
-/** One dataset as registered (and as returned by getBatch). */
-export interface DatasetSpec {
-  readonly ref: DatasetId;
-  readonly operator: string;
-  readonly dependency: DependencyKind;
-  readonly parents: readonly DatasetId[];
-  readonly numPartitions: number;
-}
-
-/** One materialised piece, as recorded (and as returned by queries). */
-export interface LocationSpec {
-  readonly kind: LocationKind;
-  readonly dataset: DatasetId;
-  readonly partition: number;
-  readonly blockId: string;
-  readonly executorIds: readonly string[];
-  readonly bytes: number;
-}
-
-export interface RegisterBatchInput extends BatchId {
-  readonly datasets: readonly DatasetSpec[];
-  /** INPUT_BLOCK locations of the batch's SOURCE datasets. */
-  readonly inputs: readonly LocationSpec[];
-}
-
-export interface BatchView extends BatchId {
-  readonly datasets: DatasetSpec[];
-  readonly locations: LocationSpec[];
-}
-
-export interface RebuildTask {
-  /** The partition the task computes; for a shuffle map task, the map-side partition. */
-  readonly partition: PartitionId;
-  /** Set when the task (re)writes the map output of this shuffled dataset. */
-  readonly shuffleFor?: DatasetId;
-  readonly depth: number;
-  /**
-   * Materialised partitions the task reads where the walk stopped (cached,
-   * checkpointed, or a source's input blocks), through the narrow ancestors
-   * it pipelines: e.g. for a lost state, the checkpoint it starts from and
-   * the values of every batch it replays.
-   */
-  readonly reads: PartitionId[];
-}
-
-export interface RebuildPlan {
-  readonly tasks: RebuildTask[];
-  readonly unrecoverable: PartitionId[];
-}
-
-export interface LineageStats {
-  readonly jobs: number;
-  readonly batches: number;
-  readonly datasets: number;
-  readonly locations: number;
-  /** See lineage.proto LineageStats.max_depth. */
-  readonly maxDepth: number;
-}
-
-// ---------------------------------------------------------------------------
-// Persisted records. These are what kv-persistence.ts stores (one graph record
-// per batch, one locations record per dataset that has locations) and what
-// restoreBatch() takes back on start. Plain data only: they are msgpack-encoded.
-
-export interface DatasetRecord {
-  readonly nodeId: number;
-  readonly operator: string;
-  readonly dependency: DependencyKind;
-  readonly parents: readonly DatasetId[];
-  readonly numPartitions: number;
-  /**
-   * numPartitions of each parent when the batch was registered. Kept so the
-   * shuffle map-partition numbering (and its bounds) survive the parents
-   * being forgotten.
-   */
-  readonly parentPartitions: readonly number[];
-}
-
-export interface BatchGraphRecord extends BatchId {
-  /** sha256 of the canonical graph + input block ids: what "same registration" means. */
-  readonly fingerprint: string;
-  readonly datasets: readonly DatasetRecord[];
-}
-
-export interface StoredLocation {
-  readonly kind: LocationKind;
-  readonly partition: number;
-  readonly blockId: string;
-  readonly executorIds: readonly string[];
-  readonly bytes: number;
-}
-
-export interface DatasetLocationsRecord extends DatasetId {
-  readonly locations: readonly StoredLocation[];
-}
-
-/** What a mutation needs made durable before it may be committed. */
-export interface StoreWrites {
-  /** Full location set of each touched dataset (write these first). */
-  readonly locations: readonly DatasetLocationsRecord[];
-  /** Graph records of newly registered batches (write after their locations: the graph is the commit marker). */
-  readonly graphs: readonly BatchGraphRecord[];
-  /** Batches to delete entirely, graph and locations. */
-  readonly forget: readonly BatchId[];
-}
-
-export interface Mutation<R> {
-  readonly result: R;
-  readonly writes: StoreWrites;
-  /** Apply the planned change to memory. Call once, after `writes` are durable. */
-  commit(): R;
-}
-
-export interface RegisterOutcome {
-  /** False when the identical batch was already registered (nothing to do). */
-  readonly created: boolean;
-  /** Batches evicted by maxBatchesPerJob to make room. */
-  readonly evicted: BatchId[];
-}
+import {
+  DEPENDENCY_KINDS,
+  LOCATION_KINDS,
+  batchKeyOf,
+  comparePartitionIds,
+  datasetKey,
+  formatBatch,
+  formatDataset,
+  groupKey,
+  pieceKey,
+  type BatchGraphRecord,
+  type BatchId,
+  type BatchView,
+  type DatasetId,
+  type DatasetLocationsRecord,
+  type DatasetRecord,
+  type DatasetSpec,
+  type LineageStats,
+  type LocationKind,
+  type LocationSpec,
+  type Mutation,
+  type PartitionId,
+  type RebuildPlan,
+  type RebuildTask,
+  type RegisterBatchInput,
+  type RegisterOutcome,
+  type StoredLocation,
+  type StoreWrites,
+} from './lineage-types.js';
+import { isUnion, narrowParentPartitions, shuffleOffsets } from './partition-mapping.js';
+import { checkLocationFits, isUint, validateBatchId, validateBytes, validateExecutorIds } from './validation.js';
 
 export interface LineageStoreOptions {
   /** Upper bound on batches kept per job; the oldest are evicted beyond it. */
@@ -192,66 +70,6 @@ export interface LineageStoreOptions {
    * @default 2000
    */
   readonly maxLineageDepth?: number;
-}
-
-export function isEmptyWrites(w: StoreWrites): boolean {
-  return w.locations.length === 0 && w.graphs.length === 0 && w.forget.length === 0;
-}
-
-export function batchKeyOf(b: BatchId): string {
-  return JSON.stringify([b.jobId, b.batchTimeMs]);
-}
-
-export function formatDataset(d: DatasetId): string {
-  return `${d.jobId}@${d.batchTimeMs}#${d.nodeId}`;
-}
-
-function formatBatch(b: BatchId): string {
-  return `${b.jobId}@${b.batchTimeMs}`;
-}
-
-/**
- * Which partitions of its `parentIndex`-th parent partition `p` of a NARROW
- * dataset reads.
- *  - `union` (operator label "union"): its partitions are its parents'
- *    partitions concatenated in order, so partition p reads parent i's
- *    partition p - offset(i) when offset(i) <= p < offset(i) + parentPartitions[i],
- *    and nothing from the other parents;
- *  - every other narrow dataset is one-to-one with each of its parents (map,
- *    filter, flatMap, mapValues; updateStateByKey over a co-partitioned state).
- */
-export function narrowParentPartitions(child: DatasetRecord, parentIndex: number, p: number): number[] {
-  if (!isUnion(child)) return [p];
-  let offset = 0;
-  for (let i = 0; i < parentIndex; i++) offset += child.parentPartitions[i]!;
-  const n = child.parentPartitions[parentIndex]!;
-  return p >= offset && p < offset + n ? [p - offset] : [];
-}
-
-/** A union is the one NARROW dataset whose partitions are its parents' concatenated (lib/dstream/graph.ts). */
-function isUnion(ds: { dependency: string; operator: string }): boolean {
-  return ds.dependency === 'NARROW' && ds.operator === 'union';
-}
-
-/** First global map partition of each parent of a SHUFFLE dataset (see module doc). */
-function shuffleOffsets(ds: DatasetRecord): number[] {
-  const offsets: number[] = [];
-  let next = 0;
-  for (const n of ds.parentPartitions) {
-    offsets.push(next);
-    next += n;
-  }
-  return offsets;
-}
-
-function mapPartitionCount(ds: DatasetRecord): number {
-  return ds.parentPartitions.reduce((a, b) => a + b, 0);
-}
-
-function comparePartitionIds(a: PartitionId, b: PartitionId): number {
-  const x = a.dataset;
-  const y = b.dataset;
-  return x.batchTimeMs - y.batchTimeMs || x.nodeId - y.nodeId || a.partition - b.partition || (x.jobId < y.jobId ? -1 : x.jobId > y.jobId ? 1 : 0);
 }
 
 // ---------------------------------------------------------------------------
@@ -282,18 +100,6 @@ interface JobState {
   readonly times: number[];
 }
 
-function pieceKey(kind: LocationKind, partition: number, blockId: string): string {
-  return `${kind}|${partition}|${blockId}`;
-}
-
-function groupKey(kind: LocationKind, partition: number): string {
-  return `${kind}|${partition}|`;
-}
-
-function datasetKey(d: DatasetId): string {
-  return JSON.stringify([d.jobId, d.batchTimeMs, d.nodeId]);
-}
-
 function insertSorted(arr: number[], v: number): void {
   let lo = 0;
   let hi = arr.length;
@@ -303,27 +109,6 @@ function insertSorted(arr: number[], v: number): void {
     else hi = mid;
   }
   arr.splice(lo, 0, v);
-}
-
-function isUint(n: unknown): n is number {
-  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
-}
-
-function validateBatchId(jobId: unknown, batchTimeMs: unknown, what: string): void {
-  if (typeof jobId !== 'string' || jobId.length === 0) throw new InvalidArgumentError(`${what}: job_id is required`);
-  if (!isUint(batchTimeMs)) throw new InvalidArgumentError(`${what}: batch_time_ms must be a non-negative integer, got ${String(batchTimeMs)}`);
-}
-
-function validateExecutorIds(ids: readonly string[], what: string): string[] {
-  for (const id of ids) {
-    if (typeof id !== 'string' || id.length === 0) throw new InvalidArgumentError(`${what}: executor ids must be non-empty strings`);
-  }
-  return [...new Set(ids)].sort();
-}
-
-function validateBytes(bytes: unknown, what: string): number {
-  if (!isUint(bytes)) throw new InvalidArgumentError(`${what}: bytes must be a non-negative integer`);
-  return bytes;
 }
 
 function toSpec(jobId: string, batchTimeMs: number, d: DatasetRecord): DatasetSpec {
@@ -572,26 +357,7 @@ export class LineageStore {
       if (!batch) throw new NotFoundError(`${what}: batch ${formatBatch(d)} is not registered (or was forgotten)`);
       const ds = batch.datasets.get(d.nodeId);
       if (!ds) throw new InvalidArgumentError(`${what}: ${where}: batch has no node ${d.nodeId}`);
-      if (typeof loc.blockId !== 'string' || loc.blockId.length === 0) throw new InvalidArgumentError(`${what}: ${where} needs a block_id`);
-      if (!isUint(loc.partition)) throw new InvalidArgumentError(`${what}: ${where}: partition must be a non-negative integer`);
-      let bound: number;
-      switch (loc.kind) {
-        case 'INPUT_BLOCK':
-          if (ds.dependency !== 'SOURCE') throw new InvalidArgumentError(`${what}: ${where}: INPUT_BLOCK needs a SOURCE dataset`);
-          bound = ds.numPartitions;
-          break;
-        case 'SHUFFLE_OUTPUT':
-          if (ds.dependency !== 'SHUFFLE') {
-            throw new InvalidArgumentError(`${what}: ${where}: SHUFFLE_OUTPUT must name the shuffled (SHUFFLE) dataset`);
-          }
-          bound = mapPartitionCount(ds);
-          break;
-        case 'PARTITION':
-        case 'CHECKPOINT':
-          bound = ds.numPartitions;
-          break;
-      }
-      if (loc.partition >= bound) throw new InvalidArgumentError(`${what}: ${where}: partition out of range (< ${bound})`);
+      checkLocationFits(loc, ds, `${what}: ${where}`);
       const executorIds = validateExecutorIds(loc.executorIds, `${what}: ${where}`);
       const bytes = validateBytes(loc.bytes, `${what}: ${where}`);
 
