@@ -21,16 +21,8 @@
  * registration: the oldest batches of the job are evicted and reported in
  * the outcome (the service logs them).
  */
-import { createHash } from 'node:crypto';
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../../lib/errors.js';
 import {
-  AlreadyExistsError,
-  FailedPreconditionError,
-  InvalidArgumentError,
-  NotFoundError,
-  ResourceExhaustedError,
-} from '../../lib/errors.js';
-import {
-  DEPENDENCY_KINDS,
   LOCATION_KINDS,
   batchKeyOf,
   datasetKey,
@@ -52,12 +44,12 @@ import {
   type RebuildPlan,
   type RegisterBatchInput,
   type RegisterOutcome,
-  type StoredLocation,
   type StoreWrites,
 } from './lineage-types.js';
-import { isUnion } from './partition-mapping.js';
 import { planRebuild } from './rebuild-planner.js';
-import { checkLocationFits, isUint, validateBatchId, validateBytes, validateExecutorIds } from './validation.js';
+import { registrationRecords, sameDatasets } from './registration.js';
+import { evictionsToRegister, timesBefore, timesOverLimit, validateForgetBatches } from './retention.js';
+import { checkLocationFits, validateBatchId, validateBytes, validateExecutorIds } from './validation.js';
 
 export interface LineageStoreOptions {
   /** Upper bound on batches kept per job; the oldest are evicted beyond it. */
@@ -130,17 +122,6 @@ function toLocationSpec(l: LocationState): LocationSpec {
   };
 }
 
-function canonicalDatasets(datasets: Iterable<DatasetRecord>): unknown[] {
-  return [...datasets]
-    .sort((a, b) => a.nodeId - b.nodeId)
-    .map((d) => [d.nodeId, d.operator, d.dependency, d.parents.map((p) => [p.jobId, p.batchTimeMs, p.nodeId]), d.numPartitions]);
-}
-
-function fingerprintOf(datasets: Iterable<DatasetRecord>, inputIds: readonly string[]): string {
-  const canonical = JSON.stringify({ datasets: canonicalDatasets(datasets), inputs: [...inputIds].sort() });
-  return createHash('sha256').update(canonical).digest('hex');
-}
-
 // ---------------------------------------------------------------------------
 
 export class LineageStore {
@@ -163,180 +144,28 @@ export class LineageStore {
   // ------------------------------------------------------------------ mutations
 
   planRegisterBatch(input: RegisterBatchInput): Mutation<RegisterOutcome> {
-    const { jobId, batchTimeMs } = input;
-    const what = 'RegisterBatch';
-    validateBatchId(jobId, batchTimeMs, what);
-    if (input.datasets.length === 0) throw new InvalidArgumentError(`${what}: a batch needs at least one dataset`);
-
-    const specs = new Map<number, DatasetSpec>();
-    for (const ds of input.datasets) {
-      const ref = ds.ref;
-      if (!ref) throw new InvalidArgumentError(`${what}: every dataset needs a ref`);
-      if (ref.jobId !== jobId || ref.batchTimeMs !== batchTimeMs) {
-        throw new InvalidArgumentError(`${what}: dataset ${formatDataset(ref)} does not belong to batch ${formatBatch(input)}`);
-      }
-      if (!isUint(ref.nodeId)) throw new InvalidArgumentError(`${what}: node_id must be a non-negative integer`);
-      if (specs.has(ref.nodeId)) throw new InvalidArgumentError(`${what}: node ${ref.nodeId} is listed twice`);
-      if (typeof ds.operator !== 'string' || ds.operator.length === 0) {
-        throw new InvalidArgumentError(`${what}: dataset ${formatDataset(ref)} has no operator name`);
-      }
-      if (!DEPENDENCY_KINDS.includes(ds.dependency)) {
-        throw new InvalidArgumentError(`${what}: dataset ${formatDataset(ref)} has no valid dependency kind`);
-      }
-      // Zero is legal: a batch in which a stream received nothing has a source
-      // with no blocks (Spark's empty BlockRDD), and its narrow children too.
-      if (!isUint(ds.numPartitions)) {
-        throw new InvalidArgumentError(`${what}: dataset ${formatDataset(ref)} needs a partition count`);
-      }
-      if (ds.dependency === 'SOURCE' && ds.parents.length > 0) {
-        throw new InvalidArgumentError(`${what}: SOURCE dataset ${formatDataset(ref)} cannot have parents`);
-      }
-      if (ds.dependency !== 'SOURCE' && ds.parents.length === 0) {
-        throw new InvalidArgumentError(`${what}: ${ds.dependency} dataset ${formatDataset(ref)} needs at least one parent`);
-      }
-      specs.set(ref.nodeId, ds);
-    }
-
-    const job = this.jobs.get(jobId);
-    const records = new Map<number, DatasetRecord>();
-    for (const ds of specs.values()) {
-      const self = formatDataset(ds.ref);
-      const seen = new Set<string>();
-      const parentPartitions: number[] = [];
-      for (const p of ds.parents) {
-        if (!p) throw new InvalidArgumentError(`${what}: dataset ${self} has an empty parent ref`);
-        const pk = datasetKey(p);
-        // A duplicate parent (self-join) would make two map-partition ranges of
-        // one shuffle indistinguishable in RebuildTask; refuse it until needed.
-        if (seen.has(pk)) throw new InvalidArgumentError(`${what}: dataset ${self} lists parent ${formatDataset(p)} twice`);
-        seen.add(pk);
-        if (p.jobId !== jobId) {
-          throw new InvalidArgumentError(`${what}: dataset ${self} has parent ${formatDataset(p)} of another job`);
-        }
-        let parentN: number;
-        if (p.batchTimeMs === batchTimeMs) {
-          if (p.nodeId === ds.ref.nodeId) throw new InvalidArgumentError(`${what}: dataset ${self} is its own parent`);
-          const inBatch = specs.get(p.nodeId);
-          if (!inBatch) throw new InvalidArgumentError(`${what}: parent ${formatDataset(p)} of ${self} is not in the batch`);
-          parentN = inBatch.numPartitions;
-        } else if (p.batchTimeMs < batchTimeMs) {
-          const earlier = job?.batches.get(p.batchTimeMs)?.datasets.get(p.nodeId);
-          if (!earlier) {
-            throw new InvalidArgumentError(
-              `${what}: parent ${formatDataset(p)} of ${self} is not a dataset of a registered earlier batch of job ${jobId}`,
-            );
-          }
-          parentN = earlier.numPartitions;
-        } else {
-          throw new InvalidArgumentError(`${what}: parent ${formatDataset(p)} of ${self} is in a later batch`);
-        }
-        // NARROW_PARTITIONS: a narrow mapping other than union is one-to-one
-        // (see narrowParentPartitions), so it only makes sense between equally
-        // partitioned datasets; a union's count is checked below.
-        if (ds.dependency === 'NARROW' && !isUnion(ds) && parentN !== ds.numPartitions) {
-          throw new InvalidArgumentError(
-            `${what}: NARROW dataset ${self} has ${ds.numPartitions} partitions but parent ${formatDataset(p)} has ${parentN}; ` +
-              'narrow dependencies other than union are one-to-one',
-          );
-        }
-        parentPartitions.push(parentN);
-      }
-      if (isUnion(ds)) {
-        const total = parentPartitions.reduce((a, b) => a + b, 0);
-        if (total !== ds.numPartitions) {
-          throw new InvalidArgumentError(
-            `${what}: NARROW dataset ${self} with ${ds.parents.length} parents (a union) has ${ds.numPartitions} partitions ` +
-              `but its parents have ${total} together; a union's partitions are its parents' concatenated`,
-          );
-        }
-      }
-      records.set(ds.ref.nodeId, {
-        nodeId: ds.ref.nodeId,
-        operator: ds.operator,
-        dependency: ds.dependency,
-        parents: ds.parents.map((p) => ({ jobId: p.jobId, batchTimeMs: p.batchTimeMs, nodeId: p.nodeId })),
-        numPartitions: ds.numPartitions,
-        parentPartitions,
-      });
-    }
-    this.checkAcyclic(records, batchTimeMs, what);
-
-    // Input blocks: INPUT_BLOCK locations of this batch's SOURCE datasets.
-    const inputs = new Map<number, Map<string, StoredLocation>>();
-    const inputIds: string[] = [];
-    for (const loc of input.inputs) {
-      if (!loc.dataset) throw new InvalidArgumentError(`${what}: every input needs a dataset ref`);
-      const where = `input ${loc.blockId || '(no block id)'} of ${formatDataset(loc.dataset)}`;
-      if (loc.kind !== 'INPUT_BLOCK') throw new InvalidArgumentError(`${what}: ${where} must be an INPUT_BLOCK location`);
-      if (loc.dataset.jobId !== jobId || loc.dataset.batchTimeMs !== batchTimeMs) {
-        throw new InvalidArgumentError(`${what}: ${where} is not a dataset of this batch`);
-      }
-      const ds = records.get(loc.dataset.nodeId);
-      if (!ds) throw new InvalidArgumentError(`${what}: ${where} names an unknown dataset`);
-      if (ds.dependency !== 'SOURCE') throw new InvalidArgumentError(`${what}: ${where} must belong to a SOURCE dataset`);
-      if (!isUint(loc.partition) || loc.partition >= ds.numPartitions) {
-        throw new InvalidArgumentError(`${what}: ${where} has partition ${loc.partition}, dataset has ${ds.numPartitions}`);
-      }
-      if (typeof loc.blockId !== 'string' || loc.blockId.length === 0) throw new InvalidArgumentError(`${what}: ${where} needs a block_id`);
-      const executorIds = validateExecutorIds(loc.executorIds, `${what}: ${where}`);
-      const bytes = validateBytes(loc.bytes, `${what}: ${where}`);
-      let pieces = inputs.get(ds.nodeId);
-      if (!pieces) inputs.set(ds.nodeId, (pieces = new Map<string, StoredLocation>()));
-      const pk = pieceKey('INPUT_BLOCK', loc.partition, loc.blockId);
-      const prev = pieces.get(pk);
-      if (!prev) inputIds.push(`${ds.nodeId}|${pk}`);
-      pieces.set(pk, {
-        kind: 'INPUT_BLOCK',
-        partition: loc.partition,
-        blockId: loc.blockId,
-        executorIds: prev ? [...new Set([...prev.executorIds, ...executorIds])].sort() : executorIds,
-        bytes: bytes || prev?.bytes || 0,
-      });
-    }
-
-    const fingerprint = fingerprintOf(records.values(), inputIds);
-    const existing = job?.batches.get(batchTimeMs);
+    const { graph, locations } = registrationRecords(input, (ref) => this.lookup(ref));
+    const job = this.jobs.get(input.jobId);
+    const existing = job?.batches.get(input.batchTimeMs);
     if (existing) {
-      if (existing.fingerprint === fingerprint) {
+      if (existing.fingerprint === graph.fingerprint) {
         // A retry of a registration that already succeeded: replace nothing (in
         // particular, don't re-add executors removed since).
         return this.mutation<RegisterOutcome>({ created: false, evicted: [] }, { locations: [], graphs: [], forget: [] }, () => {});
       }
-      const sameDatasets =
-        JSON.stringify(canonicalDatasets(existing.datasets.values())) === JSON.stringify(canonicalDatasets(records.values()));
       throw new AlreadyExistsError(
-        `batch ${formatBatch(input)} is already registered with ${sameDatasets ? 'different input blocks' : 'a different dataset graph'}`,
+        `batch ${formatBatch(input)} is already registered with ${sameDatasets(existing.datasets.values(), graph.datasets) ? 'different input blocks' : 'a different dataset graph'}`,
       );
     }
-
-    // maxBatchesPerJob: make room by evicting the oldest batches of the job.
-    const times = job?.times ?? [];
-    const excess = times.length + 1 - this.maxBatchesPerJob;
-    const evicted: BatchState[] = [];
-    if (excess > 0) {
-      const older = times.filter((t) => t < batchTimeMs).length;
-      if (older < excess) {
-        throw new ResourceExhaustedError(
-          `batch ${formatBatch(input)} is older than the ${this.maxBatchesPerJob} batches kept for job ${jobId} (maxBatchesPerJob) and would be evicted at once`,
-        );
-      }
-      for (const t of times.slice(0, excess)) evicted.push(job!.batches.get(t)!);
-    }
-
-    const graph: BatchGraphRecord = { jobId, batchTimeMs, fingerprint, datasets: [...records.values()].sort((a, b) => a.nodeId - b.nodeId) };
-    const locationRecords: DatasetLocationsRecord[] = [...inputs].map(([nodeId, pieces]) => ({
-      jobId,
-      batchTimeMs,
-      nodeId,
-      locations: [...pieces.values()],
-    }));
+    // maxBatchesPerJob: make room by evicting the oldest batches of the job (retention.ts).
+    const evicted = evictionsToRegister(job?.times ?? [], input, this.maxBatchesPerJob).map((t) => job!.batches.get(t)!);
     const evictedIds = evicted.map((b) => ({ jobId: b.jobId, batchTimeMs: b.batchTimeMs }));
     return this.mutation<RegisterOutcome>(
       { created: true, evicted: evictedIds },
-      { locations: locationRecords, graphs: [graph], forget: evictedIds },
+      { locations, graphs: [graph], forget: evictedIds },
       () => {
         for (const b of evicted) this.removeBatch(b);
-        this.insertBatch(graph, locationRecords);
+        this.insertBatch(graph, locations);
       },
     );
   }
@@ -448,16 +277,11 @@ export class LineageStore {
     );
   }
 
-  /**
-   * Forget every batch of `jobId` older than `beforeBatchTimeMs`. Later batches
-   * whose parents are forgotten keep their refs; PlanRebuild reports what it can
-   * no longer reach as unrecoverable.
-   */
+  /** Forget every batch of `jobId` older than `beforeBatchTimeMs` (retention.ts). */
   planForgetBatches(jobId: string, beforeBatchTimeMs: number): Mutation<{ batchesForgotten: number }> {
-    if (typeof jobId !== 'string' || jobId.length === 0) throw new InvalidArgumentError('ForgetBatches: job_id is required');
-    if (!Number.isSafeInteger(beforeBatchTimeMs)) throw new InvalidArgumentError('ForgetBatches: before_batch_time_ms must be an integer');
+    validateForgetBatches(jobId, beforeBatchTimeMs);
     const job = this.jobs.get(jobId);
-    const victims = (job?.times ?? []).filter((t) => t < beforeBatchTimeMs).map((t) => job!.batches.get(t)!);
+    const victims = timesBefore(job?.times ?? [], beforeBatchTimeMs).map((t) => job!.batches.get(t)!);
     return this.mutation(
       { batchesForgotten: victims.length },
       { locations: [], graphs: [], forget: victims.map((b) => ({ jobId: b.jobId, batchTimeMs: b.batchTimeMs })) },
@@ -486,8 +310,7 @@ export class LineageStore {
   planEnforceBatchLimit(): Mutation<{ evicted: BatchId[] }> {
     const victims: BatchState[] = [];
     for (const job of this.jobs.values()) {
-      const excess = job.times.length - this.maxBatchesPerJob;
-      for (const t of job.times.slice(0, Math.max(0, excess))) victims.push(job.batches.get(t)!);
+      for (const t of timesOverLimit(job.times, this.maxBatchesPerJob)) victims.push(job.batches.get(t)!);
     }
     const ids = victims.map((b) => ({ jobId: b.jobId, batchTimeMs: b.batchTimeMs }));
     return this.mutation({ evicted: ids }, { locations: [], graphs: [], forget: ids }, () => {
@@ -638,36 +461,6 @@ export class LineageStore {
         return result;
       },
     };
-  }
-
-  private checkAcyclic(records: ReadonlyMap<number, DatasetRecord>, batchTimeMs: number, what: string): void {
-    // Kahn's algorithm over in-batch edges; parents in earlier batches can't form cycles.
-    const indegree = new Map<number, number>();
-    const children = new Map<number, number[]>();
-    for (const d of records.values()) {
-      const local = d.parents.filter((p) => p.batchTimeMs === batchTimeMs);
-      indegree.set(d.nodeId, local.length);
-      for (const p of local) {
-        const list = children.get(p.nodeId) ?? [];
-        list.push(d.nodeId);
-        children.set(p.nodeId, list);
-      }
-    }
-    const ready = [...indegree].filter(([, n]) => n === 0).map(([id]) => id);
-    let visited = 0;
-    while (ready.length > 0) {
-      const id = ready.pop()!;
-      visited++;
-      for (const c of children.get(id) ?? []) {
-        const n = indegree.get(c)! - 1;
-        indegree.set(c, n);
-        if (n === 0) ready.push(c);
-      }
-    }
-    if (visited !== records.size) {
-      const cyclic = [...indegree].filter(([, n]) => n > 0).map(([id]) => id);
-      throw new InvalidArgumentError(`${what}: the dataset graph has a cycle through nodes ${cyclic.join(', ')}`);
-    }
   }
 
   private locationsRecord(batch: BatchState, nodeId: number, pieces: Iterable<LocationState>): DatasetLocationsRecord {
