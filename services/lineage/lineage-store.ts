@@ -1,41 +1,40 @@
 /**
  * The lineage domain: for every live batch of every job, the dataset graph
- * (operator, dependency kind, parents, partition count) and where each
- * materialised piece lives (input blocks, shuffle map outputs, cached
- * partitions, checkpoints). It answers "what does losing executor X take
- * away" from an executor index (never a full scan); rebuild-planner.ts plans
- * the minimal set of tasks that rebuilds lost partitions from what it holds.
+ * and where each materialised piece lives. This class coordinates the
+ * components that own each kind of state and rule (see each file's header):
  *
- * This module is pure: no I/O, no clock, no logging. Mutations are two-phase
- * so the service can log before it mutates: `planX(...)` validates against
- * the current state and returns a `Mutation` holding the records to persist
- * (`writes`) without touching memory; after the writes are durable the caller
- * runs `commit()`, which applies exactly what was planned. Plans must be
- * committed in the order they were made, one at a time (server.ts runs every
- * mutation through one queue); a plan made against a state that changed since
- * is refused at commit rather than silently applied.
+ *   lineage-graph        registered batches and their datasets, per job in time order
+ *   partition-locations  where pieces live, the executor index, drafts of location changes
+ *   registration         (pure) RegisterBatch's checks and the records it writes
+ *   retention            (pure) which batches ForgetBatches and maxBatchesPerJob forget
+ *   rebuild-planner      (pure) PlanRebuild: the minimal tasks that rebuild lost partitions
+ *   lineage-stats        (pure) GetStats and the longest dependency chain
+ *   partition-mapping    (pure) which parent partitions a partition reads; shuffle numbering
+ *   validation           (pure) checks shared by every request
+ *   lineage-types        the vocabulary, persisted records and keys
  *
- * The vocabulary and what it means (batches, datasets, locations, live piece
- * groups) is in lineage-types.ts; partition-mapping.ts says which parent
- * partitions a partition reads. `maxBatchesPerJob` is enforced on
- * registration: the oldest batches of the job are evicted and reported in
- * the outcome (the service logs them).
+ * No I/O, no clock, no logging. Mutations are two-phase so the service can
+ * log before it mutates: `planX(...)` validates against the current state and
+ * returns a `Mutation` holding the records to persist (`writes`) without
+ * touching memory; after the writes are durable the caller runs `commit()`,
+ * which applies exactly what was planned. Plans must be committed in the
+ * order they were made, one at a time (server.ts runs every mutation through
+ * one queue); a plan made against a state that changed since is refused at
+ * commit rather than silently applied. This class owns that version, and is
+ * the only place a batch's graph and its locations are added or removed —
+ * always together.
  */
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../../lib/errors.js';
+import { LineageGraph, type RegisteredBatch } from './lineage-graph.js';
+import { lineageStats } from './lineage-stats.js';
 import {
   LOCATION_KINDS,
-  batchKeyOf,
-  datasetKey,
   formatBatch,
   formatDataset,
-  groupKey,
-  pieceKey,
   type BatchGraphRecord,
   type BatchId,
   type BatchView,
-  type DatasetId,
   type DatasetLocationsRecord,
-  type DatasetRecord,
   type DatasetSpec,
   type LineageStats,
   type LocationSpec,
@@ -46,6 +45,7 @@ import {
   type RegisterOutcome,
   type StoreWrites,
 } from './lineage-types.js';
+import { PartitionLocations, type LocationsDraft } from './partition-locations.js';
 import { planRebuild } from './rebuild-planner.js';
 import { registrationRecords, sameDatasets } from './registration.js';
 import { evictionsToRegister, timesBefore, timesOverLimit, validateForgetBatches } from './retention.js';
@@ -62,72 +62,15 @@ export interface LineageStoreOptions {
   readonly maxLineageDepth?: number;
 }
 
-// ---------------------------------------------------------------------------
-// In-memory state.
+const NO_WRITES: StoreWrites = { locations: [], graphs: [], forget: [] };
 
-interface LocationState extends LocationSpec {
-  /** Globally unique key: batch, node, kind, partition, blockId (blockId last so the key is unambiguous). */
-  readonly key: string;
+function idOf(b: BatchId): BatchId {
+  return { jobId: b.jobId, batchTimeMs: b.batchTimeMs };
 }
-
-class BatchState implements BatchId {
-  readonly key: string;
-  /** nodeId → (pieceKey → location). */
-  readonly locations = new Map<number, Map<string, LocationState>>();
-  constructor(
-    readonly jobId: string,
-    readonly batchTimeMs: number,
-    readonly fingerprint: string,
-    readonly datasets: ReadonlyMap<number, DatasetRecord>,
-  ) {
-    this.key = batchKeyOf(this);
-  }
-}
-
-interface JobState {
-  readonly batches: Map<number, BatchState>;
-  /** Batch times, ascending. */
-  readonly times: number[];
-}
-
-function insertSorted(arr: number[], v: number): void {
-  let lo = 0;
-  let hi = arr.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (arr[mid]! < v) lo = mid + 1;
-    else hi = mid;
-  }
-  arr.splice(lo, 0, v);
-}
-
-function toSpec(jobId: string, batchTimeMs: number, d: DatasetRecord): DatasetSpec {
-  return {
-    ref: { jobId, batchTimeMs, nodeId: d.nodeId },
-    operator: d.operator,
-    dependency: d.dependency,
-    parents: d.parents.map((p) => ({ ...p })),
-    numPartitions: d.numPartitions,
-  };
-}
-
-function toLocationSpec(l: LocationState): LocationSpec {
-  return {
-    kind: l.kind,
-    dataset: { ...l.dataset },
-    partition: l.partition,
-    blockId: l.blockId,
-    executorIds: [...l.executorIds],
-    bytes: l.bytes,
-  };
-}
-
-// ---------------------------------------------------------------------------
 
 export class LineageStore {
-  private readonly jobs = new Map<string, JobState>();
-  /** executorId → locations that list it, by location key. */
-  private readonly byExecutor = new Map<string, Map<string, LocationState>>();
+  private readonly graph = new LineageGraph();
+  private readonly locations = new PartitionLocations();
   /** Bumped by every commit; a plan made against another version is refused. */
   private version = 0;
   private readonly maxBatchesPerJob: number;
@@ -143,23 +86,21 @@ export class LineageStore {
 
   // ------------------------------------------------------------------ mutations
 
+  /** Register a batch; `maxBatchesPerJob` is enforced here, evicting the job's oldest batches (reported in the outcome). */
   planRegisterBatch(input: RegisterBatchInput): Mutation<RegisterOutcome> {
-    const { graph, locations } = registrationRecords(input, (ref) => this.lookup(ref));
-    const job = this.jobs.get(input.jobId);
-    const existing = job?.batches.get(input.batchTimeMs);
+    const { graph, locations } = registrationRecords(input, (ref) => this.graph.dataset(ref));
+    const existing = this.graph.batch(input.jobId, input.batchTimeMs);
     if (existing) {
       if (existing.fingerprint === graph.fingerprint) {
         // A retry of a registration that already succeeded: replace nothing (in
         // particular, don't re-add executors removed since).
-        return this.mutation<RegisterOutcome>({ created: false, evicted: [] }, { locations: [], graphs: [], forget: [] }, () => {});
+        return this.mutation<RegisterOutcome>({ created: false, evicted: [] }, NO_WRITES, () => {});
       }
-      throw new AlreadyExistsError(
-        `batch ${formatBatch(input)} is already registered with ${sameDatasets(existing.datasets.values(), graph.datasets) ? 'different input blocks' : 'a different dataset graph'}`,
-      );
+      const differs = sameDatasets(existing.datasets.values(), graph.datasets) ? 'different input blocks' : 'a different dataset graph';
+      throw new AlreadyExistsError(`batch ${formatBatch(input)} is already registered with ${differs}`);
     }
-    // maxBatchesPerJob: make room by evicting the oldest batches of the job (retention.ts).
-    const evicted = evictionsToRegister(job?.times ?? [], input, this.maxBatchesPerJob).map((t) => job!.batches.get(t)!);
-    const evictedIds = evicted.map((b) => ({ jobId: b.jobId, batchTimeMs: b.batchTimeMs }));
+    const evicted = this.batchesAt(input.jobId, evictionsToRegister(this.graph.times(input.jobId), input, this.maxBatchesPerJob));
+    const evictedIds = evicted.map(idOf);
     return this.mutation<RegisterOutcome>(
       { created: true, evicted: evictedIds },
       { locations, graphs: [graph], forget: evictedIds },
@@ -172,49 +113,23 @@ export class LineageStore {
 
   planRecordLocations(locations: readonly LocationSpec[]): Mutation<{ recorded: number }> {
     const what = 'RecordLocations';
-    // dataset key → the dataset's location map as it will be after this request.
-    const touched = new Map<string, { batch: BatchState; nodeId: number; pieces: Map<string, LocationState> }>();
+    const draft = this.locations.draft();
     for (const loc of locations) {
       if (!loc.dataset) throw new InvalidArgumentError(`${what}: every location needs a dataset ref`);
       const d = loc.dataset;
       validateBatchId(d.jobId, d.batchTimeMs, what);
       const where = `${loc.kind} ${loc.blockId || '(no block id)'} of ${formatDataset(d)} partition ${loc.partition}`;
       if (!LOCATION_KINDS.includes(loc.kind)) throw new InvalidArgumentError(`${what}: location of ${formatDataset(d)} has no valid kind`);
-      const batch = this.jobs.get(d.jobId)?.batches.get(d.batchTimeMs);
+      const batch = this.graph.batch(d.jobId, d.batchTimeMs);
       if (!batch) throw new NotFoundError(`${what}: batch ${formatBatch(d)} is not registered (or was forgotten)`);
       const ds = batch.datasets.get(d.nodeId);
       if (!ds) throw new InvalidArgumentError(`${what}: ${where}: batch has no node ${d.nodeId}`);
       checkLocationFits(loc, ds, `${what}: ${where}`);
       const executorIds = validateExecutorIds(loc.executorIds, `${what}: ${where}`);
       const bytes = validateBytes(loc.bytes, `${what}: ${where}`);
-
-      const dk = datasetKey(d);
-      let entry = touched.get(dk);
-      if (!entry) {
-        entry = { batch, nodeId: d.nodeId, pieces: new Map(batch.locations.get(d.nodeId) ?? []) };
-        touched.set(dk, entry);
-      }
-      const pk = pieceKey(loc.kind, loc.partition, loc.blockId);
-      const prev = entry.pieces.get(pk);
-      entry.pieces.set(pk, {
-        key: `${batch.key}|${d.nodeId}|${pk}`,
-        kind: loc.kind,
-        dataset: { jobId: d.jobId, batchTimeMs: d.batchTimeMs, nodeId: d.nodeId },
-        partition: loc.partition,
-        blockId: loc.blockId,
-        executorIds: prev ? [...new Set([...prev.executorIds, ...executorIds])].sort() : executorIds,
-        // bytes 0 means "not reported"; keep what we knew.
-        bytes: bytes || prev?.bytes || 0,
-      });
+      draft.upsert(d, loc.kind, loc.partition, loc.blockId, executorIds, bytes);
     }
-    const entries = [...touched.values()];
-    return this.mutation(
-      { recorded: locations.length },
-      { locations: entries.map((e) => this.locationsRecord(e.batch, e.nodeId, e.pieces.values())), graphs: [], forget: [] },
-      () => {
-        for (const e of entries) this.replaceDatasetLocations(e.batch, e.nodeId, e.pieces);
-      },
-    );
+    return this.draftMutation({ recorded: locations.length }, draft);
   }
 
   /**
@@ -224,83 +139,37 @@ export class LineageStore {
    */
   planDropLocations(locations: readonly LocationSpec[]): Mutation<{ dropped: number }> {
     const what = 'DropLocations';
-    const touched = new Map<string, { batch: BatchState; nodeId: number; pieces: Map<string, LocationState> }>();
+    const draft = this.locations.draft();
     let dropped = 0;
     for (const loc of locations) {
       if (!loc.dataset) throw new InvalidArgumentError(`${what}: every location needs a dataset ref`);
       validateBatchId(loc.dataset.jobId, loc.dataset.batchTimeMs, what);
       if (!LOCATION_KINDS.includes(loc.kind)) throw new InvalidArgumentError(`${what}: location of ${formatDataset(loc.dataset)} has no valid kind`);
-      const batch = this.jobs.get(loc.dataset.jobId)?.batches.get(loc.dataset.batchTimeMs);
-      const current = batch?.locations.get(loc.dataset.nodeId);
-      if (!batch || !current) continue;
-      const dk = datasetKey(loc.dataset);
-      let entry = touched.get(dk);
-      if (!entry) touched.set(dk, (entry = { batch, nodeId: loc.dataset.nodeId, pieces: new Map(current) }));
-      if (entry.pieces.delete(pieceKey(loc.kind, loc.partition, loc.blockId))) dropped++;
+      if (!this.locations.has(loc.dataset)) continue;
+      if (draft.delete(loc.dataset, loc.kind, loc.partition, loc.blockId)) dropped++;
     }
-    const entries = [...touched.values()];
-    return this.mutation(
-      { dropped },
-      { locations: entries.map((e) => this.locationsRecord(e.batch, e.nodeId, e.pieces.values())), graphs: [], forget: [] },
-      () => {
-        for (const e of entries) this.replaceDatasetLocations(e.batch, e.nodeId, e.pieces);
-      },
-    );
+    return this.draftMutation({ dropped }, draft);
   }
 
   planRemoveExecutor(executorId: string): Mutation<{ locationsUpdated: number }> {
     if (typeof executorId !== 'string' || executorId.length === 0) {
       throw new InvalidArgumentError('RemoveExecutor: executor_id is required');
     }
-    const held = this.byExecutor.get(executorId);
-    const touched = new Map<string, { batch: BatchState; nodeId: number; pieces: Map<string, LocationState> }>();
-    for (const loc of held?.values() ?? []) {
-      const dk = datasetKey(loc.dataset);
-      let entry = touched.get(dk);
-      if (!entry) {
-        const batch = this.jobs.get(loc.dataset.jobId)!.batches.get(loc.dataset.batchTimeMs)!;
-        entry = { batch, nodeId: loc.dataset.nodeId, pieces: new Map(batch.locations.get(loc.dataset.nodeId)!) };
-        touched.set(dk, entry);
-      }
-      entry.pieces.set(pieceKey(loc.kind, loc.partition, loc.blockId), {
-        ...loc,
-        executorIds: loc.executorIds.filter((e) => e !== executorId),
-      });
-    }
-    const entries = [...touched.values()];
-    return this.mutation(
-      { locationsUpdated: held?.size ?? 0 },
-      { locations: entries.map((e) => this.locationsRecord(e.batch, e.nodeId, e.pieces.values())), graphs: [], forget: [] },
-      () => {
-        for (const e of entries) this.replaceDatasetLocations(e.batch, e.nodeId, e.pieces);
-      },
-    );
+    const { draft, updated } = this.locations.draftWithoutExecutor(executorId);
+    return this.draftMutation({ locationsUpdated: updated }, draft);
   }
 
   /** Forget every batch of `jobId` older than `beforeBatchTimeMs` (retention.ts). */
   planForgetBatches(jobId: string, beforeBatchTimeMs: number): Mutation<{ batchesForgotten: number }> {
     validateForgetBatches(jobId, beforeBatchTimeMs);
-    const job = this.jobs.get(jobId);
-    const victims = timesBefore(job?.times ?? [], beforeBatchTimeMs).map((t) => job!.batches.get(t)!);
-    return this.mutation(
-      { batchesForgotten: victims.length },
-      { locations: [], graphs: [], forget: victims.map((b) => ({ jobId: b.jobId, batchTimeMs: b.batchTimeMs })) },
-      () => {
-        for (const b of victims) this.removeBatch(b);
-      },
-    );
+    const victims = this.batchesAt(jobId, timesBefore(this.graph.times(jobId), beforeBatchTimeMs));
+    return this.forgetMutation(victims, (ids) => ({ batchesForgotten: ids.length }));
   }
 
   /** Forget one batch (RegisterBatch with `replace`: a restarted scheduler re-planned it differently). */
   planForgetBatch(jobId: string, batchTimeMs: number): Mutation<{ batchesForgotten: number }> {
-    const b = this.jobs.get(jobId)?.batches.get(batchTimeMs);
-    return this.mutation(
-      { batchesForgotten: b ? 1 : 0 },
-      { locations: [], graphs: [], forget: b ? [{ jobId: b.jobId, batchTimeMs: b.batchTimeMs }] : [] },
-      () => {
-        if (b) this.removeBatch(b);
-      },
-    );
+    const b = this.graph.batch(jobId, batchTimeMs);
+    return this.forgetMutation(b ? [b] : [], (ids) => ({ batchesForgotten: ids.length }));
   }
 
   /**
@@ -308,14 +177,11 @@ export class LineageStore {
    * a restart with a lower limit, or when a crash left an eviction half done.
    */
   planEnforceBatchLimit(): Mutation<{ evicted: BatchId[] }> {
-    const victims: BatchState[] = [];
-    for (const job of this.jobs.values()) {
-      for (const t of timesOverLimit(job.times, this.maxBatchesPerJob)) victims.push(job.batches.get(t)!);
+    const victims: RegisteredBatch[] = [];
+    for (const [jobId, times] of this.graph.jobTimes()) {
+      victims.push(...this.batchesAt(jobId, timesOverLimit(times, this.maxBatchesPerJob)));
     }
-    const ids = victims.map((b) => ({ jobId: b.jobId, batchTimeMs: b.batchTimeMs }));
-    return this.mutation({ evicted: ids }, { locations: [], graphs: [], forget: ids }, () => {
-      for (const b of victims) this.removeBatch(b);
-    });
+    return this.forgetMutation(victims, (ids) => ({ evicted: ids }));
   }
 
   /**
@@ -323,7 +189,7 @@ export class LineageStore {
    * (they were validated when first registered); parents may be forgotten.
    */
   restoreBatch(graph: BatchGraphRecord, locations: readonly DatasetLocationsRecord[]): void {
-    if (this.jobs.get(graph.jobId)?.batches.has(graph.batchTimeMs)) {
+    if (this.graph.batch(graph.jobId, graph.batchTimeMs)) {
       throw new FailedPreconditionError(`batch ${formatBatch(graph)} restored twice`);
     }
     const known = new Set(graph.datasets.map((d) => d.nodeId));
@@ -338,108 +204,36 @@ export class LineageStore {
 
   getBatch(jobId: string, batchTimeMs: number): BatchView {
     validateBatchId(jobId, batchTimeMs, 'GetBatch');
-    const batch = this.jobs.get(jobId)?.batches.get(batchTimeMs);
+    const batch = this.graph.batch(jobId, batchTimeMs);
     if (!batch) throw new NotFoundError(`batch ${jobId}@${batchTimeMs} is not registered (or was forgotten)`);
-    const datasets = [...batch.datasets.values()].sort((a, b) => a.nodeId - b.nodeId).map((d) => toSpec(jobId, batchTimeMs, d));
-    const locations: LocationSpec[] = [];
-    for (const nodeId of [...batch.locations.keys()].sort((a, b) => a - b)) {
-      const pieces = [...batch.locations.get(nodeId)!.values()].sort(
-        (a, b) =>
-          LOCATION_KINDS.indexOf(a.kind) - LOCATION_KINDS.indexOf(b.kind) ||
-          a.partition - b.partition ||
-          (a.blockId < b.blockId ? -1 : a.blockId > b.blockId ? 1 : 0),
-      );
-      for (const l of pieces) locations.push(toLocationSpec(l));
-    }
-    return { jobId, batchTimeMs, datasets, locations };
+    const datasets: DatasetSpec[] = [...batch.datasets.values()]
+      .sort((a, b) => a.nodeId - b.nodeId)
+      .map((d) => ({
+        ref: { jobId, batchTimeMs, nodeId: d.nodeId },
+        operator: d.operator,
+        dependency: d.dependency,
+        parents: d.parents.map((p) => ({ ...p })),
+        numPartitions: d.numPartitions,
+      }));
+    return { jobId, batchTimeMs, datasets, locations: this.locations.ofBatch(batch) };
   }
 
   /** Locations only `executorId` holds (lost) and those it shares with another executor (under-replicated). */
   lostOnExecutor(executorId: string): { lost: LocationSpec[]; underReplicated: LocationSpec[] } {
-    if (typeof executorId !== 'string' || executorId.length === 0) {
-      throw new InvalidArgumentError('LostOnExecutor: executor_id is required');
-    }
-    const lost: LocationSpec[] = [];
-    const underReplicated: LocationSpec[] = [];
-    const held = [...(this.byExecutor.get(executorId)?.values() ?? [])].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    for (const loc of held) (loc.executorIds.length === 1 ? lost : underReplicated).push(toLocationSpec(loc));
-    return { lost, underReplicated };
+    return this.locations.lostOnExecutor(executorId);
   }
 
   /** The minimal set of tasks that rebuilds `partitions` (rebuild-planner.ts). */
   planRebuild(partitions: readonly PartitionId[]): RebuildPlan {
-    return planRebuild({ dataset: (ref) => this.lookup(ref), liveGroups: (ref) => this.liveGroups(ref) }, partitions, this.maxLineageDepth);
+    return planRebuild(
+      { dataset: (ref) => this.graph.dataset(ref), liveGroups: (ref) => this.locations.liveGroups(ref) },
+      partitions,
+      this.maxLineageDepth,
+    );
   }
 
   stats(): LineageStats {
-    let batches = 0;
-    let datasets = 0;
-    let locations = 0;
-    for (const job of this.jobs.values()) {
-      for (const b of job.batches.values()) {
-        batches++;
-        datasets += b.datasets.size;
-        for (const pieces of b.locations.values()) locations += pieces.size;
-      }
-    }
-    return { jobs: this.jobs.size, batches, datasets, locations, maxDepth: this.maxDepth() };
-  }
-
-  /** Longest dependency chain (see LineageStats.maxDepth), memoised per dataset. */
-  private maxDepth(): number {
-    const depth = new Map<string, number>();
-    const of = (ref: DatasetId): number => {
-      const key = datasetKey(ref);
-      const known = depth.get(key);
-      if (known !== undefined) return known;
-      const batch = this.jobs.get(ref.jobId)?.batches.get(ref.batchTimeMs);
-      const ds = batch?.datasets.get(ref.nodeId);
-      let d = 0;
-      if (batch && ds && ds.dependency !== 'SOURCE' && !this.checkpointed(batch, ds)) {
-        // Parents are in the same or earlier batches and the graph is acyclic
-        // (checkAcyclic), so this terminates; chains are bounded by maxBatchesPerJob.
-        for (const p of ds.parents) d = Math.max(d, 1 + of(p));
-      }
-      depth.set(key, d);
-      return d;
-    };
-    let max = 0;
-    for (const job of this.jobs.values()) {
-      for (const t of job.times) {
-        const batch = job.batches.get(t)!;
-        for (const id of batch.datasets.keys()) max = Math.max(max, of({ jobId: batch.jobId, batchTimeMs: t, nodeId: id }));
-      }
-    }
-    return max;
-  }
-
-  private checkpointed(batch: BatchState, ds: DatasetRecord): boolean {
-    if (ds.numPartitions === 0) return false;
-    const pieces = batch.locations.get(ds.nodeId);
-    if (!pieces) return false;
-    const covered = new Set<number>();
-    for (const loc of pieces.values()) if (loc.kind === 'CHECKPOINT') covered.add(loc.partition);
-    return covered.size === ds.numPartitions;
-  }
-
-  // ------------------------------------------------------------------ what the rebuild planner reads
-
-  private lookup(ref: DatasetId): DatasetRecord | undefined {
-    return this.jobs.get(ref.jobId)?.batches.get(ref.batchTimeMs)?.datasets.get(ref.nodeId);
-  }
-
-  /**
-   * For each (kind, partition) group of a dataset's locations (keyed by
-   * groupKey), whether it is live: ≥1 location and each with ≥1 executor.
-   */
-  private liveGroups(ref: DatasetId): Map<string, boolean> {
-    const out = new Map<string, boolean>();
-    const pieces = this.jobs.get(ref.jobId)?.batches.get(ref.batchTimeMs)?.locations.get(ref.nodeId);
-    for (const loc of pieces?.values() ?? []) {
-      const g = groupKey(loc.kind, loc.partition);
-      out.set(g, (out.get(g) ?? true) && loc.executorIds.length > 0);
-    }
-    return out;
+    return lineageStats(this.graph, this.locations);
   }
 
   // ------------------------------------------------------------------ internals
@@ -463,77 +257,28 @@ export class LineageStore {
     };
   }
 
-  private locationsRecord(batch: BatchState, nodeId: number, pieces: Iterable<LocationState>): DatasetLocationsRecord {
-    return {
-      jobId: batch.jobId,
-      batchTimeMs: batch.batchTimeMs,
-      nodeId,
-      locations: [...pieces].map((l) => ({
-        kind: l.kind,
-        partition: l.partition,
-        blockId: l.blockId,
-        executorIds: [...l.executorIds],
-        bytes: l.bytes,
-      })),
-    };
+  /** A mutation that persists and applies a locations draft. */
+  private draftMutation<R>(result: R, draft: LocationsDraft): Mutation<R> {
+    return this.mutation(result, { locations: draft.records(), graphs: [], forget: [] }, () => draft.apply());
+  }
+
+  /** A mutation that forgets `victims`, graph and locations. */
+  private forgetMutation<R>(victims: readonly RegisteredBatch[], result: (ids: BatchId[]) => R): Mutation<R> {
+    const ids = victims.map(idOf);
+    return this.mutation(result(ids), { locations: [], graphs: [], forget: ids }, () => {
+      for (const b of victims) this.removeBatch(b);
+    });
+  }
+
+  private batchesAt(jobId: string, times: readonly number[]): RegisteredBatch[] {
+    return times.map((t) => this.graph.batch(jobId, t)!);
   }
 
   private insertBatch(graph: BatchGraphRecord, locations: readonly DatasetLocationsRecord[]): void {
-    const batch = new BatchState(graph.jobId, graph.batchTimeMs, graph.fingerprint, new Map(graph.datasets.map((d) => [d.nodeId, d])));
-    let job = this.jobs.get(graph.jobId);
-    if (!job) this.jobs.set(graph.jobId, (job = { batches: new Map(), times: [] }));
-    job.batches.set(graph.batchTimeMs, batch);
-    insertSorted(job.times, graph.batchTimeMs);
-    for (const rec of locations) {
-      const pieces = new Map<string, LocationState>();
-      for (const l of rec.locations) {
-        const pk = pieceKey(l.kind, l.partition, l.blockId);
-        pieces.set(pk, {
-          key: `${batch.key}|${rec.nodeId}|${pk}`,
-          kind: l.kind,
-          dataset: { jobId: graph.jobId, batchTimeMs: graph.batchTimeMs, nodeId: rec.nodeId },
-          partition: l.partition,
-          blockId: l.blockId,
-          executorIds: [...l.executorIds],
-          bytes: l.bytes,
-        });
-      }
-      this.replaceDatasetLocations(batch, rec.nodeId, pieces);
-    }
+    this.locations.addBatch(this.graph.insert(graph), locations);
   }
 
-  /** Swap a dataset's location map for `next`, keeping the executor index exact. */
-  private replaceDatasetLocations(batch: BatchState, nodeId: number, next: Map<string, LocationState>): void {
-    const prev = batch.locations.get(nodeId);
-    for (const loc of prev?.values() ?? []) this.unindex(loc);
-    batch.locations.set(nodeId, next);
-    for (const loc of next.values()) this.index(loc);
-  }
-
-  private index(loc: LocationState): void {
-    for (const e of loc.executorIds) {
-      let m = this.byExecutor.get(e);
-      if (!m) this.byExecutor.set(e, (m = new Map<string, LocationState>()));
-      m.set(loc.key, loc);
-    }
-  }
-
-  private unindex(loc: LocationState): void {
-    for (const e of loc.executorIds) {
-      const m = this.byExecutor.get(e);
-      if (!m) continue;
-      m.delete(loc.key);
-      if (m.size === 0) this.byExecutor.delete(e);
-    }
-  }
-
-  private removeBatch(batch: BatchState): void {
-    const job = this.jobs.get(batch.jobId);
-    if (!job || job.batches.get(batch.batchTimeMs) !== batch) return;
-    for (const pieces of batch.locations.values()) for (const loc of pieces.values()) this.unindex(loc);
-    job.batches.delete(batch.batchTimeMs);
-    const i = job.times.indexOf(batch.batchTimeMs);
-    if (i >= 0) job.times.splice(i, 1);
-    if (job.batches.size === 0) this.jobs.delete(batch.jobId);
+  private removeBatch(batch: RegisteredBatch): void {
+    if (this.graph.remove(batch)) this.locations.removeBatch(batch);
   }
 }

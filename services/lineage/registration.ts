@@ -32,6 +32,7 @@ import {
   type RegisterBatchInput,
   type StoredLocation,
 } from './lineage-types.js';
+import { mergeReplica } from './partition-locations.js';
 import { isUnion } from './partition-mapping.js';
 import { isUint, validateBatchId, validateBytes, validateExecutorIds } from './validation.js';
 
@@ -172,13 +173,7 @@ export function registrationRecords(
     const pk = pieceKey('INPUT_BLOCK', loc.partition, loc.blockId);
     const prev = pieces.get(pk);
     if (!prev) inputIds.push(`${ds.nodeId}|${pk}`);
-    pieces.set(pk, {
-      kind: 'INPUT_BLOCK',
-      partition: loc.partition,
-      blockId: loc.blockId,
-      executorIds: prev ? [...new Set([...prev.executorIds, ...executorIds])].sort() : executorIds,
-      bytes: bytes || prev?.bytes || 0,
-    });
+    pieces.set(pk, { kind: 'INPUT_BLOCK', partition: loc.partition, blockId: loc.blockId, ...mergeReplica(prev, executorIds, bytes) });
   }
 
   const fingerprint = fingerprintOf(records.values(), inputIds);
