@@ -65,8 +65,8 @@ await runService('executor', executorConfigSchema, async (config, log) => {
   // A peer declared lost: its channel goes (a replacement comes back under a new address or is dialled afresh).
   const lostPeers = subscribe(nc, subjects.executorLostAll, executorLostSchema, (m) => fetcher.peerLost(m.executorId), log);
   // Opened on first use: only state jobs checkpoint.
-  const checkpoints = lazyBlobStore(nc, config.checkpointBucket);
-  const runner = new TaskRunner({ executorId: config.executorId, epoch: () => incarnation.epoch, store, pool, bundles, fetcher, checkpoints });
+  const checkpoints = { bucket: config.checkpointBucket, open: lazyBlobStore(nc, config.checkpointBucket) };
+  const runner = new TaskRunner({ executorId: config.executorId, epoch: () => incarnation.epoch, store, pool, bundles, fetcher, checkpoints, log });
   await pool.ready();
 
   const server = await startServer(
