@@ -15,12 +15,13 @@
  * SOAK_HEAP_SNAPSHOTS=1: the scheduler writes a heap snapshot (in the current
  * directory) at every sample, to find what grows.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RivuletClient } from '../client/index.js';
 import { startLocalCluster } from '../lib/cluster/local-cluster.js';
+import { clusterServices, rssMB } from '../scenarios/process-memory.js';
 import { machine, machineLine } from './machine.js';
 
 const seconds = Number(process.env.SOAK_SECONDS ?? 180);
@@ -33,15 +34,6 @@ let job = fileURLToPath(new URL('../../examples/wordcount.ts', import.meta.url))
 if (passthrough) {
   job = join(mkdtempSync(join(tmpdir(), 'rivulet-soak-')), 'passthrough.ts');
   writeFileSync(job, "import { defineJob } from 'rivulet';\nexport default defineJob((ctx) => { ctx.receiverStream<string>('lines').output('counts'); });\n");
-}
-
-function rssMB(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Math.round(Number(m[1]) / 1024) : NaN;
-  } catch {
-    return NaN;
-  }
 }
 
 function quantile(xs: number[], q: number): number {
@@ -60,12 +52,7 @@ const cluster = await startLocalCluster({
 });
 const a = cluster.addresses();
 const client = new RivuletClient({ scheduler: a.scheduler, receiver: a.receiver });
-const services = [
-  { name: 'scheduler', pid: cluster.scheduler.pid },
-  { name: 'receiver', pid: cluster.receiver.pid },
-  { name: 'lineage', pid: cluster.lineage.pid },
-  ...cluster.executors.map((e) => ({ name: e.name, pid: e.pid })),
-];
+const services = clusterServices(cluster);
 const rows: Array<Record<string, number | string>> = [];
 try {
   const submitted = await client.submitJob(job);
@@ -107,7 +94,7 @@ try {
   const sample = (t: number) => {
     const since = [...delays].filter(([bt]) => bt >= lastSample && bt < t).map(([, d]) => d);
     const row: Record<string, number | string> = { minute: +((t - started) / 60_000).toFixed(1) };
-    for (const s of services) row[`${s.name} MB`] = rssMB(s.pid);
+    for (const s of services) row[`${s.name} MB`] = Math.round(rssMB(s.pid));
     row['delay p50 ms'] = quantile(since, 0.5);
     row['delay max ms'] = since.length > 0 ? Math.max(...since) : NaN;
     row['lines/s pushed'] = Math.round(pushed / ((t - started) / 1000));

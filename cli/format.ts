@@ -171,6 +171,8 @@ export function formatStatus(status: ClusterStatus, opts: { batches?: number } =
         ]),
       ).map((l) => '  ' + l),
     );
+  out.push('');
+  out.push(...formatRateLimits(status));
   for (const j of status.jobs) {
     const batches = j.recentBatches.slice(-(opts.batches ?? 10));
     if (batches.length === 0) continue;
@@ -196,6 +198,27 @@ export function formatStatus(status: ClusterStatus, opts: { batches?: number } =
     );
   }
   return out.join('\n');
+}
+
+/**
+ * Backpressure's ingest rate per input stream (ClusterStatus.rateLimits), with
+ * the running jobs reading it: a stream has one limit, the lowest of those
+ * jobs' rates, enforced by the receiver. A stream of a running job with no
+ * limit yet is listed as such (not measured yet, and no backpressureInitialRate).
+ */
+export function formatRateLimits(status: Pick<ClusterStatus, 'backpressure' | 'rateLimits' | 'jobs'>): string[] {
+  if (!status.backpressure) return ['RATE LIMITS  off (scheduler option backpressure=false): streams are ingested as fast as producers push'];
+  const readers = new Map<string, string[]>();
+  for (const j of status.jobs) {
+    if (j.state !== 'RUNNING') continue;
+    for (const s of j.streams) readers.set(s, [...(readers.get(s) ?? []), j.jobId]);
+  }
+  const limits = new Map(status.rateLimits.map((l) => [l.stream, l.recordsPerSecond]));
+  const streams = [...new Set([...limits.keys(), ...readers.keys()])].sort();
+  const out = ['RATE LIMITS (backpressure, per stream: the lowest rate of the jobs reading it)'];
+  if (streams.length === 0) return [...out, '  (no stream is read by a running job)'];
+  const rate = (r: number | undefined) => (r === undefined ? 'none yet (not measured)' : `${Math.round(r)} records/s`);
+  return [...out, ...table(['STREAM', 'LIMIT', 'JOBS'], streams.map((s) => [s, rate(limits.get(s)), readers.get(s)?.join(',') ?? '-'])).map((l) => '  ' + l)];
 }
 
 /** Input tasks by locality level and the share that ran where their block was. */

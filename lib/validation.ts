@@ -7,7 +7,7 @@
  * log storm).
  *
  * A source is a low-cardinality name (a subject template such as
- * `rivulet.executor.heartbeat.*`, or `kv:<bucket>`), never a per-message id.
+ * `rivulet.executor.heartbeat.*`, `kv:<bucket>` or `obj:<bucket>`), never a per-message id.
  * It never throws on bad input; it returns undefined.
  */
 import type { z } from 'zod';
@@ -49,7 +49,8 @@ export function rejectInput(source: string, why: string, log?: Logger): void {
 export type Covers<S extends z.ZodType, T> = Exclude<keyof T, keyof z.infer<S>> extends never ? true : false;
 export type Assert<T extends true> = T;
 
-function describeIssues(error: z.ZodError): string {
+/** The first few issues of a failed parse, on one bounded line. */
+export function describeIssues(error: z.ZodError): string {
   const first = error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
   const more = error.issues.length > 3 ? ` (+${error.issues.length - 3} more)` : '';
   return (first.join('; ') + more).slice(0, 500);

@@ -89,20 +89,38 @@ export interface RateSample {
   state: string;
 }
 
-/** Sample acked and processed counts (and the job's scheduling delay and rate limit) every `everyMs`. */
+/** A completed batch of the job, as status reported it. */
+export interface CompletedBatch {
+  batchTimeMs: number;
+  records: number;
+  processingTimeMs: number;
+}
+
+/**
+ * Sample acked and processed counts (and the job's scheduling delay and rate
+ * limit) every `everyMs`, and collect every completed batch status shows
+ * (the last 10 each time: enough for several batches per sample).
+ */
 export function sampleRates(client: RivuletClient, jobId: string, load: OfferedLoad, everyMs = 500) {
   const samples: RateSample[] = [];
+  const completed = new Map<number, CompletedBatch>();
   let running = true;
   const loop = (async () => {
     while (running) {
-      const st = await client.status({ recentBatches: 4 });
+      const st = await client.status({ recentBatches: 10 });
       const job = st.jobs.find((j) => j.jobId === jobId);
+      for (const b of job?.recentBatches ?? []) {
+        if (b.state !== 'COMPLETED') continue;
+        const t = Number(b.batchTimeMs);
+        completed.set(t, { batchTimeMs: t, records: Number(b.inputRecords), processingTimeMs: Number(b.processingTimeMs) });
+      }
       samples.push({
         atMs: Date.now(),
         acked: load.acked.size,
         processed: Number(job?.recordsProcessed ?? 0),
         rateLimit: st.rateLimits.find((l) => l.stream === 'lines')?.recordsPerSecond,
-        maxSchedulingDelayMs: Math.max(0, ...(job?.recentBatches ?? []).map((b) => Number(b.schedulingDelayMs))),
+        // The last 4 batches only (2 s at 500 ms batches): looking further back would carry a drained backlog into later samples.
+        maxSchedulingDelayMs: Math.max(0, ...(job?.recentBatches ?? []).slice(-4).map((b) => Number(b.schedulingDelayMs))),
         state: job?.state ?? 'UNKNOWN',
       });
       await new Promise((r) => setTimeout(r, everyMs));
@@ -110,11 +128,32 @@ export function sampleRates(client: RivuletClient, jobId: string, load: OfferedL
   })();
   return {
     samples,
+    completed,
     async stop() {
       running = false;
       await loop;
     },
   };
+}
+
+/**
+ * What the job processes per second of processing, over the completed
+ * batches timed in [fromMs, toMs]: Σ records / Σ processing time — the rate
+ * it would sustain busy all the time (Spark's PID estimator aims the ingest
+ * rate at each batch's records / processing time). The figure producers
+ * should have been slowed to.
+ */
+export function processingCapacity(completed: ReadonlyMap<number, CompletedBatch>, fromMs: number, toMs: number): { recordsPerSec: number; batches: number } {
+  let records = 0;
+  let ms = 0;
+  let batches = 0;
+  for (const b of completed.values()) {
+    if (b.batchTimeMs < fromMs || b.batchTimeMs > toMs || b.records === 0) continue;
+    records += b.records;
+    ms += b.processingTimeMs;
+    batches++;
+  }
+  return { recordsPerSec: ms > 0 ? (records / ms) * 1000 : NaN, batches };
 }
 
 /** Rates (per second) between the first sample at or after `fromMs` and the last one. */

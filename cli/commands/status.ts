@@ -1,4 +1,4 @@
-/** `rivulet status [--json]`: executors, jobs and their recent batches with delays and locality. */
+/** `rivulet status [--json]`: executors, jobs, backpressure's rate limits, and the jobs' recent batches with delays and locality. */
 import { connect, println, type AddressFlags, type Io } from '../context.js';
 import { formatStatus } from '../format.js';
 

@@ -65,7 +65,7 @@ await runService('executor', executorConfigSchema, async (config, log) => {
   // A peer declared lost: its channel goes (a replacement comes back under a new address or is dialled afresh).
   const lostPeers = subscribe(nc, subjects.executorLostAll, executorLostSchema, (m) => fetcher.peerLost(m.executorId), log);
   // Opened on first use: only state jobs checkpoint.
-  const checkpoints = lazyBlobStore(nc, config.checkpointBucket);
+  const checkpoints = { bucket: config.checkpointBucket, open: lazyBlobStore(nc, config.checkpointBucket) };
   const runner = new TaskRunner({
     executorId: config.executorId,
     epoch: () => incarnation.epoch,
@@ -74,6 +74,7 @@ await runService('executor', executorConfigSchema, async (config, log) => {
     bundles,
     fetcher,
     checkpoints,
+    log,
     pushTimeoutMs: config.shufflePushTimeout,
   });
   await pool.ready();

@@ -35,7 +35,8 @@ import type { TaskResult } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
 import type { ExecutorRef__Output } from '../../lib/proto/gen/rivulet/v1/ExecutorRef.js';
 import type { ShufflePushTarget__Output } from '../../lib/proto/gen/rivulet/v1/ShufflePushTarget.js';
 import type { BlockStore } from './block-store.js';
-import type { CheckpointStore } from '../../lib/checkpoint/store.js';
+import { CheckpointUnavailableError, readCheckpoint, type CheckpointStore } from '../../lib/checkpoint/store.js';
+import type { Logger } from '../../lib/log.js';
 import type { JobBundles } from './job-bundles.js';
 import { FetchAbortedError, FetchFailedError, type BlockFetcher, type Peer } from './peer-fetcher.js';
 import type { PoolHandle, PoolTask, TaskPool } from './task-pool.js';
@@ -71,8 +72,14 @@ export interface TaskRunnerOptions {
   pool: TaskPool;
   bundles: JobBundles;
   fetcher: BlockFetcher;
-  /** Where state checkpoints are written and read (CacheSink.checkpoint, BlockInput.checkpoint). */
-  checkpoints?: () => Promise<CheckpointStore>;
+  /**
+   * Where state checkpoints are written and read (CacheSink.checkpoint,
+   * BlockInput.checkpoint): the object store bucket, opened on first use.
+   * What is read back is checked before a task sees it (lib/checkpoint/store.ts).
+   */
+  checkpoints?: { bucket: string; open: () => Promise<CheckpointStore> };
+  /** For the once-per-source warning about a corrupt checkpoint. */
+  log?: Logger;
   /** Longest a map task waits for its buckets' pushes (ShuffleWrite.push) before it reports; config shufflePushTimeout. @default 500 */
   pushTimeoutMs?: number;
 }
@@ -115,11 +122,6 @@ class Execution implements TaskExecution {
 
 class InvalidTaskError extends Error {
   override name = 'InvalidTaskError';
-}
-
-/** A checkpoint the task reads is missing or unreadable (retrying elsewhere may help). */
-class CheckpointError extends Error {
-  override name = 'CheckpointError';
 }
 
 /** One block to read from a peer, with the replicas still to try. */
@@ -242,7 +244,8 @@ export class TaskRunner {
         return { ...this.failed(exec, e.message), fetchFailedExecutorId: e.executorId };
       }
       if (e instanceof InvalidTaskError) return this.failed(exec, `invalid task spec: ${e.message}`);
-      if (e instanceof CheckpointError) return this.failed(exec, e.message);
+      // Missing, unreadable or corrupt: not the task's fault; the scheduler retries it (and fails the batch at maxTaskAttempts).
+      if (e instanceof CheckpointUnavailableError) return this.failed(exec, e.message);
       throw e;
     }
     if (exec.killed) return this.killedResult(exec);
@@ -303,7 +306,7 @@ export class TaskRunner {
         // A state partition of a checkpoint batch: durable before the task counts as done.
         try {
           if (!this.opts.checkpoints) throw new Error(`executor ${this.opts.executorId} has no checkpoint store`);
-          await (await this.opts.checkpoints()).put(spec.cache.checkpoint, payload);
+          await (await this.opts.checkpoints.open()).put(spec.cache.checkpoint, payload);
         } catch (e) {
           return {
             ...this.failed(exec, `cannot write checkpoint ${spec.cache.checkpoint}: ${errorMessage(e)}`),
@@ -463,10 +466,15 @@ export class TaskRunner {
   }
 
   private async readCheckpoint(name: string): Promise<Uint8Array> {
-    if (!this.opts.checkpoints) throw new InvalidTaskError(`the task reads checkpoint ${name} but executor ${this.opts.executorId} has no checkpoint store`);
-    const data = await (await this.opts.checkpoints()).get(name);
-    if (!data) throw new CheckpointError(`checkpoint ${name} is not in the checkpoint store`);
-    return data;
+    const checkpoints = this.opts.checkpoints;
+    if (!checkpoints) throw new InvalidTaskError(`the task reads checkpoint ${name} but executor ${this.opts.executorId} has no checkpoint store`);
+    let store: CheckpointStore;
+    try {
+      store = await checkpoints.open();
+    } catch (e) {
+      throw new CheckpointUnavailableError(`cannot open the checkpoint store (bucket ${checkpoints.bucket}) to read checkpoint ${name}: ${errorMessage(e)}`, { cause: e });
+    }
+    return readCheckpoint(store, name, { bucket: checkpoints.bucket, ...(this.opts.log ? { log: this.opts.log } : {}) });
   }
 
   /**

@@ -40,7 +40,7 @@ import {
   type BatchId,
   type DatasetLocationsRecord,
   type StoreWrites,
-} from './lineage-store.js';
+} from './lineage-types.js';
 
 /** Largest value written; leaves room for headers under the 1 MiB default max_payload. */
 export const MAX_KV_VALUE_BYTES = 1_000_000;

@@ -1,187 +1,55 @@
 /**
  * The lineage domain: for every live batch of every job, the dataset graph
- * (operator, dependency kind, parents, partition count) and where each
- * materialised piece lives (input blocks, shuffle map outputs, cached
- * partitions, checkpoints). It answers "what does losing executor X take
- * away" from an executor index (never a full scan) and plans the minimal set
- * of tasks that rebuilds lost partitions.
+ * and where each materialised piece lives. This class coordinates the
+ * components that own each kind of state and rule (see each file's header):
  *
- * This module is pure: no I/O, no clock, no logging. Mutations are two-phase
- * so the service can log before it mutates: `planX(...)` validates against
- * the current state and returns a `Mutation` holding the records to persist
- * (`writes`) without touching memory; after the writes are durable the caller
- * runs `commit()`, which applies exactly what was planned. Plans must be
- * committed in the order they were made, one at a time (server.ts runs every
- * mutation through one queue); a plan made against a state that changed since
- * is refused at commit rather than silently applied.
+ *   lineage-graph        registered batches and their datasets, per job in time order
+ *   partition-locations  where pieces live, the executor index, drafts of location changes
+ *   registration         (pure) RegisterBatch's checks and the records it writes
+ *   retention            (pure) which batches ForgetBatches and maxBatchesPerJob forget
+ *   rebuild-planner      (pure) PlanRebuild: the minimal tasks that rebuild lost partitions
+ *   lineage-stats        (pure) GetStats and the longest dependency chain
+ *   partition-mapping    (pure) which parent partitions a partition reads; shuffle numbering
+ *   validation           (pure) checks shared by every request
+ *   lineage-types        the vocabulary, persisted records and keys
  *
- * Semantics worth knowing (the scheduler relies on them):
- * - A batch is (jobId, batchTimeMs). Every dataset registered with it has that
- *   job and time in its ref. Parents are datasets of the same batch or of an
- *   earlier, still registered batch of the same job (windows, state).
- * - A location is keyed by (kind, dataset, partition, blockId). Replicas and
- *   speculative copies of one piece are the same key with more executors.
- *   A piece group (kind, dataset, partition) is *live* when it has at least
- *   one location and every location in it has at least one executor: several
- *   block ids under one partition are read as parts of it, so all must
- *   survive. Locations whose last executor was removed stay recorded with no
- *   executor: that is how the planner knows they must be recomputed.
- * - SHUFFLE map partitions are numbered across the shuffle's parents in
- *   order: parent 0's partitions are map partitions [0, n0), parent 1's are
- *   [n0, n0 + n1), … A SHUFFLE_OUTPUT location names the shuffled (child)
- *   dataset and that global map partition. With one parent (reduceByKey) the
- *   map partition is simply the parent's partition.
- * - `maxBatchesPerJob` is enforced on registration: the oldest batches of the
- *   job are evicted and reported in the outcome (the service logs them).
+ * No I/O, no clock, no logging. Mutations are two-phase so the service can
+ * log before it mutates: `planX(...)` validates against the current state and
+ * returns a `Mutation` holding the records to persist (`writes`) without
+ * touching memory; after the writes are durable the caller runs `commit()`,
+ * which applies exactly what was planned. Plans must be committed in the
+ * order they were made, one at a time (server.ts runs every mutation through
+ * one queue); a plan made against a state that changed since is refused at
+ * commit rather than silently applied. This class owns that version, and is
+ * the only place a batch's graph and its locations are added or removed —
+ * always together.
  */
-import { createHash } from 'node:crypto';
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../../lib/errors.js';
+import { LineageGraph, type RegisteredBatch } from './lineage-graph.js';
+import { lineageStats } from './lineage-stats.js';
 import {
-  AlreadyExistsError,
-  FailedPreconditionError,
-  InvalidArgumentError,
-  NotFoundError,
-  ResourceExhaustedError,
-} from '../../lib/errors.js';
-
-export type DependencyKind = 'SOURCE' | 'NARROW' | 'SHUFFLE';
-export type LocationKind = 'INPUT_BLOCK' | 'SHUFFLE_OUTPUT' | 'PARTITION' | 'CHECKPOINT';
-
-export const DEPENDENCY_KINDS: readonly DependencyKind[] = ['SOURCE', 'NARROW', 'SHUFFLE'];
-export const LOCATION_KINDS: readonly LocationKind[] = ['INPUT_BLOCK', 'SHUFFLE_OUTPUT', 'PARTITION', 'CHECKPOINT'];
-
-export interface BatchId {
-  readonly jobId: string;
-  readonly batchTimeMs: number;
-}
-
-export interface DatasetId extends BatchId {
-  readonly nodeId: number;
-}
-
-export interface PartitionId {
-  readonly dataset: DatasetId;
-  readonly partition: number;
-}
-
-/** One dataset as registered (and as returned by getBatch). */
-export interface DatasetSpec {
-  readonly ref: DatasetId;
-  readonly operator: string;
-  readonly dependency: DependencyKind;
-  readonly parents: readonly DatasetId[];
-  readonly numPartitions: number;
-}
-
-/** One materialised piece, as recorded (and as returned by queries). */
-export interface LocationSpec {
-  readonly kind: LocationKind;
-  readonly dataset: DatasetId;
-  readonly partition: number;
-  readonly blockId: string;
-  readonly executorIds: readonly string[];
-  readonly bytes: number;
-}
-
-export interface RegisterBatchInput extends BatchId {
-  readonly datasets: readonly DatasetSpec[];
-  /** INPUT_BLOCK locations of the batch's SOURCE datasets. */
-  readonly inputs: readonly LocationSpec[];
-}
-
-export interface BatchView extends BatchId {
-  readonly datasets: DatasetSpec[];
-  readonly locations: LocationSpec[];
-}
-
-export interface RebuildTask {
-  /** The partition the task computes; for a shuffle map task, the map-side partition. */
-  readonly partition: PartitionId;
-  /** Set when the task (re)writes the map output of this shuffled dataset. */
-  readonly shuffleFor?: DatasetId;
-  readonly depth: number;
-  /**
-   * Materialised partitions the task reads where the walk stopped (cached,
-   * checkpointed, or a source's input blocks), through the narrow ancestors
-   * it pipelines: e.g. for a lost state, the checkpoint it starts from and
-   * the values of every batch it replays.
-   */
-  readonly reads: PartitionId[];
-}
-
-export interface RebuildPlan {
-  readonly tasks: RebuildTask[];
-  readonly unrecoverable: PartitionId[];
-}
-
-export interface LineageStats {
-  readonly jobs: number;
-  readonly batches: number;
-  readonly datasets: number;
-  readonly locations: number;
-  /** See lineage.proto LineageStats.max_depth. */
-  readonly maxDepth: number;
-}
-
-// ---------------------------------------------------------------------------
-// Persisted records. These are what kv-persistence.ts stores (one graph record
-// per batch, one locations record per dataset that has locations) and what
-// restoreBatch() takes back on start. Plain data only: they are msgpack-encoded.
-
-export interface DatasetRecord {
-  readonly nodeId: number;
-  readonly operator: string;
-  readonly dependency: DependencyKind;
-  readonly parents: readonly DatasetId[];
-  readonly numPartitions: number;
-  /**
-   * numPartitions of each parent when the batch was registered. Kept so the
-   * shuffle map-partition numbering (and its bounds) survive the parents
-   * being forgotten.
-   */
-  readonly parentPartitions: readonly number[];
-}
-
-export interface BatchGraphRecord extends BatchId {
-  /** sha256 of the canonical graph + input block ids: what "same registration" means. */
-  readonly fingerprint: string;
-  readonly datasets: readonly DatasetRecord[];
-}
-
-export interface StoredLocation {
-  readonly kind: LocationKind;
-  readonly partition: number;
-  readonly blockId: string;
-  readonly executorIds: readonly string[];
-  readonly bytes: number;
-}
-
-export interface DatasetLocationsRecord extends DatasetId {
-  readonly locations: readonly StoredLocation[];
-}
-
-/** What a mutation needs made durable before it may be committed. */
-export interface StoreWrites {
-  /** Full location set of each touched dataset (write these first). */
-  readonly locations: readonly DatasetLocationsRecord[];
-  /** Graph records of newly registered batches (write after their locations: the graph is the commit marker). */
-  readonly graphs: readonly BatchGraphRecord[];
-  /** Batches to delete entirely, graph and locations. */
-  readonly forget: readonly BatchId[];
-}
-
-export interface Mutation<R> {
-  readonly result: R;
-  readonly writes: StoreWrites;
-  /** Apply the planned change to memory. Call once, after `writes` are durable. */
-  commit(): R;
-}
-
-export interface RegisterOutcome {
-  /** False when the identical batch was already registered (nothing to do). */
-  readonly created: boolean;
-  /** Batches evicted by maxBatchesPerJob to make room. */
-  readonly evicted: BatchId[];
-}
+  LOCATION_KINDS,
+  formatBatch,
+  formatDataset,
+  type BatchGraphRecord,
+  type BatchId,
+  type BatchView,
+  type DatasetLocationsRecord,
+  type DatasetSpec,
+  type LineageStats,
+  type LocationSpec,
+  type Mutation,
+  type PartitionId,
+  type RebuildPlan,
+  type RegisterBatchInput,
+  type RegisterOutcome,
+  type StoreWrites,
+} from './lineage-types.js';
+import { PartitionLocations, type LocationsDraft } from './partition-locations.js';
+import { planRebuild } from './rebuild-planner.js';
+import { registrationRecords, sameDatasets } from './registration.js';
+import { evictionsToRegister, timesBefore, timesOverLimit, validateForgetBatches } from './retention.js';
+import { checkLocationFits, validateBatchId, validateBytes, validateExecutorIds } from './validation.js';
 
 export interface LineageStoreOptions {
   /** Upper bound on batches kept per job; the oldest are evicted beyond it. */
@@ -194,176 +62,15 @@ export interface LineageStoreOptions {
   readonly maxLineageDepth?: number;
 }
 
-export function isEmptyWrites(w: StoreWrites): boolean {
-  return w.locations.length === 0 && w.graphs.length === 0 && w.forget.length === 0;
+const NO_WRITES: StoreWrites = { locations: [], graphs: [], forget: [] };
+
+function idOf(b: BatchId): BatchId {
+  return { jobId: b.jobId, batchTimeMs: b.batchTimeMs };
 }
-
-export function batchKeyOf(b: BatchId): string {
-  return JSON.stringify([b.jobId, b.batchTimeMs]);
-}
-
-export function formatDataset(d: DatasetId): string {
-  return `${d.jobId}@${d.batchTimeMs}#${d.nodeId}`;
-}
-
-function formatBatch(b: BatchId): string {
-  return `${b.jobId}@${b.batchTimeMs}`;
-}
-
-/**
- * Which partitions of its `parentIndex`-th parent partition `p` of a NARROW
- * dataset reads.
- *  - `union` (operator label "union"): its partitions are its parents'
- *    partitions concatenated in order, so partition p reads parent i's
- *    partition p - offset(i) when offset(i) <= p < offset(i) + parentPartitions[i],
- *    and nothing from the other parents;
- *  - every other narrow dataset is one-to-one with each of its parents (map,
- *    filter, flatMap, mapValues; updateStateByKey over a co-partitioned state).
- */
-export function narrowParentPartitions(child: DatasetRecord, parentIndex: number, p: number): number[] {
-  if (!isUnion(child)) return [p];
-  let offset = 0;
-  for (let i = 0; i < parentIndex; i++) offset += child.parentPartitions[i]!;
-  const n = child.parentPartitions[parentIndex]!;
-  return p >= offset && p < offset + n ? [p - offset] : [];
-}
-
-/** A union is the one NARROW dataset whose partitions are its parents' concatenated (lib/dstream/graph.ts). */
-function isUnion(ds: { dependency: string; operator: string }): boolean {
-  return ds.dependency === 'NARROW' && ds.operator === 'union';
-}
-
-/** First global map partition of each parent of a SHUFFLE dataset (see module doc). */
-function shuffleOffsets(ds: DatasetRecord): number[] {
-  const offsets: number[] = [];
-  let next = 0;
-  for (const n of ds.parentPartitions) {
-    offsets.push(next);
-    next += n;
-  }
-  return offsets;
-}
-
-function mapPartitionCount(ds: DatasetRecord): number {
-  return ds.parentPartitions.reduce((a, b) => a + b, 0);
-}
-
-function comparePartitionIds(a: PartitionId, b: PartitionId): number {
-  const x = a.dataset;
-  const y = b.dataset;
-  return x.batchTimeMs - y.batchTimeMs || x.nodeId - y.nodeId || a.partition - b.partition || (x.jobId < y.jobId ? -1 : x.jobId > y.jobId ? 1 : 0);
-}
-
-// ---------------------------------------------------------------------------
-// In-memory state.
-
-interface LocationState extends LocationSpec {
-  /** Globally unique key: batch, node, kind, partition, blockId (blockId last so the key is unambiguous). */
-  readonly key: string;
-}
-
-class BatchState implements BatchId {
-  readonly key: string;
-  /** nodeId → (pieceKey → location). */
-  readonly locations = new Map<number, Map<string, LocationState>>();
-  constructor(
-    readonly jobId: string,
-    readonly batchTimeMs: number,
-    readonly fingerprint: string,
-    readonly datasets: ReadonlyMap<number, DatasetRecord>,
-  ) {
-    this.key = batchKeyOf(this);
-  }
-}
-
-interface JobState {
-  readonly batches: Map<number, BatchState>;
-  /** Batch times, ascending. */
-  readonly times: number[];
-}
-
-function pieceKey(kind: LocationKind, partition: number, blockId: string): string {
-  return `${kind}|${partition}|${blockId}`;
-}
-
-function groupKey(kind: LocationKind, partition: number): string {
-  return `${kind}|${partition}|`;
-}
-
-function datasetKey(d: DatasetId): string {
-  return JSON.stringify([d.jobId, d.batchTimeMs, d.nodeId]);
-}
-
-function insertSorted(arr: number[], v: number): void {
-  let lo = 0;
-  let hi = arr.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (arr[mid]! < v) lo = mid + 1;
-    else hi = mid;
-  }
-  arr.splice(lo, 0, v);
-}
-
-function isUint(n: unknown): n is number {
-  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
-}
-
-function validateBatchId(jobId: unknown, batchTimeMs: unknown, what: string): void {
-  if (typeof jobId !== 'string' || jobId.length === 0) throw new InvalidArgumentError(`${what}: job_id is required`);
-  if (!isUint(batchTimeMs)) throw new InvalidArgumentError(`${what}: batch_time_ms must be a non-negative integer, got ${String(batchTimeMs)}`);
-}
-
-function validateExecutorIds(ids: readonly string[], what: string): string[] {
-  for (const id of ids) {
-    if (typeof id !== 'string' || id.length === 0) throw new InvalidArgumentError(`${what}: executor ids must be non-empty strings`);
-  }
-  return [...new Set(ids)].sort();
-}
-
-function validateBytes(bytes: unknown, what: string): number {
-  if (!isUint(bytes)) throw new InvalidArgumentError(`${what}: bytes must be a non-negative integer`);
-  return bytes;
-}
-
-function toSpec(jobId: string, batchTimeMs: number, d: DatasetRecord): DatasetSpec {
-  return {
-    ref: { jobId, batchTimeMs, nodeId: d.nodeId },
-    operator: d.operator,
-    dependency: d.dependency,
-    parents: d.parents.map((p) => ({ ...p })),
-    numPartitions: d.numPartitions,
-  };
-}
-
-function toLocationSpec(l: LocationState): LocationSpec {
-  return {
-    kind: l.kind,
-    dataset: { ...l.dataset },
-    partition: l.partition,
-    blockId: l.blockId,
-    executorIds: [...l.executorIds],
-    bytes: l.bytes,
-  };
-}
-
-function canonicalDatasets(datasets: Iterable<DatasetRecord>): unknown[] {
-  return [...datasets]
-    .sort((a, b) => a.nodeId - b.nodeId)
-    .map((d) => [d.nodeId, d.operator, d.dependency, d.parents.map((p) => [p.jobId, p.batchTimeMs, p.nodeId]), d.numPartitions]);
-}
-
-function fingerprintOf(datasets: Iterable<DatasetRecord>, inputIds: readonly string[]): string {
-  const canonical = JSON.stringify({ datasets: canonicalDatasets(datasets), inputs: [...inputIds].sort() });
-  return createHash('sha256').update(canonical).digest('hex');
-}
-
-// ---------------------------------------------------------------------------
 
 export class LineageStore {
-  private readonly jobs = new Map<string, JobState>();
-  /** executorId → locations that list it, by location key. */
-  private readonly byExecutor = new Map<string, Map<string, LocationState>>();
+  private readonly graph = new LineageGraph();
+  private readonly locations = new PartitionLocations();
   /** Bumped by every commit; a plan made against another version is refused. */
   private version = 0;
   private readonly maxBatchesPerJob: number;
@@ -379,249 +86,50 @@ export class LineageStore {
 
   // ------------------------------------------------------------------ mutations
 
+  /** Register a batch; `maxBatchesPerJob` is enforced here, evicting the job's oldest batches (reported in the outcome). */
   planRegisterBatch(input: RegisterBatchInput): Mutation<RegisterOutcome> {
-    const { jobId, batchTimeMs } = input;
-    const what = 'RegisterBatch';
-    validateBatchId(jobId, batchTimeMs, what);
-    if (input.datasets.length === 0) throw new InvalidArgumentError(`${what}: a batch needs at least one dataset`);
-
-    const specs = new Map<number, DatasetSpec>();
-    for (const ds of input.datasets) {
-      const ref = ds.ref;
-      if (!ref) throw new InvalidArgumentError(`${what}: every dataset needs a ref`);
-      if (ref.jobId !== jobId || ref.batchTimeMs !== batchTimeMs) {
-        throw new InvalidArgumentError(`${what}: dataset ${formatDataset(ref)} does not belong to batch ${formatBatch(input)}`);
-      }
-      if (!isUint(ref.nodeId)) throw new InvalidArgumentError(`${what}: node_id must be a non-negative integer`);
-      if (specs.has(ref.nodeId)) throw new InvalidArgumentError(`${what}: node ${ref.nodeId} is listed twice`);
-      if (typeof ds.operator !== 'string' || ds.operator.length === 0) {
-        throw new InvalidArgumentError(`${what}: dataset ${formatDataset(ref)} has no operator name`);
-      }
-      if (!DEPENDENCY_KINDS.includes(ds.dependency)) {
-        throw new InvalidArgumentError(`${what}: dataset ${formatDataset(ref)} has no valid dependency kind`);
-      }
-      // Zero is legal: a batch in which a stream received nothing has a source
-      // with no blocks (Spark's empty BlockRDD), and its narrow children too.
-      if (!isUint(ds.numPartitions)) {
-        throw new InvalidArgumentError(`${what}: dataset ${formatDataset(ref)} needs a partition count`);
-      }
-      if (ds.dependency === 'SOURCE' && ds.parents.length > 0) {
-        throw new InvalidArgumentError(`${what}: SOURCE dataset ${formatDataset(ref)} cannot have parents`);
-      }
-      if (ds.dependency !== 'SOURCE' && ds.parents.length === 0) {
-        throw new InvalidArgumentError(`${what}: ${ds.dependency} dataset ${formatDataset(ref)} needs at least one parent`);
-      }
-      specs.set(ref.nodeId, ds);
-    }
-
-    const job = this.jobs.get(jobId);
-    const records = new Map<number, DatasetRecord>();
-    for (const ds of specs.values()) {
-      const self = formatDataset(ds.ref);
-      const seen = new Set<string>();
-      const parentPartitions: number[] = [];
-      for (const p of ds.parents) {
-        if (!p) throw new InvalidArgumentError(`${what}: dataset ${self} has an empty parent ref`);
-        const pk = datasetKey(p);
-        // A duplicate parent (self-join) would make two map-partition ranges of
-        // one shuffle indistinguishable in RebuildTask; refuse it until needed.
-        if (seen.has(pk)) throw new InvalidArgumentError(`${what}: dataset ${self} lists parent ${formatDataset(p)} twice`);
-        seen.add(pk);
-        if (p.jobId !== jobId) {
-          throw new InvalidArgumentError(`${what}: dataset ${self} has parent ${formatDataset(p)} of another job`);
-        }
-        let parentN: number;
-        if (p.batchTimeMs === batchTimeMs) {
-          if (p.nodeId === ds.ref.nodeId) throw new InvalidArgumentError(`${what}: dataset ${self} is its own parent`);
-          const inBatch = specs.get(p.nodeId);
-          if (!inBatch) throw new InvalidArgumentError(`${what}: parent ${formatDataset(p)} of ${self} is not in the batch`);
-          parentN = inBatch.numPartitions;
-        } else if (p.batchTimeMs < batchTimeMs) {
-          const earlier = job?.batches.get(p.batchTimeMs)?.datasets.get(p.nodeId);
-          if (!earlier) {
-            throw new InvalidArgumentError(
-              `${what}: parent ${formatDataset(p)} of ${self} is not a dataset of a registered earlier batch of job ${jobId}`,
-            );
-          }
-          parentN = earlier.numPartitions;
-        } else {
-          throw new InvalidArgumentError(`${what}: parent ${formatDataset(p)} of ${self} is in a later batch`);
-        }
-        // NARROW_PARTITIONS: a narrow mapping other than union is one-to-one
-        // (see narrowParentPartitions), so it only makes sense between equally
-        // partitioned datasets; a union's count is checked below.
-        if (ds.dependency === 'NARROW' && !isUnion(ds) && parentN !== ds.numPartitions) {
-          throw new InvalidArgumentError(
-            `${what}: NARROW dataset ${self} has ${ds.numPartitions} partitions but parent ${formatDataset(p)} has ${parentN}; ` +
-              'narrow dependencies other than union are one-to-one',
-          );
-        }
-        parentPartitions.push(parentN);
-      }
-      if (isUnion(ds)) {
-        const total = parentPartitions.reduce((a, b) => a + b, 0);
-        if (total !== ds.numPartitions) {
-          throw new InvalidArgumentError(
-            `${what}: NARROW dataset ${self} with ${ds.parents.length} parents (a union) has ${ds.numPartitions} partitions ` +
-              `but its parents have ${total} together; a union's partitions are its parents' concatenated`,
-          );
-        }
-      }
-      records.set(ds.ref.nodeId, {
-        nodeId: ds.ref.nodeId,
-        operator: ds.operator,
-        dependency: ds.dependency,
-        parents: ds.parents.map((p) => ({ jobId: p.jobId, batchTimeMs: p.batchTimeMs, nodeId: p.nodeId })),
-        numPartitions: ds.numPartitions,
-        parentPartitions,
-      });
-    }
-    this.checkAcyclic(records, batchTimeMs, what);
-
-    // Input blocks: INPUT_BLOCK locations of this batch's SOURCE datasets.
-    const inputs = new Map<number, Map<string, StoredLocation>>();
-    const inputIds: string[] = [];
-    for (const loc of input.inputs) {
-      if (!loc.dataset) throw new InvalidArgumentError(`${what}: every input needs a dataset ref`);
-      const where = `input ${loc.blockId || '(no block id)'} of ${formatDataset(loc.dataset)}`;
-      if (loc.kind !== 'INPUT_BLOCK') throw new InvalidArgumentError(`${what}: ${where} must be an INPUT_BLOCK location`);
-      if (loc.dataset.jobId !== jobId || loc.dataset.batchTimeMs !== batchTimeMs) {
-        throw new InvalidArgumentError(`${what}: ${where} is not a dataset of this batch`);
-      }
-      const ds = records.get(loc.dataset.nodeId);
-      if (!ds) throw new InvalidArgumentError(`${what}: ${where} names an unknown dataset`);
-      if (ds.dependency !== 'SOURCE') throw new InvalidArgumentError(`${what}: ${where} must belong to a SOURCE dataset`);
-      if (!isUint(loc.partition) || loc.partition >= ds.numPartitions) {
-        throw new InvalidArgumentError(`${what}: ${where} has partition ${loc.partition}, dataset has ${ds.numPartitions}`);
-      }
-      if (typeof loc.blockId !== 'string' || loc.blockId.length === 0) throw new InvalidArgumentError(`${what}: ${where} needs a block_id`);
-      const executorIds = validateExecutorIds(loc.executorIds, `${what}: ${where}`);
-      const bytes = validateBytes(loc.bytes, `${what}: ${where}`);
-      let pieces = inputs.get(ds.nodeId);
-      if (!pieces) inputs.set(ds.nodeId, (pieces = new Map<string, StoredLocation>()));
-      const pk = pieceKey('INPUT_BLOCK', loc.partition, loc.blockId);
-      const prev = pieces.get(pk);
-      if (!prev) inputIds.push(`${ds.nodeId}|${pk}`);
-      pieces.set(pk, {
-        kind: 'INPUT_BLOCK',
-        partition: loc.partition,
-        blockId: loc.blockId,
-        executorIds: prev ? [...new Set([...prev.executorIds, ...executorIds])].sort() : executorIds,
-        bytes: bytes || prev?.bytes || 0,
-      });
-    }
-
-    const fingerprint = fingerprintOf(records.values(), inputIds);
-    const existing = job?.batches.get(batchTimeMs);
+    const { graph, locations } = registrationRecords(input, (ref) => this.graph.dataset(ref));
+    const existing = this.graph.batch(input.jobId, input.batchTimeMs);
     if (existing) {
-      if (existing.fingerprint === fingerprint) {
+      if (existing.fingerprint === graph.fingerprint) {
         // A retry of a registration that already succeeded: replace nothing (in
         // particular, don't re-add executors removed since).
-        return this.mutation<RegisterOutcome>({ created: false, evicted: [] }, { locations: [], graphs: [], forget: [] }, () => {});
+        return this.mutation<RegisterOutcome>({ created: false, evicted: [] }, NO_WRITES, () => {});
       }
-      const sameDatasets =
-        JSON.stringify(canonicalDatasets(existing.datasets.values())) === JSON.stringify(canonicalDatasets(records.values()));
-      throw new AlreadyExistsError(
-        `batch ${formatBatch(input)} is already registered with ${sameDatasets ? 'different input blocks' : 'a different dataset graph'}`,
-      );
+      const differs = sameDatasets(existing.datasets.values(), graph.datasets) ? 'different input blocks' : 'a different dataset graph';
+      throw new AlreadyExistsError(`batch ${formatBatch(input)} is already registered with ${differs}`);
     }
-
-    // maxBatchesPerJob: make room by evicting the oldest batches of the job.
-    const times = job?.times ?? [];
-    const excess = times.length + 1 - this.maxBatchesPerJob;
-    const evicted: BatchState[] = [];
-    if (excess > 0) {
-      const older = times.filter((t) => t < batchTimeMs).length;
-      if (older < excess) {
-        throw new ResourceExhaustedError(
-          `batch ${formatBatch(input)} is older than the ${this.maxBatchesPerJob} batches kept for job ${jobId} (maxBatchesPerJob) and would be evicted at once`,
-        );
-      }
-      for (const t of times.slice(0, excess)) evicted.push(job!.batches.get(t)!);
-    }
-
-    const graph: BatchGraphRecord = { jobId, batchTimeMs, fingerprint, datasets: [...records.values()].sort((a, b) => a.nodeId - b.nodeId) };
-    const locationRecords: DatasetLocationsRecord[] = [...inputs].map(([nodeId, pieces]) => ({
-      jobId,
-      batchTimeMs,
-      nodeId,
-      locations: [...pieces.values()],
-    }));
-    const evictedIds = evicted.map((b) => ({ jobId: b.jobId, batchTimeMs: b.batchTimeMs }));
+    const evicted = this.batchesAt(input.jobId, evictionsToRegister(this.graph.times(input.jobId), input, this.maxBatchesPerJob));
+    const evictedIds = evicted.map(idOf);
     return this.mutation<RegisterOutcome>(
       { created: true, evicted: evictedIds },
-      { locations: locationRecords, graphs: [graph], forget: evictedIds },
+      { locations, graphs: [graph], forget: evictedIds },
       () => {
         for (const b of evicted) this.removeBatch(b);
-        this.insertBatch(graph, locationRecords);
+        this.insertBatch(graph, locations);
       },
     );
   }
 
   planRecordLocations(locations: readonly LocationSpec[]): Mutation<{ recorded: number }> {
     const what = 'RecordLocations';
-    // dataset key → the dataset's location map as it will be after this request.
-    const touched = new Map<string, { batch: BatchState; nodeId: number; pieces: Map<string, LocationState> }>();
+    const draft = this.locations.draft();
     for (const loc of locations) {
       if (!loc.dataset) throw new InvalidArgumentError(`${what}: every location needs a dataset ref`);
       const d = loc.dataset;
       validateBatchId(d.jobId, d.batchTimeMs, what);
       const where = `${loc.kind} ${loc.blockId || '(no block id)'} of ${formatDataset(d)} partition ${loc.partition}`;
       if (!LOCATION_KINDS.includes(loc.kind)) throw new InvalidArgumentError(`${what}: location of ${formatDataset(d)} has no valid kind`);
-      const batch = this.jobs.get(d.jobId)?.batches.get(d.batchTimeMs);
+      const batch = this.graph.batch(d.jobId, d.batchTimeMs);
       if (!batch) throw new NotFoundError(`${what}: batch ${formatBatch(d)} is not registered (or was forgotten)`);
       const ds = batch.datasets.get(d.nodeId);
       if (!ds) throw new InvalidArgumentError(`${what}: ${where}: batch has no node ${d.nodeId}`);
-      if (typeof loc.blockId !== 'string' || loc.blockId.length === 0) throw new InvalidArgumentError(`${what}: ${where} needs a block_id`);
-      if (!isUint(loc.partition)) throw new InvalidArgumentError(`${what}: ${where}: partition must be a non-negative integer`);
-      let bound: number;
-      switch (loc.kind) {
-        case 'INPUT_BLOCK':
-          if (ds.dependency !== 'SOURCE') throw new InvalidArgumentError(`${what}: ${where}: INPUT_BLOCK needs a SOURCE dataset`);
-          bound = ds.numPartitions;
-          break;
-        case 'SHUFFLE_OUTPUT':
-          if (ds.dependency !== 'SHUFFLE') {
-            throw new InvalidArgumentError(`${what}: ${where}: SHUFFLE_OUTPUT must name the shuffled (SHUFFLE) dataset`);
-          }
-          bound = mapPartitionCount(ds);
-          break;
-        case 'PARTITION':
-        case 'CHECKPOINT':
-          bound = ds.numPartitions;
-          break;
-      }
-      if (loc.partition >= bound) throw new InvalidArgumentError(`${what}: ${where}: partition out of range (< ${bound})`);
+      checkLocationFits(loc, ds, `${what}: ${where}`);
       const executorIds = validateExecutorIds(loc.executorIds, `${what}: ${where}`);
       const bytes = validateBytes(loc.bytes, `${what}: ${where}`);
-
-      const dk = datasetKey(d);
-      let entry = touched.get(dk);
-      if (!entry) {
-        entry = { batch, nodeId: d.nodeId, pieces: new Map(batch.locations.get(d.nodeId) ?? []) };
-        touched.set(dk, entry);
-      }
-      const pk = pieceKey(loc.kind, loc.partition, loc.blockId);
-      const prev = entry.pieces.get(pk);
-      entry.pieces.set(pk, {
-        key: `${batch.key}|${d.nodeId}|${pk}`,
-        kind: loc.kind,
-        dataset: { jobId: d.jobId, batchTimeMs: d.batchTimeMs, nodeId: d.nodeId },
-        partition: loc.partition,
-        blockId: loc.blockId,
-        executorIds: prev ? [...new Set([...prev.executorIds, ...executorIds])].sort() : executorIds,
-        // bytes 0 means "not reported"; keep what we knew.
-        bytes: bytes || prev?.bytes || 0,
-      });
+      draft.upsert(d, loc.kind, loc.partition, loc.blockId, executorIds, bytes);
     }
-    const entries = [...touched.values()];
-    return this.mutation(
-      { recorded: locations.length },
-      { locations: entries.map((e) => this.locationsRecord(e.batch, e.nodeId, e.pieces.values())), graphs: [], forget: [] },
-      () => {
-        for (const e of entries) this.replaceDatasetLocations(e.batch, e.nodeId, e.pieces);
-      },
-    );
+    return this.draftMutation({ recorded: locations.length }, draft);
   }
 
   /**
@@ -631,88 +139,37 @@ export class LineageStore {
    */
   planDropLocations(locations: readonly LocationSpec[]): Mutation<{ dropped: number }> {
     const what = 'DropLocations';
-    const touched = new Map<string, { batch: BatchState; nodeId: number; pieces: Map<string, LocationState> }>();
+    const draft = this.locations.draft();
     let dropped = 0;
     for (const loc of locations) {
       if (!loc.dataset) throw new InvalidArgumentError(`${what}: every location needs a dataset ref`);
       validateBatchId(loc.dataset.jobId, loc.dataset.batchTimeMs, what);
       if (!LOCATION_KINDS.includes(loc.kind)) throw new InvalidArgumentError(`${what}: location of ${formatDataset(loc.dataset)} has no valid kind`);
-      const batch = this.jobs.get(loc.dataset.jobId)?.batches.get(loc.dataset.batchTimeMs);
-      const current = batch?.locations.get(loc.dataset.nodeId);
-      if (!batch || !current) continue;
-      const dk = datasetKey(loc.dataset);
-      let entry = touched.get(dk);
-      if (!entry) touched.set(dk, (entry = { batch, nodeId: loc.dataset.nodeId, pieces: new Map(current) }));
-      if (entry.pieces.delete(pieceKey(loc.kind, loc.partition, loc.blockId))) dropped++;
+      if (!this.locations.has(loc.dataset)) continue;
+      if (draft.delete(loc.dataset, loc.kind, loc.partition, loc.blockId)) dropped++;
     }
-    const entries = [...touched.values()];
-    return this.mutation(
-      { dropped },
-      { locations: entries.map((e) => this.locationsRecord(e.batch, e.nodeId, e.pieces.values())), graphs: [], forget: [] },
-      () => {
-        for (const e of entries) this.replaceDatasetLocations(e.batch, e.nodeId, e.pieces);
-      },
-    );
+    return this.draftMutation({ dropped }, draft);
   }
 
   planRemoveExecutor(executorId: string): Mutation<{ locationsUpdated: number }> {
     if (typeof executorId !== 'string' || executorId.length === 0) {
       throw new InvalidArgumentError('RemoveExecutor: executor_id is required');
     }
-    const held = this.byExecutor.get(executorId);
-    const touched = new Map<string, { batch: BatchState; nodeId: number; pieces: Map<string, LocationState> }>();
-    for (const loc of held?.values() ?? []) {
-      const dk = datasetKey(loc.dataset);
-      let entry = touched.get(dk);
-      if (!entry) {
-        const batch = this.jobs.get(loc.dataset.jobId)!.batches.get(loc.dataset.batchTimeMs)!;
-        entry = { batch, nodeId: loc.dataset.nodeId, pieces: new Map(batch.locations.get(loc.dataset.nodeId)!) };
-        touched.set(dk, entry);
-      }
-      entry.pieces.set(pieceKey(loc.kind, loc.partition, loc.blockId), {
-        ...loc,
-        executorIds: loc.executorIds.filter((e) => e !== executorId),
-      });
-    }
-    const entries = [...touched.values()];
-    return this.mutation(
-      { locationsUpdated: held?.size ?? 0 },
-      { locations: entries.map((e) => this.locationsRecord(e.batch, e.nodeId, e.pieces.values())), graphs: [], forget: [] },
-      () => {
-        for (const e of entries) this.replaceDatasetLocations(e.batch, e.nodeId, e.pieces);
-      },
-    );
+    const { draft, updated } = this.locations.draftWithoutExecutor(executorId);
+    return this.draftMutation({ locationsUpdated: updated }, draft);
   }
 
-  /**
-   * Forget every batch of `jobId` older than `beforeBatchTimeMs`. Later batches
-   * whose parents are forgotten keep their refs; PlanRebuild reports what it can
-   * no longer reach as unrecoverable.
-   */
+  /** Forget every batch of `jobId` older than `beforeBatchTimeMs` (retention.ts). */
   planForgetBatches(jobId: string, beforeBatchTimeMs: number): Mutation<{ batchesForgotten: number }> {
-    if (typeof jobId !== 'string' || jobId.length === 0) throw new InvalidArgumentError('ForgetBatches: job_id is required');
-    if (!Number.isSafeInteger(beforeBatchTimeMs)) throw new InvalidArgumentError('ForgetBatches: before_batch_time_ms must be an integer');
-    const job = this.jobs.get(jobId);
-    const victims = (job?.times ?? []).filter((t) => t < beforeBatchTimeMs).map((t) => job!.batches.get(t)!);
-    return this.mutation(
-      { batchesForgotten: victims.length },
-      { locations: [], graphs: [], forget: victims.map((b) => ({ jobId: b.jobId, batchTimeMs: b.batchTimeMs })) },
-      () => {
-        for (const b of victims) this.removeBatch(b);
-      },
-    );
+    validateForgetBatches(jobId, beforeBatchTimeMs);
+    const victims = this.batchesAt(jobId, timesBefore(this.graph.times(jobId), beforeBatchTimeMs));
+    return this.forgetMutation(victims, (ids) => ({ batchesForgotten: ids.length }));
   }
 
   /** Forget one batch (RegisterBatch with `replace`: a restarted scheduler re-planned it differently). */
   planForgetBatch(jobId: string, batchTimeMs: number): Mutation<{ batchesForgotten: number }> {
-    const b = this.jobs.get(jobId)?.batches.get(batchTimeMs);
-    return this.mutation(
-      { batchesForgotten: b ? 1 : 0 },
-      { locations: [], graphs: [], forget: b ? [{ jobId: b.jobId, batchTimeMs: b.batchTimeMs }] : [] },
-      () => {
-        if (b) this.removeBatch(b);
-      },
-    );
+    const b = this.graph.batch(jobId, batchTimeMs);
+    return this.forgetMutation(b ? [b] : [], (ids) => ({ batchesForgotten: ids.length }));
   }
 
   /**
@@ -720,15 +177,11 @@ export class LineageStore {
    * a restart with a lower limit, or when a crash left an eviction half done.
    */
   planEnforceBatchLimit(): Mutation<{ evicted: BatchId[] }> {
-    const victims: BatchState[] = [];
-    for (const job of this.jobs.values()) {
-      const excess = job.times.length - this.maxBatchesPerJob;
-      for (const t of job.times.slice(0, Math.max(0, excess))) victims.push(job.batches.get(t)!);
+    const victims: RegisteredBatch[] = [];
+    for (const [jobId, times] of this.graph.jobTimes()) {
+      victims.push(...this.batchesAt(jobId, timesOverLimit(times, this.maxBatchesPerJob)));
     }
-    const ids = victims.map((b) => ({ jobId: b.jobId, batchTimeMs: b.batchTimeMs }));
-    return this.mutation({ evicted: ids }, { locations: [], graphs: [], forget: ids }, () => {
-      for (const b of victims) this.removeBatch(b);
-    });
+    return this.forgetMutation(victims, (ids) => ({ evicted: ids }));
   }
 
   /**
@@ -736,7 +189,7 @@ export class LineageStore {
    * (they were validated when first registered); parents may be forgotten.
    */
   restoreBatch(graph: BatchGraphRecord, locations: readonly DatasetLocationsRecord[]): void {
-    if (this.jobs.get(graph.jobId)?.batches.has(graph.batchTimeMs)) {
+    if (this.graph.batch(graph.jobId, graph.batchTimeMs)) {
       throw new FailedPreconditionError(`batch ${formatBatch(graph)} restored twice`);
     }
     const known = new Set(graph.datasets.map((d) => d.nodeId));
@@ -751,139 +204,36 @@ export class LineageStore {
 
   getBatch(jobId: string, batchTimeMs: number): BatchView {
     validateBatchId(jobId, batchTimeMs, 'GetBatch');
-    const batch = this.jobs.get(jobId)?.batches.get(batchTimeMs);
+    const batch = this.graph.batch(jobId, batchTimeMs);
     if (!batch) throw new NotFoundError(`batch ${jobId}@${batchTimeMs} is not registered (or was forgotten)`);
-    const datasets = [...batch.datasets.values()].sort((a, b) => a.nodeId - b.nodeId).map((d) => toSpec(jobId, batchTimeMs, d));
-    const locations: LocationSpec[] = [];
-    for (const nodeId of [...batch.locations.keys()].sort((a, b) => a - b)) {
-      const pieces = [...batch.locations.get(nodeId)!.values()].sort(
-        (a, b) =>
-          LOCATION_KINDS.indexOf(a.kind) - LOCATION_KINDS.indexOf(b.kind) ||
-          a.partition - b.partition ||
-          (a.blockId < b.blockId ? -1 : a.blockId > b.blockId ? 1 : 0),
-      );
-      for (const l of pieces) locations.push(toLocationSpec(l));
-    }
-    return { jobId, batchTimeMs, datasets, locations };
+    const datasets: DatasetSpec[] = [...batch.datasets.values()]
+      .sort((a, b) => a.nodeId - b.nodeId)
+      .map((d) => ({
+        ref: { jobId, batchTimeMs, nodeId: d.nodeId },
+        operator: d.operator,
+        dependency: d.dependency,
+        parents: d.parents.map((p) => ({ ...p })),
+        numPartitions: d.numPartitions,
+      }));
+    return { jobId, batchTimeMs, datasets, locations: this.locations.ofBatch(batch) };
   }
 
   /** Locations only `executorId` holds (lost) and those it shares with another executor (under-replicated). */
   lostOnExecutor(executorId: string): { lost: LocationSpec[]; underReplicated: LocationSpec[] } {
-    if (typeof executorId !== 'string' || executorId.length === 0) {
-      throw new InvalidArgumentError('LostOnExecutor: executor_id is required');
-    }
-    const lost: LocationSpec[] = [];
-    const underReplicated: LocationSpec[] = [];
-    const held = [...(this.byExecutor.get(executorId)?.values() ?? [])].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    for (const loc of held) (loc.executorIds.length === 1 ? lost : underReplicated).push(toLocationSpec(loc));
-    return { lost, underReplicated };
+    return this.locations.lostOnExecutor(executorId);
   }
 
-  /**
-   * The minimal set of tasks that rebuilds `partitions`.
-   *
-   * A task computes one partition, pipelining every narrow ancestor that is not
-   * materialised (as Spark pipelines narrow operators into one stage) and
-   * stopping at data still live somewhere: a cached PARTITION or CHECKPOINT,
-   * the INPUT_BLOCKs of a source, or a shuffle's live map outputs. A shuffle
-   * with missing map outputs adds one map task per missing map partition
-   * (partition = the parent's partition, shuffleFor = the shuffled dataset).
-   * Depth 0 tasks read only live data; others are 1 + the deepest task they wait for.
-   *
-   * `unrecoverable` lists every requested partition that cannot be rebuilt,
-   * plus the root causes: source partitions whose input blocks are gone
-   * everywhere, and partitions whose parent dataset was forgotten. Tasks that
-   * only serve unrecoverable partitions are left out. A requested partition
-   * that is already materialised yields no task.
-   */
+  /** The minimal set of tasks that rebuilds `partitions` (rebuild-planner.ts). */
   planRebuild(partitions: readonly PartitionId[]): RebuildPlan {
-    const targets: Array<{ ds: DatasetRecord; id: PartitionId }> = [];
-    for (const p of partitions) {
-      if (!p?.dataset) throw new InvalidArgumentError('PlanRebuild: every partition needs a dataset ref');
-      validateBatchId(p.dataset.jobId, p.dataset.batchTimeMs, 'PlanRebuild');
-      const ds = this.lookup(p.dataset);
-      if (!ds) throw new NotFoundError(`PlanRebuild: dataset ${formatDataset(p.dataset)} is not registered (or was forgotten)`);
-      if (!isUint(p.partition) || p.partition >= ds.numPartitions) {
-        throw new InvalidArgumentError(
-          `PlanRebuild: partition ${p.partition} of ${formatDataset(p.dataset)} is out of range (< ${ds.numPartitions})`,
-        );
-      }
-      targets.push({ ds, id: p });
-    }
-    const planner = new RebuildPlanner(this, this.maxLineageDepth);
-    return planner.plan(targets);
+    return planRebuild(
+      { dataset: (ref) => this.graph.dataset(ref), liveGroups: (ref) => this.locations.liveGroups(ref) },
+      partitions,
+      this.maxLineageDepth,
+    );
   }
 
   stats(): LineageStats {
-    let batches = 0;
-    let datasets = 0;
-    let locations = 0;
-    for (const job of this.jobs.values()) {
-      for (const b of job.batches.values()) {
-        batches++;
-        datasets += b.datasets.size;
-        for (const pieces of b.locations.values()) locations += pieces.size;
-      }
-    }
-    return { jobs: this.jobs.size, batches, datasets, locations, maxDepth: this.maxDepth() };
-  }
-
-  /** Longest dependency chain (see LineageStats.maxDepth), memoised per dataset. */
-  private maxDepth(): number {
-    const depth = new Map<string, number>();
-    const of = (ref: DatasetId): number => {
-      const key = datasetKey(ref);
-      const known = depth.get(key);
-      if (known !== undefined) return known;
-      const batch = this.jobs.get(ref.jobId)?.batches.get(ref.batchTimeMs);
-      const ds = batch?.datasets.get(ref.nodeId);
-      let d = 0;
-      if (batch && ds && ds.dependency !== 'SOURCE' && !this.checkpointed(batch, ds)) {
-        // Parents are in the same or earlier batches and the graph is acyclic
-        // (checkAcyclic), so this terminates; chains are bounded by maxBatchesPerJob.
-        for (const p of ds.parents) d = Math.max(d, 1 + of(p));
-      }
-      depth.set(key, d);
-      return d;
-    };
-    let max = 0;
-    for (const job of this.jobs.values()) {
-      for (const t of job.times) {
-        const batch = job.batches.get(t)!;
-        for (const id of batch.datasets.keys()) max = Math.max(max, of({ jobId: batch.jobId, batchTimeMs: t, nodeId: id }));
-      }
-    }
-    return max;
-  }
-
-  private checkpointed(batch: BatchState, ds: DatasetRecord): boolean {
-    if (ds.numPartitions === 0) return false;
-    const pieces = batch.locations.get(ds.nodeId);
-    if (!pieces) return false;
-    const covered = new Set<number>();
-    for (const loc of pieces.values()) if (loc.kind === 'CHECKPOINT') covered.add(loc.partition);
-    return covered.size === ds.numPartitions;
-  }
-
-  // ------------------------------------------------------------------ planner support (package-internal)
-
-  /** @internal */
-  lookup(ref: DatasetId): DatasetRecord | undefined {
-    return this.jobs.get(ref.jobId)?.batches.get(ref.batchTimeMs)?.datasets.get(ref.nodeId);
-  }
-
-  /**
-   * @internal For each (kind, partition) group of a dataset's locations
-   * (keyed by groupKey), whether it is live: ≥1 location and each with ≥1 executor.
-   */
-  liveGroups(ref: DatasetId): Map<string, boolean> {
-    const out = new Map<string, boolean>();
-    const pieces = this.jobs.get(ref.jobId)?.batches.get(ref.batchTimeMs)?.locations.get(ref.nodeId);
-    for (const loc of pieces?.values() ?? []) {
-      const g = groupKey(loc.kind, loc.partition);
-      out.set(g, (out.get(g) ?? true) && loc.executorIds.length > 0);
-    }
-    return out;
+    return lineageStats(this.graph, this.locations);
   }
 
   // ------------------------------------------------------------------ internals
@@ -907,294 +257,28 @@ export class LineageStore {
     };
   }
 
-  private checkAcyclic(records: ReadonlyMap<number, DatasetRecord>, batchTimeMs: number, what: string): void {
-    // Kahn's algorithm over in-batch edges; parents in earlier batches can't form cycles.
-    const indegree = new Map<number, number>();
-    const children = new Map<number, number[]>();
-    for (const d of records.values()) {
-      const local = d.parents.filter((p) => p.batchTimeMs === batchTimeMs);
-      indegree.set(d.nodeId, local.length);
-      for (const p of local) {
-        const list = children.get(p.nodeId) ?? [];
-        list.push(d.nodeId);
-        children.set(p.nodeId, list);
-      }
-    }
-    const ready = [...indegree].filter(([, n]) => n === 0).map(([id]) => id);
-    let visited = 0;
-    while (ready.length > 0) {
-      const id = ready.pop()!;
-      visited++;
-      for (const c of children.get(id) ?? []) {
-        const n = indegree.get(c)! - 1;
-        indegree.set(c, n);
-        if (n === 0) ready.push(c);
-      }
-    }
-    if (visited !== records.size) {
-      const cyclic = [...indegree].filter(([, n]) => n > 0).map(([id]) => id);
-      throw new InvalidArgumentError(`${what}: the dataset graph has a cycle through nodes ${cyclic.join(', ')}`);
-    }
+  /** A mutation that persists and applies a locations draft. */
+  private draftMutation<R>(result: R, draft: LocationsDraft): Mutation<R> {
+    return this.mutation(result, { locations: draft.records(), graphs: [], forget: [] }, () => draft.apply());
   }
 
-  private locationsRecord(batch: BatchState, nodeId: number, pieces: Iterable<LocationState>): DatasetLocationsRecord {
-    return {
-      jobId: batch.jobId,
-      batchTimeMs: batch.batchTimeMs,
-      nodeId,
-      locations: [...pieces].map((l) => ({
-        kind: l.kind,
-        partition: l.partition,
-        blockId: l.blockId,
-        executorIds: [...l.executorIds],
-        bytes: l.bytes,
-      })),
-    };
+  /** A mutation that forgets `victims`, graph and locations. */
+  private forgetMutation<R>(victims: readonly RegisteredBatch[], result: (ids: BatchId[]) => R): Mutation<R> {
+    const ids = victims.map(idOf);
+    return this.mutation(result(ids), { locations: [], graphs: [], forget: ids }, () => {
+      for (const b of victims) this.removeBatch(b);
+    });
+  }
+
+  private batchesAt(jobId: string, times: readonly number[]): RegisteredBatch[] {
+    return times.map((t) => this.graph.batch(jobId, t)!);
   }
 
   private insertBatch(graph: BatchGraphRecord, locations: readonly DatasetLocationsRecord[]): void {
-    const batch = new BatchState(graph.jobId, graph.batchTimeMs, graph.fingerprint, new Map(graph.datasets.map((d) => [d.nodeId, d])));
-    let job = this.jobs.get(graph.jobId);
-    if (!job) this.jobs.set(graph.jobId, (job = { batches: new Map(), times: [] }));
-    job.batches.set(graph.batchTimeMs, batch);
-    insertSorted(job.times, graph.batchTimeMs);
-    for (const rec of locations) {
-      const pieces = new Map<string, LocationState>();
-      for (const l of rec.locations) {
-        const pk = pieceKey(l.kind, l.partition, l.blockId);
-        pieces.set(pk, {
-          key: `${batch.key}|${rec.nodeId}|${pk}`,
-          kind: l.kind,
-          dataset: { jobId: graph.jobId, batchTimeMs: graph.batchTimeMs, nodeId: rec.nodeId },
-          partition: l.partition,
-          blockId: l.blockId,
-          executorIds: [...l.executorIds],
-          bytes: l.bytes,
-        });
-      }
-      this.replaceDatasetLocations(batch, rec.nodeId, pieces);
-    }
+    this.locations.addBatch(this.graph.insert(graph), locations);
   }
 
-  /** Swap a dataset's location map for `next`, keeping the executor index exact. */
-  private replaceDatasetLocations(batch: BatchState, nodeId: number, next: Map<string, LocationState>): void {
-    const prev = batch.locations.get(nodeId);
-    for (const loc of prev?.values() ?? []) this.unindex(loc);
-    batch.locations.set(nodeId, next);
-    for (const loc of next.values()) this.index(loc);
-  }
-
-  private index(loc: LocationState): void {
-    for (const e of loc.executorIds) {
-      let m = this.byExecutor.get(e);
-      if (!m) this.byExecutor.set(e, (m = new Map<string, LocationState>()));
-      m.set(loc.key, loc);
-    }
-  }
-
-  private unindex(loc: LocationState): void {
-    for (const e of loc.executorIds) {
-      const m = this.byExecutor.get(e);
-      if (!m) continue;
-      m.delete(loc.key);
-      if (m.size === 0) this.byExecutor.delete(e);
-    }
-  }
-
-  private removeBatch(batch: BatchState): void {
-    const job = this.jobs.get(batch.jobId);
-    if (!job || job.batches.get(batch.batchTimeMs) !== batch) return;
-    for (const pieces of batch.locations.values()) for (const loc of pieces.values()) this.unindex(loc);
-    job.batches.delete(batch.batchTimeMs);
-    const i = job.times.indexOf(batch.batchTimeMs);
-    if (i >= 0) job.times.splice(i, 1);
-    if (job.batches.size === 0) this.jobs.delete(batch.jobId);
-  }
-}
-
-// ---------------------------------------------------------------------------
-
-interface TaskNode {
-  readonly key: string;
-  readonly partition: PartitionId;
-  readonly shuffleFor?: DatasetId;
-  readonly deps: ReadonlySet<TaskNode>;
-  readonly reads: readonly PartitionId[];
-  readonly depth: number;
-  readonly doomed: boolean;
-}
-
-interface Need {
-  /** Rebuild tasks this computation waits for. */
-  readonly deps: ReadonlySet<TaskNode>;
-  /** Materialised partitions it reads, by `datasetKey|partition`. */
-  readonly reads: ReadonlyMap<string, PartitionId>;
-  /** Some input is gone for good. */
-  readonly doomed: boolean;
-}
-
-const NOTHING: Need = { deps: new Set(), reads: new Map(), doomed: false };
-
-/** One PlanRebuild walk; memoised so shared ancestors are planned once. */
-class RebuildPlanner {
-  private readonly tasks = new Map<string, TaskNode>();
-  private readonly needs = new Map<string, Need>();
-  private readonly unrecoverable = new Map<string, PartitionId>();
-  private readonly live = new Map<string, Map<string, boolean>>();
-  private depth = 0;
-
-  constructor(
-    private readonly store: LineageStore,
-    private readonly maxDepth: number,
-  ) {}
-
-  plan(targets: ReadonlyArray<{ ds: DatasetRecord; id: PartitionId }>): RebuildPlan {
-    const roots: TaskNode[] = [];
-    for (const { ds, id } of targets) {
-      if (this.available(ds, id.dataset, id.partition)) continue;
-      if (ds.dependency === 'SOURCE') {
-        this.markUnrecoverable(id.dataset, id.partition);
-        continue;
-      }
-      const task = this.task(ds, id.dataset, id.partition, undefined);
-      if (task.doomed) this.markUnrecoverable(id.dataset, id.partition);
-      else roots.push(task);
-    }
-    // Keep only tasks some recoverable target needs: a doomed target's other
-    // inputs are not worth recomputing.
-    const keep = new Set<TaskNode>();
-    const stack = [...roots];
-    while (stack.length > 0) {
-      const t = stack.pop()!;
-      if (keep.has(t)) continue;
-      keep.add(t);
-      for (const d of t.deps) stack.push(d);
-    }
-    const tasks: RebuildTask[] = [...keep]
-      .sort((a, b) => a.depth - b.depth || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-      .map((t) => ({
-        partition: { dataset: { ...t.partition.dataset }, partition: t.partition.partition },
-        ...(t.shuffleFor ? { shuffleFor: { ...t.shuffleFor } } : {}),
-        depth: t.depth,
-        reads: [...t.reads].sort(comparePartitionIds),
-      }));
-    return { tasks, unrecoverable: [...this.unrecoverable.values()] };
-  }
-
-  /** Readable without running anything: cached, checkpointed, or (for a source) its input blocks. */
-  private available(ds: DatasetRecord, ref: DatasetId, p: number): boolean {
-    return (
-      this.groupLive(ref, 'PARTITION', p) ||
-      this.groupLive(ref, 'CHECKPOINT', p) ||
-      (ds.dependency === 'SOURCE' && this.groupLive(ref, 'INPUT_BLOCK', p))
-    );
-  }
-
-  /** Cached per dataset for the walk: the state can't change during one (synchronous) plan. */
-  private groupLive(ref: DatasetId, kind: LocationKind, p: number): boolean {
-    const dk = datasetKey(ref);
-    let groups = this.live.get(dk);
-    if (!groups) this.live.set(dk, (groups = this.store.liveGroups(ref)));
-    return groups.get(groupKey(kind, p)) ?? false;
-  }
-
-  private markUnrecoverable(ref: DatasetId, partition: number): void {
-    this.unrecoverable.set(`${datasetKey(ref)}|${partition}`, { dataset: { ...ref }, partition });
-  }
-
-  /** The task that computes (ref, p) — for a shuffle map task, and writes its output for `shuffleFor`. */
-  private task(ds: DatasetRecord, ref: DatasetId, p: number, shuffleFor: DatasetId | undefined): TaskNode {
-    const key = `${datasetKey(ref)}|${p}|${shuffleFor ? datasetKey(shuffleFor) : ''}`;
-    const memo = this.tasks.get(key);
-    if (memo) return memo;
-    // A map task whose partition is materialised only re-reads it.
-    const need: Need =
-      shuffleFor && this.available(ds, ref, p)
-        ? { ...NOTHING, reads: new Map([[`${datasetKey(ref)}|${p}`, { dataset: { ...ref }, partition: p }]]) }
-        : this.need(ds, ref, p);
-    let depth = 0;
-    for (const d of need.deps) depth = Math.max(depth, d.depth + 1);
-    const node: TaskNode = {
-      key,
-      partition: { dataset: ref, partition: p },
-      ...(shuffleFor ? { shuffleFor } : {}),
-      deps: need.deps,
-      reads: [...need.reads.values()],
-      depth,
-      doomed: need.doomed,
-    };
-    this.tasks.set(key, node);
-    return node;
-  }
-
-  /** What computing (ref, p) inside one task waits for, pipelining unmaterialised narrow ancestors. */
-  private need(ds: DatasetRecord, ref: DatasetId, p: number): Need {
-    const key = `${datasetKey(ref)}|${p}`;
-    const memo = this.needs.get(key);
-    if (memo) return memo;
-    if (++this.depth > this.maxDepth) {
-      throw new FailedPreconditionError(
-        `PlanRebuild: lineage of ${formatDataset(ref)} is deeper than ${this.maxDepth} steps; checkpoint stateful streams to bound it`,
-      );
-    }
-    try {
-      const deps = new Set<TaskNode>();
-      const reads = new Map<string, PartitionId>();
-      const read = (r: DatasetId, q: number) => reads.set(`${datasetKey(r)}|${q}`, { dataset: { ...r }, partition: q });
-      let doomed = false;
-      switch (ds.dependency) {
-        case 'SOURCE':
-          if (!this.groupLive(ref, 'INPUT_BLOCK', p)) {
-            this.markUnrecoverable(ref, p);
-            doomed = true;
-          } else read(ref, p);
-          break;
-        case 'NARROW':
-          ds.parents.forEach((parentRef, i) => {
-            const parent = this.store.lookup(parentRef);
-            for (const q of narrowParentPartitions(ds, i, p)) {
-              if (!parent) {
-                // The parent batch was forgotten: nothing left to recompute from.
-                this.markUnrecoverable(ref, p);
-                doomed = true;
-                continue;
-              }
-              if (this.available(parent, parentRef, q)) {
-                read(parentRef, q);
-                continue;
-              }
-              const sub = this.need(parent, parentRef, q);
-              for (const d of sub.deps) deps.add(d);
-              for (const [k, r] of sub.reads) reads.set(k, r);
-              doomed ||= sub.doomed;
-            }
-          });
-          break;
-        case 'SHUFFLE': {
-          // Reads the map outputs: live ones, or those of the map tasks in `deps`.
-          const offsets = shuffleOffsets(ds);
-          ds.parents.forEach((parentRef, i) => {
-            const parent = this.store.lookup(parentRef);
-            for (let m = 0; m < ds.parentPartitions[i]!; m++) {
-              if (this.groupLive(ref, 'SHUFFLE_OUTPUT', offsets[i]! + m)) continue;
-              if (!parent) {
-                this.markUnrecoverable(ref, p);
-                doomed = true;
-                break;
-              }
-              const t = this.task(parent, parentRef, m, ref);
-              deps.add(t);
-              doomed ||= t.doomed;
-            }
-          });
-          break;
-        }
-      }
-      const need: Need = { deps, reads, doomed };
-      this.needs.set(key, need);
-      return need;
-    } finally {
-      this.depth--;
-    }
+  private removeBatch(batch: RegisteredBatch): void {
+    if (this.graph.remove(batch)) this.locations.removeBatch(batch);
   }
 }

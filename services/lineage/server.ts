@@ -20,7 +20,8 @@ import { AlreadyExistsError, errorMessage, InvalidArgumentError, toServiceError,
 import type { Logger } from '../../lib/log.js';
 import type { LineageHandlers } from '../../lib/proto/gen/rivulet/v1/Lineage.js';
 import type { LineagePersistence } from './kv-persistence.js';
-import { formatDataset, isEmptyWrites, type BatchId, type LineageStore, type Mutation } from './lineage-store.js';
+import type { LineageStore } from './lineage-store.js';
+import { formatDataset, isEmptyWrites, type BatchId, type Mutation } from './lineage-types.js';
 import { decodeLocation, decodePartitionRef, decodeRegisterBatch, encodeBatch, encodeLocation, encodePlan } from './wire.js';
 
 /** Runs async jobs strictly one after another, in submission order. */

@@ -1,7 +1,7 @@
 /**
  * Converting between the wire messages of lineage.proto (as @grpc/proto-loader
  * decodes them: enums as strings, int64 as number, absent messages as null)
- * and the domain types of lineage-store.ts. Decoding only checks shape
+ * and the domain types of lineage-types.ts. Decoding only checks shape
  * (present refs, known enum values, representable numbers) and throws
  * InvalidArgumentError; what the values mean is checked by the store.
  */
@@ -25,7 +25,7 @@ import {
   type PartitionId,
   type RebuildPlan,
   type RegisterBatchInput,
-} from './lineage-store.js';
+} from './lineage-types.js';
 
 function int(v: unknown, field: string): number {
   // int64/uint64 arrive as numbers (LOADER_OPTIONS longs: Number); refuse what

@@ -1,7 +1,8 @@
 /**
- * Backpressure's wiring in the scheduler (Spark's RateController): feeds the
- * pure rate controller (rate-controller.ts) from every completed batch of a
- * clocked job, forgets a job that ended, and publishes the streams' rate
+ * Backpressure's wiring in the scheduler (Spark's RateController): tells the
+ * pure rate controller (rate-controller.ts) when a clocked job starts (its
+ * streams then get `backpressureInitialRate`, if set), feeds it every
+ * completed batch of such a job, forgets a job that ended, and publishes the streams' rate
  * limits on NATS (`rivulet.rate-limits`) when they change and every batch
  * interval (best-effort: a receiver that missed one has the next), and as the
  * `rivulet.stream.rate_limit` gauge.
@@ -13,13 +14,14 @@ import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/log.js';
 import { observeGauge } from '../../lib/telemetry/metrics.js';
 import type { BatchRun } from './batch-run.js';
+import type { Job } from './job-registry.js';
 import type { SchedulerConfig } from './config.js';
 import type { SchedulerPorts } from './ports.js';
 import { RateController } from './rate-controller.js';
 
 type Config = Pick<
   SchedulerConfig,
-  'batchInterval' | 'backpressureProportional' | 'backpressureIntegral' | 'backpressureDerivative' | 'backpressureMinRate'
+  'batchInterval' | 'backpressureProportional' | 'backpressureIntegral' | 'backpressureDerivative' | 'backpressureMinRate' | 'backpressureInitialRate'
 >;
 
 export interface RateLimit {
@@ -42,6 +44,7 @@ export class Backpressure {
       integral: config.backpressureIntegral,
       derivative: config.backpressureDerivative,
       minRate: config.backpressureMinRate,
+      initialRate: config.backpressureInitialRate,
     });
     observeGauge('rivulet.stream.rate_limit', 'Ingest rate backpressure allows per stream (records/s); absent: not limited', '{record}/s', () =>
       this.limits().map((l) => ({ value: l.recordsPerSecond, attributes: { 'rivulet.stream': l.stream } })),
@@ -51,6 +54,16 @@ export class Backpressure {
   /** The current limits (status, metrics). */
   limits(): RateLimit[] {
     return this.rates.limits();
+  }
+
+  /**
+   * A job started (submitted or resumed): its streams are capped at the
+   * initial rate from its first batch on. Not a job driven batch by batch
+   * (rivulet/testing): it has no clock, so no batch of it ever lifts the cap.
+   */
+  jobStarted(job: Job): void {
+    if (job.firstBatchTimeMs === Number.POSITIVE_INFINITY) return;
+    if (this.rates.jobStarted(job.id, job.graph.streams)) this.publish();
   }
 
   /** A batch finished: a completed batch of a clocked job is a sample of what the job can process. */

@@ -108,6 +108,17 @@ export const schedulerConfigSchema = z.object({
   backpressure: bool(true),
   /** Lowest rate backpressure sets, in records per second per stream (pid.minRate). */
   backpressureMinRate: z.coerce.number().positive().default(100),
+  /**
+   * Ingest rate, in records per second per stream, of a job's streams from
+   * its first batch until the rate controller has measured the job (two
+   * batches with records; Spark's spark.streaming.backpressure.initialRate).
+   * Without it (0, the default, as Spark) a job's streams are not limited
+   * until then, so producers already offering more than the job can process
+   * when it starts get in whole, and the backlog that builds drives the rate
+   * to backpressureMinRate until it drains. Set it to about what a new job is
+   * expected to process.
+   */
+  backpressureInitialRate: z.coerce.number().min(0).default(0),
   /** PID gains of the rate controller (Spark's pid.proportional / pid.integral / pid.derived). */
   backpressureProportional: z.coerce.number().min(0).default(1),
   backpressureIntegral: z.coerce.number().min(0).default(0.2),

@@ -17,7 +17,13 @@
  *
  * One estimator per (job, stream); a stream read by several jobs is ingested
  * at the lowest of their rates (the slowest reader sets the pace, as one
- * input feeds them all). A stream with no estimate yet is not limited.
+ * input feeds them all). A stream with no estimate yet is limited to the
+ * initial rate (Spark's `spark.streaming.backpressure.initialRate`) from the
+ * moment its job starts until the estimator's first real rate replaces it —
+ * the first batch only seeds the estimator, so that is after the second
+ * batch with records; without an initial rate (0, the default, as Spark) it
+ * is not limited meanwhile, and a burst offered at the job's start is
+ * ingested whole and drains as scheduling delay.
  *
  * Pure: no timers, no I/O, times passed in; the scheduler feeds it from its
  * loop and publishes `limits()` (NATS `rivulet.rate-limits`).
@@ -75,6 +81,15 @@ export class PidRateEstimator {
   }
 }
 
+export interface RateControllerOptions extends RateEstimatorOptions {
+  /**
+   * Records per second each stream of a job may be ingested at from the
+   * job's start until its estimator sets a rate (spark.streaming.backpressure.initialRate);
+   * 0 = not limited until then. @default 0
+   */
+  initialRate: number;
+}
+
 export interface CompletedBatch {
   jobId: string;
   /** Records of the batch per input stream of the job. */
@@ -92,6 +107,7 @@ export interface StreamRateLimit {
 
 interface StreamEstimate {
   estimator: PidRateEstimator;
+  /** The estimator's last rate, else the initial rate (undefined: not limited). */
   rate: number | undefined;
 }
 
@@ -99,17 +115,31 @@ export class RateController {
   /** jobId → stream → estimator and its last rate. */
   private readonly byJob = new Map<string, Map<string, StreamEstimate>>();
 
-  constructor(private readonly options: RateEstimatorOptions) {}
+  constructor(private readonly options: RateControllerOptions) {
+    if (!(Number.isFinite(options.initialRate) && options.initialRate >= 0)) throw new RangeError(`initialRate must be >= 0, got ${options.initialRate}`);
+  }
+
+  /**
+   * A job started (submitted, or resumed after a scheduler restart): its
+   * streams are held to the initial rate until their estimates exist.
+   * Returns whether any stream's published limit changed.
+   */
+  jobStarted(jobId: string, streams: readonly string[]): boolean {
+    const before = this.limitsKey();
+    const estimates = this.streamsOf(jobId);
+    for (const stream of streams) if (!estimates.has(stream)) estimates.set(stream, this.newEstimate());
+    return this.limitsKey() !== before;
+  }
 
   /** Feed one completed batch. Returns whether any stream's published limit changed. */
   batchCompleted(b: CompletedBatch): boolean {
     const before = this.limitsKey();
-    let streams = this.byJob.get(b.jobId);
-    if (!streams) this.byJob.set(b.jobId, (streams = new Map<string, StreamEstimate>()));
+    const streams = this.streamsOf(b.jobId);
     for (const [stream, records] of b.recordsByStream) {
       let s = streams.get(stream);
-      if (!s) streams.set(stream, (s = { estimator: new PidRateEstimator(this.options), rate: undefined }));
+      if (!s) streams.set(stream, (s = this.newEstimate()));
       const rate = s.estimator.compute(b.completedAtMs, records, b.processingTimeMs, b.schedulingDelayMs);
+      // The first real estimate replaces the initial rate for good (Spark's RateLimiter.updateRate).
       if (rate !== undefined) s.rate = rate;
     }
     return this.limitsKey() !== before;
@@ -137,6 +167,16 @@ export class RateController {
     const names = new Set<string>();
     for (const streams of this.byJob.values()) for (const [stream, s] of streams) if (s.rate !== undefined) names.add(stream);
     return [...names].sort().map((stream) => ({ stream, recordsPerSecond: this.limit(stream)! }));
+  }
+
+  private streamsOf(jobId: string): Map<string, StreamEstimate> {
+    let streams = this.byJob.get(jobId);
+    if (!streams) this.byJob.set(jobId, (streams = new Map<string, StreamEstimate>()));
+    return streams;
+  }
+
+  private newEstimate(): StreamEstimate {
+    return { estimator: new PidRateEstimator(this.options), rate: this.options.initialRate > 0 ? this.options.initialRate : undefined };
   }
 
   private limitsKey(): string {

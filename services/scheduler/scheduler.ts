@@ -142,7 +142,10 @@ export class Scheduler implements BatchSourceHost {
     // Called from inside the loop (a batch completes while an event is handled).
     this.dag.onBatchFinished((run) => this.backpressure?.batchFinished(run));
     this.jobManager.listener = {
-      jobAdded: (job) => this.generator.addJob(job),
+      jobAdded: (job) => {
+        this.generator.addJob(job);
+        this.backpressure?.jobStarted(job);
+      },
       jobEnded: (job, reason) => {
         this.generator.dropJob(job.id);
         this.backpressure?.jobEnded(job.id);

@@ -6,11 +6,23 @@
  * producers to about what is processed (acked rate vs processed rate), keep
  * the scheduling delay bounded once the rate is set, and lose or double
  * nothing — every acked id counted exactly once, no push given up on.
+ *
+ * Memory: every service's RSS is sampled (scenarios/process-memory.ts) and
+ * printed with the figures, but issue 11's criterion (last 20 s within 15% of
+ * the 20 s after warm-up) needs the 60 s of bench/overload.ts, which checks
+ * it: in 24 s the bounded buffers are still filling (the scheduler keeps 100
+ * batches of outputs and status history: 50 s at 500 ms batches) and one GC
+ * moves a service's RSS by 20-30%. What is asserted here is only what holds
+ * at this length on a loaded machine: no service's peak RSS doubles from
+ * the first to the last seconds of the measured window — overload piling up
+ * in some service's memory.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RivuletClient } from '../../client/index.js';
+import type { LocalCluster } from '../../lib/cluster/local-cluster.js';
 import { freePort } from '../../lib/process/ports.js';
-import { offerLoad, ratesBetween, sampleRates, slowWordcountJob } from '../../scenarios/overload.js';
+import { offerLoad, processingCapacity, ratesBetween, sampleRates, slowWordcountJob } from '../../scenarios/overload.js';
+import { clusterServices, formatRssFlatness, rssFlatness, sampleRss } from '../../scenarios/process-memory.js';
 import { useLocalCluster } from '../helpers/cluster.js';
 import { expectExactWordCounts, expectJobHealthy, idLine, watchIdBatches } from '../helpers/id-lines.js';
 import { waitFor } from '../helpers/wait.js';
@@ -20,9 +32,14 @@ const NOMINAL_CAPACITY = 15_000;
 const OFFERED = 3 * NOMINAL_CAPACITY;
 const WARMUP_MS = 12_000;
 const MEASURE_MS = 12_000;
+/** RSS compared over the first and the last this-many ms of the measured window. */
+const RSS_WINDOW_MS = 4000;
+/** A service's RSS may not grow by more than this (1 = double) between those windows. */
+const RSS_MAX_GROWTH = 1;
 
 describe('chaos: producers offering 3× capacity', () => {
   let client: RivuletClient;
+  let cluster: LocalCluster;
   // Prometheus endpoints, to read the rate limit and the throttled records as an operator would.
   const env = { scheduler: {} as Record<string, string>, receiver: {} as Record<string, string> };
   beforeAll(async () => {
@@ -31,7 +48,7 @@ describe('chaos: producers offering 3× capacity', () => {
   });
   useLocalCluster(
     { executors: 2, slots: 1, batchInterval: '500ms', blockInterval: '100ms', logDir: process.env.RIVULET_TEST_LOG_DIR, env },
-    (started) => ({ client } = started),
+    (started) => ({ client, cluster } = started),
   );
 
   it('the job stays RUNNING, producers are slowed to what is processed, delay stays bounded, every acked record counted once', async () => {
@@ -39,8 +56,10 @@ describe('chaos: producers offering 3× capacity', () => {
     const watch = watchIdBatches(client, job.jobId);
     const load = offerLoad(client, { line: idLine, linesPerSecond: OFFERED, producers: 2, perPush: 500 });
     const sampler = sampleRates(client, job.jobId, load);
+    const memory = sampleRss(() => clusterServices(cluster), 500);
     const t0 = Date.now();
     await waitFor(() => Date.now() - t0 >= WARMUP_MS + MEASURE_MS, 'the experiment ran its course', { timeoutMs: WARMUP_MS + MEASURE_MS + 5000, intervalMs: 250 });
+    memory.stop();
     await load.stop();
     await sampler.stop();
 
@@ -48,11 +67,16 @@ describe('chaos: producers offering 3× capacity', () => {
     const measured = sampler.samples.filter((s) => s.atMs >= t0 + WARMUP_MS);
     const maxDelay = Math.max(...measured.map((s) => s.maxSchedulingDelayMs));
     const limit = sampler.samples.at(-1)!.rateLimit;
+    // Printed, not asserted: 12 s after a start without an initial rate the rate is still settling (bench/overload.ts checks it).
+    const capacity = processingCapacity(sampler.completed, t0 + WARMUP_MS, Date.now());
     const figures =
       `offered ${OFFERED}/s; over the last ${seconds.toFixed(1)} s acked ${Math.round(ackedPerSec)}/s, processed ${Math.round(processedPerSec)}/s; ` +
-      `rate limit ${limit === undefined ? 'none' : Math.round(limit)}/s; max scheduling delay ${maxDelay} ms; ${load.retries()} retried refusals; ` +
+      `rate limit ${limit === undefined ? 'none' : Math.round(limit)}/s; capacity ${Math.round(capacity.recordsPerSec)}/s (acked/capacity ` +
+      `${(ackedPerSec / capacity.recordsPerSec).toFixed(2)}); max scheduling delay ${maxDelay} ms; ${load.retries()} retried refusals; ` +
       `${load.acked.size} acked, ${load.refused.size} refused`;
-    console.log(`overload: ${figures}`);
+    const rss = rssFlatness(memory.samples, { warmupEndMs: t0 + WARMUP_MS, windowMs: RSS_WINDOW_MS, tolerance: RSS_MAX_GROWTH });
+    const rssFigures = `RSS over the first → last ${RSS_WINDOW_MS / 1000} s measured: ${formatRssFlatness(rss, RSS_MAX_GROWTH).join('; ')}`;
+    console.log(`overload: ${figures}\n${rssFigures}`);
 
     // Never FAILED, never a push given up on.
     expect(sampler.samples.every((s) => s.state === 'RUNNING'), figures).toBe(true);
@@ -65,6 +89,9 @@ describe('chaos: producers offering 3× capacity', () => {
     expect(Math.abs(ackedPerSec - processedPerSec) / processedPerSec, figures).toBeLessThan(0.35);
     // Bounded: batches start within a few intervals of their time once the rate is set.
     expect(maxDelay, figures).toBeLessThan(4000);
+    // Every service sampled, none piling the overload up in memory.
+    expect(rss.map((r) => r.service).sort(), rssFigures).toEqual(['executor-1', 'executor-2', 'lineage', 'receiver', 'scheduler']);
+    for (const r of rss) expect(r.change, `${r.service}: ${rssFigures}`).toBeLessThan(RSS_MAX_GROWTH);
     // The metrics say the same: the stream's rate limit, and records the rate limit turned back.
     const metric = async (service: 'scheduler' | 'receiver', name: string, labels: string[]) => {
       const text = await (await fetch(`http://127.0.0.1:${env[service].RIVULET_METRICS_PORT}/metrics`)).text();

@@ -27,14 +27,17 @@ interface Run {
 // Only what the CLI needs: no inherited RIVULET_* address would redirect it.
 const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('RIVULET_') || k === 'RIVULET_NATS_SERVER_BIN'));
 
-function rivulet(cwd: string, args: string[], timeoutMs = 60_000): Promise<Run> {
+function rivulet(cwd: string, args: string[], timeoutMs = 60_000, extraEnv: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { cwd, env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [bin, ...args], { cwd, env: { ...env, ...extraEnv }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
   });
 }
+
+/** backpressureInitialRate of the cluster: far above what the pushes below need, so it slows nothing. */
+const INITIAL_RATE = 200_000;
 
 const VOCABULARY = ['river', 'stream', 'batch', 'block', 'spark', 'lineage', 'slot', 'shuffle', 'ack'];
 const LINES = 5000;
@@ -59,7 +62,10 @@ describe('rivulet CLI against a detached local cluster', () => {
 
   beforeAll(async () => {
     cwd = mkdtempSync(join(tmpdir(), 'rivulet-cli-e2e-'));
-    const up = await rivulet(cwd, ['up', '--detach', '--executors', '2', '--batch-interval', '500ms', '--random-ports'], 120_000);
+    // `up` passes its environment to every service: the scheduler caps a new job's streams at this rate until it is measured.
+    const up = await rivulet(cwd, ['up', '--detach', '--executors', '2', '--batch-interval', '500ms', '--random-ports'], 120_000, {
+      RIVULET_BACKPRESSURE_INITIAL_RATE: String(INITIAL_RATE),
+    });
     if (existsSync(join(cwd, '.rivulet/cluster.json'))) state = JSON.parse(readFileSync(join(cwd, '.rivulet/cluster.json'), 'utf8')) as ClusterState;
     expect(up.stderr).not.toMatch(/\n\s+at /); // no stack trace
     expect(up.code, up.stderr).toBe(0);
@@ -79,6 +85,20 @@ describe('rivulet CLI against a detached local cluster', () => {
     expect(jobId).toMatch(/^\S+$/);
     expect(r.stderr).toContain('lines');
     expect(r.stderr).toContain('counts');
+  });
+
+  it('status shows the job\'s stream at backpressure\'s initial rate until the job is measured', async () => {
+    expect(jobId).not.toBe('');
+    // Nothing is pushed yet, so no batch with records has completed: the limit is the initial rate.
+    const json = await rivulet(cwd, ['status', '--json']);
+    expect(json.code, json.stderr).toBe(0);
+    const status = JSON.parse(json.stdout) as { backpressure: boolean; rateLimits: Array<{ stream: string; recordsPerSecond: number }> };
+    expect(status.backpressure).toBe(true);
+    expect(status.rateLimits).toEqual([{ stream: 'lines', recordsPerSecond: INITIAL_RATE }]);
+    const human = await rivulet(cwd, ['status']);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toContain('RATE LIMITS');
+    expect(human.stdout).toMatch(new RegExp(`^  lines +${INITIAL_RATE} records/s +${jobId}$`, 'm'));
   });
 
   it('pushes a file, tails the counts, and they sum to the reference', async () => {
@@ -139,6 +159,8 @@ describe('rivulet CLI against a detached local cluster', () => {
     expect(human.code, human.stderr).toBe(0);
     expect(human.stdout).toContain('EXECUTORS');
     expect(human.stdout).toContain(jobId);
+    // The stream's rate limit: the initial rate, or the rate controller's estimate once two batches with records completed.
+    expect(human.stdout).toMatch(new RegExp(`^  lines +\\d+ records/s +${jobId}$`, 'm'));
   });
 
   it('a job importing a local helper module gets it bundled by submit and runs', async () => {

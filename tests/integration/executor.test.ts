@@ -7,15 +7,18 @@ import { fileURLToPath } from 'node:url';
 import { status as Status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServiceProcess, type ServiceProcess } from '../../lib/cluster/service-process.js';
+import { checkpointName } from '../../lib/checkpoint/store.js';
 import { packRecords, unpackRecords } from '../../lib/codec/records.js';
 import { bundleJob, type JobBundle } from '../../lib/dstream/bundle.js';
 import { bundleHash, loadJob } from '../../lib/dstream/loader.js';
-import { planBatch, type PlannedStage } from '../../lib/dstream/planner.js';
+import { planBatch, STATE_KEYS, type PlannedStage } from '../../lib/dstream/planner.js';
 import { dial, unary } from '../../lib/grpc/client.js';
+import { openBlobStore } from '../../lib/nats/blob-store.js';
 import { connectNats, publish, subscribe, type NatsConnection } from '../../lib/nats/connection.js';
 import { subjects, type HeartbeatMessage } from '../../lib/nats/subjects.js';
 import { heartbeatSchema } from '../../lib/nats/schemas.js';
 import { startNatsServer, type NatsServerHandle } from '../../lib/process/nats-server.js';
+import { freePort } from '../../lib/process/ports.js';
 import type { ExecutorClient } from '../../lib/proto/index.js';
 import type { TaskSpec } from '../../lib/proto/gen/rivulet/v1/TaskSpec.js';
 import type { TaskResult__Output } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
@@ -105,11 +108,17 @@ describe('executor service (2 processes, real gRPC + NATS)', () => {
   const REDUCERS = 3;
   const SHUFFLE = 'wc/1000/0';
 
-  const start = (id: string) =>
+  /** exec-b's Prometheus endpoint (its rivulet.invalid_inputs counter) and its log lines. */
+  let metricsPortB = 0;
+  const logB: string[] = [];
+
+  const start = (id: string, extra: Record<string, string> = {}, onLine?: (line: string) => void) =>
     startServiceProcess({
       service: 'executor',
       name: id,
+      ...(onLine ? { onLine } : {}),
       env: {
+        ...extra,
         RIVULET_NATS_URL: nats.url,
         RIVULET_EXECUTOR_ID: id,
         RIVULET_PORT: '0',
@@ -132,7 +141,8 @@ describe('executor service (2 processes, real gRPC + NATS)', () => {
       list.push(m);
       heartbeats.set(m.executorId, list);
     });
-    [a, b] = await Promise.all([start('exec-a'), start('exec-b')]);
+    metricsPortB = await freePort();
+    [a, b] = await Promise.all([start('exec-a'), start('exec-b', { RIVULET_METRICS_PORT: String(metricsPortB) }, (l) => logB.push(l))]);
     ca = dial.executor(a.address);
     cb = dial.executor(b.address);
     const bundle = await bundleJob(wordcountPath);
@@ -512,6 +522,65 @@ describe('executor service (2 processes, real gRPC + NATS)', () => {
       cs.close();
       await small.stop();
     }
+  });
+
+  it('refuses a corrupt state checkpoint with a clear task error (counted, logged once), as a missing one, and still rebuilds from a sound one', async () => {
+    const job = inlineJob('state.js', `ctx.receiverStream('lines').map((l) => [l, 1]).updateStateByKey((vs, s) => (s ?? 0) + vs.length).output('totals')`);
+    await call(cb, 'loadJob', { jobId: 'st', bundleHash: job.hash, bundle: Buffer.from(job.code) });
+    const stateNode = loadJob(job.code, job.source).graph.nodes.find((n) => n.kind === 'state')!.id;
+    // The executors' checkpoint bucket (checkpointBucket's default), written here as a damaged or foreign writer would.
+    const checkpoints = await openBlobStore(nc, 'rivulet-checkpoints');
+    const name = (tag: string) => checkpointName(`st-${tag}`, stateNode, 5000, 0);
+    await checkpoints.put(name('sound'), packRecords([[0, 'river', 2, 5000], [0, 'stream', 1, 5000], [1, 'a mapped record']]));
+    // Cut off inside a 3-element array: not MessagePack at all.
+    await checkpoints.put(name('truncated'), Buffer.from([0x93, 0x00, 0xa5, 0x72]));
+    // Well-formed MessagePack, but not state records: a time that is not a number, then a bare string.
+    await checkpoints.put(name('misshapen'), packRecords([[0, 'river', 2, 5000], [0, 'stream', 1, 'yesterday'], 'garbage']));
+    // A state task rebuilding its previous state from a checkpoint (task-spec.ts addStateRebuild), with no new values.
+    const rebuild = (tag: string): TaskSpec => ({
+      taskId: `ckpt-${tag}`,
+      jobId: 'st',
+      bundleHash: job.hash,
+      batchTimeMs: 6000,
+      partition: 0,
+      attempt: 0,
+      dataset: { jobId: 'st', batchTimeMs: 6000, nodeId: stateNode },
+      blocks: [
+        {
+          dataset: { jobId: 'st', batchTimeMs: 5000, nodeId: stateNode },
+          partition: 0,
+          blockId: name(tag),
+          locations: [],
+          inputKey: STATE_KEYS.checkpoint,
+          checkpoint: name(tag),
+        },
+      ],
+      cache: { blockId: `rdd/st:6000:${stateNode}:${tag}/0` },
+    });
+    const results = await runTasks(cb, ['truncated', 'misshapen', 'absent', 'sound'].map(rebuild));
+    const byId = new Map(results.map((r) => [r.taskId, r]));
+    // Corrupt: FAILED, not the user's fault and no peer to blame, so the scheduler retries it like a missing checkpoint.
+    for (const tag of ['truncated', 'misshapen', 'absent']) {
+      expect(byId.get(`ckpt-${tag}`), tag).toMatchObject({ state: 'FAILED', userError: false, fetchFailedExecutorId: '', executorId: 'exec-b' });
+    }
+    expect(byId.get('ckpt-truncated')!.error).toBe(
+      `checkpoint ${name('truncated')} in the checkpoint store (bucket rivulet-checkpoints) is corrupt, refused: not MessagePack records: Unexpected end of MessagePack data`,
+    );
+    expect(byId.get('ckpt-misshapen')!.error).toMatch(
+      new RegExp(`^checkpoint ${name('misshapen')} in the checkpoint store \\(bucket rivulet-checkpoints\\) is corrupt, refused: record 1 of 3 is not a state record`),
+    );
+    expect(byId.get('ckpt-absent')!.error).toBe(`checkpoint ${name('absent')} is not in the checkpoint store`);
+    // The sound one: both keys' states come back (the mapped record is read, not kept).
+    expect(byId.get('ckpt-sound')).toMatchObject({ state: 'SUCCEEDED', error: '', records: { count: 2 } });
+    expect(byId.get('ckpt-sound')!.metrics!.recordsIn).toBe(3);
+
+    // Two corrupt checkpoints: counted twice, logged once.
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPortB}/metrics`)).text();
+    const counter = metrics.split('\n').find((l) => l.startsWith('rivulet_invalid_inputs_total{') && l.includes('rivulet_input_source="obj:rivulet-checkpoints"'));
+    expect(counter, metrics).toBeDefined();
+    expect(Number(counter!.slice(counter!.lastIndexOf(' ') + 1))).toBe(2);
+    expect(logB.filter((l) => l.includes('dropping invalid input') && l.includes('obj:rivulet-checkpoints'))).toHaveLength(1);
+    expect(await serving(b.address)).toBe('SERVING');
   });
 
   it('reports FetchFailed naming A when A dies holding map outputs', async () => {

@@ -1,15 +1,15 @@
 /**
- * The CLI's pure parts: where it finds the cluster, what `tail` prints, and
- * the one-line error messages.
+ * The CLI's pure parts: where it finds the cluster, what `tail` and
+ * `status` print, and the one-line error messages.
  */
 import { Readable } from 'node:stream';
 import { status as Status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import { ConnectionError } from '../../client/index.js';
+import { ConnectionError, type ClusterStatus } from '../../client/index.js';
 import { parsePositiveInt, resolveAddresses } from '../../cli/args.js';
 import { defaultBlockInterval } from '../../cli/commands/up.js';
 import { CliError } from '../../cli/errors.js';
-import { formatErrorLine, formatTailHuman, formatTailJson, oneLine } from '../../cli/format.js';
+import { formatErrorLine, formatStatus, formatTailHuman, formatTailJson, oneLine } from '../../cli/format.js';
 import { readLines } from '../../cli/lines.js';
 import { main } from '../../cli/main.js';
 import { stopOrder } from '../../cli/state.js';
@@ -219,5 +219,33 @@ describe('locality cell', () => {
     const { localityCell } = await import('../../cli/format.js');
     expect(localityCell(9, 0, 1)).toBe('9/0/1 (90%)');
     expect(localityCell(0, 0, 0)).toBe('0/0/0 (-)');
+  });
+});
+
+describe('status report: backpressure rate limits', () => {
+  const job = (jobId: string, streams: string[], state = 'RUNNING') =>
+    ({ jobId, name: jobId, state, error: '', streams, outputs: ['o'], recentBatches: [] }) as unknown as ClusterStatus['jobs'][number];
+  const status = (o: Partial<ClusterStatus>): ClusterStatus =>
+    ({ batchIntervalMs: 500, executors: [], jobs: [], rateLimits: [], backpressure: true, ...o }) as unknown as ClusterStatus;
+
+  it('lists each stream read by a running job with its limit and its readers, one limit per stream', () => {
+    const out = formatStatus(
+      status({
+        jobs: [job('job-a', ['lines', 'clicks']), job('job-b', ['lines']), job('job-c', ['old'], 'STOPPED')],
+        rateLimits: [{ stream: 'lines', recordsPerSecond: 13_274.6 }],
+      }),
+    );
+    const section = out.slice(out.indexOf('RATE LIMITS')).split('\n').slice(0, 4);
+    expect(section).toEqual([
+      'RATE LIMITS (backpressure, per stream: the lowest rate of the jobs reading it)',
+      '  STREAM  LIMIT                    JOBS',
+      '  clicks  none yet (not measured)  job-a',
+      '  lines   13275 records/s          job-a,job-b',
+    ]);
+  });
+
+  it('says when backpressure is off, and when no stream is read', () => {
+    expect(formatStatus(status({ backpressure: false }))).toContain('RATE LIMITS  off (scheduler option backpressure=false)');
+    expect(formatStatus(status({}))).toContain('RATE LIMITS (backpressure, per stream: the lowest rate of the jobs reading it)\n  (no stream is read by a running job)');
   });
 });

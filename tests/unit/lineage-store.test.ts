@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError } from '../../lib/errors.js';
-import {
-  LineageStore,
-  type DatasetId,
-  type DatasetSpec,
-  type LocationSpec,
-  type Mutation,
-  type RegisterBatchInput,
-  type StoreWrites,
-} from '../../services/lineage/lineage-store.js';
+import { LineageStore } from '../../services/lineage/lineage-store.js';
+import type { DatasetId, DatasetSpec, LocationSpec, Mutation, RegisterBatchInput, StoreWrites } from '../../services/lineage/lineage-types.js';
 import { decodeRegisterBatch, decodeLocation } from '../../services/lineage/wire.js';
 
 const JOB = 'wordcount';

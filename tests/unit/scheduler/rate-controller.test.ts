@@ -2,20 +2,59 @@
  * rate-controller.ts alone: Spark's PID estimator term for term, and a
  * simulated pipeline driven by a ManualClock (a job with a fixed capacity, a
  * producer offering 3× that) showing the rate converges near capacity and
- * the backlog drains.
+ * the backlog drains — and, with an initial rate, that no backlog builds at
+ * the job's start.
  */
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../lib/clock.js';
-import { PidRateEstimator, RateController, type RateEstimatorOptions } from '../../../services/scheduler/rate-controller.js';
+import { PidRateEstimator, RateController, type RateControllerOptions } from '../../../services/scheduler/rate-controller.js';
 
-const opts = (o: Partial<RateEstimatorOptions> = {}): RateEstimatorOptions => ({
+const opts = (o: Partial<RateControllerOptions> = {}): RateControllerOptions => ({
   batchIntervalMs: 1000,
   proportional: 1,
   integral: 0.2,
   derivative: 0,
   minRate: 100,
+  initialRate: 0,
   ...o,
 });
+
+/**
+ * A job of fixed capacity (records/s, plus a per-batch overhead) behind the
+ * controller, batches run one at a time in order, a producer offering
+ * `offered` records/s from the job's start (time 0, ManualClock): what each
+ * batch admitted, the limit in force while its interval ran, and its
+ * scheduling delay.
+ */
+function simulate(rc: RateController, o: { batches: number; interval: number; capacity: number; overheadMs: number; offered: number }) {
+  const clock = new ManualClock(0);
+  rc.jobStarted('j', ['lines']);
+  let busyUntil = 0;
+  const admitted: number[] = [];
+  const limits: Array<number | undefined> = [];
+  const delays: number[] = [];
+  for (let i = 1; i <= o.batches; i++) {
+    // The limit the receiver enforced while this batch's interval ran.
+    const limit = rc.limit('lines');
+    clock.advance(o.interval);
+    const batchTime = clock.now();
+    limits.push(limit);
+    const records = Math.round(Math.min(o.offered, limit ?? Infinity) * (o.interval / 1000));
+    admitted.push(records);
+    const start = Math.max(batchTime, busyUntil);
+    const processing = o.overheadMs + (records / o.capacity) * 1000;
+    busyUntil = start + processing;
+    delays.push(start - batchTime);
+    rc.batchCompleted({
+      jobId: 'j',
+      recordsByStream: new Map([['lines', records]]),
+      completedAtMs: busyUntil,
+      processingTimeMs: processing,
+      schedulingDelayMs: start - batchTime,
+    });
+  }
+  return { admitted, limits, delays };
+}
 
 describe('PidRateEstimator', () => {
   it('seeds on the first batch and sets no rate from it', () => {
@@ -69,35 +108,16 @@ describe('RateController', () => {
   });
 
   it('brings a producer offering 3× capacity down near capacity and drains the backlog (simulated, ManualClock)', () => {
-    const clock = new ManualClock(0);
     const interval = 1000;
     const capacity = 50_000; // records/s the job processes
     const overheadMs = 40; // per batch, whatever its size
-    const offered = 3 * capacity;
-    const rc = new RateController(opts({ batchIntervalMs: interval }));
-    // Batches run one at a time in order; a batch's records are what the limit let in during its interval.
-    let busyUntil = 0;
-    const admitted: number[] = [];
-    const delays: number[] = [];
-    for (let i = 1; i <= 60; i++) {
-      clock.advance(interval);
-      const batchTime = clock.now();
-      const limit = rc.limit('lines');
-      const records = Math.round(Math.min(offered, limit ?? Infinity) * (interval / 1000));
-      admitted.push(records);
-      const start = Math.max(batchTime, busyUntil);
-      const processing = overheadMs + (records / capacity) * 1000;
-      busyUntil = start + processing;
-      delays.push(start - batchTime);
-      // Feed in completion order (this simulation completes each batch before the next is due or soon after).
-      rc.batchCompleted({
-        jobId: 'j',
-        recordsByStream: new Map([['lines', records]]),
-        completedAtMs: busyUntil,
-        processingTimeMs: processing,
-        schedulingDelayMs: start - batchTime,
-      });
-    }
+    const { admitted, delays } = simulate(new RateController(opts({ batchIntervalMs: interval })), {
+      batches: 60,
+      interval,
+      capacity,
+      overheadMs,
+      offered: 3 * capacity,
+    });
     const last = admitted.slice(-20);
     const mean = last.reduce((a, b) => a + b, 0) / last.length;
     // Within 25% of what the job can process per second (capacity less the per-batch overhead).
@@ -106,5 +126,54 @@ describe('RateController', () => {
     expect(mean).toBeLessThan(sustainable * 1.25);
     // The backlog of the unlimited first batches drained: the last 10 batches start on time (within one interval).
     expect(Math.max(...delays.slice(-10))).toBeLessThan(interval);
+  });
+
+  it('initialRate: a started job\'s streams are limited to it at once, until the first real estimate replaces it', () => {
+    const rc = new RateController(opts({ initialRate: 2000 }));
+    expect(rc.jobStarted('j', ['lines', 'clicks'])).toBe(true);
+    expect(rc.limits()).toEqual([
+      { stream: 'clicks', recordsPerSecond: 2000 },
+      { stream: 'lines', recordsPerSecond: 2000 },
+    ]);
+    expect(rc.jobStarted('j', ['lines', 'clicks'])).toBe(false); // a second start changes nothing
+    const feed = (t: number, records: number, ms: number) =>
+      rc.batchCompleted({ jobId: 'j', recordsByStream: new Map([['lines', records]]), completedAtMs: t, processingTimeMs: ms, schedulingDelayMs: 0 });
+    // Empty batches and the first sample (which only seeds the estimator) keep the cap.
+    expect(feed(1000, 0, 5)).toBe(false);
+    expect(feed(2000, 2000, 100)).toBe(false);
+    expect(rc.limit('lines')).toBe(2000);
+    // The first real estimate: 2000 records in 100 ms = 20k/s, and it may be above the initial rate.
+    expect(feed(3000, 2000, 100)).toBe(true);
+    expect(rc.limit('lines')).toBeCloseTo(20_000, 0);
+    expect(rc.limit('clicks')).toBe(2000); // no batch of it yet
+    expect(rc.dropJob('j')).toBe(true);
+    expect(rc.limits()).toEqual([]);
+  });
+
+  it('initialRate 0 (the default) leaves a started job unlimited until it is measured; a negative one is refused', () => {
+    const rc = new RateController(opts());
+    expect(rc.jobStarted('j', ['lines'])).toBe(false);
+    expect(rc.limit('lines')).toBeUndefined();
+    expect(() => new RateController(opts({ initialRate: -1 }))).toThrow(/initialRate/);
+  });
+
+  it('initialRate near capacity: a 3× burst at the job\'s start builds no backlog and the rate never falls to minRate (simulated, ManualClock)', () => {
+    const interval = 500;
+    const capacity = 15_000;
+    const overheadMs = 40;
+    const o = { batches: 40, interval, capacity, overheadMs, offered: 3 * capacity };
+    const withInitial = simulate(new RateController(opts({ batchIntervalMs: interval, initialRate: capacity })), o);
+    const without = simulate(new RateController(opts({ batchIntervalMs: interval })), o);
+    // Capped from the very first batch, until the estimator's first rate (after its second batch).
+    expect(withInitial.limits.slice(0, 2)).toEqual([capacity, capacity]);
+    expect(withInitial.admitted[0]).toBe(capacity * (interval / 1000));
+    // No backlog at the start: every batch starts within one interval of its time...
+    expect(Math.max(...withInitial.delays)).toBeLessThan(interval);
+    // ...and the rate stays well above minRate throughout.
+    expect(Math.min(...withInitial.limits.filter((l) => l !== undefined))).toBeGreaterThan(capacity / 2);
+    // Without it the first batches take the whole burst: a backlog builds and drives the rate far below capacity while it drains.
+    expect(without.admitted[0]).toBe(3 * capacity * (interval / 1000));
+    expect(Math.max(...without.delays)).toBeGreaterThan(interval);
+    expect(Math.min(...without.limits.filter((l) => l !== undefined))).toBeLessThan(capacity / 4);
   });
 });
