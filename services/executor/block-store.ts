@@ -93,6 +93,16 @@ export class BlockStore {
     for (const b of blocks) {
       const existing = this.blocks.get(b.id);
       if (existing) {
+        // The same bytes put again as pinned (a map task here rewriting a bucket that was pushed here
+        // as an evictable copy): it is now this executor's own output, which must not be evicted.
+        if ((b.pinned ?? b.kind !== 'cached') && !existing.pinned) {
+          const pinned: StoredBlock = { ...existing, pinned: true };
+          this.blocks.set(pinned.id, pinned);
+          this.evictable.delete(pinned.id);
+          this.pinnedBytes += pinned.payload.byteLength;
+          out.push(pinned);
+          continue;
+        }
         out.push(existing);
         continue;
       }

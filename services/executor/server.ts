@@ -64,7 +64,10 @@ export function executorHandlers(deps: ExecutorServerDeps): ExecutorHandlers {
           if (!b.blockId.startsWith('shuffle/')) throw new InvalidArgumentError(`PushBlocks takes shuffle buckets only, got ${b.blockId}`);
           if (!b.batch) throw new InvalidArgumentError(`PushBlocks ${b.blockId}: batch is missing`);
         }
-        store.putAll(blocks.map((b) => ({ id: b.blockId, kind: 'shuffle' as const, count: b.batch!.count, payload: b.batch!.payload ?? Buffer.alloc(0) })));
+        // Evictable: a pushed copy only saves a fetch, so it must never crowd out input blocks or outputs.
+        store.putAll(
+          blocks.map((b) => ({ id: b.blockId, kind: 'shuffle' as const, count: b.batch!.count, payload: b.batch!.payload ?? Buffer.alloc(0), pinned: false })),
+        );
         callback(null, { stored: blocks.length });
       } catch (e) {
         callback(toServiceError(e));

@@ -76,4 +76,20 @@ describe('BlockStore', () => {
     expect(() => store.put({ id: 'big', kind: 'input', count: 1, payload: buf(400) })).toThrow(ResourceExhaustedError);
     expect(store.has('c1')).toBe(true); // refused before evicting anything
   });
+
+  it('a pushed shuffle copy is evictable, and pinned once this executor writes the same bucket as its own output', () => {
+    const store = new BlockStore(1000);
+    store.put({ id: 'shuffle/s/0/1', kind: 'shuffle', count: 1, payload: buf(300), pinned: false });
+    expect(store.stats().pinnedBytes).toBe(0);
+    // Input blocks always get room: the pushed copy goes.
+    store.put({ id: 'in/a', kind: 'input', count: 1, payload: buf(800) });
+    expect(store.has('shuffle/s/0/1')).toBe(false);
+    store.drop(['in/a'], []);
+    // Pushed, then written by a map task here (a re-run): now it is this executor's map output.
+    store.put({ id: 'shuffle/s/0/2', kind: 'shuffle', count: 1, payload: buf(300), pinned: false });
+    store.putAll([{ id: 'shuffle/s/0/2', kind: 'shuffle', count: 1, payload: buf(300) }]);
+    expect(store.stats().pinnedBytes).toBe(300);
+    expect(() => store.put({ id: 'in/b', kind: 'input', count: 1, payload: buf(800) })).toThrow(ResourceExhaustedError);
+    expect(store.has('shuffle/s/0/2')).toBe(true);
+  });
 });
