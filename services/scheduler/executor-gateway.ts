@@ -13,9 +13,10 @@ import { dial, unary } from '../../lib/grpc/client.js';
 import { errorMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { ExecutorClient } from '../../lib/proto/index.js';
-import type { TaskResult__Output } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
 import type { TaskSpec } from '../../lib/proto/gen/rivulet/v1/TaskSpec.js';
-import { TaskChannel } from './task-channel.js';
+import { TaskChannel, type LaunchCallbacks } from './task-channel.js';
+
+export type { LaunchCallbacks } from './task-channel.js';
 
 export interface ExecutorEndpoint {
   id: string;
@@ -29,15 +30,6 @@ export interface BundleRef {
   bundleHash: string;
 }
 
-export interface LaunchCallbacks {
-  onResult(result: TaskResult__Output): void;
-  /**
-   * The task stream broke before these tasks reported (executor died, bundle refused, ...).
-   * `unreachable`: the failure was a transport one (UNAVAILABLE), so the
-   * executor itself may be gone.
-   */
-  onLost(taskIds: string[], error: string, unreachable: boolean): void;
-}
 
 interface Peer {
   epoch: number;

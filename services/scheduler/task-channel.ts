@@ -25,11 +25,21 @@ import type { RunTasksRequest } from '../../lib/proto/gen/rivulet/v1/RunTasksReq
 import type { TaskResult__Output } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
 import type { TaskResults__Output } from '../../lib/proto/gen/rivulet/v1/TaskResults.js';
 import type { TaskSpec } from '../../lib/proto/gen/rivulet/v1/TaskSpec.js';
-import type { LaunchCallbacks } from './executor-gateway.js';
 import { TaskResultAssembler } from './task-result-assembler.js';
 
 /** Most tasks in one message: specs are small, but a window's task names many blocks; this keeps a message well under maxMessageBytes. */
 const MAX_TASKS_PER_MESSAGE = 256;
+
+/** What a launch is told about its tasks: each result, or that the stream lost them. */
+export interface LaunchCallbacks {
+  onResult(result: TaskResult__Output): void;
+  /**
+   * The task stream broke before these tasks reported (executor died, bundle refused, ...).
+   * `unreachable`: the failure was a transport one (UNAVAILABLE), so the
+   * executor itself may be gone.
+   */
+  onLost(taskIds: string[], error: string, unreachable: boolean): void;
+}
 
 type Call = ClientDuplexStream<RunTasksRequest, TaskResults__Output>;
 

@@ -4,7 +4,7 @@
  * in this test (the collector's TraceService/Export on an ephemeral port). One
  * batch of a word count must be ONE trace whose spans come from all four
  * services, linked parent → child across NATS (batch.ready) and gRPC
- * (RegisterBatch, PutBlock, FetchBlocks), with the semantic
+ * (RegisterBatch, PutBlock, PushBlocks/FetchBlocks), with the semantic
  * convention and rivulet.* attributes docs/telemetry.md lists.
  */
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,9 @@ import { otelEnv, startCollector, type AttrValue, type CollectedSpan } from '../
 import { waitFor } from '../helpers/wait.js';
 
 const wordcount = fileURLToPath(new URL('../../examples/wordcount.ts', import.meta.url));
+
+/** The calls that move shuffle data between executors under a task: a map task's push, a reduce task's fetch. */
+const SHUFFLE_RPCS = ['rivulet.v1.Executor/PushBlocks', 'rivulet.v1.Executor/FetchBlocks'];
 
 const SERVICES = ['rivulet-receiver', 'rivulet-scheduler', 'rivulet-lineage', 'rivulet-executor'];
 
@@ -177,20 +180,22 @@ describe('tracing: one batch is one trace across all services', () => {
     expect(trace.some((s) => s.name.startsWith('rivulet.v1.Executor/RunTasks'))).toBe(false);
     expect(collector.spans.some((s) => s.name === 'rivulet.v1.Executor/TaskStream')).toBe(false);
 
-    // Shuffle fetches from a peer: task → FetchBlocks CLIENT → the peer's SERVER span. Whenever
-    // tasks of this batch ran on both executors (counting only tasks that ran once, so that
-    // the executor is the one whose output was used), some reducer read a map output from its peer.
+    // Shuffle data crossing to a peer, under a task: a map task pushing buckets to its reducers'
+    // executor (PushBlocks, shufflePush) or a reduce task fetching them (FetchBlocks), each a CLIENT
+    // span under the task and the peer's SERVER span under it. Whenever tasks of this batch ran on
+    // both executors (counting only tasks that ran once, so that the executor is the one whose
+    // output was used), some map output crossed.
     if (unambiguousExecutors(trace).size > 1) {
       const fetchClients = trace.filter((s) => s.name === 'rivulet.v1.Executor/FetchBlocks' && s.kind === 'SPAN_KIND_CLIENT');
       // A FetchBlocks may also come from re-replication (the scheduler restoring a
       // block stored on one executor while the receiver had heard of only one):
       // that one hangs under the ReplicateBlocks server span, not under a task.
       for (const f of fetchClients) expect(['rivulet.task', 'rivulet.v1.Executor/ReplicateBlocks']).toContain(parentOf(f)!.name);
-      const fetchClient = fetchClients.find((s) => parentOf(s)!.name === 'rivulet.task');
-      expect(fetchClient, 'a reduce task fetched shuffle blocks from its peer').toBeDefined();
-      const fetchServer = trace.find((s) => s.name === 'rivulet.v1.Executor/FetchBlocks' && s.kind === 'SPAN_KIND_SERVER' && s.parentSpanId === fetchClient!.spanId)!;
-      expect(fetchServer.service).toBe('rivulet-executor');
-      expect(fetchServer.attributes['rpc.grpc.status_code']).toBe(0);
+      const crossing = trace.find((s) => SHUFFLE_RPCS.includes(s.name) && s.kind === 'SPAN_KIND_CLIENT' && parentOf(s)!.name === 'rivulet.task');
+      expect(crossing, 'a task pushed or fetched shuffle blocks to/from its peer').toBeDefined();
+      const server = trace.find((s) => s.name === crossing!.name && s.kind === 'SPAN_KIND_SERVER' && s.parentSpanId === crossing!.spanId)!;
+      expect(server.service).toBe('rivulet-executor');
+      expect(server.attributes['rpc.grpc.status_code']).toBe(0);
     }
 
     // Output commit and batch.completed, under the batch.
@@ -250,9 +255,9 @@ function missingFromTrace(spans: readonly CollectedSpan[], batch: CollectedSpan)
     if (a.some((t) => t.attributes['rivulet.task.speculative'] === true) && !a.some((t) => t.attributes['rivulet.task.speculative'] === false)) return `the original attempt of ${id}`;
   }
   if (unambiguousExecutors(spans).size > 1) {
-    const fetch = named('rivulet.v1.Executor/FetchBlocks', 'SPAN_KIND_CLIENT').filter((f) => tasks.some((t) => t.spanId === f.parentSpanId));
-    if (!fetch.some((f) => has((s) => s.name === 'rivulet.v1.Executor/FetchBlocks' && s.kind === 'SPAN_KIND_SERVER' && s.parentSpanId === f.spanId))) {
-      return 'a task-parented FetchBlocks client and its server span';
+    const crossing = spans.filter((f) => SHUFFLE_RPCS.includes(f.name) && f.kind === 'SPAN_KIND_CLIENT' && tasks.some((t) => t.spanId === f.parentSpanId));
+    if (!crossing.some((f) => has((s) => s.name === f.name && s.kind === 'SPAN_KIND_SERVER' && s.parentSpanId === f.spanId))) {
+      return 'a task-parented PushBlocks or FetchBlocks client and its server span';
     }
   }
   const ids = new Set(spans.map((s) => s.spanId));
