@@ -16,7 +16,7 @@
  * launch tasks (the task set does), or change a job's lifecycle (it asks the
  * job manager to fail the job).
  */
-import type { Clock } from '../../lib/clock.js';
+import type { Clock, TimerHandle } from '../../lib/clock.js';
 import { readsEarlierBatches, sourceInputKey } from '../../lib/dstream/graph.js';
 import { planBatch, planTask, STATE_KEYS, type WindowContext } from '../../lib/dstream/planner.js';
 import { checkpointName } from '../../lib/checkpoint/store.js';
@@ -62,8 +62,13 @@ export interface BatchDagDeps {
   log: Logger;
 }
 
+/** How long a failed lineage registration waits before it is tried again (unless NATS comes back first). */
+const REGISTER_RETRY_MS = 500;
+
 export class BatchDag implements TaskSetListener {
   private readonly finishedListeners: BatchFinishedListener[] = [];
+  /** Registrations waiting out REGISTER_RETRY_MS after a failure. */
+  private readonly registrationRetries = new Map<BatchRun, TimerHandle>();
 
   constructor(private readonly d: BatchDagDeps) {}
 
@@ -129,9 +134,25 @@ export class BatchDag implements TaskSetListener {
     if (run.state !== 'REGISTERING') return;
     // Lineage is the write-ahead record of the batch: never run without it.
     this.d.log.warn({ jobId: run.job.id, batchTimeMs: run.batchTimeMs, error }, 'lineage registration failed; retrying');
-    this.d.clock.setTimeout(() => {
+    const timer = this.d.clock.setTimeout(() => {
+      this.registrationRetries.delete(run);
       if (run.state === 'REGISTERING') this.registerWithLineage(run);
-    }, 500);
+    }, REGISTER_RETRY_MS);
+    this.registrationRetries.set(run, timer);
+  }
+
+  /**
+   * NATS is back after an outage: lineage can make registrations durable
+   * again, so those waiting out their retry delay go now — the delay would
+   * otherwise add up to REGISTER_RETRY_MS to every batch queued behind them.
+   */
+  retryRegistrationsNow(): void {
+    const waiting = [...this.registrationRetries];
+    this.registrationRetries.clear();
+    for (const [run, timer] of waiting) {
+      this.d.clock.clearTimeout(timer);
+      if (run.state === 'REGISTERING') this.registerWithLineage(run);
+    }
   }
 
   /** Submit every stage whose parents are complete; complete the batch when all are. */

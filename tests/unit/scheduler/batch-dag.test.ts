@@ -198,4 +198,27 @@ describe('BatchDag', () => {
     expect(s.generator.queue(s.job.id)).toEqual([]);
     expect(s.completed.map((c) => c.state)).toEqual(['FAILED']); // only the started batch is announced
   });
+
+  it('a registration that failed is tried again after its delay, or at once when NATS is back', () => {
+    const s = setup();
+    const t = s.job.firstBatchTimeMs;
+    s.generator.createDueRuns(s.job, t);
+    s.generator.batchReady('lines', t, [{ blockId: `b1@${t}`, records: 1, bytes: 10, executorIds: ['e1'] }]);
+    s.dag.startReadyBatches();
+    const run = s.generator.queue(s.job.id)[0]!;
+    expect(s.registered).toHaveLength(1);
+    s.dag.batchRegisterFailed(run, 'cannot write lineage state: timeout');
+    s.clock.advance(499);
+    expect(s.registered).toHaveLength(1);
+    s.clock.advance(1);
+    expect(s.registered).toHaveLength(2); // the retry delay
+    s.dag.batchRegisterFailed(run, 'cannot write lineage state: timeout');
+    s.clock.advance(100);
+    s.dag.retryRegistrationsNow(); // NATS reconnected
+    expect(s.registered).toHaveLength(3);
+    s.clock.advance(1000);
+    s.dag.retryRegistrationsNow();
+    expect(s.registered).toHaveLength(3); // its delayed retry was cancelled, and nothing else waits
+    expect(run.state).toBe('REGISTERING');
+  });
 });
