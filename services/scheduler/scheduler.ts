@@ -244,8 +244,8 @@ export class Scheduler implements BatchSourceHost {
         return this.onExecutorChanges(this.executors.expire());
       case 'livenessSignal':
         this.liveness.observe(e.signal);
-        // Lineage keeps its state in JetStream: a registration that failed during the outage need not wait out its retry delay.
-        if (e.signal.kind === 'reconnected') this.dag.retryRegistrationsNow();
+        // Lineage keeps its state in JetStream: a registration that failed for the outage need not wait out its retry delay.
+        if (e.signal.kind === 'reconnected') this.dag.natsReconnected();
         return;
       case 'executorUnreachable': {
         const exec = this.executors.get(e.executorId);
