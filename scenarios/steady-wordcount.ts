@@ -51,15 +51,24 @@ export async function steadyWordCount(opts: {
   executors: number;
   slots?: number;
   batchInterval?: string;
+  /** @default '250ms' */
+  blockInterval?: string;
   linesPerSecond: number;
+  /** A slice of lines is pushed every sliceMs. @default 250 */
+  sliceMs?: number;
+  /** Slices pushed but not acked yet, at most. @default 16 */
+  maxInFlight?: number;
+  /** Keep every service's log here (at info level) to explain a figure afterwards. @default none (warn, to stderr) */
+  logDir?: string;
   env?: Record<string, EnvMap>;
 }): Promise<SteadyRun> {
   const cluster = await startLocalCluster({
     executors: opts.executors,
     slots: opts.slots ?? 2,
     batchInterval: opts.batchInterval ?? '1s',
-    blockInterval: '250ms',
-    logLevel: 'warn',
+    blockInterval: opts.blockInterval ?? '250ms',
+    logLevel: opts.logDir ? 'info' : 'warn',
+    logDir: opts.logDir,
     env: opts.env,
   });
   const a = cluster.addresses();
@@ -68,10 +77,12 @@ export async function steadyWordCount(opts: {
   const drain = (async () => {
     for await (const _ of client.watchOutput(job.jobId, 'counts')) void _;
   })().catch(() => undefined);
-  const slice = makeLines(Math.ceil(opts.linesPerSecond / 4));
+  const sliceMs = opts.sliceMs ?? 250;
+  const maxInFlight = opts.maxInFlight ?? 16;
+  const slice = makeLines(Math.ceil((opts.linesPerSecond * sliceMs) / 1000));
   const pusher = client.pusher('lines');
   let pushing = true;
-  // Open loop: a slice every 250 ms whether or not earlier ones are acked yet
+  // Open loop: a slice every sliceMs whether or not earlier ones are acked yet
   // (bounded), so a slow batch does not slow the input down.
   const pushLoop = (async () => {
     const inFlight = new Set<Promise<unknown>>();
@@ -80,8 +91,8 @@ export async function steadyWordCount(opts: {
       const op = pusher.push(slice).catch(() => undefined);
       inFlight.add(op);
       void op.finally(() => inFlight.delete(op));
-      if (inFlight.size >= 16) await Promise.race(inFlight);
-      next += 250;
+      if (inFlight.size >= maxInFlight) await Promise.race(inFlight);
+      next += sliceMs;
       await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
     }
     await Promise.all(inFlight);

@@ -27,6 +27,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { packValue, unpackValue } from '../../lib/codec/records.js';
+import { connectionWatch, type ConnectionWatch } from '../../lib/nats/reconnect.js';
 import { errorMessage, ResourceExhaustedError, UnavailableError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { z } from 'zod';
@@ -149,13 +150,18 @@ function withoutFormat<T extends { format: number }>(r: T): Omit<T, 'format'> {
   return rest;
 }
 
-/** Deadline of one KV request (a put, a read) of lineage state. */
-const KV_PUT_TIMEOUT_MS = 1000;
+/**
+ * Deadline of one KV write (a put, a purge) of lineage state, waiting for a
+ * reconnect included: a mutation fails (its caller retries) rather than hold
+ * the one mutation queue through a long NATS outage.
+ */
+const KV_WRITE_TIMEOUT_MS = 1000;
 
 export class KvLineagePersistence implements LineagePersistence {
   private constructor(
     private readonly kv: KV,
     private readonly jsm: JetStreamManager,
+    private readonly nats: ConnectionWatch,
     private readonly bucket: string,
     private readonly log: Logger,
   ) {}
@@ -168,12 +174,11 @@ export class KvLineagePersistence implements LineagePersistence {
   /** Open (creating if missing) the bucket. Rejects with UnavailableError naming the bucket and cause. */
   static async open(nc: NatsConnection, bucket: string, log: Logger): Promise<KvLineagePersistence> {
     try {
-      // A put sent while NATS reconnects can go unanswered: fail it after
-      // KV_PUT_TIMEOUT_MS (the caller retries) rather than hold the one
-      // mutation queue for the client's default 5 s.
-      const kv = await new Kvm(jetstream(nc, { timeout: KV_PUT_TIMEOUT_MS })).create(bucket, { history: 1, maxValueSize: MAX_KV_VALUE_BYTES });
-      const jsm = await jetstreamManager(nc);
-      return new KvLineagePersistence(kv, jsm, bucket, log);
+      // Every write goes through the ConnectionWatch (put/purge below), which
+      // bounds it by KV_WRITE_TIMEOUT_MS; the clients' own timeouts match.
+      const kv = await new Kvm(jetstream(nc, { timeout: KV_WRITE_TIMEOUT_MS })).create(bucket, { history: 1, maxValueSize: MAX_KV_VALUE_BYTES });
+      const jsm = await jetstreamManager(nc, { timeout: KV_WRITE_TIMEOUT_MS });
+      return new KvLineagePersistence(kv, jsm, connectionWatch(nc), bucket, log);
     } catch (e) {
       throw new UnavailableError(`cannot open JetStream KV bucket "${bucket}" (is JetStream enabled on the NATS server?): ${errorMessage(e)}`, {
         cause: e,
@@ -190,8 +195,8 @@ export class KvLineagePersistence implements LineagePersistence {
     }));
     const graphs = writes.graphs.map((g) => ({ key: graphKey(g), value: encode(g, `graph of batch ${g.jobId}@${g.batchTimeMs}`) }));
     try {
-      await forEachLimit(locations, CONCURRENCY, async ({ key, value }) => void (await this.kv.put(key, value)));
-      await forEachLimit(graphs, CONCURRENCY, async ({ key, value }) => void (await this.kv.put(key, value)));
+      await forEachLimit(locations, CONCURRENCY, ({ key, value }) => this.put(key, value));
+      await forEachLimit(graphs, CONCURRENCY, ({ key, value }) => this.put(key, value));
       await forEachLimit(writes.forget, CONCURRENCY, async (b) => {
         await this.purge(graphKey(b));
         await this.purge(`l.${jobToken(b.jobId)}.${b.batchTimeMs}.*`);
@@ -267,8 +272,18 @@ export class KvLineagePersistence implements LineagePersistence {
     }
   }
 
+  /**
+   * Writes are sent again at once when NATS reconnects before they were
+   * answered (lib/nats/reconnect.ts): a put of a fixed value under a fixed
+   * key and a purge are idempotent, and the mutation queue — the next batch's
+   * RegisterBatch among it — waits for nothing but the reconnect.
+   */
+  private async put(key: string, value: Uint8Array): Promise<void> {
+    await this.nats.request(() => this.kv.put(key, value), KV_WRITE_TIMEOUT_MS);
+  }
+
   /** Remove every message of the key(s) matching `keyFilter` (no marker left behind). */
   private async purge(keyFilter: string): Promise<void> {
-    await this.jsm.streams.purge(`KV_${this.bucket}`, { filter: `$KV.${this.bucket}.${keyFilter}` });
+    await this.nats.request(() => this.jsm.streams.purge(`KV_${this.bucket}`, { filter: `$KV.${this.bucket}.${keyFilter}` }), KV_WRITE_TIMEOUT_MS);
   }
 }

@@ -5,11 +5,18 @@
  * Removal is a subject-filtered purge of the bucket's stream, as in
  * services/lineage/kv-persistence.ts: it leaves no delete marker behind (KV
  * delete markers would pile up forever at one block per 200 ms per stream).
+ *
+ * Puts and purges go through the connection's ConnectionWatch
+ * (lib/nats/reconnect.ts): one the connection dropped under is sent again as
+ * soon as NATS is back, instead of holding its block's acks (and its batch's
+ * announcement) until the timeout. Both are idempotent: every block has its
+ * own key, written once with one value; the marker only ever moves forward.
  */
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { errorMessage, UnavailableError } from '../../lib/errors.js';
+import { connectionWatch, type ConnectionWatch } from '../../lib/nats/reconnect.js';
 import type { WalKv } from './allocation-log.js';
 
 /** Reads in flight at once while loading. */
@@ -19,19 +26,22 @@ export class JetStreamWalKv implements WalKv {
   private constructor(
     private readonly kv: KV,
     private readonly jsm: JetStreamManager,
+    private readonly nats: ConnectionWatch,
     private readonly bucket: string,
+    private readonly timeoutMs: number,
   ) {}
 
   /**
    * Open (creating if missing) the bucket. `timeoutMs` bounds every JetStream
-   * request, so a put to an unavailable NATS fails (and its pushes are nacked)
-   * within that time. Rejects with UnavailableError naming the bucket.
+   * request, waiting for a reconnect included, so a put to an unavailable NATS
+   * fails (and its pushes are nacked) within that time. Rejects with
+   * UnavailableError naming the bucket.
    */
   static async open(nc: NatsConnection, bucket: string, timeoutMs: number): Promise<JetStreamWalKv> {
     try {
       const kv = await new Kvm(jetstream(nc, { timeout: timeoutMs })).create(bucket, { history: 1 });
       const jsm = await jetstreamManager(nc, { timeout: timeoutMs });
-      return new JetStreamWalKv(kv, jsm, bucket);
+      return new JetStreamWalKv(kv, jsm, connectionWatch(nc), bucket, timeoutMs);
     } catch (e) {
       throw new UnavailableError(
         `cannot open the receiver's write-ahead log, JetStream KV bucket "${bucket}" (is JetStream enabled on the NATS server?): ${errorMessage(e)}`,
@@ -41,7 +51,7 @@ export class JetStreamWalKv implements WalKv {
   }
 
   async put(key: string, value: Uint8Array): Promise<void> {
-    await this.kv.put(key, value);
+    await this.nats.request(() => this.kv.put(key, value), this.timeoutMs);
   }
 
   async entries(filter: string): Promise<Array<{ key: string; value: Uint8Array }>> {
@@ -62,6 +72,6 @@ export class JetStreamWalKv implements WalKv {
   }
 
   async purge(filter: string): Promise<void> {
-    await this.jsm.streams.purge(`KV_${this.bucket}`, { filter: `$KV.${this.bucket}.${filter}` });
+    await this.nats.request(() => this.jsm.streams.purge(`KV_${this.bucket}`, { filter: `$KV.${this.bucket}.${filter}` }), this.timeoutMs);
   }
 }

@@ -16,7 +16,7 @@
  * launch tasks (the task set does), or change a job's lifecycle (it asks the
  * job manager to fail the job).
  */
-import type { Clock } from '../../lib/clock.js';
+import type { Clock, TimerHandle } from '../../lib/clock.js';
 import { readsEarlierBatches, sourceInputKey } from '../../lib/dstream/graph.js';
 import { planBatch, planTask, STATE_KEYS, type WindowContext } from '../../lib/dstream/planner.js';
 import { checkpointName } from '../../lib/checkpoint/store.js';
@@ -62,8 +62,17 @@ export interface BatchDagDeps {
   log: Logger;
 }
 
+/** How long a failed lineage registration waits before it is tried again (unless NATS comes back first). */
+const REGISTER_RETRY_MS = 500;
+
 export class BatchDag implements TaskSetListener {
   private readonly finishedListeners: BatchFinishedListener[] = [];
+  /** Registrations waiting out REGISTER_RETRY_MS after a failure. */
+  private readonly registrationRetries = new Map<BatchRun, TimerHandle>();
+  /** When each run's registration in flight was sent. */
+  private readonly registrationSentAt = new WeakMap<BatchRun, number>();
+  /** When NATS last came back (natsReconnected). */
+  private natsBackAtMs = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly d: BatchDagDeps) {}
 
@@ -111,6 +120,7 @@ export class BatchDag implements TaskSetListener {
   }
 
   private registerWithLineage(run: BatchRun): void {
+    this.registrationSentAt.set(run, this.d.clock.now());
     this.d.telemetry
       .inBatch(run, () => this.d.ports.registerBatch(run))
       .then(
@@ -129,9 +139,30 @@ export class BatchDag implements TaskSetListener {
     if (run.state !== 'REGISTERING') return;
     // Lineage is the write-ahead record of the batch: never run without it.
     this.d.log.warn({ jobId: run.job.id, batchTimeMs: run.batchTimeMs, error }, 'lineage registration failed; retrying');
-    this.d.clock.setTimeout(() => {
+    // An attempt sent before NATS came back failed for the outage, not for now: try again at once.
+    if ((this.registrationSentAt.get(run) ?? Number.NEGATIVE_INFINITY) < this.natsBackAtMs) return this.registerWithLineage(run);
+    const timer = this.d.clock.setTimeout(() => {
+      this.registrationRetries.delete(run);
       if (run.state === 'REGISTERING') this.registerWithLineage(run);
-    }, 500);
+    }, REGISTER_RETRY_MS);
+    this.registrationRetries.set(run, timer);
+  }
+
+  /**
+   * NATS is back after an outage: lineage can make registrations durable
+   * again, so those waiting out their retry delay go now, and one in flight
+   * that fails yet (it was sent during the outage) goes again at once — the
+   * delay would otherwise add up to REGISTER_RETRY_MS to every batch queued
+   * behind them.
+   */
+  natsReconnected(): void {
+    this.natsBackAtMs = this.d.clock.now();
+    const waiting = [...this.registrationRetries];
+    this.registrationRetries.clear();
+    for (const [run, timer] of waiting) {
+      this.d.clock.clearTimeout(timer);
+      if (run.state === 'REGISTERING') this.registerWithLineage(run);
+    }
   }
 
   /** Submit every stage whose parents are complete; complete the batch when all are. */

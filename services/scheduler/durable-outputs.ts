@@ -19,12 +19,19 @@
  * the oldest batches are purged first, the newest is kept even when larger.
  * Writes to one subject are serialised so that a purge never cuts a batch
  * that is being written. A stopped or failed job's outputs are purged.
+ *
+ * Every publish and purge goes through the connection's ConnectionWatch
+ * (lib/nats/reconnect.ts): one NATS dropped before answering is sent again on
+ * the reconnect rather than failing at its timeout — a publish is deduplicated
+ * by its msgID, a purge up to a sequence is idempotent — so a nats-server
+ * restart does not leave the batches committed meanwhile out of the stream.
  */
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, DiscardPolicy, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { errorMessage, UnavailableError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
+import { connectionWatch } from '../../lib/nats/reconnect.js';
 import type { CommittedBatch } from './output-store.js';
 
 export interface DurableOutputs {
@@ -40,6 +47,9 @@ const BATCH_TIME = 'Rivulet-Batch-Time';
 const COUNT = 'Rivulet-Count';
 const CHUNK = 'Rivulet-Chunk';
 const CHUNKS = 'Rivulet-Chunks';
+
+/** Deadline of one publish or purge, waiting for a reconnect included (the JetStream client's default). */
+const REQUEST_TIMEOUT_MS = 5000;
 
 /** Room left in a NATS message for headers and protocol. */
 const HEADER_ROOM = 16 * 1024;
@@ -70,6 +80,7 @@ export async function openDurableOutputs(nc: NatsConnection, stream: string, opt
   let js: JetStreamClient;
   let jsm: JetStreamManager;
   const maxPayload = nc.info?.max_payload ?? 1024 * 1024;
+  const nats = connectionWatch(nc);
   const chunkBytes = Math.max(1024, Math.min(maxPayload, opts.maxMessageBytes) - HEADER_ROOM);
   try {
     jsm = await jetstreamManager(nc);
@@ -123,7 +134,8 @@ export async function openDurableOutputs(nc: NatsConnection, stream: string, opt
       h.set(CHUNK, String(i));
       h.set(CHUNKS, String(chunks.length));
       const msgID = `${jobId}/${output}/${batch.batchTimeMs}` + (i === 0 ? '' : `#${i}`);
-      const ack = await js.publish(subj, chunks[i], { msgID, headers: h });
+      const chunk = chunks[i]!;
+      const ack = await nats.request(() => js.publish(subj, chunk, { msgID, headers: h }), REQUEST_TIMEOUT_MS);
       if (i === 0) {
         firstSeq = ack.seq;
         duplicate = ack.duplicate;
@@ -146,7 +158,8 @@ export async function openDurableOutputs(nc: NatsConnection, stream: string, opt
     }
     if (dropped === 0) return;
     try {
-      await jsm.streams.purge(stream, { filter: subj, seq: list[0]!.firstSeq });
+      const seq = list[0]!.firstSeq;
+      await nats.request(() => jsm.streams.purge(stream, { filter: subj, seq }), REQUEST_TIMEOUT_MS);
     } catch (e) {
       // Harmless until the next write to this subject purges again.
       log.warn({ subject: subj, err: errorMessage(e) }, 'cannot purge old committed outputs');
@@ -201,7 +214,7 @@ export async function openDurableOutputs(nc: NatsConnection, stream: string, opt
     async purge(jobId) {
       for (const k of [...stored.keys()]) if (k.startsWith(`${stream}.${jobId}.`)) stored.delete(k);
       try {
-        await jsm.streams.purge(stream, { filter: `${stream}.${jobId}.>` });
+        await nats.request(() => jsm.streams.purge(stream, { filter: `${stream}.${jobId}.>` }), REQUEST_TIMEOUT_MS);
       } catch (e) {
         log.warn({ jobId, err: errorMessage(e) }, 'cannot purge a finished job’s committed outputs');
       }

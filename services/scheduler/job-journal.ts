@@ -24,6 +24,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { errorMessage, UnavailableError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { openBlobStore, type BlobStore } from '../../lib/nats/blob-store.js';
+import { connectionWatch } from '../../lib/nats/reconnect.js';
 import { z } from 'zod';
 import { checkInput, rejectInput, type Assert, type Covers } from '../../lib/validation.js';
 import type { JobState } from './job-registry.js';
@@ -74,6 +75,9 @@ export interface JobJournal {
   running(): Promise<Array<{ job: JobRecord; bundle: string }>>;
 }
 
+/** Deadline of one journal put, waiting for a reconnect included (the JetStream client's default). */
+const PUT_TIMEOUT_MS = 5000;
+
 export async function openJobJournal(nc: NatsConnection, bucket: string, log: Logger): Promise<JobJournal> {
   let kv: KV;
   let bundles: BlobStore;
@@ -84,6 +88,10 @@ export async function openJobJournal(nc: NatsConnection, bucket: string, log: Lo
     throw new UnavailableError(`cannot open the job journal (JetStream KV bucket "${bucket}"): ${errorMessage(e)}`, { cause: e });
   }
   const key = (id: string) => `job.${id}`;
+  // A put NATS dropped before answering is sent again on the reconnect (lib/nats/reconnect.ts):
+  // a whole snapshot under the job's key, and writes of one job are chained, so sending it twice is harmless.
+  const nats = connectionWatch(nc);
+  const put = (id: string, snapshot: Uint8Array) => nats.request(() => kv.put(key(id), snapshot), PUT_TIMEOUT_MS);
   const encode = (job: JobRecord) => new TextEncoder().encode(JSON.stringify(job));
   // Updates of one job are chained so that a later state never lands before an earlier one.
   const chains = new Map<string, Promise<void>>();
@@ -107,7 +115,7 @@ export async function openJobJournal(nc: NatsConnection, bucket: string, log: Lo
       return enqueue(job.id, async () => {
         try {
           if (!(await bundles.has(job.bundleHash))) await bundles.put(job.bundleHash, new TextEncoder().encode(bundle));
-          await kv.put(key(job.id), snapshot);
+          await put(job.id, snapshot);
         } catch (e) {
           throw new UnavailableError(`cannot journal job ${job.id} in JetStream (bucket "${bucket}"): ${errorMessage(e)}`, { cause: e });
         }
@@ -115,7 +123,7 @@ export async function openJobJournal(nc: NatsConnection, bucket: string, log: Lo
     },
     update(job) {
       const snapshot = encode(job);
-      const write = enqueue(job.id, async () => void (await kv.put(key(job.id), snapshot)));
+      const write = enqueue(job.id, async () => void (await put(job.id, snapshot)));
       write.catch((e) => log.warn({ jobId: job.id, err: errorMessage(e) }, 'job journal update failed; a restarted scheduler may redo work'));
       return write;
     },

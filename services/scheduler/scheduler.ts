@@ -248,7 +248,10 @@ export class Scheduler implements BatchSourceHost {
         if (!this.liveness.mayJudge()) return;
         return this.onExecutorChanges(this.executors.expire());
       case 'livenessSignal':
-        return this.liveness.observe(e.signal);
+        this.liveness.observe(e.signal);
+        // Lineage keeps its state in JetStream: a registration that failed for the outage need not wait out its retry delay.
+        if (e.signal.kind === 'reconnected') this.dag.natsReconnected();
+        return;
       case 'executorUnreachable': {
         const exec = this.executors.get(e.executorId);
         if (!exec || exec.epoch !== e.epoch) return;

@@ -11,12 +11,20 @@
  * epochs before and after) and (c) must declare the frozen one lost and see it
  * rejoin, capacity back to 3. Each case prints its figures. The executor to
  * freeze comes from a seeded PRNG (RIVULET_TEST_SEED replays it).
+ *
+ * (a) also prints after how many batches past the restart total delay is back
+ * to normal (scenarios/nats-restart.ts says how it is counted). Issue 11 asks
+ * for at most 3; that figure is held by bench/nats-restart.ts, which repeats
+ * the fault and prints the machine. Here it is bounded loosely (see
+ * BACK_TO_NORMAL_BOUND): a timed bound tight enough to be the requirement
+ * would fail on a starved CI box for reasons that are not regressions.
  */
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { RivuletClient } from '../../client/index.js';
 import type { LocalCluster } from '../../lib/cluster/local-cluster.js';
 import type { ClusterStatus__Output as ClusterStatus } from '../../lib/proto/gen/rivulet/v1/ClusterStatus.js';
+import { ordinal, restartFigure } from '../../scenarios/nats-restart.js';
 import { useLocalCluster } from '../helpers/cluster.js';
 import { expectExactWordCounts, pushIdsContinuously, watchIdBatches } from '../helpers/id-lines.js';
 import { seededRandom } from '../helpers/seeded-random.js';
@@ -26,6 +34,19 @@ const wordcount = fileURLToPath(new URL('../../examples/wordcount.ts', import.me
 /** The cluster's default liveness timeout: 4 missed heartbeats of 250 ms. */
 const LIVENESS_TIMEOUT_MS = 1000;
 const BATCH_INTERVAL_MS = 500;
+/** Batches completed before a NATS fault, so that normal is measured on a warm cluster (JIT, connections). */
+const WARM_BATCHES = 10;
+/** Batches observed after the NATS restart to tell when total delay is back to normal. */
+const OBSERVED_AFTER_RESTART = 10;
+/**
+ * (a)'s bound on the batches until total delay is back to normal. The
+ * requirement is 3 and bench/nats-restart.ts holds it (1–2 in every run
+ * measured); two more batches (1 s) leave room for a 2-core box shared with
+ * other suites, where batches took over 1 s at p90 with no fault at all. What
+ * this still catches: the batch path waiting out a JetStream or retry timeout
+ * after the reconnect, or the backlog of the outage's batches running slowly.
+ */
+const BACK_TO_NORMAL_BOUND = 5;
 
 const epochs = (st: ClusterStatus) => new Map(st.executors.map((e) => [e.executorId, `${e.state}@${e.epoch}`]));
 const fresh = (st: ClusterStatus, ids: readonly string[]) =>
@@ -44,13 +65,13 @@ describe('chaos: NATS restarts and frozen processes', () => {
   const ids = () => cluster.executors.map((e) => e.name);
 
   /** Run a word-count job under continuous pushes around `fault`, then check every acked id. */
-  async function underLoad(name: string, fault: () => Promise<string>): Promise<void> {
+  async function underLoad(name: string, fault: (jobId: string) => Promise<string>): Promise<void> {
     const job = await client.submitJob(wordcount);
     const watch = watchIdBatches(client, job.jobId);
     const pushes = pushIdsContinuously(client, 'lines', 200, { pauseMs: 40 });
     try {
       await waitFor(() => pushes.acked.size >= 2000, `${name}: 2000 acked records before the fault`, { timeoutMs: 30_000 });
-      const figures = await fault();
+      const figures = await fault(job.jobId);
       const ackedAtEnd = pushes.acked.size;
       await waitFor(() => pushes.acked.size >= ackedAtEnd + 2000, `${name}: 2000 more acked records after the fault`, { timeoutMs: 30_000 });
       await pushes.stop();
@@ -73,8 +94,15 @@ describe('chaos: NATS restarts and frozen processes', () => {
   }
 
   it('(a) nats-server kill -9 for 5 s, restarted on the same store: no acked loss, every executor fresh again within 2 s', async () => {
-    await underLoad('nats kill -9 5s', async () => {
+    await underLoad('nats kill -9 5s', async (jobId) => {
+      const completed = async () =>
+        ((await client.status({ recentBatches: 1000 })).jobs.find((x) => x.jobId === jobId)?.recentBatches ?? [])
+          .filter((b) => b.state === 'COMPLETED')
+          .map((b) => ({ batchTimeMs: Number(b.batchTimeMs), totalDelayMs: b.totalDelayMs }));
+      await waitFor(async () => (await completed()).length >= WARM_BATCHES, `${WARM_BATCHES} batches completed before the fault`, { timeoutMs: 30_000 });
       const before = epochs(await client.status());
+      // The first batches of a job run cold (JIT, connections): normal is measured after them.
+      const normalBatches = (await completed()).sort((a, b) => a.batchTimeMs - b.batchTimeMs).slice(3);
       await cluster.killNats();
       const downAt = Date.now();
       await hold(5000);
@@ -86,22 +114,20 @@ describe('chaos: NATS restarts and frozen processes', () => {
       expect(backMs, 'every executor alive again within 2 s of the restart').toBeLessThan(2000);
       // The guard suspended judgements while NATS was down: nobody was declared lost (same incarnations).
       expect(after).toEqual(before);
-      // Back to normal: the first batch due after the restart that completes within one batch interval of its time.
-      let normal: { t: number; delay: number } | undefined;
       await waitFor(
-        async () => {
-          const j = (await client.status({ recentBatches: 100 })).jobs.find((x) => x.state === 'RUNNING');
-          const b = j?.recentBatches.find((x) => Number(x.batchTimeMs) >= upAt && x.state === 'COMPLETED' && x.totalDelayMs < BATCH_INTERVAL_MS);
-          if (b) normal = { t: Number(b.batchTimeMs), delay: Math.round(b.totalDelayMs) };
-          return !!b;
-        },
-        'a batch after the restart completing within one batch interval',
-        { timeoutMs: 20_000, intervalMs: 100 },
+        async () => (await completed()).filter((b) => b.batchTimeMs > upAt).length >= OBSERVED_AFTER_RESTART,
+        `${OBSERVED_AFTER_RESTART} batches completed after the restart`,
+        { timeoutMs: 30_000, intervalMs: 100 },
       );
-      const batchesAfter = Math.ceil((normal!.t - upAt) / BATCH_INTERVAL_MS);
+      const figure = restartFigure(normalBatches, await completed(), upAt, BATCH_INTERVAL_MS);
+      const n = figure.batchesUntilNormal;
+      const why = `total delay of the batches after the restart: ${figure.afterMs.join(' ')} ms`;
+      expect(n, why).toBeDefined();
+      expect(n!, why).toBeLessThanOrEqual(BACK_TO_NORMAL_BOUND);
       return (
         `NATS down ${upAt - downAt} ms; every executor heartbeating again ${backMs} ms after the restart; epochs unchanged; ` +
-        `total delay back under one interval from the ${batchesAfter}${['th', 'st', 'nd', 'rd'][batchesAfter] ?? 'th'} batch after the restart (${normal!.delay} ms)`
+        `total delay back to normal (under one ${BATCH_INTERVAL_MS} ms interval, 3 batches in a row; before the fault p50 ${figure.normalP50Ms} / p90 ${figure.normalP90Ms} ms) ` +
+        `from the ${ordinal(n!)} batch after the restart (batches after it: ${figure.afterMs.join(' ')} ms)`
       );
     });
   }, 150_000);

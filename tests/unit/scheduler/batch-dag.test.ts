@@ -198,4 +198,47 @@ describe('BatchDag', () => {
     expect(s.generator.queue(s.job.id)).toEqual([]);
     expect(s.completed.map((c) => c.state)).toEqual(['FAILED']); // only the started batch is announced
   });
+
+  it('a registration that failed is tried again after its delay, or at once when NATS is back', () => {
+    const s = setup();
+    const t = s.job.firstBatchTimeMs;
+    s.generator.createDueRuns(s.job, t);
+    s.generator.batchReady('lines', t, [{ blockId: `b1@${t}`, records: 1, bytes: 10, executorIds: ['e1'] }]);
+    s.dag.startReadyBatches();
+    const run = s.generator.queue(s.job.id)[0]!;
+    expect(s.registered).toHaveLength(1);
+    s.dag.batchRegisterFailed(run, 'cannot write lineage state: timeout');
+    s.clock.advance(499);
+    expect(s.registered).toHaveLength(1);
+    s.clock.advance(1);
+    expect(s.registered).toHaveLength(2); // the retry delay
+    s.dag.batchRegisterFailed(run, 'cannot write lineage state: timeout');
+    s.clock.advance(100);
+    s.dag.natsReconnected(); // the waiting retry goes now
+    expect(s.registered).toHaveLength(3);
+    s.clock.advance(1000);
+    expect(s.registered).toHaveLength(3); // its delayed retry was cancelled
+    // This attempt was sent after the reconnect: its failure waits out the delay again.
+    s.dag.batchRegisterFailed(run, 'cannot write lineage state: timeout');
+    s.clock.advance(499);
+    expect(s.registered).toHaveLength(3);
+    s.clock.advance(1);
+    expect(s.registered).toHaveLength(4);
+    expect(run.state).toBe('REGISTERING');
+  });
+
+  it('a registration sent during the outage that fails after NATS is back is tried again at once', () => {
+    const s = setup();
+    const t = s.job.firstBatchTimeMs;
+    s.generator.createDueRuns(s.job, t);
+    s.generator.batchReady('lines', t, [{ blockId: `b1@${t}`, records: 1, bytes: 10, executorIds: ['e1'] }]);
+    s.dag.startReadyBatches();
+    const run = s.generator.queue(s.job.id)[0]!;
+    s.clock.advance(900);
+    s.dag.natsReconnected(); // nothing waits: the registration is in flight
+    expect(s.registered).toHaveLength(1);
+    s.clock.advance(80);
+    s.dag.batchRegisterFailed(run, 'cannot write lineage state: timeout (disconnected)');
+    expect(s.registered).toHaveLength(2);
+  });
 });
