@@ -75,7 +75,7 @@ export interface RssFlatness {
   late: RssWindow;
   /** (late peak − early peak) / early peak. */
   change: number;
-  /** |change| within the tolerance (and both windows sampled). */
+  /** change ≤ the tolerance (and both windows sampled): it did not grow. */
   flat: boolean;
 }
 
@@ -87,7 +87,10 @@ export interface RssFlatness {
  * pages back and drops RSS by 20-30%, which then regrows to the same level),
  * and whether a window's mean catches a trough depends on when the GCs fall;
  * its peak — the high-water mark a leak raises, and what a memory limit
- * meets — does not. Means are reported alongside.
+ * meets — does not. Means are reported alongside. One-sided: what the
+ * criterion guards against is growth (a leak, an unbounded buffer); a
+ * service whose peak fell — an executor handing back the pages of a
+ * start-up burst after a GC — is flat in that sense, and is reported as is.
  */
 export function rssFlatness(samples: readonly RssSample[], o: { warmupEndMs: number; windowMs: number; tolerance: number }): RssFlatness[] {
   const endMs = samples.at(-1)?.atMs ?? 0;
@@ -100,7 +103,7 @@ export function rssFlatness(samples: readonly RssSample[], o: { warmupEndMs: num
     const early = window(service, o.warmupEndMs, o.warmupEndMs + o.windowMs);
     const late = window(service, endMs - o.windowMs, endMs);
     const change = (late.peakMB - early.peakMB) / early.peakMB;
-    return { service, early, late, change, flat: Number.isFinite(change) && Math.abs(change) <= o.tolerance };
+    return { service, early, late, change, flat: Number.isFinite(change) && change <= o.tolerance };
   });
 }
 
@@ -110,6 +113,6 @@ export function formatRssFlatness(rows: readonly RssFlatness[], tolerance: numbe
   return rows.map(
     (r) =>
       `${r.service.padEnd(width)}  peak ${r.early.peakMB.toFixed(1)} → ${r.late.peakMB.toFixed(1)} MiB (${r.change >= 0 ? '+' : ''}${(100 * r.change).toFixed(1)}%; ` +
-      `mean ${r.early.meanMB.toFixed(1)} → ${r.late.meanMB.toFixed(1)})  ${r.flat ? 'flat' : `NOT FLAT (beyond ±${Math.round(100 * tolerance)}%)`}`,
+      `mean ${r.early.meanMB.toFixed(1)} → ${r.late.meanMB.toFixed(1)})  ${r.flat ? 'flat' : `NOT FLAT (grew beyond +${Math.round(100 * tolerance)}%)`}`,
   );
 }
