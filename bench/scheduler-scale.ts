@@ -9,7 +9,9 @@
  *
  *   npm run build && node dist/bench/scheduler-scale.js
  *   SCALE_EXECUTORS (8,32,128,256)  SCALE_SLOTS (4)  SCALE_TASK_MS (2)
- *   SCALE_SECONDS (10, measured per point)  SCALE_WARMUP_SECONDS (5)
+ *   SCALE_SECONDS (10, measured per point)  SCALE_WARMUP_SECONDS (5; extended up to
+ *     3× while the batches queued during start-up still drain, so a point that
+ *     can keep up is not measured while it catches up)
  *   SCALE_MIN_BATCHES (5) SCALE_MAX_SECONDS (90): a point whose batches take
  *     longer than the window is measured on until that many have completed
  *     in it (or the longer bound passes), so its CPU per batch is not one sample
@@ -272,7 +274,9 @@ async function measure(o: {
     const pids = { scheduler: o.scheduler.pid, simulator: o.sim.pid, receiver: o.receiver.pid, lineage: o.lineage.pid, nats: o.natsPid };
     const cpuAll = () => Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMs(pid)])) as Record<keyof typeof pids, number>;
     try {
+      const warmupStart = Date.now();
       await sleep(warmupSeconds * 1000);
+      while (Date.now() - warmupStart < 3 * warmupSeconds * 1000 && ((await collect())?.queuedBatches ?? 0) > 2) await sleep(500);
       const startJob = await collect();
       const t0 = Date.now();
       const cpu0 = cpuAll();
@@ -386,12 +390,14 @@ function writePlot(results: PointResult[]): void {
     cpu.push({ name: `scheduler CPU per batch${suffix}`, color, points: rs.map((r) => [r.executors, r.schedulerCpuMsPerBatch]) });
   });
   const interval = `${batchInterval} batches`;
+  // The machine's other work shows in every figure here: say how busy it was.
+  const loads = `${Math.min(...results.map((r) => r.loadAverage1m))}–${Math.max(...results.map((r) => r.loadAverage1m))}`;
   const m = machine();
   const svg = svgFigure({
     title: `Scheduler scale: simulated executors × ${slots} slots, ${interval}, one task per slot per stage`,
     notes: [
       `real scheduler, lineage, receiver, nats-server; ${taskMs} ms modelled tasks; groupSize: ${configs.join(', ')}`,
-      `${m.cores} cores, ${m.cpu}, Node ${m.node}; ${seconds} s measured per point after ${warmupSeconds} s warm-up (bench/scheduler-scale.ts)`,
+      `${m.cores} cores, ${m.cpu}, Node ${m.node}; load average ${loads}; ${seconds} s measured per point after ${warmupSeconds} s warm-up (bench/scheduler-scale.ts)`,
     ],
     panels: [
       {
@@ -406,7 +412,16 @@ function writePlot(results: PointResult[]): void {
           { y: intervalMs, label: 'batch interval', color: '#999' },
         ],
       },
-      { title: 'Scheduler CPU per batch', xLabel: 'executors', yLabel: 'ms of CPU (log)', xTicks: executorCounts, logY: true, series: cpu },
+      {
+        title: 'Scheduler CPU per batch',
+        xLabel: 'executors',
+        yLabel: 'ms of CPU (log)',
+        xTicks: executorCounts,
+        logY: true,
+        series: cpu,
+        // Above it, one core cannot schedule a batch per interval however idle the machine.
+        refLines: [{ y: intervalMs, label: "one core's time per batch interval", color: '#999' }],
+      },
     ],
   });
   writeFileSync(plotPath, svg);

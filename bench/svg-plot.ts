@@ -70,9 +70,11 @@ function panelSvg(p: Panel, x0: number, y0: number, w: number, h: number): strin
   let lo = ys.length ? Math.min(...ys) : 1;
   let hi = ys.length ? Math.max(...ys) : 10;
   if (p.logY) {
-    lo = 10 ** Math.floor(Math.log10(lo));
+    // A 1-2-5 step below the lowest point, so no point sits on the frame.
+    const floor = 10 ** Math.floor(Math.log10(lo * 0.9));
+    lo = [5, 2, 1].map((k) => k * floor).find((v) => v < lo * 0.9) ?? floor;
     hi = 10 ** Math.ceil(Math.log10(hi));
-    if (lo === hi) hi = lo * 10;
+    if (lo >= hi) hi = lo * 10;
   } else {
     lo = 0;
     hi = hi > 0 ? hi * 1.1 : 1;
@@ -117,7 +119,7 @@ function panelSvg(p: Panel, x0: number, y0: number, w: number, h: number): strin
     const fill = s.dashed ? `fill="white" stroke="${s.color}" stroke-width="1.5"` : `fill="${s.color}"`;
     for (const [x, y, label] of pts) {
       out.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="3.5" ${fill}><title>${esc(`${s.name}: ${fmt(y)} at ${x}`)}</title></circle>`);
-      if (label) out.push(`<text x="${(sx(x) - 6).toFixed(1)}" y="${(sy(y) - 8).toFixed(1)}" text-anchor="end" font-size="10" fill="${s.color}">${esc(label)}</text>`);
+      if (label) out.push(`<text x="${sx(x).toFixed(1)}" y="${(sy(y) - 9).toFixed(1)}" text-anchor="middle" font-size="10" fill="${s.color}">${esc(label)}</text>`);
     }
     const ly = y0 + m.top + 14 + i * 16;
     const lx0 = x0 + m.left + 8;
