@@ -14,6 +14,13 @@
  * records of batches completed in the window), and the p50/p99 of scheduling
  * delay, processing time and total delay of those batches; `keepingUp` says
  * whether processing kept pace (total delay stayed under 2 batch intervals).
+ *
+ * After the cluster stops, the same word count runs in this process on one
+ * core over the same lines (a plain loop, no Rivulet) — as many lines as the
+ * cluster processed in the window, cut into batches of the same size — and
+ * the ratio distributed ÷ in-process is printed: what the services,
+ * serialisation, replication and scheduling cost (or gain, with more cores)
+ * against the simplest program that gives the same answer.
  */
 import { RivuletClient, type BatchStatus } from '../client/index.js';
 import { startLocalCluster } from '../lib/cluster/local-cluster.js';
@@ -30,7 +37,65 @@ const chunk = Number(process.env.BENCH_CHUNK ?? 5000);
 /** Lines per second over all pushers; unset = as fast as acks allow (the throughput figure). Set it to measure latency at a rate the cluster sustains. */
 const rate = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : undefined;
 
+/**
+ * The word count of examples/wordcount.ts without Rivulet: the same
+ * tokenisation (split on whitespace, drop empty words, add up 1 per word)
+ * in a plain loop, one Map per batch of `linesPerBatch` lines as each batch's
+ * reduceByKey has, over `total` lines taken from `pool` in the order the
+ * pushers cycle through it. `words` (the sum of every count) is returned so
+ * the loop's work is used and cannot be optimised away.
+ */
+function inProcessWordCount(pool: readonly string[], total: number, linesPerBatch: number): { lines: number; words: number; ms: number } {
+  const started = process.hrtime.bigint();
+  let words = 0;
+  let counts = new Map<string, number>();
+  let inBatch = 0;
+  for (let i = 0; i < total; i++) {
+    for (const word of pool[i % pool.length]!.split(/\s+/)) {
+      if (word.length === 0) continue;
+      counts.set(word, (counts.get(word) ?? 0) + 1);
+    }
+    if (++inBatch === linesPerBatch || i === total - 1) {
+      for (const c of counts.values()) words += c;
+      counts = new Map();
+      inBatch = 0;
+    }
+  }
+  return { lines: total, words, ms: Number(process.hrtime.bigint() - started) / 1e6 };
+}
+
 async function main(): Promise<void> {
+  const { result, pool, processed, batches } = await distributed();
+  // With the cluster stopped, so the loop has a core to itself as a one-core program would.
+  const lines = Math.max(processed, pool.length);
+  const perBatch = Math.max(1, Math.round(lines / Math.max(1, batches)));
+  inProcessWordCount(pool, pool.length, perBatch); // warm-up: compile the loop before timing it
+  const local = inProcessWordCount(pool, lines, perBatch);
+  const inProcessLinesPerSec = Math.round(local.lines / (local.ms / 1000));
+  const ratio = Number((result.processedRecordsPerSec / inProcessLinesPerSec).toFixed(3));
+  const withBaseline = {
+    ...result,
+    inProcess: { lines: local.lines, linesPerBatch: perBatch, ms: Math.round(local.ms), linesPerSec: inProcessLinesPerSec, words: local.words },
+    distributedOverInProcess: ratio,
+  };
+  console.log(JSON.stringify(withBaseline));
+  const row = (k: string, v: unknown) => console.log(`  ${k.padEnd(26)} ${String(v)}`);
+  console.log('\nword count, %d executors, %d ms batches, %s', executors, result.batchIntervalMs, rate ? `${rate} lines/s offered` : 'pushers as fast as acks allow');
+  row('machine', `${result.machine.cores} cores, ${result.machine.cpu}, Node ${result.machine.node}`);
+  row('acked records/s', result.ackedRecordsPerSec.toLocaleString('en-US'));
+  row('processed records/s', result.processedRecordsPerSec.toLocaleString('en-US'));
+  row('batches in window', result.batches);
+  row('scheduling delay p50/p99', `${result.schedulingDelayMs.p50} / ${result.schedulingDelayMs.p99} ms`);
+  row('processing time p50/p99', `${result.processingTimeMs.p50} / ${result.processingTimeMs.p99} ms`);
+  row('total delay p50/p99', `${result.totalDelayMs.p50} / ${result.totalDelayMs.p99} ms`);
+  row('locality hit rate', result.localityHitRate);
+  row('keeping up', result.keepingUp);
+  row('in-process lines/s', `${inProcessLinesPerSec.toLocaleString('en-US')} (one core, plain loop, ${local.lines.toLocaleString('en-US')} lines)`);
+  row('distributed ÷ in-process', ratio);
+}
+
+/** The word count on the cluster: start it, push for the window, collect the batches, stop it. */
+async function distributed() {
   const cluster = await startLocalCluster({ executors, batchInterval, blockInterval, logLevel: 'warn' });
   const a = cluster.addresses();
   const client = new RivuletClient({ scheduler: a.scheduler, receiver: a.receiver });
@@ -121,20 +186,9 @@ async function main(): Promise<void> {
       keepingUp: total.length > 0 && percentile(total, 99) < 2 * intervalMs,
       runSeconds: Math.round((Date.now() - started) / 1000),
     };
-    console.log(JSON.stringify(result));
-    const row = (k: string, v: unknown) => console.log(`  ${k.padEnd(26)} ${String(v)}`);
-    console.log('\nword count, %d executors, %d ms batches, %s', executors, intervalMs, rate ? `${rate} lines/s offered` : 'pushers as fast as acks allow');
-    row('machine', `${result.machine.cores} cores, ${result.machine.cpu}, Node ${result.machine.node}`);
-    row('acked records/s', result.ackedRecordsPerSec.toLocaleString('en-US'));
-    row('processed records/s', result.processedRecordsPerSec.toLocaleString('en-US'));
-    row('batches in window', result.batches);
-    row('scheduling delay p50/p99', `${result.schedulingDelayMs.p50} / ${result.schedulingDelayMs.p99} ms`);
-    row('processing time p50/p99', `${result.processingTimeMs.p50} / ${result.processingTimeMs.p99} ms`);
-    row('total delay p50/p99', `${result.totalDelayMs.p50} / ${result.totalDelayMs.p99} ms`);
-    row('locality hit rate', result.localityHitRate);
-    row('keeping up', result.keepingUp);
     await client.stopJob(job.jobId).catch(() => undefined);
     await watcher;
+    return { result, pool, processed, batches: inWindow.length };
   } finally {
     await client.close();
     await cluster.stop();

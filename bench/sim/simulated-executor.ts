@@ -1,0 +1,321 @@
+/**
+ * BENCHMARK HARNESS, never the product path: one simulated executor for
+ * bench/scheduler-scale.ts. It speaks the Executor gRPC service on its own
+ * server so the real scheduler and receiver cannot tell it from an executor,
+ * but it runs no code: every task "runs" for a modelled duration on one of
+ * its slots and then reports a plausible result. Hundreds of them fit in one
+ * process (bench/sim/executor-simulator.ts), which is what lets one 2-core
+ * machine put the control plane in front of 256 × 4 slots.
+ *
+ * What it keeps faithful, because the scheduler's cost depends on it:
+ * - admission: at most slots × taskQueueDepth tasks held, the rest refused
+ *   with `queue_full`, exactly as services/executor/task-stream.ts does;
+ *   `slots` run at once, the others wait in a FIFO queue;
+ * - one long-lived TaskStream per scheduler, results packed per event-loop
+ *   turn through the executor's own ResultOutbox;
+ * - KillTasks, including `only_if_queued` (stealing gives back only tasks
+ *   that have not started), each killed task reporting KILLED;
+ * - PutBlock / PushBlocks / DropBlocks on the executor's own BlockStore, so
+ *   the receiver's replication and the heartbeat's block figures are real.
+ * What it does not do: load or run job code, fetch shuffle inputs, push
+ * buckets to reducers (a push is best effort; the scheduler does not wait for
+ * it), or copy blocks from peers (ReplicateBlocks records what it was asked
+ * for). A ShuffleWrite task reports `bucketSize` bytes for every bucket, a
+ * result task an empty output.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { InvalidArgumentError, NotFoundError, toServiceError } from '../../lib/errors.js';
+import type { ExecutorHandlers } from '../../lib/proto/gen/rivulet/v1/Executor.js';
+import type { TaskResult } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
+import type { TaskResults } from '../../lib/proto/gen/rivulet/v1/TaskResults.js';
+import type { HeartbeatMessage } from '../../lib/nats/subjects.js';
+import { BlockStore } from '../../services/executor/block-store.js';
+import { ResultOutbox } from '../../services/executor/task-stream.js';
+import type { SkimmedTask } from './task-spec-skim.js';
+
+/** What RunTasks and TaskStream handlers receive: requests are skimmed (task-spec-skim.ts), not decoded. */
+interface SkimmedRequest {
+  tasks: SkimmedTask[];
+}
+
+export interface SimulatedExecutorOptions {
+  executorId: string;
+  slots: number;
+  taskQueueDepth: number;
+  /** How long every task holds its slot, in ms. */
+  taskMs: number;
+  /** Bytes reported for every shuffle bucket a map task writes (the scheduler only records them). */
+  bucketSize: number;
+  blockStoreBytes: number;
+  maxMessageBytes: number;
+  host: string;
+  /** The first incarnation's epoch; a rejoin takes a higher one. */
+  epoch: number;
+}
+
+/** Counters the simulator prints, so a run can tell a healthy harness from an overloaded one. */
+export interface SimulatedExecutorStats {
+  tasksSucceeded: number;
+  tasksKilled: number;
+  tasksRefused: number;
+  rejoins: number;
+}
+
+interface HeldTask {
+  spec: SkimmedTask;
+  report: (r: TaskResult) => void;
+  acceptedAtMs: number;
+  startedAtMs?: number;
+  timer?: NodeJS.Timeout;
+}
+
+const attemptKey = (taskId: string, attempt: number) => `${taskId}#${attempt}`;
+
+export class SimulatedExecutor {
+  readonly store: BlockStore;
+  readonly stats: SimulatedExecutorStats = { tasksSucceeded: 0, tasksKilled: 0, tasksRefused: 0, rejoins: 0 };
+  private epochNow: number;
+  private address = '';
+  private readonly held = new Map<string, HeldTask>();
+  private readonly waiting: HeldTask[] = [];
+  private running = 0;
+
+  constructor(private readonly opts: SimulatedExecutorOptions) {
+    this.store = new BlockStore(opts.blockStoreBytes);
+    this.epochNow = opts.epoch;
+  }
+
+  get epoch(): number {
+    return this.epochNow;
+  }
+
+  /** Set once its server is bound (heartbeats carry it). */
+  setAddress(address: string): void {
+    this.address = address;
+  }
+
+  heartbeat(): Omit<HeartbeatMessage, 'sentAtMs'> {
+    const s = this.store.stats();
+    return {
+      executorId: this.opts.executorId,
+      epoch: this.epochNow,
+      address: this.address,
+      host: this.opts.host,
+      slots: this.opts.slots,
+      taskQueueDepth: this.opts.taskQueueDepth,
+      freeSlots: Math.max(0, this.opts.slots - this.held.size),
+      runningTasks: this.held.size,
+      blockCount: s.count,
+      blockBytes: s.bytes,
+      blockCapacityBytes: s.capacityBytes,
+    };
+  }
+
+  /**
+   * The scheduler declared this incarnation lost (the simulator process was
+   * too slow to heartbeat in time): rejoin as a new one, as
+   * services/executor/incarnation.ts does. Its tasks are dropped without a
+   * report — the scheduler already runs them elsewhere.
+   */
+  declaredLost(epoch: number): void {
+    if (epoch !== this.epochNow) return;
+    this.epochNow = Math.max(Date.now(), this.epochNow + 1);
+    this.stats.rejoins++;
+    for (const t of this.held.values()) clearTimeout(t.timer);
+    this.held.clear();
+    this.waiting.length = 0;
+    this.running = 0;
+    this.store.dropKinds(['shuffle', 'cached']);
+  }
+
+  /** Drop everything held (the simulator is stopping). */
+  close(): void {
+    for (const t of this.held.values()) clearTimeout(t.timer);
+    this.held.clear();
+    this.waiting.length = 0;
+  }
+
+  private get maxHeld(): number {
+    return this.opts.slots * this.opts.taskQueueDepth;
+  }
+
+  /** Take one task: refused when full (queue_full, as the executor does), else held until it finishes or is killed. */
+  private accept(spec: SkimmedTask, report: (r: TaskResult) => void): void {
+    if (this.held.size >= this.maxHeld) {
+      this.stats.tasksRefused++;
+      report({
+        ...this.header(spec),
+        state: 'FAILED',
+        queueFull: true,
+        error: `executor ${this.opts.executorId} already holds ${this.maxHeld} tasks (slots × taskQueueDepth)`,
+      });
+      return;
+    }
+    const task: HeldTask = { spec, report, acceptedAtMs: Date.now() };
+    this.held.set(attemptKey(spec.taskId, spec.attempt), task);
+    this.waiting.push(task);
+    this.pump();
+  }
+
+  /** Start waiting tasks while a slot is free. */
+  private pump(): void {
+    while (this.running < this.opts.slots && this.waiting.length > 0) {
+      const task = this.waiting.shift()!;
+      this.running++;
+      task.startedAtMs = Date.now();
+      task.timer = setTimeout(() => this.finish(task), this.opts.taskMs);
+    }
+  }
+
+  private finish(task: HeldTask): void {
+    const key = attemptKey(task.spec.taskId, task.spec.attempt);
+    if (this.held.get(key) !== task) return;
+    this.held.delete(key);
+    this.running--;
+    this.stats.tasksSucceeded++;
+    task.report(this.succeeded(task));
+    this.pump();
+  }
+
+  /** KillTasks: `onlyIfQueued` withdraws a task only while it waits for a slot (stealing). */
+  private kill(taskId: string, attempt: number, onlyIfQueued: boolean): boolean {
+    const key = attemptKey(taskId, attempt);
+    const task = this.held.get(key);
+    if (!task) return false;
+    const started = task.startedAtMs !== undefined;
+    if (started && onlyIfQueued) return false;
+    this.held.delete(key);
+    if (started) {
+      clearTimeout(task.timer);
+      this.running--;
+    } else this.waiting.splice(this.waiting.indexOf(task), 1);
+    this.stats.tasksKilled++;
+    task.report({ ...this.header(task.spec), state: 'KILLED' });
+    this.pump();
+    return true;
+  }
+
+  private header(spec: SkimmedTask): TaskResult {
+    return { taskId: spec.taskId, attempt: spec.attempt, executorId: this.opts.executorId, epoch: this.epochNow };
+  }
+
+  /** What a real task of this kind would report: every bucket's size for a map task, an empty output for a result task. */
+  private succeeded(task: HeldTask): TaskResult {
+    const { spec } = task;
+    const startedAt = task.startedAtMs ?? task.acceptedAtMs;
+    const metrics = { recordsIn: 0, recordsOut: 0, bytesOut: 0, runMs: Date.now() - startedAt, fetchMs: 0, queueMs: startedAt - task.acceptedAtMs };
+    const r: TaskResult = { ...this.header(spec), state: 'SUCCEEDED', metrics };
+    if (spec.buckets !== undefined) r.bucketBytes = new Array<number>(spec.buckets).fill(this.opts.bucketSize);
+    else r.records = { count: 0, payload: Buffer.alloc(0) };
+    return r;
+  }
+
+  /** For `skimmingExecutorService()`: RunTasks and TaskStream receive skimmed requests. */
+  handlers(): grpc.UntypedServiceImplementation {
+    const store = this.store;
+    const handlers: Pick<ExecutorHandlers, 'PutBlock' | 'PushBlocks' | 'FetchBlocks' | 'DropBlocks' | 'LoadJob' | 'KillTasks' | 'ReplicateBlocks'> = {
+      PutBlock: (call, callback) => {
+        try {
+          const { blockId, batch } = call.request;
+          if (!blockId || !batch) throw new InvalidArgumentError('PutBlock needs block_id and batch');
+          store.put({ id: blockId, kind: 'input', count: batch.count, payload: batch.payload ?? Buffer.alloc(0) });
+          callback(null, { executorId: this.opts.executorId, epoch: this.epochNow });
+        } catch (e) {
+          callback(toServiceError(e));
+        }
+      },
+      PushBlocks: (call, callback) => {
+        try {
+          const blocks = call.request.blocks ?? [];
+          store.putAll(blocks.map((b) => ({ id: b.blockId, kind: 'shuffle' as const, count: b.batch?.count ?? 0, payload: b.batch?.payload ?? Buffer.alloc(0), pinned: false })));
+          callback(null, { stored: blocks.length });
+        } catch (e) {
+          callback(toServiceError(e));
+        }
+      },
+      FetchBlocks: (call) => {
+        // Only peers fetch, and simulated tasks never do; answered whole (inputs here are small) for completeness.
+        for (const id of call.request.blockIds) {
+          if (!store.get(id)) {
+            call.emit('error', toServiceError(new NotFoundError(`block ${id} not found on executor ${this.opts.executorId}`)));
+            return;
+          }
+        }
+        for (const id of call.request.blockIds) {
+          const b = store.get(id)!;
+          call.write({ blockId: b.id, batch: { count: b.count, payload: b.payload }, offset: 0, totalBytes: b.payload.byteLength });
+        }
+        call.end();
+      },
+      DropBlocks: (call, callback) => {
+        const { dropped, bytesFreed } = store.drop(call.request.blockIds, call.request.prefixes);
+        callback(null, { dropped, bytesFreed });
+      },
+      // No code runs here: the bundle is accepted and forgotten.
+      LoadJob: (_call, callback) => callback(null, {}),
+      KillTasks: (call, callback) => {
+        let killed = 0;
+        for (const t of call.request.tasks) if (this.kill(t.taskId, t.attempt, call.request.onlyIfQueued)) killed++;
+        callback(null, { killed });
+      },
+      // Recorded, not copied: simulated tasks never read their inputs.
+      ReplicateBlocks: (call, callback) => {
+        try {
+          store.putAll(call.request.blocks.map((b) => ({ id: b.blockId, kind: 'input' as const, count: b.records, payload: Buffer.alloc(0) })));
+          callback(null, { replicated: call.request.blocks.length });
+        } catch (e) {
+          callback(toServiceError(e));
+        }
+      },
+    };
+    return {
+      ...handlers,
+      RunTasks: (call: grpc.ServerWritableStream<SkimmedRequest, TaskResult>) => {
+        const tasks = call.request.tasks;
+        let remaining = tasks.length;
+        if (remaining === 0) {
+          call.end();
+          return;
+        }
+        for (const spec of tasks) {
+          this.accept(spec, (r) => {
+            call.write(r);
+            if (--remaining === 0) call.end();
+          });
+        }
+      },
+      TaskStream: (call: grpc.ServerDuplexStream<SkimmedRequest, TaskResults>) => this.serveTaskStream(call),
+    };
+  }
+
+  /** The executor end of the scheduler's task channel, with task-stream.ts's semantics (packed results, end after the last one). */
+  private serveTaskStream(call: grpc.ServerDuplexStream<SkimmedRequest, TaskResults>): void {
+    let open = true;
+    let halfClosed = false;
+    let inFlight = 0;
+    const outbox = new ResultOutbox((results) => (open ? call.write({ results }) : true), this.opts.maxMessageBytes);
+    call.on('drain', () => outbox.drained());
+    const endIfDone = () => {
+      if (!halfClosed || inFlight > 0 || !open) return;
+      outbox.flush();
+      open = false;
+      call.end();
+    };
+    call.on('cancelled', () => (open = false));
+    call.on('error', () => (open = false));
+    call.on('data', (req: SkimmedRequest) => {
+      for (const spec of req.tasks) {
+        inFlight++;
+        this.accept(spec, (r) => {
+          if (open) outbox.write(r);
+          inFlight--;
+          endIfDone();
+        });
+      }
+    });
+    call.on('end', () => {
+      halfClosed = true;
+      endIfDone();
+    });
+  }
+}
