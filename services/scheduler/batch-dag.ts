@@ -262,7 +262,9 @@ export class BatchDag implements TaskSetListener {
   taskSucceeded(t: TaskAttempt, r: TaskResult__Output): void {
     const { run, stageRun: s, partition } = t;
     s.done.add(partition);
-    s.durations.push(this.d.clock.now() - t.launch!.launchedAtMs);
+    const ms = t.runTimeMs(this.d.clock.now());
+    s.durations.push(ms);
+    s.durationsTotal += ms;
     const address = this.d.executors.get(t.executorId)?.address ?? '';
     switch (s.stage.kind) {
       case 'shuffleMap': {

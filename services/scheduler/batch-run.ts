@@ -61,6 +61,8 @@ export interface StageRun {
   submitted: boolean;
   /** Run times (ms) of successful attempts, for straggler detection. */
   durations: number[];
+  /** Sum of `durations` (their mean, for an executor's pace, without a pass over them per task). */
+  durationsTotal: number;
   /** Times this stage was submitted again to rebuild partitions lost with an executor. */
   resubmissions: number;
 }
@@ -205,6 +207,7 @@ export class BatchRun {
         results: new Map(),
         submitted: false,
         durations: [],
+        durationsTotal: 0,
         resubmissions: 0,
       });
     }

@@ -62,6 +62,14 @@ export const schedulerConfigSchema = z.object({
   speculationMultiplier: z.coerce.number().min(1).default(1.5),
   /** ...and at least this long, so sub-millisecond noise never triggers copies. */
   speculationMinRuntime: duration('100ms'),
+  /**
+   * An executor whose tasks take this many times as long as the other
+   * executors' (each an average over its recent successful tasks, launch to
+   * result) is flagged slow (status): it gets no new work while a faster
+   * executor is alive (tasks wait for a place on those instead), and 30 s
+   * later it is measured afresh with ordinary work. 0 = never.
+   */
+  slowExecutorRatio: z.coerce.number().min(0).default(3),
   /** How often stragglers are looked for. */
   speculationInterval: duration('50ms'),
   /** Delay scheduling: how long a task waits for a free slot on an executor that holds its input. */

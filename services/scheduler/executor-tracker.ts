@@ -40,7 +40,25 @@ export interface TrackedExecutor {
   tasksCompleted: number;
   tasksFailed: number;
   lostReason?: string;
+  /**
+   * Moving average of its tasks' pace: each successful task's time in a slot
+   * over the mean of its stage's tasks finished before it (1 = typical),
+   * so big and small tasks compare; undefined before the first.
+   */
+  taskMsAverage?: number;
+  /** Successful tasks the average is over (capped: it only needs to be established). */
+  taskMsSamples: number;
+  /** When it was last found slow (slowExecutors); its history is forgotten SLOW_RETEST_MS later, so it is measured afresh. */
+  slowSinceMs?: number;
 }
+
+/** A slow executor gets no new work; this long after it was found slow its history is dropped and it gets work again (to be measured afresh). */
+export const SLOW_RETEST_MS = 30_000;
+
+/** Weight of the newest task in an executor's moving average of task times. */
+const TASK_MS_WEIGHT = 0.2;
+/** Tasks an executor must have finished before it can be judged slow (or serve as a reference). */
+const MIN_TASK_SAMPLES = 5;
 
 export type ExecutorChange =
   | { kind: 'added'; executor: TrackedExecutor }
@@ -95,6 +113,7 @@ export class ExecutorTracker {
       lastReport: msg,
       tasksCompleted: 0,
       tasksFailed: 0,
+      taskMsSamples: 0,
     };
     this.executors.set(msg.executorId, fresh);
     changes.push({ kind: 'added', executor: fresh });
@@ -166,6 +185,44 @@ export class ExecutorTracker {
   /** Tasks that may still be assigned to `e` (idle slots plus room in its queue). */
   queueRoom(e: TrackedExecutor): number {
     return e.state === 'ALIVE' ? Math.max(0, e.slots * e.queueDepth - e.running) : 0;
+  }
+
+  /** A task on `e` ended taking `pace` × its stage's mean time: feeds its moving average. */
+  recordTaskTime(e: TrackedExecutor, pace: number): void {
+    e.taskMsAverage = e.taskMsAverage === undefined ? pace : (1 - TASK_MS_WEIGHT) * e.taskMsAverage + TASK_MS_WEIGHT * pace;
+    if (e.taskMsSamples < MIN_TASK_SAMPLES) e.taskMsSamples++;
+  }
+
+  /**
+   * Alive executors whose average task time is `ratio` × or more the median
+   * of the other alive executors' averages (each with enough tasks behind it;
+   * at least two others, so one fast executor does not make the rest "slow").
+   */
+  slowExecutors(ratio: number): Set<string> {
+    const slow = new Set<string>();
+    if (ratio <= 0) return slow;
+    const now = this.clock.now();
+    for (const e of this.alive()) {
+      if (e.slowSinceMs !== undefined && now - e.slowSinceMs >= SLOW_RETEST_MS) {
+        // Slow machines get faster (a noisy neighbour leaves): forget, and measure it again.
+        e.slowSinceMs = undefined;
+        e.taskMsAverage = undefined;
+        e.taskMsSamples = 0;
+      }
+    }
+    const judged = this.alive().filter((e) => e.taskMsSamples >= MIN_TASK_SAMPLES && e.taskMsAverage !== undefined);
+    if (judged.length < 3) return slow;
+    for (const e of judged) {
+      const others = judged.filter((o) => o !== e).map((o) => o.taskMsAverage!).sort((a, b) => a - b);
+      const median = others[Math.floor(others.length / 2)]!;
+      if (e.taskMsAverage! >= ratio * median) {
+        slow.add(e.id);
+        e.slowSinceMs ??= now;
+      } else {
+        e.slowSinceMs = undefined;
+      }
+    }
+    return slow;
   }
 
   totalSlots(): number {

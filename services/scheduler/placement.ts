@@ -25,6 +25,8 @@ export interface PlacementExecutor {
   freeSlots: number;
   /** Tasks it may still be given: idle slots plus room in its queue (≥ freeSlots). */
   queueRoom: number;
+  /** Its tasks are consistently slow (slowExecutorRatio): chosen last among equals. */
+  slow?: boolean;
 }
 
 /** What placement sees of a task. */
@@ -87,7 +89,13 @@ function launch(e: PlacementExecutor, locality: Locality): Placement {
 function mostFree(list: readonly PlacementExecutor[]): PlacementExecutor | undefined {
   let best: PlacementExecutor | undefined;
   for (const e of list) {
-    if (!best || e.freeSlots > best.freeSlots || (e.freeSlots === best.freeSlots && e.queueRoom > best.queueRoom)) best = e;
+    if (!best || better(e, best)) best = e;
   }
   return best;
+}
+
+/** A fast executor before a slow one; then more idle slots; then more queue room. */
+function better(e: PlacementExecutor, than: PlacementExecutor): boolean {
+  if (!!e.slow !== !!than.slow) return !e.slow;
+  return e.freeSlots > than.freeSlots || (e.freeSlots === than.freeSlots && e.queueRoom > than.queueRoom);
 }

@@ -369,6 +369,7 @@ export class Scheduler implements BatchSourceHost {
         tasks: this.tasks,
         backpressure: this.backpressure !== undefined,
         rateLimits: this.rateLimits(),
+        slowExecutorRatio: this.config.slowExecutorRatio,
       },
       this.clock.now(),
       recentBatches,

@@ -20,10 +20,13 @@ export interface StatusSources {
   tasks: TaskSetManager;
   backpressure: boolean;
   rateLimits: Array<{ stream: string; recordsPerSecond: number }>;
+  /** config slowExecutorRatio: which executors status flags slow. */
+  slowExecutorRatio: number;
 }
 
 export function clusterStatus(src: StatusSources, nowMs: number, recentBatches: number): ClusterStatus {
   const { executors } = src;
+  const slow = executors.slowExecutors(src.slowExecutorRatio);
   const { pending, waiting } = src.tasks.pendingCounts();
   return {
     batchIntervalMs: src.batchIntervalMs,
@@ -43,6 +46,7 @@ export function clusterStatus(src: StatusSources, nowMs: number, recentBatches: 
       freeSlots: executors.freeSlots(e),
       runningTasks: e.running,
       queuedTasks: Math.max(0, e.running - e.slots),
+      slow: slow.has(e.id),
       blockCount: e.lastReport.blockCount,
       blockBytes: e.lastReport.blockBytes,
       blockCapacityBytes: e.lastReport.blockCapacityBytes,

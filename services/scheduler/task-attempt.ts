@@ -73,6 +73,14 @@ export class TaskAttempt implements AttemptInit {
   lastError?: string;
   /** The scheduler asked its executor to give it back if not started yet (task stealing, task-set-manager.ts). */
   stealRequested = false;
+  /**
+   * When it took a slot on its executor, as far as the scheduler can tell:
+   * at launch onto an idle slot, or — launched into the executor's queue —
+   * when an earlier task there ended (the queue is FIFO). Undefined while it
+   * waits in that queue. Run times (speculation, a stage's durations, an
+   * executor's speed) count from here, not from launch.
+   */
+  startedAtMs?: number;
   /** Set on launch. */
   launch?: Launch;
 
@@ -106,6 +114,11 @@ export class TaskAttempt implements AttemptInit {
 
   get locality(): Locality {
     return this.launch?.locality ?? 'ANY';
+  }
+
+  /** Time it has held a slot (from `startedAtMs`); 0 while queued on its executor. */
+  runTimeMs(nowMs: number): number {
+    return this.startedAtMs === undefined ? 0 : nowMs - this.startedAtMs;
   }
 
   /** `<taskId>#<attempt>`: the key a result is matched by. */

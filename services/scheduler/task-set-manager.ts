@@ -62,7 +62,7 @@ export interface TaskSetListener {
 
 type Config = Pick<
   SchedulerConfig,
-  'maxTaskAttempts' | 'localityWait' | 'speculationQuantile' | 'speculationMultiplier' | 'speculationMinRuntime'
+  'maxTaskAttempts' | 'localityWait' | 'speculationQuantile' | 'speculationMultiplier' | 'speculationMinRuntime' | 'slowExecutorRatio'
 >;
 
 export class TaskSetManager {
@@ -75,6 +75,8 @@ export class TaskSetManager {
   private readonly running = new Map<string, TaskAttempt>();
   /** Running attempts of each task, by `taskKey` (an original and its speculative copy). */
   private readonly runningByTask = new Map<string, TaskAttempt[]>();
+  /** Per executor, attempts launched into its queue (no idle slot then), in launch order: the next to start there. */
+  private readonly queuedOn = new Map<string, TaskAttempt[]>();
   private localityTimer?: TimerHandle;
   /** Set while a locality-wait timer is armed and has not fired yet. */
   private localityTimerArmed = false;
@@ -132,6 +134,18 @@ export class TaskSetManager {
     }
   }
 
+  private startNextQueued(executorId: string): void {
+    const fifo = this.queuedOn.get(executorId);
+    if (!fifo) return;
+    while (fifo.length > 0) {
+      const next = fifo.shift()!;
+      if (next.state !== 'RUNNING' || !this.running.has(next.key)) continue; // ended while queued
+      next.startedAtMs = this.clock.now();
+      break;
+    }
+    if (fifo.length === 0) this.queuedOn.delete(executorId);
+  }
+
   private enqueue(t: TaskAttempt, urgent: boolean): void {
     this.queuedByTask.set(taskKey(t), t);
     (urgent ? this.urgent : this.pending).push(t);
@@ -144,6 +158,8 @@ export class TaskSetManager {
 
   private removeRunning(t: TaskAttempt): void {
     this.running.delete(t.key);
+    // It held a slot there: the executor's next queued task takes it now.
+    if (t.startedAtMs !== undefined) this.startNextQueued(t.executorId);
     const key = taskKey(t);
     const attempts = this.runningByTask.get(key);
     if (!attempts) return;
@@ -168,8 +184,13 @@ export class TaskSetManager {
     }
     const views = new Map<string, PlacementExecutor>();
     let room = 0;
+    const slow = this.executors.slowExecutors(this.config.slowExecutorRatio);
     for (const e of alive) {
-      const view = { id: e.id, host: e.host, freeSlots: this.executors.freeSlots(e), queueRoom: this.executors.queueRoom(e) };
+      const freeSlots = this.executors.freeSlots(e);
+      // A slow executor gets no new work while a fast one is alive: a task there takes several
+      // times as long as waiting for a place on a fast one (it is measured afresh later, SLOW_RETEST_MS).
+      const queueRoom = slow.has(e.id) && slow.size < alive.length ? 0 : this.executors.queueRoom(e);
+      const view = { id: e.id, host: e.host, freeSlots, queueRoom, slow: slow.has(e.id) };
       views.set(e.id, view);
       room += view.queueRoom;
     }
@@ -215,7 +236,14 @@ export class TaskSetManager {
           remaining.push(t);
           continue;
         }
-        if (honourAffinity && t.affinity !== undefined && placed.executorId !== t.affinity && views.has(t.affinity) && !t.excluded.has(t.affinity)) {
+        if (
+          honourAffinity &&
+          t.affinity !== undefined &&
+          placed.executorId !== t.affinity &&
+          views.has(t.affinity) &&
+          !views.get(t.affinity)!.slow &&
+          !t.excluded.has(t.affinity)
+        ) {
           deferred++;
           remaining.push(t);
           continue;
@@ -223,11 +251,14 @@ export class TaskSetManager {
         const exec = this.executors.get(placed.executorId)!;
         this.executors.reserveSlot(exec);
         const view = views.get(exec.id)!;
-        if (view.freeSlots > 0) view.freeSlots--;
+        const intoQueue = view.freeSlots === 0;
+        if (!intoQueue) view.freeSlots--;
         view.queueRoom--;
         room--;
         this.queuedByTask.delete(taskKey(t));
         t.start(t.run.nextAttempt(t.taskId), { executorId: exec.id, epoch: exec.epoch, launchedAtMs: now, locality: placed.locality }, this.log);
+        if (intoQueue) appendTo(this.queuedOn, exec.id, t);
+        else t.startedAtMs = now;
         this.addRunning(t);
         appendTo(launches, exec, t);
       }
@@ -342,7 +373,11 @@ export class TaskSetManager {
     if (r.state === 'SUCCEEDED') {
       t.moveTo('SUCCEEDED', this.log);
       if (run.state !== 'RUNNING') return this.schedule();
-      if (live) live.tasksCompleted++;
+      if (live) {
+        live.tasksCompleted++;
+        const pace = paceOf(t, this.clock.now());
+        if (pace !== undefined) this.executors.recordTaskTime(live, pace);
+      }
       s.inFlight.delete(t.partition);
       this.cancelOtherAttempts(t);
       if (!s.done.has(t.partition)) this.listener?.taskSucceeded(t, r);
@@ -478,6 +513,7 @@ export class TaskSetManager {
       this.requeue(t, t.failures, `executor ${e.id} lost: ${reason}`);
     }
     for (const t of this.queuedByTask.values()) t.preferred = t.preferred.filter((id) => id !== e.id);
+    this.queuedOn.delete(e.id);
   }
 
   /** A batch ended (its job failed or stopped): drop its queued tasks and kill its running ones. */
@@ -514,7 +550,14 @@ export class TaskSetManager {
       if (r === winner) continue;
       this.removeRunning(r);
       r.moveTo('KILLED', this.log);
-      if (this.executors.releaseSlot(r.executorId, r.epoch)) this.gateway.kill(this.executors.get(r.executorId)!, [{ taskId: r.taskId, attempt: r.attempt }]);
+      const loser = this.executors.get(r.executorId);
+      if (this.executors.releaseSlot(r.executorId, r.epoch)) {
+        // It lost the race: it would have taken at least this long. Counting it keeps a straggler
+        // whose every task is overtaken by a copy from looking like an executor with no history.
+        const pace = r.speculative ? undefined : paceOf(r, this.clock.now());
+        if (loser && pace !== undefined) this.executors.recordTaskTime(loser, pace);
+        this.gateway.kill(loser!, [{ taskId: r.taskId, attempt: r.attempt }]);
+      }
     }
     const queued = this.queuedByTask.get(taskKey(winner));
     if (queued) this.dequeue(queued, 'CANCELLED');
@@ -542,7 +585,9 @@ export class TaskSetManager {
       const sorted = [...s.durations].sort((a, b) => a - b);
       const median = sorted[Math.floor(sorted.length / 2)]!;
       const threshold = Math.max(this.config.speculationMinRuntime, this.config.speculationMultiplier * median);
-      const runningMs = now - t.launch!.launchedAtMs;
+      // Time in a slot, not since launch: a task waiting in its executor's queue is not straggling.
+      if (t.startedAtMs === undefined) continue;
+      const runningMs = t.runTimeMs(now);
       if (runningMs <= threshold) continue;
       if (!this.executors.alive().some((e) => e.id !== t.executorId)) continue;
       this.log.info({ taskId: t.taskId, executorId: t.executorId, runningMs, medianMs: median }, 'speculating straggler');
@@ -571,6 +616,13 @@ export class TaskSetManager {
     for (const t of this.queuedByTask.values()) if (waitingByDesign(t, alive, now, this.config.localityWait, this.localityTimerArmed)) waiting++;
     return { pending: this.queuedByTask.size, waiting };
   }
+}
+
+/** A task's time in a slot over the mean of its stage's tasks finished so far; undefined when either is unknown. */
+function paceOf(t: TaskAttempt, nowMs: number): number | undefined {
+  const s = t.stageRun;
+  if (t.startedAtMs === undefined || s.durations.length === 0 || s.durationsTotal <= 0) return undefined;
+  return t.runTimeMs(nowMs) / (s.durationsTotal / s.durations.length);
 }
 
 function withAffinity(affinity: string | undefined): { affinity?: string } {

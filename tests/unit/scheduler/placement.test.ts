@@ -60,6 +60,12 @@ describe('placement', () => {
     expect(place({ ...t, affinity: 'gone' }, [e('b', 4)], 0, 30)).toEqual({ kind: 'launch', executorId: 'b', locality: 'ANY' });
   });
 
+  it('chooses a slow executor last among those with room', () => {
+    const slow = { ...e('s', 4), slow: true };
+    expect(place(task([]), [slow, e('a', 1)], 0, 30)).toEqual({ kind: 'launch', executorId: 'a', locality: 'ANY' });
+    expect(place(task([]), [slow, e('a', 0)], 0, 30)).toEqual({ kind: 'launch', executorId: 's', locality: 'ANY' });
+  });
+
   it('tells a task waiting by design (locality, no free slot) from one that could run', () => {
     expect(waitingByDesign(task(['a'], 100), [e('a', 0), e('b', 1)], 110, 30, false)).toBe(true);
     expect(waitingByDesign(task(['a'], 100), [e('a', 0), e('b', 1)], 140, 30, false)).toBe(false);

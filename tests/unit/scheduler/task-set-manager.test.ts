@@ -13,6 +13,7 @@ import { schedulerConfigSchema } from '../../../services/scheduler/config.js';
 import type { SchedulerEvent } from '../../../services/scheduler/events.js';
 import type { TaskAttempt } from '../../../services/scheduler/task-attempt.js';
 import { TaskSetManager, type TaskSetListener } from '../../../services/scheduler/task-set-manager.js';
+import { SLOW_RETEST_MS } from '../../../services/scheduler/executor-tracker.js';
 import type { TaskAttemptRef } from '../../../services/scheduler/task-spec.js';
 import { heartbeat, log, RecordingGateway, result, runWithStages, specOf, tracker, type FakeExecutor, type Launched } from './fixtures.js';
 
@@ -333,5 +334,62 @@ describe('TaskSetManager', () => {
     s.report(onE1[1]!, 'SUCCEEDED');
     s.report(onE1[0]!, 'SUCCEEDED');
     expect(s.listener.succeeded.map((t) => t.partition).sort()).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it('flags an executor whose tasks are consistently slow and gives it no queued work; the others get the queue', () => {
+    const s = setup([
+      { id: 'e1', slots: 1, queueDepth: 2 },
+      { id: 'e2', slots: 1, queueDepth: 2 },
+      { id: 'slow', slots: 1, queueDepth: 2 },
+    ]);
+    // History: e1 and e2 finish tasks in 10 ms, 'slow' in 100 ms (10×).
+    for (let i = 0; i < 5; i++) {
+      for (const [id, ms] of [['e1', 10], ['e2', 10], ['slow', 100]] as const) s.executors.recordTaskTime(s.executors.get(id)!, ms);
+    }
+    expect([...s.executors.slowExecutors(3)]).toEqual(['slow']);
+    expect(s.executors.slowExecutors(0).size).toBe(0); // 0 = never
+    const run = runWithStages([{ kind: 'result', numPartitions: 8, parentStages: [] }]);
+    s.tsm.submit(run, run.stages[0]!, () => []);
+    s.tsm.schedule();
+    const on = (id: string) => s.gateway.launched.filter((l) => l.executor.id === id).length;
+    // e1 and e2 take 2 each (slot + queue); 'slow' nothing: the rest waits for e1 and e2.
+    expect([on('e1'), on('e2'), on('slow')]).toEqual([2, 2, 0]);
+    expect(s.tsm.pendingCounts().pending).toBe(4);
+    // 30 s later its history is dropped: it gets work again, to be measured afresh.
+    s.clock.advance(SLOW_RETEST_MS);
+    expect(s.executors.slowExecutors(3).size).toBe(0);
+    s.tsm.schedule();
+    expect(on('slow')).toBe(2);
+  });
+
+  it("counts a task's run time from when it took a slot: one launched into the executor's queue starts when the task ahead of it ends", () => {
+    const s = setup([{ id: 'e1', slots: 1, queueDepth: 2 }]);
+    const run = runWithStages([{ kind: 'result', numPartitions: 2, parentStages: [] }]);
+    s.tsm.submit(run, run.stages[0]!, () => []);
+    s.tsm.schedule();
+    expect(s.gateway.launched).toHaveLength(2);
+    s.clock.advance(50);
+    s.report(s.gateway.launched[0]!, 'SUCCEEDED');
+    s.clock.advance(20);
+    s.report(s.gateway.launched[1]!, 'SUCCEEDED');
+    const [first, second] = s.listener.succeeded;
+    expect(first!.runTimeMs(s.clock.now())).toBe(70);
+    // Queued for 50 ms behind the first, then 20 ms in the slot.
+    expect(second!.runTimeMs(s.clock.now())).toBe(20);
+  });
+
+  it("never speculates a task still waiting in its executor's queue", () => {
+    const s = setup([{ id: 'e1', slots: 1, queueDepth: 3 }, { id: 'e2', slots: 1 }], { config: { speculationMinRuntime: '10ms', speculationQuantile: '0.25' } });
+    const run = runWithStages([{ kind: 'result', numPartitions: 4, parentStages: [] }]);
+    s.tsm.submit(run, run.stages[0]!, () => []);
+    s.tsm.schedule();
+    const onE2 = s.gateway.launched.find((l) => l.executor.id === 'e2')!;
+    s.report(onE2, 'SUCCEEDED'); // e2 takes the fourth task; the stage has a median
+    s.clock.advance(1000);
+    const before = s.gateway.launched.length;
+    s.tsm.speculate();
+    const copies = s.gateway.launched.slice(before).filter((l) => l.spec.speculative);
+    // Only e1's running task (started at launch) is a straggler; the two queued behind it are not.
+    expect(copies.map((l) => l.spec.taskId)).toEqual([s.gateway.launched.find((l) => l.executor.id === 'e1')!.spec.taskId]);
   });
 });

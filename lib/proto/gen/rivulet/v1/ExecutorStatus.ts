@@ -23,6 +23,11 @@ export interface ExecutorStatus {
    * Tasks assigned beyond its slots: waiting in its queue (taskQueueDepth).
    */
   'queuedTasks'?: (number);
+  /**
+   * Its tasks take slowExecutorRatio × or more as long as the others': it
+   * gets no queued work, and other executors are preferred.
+   */
+  'slow'?: (boolean);
 }
 
 export interface ExecutorStatus__Output {
@@ -46,4 +51,9 @@ export interface ExecutorStatus__Output {
    * Tasks assigned beyond its slots: waiting in its queue (taskQueueDepth).
    */
   'queuedTasks': (number);
+  /**
+   * Its tasks take slowExecutorRatio × or more as long as the others': it
+   * gets no queued work, and other executors are preferred.
+   */
+  'slow': (boolean);
 }
