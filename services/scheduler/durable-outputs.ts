@@ -32,6 +32,9 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { errorMessage, UnavailableError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { connectionWatch } from '../../lib/nats/reconnect.js';
+import { validatePacked } from '../../lib/codec/records.js';
+import { checkInput, rejectInput } from '../../lib/validation.js';
+import { z } from 'zod';
 import type { CommittedBatch } from './output-store.js';
 
 export interface DurableOutputs {
@@ -47,6 +50,17 @@ const BATCH_TIME = 'Rivulet-Batch-Time';
 const COUNT = 'Rivulet-Count';
 const CHUNK = 'Rivulet-Chunk';
 const CHUNKS = 'Rivulet-Chunks';
+
+/** Headers of one stored chunk, as read back: nothing unchecked reaches the output store. */
+const headerInt = (max: number) => z.coerce.number().int().min(0).max(max);
+const chunkHeadersSchema = z
+  .object({
+    batchTimeMs: headerInt(Number.MAX_SAFE_INTEGER),
+    count: headerInt(Number.MAX_SAFE_INTEGER),
+    chunks: headerInt(1_000_000).pipe(z.number().min(1)),
+    chunk: headerInt(1_000_000),
+  })
+  .refine((h) => h.chunk < h.chunks, { message: 'chunk index beyond the chunk count' });
 
 /** Deadline of one publish or purge, waiting for a reconnect included (the JetStream client's default). */
 const REQUEST_TIMEOUT_MS = 5000;
@@ -179,17 +193,26 @@ export async function openDurableOutputs(nc: NatsConnection, stream: string, opt
         if (pending === 0) return [];
         const parts = new Map<number, { count: number; chunks: Array<Uint8Array | undefined>; firstSeq: number }>();
         const messages = await consumer.fetch({ max_messages: pending, expires: 5000 });
+        const source = `stream:${stream}`;
         for await (const m of messages) {
-          const t = Number(m.headers?.get(BATCH_TIME));
-          const n = Number(m.headers?.get(CHUNKS) || 1);
-          const i = Number(m.headers?.get(CHUNK) || 0);
-          if (Number.isSafeInteger(t) && Number.isInteger(n) && n >= 1 && Number.isInteger(i) && i >= 0 && i < n) {
-            let p = parts.get(t);
-            if (!p || p.chunks.length !== n) {
-              p = { count: Number(m.headers?.get(COUNT)), chunks: new Array<Uint8Array | undefined>(n), firstSeq: m.seq };
-              parts.set(t, p);
+          const h = checkInput(
+            chunkHeadersSchema,
+            {
+              batchTimeMs: m.headers?.get(BATCH_TIME),
+              count: m.headers?.get(COUNT),
+              chunks: m.headers?.get(CHUNKS) || 1,
+              chunk: m.headers?.get(CHUNK) || 0,
+            },
+            source,
+            log,
+          );
+          if (h) {
+            let p = parts.get(h.batchTimeMs);
+            if (!p || p.chunks.length !== h.chunks) {
+              p = { count: h.count, chunks: new Array<Uint8Array | undefined>(h.chunks), firstSeq: m.seq };
+              parts.set(h.batchTimeMs, p);
             }
-            p.chunks[i] = m.data;
+            p.chunks[h.chunk] = m.data;
             p.firstSeq = Math.min(p.firstSeq, m.seq);
           }
           if (m.info.pending === 0) break;
@@ -202,6 +225,12 @@ export async function openDurableOutputs(nc: NatsConnection, stream: string, opt
             continue;
           }
           const payload = Buffer.concat(p.chunks as Uint8Array[]);
+          // The records must be what the header says: a corrupt batch is dropped (counted, logged once), never replayed.
+          const invalid = validatePacked(payload, p.count);
+          if (invalid !== undefined) {
+            rejectInput(source, `committed output batch ${batchTimeMs} of ${subj}: ${invalid}`, log);
+            continue;
+          }
           out.push({ batchTimeMs, count: p.count, payload });
           index.push({ batchTimeMs, firstSeq: p.firstSeq, bytes: payload.byteLength });
         }

@@ -10,14 +10,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectNats, type NatsConnection } from '../../lib/nats/connection.js';
 import { startNatsServer, type NatsServerHandle } from '../../lib/process/nats-server.js';
 import { chunkPayload, openDurableOutputs } from '../../services/scheduler/durable-outputs.js';
+import { packRecords } from '../../lib/codec/records.js';
+import { invalidInputCount } from '../../lib/validation.js';
 
 const log = pino({ level: 'silent' });
 const MiB = 1024 * 1024;
 
-function payload(bytes: number, seed: number): Buffer {
-  const b = Buffer.alloc(bytes);
-  for (let i = 0; i < bytes; i += 4096) b[i] = (seed + i) & 0xff;
-  return b;
+/** Packed records (what outputs hold) of about `bytes`: `count` strings. Read-back checks the records, so they must be real. */
+function payload(bytes: number, seed: number, count = 1): Buffer {
+  const each = Math.max(1, Math.floor(bytes / count) - 8);
+  return packRecords(Array.from({ length: count }, (_, i) => `${seed}:${i}:`.padEnd(each, String.fromCharCode(97 + ((seed + i) % 26)))));
 }
 
 describe('durable outputs (real nats-server)', () => {
@@ -42,7 +44,7 @@ describe('durable outputs (real nats-server)', () => {
   it('stores a batch over the NATS max payload in chunks and bounds each output by bytes and batches', async () => {
     const stream = 'test-outputs-bytes';
     const outputs = await openDurableOutputs(nc, stream, { retentionBatches: 4, retentionBytes: 8 * MiB, maxMessageBytes: 16 * MiB }, log);
-    const big = payload(5 * MiB, 1);
+    const big = payload(5 * MiB, 1, 7);
     await outputs.persist('job1', [{ output: 'o', batch: { batchTimeMs: 1000, count: 7, payload: big } }]);
     // Stored again (a batch re-run after a restart): once.
     await outputs.persist('job1', [{ output: 'o', batch: { batchTimeMs: 1000, count: 7, payload: big } }]);
@@ -81,4 +83,17 @@ describe('durable outputs (real nats-server)', () => {
     await reopened.purge('job1');
     expect(await reopened.load('job1', 'o')).toEqual([]);
   }, 60_000);
+
+  it('drops a stored batch whose records are not what its header says, counting it as invalid input', async () => {
+    const stream = 'test-outputs-corrupt';
+    const outputs = await openDurableOutputs(nc, stream, { retentionBatches: 10, retentionBytes: 8 * MiB, maxMessageBytes: 16 * MiB }, log);
+    await outputs.persist('job2', [{ output: 'o', batch: { batchTimeMs: 1000, count: 2, payload: payload(100, 1, 2) } }]);
+    // Header says 3 records, the payload holds 2; then bytes that are not MessagePack at all.
+    await outputs.persist('job2', [{ output: 'o', batch: { batchTimeMs: 2000, count: 3, payload: payload(100, 2, 2) } }]);
+    await outputs.persist('job2', [{ output: 'o', batch: { batchTimeMs: 3000, count: 1, payload: Buffer.from([0xc1, 0xc1]) } }]);
+    const before = invalidInputCount(`stream:${stream}`);
+    const loaded = await outputs.load('job2', 'o');
+    expect(loaded.map((b) => b.batchTimeMs)).toEqual([1000]);
+    expect(invalidInputCount(`stream:${stream}`) - before).toBe(2);
+  }, 30_000);
 });
