@@ -41,13 +41,12 @@ export interface TrackedExecutor {
   tasksFailed: number;
   lostReason?: string;
   /**
-   * Moving average of its tasks' pace: each successful task's time in a slot
-   * over the mean of its stage's tasks finished before it (1 = typical),
-   * so big and small tasks compare; undefined before the first.
+   * Its recent tasks' pace, newest last (at most RECENT_PACES): each task's
+   * time in a slot over the mean of its stage's tasks finished before it
+   * (1 = typical), so big and small tasks compare. Judged by the median, so
+   * one long task (skew: a hot key) does not make its executor look slow.
    */
-  taskMsAverage?: number;
-  /** Successful tasks the average is over (capped: it only needs to be established). */
-  taskMsSamples: number;
+  paces: number[];
   /** When it was last found slow (slowExecutors); its history is forgotten SLOW_RETEST_MS later, so it is measured afresh. */
   slowSinceMs?: number;
 }
@@ -55,10 +54,15 @@ export interface TrackedExecutor {
 /** A slow executor gets no new work; this long after it was found slow its history is dropped and it gets work again (to be measured afresh). */
 export const SLOW_RETEST_MS = 30_000;
 
-/** Weight of the newest task in an executor's moving average of task times. */
-const TASK_MS_WEIGHT = 0.2;
+/** Paces kept per executor. */
+const RECENT_PACES = 9;
 /** Tasks an executor must have finished before it can be judged slow (or serve as a reference). */
 const MIN_TASK_SAMPLES = 5;
+
+function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((x, y) => x - y);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
 
 export type ExecutorChange =
   | { kind: 'added'; executor: TrackedExecutor }
@@ -113,7 +117,7 @@ export class ExecutorTracker {
       lastReport: msg,
       tasksCompleted: 0,
       tasksFailed: 0,
-      taskMsSamples: 0,
+      paces: [],
     };
     this.executors.set(msg.executorId, fresh);
     changes.push({ kind: 'added', executor: fresh });
@@ -187,16 +191,16 @@ export class ExecutorTracker {
     return e.state === 'ALIVE' ? Math.max(0, e.slots * e.queueDepth - e.running) : 0;
   }
 
-  /** A task on `e` ended taking `pace` × its stage's mean time: feeds its moving average. */
+  /** A task on `e` ended taking `pace` × its stage's mean time. */
   recordTaskTime(e: TrackedExecutor, pace: number): void {
-    e.taskMsAverage = e.taskMsAverage === undefined ? pace : (1 - TASK_MS_WEIGHT) * e.taskMsAverage + TASK_MS_WEIGHT * pace;
-    if (e.taskMsSamples < MIN_TASK_SAMPLES) e.taskMsSamples++;
+    e.paces.push(pace);
+    if (e.paces.length > RECENT_PACES) e.paces.shift();
   }
 
   /**
-   * Alive executors whose average task time is `ratio` × or more the median
-   * of the other alive executors' averages (each with enough tasks behind it;
-   * at least two others, so one fast executor does not make the rest "slow").
+   * Alive executors whose median recent pace is `ratio` × or more the median
+   * of the other alive executors' (each with enough tasks behind it; at
+   * least two others, so one fast executor does not make the rest "slow").
    */
   slowExecutors(ratio: number): Set<string> {
     const slow = new Set<string>();
@@ -206,16 +210,16 @@ export class ExecutorTracker {
       if (e.slowSinceMs !== undefined && now - e.slowSinceMs >= SLOW_RETEST_MS) {
         // Slow machines get faster (a noisy neighbour leaves): forget, and measure it again.
         e.slowSinceMs = undefined;
-        e.taskMsAverage = undefined;
-        e.taskMsSamples = 0;
+        e.paces = [];
       }
     }
-    const judged = this.alive().filter((e) => e.taskMsSamples >= MIN_TASK_SAMPLES && e.taskMsAverage !== undefined);
+    const judged = this.alive()
+      .filter((e) => e.paces.length >= MIN_TASK_SAMPLES)
+      .map((e) => ({ e, pace: median(e.paces) }));
     if (judged.length < 3) return slow;
-    for (const e of judged) {
-      const others = judged.filter((o) => o !== e).map((o) => o.taskMsAverage!).sort((a, b) => a - b);
-      const median = others[Math.floor(others.length / 2)]!;
-      if (e.taskMsAverage! >= ratio * median) {
+    for (const { e, pace } of judged) {
+      const others = median(judged.filter((o) => o.e !== e).map((o) => o.pace));
+      if (pace >= ratio * others) {
         slow.add(e.id);
         e.slowSinceMs ??= now;
       } else {

@@ -182,18 +182,9 @@ export class TaskSetManager {
       for (const t of this.pending) t.run.waitingFor = NO_EXECUTOR;
       return;
     }
-    const views = new Map<string, PlacementExecutor>();
+    const views = this.placementViews(alive);
     let room = 0;
-    const slow = this.executors.slowExecutors(this.config.slowExecutorRatio);
-    for (const e of alive) {
-      const freeSlots = this.executors.freeSlots(e);
-      // A slow executor gets no new work while a fast one is alive: a task there takes several
-      // times as long as waiting for a place on a fast one (it is measured afresh later, SLOW_RETEST_MS).
-      const queueRoom = slow.has(e.id) && slow.size < alive.length ? 0 : this.executors.queueRoom(e);
-      const view = { id: e.id, host: e.host, freeSlots, queueRoom, slow: slow.has(e.id) };
-      views.set(e.id, view);
-      room += view.queueRoom;
-    }
+    for (const v of views.values()) room += v.queueRoom;
     if (room === 0) return;
     if (this.urgent.length === 0 && this.pending.length === 0) return this.stealForIdleSlots(views);
     const viewList = [...views.values()];
@@ -275,6 +266,19 @@ export class TaskSetManager {
     if (Number.isFinite(nextDeadline)) this.armLocalityTimer(nextDeadline - now);
     for (const [exec, tasks] of launches) this.launchOn(exec, tasks, now);
     this.stealForIdleSlots(views);
+  }
+
+  /** What placement sees of each alive executor: its idle slots and room, none for a slow one while a faster one is alive. */
+  private placementViews(alive: readonly TrackedExecutor[]): Map<string, PlacementExecutor> {
+    const views = new Map<string, PlacementExecutor>();
+    const slow = this.executors.slowExecutors(this.config.slowExecutorRatio);
+    for (const e of alive) {
+      // A slow executor gets no new work while a fast one is alive: a task there takes several
+      // times as long as waiting for a place on a fast one (it is measured afresh later, SLOW_RETEST_MS).
+      const queueRoom = slow.has(e.id) && slow.size < alive.length ? 0 : this.executors.queueRoom(e);
+      views.set(e.id, { id: e.id, host: e.host, freeSlots: this.executors.freeSlots(e), queueRoom, slow: slow.has(e.id) });
+    }
+    return views;
   }
 
   /** Idle slots left after a round, and tasks queued on busy executors: take some of those back (see the header). */
@@ -611,7 +615,8 @@ export class TaskSetManager {
   /** For status: queued attempts, and how many of them wait by design (locality, or no usable free slot). */
   pendingCounts(): { pending: number; waiting: number } {
     const now = this.clock.now();
-    const alive = this.executors.alive().map((e) => ({ id: e.id, host: e.host, freeSlots: this.executors.freeSlots(e), queueRoom: this.executors.queueRoom(e) }));
+    // Waiting by design includes waiting while the only room is on a slow executor.
+    const alive = [...this.placementViews(this.executors.alive()).values()];
     let waiting = 0;
     for (const t of this.queuedByTask.values()) if (waitingByDesign(t, alive, now, this.config.localityWait, this.localityTimerArmed)) waiting++;
     return { pending: this.queuedByTask.size, waiting };

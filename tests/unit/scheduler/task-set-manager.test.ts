@@ -392,4 +392,14 @@ describe('TaskSetManager', () => {
     // Only e1's running task (started at launch) is a straggler; the two queued behind it are not.
     expect(copies.map((l) => l.spec.taskId)).toEqual([s.gateway.launched.find((l) => l.executor.id === 'e1')!.spec.taskId]);
   });
+
+  it('one long task (a hot key) does not make its executor slow: its median pace decides', () => {
+    const s = setup([{ id: 'e1', slots: 1 }, { id: 'e2', slots: 1 }, { id: 'e3', slots: 1 }]);
+    for (const id of ['e1', 'e2', 'e3']) for (let i = 0; i < 5; i++) s.executors.recordTaskTime(s.executors.get(id)!, 1);
+    s.executors.recordTaskTime(s.executors.get('e3')!, 50);
+    expect(s.executors.slowExecutors(3).size).toBe(0);
+    // Consistently slow: flagged.
+    for (let i = 0; i < 5; i++) s.executors.recordTaskTime(s.executors.get('e3')!, 10);
+    expect([...s.executors.slowExecutors(3)]).toEqual(['e3']);
+  });
 });
