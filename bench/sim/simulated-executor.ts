@@ -30,7 +30,7 @@ import type { TaskResult } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
 import type { TaskResults } from '../../lib/proto/gen/rivulet/v1/TaskResults.js';
 import type { HeartbeatMessage } from '../../lib/nats/subjects.js';
 import { BlockStore } from '../../services/executor/block-store.js';
-import { ResultOutbox } from '../../services/executor/task-stream.js';
+import { TaskStreamCall } from '../../services/executor/task-stream.js';
 import type { SkimmedTask } from './task-spec-skim.js';
 
 /** What RunTasks and TaskStream handlers receive: requests are skimmed (task-spec-skim.ts), not decoded. */
@@ -290,32 +290,15 @@ export class SimulatedExecutor {
 
   /** The executor end of the scheduler's task channel, with task-stream.ts's semantics (packed results, end after the last one). */
   private serveTaskStream(call: grpc.ServerDuplexStream<SkimmedRequest, TaskResults>): void {
-    let open = true;
-    let halfClosed = false;
-    let inFlight = 0;
-    const outbox = new ResultOutbox((results) => (open ? call.write({ results }) : true), this.opts.maxMessageBytes);
-    call.on('drain', () => outbox.drained());
-    const endIfDone = () => {
-      if (!halfClosed || inFlight > 0 || !open) return;
-      outbox.flush();
-      open = false;
-      call.end();
-    };
-    call.on('cancelled', () => (open = false));
-    call.on('error', () => (open = false));
+    const session = new TaskStreamCall(call, this.opts.maxMessageBytes);
     call.on('data', (req: SkimmedRequest) => {
       for (const spec of req.tasks) {
-        inFlight++;
+        session.begun();
         this.accept(spec, (r) => {
-          if (open) outbox.write(r);
-          inFlight--;
-          endIfDone();
+          if (session.isOpen) session.outbox.write(r);
+          session.ended();
         });
       }
-    });
-    call.on('end', () => {
-      halfClosed = true;
-      endIfDone();
     });
   }
 }

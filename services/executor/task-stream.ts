@@ -99,40 +99,75 @@ export interface TaskStreamDeps {
   log: Logger;
 }
 
+/**
+ * One TaskStream call's lifecycle, for every server of it (this executor, and
+ * bench/sim's simulated ones): results packed through an outbox, sent only
+ * while the call is open; the call ends once the scheduler has half-closed
+ * and every task begun on it has reported.
+ */
+export class TaskStreamCall {
+  private open = true;
+  private halfClosed = false;
+  private inFlight = 0;
+  readonly outbox: ResultOutbox;
+
+  constructor(
+    private readonly call: grpc.ServerDuplexStream<unknown, TaskResults>,
+    maxMessageBytes: number,
+  ) {
+    this.outbox = new ResultOutbox((results) => (this.open ? call.write({ results }) : true), maxMessageBytes);
+    call.on('drain', () => this.outbox.drained());
+    call.on('cancelled', () => (this.open = false));
+    call.on('error', () => (this.open = false));
+    call.on('end', () => {
+      this.halfClosed = true;
+      this.endIfDone();
+    });
+  }
+
+  /** False once cancelled or ended: results are then dropped (the scheduler runs those tasks again). */
+  get isOpen(): boolean {
+    return this.open;
+  }
+
+  /** A task was accepted: the call stays open until it has reported (`ended`). */
+  begun(): void {
+    this.inFlight++;
+  }
+
+  /** A task begun here has handed on its whole result (or will never have one). */
+  ended(): void {
+    this.inFlight--;
+    this.endIfDone();
+  }
+
+  private endIfDone(): void {
+    if (!this.halfClosed || this.inFlight > 0 || !this.open) return;
+    this.outbox.flush();
+    this.open = false;
+    this.call.end();
+  }
+}
+
 export function serveTaskStream(call: grpc.ServerDuplexStream<RunTasksRequest__Output, TaskResults>, deps: TaskStreamDeps): void {
-  let open = true;
-  let halfClosed = false;
-  let inFlight = 0;
-  const outbox = new ResultOutbox((results) => (open ? call.write({ results }) : true), deps.maxMessageBytes);
-  call.on('drain', () => outbox.drained());
+  const session = new TaskStreamCall(call, deps.maxMessageBytes);
   // Results too large for one message go in slices (result-writer.ts), through the outbox.
-  const writer = new ResultWriter(outbox, { maxMessageBytes: deps.maxMessageBytes, cancelled: () => !open });
-  const sent = () => {
-    inFlight--;
-    endIfDone();
-  };
-  const endIfDone = () => {
-    if (!halfClosed || inFlight > 0 || !open) return;
-    outbox.flush();
-    open = false;
-    call.end();
-  };
-  call.on('cancelled', () => (open = false));
-  call.on('error', () => (open = false));
+  const writer = new ResultWriter(session.outbox, { maxMessageBytes: deps.maxMessageBytes, cancelled: () => !session.isOpen });
+  const sent = () => session.ended();
   call.on('data', (req: RunTasksRequest__Output) => {
     for (const spec of req.tasks ?? []) {
       if (deps.runner.activeCount >= deps.maxAssignedTasks) {
         // The scheduler's accounting says there is room, but a task it
         // killed may not have left yet: refuse, it is placed again.
-        outbox.write(deps.queueFull(spec));
+        session.outbox.write(deps.queueFull(spec));
         continue;
       }
-      inFlight++;
+      session.begun();
       // start() never throws and its result never rejects: every outcome is a TaskResult.
       deps.runner.start(spec).result.then(
         // The task counts as done here once its result's last slice is handed on.
         (result) => {
-          if (open) writer.send(result, spec.result?.maxMessageBytes ?? 0, sent);
+          if (session.isOpen) writer.send(result, spec.result?.maxMessageBytes ?? 0, sent);
           else sent();
         },
         (err) => {
@@ -141,9 +176,5 @@ export function serveTaskStream(call: grpc.ServerDuplexStream<RunTasksRequest__O
         },
       );
     }
-  });
-  call.on('end', () => {
-    halfClosed = true;
-    endIfDone();
   });
 }

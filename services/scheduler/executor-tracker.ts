@@ -72,6 +72,14 @@ export type ExecutorChange =
 
 export class ExecutorTracker {
   private readonly executors = new Map<string, TrackedExecutor>();
+  /**
+   * slowExecutors' last answer: asked on every scheduling round, it only
+   * changes when a pace is recorded, an executor joins or is lost, or a slow
+   * one's retest time comes — so it is recomputed only then.
+   */
+  private slowCache?: { ratio: number; version: number; retestAtMs: number; slow: Set<string> };
+  /** Bumped by every change slowExecutors depends on. */
+  private version = 0;
 
   private readonly timeoutMs: number;
 
@@ -100,6 +108,7 @@ export class ExecutorTracker {
     }
     if (known && msg.epoch < known.epoch) return changes; // late heartbeat of an older incarnation
     if (known && known.state === 'ALIVE') {
+      this.version++;
       known.state = 'LOST';
       known.lostReason = 'restarted with a new epoch';
       changes.push({ kind: 'lost', executor: known, reason: known.lostReason });
@@ -120,6 +129,7 @@ export class ExecutorTracker {
       paces: [],
     };
     this.executors.set(msg.executorId, fresh);
+    this.version++;
     changes.push({ kind: 'added', executor: fresh });
     return changes;
   }
@@ -139,6 +149,7 @@ export class ExecutorTracker {
   /** Declare one incarnation lost (e.g. its RunTasks stream broke and it stopped answering). */
   markLost(e: TrackedExecutor, reason: string): ExecutorChange | undefined {
     if (e.state === 'LOST') return undefined;
+    this.version++;
     e.state = 'LOST';
     e.lostReason = reason;
     e.running = 0;
@@ -195,6 +206,7 @@ export class ExecutorTracker {
   recordTaskTime(e: TrackedExecutor, pace: number): void {
     e.paces.push(pace);
     if (e.paces.length > RECENT_PACES) e.paces.shift();
+    this.version++;
   }
 
   /**
@@ -202,10 +214,20 @@ export class ExecutorTracker {
    * of the other alive executors' (each with enough tasks behind it; at
    * least two others, so one fast executor does not make the rest "slow").
    */
-  slowExecutors(ratio: number): Set<string> {
+  slowExecutors(ratio: number): ReadonlySet<string> {
+    const now = this.clock.now();
+    const c = this.slowCache;
+    if (c && c.ratio === ratio && c.version === this.version && now < c.retestAtMs) return c.slow;
+    const slow = this.judgeSlow(ratio, now);
+    let retestAtMs = Infinity;
+    for (const id of slow) retestAtMs = Math.min(retestAtMs, this.executors.get(id)!.slowSinceMs! + SLOW_RETEST_MS);
+    this.slowCache = { ratio, version: this.version, retestAtMs, slow };
+    return slow;
+  }
+
+  private judgeSlow(ratio: number, now: number): Set<string> {
     const slow = new Set<string>();
     if (ratio <= 0) return slow;
-    const now = this.clock.now();
     for (const e of this.alive()) {
       if (e.slowSinceMs !== undefined && now - e.slowSinceMs >= SLOW_RETEST_MS) {
         // Slow machines get faster (a noisy neighbour leaves): forget, and measure it again.
