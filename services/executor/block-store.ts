@@ -59,6 +59,8 @@ export class BlockStore {
   private readonly evictable = new Map<string, StoredBlock>();
   private bytes = 0;
   private pinnedBytes = 0;
+  /** Told the id of every block newly stored (planned-tasks.ts waits for shuffle buckets this way). */
+  private readonly putListeners: Array<(id: string) => void> = [];
 
   constructor(readonly capacityBytes: number) {
     if (!Number.isFinite(capacityBytes) || capacityBytes <= 0) {
@@ -119,7 +121,12 @@ export class BlockStore {
       else this.evictable.set(stored.id, stored);
       out.push(stored);
     }
+    if (this.putListeners.length > 0) for (const id of fresh) for (const l of this.putListeners) l(id);
     return out;
+  }
+
+  onPut(listener: (id: string) => void): void {
+    this.putListeners.push(listener);
   }
 
   get(id: string): StoredBlock | undefined {

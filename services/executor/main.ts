@@ -9,8 +9,11 @@
 import { hostname } from 'node:os';
 import { runService } from '../../lib/service-main.js';
 import { startServer } from '../../lib/grpc/server.js';
+import { dial, unary } from '../../lib/grpc/client.js';
+import type { ReceiverClient } from '../../lib/proto/index.js';
 import { connectNats, publish, subscribe } from '../../lib/nats/connection.js';
-import { executorLostSchema } from '../../lib/nats/schemas.js';
+import { batchReadySchema, executorLostSchema } from '../../lib/nats/schemas.js';
+import { PlannedTasks } from './planned-tasks.js';
 import { subjects } from '../../lib/nats/subjects.js';
 import { systemClock } from '../../lib/clock.js';
 import { rivuletV1 } from '../../lib/proto/index.js';
@@ -45,14 +48,17 @@ await runService('executor', executorConfigSchema, async (config, log) => {
     idleTimeoutMs: config.peerIdleTimeout,
   });
   // Made below; the incarnation reaches them once they exist.
-  const late: { heartbeats?: HeartbeatHandle; runner?: TaskRunner } = {};
+  const late: { heartbeats?: HeartbeatHandle; runner?: TaskRunner; planned?: PlannedTasks } = {};
   // The epoch is unique per incarnation: per process start, and new again
   // whenever the scheduler declares this one lost and it rejoins.
   const incarnation = new Incarnation({
     executorId: config.executorId,
     clock: systemClock,
     store,
-    killOlderThan: (epoch) => late.runner?.killOlderThan(epoch) ?? 0,
+    killOlderThan: (epoch) => {
+      late.planned?.dropOlderThan(epoch);
+      return late.runner?.killOlderThan(epoch) ?? 0;
+    },
     beat: () => late.heartbeats?.beat(),
     log,
   });
@@ -66,6 +72,28 @@ await runService('executor', executorConfigSchema, async (config, log) => {
   const lostPeers = subscribe(nc, subjects.executorLostAll, executorLostSchema, (m) => fetcher.peerLost(m.executorId), log);
   // Opened on first use: only state jobs checkpoint.
   const checkpoints = { bucket: config.checkpointBucket, open: lazyBlobStore(nc, config.checkpointBucket) };
+  // Group scheduling: planned batches start here when the receiver announces them.
+  // One client per receiver address a plan names (one receiver today).
+  const receivers = new Map<string, ReceiverClient>();
+  const receiverAt = (address: string) => {
+    let c = receivers.get(address);
+    if (!c) receivers.set(address, (c = dial.receiver(address, { maxMessageBytes: config.maxMessageBytes })));
+    return c;
+  };
+  const planned = new PlannedTasks({
+    executorId: config.executorId,
+    epoch: () => incarnation.epoch,
+    has: (id) => store.get(id) !== undefined,
+    onPut: (listener) => store.onPut(listener),
+    fetchBatchBlocks: async (address, stream, batchTimeMs) => {
+      const client = receiverAt(address);
+      const res = await unary(client, client.getBatchBlocks, { stream, batchTimeMs }, { timeoutMs: 2000 });
+      return { complete: res.complete, blocks: res.blocks.map((b) => ({ blockId: b.blockId, executorIds: b.executorIds })) };
+    },
+    clock: systemClock,
+    log,
+  });
+  const batchReadySub = subscribe(nc, subjects.batchReadyAll, batchReadySchema, (m) => planned.batchReady(m.stream, m.batchTimeMs, m.blocks), log);
   const runner = new TaskRunner({
     executorId: config.executorId,
     epoch: () => incarnation.epoch,
@@ -88,6 +116,7 @@ await runService('executor', executorConfigSchema, async (config, log) => {
           fetcher,
           maxMessageBytes: config.maxMessageBytes,
           maxAssignedTasks: config.slots * config.taskQueueDepth,
+          planned,
           log,
         }),
       ),
@@ -125,7 +154,7 @@ await runService('executor', executorConfigSchema, async (config, log) => {
     (m) => incarnation.declaredLost(Number(m.epoch), m.reason),
     log,
   );
-  Object.assign(late, { heartbeats, runner });
+  Object.assign(late, { heartbeats, runner, planned });
   const executorAttr = { 'rivulet.executor.id': config.executorId };
   observeGauge('rivulet.executor.block_store.bytes', 'Bytes held in the block store (input blocks, shuffle buckets)', 'By', () => [
     { value: store.stats().bytes, attributes: executorAttr },
@@ -145,6 +174,8 @@ await runService('executor', executorConfigSchema, async (config, log) => {
       heartbeats.stop();
       lostPeers.unsubscribe();
       lostSub.unsubscribe();
+      batchReadySub.unsubscribe();
+      for (const c of receivers.values()) c.close();
       await server.shutdown();
       await pool.close();
       fetcher.close();

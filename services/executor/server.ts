@@ -18,6 +18,7 @@ import type { JobBundles } from './job-bundles.js';
 import type { TaskRunner } from './task-runner.js';
 import type { BlockFetcher } from './peer-fetcher.js';
 import { serveTaskStream } from './task-stream.js';
+import type { PlannedTasks } from './planned-tasks.js';
 
 export interface ExecutorServerDeps {
   executorId: string;
@@ -32,6 +33,8 @@ export interface ExecutorServerDeps {
   maxMessageBytes: number;
   /** Tasks this executor holds at most (running or queued): slots × taskQueueDepth. */
   maxAssignedTasks: number;
+  /** Group plans taken on TaskStream (planned-tasks.ts). */
+  planned?: PlannedTasks;
   log: Logger;
 }
 
@@ -178,6 +181,7 @@ export function executorHandlers(deps: ExecutorServerDeps): ExecutorHandlers {
         maxAssignedTasks: deps.maxAssignedTasks,
         maxMessageBytes: deps.maxMessageBytes,
         queueFull: (spec) => queueFull(spec, deps),
+        planned: deps.planned,
         log,
       }),
 
@@ -185,7 +189,11 @@ export function executorHandlers(deps: ExecutorServerDeps): ExecutorHandlers {
       try {
         let killed = 0;
         const onlyQueued = call.request.onlyIfQueued;
-        for (const t of call.request.tasks) if (onlyQueued ? runner.withdraw(t.taskId, t.attempt) : runner.kill(t.taskId, t.attempt)) killed++;
+        for (const t of call.request.tasks) {
+          if (onlyQueued ? runner.withdraw(t.taskId, t.attempt) : runner.kill(t.taskId, t.attempt)) killed++;
+          // A planned task still waiting for its inputs has not reached the runner.
+          else if (deps.planned?.kill(t.taskId, t.attempt)) killed++;
+        }
         callback(null, { killed });
       } catch (e) {
         callback(toServiceError(e));

@@ -22,6 +22,7 @@ import type { TaskResult } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
 import type { TaskResults } from '../../lib/proto/gen/rivulet/v1/TaskResults.js';
 import type { TaskSpec__Output } from '../../lib/proto/gen/rivulet/v1/TaskSpec.js';
 import type { TaskRunner } from './task-runner.js';
+import type { PlannedTasks } from './planned-tasks.js';
 import { ResultWriter, type ResultSink } from './result-writer.js';
 
 /** Framing allowance per result beside its payload (ids, metrics, bucket sizes). */
@@ -96,6 +97,8 @@ export interface TaskStreamDeps {
   maxMessageBytes: number;
   /** The answer for a task refused because the executor is full. */
   queueFull: (spec: TaskSpec__Output) => TaskResult;
+  /** Group plans arriving on the call (none: plans are refused, e.g. bench/sim). */
+  planned?: PlannedTasks;
   log: Logger;
 }
 
@@ -154,6 +157,30 @@ export function serveTaskStream(call: grpc.ServerDuplexStream<RunTasksRequest__O
   // Results too large for one message go in slices (result-writer.ts), through the outbox.
   const writer = new ResultWriter(session.outbox, { maxMessageBytes: deps.maxMessageBytes, cancelled: () => !session.isOpen });
   const sent = () => session.ended();
+  const start = (spec: TaskSpec__Output) => {
+    session.begun();
+    // start() never throws and its result never rejects: every outcome is a TaskResult.
+    deps.runner.start(spec).result.then(
+      // The task counts as done here once its result's last slice is handed on.
+      (result) => {
+        if (session.isOpen) writer.send(result, spec.result?.maxMessageBytes ?? 0, sent);
+        else sent();
+      },
+      (err) => {
+        deps.log.error({ err, taskId: spec.taskId }, 'task runner rejected (bug)');
+        sent();
+      },
+    );
+  };
+  const planSession = {
+    get isOpen() {
+      return session.isOpen;
+    },
+    start,
+    report: (result: TaskResult) => {
+      if (session.isOpen) session.outbox.write(result);
+    },
+  };
   call.on('data', (req: RunTasksRequest__Output) => {
     for (const spec of req.tasks ?? []) {
       if (deps.runner.activeCount >= deps.maxAssignedTasks) {
@@ -162,19 +189,10 @@ export function serveTaskStream(call: grpc.ServerDuplexStream<RunTasksRequest__O
         session.outbox.write(deps.queueFull(spec));
         continue;
       }
-      session.begun();
-      // start() never throws and its result never rejects: every outcome is a TaskResult.
-      deps.runner.start(spec).result.then(
-        // The task counts as done here once its result's last slice is handed on.
-        (result) => {
-          if (session.isOpen) writer.send(result, spec.result?.maxMessageBytes ?? 0, sent);
-          else sent();
-        },
-        (err) => {
-          deps.log.error({ err, taskId: spec.taskId }, 'task runner rejected (bug)');
-          sent();
-        },
-      );
+      start(spec);
     }
+    // Planned tasks are not bounded by maxAssignedTasks: the scheduler planned them onto this executor's slots.
+    for (const plan of req.plans ?? []) deps.planned?.accept(plan, planSession);
+    for (const r of req.revocations ?? []) deps.planned?.revoke(r);
   });
 }

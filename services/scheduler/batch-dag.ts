@@ -39,6 +39,8 @@ import type { ReplicationManager } from './replication-manager.js';
 import type { StateRecovery } from './state-recovery.js';
 import type { TaskAttempt } from './task-attempt.js';
 import type { TaskSetListener, TaskSetManager } from './task-set-manager.js';
+import type { GroupPlanner } from './group-planner.js';
+import { taskIdOf } from '../../lib/scheduling/group-plan.js';
 
 /** Told of every batch that finished (committed or failed); BatchSources listen. */
 export type BatchFinishedListener = (run: BatchRun) => void;
@@ -51,7 +53,8 @@ export interface BatchDagDeps {
   executors: ExecutorTracker;
   jobs: Pick<JobManager, 'jobs' | 'fail' | 'record'>;
   generator: Pick<JobGenerator, 'queue' | 'unfinished' | 'retire' | 'releaseInputs'>;
-  tasks: Pick<TaskSetManager, 'submit' | 'withdrawPending' | 'abandonRun'>;
+  tasks: Pick<TaskSetManager, 'submit' | 'withdrawPending' | 'abandonRun' | 'adopt'>;
+  planner: Pick<GroupPlanner, 'planOf' | 'placements' | 'take' | 'batchFinished'>;
   cache: CacheRegistry;
   state: StateRecovery;
   replication: ReplicationManager;
@@ -93,11 +96,23 @@ export class BatchDag implements TaskSetListener {
     const slots = this.d.executors.totalSlots();
     if (slots === 0) return; // waits in QUEUED; its scheduling delay shows in status
     const blockCounts = new Map([...run.inputs].map(([s, b]) => [s, b.length]));
+    // A batch planned ahead (group scheduling) is planned with its group's parallelism: its executors built the same tasks.
+    const group = this.d.planner.planOf(run.job.id, run.batchTimeMs);
     try {
-      run.setPlan(planBatch(run.job.graph, blockCounts, this.d.config.defaultParallelism || slots, this.windowContext(run)));
+      run.setPlan(planBatch(run.job.graph, blockCounts, group?.template.parallelism ?? (this.d.config.defaultParallelism || slots), this.windowContext(run)));
     } catch (err) {
       // A batch that cannot be planned would otherwise sit queued forever.
       return this.failBatch(run, `cannot plan the batch: ${errorMessage(err)}`);
+    }
+    if (group) {
+      const blocks = run.inputs.get(group.template.stream) ?? [];
+      run.planned = {
+        planId: group.id,
+        placements: this.d.planner.placements(group, run.batchTimeMs, blocks),
+        epochs: new Map(group.rules.members.map((m) => [m.executorId, m.epoch])),
+        broken: group.broken,
+      };
+      run.reducerPlan = group.rules.reducers;
     }
     this.d.cache.declare(run);
     run.moveTo('REGISTERING', this.d.log);
@@ -216,12 +231,32 @@ export class BatchDag implements TaskSetListener {
     s.submitted = true;
     this.d.telemetry.stageSubmitted(run, s);
     if (s.stage.kind === 'shuffleMap' && this.d.config.shufflePush) run.reducerPlan ??= this.reducerPlan();
+    if (run.planned && s.resubmissions === 0) this.adoptPlanned(run, s);
     this.d.tasks.submit(
       run,
       s,
       (p) => this.preferredExecutors(run, s, p),
       (p) => this.reducerOf(run, s, p),
     );
+  }
+
+  /**
+   * The stage's tasks its executors started from the group plan: each taken
+   * on where it runs, unless that executor is gone (lost, another
+   * incarnation, or its task stream broke since the plan) — those the task
+   * set places as usual. A re-submitted stage (recovery) is never planned.
+   */
+  private adoptPlanned(run: BatchRun, s: StageRun): void {
+    const planned = run.planned!;
+    for (let p = 0; p < s.stage.numPartitions; p++) {
+      if (s.done.has(p) || s.inFlight.has(p)) continue;
+      const taskId = taskIdOf(run.job.id, run.batchTimeMs, s.stage.id, p);
+      const executorId = planned.placements.get(taskId);
+      if (executorId === undefined || planned.broken.has(executorId)) continue;
+      const exec = this.d.executors.get(executorId);
+      if (!exec || exec.state !== 'ALIVE' || exec.epoch !== planned.epochs.get(executorId)) continue;
+      this.d.tasks.adopt(run, s, p, exec, this.preferredExecutors(run, s, p), this.d.planner.take(run.job.id, run.batchTimeMs, taskId));
+    }
   }
 
   /** Every live executor once per slot, interleaved (a, b, a, b…), in id order: reduce partitions spread in proportion to slots. */
@@ -373,6 +408,7 @@ export class BatchDag implements TaskSetListener {
   /** Remove a finished run from its job's queue, release its data (once journaled), start the next batch. */
   private finishRun(run: BatchRun): void {
     this.d.telemetry.batchFinished(run, run.timings(this.d.clock.now()));
+    this.d.planner.batchFinished(run.job.id, run.batchTimeMs, run.taskFailures);
     this.d.generator.retire(run);
     const journalWrite = run.state === 'COMPLETED' ? journalCompletedBatch(run, this.d.jobs.record(run.job), this.d.ports, this.d.log) : undefined;
     if (journalWrite) {

@@ -103,6 +103,14 @@ export class BatchRun {
   stolenTasks = 0;
   /** Tasks re-run because an executor holding their outputs was lost. */
   recoveryTasks = 0;
+  /** Tasks started by their executor from a group plan (no launch from the scheduler). */
+  plannedTasks = 0;
+  /**
+   * Group scheduling: the executor each planned task of this batch was
+   * started on, by task id (group-planner.ts placements); undefined when the
+   * batch is launched by the scheduler.
+   */
+  planned?: { planId: string; placements: ReadonlyMap<string, string>; epochs: ReadonlyMap<string, number>; broken: ReadonlySet<string> };
   /**
    * Lineage's rebuild plans for previous-state partitions lost on every
    * executor, by `<state node>/<partition>`: 'pending' while PlanRebuild is

@@ -48,6 +48,28 @@ export const schedulerConfigSchema = z.object({
    * Best effort: a bucket not pushed, or a reducer run elsewhere, is fetched.
    */
   shufflePush: bool(true),
+  /**
+   * Group scheduling (Drizzle): batches of a job planned G at a time — each
+   * executor is sent the group's plan once, and starts each planned batch's
+   * tasks itself when the receiver announces the batch (no launch from the
+   * scheduler on the steady path; group-planner.ts). `auto` (default) adapts
+   * G between 2 and maxGroupSize: it doubles after each group without a
+   * failed task and starts small again after a failure or a placement
+   * change. `1` launches every batch from the scheduler. Jobs with windows,
+   * state, several input streams or cached datasets are always launched
+   * batch by batch (`rivulet status` says why).
+   */
+  groupSize: z
+    .union([z.literal('auto'), z.coerce.number().int().min(1).max(1024)])
+    .default('auto'),
+  /** The largest group `groupSize: auto` grows to. */
+  maxGroupSize: int(32, 2, 1024),
+  /**
+   * How long a planned reduce task waits on its executor for the map outputs
+   * it reads (pushed there by the map tasks) before it gives up and the
+   * scheduler places it itself, fetching what is missing.
+   */
+  groupInputWait: duration('5s'),
   /** Speculative execution of stragglers (Spark's spark.speculation, on by default here). */
   speculation: bool(true),
   /**

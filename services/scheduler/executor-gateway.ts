@@ -15,6 +15,9 @@ import type { Logger } from '../../lib/log.js';
 import type { ExecutorClient } from '../../lib/proto/index.js';
 import type { TaskSpec } from '../../lib/proto/gen/rivulet/v1/TaskSpec.js';
 import { TaskChannel, type LaunchCallbacks } from './task-channel.js';
+import type { GroupPlan } from '../../lib/proto/gen/rivulet/v1/GroupPlan.js';
+import type { PlanRevocation } from '../../lib/proto/gen/rivulet/v1/PlanRevocation.js';
+import type { TaskResult__Output } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
 
 export type { LaunchCallbacks } from './task-channel.js';
 
@@ -40,6 +43,11 @@ interface Peer {
 
 export class ExecutorGateway {
   private readonly peers = new Map<string, Peer>();
+  private retiredLaunchMessages = 0;
+  /** A planned task's result that no adopted attempt waited for yet (group-planner.ts keeps it). */
+  plannedResult?: (r: TaskResult__Output) => void;
+  /** A task stream broke: group plans sent on it are gone. */
+  channelBroken?: (executorId: string, epoch: number) => void;
 
   constructor(
     private readonly log: Logger,
@@ -51,9 +59,14 @@ export class ExecutorGateway {
   private peer(e: ExecutorEndpoint): Peer {
     const known = this.peers.get(e.id);
     if (known && known.epoch === e.epoch) return known;
-    if (known) closePeer(known);
+    if (known) {
+      this.retiredLaunchMessages += known.tasks.launchMessages;
+      closePeer(known);
+    }
     const client = dial.executor(e.address, { maxMessageBytes: this.maxMessageBytes });
     const fresh: Peer = { epoch: e.epoch, client, loaded: new Map(), tasks: new TaskChannel(client, e.id, this.maxTaskResultBytes, this.log) };
+    fresh.tasks.unsolicited = (r) => this.plannedResult?.(r);
+    fresh.tasks.onBroken = () => this.channelBroken?.(e.id, e.epoch);
     this.peers.set(e.id, fresh);
     return fresh;
   }
@@ -97,6 +110,33 @@ export class ExecutorGateway {
           err.code === Status.UNAVAILABLE,
         ),
     );
+  }
+
+  /** Send group plans (after loading the job's bundle there) and revocations on the executor's task stream. */
+  sendPlans(e: ExecutorEndpoint, job: BundleRef | undefined, plans: GroupPlan[], revocations: PlanRevocation[]): void {
+    const peer = this.peer(e);
+    if (!job) return peer.tasks.sendPlans(plans, revocations);
+    this.ensureLoaded(peer, job).then(
+      () => {
+        if (this.peers.get(e.id) === peer) peer.tasks.sendPlans(plans, revocations);
+      },
+      (err: unknown) => {
+        this.log.warn({ executorId: e.id, jobId: job.jobId, err: errorMessage(err) }, 'cannot load the job for a group plan');
+        if (this.peers.get(e.id) === peer) this.channelBroken?.(e.id, e.epoch);
+      },
+    );
+  }
+
+  /** Planned attempts an executor starts on its own: route their results to `cb` (task-channel.ts expect). */
+  expect(e: ExecutorEndpoint, tasks: ReadonlyArray<{ taskId: string; attempt: number }>, cb: LaunchCallbacks): void {
+    this.peer(e).tasks.expect(tasks, cb);
+  }
+
+  /** TaskStream messages that carried tasks, over every executor (status, tests). */
+  launchMessages(): number {
+    let n = 0;
+    for (const p of this.peers.values()) n += p.tasks.launchMessages;
+    return n + this.retiredLaunchMessages;
   }
 
   /** Does the executor answer its health check? Used to confirm a loss suspected from a broken call. */
@@ -147,7 +187,10 @@ export class ExecutorGateway {
 
   forget(executorId: string): void {
     const peer = this.peers.get(executorId);
-    if (peer) closePeer(peer);
+    if (peer) {
+      this.retiredLaunchMessages += peer.tasks.launchMessages;
+      closePeer(peer);
+    }
     this.peers.delete(executorId);
   }
 

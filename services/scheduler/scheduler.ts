@@ -48,6 +48,7 @@ import type { SchedulerPorts } from './ports.js';
 import { ReplicationManager } from './replication-manager.js';
 import { StateRecovery } from './state-recovery.js';
 import { clusterStatus } from './status.js';
+import { GroupPlanner } from './group-planner.js';
 import { TaskSetManager } from './task-set-manager.js';
 import { buildTaskSpec, type TaskSpecContext } from './task-spec.js';
 
@@ -66,6 +67,7 @@ export class Scheduler implements BatchSourceHost {
   private readonly generator: JobGenerator;
   private readonly dag: BatchDag;
   private readonly tasks: TaskSetManager;
+  private readonly planner: GroupPlanner;
   private readonly cache: CacheRegistry;
   private readonly state: StateRecovery;
   private readonly replication: ReplicationManager;
@@ -119,6 +121,23 @@ export class Scheduler implements BatchSourceHost {
       log,
     };
     this.tasks = new TaskSetManager(config, clock, this.executors, ports.gateway, (t) => buildTaskSpec(t, specContext), telemetry, post, log);
+    this.planner = new GroupPlanner({
+      config,
+      clock,
+      executors: this.executors,
+      gateway: ports.gateway,
+      shuffleIdSuffix: this.incarnation,
+      receiverAddress: config.receiverAddress,
+      limits: {
+        timeoutMs: taskTimeoutMs(config),
+        maxResultBytes: config.maxTaskResultBytes,
+        maxMessageBytes: config.maxMessageBytes,
+        inputWaitTimeoutMs: config.groupInputWait,
+      },
+      log,
+    });
+    ports.gateway.plannedResult = (result) => this.post({ type: 'plannedResult', result });
+    ports.gateway.channelBroken = (executorId, epoch) => this.post({ type: 'taskChannelBroken', executorId, epoch });
     this.dag = new BatchDag({
       config,
       clock,
@@ -126,6 +145,7 @@ export class Scheduler implements BatchSourceHost {
       jobs: this.jobManager,
       generator: this.generator,
       tasks: this.tasks,
+      planner: this.planner,
       cache: this.cache,
       state: this.state,
       replication: this.replication,
@@ -152,6 +172,7 @@ export class Scheduler implements BatchSourceHost {
         this.dag.abandonBatches(job, reason);
         this.cache.dropJob(job.id);
         this.state.dropJob(job.id);
+        this.planner.jobEnded(job.id);
       },
     };
   }
@@ -274,6 +295,15 @@ export class Scheduler implements BatchSourceHost {
         if (from && from.state === 'LOST' && from.epoch === Number(e.result.epoch)) this.noticeFenced(from);
         return this.tasks.onResult(e.result);
       }
+      case 'plannedResult':
+        // Adopted meanwhile (the result was on its way when the run took the attempt on): handled as any result.
+        if (this.tasks.isRunning(e.result.taskId, e.result.attempt)) return this.tasks.onResult(e.result);
+        return this.planner.keep(e.result);
+      case 'taskChannelBroken': {
+        const exec = this.executors.get(e.executorId);
+        if (exec && exec.epoch === e.epoch) this.planner.channelBroken(e.executorId);
+        return this.planner.refresh(this.jobs.running());
+      }
       case 'tasksLost':
         return this.tasks.onTasksLost(e.executorId, e.epoch, e.taskIds, e.error, e.unreachable);
       case 'speculationCheck':
@@ -370,6 +400,11 @@ export class Scheduler implements BatchSourceHost {
         backpressure: this.backpressure !== undefined,
         rateLimits: this.rateLimits(),
         slowExecutorRatio: this.config.slowExecutorRatio,
+        group: {
+          sizeOf: (jobId) => this.planner.describe(jobId),
+          launchMessages: this.ports.gateway.launchMessages(),
+          plansSent: this.planner.plansSent,
+        },
       },
       this.clock.now(),
       recentBatches,
@@ -440,6 +475,8 @@ export class Scheduler implements BatchSourceHost {
     if (underReplicated && this.executors.alive().length > 1) this.replication.reReplicateInputs(this.generator.liveInputBlocks());
     this.dag.startReadyBatches();
     this.tasks.schedule();
+    this.planner.batchSeen(stream, t);
+    this.planner.refresh(this.jobs.running());
   }
 
   /**
@@ -488,8 +525,12 @@ export class Scheduler implements BatchSourceHost {
           break;
       }
     }
+    if (changes.some((c) => c.kind === 'added' || c.kind === 'lost')) {
+      this.planner.placementChanged(changes.map((c) => `executor ${c.executor.id} ${c.kind}`).join(', '));
+    }
     this.dag.startReadyBatches();
     this.tasks.schedule();
+    this.planner.refresh(this.jobs.running());
   }
 
   /**

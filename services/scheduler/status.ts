@@ -22,6 +22,8 @@ export interface StatusSources {
   rateLimits: Array<{ stream: string; recordsPerSecond: number }>;
   /** config slowExecutorRatio: which executors status flags slow. */
   slowExecutorRatio: number;
+  /** Group scheduling: each job's next group size and why a job is not planned; launch and plan messages sent. */
+  group: { sizeOf(jobId: string): { size: number; note: string }; launchMessages: number; plansSent: number };
 }
 
 export function clusterStatus(src: StatusSources, nowMs: number, recentBatches: number): ClusterStatus {
@@ -36,6 +38,8 @@ export function clusterStatus(src: StatusSources, nowMs: number, recentBatches: 
       ({ block }) => block.executorIds.filter((id) => executors.isAlive(id)).length < src.replication,
     ).length,
     backpressure: src.backpressure,
+    launchMessages: src.group.launchMessages,
+    plansSent: src.group.plansSent,
     rateLimits: src.rateLimits.map((l) => ({ stream: l.stream, recordsPerSecond: l.recordsPerSecond })),
     executors: executors.all().map((e) => ({
       executorId: e.id,
@@ -69,6 +73,8 @@ export function clusterStatus(src: StatusSources, nowMs: number, recentBatches: 
         recentBatches: runs.slice(-recentBatches).map((r) => batchStatus(r, nowMs)),
         queuedBatches: src.generator.queue(j.id).length,
         fallingBehind: src.generator.fallingBehind(j.id),
+        groupSize: src.group.sizeOf(j.id).size,
+        groupNote: src.group.sizeOf(j.id).note,
       };
     }),
   };
@@ -87,6 +93,7 @@ function batchStatus(r: BatchRun, nowMs: number): BatchStatus {
     tasks: r.tasksLaunched,
     taskFailures: r.taskFailures,
     stolenTasks: r.stolenTasks,
+    plannedTasks: r.plannedTasks,
     processLocalTasks: r.locality.PROCESS_LOCAL,
     nodeLocalTasks: r.locality.NODE_LOCAL,
     anyTasks: r.locality.ANY,

@@ -25,7 +25,10 @@ import type { RunTasksRequest } from '../../lib/proto/gen/rivulet/v1/RunTasksReq
 import type { TaskResult__Output } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
 import type { TaskResults__Output } from '../../lib/proto/gen/rivulet/v1/TaskResults.js';
 import type { TaskSpec } from '../../lib/proto/gen/rivulet/v1/TaskSpec.js';
+import type { GroupPlan } from '../../lib/proto/gen/rivulet/v1/GroupPlan.js';
+import type { PlanRevocation } from '../../lib/proto/gen/rivulet/v1/PlanRevocation.js';
 import { TaskResultAssembler } from './task-result-assembler.js';
+import { PLANNED_ATTEMPT } from '../../lib/scheduling/group-plan.js';
 
 /** Most tasks in one message: specs are small, but a window's task names many blocks; this keeps a message well under maxMessageBytes. */
 const MAX_TASKS_PER_MESSAGE = 256;
@@ -56,6 +59,19 @@ export class TaskChannel {
   private outbox: Array<{ spec: TaskSpec; entry: Outstanding }> = [];
   private flushScheduled = false;
   private closed = false;
+  /** Group plans and revocations to send with the next message. */
+  private plans: GroupPlan[] = [];
+  private revocations: PlanRevocation[] = [];
+  /** Messages written that carried tasks (launches from the scheduler), for status and tests. */
+  launchMessages = 0;
+  /**
+   * A result no launch on this call is waiting for: a planned task's
+   * (group-planner.ts), which an executor may report before the scheduler
+   * has adopted it.
+   */
+  unsolicited?: (r: TaskResult__Output) => void;
+  /** The call broke or ended: plans sent on it are gone with it. */
+  onBroken?: () => void;
 
   constructor(
     private readonly client: ExecutorClient,
@@ -84,6 +100,36 @@ export class TaskChannel {
       this.outstanding.set(resultKey(spec.taskId!, spec.attempt ?? 0), entry);
       this.outbox.push({ spec, entry });
     }
+    this.scheduleFlush();
+  }
+
+  /** Send group plans and revocations (with the next message). */
+  sendPlans(plans: GroupPlan[], revocations: PlanRevocation[]): void {
+    if (this.closed) return;
+    this.plans.push(...plans);
+    this.revocations.push(...revocations);
+    this.scheduleFlush();
+  }
+
+  /**
+   * Attempts an executor started on its own from a plan sent on this call:
+   * their results are routed like those of tasks sent here, and they are
+   * reported lost if the call breaks. None open (the plan's call is gone): lost now.
+   */
+  expect(tasks: ReadonlyArray<{ taskId: string; attempt: number }>, cb: LaunchCallbacks): void {
+    const call = this.call;
+    if (!call || this.closed) {
+      cb.onLost(
+        tasks.map((t) => t.taskId),
+        `the task stream to executor ${this.executorId} that carried the plan is gone`,
+        false,
+      );
+      return;
+    }
+    for (const t of tasks) this.outstanding.set(resultKey(t.taskId, t.attempt), { taskId: t.taskId, cb, call });
+  }
+
+  private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => {
@@ -93,7 +139,7 @@ export class TaskChannel {
   }
 
   private flush(): void {
-    if (this.outbox.length === 0 || this.closed) return;
+    if ((this.outbox.length === 0 && this.plans.length === 0 && this.revocations.length === 0) || this.closed) return;
     const call = this.open();
     const queued = this.outbox;
     this.outbox = [];
@@ -101,6 +147,12 @@ export class TaskChannel {
       const part = queued.slice(i, i + MAX_TASKS_PER_MESSAGE);
       for (const q of part) q.entry.call = call;
       call.write({ tasks: part.map((q) => q.spec) });
+      this.launchMessages++;
+    }
+    if (this.plans.length > 0 || this.revocations.length > 0) {
+      call.write({ plans: this.plans, revocations: this.revocations });
+      this.plans = [];
+      this.revocations = [];
     }
   }
 
@@ -126,7 +178,11 @@ export class TaskChannel {
         if (!r) continue;
         const key = resultKey(r.taskId, r.attempt);
         const entry = this.outstanding.get(key);
-        if (!entry || entry.call !== call) continue; // not ours (a late result of an attempt already given up)
+        if (!entry || entry.call !== call) {
+          // A planned task's result before its run adopted it; otherwise a late result of an attempt already given up.
+          if (r.attempt === PLANNED_ATTEMPT) this.unsolicited?.(r);
+          continue;
+        }
         this.outstanding.delete(key);
         entry.cb.onResult(r);
       }
@@ -140,7 +196,10 @@ export class TaskChannel {
 
   /** The call is over: whatever was sent on it and has not reported is lost. */
   private broken(call: Call, error: string, unreachable: boolean): void {
-    if (this.call === call) this.call = undefined;
+    if (this.call === call) {
+      this.call = undefined;
+      this.onBroken?.();
+    }
     const lost = new Map<LaunchCallbacks, string[]>();
     for (const [key, entry] of this.outstanding) {
       if (entry.call !== call) continue;

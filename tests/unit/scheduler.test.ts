@@ -138,6 +138,9 @@ function setup(overrides: Record<string, string> = {}) {
         cluster.replications.push(...blocks.map((b) => [b.blockId, b.source.id, target.id] as [string, string, string]));
         return Promise.resolve();
       },
+      expect: () => {},
+      sendPlans: () => {},
+      launchMessages: () => cluster.launches.length,
     },
     recordReplicas: () => {},
     registerBatch: (run) => {
@@ -152,7 +155,8 @@ function setup(overrides: Record<string, string> = {}) {
     publishExecutorLost: (m) => void lost.push(m.executorId),
     publishStreams: () => {},
   };
-  const config = schedulerConfigSchema.parse({ batchInterval: '1s', localityWait: '30ms', defaultParallelism: 2, ...overrides });
+  // groupSize 1: these tests drive launches through the fake cluster; group scheduling has its own (group-planner.test.ts).
+  const config = schedulerConfigSchema.parse({ batchInterval: '1s', localityWait: '30ms', defaultParallelism: 2, groupSize: 1, ...overrides });
   const scheduler = new Scheduler(config, clock, ports, createLogger('test', 'silent'));
   scheduler.start();
   const slotsOf = new Map<string, number>();

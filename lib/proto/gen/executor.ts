@@ -12,11 +12,14 @@ import type { ExecutorClient as _rivulet_v1_ExecutorClient, ExecutorDefinition a
 import type { ExecutorRef as _rivulet_v1_ExecutorRef, ExecutorRef__Output as _rivulet_v1_ExecutorRef__Output } from './rivulet/v1/ExecutorRef.js';
 import type { FetchBlocksRequest as _rivulet_v1_FetchBlocksRequest, FetchBlocksRequest__Output as _rivulet_v1_FetchBlocksRequest__Output } from './rivulet/v1/FetchBlocksRequest.js';
 import type { FetchedBlock as _rivulet_v1_FetchedBlock, FetchedBlock__Output as _rivulet_v1_FetchedBlock__Output } from './rivulet/v1/FetchedBlock.js';
+import type { GroupPlan as _rivulet_v1_GroupPlan, GroupPlan__Output as _rivulet_v1_GroupPlan__Output } from './rivulet/v1/GroupPlan.js';
 import type { KillTasksRequest as _rivulet_v1_KillTasksRequest, KillTasksRequest__Output as _rivulet_v1_KillTasksRequest__Output } from './rivulet/v1/KillTasksRequest.js';
 import type { KillTasksResponse as _rivulet_v1_KillTasksResponse, KillTasksResponse__Output as _rivulet_v1_KillTasksResponse__Output } from './rivulet/v1/KillTasksResponse.js';
 import type { LoadJobRequest as _rivulet_v1_LoadJobRequest, LoadJobRequest__Output as _rivulet_v1_LoadJobRequest__Output } from './rivulet/v1/LoadJobRequest.js';
 import type { LoadJobResponse as _rivulet_v1_LoadJobResponse, LoadJobResponse__Output as _rivulet_v1_LoadJobResponse__Output } from './rivulet/v1/LoadJobResponse.js';
 import type { MapOutputLocation as _rivulet_v1_MapOutputLocation, MapOutputLocation__Output as _rivulet_v1_MapOutputLocation__Output } from './rivulet/v1/MapOutputLocation.js';
+import type { PlanRevocation as _rivulet_v1_PlanRevocation, PlanRevocation__Output as _rivulet_v1_PlanRevocation__Output } from './rivulet/v1/PlanRevocation.js';
+import type { PlannedStage as _rivulet_v1_PlannedStage, PlannedStage__Output as _rivulet_v1_PlannedStage__Output } from './rivulet/v1/PlannedStage.js';
 import type { PushBlocksRequest as _rivulet_v1_PushBlocksRequest, PushBlocksRequest__Output as _rivulet_v1_PushBlocksRequest__Output } from './rivulet/v1/PushBlocksRequest.js';
 import type { PushBlocksResponse as _rivulet_v1_PushBlocksResponse, PushBlocksResponse__Output as _rivulet_v1_PushBlocksResponse__Output } from './rivulet/v1/PushBlocksResponse.js';
 import type { PushedBlock as _rivulet_v1_PushedBlock, PushedBlock__Output as _rivulet_v1_PushedBlock__Output } from './rivulet/v1/PushedBlock.js';
@@ -54,11 +57,14 @@ export interface ProtoGrpcType {
       ExecutorRef: MessageTypeDefinition<_rivulet_v1_ExecutorRef, _rivulet_v1_ExecutorRef__Output>
       FetchBlocksRequest: MessageTypeDefinition<_rivulet_v1_FetchBlocksRequest, _rivulet_v1_FetchBlocksRequest__Output>
       FetchedBlock: MessageTypeDefinition<_rivulet_v1_FetchedBlock, _rivulet_v1_FetchedBlock__Output>
+      GroupPlan: MessageTypeDefinition<_rivulet_v1_GroupPlan, _rivulet_v1_GroupPlan__Output>
       KillTasksRequest: MessageTypeDefinition<_rivulet_v1_KillTasksRequest, _rivulet_v1_KillTasksRequest__Output>
       KillTasksResponse: MessageTypeDefinition<_rivulet_v1_KillTasksResponse, _rivulet_v1_KillTasksResponse__Output>
       LoadJobRequest: MessageTypeDefinition<_rivulet_v1_LoadJobRequest, _rivulet_v1_LoadJobRequest__Output>
       LoadJobResponse: MessageTypeDefinition<_rivulet_v1_LoadJobResponse, _rivulet_v1_LoadJobResponse__Output>
       MapOutputLocation: MessageTypeDefinition<_rivulet_v1_MapOutputLocation, _rivulet_v1_MapOutputLocation__Output>
+      PlanRevocation: MessageTypeDefinition<_rivulet_v1_PlanRevocation, _rivulet_v1_PlanRevocation__Output>
+      PlannedStage: MessageTypeDefinition<_rivulet_v1_PlannedStage, _rivulet_v1_PlannedStage__Output>
       PushBlocksRequest: MessageTypeDefinition<_rivulet_v1_PushBlocksRequest, _rivulet_v1_PushBlocksRequest__Output>
       PushBlocksResponse: MessageTypeDefinition<_rivulet_v1_PushBlocksResponse, _rivulet_v1_PushBlocksResponse__Output>
       PushedBlock: MessageTypeDefinition<_rivulet_v1_PushedBlock, _rivulet_v1_PushedBlock__Output>

@@ -50,11 +50,14 @@ class RecordingTaskSet {
     this.withdrawn.push(s.stage.id);
   }
   abandonRun(): void {}
+  adopt(): void {
+    throw new Error('no batch is planned ahead in these tests (groupSize 1)');
+  }
 }
 
 function setup() {
   const clock = new ManualClock(100_000);
-  const config = schedulerConfigSchema.parse({ batchInterval: '1s', defaultParallelism: '2' });
+  const config = schedulerConfigSchema.parse({ batchInterval: '1s', defaultParallelism: '2', groupSize: '1' });
   const executors = tracker(clock, [{ id: 'e1', slots: 2 }, { id: 'e2', slots: 2 }]);
   const gateway = new RecordingGateway();
   const completed: BatchCompletedMessage[] = [];
@@ -84,7 +87,8 @@ function setup() {
   const state = new StateRecovery(cache, ports, post, log);
   const replication = new ReplicationManager(2, executors, cache, ports, post, log);
   const tasks = new RecordingTaskSet();
-  const dag = new BatchDag({ config, clock, executors, jobs: manager, generator, tasks, cache, state, replication, outputs, telemetry: new BatchTelemetry(() => 2), ports, post, log });
+  const planner = { planOf: () => undefined, placements: () => new Map<string, string>(), take: () => undefined, batchFinished: () => {} };
+  const dag = new BatchDag({ config, clock, executors, jobs: manager, generator, tasks, planner, cache, state, replication, outputs, telemetry: new BatchTelemetry(() => 2), ports, post, log });
   manager.listener = { jobAdded: (job) => generator.addJob(job), jobEnded: (job, reason) => dag.abandonBatches(job, reason) };
   const job = manager.submit(manager.load(wordcount.code, 'wordcount.js', 'wc', { journal: false, batches: 'clock' }));
   /** Queue batch t with one block per executor and run it up to RUNNING. */

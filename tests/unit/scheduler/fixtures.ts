@@ -74,6 +74,11 @@ export class RecordingGateway implements Gateway {
   replicate(): Promise<void> {
     return Promise.resolve();
   }
+  expect(): void {}
+  sendPlans(): void {}
+  launchMessages(): number {
+    return this.launched.length;
+  }
 }
 
 export function result(l: Launched, state: 'SUCCEEDED' | 'FAILED' | 'KILLED', overrides: Partial<TaskResult__Output> = {}): TaskResult__Output {

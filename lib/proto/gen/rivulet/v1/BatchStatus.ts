@@ -33,6 +33,11 @@ export interface BatchStatus {
    * started there (task stealing).
    */
   'stolenTasks'?: (number);
+  /**
+   * Of `tasks`: started by their executor from a group plan, with no launch
+   * from the scheduler (groupSize, group-planner.ts).
+   */
+  'plannedTasks'?: (number);
 }
 
 export interface BatchStatus__Output {
@@ -66,4 +71,9 @@ export interface BatchStatus__Output {
    * started there (task stealing).
    */
   'stolenTasks': (number);
+  /**
+   * Of `tasks`: started by their executor from a group plan, with no launch
+   * from the scheduler (groupSize, group-planner.ts).
+   */
+  'plannedTasks': (number);
 }

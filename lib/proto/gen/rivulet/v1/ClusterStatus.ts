@@ -32,6 +32,12 @@ export interface ClusterStatus {
    * Whether backpressure is on (scheduler option `backpressure`).
    */
   'backpressure'?: (boolean);
+  /**
+   * TaskStream messages that carried tasks from the scheduler (launches) and
+   * group plans sent (one per executor per group), since it started.
+   */
+  'launchMessages'?: (number | string | Long);
+  'plansSent'?: (number | string | Long);
 }
 
 export interface ClusterStatus__Output {
@@ -61,4 +67,10 @@ export interface ClusterStatus__Output {
    * Whether backpressure is on (scheduler option `backpressure`).
    */
   'backpressure': (boolean);
+  /**
+   * TaskStream messages that carried tasks from the scheduler (launches) and
+   * group plans sent (one per executor per group), since it started.
+   */
+  'launchMessages': (number);
+  'plansSent': (number);
 }

@@ -28,6 +28,12 @@ export interface JobStatus {
    * True while queued_batches is at maxQueuedBatches (batches wait to be created).
    */
   'fallingBehind'?: (boolean);
+  /**
+   * Group scheduling: batches per group of the job's next plan (0: each batch
+   * is launched by the scheduler), and why not when it cannot be planned ahead.
+   */
+  'groupSize'?: (number);
+  'groupNote'?: (string);
 }
 
 export interface JobStatus__Output {
@@ -55,4 +61,10 @@ export interface JobStatus__Output {
    * True while queued_batches is at maxQueuedBatches (batches wait to be created).
    */
   'fallingBehind': (boolean);
+  /**
+   * Group scheduling: batches per group of the job's next plan (0: each batch
+   * is launched by the scheduler), and why not when it cannot be planned ahead.
+   */
+  'groupSize': (number);
+  'groupNote': (string);
 }

@@ -1,0 +1,298 @@
+/**
+ * Group scheduling (Drizzle, SOSP'17) on the scheduler's side: one decision
+ * for G consecutive batches of a job. For a job whose stage template
+ * qualifies (group-template.ts), it sends every member executor a GroupPlan
+ * — the template, the members and the reducer assignment, for batch times
+ * [first, last] — about two batches ahead; the executors then start each
+ * planned batch themselves when the receiver announces it
+ * (services/executor/planned-tasks.ts), and the scheduler only adopts those
+ * attempts (task-set-manager.ts `adopt`) and takes their results, which may
+ * come before the batch's run has started here (kept in a stash until then).
+ *
+ * A plan is a set of rules, so a group costs one message per executor,
+ * whatever its tasks. It stops holding when placement changes: an executor
+ * joins or is lost, or a member's task stream breaks. Then every batch the
+ * scheduler has not yet seen announced is revoked (PlanRevocation) and the
+ * next plan is made for the members as they are; a batch already announced
+ * keeps its plan, and a task whose planned executor is gone is launched by
+ * the scheduler like any other (batch-dag.ts).
+ *
+ * Group size: `groupSize` fixed, or `auto` — Drizzle's adaptive rule: start
+ * small, double after each group that ran without a failed task (each
+ * doubling halves the plan messages, up to maxGroupSize), halve after a
+ * group with failures, and start small again after a placement change (a
+ * long plan would hold the old placement longer).
+ *
+ * Owns: plans and the stash of early results. May not: start, place or end
+ * attempts (the task set does), or change batches.
+ */
+import type { Clock } from '../../lib/clock.js';
+import type { Logger } from '../../lib/log.js';
+import type { GroupPlan } from '../../lib/proto/gen/rivulet/v1/GroupPlan.js';
+import type { TaskResult__Output } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
+import { plannedTasks, type AnnouncedBlock, type PlanRules } from '../../lib/scheduling/group-plan.js';
+import type { SchedulerConfig } from './config.js';
+import type { ExecutorGateway } from './executor-gateway.js';
+import type { ExecutorTracker, TrackedExecutor } from './executor-tracker.js';
+import { stageTemplate, type StageTemplate } from './group-template.js';
+import type { Job } from './job-registry.js';
+
+/** auto starts here, and comes back here after a placement change. */
+export const MIN_AUTO_GROUP = 2;
+
+type Config = Pick<SchedulerConfig, 'groupSize' | 'maxGroupSize' | 'batchInterval' | 'batchReadyTimeout' | 'defaultParallelism' | 'slowExecutorRatio'>;
+
+export interface ActivePlan {
+  id: string;
+  jobId: string;
+  stream: string;
+  firstBatchMs: number;
+  lastBatchMs: number;
+  /** Batches after this are not planned any more (revoked). */
+  revokedAfterMs: number;
+  template: StageTemplate;
+  rules: PlanRules;
+  /** Members (id → epoch) whose task stream broke since the plan was sent: their planned tasks may never start. */
+  broken: Set<string>;
+  /** A task of one of its batches failed. */
+  failed: boolean;
+}
+
+interface JobPlans {
+  plans: ActivePlan[];
+  size: number;
+  template?: { key: string; value: StageTemplate | string };
+}
+
+export interface GroupPlannerDeps {
+  config: Config;
+  clock: Clock;
+  executors: ExecutorTracker;
+  gateway: Pick<ExecutorGateway, 'sendPlans'>;
+  /** scheduler.ts shuffleId's suffix (this incarnation). */
+  shuffleIdSuffix: string;
+  receiverAddress: string;
+  limits: { timeoutMs: number; maxResultBytes: number; maxMessageBytes: number; inputWaitTimeoutMs: number };
+  log: Logger;
+}
+
+export class GroupPlanner {
+  private readonly jobs = new Map<string, JobPlans>();
+  /** The latest batch time announced per stream (batches up to it may not be revoked). */
+  private readonly seen = new Map<string, number>();
+  /** Results of planned attempts that came before their run adopted them, by `<job>/<batch>` then `<taskId>#0`. */
+  private readonly stash = new Map<string, Map<string, TaskResult__Output>>();
+  private nextId = 0;
+  /** Plans sent (one message per member each): for status and tests. */
+  plansSent = 0;
+
+  constructor(private readonly d: GroupPlannerDeps) {}
+
+  get enabled(): boolean {
+    return this.d.config.groupSize !== 1;
+  }
+
+  /** For status: the job's next group size (0 when its batches are launched by the scheduler) and why not planned. */
+  describe(jobId: string): { size: number; note: string } {
+    if (!this.enabled) return { size: 0, note: 'groupSize is 1' };
+    const jp = this.jobs.get(jobId);
+    const template = jp?.template?.value;
+    if (typeof template === 'string') return { size: 0, note: template };
+    return { size: jp && template ? jp.size : 0, note: '' };
+  }
+
+  batchSeen(stream: string, t: number): void {
+    if (t > (this.seen.get(stream) ?? Number.NEGATIVE_INFINITY)) this.seen.set(stream, t);
+  }
+
+  /** Make sure every running job's coming batches are planned (about two batches ahead). */
+  refresh(jobs: readonly Job[]): void {
+    if (!this.enabled) return;
+    const I = this.d.config.batchInterval;
+    for (const job of jobs) {
+      if (job.restoring || job.state !== 'RUNNING') continue;
+      const members = this.members();
+      if (members.length === 0) return;
+      const slots = members.reduce((n, e) => n + e.slots, 0);
+      const parallelism = this.d.config.defaultParallelism || this.d.executors.totalSlots();
+      const jp = this.jobPlans(job);
+      const key = `${job.bundleHash}|${parallelism}`;
+      if (jp.template?.key !== key) {
+        const value = stageTemplate(job.graph, parallelism);
+        if (typeof value === 'string') this.d.log.info({ jobId: job.id, reason: value }, 'job not group-scheduled: each batch is launched by the scheduler');
+        jp.template = { key, value };
+      }
+      const template = jp.template.value;
+      if (typeof template === 'string' || slots === 0) continue;
+      const latest = this.seen.get(template.stream);
+      if (latest === undefined) continue; // no batch announced yet: the clock's phase is not known
+      let coveredUntil = Number.NEGATIVE_INFINITY;
+      for (const p of jp.plans) coveredUntil = Math.max(coveredUntil, Math.min(p.lastBatchMs, p.revokedAfterMs));
+      if (coveredUntil > latest + I) continue;
+      const first = Math.max(coveredUntil + I, latest + 2 * I);
+      this.sendPlan(job, jp, template, members, first, first + (jp.size - 1) * I);
+    }
+  }
+
+  /** Members of a new plan: every alive executor but slow ones (while a faster one is alive), by id. */
+  private members(): TrackedExecutor[] {
+    const alive = this.d.executors.alive();
+    const slow = this.d.executors.slowExecutors(this.d.config.slowExecutorRatio);
+    const fast = alive.filter((e) => !slow.has(e.id));
+    return (fast.length > 0 ? fast : alive).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  private jobPlans(job: Job): JobPlans {
+    let jp = this.jobs.get(job.id);
+    if (!jp) {
+      const g = this.d.config.groupSize;
+      jp = { plans: [], size: g === 'auto' ? MIN_AUTO_GROUP : g };
+      this.jobs.set(job.id, jp);
+    }
+    return jp;
+  }
+
+  private sendPlan(job: Job, jp: JobPlans, template: StageTemplate, members: TrackedExecutor[], first: number, last: number): void {
+    const reducers: string[] = [];
+    const most = Math.max(0, ...members.map((e) => e.slots));
+    for (let slot = 0; slot < most; slot++) for (const e of members) if (slot < e.slots) reducers.push(e.id);
+    const id = `${job.id}/g${++this.nextId}`;
+    const rules: PlanRules = {
+      jobId: job.id,
+      bundleHash: job.bundleHash,
+      epoch: 0,
+      members: members.map((e) => ({ executorId: e.id, address: e.address, epoch: e.epoch })),
+      reducers,
+      stages: template.stages.map((s) => ({
+        stageId: s.stageId!,
+        nodeId: s.nodeId!,
+        numPartitions: s.numPartitions!,
+        mapPartitions: s.mapPartitions ?? 0,
+        writePartitions: s.writePartitions ?? 0,
+        ...(s.sourceNode !== undefined ? { sourceNode: s.sourceNode, input: 'sourceNode' as const } : { shuffleNode: s.shuffleNode!, input: 'shuffleNode' as const }),
+        ...(s.writeShuffleNode !== undefined
+          ? { writeShuffleNode: s.writeShuffleNode, sink: 'writeShuffleNode' as const }
+          : { resultOutput: s.resultOutput!, sink: 'resultOutput' as const }),
+      })),
+      nodePartitions: template.nodePartitions,
+      shuffleIdSuffix: this.d.shuffleIdSuffix,
+      timeoutMs: this.d.limits.timeoutMs,
+      maxResultBytes: this.d.limits.maxResultBytes,
+      maxMessageBytes: this.d.limits.maxMessageBytes,
+    };
+    const plan: ActivePlan = {
+      id,
+      jobId: job.id,
+      stream: template.stream,
+      firstBatchMs: first,
+      lastBatchMs: last,
+      revokedAfterMs: Infinity,
+      template,
+      rules,
+      broken: new Set(),
+      failed: false,
+    };
+    jp.plans.push(plan);
+    for (const e of members) {
+      const wire: GroupPlan = {
+        ...rules,
+        planId: id,
+        epoch: e.epoch,
+        stream: template.stream,
+        firstBatchMs: first,
+        lastBatchMs: last,
+        batchIntervalMs: this.d.config.batchInterval,
+        receiverAddress: this.d.receiverAddress,
+        batchReadyTimeoutMs: this.d.config.batchReadyTimeout,
+        inputWaitTimeoutMs: this.d.limits.inputWaitTimeoutMs,
+      };
+      this.plansSent++;
+      this.d.gateway.sendPlans(e, { jobId: job.id, bundle: job.bundle, bundleHash: job.bundleHash }, [wire], []);
+    }
+    this.d.log.debug({ jobId: job.id, planId: id, first, last, members: members.length, size: jp.size }, 'group planned');
+  }
+
+  /**
+   * The plan batch `t` of `jobId` runs under, if any; with the tasks it
+   * places (undefined when the batch is not planned).
+   */
+  planOf(jobId: string, t: number): ActivePlan | undefined {
+    for (const p of this.jobs.get(jobId)?.plans ?? []) {
+      if (t >= p.firstBatchMs && t <= p.lastBatchMs && t <= p.revokedAfterMs) return p;
+    }
+    return undefined;
+  }
+
+  /** Where each planned task of batch `t` runs, by task id. */
+  placements(plan: ActivePlan, t: number, blocks: readonly AnnouncedBlock[]): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const task of plannedTasks(plan.rules, t, blocks)) out.set(task.taskId, task.executorId);
+    return out;
+  }
+
+  /** Placement changed (an executor joined or was lost): revoke what is not announced yet; plan afresh from the members as they are. */
+  placementChanged(reason: string): void {
+    if (!this.enabled) return;
+    for (const [jobId, jp] of this.jobs) {
+      let revoked = 0;
+      for (const p of jp.plans) {
+        const after = this.seen.get(p.stream) ?? Number.NEGATIVE_INFINITY;
+        if (p.revokedAfterMs <= after || p.lastBatchMs <= after) continue;
+        p.revokedAfterMs = after;
+        revoked++;
+        for (const m of p.rules.members) {
+          const e = this.d.executors.get(m.executorId);
+          if (e && e.state === 'ALIVE' && e.epoch === m.epoch) this.d.gateway.sendPlans(e, undefined, [], [{ planId: p.id, afterBatchMs: after }]);
+        }
+      }
+      if (this.d.config.groupSize === 'auto') jp.size = MIN_AUTO_GROUP;
+      if (revoked > 0) this.d.log.info({ jobId, reason, revoked }, 'group plans revoked: placement changed');
+    }
+  }
+
+  /** A member's task stream broke: plans sent on it may be gone, so none of its planned tasks is relied on. */
+  channelBroken(executorId: string): void {
+    let hit = false;
+    for (const jp of this.jobs.values()) {
+      for (const p of jp.plans) {
+        if (!p.rules.members.some((m) => m.executorId === executorId)) continue;
+        p.broken.add(executorId);
+        hit = true;
+      }
+    }
+    if (hit) this.placementChanged(`the task stream of executor ${executorId} broke`);
+  }
+
+  /** A planned batch finished: grow or shrink the job's group size (auto), forget finished plans and the batch's stash. */
+  batchFinished(jobId: string, t: number, failedTasks: number): void {
+    this.stash.delete(`${jobId}/${t}`);
+    const jp = this.jobs.get(jobId);
+    if (!jp) return;
+    const plan = this.planOf(jobId, t);
+    if (plan && failedTasks > 0) plan.failed = true;
+    if (plan && t === Math.min(plan.lastBatchMs, plan.revokedAfterMs) && this.d.config.groupSize === 'auto') {
+      jp.size = plan.failed ? Math.max(MIN_AUTO_GROUP, Math.floor(jp.size / 2)) : Math.min(this.d.config.maxGroupSize, jp.size * 2);
+    }
+    jp.plans = jp.plans.filter((p) => Math.min(p.lastBatchMs, p.revokedAfterMs) > t);
+  }
+
+  jobEnded(jobId: string): void {
+    this.jobs.delete(jobId);
+    for (const k of [...this.stash.keys()]) if (k.startsWith(`${jobId}/`)) this.stash.delete(k);
+  }
+
+  /** A result of a planned attempt (attempt 0) no run has adopted yet: kept until it does, or its batch ends. */
+  keep(r: TaskResult__Output): void {
+    const batch = r.taskId.slice(0, r.taskId.lastIndexOf('/', r.taskId.lastIndexOf('/') - 1));
+    let m = this.stash.get(batch);
+    if (!m) this.stash.set(batch, (m = new Map<string, TaskResult__Output>()));
+    m.set(r.taskId, r);
+  }
+
+  take(jobId: string, t: number, taskId: string): TaskResult__Output | undefined {
+    const m = this.stash.get(`${jobId}/${t}`);
+    const r = m?.get(taskId);
+    if (r) m!.delete(taskId);
+    return r;
+  }
+}
