@@ -59,6 +59,8 @@ interface HeldPlan {
   /** Batches after this time are not planned any more. */
   revokedAfterMs: number;
   timers: Map<number, TimerHandle>;
+  /** Batches being asked of the receiver right now (between two timers). */
+  asking: Set<number>;
 }
 
 interface Waiting {
@@ -92,7 +94,7 @@ export class PlannedTasks {
       return;
     }
     this.drop(plan.planId);
-    const held: HeldPlan = { plan, session, started: new Set(), revokedAfterMs: Infinity, timers: new Map() };
+    const held: HeldPlan = { plan, session, started: new Set(), revokedAfterMs: Infinity, timers: new Map(), asking: new Set() };
     this.plans.set(plan.planId, held);
     // A batch whose batch.ready this executor misses (NATS down, or the plan came late) is asked for.
     const now = this.d.clock.now();
@@ -161,13 +163,19 @@ export class PlannedTasks {
   private askReceiver(held: HeldPlan, batchTimeMs: number): void {
     held.timers.delete(batchTimeMs);
     if (this.plans.get(held.plan.planId) !== held || !this.covers(held, batchTimeMs) || held.started.has(batchTimeMs)) return;
-    const retry = (ms: number) =>
+    // Outstanding work of the plan while the call is out (retireIfDone must not drop it meanwhile).
+    held.asking.add(batchTimeMs);
+    const retry = (ms: number) => {
+      held.asking.delete(batchTimeMs);
+      if (this.plans.get(held.plan.planId) !== held || held.started.has(batchTimeMs) || !this.covers(held, batchTimeMs)) return this.retireIfDone(held);
       held.timers.set(
         batchTimeMs,
         this.d.clock.setTimeout(() => this.askReceiver(held, batchTimeMs), ms),
       );
+    };
     this.d.fetchBatchBlocks(held.plan.receiverAddress, held.plan.stream, batchTimeMs).then(
       (res) => {
+        held.asking.delete(batchTimeMs);
         if (res.complete) this.startBatch(held, batchTimeMs, res.blocks);
         else retry(100);
       },
@@ -249,7 +257,7 @@ export class PlannedTasks {
 
   /** Every batch of the plan started or revoked: nothing more to do for it. */
   private retireIfDone(held: HeldPlan): void {
-    if (held.timers.size === 0) this.drop(held.plan.planId);
+    if (held.timers.size === 0 && held.asking.size === 0) this.drop(held.plan.planId);
   }
 
   private resultBase(spec: TaskSpec__Output): TaskResult {

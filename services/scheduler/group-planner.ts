@@ -40,6 +40,9 @@ import type { Job } from './job-registry.js';
 /** auto starts here, and comes back here after a placement change. */
 export const MIN_AUTO_GROUP = 2;
 
+/** A job with more announced batches than this waiting behind its running one is not planned ahead. */
+export const MAX_WAITING_PLANNED = 1;
+
 type Config = Pick<SchedulerConfig, 'groupSize' | 'maxGroupSize' | 'batchInterval' | 'batchReadyTimeout' | 'defaultParallelism' | 'slowExecutorRatio'>;
 
 export interface ActivePlan {
@@ -61,6 +64,8 @@ export interface ActivePlan {
 interface JobPlans {
   plans: ActivePlan[];
   size: number;
+  /** The member ids of the latest plan: when the members would differ (an executor turned slow, or back), it is re-planned. */
+  membersKey?: string;
   template?: { key: string; value: StageTemplate | string };
 }
 
@@ -72,6 +77,8 @@ export interface GroupPlannerDeps {
   /** scheduler.ts shuffleId's suffix (this incarnation). */
   shuffleIdSuffix: string;
   receiverAddress: string;
+  /** Batches of the job announced and waiting for the one running to finish (the job is behind when there are any). */
+  waitingBatches(jobId: string): number;
   limits: { timeoutMs: number; maxResultBytes: number; maxMessageBytes: number; inputWaitTimeoutMs: number };
   log: Logger;
 }
@@ -126,6 +133,16 @@ export class GroupPlanner {
       if (typeof template === 'string' || slots === 0) continue;
       const latest = this.seen.get(template.stream);
       if (latest === undefined) continue; // no batch announced yet: the clock's phase is not known
+      if (this.d.waitingBatches(job.id) > MAX_WAITING_PLANNED) {
+        // Behind: executors would run planned batches ever further ahead of the one the scheduler
+        // finishes (their results wait here), crowding out its retries. Batch by batch until caught up;
+        // the waiting batches are where backpressure sees the overload.
+        this.revoke(job.id, jp, 'the job is falling behind');
+        continue;
+      }
+      const membersKey = members.map((e) => `${e.id}@${e.epoch}`).join(',');
+      if (jp.membersKey !== undefined && jp.membersKey !== membersKey) this.revoke(job.id, jp, 'plan members changed (an executor turned slow, or fast again)');
+      jp.membersKey = membersKey;
       let coveredUntil = Number.NEGATIVE_INFINITY;
       for (const p of jp.plans) coveredUntil = Math.max(coveredUntil, Math.min(p.lastBatchMs, p.revokedAfterMs));
       if (coveredUntil > latest + I) continue;
@@ -233,21 +250,23 @@ export class GroupPlanner {
   /** Placement changed (an executor joined or was lost): revoke what is not announced yet; plan afresh from the members as they are. */
   placementChanged(reason: string): void {
     if (!this.enabled) return;
-    for (const [jobId, jp] of this.jobs) {
-      let revoked = 0;
-      for (const p of jp.plans) {
-        const after = this.seen.get(p.stream) ?? Number.NEGATIVE_INFINITY;
-        if (p.revokedAfterMs <= after || p.lastBatchMs <= after) continue;
-        p.revokedAfterMs = after;
-        revoked++;
-        for (const m of p.rules.members) {
-          const e = this.d.executors.get(m.executorId);
-          if (e && e.state === 'ALIVE' && e.epoch === m.epoch) this.d.gateway.sendPlans(e, undefined, [], [{ planId: p.id, afterBatchMs: after }]);
-        }
+    for (const [jobId, jp] of this.jobs) this.revoke(jobId, jp, reason);
+  }
+
+  private revoke(jobId: string, jp: JobPlans, reason: string): void {
+    let revoked = 0;
+    for (const p of jp.plans) {
+      const after = this.seen.get(p.stream) ?? Number.NEGATIVE_INFINITY;
+      if (p.revokedAfterMs <= after || p.lastBatchMs <= after) continue;
+      p.revokedAfterMs = after;
+      revoked++;
+      for (const m of p.rules.members) {
+        const e = this.d.executors.get(m.executorId);
+        if (e && e.state === 'ALIVE' && e.epoch === m.epoch) this.d.gateway.sendPlans(e, undefined, [], [{ planId: p.id, afterBatchMs: after }]);
       }
-      if (this.d.config.groupSize === 'auto') jp.size = MIN_AUTO_GROUP;
-      if (revoked > 0) this.d.log.info({ jobId, reason, revoked }, 'group plans revoked: placement changed');
     }
+    if (this.d.config.groupSize === 'auto') jp.size = MIN_AUTO_GROUP;
+    if (revoked > 0) this.d.log.info({ jobId, reason, revoked }, 'group plans revoked: placement changed');
   }
 
   /** A member's task stream broke: plans sent on it may be gone, so none of its planned tasks is relied on. */
@@ -270,8 +289,12 @@ export class GroupPlanner {
     if (!jp) return;
     const plan = this.planOf(jobId, t);
     if (plan && failedTasks > 0) plan.failed = true;
-    if (plan && t === Math.min(plan.lastBatchMs, plan.revokedAfterMs) && this.d.config.groupSize === 'auto') {
-      jp.size = plan.failed ? Math.max(MIN_AUTO_GROUP, Math.floor(jp.size / 2)) : Math.min(this.d.config.maxGroupSize, jp.size * 2);
+    if (plan && this.d.config.groupSize === 'auto') {
+      // A group's end: a clean one grows the next; one cut short by a revocation
+      // (a placement change, which already reset the size) only shrinks it after failures.
+      const revoked = plan.revokedAfterMs < plan.lastBatchMs;
+      if (plan.failed && t === Math.min(plan.lastBatchMs, plan.revokedAfterMs)) jp.size = Math.max(MIN_AUTO_GROUP, Math.floor(jp.size / 2));
+      else if (!revoked && t === plan.lastBatchMs) jp.size = Math.min(this.d.config.maxGroupSize, jp.size * 2);
     }
     jp.plans = jp.plans.filter((p) => Math.min(p.lastBatchMs, p.revokedAfterMs) > t);
   }

@@ -128,6 +128,7 @@ export class Scheduler implements BatchSourceHost {
       gateway: ports.gateway,
       shuffleIdSuffix: this.incarnation,
       receiverAddress: config.receiverAddress,
+      waitingBatches: (jobId) => this.generator.queue(jobId).filter((r) => r.state === 'QUEUED').length,
       limits: {
         timeoutMs: taskTimeoutMs(config),
         maxResultBytes: config.maxTaskResultBytes,
