@@ -27,8 +27,17 @@ import type { TaskSpec__Output } from '../proto/gen/rivulet/v1/TaskSpec.js';
 /** A partition count (GroupPlan.node_partitions, PlannedStage counts) that means "one per block of the batch". */
 export const PER_BLOCK = 0xffffffff;
 
-/** The attempt number of every planned task: the scheduler's own launches number from 1. */
-export const PLANNED_ATTEMPT = 0;
+/**
+ * Planned attempts are numbered from here (GroupPlan.attempt = this + the
+ * plan's sequence), far above the scheduler's own launches (which number
+ * from 1): a result names the plan it was computed under, so one of a
+ * revoked plan (other partitioning, other shuffle) is never taken for another's.
+ */
+export const PLANNED_ATTEMPT_BASE = 0x40000000;
+
+export function isPlannedAttempt(attempt: number): boolean {
+  return attempt >= PLANNED_ATTEMPT_BASE;
+}
 
 /** A task's id: the same on the scheduler (task-attempt.ts) and on an executor building a planned task. */
 export function taskIdOf(jobId: string, batchTimeMs: number, stageId: number, partition: number): string {
@@ -55,6 +64,7 @@ export interface AnnouncedBlock {
 export type PlanRules = Pick<
   GroupPlan__Output,
   | 'jobId'
+  | 'attempt'
   | 'bundleHash'
   | 'epoch'
   | 'members'
@@ -130,7 +140,7 @@ export function plannedTaskSpec(plan: PlanRules, batchTimeMs: number, blocks: re
     batchTimeMs,
     stageId: stage.stageId,
     partition,
-    attempt: PLANNED_ATTEMPT,
+    attempt: plan.attempt,
     epoch: members.get(task.executorId)?.epoch ?? plan.epoch,
     dataset: ref(stage.nodeId),
     blocks: [],

@@ -111,6 +111,8 @@ export class BatchDag implements TaskSetListener {
         placements: this.d.planner.placements(group, run.batchTimeMs, blocks),
         epochs: new Map(group.rules.members.map((m) => [m.executorId, m.epoch])),
         broken: group.broken,
+        shuffleIdSuffix: group.rules.shuffleIdSuffix,
+        attempt: group.rules.attempt,
       };
       run.reducerPlan = group.rules.reducers;
     }
@@ -255,7 +257,7 @@ export class BatchDag implements TaskSetListener {
       if (executorId === undefined || planned.broken.has(executorId)) continue;
       const exec = this.d.executors.get(executorId);
       if (!exec || exec.state !== 'ALIVE' || exec.epoch !== planned.epochs.get(executorId)) continue;
-      this.d.tasks.adopt(run, s, p, exec, this.preferredExecutors(run, s, p), this.d.planner.take(run.job.id, run.batchTimeMs, taskId));
+      this.d.tasks.adopt(run, s, p, planned.attempt, exec, this.preferredExecutors(run, s, p), this.d.planner.take(run.job.id, run.batchTimeMs, taskId, planned.attempt, executorId));
     }
   }
 

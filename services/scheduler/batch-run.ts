@@ -15,6 +15,12 @@ export interface InputBlock {
   records: number;
   bytes: number;
   executorIds: string[];
+  /**
+   * The replicas as the receiver announced them (executorIds changes with
+   * losses and new copies): group scheduling's map placement is computed from
+   * these, as the executors computed it from the same announcement.
+   */
+  announcedOn?: readonly string[];
 }
 
 export interface MapOutput {
@@ -110,7 +116,16 @@ export class BatchRun {
    * started on, by task id (group-planner.ts placements); undefined when the
    * batch is launched by the scheduler.
    */
-  planned?: { planId: string; placements: ReadonlyMap<string, string>; epochs: ReadonlyMap<string, number>; broken: ReadonlySet<string> };
+  planned?: {
+    planId: string;
+    placements: ReadonlyMap<string, string>;
+    epochs: ReadonlyMap<string, number>;
+    broken: ReadonlySet<string>;
+    /** The plan's shuffle id suffix: this run's shuffles are the ones its executors wrote (scheduler.ts shuffleId). */
+    shuffleIdSuffix: string;
+    /** The attempt number of the plan's tasks. */
+    attempt: number;
+  };
   /**
    * Lineage's rebuild plans for previous-state partitions lost on every
    * executor, by `<state node>/<partition>`: 'pending' while PlanRebuild is

@@ -30,7 +30,7 @@ import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/log.js';
 import type { GroupPlan } from '../../lib/proto/gen/rivulet/v1/GroupPlan.js';
 import type { TaskResult__Output } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
-import { plannedTasks, type AnnouncedBlock, type PlanRules } from '../../lib/scheduling/group-plan.js';
+import { PLANNED_ATTEMPT_BASE, plannedTasks, type AnnouncedBlock, type PlanRules } from '../../lib/scheduling/group-plan.js';
 import type { SchedulerConfig } from './config.js';
 import type { ExecutorGateway } from './executor-gateway.js';
 import type { ExecutorTracker, TrackedExecutor } from './executor-tracker.js';
@@ -87,7 +87,7 @@ export class GroupPlanner {
   private readonly jobs = new Map<string, JobPlans>();
   /** The latest batch time announced per stream (batches up to it may not be revoked). */
   private readonly seen = new Map<string, number>();
-  /** Results of planned attempts that came before their run adopted them, by `<job>/<batch>` then `<taskId>#0`. */
+  /** Results of planned attempts that came before their run adopted them, by `<job>/<batch>` then `<taskId>#<attempt>@<executor>`. */
   private readonly stash = new Map<string, Map<string, TaskResult__Output>>();
   private nextId = 0;
   /** Plans sent (one message per member each): for status and tests. */
@@ -173,9 +173,11 @@ export class GroupPlanner {
     const reducers: string[] = [];
     const most = Math.max(0, ...members.map((e) => e.slots));
     for (let slot = 0; slot < most; slot++) for (const e of members) if (slot < e.slots) reducers.push(e.id);
-    const id = `${job.id}/g${++this.nextId}`;
+    const seq = ++this.nextId;
+    const id = `${job.id}/g${seq}`;
     const rules: PlanRules = {
       jobId: job.id,
+      attempt: PLANNED_ATTEMPT_BASE + seq,
       bundleHash: job.bundleHash,
       epoch: 0,
       members: members.map((e) => ({ executorId: e.id, address: e.address, epoch: e.epoch })),
@@ -192,7 +194,8 @@ export class GroupPlanner {
           : { resultOutput: s.resultOutput!, sink: 'resultOutput' as const }),
       })),
       nodePartitions: template.nodePartitions,
-      shuffleIdSuffix: this.d.shuffleIdSuffix,
+      // Its own: a revoked plan's buckets must never be taken for the batch run without it.
+      shuffleIdSuffix: `${this.d.shuffleIdSuffix}g${seq}`,
       timeoutMs: this.d.limits.timeoutMs,
       maxResultBytes: this.d.limits.maxResultBytes,
       maxMessageBytes: this.d.limits.maxMessageBytes,
@@ -241,9 +244,10 @@ export class GroupPlanner {
   }
 
   /** Where each planned task of batch `t` runs, by task id. */
-  placements(plan: ActivePlan, t: number, blocks: readonly AnnouncedBlock[]): Map<string, string> {
+  placements(plan: ActivePlan, t: number, blocks: ReadonlyArray<AnnouncedBlock & { announcedOn?: readonly string[] }>): Map<string, string> {
     const out = new Map<string, string>();
-    for (const task of plannedTasks(plan.rules, t, blocks)) out.set(task.taskId, task.executorId);
+    const announced = blocks.map((b) => ({ blockId: b.blockId, executorIds: b.announcedOn ?? b.executorIds }));
+    for (const task of plannedTasks(plan.rules, t, announced)) out.set(task.taskId, task.executorId);
     return out;
   }
 
@@ -309,13 +313,15 @@ export class GroupPlanner {
     const batch = r.taskId.slice(0, r.taskId.lastIndexOf('/', r.taskId.lastIndexOf('/') - 1));
     let m = this.stash.get(batch);
     if (!m) this.stash.set(batch, (m = new Map<string, TaskResult__Output>()));
-    m.set(r.taskId, r);
+    m.set(`${r.taskId}#${r.attempt}@${r.executorId}`, r);
   }
 
-  take(jobId: string, t: number, taskId: string): TaskResult__Output | undefined {
+  /** The result of attempt `attempt` of a task, reported by `executorId`, if it came already. */
+  take(jobId: string, t: number, taskId: string, attempt: number, executorId: string): TaskResult__Output | undefined {
     const m = this.stash.get(`${jobId}/${t}`);
-    const r = m?.get(taskId);
-    if (r) m!.delete(taskId);
+    const key = `${taskId}#${attempt}@${executorId}`;
+    const r = m?.get(key);
+    if (r) m!.delete(key);
     return r;
   }
 }

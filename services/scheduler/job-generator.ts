@@ -201,6 +201,7 @@ export class JobGenerator {
     // block, so drop the dead replica here and restore the replication now.
     let underReplicated = false;
     for (const b of blocks) {
+      b.announcedOn ??= [...b.executorIds];
       b.executorIds = b.executorIds.filter((id) => this.executors.get(id)?.state !== 'LOST');
       if (b.executorIds.length < this.config.replication) underReplicated = true;
     }

@@ -6,6 +6,7 @@
  * NATS. Fire-and-forget calls log their failures here; the scheduler never
  * waits on lineage for a location update.
  */
+import type { BatchRun } from './batch-run.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { checkpointBatchOf } from '../../lib/checkpoint/store.js';
 import { errorMessage } from '../../lib/errors.js';
@@ -37,7 +38,7 @@ export interface PortDeps {
   durableOutputs: DurableOutputs;
   checkpoints: () => Promise<BlobStore>;
   /** The scheduler's shuffle id for a batch's shuffle node (block ids of map outputs carry it). */
-  shuffleId: (jobId: string, batchTimeMs: number, shuffleNode: number) => string;
+  shuffleId: (run: BatchRun, shuffleNode: number) => string;
   log: Logger;
 }
 
@@ -96,7 +97,7 @@ export function schedulerPorts(d: PortDeps): SchedulerPorts {
           kind: 'SHUFFLE_OUTPUT',
           dataset: { jobId: run.job.id, batchTimeMs: run.batchTimeMs, nodeId: stage.stage.shuffleNode! },
           partition,
-          blockId: `shuffle/${d.shuffleId(run.job.id, run.batchTimeMs, stage.stage.shuffleNode!)}/${partition}`,
+          blockId: `shuffle/${d.shuffleId(run, stage.stage.shuffleNode!)}/${partition}`,
           executorIds: [executorId],
           bytes,
         },

@@ -54,7 +54,7 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
     journal,
     durableOutputs,
     checkpoints: lazyBlobStore(nc, config.checkpointBucket),
-    shuffleId: (jobId, t, node) => scheduler.shuffleId(jobId, t, node),
+    shuffleId: (run, node) => scheduler.shuffleId(run, node),
     log,
   });
   const scheduler = new Scheduler(config, systemClock, ports, log);

@@ -113,7 +113,7 @@ export class Scheduler implements BatchSourceHost {
       cachedBlock: (jobId, nodeId, t, p) => this.cache.block(jobId, nodeId, t, p),
       cachedBlockId: (jobId, t, nodeId, p) => this.cache.blockId(jobId, t, nodeId, p),
       stateRebuild: (run, nodeId, p) => this.state.rebuildOf(run, nodeId, p),
-      shuffleId: (jobId, t, node) => this.shuffleId(jobId, t, node),
+      shuffleId: (run, node) => this.shuffleId(run, node),
       traceContext: (run, stage) => telemetry.taskContext(run, stage),
       taskTimeoutMs: taskTimeoutMs(config),
       maxTaskResultBytes: config.maxTaskResultBytes,
@@ -419,8 +419,10 @@ export class Scheduler implements BatchSourceHost {
    * map tasks left on the executors must never be taken for this run's. The
    * `shuffle/<job>:<batch>:` prefix still covers them all for DropBlocks.
    */
-  shuffleId(jobId: string, batchTimeMs: number, shuffleNode: number): string {
-    return `${jobId}:${batchTimeMs}:${shuffleNode}:${this.incarnation}`;
+  shuffleId(run: BatchRun, shuffleNode: number): string {
+    // A batch run from a group plan uses the plan's suffix (group-planner.ts), never this plain one: a plan
+    // revoked while its executors already ran the batch must not leave buckets this run's would collide with.
+    return `${run.job.id}:${run.batchTimeMs}:${shuffleNode}:${run.planned?.shuffleIdSuffix ?? this.incarnation}`;
   }
 
   private request<T>(event: (reply: Reply<T>) => SchedulerEvent): Promise<T> {

@@ -28,7 +28,7 @@ import type { TaskSpec } from '../../lib/proto/gen/rivulet/v1/TaskSpec.js';
 import type { GroupPlan } from '../../lib/proto/gen/rivulet/v1/GroupPlan.js';
 import type { PlanRevocation } from '../../lib/proto/gen/rivulet/v1/PlanRevocation.js';
 import { TaskResultAssembler } from './task-result-assembler.js';
-import { PLANNED_ATTEMPT } from '../../lib/scheduling/group-plan.js';
+import { isPlannedAttempt } from '../../lib/scheduling/group-plan.js';
 
 /** Most tasks in one message: specs are small, but a window's task names many blocks; this keeps a message well under maxMessageBytes. */
 const MAX_TASKS_PER_MESSAGE = 256;
@@ -180,7 +180,7 @@ export class TaskChannel {
         const entry = this.outstanding.get(key);
         if (!entry || entry.call !== call) {
           // A planned task's result before its run adopted it; otherwise a late result of an attempt already given up.
-          if (r.attempt === PLANNED_ATTEMPT) this.unsolicited?.(r);
+          if (isPlannedAttempt(r.attempt)) this.unsolicited?.(r);
           continue;
         }
         this.outstanding.delete(key);

@@ -49,7 +49,6 @@ import type { SchedulerPorts } from './ports.js';
 import type { TaskAttemptRef } from './task-spec.js';
 import { attemptKey, TaskAttempt } from './task-attempt.js';
 import { appendTo } from '../../lib/collections.js';
-import { PLANNED_ATTEMPT } from '../../lib/scheduling/group-plan.js';
 
 /** What the task set reports; the batch DAG implements it. */
 export interface TaskSetListener {
@@ -137,11 +136,11 @@ export class TaskSetManager {
 
   /**
    * Take on an attempt its executor started by itself from a group plan
-   * (attempt 0, PLANNED_ATTEMPT): RUNNING there from now, its slot counted,
+   * (its plan's attempt number): RUNNING there from now, its slot counted,
    * its result routed here like a launched one's — or, if it already came,
    * taken from `stashed`.
    */
-  adopt(run: BatchRun, s: StageRun, partition: number, exec: TrackedExecutor, preferred: string[], stashed: TaskResult__Output | undefined): void {
+  adopt(run: BatchRun, s: StageRun, partition: number, attempt: number, exec: TrackedExecutor, preferred: string[], stashed: TaskResult__Output | undefined): void {
     const now = this.clock.now();
     s.inFlight.add(partition);
     const t = new TaskAttempt({
@@ -157,7 +156,7 @@ export class TaskSetManager {
       readySinceMs: now,
     });
     const locality = preferred.includes(exec.id) ? 'PROCESS_LOCAL' : 'ANY';
-    t.start(PLANNED_ATTEMPT, { executorId: exec.id, epoch: exec.epoch, launchedAtMs: now, locality }, this.log);
+    t.start(attempt, { executorId: exec.id, epoch: exec.epoch, launchedAtMs: now, locality }, this.log);
     // Its executor runs planned tasks as their inputs arrive: as far as the scheduler can tell, it holds a slot from now.
     t.startedAtMs = now;
     this.executors.reserveSlot(exec);
@@ -168,7 +167,7 @@ export class TaskSetManager {
     if (preferred.length > 0) run.locality[locality]++;
     this.telemetry.taskLaunched(locality, preferred.length > 0, false);
     const epoch = exec.epoch;
-    this.gateway.expect(exec, [{ taskId: t.taskId, attempt: PLANNED_ATTEMPT }], {
+    this.gateway.expect(exec, [{ taskId: t.taskId, attempt }], {
       onResult: (result) => this.post({ type: 'taskResult', result }),
       onLost: (taskIds, error, unreachable) => this.post({ type: 'tasksLost', executorId: exec.id, epoch, taskIds, error, unreachable }),
     });

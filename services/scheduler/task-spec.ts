@@ -47,7 +47,7 @@ export interface TaskSpecContext {
   cachedBlock(jobId: string, nodeId: number, batchTimeMs: number, partition: number): CachedBlock | undefined;
   cachedBlockId(jobId: string, batchTimeMs: number, nodeId: number, partition: number): string;
   stateRebuild(run: BatchRun, nodeId: number, partition: number): StateRebuild | string | undefined;
-  shuffleId(jobId: string, batchTimeMs: number, shuffleNode: number): string;
+  shuffleId(run: BatchRun, shuffleNode: number): string;
   traceContext(run: BatchRun, stage: StageRun): Record<string, string>;
   /** TaskSpec.timeout_ms of every task (config taskTimeout, resolved). */
   taskTimeoutMs: number;
@@ -95,7 +95,7 @@ export function buildTaskSpec(t: TaskAttemptRef, ctx: TaskSpecContext): TaskSpec
     return {
       dataset: ref(shuffleNode),
       reducePartition,
-      shuffleId: ctx.shuffleId(job.id, T, shuffleNode),
+      shuffleId: ctx.shuffleId(run, shuffleNode),
       // In map-partition order, so reduce-side value order is deterministic across recomputations.
       mapOutputs: [...mapStage.mapOutputs]
         .sort(([a], [b]) => a - b)
@@ -123,7 +123,7 @@ export function buildTaskSpec(t: TaskAttemptRef, ctx: TaskSpecContext): TaskSpec
   switch (stage.kind) {
     case 'shuffleMap':
       spec.shuffleWrite = {
-        shuffleId: ctx.shuffleId(job.id, T, stage.shuffleNode!),
+        shuffleId: ctx.shuffleId(run, stage.shuffleNode!),
         dataset: ref(stage.shuffleNode!),
         numPartitions: run.plan!.partitions[stage.shuffleNode!]!,
         mapPartitionOffset: tp.mapPartitionOffset,

@@ -29,7 +29,17 @@ describe('tracing: one batch is one trace across all services', () => {
   beforeAll(async () => {
     collector = await startCollector();
     const otel = otelEnv(collector.port);
-    cluster = await startLocalCluster({ executors: 2, slots: 2, batchInterval: '1s', blockInterval: '100ms', logLevel: 'warn', env: { all: otel } });
+    // groupSize 1: this follows a batch launched by the scheduler (stages under the batch span, tasks under
+    // their stage). A batch started by its executors from a group plan has its task spans under each
+    // executor's `process rivulet.batch.ready` span instead (group-scheduling.test.ts).
+    cluster = await startLocalCluster({
+      executors: 2,
+      slots: 2,
+      batchInterval: '1s',
+      blockInterval: '100ms',
+      logLevel: 'warn',
+      env: { all: otel, scheduler: { RIVULET_GROUP_SIZE: '1' } },
+    });
     const a = cluster.addresses();
     client = new RivuletClient({ scheduler: a.scheduler, receiver: a.receiver });
   }, 60_000);
@@ -117,7 +127,8 @@ describe('tracing: one batch is one trace across all services', () => {
       'messaging.destination.name': 'rivulet.batch.ready.lines',
       'messaging.operation': 'publish',
     });
-    const consume = trace.find((s) => s.name === 'process rivulet.batch.ready.*')!;
+    // Executors consume batch.ready too (group scheduling's trigger): the scheduler's is the batch's parent.
+    const consume = trace.find((s) => s.name === 'process rivulet.batch.ready.*' && s.service === 'rivulet-scheduler')!;
     expect(consume).toMatchObject({ kind: 'SPAN_KIND_CONSUMER', service: 'rivulet-scheduler', parentSpanId: publish.spanId });
     expect(consume.attributes['messaging.operation']).toBe('process');
     expect(batch!.service).toBe('rivulet-scheduler');

@@ -15,7 +15,7 @@ import { createLogger } from '../../../lib/log.js';
 import type { GroupPlan__Output } from '../../../lib/proto/gen/rivulet/v1/GroupPlan.js';
 import type { TaskResult } from '../../../lib/proto/gen/rivulet/v1/TaskResult.js';
 import type { TaskSpec__Output } from '../../../lib/proto/gen/rivulet/v1/TaskSpec.js';
-import { PER_BLOCK, type AnnouncedBlock } from '../../../lib/scheduling/group-plan.js';
+import { PER_BLOCK, PLANNED_ATTEMPT_BASE, type AnnouncedBlock } from '../../../lib/scheduling/group-plan.js';
 import { PlannedTasks, type PlanSession } from '../../../services/executor/planned-tasks.js';
 
 const log = createLogger('test', 'silent');
@@ -26,11 +26,14 @@ const T2 = 11_000;
 const T3 = 12_000;
 const READY_TIMEOUT = 500;
 const INPUT_WAIT = 2_000;
+/** The plan's attempt number (PLANNED_ATTEMPT_BASE + its sequence). */
+const ATTEMPT = PLANNED_ATTEMPT_BASE + 7;
 
 function plan(overrides: Partial<GroupPlan__Output> = {}): GroupPlan__Output {
   return {
     planId: 'job-1/g1',
     jobId: 'job-1',
+    attempt: ATTEMPT,
     bundleHash: 'hash-1',
     epoch: EPOCH,
     stream: 'lines',
@@ -127,7 +130,7 @@ describe('PlannedTasks', () => {
     s.planned.batchReady('lines', T1, blocks);
     expect(s.session.startedIds).toEqual([mapTask(T1, 0)]);
     const spec = s.session.started[0]!;
-    expect(spec.attempt).toBe(0);
+    expect(spec.attempt).toBe(ATTEMPT);
     expect(spec.epoch).toBe(EPOCH);
     expect(spec.blocks[0]?.blockId).toBe('b0');
     expect(s.planned.started).toBe(1);
@@ -148,7 +151,7 @@ describe('PlannedTasks', () => {
     s.put(bucket(T1, 1, 0));
     expect(s.session.startedIds).toEqual([mapTask(T1, 0), reduceTask(T1, 0)]);
     const r = s.session.started[1]!;
-    expect(r.attempt).toBe(0);
+    expect(r.attempt).toBe(ATTEMPT);
     expect(r.shuffles[0]?.mapOutputs.map((o) => o.executor?.executorId)).toEqual(['e1', 'e1']);
 
     // Stored again, or time passing past the input wait: nothing more.
@@ -227,24 +230,24 @@ describe('PlannedTasks', () => {
     s.planned.batchReady('lines', T1, blocks);
     s.put(bucket(T1, 0, 0));
 
-    expect(s.planned.kill(reduceTask(T1, 0), 0)).toBe(true);
-    expect(s.session.reports).toEqual([{ taskId: reduceTask(T1, 0), attempt: 0, executorId: 'e1', epoch: EPOCH, state: 'KILLED' }]);
+    expect(s.planned.kill(reduceTask(T1, 0), ATTEMPT)).toBe(true);
+    expect(s.session.reports).toEqual([{ taskId: reduceTask(T1, 0), attempt: ATTEMPT, executorId: 'e1', epoch: EPOCH, state: 'KILLED' }]);
 
     s.put(bucket(T1, 1, 0));
     s.clock.advance(INPUT_WAIT * 2);
     expect(s.session.startedIds).toEqual([mapTask(T1, 0)]);
     expect(s.session.reports).toHaveLength(1);
     // Nothing waits any more.
-    expect(s.planned.kill(reduceTask(T1, 0), 0)).toBe(false);
+    expect(s.planned.kill(reduceTask(T1, 0), ATTEMPT)).toBe(false);
   });
 
   it('kills only a task that waits: a started one, another attempt or an unknown task is not answered', () => {
     const s = setup();
     s.planned.accept(plan(), s.session);
     s.planned.batchReady('lines', T1, blocks);
-    expect(s.planned.kill(mapTask(T1, 0), 0)).toBe(false); // started
+    expect(s.planned.kill(mapTask(T1, 0), ATTEMPT)).toBe(false); // started
     expect(s.planned.kill(reduceTask(T1, 0), 1)).toBe(false); // not the planned attempt
-    expect(s.planned.kill(reduceTask(T1, 1), 0)).toBe(false); // e2's
+    expect(s.planned.kill(reduceTask(T1, 1), ATTEMPT)).toBe(false); // e2's
     expect(s.session.reports).toEqual([]);
   });
 
@@ -259,7 +262,7 @@ describe('PlannedTasks', () => {
     s.clock.advance(1);
     expect(s.session.reports).toHaveLength(1);
     const r = s.session.reports[0]!;
-    expect(r).toMatchObject({ taskId: reduceTask(T1, 0), attempt: 0, executorId: 'e1', epoch: EPOCH, state: 'FAILED', queueFull: true });
+    expect(r).toMatchObject({ taskId: reduceTask(T1, 0), attempt: ATTEMPT, executorId: 'e1', epoch: EPOCH, state: 'FAILED', queueFull: true });
     expect(r.error).toMatch(/1 shuffle bucket\(s\)/);
     expect(r.error).toContain(`${INPUT_WAIT} ms`);
 

@@ -10,7 +10,7 @@ import { loadJob } from '../../../lib/dstream/loader.js';
 import type { GroupPlan } from '../../../lib/proto/gen/rivulet/v1/GroupPlan.js';
 import type { PlanRevocation } from '../../../lib/proto/gen/rivulet/v1/PlanRevocation.js';
 import type { TaskResult__Output } from '../../../lib/proto/gen/rivulet/v1/TaskResult.js';
-import { PER_BLOCK } from '../../../lib/scheduling/group-plan.js';
+import { PER_BLOCK, PLANNED_ATTEMPT_BASE } from '../../../lib/scheduling/group-plan.js';
 import { schedulerConfigSchema } from '../../../services/scheduler/config.js';
 import type { BundleRef, ExecutorEndpoint } from '../../../services/scheduler/executor-gateway.js';
 import { GroupPlanner } from '../../../services/scheduler/group-planner.js';
@@ -105,8 +105,10 @@ function seeAndRefresh(s: ReturnType<typeof setup>, job: Job, t: number): [numbe
   return [Number(p.firstBatchMs), Number(p.lastBatchMs)];
 }
 
-function result(taskId: string): TaskResult__Output {
-  return { taskId, attempt: 0, executorId: 'e1', epoch: 11, state: 'SUCCEEDED' } as TaskResult__Output;
+const A = PLANNED_ATTEMPT_BASE + 1;
+
+function result(taskId: string, attempt = A, executorId = 'e1'): TaskResult__Output {
+  return { taskId, attempt, executorId, epoch: 11, state: 'SUCCEEDED' } as TaskResult__Output;
 }
 
 describe('GroupPlanner', () => {
@@ -141,7 +143,8 @@ describe('GroupPlanner', () => {
         receiverAddress: 'receiver:7070',
         batchReadyTimeoutMs: 400,
         inputWaitTimeoutMs: 2_500,
-        shuffleIdSuffix: 'inc1',
+        // Its own suffix per plan: a revoked plan's buckets never mix with the batch run without it.
+        shuffleIdSuffix: 'inc1g1',
         timeoutMs: 30_000,
       });
       expect(plan.members).toEqual([
@@ -388,14 +391,17 @@ describe('GroupPlanner', () => {
     s.planner.keep(b);
     s.planner.keep(other);
 
-    expect(s.planner.take('wc', 13_000, 'wc/12000/1/0')).toBeUndefined();
-    expect(s.planner.take('other-job', 12_000, 'wc/12000/1/0')).toBeUndefined();
-    expect(s.planner.take('wc', 12_000, 'wc/12000/1/0')).toBe(a);
-    expect(s.planner.take('wc', 12_000, 'wc/12000/1/0')).toBeUndefined();
+    expect(s.planner.take('wc', 13_000, 'wc/12000/1/0', A, 'e1')).toBeUndefined();
+    expect(s.planner.take('other-job', 12_000, 'wc/12000/1/0', A, 'e1')).toBeUndefined();
+    // Another plan's attempt, or the same attempt from another executor, is not this one's result.
+    expect(s.planner.take('wc', 12_000, 'wc/12000/1/0', A + 1, 'e1')).toBeUndefined();
+    expect(s.planner.take('wc', 12_000, 'wc/12000/1/0', A, 'e2')).toBeUndefined();
+    expect(s.planner.take('wc', 12_000, 'wc/12000/1/0', A, 'e1')).toBe(a);
+    expect(s.planner.take('wc', 12_000, 'wc/12000/1/0', A, 'e1')).toBeUndefined();
 
     s.planner.batchFinished('wc', 12_000, 0);
-    expect(s.planner.take('wc', 12_000, 'wc/12000/0/3')).toBeUndefined();
-    expect(s.planner.take('wc', 13_000, 'wc/13000/1/0')).toBe(other);
+    expect(s.planner.take('wc', 12_000, 'wc/12000/0/3', A, 'e1')).toBeUndefined();
+    expect(s.planner.take('wc', 13_000, 'wc/13000/1/0', A, 'e1')).toBe(other);
   });
 
   it('forgets an ended job\'s stash and plans', () => {
@@ -404,7 +410,7 @@ describe('GroupPlanner', () => {
     seeAndRefresh(s, job, 10_000);
     s.planner.keep(result('wc/12000/1/0'));
     s.planner.jobEnded('wc');
-    expect(s.planner.take('wc', 12_000, 'wc/12000/1/0')).toBeUndefined();
+    expect(s.planner.take('wc', 12_000, 'wc/12000/1/0', A, 'e1')).toBeUndefined();
     expect(s.planner.planOf('wc', 12_000)).toBeUndefined();
   });
 

@@ -10,7 +10,8 @@ import type { PlannedStage__Output } from '../../../lib/proto/gen/rivulet/v1/Pla
 import {
   mapRunnerOf,
   PER_BLOCK,
-  PLANNED_ATTEMPT,
+  PLANNED_ATTEMPT_BASE,
+  isPlannedAttempt,
   plannedTasks,
   plannedTaskSpec,
   pushTargets,
@@ -54,6 +55,7 @@ const reduceStage: PlannedStage__Output = {
 function rules(overrides: Partial<PlanRules> = {}): PlanRules {
   return {
     jobId: 'job-1',
+    attempt: PLANNED_ATTEMPT_BASE + 3,
     bundleHash: 'hash-1',
     epoch: 99,
     members: [
@@ -160,10 +162,12 @@ describe('plannedTaskSpec', () => {
     return plannedTaskSpec(rules(), T, blocks, task);
   };
 
-  it('builds a map task as attempt 0 reading its block where members hold it, pushing buckets to other executors\' reducers', () => {
+  it('builds a map task as the plan\'s attempt reading its block where members hold it, pushing buckets to other executors\' reducers', () => {
     const spec = specOf(0, 0); // on e2
-    expect(spec.attempt).toBe(PLANNED_ATTEMPT);
-    expect(PLANNED_ATTEMPT).toBe(0);
+    // The plan's attempt number: far above the scheduler's own (from 1), so a result names its plan.
+    expect(spec.attempt).toBe(PLANNED_ATTEMPT_BASE + 3);
+    expect(isPlannedAttempt(spec.attempt)).toBe(true);
+    expect(isPlannedAttempt(1)).toBe(false);
     expect(spec.taskId).toBe('job-1/7000/0/0');
     expect(spec.epoch).toBe(12);
     expect(spec.bundleHash).toBe('hash-1');
@@ -194,7 +198,7 @@ describe('plannedTaskSpec', () => {
 
   it('builds a reducer reading every map bucket locally from itself, writing the result', () => {
     const spec = specOf(1, 2); // on e3
-    expect(spec.attempt).toBe(PLANNED_ATTEMPT);
+    expect(spec.attempt).toBe(PLANNED_ATTEMPT_BASE + 3);
     expect(spec.epoch).toBe(13);
     expect(spec.locality).toBe('ANY');
     expect(spec.blocks).toEqual([]);

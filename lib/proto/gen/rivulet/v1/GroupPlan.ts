@@ -13,7 +13,7 @@ import type { Long } from '@grpc/proto-loader';
  * each block whose first replica held by a member is itself, and the reduce
  * partitions `reducers[p % len]` names it for, each once every map output it
  * reads is in its block store (pushed there by the map tasks). Every planned
- * task is attempt 0 of task `<job>/<batch>/<stage>/<partition>` (the
+ * task is attempt `attempt` of task `<job>/<batch>/<stage>/<partition>` (the
  * scheduler's own launches number from 1) and reports on this call.
  */
 export interface GroupPlan {
@@ -57,6 +57,12 @@ export interface GroupPlan {
    * How long a planned task may wait for the map outputs it reads before it fails (and the scheduler launches it itself).
    */
   'inputWaitTimeoutMs'?: (number);
+  /**
+   * The attempt number of every task this plan starts (PLANNED_ATTEMPT_BASE +
+   * the plan's sequence): a result is matched to the plan it was computed
+   * under, never to another plan's (or the scheduler's own) attempt.
+   */
+  'attempt'?: (number);
 }
 
 /**
@@ -68,7 +74,7 @@ export interface GroupPlan {
  * each block whose first replica held by a member is itself, and the reduce
  * partitions `reducers[p % len]` names it for, each once every map output it
  * reads is in its block store (pushed there by the map tasks). Every planned
- * task is attempt 0 of task `<job>/<batch>/<stage>/<partition>` (the
+ * task is attempt `attempt` of task `<job>/<batch>/<stage>/<partition>` (the
  * scheduler's own launches number from 1) and reports on this call.
  */
 export interface GroupPlan__Output {
@@ -112,4 +118,10 @@ export interface GroupPlan__Output {
    * How long a planned task may wait for the map outputs it reads before it fails (and the scheduler launches it itself).
    */
   'inputWaitTimeoutMs': (number);
+  /**
+   * The attempt number of every task this plan starts (PLANNED_ATTEMPT_BASE +
+   * the plan's sequence): a result is matched to the plan it was computed
+   * under, never to another plan's (or the scheduler's own) attempt.
+   */
+  'attempt': (number);
 }
