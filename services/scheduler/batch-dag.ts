@@ -43,7 +43,7 @@ import type { TaskSetListener, TaskSetManager } from './task-set-manager.js';
 /** Told of every batch that finished (committed or failed); BatchSources listen. */
 export type BatchFinishedListener = (run: BatchRun) => void;
 
-type Config = Pick<SchedulerConfig, 'batchInterval' | 'defaultParallelism' | 'stateCheckpointInterval' | 'shufflePush'>;
+type Config = Pick<SchedulerConfig, 'batchInterval' | 'defaultParallelism' | 'partitionsPerSlot' | 'stateCheckpointInterval' | 'shufflePush'>;
 
 export interface BatchDagDeps {
   config: Config;
@@ -90,11 +90,10 @@ export class BatchDag implements TaskSetListener {
   }
 
   private startBatch(run: BatchRun): void {
-    const slots = this.d.executors.totalSlots();
-    if (slots === 0) return; // waits in QUEUED; its scheduling delay shows in status
+    if (this.d.executors.totalSlots() === 0) return; // waits in QUEUED; its scheduling delay shows in status
     const blockCounts = new Map([...run.inputs].map(([s, b]) => [s, b.length]));
     try {
-      run.setPlan(planBatch(run.job.graph, blockCounts, this.d.config.defaultParallelism || slots, this.windowContext(run)));
+      run.setPlan(planBatch(run.job.graph, blockCounts, this.defaultParallelism(), this.windowContext(run)));
     } catch (err) {
       // A batch that cannot be planned would otherwise sit queued forever.
       return this.failBatch(run, `cannot plan the batch: ${errorMessage(err)}`);
@@ -104,6 +103,11 @@ export class BatchDag implements TaskSetListener {
     run.startedAtMs = this.d.clock.now();
     this.d.telemetry.batchStarted(run);
     this.registerWithLineage(run);
+  }
+
+  /** Reduce partitions of a shuffle that names none: defaultParallelism, else a few per slot (partitionsPerSlot). */
+  private defaultParallelism(): number {
+    return this.d.config.defaultParallelism || this.d.executors.plannedSlots() * this.d.config.partitionsPerSlot;
   }
 
   /** For jobs with windows or state only: other jobs are planned exactly as without them. */
