@@ -76,7 +76,7 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     .description('start nats-server and every service on this machine, print the endpoints')
     .option('--executors <n>', 'executor processes', int('--executors'), 2)
     .option('--batch-interval <duration>', 'batch interval (100ms-10s)', '1s')
-    .option('--block-interval <duration>', 'block interval, divides the batch interval (default: 200ms, or the largest divisor below it)')
+    .option('--block-interval <duration>', 'block interval, divides the batch interval (default: batch interval ÷ total slots, at least 50ms)')
     .option('--slots <n>', 'task slots per executor (default: cores)', int('--slots'))
     .option('--nats-url <url>', 'use this NATS server instead of starting nats-server')
     .option('--detach', 'leave the cluster running in the background (stop with `rivulet down`)')

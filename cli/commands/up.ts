@@ -9,6 +9,7 @@
  * `--detach`: the same processes, left running; `rivulet down` stops them.
  */
 import { mkdirSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 import { formatDuration } from '../../lib/config/index.js';
 import { startLocalCluster, type LocalCluster } from '../../lib/cluster/local-cluster.js';
@@ -23,7 +24,7 @@ import { readState, removeState, STATE_DIR, writeState, type ClusterState } from
 export interface UpFlags {
   executors: number;
   batchInterval: string;
-  /** Default: 200ms when it divides the batch interval, else the largest divisor below it. */
+  /** Default: derived from the batch interval and the total slots (defaultBlockInterval). */
   blockInterval?: string;
   slots?: number;
   natsUrl?: string;
@@ -37,18 +38,45 @@ export interface UpFlags {
 /** The services' default ports (and the status page's, Spark's 4040), used when free so that commands run elsewhere find the cluster without flags. */
 const DEFAULT_PORTS = { receiver: 7070, scheduler: 7071, lineage: 7072, status: 4040 } as const;
 
-/** 200ms (the receiver's default) when it divides the batch interval, else the largest whole-ms divisor under 200ms. */
-export function defaultBlockInterval(batchMs: number): number {
-  for (let d = Math.min(200, Math.floor(batchMs)); d >= 1; d--) if (batchMs % d === 0) return d;
-  return batchMs;
+/** The shortest block interval `up` derives: shorter blocks cost more per record (a PutBlock to each replica, a task) than they save. */
+export const MIN_DEFAULT_BLOCK_MS = 50;
+/** The longest it derives when it can: the receiver's own default. A push is acked once its block is stored, so the block interval is in every push's latency. */
+export const MAX_DEFAULT_BLOCK_MS = 200;
+
+/**
+ * The block interval when none is given: blocks per batch (batch ÷ block
+ * interval) a multiple of the total slots, so each batch's input tasks fill
+ * every slot in whole waves — the fewest such blocks whose interval is at
+ * most MAX_DEFAULT_BLOCK_MS (one block per slot on a cluster with many
+ * slots, several on a small one). Always a whole-ms divisor of the batch
+ * interval and at least MIN_DEFAULT_BLOCK_MS. When no multiple fits, the
+ * fewest blocks that are at least the slots (and at most 200ms); when none
+ * fits either, the most blocks there may be (50ms ones, or the batch interval
+ * itself).
+ */
+export function defaultBlockInterval(batchMs: number, totalSlots: number): number {
+  const shortest = Math.min(MIN_DEFAULT_BLOCK_MS, batchMs);
+  let atLeastSlots = 0;
+  let most = 1;
+  for (let n = 1; batchMs / n >= shortest; n++) {
+    if (batchMs % n !== 0) continue;
+    most = n;
+    if (batchMs / n > MAX_DEFAULT_BLOCK_MS) continue;
+    if (n % totalSlots === 0) return batchMs / n;
+    if (atLeastSlots === 0 && n >= totalSlots) atLeastSlots = n;
+  }
+  return batchMs / (atLeastSlots || most);
 }
 
 const LOG_LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export async function upCommand(io: Io, flags: UpFlags): Promise<void> {
   const batchMs = parseDurationFlag('--batch-interval', flags.batchInterval);
-  const blockMs = flags.blockInterval ? parseDurationFlag('--block-interval', flags.blockInterval) : defaultBlockInterval(batchMs);
   if (batchMs < 100 || batchMs > 10_000) throw new FlagError(`--batch-interval must be between 100ms and 10s (got ${formatDuration(batchMs)})`);
+  // The executors' own default is the machine's cores (services/executor/config.ts), and they run here.
+  const slotsEach = flags.slots ?? availableParallelism();
+  const totalSlots = flags.executors * slotsEach;
+  const blockMs = flags.blockInterval ? parseDurationFlag('--block-interval', flags.blockInterval) : defaultBlockInterval(batchMs, totalSlots);
   if (blockMs <= 0 || batchMs % blockMs !== 0) {
     throw new FlagError(`--batch-interval ${formatDuration(batchMs)} must be a multiple of --block-interval ${formatDuration(blockMs)}`);
   }
@@ -90,7 +118,8 @@ export async function upCommand(io: Io, flags: UpFlags): Promise<void> {
   println(
     io.stderr,
     `starting ${flags.natsUrl ? '' : 'nats-server, '}lineage, scheduler, ${flags.executors} executor(s) and receiver ` +
-      `(batch interval ${formatDuration(batchMs)}, block interval ${formatDuration(blockMs)}; logs in ${relative(io.cwd, logDir) || logDir}/)`,
+      `(batch interval ${formatDuration(batchMs)}, block interval ${formatDuration(blockMs)}${flags.blockInterval ? '' : derivedNote(batchMs / blockMs, flags.executors, slotsEach)}; ` +
+      `logs in ${relative(io.cwd, logDir) || logDir}/)`,
   );
   let cluster: LocalCluster;
   try {
@@ -133,6 +162,11 @@ export async function upCommand(io: Io, flags: UpFlags): Promise<void> {
     return;
   }
   await runForeground(io, cluster);
+}
+
+/** Why the derived block interval is what it is: `= 4 blocks per batch for 2 executors × 2 slots`. */
+function derivedNote(blocks: number, executors: number, slotsEach: number): string {
+  return ` = ${blocks} blocks per batch for ${executors} executor${executors === 1 ? '' : 's'} × ${slotsEach} slot${slotsEach === 1 ? '' : 's'}`;
 }
 
 function printEndpoints(io: Io, state: ClusterState, flags: UpFlags): void {

@@ -27,6 +27,7 @@ import type { BatchRun, LineageRebuild, StageRun } from './batch-run.js';
 import type { BatchTelemetry } from './batch-telemetry.js';
 import type { CacheRegistry } from './cache-registry.js';
 import { checkpointIntervalMs, type SchedulerConfig } from './config.js';
+import { defaultParallelism } from './executor-tracker.js';
 import type { PostEvent } from './events.js';
 import type { ExecutorTracker } from './executor-tracker.js';
 import type { JobGenerator } from './job-generator.js';
@@ -45,7 +46,7 @@ import { taskIdOf } from '../../lib/scheduling/group-plan.js';
 /** Told of every batch that finished (committed or failed); BatchSources listen. */
 export type BatchFinishedListener = (run: BatchRun) => void;
 
-type Config = Pick<SchedulerConfig, 'batchInterval' | 'defaultParallelism' | 'stateCheckpointInterval' | 'shufflePush'>;
+type Config = Pick<SchedulerConfig, 'batchInterval' | 'defaultParallelism' | 'partitionsPerSlot' | 'stateCheckpointInterval' | 'shufflePush'>;
 
 export interface BatchDagDeps {
   config: Config;
@@ -93,13 +94,12 @@ export class BatchDag implements TaskSetListener {
   }
 
   private startBatch(run: BatchRun): void {
-    const slots = this.d.executors.totalSlots();
-    if (slots === 0) return; // waits in QUEUED; its scheduling delay shows in status
+    if (this.d.executors.totalSlots() === 0) return; // waits in QUEUED; its scheduling delay shows in status
     const blockCounts = new Map([...run.inputs].map(([s, b]) => [s, b.length]));
     // A batch planned ahead (group scheduling) is planned with its group's parallelism: its executors built the same tasks.
     const group = this.d.planner.planOf(run.job.id, run.batchTimeMs);
     try {
-      run.setPlan(planBatch(run.job.graph, blockCounts, group?.template.parallelism ?? (this.d.config.defaultParallelism || slots), this.windowContext(run)));
+      run.setPlan(planBatch(run.job.graph, blockCounts, group?.template.parallelism ?? this.defaultParallelism(), this.windowContext(run)));
     } catch (err) {
       // A batch that cannot be planned would otherwise sit queued forever.
       return this.failBatch(run, `cannot plan the batch: ${errorMessage(err)}`);
@@ -121,6 +121,10 @@ export class BatchDag implements TaskSetListener {
     run.startedAtMs = this.d.clock.now();
     this.d.telemetry.batchStarted(run);
     this.registerWithLineage(run);
+  }
+
+  private defaultParallelism(): number {
+    return defaultParallelism(this.d.config, this.d.executors);
   }
 
   /** For jobs with windows or state only: other jobs are planned exactly as without them. */

@@ -96,7 +96,19 @@ export const schedulerConfigSchema = z.object({
   speculationInterval: duration('50ms'),
   /** Delay scheduling: how long a task waits for a free slot on an executor that holds its input. */
   localityWait: duration('30ms'),
-  /** Reduce partitions when an operator gives none; 0 = total slots of alive executors at batch start. */
+  /**
+   * Reduce partitions, when an operator names none and defaultParallelism is
+   * 0, per task slot: a batch is planned with (total slots) × this. Several
+   * small tasks per slot rather than one big one (launching a task is cheap):
+   * a slow executor or a hot key holds up a smaller share of the stage, a
+   * speculative copy re-runs less, and partitions lost with an executor are
+   * rebuilt in parallel by every other slot. Total slots are the alive
+   * executors', or the most they were in the last 30 s when that is more (an
+   * executor briefly missing, e.g. restarting, does not shrink the plan); a
+   * state keeps the count it started with.
+   */
+  partitionsPerSlot: int(2, 1, 1000),
+  /** Reduce partitions when an operator gives none; 0 = total slots × partitionsPerSlot at batch start. */
   defaultParallelism: int(0, 0, 10_000),
   /** Committed output batches kept per (job, output) for WatchOutput replays. */
   outputRetentionBatches: int(100, 1, 100_000),

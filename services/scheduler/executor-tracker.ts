@@ -54,6 +54,15 @@ export interface TrackedExecutor {
 /** A slow executor gets no new work; this long after it was found slow its history is dropped and it gets work again (to be measured afresh). */
 export const SLOW_RETEST_MS = 30_000;
 
+/**
+ * For this long after the alive executors' slots dropped, batches are still
+ * planned for the earlier total (plannedSlots): an executor that is
+ * restarting or missed a few heartbeats is back within seconds, and planning
+ * every batch meanwhile for fewer slots would change reduce partition counts
+ * back and forth (and fix them for good in a state that starts then).
+ */
+export const SLOTS_MEMORY_MS = 30_000;
+
 /** Paces kept per executor. */
 const RECENT_PACES = 9;
 /** Tasks an executor must have finished before it can be judged slow (or serve as a reference). */
@@ -82,6 +91,9 @@ export class ExecutorTracker {
   private version = 0;
 
   private readonly timeoutMs: number;
+  /** Alive slots in force until `untilMs`, for the last SLOTS_MEMORY_MS (plannedSlots). */
+  private slotHistory: Array<{ untilMs: number; slots: number }> = [];
+  private aliveSlots = 0;
 
   constructor(
     private readonly clock: Clock,
@@ -101,9 +113,11 @@ export class ExecutorTracker {
       if (known.state === 'LOST') return [{ kind: 'fenced', executor: known }];
       known.lastHeartbeatMs = now;
       known.lastReport = msg;
+      const resized = known.slots !== msg.slots;
       known.slots = msg.slots;
       known.queueDepth = msg.taskQueueDepth ?? 1;
       known.address = msg.address;
+      if (resized) this.slotsChanged();
       return changes;
     }
     if (known && msg.epoch < known.epoch) return changes; // late heartbeat of an older incarnation
@@ -130,6 +144,7 @@ export class ExecutorTracker {
     };
     this.executors.set(msg.executorId, fresh);
     this.version++;
+    this.slotsChanged();
     changes.push({ kind: 'added', executor: fresh });
     return changes;
   }
@@ -153,6 +168,7 @@ export class ExecutorTracker {
     e.state = 'LOST';
     e.lostReason = reason;
     e.running = 0;
+    this.slotsChanged();
     return { kind: 'lost', executor: e, reason };
   }
 
@@ -254,4 +270,39 @@ export class ExecutorTracker {
   totalSlots(): number {
     return this.alive().reduce((n, e) => n + e.slots, 0);
   }
+
+  /**
+   * The slots a batch's partition counts are planned for: the alive
+   * executors' total, or the largest it was in the last SLOTS_MEMORY_MS when
+   * that is more. An executor replaced by one with another id is not counted
+   * twice; one removed for good stops counting SLOTS_MEMORY_MS later. Tasks
+   * run on the alive executors only.
+   */
+  plannedSlots(): number {
+    const since = this.clock.now() - SLOTS_MEMORY_MS;
+    this.slotHistory = this.slotHistory.filter((h) => h.untilMs > since);
+    return this.slotHistory.reduce((most, h) => Math.max(most, h.slots), this.aliveSlots);
+  }
+
+  /** Called after anything that may change the alive slots: remembers the total that was in force until now. */
+  private slotsChanged(): void {
+    const total = this.totalSlots();
+    if (total === this.aliveSlots) return;
+    const now = this.clock.now();
+    this.slotHistory = this.slotHistory.filter((h) => h.untilMs > now - SLOTS_MEMORY_MS);
+    this.slotHistory.push({ untilMs: now, slots: this.aliveSlots });
+    this.aliveSlots = total;
+  }
+}
+
+/**
+ * Reduce partitions of a shuffle that names none: defaultParallelism, else a
+ * few per slot (partitionsPerSlot × plannedSlots). Batches and group plans
+ * (group-planner.ts) use this one rule, so a planned batch is cut as its plan was.
+ */
+export function defaultParallelism(
+  config: { defaultParallelism: number; partitionsPerSlot: number },
+  executors: Pick<ExecutorTracker, 'plannedSlots'>,
+): number {
+  return config.defaultParallelism || executors.plannedSlots() * config.partitionsPerSlot;
 }

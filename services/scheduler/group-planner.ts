@@ -33,7 +33,7 @@ import type { TaskResult__Output } from '../../lib/proto/gen/rivulet/v1/TaskResu
 import { PLANNED_ATTEMPT_BASE, plannedTasks, type AnnouncedBlock, type PlanRules } from '../../lib/scheduling/group-plan.js';
 import type { SchedulerConfig } from './config.js';
 import type { ExecutorGateway } from './executor-gateway.js';
-import type { ExecutorTracker, TrackedExecutor } from './executor-tracker.js';
+import { defaultParallelism, type ExecutorTracker, type TrackedExecutor } from './executor-tracker.js';
 import { stageTemplate, type StageTemplate } from './group-template.js';
 import type { Job } from './job-registry.js';
 
@@ -43,7 +43,10 @@ export const MIN_AUTO_GROUP = 2;
 /** A job with more announced batches than this waiting behind its running one is not planned ahead. */
 export const MAX_WAITING_PLANNED = 1;
 
-type Config = Pick<SchedulerConfig, 'groupSize' | 'maxGroupSize' | 'batchInterval' | 'batchReadyTimeout' | 'defaultParallelism' | 'slowExecutorRatio'>;
+type Config = Pick<
+  SchedulerConfig,
+  'groupSize' | 'maxGroupSize' | 'batchInterval' | 'batchReadyTimeout' | 'defaultParallelism' | 'partitionsPerSlot' | 'slowExecutorRatio'
+>;
 
 export interface ActivePlan {
   id: string;
@@ -121,7 +124,7 @@ export class GroupPlanner {
       const members = this.members();
       if (members.length === 0) return;
       const slots = members.reduce((n, e) => n + e.slots, 0);
-      const parallelism = this.d.config.defaultParallelism || this.d.executors.totalSlots();
+      const parallelism = defaultParallelism(this.d.config, this.d.executors);
       const jp = this.jobPlans(job);
       const key = `${job.bundleHash}|${parallelism}`;
       if (jp.template?.key !== key) {

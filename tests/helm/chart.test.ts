@@ -13,6 +13,7 @@ import { Deployment } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Pod, Service, ServiceAccount } from 'kubernetes-models/v1';
+import { defaultBlockInterval } from '../../cli/commands/up.js';
 import { envName } from '../../lib/config/index.js';
 import { executorConfigSchema } from '../../services/executor/config.js';
 import { lineageConfigSchema } from '../../services/lineage/config.js';
@@ -240,8 +241,9 @@ describe('helm template, default values', () => {
   it('the chart’s defaults are the services’ own defaults, except where it says why', () => {
     const values = parseYaml(readFileSync(join(chartSource, 'values.yaml'), 'utf8')) as K8sObject;
     const schemas = { receiver: receiverConfigSchema, scheduler: schedulerConfigSchema, lineage: lineageConfigSchema, executor: executorConfigSchema };
-    // Deliberate: Node counts the host's cores, not the container's, so the chart sets slots.
-    const deliberate = new Set(['executor.slots']);
+    // Deliberate: Node counts the host's cores, not the container's, so the chart sets slots; the
+    // block interval is derived from the executors' slots (as `rivulet up` does), the receiver cannot know them.
+    const deliberate = new Set(['executor.slots', 'receiver.blockInterval']);
     const differing: string[] = [];
     for (const c of COMPONENTS) {
       const shape = schemas[c].shape as Record<string, { parse(v: unknown): unknown }>;
@@ -254,6 +256,30 @@ describe('helm template, default values', () => {
       }
     }
     expect(differing).toEqual([]);
+  });
+
+  it('derives the block interval from the executors’ total slots, as `rivulet up` does, unless one is given', async () => {
+    const block = (o: K8sObject[]) => find(o, 'ConfigMap', componentName('receiver')).data.RIVULET_BLOCK_INTERVAL as string;
+    // 2 executors × 2 slots, 1 s batches: 8 blocks of 125ms (two input tasks per slot).
+    expect(block(objs)).toBe(`${defaultBlockInterval(1000, 4)}ms`);
+    expect(block(objs)).toBe('125ms');
+    const cases: Array<[object, number, number]> = [
+      [{ executor: { replicaCount: 3, config: { slots: 4 } } }, 1000, 12], // no multiple of 12 divides 1s: 20 blocks of 50ms
+      [{ executor: { replicaCount: 5, config: { slots: 1 } } }, 1000, 5],
+      [{ config: { batchInterval: '500ms' }, executor: { replicaCount: 4, config: { slots: 1 } } }, 500, 4],
+      [{ config: { batchInterval: '10s' } }, 10_000, 4],
+      [{ config: { batchInterval: '100ms' } }, 100, 4],
+      // Autoscaled: the HPA's floor.
+      [{ executor: { autoscaling: { enabled: true, minReplicas: 3, maxReplicas: 9 }, resources: { requests: { cpu: '1' } } } }, 1000, 6],
+    ];
+    for (const [values, batchMs, slots] of cases) {
+      expect(block(await render(chart, { ...baseValues(), ...values })), JSON.stringify(values)).toBe(`${defaultBlockInterval(batchMs, slots)}ms`);
+    }
+    expect(block(await render(chart, { ...baseValues(), config: { blockInterval: '200ms' } }))).toBe('200ms');
+  });
+
+  it('plans reduce partitions per slot by default (partitionsPerSlot)', () => {
+    expect(find(objs, 'ConfigMap', componentName('scheduler')).data).toMatchObject({ RIVULET_PARTITIONS_PER_SLOT: '2', RIVULET_DEFAULT_PARALLELISM: '0' });
   });
 
   it('the helm test hook Pod submits, pushes and tails with the CLI against the Services', () => {
@@ -402,6 +428,7 @@ describe('values.schema.json refuses bad values', () => {
     ['an unknown top-level key', { executors: { replicaCount: 3 } }, /Additional property executors is not allowed/],
     ['an unknown service option', { receiver: { config: { replicaton: 2 } } }, /receiver\.config: Additional property replicaton is not allowed/],
     ['replication above 5', { config: { replication: 6 } }, /config\.replication: Must be less than or equal to 5/],
+    ['partitionsPerSlot below 1', { scheduler: { config: { partitionsPerSlot: 0 } } }, /scheduler\.config\.partitionsPerSlot: Must be greater than or equal to 1/],
     ['a speculation quantile above 1', { scheduler: { config: { speculationQuantile: 1.5 } } }, /scheduler\.config\.speculationQuantile: Must be less than or equal to 1/],
     ['a malformed duration', { config: { batchInterval: 'one second' } }, /config\.batchInterval/],
     ['a malformed size', { executor: { config: { blockStoreBytes: 'lots' } } }, /executor\.config\.blockStoreBytes/],

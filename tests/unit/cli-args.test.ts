@@ -135,11 +135,25 @@ describe('flags and helpers', () => {
     for (const bad of ['0', '-1', '1.5', 'two', '']) expect(() => parsePositiveInt('--executors', bad)).toThrow(CliError);
   });
 
-  it('picks a block interval that divides the batch interval', () => {
-    expect(defaultBlockInterval(1000)).toBe(200);
-    expect(defaultBlockInterval(500)).toBe(125);
-    expect(defaultBlockInterval(100)).toBe(100);
-    expect(500 % defaultBlockInterval(500)).toBe(0);
+  it('derives a block interval that makes blocks per batch a multiple of the total slots', () => {
+    const blocks = (batchMs: number, slots: number) => batchMs / defaultBlockInterval(batchMs, slots);
+    expect(defaultBlockInterval(1000, 1)).toBe(200); // the receiver's default: never longer
+    expect(defaultBlockInterval(1000, 4)).toBe(125); // 2 executors × 2 slots: 8 blocks, two per slot
+    expect(defaultBlockInterval(1000, 8)).toBe(125); // one per slot
+    expect(defaultBlockInterval(1000, 10)).toBe(100);
+    expect(defaultBlockInterval(500, 4)).toBe(125);
+    expect(defaultBlockInterval(10_000, 4)).toBe(125);
+    for (const [batchMs, slots] of [[1000, 2], [1000, 4], [500, 2], [1200, 6], [10_000, 8]] as const) {
+      expect(batchMs % defaultBlockInterval(batchMs, slots)).toBe(0);
+      expect(blocks(batchMs, slots) % slots).toBe(0);
+    }
+    // No whole-ms multiple of 3 divides 1s: the fewest blocks that are at least the slots.
+    expect(defaultBlockInterval(1000, 3)).toBe(200);
+    // Never below 50ms, even when the slots would want it (20 blocks for 16 or 64 slots).
+    expect(defaultBlockInterval(1000, 16)).toBe(50);
+    expect(defaultBlockInterval(1000, 64)).toBe(50);
+    expect(defaultBlockInterval(100, 4)).toBe(50);
+    expect(defaultBlockInterval(100, 1)).toBe(100);
   });
 
   it('stops the receiver first and NATS last', () => {

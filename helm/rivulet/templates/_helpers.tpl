@@ -150,6 +150,40 @@ annotations:
 {{- end -}}
 
 {{/*
+The receiver's block interval in ms: config.blockInterval, or when it is empty the interval
+`rivulet up` derives (cli/commands/up.ts defaultBlockInterval) for the total slots, taken as
+rivulet.executorFloor × executor.config.slots (the HPA's floor when autoscaling): blocks per
+batch the fewest multiple of the total slots whose interval divides the batch interval and lies
+in 50ms–200ms; when no multiple fits, the fewest at least the slots (≤ 200ms); else the most
+there may be (50ms blocks, or one per batch for a batch interval under 50ms).
+*/}}
+{{- define "rivulet.blockIntervalMs" -}}
+{{- $v := .Values -}}
+{{- if not (eq (include "rivulet.envValue" $v.config.blockInterval) "") -}}
+{{- include "rivulet.durationMs" $v.config.blockInterval -}}
+{{- else -}}
+{{- $batch := include "rivulet.durationMs" $v.config.batchInterval | int -}}
+{{- $slots := mul (include "rivulet.executorFloor" . | int) ($v.executor.config.slots | int) | int -}}
+{{- $slots = max $slots 1 | int -}}
+{{- $shortest := min 50 $batch | int -}}
+{{- $picked := 0 -}}
+{{- $atLeastSlots := 0 -}}
+{{- $most := 1 -}}
+{{- range $i := until (max 1 (div $batch (max $shortest 1)) | int) -}}
+{{- $n := add1 $i | int -}}
+{{- if eq (mod $batch $n) 0 -}}
+{{- $most = $n -}}
+{{- if le (div $batch $n) 200 -}}
+{{- if and (eq $picked 0) (eq (mod $n $slots) 0) -}}{{- $picked = $n -}}{{- end -}}
+{{- if and (eq $atLeastSlots 0) (ge $n $slots) -}}{{- $atLeastSlots = $n -}}{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- div $batch (ternary $picked (ternary $atLeastSlots $most (gt $atLeastSlots 0)) (gt $picked 0)) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 Refuse impossible combinations of values with one message listing every problem.
 values.schema.json checks each value alone; this checks how they fit together.
 */}}
@@ -172,7 +206,7 @@ values.schema.json checks each value alone; this checks how they fit together.
 {{- end -}}
 {{- /* Intervals. */ -}}
 {{- $batch := include "rivulet.durationMs" $v.config.batchInterval | int64 -}}
-{{- $block := include "rivulet.durationMs" $v.config.blockInterval | int64 -}}
+{{- $block := include "rivulet.blockIntervalMs" . | int64 -}}
 {{- if or (lt $batch 100) (gt $batch 10000) -}}
 {{- $errors = append $errors (printf "config.batchInterval=%s: must be between 100ms and 10s" (include "rivulet.envValue" $v.config.batchInterval)) -}}
 {{- end -}}
@@ -257,7 +291,8 @@ its own `<component>.config`. Arguments: (dict "ctx" $ "component" "receiver")
 {{- $c := $ctx.Values.config -}}
 {{- $shared := dict -}}
 {{- if eq .component "receiver" -}}
-{{- $shared = dict "batchInterval" $c.batchInterval "blockInterval" $c.blockInterval "replication" $c.replication "schedulerAddress" (include "rivulet.serviceAddress" (dict "ctx" $ctx "component" "scheduler")) -}}
+{{- $block := ternary (printf "%sms" (include "rivulet.blockIntervalMs" $ctx)) $c.blockInterval (eq (include "rivulet.envValue" $c.blockInterval) "") -}}
+{{- $shared = dict "batchInterval" $c.batchInterval "blockInterval" $block "replication" $c.replication "schedulerAddress" (include "rivulet.serviceAddress" (dict "ctx" $ctx "component" "scheduler")) -}}
 {{- else if eq .component "scheduler" -}}
 {{- $shared = dict "batchInterval" $c.batchInterval "heartbeatInterval" $c.heartbeatInterval "replication" $c.replication "checkpointBucket" $c.checkpointBucket "lineageAddress" (include "rivulet.serviceAddress" (dict "ctx" $ctx "component" "lineage")) "receiverAddress" (include "rivulet.serviceAddress" (dict "ctx" $ctx "component" "receiver")) -}}
 {{- else if eq .component "executor" -}}

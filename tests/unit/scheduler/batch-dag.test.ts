@@ -4,6 +4,9 @@
  * records what was submitted, and the ports. The word-count job's real plan:
  * a map stage, then the result stage reading its shuffle.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../lib/clock.js';
@@ -25,12 +28,33 @@ import type { SchedulerPorts } from '../../../services/scheduler/ports.js';
 import { ReplicationManager } from '../../../services/scheduler/replication-manager.js';
 import { StateRecovery } from '../../../services/scheduler/state-recovery.js';
 import { TaskAttempt } from '../../../services/scheduler/task-attempt.js';
-import { log, RecordingGateway, tracker } from './fixtures.js';
+import { SLOTS_MEMORY_MS } from '../../../services/scheduler/executor-tracker.js';
+import { heartbeat, log, RecordingGateway, tracker } from './fixtures.js';
 
 const wordcountPath = fileURLToPath(new URL('../../../examples/wordcount.ts', import.meta.url));
+const sessionizationPath = fileURLToPath(new URL('../../../examples/sessionization.ts', import.meta.url));
 let wordcount: JobBundle;
+let sessionization: JobBundle;
+/** The word count with reduceByKey(fn, 3): an operator that names its partitions. */
+let reduceInto3: JobBundle;
 beforeAll(async () => {
   wordcount = await bundleJob(wordcountPath);
+  sessionization = await bundleJob(sessionizationPath);
+  const dir = mkdtempSync(join(tmpdir(), 'rivulet-batch-dag-'));
+  const path = join(dir, 'reduce-into-3.ts');
+  writeFileSync(
+    path,
+    `import { defineJob } from 'rivulet';
+export default defineJob((ctx) => {
+  ctx.receiverStream<string>('lines').map((w): [string, number] => [w, 1]).reduceByKey((a, b) => a + b, 3).output('counts');
+});
+`,
+  );
+  try {
+    reduceInto3 = await bundleJob(path);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 /** A task set that only records which stage partitions were submitted or withdrawn. */
@@ -55,9 +79,10 @@ class RecordingTaskSet {
   }
 }
 
-function setup() {
+function setup(opts: { config?: Record<string, unknown>; bundle?: JobBundle; stream?: string } = {}) {
   const clock = new ManualClock(100_000);
-  const config = schedulerConfigSchema.parse({ batchInterval: '1s', defaultParallelism: '2', groupSize: '1' });
+  const config = schedulerConfigSchema.parse({ batchInterval: '1s', defaultParallelism: '2', groupSize: '1', ...opts.config });
+  const stream = opts.stream ?? 'lines';
   const executors = tracker(clock, [{ id: 'e1', slots: 2 }, { id: 'e2', slots: 2 }]);
   const gateway = new RecordingGateway();
   const completed: BatchCompletedMessage[] = [];
@@ -90,11 +115,12 @@ function setup() {
   const planner = { planOf: () => undefined, placements: () => new Map<string, string>(), take: () => undefined, batchFinished: () => {} };
   const dag = new BatchDag({ config, clock, executors, jobs: manager, generator, tasks, planner, cache, state, replication, outputs, telemetry: new BatchTelemetry(() => 2), ports, post, log });
   manager.listener = { jobAdded: (job) => generator.addJob(job), jobEnded: (job, reason) => dag.abandonBatches(job, reason) };
-  const job = manager.submit(manager.load(wordcount.code, 'wordcount.js', 'wc', { journal: false, batches: 'clock' }));
+  const bundle = opts.bundle ?? wordcount;
+  const job = manager.submit(manager.load(bundle.code, 'job.js', 'job', { journal: false, batches: 'clock' }));
   /** Queue batch t with one block per executor and run it up to RUNNING. */
   const startBatch = async (t: number): Promise<BatchRun> => {
     generator.createDueRuns(job, t);
-    generator.batchReady('lines', t, [
+    generator.batchReady(stream, t, [
       { blockId: `b1@${t}`, records: 1, bytes: 10, executorIds: ['e1'] },
       { blockId: `b2@${t}`, records: 1, bytes: 10, executorIds: ['e2'] },
     ]);
@@ -126,8 +152,82 @@ function setup() {
     } as unknown as TaskResult__Output;
     dag.taskSucceeded(t, r);
   };
-  return { clock, job, dag, tasks, outputs, completed, registered, generator, startBatch, succeed };
+  /** Every task of the batch succeeds, stage by stage as they are submitted, on e1. */
+  const finish = (run: BatchRun) => {
+    for (let guard = 0; run.state === 'RUNNING' && guard < 100; guard++) {
+      const open = run.stages.filter((st) => st.inFlight.size > 0);
+      for (const st of open) for (const p of [...st.inFlight]) succeed(run, st.stage.id, p, 'e1');
+    }
+    expect(run.state).toBe('COMPLETED');
+  };
+  return { clock, config, executors, job, dag, tasks, outputs, completed, registered, generator, startBatch, succeed, finish };
 }
+
+describe('BatchDag: how many reduce partitions a batch gets', () => {
+  /** Reduce partitions of the word count's shuffle in a batch planned now. */
+  const reducePartitions = async (s: ReturnType<typeof setup>, t: number) => {
+    const run = await s.startBatch(t);
+    return run.stages.find((st) => st.stage.kind === 'result')!.stage.numPartitions;
+  };
+
+  it('by default, partitionsPerSlot per slot of the executors; defaultParallelism > 0 and an operator’s numPartitions win', async () => {
+    const s = setup({ config: { defaultParallelism: 0 } });
+    expect(s.config.partitionsPerSlot).toBe(2);
+    expect(await reducePartitions(s, s.job.firstBatchTimeMs)).toBe(8); // (2 + 2 slots) × 2
+    const three = setup({ config: { defaultParallelism: 0, partitionsPerSlot: 3 } });
+    expect(await reducePartitions(three, three.job.firstBatchTimeMs)).toBe(12);
+    const fixed = setup({ config: { defaultParallelism: 5, partitionsPerSlot: 3 } });
+    expect(await reducePartitions(fixed, fixed.job.firstBatchTimeMs)).toBe(5);
+    const named = setup({ config: { defaultParallelism: 0 }, bundle: reduceInto3 });
+    expect(await reducePartitions(named, named.job.firstBatchTimeMs)).toBe(3);
+  });
+
+  it('an executor briefly missing does not shrink the plan; one gone for good stops counting 30 s later', async () => {
+    const s = setup({ config: { defaultParallelism: 0 } });
+    const t0 = s.job.firstBatchTimeMs;
+    s.finish(await s.startBatch(t0));
+    s.clock.advance(1100); // e2 falls silent; e1 keeps beating
+    heartbeat(s.executors, s.clock, { id: 'e1', slots: 2 });
+    expect(s.executors.expire().map((c) => `${c.kind} ${c.executor.id}`)).toEqual(['lost e2']);
+    expect(s.executors.totalSlots()).toBe(2);
+    const missing = await s.startBatch(t0 + 1000);
+    expect(missing.stages.find((st) => st.stage.kind === 'result')!.stage.numPartitions).toBe(8); // still (2 + 2) × 2
+    s.finish(missing);
+    // e2 is replaced by an executor with another id (a new pod): counted once, not with the lost one.
+    heartbeat(s.executors, s.clock, { id: 'e3', slots: 2 });
+    expect(await reducePartitionsAfter(s, missing)).toBe(8);
+    // Gone for good (the replacement too): the plan follows the slots left once the memory runs out.
+    s.clock.advance(1100);
+    heartbeat(s.executors, s.clock, { id: 'e1', slots: 2 });
+    s.executors.expire();
+    s.clock.advance(SLOTS_MEMORY_MS);
+    heartbeat(s.executors, s.clock, { id: 'e1', slots: 2 });
+    expect(s.executors.plannedSlots()).toBe(2);
+    expect(s.executors.plannedSlots() * s.config.partitionsPerSlot).toBe(4);
+  });
+
+  /** Finish `prev` and plan the batch after it; its reduce partitions. */
+  async function reducePartitionsAfter(s: ReturnType<typeof setup>, prev: BatchRun): Promise<number> {
+    if (prev.state === 'RUNNING') s.finish(prev);
+    const run = await s.startBatch(prev.batchTimeMs + 1000);
+    const n = run.stages.find((st) => st.stage.kind === 'result')!.stage.numPartitions;
+    s.finish(run);
+    return n;
+  }
+
+  it('a state keeps the partition count it started with when the slots change', async () => {
+    const s = setup({ config: { defaultParallelism: 0 }, bundle: sessionization, stream: 'clicks' });
+    const stateNode = s.job.graph.nodes.find((n) => n.kind === 'state')!.id;
+    const t0 = s.job.firstBatchTimeMs;
+    const first = await s.startBatch(t0);
+    expect(first.plan!.states.get(stateNode)!.numPartitions).toBe(8);
+    s.finish(first);
+    heartbeat(s.executors, s.clock, { id: 'e3', slots: 4 }); // 8 slots now: a new shuffle would get 16
+    const second = await s.startBatch(t0 + 1000);
+    expect(second.plan!.states.get(stateNode)!.numPartitions).toBe(8);
+    expect(second.plan!.states.get(stateNode)!.previous?.numPartitions).toBe(8);
+  });
+});
 
 describe('BatchDag', () => {
   it('registers with lineage before running, submits the reduce stage only after the whole map stage, and commits once', async () => {

@@ -154,10 +154,10 @@ describe('GroupPlanner', () => {
       ]);
       // One entry per slot, interleaved by slot: e1 has two.
       expect(plan.reducers).toEqual(['e1', 'e2', 'e3', 'e1']);
-      // The word-count template at parallelism = total slots (4).
+      // The word-count template at the default parallelism: total slots (4) × partitionsPerSlot (2).
       expect(plan.stages).toHaveLength(2);
-      expect(plan.stages![0]).toMatchObject({ stageId: 0, input: 'sourceNode', numPartitions: PER_BLOCK, sink: 'writeShuffleNode', writePartitions: 4 });
-      expect(plan.stages![1]).toMatchObject({ stageId: 1, input: 'shuffleNode', numPartitions: 4, mapPartitions: PER_BLOCK, sink: 'resultOutput', resultOutput: 'counts' });
+      expect(plan.stages![0]).toMatchObject({ stageId: 0, input: 'sourceNode', numPartitions: PER_BLOCK, sink: 'writeShuffleNode', writePartitions: 8 });
+      expect(plan.stages![1]).toMatchObject({ stageId: 1, input: 'shuffleNode', numPartitions: 8, mapPartitions: PER_BLOCK, sink: 'resultOutput', resultOutput: 'counts' });
     }
   });
 
