@@ -12,7 +12,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { RivuletClient, type BatchStatus } from '../client/index.js';
+import { RivuletClient, type BatchStatus, type RecordPusher } from '../client/index.js';
 import { startLocalCluster, type EnvMap, type LocalCluster } from '../lib/cluster/local-cluster.js';
 
 // From scenarios/ (vitest, source) or dist/scenarios/ (compiled).
@@ -43,25 +43,27 @@ export interface SteadyRun {
   stop(): Promise<void>;
 }
 
-/**
- * Start a cluster, submit the word count and push `linesPerSecond` lines
- * every second in 4 slices, until stop().
- */
-export async function steadyWordCount(opts: {
+export interface WordCountClusterOptions {
   executors: number;
   slots?: number;
   batchInterval?: string;
   /** @default '250ms' */
   blockInterval?: string;
-  linesPerSecond: number;
-  /** A slice of lines is pushed every sliceMs. @default 250 */
-  sliceMs?: number;
-  /** Slices pushed but not acked yet, at most. @default 16 */
-  maxInFlight?: number;
   /** Keep every service's log here (at info level) to explain a figure afterwards. @default none (warn, to stderr) */
   logDir?: string;
   env?: Record<string, EnvMap>;
-}): Promise<SteadyRun> {
+}
+
+export interface WordCountCluster {
+  cluster: LocalCluster;
+  client: RivuletClient;
+  jobId: string;
+  /** Stop the job, the output watcher, the client and the cluster. */
+  stop(): Promise<void>;
+}
+
+/** Start a cluster and submit the word count, its output drained so the scheduler's watchers never back up. No input. */
+export async function startWordCount(opts: WordCountClusterOptions): Promise<WordCountCluster> {
   const cluster = await startLocalCluster({
     executors: opts.executors,
     slots: opts.slots ?? 2,
@@ -71,56 +73,150 @@ export async function steadyWordCount(opts: {
     logDir: opts.logDir,
     env: opts.env,
   });
-  const a = cluster.addresses();
-  const client = new RivuletClient({ scheduler: a.scheduler, receiver: a.receiver });
-  const job = await client.submitJob(wordcountJob);
-  const drain = (async () => {
-    for await (const _ of client.watchOutput(job.jobId, 'counts')) void _;
-  })().catch(() => undefined);
+  try {
+    const a = cluster.addresses();
+    const client = new RivuletClient({ scheduler: a.scheduler, receiver: a.receiver });
+    const job = await client.submitJob(wordcountJob).catch(async (err: unknown) => {
+      await client.close();
+      throw err;
+    });
+    const drain = (async () => {
+      for await (const _ of client.watchOutput(job.jobId, 'counts')) void _;
+    })().catch(() => undefined);
+    return {
+      cluster,
+      client,
+      jobId: job.jobId,
+      stop: async () => {
+        await client.stopJob(job.jobId).catch(() => undefined);
+        await drain;
+        await client.close();
+        await cluster.stop();
+      },
+    };
+  } catch (err) {
+    await cluster.stop();
+    throw err;
+  }
+}
+
+/** One slice of a paced push. */
+export interface PushedSlice {
+  /** When the timer made it due. */
+  dueMs: number;
+  /** When it was handed to the pusher (later than dueMs when the in-flight bound or a busy event loop held it back). */
+  sentMs: number;
+  /** When every line of it was acknowledged. */
+  ackedMs?: number;
+  /** Why its push failed, if it did. */
+  failed?: string;
+}
+
+export interface PacedPush {
+  /** Lines per slice (the offered rate is sliceLines × 1000 / sliceMs). */
+  readonly sliceLines: number;
+  readonly sliceMs: number;
+  /** Due time of slice 0; slice k is due at startedMs + k × sliceMs. */
+  readonly startedMs: number;
+  /** Every slice sent so far, in order (one small record per slice). */
+  readonly slices: readonly PushedSlice[];
+  /** Stop the timer and wait until every slice sent is acked or failed. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Offer `linesPerSecond` lines to `pusher` on a timer: `sliceLines` lines
+ * every `sliceMs` whether or not earlier slices are acked yet (open loop,
+ * so a slow batch does not slow the input down), with at most `maxInFlight`
+ * slices unacknowledged — beyond that the timer waits, falls behind its
+ * schedule and catches up with back-to-back slices, which `slices` shows.
+ * The same lines (makeLines) are pushed every slice.
+ */
+export function pacedPush(
+  pusher: RecordPusher,
+  opts: {
+    linesPerSecond: number;
+    /** @default 250 */
+    sliceMs?: number;
+    /** @default 16 */
+    maxInFlight?: number;
+  },
+): PacedPush {
   const sliceMs = opts.sliceMs ?? 250;
   const maxInFlight = opts.maxInFlight ?? 16;
-  const slice = makeLines(Math.ceil((opts.linesPerSecond * sliceMs) / 1000));
-  const pusher = client.pusher('lines');
+  const sliceLines = Math.max(1, Math.round((opts.linesPerSecond * sliceMs) / 1000));
+  const slice = makeLines(sliceLines);
+  const slices: PushedSlice[] = [];
+  const startedMs = Date.now();
   let pushing = true;
-  // Open loop: a slice every sliceMs whether or not earlier ones are acked yet
-  // (bounded), so a slow batch does not slow the input down.
-  const pushLoop = (async () => {
+  const loop = (async () => {
     const inFlight = new Set<Promise<unknown>>();
-    let next = Date.now();
-    while (pushing) {
-      const op = pusher.push(slice).catch(() => undefined);
+    for (let k = 0; pushing; k++) {
+      const dueMs = startedMs + k * sliceMs;
+      const wait = dueMs - Date.now();
+      if (wait > 0) await sleep(wait);
+      if (!pushing) break;
+      const record: PushedSlice = { dueMs, sentMs: Date.now() };
+      slices.push(record);
+      const op = pusher.push(slice).then(
+        () => void (record.ackedMs = Date.now()),
+        (err: unknown) => void (record.failed = (err as Error).message),
+      );
       inFlight.add(op);
       void op.finally(() => inFlight.delete(op));
       if (inFlight.size >= maxInFlight) await Promise.race(inFlight);
-      next += sliceMs;
-      await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
     }
     await Promise.all(inFlight);
   })();
   return {
-    cluster,
-    client,
-    jobId: job.jobId,
-    batches: async () => {
-      const st = await client.status({ recentBatches: 1000 });
-      return st.jobs
-        .find((j) => j.jobId === job.jobId)!
-        .recentBatches.filter((b) => b.state === 'COMPLETED' && Number(b.inputRecords) > 0)
-        .sort((x, y) => Number(x.batchTimeMs) - Number(y.batchTimeMs));
-    },
+    sliceLines,
+    sliceMs,
+    startedMs,
+    slices,
     stop: async () => {
       pushing = false;
-      await pushLoop;
-      await pusher.close().catch(() => undefined);
-      await client.stopJob(job.jobId).catch(() => undefined);
-      await drain;
-      await client.close();
-      await cluster.stop();
+      await loop;
     },
   };
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Start a cluster, submit the word count and push `linesPerSecond` lines
+ * every second in 4 slices, until stop().
+ */
+export async function steadyWordCount(
+  opts: WordCountClusterOptions & {
+    linesPerSecond: number;
+    /** A slice of lines is pushed every sliceMs. @default 250 */
+    sliceMs?: number;
+    /** Slices pushed but not acked yet, at most. @default 16 */
+    maxInFlight?: number;
+  },
+): Promise<SteadyRun> {
+  const run = await startWordCount(opts);
+  const { client, jobId } = run;
+  const pusher = client.pusher('lines');
+  const push = pacedPush(pusher, opts);
+  return {
+    cluster: run.cluster,
+    client,
+    jobId,
+    batches: async () => {
+      const st = await client.status({ recentBatches: 1000 });
+      return st.jobs
+        .find((j) => j.jobId === jobId)!
+        .recentBatches.filter((b) => b.state === 'COMPLETED' && Number(b.inputRecords) > 0)
+        .sort((x, y) => Number(x.batchTimeMs) - Number(y.batchTimeMs));
+    },
+    stop: async () => {
+      await push.stop();
+      await pusher.close().catch(() => undefined);
+      await run.stop();
+    },
+  };
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * Processing time with executor-3 of 3 slowed `slowdown`×, speculation on or
