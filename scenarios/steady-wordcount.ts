@@ -49,6 +49,10 @@ export interface WordCountClusterOptions {
   batchInterval?: string;
   /** @default '250ms' */
   blockInterval?: string;
+  /** The job file to submit. @default examples/wordcount.ts */
+  job?: string;
+  /** The job's outputs, each watched (and so drained) until stop(). @default ['counts'] */
+  outputs?: string[];
   /** Keep every service's log here (at info level) to explain a figure afterwards. @default none (warn, to stderr) */
   logDir?: string;
   env?: Record<string, EnvMap>;
@@ -76,13 +80,17 @@ export async function startWordCount(opts: WordCountClusterOptions): Promise<Wor
   try {
     const a = cluster.addresses();
     const client = new RivuletClient({ scheduler: a.scheduler, receiver: a.receiver });
-    const job = await client.submitJob(wordcountJob).catch(async (err: unknown) => {
+    const job = await client.submitJob(opts.job ?? wordcountJob).catch(async (err: unknown) => {
       await client.close();
       throw err;
     });
-    const drain = (async () => {
-      for await (const _ of client.watchOutput(job.jobId, 'counts')) void _;
-    })().catch(() => undefined);
+    const drain = Promise.all(
+      (opts.outputs ?? ['counts']).map((output) =>
+        (async () => {
+          for await (const _ of client.watchOutput(job.jobId, output)) void _;
+        })().catch(() => undefined),
+      ),
+    );
     return {
       cluster,
       client,
@@ -251,51 +259,6 @@ export async function stragglerScenario(opts: {
       }
       await sleep(250);
     }
-  } finally {
-    await run.stop();
-  }
-}
-
-/**
- * Kill -9 one of `executors` mid-stream and measure the time from the kill
- * until batches are back within 10% of normal total delay (the first batch
- * after which every later batch in the window is within 10%, or within 50 ms
- * for sub-100 ms delays).
- */
-export async function recoveryScenario(opts: {
-  executors: number;
-  linesPerSecond: number;
-}): Promise<{ normalTotalDelayMs: number; peakTotalDelayMs: number; disturbed: boolean; recoveryMs: number }> {
-  const run = await steadyWordCount({ executors: opts.executors, linesPerSecond: opts.linesPerSecond });
-  try {
-    // Warm up (JIT, connections), then take the median of a quiet stretch as normal.
-    while ((await run.batches()).length < 10) await sleep(250);
-    const before = await run.batches();
-    const normal = percentile(before.slice(4).map((b) => b.totalDelayMs), 50);
-    // Kill at a random point inside a batch interval, so in-flight work is lost.
-    await sleep(Math.random() * 1000);
-    const victim = run.cluster.executors[0]!;
-    const killedAt = Date.now();
-    await victim.kill();
-    await sleep(10_000);
-    const after = (await run.batches()).filter((b) => Number(b.batchTimeMs) + b.totalDelayMs > killedAt);
-    const within = (d: number) => d <= Math.max(normal * 1.1, normal + 50);
-    const disturbed = after.some((b) => !within(b.totalDelayMs));
-    // Recovered at the end of the first batch after which every batch is within 10% of normal.
-    let recoveredAt = killedAt;
-    for (let i = 0; i < after.length; i++) {
-      if (after.slice(i).every((b) => within(b.totalDelayMs))) {
-        const b = i === 0 ? undefined : after[i - 1];
-        recoveredAt = b ? Number(b.batchTimeMs) + b.totalDelayMs : killedAt;
-        break;
-      }
-    }
-    return {
-      normalTotalDelayMs: normal,
-      peakTotalDelayMs: Math.max(0, ...after.map((b) => b.totalDelayMs)),
-      disturbed,
-      recoveryMs: Math.max(0, recoveredAt - killedAt),
-    };
   } finally {
     await run.stop();
   }
