@@ -3,8 +3,9 @@
  * on a real cluster, where steady-state batches are started by the executors
  * from their group plan when the receiver announces each batch — the
  * scheduler sends no task launch for them (counted from its status:
- * TaskStream messages carrying tasks, and plans sent) — and every acked
- * record is counted exactly once. The same job with groupSize 1 is the
+ * TaskStream messages carrying tasks, and plans sent; only a speculative
+ * copy of a slow task is launched) — and every acked record is counted
+ * exactly once. The same job with groupSize 1 is the
  * contrast: a launch per batch.
  */
 import { fileURLToPath } from 'node:url';
@@ -66,10 +67,18 @@ describe('group scheduling (groupSize auto)', () => {
     const steady = j.recentBatches.filter((b) => Number(b.batchTimeMs) > firstBatch && b.state === 'COMPLETED');
     expect(steady.length).toBeGreaterThanOrEqual(10);
     expect(steady.filter((b) => Number(b.inputRecords) > 0).length).toBeGreaterThan(5);
-    // Every task of every steady batch was started by its executor from the plan…
-    for (const b of steady) expect({ batch: b.batchTimeMs, planned: b.plannedTasks }).toEqual({ batch: b.batchTimeMs, planned: b.tasks });
-    // …so the scheduler sent no task launch at all meanwhile, and far fewer plans than batches × executors.
-    expect(Number(after.launchMessages) - Number(before.launchMessages)).toBe(0);
+    // Every task a steady batch needs — a map task per block, a reduce task per partition (2 executors
+    // × 2 slots × partitionsPerSlot 2) — was started by its executor from the plan…
+    const reducePartitions = 8;
+    for (const b of steady) {
+      expect({ batch: b.batchTimeMs, planned: b.plannedTasks }).toEqual({ batch: b.batchTimeMs, planned: Number(b.inputBlocks) + reducePartitions });
+    }
+    // …so the scheduler launched only what no plan covers: speculative copies of a slow task (on a loaded
+    // machine), each at most one message; most batches needed none at all.
+    const unplanned = steady.reduce((n, b) => n + b.tasks - b.plannedTasks, 0);
+    expect(Number(after.launchMessages) - Number(before.launchMessages)).toBeLessThanOrEqual(unplanned);
+    expect(steady.filter((b) => b.tasks === b.plannedTasks).length).toBeGreaterThanOrEqual(Math.ceil(steady.length * 0.8));
+    // And far fewer plans than batches × executors.
     const plans = Number(after.plansSent) - Number(before.plansSent);
     expect(plans).toBeLessThan(steady.length); // 2 executors: fewer than one plan per batch for the two together
     expect(j.groupSize).toBeGreaterThan(2);
