@@ -7,9 +7,11 @@
  * (its attempts of planned tasks are attempt 0), an executor builds and runs
  * the specs that fall to it.
  *
- * The rules: the map task of block p runs on the first of the block's
- * replicas that is a plan member (the receiver placed it; the scheduler
- * follows, so the task reads its input locally); reduce partition p runs on
+ * The rules: the map task of block p runs on one of the block's replicas
+ * that is a plan member — the (p mod n)-th of them in id order, so map tasks
+ * spread over the replicas instead of piling on whichever executor stored
+ * blocks first (the receiver placed them; the scheduler follows, so the task
+ * reads its input locally); reduce partition p runs on
  * `reducers[p % reducers.length]` (every member once per slot, interleaved);
  * map tasks push each bucket to its reducer's executor (ShuffleWrite.push),
  * and a planned reducer starts once every bucket it reads is in its own block
@@ -86,10 +88,15 @@ export interface PlannedTask {
   waitsFor: string[];
 }
 
-/** The executor that runs the map task of a block: its first replica on a member, if any. */
-export function mapRunnerOf(block: AnnouncedBlock, members: ReadonlySet<string>): string | undefined {
-  for (const id of block.executorIds) if (members.has(id)) return id;
-  return undefined;
+/**
+ * The executor that runs the map task of block `index`: of its replicas on
+ * members, in id order, the (index mod n)-th — deterministic from the
+ * announcement, and spread over the replicas (the order the receiver lists
+ * them in is the order they were stored, which favours one executor).
+ */
+export function mapRunnerOf(block: AnnouncedBlock, members: ReadonlySet<string>, index: number): string | undefined {
+  const holders = block.executorIds.filter((id) => members.has(id)).sort();
+  return holders.length === 0 ? undefined : holders[index % holders.length];
 }
 
 export function reducerOf(reducers: readonly string[], partition: number): string {
@@ -112,7 +119,7 @@ export function plannedTasks(plan: PlanRules, batchTimeMs: number, blocks: reado
     for (let p = 0; p < n; p++) {
       let executorId: string | undefined;
       let waitsFor: string[] = [];
-      if (stage.input === 'sourceNode') executorId = mapRunnerOf(blocks[p]!, members);
+      if (stage.input === 'sourceNode') executorId = mapRunnerOf(blocks[p]!, members, p);
       else {
         executorId = reducerOf(plan.reducers, p);
         if (only !== undefined && executorId !== only) continue;

@@ -41,11 +41,11 @@ import type { JobBundles } from './job-bundles.js';
 import { FetchAbortedError, FetchFailedError, type BlockFetcher, type Peer } from './peer-fetcher.js';
 import type { PoolHandle, PoolTask, TaskPool } from './task-pool.js';
 import { instruments } from '../../lib/telemetry/metrics.js';
+import { shuffleBlockId } from '../../lib/scheduling/group-plan.js';
 import { Attr, contextFromMap, failSpan, tracer } from '../../lib/telemetry/tracing.js';
 
-export function shuffleBlockId(shuffleId: string, mapPartition: number, reducePartition: number): string {
-  return `shuffle/${shuffleId}/${mapPartition}/${reducePartition}`;
-}
+// One definition of a bucket's id: planned reducers (planned-tasks.ts) wait for exactly these.
+export { shuffleBlockId };
 
 /** Prefix of every bucket of one shuffle, for DropBlocks. */
 export function shufflePrefix(shuffleId: string): string {

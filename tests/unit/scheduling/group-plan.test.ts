@@ -85,22 +85,30 @@ const blocks: AnnouncedBlock[] = [
 const byStage = (stageId: number) => plannedTasks(rules(), T, blocks).filter((t) => t.stage.stageId === stageId);
 
 describe('mapRunnerOf', () => {
-  it('is the first replica that is a member, skipping non-members listed first', () => {
+  it('is a replica on a member — the (index mod n)-th in id order, whatever order they are listed in — never a non-member', () => {
     const members = new Set(['e1', 'e2']);
-    expect(mapRunnerOf({ blockId: 'b', executorIds: ['x', 'e2', 'e1'] }, members)).toBe('e2');
-    expect(mapRunnerOf({ blockId: 'b', executorIds: ['e1', 'e2'] }, members)).toBe('e1');
-    expect(mapRunnerOf({ blockId: 'b', executorIds: ['x', 'y'] }, members)).toBeUndefined();
-    expect(mapRunnerOf({ blockId: 'b', executorIds: [] }, members)).toBeUndefined();
+    expect(mapRunnerOf({ blockId: 'b', executorIds: ['x', 'e2', 'e1'] }, members, 0)).toBe('e1');
+    expect(mapRunnerOf({ blockId: 'b', executorIds: ['x', 'e2', 'e1'] }, members, 1)).toBe('e2');
+    expect(mapRunnerOf({ blockId: 'b', executorIds: ['e2', 'e1'] }, members, 2)).toBe('e1');
+    expect(mapRunnerOf({ blockId: 'b', executorIds: ['x', 'e2'] }, members, 1)).toBe('e2');
+    expect(mapRunnerOf({ blockId: 'b', executorIds: ['x', 'y'] }, members, 0)).toBeUndefined();
+    expect(mapRunnerOf({ blockId: 'b', executorIds: [] }, members, 0)).toBeUndefined();
+  });
+
+  it('spreads the map tasks of blocks stored on the same executors over them', () => {
+    const members = new Set(['e1', 'e2']);
+    const runners = [0, 1, 2, 3].map((p) => mapRunnerOf({ blockId: `b${p}`, executorIds: ['e2', 'e1'] }, members, p));
+    expect(runners).toEqual(['e1', 'e2', 'e1', 'e2']);
   });
 });
 
 describe('plannedTasks', () => {
-  it('places the map task of block p on its first member replica, and plans no task for a block on no member', () => {
+  it('places the map task of block p on a member replica, and plans no task for a block on no member', () => {
     const maps = byStage(0);
     expect(maps.map((t) => [t.partition, t.executorId])).toEqual([
-      [0, 'e2'],
+      [0, 'e1'], // b0 on e1, e2: the 0th
       [1, 'e3'],
-      [3, 'e1'],
+      [3, 'e3'], // b3 on e1, e3: the (3 mod 2)-th
     ]);
     for (const t of maps) expect(t.waitsFor).toEqual([]);
   });
@@ -136,7 +144,7 @@ describe('plannedTasks', () => {
       expect(mine.every((t) => t.executorId === id)).toBe(true);
       expect(mine.map((t) => t.taskId)).toEqual(all.filter((t) => t.executorId === id).map((t) => t.taskId));
     }
-    expect(plannedTasks(rules(), T, blocks, 'e1').map((t) => t.taskId)).toEqual(['job-1/7000/0/3', 'job-1/7000/1/0', 'job-1/7000/1/3', 'job-1/7000/1/4']);
+    expect(plannedTasks(rules(), T, blocks, 'e1').map((t) => t.taskId)).toEqual(['job-1/7000/0/0', 'job-1/7000/1/0', 'job-1/7000/1/3', 'job-1/7000/1/4']);
     expect(plannedTasks(rules(), T, blocks, 'outsider')).toEqual([]);
   });
 
@@ -163,13 +171,13 @@ describe('plannedTaskSpec', () => {
   };
 
   it('builds a map task as the plan\'s attempt reading its block where members hold it, pushing buckets to other executors\' reducers', () => {
-    const spec = specOf(0, 0); // on e2
+    const spec = specOf(0, 0); // on e1
     // The plan's attempt number: far above the scheduler's own (from 1), so a result names its plan.
     expect(spec.attempt).toBe(PLANNED_ATTEMPT_BASE + 3);
     expect(isPlannedAttempt(spec.attempt)).toBe(true);
     expect(isPlannedAttempt(1)).toBe(false);
     expect(spec.taskId).toBe('job-1/7000/0/0');
-    expect(spec.epoch).toBe(12);
+    expect(spec.epoch).toBe(11);
     expect(spec.bundleHash).toBe('hash-1');
     expect(spec.locality).toBe('PROCESS_LOCAL');
     expect(spec.nodePartitions).toEqual([4, 4, 4, 4, 5, 5, 5]);
@@ -191,7 +199,7 @@ describe('plannedTaskSpec', () => {
     expect(spec.shuffleWrite?.shuffleId).toBe('job-1:7000:4:inc7');
     expect(spec.shuffleWrite?.numPartitions).toBe(REDUCE_PARTITIONS);
     expect(spec.shuffleWrite?.push).toEqual([
-      { executor: { executorId: 'e1', address: 'e1:1', epoch: 11 }, reducePartitions: [0, 3, 4] },
+      { executor: { executorId: 'e2', address: 'e2:1', epoch: 12 }, reducePartitions: [1] },
       { executor: { executorId: 'e3', address: 'e3:1', epoch: 13 }, reducePartitions: [2] },
     ]);
   });

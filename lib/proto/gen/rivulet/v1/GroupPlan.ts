@@ -10,7 +10,8 @@ import type { Long } from '@grpc/proto-loader';
  * compute alike, so those batches need no launch from the scheduler. When the
  * receiver announces a planned batch (NATS batch.ready, or its GetBatchBlocks
  * answer), each member starts the tasks the rules give it: the map task of
- * each block whose first replica held by a member is itself, and the reduce
+ * each block it holds whose replicas on members, in id order, name it at the
+ * block's index (mod their count) — lib/scheduling/group-plan.ts — and the reduce
  * partitions `reducers[p % len]` names it for, each once every map output it
  * reads is in its block store (pushed there by the map tasks). Every planned
  * task is attempt `attempt` of task `<job>/<batch>/<stage>/<partition>` (the
@@ -71,7 +72,8 @@ export interface GroupPlan {
  * compute alike, so those batches need no launch from the scheduler. When the
  * receiver announces a planned batch (NATS batch.ready, or its GetBatchBlocks
  * answer), each member starts the tasks the rules give it: the map task of
- * each block whose first replica held by a member is itself, and the reduce
+ * each block it holds whose replicas on members, in id order, name it at the
+ * block's index (mod their count) — lib/scheduling/group-plan.ts — and the reduce
  * partitions `reducers[p % len]` names it for, each once every map output it
  * reads is in its block store (pushed there by the map tasks). Every planned
  * task is attempt `attempt` of task `<job>/<batch>/<stage>/<partition>` (the
