@@ -41,6 +41,7 @@ import type { TaskResult } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
 import type { TaskResults } from '../../lib/proto/gen/rivulet/v1/TaskResults.js';
 import type { HeartbeatMessage } from '../../lib/nats/subjects.js';
 import { BlockStore } from '../../services/executor/block-store.js';
+import { ANNOUNCE_BEATS, MAX_ANNOUNCED_BLOCKS } from '../../services/executor/incarnation.js';
 import { TaskStreamCall } from '../../services/executor/task-stream.js';
 import { PlannedTasks, type PlanSession, type PlannedTasksDeps } from '../../services/executor/planned-tasks.js';
 import type { TaskSpec__Output } from '../../lib/proto/gen/rivulet/v1/TaskSpec.js';
@@ -99,6 +100,8 @@ export class SimulatedExecutor {
   private readonly held = new Map<string, HeldTask>();
   private readonly waiting: HeldTask[] = [];
   private running = 0;
+  /** Heartbeats still to carry the input block ids (after a rejoin, as incarnation.ts does). */
+  private announceLeft = 0;
 
   constructor(private readonly opts: SimulatedExecutorOptions) {
     this.store = new BlockStore(opts.blockStoreBytes);
@@ -146,6 +149,8 @@ export class SimulatedExecutor {
       blockCount: s.count,
       blockBytes: s.bytes,
       blockCapacityBytes: s.capacityBytes,
+      // The scheduler re-adopts input blocks only from these: without them a rejoined executor's blocks stay "lost".
+      ...(this.announcing() ? { inputBlocks: this.store.idsOf('input').slice(0, MAX_ANNOUNCED_BLOCKS) } : {}),
     };
   }
 
@@ -153,7 +158,8 @@ export class SimulatedExecutor {
    * The scheduler declared this incarnation lost (the simulator process was
    * too slow to heartbeat in time): rejoin as a new one, as
    * services/executor/incarnation.ts does. Its tasks are dropped without a
-   * report — the scheduler already runs them elsewhere.
+   * report — the scheduler already runs them elsewhere — and its next
+   * heartbeats carry its input block ids, so batches reading them run again.
    */
   declaredLost(epoch: number): void {
     if (epoch !== this.epochNow) return;
@@ -166,6 +172,13 @@ export class SimulatedExecutor {
     this.store.dropKinds(['shuffle', 'cached']);
     this.buckets.clear();
     this.planned.dropOlderThan(this.epochNow);
+    this.announceLeft = ANNOUNCE_BEATS;
+  }
+
+  private announcing(): boolean {
+    if (this.announceLeft <= 0) return false;
+    this.announceLeft--;
+    return true;
   }
 
   /** Drop everything held (the simulator is stopping). */
