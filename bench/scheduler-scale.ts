@@ -18,11 +18,12 @@
  *   SCALE_BATCH_INTERVAL (100ms)  SCALE_PLOT (docs/scheduler-scale.svg; "" = none)
  *   SCALE_CPU_PROF=<dir>: the scheduler and the simulator write V8 CPU profiles there
  *     (node --cpu-prof, on their exit at the end of each point), to see where the time goes
- *   SCALE_GROUP_SIZES (unset) — the hook for group scheduling: a list such as
- *     "1,auto", each value given to the scheduler as RIVULET_GROUP_SIZE and
- *     measured as its own series. Refused while the scheduler has no
- *     groupSize option (an unknown RIVULET_* variable would be ignored, and
- *     the figure would be labelled with a setting that did nothing).
+ *   SCALE_GROUP_SIZES (1,auto): group scheduling's setting, each value given to
+ *     the scheduler as RIVULET_GROUP_SIZE (always set, never its default) and
+ *     measured as its own series — 1: every batch launched by the scheduler;
+ *     auto (or a fixed G): batches planned G at a time, started by the
+ *     simulated executors themselves on batch.ready (bench/sim/ runs the
+ *     executor's own PlannedTasks).
  *
  * The job, per point of S = N × slots slots: 100 ms batches of a small
  * steady input (2 blocks per batch), `repartition(S)` then
@@ -36,7 +37,10 @@
  * window: scheduling delay p50/p99 (batch time → first task launched: it
  * grows without bound once the scheduler cannot keep up), processing time
  * p50/p99, the scheduler's CPU time per batch (/proc, so Linux only) and its
- * share of one core, and tasks completed per second; then the table, one JSON
+ * share of one core, tasks completed per second, the share of tasks that ran
+ * from a group plan (BatchStatus.planned_tasks) and the TaskStream messages
+ * the scheduler sent per batch (ClusterStatus.launch_messages: launches;
+ * plans_sent: group plans, one per executor per group); then the table, one JSON
  * line per point, and an SVG plot (scheduling delay and scheduler CPU per
  * batch vs N, like Drizzle's scheduling-overhead figure). The simulator's own
  * event-loop delay and rejoins (executors declared lost because the harness
@@ -76,16 +80,16 @@ const simulatorEntry = fileURLToPath(new URL('./sim/executor-simulator.js', impo
 const cpuProfDir = process.env.SCALE_CPU_PROF ? resolve(process.env.SCALE_CPU_PROF) : undefined;
 const profileArgs = (name: string) => (cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir, '--cpu-prof-name', `${name}-${Date.now()}.cpuprofile`] : []);
 
-/** The group-scheduling hook; see the module doc. `undefined`: today's scheduler, one configuration. */
-const groupSizes: Array<string | undefined> = (() => {
-  const raw = process.env.SCALE_GROUP_SIZES;
-  if (!raw) return [undefined];
-  if (!('groupSize' in schedulerConfigSchema.shape)) {
-    throw new Error('SCALE_GROUP_SIZES is set, but this scheduler has no groupSize option (group scheduling is not implemented yet)');
-  }
-  return raw.split(',').map((s) => s.trim());
-})();
-const groupLabel = (g: string | undefined) => g ?? ('groupSize' in schedulerConfigSchema.shape ? 'default' : 'n/a (not implemented)');
+/** Group scheduling's settings measured, each a series; see the module doc. Checked here, not by a scheduler that would fail at start-up. */
+const groupSizes: string[] = (process.env.SCALE_GROUP_SIZES ?? '1,auto')
+  .split(',')
+  .map((s) => s.trim())
+  .filter((s) => s.length > 0)
+  .map((g) => {
+    const parsed = schedulerConfigSchema.shape.groupSize.safeParse(g);
+    if (!parsed.success) throw new Error(`SCALE_GROUP_SIZES: ${JSON.stringify(g)} is not a scheduler groupSize (a count or "auto")`);
+    return g;
+  });
 
 /** User + system CPU time of a process so far, in ms (/proc/<pid>/stat fields 14 and 15, in clock ticks of 10 ms). */
 function cpuMs(pid: number): number {
@@ -100,6 +104,7 @@ interface SimStats {
   tasksKilled: number;
   tasksRefused: number;
   rejoins: number;
+  plannedStarted?: number;
   eventLoopDelayP99Ms: number;
   eventLoopDelayMaxMs: number;
 }
@@ -132,6 +137,15 @@ interface PointResult {
   /** The scheduler's CPU time over the window ÷ the window: 1.0 = one core busy all the time. */
   schedulerCoreShare: number;
   tasksPerSecond: number;
+  /** Tasks of the measured batches that ran from a group plan (started by their executor), ÷ all their tasks. */
+  plannedTaskShare: number;
+  /** TaskStream messages that carried tasks from the scheduler, per batch completed in the window. */
+  launchMessagesPerBatch: number;
+  /** Group plans sent (one per member executor per group), per batch completed in the window. */
+  plansPerBatch: number;
+  /** The job's group size at the end of the window (JobStatus.group_size; 0: launched batch by batch) and, if not planned, why. */
+  jobGroupSize: number;
+  groupNote: string;
   /** Batches queued or running at the end of the window: growing means the scheduler is falling behind. */
   queuedBatches: number;
   /** Batches completed at the rate they are due and none piling up; false: the scheduling delay only says how long the run was. */
@@ -140,7 +154,7 @@ interface PointResult {
   stolenTasks: number;
   /** CPU share of one core of the other processes, for judging a 2-core run. */
   coreShare: { simulator: number; receiver: number; lineage: number; nats: number };
-  simulator: { eventLoopDelayP99Ms: number; eventLoopDelayMaxMs: number; rejoins: number; tasksRefused: number };
+  simulator: { eventLoopDelayP99Ms: number; eventLoopDelayMaxMs: number; rejoins: number; tasksRefused: number; plannedStarted: number };
   loadAverage1m: number;
 }
 
@@ -163,7 +177,7 @@ export default defineJob((ctx) => {
   return path;
 }
 
-async function runPoint(executors: number, groupSize: string | undefined): Promise<PointResult> {
+async function runPoint(executors: number, groupSize: string): Promise<PointResult> {
   const totalSlots = executors * slots;
   const stack: Array<{ name: string; stop(graceMs?: number): Promise<void> }> = [];
   const quiet = { RIVULET_LOG_LEVEL: 'warn' };
@@ -186,7 +200,8 @@ async function runPoint(executors: number, groupSize: string | undefined): Promi
         RIVULET_RECEIVER_ADDRESS: receiverAddress,
         // A fixed workload: backpressure would lower the input of a scheduler that falls behind.
         RIVULET_BACKPRESSURE: 'false',
-        ...(groupSize !== undefined ? { RIVULET_GROUP_SIZE: groupSize } : {}),
+        // Always explicit: a figure is never labelled with a default that may change.
+        RIVULET_GROUP_SIZE: groupSize,
       },
     });
     stack.push(scheduler);
@@ -235,7 +250,7 @@ async function runPoint(executors: number, groupSize: string | undefined): Promi
 async function measure(o: {
   executors: number;
   totalSlots: number;
-  groupSize: string | undefined;
+  groupSize: string;
   scheduler: ServiceProcess;
   lineage: ServiceProcess;
   receiver: ServiceProcess;
@@ -264,10 +279,12 @@ async function measure(o: {
     })();
     // The status keeps 100 finished batches (10 s at 100 ms): collect them as they finish.
     const seen = new Map<number, BatchStatus>();
+    let cluster = { launchMessages: 0, plansSent: 0 };
     const collect = async () => {
       const st = await client.status({ recentBatches: 1000 });
       const j = st.jobs.find((x) => x.jobId === job.jobId);
       for (const b of j?.recentBatches ?? []) seen.set(Number(b.batchTimeMs), b);
+      cluster = { launchMessages: Number(st.launchMessages), plansSent: Number(st.plansSent) };
       return j;
     };
     const collector = setInterval(() => void collect().catch(() => undefined), 1000);
@@ -278,6 +295,7 @@ async function measure(o: {
       await sleep(warmupSeconds * 1000);
       while (Date.now() - warmupStart < 3 * warmupSeconds * 1000 && ((await collect())?.queuedBatches ?? 0) > 2) await sleep(500);
       const startJob = await collect();
+      const cluster0 = cluster;
       const t0 = Date.now();
       const cpu0 = cpuAll();
       await sleep(seconds * 1000);
@@ -286,6 +304,7 @@ async function measure(o: {
       const cpu1 = cpuAll();
       const t1 = Date.now();
       const endJob = await collect();
+      const cluster1 = cluster;
       if (o.sim.process.exitCode !== null || o.sim.process.signalCode !== null) {
         throw new Error(`the executor simulator exited during the run:\n${o.sim.recentOutput(4096)}`);
       }
@@ -299,10 +318,12 @@ async function measure(o: {
       const all = simStats(o.sim);
       const share = (k: keyof typeof pids) => Number(((cpu1[k] - cpu0[k]) / windowMs).toFixed(2));
       const pct = (xs: number[]) => ({ p50: Math.round(percentile(xs, 50)), p99: Math.round(percentile(xs, 99)) });
+      const perBatch = (n: number) => Number((n / Math.max(1, completedInWindow)).toFixed(1));
+      const measuredTasks = measured.reduce((n, b) => n + b.tasks, 0);
       return {
         executors: o.executors,
         slots,
-        groupSize: groupLabel(o.groupSize),
+        groupSize: o.groupSize,
         tasksPerBatch: percentile(measured.map((b) => b.tasks), 50),
         batchesCompleted: completedInWindow,
         windowSeconds: Number((windowMs / 1000).toFixed(1)),
@@ -311,7 +332,12 @@ async function measure(o: {
         totalDelayMs: pct(measured.map((b) => b.totalDelayMs)),
         schedulerCpuMsPerBatch: Number(((cpu1.scheduler - cpu0.scheduler) / Math.max(1, completedInWindow)).toFixed(1)),
         schedulerCoreShare: share('scheduler'),
-        tasksPerSecond: Math.round(measured.reduce((n, b) => n + b.tasks, 0) / (windowMs / 1000)),
+        tasksPerSecond: Math.round(measuredTasks / (windowMs / 1000)),
+        plannedTaskShare: Number((measured.reduce((n, b) => n + b.plannedTasks, 0) / Math.max(1, measuredTasks)).toFixed(3)),
+        launchMessagesPerBatch: perBatch(cluster1.launchMessages - cluster0.launchMessages),
+        plansPerBatch: perBatch(cluster1.plansSent - cluster0.plansSent),
+        jobGroupSize: endJob?.groupSize ?? 0,
+        groupNote: endJob?.groupNote ?? '',
         queuedBatches: endJob?.queuedBatches ?? 0,
         keepingUp: (endJob?.queuedBatches ?? 0) <= 2 && completedInWindow >= 0.9 * (windowMs / intervalMs),
         taskFailures: measured.reduce((n, b) => n + b.taskFailures, 0),
@@ -322,6 +348,7 @@ async function measure(o: {
           eventLoopDelayMaxMs: Math.max(0, ...stats.map((s) => s.eventLoopDelayMaxMs)),
           rejoins: all.at(-1)?.rejoins ?? 0,
           tasksRefused: all.at(-1)?.tasksRefused ?? 0,
+          plannedStarted: all.at(-1)?.plannedStarted ?? 0,
         },
         loadAverage1m: Number(loadavg()[0]!.toFixed(2)),
       };
@@ -348,6 +375,9 @@ function printTable(results: PointResult[]): void {
     'sched CPU/batch ms',
     'sched cores',
     'tasks/s',
+    'planned',
+    'launch msgs/batch',
+    'plans/batch',
     'queued',
     'keeping up',
     'sim lag p99 ms',
@@ -364,6 +394,9 @@ function printTable(results: PointResult[]): void {
     String(r.schedulerCpuMsPerBatch),
     String(r.schedulerCoreShare),
     String(r.tasksPerSecond),
+    `${(r.plannedTaskShare * 100).toFixed(0)}%`,
+    String(r.launchMessagesPerBatch),
+    String(r.plansPerBatch),
     String(r.queuedBatches),
     r.keepingUp ? 'yes' : 'no',
     String(r.simulator.eventLoopDelayP99Ms),
@@ -382,7 +415,7 @@ function writePlot(results: PointResult[]): void {
   const cpu: Series[] = [];
   configs.forEach((g, i) => {
     const rs = results.filter((r) => r.groupSize === g);
-    const suffix = configs.length > 1 || !g.startsWith('n/a') ? ` (groupSize ${g})` : '';
+    const suffix = ` (groupSize ${g})`;
     const color = colors[i % colors.length]!;
     // A point that was falling behind says so: its delay is the length of the run, not a latency.
     delay.push({ name: `p99${suffix}`, color, points: rs.map((r) => [r.executors, r.schedulingDelayMs.p99, r.keepingUp ? undefined : 'falling behind']) });
@@ -430,7 +463,7 @@ function writePlot(results: PointResult[]): void {
 async function main(): Promise<void> {
   console.log(machineLine());
   console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`groupSize: ${groupSizes.map(groupLabel).join(', ')}`);
+  console.log(`groupSize: ${groupSizes.join(', ')}`);
   const results: PointResult[] = [];
   for (const g of groupSizes) {
     for (const n of executorCounts) {
@@ -438,6 +471,13 @@ async function main(): Promise<void> {
       const r = await runPoint(n, g);
       results.push(r);
       console.log(JSON.stringify({ benchmark: 'scheduler-scale', machine: machine(), taskMs, batchInterval, ...r }));
+      console.log(
+        `  ${n} × ${slots}, groupSize ${g}: scheduling delay p50/p99 ${r.schedulingDelayMs.p50}/${r.schedulingDelayMs.p99} ms, ` +
+          `scheduler CPU ${r.schedulerCpuMsPerBatch} ms/batch, ${r.tasksPerSecond} tasks/s, ` +
+          `planned ${(r.plannedTaskShare * 100).toFixed(0)}% of tasks, ${r.launchMessagesPerBatch} launch messages + ${r.plansPerBatch} plans per batch` +
+          `${r.keepingUp ? '' : ' (falling behind)'}; job group size ${r.jobGroupSize}${r.groupNote ? ` (${r.groupNote})` : ''}; ` +
+          `sim lag p99 ${r.simulator.eventLoopDelayP99Ms} ms, load ${r.loadAverage1m}`,
+      );
       console.error(`  ${n} × ${slots} done in ${Math.round((Date.now() - started) / 1000)} s`);
     }
   }

@@ -13,8 +13,15 @@
  *   RIVULET_NATS_URL=nats://127.0.0.1:4222 RIVULET_EXECUTORS=32 RIVULET_SLOTS=4 \
  *     RIVULET_TASK_DURATION=2ms node dist/bench/sim/executor-simulator.js
  *
+ * Group plans: it subscribes to NATS batch.ready, as the executor does, and
+ * tells every simulated executor of each announced batch; when a map task
+ * of a planned shuffle finishes it records the task's buckets, in memory,
+ * on its own executor and on those its push targets name (what the real
+ * map task's writes and pushes would store), so planned reducers start.
+ *
  * Every `statsInterval` it writes a `{"msg":"sim stats",…}` line to stdout
- * (whatever the log level): tasks succeeded / killed / refused, rejoins
+ * (whatever the log level): tasks succeeded / killed / refused, planned
+ * tasks started, rejoins
  * (incarnations the scheduler declared lost because this process was too
  * slow to heartbeat) and its own event-loop delay. A benchmark reads them to
  * tell a measurement of the scheduler from one of an overloaded harness.
@@ -24,14 +31,16 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { systemClock } from '../../lib/clock.js';
 import { bytes, commonOptions, duration, int } from '../../lib/config/index.js';
+import { dial, unary } from '../../lib/grpc/client.js';
 import { startServer, type StartedServer } from '../../lib/grpc/server.js';
 import { connectNats, publish, subscribe } from '../../lib/nats/connection.js';
-import { executorLostSchema } from '../../lib/nats/schemas.js';
+import { batchReadySchema, executorLostSchema } from '../../lib/nats/schemas.js';
+import type { ReceiverClient } from '../../lib/proto/index.js';
 import { subjects } from '../../lib/nats/subjects.js';
 import { runService } from '../../lib/service-main.js';
 import { startHeartbeats, type HeartbeatHandle } from '../../services/executor/heartbeat.js';
 import { SimulatedExecutor } from './simulated-executor.js';
-import { skimmingExecutorService } from './task-spec-skim.js';
+import { skimmingExecutorService, type SkimmedWrite } from './task-spec-skim.js';
 
 const simulatorConfigSchema = z.object({
   ...commonOptions,
@@ -58,6 +67,29 @@ await runService('executor-simulator', simulatorConfigSchema, async (config, log
   const servers: StartedServer[] = [];
   const beats: HeartbeatHandle[] = [];
   const firstEpoch = Date.now();
+  // One client per receiver address a plan names, shared by every simulated executor.
+  const receivers = new Map<string, ReceiverClient>();
+  const fetchBatchBlocks = async (address: string, stream: string, batchTimeMs: number) => {
+    let client = receivers.get(address);
+    if (!client) receivers.set(address, (client = dial.receiver(address, { maxMessageBytes: config.maxMessageBytes })));
+    const res = await unary(client, client.getBatchBlocks, { stream, batchTimeMs }, { timeoutMs: 2000 });
+    return { complete: res.complete, blocks: res.blocks.map((b) => ({ blockId: b.blockId, executorIds: b.executorIds })) };
+  };
+  const planSuffixes = new Set<string>();
+  // A map task of a planned shuffle finished: its buckets are stored on its own executor (all of
+  // them) and pushed to the executor planned for each reduce partition. Planned reducers are told
+  // of the buckets they may wait for: those pushed to them, and on its own executor the others.
+  const mapFinished = (executorId: string, write: SkimmedWrite) => {
+    if (!planSuffixes.has(write.shuffleId.slice(write.shuffleId.lastIndexOf(':') + 1))) return;
+    const pushed = new Uint8Array(write.numPartitions);
+    for (const t of write.pushTargets()) {
+      for (const r of t.reducePartitions) if (r < pushed.length) pushed[r] = 1;
+      sims.get(t.executorId)?.buckets.put(write.shuffleId, write.mapPartition, t.reducePartitions, t.reducePartitions);
+    }
+    const own: number[] = [];
+    for (let r = 0; r < pushed.length; r++) if (pushed[r] === 0) own.push(r);
+    sims.get(executorId)?.buckets.put(write.shuffleId, write.mapPartition, 'all', own);
+  };
   const service = skimmingExecutorService((err) => {
     log.fatal({ err }, 'cannot read task requests; stopping');
     process.exit(1);
@@ -74,6 +106,10 @@ await runService('executor-simulator', simulatorConfigSchema, async (config, log
       maxMessageBytes: config.maxMessageBytes,
       host,
       epoch: firstEpoch,
+      fetchBatchBlocks,
+      planSuffixes,
+      mapFinished,
+      log,
     });
     const server = await startServer({ host: config.host, port: 0, maxMessageBytes: config.maxMessageBytes }, (s) =>
       s.addService(service, sim.handlers()),
@@ -93,11 +129,20 @@ await runService('executor-simulator', simulatorConfigSchema, async (config, log
     );
   }
   const lost = subscribe(nc, subjects.executorLostAll, executorLostSchema, (m) => sims.get(m.executorId)?.declaredLost(Number(m.epoch)), log);
+  const batchReady = subscribe(
+    nc,
+    subjects.batchReadyAll,
+    batchReadySchema,
+    (m) => {
+      for (const s of sims.values()) s.batchReady(m.stream, m.batchTimeMs, m.blocks);
+    },
+    log,
+  );
 
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
   const stats = setInterval(() => {
-    const total = { tasksSucceeded: 0, tasksKilled: 0, tasksRefused: 0, rejoins: 0 };
+    const total = { tasksSucceeded: 0, tasksKilled: 0, tasksRefused: 0, plannedStarted: 0, rejoins: 0 };
     for (const s of sims.values()) for (const k of Object.keys(total) as Array<keyof typeof total>) total[k] += s.stats[k];
     const line = {
       msg: 'sim stats',
@@ -119,8 +164,10 @@ await runService('executor-simulator', simulatorConfigSchema, async (config, log
       loopDelay.disable();
       for (const b of beats) b.stop();
       lost.unsubscribe();
+      batchReady.unsubscribe();
       for (const s of sims.values()) s.close();
       await Promise.all(servers.map((s) => s.shutdown(500)));
+      for (const c of receivers.values()) c.close();
       await nc.drain().catch(() => undefined);
     },
   };

@@ -16,27 +16,38 @@
  * - KillTasks, including `only_if_queued` (stealing gives back only tasks
  *   that have not started), each killed task reporting KILLED;
  * - PutBlock / PushBlocks / DropBlocks on the executor's own BlockStore, so
- *   the receiver's replication and the heartbeat's block figures are real.
- * What it does not do: load or run job code, fetch shuffle inputs, push
- * buckets to reducers (a push is best effort; the scheduler does not wait for
- * it), or copy blocks from peers (ReplicateBlocks records what it was asked
- * for). A ShuffleWrite task reports `bucketSize` bytes for every bucket, a
- * result task an empty output.
+ *   the receiver's replication and the heartbeat's block figures are real;
+ * - group plans (GroupPlan / PlanRevocation on the TaskStream), handled by
+ *   the executor's own PlannedTasks (services/executor/planned-tasks.ts):
+ *   the simulator tells it of every batch.ready, it builds the planned tasks
+ *   and starts them here (not refused when full, as task-stream.ts does), and
+ *   their results go back on the call the plan came on. A planned reducer
+ *   waits for its buckets: when a map task of a planned shuffle finishes, the
+ *   simulator records its buckets (shuffle-buckets.ts) here and on the
+ *   executors its push targets name, as a real map task's writes and pushes
+ *   would have stored them.
+ * What it does not do: load or run job code, fetch shuffle inputs, move
+ * bucket bytes (a launched reducer never waits for a push; the scheduler does
+ * not either), or copy blocks from peers (ReplicateBlocks records what it
+ * was asked for). A ShuffleWrite task reports `bucketSize` bytes for every
+ * bucket, a result task an empty output.
  */
 import type * as grpc from '@grpc/grpc-js';
+import { systemClock } from '../../lib/clock.js';
 import { InvalidArgumentError, NotFoundError, toServiceError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
 import type { ExecutorHandlers } from '../../lib/proto/gen/rivulet/v1/Executor.js';
 import type { TaskResult } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
 import type { TaskResults } from '../../lib/proto/gen/rivulet/v1/TaskResults.js';
 import type { HeartbeatMessage } from '../../lib/nats/subjects.js';
 import { BlockStore } from '../../services/executor/block-store.js';
+import { ANNOUNCE_BEATS, MAX_ANNOUNCED_BLOCKS } from '../../services/executor/incarnation.js';
 import { TaskStreamCall } from '../../services/executor/task-stream.js';
-import type { SkimmedTask } from './task-spec-skim.js';
-
-/** What RunTasks and TaskStream handlers receive: requests are skimmed (task-spec-skim.ts), not decoded. */
-interface SkimmedRequest {
-  tasks: SkimmedTask[];
-}
+import { PlannedTasks, type PlanSession, type PlannedTasksDeps } from '../../services/executor/planned-tasks.js';
+import type { TaskSpec__Output } from '../../lib/proto/gen/rivulet/v1/TaskSpec.js';
+import type { AnnouncedBlock } from '../../lib/scheduling/group-plan.js';
+import { ShuffleBuckets } from './shuffle-buckets.js';
+import type { SkimmedRequest, SkimmedTask, SkimmedWrite } from './task-spec-skim.js';
 
 export interface SimulatedExecutorOptions {
   executorId: string;
@@ -51,6 +62,13 @@ export interface SimulatedExecutorOptions {
   host: string;
   /** The first incarnation's epoch; a rejoin takes a higher one. */
   epoch: number;
+  /** The receiver's GetBatchBlocks, for a planned batch whose batch.ready did not come. */
+  fetchBatchBlocks: PlannedTasksDeps['fetchBatchBlocks'];
+  /** Shared by the simulator's executors: the shuffleIdSuffix of every plan one of them accepted (a planned shuffle's id ends `:<suffix>`). */
+  planSuffixes: Set<string>;
+  /** A map task finished: record its buckets where a real one would have stored them (executor-simulator.ts). */
+  mapFinished(executorId: string, write: SkimmedWrite): void;
+  log: Logger;
 }
 
 /** Counters the simulator prints, so a run can tell a healthy harness from an overloaded one. */
@@ -59,6 +77,7 @@ export interface SimulatedExecutorStats {
   tasksKilled: number;
   tasksRefused: number;
   rejoins: number;
+  plannedStarted: number;
 }
 
 interface HeldTask {
@@ -73,16 +92,38 @@ const attemptKey = (taskId: string, attempt: number) => `${taskId}#${attempt}`;
 
 export class SimulatedExecutor {
   readonly store: BlockStore;
-  readonly stats: SimulatedExecutorStats = { tasksSucceeded: 0, tasksKilled: 0, tasksRefused: 0, rejoins: 0 };
+  readonly buckets = new ShuffleBuckets();
+  readonly stats: SimulatedExecutorStats = { tasksSucceeded: 0, tasksKilled: 0, tasksRefused: 0, rejoins: 0, plannedStarted: 0 };
+  private readonly planned: PlannedTasks;
   private epochNow: number;
   private address = '';
   private readonly held = new Map<string, HeldTask>();
   private readonly waiting: HeldTask[] = [];
   private running = 0;
+  /** Heartbeats still to carry the input block ids (after a rejoin, as incarnation.ts does). */
+  private announceLeft = 0;
 
   constructor(private readonly opts: SimulatedExecutorOptions) {
     this.store = new BlockStore(opts.blockStoreBytes);
     this.epochNow = opts.epoch;
+    this.planned = new PlannedTasks({
+      executorId: opts.executorId,
+      epoch: () => this.epochNow,
+      has: (id) => this.buckets.has(id),
+      onPut: (listener) => this.buckets.onPut(listener),
+      fetchBatchBlocks: opts.fetchBatchBlocks,
+      clock: systemClock,
+      log: opts.log,
+    });
+  }
+
+  get executorId(): string {
+    return this.opts.executorId;
+  }
+
+  /** The receiver announced a batch (NATS batch.ready): planned tasks of it that fall here start. */
+  batchReady(stream: string, batchTimeMs: number, blocks: readonly AnnouncedBlock[]): void {
+    this.planned.batchReady(stream, batchTimeMs, blocks);
   }
 
   get epoch(): number {
@@ -108,6 +149,8 @@ export class SimulatedExecutor {
       blockCount: s.count,
       blockBytes: s.bytes,
       blockCapacityBytes: s.capacityBytes,
+      // The scheduler re-adopts input blocks only from these: without them a rejoined executor's blocks stay "lost".
+      ...(this.announcing() ? { inputBlocks: this.store.idsOf('input').slice(0, MAX_ANNOUNCED_BLOCKS) } : {}),
     };
   }
 
@@ -115,7 +158,8 @@ export class SimulatedExecutor {
    * The scheduler declared this incarnation lost (the simulator process was
    * too slow to heartbeat in time): rejoin as a new one, as
    * services/executor/incarnation.ts does. Its tasks are dropped without a
-   * report — the scheduler already runs them elsewhere.
+   * report — the scheduler already runs them elsewhere — and its next
+   * heartbeats carry its input block ids, so batches reading them run again.
    */
   declaredLost(epoch: number): void {
     if (epoch !== this.epochNow) return;
@@ -126,10 +170,20 @@ export class SimulatedExecutor {
     this.waiting.length = 0;
     this.running = 0;
     this.store.dropKinds(['shuffle', 'cached']);
+    this.buckets.clear();
+    this.planned.dropOlderThan(this.epochNow);
+    this.announceLeft = ANNOUNCE_BEATS;
+  }
+
+  private announcing(): boolean {
+    if (this.announceLeft <= 0) return false;
+    this.announceLeft--;
+    return true;
   }
 
   /** Drop everything held (the simulator is stopping). */
   close(): void {
+    this.planned.dropOlderThan(Number.POSITIVE_INFINITY);
     for (const t of this.held.values()) clearTimeout(t.timer);
     this.held.clear();
     this.waiting.length = 0;
@@ -139,9 +193,13 @@ export class SimulatedExecutor {
     return this.opts.slots * this.opts.taskQueueDepth;
   }
 
-  /** Take one task: refused when full (queue_full, as the executor does), else held until it finishes or is killed. */
-  private accept(spec: SkimmedTask, report: (r: TaskResult) => void): void {
-    if (this.held.size >= this.maxHeld) {
+  /**
+   * Take one task: refused when full (queue_full, as the executor does),
+   * else held until it finishes or is killed. A planned task is never
+   * refused: the scheduler planned it onto this executor's slots.
+   */
+  private accept(spec: SkimmedTask, report: (r: TaskResult) => void, planned = false): void {
+    if (!planned && this.held.size >= this.maxHeld) {
       this.stats.tasksRefused++;
       report({
         ...this.header(spec),
@@ -173,6 +231,8 @@ export class SimulatedExecutor {
     this.held.delete(key);
     this.running--;
     this.stats.tasksSucceeded++;
+    // Its buckets are in place before its result is sent, as a real map task's writes (and pushes) are.
+    if (task.spec.write) this.opts.mapFinished(this.opts.executorId, task.spec.write);
     task.report(this.succeeded(task));
     this.pump();
   }
@@ -205,7 +265,7 @@ export class SimulatedExecutor {
     const startedAt = task.startedAtMs ?? task.acceptedAtMs;
     const metrics = { recordsIn: 0, recordsOut: 0, bytesOut: 0, runMs: Date.now() - startedAt, fetchMs: 0, queueMs: startedAt - task.acceptedAtMs };
     const r: TaskResult = { ...this.header(spec), state: 'SUCCEEDED', metrics };
-    if (spec.buckets !== undefined) r.bucketBytes = new Array<number>(spec.buckets).fill(this.opts.bucketSize);
+    if (spec.write) r.bucketBytes = new Array<number>(spec.write.numPartitions).fill(this.opts.bucketSize);
     else r.records = { count: 0, payload: Buffer.alloc(0) };
     return r;
   }
@@ -249,13 +309,18 @@ export class SimulatedExecutor {
       },
       DropBlocks: (call, callback) => {
         const { dropped, bytesFreed } = store.drop(call.request.blockIds, call.request.prefixes);
+        this.buckets.drop(call.request.prefixes);
         callback(null, { dropped, bytesFreed });
       },
       // No code runs here: the bundle is accepted and forgotten.
       LoadJob: (_call, callback) => callback(null, {}),
       KillTasks: (call, callback) => {
         let killed = 0;
-        for (const t of call.request.tasks) if (this.kill(t.taskId, t.attempt, call.request.onlyIfQueued)) killed++;
+        for (const t of call.request.tasks) {
+          if (this.kill(t.taskId, t.attempt, call.request.onlyIfQueued)) killed++;
+          // A planned task still waiting for its buckets has not been accepted here yet.
+          else if (this.planned.kill(t.taskId, t.attempt)) killed++;
+        }
         callback(null, { killed });
       },
       // Recorded, not copied: simulated tasks never read their inputs.
@@ -291,14 +356,51 @@ export class SimulatedExecutor {
   /** The executor end of the scheduler's task channel, with task-stream.ts's semantics (packed results, end after the last one). */
   private serveTaskStream(call: grpc.ServerDuplexStream<SkimmedRequest, TaskResults>): void {
     const session = new TaskStreamCall(call, this.opts.maxMessageBytes);
-    call.on('data', (req: SkimmedRequest) => {
-      for (const spec of req.tasks) {
-        session.begun();
-        this.accept(spec, (r) => {
+    const start = (spec: SkimmedTask, planned: boolean) => {
+      session.begun();
+      this.accept(
+        spec,
+        (r) => {
           if (session.isOpen) session.outbox.write(r);
           session.ended();
-        });
+        },
+        planned,
+      );
+    };
+    const planSession: PlanSession = {
+      get isOpen() {
+        return session.isOpen;
+      },
+      start: (spec) => {
+        this.stats.plannedStarted++;
+        start(fromSpec(spec), true);
+      },
+      report: (r) => {
+        if (session.isOpen) session.outbox.write(r);
+      },
+    };
+    call.on('data', (req: SkimmedRequest) => {
+      for (const spec of req.tasks) start(spec, false);
+      for (const plan of req.plans) {
+        this.opts.planSuffixes.add(plan.shuffleIdSuffix);
+        this.planned.accept(plan, planSession);
       }
+      for (const r of req.revocations) this.planned.revoke(r);
     });
   }
+}
+
+/** A planned task's spec (PlannedTasks builds it in full) as a simulated task needs it. */
+function fromSpec(spec: TaskSpec__Output): SkimmedTask {
+  const task: SkimmedTask = { taskId: spec.taskId, attempt: spec.attempt };
+  const w = spec.shuffleWrite;
+  if (w) {
+    task.write = {
+      shuffleId: w.shuffleId,
+      mapPartition: w.mapPartitionOffset + spec.partition,
+      numPartitions: w.numPartitions,
+      pushTargets: () => w.push.map((p) => ({ executorId: p.executor?.executorId ?? '', reducePartitions: p.reducePartitions })),
+    };
+  }
+  return task;
 }
