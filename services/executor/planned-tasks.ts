@@ -68,6 +68,8 @@ interface Waiting {
   waitMs: number;
   session: PlanSession;
   missing: number;
+  /** The bucket ids it was missing when it began to wait (its entries in waitingFor). */
+  ids: string[];
   timer?: TimerHandle;
 }
 
@@ -148,7 +150,7 @@ export class PlannedTasks {
         held.session.start(spec);
         continue;
       }
-      const w: Waiting = { spec, waitMs: plan.inputWaitTimeoutMs, session: held.session, missing: missing.length };
+      const w: Waiting = { spec, waitMs: plan.inputWaitTimeoutMs, session: held.session, missing: missing.length, ids: missing };
       for (const id of missing) {
         let list = this.waitingFor.get(id);
         if (!list) this.waitingFor.set(id, (list = []));
@@ -240,7 +242,9 @@ export class PlannedTasks {
   }
 
   private purgeWaitingFor(w: Waiting): void {
-    for (const [id, list] of this.waitingFor) {
+    for (const id of w.ids) {
+      const list = this.waitingFor.get(id);
+      if (!list) continue;
       const i = list.indexOf(w);
       if (i < 0) continue;
       list.splice(i, 1);
