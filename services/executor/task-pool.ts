@@ -247,7 +247,8 @@ export class TaskPool {
     if (msg.type === 'done' && this.taskSlowdown > 1 && !job.slowed) {
       // tests/demos only: keep the slot busy as a machine this much slower would.
       job.slowed = true;
-      setTimeout(() => this.onMessage(slot, msg), (this.taskSlowdown - 1) * msg.runMs);
+      // …and report the time such a machine would have measured (planned tasks' paces come from it).
+      setTimeout(() => this.onMessage(slot, { ...msg, runMs: msg.runMs * this.taskSlowdown }), (this.taskSlowdown - 1) * msg.runMs);
       return;
     }
     slot.current = undefined;

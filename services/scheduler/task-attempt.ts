@@ -116,8 +116,17 @@ export class TaskAttempt implements AttemptInit {
     return this.launch?.locality ?? 'ANY';
   }
 
-  /** Time it has held a slot (from `startedAtMs`); 0 while queued on its executor. */
+  /**
+   * Started by its executor from a group plan: the scheduler did not see it
+   * start (it may even have finished before the run adopted it), so once it
+   * reports, its time is the one its executor measured (`reportedMs`).
+   */
+  planned = false;
+  reportedMs?: number;
+
+  /** Time it has held a slot (from `startedAtMs`; a planned attempt that reported: its executor's measure); 0 while queued on its executor. */
   runTimeMs(nowMs: number): number {
+    if (this.reportedMs !== undefined) return this.reportedMs;
     return this.startedAtMs === undefined ? 0 : nowMs - this.startedAtMs;
   }
 

@@ -157,8 +157,10 @@ export class TaskSetManager {
     });
     const locality = preferred.includes(exec.id) ? 'PROCESS_LOCAL' : 'ANY';
     t.start(attempt, { executorId: exec.id, epoch: exec.epoch, launchedAtMs: now, locality }, this.log);
-    // Its executor runs planned tasks as their inputs arrive: as far as the scheduler can tell, it holds a slot from now.
+    // Its executor runs planned tasks as their inputs arrive: as far as the scheduler can tell, it holds a
+    // slot from now; once it reports, its time is its executor's measure (runTimeMs).
     t.startedAtMs = now;
+    t.planned = true;
     this.executors.reserveSlot(exec);
     this.addRunning(t);
     run.tasksLaunched++;
@@ -418,6 +420,7 @@ export class TaskSetManager {
     const live = exec && exec.epoch === t.epoch ? exec : undefined;
     const run = t.run;
     const s = t.stageRun;
+    if (t.planned && r.metrics) t.reportedMs = r.metrics.runMs + r.metrics.fetchMs;
     if (r.state === 'SUCCEEDED') {
       t.moveTo('SUCCEEDED', this.log);
       if (run.state !== 'RUNNING') return this.schedule();
