@@ -119,12 +119,14 @@ export class GroupPlanner {
   refresh(jobs: readonly Job[]): void {
     if (!this.enabled) return;
     const I = this.d.config.batchInterval;
+    // The same for every job: computed once per refresh (it runs on every batch announcement).
+    const members = this.members();
+    const slots = members.reduce((n, e) => n + e.slots, 0);
+    if (slots === 0) return;
+    const parallelism = defaultParallelism(this.d.config, this.d.executors);
+    const membersKey = members.map((e) => `${e.id}@${e.epoch}`).join(',');
     for (const job of jobs) {
       if (job.restoring || job.state !== 'RUNNING') continue;
-      const members = this.members();
-      if (members.length === 0) return;
-      const slots = members.reduce((n, e) => n + e.slots, 0);
-      const parallelism = defaultParallelism(this.d.config, this.d.executors);
       const jp = this.jobPlans(job);
       const key = `${job.bundleHash}|${parallelism}`;
       if (jp.template?.key !== key) {
@@ -133,7 +135,7 @@ export class GroupPlanner {
         jp.template = { key, value };
       }
       const template = jp.template.value;
-      if (typeof template === 'string' || slots === 0) continue;
+      if (typeof template === 'string') continue;
       const latest = this.seen.get(template.stream);
       if (latest === undefined) continue; // no batch announced yet: the clock's phase is not known
       if (this.d.waitingBatches(job.id) > MAX_WAITING_PLANNED) {
@@ -143,7 +145,6 @@ export class GroupPlanner {
         this.revoke(job.id, jp, 'the job is falling behind');
         continue;
       }
-      const membersKey = members.map((e) => `${e.id}@${e.epoch}`).join(',');
       if (jp.membersKey !== undefined && jp.membersKey !== membersKey) this.revoke(job.id, jp, 'plan members changed (an executor turned slow, or fast again)');
       jp.membersKey = membersKey;
       let coveredUntil = Number.NEGATIVE_INFINITY;
