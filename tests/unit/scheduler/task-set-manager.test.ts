@@ -15,6 +15,7 @@ import type { TaskAttempt } from '../../../services/scheduler/task-attempt.js';
 import { TaskSetManager, type TaskSetListener } from '../../../services/scheduler/task-set-manager.js';
 import { SLOW_RETEST_MS } from '../../../services/scheduler/executor-tracker.js';
 import type { TaskAttemptRef } from '../../../services/scheduler/task-spec.js';
+import { PLANNED_ATTEMPT_BASE } from '../../../lib/scheduling/group-plan.js';
 import { heartbeat, log, RecordingGateway, result, runWithStages, specOf, tracker, type FakeExecutor, type Launched } from './fixtures.js';
 
 class Listener implements TaskSetListener {
@@ -391,6 +392,30 @@ describe('TaskSetManager', () => {
     const copies = s.gateway.launched.slice(before).filter((l) => l.spec.speculative);
     // Only e1's running task (started at launch) is a straggler; the two queued behind it are not.
     expect(copies.map((l) => l.spec.taskId)).toEqual([s.gateway.launched.find((l) => l.executor.id === 'e1')!.spec.taskId]);
+  });
+
+  it('adopts a planned attempt: running on its executor with its slot counted, its time the one its executor measured', () => {
+    const s = setup([{ id: 'e1', slots: 1 }, { id: 'e2', slots: 1 }]);
+    const run = runWithStages([{ kind: 'result', numPartitions: 2, parentStages: [] }]);
+    const stage = run.stages[0]!;
+    const attempt = PLANNED_ATTEMPT_BASE + 4;
+    s.tsm.adopt(run, stage, 0, attempt, s.executors.get('e1')!, ['e1'], undefined);
+    expect(s.gateway.launched).toEqual([]); // nothing sent: its executor started it
+    expect(free(s, 'e1')).toBe(0);
+    expect(run.plannedTasks).toBe(1);
+    expect(s.tsm.isRunning(`job-1/${run.batchTimeMs}/0/0`, attempt)).toBe(true);
+    s.clock.advance(500); // the scheduler's clock says nothing about when its executor ran it
+    const planned = { spec: { taskId: `job-1/${run.batchTimeMs}/0/0`, attempt }, executor: { id: 'e1', epoch: s.executors.get('e1')!.epoch } } as unknown as Launched;
+    s.tsm.onResult(result(planned, 'SUCCEEDED', { metrics: { recordsIn: 1, recordsOut: 1, bytesOut: 1, runMs: 40, fetchMs: 2, queueMs: 0 } }));
+    expect(s.listener.succeeded).toHaveLength(1);
+    expect(s.listener.succeeded[0]!.runTimeMs(s.clock.now())).toBe(42);
+    expect(free(s, 'e1')).toBe(1);
+
+    // One whose result came before its run adopted it (kept by the planner) is done at once.
+    const early = { spec: { taskId: `job-1/${run.batchTimeMs}/0/1`, attempt }, executor: { id: 'e2', epoch: s.executors.get('e2')!.epoch } } as unknown as Launched;
+    s.tsm.adopt(run, stage, 1, attempt, s.executors.get('e2')!, [], result(early, 'SUCCEEDED'));
+    expect(s.listener.succeeded.map((t) => t.partition)).toEqual([0, 1]);
+    expect(free(s, 'e2')).toBe(1);
   });
 
   it('one long task (a hot key) does not make its executor slow: its median pace decides', () => {
