@@ -158,7 +158,7 @@ export function formatStatus(status: ClusterStatus, opts: { batches?: number } =
   else
     out.push(
       ...table(
-        ['ID', 'NAME', 'STATE', 'STREAMS', 'OUTPUTS', 'BATCHES', 'RECORDS', 'ERROR'],
+        ['ID', 'NAME', 'STATE', 'STREAMS', 'OUTPUTS', 'BATCHES', 'RECORDS', 'GROUP', 'ERROR'],
         status.jobs.map((j) => [
           j.jobId,
           j.name,
@@ -167,6 +167,8 @@ export function formatStatus(status: ClusterStatus, opts: { batches?: number } =
           j.outputs.join(',') || '-',
           String(j.batchesCompleted),
           String(j.recordsProcessed),
+          // Group scheduling: batches per plan, or '-' when each batch is launched by the scheduler (the reason is in --json: groupNote).
+          j.groupSize > 0 ? String(j.groupSize) : '-',
           oneLine(j.error || '') || '-',
         ]),
       ).map((l) => '  ' + l),
@@ -180,7 +182,7 @@ export function formatStatus(status: ClusterStatus, opts: { batches?: number } =
     out.push(`RECENT BATCHES of ${j.jobId} (${j.name})`);
     out.push(
       ...table(
-        ['BATCH TIME', 'STATE', 'RECORDS', 'BLOCKS', 'SCHED DELAY', 'PROCESSING', 'TOTAL DELAY', 'TASKS', 'FAILED', 'LOCALITY proc/node/any (hit rate)', 'ERROR'],
+        ['BATCH TIME', 'STATE', 'RECORDS', 'BLOCKS', 'SCHED DELAY', 'PROCESSING', 'TOTAL DELAY', 'TASKS', 'PLANNED', 'FAILED', 'LOCALITY proc/node/any (hit rate)', 'ERROR'],
         batches.map((b) => [
           new Date(Number(b.batchTimeMs)).toISOString(),
           b.state,
@@ -190,6 +192,7 @@ export function formatStatus(status: ClusterStatus, opts: { batches?: number } =
           ms(b.processingTimeMs),
           ms(b.totalDelayMs),
           String(b.tasks),
+          String(b.plannedTasks),
           String(b.taskFailures),
           localityCell(b.processLocalTasks, b.nodeLocalTasks, b.anyTasks),
           oneLine(b.error || '') || '-',

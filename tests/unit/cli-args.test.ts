@@ -258,6 +258,19 @@ describe('status report: backpressure rate limits', () => {
     ]);
   });
 
+  it('shows each job\'s group size (or - when its batches are launched one by one) and each batch\'s planned tasks', () => {
+    const batch = { batchTimeMs: 1_000, state: 'COMPLETED', inputRecords: 10, inputBlocks: 2, tasks: 10, plannedTasks: 9, taskFailures: 0, processLocalTasks: 2, nodeLocalTasks: 0, anyTasks: 0, error: '' };
+    const planned = { ...job('job-a', ['lines']), groupSize: 8, recentBatches: [batch] } as unknown as ClusterStatus['jobs'][number];
+    const out = formatStatus(status({ jobs: [planned, job('job-b', ['lines'])] }));
+    const jobs = out.slice(out.indexOf('JOBS')).split('\n').slice(1, 4);
+    expect(jobs[0]).toMatch(/ GROUP /);
+    expect(jobs[1]).toMatch(/^ {2}job-a .* 8 +-$/);
+    expect(jobs[2]).toMatch(/^ {2}job-b .* - +-$/);
+    const batches = out.slice(out.indexOf('RECENT BATCHES')).split('\n').slice(1, 3);
+    expect(batches[0]).toMatch(/ TASKS +PLANNED +FAILED /);
+    expect(batches[1]).toMatch(/ 10 +9 +0 /);
+  });
+
   it('says when backpressure is off, and when no stream is read', () => {
     expect(formatStatus(status({ backpressure: false }))).toContain('RATE LIMITS  off (scheduler option backpressure=false)');
     expect(formatStatus(status({}))).toContain('RATE LIMITS (backpressure, per stream: the lowest rate of the jobs reading it)\n  (no stream is read by a running job)');
