@@ -48,7 +48,7 @@ export type SchedulerEvent =
   /** A planned task's result that no adopted attempt was waiting for when it came (group-planner.ts). */
   | { type: 'plannedResult'; result: TaskResult__Output }
   /** An executor's task stream broke: the group plans sent on it are gone. */
-  | { type: 'taskChannelBroken'; executorId: string; epoch: number }
+  | { type: 'taskChannelBroken'; executorId: string; epoch: number; unreachable: boolean }
   | { type: 'tasksLost'; executorId: string; epoch: number; taskIds: string[]; error: string; unreachable: boolean }
   | { type: 'speculationCheck' }
   | { type: 'stateRebuildPlanned'; run: BatchRun; nodeId: number; plans: Map<number, LineageRebuild> }

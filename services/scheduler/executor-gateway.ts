@@ -46,8 +46,8 @@ export class ExecutorGateway {
   private retiredLaunchMessages = 0;
   /** A planned task's result that no adopted attempt waited for yet (group-planner.ts keeps it). */
   plannedResult?: (r: TaskResult__Output) => void;
-  /** A task stream broke: group plans sent on it are gone. */
-  channelBroken?: (executorId: string, epoch: number) => void;
+  /** A task stream broke: group plans sent on it are gone; `unreachable`: a transport failure. */
+  channelBroken?: (executorId: string, epoch: number, unreachable: boolean) => void;
 
   constructor(
     private readonly log: Logger,
@@ -66,7 +66,7 @@ export class ExecutorGateway {
     const client = dial.executor(e.address, { maxMessageBytes: this.maxMessageBytes });
     const fresh: Peer = { epoch: e.epoch, client, loaded: new Map(), tasks: new TaskChannel(client, e.id, this.maxTaskResultBytes, this.log) };
     fresh.tasks.unsolicited = (r) => this.plannedResult?.(r);
-    fresh.tasks.onBroken = () => this.channelBroken?.(e.id, e.epoch);
+    fresh.tasks.onBroken = (unreachable) => this.channelBroken?.(e.id, e.epoch, unreachable);
     this.peers.set(e.id, fresh);
     return fresh;
   }
@@ -122,7 +122,7 @@ export class ExecutorGateway {
       },
       (err: unknown) => {
         this.log.warn({ executorId: e.id, jobId: job.jobId, err: errorMessage(err) }, 'cannot load the job for a group plan');
-        if (this.peers.get(e.id) === peer) this.channelBroken?.(e.id, e.epoch);
+        if (this.peers.get(e.id) === peer) this.channelBroken?.(e.id, e.epoch, false);
       },
     );
   }

@@ -138,7 +138,7 @@ export class Scheduler implements BatchSourceHost {
       log,
     });
     ports.gateway.plannedResult = (result) => this.post({ type: 'plannedResult', result });
-    ports.gateway.channelBroken = (executorId, epoch) => this.post({ type: 'taskChannelBroken', executorId, epoch });
+    ports.gateway.channelBroken = (executorId, epoch, unreachable) => this.post({ type: 'taskChannelBroken', executorId, epoch, unreachable });
     this.dag = new BatchDag({
       config,
       clock,
@@ -303,6 +303,10 @@ export class Scheduler implements BatchSourceHost {
       case 'taskChannelBroken': {
         const exec = this.executors.get(e.executorId);
         if (exec && exec.epoch === e.epoch) this.planner.channelBroken(e.executorId);
+        // A transport failure with no task in flight on the call (its executor runs planned tasks, which
+        // the scheduler adopts later) is as telling as one with tasks: probe it now, as a broken launch
+        // would, rather than place work there until heartbeats stop.
+        if (e.unreachable) this.tasks.onTasksLost(e.executorId, e.epoch, [], `the task stream of executor ${e.executorId} broke`, true);
         return this.planner.refresh(this.jobs.running());
       }
       case 'tasksLost':

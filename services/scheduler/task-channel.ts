@@ -70,8 +70,8 @@ export class TaskChannel {
    * has adopted it.
    */
   unsolicited?: (r: TaskResult__Output) => void;
-  /** The call broke or ended: plans sent on it are gone with it. */
-  onBroken?: () => void;
+  /** The call broke or ended: plans sent on it are gone with it. `unreachable`: a transport failure (the executor may be gone). */
+  onBroken?: (unreachable: boolean) => void;
 
   constructor(
     private readonly client: ExecutorClient,
@@ -198,7 +198,7 @@ export class TaskChannel {
   private broken(call: Call, error: string, unreachable: boolean): void {
     if (this.call === call) {
       this.call = undefined;
-      this.onBroken?.();
+      this.onBroken?.(unreachable);
     }
     const lost = new Map<LaunchCallbacks, string[]>();
     for (const [key, entry] of this.outstanding) {
