@@ -47,7 +47,7 @@
  * could not heartbeat in time) are printed too: with either high, the point
  * measures an overloaded machine, not the scheduler.
  */
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,6 +60,7 @@ import { freePort, retryWhileAddressInUse } from '../lib/process/ports.js';
 import { supervise, type Supervised } from '../lib/process/supervise.js';
 import { schedulerConfigSchema } from '../services/scheduler/config.js';
 import { percentile, sleep } from '../scenarios/steady-wordcount.js';
+import { cpuMs } from '../scenarios/process-memory.js';
 import { machine, machineLine } from './machine.js';
 import { svgFigure, type Series } from './svg-plot.js';
 
@@ -90,13 +91,6 @@ const groupSizes: string[] = (process.env.SCALE_GROUP_SIZES ?? '1,auto')
     if (!parsed.success) throw new Error(`SCALE_GROUP_SIZES: ${JSON.stringify(g)} is not a scheduler groupSize (a count or "auto")`);
     return g;
   });
-
-/** User + system CPU time of a process so far, in ms (/proc/<pid>/stat fields 14 and 15, in clock ticks of 10 ms). */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
 
 interface SimStats {
   timeMs: number;

@@ -19,12 +19,13 @@
  *   npm run build && node dist/bench/task-throughput.js
  *   BENCH_PARTITIONS (400) BENCH_BATCHES (8) BENCH_GROUP_SIZES ("1,auto")
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RivuletClient } from '../client/index.js';
 import { startLocalCluster } from '../lib/cluster/local-cluster.js';
 import { percentile, sleep } from '../scenarios/steady-wordcount.js';
+import { cpuMs } from '../scenarios/process-memory.js';
 import { machine, machineLine } from './machine.js';
 
 const partitions = Number(process.env.BENCH_PARTITIONS ?? 400);
@@ -39,13 +40,6 @@ export default defineJob((ctx) => {
 });
 `,
 );
-
-/** User + system CPU time of a process so far, in ms (/proc/<pid>/stat fields 14 and 15, in clock ticks of 10 ms). */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
 
 async function measure(groupSize: string) {
   const cluster = await startLocalCluster({

@@ -25,6 +25,13 @@ export function rssMB(pid: number): number {
   }
 }
 
+/** User + system CPU time of a process so far, in ms (/proc/<pid>/stat fields 14 and 15, in clock ticks of 10 ms; Linux). */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 /** Every Rivulet service of the cluster (not nats-server), as it runs now: scheduler, receiver, lineage, each executor. */
 export function clusterServices(cluster: Pick<LocalCluster, 'scheduler' | 'receiver' | 'lineage' | 'executors'>): ServiceRef[] {
   return [

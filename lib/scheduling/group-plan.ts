@@ -20,6 +20,7 @@
  *
  * Pure: no I/O, no clock.
  */
+import { appendTo } from '../collections.js';
 import type { ExecutorRef__Output } from '../proto/gen/rivulet/v1/ExecutorRef.js';
 import type { GroupPlan__Output } from '../proto/gen/rivulet/v1/GroupPlan.js';
 import type { PlannedStage__Output } from '../proto/gen/rivulet/v1/PlannedStage.js';
@@ -201,15 +202,16 @@ export function plannedTaskSpec(plan: PlanRules, batchTimeMs: number, blocks: re
 }
 
 /** Every reduce partition grouped by its planned executor, except the map task's own (its buckets are already there). */
-export function pushTargets(plan: Pick<PlanRules, 'reducers' | 'members'>, reducePartitions: number, self: string): ShufflePushTarget__Output[] {
+export function pushTargets(
+  plan: { reducers: readonly string[]; members: readonly ExecutorRef__Output[] },
+  reducePartitions: number,
+  self: string,
+): ShufflePushTarget__Output[] {
   const members = new Map(plan.members.map((m) => [m.executorId, m]));
   const byExecutor = new Map<string, number[]>();
   for (let r = 0; r < reducePartitions; r++) {
     const id = reducerOf(plan.reducers, r);
-    if (id === self) continue;
-    let list = byExecutor.get(id);
-    if (!list) byExecutor.set(id, (list = []));
-    list.push(r);
+    if (id !== self) appendTo(byExecutor, id, r);
   }
   const targets: ShufflePushTarget__Output[] = [];
   for (const [id, partitions] of byExecutor) {

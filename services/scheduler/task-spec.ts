@@ -14,7 +14,7 @@ import type { Logger } from '../../lib/log.js';
 import type { BlockInput } from '../../lib/proto/gen/rivulet/v1/BlockInput.js';
 import type { ShufflePushTarget } from '../../lib/proto/gen/rivulet/v1/ShufflePushTarget.js';
 import type { TaskSpec } from '../../lib/proto/gen/rivulet/v1/TaskSpec.js';
-import { appendTo } from '../../lib/collections.js';
+import { pushTargets as planPushTargets } from '../../lib/scheduling/group-plan.js';
 import type { BatchRun, StageRun } from './batch-run.js';
 import type { CachedBlock } from './cache-registry.js';
 import type { Locality } from './placement.js';
@@ -217,15 +217,7 @@ function addStateRebuild(
  */
 function pushTargets(plan: readonly string[] | undefined, reducePartitions: number, self: string, ctx: TaskSpecContext): ShufflePushTarget[] {
   if (!plan || plan.length === 0) return [];
-  const byExecutor = new Map<string, number[]>();
-  for (let r = 0; r < reducePartitions; r++) {
-    const id = plan[r % plan.length]!;
-    if (id !== self) appendTo(byExecutor, id, r);
-  }
-  const targets: ShufflePushTarget[] = [];
-  for (const [id, partitions] of byExecutor) {
-    const executor = ctx.liveExecutor(id);
-    if (executor) targets.push({ executor, reducePartitions: partitions });
-  }
-  return targets;
+  // The same grouping as a group plan's map tasks (lib/scheduling/group-plan.ts), over the executors alive now.
+  const members = [...new Set(plan)].map((id) => ctx.liveExecutor(id)).filter((e) => e !== undefined);
+  return planPushTargets({ reducers: plan, members }, reducePartitions, self);
 }
