@@ -10,9 +10,8 @@
  * whatever the executors do.
  *
  * With group scheduling (groupSize auto) the executors start a planned
- * batch's tasks themselves when it is announced, so the scheduler's
- * "processing time" (from its first launch — here, adoption — to the end)
- * starts late; tasks/s is therefore also given over the batch's total delay
+ * batch's tasks themselves when it is announced, and its processing time
+ * counts from then; tasks/s is also given over the batch's total delay
  * (batch time → completed), which holds every task's whole run: the
  * conservative figure. Each group size runs on its own cluster.
  *

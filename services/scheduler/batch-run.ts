@@ -93,6 +93,8 @@ export class BatchRun {
   readonly inputs = new Map<string, InputBlock[]>();
   readonly stages: StageRun[] = [];
   startedAtMs?: number;
+  /** When every input was known (QUEUED): a planned batch's executors start it then. */
+  readyAtMs?: number;
   firstLaunchAtMs?: number;
   completedAtMs?: number;
   error?: string;

@@ -158,7 +158,7 @@ export class JobGenerator {
         if (blocks) this.attachInput(run, stream, blocks);
       }
       queue.push(run);
-      if (run.hasAllInputs()) run.moveTo('QUEUED', this.log);
+      if (run.hasAllInputs()) this.queued(run);
       if (bt < t) this.clock.setTimeout(() => this.post({ type: 'inputTimeout', batchTimeMs: bt }), 0);
     }
   }
@@ -168,9 +168,15 @@ export class JobGenerator {
     const run = new BatchRun(job, batchTimeMs);
     // A queue stream given no input generates no dataset this batch (planner.ts).
     for (const [stream, blocks] of inputs) run.inputs.set(stream, blocks);
-    run.moveTo('QUEUED', this.log);
+    this.queued(run);
     this.queues.get(job.id)!.push(run);
     return run;
+  }
+
+  /** Every input is known: the run may start (and a planned one's executors start it now). */
+  private queued(run: BatchRun): void {
+    run.moveTo('QUEUED', this.log);
+    run.readyAtMs = this.clock.now();
   }
 
   private attachInput(run: BatchRun, stream: string, blocks: InputBlock[]): void {
@@ -215,7 +221,7 @@ export class JobGenerator {
       if (run.batchTimeMs !== t || run.state !== 'WAITING_INPUT') continue;
       if (!run.job.graph.streams.includes(stream) || run.inputs.has(stream)) continue;
       this.attachInput(run, stream, blocks);
-      if (run.hasAllInputs()) run.moveTo('QUEUED', this.log);
+      if (run.hasAllInputs()) this.queued(run);
     }
   }
 

@@ -165,7 +165,9 @@ export class TaskSetManager {
     this.addRunning(t);
     run.tasksLaunched++;
     run.plannedTasks++;
-    run.firstLaunchAtMs ??= now;
+    // Its executors started it when it was announced, not when the scheduler got to it: scheduling delay and
+    // processing time (which backpressure's rate estimate divides by) count from there.
+    run.firstLaunchAtMs ??= Math.min(now, run.readyAtMs ?? now);
     if (preferred.length > 0) run.locality[locality]++;
     this.telemetry.taskLaunched(locality, preferred.length > 0, false);
     const epoch = exec.epoch;
