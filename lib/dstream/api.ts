@@ -28,6 +28,7 @@
  *    dataset: outputs run, `count()` gives `[0]`.
  */
 import { JobDefinitionError } from './errors.js';
+import { NAME_RULE, nameProblem } from '../names.js';
 import { parseDuration } from '../config/units.js';
 import type { JobGraph, Aggregator, GraphNode, NarrowOp } from './graph.js';
 
@@ -59,7 +60,6 @@ export function isJobDefinition(value: unknown): value is JobDefinition {
 
 export type Pair<K, V> = readonly [K, V];
 
-const NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 /** What a job's build function receives: the entry point to its input streams. */
 export class StreamingContext {
@@ -89,9 +89,8 @@ export class StreamingContext {
   }
 
   private source<T>(op: 'receiverStream' | 'queueStream', name: string): DStream<T> {
-    if (typeof name !== 'string' || !NAME.test(name)) {
-      throw new JobDefinitionError(`${op}(${JSON.stringify(name)}): a stream name is 1-128 letters, digits or _ . : -`);
-    }
+    const problem = nameProblem(name);
+    if (problem !== undefined) throw new JobDefinitionError(`${op}(name): the stream name ${problem}: a stream name is ${NAME_RULE}`);
     const clash = this.graph.sources.find((s) => s.stream === name && s.op !== op);
     if (clash) {
       throw new JobDefinitionError(`${op}(${JSON.stringify(name)}): the job already reads ${clash.op}(${JSON.stringify(name)}); use another name`);
@@ -676,9 +675,8 @@ export class DStream<T> {
    */
   output(name: string): void {
     this.checkOutput('output');
-    if (typeof name !== 'string' || !NAME.test(name)) {
-      throw new JobDefinitionError(`output(${JSON.stringify(name)}): an output name is 1-128 letters, digits or _ . : -`);
-    }
+    const problem = nameProblem(name);
+    if (problem !== undefined) throw new JobDefinitionError(`output(name): the output name ${problem}: an output name is ${NAME_RULE}`);
     if (this.graph.outputs.some((o) => o.name === name)) {
       throw new JobDefinitionError(`output(${JSON.stringify(name)}): the job already has an output with that name`);
     }

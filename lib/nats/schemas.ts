@@ -11,12 +11,13 @@
  * Unknown extra fields are stripped.
  */
 import { z } from 'zod';
+import { idSchema, nameSchema } from '../names.js';
 import type { BatchCompletedMessage, BatchReadyMessage, ExecutorLostMessage, HeartbeatMessage, RateLimitsMessage, StreamsMessage } from './subjects.js';
 
 /** Bounds on what a well-formed message can hold; a larger one is hostile or corrupt. */
 export const MESSAGE_BOUNDS = {
-  /** Ids: executor ids, job ids, block ids, stream names. */
-  id: 256,
+  /** Executor ids (heartbeat, executor.lost); job ids, stream names and block ids follow lib/names.ts. */
+  id: 128,
   /** host:port, host names. */
   address: 512,
   /** Free text (errors, reasons). */
@@ -27,7 +28,9 @@ export const MESSAGE_BOUNDS = {
   streams: 10_000,
 } as const;
 
-const id = z.string().min(1).max(MESSAGE_BOUNDS.id);
+/** Stream names and job ids follow the shared name rule, block ids the id rule (lib/names.ts). */
+const name = nameSchema;
+const blockId = idSchema;
 /** A count or size: a non-negative safe integer. msgpack may decode large integers as bigint. */
 const numeric = z.union([z.number(), z.bigint().transform((b) => Number(b))]);
 const count = numeric.pipe(z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER));
@@ -47,27 +50,27 @@ export const heartbeatSchema = z.object({
   blockBytes: count,
   blockCapacityBytes: count,
   sentAtMs: ms,
-  inputBlocks: z.array(id).max(MESSAGE_BOUNDS.blocks).optional(),
+  inputBlocks: z.array(blockId).max(MESSAGE_BOUNDS.blocks).optional(),
 }) satisfies z.ZodType<HeartbeatMessage>;
 
 export const batchReadySchema = z.object({
-  stream: id,
+  stream: name,
   batchTimeMs: ms,
   batchIntervalMs: ms,
   blocks: z
     .array(
       z.object({
-        blockId: id,
+        blockId,
         records: count,
         bytes: count,
-        executorIds: z.array(id).max(16),
+        executorIds: z.array(name).max(16),
       }),
     )
     .max(MESSAGE_BOUNDS.blocks),
 }) satisfies z.ZodType<BatchReadyMessage>;
 
 export const batchCompletedSchema = z.object({
-  jobId: id,
+  jobId: name,
   batchTimeMs: ms,
   state: z.enum(['COMPLETED', 'FAILED']),
   inputRecords: count,
@@ -79,7 +82,7 @@ export const batchCompletedSchema = z.object({
 }) satisfies z.ZodType<BatchCompletedMessage>;
 
 export const streamsSchema = z.object({
-  streams: z.array(id).max(MESSAGE_BOUNDS.streams),
+  streams: z.array(name).max(MESSAGE_BOUNDS.streams),
   batchIntervalMs: ms,
 }) satisfies z.ZodType<StreamsMessage>;
 
@@ -90,7 +93,7 @@ export const executorLostSchema = z.object({
 }) satisfies z.ZodType<ExecutorLostMessage>;
 
 export const rateLimitsSchema = z.object({
-  limits: z.array(z.object({ stream: id, recordsPerSecond: z.number().nonnegative().finite() })).max(MESSAGE_BOUNDS.streams),
+  limits: z.array(z.object({ stream: name, recordsPerSecond: z.number().nonnegative().finite() })).max(MESSAGE_BOUNDS.streams),
 }) satisfies z.ZodType<RateLimitsMessage>;
 
 /**

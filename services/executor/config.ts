@@ -6,7 +6,7 @@ import { bytes, commonOptions, duration, int } from '../../lib/config/index.js';
 export const executorConfigSchema = z.object({
   ...commonOptions,
   /** Stable name of this executor; its epoch changes on every start. */
-  executorId: z.string().regex(/^[A-Za-z0-9_-]+$/, 'executor id may hold letters, digits, _ and -'),
+  executorId: z.string().max(128).regex(/^[A-Za-z0-9_-]+$/, 'executor id is 1-128 letters, digits, _ and -'),
   /** Task slots (worker threads). */
   slots: int(availableParallelism(), 1, 1024),
   /**

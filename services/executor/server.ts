@@ -7,6 +7,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { InvalidArgumentError, NotFoundError, toServiceError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
+import { checkName } from '../../lib/names.js';
 import type { ExecutorHandlers } from '../../lib/proto/gen/rivulet/v1/Executor.js';
 import type { FetchBlocksRequest__Output } from '../../lib/proto/gen/rivulet/v1/FetchBlocksRequest.js';
 import type { FetchedBlock } from '../../lib/proto/gen/rivulet/v1/FetchedBlock.js';
@@ -40,7 +41,8 @@ export interface ExecutorServerDeps {
 
 /** Room left in a FetchedBlock for the id and framing next to the payload. */
 const MESSAGE_OVERHEAD = 1024;
-const MAX_BLOCK_ID_LENGTH = 1024;
+/** Most ids one request may name (FetchBlocks, DropBlocks, KillTasks, ReplicateBlocks, PushBlocks). */
+const MAX_IDS_PER_REQUEST = 100_000;
 
 export function executorHandlers(deps: ExecutorServerDeps): ExecutorHandlers {
   const { store, bundles, runner, log } = deps;
@@ -49,7 +51,8 @@ export function executorHandlers(deps: ExecutorServerDeps): ExecutorHandlers {
     PutBlock: (call, callback) => {
       try {
         const { blockId, batch } = call.request;
-        checkBlockId(blockId);
+        checkBlockId(blockId, 'PutBlock block_id');
+        if (call.request.stream) checkName('PutBlock stream', call.request.stream);
         if (!batch) throw new InvalidArgumentError(`PutBlock ${blockId}: batch is missing`);
         store.put({ id: blockId, kind: 'input', count: batch.count, payload: batch.payload ?? Buffer.alloc(0) });
         callback(null, { executorId: deps.executorId, epoch: deps.epoch() });
@@ -61,8 +64,9 @@ export function executorHandlers(deps: ExecutorServerDeps): ExecutorHandlers {
     PushBlocks: (call, callback) => {
       try {
         const blocks = call.request.blocks ?? [];
+        checkCount('PushBlocks blocks', blocks.length);
         for (const b of blocks) {
-          checkBlockId(b.blockId);
+          checkBlockId(b.blockId, 'PushBlocks block_id');
           // Only shuffle buckets are pushed: anything else has a place of its own (PutBlock, tasks).
           if (!b.blockId.startsWith('shuffle/')) throw new InvalidArgumentError(`PushBlocks takes shuffle buckets only, got ${b.blockId}`);
           if (!b.batch) throw new InvalidArgumentError(`PushBlocks ${b.blockId}: batch is missing`);
@@ -81,6 +85,8 @@ export function executorHandlers(deps: ExecutorServerDeps): ExecutorHandlers {
       let blocks: StoredBlock[];
       try {
         const ids = call.request.blockIds;
+        checkCount('FetchBlocks block_ids', ids.length);
+        for (const id of ids) checkBlockId(id, 'FetchBlocks block_id');
         blocks = new Array<StoredBlock>(ids.length);
         // Check everything first so a caller never gets half its blocks and a late error.
         for (let i = 0; i < ids.length; i++) {
@@ -123,7 +129,11 @@ export function executorHandlers(deps: ExecutorServerDeps): ExecutorHandlers {
 
     DropBlocks: (call, callback) => {
       try {
-        const { dropped, bytesFreed } = store.drop(call.request.blockIds, call.request.prefixes);
+        const { blockIds, prefixes } = call.request;
+        checkCount('DropBlocks block_ids', blockIds.length + prefixes.length);
+        for (const id of blockIds) checkBlockId(id, 'DropBlocks block_id');
+        for (const p of prefixes) checkBlockId(p, 'DropBlocks prefix');
+        const { dropped, bytesFreed } = store.drop(blockIds, prefixes);
         callback(null, { dropped, bytesFreed });
       } catch (e) {
         callback(toServiceError(e));
@@ -132,6 +142,7 @@ export function executorHandlers(deps: ExecutorServerDeps): ExecutorHandlers {
 
     LoadJob: (call, callback) => {
       try {
+        checkName('LoadJob job_id', call.request.jobId);
         bundles.load(call.request.jobId, call.request.bundleHash, call.request.bundle ?? Buffer.alloc(0));
         callback(null, {});
       } catch (e) {
@@ -189,6 +200,8 @@ export function executorHandlers(deps: ExecutorServerDeps): ExecutorHandlers {
       try {
         let killed = 0;
         const onlyQueued = call.request.onlyIfQueued;
+        checkCount('KillTasks tasks', call.request.tasks.length);
+        for (const t of call.request.tasks) checkName('KillTasks task_id', t.taskId, 'id');
         for (const t of call.request.tasks) {
           if (onlyQueued ? runner.withdraw(t.taskId, t.attempt) : runner.kill(t.taskId, t.attempt)) killed++;
           // A planned task still waiting for its inputs has not reached the runner.
@@ -205,8 +218,10 @@ export function executorHandlers(deps: ExecutorServerDeps): ExecutorHandlers {
       // a retried request costs nothing.
       const bySource = new Map<string, { address: string; blocks: Array<{ id: string; records: number }> }>();
       try {
+        checkCount('ReplicateBlocks blocks', call.request.blocks.length);
         for (const b of call.request.blocks) {
-          checkBlockId(b.blockId);
+          checkBlockId(b.blockId, 'ReplicateBlocks block_id');
+          if (b.source?.executorId) checkName('ReplicateBlocks source.executor_id', b.source.executorId);
           if (!b.source?.executorId || !b.source.address) throw new InvalidArgumentError(`ReplicateBlocks ${b.blockId}: source is missing`);
           if (store.get(b.blockId)) continue;
           const entry = bySource.get(b.source.executorId) ?? { address: b.source.address, blocks: [] };
@@ -234,9 +249,13 @@ export function executorHandlers(deps: ExecutorServerDeps): ExecutorHandlers {
   };
 }
 
-function checkBlockId(id: string): void {
-  if (!id) throw new InvalidArgumentError('block_id is empty');
-  if (id.length > MAX_BLOCK_ID_LENGTH) throw new InvalidArgumentError(`block_id is longer than ${MAX_BLOCK_ID_LENGTH} characters`);
+/** Block ids follow the shared id rule (lib/names.ts). */
+function checkBlockId(id: string, field = 'block_id'): void {
+  checkName(field, id, 'id');
+}
+
+function checkCount(field: string, n: number): void {
+  if (n > MAX_IDS_PER_REQUEST) throw new InvalidArgumentError(`${field} has ${n} entries, over ${MAX_IDS_PER_REQUEST}`);
 }
 
 /** A task refused because this executor already holds slots × taskQueueDepth tasks (not the task's fault). */

@@ -17,6 +17,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { status as Status } from '@grpc/grpc-js';
 import { AlreadyExistsError, errorMessage, InvalidArgumentError, toServiceError, UnavailableError } from '../../lib/errors.js';
+import { checkName } from '../../lib/names.js';
 import type { Logger } from '../../lib/log.js';
 import type { LineageHandlers } from '../../lib/proto/gen/rivulet/v1/Lineage.js';
 import type { LineagePersistence } from './kv-persistence.js';
@@ -128,11 +129,11 @@ export class LineageService {
         return encodeBatch(this.store.getBatch(req.jobId ?? '', batchTimeMs));
       }),
       LostOnExecutor: this.unary('LostOnExecutor', (req) => {
-        const { lost, underReplicated } = this.store.lostOnExecutor(req.executorId ?? '');
+        const { lost, underReplicated } = this.store.lostOnExecutor(checkName('LostOnExecutor executor_id', req.executorId ?? ''));
         return { lost: lost.map(encodeLocation), underReplicated: underReplicated.map(encodeLocation) };
       }),
       RemoveExecutor: this.unary('RemoveExecutor', async (req) => {
-        const executorId = req.executorId ?? '';
+        const executorId = checkName('RemoveExecutor executor_id', req.executorId ?? '');
         const { locationsUpdated } = await this.mutate(() => this.store.planRemoveExecutor(executorId));
         if (locationsUpdated > 0) this.log.info({ executorId, locationsUpdated }, 'removed executor from lineage locations');
         return { locationsUpdated };

@@ -6,6 +6,10 @@
  * deduplicated and sorted).
  */
 import { InvalidArgumentError } from '../../lib/errors.js';
+import { checkName } from '../../lib/names.js';
+
+/** Replicas one location may list. */
+const MAX_EXECUTOR_IDS = 64;
 import type { DatasetRecord, LocationKind } from './lineage-types.js';
 import { mapPartitionCount } from './partition-mapping.js';
 
@@ -14,14 +18,13 @@ export function isUint(n: unknown): n is number {
 }
 
 export function validateBatchId(jobId: unknown, batchTimeMs: unknown, what: string): void {
-  if (typeof jobId !== 'string' || jobId.length === 0) throw new InvalidArgumentError(`${what}: job_id is required`);
+  checkName(`${what}: job_id`, jobId);
   if (!isUint(batchTimeMs)) throw new InvalidArgumentError(`${what}: batch_time_ms must be a non-negative integer, got ${String(batchTimeMs)}`);
 }
 
 export function validateExecutorIds(ids: readonly string[], what: string): string[] {
-  for (const id of ids) {
-    if (typeof id !== 'string' || id.length === 0) throw new InvalidArgumentError(`${what}: executor ids must be non-empty strings`);
-  }
+  if (ids.length > MAX_EXECUTOR_IDS) throw new InvalidArgumentError(`${what}: ${ids.length} executor ids, over ${MAX_EXECUTOR_IDS}`);
+  for (const id of ids) checkName(`${what}: one of its executor ids`, id);
   return [...new Set(ids)].sort();
 }
 
@@ -42,6 +45,7 @@ export function checkLocationFits(
   context: string,
 ): void {
   if (typeof loc.blockId !== 'string' || loc.blockId.length === 0) throw new InvalidArgumentError(`${context} needs a block_id`);
+  checkName(`${context}: block_id`, loc.blockId, 'id');
   if (!isUint(loc.partition)) throw new InvalidArgumentError(`${context}: partition must be a non-negative integer`);
   let bound: number;
   switch (loc.kind) {

@@ -1,13 +1,14 @@
 /** Receiver options. Flags/env per lib/config (e.g. --block-interval / RIVULET_BLOCK_INTERVAL). */
 import { z } from 'zod';
 import { bytes, commonOptions, duration, int } from '../../lib/config/index.js';
+import { nameSchema } from '../../lib/names.js';
 
 export const receiverConfigSchema = z
   .object({
     ...commonOptions,
     port: int(7070, 0, 65535),
     /** Identity in logs and block ids. */
-    receiverId: z.string().default('receiver-0'),
+    receiverId: nameSchema.default('receiver-0'),
     /** A block is cut from each stream's buffered records every block interval. */
     blockInterval: duration('200ms'),
     /** Must equal the scheduler's; a multiple of blockInterval. */

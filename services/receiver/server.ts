@@ -19,6 +19,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { InvalidArgumentError, toServiceError, UnavailableError, type RivuletError } from '../../lib/errors.js';
 import { isValidSessionId } from './push-dedupe.js';
+import { checkName, checkText } from '../../lib/names.js';
 import type { Logger } from '../../lib/log.js';
 import type { ReceiverHandlers } from '../../lib/proto/gen/rivulet/v1/Receiver.js';
 import type { PushRequest__Output } from '../../lib/proto/gen/rivulet/v1/PushRequest.js';
@@ -37,6 +38,9 @@ export interface ReceiverServerOptions {
   maxMessageBytes: number;
   log: Logger;
 }
+
+/** Longest PushOpen.client_id (free-form, for logs). */
+const MAX_CLIENT_ID_LENGTH = 256;
 
 type PushDuplex = grpc.ServerDuplexStream<PushRequest__Output, PushResponse>;
 type CallState = 'awaiting-open' | 'opening' | 'open' | 'ended';
@@ -57,8 +61,7 @@ export class ReceiverServer {
       },
       GetBatchBlocks: (call, callback) => {
         try {
-          const stream = call.request.stream;
-          if (!stream) throw new InvalidArgumentError('GetBatchBlocks: stream is empty');
+          const stream = checkName('GetBatchBlocks stream', call.request.stream);
           const batchTimeMs = Number(call.request.batchTimeMs);
           const found = this.opts.ingest.getBatchBlocks(stream, batchTimeMs);
           callback(null, {
@@ -182,8 +185,11 @@ class PushCall implements PushSink {
       return;
     }
     const stream = req.open.stream;
-    if (!stream) {
-      this.fail(new InvalidArgumentError('open.stream is empty'));
+    try {
+      checkName('open.stream', stream);
+      checkText('open.client_id', req.open.clientId, MAX_CLIENT_ID_LENGTH);
+    } catch (err) {
+      this.fail(err);
       return;
     }
     const sessionId = req.open.sessionId || undefined;

@@ -25,6 +25,8 @@ export type SchedulerEvent =
   // Client requests (server.ts), answered through `reply`.
   | { type: 'submitJob'; request: LoadedJobRequest; reply: Reply<Job> }
   | { type: 'stopJob'; jobId: string; reply: Reply<void> }
+  /** A submission refused after it was registered (its journal write failed): ended and forgotten. */
+  | { type: 'withdrawJob'; jobId: string; reason: string; reply: Reply<void> }
   | { type: 'restoreJob'; record: JobRecord; request: LoadedJobRequest; reply: Reply<Job> }
   | { type: 'outputsRestored'; jobId: string; output: string; batches: CommittedBatch[] }
   | { type: 'cacheRestored'; jobId: string; batches: RestoredBatch[] }

@@ -18,6 +18,7 @@ import { loadJob, type LoadedJob } from '../../lib/dstream/loader.js';
 import { cacheRetention, nodeSlides } from '../../lib/dstream/planner.js';
 import { FailedPreconditionError, InvalidArgumentError, ResourceExhaustedError, UnavailableError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
+import { checkName, toName } from '../../lib/names.js';
 import { checkpointIntervalMs, type SchedulerConfig } from './config.js';
 import type { ExecutorTracker } from './executor-tracker.js';
 import type { JobRecord } from './job-journal.js';
@@ -48,6 +49,16 @@ export interface JobLifecycleListener {
 }
 
 type Config = Pick<SchedulerConfig, 'batchInterval' | 'maxBundleBytes' | 'jobBuildTimeout' | 'stateCheckpointInterval'>;
+
+/**
+ * A new job's name: the one asked for, else the job module's `options.name`
+ * (both must follow lib/names.ts), else made from its file name.
+ */
+export function jobName(asked: string, declared: unknown, source: string): string {
+  if (asked) return checkName('SubmitJob name', asked);
+  if (declared !== undefined && declared !== '') return checkName("the job's options.name", declared);
+  return toName(source.replace(/^.*[\\/]/, '').replace(/\.[cm]?[jt]sx?$/, '')) ?? 'job';
+}
 
 export class JobManager {
   listener?: JobLifecycleListener;
@@ -90,12 +101,13 @@ export class JobManager {
       if (err instanceof JobDefinitionError) throw new InvalidArgumentError(`${err.message} (batch interval ${interval} ms)`);
       throw err;
     }
+    const name = jobName(req.name, loaded.definition.options.name, source);
     const now = this.clock.now();
     const clocked = req.batches === 'clock';
     const firstBatchTimeMs = clocked ? Math.floor(now / interval) * interval + interval : Number.POSITIVE_INFINITY;
     const job: Job = {
       id: `job-${randomBytes(4).toString('hex')}`,
-      name: req.name || loaded.definition.options.name || source.replace(/\.[cm]?[jt]sx?$/, '') || 'job',
+      name,
       source,
       bundle: req.bundle,
       bundleHash: loaded.bundleHash,
@@ -176,6 +188,16 @@ export class JobManager {
     const job = this.jobs.get(jobId);
     if (job.state !== 'RUNNING') return;
     this.end(job, 'STOPPED', 'job stopped');
+  }
+
+  /** End a job whose submission was refused after registration, and forget it (job registry and outputs). */
+  withdraw(jobId: string, reason: string): void {
+    const job = this.jobs.find(jobId);
+    if (!job) return;
+    if (job.state === 'RUNNING') this.end(job, 'STOPPED', reason);
+    this.jobs.remove(jobId);
+    this.outputs.forgetJob(jobId);
+    this.log.info({ jobId, reason }, 'refused job withdrawn');
   }
 
   fail(job: Job, error: string): void {

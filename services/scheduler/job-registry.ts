@@ -59,6 +59,11 @@ export class JobRegistry {
     this.jobs.set(job.id, job);
   }
 
+  /** Forget a job (a withdrawn submission): it is no longer listed or found. */
+  remove(id: string): void {
+    this.jobs.delete(id);
+  }
+
   get(id: string): Job {
     const job = this.jobs.get(id);
     if (!job) throw new NotFoundError(`job ${JSON.stringify(id)} not found`);

@@ -97,6 +97,11 @@ export class OutputStore {
     }
   }
 
+  /** Forget a job's outputs altogether (a withdrawn submission); its watchers were ended by endJob. */
+  forgetJob(jobId: string): void {
+    for (const k of [...this.logs.keys()]) if (k.startsWith(`${jobId}\u0000`)) this.logs.delete(k);
+  }
+
   retained(jobId: string, output: string): readonly CommittedBatch[] {
     return this.logs.get(this.key(jobId, output))?.batches ?? [];
   }

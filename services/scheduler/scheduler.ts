@@ -247,6 +247,8 @@ export class Scheduler implements BatchSourceHost {
         return answer(e.reply, () => this.jobManager.submit(e.request));
       case 'stopJob':
         return answer(e.reply, () => this.jobManager.stop(e.jobId));
+      case 'withdrawJob':
+        return answer(e.reply, () => this.jobManager.withdraw(e.jobId, e.reason));
       case 'restoreJob':
         return answer(e.reply, () => this.onRestoreJob(e.record, e.request));
       case 'outputsRestored':
@@ -346,6 +348,15 @@ export class Scheduler implements BatchSourceHost {
 
   stopJob(jobId: string): Promise<void> {
     return this.request<void>((reply) => ({ type: 'stopJob', jobId, reply }));
+  }
+
+  /**
+   * Take back a submission that was registered but then refused (its journal
+   * write failed): the job ends and is forgotten — not listed by status,
+   * not watchable — since its client was told it does not exist.
+   */
+  withdrawJob(jobId: string, reason: string): Promise<void> {
+    return this.request<void>((reply) => ({ type: 'withdrawJob', jobId, reason, reply }));
   }
 
   /**

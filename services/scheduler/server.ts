@@ -10,6 +10,10 @@ import { chunkPayload } from './durable-outputs.js';
 import type { WatchOutputRequest__Output } from '../../lib/proto/gen/rivulet/v1/WatchOutputRequest.js';
 import type { OutputBatch } from '../../lib/proto/gen/rivulet/v1/OutputBatch.js';
 import type { Scheduler } from './scheduler.js';
+import { checkName, checkText } from '../../lib/names.js';
+
+/** Longest SubmitJob `source` (the job module's file name, for messages). */
+export const MAX_SOURCE_LENGTH = 1024;
 
 /** Largest payload slice of one OutputBatch message; a bigger batch is sent in chunks (scheduler.proto OutputBatch). */
 export function outputChunkBytes(maxMessageBytes: number): number {
@@ -21,6 +25,14 @@ export function schedulerHandlers(scheduler: Scheduler, log: Logger, opts: { max
   return {
     SubmitJob: (call, cb) => {
       const req = call.request;
+      try {
+        // Before the bundle is evaluated: a refused name costs nothing and is never kept.
+        if (req.name) checkName('SubmitJob name', req.name);
+        checkText('SubmitJob source', req.source, MAX_SOURCE_LENGTH);
+      } catch (err) {
+        cb(toServiceError(err));
+        return;
+      }
       scheduler.submitJob(req.bundle.toString('utf8'), req.source, req.name).then(
         (job) =>
           // Acknowledged once journaled: a scheduler restarted from now on resumes it.
@@ -34,8 +46,9 @@ export function schedulerHandlers(scheduler: Scheduler, log: Logger, opts: { max
                 firstBatchTimeMs: job.firstBatchTimeMs,
               }),
             (err: unknown) => {
-              log.error({ jobId: job.id, err: errorMessage(err) }, 'job could not be journaled; stopped');
-              scheduler.stopJob(job.id).catch(() => undefined); // it exists and can only be stopped or already ended
+              // Refused: the client is told it does not exist, so nothing may list it either.
+              log.error({ jobId: job.id, err: errorMessage(err) }, 'job could not be journaled; withdrawn');
+              scheduler.withdrawJob(job.id, `submission refused: ${errorMessage(err)}`).catch(() => undefined);
               cb(toServiceError(err));
             },
           ),
@@ -46,6 +59,12 @@ export function schedulerHandlers(scheduler: Scheduler, log: Logger, opts: { max
       );
     },
     StopJob: (call, cb) => {
+      try {
+        checkName('StopJob job_id', call.request.jobId);
+      } catch (err) {
+        cb(toServiceError(err));
+        return;
+      }
       scheduler.stopJob(call.request.jobId).then(
         () => cb(null, {}),
         (err: unknown) => cb(toServiceError(err)),
@@ -54,6 +73,8 @@ export function schedulerHandlers(scheduler: Scheduler, log: Logger, opts: { max
     WatchOutput: (call: ServerWritableStream<WatchOutputRequest__Output, OutputBatch>) => {
       const { jobId, output, fromBeginning } = call.request;
       try {
+        checkName('WatchOutput job_id', jobId);
+        checkName('WatchOutput output', output);
         const job = scheduler.jobs.get(jobId);
         if (!scheduler.outputs.has(jobId, output)) {
           throw new NotFoundError(
