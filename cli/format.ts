@@ -152,6 +152,8 @@ export function formatStatus(status: ClusterStatus, opts: { batches?: number } =
         ]),
       ).map((l) => '  ' + l),
     );
+  const executorsTotal = Number(status.executorsTotal ?? 0);
+  if (executorsTotal > status.executors.length) out.push(`  … and ${executorsTotal - status.executors.length} more executors not listed (status lists at most ${status.executors.length})`);
   out.push('');
   out.push('JOBS');
   if (status.jobs.length === 0) out.push('  (none: submit one with `rivulet submit <job.ts>`)');
@@ -173,6 +175,8 @@ export function formatStatus(status: ClusterStatus, opts: { batches?: number } =
         ]),
       ).map((l) => '  ' + l),
     );
+  const jobsTotal = Number(status.jobsTotal ?? 0);
+  if (jobsTotal > status.jobs.length) out.push(`  … and ${jobsTotal - status.jobs.length} more jobs not shown (status is paged: see --json and GetStatus page_token)`);
   out.push('');
   out.push(...formatRateLimits(status));
   for (const j of status.jobs) {

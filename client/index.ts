@@ -70,6 +70,19 @@ export interface SubmittedJob {
   bundleBytes: number;
 }
 
+export interface StatusOptions {
+  /** Recent batches per job. @default 10 */
+  recentBatches?: number;
+  /** Jobs per page asked of the scheduler (0: its default, 1000). @default 0 */
+  pageSize?: number;
+  /** Return only the page starting at this token (a previous answer's nextPageToken). @default undefined */
+  pageToken?: string;
+  /** false: return only the first page. @default true */
+  allPages?: boolean;
+  /** Most pages followed. @default 100 */
+  maxPages?: number;
+}
+
 export interface SubmitJobOptions {
   /** Display name. @default the file name without extension */
   name?: string;
@@ -166,9 +179,30 @@ export class RivuletClient {
     await this.call((c) => c.stopJob, { jobId }, { attempts: 3 });
   }
 
-  /** Executors, jobs and their recent batches. */
-  async status(opts: { recentBatches?: number } = {}): Promise<ClusterStatus> {
-    return this.call<unknown, ClusterStatus>((c) => c.getStatus, { recentBatches: opts.recentBatches ?? 10 }, { attempts: 3 });
+  /**
+   * Executors, jobs and their recent batches. The scheduler answers one
+   * bounded page of jobs at a time (scheduler.proto GetStatus); by default
+   * this follows `nextPageToken` and returns every job (up to `maxPages`
+   * pages — `nextPageToken` is then non-empty). With `pageToken` or
+   * `allPages: false` it returns the one page asked for.
+   */
+  async status(opts: StatusOptions = {}): Promise<ClusterStatus> {
+    const ask = (pageToken: string) =>
+      this.call<unknown, ClusterStatus>(
+        (c) => c.getStatus,
+        { recentBatches: opts.recentBatches ?? 10, pageSize: opts.pageSize ?? 0, pageToken },
+        { attempts: 3 },
+      );
+    const first = await ask(opts.pageToken ?? '');
+    if (opts.pageToken !== undefined || opts.allPages === false) return first;
+    const maxPages = opts.maxPages ?? 100;
+    for (let page = 1; first.nextPageToken && page < maxPages; page++) {
+      const next = await ask(first.nextPageToken);
+      first.jobs.push(...next.jobs);
+      first.nextPageToken = next.nextPageToken;
+      first.jobsTotal = next.jobsTotal;
+    }
+    return first;
   }
 
   /** The input streams read by running jobs, and the batch interval. */

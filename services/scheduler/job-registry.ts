@@ -52,16 +52,35 @@ export interface Job {
 
 export class JobRegistry {
   private readonly jobs = new Map<string, Job>();
+  /** Each job's place in submission order (status pages start after one: a page token). */
+  private readonly ordinals = new Map<string, number>();
+  private nextOrdinal = 1;
 
   constructor(private readonly log: Logger) {}
 
   add(job: Job): void {
     this.jobs.set(job.id, job);
+    this.ordinals.set(job.id, this.nextOrdinal++);
+  }
+
+  /** The job's place in submission order (1, 2, …; never reused). */
+  ordinal(id: string): number {
+    return this.ordinals.get(id) ?? 0;
+  }
+
+  /** Jobs added after the one at `ordinal`, in submission order. */
+  *after(ordinal: number): Generator<Job> {
+    for (const job of this.jobs.values()) if ((this.ordinals.get(job.id) ?? 0) > ordinal) yield job;
+  }
+
+  get size(): number {
+    return this.jobs.size;
   }
 
   /** Forget a job (a withdrawn submission): it is no longer listed or found. */
   remove(id: string): void {
     this.jobs.delete(id);
+    this.ordinals.delete(id);
   }
 
   get(id: string): Job {

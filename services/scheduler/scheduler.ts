@@ -47,7 +47,7 @@ import { OutputStore, type CommittedBatch } from './output-store.js';
 import type { SchedulerPorts } from './ports.js';
 import { ReplicationManager } from './replication-manager.js';
 import { StateRecovery } from './state-recovery.js';
-import { clusterStatus } from './status.js';
+import { clusterStatus, type StatusQuery } from './status.js';
 import { GroupPlanner } from './group-planner.js';
 import { TaskSetManager } from './task-set-manager.js';
 import { buildTaskSpec, type TaskSpecContext } from './task-spec.js';
@@ -404,7 +404,8 @@ export class Scheduler implements BatchSourceHost {
     return this.jobs.find(jobId);
   }
 
-  status(recentBatches = 10): ClusterStatus {
+  /** One bounded page of the status (status.ts); a number is the recent batches per job of the first page. */
+  status(query: StatusQuery | number = 10): ClusterStatus {
     return clusterStatus(
       {
         batchIntervalMs: this.config.batchInterval,
@@ -423,7 +424,7 @@ export class Scheduler implements BatchSourceHost {
         },
       },
       this.clock.now(),
-      recentBatches,
+      query,
     );
   }
 

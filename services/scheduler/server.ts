@@ -128,7 +128,8 @@ export function schedulerHandlers(scheduler: Scheduler, log: Logger, opts: { max
     },
     GetStatus: (call, cb) => {
       try {
-        cb(null, scheduler.status(call.request.recentBatches || 10));
+        const { recentBatches, pageSize, pageToken } = call.request;
+        cb(null, scheduler.status({ recentBatches: recentBatches || 10, pageSize, pageToken, maxBytes: opts.maxMessageBytes }));
       } catch (err) {
         cb(toServiceError(err));
       }

@@ -2,13 +2,22 @@
  * The scheduler's status (GetStatus, the status page): executors, jobs and
  * their recent batches, pending tasks, under-replicated input blocks. Read
  * only; built from the components' own views.
+ *
+ * Bounded (scheduler.proto GetStatus): one answer holds one page of jobs in
+ * submission order, as many as fit `maxBytes` (and `pageSize`), with a
+ * `nextPageToken` for the rest; each job's lists and texts are capped, so
+ * no job — and no number of jobs — can push an answer over the gRPC message
+ * limit. Sizes are measured as JSON, which is never smaller than the
+ * protobuf encoding of the same message.
  */
+import { InvalidArgumentError } from '../../lib/errors.js';
 import type { BatchStatus } from '../../lib/proto/gen/rivulet/v1/BatchStatus.js';
 import type { ClusterStatus } from '../../lib/proto/gen/rivulet/v1/ClusterStatus.js';
+import type { JobStatus } from '../../lib/proto/gen/rivulet/v1/JobStatus.js';
 import type { BatchRun } from './batch-run.js';
 import type { ExecutorTracker } from './executor-tracker.js';
 import type { JobGenerator } from './job-generator.js';
-import type { JobRegistry } from './job-registry.js';
+import type { Job, JobRegistry } from './job-registry.js';
 import type { TaskSetManager } from './task-set-manager.js';
 
 export interface StatusSources {
@@ -26,11 +35,62 @@ export interface StatusSources {
   group: { sizeOf(jobId: string): { size: number; note: string }; launchMessages: number; plansSent: number };
 }
 
-export function clusterStatus(src: StatusSources, nowMs: number, recentBatches: number): ClusterStatus {
+/** Status bounds (scheduler.proto). */
+export const STATUS_BOUNDS = {
+  /** Default and largest page of jobs. */
+  pageSize: 1000,
+  /** Largest recent_batches per job. */
+  recentBatches: 1000,
+  /** Streams, outputs listed per job. */
+  listed: 100,
+  /** Executors and rate limits listed. */
+  executors: 1000,
+  rateLimits: 1000,
+  /** A job's error, and a batch's error or waiting reason, in characters. */
+  jobError: 4096,
+  batchText: 256,
+  /** Largest answer: any gRPC client accepts 4 MiB by default. */
+  maxBytes: 4 * 1024 * 1024,
+} as const;
+
+export interface StatusQuery {
+  /** Recent batches per job (capped at STATUS_BOUNDS.recentBatches). */
+  recentBatches: number;
+  /** Jobs per page; 0 = the default (STATUS_BOUNDS.pageSize). */
+  pageSize?: number;
+  /** A previous answer's nextPageToken; empty = the first page. */
+  pageToken?: string;
+  /** Byte budget of the whole answer (the scheduler's maxMessageBytes); capped at STATUS_BOUNDS.maxBytes. */
+  maxBytes?: number;
+}
+
+/** Room kept in a page for the envelope and protobuf framing. */
+const RESERVE_BYTES = 64 * 1024;
+
+const jsonBytes = (v: unknown) => Buffer.byteLength(JSON.stringify(v));
+
+/** `s` cut to `max` characters, saying so. */
+export function cut(s: string, max: number): string {
+  return s.length <= max ? s : `${s.slice(0, max)}… (${s.length - max} more characters)`;
+}
+
+function parsePageToken(token: string | undefined): number {
+  if (!token) return 0;
+  if (!/^[1-9][0-9]{0,14}$/.test(token)) throw new InvalidArgumentError('GetStatus page_token is not one this scheduler issued (next_page_token of an earlier answer)');
+  return Number(token);
+}
+
+export function clusterStatus(src: StatusSources, nowMs: number, query: StatusQuery | number): ClusterStatus {
+  const q: StatusQuery = typeof query === 'number' ? { recentBatches: query } : query;
+  const recentBatches = Math.min(Math.max(0, Math.floor(q.recentBatches)), STATUS_BOUNDS.recentBatches);
+  const pageSize = Math.min(q.pageSize || STATUS_BOUNDS.pageSize, STATUS_BOUNDS.pageSize);
+  const after = parsePageToken(q.pageToken);
+  const budget = Math.min(q.maxBytes ?? STATUS_BOUNDS.maxBytes, STATUS_BOUNDS.maxBytes) - RESERVE_BYTES;
   const { executors } = src;
   const slow = executors.slowExecutors(src.slowExecutorRatio);
   const { pending, waiting } = src.tasks.pendingCounts();
-  return {
+  const allExecutors = executors.all();
+  const status: ClusterStatus = {
     batchIntervalMs: src.batchIntervalMs,
     pendingTasks: pending,
     pendingWaiting: waiting,
@@ -40,8 +100,9 @@ export function clusterStatus(src: StatusSources, nowMs: number, recentBatches: 
     backpressure: src.backpressure,
     launchMessages: src.group.launchMessages,
     plansSent: src.group.plansSent,
-    rateLimits: src.rateLimits.map((l) => ({ stream: l.stream, recordsPerSecond: l.recordsPerSecond })),
-    executors: executors.all().map((e) => ({
+    rateLimits: src.rateLimits.slice(0, STATUS_BOUNDS.rateLimits).map((l) => ({ stream: l.stream, recordsPerSecond: l.recordsPerSecond })),
+    executorsTotal: allExecutors.length,
+    executors: allExecutors.slice(0, STATUS_BOUNDS.executors).map((e) => ({
       executorId: e.id,
       address: e.address,
       epoch: e.epoch,
@@ -58,25 +119,49 @@ export function clusterStatus(src: StatusSources, nowMs: number, recentBatches: 
       tasksFailed: e.tasksFailed,
       lastHeartbeatAgeMs: nowMs - e.lastHeartbeatMs,
     })),
-    jobs: src.jobs.all().map((j) => {
-      const runs = [...src.generator.history(j.id), ...src.generator.queue(j.id)];
-      return {
-        jobId: j.id,
-        name: j.name,
-        state: j.state,
-        error: j.error ?? '',
-        streams: j.graph.streams,
-        outputs: j.graph.outputs.map((o) => o.name),
-        submittedAtMs: j.submittedAtMs,
-        batchesCompleted: j.batchesCompleted,
-        recordsProcessed: j.recordsProcessed,
-        recentBatches: runs.slice(-recentBatches).map((r) => batchStatus(r, nowMs)),
-        queuedBatches: src.generator.queue(j.id).length,
-        fallingBehind: src.generator.fallingBehind(j.id),
-        groupSize: src.group.sizeOf(j.id).size,
-        groupNote: src.group.sizeOf(j.id).note,
-      };
-    }),
+    jobsTotal: src.jobs.size,
+    jobs: [],
+    nextPageToken: '',
+  };
+  let bytes = jsonBytes(status);
+  const jobs: JobStatus[] = [];
+  let last = after;
+  for (const j of src.jobs.after(after)) {
+    const js = jobs.length < pageSize ? jobStatus(src, j, nowMs, recentBatches) : undefined;
+    const size = js ? jsonBytes(js) + 1 : 0;
+    // A page always holds at least one job (one job alone is bounded well under the budget).
+    if (!js || (jobs.length > 0 && bytes + size > budget)) {
+      status.nextPageToken = String(last);
+      break;
+    }
+    jobs.push(js);
+    bytes += size;
+    last = src.jobs.ordinal(j.id);
+  }
+  status.jobs = jobs;
+  return status;
+}
+
+function jobStatus(src: StatusSources, j: Job, nowMs: number, recentBatches: number): JobStatus {
+  const runs = [...src.generator.history(j.id), ...src.generator.queue(j.id)];
+  const group = src.group.sizeOf(j.id);
+  return {
+    jobId: j.id,
+    name: j.name,
+    state: j.state,
+    error: cut(j.error ?? '', STATUS_BOUNDS.jobError),
+    streams: j.graph.streams.slice(0, STATUS_BOUNDS.listed),
+    outputs: j.graph.outputs.slice(0, STATUS_BOUNDS.listed).map((o) => o.name),
+    streamsTotal: j.graph.streams.length,
+    outputsTotal: j.graph.outputs.length,
+    submittedAtMs: j.submittedAtMs,
+    batchesCompleted: j.batchesCompleted,
+    recordsProcessed: j.recordsProcessed,
+    recentBatches: recentBatches === 0 ? [] : runs.slice(-recentBatches).map((r) => batchStatus(r, nowMs)),
+    queuedBatches: src.generator.queue(j.id).length,
+    fallingBehind: src.generator.fallingBehind(j.id),
+    groupSize: group.size,
+    groupNote: cut(group.note, STATUS_BOUNDS.batchText),
   };
 }
 
@@ -97,7 +182,7 @@ function batchStatus(r: BatchRun, nowMs: number): BatchStatus {
     processLocalTasks: r.locality.PROCESS_LOCAL,
     nodeLocalTasks: r.locality.NODE_LOCAL,
     anyTasks: r.locality.ANY,
-    error: r.error ?? '',
-    waitingReason: r.finished ? '' : (r.waitingFor ?? ''),
+    error: cut(r.error ?? '', STATUS_BOUNDS.batchText),
+    waitingReason: r.finished ? '' : cut(r.waitingFor ?? '', STATUS_BOUNDS.batchText),
   };
 }

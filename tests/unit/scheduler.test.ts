@@ -711,3 +711,53 @@ describe('Scheduler telemetry (in-memory exporter)', () => {
     expect(s.cluster.replications).toEqual([[`blk-${t + 1000}-0`, 'e2', 'e3']]);
   });
 });
+
+describe('Scheduler status bounds (GetStatus paging)', () => {
+  it('pages jobs by page size and by bytes, in submission order, and every job is listed exactly once', async () => {
+    const s = setup();
+    s.heartbeat('e1');
+    const ids: string[] = [];
+    for (let i = 0; i < 23; i++) ids.push((await s.scheduler.submitJob(wordcount.code, 'wordcount.js', `wc-${i}`)).id);
+    const walk = (query: { pageSize?: number; maxBytes?: number }) => {
+      const seen: string[] = [];
+      let token = '';
+      let pages = 0;
+      do {
+        const st = s.scheduler.status({ recentBatches: 10, ...query, pageToken: token });
+        expect(st.jobsTotal).toBe(23);
+        expect(Buffer.byteLength(JSON.stringify(st))).toBeLessThanOrEqual(query.maxBytes ?? 4 * 1024 * 1024);
+        seen.push(...st.jobs!.map((j) => j.jobId!));
+        token = st.nextPageToken!;
+        pages++;
+      } while (token);
+      return { seen, pages };
+    };
+    expect(walk({ pageSize: 5 })).toEqual({ seen: ids, pages: 5 });
+    const bySize = walk({ maxBytes: 64 * 1024 + 4 * 1024 });
+    expect(bySize.seen).toEqual(ids);
+    expect(bySize.pages).toBeGreaterThan(2);
+    expect(() => s.scheduler.status({ recentBatches: 1, pageToken: 'job-x' })).toThrow(/page_token/);
+  });
+
+  it('a withdrawn submission (its journal write failed) is neither listed nor found; a long error is cut', async () => {
+    const s = setup();
+    s.heartbeat('e1');
+    const kept = await s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'kept');
+    const refused = await s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'refused');
+    await s.scheduler.withdrawJob(refused.id, 'submission refused: journal unavailable');
+    const st = s.scheduler.status();
+    expect(st.jobs!.map((j) => j.jobId)).toEqual([kept.id]);
+    expect(st.jobsTotal).toBe(1);
+    expect(s.scheduler.findJob(refused.id)).toBeUndefined();
+    expect(s.scheduler.outputs.has(refused.id, 'counts')).toBe(false);
+    kept.error = 'x'.repeat(1024 * 1024);
+    expect(s.scheduler.status().jobs![0]!.error!.length).toBeLessThan(4200);
+  });
+
+  it('refuses an invalid job name declared or asked for, before registering anything', async () => {
+    const s = setup();
+    s.heartbeat('e1');
+    await expect(s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'x'.repeat(4096))).rejects.toThrow(/SubmitJob name is 4096 characters long/);
+    expect(s.scheduler.status().jobsTotal).toBe(0);
+  });
+});

@@ -227,6 +227,8 @@ function render(st) {
     'batch interval ', el('b', {}, fmtMs(st.batchIntervalMs)),
     ' · executors ', el('b', {}, `${alive.length} alive`), ` of ${st.executors.length}`,
     ' · slots ', el('b', {}, `${alive.reduce((a, e) => a + e.freeSlots, 0)} free`), ` of ${alive.reduce((a, e) => a + e.slots, 0)}`,
+    // Status is paged (GetStatus): the page gets the first page of jobs, in submission order.
+    ...(st.jobsTotal > st.jobs.length ? [' · jobs ', el('b', {}, `${st.jobs.length} shown`), ` of ${st.jobsTotal}`] : []),
     ' · updated ', el('b', {}, fmtTime(now)));
   // Heartbeat order changes from one update to the next; a table that reshuffles is unreadable.
   const byId = [...st.executors].sort((a, b) => a.executorId.localeCompare(b.executorId, 'en', { numeric: true }));

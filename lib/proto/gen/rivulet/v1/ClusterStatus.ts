@@ -38,6 +38,15 @@ export interface ClusterStatus {
    */
   'launchMessages'?: (number | string | Long);
   'plansSent'?: (number | string | Long);
+  /**
+   * Paging (GetStatusRequest.page_size/page_token): the token of the next
+   * page of jobs, empty on the last page; and how many jobs the scheduler
+   * knows in all. executors lists at most 1000 (executors_total in all),
+   * rate_limits at most 1000 streams.
+   */
+  'nextPageToken'?: (string);
+  'jobsTotal'?: (number);
+  'executorsTotal'?: (number);
 }
 
 export interface ClusterStatus__Output {
@@ -73,4 +82,13 @@ export interface ClusterStatus__Output {
    */
   'launchMessages': (number);
   'plansSent': (number);
+  /**
+   * Paging (GetStatusRequest.page_size/page_token): the token of the next
+   * page of jobs, empty on the last page; and how many jobs the scheduler
+   * knows in all. executors lists at most 1000 (executors_total in all),
+   * rate_limits at most 1000 streams.
+   */
+  'nextPageToken': (string);
+  'jobsTotal': (number);
+  'executorsTotal': (number);
 }

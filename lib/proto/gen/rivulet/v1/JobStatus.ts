@@ -34,6 +34,12 @@ export interface JobStatus {
    */
   'groupSize'?: (number);
   'groupNote'?: (string);
+  /**
+   * Status bounds: `streams` and `outputs` list at most 100 each, and
+   * `error` / batch errors are cut to 4 KiB; these are the full counts.
+   */
+  'streamsTotal'?: (number);
+  'outputsTotal'?: (number);
 }
 
 export interface JobStatus__Output {
@@ -67,4 +73,10 @@ export interface JobStatus__Output {
    */
   'groupSize': (number);
   'groupNote': (string);
+  /**
+   * Status bounds: `streams` and `outputs` list at most 100 each, and
+   * `error` / batch errors are cut to 4 KiB; these are the full counts.
+   */
+  'streamsTotal': (number);
+  'outputsTotal': (number);
 }

@@ -15,14 +15,20 @@ import type { WatchOutputRequest as _rivulet_v1_WatchOutputRequest, WatchOutputR
 
 export interface SchedulerClient extends grpc.Client {
   /**
-   * Executors, jobs and recent batches.
+   * Executors, jobs and recent batches, one page of jobs at a time: an answer
+   * never exceeds 4 MiB (nor the scheduler's maxMessageBytes), however many
+   * jobs there are. Follow next_page_token for the rest. INVALID_ARGUMENT for
+   * a malformed page_token.
    */
   GetStatus(argument: _rivulet_v1_GetStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_ClusterStatus__Output>): grpc.ClientUnaryCall;
   GetStatus(argument: _rivulet_v1_GetStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_rivulet_v1_ClusterStatus__Output>): grpc.ClientUnaryCall;
   GetStatus(argument: _rivulet_v1_GetStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_ClusterStatus__Output>): grpc.ClientUnaryCall;
   GetStatus(argument: _rivulet_v1_GetStatusRequest, callback: grpc.requestCallback<_rivulet_v1_ClusterStatus__Output>): grpc.ClientUnaryCall;
   /**
-   * Executors, jobs and recent batches.
+   * Executors, jobs and recent batches, one page of jobs at a time: an answer
+   * never exceeds 4 MiB (nor the scheduler's maxMessageBytes), however many
+   * jobs there are. Follow next_page_token for the rest. INVALID_ARGUMENT for
+   * a malformed page_token.
    */
   getStatus(argument: _rivulet_v1_GetStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_ClusterStatus__Output>): grpc.ClientUnaryCall;
   getStatus(argument: _rivulet_v1_GetStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_rivulet_v1_ClusterStatus__Output>): grpc.ClientUnaryCall;
@@ -93,7 +99,10 @@ export interface SchedulerClient extends grpc.Client {
 
 export interface SchedulerHandlers extends grpc.UntypedServiceImplementation {
   /**
-   * Executors, jobs and recent batches.
+   * Executors, jobs and recent batches, one page of jobs at a time: an answer
+   * never exceeds 4 MiB (nor the scheduler's maxMessageBytes), however many
+   * jobs there are. Follow next_page_token for the rest. INVALID_ARGUMENT for
+   * a malformed page_token.
    */
   GetStatus: grpc.handleUnaryCall<_rivulet_v1_GetStatusRequest__Output, _rivulet_v1_ClusterStatus>;
   
