@@ -46,6 +46,13 @@ export const bytes = (def: string) =>
 export const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce.number().int().min(min).max(max).default(def);
 
+/** A list option: comma separated in env/flags ("a,b"), or an array. */
+export const list = (def: readonly string[] = []) =>
+  z
+    .union([z.string(), z.array(z.string())])
+    .default([...def])
+    .transform((v) => (typeof v === 'string' ? v.split(',') : v).map((s) => s.trim()).filter((s) => s.length > 0));
+
 export const bool = (def: boolean) =>
   z
     .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])

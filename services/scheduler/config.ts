@@ -1,6 +1,6 @@
 /** Scheduler options. Flags/env per lib/config (e.g. --batch-interval / RIVULET_BATCH_INTERVAL). */
 import { z } from 'zod';
-import { bool, bytes, commonOptions, duration, int } from '../../lib/config/index.js';
+import { bool, bytes, commonOptions, duration, int, list } from '../../lib/config/index.js';
 
 export const schedulerConfigSchema = z.object({
   ...commonOptions,
@@ -172,6 +172,12 @@ export const schedulerConfigSchema = z.object({
   statusPort: int(4040, 0, 65535),
   /** Interface the status page binds to. The page is read-only and unauthenticated, hence loopback by default. */
   statusHost: z.string().default('127.0.0.1'),
+  /**
+   * Host names the status page also answers to (comma separated; `name` or `name:port`), besides the
+   * bound host, localhost, 127.0.0.1, [::1] and IP literals — e.g. the DNS name of a Service or Ingress
+   * in front of it. Any other `Host` header is answered 421 (DNS rebinding defence). `*` = any Host.
+   */
+  statusAllowedHosts: list(),
   /**
    * How often stateful operators (updateStateByKey, mapWithState) checkpoint
    * their state to the checkpoint store: every batch whose time since the

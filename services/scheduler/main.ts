@@ -103,7 +103,7 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
   // cannot start (port taken) the scheduler runs on without it.
   let statusPage: StatusPage | undefined;
   try {
-    statusPage = await startStatusPage({ host: config.statusHost, port: config.statusPort, snapshot: (n) => scheduler.status(n), log });
+    statusPage = await startStatusPage({ host: config.statusHost, port: config.statusPort, snapshot: (n) => scheduler.status(n), allowedHosts: config.statusAllowedHosts, log });
     // Written directly, like the `listening` line: launchers (rivulet up) read
     // the URL from it whatever the log level is.
     process.stdout.write(

@@ -11,7 +11,9 @@
  *
  * `STATUS_PAGE_SCREENSHOT=docs/status-page.png` also refreshes the README screenshot.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -19,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RivuletClient } from '../../client/index.js';
 import { startLocalCluster, type LocalCluster } from '../../lib/cluster/local-cluster.js';
 import { startStatusPage } from '../../services/scheduler/status-page/server.js';
+import { getWithHost } from '../helpers/http.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 // As root in a container: no sandbox; no background networking, which this machine's closed network refuses.
@@ -183,19 +186,58 @@ describe('status page on a real cluster', () => {
 
   it('shows job-provided strings as text, never as markup', async () => {
     const evil = `<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>wc`;
-    const job = await client.submitJob(wordcount, { name: evil });
+    // Names are refused outright now (lib/names.ts); a job's error is still free text it chooses.
+    await expect(client.submitJob(wordcount, { name: evil })).rejects.toMatchObject({ code: 3 });
+    const dir = mkdtempSync(join(tmpdir(), 'rivulet-evil-'));
+    const file = join(dir, 'evil.ts');
+    writeFileSync(
+      file,
+      `import { defineJob } from 'rivulet';\n` +
+        `export default defineJob((ctx) => { ctx.receiverStream<string>('evil').map((l) => { throw new Error(${JSON.stringify(evil)} + l); }).output('out'); });\n`,
+    );
+    const job = await client.submitJob(file);
+    rmSync(dir, { recursive: true, force: true });
+    const pusher = client.pusher('evil');
+    await pusher.push(['!']);
+    await pusher.close();
     const page = await openPage();
-    const name = page.locator(`section.job[data-job-id="${job.jobId}"] .job-name`);
-    await expect.poll(() => name.textContent(), { timeout: 10_000 }).toBe(evil);
+    const error = page.locator(`section.job[data-job-id="${job.jobId}"] .job-error`);
+    await expect.poll(async () => ((await error.count()) > 0 ? error.textContent() : ''), { timeout: 20_000 }).toContain(evil);
     expect(await page.$$eval('#jobs img, #jobs script', (els) => els.length)).toBe(0);
     expect(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
-    await client.stopJob(job.jobId);
     expect(pageErrors).toEqual([]);
     await page.close();
-  }, 30_000);
+  }, 40_000);
 });
 
 describe('status page server', () => {
+  it('answers only requests whose Host names it (DNS rebinding), and GET/HEAD only', async () => {
+    const page = await startStatusPage({
+      host: '127.0.0.1',
+      port: 0,
+      log: pino({ level: 'silent' }),
+      allowedHosts: ['rivulet.example.com', 'status.internal:8080'],
+      snapshot: () => ({ jobs: [] }),
+    });
+    try {
+      const port = new URL(page.url).port;
+      const api = new URL('api/status', page.url).href;
+      for (const ok of [`127.0.0.1:${port}`, `localhost:${port}`, 'LOCALHOST', `[::1]:${port}`, '10.1.2.3:4040', 'rivulet.example.com', 'rivulet.example.com:443', 'status.internal:8080']) {
+        expect(await getWithHost(api, ok), ok).toBe(200);
+      }
+      for (const bad of ['evil.example', `evil.example:${port}`, 'localhost.evil.example', 'status.internal:9090', 'rivulet.example.com.evil', '', 'a b']) {
+        expect(await getWithHost(api, bad), bad).toBe(421);
+      }
+      // No Host at all: node:http itself answers 400 (requireHostHeader).
+      expect([400, 421]).toContain(await getWithHost(api, undefined));
+      expect(await getWithHost(api, 'localhost', 'POST')).toBe(405);
+      expect(await getWithHost(api, 'localhost', 'DELETE')).toBe(405);
+      expect(await getWithHost(api, 'evil.example', 'POST')).toBe(421);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('answers 500 when the snapshot throws, and keeps serving', async () => {
     let fail = true;
     const page = await startStatusPage({

@@ -5,13 +5,21 @@
  * second as Server-Sent Events (`/api/events`).
  *
  * It only ever calls the `snapshot` function it is given — the same synchronous
- * read the gRPC GetStatus uses — and never touches scheduler state. Anything
+ * read the gRPC GetStatus uses (its first, bounded page) — and never touches
+ * scheduler state: GET and HEAD only, anything else is 405.
+ *
+ * DNS rebinding: a hostile web page can make its own host name resolve to
+ * this machine and have a browser read the page as same-origin. Every
+ * request's `Host` must therefore name this server: the bound host,
+ * localhost, 127.0.0.1, [::1], any IP literal (an IP origin is not a
+ * rebinding: the attacker's origin is a name) or a name in `allowedHosts`;
+ * anything else is answered 421 Misdirected Request. Anything
  * that goes wrong while answering a request is logged and answered with a 500:
  * this window on the scheduler must never be what brings the scheduler down.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../../lib/log.js';
 
@@ -29,6 +37,13 @@ export interface StatusPageOptions {
   pushIntervalMs?: number;
   /** Batches per job sent to the page (the charts' window). @default 100 */
   recentBatches?: number;
+  /**
+   * Host names (or host:port) the page also answers to, besides the bound
+   * host, localhost, 127.0.0.1, [::1] and IP literals: e.g. the DNS name of
+   * a Service or Ingress in front of it. `*` answers any Host (no DNS
+   * rebinding defence). @default []
+   */
+  allowedHosts?: readonly string[];
 }
 
 export interface StatusPage {
@@ -74,6 +89,38 @@ const SECURITY_HEADERS = {
 
 const MAX_RECENT_BATCHES = 1000;
 
+/** The host name of a Host header value (port and IPv6 brackets removed), lower-cased; undefined when malformed. */
+export function hostNameOf(header: string): string | undefined {
+  const h = header.trim().toLowerCase();
+  if (h.startsWith('[')) {
+    const end = h.indexOf(']');
+    if (end < 0 || (end + 1 < h.length && !/^:\d{1,5}$/.test(h.slice(end + 1)))) return undefined;
+    return h.slice(1, end);
+  }
+  const m = /^([a-z0-9_.-]+)(?::\d{1,5})?$/.exec(h);
+  return m?.[1];
+}
+
+/**
+ * Whether a request's Host header names this server (see the module
+ * comment): `bound` is the interface it listens on, `allowed` the
+ * configured extra names (host or host:port; `*` for any).
+ */
+export function hostAllowed(header: string | undefined, bound: string, allowed: readonly string[]): boolean {
+  if (allowed.includes('*')) return true;
+  if (!header) return false;
+  const name = hostNameOf(header);
+  if (name === undefined) return false;
+  if (name === 'localhost' || isIP(name) !== 0) return true;
+  const boundName = bound.toLowerCase().replace(/^\[|\]$/g, '');
+  if (boundName !== '' && boundName !== '0.0.0.0' && boundName !== '::' && name === boundName) return true;
+  const full = header.trim().toLowerCase();
+  return allowed.some((a) => {
+    const entry = a.trim().toLowerCase();
+    return entry === name || entry === full;
+  });
+}
+
 function urlFor(host: string, port: number): string {
   // A wildcard bind is reachable on loopback; that is the URL that works when printed locally.
   const shown = host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host;
@@ -85,6 +132,7 @@ export async function startStatusPage(opts: StatusPageOptions): Promise<StatusPa
   const assets = loadAssets();
   const pushIntervalMs = opts.pushIntervalMs ?? 1000;
   const defaultBatches = opts.recentBatches ?? 100;
+  const allowedHosts = opts.allowedHosts ?? [];
 
   // One timer and one serialisation per tick for all event-stream clients.
   const subscribers = new Set<ServerResponse>();
@@ -106,6 +154,11 @@ export async function startStatusPage(opts: StatusPageOptions): Promise<StatusPa
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
+    if (!hostAllowed(req.headers.host, opts.host, allowedHosts)) {
+      log.debug({ host: req.headers.host?.slice(0, 200) }, 'status page: request for another host refused');
+      send(res, 421, 'text/plain; charset=utf-8', 'misdirected request: this status page does not answer to that Host (scheduler option statusAllowedHosts)\n');
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       send(res, 405, 'text/plain; charset=utf-8', `method ${req.method} not allowed\n`, { Allow: 'GET, HEAD' });
       return;
