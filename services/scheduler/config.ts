@@ -179,6 +179,11 @@ export const schedulerConfigSchema = z.object({
    */
   statusAllowedHosts: list(),
   /**
+   * Largest GetStatus answer (and status page snapshot): one page of jobs, as many as fit; clients follow
+   * next_page_token for the rest. At most maxMessageBytes is used. 4MiB fits any gRPC client's default limit.
+   */
+  maxStatusBytes: bytes('4MiB'),
+  /**
    * How often stateful operators (updateStateByKey, mapWithState) checkpoint
    * their state to the checkpoint store: every batch whose time since the
    * job's zero time is a multiple of it. 0 = 10 × batchInterval (Spark's

@@ -94,7 +94,10 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
       )
     : undefined;
   const server = await startServer(config, (s) => {
-    s.addService(rivuletV1.Scheduler.service, schedulerHandlers(scheduler, log, { maxMessageBytes: config.maxMessageBytes }));
+    s.addService(
+      rivuletV1.Scheduler.service,
+      schedulerHandlers(scheduler, log, { maxMessageBytes: config.maxMessageBytes, maxStatusBytes: config.maxStatusBytes }),
+    );
     if (testDriver) s.addService(rivuletV1.SchedulerTesting.service, testDriver);
   });
   await restoreJournaledJobs(scheduler, { journal, durableOutputs, lineage, batchIntervalMs: config.batchInterval, log });
@@ -103,7 +106,13 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
   // cannot start (port taken) the scheduler runs on without it.
   let statusPage: StatusPage | undefined;
   try {
-    statusPage = await startStatusPage({ host: config.statusHost, port: config.statusPort, snapshot: (n) => scheduler.status(n), allowedHosts: config.statusAllowedHosts, log });
+    statusPage = await startStatusPage({
+      host: config.statusHost,
+      port: config.statusPort,
+      snapshot: (n) => scheduler.status({ recentBatches: n, maxBytes: Math.min(config.maxStatusBytes, config.maxMessageBytes) }),
+      allowedHosts: config.statusAllowedHosts,
+      log,
+    });
     // Written directly, like the `listening` line: launchers (rivulet up) read
     // the URL from it whatever the log level is.
     process.stdout.write(

@@ -11,6 +11,7 @@ import type { WatchOutputRequest__Output } from '../../lib/proto/gen/rivulet/v1/
 import type { OutputBatch } from '../../lib/proto/gen/rivulet/v1/OutputBatch.js';
 import type { Scheduler } from './scheduler.js';
 import { checkName, checkText } from '../../lib/names.js';
+import { STATUS_BOUNDS } from './status.js';
 
 /** Longest SubmitJob `source` (the job module's file name, for messages). */
 export const MAX_SOURCE_LENGTH = 1024;
@@ -20,7 +21,7 @@ export function outputChunkBytes(maxMessageBytes: number): number {
   return Math.max(64 * 1024, Math.min(4 * 1024 * 1024, maxMessageBytes - 64 * 1024));
 }
 
-export function schedulerHandlers(scheduler: Scheduler, log: Logger, opts: { maxMessageBytes?: number } = {}): SchedulerHandlers {
+export function schedulerHandlers(scheduler: Scheduler, log: Logger, opts: { maxMessageBytes?: number; maxStatusBytes?: number } = {}): SchedulerHandlers {
   const chunkBytes = outputChunkBytes(opts.maxMessageBytes ?? 16 * 1024 * 1024);
   return {
     SubmitJob: (call, cb) => {
@@ -129,7 +130,8 @@ export function schedulerHandlers(scheduler: Scheduler, log: Logger, opts: { max
     GetStatus: (call, cb) => {
       try {
         const { recentBatches, pageSize, pageToken } = call.request;
-        cb(null, scheduler.status({ recentBatches: recentBatches || 10, pageSize, pageToken, maxBytes: opts.maxMessageBytes }));
+        const maxBytes = Math.min(opts.maxStatusBytes ?? STATUS_BOUNDS.maxBytes, opts.maxMessageBytes ?? Number.POSITIVE_INFINITY);
+        cb(null, scheduler.status({ recentBatches: recentBatches || 10, pageSize, pageToken, maxBytes }));
       } catch (err) {
         cb(toServiceError(err));
       }

@@ -4,7 +4,8 @@
  * only; built from the components' own views.
  *
  * Bounded (scheduler.proto GetStatus): one answer holds one page of jobs in
- * submission order, as many as fit `maxBytes` (and `pageSize`), with a
+ * submission order, as many as fit `maxBytes` (scheduler option
+ * maxStatusBytes, at most maxMessageBytes) and `pageSize`, with a
  * `nextPageToken` for the rest; each job's lists and texts are capped, so
  * no job — and no number of jobs — can push an answer over the gRPC message
  * limit. Sizes are measured as JSON, which is never smaller than the
@@ -49,7 +50,7 @@ export const STATUS_BOUNDS = {
   /** A job's error, and a batch's error or waiting reason, in characters. */
   jobError: 4096,
   batchText: 256,
-  /** Largest answer: any gRPC client accepts 4 MiB by default. */
+  /** Default largest answer (scheduler option maxStatusBytes): any gRPC client accepts 4 MiB by default. */
   maxBytes: 4 * 1024 * 1024,
 } as const;
 
@@ -60,12 +61,12 @@ export interface StatusQuery {
   pageSize?: number;
   /** A previous answer's nextPageToken; empty = the first page. */
   pageToken?: string;
-  /** Byte budget of the whole answer (the scheduler's maxMessageBytes); capped at STATUS_BOUNDS.maxBytes. */
+  /** Byte budget of the whole answer (the smaller of maxStatusBytes and maxMessageBytes). @default STATUS_BOUNDS.maxBytes */
   maxBytes?: number;
 }
 
-/** Room kept in a page for the envelope and protobuf framing. */
-const RESERVE_BYTES = 64 * 1024;
+/** Room kept in a page for protobuf framing (JSON field names already overstate the protobuf size). */
+const RESERVE_BYTES = 4 * 1024;
 
 const jsonBytes = (v: unknown) => Buffer.byteLength(JSON.stringify(v));
 
@@ -85,7 +86,7 @@ export function clusterStatus(src: StatusSources, nowMs: number, query: StatusQu
   const recentBatches = Math.min(Math.max(0, Math.floor(q.recentBatches)), STATUS_BOUNDS.recentBatches);
   const pageSize = Math.min(q.pageSize || STATUS_BOUNDS.pageSize, STATUS_BOUNDS.pageSize);
   const after = parsePageToken(q.pageToken);
-  const budget = Math.min(q.maxBytes ?? STATUS_BOUNDS.maxBytes, STATUS_BOUNDS.maxBytes) - RESERVE_BYTES;
+  const budget = (q.maxBytes ?? STATUS_BOUNDS.maxBytes) - RESERVE_BYTES;
   const { executors } = src;
   const slow = executors.slowExecutors(src.slowExecutorRatio);
   const { pending, waiting } = src.tasks.pendingCounts();

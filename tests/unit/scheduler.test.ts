@@ -733,7 +733,7 @@ describe('Scheduler status bounds (GetStatus paging)', () => {
       return { seen, pages };
     };
     expect(walk({ pageSize: 5 })).toEqual({ seen: ids, pages: 5 });
-    const bySize = walk({ maxBytes: 64 * 1024 + 4 * 1024 });
+    const bySize = walk({ maxBytes: 8 * 1024 });
     expect(bySize.seen).toEqual(ids);
     expect(bySize.pages).toBeGreaterThan(2);
     expect(() => s.scheduler.status({ recentBatches: 1, pageToken: 'job-x' })).toThrow(/page_token/);
