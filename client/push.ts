@@ -15,8 +15,10 @@
  * `open`) whose messages are numbered 1, 2, 3…; the receiver remembers which
  * it stored (push-dedupe.ts, across its restarts too). Transient failures —
  * the call breaking or the receiver unreachable (UNAVAILABLE), a deadline
- * (DEADLINE_EXCEEDED), the stream's rate limit (RESOURCE_EXHAUSTED, waiting
- * the receiver's `retry_after_ms`) — are retried with exponential backoff
+ * (DEADLINE_EXCEEDED), the stream's rate limit or the client's push-rate
+ * quota (a nack RESOURCE_EXHAUSTED, waiting the receiver's `retry_after_ms`),
+ * a receiver stream quota (the call refused RESOURCE_EXHAUSTED, waiting its
+ * `retry-after-ms` metadata) — are retried with exponential backoff
  * (100 ms doubling to 5 s, jittered) for up to `retryTimeoutMs` (default
  * 60 s) without progress: unacknowledged messages are re-sent with the same
  * seq on a new call, so a message the receiver stored before the failure is
@@ -39,7 +41,15 @@
 import { status as Status, type ClientDuplexStream, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import { packValue } from '../lib/codec/records.js';
 import { randomBytes } from 'node:crypto';
-import { FailedPreconditionError, fromServiceError, InvalidArgumentError, isRetryable, UnavailableError, type RivuletError } from '../lib/errors.js';
+import {
+  FailedPreconditionError,
+  fromServiceError,
+  InvalidArgumentError,
+  isRetryable,
+  retryAfterMsOf,
+  UnavailableError,
+  type RivuletError,
+} from '../lib/errors.js';
 import { dial } from '../lib/grpc/client.js';
 import { typedCallError } from './connection.js';
 import type { ReceiverClient } from '../lib/proto/index.js';
@@ -75,6 +85,8 @@ export interface RecordPusherOptions {
 /** Backoff between retries of a broken call or a refused message: doubling from the first to the last, jittered ±20%. */
 const BACKOFF_FIRST_MS = 100;
 const BACKOFF_MAX_MS = 5000;
+/** Longest a receiver's retry-after hint on a refused call is honoured. */
+const HINT_MAX_MS = 30_000;
 
 /** Room left in a message for everything but the payload (oneof tag, seq, count, length prefixes). */
 const MESSAGE_OVERHEAD_BYTES = 64;
@@ -280,7 +292,7 @@ export class RecordPusher {
    * unacknowledged messages and open a new call after a backoff, unless
    * calls have been failing for longer than retryTimeoutMs.
    */
-  private onTransientCallFailure(err: RivuletError): void {
+  private onTransientCallFailure(err: RivuletError, retryAfterMs?: number): void {
     if (this.openTimer) clearTimeout(this.openTimer);
     this.awaitingOpened = undefined;
     this.call = undefined;
@@ -306,7 +318,9 @@ export class RecordPusher {
       return;
     }
     this.retriesValue++;
-    const delay = backoff(this.reconnectAttempts++);
+    // The receiver's hint, jittered so that refused pushers do not all return at once, capped by the retry budget's pace.
+    const hinted = retryAfterMs !== undefined && retryAfterMs > 0 ? Math.min(HINT_MAX_MS, retryAfterMs) * (1 + Math.random() * 0.2) : 0;
+    const delay = Math.max(backoff(this.reconnectAttempts++), hinted);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       if (this.state === 'failed' || this.state === 'closed') return;
@@ -405,7 +419,8 @@ export class RecordPusher {
   private onCallError(err: ServiceError): void {
     const typed = typedCallError(err, 'receiver', this.address);
     if (isRetryable(typed) && this.retryTimeoutMs > 0) {
-      this.onTransientCallFailure(typed);
+      // A receiver quota (maxConcurrentStreams, maxClientStreams) says when to come back: `retry-after-ms`.
+      this.onTransientCallFailure(typed, retryAfterMsOf(err));
       return;
     }
     this.endWaiter?.(typed);

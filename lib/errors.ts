@@ -31,6 +31,25 @@ export class NotFoundError extends RivuletError {
 export class ResourceExhaustedError extends RivuletError {
   override name = 'ResourceExhaustedError';
   override readonly code = Status.RESOURCE_EXHAUSTED;
+  /** How long the caller should wait before retrying; travels as metadata `retry-after-ms` (RETRY_AFTER_KEY). */
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, options?: { cause?: unknown; retryAfterMs?: number }) {
+    super(message, options);
+    this.retryAfterMs = options?.retryAfterMs ?? retryAfterMsOf(options?.cause);
+  }
+}
+
+/** The metadata key of a RESOURCE_EXHAUSTED status's retry hint, in milliseconds. */
+export const RETRY_AFTER_KEY = 'retry-after-ms';
+
+/** The retry hint of an error: a typed error's `retryAfterMs`, or a gRPC status's `retry-after-ms` metadata. */
+export function retryAfterMsOf(err: unknown): number | undefined {
+  const typed = (err as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+  if (typeof typed === 'number' && Number.isFinite(typed) && typed >= 0) return typed;
+  const md = (err as { metadata?: unknown } | undefined)?.metadata;
+  if (!(md instanceof Metadata)) return undefined;
+  const v = Number(md.get(RETRY_AFTER_KEY)[0]);
+  return Number.isFinite(v) && v >= 0 ? v : undefined;
 }
 
 /** Nothing can serve the request right now (no executors alive, peer down). Retryable. */
@@ -86,7 +105,9 @@ export function isRetryable(err: unknown): boolean {
 /** Turn any thrown value into something a gRPC handler can pass to its callback. */
 export function toServiceError(err: unknown): Partial<ServiceError> {
   if (err instanceof RivuletError) {
-    return { code: err.code, details: err.message, message: err.message, metadata: new Metadata() };
+    const metadata = new Metadata();
+    if (err instanceof ResourceExhaustedError && err.retryAfterMs !== undefined) metadata.set(RETRY_AFTER_KEY, String(Math.ceil(err.retryAfterMs)));
+    return { code: err.code, details: err.message, message: err.message, metadata };
   }
   const code = (err as { code?: unknown })?.code;
   if (typeof code === 'number' && code >= 0 && code <= 16) {

@@ -51,6 +51,19 @@ export const receiverConfigSchema = z
     pushDedupeRetention: duration('10m'),
     /** Most pusher sessions remembered for deduplication; a Push call opening a new one beyond it is refused RESOURCE_EXHAUSTED. */
     maxPushSessions: int(10_000, 1, 10_000_000),
+    /**
+     * Push calls this receiver holds open at once (all clients); a Push call beyond it is refused at open with
+     * RESOURCE_EXHAUSTED and metadata `retry-after-ms` (the SDK retries it after that). Quotas: quotas.ts.
+     */
+    maxConcurrentStreams: int(1000, 1, 1_000_000),
+    /** Push calls one client (its peer address) holds open at once; beyond it, refused like maxConcurrentStreams. */
+    maxClientStreams: int(100, 1, 1_000_000),
+    /**
+     * Bytes of records per second one client (its peer address) may push, with one second's worth of burst;
+     * a message beyond it is nacked RESOURCE_EXHAUSTED with `retry_after_ms` (nothing of it stored; the SDK
+     * re-sends it then). 0 = no limit.
+     */
+    clientPushRate: bytes('256MiB'),
     /** How long a ListStreams answer from the scheduler is trusted for a stream it did not list (so unknown-stream retries don't hammer the scheduler). */
     streamLookupCacheTtl: duration('1s'),
   })

@@ -26,6 +26,7 @@ import { GrpcBlockPutter, PlacingReplicator } from './block-replicator.js';
 import { receiverConfigSchema } from './config.js';
 import { ExecutorDirectory } from './executor-directory.js';
 import { Ingest } from './ingest.js';
+import { PushQuotas, peerAddressKey } from './quotas.js';
 import { ReceiverServer } from './server.js';
 import { StreamRegistry } from './stream-registry.js';
 import { JetStreamWalKv } from './wal-kv.js';
@@ -102,7 +103,13 @@ await runService('receiver', receiverConfigSchema, async (config, log) => {
     log,
   });
 
-  const server = new ReceiverServer({ ingest, streams: registry, maxMessageBytes: config.maxMessageBytes, log });
+  const quotas = new PushQuotas({
+    maxConcurrentStreams: config.maxConcurrentStreams,
+    maxClientStreams: config.maxClientStreams,
+    clientPushRate: config.clientPushRate,
+    clock,
+  });
+  const server = new ReceiverServer({ ingest, streams: registry, maxMessageBytes: config.maxMessageBytes, quotas, clientKey: peerAddressKey, log });
 
   const subs = [
     subscribe(nc, subjects.heartbeatAll, heartbeatSchema, (hb) => {

@@ -17,9 +17,11 @@
  * with RESOURCE_EXHAUSTED (max_receive_message_length = maxMessageBytes).
  */
 import type * as grpc from '@grpc/grpc-js';
+import { status as Status } from '@grpc/grpc-js';
 import { InvalidArgumentError, toServiceError, UnavailableError, type RivuletError } from '../../lib/errors.js';
 import { isValidSessionId } from './push-dedupe.js';
 import { checkName, checkText } from '../../lib/names.js';
+import { peerAddressKey, type ClientKeyOf, type PushQuotas } from './quotas.js';
 import type { Logger } from '../../lib/log.js';
 import type { ReceiverHandlers } from '../../lib/proto/gen/rivulet/v1/Receiver.js';
 import type { PushRequest__Output } from '../../lib/proto/gen/rivulet/v1/PushRequest.js';
@@ -36,6 +38,10 @@ export interface ReceiverServerOptions {
   streams: StreamGate;
   /** Advertised to clients in `opened` (the gRPC receive limit of this server). */
   maxMessageBytes: number;
+  /** Stream and push-rate quotas per client (quotas.ts); none: no quotas. */
+  quotas?: PushQuotas;
+  /** Who a call's client is, for its quotas. @default peerAddressKey */
+  clientKey?: ClientKeyOf;
   log: Logger;
 }
 
@@ -55,9 +61,15 @@ export class ReceiverServer {
   handlers(): ReceiverHandlers {
     return {
       Push: (call) => {
-        const c = new PushCall(this, call);
+        const client = (this.opts.clientKey ?? peerAddressKey)(call);
+        const c = new PushCall(this, call, client);
         this.calls.add(c);
         c.start();
+        try {
+          c.release = this.opts.quotas?.admitStream(client);
+        } catch (err) {
+          c.fail(err);
+        }
       },
       GetBatchBlocks: (call, callback) => {
         try {
@@ -114,10 +126,13 @@ class PushCall implements PushSink {
   /** Messages that arrived while opening (normally none: the call is paused). */
   private early: PushRequest__Output[] = [];
   private stream = '';
+  /** Gives back this call's stream quota (set once admitted). */
+  release: (() => void) | undefined;
 
   constructor(
     private readonly server: ReceiverServer,
     private readonly call: PushDuplex,
+    private readonly client: string,
   ) {}
 
   start(): void {
@@ -241,8 +256,15 @@ class PushCall implements PushSink {
       this.fail(new InvalidArgumentError('a Push message after `open` must be `records` with a batch'));
       return;
     }
+    const seq = Number(records.seq);
+    const waitMs = this.server.opts.quotas?.chargePush(this.client, records.batch.payload.length) ?? 0;
+    if (waitMs > 0) {
+      // Over the client's rate: nothing stored, re-sent by the client after the hint (same seq).
+      this.nack(seq, Status.RESOURCE_EXHAUSTED, `client ${this.client} is over its push rate (clientPushRate); retry in ${waitMs} ms`, waitMs);
+      return;
+    }
     try {
-      this.session!.push(Number(records.seq), records.batch.count, records.batch.payload);
+      this.session!.push(seq, records.batch.count, records.batch.payload);
     } catch (err) {
       this.fail(err);
     }
@@ -268,6 +290,7 @@ class PushCall implements PushSink {
   private end(): void {
     this.state = 'ended';
     this.session?.detach();
+    this.release?.();
     this.server.forget(this);
   }
 }
