@@ -7,7 +7,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { InvalidArgumentError, NotFoundError, toServiceError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
-import { checkName } from '../../lib/names.js';
+import { checkName, checkText } from '../../lib/names.js';
 import type { ExecutorHandlers } from '../../lib/proto/gen/rivulet/v1/Executor.js';
 import type { FetchBlocksRequest__Output } from '../../lib/proto/gen/rivulet/v1/FetchBlocksRequest.js';
 import type { FetchedBlock } from '../../lib/proto/gen/rivulet/v1/FetchedBlock.js';
@@ -41,6 +41,8 @@ export interface ExecutorServerDeps {
 
 /** Room left in a FetchedBlock for the id and framing next to the payload. */
 const MESSAGE_OVERHEAD = 1024;
+/** Longest host:port a request may name. */
+const MAX_ADDRESS_LENGTH = 512;
 /** Most ids one request may name (FetchBlocks, DropBlocks, KillTasks, ReplicateBlocks, PushBlocks). */
 const MAX_IDS_PER_REQUEST = 100_000;
 
@@ -222,6 +224,7 @@ export function executorHandlers(deps: ExecutorServerDeps): ExecutorHandlers {
         for (const b of call.request.blocks) {
           checkBlockId(b.blockId, 'ReplicateBlocks block_id');
           if (b.source?.executorId) checkName('ReplicateBlocks source.executor_id', b.source.executorId);
+          if (b.source?.address) checkText('ReplicateBlocks source.address', b.source.address, MAX_ADDRESS_LENGTH);
           if (!b.source?.executorId || !b.source.address) throw new InvalidArgumentError(`ReplicateBlocks ${b.blockId}: source is missing`);
           if (store.get(b.blockId)) continue;
           const entry = bySource.get(b.source.executorId) ?? { address: b.source.address, blocks: [] };

@@ -29,6 +29,7 @@
 import { performance } from 'node:perf_hooks';
 import { context, trace, type Span } from '@opentelemetry/api';
 import { errorMessage, ResourceExhaustedError } from '../../lib/errors.js';
+import { nameProblem, ruleOf, type NameKind } from '../../lib/names.js';
 import { sourceKey, type TaskSink } from '../../lib/dstream/runtime.js';
 import type { TaskSpec__Output } from '../../lib/proto/gen/rivulet/v1/TaskSpec.js';
 import type { TaskResult } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
@@ -150,6 +151,12 @@ export class TaskRunner {
   start(spec: TaskSpec__Output): TaskExecution {
     const exec = new Execution(spec.taskId ?? '', spec.attempt ?? 0, this.opts.epoch());
     const key = attemptKey(exec.taskId, exec.attempt);
+    const problem = specProblem(spec);
+    if (problem !== undefined) {
+      exec.state = 'done';
+      exec.result = Promise.resolve(this.failed(exec, `task refused: ${problem}`));
+      return exec;
+    }
     if (this.active.has(key)) {
       exec.state = 'done';
       exec.result = Promise.resolve(
@@ -592,4 +599,26 @@ function endTaskSpan(span: Span, r: TaskResult): void {
 
 function metrics(recordsIn: number, recordsOut: number, bytesOut: number, runMs: number, fetchMs: number, queueMs: number) {
   return { recordsIn, recordsOut, bytesOut, runMs, fetchMs, queueMs };
+}
+
+/**
+ * Why a task's names and ids break the shared rule (lib/names.ts), or
+ * undefined: such a task is failed at once, never run. Empty ones are left
+ * to the spec checks that say what is missing.
+ */
+function specProblem(spec: TaskSpec__Output): string | undefined {
+  const checks: Array<[string, unknown, NameKind]> = [
+    ['task_id', spec.taskId, 'id'],
+    ['job_id', spec.jobId, 'name'],
+  ];
+  for (const b of spec.blocks ?? []) if (b.blockId) checks.push(['blocks.block_id', b.blockId, 'id']);
+  for (const s of spec.shuffles ?? []) checks.push(['shuffles.shuffle_id', s.shuffleId, 'id']);
+  if (spec.shuffleWrite) checks.push(['shuffle_write.shuffle_id', spec.shuffleWrite.shuffleId, 'id']);
+  if (spec.cache?.blockId) checks.push(['cache.block_id', spec.cache.blockId, 'id']);
+  for (const [field, value, kind] of checks) {
+    if (value === undefined || value === null || value === '') continue;
+    const problem = nameProblem(value, kind);
+    if (problem !== undefined) return `${field} ${problem} (${ruleOf(kind)})`;
+  }
+  return undefined;
 }

@@ -13,6 +13,7 @@
  * graph and locations together once the forgetting is durable.
  */
 import { InvalidArgumentError, ResourceExhaustedError } from '../../lib/errors.js';
+import { checkName } from '../../lib/names.js';
 import { formatBatch, type BatchId } from './lineage-types.js';
 
 /** ForgetBatches(jobId, before): every batch older than `beforeBatchTimeMs`. */
@@ -21,7 +22,7 @@ export function timesBefore(times: readonly number[], beforeBatchTimeMs: number)
 }
 
 export function validateForgetBatches(jobId: unknown, beforeBatchTimeMs: unknown): void {
-  if (typeof jobId !== 'string' || jobId.length === 0) throw new InvalidArgumentError('ForgetBatches: job_id is required');
+  checkName('ForgetBatches: job_id', jobId);
   if (!Number.isSafeInteger(beforeBatchTimeMs)) throw new InvalidArgumentError('ForgetBatches: before_batch_time_ms must be an integer');
 }
 

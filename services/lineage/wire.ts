@@ -6,6 +6,7 @@
  * InvalidArgumentError; what the values mean is checked by the store.
  */
 import { InvalidArgumentError } from '../../lib/errors.js';
+import { checkText } from '../../lib/names.js';
 import type { BatchLineage } from '../../lib/proto/gen/rivulet/v1/BatchLineage.js';
 import type { Dataset, Dataset__Output } from '../../lib/proto/gen/rivulet/v1/Dataset.js';
 import type { DatasetRef, DatasetRef__Output } from '../../lib/proto/gen/rivulet/v1/DatasetRef.js';
@@ -53,7 +54,8 @@ function decodeLocationKind(v: unknown, field: string): LocationKind {
 export function decodeDataset(d: Dataset__Output, field: string): DatasetSpec {
   return {
     ref: decodeDatasetRef(d.ref, `${field}.ref`),
-    operator: d.operator ?? '',
+    // For logs and GetBatch (e.g. `output(counts)`): free text, bounded.
+    operator: checkText(`${field}.operator`, d.operator ?? '', 512),
     dependency: decodeDependency(d.dependency, `${field}.dependency`),
     parents: (d.parents ?? []).map((p, i) => decodeDatasetRef(p, `${field}.parents[${i}]`)),
     numPartitions: int(d.numPartitions ?? 0, `${field}.num_partitions`),

@@ -335,6 +335,7 @@ describe('executor service (2 processes, real gRPC + NATS)', () => {
       { ...mapTask(0, blockIds[0]!, [refA]), taskId: 'zero-parts', shuffleWrite: { shuffleId: 's', dataset: { nodeId: 4 }, numPartitions: 0 } },
       { ...mapTask(0, 'no-such-block', []), taskId: 'nowhere' },
       { ...mapTask(0, 'lost-here', [refB]), taskId: 'lost-here' },
+      { ...mapTask(0, 'has space', [refA]), taskId: 'bad-block-id' },
     ]);
     const byId = new Map(results.map((r) => [r.taskId, r]));
     expect(byId.get('unloaded')).toMatchObject({ state: 'FAILED', userError: false, executorId: 'exec-b' });
@@ -345,6 +346,8 @@ describe('executor service (2 processes, real gRPC + NATS)', () => {
     expect(byId.get('nowhere')!.error).toMatch(/no-such-block is not on executor exec-b and the task names no location/);
 
     expect(byId.get('lost-here')).toMatchObject({ state: 'FAILED', userError: false, fetchFailedExecutorId: 'exec-b' });
+    // Names and ids follow lib/names.ts: a task naming a malformed block is failed before it runs.
+    expect(byId.get('bad-block-id')!.error).toMatch(/^task refused: blocks\.block_id "has space" has a character outside/);
 
     const missing = await statusOf(fetchBlocks(cb, [blockIds[1]!, 'in/none', 'in/none2']));
     expect(missing).toEqual({ code: Status.NOT_FOUND, details: 'block in/none not found on executor exec-b' });
