@@ -63,6 +63,7 @@ export function clusterStatus(src: StatusSources, nowMs: number, recentBatches: 
       return {
         jobId: j.id,
         name: j.name,
+        owner: j.owner,
         state: j.state,
         error: j.error ?? '',
         streams: j.graph.streams,

@@ -18,7 +18,7 @@ export function useLocalCluster(opts: LocalClusterOptions, onStarted: (started: 
   beforeAll(async () => {
     const cluster = await startLocalCluster({ logLevel: 'warn', ...opts });
     const a = cluster.addresses();
-    started = { cluster, client: new RivuletClient({ scheduler: a.scheduler, receiver: a.receiver }) };
+    started = { cluster, client: new RivuletClient(a) };
     onStarted(started);
   }, 60_000);
   afterAll(async () => {

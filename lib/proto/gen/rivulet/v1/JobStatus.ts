@@ -34,6 +34,10 @@ export interface JobStatus {
    */
   'groupSize'?: (number);
   'groupNote'?: (string);
+  /**
+   * The user who submitted the job (empty with security off): only they and admins may stop or watch it.
+   */
+  'owner'?: (string);
 }
 
 export interface JobStatus__Output {
@@ -67,4 +71,8 @@ export interface JobStatus__Output {
    */
   'groupSize': (number);
   'groupNote': (string);
+  /**
+   * The user who submitted the job (empty with security off): only they and admins may stop or watch it.
+   */
+  'owner': (string);
 }
