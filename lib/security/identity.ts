@@ -3,7 +3,8 @@
  * verified client certificate names one.
  *
  * - A **service** (scheduler, receiver, lineage, executor) proves its role with
- *   a certificate from the cluster's CA: subject `O=rivulet-service, CN=<role>`.
+ *   a certificate from the cluster's CA: subject `CN=<role>` (with `O=rivulet-service`,
+ *   or no organization at all, as Helm's genSignedCert makes them).
  * - A **user** proves a name and one role with an API token (lib/security/tokens.ts),
  *   a JWT from a configured issuer (lib/security/jwt.ts) or a client certificate
  *   `O=rivulet-user, CN=<user>, OU=<role>`. A token may also be limited to some streams.
@@ -61,7 +62,9 @@ export function principalFromCertificate(cert: PeerCertificate): Principal | und
   const org = one(subject.O);
   const cn = one(subject.CN);
   if (!cn) return undefined;
-  if (org === SERVICE_ORGANIZATION && isServiceRole(cn)) return { kind: 'service', role: cn };
+  // A user certificate says so; any other certificate from the cluster CA whose CN is a role is that
+  // service (Helm's genSignedCert sets only the CN, so the organization may be absent).
+  if (org !== USER_ORGANIZATION && (org === undefined || org === SERVICE_ORGANIZATION) && isServiceRole(cn)) return { kind: 'service', role: cn };
   if (org === USER_ORGANIZATION) {
     const ou = one(subject.OU);
     if (ou && isUserRole(ou)) return { kind: 'user', user: cn, role: ou, via: 'certificate' };
