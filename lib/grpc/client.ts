@@ -109,8 +109,8 @@ export async function unary<Req, Res>(
 }
 
 /** Resolve when `address` answers grpc.health.v1 SERVING, or reject after timeoutMs. */
-export async function waitForServing(address: string, timeoutMs = 15_000): Promise<void> {
-  const client = dial.health(address);
+export async function waitForServing(address: string, timeoutMs = 15_000, security?: TransportSecurity): Promise<void> {
+  const client = dial.health(address, { security });
   const deadline = Date.now() + timeoutMs;
   try {
     for (;;) {
