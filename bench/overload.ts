@@ -60,7 +60,7 @@ const cluster = await startLocalCluster({
   ...(initialRate ? { env: { scheduler: { RIVULET_BACKPRESSURE_INITIAL_RATE: initialRate } } } : {}),
 });
 const a = cluster.addresses();
-const client = new RivuletClient({ scheduler: a.scheduler, receiver: a.receiver });
+const client = new RivuletClient(a);
 try {
   const job = await client.submitJob(slowWordcountJob);
   const load = offerLoad(client, { line: (i) => `id${i} red green blue`, linesPerSecond: offered, producers: 2, perPush: 500 });

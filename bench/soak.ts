@@ -51,7 +51,7 @@ const cluster = await startLocalCluster({
   ...(heapSnapshots ? { env: { scheduler: { NODE_OPTIONS: '--heapsnapshot-signal=SIGUSR2' } } } : {}),
 });
 const a = cluster.addresses();
-const client = new RivuletClient({ scheduler: a.scheduler, receiver: a.receiver });
+const client = new RivuletClient(a);
 const services = clusterServices(cluster);
 const rows: Array<Record<string, number | string>> = [];
 try {

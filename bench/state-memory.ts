@@ -122,7 +122,7 @@ const cluster = await startLocalCluster({
   ...(checkpointInterval ? { env: { scheduler: { RIVULET_STATE_CHECKPOINT_INTERVAL: checkpointInterval } } } : {}),
 });
 const a = cluster.addresses();
-const client = new RivuletClient({ scheduler: a.scheduler, receiver: a.receiver });
+const client = new RivuletClient(a);
 const lineage = dial.lineage(a.lineage);
 const nc = await connectNats(a.nats, 'bench-state-memory');
 const checkpoints = await new Objm(nc).create(CHECKPOINT_BUCKET, { storage: 'file' });

@@ -50,7 +50,7 @@ async function measure(groupSize: string) {
     env: { scheduler: { RIVULET_GROUP_SIZE: groupSize } },
   });
   const a = cluster.addresses();
-  const client = new RivuletClient({ scheduler: a.scheduler, receiver: a.receiver });
+  const client = new RivuletClient(a);
   try {
     const submitted = await client.submitJob(job);
     const drain = (async () => {

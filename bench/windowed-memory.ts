@@ -21,7 +21,7 @@ const job = fileURLToPath(new URL('../../examples/windowed-wordcount.ts', import
 
 const cluster = await startLocalCluster({ executors: 2, slots: 2, batchInterval: '500ms', blockInterval: '100ms', logLevel: 'warn' });
 const a = cluster.addresses();
-const client = new RivuletClient({ scheduler: a.scheduler, receiver: a.receiver });
+const client = new RivuletClient(a);
 const lineage = dial.lineage(a.lineage);
 try {
   const submitted = await client.submitJob(job);

@@ -98,7 +98,7 @@ async function main(): Promise<void> {
 async function distributed() {
   const cluster = await startLocalCluster({ executors, batchInterval, blockInterval, logLevel: 'warn' });
   const a = cluster.addresses();
-  const client = new RivuletClient({ scheduler: a.scheduler, receiver: a.receiver });
+  const client = new RivuletClient(a);
   try {
     const job = await client.submitJob(wordcountJob);
     const watcher = (async () => {

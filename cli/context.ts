@@ -2,7 +2,7 @@
  * What every command gets: where to write, the working directory (for
  * .rivulet/), the environment, and a client pointed at the resolved addresses.
  */
-import { RivuletClient } from '../client/index.js';
+import { clientSecurityFromEnv, RivuletClient } from '../client/index.js';
 import { resolveAddresses, type ResolvedAddress } from './args.js';
 import { readState } from './state.js';
 
@@ -30,12 +30,14 @@ export function connect(io: Io, flags: AddressFlags): Connection {
   const needState =
     !(flags.scheduler || io.env.RIVULET_SCHEDULER_ADDRESS) || !(flags.receiver || io.env.RIVULET_RECEIVER_ADDRESS);
   const state = needState ? readState(io.cwd) : undefined;
+  // A cluster `rivulet up --insecure` started here is dialled in plaintext; otherwise the usual rule (client/credentials.ts).
+  const security = state?.insecure && !io.env.RIVULET_TLS_CA_FILE ? { insecure: true as const } : clientSecurityFromEnv(io.env, io.cwd);
   const { scheduler, receiver } = resolveAddresses({
     flags,
     env: io.env,
     state: state && { scheduler: state.addresses.scheduler, receiver: state.addresses.receiver },
   });
-  return { client: new RivuletClient({ scheduler: scheduler.address, receiver: receiver.address }), scheduler, receiver };
+  return { client: new RivuletClient({ scheduler: scheduler.address, receiver: receiver.address, security }), scheduler, receiver };
 }
 
 export function println(stream: NodeJS.WritableStream, line: string): void {

@@ -15,6 +15,7 @@ import { statusCommand, type StatusFlags } from './commands/status.js';
 import { submitCommand, type SubmitFlags } from './commands/submit.js';
 import { tailCommand, type TailFlags } from './commands/tail.js';
 import { upCommand, type UpFlags } from './commands/up.js';
+import { tokenCreateCommand, tokenListCommand, tokenRevokeCommand, type TokenCreateFlags } from './commands/token.js';
 import type { Io } from './context.js';
 import { CliError, USAGE_EXIT_CODE } from './errors.js';
 import { formatErrorLine, type ErrorContext } from './format.js';
@@ -83,6 +84,7 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     .option('--log-level <level>', 'service log level (logs go to .rivulet/logs/)')
     .option('--random-ports', 'do not try the default ports 7070-7072 first')
     .option('--start-timeout <duration>', 'how long each process may take to become healthy', '30s')
+    .option('--insecure', 'no TLS and no access control (default: mutual TLS between services, tokens for clients; material in .rivulet/tls/)')
     .action((opts: UpFlags) => run('up', 'scheduler', {}, () => upCommand(io, opts)));
 
   program
@@ -151,6 +153,30 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     .option('--batches <n>', 'recent batches per job', int('--batches'), 10)
     .addOption(schedulerOpt())
     .action((opts: StatusFlags) => run('status', 'scheduler', opts, () => statusCommand(io, opts)));
+
+  const token = program.command('token').description('API tokens for users (admins only): create, list, revoke');
+  token
+    .command('create')
+    .description('make a token; prints it once (stdout), details on stderr')
+    .requiredOption('--user <name>', 'who the token names')
+    .requiredOption('--role <role>', 'admin, submit (submit jobs; stop and watch its own), push (push to streams) or view (status)')
+    .option('--streams <a,b>', 'push tokens: only these streams')
+    .option('--ttl <duration>', 'expires after this long (default: never)', (v: string) => parseDurationFlag('--ttl', v))
+    .option('--json', 'the token and its details as JSON')
+    .addOption(schedulerOpt())
+    .action((opts: TokenCreateFlags) => run('token create', 'scheduler', opts, () => tokenCreateCommand(io, opts)));
+  token
+    .command('list')
+    .description('every token (ids, users, roles, expiry; never secrets)')
+    .option('--json', 'as JSON')
+    .addOption(schedulerOpt())
+    .action((opts: { scheduler?: string; json?: boolean }) => run('token list', 'scheduler', opts, () => tokenListCommand(io, opts)));
+  token
+    .command('revoke')
+    .description('revoke a token by id (or the token itself)')
+    .argument('<id>', 'token id (16 hex digits) or rvt_… token')
+    .addOption(schedulerOpt())
+    .action((id: string, opts: { scheduler?: string }) => run('token revoke', 'scheduler', opts, () => tokenRevokeCommand(io, id, opts)));
 
   try {
     await program.parseAsync(argv as string[]);

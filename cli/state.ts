@@ -24,6 +24,8 @@ export interface ClusterState {
   /** JetStream store of the nats-server `up` started; removed by `down`. */
   natsStoreDir?: string;
   addresses: { receiver: string; scheduler: string; lineage: string; nats: string; executors: string[]; statusPage?: string };
+  /** Started with --insecure: commands here dial without TLS or a token. */
+  insecure?: boolean;
   /** In start order. */
   processes: ClusterProcessInfo[];
 }

@@ -28,9 +28,10 @@ import type { BatchStatus__Output } from '../lib/proto/gen/rivulet/v1/BatchStatu
 import type { OutputBatch__Output } from '../lib/proto/gen/rivulet/v1/OutputBatch.js';
 import { ConnectionError, isConnectionFailure, typedCallError as typed } from './connection.js';
 import { RecordPusher, type RecordPusherOptions } from './push.js';
+import { clientSecurityFromEnv, type TransportSecurity } from './credentials.js';
 
-export { ConnectionError, isConnectionFailure, RecordPusher };
-export type { RecordPusherOptions };
+export { ConnectionError, isConnectionFailure, RecordPusher, clientSecurityFromEnv };
+export type { RecordPusherOptions, TransportSecurity };
 
 export type ClusterStatus = ClusterStatus__Output;
 export type ExecutorStatus = ExecutorStatus__Output;
@@ -54,6 +55,11 @@ export interface RivuletClientOptions {
    * @default 64 MiB
    */
   maxMessageBytes?: number;
+  /**
+   * TLS material and credential (README "Security"). @default from the
+   * environment and `.rivulet/tls/` (client/credentials.ts `clientSecurityFromEnv`)
+   */
+  security?: TransportSecurity;
 }
 
 export interface SubmittedJob {
@@ -119,6 +125,7 @@ export class RivuletClient {
   readonly receiverAddress: string;
   private readonly timeoutMs: number;
   private readonly maxMessageBytes: number | undefined;
+  readonly security: TransportSecurity;
   private schedulerClient: SchedulerClient | undefined;
   private readonly pushers = new Set<RecordPusher>();
 
@@ -127,11 +134,12 @@ export class RivuletClient {
     this.receiverAddress = opts.receiver ?? DEFAULT_RECEIVER_ADDRESS;
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.maxMessageBytes = opts.maxMessageBytes;
+    this.security = opts.security ?? clientSecurityFromEnv();
   }
 
   /** Channels are opened lazily, so a client for push-only use never dials the scheduler. */
   private get scheduler(): SchedulerClient {
-    this.schedulerClient ??= dial.scheduler(this.schedulerAddress, { maxMessageBytes: this.maxMessageBytes });
+    this.schedulerClient ??= dial.scheduler(this.schedulerAddress, { maxMessageBytes: this.maxMessageBytes, security: this.security });
     return this.schedulerClient;
   }
 
@@ -203,6 +211,32 @@ export class RivuletClient {
       first.jobsTotal = next.jobsTotal;
     }
     return first;
+  }
+
+  /**
+   * A new API token (admins only). The token is returned once and stored only
+   * hashed; give it to its user as RIVULET_TOKEN or `security.token`.
+   */
+  async createToken(o: { user: string; role: 'admin' | 'submit' | 'push' | 'view'; streams?: string[]; ttlMs?: number }): Promise<{ token: string; info: TokenInfo }> {
+    const res = await this.call<unknown, { token: string; info: TokenInfo }>((c) => c.createToken, {
+      user: o.user,
+      role: o.role,
+      streams: o.streams ?? [],
+      ttlMs: o.ttlMs ?? 0,
+    });
+    return { token: res.token, info: tokenInfoOf(res.info) };
+  }
+
+  /** Revoke a token by id (the 16 hex digits after `rvt_`); false when there was none. Admins only. */
+  async revokeToken(id: string): Promise<boolean> {
+    const res = await this.call<unknown, { revoked: boolean }>((c) => c.revokeToken, { id });
+    return res.revoked;
+  }
+
+  /** Every token (without secrets). Admins only. */
+  async listTokens(): Promise<TokenInfo[]> {
+    const res = await this.call<unknown, { tokens: TokenInfo[] }>((c) => c.listTokens, {}, { attempts: 3 });
+    return res.tokens.map(tokenInfoOf);
   }
 
   /** The input streams read by running jobs, and the batch interval. */
@@ -336,14 +370,14 @@ export class RivuletClient {
    * closes the pushers it made.
    */
   pusher(stream: string, options?: RecordPusherOptions): RecordPusher {
-    const pusher = new RecordPusher(this.receiverAddress, stream, options);
+    const pusher = new RecordPusher(this.receiverAddress, stream, { security: this.security, ...options });
     this.pushers.add(pusher);
     return pusher;
   }
 
   /** A raw receiver client, for callers that need the wire API directly. */
   dialReceiver(): ReceiverClient {
-    return dial.receiver(this.receiverAddress, { maxMessageBytes: this.maxMessageBytes });
+    return dial.receiver(this.receiverAddress, { maxMessageBytes: this.maxMessageBytes, security: this.security });
   }
 
   /** Close the scheduler channel and every pusher made by this client. */
@@ -354,6 +388,21 @@ export class RivuletClient {
     this.schedulerClient?.close();
     this.schedulerClient = undefined;
   }
+}
+
+export interface TokenInfo {
+  id: string;
+  user: string;
+  role: string;
+  streams: string[];
+  createdAtMs: number;
+  /** 0: never expires. */
+  expiresAtMs: number;
+  createdBy: string;
+}
+
+function tokenInfoOf(i: TokenInfo): TokenInfo {
+  return { ...i, createdAtMs: Number(i.createdAtMs), expiresAtMs: Number(i.expiresAtMs) };
 }
 
 /** The grpc status name of a code, e.g. 5 → "NOT_FOUND". */

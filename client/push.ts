@@ -38,6 +38,7 @@
  * error — a ConnectionError naming the receiver when it cannot be reached at
  * all — and makes the pusher unusable.
  */
+import { clientSecurityFromEnv, type TransportSecurity } from './credentials.js';
 import { status as Status, type ClientDuplexStream, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import { packValue } from '../lib/codec/records.js';
 import { randomBytes } from 'node:crypto';
@@ -57,6 +58,8 @@ import type { PushRequest } from '../lib/proto/gen/rivulet/v1/PushRequest.js';
 import type { PushResponse__Output } from '../lib/proto/gen/rivulet/v1/PushResponse.js';
 
 export interface RecordPusherOptions {
+  /** TLS material and credential when the pusher dials the receiver itself. @default client/credentials.ts `clientSecurityFromEnv()` */
+  security?: TransportSecurity;
   /** Most records in one Push message. @default 1000 */
   maxBatchRecords?: number;
   /** Most packed bytes sent but not yet acknowledged; push() waits for acks beyond it. @default 16 MiB (16777216) */
@@ -166,7 +169,7 @@ export class RecordPusher {
     if (!stream) throw new InvalidArgumentError('RecordPusher: stream name is empty');
     this.stream = stream;
     this.ownsClient = typeof receiver === 'string';
-    this.client = typeof receiver === 'string' ? dial.receiver(receiver) : receiver;
+    this.client = typeof receiver === 'string' ? dial.receiver(receiver, { security: options.security ?? clientSecurityFromEnv() }) : receiver;
     this.address = typeof receiver === 'string' ? receiver : this.client.getChannel().getTarget().replace(/^dns:/, '');
     this.maxBatchRecords = positiveInt(options.maxBatchRecords ?? 1000, 'maxBatchRecords');
     this.maxInFlightBytes = positiveInt(options.maxInFlightBytes ?? 16 * 1024 * 1024, 'maxInFlightBytes');

@@ -82,6 +82,18 @@ export class AlreadyExistsError extends RivuletError {
   override readonly code = Status.ALREADY_EXISTS;
 }
 
+/** The caller is known but may not do this (access rules, lib/security/). Never retried. */
+export class PermissionDeniedError extends RivuletError {
+  override name = 'PermissionDeniedError';
+  override readonly code = Status.PERMISSION_DENIED;
+}
+
+/** The caller presented no valid credential (missing, unknown, expired). Never retried. */
+export class UnauthenticatedError extends RivuletError {
+  override name = 'UnauthenticatedError';
+  override readonly code = Status.UNAUTHENTICATED;
+}
+
 /** Configuration that cannot work. Services exit with a clear message on it. */
 export class ConfigError extends RivuletError {
   override name = 'ConfigError';
@@ -126,6 +138,8 @@ const BY_CODE: Partial<Record<Status, new (m: string, o?: { cause?: unknown }) =
   [Status.FAILED_PRECONDITION]: FailedPreconditionError,
   [Status.ABORTED]: AbortedError,
   [Status.ALREADY_EXISTS]: AlreadyExistsError,
+  [Status.PERMISSION_DENIED]: PermissionDeniedError,
+  [Status.UNAUTHENTICATED]: UnauthenticatedError,
 };
 
 /** Turn a gRPC client error back into the typed error, keeping the status code. */

@@ -1,13 +1,15 @@
 /**
  * The shared skeleton of every service's main.ts: parse configuration (exit 2
  * with a clear message when invalid), create the logger, start OpenTelemetry
- * (lib/telemetry/sdk.ts: OTEL_* env, metricsPort), install signal handlers
+ * (lib/telemetry/sdk.ts: OTEL_* env, metricsPort), set up its security (TLS
+ * material and access control, lib/security/service-security.ts), install signal handlers
  * that run the service's shutdown once and then flush telemetry, export the
  * process's event-loop delay (lib/telemetry/event-loop.ts), and log the
  * `listening` line that launchers wait for.
  */
 import type { z } from 'zod';
 import { loadConfig } from './config/index.js';
+import { setUpServiceSecurity, type SecurityOptions } from './security/service-security.js';
 import { ConfigError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { observeEventLoopDelay } from './telemetry/event-loop.js';
@@ -43,6 +45,17 @@ export async function runService<S extends z.ZodObject<z.ZodRawShape> | z.ZodTyp
     onError: (err, what) => log.error({ err }, `${what} not started`),
   });
   observeEventLoopDelay();
+  // Before the service dials or binds anything: both read the process's security (lib/security/service-security.ts).
+  let security;
+  try {
+    security = await setUpServiceSecurity(config as unknown as SecurityOptions, log);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`rivulet ${serviceName}: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
   if (telemetry.tracing || telemetry.metricsUrl) log.info({ tracing: telemetry.tracing, metrics: telemetry.metricsUrl }, 'telemetry started');
   let running: RunningService;
   try {
@@ -64,6 +77,7 @@ export async function runService<S extends z.ZodObject<z.ZodRawShape> | z.ZodTyp
     running
       .stop()
       // Flush the last spans and metrics (the batch in progress when stopped).
+      .then(() => security.stop())
       .then(() => telemetry.shutdown())
       .then(() => process.exit(0))
       .catch((err) => {

@@ -79,7 +79,7 @@ export async function startWordCount(opts: WordCountClusterOptions): Promise<Wor
   });
   try {
     const a = cluster.addresses();
-    const client = new RivuletClient({ scheduler: a.scheduler, receiver: a.receiver });
+    const client = new RivuletClient(a);
     const job = await client.submitJob(opts.job ?? wordcountJob).catch(async (err: unknown) => {
       await client.close();
       throw err;

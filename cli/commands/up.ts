@@ -8,6 +8,8 @@
  * only this command, which then stops them in order (receiver first, NATS last).
  * `--detach`: the same processes, left running; `rivulet down` stops them.
  */
+import { localSecurityDir } from '../../client/credentials.js';
+import type { LocalClusterAddresses } from '../../lib/cluster/local-cluster.js';
 import { mkdirSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
@@ -33,6 +35,8 @@ export interface UpFlags {
   /** Do not try the default ports 7070-7072 first. */
   randomPorts?: boolean;
   startTimeout?: string;
+  /** No TLS and no access control (today's behaviour before security). */
+  insecure?: boolean;
 }
 
 /** The services' default ports (and the status page's, Spark's 4040), used when free so that commands run elsewhere find the cluster without flags. */
@@ -137,6 +141,9 @@ export async function upCommand(io: Io, flags: UpFlags): Promise<void> {
       whenPortTaken: 'random',
       startTimeoutMs,
       logLevel: flags.logLevel,
+      insecure: flags.insecure,
+      // Kept across runs, so clients that trust this CA keep working.
+      securityDir: flags.insecure ? undefined : localSecurityDir(io.cwd),
     });
   } catch (e) {
     throw new CliError(`the cluster did not start: ${(e as Error).message}`, 1, { cause: e });
@@ -151,7 +158,8 @@ export async function upCommand(io: Io, flags: UpFlags): Promise<void> {
     blockIntervalMs: blockMs,
     logDir,
     natsStoreDir,
-    addresses: cluster.addresses(),
+    addresses: addressesOnly(cluster.addresses()),
+    insecure: flags.insecure === true,
     processes: cluster.processes(),
   };
   writeState(io.cwd, state);
@@ -179,6 +187,12 @@ function printEndpoints(io: Io, state: ClusterState, flags: UpFlags): void {
       .map((p): [string, string] => [p.name, `${p.address}${flags.slots ? `  (${flags.slots} slots)` : ''}`]),
     ['nats', state.addresses.nats + (flags.natsUrl ? '  (external)' : '')],
     ['status page', state.addresses.statusPage ?? `not started (see ${relative(io.cwd, state.logDir) || state.logDir}/scheduler.log)`],
+    [
+      'security',
+      state.insecure
+        ? 'OFF (--insecure): plaintext, no access control'
+        : `mutual TLS + tokens; CA and admin token in ${relative(io.cwd, localSecurityDir(io.cwd))}/ (commands here use them)`,
+    ],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   println(io.stdout, `Rivulet cluster is up (${state.mode}):`);
@@ -205,4 +219,9 @@ async function runForeground(io: Io, cluster: LocalCluster): Promise<void> {
   removeState(io.cwd);
   if (reason.died) throw new CliError(reason.died);
   println(io.stderr, 'stopped');
+}
+
+/** The addresses alone: the state file never holds the admin token (it has its own 0600 file). */
+function addressesOnly(a: LocalClusterAddresses): ClusterState['addresses'] {
+  return { receiver: a.receiver, scheduler: a.scheduler, lineage: a.lineage, nats: a.nats, executors: a.executors, ...(a.statusPage ? { statusPage: a.statusPage } : {}) };
 }

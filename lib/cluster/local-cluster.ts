@@ -17,7 +17,7 @@
  * decides anything about scheduling or storage: it only starts, waits for and
  * stops processes (through lib/process).
  */
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { formatDuration, parseDuration } from '../config/index.js';
@@ -27,6 +27,8 @@ import { isAddressInUse } from '../process/errors.js';
 import { startNatsServer, type NatsServerHandle, type NatsServerOptions } from '../process/nats-server.js';
 import { freePort, isPortFree, retryWhileAddressInUse } from '../process/ports.js';
 import { startServiceProcess, type ServiceName, type ServiceProcess } from './service-process.js';
+import { ensureLocalSecurity, type LocalSecurity } from '../security/local-security.js';
+import { INSECURE_TRANSPORT, type TransportSecurity } from '../security/transport.js';
 
 export type EnvMap = Record<string, string | undefined>;
 
@@ -70,6 +72,16 @@ export interface LocalClusterOptions {
   waitForExecutors?: boolean;
   /** RIVULET_LOG_LEVEL of every service. @default service default (info) */
   logLevel?: string;
+  /**
+   * Run without TLS and access control (every service with RIVULET_INSECURE).
+   * @default false: mutual TLS between services, tokens for clients (lib/security/)
+   */
+  insecure?: boolean;
+  /**
+   * Where the CA, the services' certificates and the bootstrap admin token are
+   * kept (made when missing, reused when present). @default a new temp dir
+   */
+  securityDir?: string;
 }
 
 export interface LocalClusterAddresses {
@@ -80,6 +92,8 @@ export interface LocalClusterAddresses {
   executors: string[];
   /** The scheduler's status page (absent when it could not bind its port). */
   statusPage?: string;
+  /** What an admin client dials with (the CA and the bootstrap admin token; insecure with `insecure`). */
+  security: TransportSecurity;
 }
 
 /** What is needed to find and stop a (possibly detached) cluster from another process. */
@@ -94,6 +108,8 @@ export interface ClusterProcessInfo {
 
 export interface LocalCluster {
   natsUrl: string;
+  /** The cluster's CA, certificates and admin token (absent with `insecure`). */
+  readonly security?: LocalSecurity;
   addresses(): LocalClusterAddresses;
   /** The current lineage process (replaced by restartLineage()). */
   readonly lineage: ServiceProcess;
@@ -177,6 +193,11 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
   const logDir = opts.logDir ? resolve(opts.logDir) : undefined;
   if (logDir) mkdirSync(logDir, { recursive: true });
   const startTimeoutMs = opts.startTimeoutMs ?? 20_000;
+  // A temp dir of our own making goes with the cluster; a given one stays (rivulet up reuses it).
+  const ownSecurityDir = opts.insecure || opts.securityDir ? undefined : mkdtempSync(join(tmpdir(), 'rivulet-tls-'));
+  const security = opts.insecure ? undefined : ensureLocalSecurity(opts.securityDir ?? ownSecurityDir!);
+  const securityEnv = (role: ServiceName): EnvMap => (security ? security.env(role) : { RIVULET_INSECURE: 'true' });
+  const adminSecurity: TransportSecurity = security ? security.admin() : INSECURE_TRANSPORT;
 
   // Everything started so far, in order, so a failure half-way stops exactly that.
   const started: Array<{ stop(graceMs?: number): Promise<void> }> = [];
@@ -227,7 +248,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
       startServiceProcess({
         service,
         name,
-        env: { ...envFor(service, name, env), RIVULET_PORT: String(port) },
+        env: { ...securityEnv(service), ...envFor(service, name, env), RIVULET_PORT: String(port) },
         logFile: logDir ? join(logDir, `${name}.log`) : undefined,
         detached: opts.detached,
         startTimeoutMs,
@@ -287,7 +308,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     };
     let receiver = await launch('receiver', 'receiver', receiverEnv, receiverPort);
 
-    if (opts.waitForExecutors ?? true) await waitForAliveExecutors(scheduler.address, ids, startTimeoutMs);
+    if (opts.waitForExecutors ?? true) await waitForAliveExecutors(scheduler.address, ids, startTimeoutMs, adminSecurity);
 
     let stopped = false;
     /**
@@ -302,6 +323,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     };
     const cluster: LocalCluster = {
       natsUrl,
+      security,
       get lineage() {
         return lineage;
       },
@@ -339,6 +361,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
         nats: natsUrl,
         executors: executors.map((e) => e.address),
         statusPage,
+        security: adminSecurity,
       }),
       addExecutor: async (o = {}) => {
         if (stopped) throw new Error('the cluster is stopped');
@@ -349,7 +372,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
           id = `executor-${nextExecutor++}`;
         }
         const proc = await startExecutor(id, o.env);
-        if (opts.waitForExecutors ?? true) await waitForAliveExecutors(scheduler.address, [id], startTimeoutMs);
+        if (opts.waitForExecutors ?? true) await waitForAliveExecutors(scheduler.address, [id], startTimeoutMs, adminSecurity);
         return proc;
       },
       restartLineage: async () => (lineage = await relaunch(lineage, lineageEnv)),
@@ -377,6 +400,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
         await lineage.stop(graceMs).catch(() => undefined);
         await nats?.stop().catch(() => undefined);
         started.length = 0;
+        if (ownSecurityDir) rmSync(ownSecurityDir, { recursive: true, force: true });
       },
     };
     return cluster;
@@ -411,8 +435,13 @@ export function statusPageUrl(output: string): string | undefined {
  * Resolve once the scheduler reports every executor in `ids` ALIVE, i.e. their
  * heartbeats arrived over NATS; until then a submitted job could find no slots.
  */
-export async function waitForAliveExecutors(schedulerAddress: string, ids: readonly string[], timeoutMs = 20_000): Promise<void> {
-  const client = dial.scheduler(schedulerAddress);
+export async function waitForAliveExecutors(
+  schedulerAddress: string,
+  ids: readonly string[],
+  timeoutMs = 20_000,
+  security: TransportSecurity = INSECURE_TRANSPORT,
+): Promise<void> {
+  const client = dial.scheduler(schedulerAddress, { security });
   const deadline = Date.now() + timeoutMs;
   let seen: string[] = [];
   let lastError = '';

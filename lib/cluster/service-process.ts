@@ -8,6 +8,8 @@
  * Used by `rivulet up`, the tests and the benchmarks, so all of them start
  * services exactly the same way.
  */
+import { readFileSync } from 'node:fs';
+import type { TransportSecurity } from '../security/transport.js';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
@@ -56,6 +58,11 @@ export interface StartServiceOptions {
   /** RIVULET_* variables (RIVULET_PORT: 0 or absent lets the service pick); merged over process.env. */
   env?: Record<string, string | undefined>;
   args?: string[];
+  /**
+   * What the health probe dials with (the cluster CA). @default TLS with
+   * RIVULET_TLS_CA_FILE from `env` when given, else plaintext
+   */
+  probeSecurity?: TransportSecurity;
   /** Extra node flags (e.g. --import for telemetry). */
   nodeArgs?: string[];
   /** @default 20000 */
@@ -88,6 +95,10 @@ export function listeningAddress(output: string): string | undefined {
 
 export async function startServiceProcess(opts: StartServiceOptions): Promise<ServiceProcess> {
   const name = opts.name ?? opts.service;
+  const caFile = opts.env?.RIVULET_TLS_CA_FILE;
+  // Health is public, but the server speaks TLS unless told otherwise: probe with the CA it was given.
+  const probeSecurity: TransportSecurity =
+    opts.probeSecurity ?? (caFile && opts.env?.RIVULET_INSECURE !== 'true' ? { insecure: false, pem: { ca: readFileSync(caFile) } } : { insecure: true });
   let health: ReturnType<typeof dial.health> | undefined;
   try {
     const child = await supervise({
@@ -103,7 +114,7 @@ export async function startServiceProcess(opts: StartServiceOptions): Promise<Se
       ready: async (probe) => {
         const address = listeningAddress(probe.output());
         if (!address) return undefined;
-        health ??= dial.health(address);
+        health ??= dial.health(address, { security: probeSecurity });
         const res = await unary(health, health.check, { service: '' }, { timeoutMs: Math.min(1000, Math.max(1, probe.remainingMs())) }).catch(
           () => undefined,
         );

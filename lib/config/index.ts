@@ -76,6 +76,28 @@ export const commonOptions = {
   metricsPort: int(0, 0, 65535),
   /** Interface the metrics endpoint binds to; defaults to `host`. */
   metricsHost: z.string().optional(),
+  // Security (lib/security/, README "Security"). On unless `insecure`.
+  /** Plaintext gRPC and no access control: the behaviour before security existed, for a trusted network only. */
+  insecure: bool(false),
+  /** PEM file of the cluster CA: every peer's certificate must chain to it. */
+  tlsCaFile: z.string().optional(),
+  /** PEM certificate of this service (subject O=rivulet-service, CN=<role>). */
+  tlsCertFile: z.string().optional(),
+  /** PEM private key of `tlsCertFile`. */
+  tlsKeyFile: z.string().optional(),
+  /** How often the certificate, key and CA files are re-read (rotation without a restart). */
+  tlsReloadInterval: duration('30s'),
+  /** File holding the bootstrap admin token (user `admin`, role `admin`). */
+  adminTokenFile: z.string().optional(),
+  /** OIDC issuer whose JWTs are accepted as bearer tokens (with oidcAudience and oidcJwksUrl). */
+  oidcIssuer: z.string().optional(),
+  oidcAudience: z.string().optional(),
+  /** The issuer's key set (its discovery document's jwks_uri). */
+  oidcJwksUrl: z.string().optional(),
+  /** Claim naming the user. */
+  oidcUserClaim: z.string().default('sub'),
+  /** Claim holding the user's role (admin, submit, push, view). */
+  oidcRoleClaim: z.string().default('rivulet_role'),
 };
 
 export const ENV_PREFIX = 'RIVULET_';

@@ -8,16 +8,27 @@
 import * as grpc from '@grpc/grpc-js';
 import { fromServiceError, isRetryable, type RivuletError } from '../errors.js';
 import { rivuletV1, healthV1 } from '../proto/index.js';
+import type { ServiceRole } from '../security/identity.js';
+import { processSecurity } from '../security/service-security.js';
+import { channelCredentials, type ExpectedPeer, type TransportSecurity } from '../security/transport.js';
 import { tracingClientInterceptor } from '../telemetry/grpc.js';
 import type { ExecutorClient, HealthClient, LineageClient, ReceiverClient, SchedulerClient } from '../proto/index.js';
 
 export interface DialOptions {
   maxMessageBytes?: number;
+  /**
+   * TLS material and token to dial with. @default this process's
+   * (a service's own identity; insecure in a process that set up none)
+   */
+  security?: TransportSecurity;
 }
 
 function channelOptions(opts: DialOptions = {}): grpc.ClientOptions {
   const max = opts.maxMessageBytes ?? 64 * 1024 * 1024;
   return {
+    // TLS peers are checked by role, not by name (lib/security/transport.ts); a fixed
+    // server name keeps Node from sending an IP address as SNI, which RFC 6066 forbids.
+    'grpc.ssl_target_name_override': 'rivulet',
     // Trace context on every call made inside a trace (lib/telemetry/grpc.ts).
     interceptors: [tracingClientInterceptor],
     'grpc.max_receive_message_length': max,
@@ -30,14 +41,16 @@ function channelOptions(opts: DialOptions = {}): grpc.ClientOptions {
   };
 }
 
-const creds = () => grpc.credentials.createInsecure();
+/** Credentials for a server that must prove it is `expected` (lib/security/transport.ts). */
+const creds = (expected: ExpectedPeer, o?: DialOptions) => channelCredentials(o?.security ?? processSecurity().transport, expected);
+const role = (r: ServiceRole): ExpectedPeer => [r];
 
 export const dial = {
-  receiver: (address: string, o?: DialOptions): ReceiverClient => new rivuletV1.Receiver(address, creds(), channelOptions(o)),
-  scheduler: (address: string, o?: DialOptions): SchedulerClient => new rivuletV1.Scheduler(address, creds(), channelOptions(o)),
-  lineage: (address: string, o?: DialOptions): LineageClient => new rivuletV1.Lineage(address, creds(), channelOptions(o)),
-  executor: (address: string, o?: DialOptions): ExecutorClient => new rivuletV1.Executor(address, creds(), channelOptions(o)),
-  health: (address: string, o?: DialOptions): HealthClient => new healthV1.Health(address, creds(), channelOptions(o)),
+  receiver: (address: string, o?: DialOptions): ReceiverClient => new rivuletV1.Receiver(address, creds(role('receiver'), o), channelOptions(o)),
+  scheduler: (address: string, o?: DialOptions): SchedulerClient => new rivuletV1.Scheduler(address, creds(role('scheduler'), o), channelOptions(o)),
+  lineage: (address: string, o?: DialOptions): LineageClient => new rivuletV1.Lineage(address, creds(role('lineage'), o), channelOptions(o)),
+  executor: (address: string, o?: DialOptions): ExecutorClient => new rivuletV1.Executor(address, creds(role('executor'), o), channelOptions(o)),
+  health: (address: string, o?: DialOptions): HealthClient => new healthV1.Health(address, creds('any-service', o), channelOptions(o)),
 };
 
 export interface CallOptions {
@@ -96,8 +109,8 @@ export async function unary<Req, Res>(
 }
 
 /** Resolve when `address` answers grpc.health.v1 SERVING, or reject after timeoutMs. */
-export async function waitForServing(address: string, timeoutMs = 15_000): Promise<void> {
-  const client = dial.health(address);
+export async function waitForServing(address: string, timeoutMs = 15_000, security?: TransportSecurity): Promise<void> {
+  const client = dial.health(address, { security });
   const deadline = Date.now() + timeoutMs;
   try {
     for (;;) {

@@ -1,10 +1,14 @@
 /**
- * Starting a gRPC server the same way in every service: message size bounds,
- * the standard grpc.health.v1 service, bind + advertise address, and a
+ * Starting a gRPC server the same way in every service: TLS and access
+ * control (lib/security/), message size bounds, the standard grpc.health.v1 service, bind + advertise address, and a
  * graceful shutdown that gives in-flight calls a moment before forcing.
  */
 import * as grpc from '@grpc/grpc-js';
 import { healthV1 } from '../proto/index.js';
+import type { Logger } from '../log.js';
+import { accessControlInterceptor } from '../security/authenticate.js';
+import { processSecurity, type ServiceSecurity } from '../security/service-security.js';
+import { serverCredentials } from '../security/transport.js';
 import { tracingServerInterceptor } from '../telemetry/grpc.js';
 import type { HealthHandlers } from '../proto/gen/grpc/health/v1/Health.js';
 import type { HealthCheckResponse } from '../proto/gen/grpc/health/v1/HealthCheckResponse.js';
@@ -52,25 +56,30 @@ export interface ServerOptions {
   port: number;
   advertiseAddress?: string;
   maxMessageBytes: number;
+  /** TLS material and access control. @default this process's (lib/security/service-security.ts) */
+  security?: Pick<ServiceSecurity, 'transport' | 'authenticator'>;
+  /** Where refused calls are logged as audit events. */
+  log?: Logger;
 }
 
 export async function startServer(
   opts: ServerOptions,
   register: (server: grpc.Server) => void,
 ): Promise<StartedServer> {
+  const security = opts.security ?? processSecurity();
   const server = new grpc.Server({
     'grpc.max_receive_message_length': opts.maxMessageBytes,
     'grpc.max_send_message_length': opts.maxMessageBytes,
     'grpc.keepalive_time_ms': 10_000,
     'grpc.keepalive_permit_without_calls': 1,
-    // Continues the caller's trace (lib/telemetry/grpc.ts).
-    interceptors: [tracingServerInterceptor],
+    // Who may call what first (lib/security/access-policy.ts), then the caller's trace (lib/telemetry/grpc.ts).
+    interceptors: [accessControlInterceptor(security.transport.insecure ? undefined : security.authenticator, opts.log), tracingServerInterceptor],
   });
   const health = new HealthService();
   server.addService(healthV1.Health.service, health.handlers());
   register(server);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${opts.host}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+    server.bindAsync(`${opts.host}:${opts.port}`, serverCredentials(security.transport), (err, p) =>
       err ? reject(err) : resolve(p),
     ),
   );

@@ -47,8 +47,8 @@ import { startLocalCluster, type LocalCluster } from '../cluster/local-cluster.j
 import { bundleJob, type JobBundle } from '../dstream/bundle.js';
 import { fromServiceError } from '../errors.js';
 import { dial, unary } from '../grpc/client.js';
+import { channelCredentials } from '../security/transport.js';
 import { rivuletV1, type SchedulerClient, type SchedulerTestingClient } from '../proto/index.js';
-import * as grpc from '@grpc/grpc-js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -176,8 +176,9 @@ class DrivenCluster implements TestCluster {
     private readonly watchdog: ChildProcess,
   ) {
     const address = local.scheduler.address;
-    this.scheduler = dial.scheduler(address);
-    this.testing = new rivuletV1.SchedulerTesting(address, grpc.credentials.createInsecure(), {
+    const security = local.addresses().security;
+    this.scheduler = dial.scheduler(address, { security });
+    this.testing = new rivuletV1.SchedulerTesting(address, channelCredentials(security, ['scheduler']), {
       'grpc.max_receive_message_length': 64 * 1024 * 1024,
       'grpc.max_send_message_length': 64 * 1024 * 1024,
     });

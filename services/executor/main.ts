@@ -108,7 +108,7 @@ await runService('executor', executorConfigSchema, async (config, log) => {
   await pool.ready();
 
   const server = await startServer(
-    { host: config.host, port: config.port, advertiseAddress: config.advertiseAddress, maxMessageBytes: config.maxMessageBytes },
+    { host: config.host, port: config.port, advertiseAddress: config.advertiseAddress, maxMessageBytes: config.maxMessageBytes, log },
     (s) =>
       s.addService(
         rivuletV1.Executor.service,

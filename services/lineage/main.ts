@@ -13,6 +13,7 @@ import type { Logger } from '../../lib/log.js';
 import { connectNats, type NatsConnection } from '../../lib/nats/connection.js';
 import { rivuletV1 } from '../../lib/proto/index.js';
 import { runService, type RunningService } from '../../lib/service-main.js';
+import { followTokens } from '../../lib/security/service-security.js';
 import { lineageConfigSchema, type LineageConfig } from './config.js';
 import { KvLineagePersistence } from './kv-persistence.js';
 import { LineageStore } from './lineage-store.js';
@@ -29,8 +30,9 @@ async function start(config: LineageConfig, log: Logger): Promise<RunningService
     const persistence = await KvLineagePersistence.open(nc, config.kvBucket, log);
     const store = new LineageStore({ maxBatchesPerJob: config.maxBatchesPerJob });
     const service = new LineageService({ store, persistence, log });
+    const tokenFollower = await followTokens(nc, log);
     const server = await startServer(
-      { host: config.host, port: config.port, advertiseAddress: config.advertiseAddress, maxMessageBytes: config.maxMessageBytes },
+      { host: config.host, port: config.port, advertiseAddress: config.advertiseAddress, maxMessageBytes: config.maxMessageBytes, log },
       (s) => s.addService(rivuletV1.Lineage.service, service.handlers()),
     );
 
@@ -64,6 +66,7 @@ async function start(config: LineageConfig, log: Logger): Promise<RunningService
       address: server.address,
       stop: async () => {
         await server.shutdown();
+        tokenFollower.stop();
         await service.idle();
         await nc.drain();
       },

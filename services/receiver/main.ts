@@ -21,6 +21,7 @@ import { rivuletV1 } from '../../lib/proto/index.js';
 import type { ListStreamsRequest } from '../../lib/proto/gen/rivulet/v1/ListStreamsRequest.js';
 import type { ListStreamsResponse__Output } from '../../lib/proto/gen/rivulet/v1/ListStreamsResponse.js';
 import { runService } from '../../lib/service-main.js';
+import { followTokens } from '../../lib/security/service-security.js';
 import { AllocationLog } from './allocation-log.js';
 import { GrpcBlockPutter, PlacingReplicator } from './block-replicator.js';
 import { receiverConfigSchema } from './config.js';
@@ -124,8 +125,9 @@ await runService('receiver', receiverConfigSchema, async (config, log) => {
     subscribe(nc, subjects.rateLimits, rateLimitsSchema, (m) => ingest.setRateLimits(m.limits), log),
   ];
 
+  const tokenFollower = await followTokens(nc, log);
   const started = await startServer(
-    { host: config.host, port: config.port, advertiseAddress: config.advertiseAddress, maxMessageBytes: config.maxMessageBytes },
+    { host: config.host, port: config.port, advertiseAddress: config.advertiseAddress, maxMessageBytes: config.maxMessageBytes, log },
     (s) => s.addService(rivuletV1.Receiver.service, server.handlers()),
   );
   started.health.set('SERVING');
@@ -155,6 +157,7 @@ await runService('receiver', receiverConfigSchema, async (config, log) => {
       server.endAll(new UnavailableError('receiver is shutting down'));
       await started.shutdown(2000);
       for (const s of subs) s.unsubscribe();
+      tokenFollower.stop();
       await nc.drain().catch((err: unknown) => log.warn({ err }, 'NATS drain failed'));
       putter.close();
       scheduler.close();

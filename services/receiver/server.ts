@@ -16,6 +16,8 @@
  * call goes on. Oversized messages never reach this code: grpc-js refuses them
  * with RESOURCE_EXHAUSTED (max_receive_message_length = maxMessageBytes).
  */
+import { denied, principalOf } from '../../lib/security/authenticate.js';
+import { describePrincipal, mayPushTo } from '../../lib/security/identity.js';
 import type * as grpc from '@grpc/grpc-js';
 import { status as Status } from '@grpc/grpc-js';
 import { InvalidArgumentError, toServiceError, UnavailableError, type RivuletError } from '../../lib/errors.js';
@@ -205,6 +207,11 @@ class PushCall implements PushSink {
       checkText('open.client_id', req.open.clientId, MAX_CLIENT_ID_LENGTH);
     } catch (err) {
       this.fail(err);
+      return;
+    }
+    const principal = principalOf(this.call);
+    if (!mayPushTo(principal, stream)) {
+      this.fail(denied(this.server.opts.log, '/rivulet.v1.Receiver/Push', principal, `${describePrincipal(principal)} may not push to stream ${JSON.stringify(stream)}`));
       return;
     }
     const sessionId = req.open.sessionId || undefined;

@@ -44,6 +44,8 @@ export interface JobRecord {
   lastCompletedBatchMs?: number;
   batchesCompleted: number;
   recordsProcessed: number;
+  /** Who submitted it ('' with security off): only they and admins may stop or watch it. */
+  owner?: string;
 }
 
 const timeMs = z.number().finite().nonnegative().max(Number.MAX_SAFE_INTEGER);
@@ -63,6 +65,7 @@ export const jobRecordSchema = z.object({
   lastCompletedBatchMs: timeMs.optional(),
   batchesCompleted: countOf,
   recordsProcessed: countOf,
+  owner: z.string().max(128).optional(),
 }) satisfies z.ZodType<JobRecord>;
 export type JobRecordSchemaCovers = Assert<Covers<typeof jobRecordSchema, JobRecord>>;
 

@@ -31,6 +31,8 @@ export interface LoadedJobRequest {
   bundle: string;
   source: string;
   name: string;
+  /** The submitting user ('' with security off). */
+  owner?: string;
   loaded: LoadedJob;
   /** Journal it (a restarted scheduler resumes it). Jobs driven by a test BatchSource are not. */
   journal: boolean;
@@ -108,6 +110,7 @@ export class JobManager {
     const job: Job = {
       id: `job-${randomBytes(4).toString('hex')}`,
       name,
+      owner: req.owner ?? '',
       source,
       bundle: req.bundle,
       bundleHash: loaded.bundleHash,
@@ -150,6 +153,7 @@ export class JobManager {
     const job: Job = {
       id: rec.id,
       name: rec.name,
+      owner: rec.owner ?? '',
       source: rec.source,
       bundle: req.bundle,
       bundleHash: rec.bundleHash,
@@ -230,6 +234,7 @@ export class JobManager {
       ...(job.lastCompletedBatchMs !== undefined ? { lastCompletedBatchMs: job.lastCompletedBatchMs } : {}),
       batchesCompleted: job.batchesCompleted,
       recordsProcessed: job.recordsProcessed,
+      ...(job.owner ? { owner: job.owner } : {}),
     };
   }
 

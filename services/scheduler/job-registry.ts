@@ -20,6 +20,8 @@ const TRANSITIONS: Record<JobState, readonly JobState[]> = {
 export interface Job {
   id: string;
   name: string;
+  /** Who submitted it ('' with security off): only they and admins may stop or watch it. */
+  owner: string;
   source: string;
   bundle: string;
   bundleHash: string;

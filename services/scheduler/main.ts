@@ -24,6 +24,9 @@ import { schedulerPorts } from './lineage-ports.js';
 import type { LivenessSignal } from './liveness-guard.js';
 import { Scheduler } from './scheduler.js';
 import { schedulerHandlers } from './server.js';
+import { TokenAdmin } from './token-admin.js';
+import { followTokens, processSecurity } from '../../lib/security/service-security.js';
+import { openTokenBucket } from '../../lib/security/tokens.js';
 import { startStatusPage, type StatusPage } from './status-page/server.js';
 import { DrivenBatchSource } from './test-driver/driven-batch-source.js';
 import { testDriverHandlers } from './test-driver/handlers.js';
@@ -36,6 +39,10 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
     if (status === 'disconnect') guard.signal?.({ kind: 'disconnected' });
     else if (status === 'reconnect') guard.signal?.({ kind: 'reconnected' });
   });
+  // Tokens first: a client with a token minted by an earlier incarnation is let in from the first call.
+  const security = processSecurity();
+  const tokenFollower = await followTokens(nc, log);
+  const tokenAdmin = new TokenAdmin(security.tokens ? await openTokenBucket(nc) : undefined, security.tokens);
   const lineage = dial.lineage(config.lineageAddress);
   const receiver = dial.receiver(config.receiverAddress);
   const gateway = new ExecutorGateway(log, config.maxMessageBytes, config.maxTaskResultBytes);
@@ -93,10 +100,10 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
         { maxMessageBytes: config.maxMessageBytes },
       )
     : undefined;
-  const server = await startServer(config, (s) => {
+  const server = await startServer({ ...config, log }, (s) => {
     s.addService(
       rivuletV1.Scheduler.service,
-      schedulerHandlers(scheduler, log, { maxMessageBytes: config.maxMessageBytes, maxStatusBytes: config.maxStatusBytes }),
+      schedulerHandlers(scheduler, log, { maxMessageBytes: config.maxMessageBytes, maxStatusBytes: config.maxStatusBytes, tokens: tokenAdmin }),
     );
     if (testDriver) s.addService(rivuletV1.SchedulerTesting.service, testDriver);
   });
@@ -130,6 +137,7 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
       loopDelay.disable();
       scheduler.stop();
       for (const s of subs) s.unsubscribe();
+      tokenFollower.stop();
       await server.shutdown();
       gateway.close();
       testDriver?.close();

@@ -328,10 +328,10 @@ export class Scheduler implements BatchSourceHost {
   // ---------------------------------------------------------------- client requests (answered from the loop)
 
   /** Load and register a job. Rejects with InvalidArgumentError / UnavailableError / ResourceExhaustedError for the client. */
-  submitJob(bundle: string, source: string, name: string): Promise<Job> {
+  submitJob(bundle: string, source: string, name: string, owner = ''): Promise<Job> {
     let request: LoadedJobRequest;
     try {
-      request = this.jobManager.load(bundle, source, name, { journal: true, batches: 'clock' });
+      request = { ...this.jobManager.load(bundle, source, name, { journal: true, batches: 'clock' }), owner };
     } catch (err) {
       return Promise.reject(asError(err));
     }

@@ -10,6 +10,9 @@ import { chunkPayload } from './durable-outputs.js';
 import type { WatchOutputRequest__Output } from '../../lib/proto/gen/rivulet/v1/WatchOutputRequest.js';
 import type { OutputBatch } from '../../lib/proto/gen/rivulet/v1/OutputBatch.js';
 import type { Scheduler } from './scheduler.js';
+import { denied, principalOf } from '../../lib/security/authenticate.js';
+import { describePrincipal, mayActOnJob, ownerName, type Principal } from '../../lib/security/identity.js';
+import type { TokenAdmin } from './token-admin.js';
 import { checkName, checkText } from '../../lib/names.js';
 import { STATUS_BOUNDS } from './status.js';
 
@@ -21,8 +24,22 @@ export function outputChunkBytes(maxMessageBytes: number): number {
   return Math.max(64 * 1024, Math.min(4 * 1024 * 1024, maxMessageBytes - 64 * 1024));
 }
 
-export function schedulerHandlers(scheduler: Scheduler, log: Logger, opts: { maxMessageBytes?: number; maxStatusBytes?: number } = {}): SchedulerHandlers {
+export function schedulerHandlers(
+  scheduler: Scheduler,
+  log: Logger,
+  opts: { maxMessageBytes?: number; maxStatusBytes?: number; tokens?: TokenAdmin } = {},
+): SchedulerHandlers {
   const chunkBytes = outputChunkBytes(opts.maxMessageBytes ?? 16 * 1024 * 1024);
+  /** Refusal unless `p` may stop or watch the job (its owner or an admin); NOT_FOUND for an unknown job, as before. */
+  const checkJobAccess = (method: string, p: Principal, jobId: string) => {
+    const job = scheduler.jobs.get(jobId);
+    if (mayActOnJob(p, job.owner)) return undefined;
+    return denied(log, method, p, `${describePrincipal(p)} may not act on job ${jobId}: only its owner${job.owner ? ` (${job.owner})` : ''} and admins may`);
+  };
+  const tokensOrThrow = () => {
+    if (!opts.tokens) throw new Error('token administration is not configured');
+    return opts.tokens;
+  };
   return {
     SubmitJob: (call, cb) => {
       const req = call.request;
@@ -34,7 +51,7 @@ export function schedulerHandlers(scheduler: Scheduler, log: Logger, opts: { max
         cb(toServiceError(err));
         return;
       }
-      scheduler.submitJob(req.bundle.toString('utf8'), req.source, req.name).then(
+      scheduler.submitJob(req.bundle.toString('utf8'), req.source, req.name, ownerName(principalOf(call))).then(
         (job) =>
           // Acknowledged once journaled: a scheduler restarted from now on resumes it.
           (job.journalWrite ?? Promise.resolve()).then(
@@ -61,10 +78,12 @@ export function schedulerHandlers(scheduler: Scheduler, log: Logger, opts: { max
     },
     StopJob: (call, cb) => {
       try {
+        // The name first: a lookup's NOT_FOUND would quote the id.
         checkName('StopJob job_id', call.request.jobId);
+        const refusal = checkJobAccess('/rivulet.v1.Scheduler/StopJob', principalOf(call), call.request.jobId);
+        if (refusal) return cb(toServiceError(refusal));
       } catch (err) {
-        cb(toServiceError(err));
-        return;
+        return cb(toServiceError(err));
       }
       scheduler.stopJob(call.request.jobId).then(
         () => cb(null, {}),
@@ -76,6 +95,11 @@ export function schedulerHandlers(scheduler: Scheduler, log: Logger, opts: { max
       try {
         checkName('WatchOutput job_id', jobId);
         checkName('WatchOutput output', output);
+        const refusal = checkJobAccess('/rivulet.v1.Scheduler/WatchOutput', principalOf(call), jobId);
+        if (refusal) {
+          call.emit('error', toServiceError(refusal));
+          return;
+        }
         const job = scheduler.jobs.get(jobId);
         if (!scheduler.outputs.has(jobId, output)) {
           throw new NotFoundError(
@@ -138,6 +162,38 @@ export function schedulerHandlers(scheduler: Scheduler, log: Logger, opts: { max
     },
     ListStreams: (_call, cb) => {
       cb(null, { streams: scheduler.jobs.activeStreams(), batchIntervalMs: scheduler.batchIntervalMs });
+    },
+    CreateToken: (call, cb) => {
+      const p = principalOf(call);
+      const { user, role, streams, ttlMs } = call.request;
+      Promise.resolve()
+        .then(() => tokensOrThrow().create({ user, role, streams, ttlMs: Number(ttlMs) }, describePrincipal(p)))
+        .then(
+          (r) => {
+            log.info({ audit: true, principal: describePrincipal(p), tokenId: r.info.id, user, role }, 'token created');
+            cb(null, r);
+          },
+          (err: unknown) => cb(toServiceError(err)),
+        );
+    },
+    RevokeToken: (call, cb) => {
+      const p = principalOf(call);
+      Promise.resolve()
+        .then(() => tokensOrThrow().revoke(call.request.id))
+        .then(
+          (revoked) => {
+            log.info({ audit: true, principal: describePrincipal(p), tokenId: call.request.id, revoked }, 'token revoked');
+            cb(null, { revoked });
+          },
+          (err: unknown) => cb(toServiceError(err)),
+        );
+    },
+    ListTokens: (_call, cb) => {
+      try {
+        cb(null, { tokens: tokensOrThrow().list() });
+      } catch (err) {
+        cb(toServiceError(err));
+      }
     },
   };
 }

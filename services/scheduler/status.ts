@@ -149,6 +149,7 @@ function jobStatus(src: StatusSources, j: Job, nowMs: number, recentBatches: num
   return {
     jobId: j.id,
     name: j.name,
+    owner: j.owner,
     state: j.state,
     error: cut(j.error ?? '', STATUS_BOUNDS.jobError),
     streams: j.graph.streams.slice(0, STATUS_BOUNDS.listed),

@@ -84,7 +84,8 @@ beforeAll(async () => {
     slots: 2,
     env: { scheduler: { RIVULET_STATE_CHECKPOINT_INTERVAL: `${CHECKPOINT_BATCHES * INTERVAL}ms` } },
   });
-  lineage = dial.lineage(cluster.local.addresses().lineage);
+  // Standing in for the scheduler: lineage answers only the scheduler's identity.
+  lineage = dial.lineage(cluster.local.addresses().lineage, { security: cluster.local.security!.as('scheduler') });
 }, 60_000);
 afterAll(async () => {
   lineage?.close();
@@ -137,7 +138,7 @@ describe('stateful operators with checkpoints (real services)', () => {
         const pick = await victims(jobId, batchTimeMs, batch);
         if (!pick) return;
         await Promise.all(pick.executors.map((id) => cluster.local.executors.find((e) => e.name === id)!.kill()));
-        const client = dial.scheduler(cluster.schedulerAddress);
+        const client = dial.scheduler(cluster.schedulerAddress, { security: cluster.local.addresses().security });
         try {
           await waitFor(async () => {
             const st = await unary(client, client.getStatus, { recentBatches: 0 }, { timeoutMs: 3000 });

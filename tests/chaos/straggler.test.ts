@@ -38,7 +38,7 @@ describe('stragglers', () => {
       env: { all: otelEnv(collector.port), [SLOW]: { RIVULET_TASK_SLOWDOWN: '10' } },
     });
     const a = cluster.addresses();
-    client = new RivuletClient({ scheduler: a.scheduler, receiver: a.receiver });
+    client = new RivuletClient(a);
   }, 60_000);
 
   afterAll(async () => {

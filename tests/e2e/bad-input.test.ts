@@ -13,6 +13,7 @@ import type { LocalCluster } from '../../lib/cluster/local-cluster.js';
 import { useLocalCluster } from '../helpers/cluster.js';
 import { packRecords } from '../../lib/codec/records.js';
 import { dial, unary, waitForServing } from '../../lib/grpc/client.js';
+import type { TransportSecurity } from '../../lib/security/transport.js';
 import type { PushResponse__Output } from '../../lib/proto/gen/rivulet/v1/PushResponse.js';
 
 const wordcount = fileURLToPath(new URL('../../examples/wordcount.ts', import.meta.url));
@@ -25,8 +26,8 @@ function jobFile(name: string, body: string): string {
 }
 
 /** Push raw messages on one Push call and collect responses until it ends. */
-async function rawPush(address: string, messages: object[]): Promise<{ responses: PushResponse__Output[]; code: number; details: string }> {
-  const client = dial.receiver(address, { maxMessageBytes: 64 * 1024 * 1024 });
+async function rawPush(a: { receiver: string; security: TransportSecurity }, messages: object[]): Promise<{ responses: PushResponse__Output[]; code: number; details: string }> {
+  const client = dial.receiver(a.receiver, { maxMessageBytes: 64 * 1024 * 1024, security: a.security });
   const call = client.push(new Metadata(), { deadline: Date.now() + 15_000 });
   const responses: PushResponse__Output[] = [];
   return await new Promise((resolve) => {
@@ -60,14 +61,14 @@ describe('bad input gets a precise status and nothing crashes', () => {
 
   async function allServing(): Promise<void> {
     const a = cluster.addresses();
-    for (const address of [a.receiver, a.scheduler, a.lineage, ...a.executors]) await waitForServing(address, 5000);
+    for (const address of [a.receiver, a.scheduler, a.lineage, ...a.executors]) await waitForServing(address, 5000, a.security);
   }
 
   it('a job file that does not parse is refused with its file and line', async () => {
     const path = jobFile('broken.ts', "import { defineJob } from 'rivulet';\nexport default defineJob((ctx) => {\n  ctx.receiverStream('x').map(\n});\n");
     await expect(client.submitJob(path)).rejects.toThrow(/broken\.ts:\d+:\d+/);
     // The scheduler itself refuses a bundle that is not JavaScript.
-    const sched = dial.scheduler(cluster.addresses().scheduler);
+    const sched = dial.scheduler(cluster.addresses().scheduler, { security: cluster.addresses().security });
     const err = await unary(sched, sched.submitJob, { name: 'x', bundle: Buffer.from('this is not js'), source: 'raw.js' }).catch((e) => e);
     sched.close();
     expect(err.code).toBe(Status.INVALID_ARGUMENT);
@@ -105,20 +106,20 @@ describe('bad input gets a precise status and nothing crashes', () => {
   it('an oversized message is RESOURCE_EXHAUSTED and a malformed payload INVALID_ARGUMENT', async () => {
     const job = await client.submitJob(wordcount);
     const big = 'x'.repeat(2 * 1024 * 1024);
-    const over = await rawPush(cluster.addresses().receiver, [
+    const over = await rawPush(cluster.addresses(), [
       { open: { stream: 'lines', clientId: 't' } },
       { records: { seq: 1, batch: { count: 1, payload: packRecords([big]) } } },
     ]);
     expect(over.code).toBe(Status.RESOURCE_EXHAUSTED);
-    const bad = await rawPush(cluster.addresses().receiver, [
+    const bad = await rawPush(cluster.addresses(), [
       { open: { stream: 'lines', clientId: 't' } },
       { records: { seq: 1, batch: { count: 3, payload: Buffer.from([0xd9, 0x20, 0x61]) } } },
     ]);
     expect(bad.code).toBe(Status.INVALID_ARGUMENT);
-    const noOpen = await rawPush(cluster.addresses().receiver, [{ records: { seq: 1, batch: { count: 1, payload: packRecords(['a']) } } }]);
+    const noOpen = await rawPush(cluster.addresses(), [{ records: { seq: 1, batch: { count: 1, payload: packRecords(['a']) } } }]);
     expect(noOpen.code).toBe(Status.INVALID_ARGUMENT);
     // The same stream still takes good records.
-    const ok = await rawPush(cluster.addresses().receiver, [
+    const ok = await rawPush(cluster.addresses(), [
       { open: { stream: 'lines', clientId: 't' } },
       { records: { seq: 1, batch: { count: 2, payload: packRecords(['good line', 'another']) } } },
     ]);
@@ -178,7 +179,7 @@ describe('bad input gets a precise status and nothing crashes', () => {
     expect(sub.code).toBe(Status.UNAVAILABLE);
     expect(sub.message).toMatch(/no executors alive/);
     const a = cluster.addresses();
-    for (const address of [a.receiver, a.scheduler, a.lineage]) await waitForServing(address, 5000);
+    for (const address of [a.receiver, a.scheduler, a.lineage]) await waitForServing(address, 5000, a.security);
     await client.stopJob(job.jobId);
   });
 });

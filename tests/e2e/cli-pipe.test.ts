@@ -18,7 +18,8 @@ const bin = fileURLToPath(new URL('../../bin/rivulet.js', import.meta.url));
 
 function run(command: string): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The fake scheduler here is a plaintext in-process server.
+    const child = spawn('sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RIVULET_INSECURE: 'true' } });
     const out: Buffer[] = [];
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => out.push(b));

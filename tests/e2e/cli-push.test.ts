@@ -22,11 +22,14 @@ import { startServer, type StartedServer } from '../../lib/grpc/server.js';
 import { rivuletV1, type ReceiverClient } from '../../lib/proto/index.js';
 import type { PushRequest, PushRequest__Output } from '../../lib/proto/gen/rivulet/v1/PushRequest.js';
 import type { PushResponse, PushResponse__Output } from '../../lib/proto/gen/rivulet/v1/PushResponse.js';
-import { useLocalCluster } from '../helpers/cluster.js';
+import type { TransportSecurity } from '../../lib/security/transport.js';
+import { cliSecurityEnv, useLocalCluster } from '../helpers/cluster.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const bin = join(repo, 'bin/rivulet.js');
 const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('RIVULET_')));
+// The test's relay is a plaintext in-process server (it dials the real receiver over mTLS).
+const TO_RELAY = { RIVULET_INSECURE: 'true' };
 const MiB = 1024 * 1024;
 const HEAP_FLAG = '--max-old-space-size=32';
 
@@ -39,8 +42,8 @@ interface Run {
 }
 
 /** Run `rivulet push` with `input` on stdin, sampling its peak RSS; `nodeArgs` go to node. */
-function push(args: string[], input: Readable, nodeArgs: string[] = []): Promise<Run> {
-  const child = spawn(process.execPath, [...nodeArgs, bin, 'push', ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+function push(args: string[], input: Readable, nodeArgs: string[], extraEnv: Record<string, string>): Promise<Run> {
+  const child = spawn(process.execPath, [...nodeArgs, bin, 'push', ...args], { env: { ...env, ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   let peakRss = 0;
@@ -93,8 +96,8 @@ interface Relay {
   close(): Promise<void>;
 }
 
-async function startRelay(receiver: string, ackDelayMs: number): Promise<Relay> {
-  const upstream: ReceiverClient = dial.receiver(receiver);
+async function startRelay(a: { receiver: string; security: TransportSecurity }, ackDelayMs: number): Promise<Relay> {
+  const upstream: ReceiverClient = dial.receiver(a.receiver, { security: a.security });
   let unacked = 0;
   const relay: Relay = {
     address: '',
@@ -163,13 +166,13 @@ describe('rivulet push', () => {
 
   beforeAll(async () => {
     await client.submitJob(join(repo, 'examples/wordcount.ts'));
-    relay = await startRelay(cluster.addresses().receiver, 20);
+    relay = await startRelay(cluster.addresses(), 20);
   });
   afterAll(async () => relay?.close());
 
   it('--batch-records N: every message holds N lines (the last the rest); --in-flight K: K unacked at most, and reached', async () => {
     relay.reset();
-    const r = await push(['lines', '--receiver', relay.address, '--batch-records', '50', '--in-flight', '3'], lines(2020, 20));
+    const r = await push(['lines', '--receiver', relay.address, '--batch-records', '50', '--in-flight', '3'], lines(2020, 20), [], TO_RELAY);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('2020\n'); // acked by the real receiver
     expect(relay.messages.map((m) => m.count)).toEqual([...Array<number>(40).fill(50), 20]);
@@ -179,7 +182,7 @@ describe('rivulet push', () => {
   it('--batch-bytes B: a batch is sent once its lines reach B bytes; the default in-flight is 16', async () => {
     relay.reset();
     // 100 bytes per line with its newline: 41 lines reach 4 KiB (4100 bytes).
-    const r = await push(['lines', '--receiver', relay.address, '--batch-bytes', '4KiB'], lines(1000, 99));
+    const r = await push(['lines', '--receiver', relay.address, '--batch-bytes', '4KiB'], lines(1000, 99), [], TO_RELAY);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('1000\n');
     expect(relay.messages.map((m) => m.count)).toEqual([...Array<number>(24).fill(41), 16]);
@@ -193,9 +196,9 @@ describe('rivulet push', () => {
     // (or let unacked batches pile up) would run out of heap long before the
     // end of the input, and exit with an error.
     const total = 96 * MiB;
-    const small = await push(['lines', '--receiver', cluster.addresses().receiver], bulk(4 * MiB), [HEAP_FLAG]);
+    const small = await push(['lines', '--receiver', cluster.addresses().receiver], bulk(4 * MiB), [HEAP_FLAG], cliSecurityEnv(cluster));
     expect(small.code, small.stderr).toBe(0);
-    const r = await push(['lines', '--receiver', cluster.addresses().receiver], bulk(total), [HEAP_FLAG]);
+    const r = await push(['lines', '--receiver', cluster.addresses().receiver], bulk(total), [HEAP_FLAG], cliSecurityEnv(cluster));
     expect(r.code, r.stderr).toBe(0);
     expect(Number(r.stdout.trim())).toBe(total / 1024);
     console.log(`rivulet push with ${HEAP_FLAG}: peak RSS ${(small.peakRss / MiB).toFixed(0)} MiB for 4 MiB, ${(r.peakRss / MiB).toFixed(0)} MiB for ${total / MiB} MiB`);

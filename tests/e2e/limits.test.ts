@@ -16,7 +16,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { OutputBatch, RivuletClient } from '../../client/index.js';
 import type { LocalCluster } from '../../lib/cluster/local-cluster.js';
 import { packRecords } from '../../lib/codec/records.js';
-import { useLocalCluster } from '../helpers/cluster.js';
+import { cliSecurityEnv, useLocalCluster } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/wait.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -43,8 +43,8 @@ function slowJob(stream: string): string {
   );
 }
 
-function rivulet(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('RIVULET_')));
+function rivulet(args: string[], extraEnv: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('RIVULET_'))), ...extraEnv };
   return new Promise((resolve) => {
     execFile(process.execPath, [join(repo, 'bin/rivulet.js'), ...args], { cwd: dir, env, timeout: 60_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? Number((err as { code?: unknown }).code ?? -1) : 0, stdout, stderr });
@@ -101,7 +101,7 @@ describe('scheduler limits', () => {
     expect((err as { code?: number }).code).toBe(Status.RESOURCE_EXHAUSTED);
     expect((err as Error).message).toMatch(/^job bundle is \d+ bytes, over the limit of 65536 \(maxBundleBytes\)$/);
     // As the CLI prints it: one line, exit 1.
-    const r = await rivulet(['submit', big, '--scheduler', cluster.addresses().scheduler]);
+    const r = await rivulet(['submit', big, '--scheduler', cluster.addresses().scheduler], cliSecurityEnv(cluster));
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/^rivulet submit: RESOURCE_EXHAUSTED: job bundle is \d+ bytes, over the limit of 65536 \(maxBundleBytes\)\n$/);

@@ -48,7 +48,7 @@ describe('metrics: the Prometheus endpoints see batches move', () => {
     const env = Object.fromEntries(Object.entries(ports).map(([k, p]) => [k, { RIVULET_METRICS_PORT: String(p) }]));
     cluster = await startLocalCluster({ executors: 2, slots: 2, batchInterval: '500ms', blockInterval: '100ms', logLevel: 'warn', env });
     const a = cluster.addresses();
-    client = new RivuletClient({ scheduler: a.scheduler, receiver: a.receiver });
+    client = new RivuletClient(a);
   }, 60_000);
 
   afterAll(async () => {

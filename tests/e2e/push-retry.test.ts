@@ -22,6 +22,7 @@ import { dial } from '../../lib/grpc/client.js';
 import type { PushRequest } from '../../lib/proto/gen/rivulet/v1/PushRequest.js';
 import type { PushResponse__Output } from '../../lib/proto/gen/rivulet/v1/PushResponse.js';
 import { slowWordcountJob } from '../../scenarios/overload.js';
+import type { TransportSecurity } from '../../lib/security/transport.js';
 import { useLocalCluster } from '../helpers/cluster.js';
 import { expectExactWordCounts, expectJobHealthy, idLine, watchIdBatches } from '../helpers/id-lines.js';
 import { waitFor } from '../helpers/wait.js';
@@ -29,8 +30,8 @@ import { waitFor } from '../helpers/wait.js';
 const wordcount = fileURLToPath(new URL('../../examples/wordcount.ts', import.meta.url));
 
 /** One raw Push call in a session: send messages by seq, read its acks. */
-async function rawCall(address: string, stream: string, sessionId: string) {
-  const client = dial.receiver(address);
+async function rawCall(a: { receiver: string; security: TransportSecurity }, stream: string, sessionId: string) {
+  const client = dial.receiver(a.receiver, { security: a.security });
   const call: ClientDuplexStream<PushRequest, PushResponse__Output> = client.push();
   const responses: PushResponse__Output[] = [];
   let error: { code?: number; details?: string } | undefined;
@@ -64,14 +65,14 @@ describe('push retries and refusals', () => {
     const job = await client.submitJob(wordcount);
     const watch = watchIdBatches(client, job.jobId);
     const session = 'retry-session-1';
-    const first = await rawCall(cluster.addresses().receiver, 'lines', session);
+    const first = await rawCall(cluster.addresses(), 'lines', session);
     first.send(1, [idLine(0), idLine(1)]);
     first.send(2, [idLine(2)]);
     await waitFor(() => !!first.ackOf(1) && !!first.ackOf(2), 'both stored and acked');
     expect(first.ackOf(1)!.duplicate).toBe(false);
     // The client "never saw" those acks: the call breaks, it retries both on a new call, plus a new one.
     first.close();
-    const second = await rawCall(cluster.addresses().receiver, 'lines', session);
+    const second = await rawCall(cluster.addresses(), 'lines', session);
     second.send(1, [idLine(0), idLine(1)]);
     second.send(2, [idLine(2)]);
     second.send(3, [idLine(3)]);
@@ -82,7 +83,7 @@ describe('push retries and refusals', () => {
     // kill -9 and restart: the write-ahead log brings the session's stored seqs back.
     await cluster.receiver.kill();
     await cluster.restartReceiver();
-    const third = await rawCall(cluster.addresses().receiver, 'lines', session);
+    const third = await rawCall(cluster.addresses(), 'lines', session);
     third.send(3, [idLine(3)]);
     third.send(4, [idLine(4)]);
     await waitFor(() => !!third.ackOf(3) && !!third.ackOf(4), 'the retry and the new push acked after the restart', { timeoutMs: 20_000 });

@@ -57,7 +57,7 @@ describe('taskTimeout stops a runaway task', () => {
     expect(failed.error).toMatch(/timed out after 1s \(taskTimeout\).*map \(node 1\)/);
     // Every executor still serves, with all its slots (the stopped workers were replaced).
     const a = cluster.addresses();
-    for (const address of [a.receiver, a.scheduler, a.lineage, ...a.executors]) await waitForServing(address, 5000);
+    for (const address of [a.receiver, a.scheduler, a.lineage, ...a.executors]) await waitForServing(address, 5000, a.security);
     const wcStatus = (await client.status()).jobs.find((j) => j.jobId === wc.jobId)!;
     expect(wcStatus.state).toBe('RUNNING');
     const got = (async () => {

@@ -41,7 +41,7 @@ describe('tracing: one batch is one trace across all services', () => {
       env: { all: otel, scheduler: { RIVULET_GROUP_SIZE: '1' } },
     });
     const a = cluster.addresses();
-    client = new RivuletClient({ scheduler: a.scheduler, receiver: a.receiver });
+    client = new RivuletClient(a);
   }, 60_000);
 
   afterAll(async () => {

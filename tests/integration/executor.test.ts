@@ -3,6 +3,8 @@
  * the way the scheduler and receiver will drive them. Needs the compiled
  * services: run `npx tsc -p tsconfig.json` (or `npm run build`) first.
  */
+import type { TransportSecurity } from '../../lib/security/transport.js';
+import { useTestSecurity } from '../helpers/security.js';
 import { fileURLToPath } from 'node:url';
 import { status as Status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,8 +72,8 @@ async function statusOf(p: Promise<unknown>): Promise<{ code: number; details: s
   throw new Error('expected the call to fail');
 }
 
-async function serving(address: string): Promise<string | undefined> {
-  const h = dial.health(address);
+async function serving(address: string, security: TransportSecurity): Promise<string | undefined> {
+  const h = dial.health(address, { security });
   try {
     const res = await unary<{ service: string }, { status?: string }>(h, h.check as never, { service: '' }, { timeoutMs: 3000 });
     return res.status;
@@ -112,12 +114,21 @@ describe('executor service (2 processes, real gRPC + NATS)', () => {
   let metricsPortB = 0;
   const logB: string[] = [];
 
+  const tls = useTestSecurity();
+  /** A client of `p` as another executor (FetchBlocks is for peers only), closed in afterAll. */
+  const peers: ExecutorClient[] = [];
+  const peerOf = (p: ServiceProcess) => {
+    const c = dial.executor(p.address, { security: tls.as('executor') });
+    peers.push(c);
+    return c;
+  };
   const start = (id: string, extra: Record<string, string> = {}, onLine?: (line: string) => void) =>
     startServiceProcess({
       service: 'executor',
       name: id,
       ...(onLine ? { onLine } : {}),
       env: {
+        ...tls.env('executor'),
         ...extra,
         RIVULET_NATS_URL: nats.url,
         RIVULET_EXECUTOR_ID: id,
@@ -143,8 +154,9 @@ describe('executor service (2 processes, real gRPC + NATS)', () => {
     });
     metricsPortB = await freePort();
     [a, b] = await Promise.all([start('exec-a'), start('exec-b', { RIVULET_METRICS_PORT: String(metricsPortB) }, (l) => logB.push(l))]);
-    ca = dial.executor(a.address);
-    cb = dial.executor(b.address);
+    // The test stands in for the scheduler (LoadJob, RunTasks) and, where it fetches, a peer.
+    ca = dial.executor(a.address, { security: tls.as('scheduler') });
+    cb = dial.executor(b.address, { security: tls.as('scheduler') });
     const bundle = await bundleJob(wordcountPath);
     wordcount = bundle;
     const plan = planBatch(loadJob(bundle.code, bundle.source).graph, new Map([['lines', blockIds.length]]), REDUCERS);
@@ -154,6 +166,7 @@ describe('executor service (2 processes, real gRPC + NATS)', () => {
   afterAll(async () => {
     ca?.close();
     cb?.close();
+    for (const c of peers) c.close();
     await Promise.allSettled([a?.stop(), b?.stop()]);
     await nc?.close();
     await nats?.stop();
@@ -303,7 +316,7 @@ describe('executor service (2 processes, real gRPC + NATS)', () => {
     expect(counts).toEqual(expected);
 
     // Buckets are ordinary blocks: readable by id from the executor that wrote them.
-    const fetchedBuckets = await fetchBlocks(ca, [`shuffle/${SHUFFLE}/0/0`, `shuffle/${SHUFFLE}/0/1`]);
+    const fetchedBuckets = await fetchBlocks(peerOf(a), [`shuffle/${SHUFFLE}/0/0`, `shuffle/${SHUFFLE}/0/1`]);
     expect(fetchedBuckets).toHaveLength(2);
   });
 
@@ -349,12 +362,12 @@ describe('executor service (2 processes, real gRPC + NATS)', () => {
     // Names and ids follow lib/names.ts: a task naming a malformed block is failed before it runs.
     expect(byId.get('bad-block-id')!.error).toMatch(/^task refused: blocks\.block_id "has space" has a character outside/);
 
-    const missing = await statusOf(fetchBlocks(cb, [blockIds[1]!, 'in/none', 'in/none2']));
+    const missing = await statusOf(fetchBlocks(peerOf(b), [blockIds[1]!, 'in/none', 'in/none2']));
     expect(missing).toEqual({ code: Status.NOT_FOUND, details: 'block in/none not found on executor exec-b' });
     const empty = await statusOf(call(cb, 'putBlock', { blockId: '', batch: { count: 0, payload: Buffer.alloc(0) } }));
     expect(empty.code).toBe(Status.INVALID_ARGUMENT);
     expect(await call(cb, 'dropBlocks', { blockIds: ['unknown'], prefixes: [] })).toEqual({ dropped: 0, bytesFreed: 0 });
-    expect(await serving(b.address)).toBe('SERVING');
+    expect(await serving(b.address, tls.admin())).toBe('SERVING');
   });
 
   /** A map task writing to its own shuffle, so later tests still find the word-count shuffle's buckets only where they put them. */
@@ -451,7 +464,7 @@ describe('executor service (2 processes, real gRPC + NATS)', () => {
     const res = await statusOf(call(cb, 'putBlock', { blockId: 'in/big', stream: 'lines', batch: { count: big.length, payload: big } }));
     expect(res.code).toBe(Status.RESOURCE_EXHAUSTED);
     expect(res.details).toMatch(new RegExp(`block in/big needs ${big.length} bytes but \\d+ of the ${STORE_BYTES}-byte bound`));
-    expect(await serving(b.address)).toBe('SERVING');
+    expect(await serving(b.address, tls.admin())).toBe('SERVING');
   });
 
   it('sends a block larger than a message in slices, which a reduce task on a peer reassembles', async () => {
@@ -461,6 +474,7 @@ describe('executor service (2 processes, real gRPC + NATS)', () => {
       service: 'executor',
       name: 'exec-small',
       env: {
+        ...tls.env('executor'),
         RIVULET_NATS_URL: nats.url,
         RIVULET_EXECUTOR_ID: 'exec-small',
         RIVULET_PORT: '0',
@@ -470,7 +484,7 @@ describe('executor service (2 processes, real gRPC + NATS)', () => {
         RIVULET_MAX_MESSAGE_BYTES: '64KiB',
       },
     });
-    const cs = dial.executor(small.address, { maxMessageBytes: 64 * 1024 });
+    const cs = dial.executor(small.address, { maxMessageBytes: 64 * 1024, security: tls.as('scheduler') });
     try {
       const refS = { executorId: 'exec-small', address: small.address, epoch: (await waitFor('exec-small heartbeat', () => latest('exec-small'))).epoch };
       // Each map task writes its block's lines 8 times into one bucket: ~4x the message bound.
@@ -583,7 +597,7 @@ describe('executor service (2 processes, real gRPC + NATS)', () => {
     expect(counter, metrics).toBeDefined();
     expect(Number(counter!.slice(counter!.lastIndexOf(' ') + 1))).toBe(2);
     expect(logB.filter((l) => l.includes('dropping invalid input') && l.includes('obj:rivulet-checkpoints'))).toHaveLength(1);
-    expect(await serving(b.address)).toBe('SERVING');
+    expect(await serving(b.address, tls.admin())).toBe('SERVING');
   });
 
   it('reports FetchFailed naming A when A dies holding map outputs', async () => {
@@ -607,7 +621,7 @@ describe('executor service (2 processes, real gRPC + NATS)', () => {
     ];
     const [ok] = await runTasks(cb, [survivorsOnly]);
     expect(ok!.state).toBe('SUCCEEDED');
-    expect(await serving(b.address)).toBe('SERVING');
+    expect(await serving(b.address, tls.admin())).toBe('SERVING');
   });
 
   it('declared lost, B rejoins as a new incarnation: a higher epoch, its input blocks reported on its heartbeats, its shuffle buckets dropped', async () => {
@@ -624,14 +638,14 @@ describe('executor service (2 processes, real gRPC + NATS)', () => {
     // Input blocks are kept; derived blocks of the fenced incarnation are gone.
     const fetched = await new Promise<string[]>((resolve, reject) => {
       const ids: string[] = [];
-      const st = cb.fetchBlocks({ blockIds: [blockIds[1]!] });
+      const st = peerOf(b).fetchBlocks({ blockIds: [blockIds[1]!] });
       st.on('data', (f: { blockId: string }) => ids.push(f.blockId));
       st.on('end', () => resolve(ids));
       st.on('error', reject);
     });
     expect(fetched).toEqual([blockIds[1]]);
     const gone = await new Promise<{ code?: number }>((resolve) => {
-      const st = cb.fetchBlocks({ blockIds: [`shuffle/${SHUFFLE}/1/0`] });
+      const st = peerOf(b).fetchBlocks({ blockIds: [`shuffle/${SHUFFLE}/1/0`] });
       st.on('data', () => undefined);
       st.on('end', () => resolve({}));
       st.on('error', (e: ServiceError) => resolve({ code: e.code }));

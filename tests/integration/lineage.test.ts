@@ -3,6 +3,7 @@
  * the gRPC contract, error codes, and durability across SIGKILL. Needs
  * `npx tsc -p tsconfig.json` (or `npm run build`) first.
  */
+import { useTestSecurity } from '../helpers/security.js';
 import type * as grpc from '@grpc/grpc-js';
 import { status as Status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,12 +53,14 @@ describe('lineage service (process + nats-server)', () => {
 
   // 'info', not 'warn': lib/service-main.ts logs the `listening` line the
   // launcher waits for at info level, so 'warn' would hide it.
-  const env = () => ({ RIVULET_NATS_URL: nats.url, RIVULET_PORT: '0', RIVULET_LOG_LEVEL: 'info', RIVULET_MAX_BATCHES_PER_JOB: '50' });
+  const tls = useTestSecurity();
+  const env = () => ({ ...tls.env('lineage'), RIVULET_NATS_URL: nats.url, RIVULET_PORT: '0', RIVULET_LOG_LEVEL: 'info', RIVULET_MAX_BATCHES_PER_JOB: '50' });
 
   async function startLineage(): Promise<void> {
     lineage = await startServiceProcess({ service: 'lineage', env: env() });
     client?.close();
-    client = dial.lineage(lineage.address);
+    // The test stands in for the scheduler, the only caller lineage accepts.
+    client = dial.lineage(lineage.address, { security: tls.as('scheduler') });
   }
 
   // A small typed shim: unary() wants the 4-argument overload of a client method.
@@ -185,7 +188,7 @@ describe('lineage service (process + nats-server)', () => {
     await call('registerBatch', { ...wordCount(2000), replace: true });
     await call('recordLocations', { locations: ranWordCount(2000) });
 
-    const health = dial.health(lineage!.address);
+    const health = dial.health(lineage!.address, { security: tls.admin() });
     try {
       const res = await unary<{ service: string }, { status?: string }>(health, health.check as never, { service: '' });
       expect(res.status).toBe('SERVING');

@@ -14,6 +14,9 @@ import { dial, unary } from '../../lib/grpc/client.js';
 import { startServer, type StartedServer } from '../../lib/grpc/server.js';
 import { rivuletV1 } from '../../lib/proto/index.js';
 
+/** The fake servers here are plaintext, in-process: these tests are about retries, not security. */
+const PLAINTEXT = { insecure: true } as const;
+
 const wordcount = fileURLToPath(new URL('../../examples/wordcount.ts', import.meta.url));
 
 describe('client retries', () => {
@@ -69,7 +72,7 @@ describe('client retries', () => {
   });
 
   it('RivuletClient: status, listStreams and stopJob take 3 attempts on UNAVAILABLE, 1 on ABORTED or NOT_FOUND', async () => {
-    const client = new RivuletClient({ scheduler: server.address });
+    const client = new RivuletClient({ security: PLAINTEXT, scheduler: server.address });
     try {
       answer = grpc.status.UNAVAILABLE;
       await expect(client.status()).rejects.toBeInstanceOf(UnavailableError);
@@ -89,7 +92,7 @@ describe('client retries', () => {
   });
 
   it('RivuletClient.submitJob is sent once, even on UNAVAILABLE', async () => {
-    const client = new RivuletClient({ scheduler: server.address });
+    const client = new RivuletClient({ security: PLAINTEXT, scheduler: server.address });
     try {
       answer = grpc.status.UNAVAILABLE;
       const err = await client.submitJob(wordcount).catch((e: unknown) => e);
@@ -102,7 +105,7 @@ describe('client retries', () => {
   });
 
   it('a scheduler nobody answers for is a ConnectionError naming it', async () => {
-    const client = new RivuletClient({ scheduler: '127.0.0.1:1', timeoutMs: 2000 });
+    const client = new RivuletClient({ security: PLAINTEXT, scheduler: '127.0.0.1:1', timeoutMs: 2000 });
     try {
       const err = await client.status().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ConnectionError);
@@ -113,7 +116,7 @@ describe('client retries', () => {
   });
 
   it('a pusher whose receiver nobody answers for rejects with a ConnectionError naming it (no retries)', async () => {
-    const client = new RivuletClient({ receiver: '127.0.0.1:1' });
+    const client = new RivuletClient({ security: PLAINTEXT, receiver: '127.0.0.1:1' });
     try {
       const err = await client.pusher('lines', { retryTimeoutMs: 0 }).push(['a']).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ConnectionError);
@@ -125,7 +128,7 @@ describe('client retries', () => {
   });
 
   it('a pusher retries an unreachable receiver for retryTimeoutMs, then rejects with the ConnectionError saying so', async () => {
-    const client = new RivuletClient({ receiver: '127.0.0.1:1' });
+    const client = new RivuletClient({ security: PLAINTEXT, receiver: '127.0.0.1:1' });
     try {
       const pusher = client.pusher('lines', { retryTimeoutMs: 700 });
       const t0 = Date.now();

@@ -13,6 +13,9 @@ import type { PushRequest__Output } from '../../lib/proto/gen/rivulet/v1/PushReq
 import type { PushResponse } from '../../lib/proto/gen/rivulet/v1/PushResponse.js';
 import { rivuletV1 } from '../../lib/proto/index.js';
 
+/** The fake servers here are plaintext, in-process: these tests are about retries, not security. */
+const PLAINTEXT = { insecure: true } as const;
+
 type Call = grpc.ServerDuplexStream<PushRequest__Output, PushResponse>;
 /** What the fake receiver does with one records message: its answer, or 'break' (end the call UNAVAILABLE, unanswered). */
 type Script = (seq: number, callNo: number, nth: number) => { ack: true } | { nack: number; retryAfterMs?: number } | 'break';
@@ -63,7 +66,7 @@ describe('RecordPusher retries', () => {
 
   it('waits out a RESOURCE_EXHAUSTED retry hint and re-sends the same seq', async () => {
     script = (_seq, _call, nth) => (nth === 0 ? { nack: grpc.status.RESOURCE_EXHAUSTED, retryAfterMs: 300 } : { ack: true });
-    const pusher = new RecordPusher(server.address, 'lines', { maxBatchRecords: 2 });
+    const pusher = new RecordPusher(server.address, 'lines', { security: PLAINTEXT, maxBatchRecords: 2 });
     try {
       expect(await pusher.push(['a', 'b'])).toBe(2);
       expect(received.map((r) => r.seq)).toEqual([1, 1]);
@@ -77,7 +80,7 @@ describe('RecordPusher retries', () => {
   it('re-opens a broken call in the same session and re-sends the unacked messages with their seqs', async () => {
     // The first call acks seq 1 and breaks on seq 2 (seq 3, sent behind it, is never answered there).
     script = (seq, callNo) => (callNo === 0 && seq >= 2 ? 'break' : { ack: true });
-    const pusher = new RecordPusher(server.address, 'lines', { maxBatchRecords: 1 });
+    const pusher = new RecordPusher(server.address, 'lines', { security: PLAINTEXT, maxBatchRecords: 1 });
     try {
       expect(await pusher.push(['a', 'b', 'c'])).toBe(3);
       expect(opens).toHaveLength(2);
@@ -92,7 +95,7 @@ describe('RecordPusher retries', () => {
 
   it('does not retry FAILED_PRECONDITION (no running job reads the stream)', async () => {
     openError = grpc.status.FAILED_PRECONDITION;
-    const pusher = new RecordPusher(server.address, 'lines');
+    const pusher = new RecordPusher(server.address, 'lines', { security: PLAINTEXT });
     const err = (await pusher.push(['a']).catch((e: unknown) => e)) as { code?: number; message: string };
     expect(err.code).toBe(grpc.status.FAILED_PRECONDITION);
     expect(opens).toHaveLength(1);

@@ -35,6 +35,10 @@ export interface JobStatus {
   'groupSize'?: (number);
   'groupNote'?: (string);
   /**
+   * The user who submitted the job (empty with security off): only they and admins may stop or watch it.
+   */
+  'owner'?: (string);
+  /**
    * Status bounds: `streams` and `outputs` list at most 100 each, and
    * `error` / batch errors are cut to 4 KiB; these are the full counts.
    */
@@ -73,6 +77,10 @@ export interface JobStatus__Output {
    */
   'groupSize': (number);
   'groupNote': (string);
+  /**
+   * The user who submitted the job (empty with security off): only they and admins may stop or watch it.
+   */
+  'owner': (string);
   /**
    * Status bounds: `streams` and `outputs` list at most 100 each, and
    * `error` / batch errors are cut to 4 KiB; these are the full counts.

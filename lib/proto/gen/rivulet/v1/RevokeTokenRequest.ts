@@ -1,0 +1,10 @@
+// Original file: proto/rivulet/v1/scheduler.proto
+
+
+export interface RevokeTokenRequest {
+  'id'?: (string);
+}
+
+export interface RevokeTokenRequest__Output {
+  'id': (string);
+}

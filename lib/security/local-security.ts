@@ -1,0 +1,62 @@
+/**
+ * Security material for a cluster on this machine (lib/cluster/local-cluster.ts:
+ * `rivulet up`, tests, benchmarks): a CA, one certificate per service role and
+ * a bootstrap admin token, in one directory, and the environment each service
+ * is started with to use them.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { issueServiceCertificate, PKI_FILES, ensureCertificateAuthority } from './pki.js';
+import { SERVICE_ROLES, type ServiceRole } from './identity.js';
+import type { TransportSecurity } from './transport.js';
+
+export const ADMIN_TOKEN_FILE = 'admin.token';
+
+export interface LocalSecurity {
+  /** Where the CA, certificates and admin token are. */
+  dir: string;
+  /** RIVULET_* variables that make a service of `role` use its certificate and the admin token. */
+  env(role: ServiceRole): Record<string, string>;
+  /** What an admin client dials with: the CA and the bootstrap admin token. */
+  admin(): TransportSecurity;
+  /** A client with this token (and the CA). */
+  withToken(token: string): TransportSecurity;
+  /** What a service of `role` dials with (tests that stand in for one service against another). */
+  as(role: ServiceRole): TransportSecurity;
+  /** The CA certificate (PEM). */
+  caPem(): Buffer;
+}
+
+/**
+ * Make (or reuse, when present) the material in `dir`: the CA, a certificate
+ * for every service role, and the admin token. Reusing keeps clients that
+ * already trust the CA working across restarts of `rivulet up`.
+ */
+export function ensureLocalSecurity(dir: string): LocalSecurity {
+  const { caFile } = ensureCertificateAuthority(dir);
+  for (const role of SERVICE_ROLES) {
+    if (!existsSync(join(dir, PKI_FILES.cert(role))) || !existsSync(join(dir, PKI_FILES.key(role)))) issueServiceCertificate(dir, role);
+  }
+  const tokenFile = join(dir, ADMIN_TOKEN_FILE);
+  // The bootstrap token is not an rvt_ token (those are looked up by id); 256 random bits all the same.
+  if (!existsSync(tokenFile)) writeFileSync(tokenFile, `rva_${randomBytes(32).toString('base64url')}\n`, { mode: 0o600 });
+  const adminToken = readFileSync(tokenFile, 'utf8').trim();
+  const caPem = () => readFileSync(caFile);
+  return {
+    dir,
+    env: (role) => ({
+      RIVULET_TLS_CA_FILE: caFile,
+      RIVULET_TLS_CERT_FILE: join(dir, PKI_FILES.cert(role)),
+      RIVULET_TLS_KEY_FILE: join(dir, PKI_FILES.key(role)),
+      RIVULET_ADMIN_TOKEN_FILE: tokenFile,
+    }),
+    admin: () => ({ insecure: false, pem: { ca: caPem() }, token: adminToken }),
+    withToken: (token) => ({ insecure: false, pem: { ca: caPem() }, token }),
+    as: (role) => ({
+      insecure: false,
+      pem: { ca: caPem(), cert: readFileSync(join(dir, PKI_FILES.cert(role))), key: readFileSync(join(dir, PKI_FILES.key(role))) },
+    }),
+    caPem,
+  };
+}
