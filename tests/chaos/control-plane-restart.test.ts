@@ -102,6 +102,9 @@ describe('chaos: a control-plane process killed with SIGKILL mid-stream and rest
     let watchingAfter: Promise<unknown> = Promise.resolve();
     if (component === 'scheduler') {
       await watchingBefore; // their streams broke with the old scheduler
+      // A watch is sent once (no reconnect here): start them when this client's channel, which
+      // may still be waiting out its reconnect backoff from the outage, reaches the new scheduler.
+      await waitFor(() => client.status().then(() => true, () => false), 'the client reaches the restarted scheduler', { timeoutMs: 10_000, intervalMs: 100 });
       watchingAfter = Promise.all([
         collect(client, submitted.jobId, 'counts', counts, after.signal, broken),
         collect(client, submitted.jobId, 'totals', totals, after.signal, broken),
@@ -133,7 +136,7 @@ describe('chaos: a control-plane process killed with SIGKILL mid-stream and rest
       throw new Error(
         `${err.message}; ${missing.length} acked ids missing (${missing[0]}..${missing.at(-1)}); ` +
           `batches committed: ${times.map((t) => `${t % 100_000}:${countsByTime().get(t)!.records.filter(([w]) => w.startsWith('id')).length}`).join(' ')}; ` +
-          `killed at ${downAt % 100_000}; ${context}`,
+          `killed at ${downAt % 100_000}; ${context}; watches broken: ${broken.join(' | ') || 'none'}`,
       );
     });
 
