@@ -27,7 +27,8 @@ import { GrpcBlockPutter, PlacingReplicator } from './block-replicator.js';
 import { receiverConfigSchema } from './config.js';
 import { ExecutorDirectory } from './executor-directory.js';
 import { Ingest } from './ingest.js';
-import { PushQuotas, peerAddressKey } from './quotas.js';
+import { PushQuotas, peerAddressKey, type ClientKeyOf } from './quotas.js';
+import { principalOf } from '../../lib/security/authenticate.js';
 import { ReceiverServer } from './server.js';
 import { StreamRegistry } from './stream-registry.js';
 import { JetStreamWalKv } from './wal-kv.js';
@@ -104,13 +105,18 @@ await runService('receiver', receiverConfigSchema, async (config, log) => {
     log,
   });
 
+  // Quotas follow the authenticated user when there is one (security on), else the peer address.
+  const quotaKey: ClientKeyOf = (call) => {
+    const p = principalOf(call);
+    return p.kind === 'user' ? `user:${p.user}` : peerAddressKey(call);
+  };
   const quotas = new PushQuotas({
     maxConcurrentStreams: config.maxConcurrentStreams,
     maxClientStreams: config.maxClientStreams,
     clientPushRate: config.clientPushRate,
     clock,
   });
-  const server = new ReceiverServer({ ingest, streams: registry, maxMessageBytes: config.maxMessageBytes, quotas, clientKey: peerAddressKey, log });
+  const server = new ReceiverServer({ ingest, streams: registry, maxMessageBytes: config.maxMessageBytes, quotas, clientKey: quotaKey, log });
 
   const subs = [
     subscribe(nc, subjects.heartbeatAll, heartbeatSchema, (hb) => {

@@ -13,10 +13,13 @@
  * is ever refused.
  *
  * "A client" is whatever `ClientKeyOf` says: the peer's address (host,
- * without the port) for now; it is a function so that it can become the
- * authenticated identity. Owns: counts and buckets per client key. May not:
+ * without the port) by default; with security on, main.ts keys a call by
+ * its authenticated user (`user:<name>`, so one user's pushers from many
+ * hosts share a quota, and users behind one NAT do not), falling back to
+ * the peer address for other callers. Owns: counts and buckets per client key. May not:
  * look at records or streams. Time comes from the injected clock.
  */
+import type { Metadata } from '@grpc/grpc-js';
 import type { Clock } from '../../lib/clock.js';
 import { ResourceExhaustedError } from '../../lib/errors.js';
 
@@ -31,7 +34,7 @@ export interface PushQuotaOptions {
 }
 
 /** What identifies a client for its quotas, from its call. */
-export type ClientKeyOf = (call: { getPeer(): string }) => string;
+export type ClientKeyOf = (call: { getPeer(): string; metadata: Metadata }) => string;
 
 /**
  * The peer's host: `ipv4:10.0.0.7:51234` / `10.0.0.7:51234` → `10.0.0.7`,

@@ -1,6 +1,7 @@
 /**
  * Bounds on every name and request (issue 13), on a real cluster (nats-server
- * and every service as processes from dist/):
+ * and every service as processes from dist/, security on: raw calls dial as
+ * its admin, whose pushes the receiver's quotas key by user):
  * - 4 MiB names are refused INVALID_ARGUMENT at every API that takes one, and
  *   a refused job is never listed;
  * - GetStatus stays under its bound (here maxStatusBytes=64KiB) after many
@@ -23,7 +24,7 @@ import { bundleJob } from '../../lib/dstream/bundle.js';
 import { dial, unary } from '../../lib/grpc/client.js';
 import type { ClusterStatus__Output } from '../../lib/proto/gen/rivulet/v1/ClusterStatus.js';
 import type { PushResponse__Output } from '../../lib/proto/gen/rivulet/v1/PushResponse.js';
-import { useLocalCluster } from '../helpers/cluster.js';
+import { cliSecurityEnv, useLocalCluster } from '../helpers/cluster.js';
 import { getWithHost } from '../helpers/http.js';
 import { expectExactWordCounts, idLine, watchIdBatches } from '../helpers/id-lines.js';
 
@@ -46,9 +47,10 @@ function wideJob(): string {
   return path;
 }
 
-function rivulet(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function rivulet(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(repo, 'bin/rivulet.js'), ...args], { cwd: dir, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
+    const opts = { cwd: dir, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env } };
+    execFile(process.execPath, [join(repo, 'bin/rivulet.js'), ...args], opts, (err, stdout, stderr) =>
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -71,7 +73,9 @@ describe('bounds on names, status, receiver quotas and the status page', () => {
     (started) => ({ cluster, client } = started),
   );
 
-  const scheduler = () => dial.scheduler(cluster.addresses().scheduler, { maxMessageBytes: 64 * 1024 * 1024 });
+  // Raw calls as the cluster's admin (security is on: mutual TLS and a token).
+  const scheduler = () => dial.scheduler(cluster.addresses().scheduler, { maxMessageBytes: 64 * 1024 * 1024, security: cluster.addresses().security });
+  const receiver = () => dial.receiver(cluster.addresses().receiver, { maxMessageBytes: 64 * 1024 * 1024, security: cluster.addresses().security });
 
   it('refuses 4 MiB names with INVALID_ARGUMENT naming the field and the rule, and lists none of them', async () => {
     const s = scheduler();
@@ -94,7 +98,7 @@ describe('bounds on names, status, receiver quotas and the status page', () => {
       expect(err.details).toMatch(new RegExp(`^${field} is 4194304 characters long`));
     }
     // The receiver: a 4 MiB stream name ends the Push call at open.
-    const r = dial.receiver(cluster.addresses().receiver, { maxMessageBytes: 64 * 1024 * 1024 });
+    const r = receiver();
     const pushErr = await new Promise<ServiceError>((resolve) => {
       const call = r.push(new Metadata());
       call.on('data', () => undefined);
@@ -140,7 +144,7 @@ describe('bounds on names, status, receiver quotas and the status page', () => {
     expect(seen).toEqual(ids);
     expect(pages).toBeGreaterThan(2);
     expect((await client.status()).jobs.map((j) => j.jobId)).toEqual(ids);
-    const cli = await rivulet(['status', '--json', '--scheduler', cluster.addresses().scheduler]);
+    const cli = await rivulet(['status', '--json', '--scheduler', cluster.addresses().scheduler], cliSecurityEnv(cluster));
     expect(cli.stderr).toBe('');
     expect(cli.code).toBe(0);
     expect((JSON.parse(cli.stdout) as { jobs: unknown[] }).jobs).toHaveLength(12);
@@ -153,7 +157,7 @@ describe('bounds on names, status, receiver quotas and the status page', () => {
     // One stream per client: a raw second call while a pusher holds one is refused at open, with retry-after-ms.
     const holder = client.pusher('lines');
     await holder.push([idLine(0)]);
-    const r = dial.receiver(cluster.addresses().receiver);
+    const r = receiver();
     const refused = await new Promise<ServiceError>((resolve) => {
       const call = r.push(new Metadata());
       call.on('data', (_: PushResponse__Output) => undefined);

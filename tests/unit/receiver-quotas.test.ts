@@ -80,7 +80,7 @@ describe('PushQuotas', () => {
 
 describe('peerAddressKey', () => {
   it('is the peer host without its port', () => {
-    const key = (peer: string) => peerAddressKey({ getPeer: () => peer });
+    const key = (peer: string) => peerAddressKey({ getPeer: () => peer, metadata: new Metadata() });
     expect(key('ipv4:10.0.0.7:51234')).toBe('10.0.0.7');
     expect(key('10.0.0.7:51234')).toBe('10.0.0.7');
     expect(key('ipv6:[::1]:51234')).toBe('::1');
