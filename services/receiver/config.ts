@@ -56,10 +56,10 @@ export const receiverConfigSchema = z
      * RESOURCE_EXHAUSTED and metadata `retry-after-ms` (the SDK retries it after that). Quotas: quotas.ts.
      */
     maxConcurrentStreams: int(1000, 1, 1_000_000),
-    /** Push calls one client (its peer address) holds open at once; beyond it, refused like maxConcurrentStreams. */
+    /** Push calls one client (its authenticated user with security on, else its peer address) holds open at once; beyond it, refused like maxConcurrentStreams. */
     maxClientStreams: int(100, 1, 1_000_000),
     /**
-     * Bytes of records per second one client (its peer address) may push, with one second's worth of burst;
+     * Bytes of records per second one client (its authenticated user, else its peer address) may push, with one second's worth of burst;
      * a message beyond it is nacked RESOURCE_EXHAUSTED with `retry_after_ms` (nothing of it stored; the SDK
      * re-sends it then). 0 = no limit.
      */
