@@ -13,6 +13,7 @@ import type { Logger } from '../log.js';
 import { subjectTemplate, tracedProcess, tracedPublish } from '../telemetry/nats.js';
 import { subjects } from './subjects.js';
 import { checkInput, rejectInput } from '../validation.js';
+import { processSecurity } from '../security/service-security.js';
 
 /** Wildcard subjects, for low-cardinality span names. */
 const templates: readonly string[] = Object.values(subjects as Record<string, unknown>).filter(
@@ -27,9 +28,13 @@ export type { NatsConnection, Subscription };
  * liveness guard and the executors' re-announcement follow it.
  */
 export async function connectNats(url: string, name: string, log?: Logger, onStatus?: (type: string) => void): Promise<NatsConnection> {
+  // A service with TLS material connects with its certificate: NATS maps it to the service's user (lib/security/nats-permissions.ts).
+  const files = processSecurity().transport;
+  const tls = !files.insecure && files.files ? { caFile: files.files.caFile, certFile: files.files.certFile, keyFile: files.files.keyFile } : undefined;
   const nc = await connect({
     servers: url.split(',').map((s) => s.trim()),
     name,
+    ...(tls ? { tls } : {}),
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
   });
