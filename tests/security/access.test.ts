@@ -181,7 +181,7 @@ describe('security on by default', () => {
         const p = bob.pusher('lines');
         const r = await codeOf(p.push(['after revocation']));
         await p.close().catch(() => undefined);
-        return r.code === grpc.status.UNAUTHENTICATED;
+        return r.code === (grpc.status.UNAUTHENTICATED as number);
       }, 'the receiver refuses the revoked token', { timeoutMs: 10_000, intervalMs: 100 });
 
       // The owner may stop her job.
