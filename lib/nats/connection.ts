@@ -27,10 +27,17 @@ export type { NatsConnection, Subscription };
  * change by its nats.js type ('disconnect', 'reconnect', …): the scheduler's
  * liveness guard and the executors' re-announcement follow it.
  */
-export async function connectNats(url: string, name: string, log?: Logger, onStatus?: (type: string) => void): Promise<NatsConnection> {
+export async function connectNats(
+  url: string,
+  name: string,
+  log?: Logger,
+  onStatus?: (type: string) => void,
+  /** TLS files to connect with. @default this process's service certificate (none in a process that set up no security) */
+  tlsFiles?: { caFile: string; certFile: string; keyFile: string },
+): Promise<NatsConnection> {
   // A service with TLS material connects with its certificate: NATS maps it to the service's user (lib/security/nats-permissions.ts).
-  const files = processSecurity().transport;
-  const tls = !files.insecure && files.files ? { caFile: files.files.caFile, certFile: files.files.certFile, keyFile: files.files.keyFile } : undefined;
+  const own = processSecurity().transport;
+  const tls = tlsFiles ?? (!own.insecure && own.files ? { caFile: own.files.caFile, certFile: own.files.certFile, keyFile: own.files.keyFile } : undefined);
   const nc = await connect({
     servers: url.split(',').map((s) => s.trim()),
     name,
