@@ -13,7 +13,7 @@
  * is the role: executors are dialled by pod IPs no certificate could list.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SERVICE_ORGANIZATION, USER_ORGANIZATION, type ServiceRole, type UserRole } from './identity.js';
 
@@ -107,6 +107,8 @@ export function issueCertificate(dir: string, name: string, o: IssueOptions): Is
     '-set_serial', `0x${Date.now().toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`,
     '-days', String(o.days ?? 825), '-extfile', extFile, '-out', certFile,
   ]);
+  rmSync(csrFile, { force: true });
+  rmSync(extFile, { force: true });
   return { certFile, keyFile };
 }
 
