@@ -35,9 +35,14 @@ export async function connectNats(
   /** TLS files to connect with. @default this process's service certificate (none in a process that set up no security) */
   tlsFiles?: { caFile: string; certFile: string; keyFile: string },
 ): Promise<NatsConnection> {
-  // A service with TLS material connects with its certificate: NATS maps it to the service's user (lib/security/nats-permissions.ts).
+  // A `tls://` URL: the service connects with its certificate, which NATS maps to the service's
+  // user (lib/security/nats-permissions.ts). A `nats://` URL is plaintext, as for any NATS client.
   const own = processSecurity().transport;
-  const tls = tlsFiles ?? (!own.insecure && own.files ? { caFile: own.files.caFile, certFile: own.files.certFile, keyFile: own.files.keyFile } : undefined);
+  const wantsTls = url.split(',').some((u) => u.trim().startsWith('tls://'));
+  const tls = tlsFiles ?? (wantsTls && !own.insecure && own.files ? { caFile: own.files.caFile, certFile: own.files.certFile, keyFile: own.files.keyFile } : undefined);
+  if (!wantsTls && !own.insecure) {
+    log?.warn({ natsUrl: url }, 'security is on but the NATS URL is not tls://: NATS traffic is plaintext and unauthenticated (README "Security")');
+  }
   const nc = await connect({
     servers: url.split(',').map((s) => s.trim()),
     name,
