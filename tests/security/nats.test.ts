@@ -2,8 +2,9 @@
  * NATS locked down (security on): an outsider cannot connect to the cluster's
  * NATS at all, and even a service's own certificate — a compromised executor
  * or receiver — cannot publish what another service owns. The NATS server
- * refuses (its log names each violation), and a job running meanwhile counts
- * every acked record exactly once.
+ * refuses (its log names each violation); an executor's heartbeat in another
+ * live executor's name is refused by the scheduler; and a job running
+ * meanwhile counts every acked record exactly once.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -69,6 +70,16 @@ describe('NATS locked down', () => {
       executor.publish('$KV.rivulet-scheduler.job.evil', new TextEncoder().encode('{}'));
       executor.publish('$KV.rivulet_tokens.0123456789abcdef', new TextEncoder().encode('{}'));
       executor.publish('$JS.API.STREAM.DELETE.KV_rivulet-scheduler', new Uint8Array());
+      // The executor role may publish heartbeats — but not in a live executor's name with a new epoch:
+      // the scheduler asks executor-1's address who answers there before it accepts a restart.
+      const before = (await client.status()).executors.find((e) => e.executorId === 'executor-1')!;
+      executor.publish(
+        subjects.heartbeat('executor-1'),
+        packValue({ executorId: 'executor-1', epoch: Date.now() * 2, address: '127.0.0.1:1', host: 'x', slots: 64, freeSlots: 64, runningTasks: 0, blockCount: 0, blockBytes: 0, blockCapacityBytes: 1, sentAtMs: Date.now() }),
+      );
+      await waitFor(() => readFileSync(join(logDir, 'scheduler.log'), 'utf8').includes('heartbeat refused'), 'the scheduler refuses the forged restart', { timeoutMs: 5000 });
+      const after = (await client.status()).executors.find((e) => e.executorId === 'executor-1')!;
+      expect({ state: after.state, epoch: String(after.epoch), address: after.address }).toEqual({ state: 'ALIVE', epoch: String(before.epoch), address: before.address });
       // A compromised receiver: a heartbeat in an executor's name with a higher epoch (it would evict executor-1).
       receiver.publish(
         subjects.heartbeat('executor-1'),
