@@ -34,18 +34,21 @@ export function schedulerHandlers(scheduler: Scheduler, log: Logger, opts: { max
   return {
     SubmitJob: (call, cb) => {
       const req = call.request;
-      scheduler.submitJob(req.bundle.toString('utf8'), req.source, req.name, ownerName(principalOf(call))).then(
+      const principal = principalOf(call);
+      scheduler.submitJob(req.bundle.toString('utf8'), req.source, req.name, ownerName(principal)).then(
         (job) =>
           // Acknowledged once journaled: a scheduler restarted from now on resumes it.
           (job.journalWrite ?? Promise.resolve()).then(
-            () =>
+            () => {
+              log.info({ audit: true, principal: describePrincipal(principal), jobId: job.id, name: job.name, bundleHash: job.bundleHash }, 'job submitted by a client');
               cb(null, {
                 jobId: job.id,
                 bundleHash: job.bundleHash,
                 streams: job.graph.streams,
                 outputs: job.graph.outputs.map((o) => o.name),
                 firstBatchTimeMs: job.firstBatchTimeMs,
-              }),
+              });
+            },
             (err: unknown) => {
               log.error({ jobId: job.id, err: errorMessage(err) }, 'job could not be journaled; stopped');
               scheduler.stopJob(job.id).catch(() => undefined); // it exists and can only be stopped or already ended
@@ -59,14 +62,18 @@ export function schedulerHandlers(scheduler: Scheduler, log: Logger, opts: { max
       );
     },
     StopJob: (call, cb) => {
+      const principal = principalOf(call);
       try {
-        const refusal = checkJobAccess('/rivulet.v1.Scheduler/StopJob', principalOf(call), call.request.jobId);
+        const refusal = checkJobAccess('/rivulet.v1.Scheduler/StopJob', principal, call.request.jobId);
         if (refusal) return cb(toServiceError(refusal));
       } catch (err) {
         return cb(toServiceError(err));
       }
       scheduler.stopJob(call.request.jobId).then(
-        () => cb(null, {}),
+        () => {
+          log.info({ audit: true, principal: describePrincipal(principal), jobId: call.request.jobId }, 'job stopped by a client');
+          cb(null, {});
+        },
         (err: unknown) => cb(toServiceError(err)),
       );
     },
