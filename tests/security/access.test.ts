@@ -12,7 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RivuletClient } from '../../client/index.js';
 import { dial, unary } from '../../lib/grpc/client.js';
-import { issueServiceCertificate, readPem } from '../../lib/security/pki.js';
+import { issueServiceCertificate, issueUserCertificate, readPem } from '../../lib/security/pki.js';
 import type { TransportSecurity } from '../../lib/security/transport.js';
 import type { LocalCluster } from '../../lib/cluster/local-cluster.js';
 import { useLocalCluster } from '../helpers/cluster.js';
@@ -116,6 +116,19 @@ describe('security on by default', () => {
       expect(r.code).toBe(grpc.status.UNAVAILABLE);
     } finally {
       await fooled.close();
+    }
+  });
+
+  it('names a user by a client certificate from the cluster CA', async () => {
+    const carol = issueUserCertificate(sec().dir, 'carol', 'view');
+    const viewer = clientWith({ insecure: false, pem: { ca: sec().caPem(), cert: readPem(carol.certFile), key: readPem(carol.keyFile) } });
+    try {
+      expect((await viewer.status()).executors.length).toBe(2);
+      const refused = await codeOf(viewer.submitJob(wordcount));
+      expect(refused.code).toBe(grpc.status.PERMISSION_DENIED);
+      expect(refused.message).toContain('user carol (role view)');
+    } finally {
+      await viewer.close();
     }
   });
 
