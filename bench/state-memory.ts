@@ -123,8 +123,14 @@ const cluster = await startLocalCluster({
 });
 const a = cluster.addresses();
 const client = new RivuletClient(a);
-const lineage = dial.lineage(a.lineage);
-const nc = await connectNats(a.nats, 'bench-state-memory');
+// Lineage statistics are for admins; the checkpoint bucket is read with the scheduler's NATS identity (this bench stands in for an operator).
+const lineage = dial.lineage(a.lineage, { security: a.security });
+const schedulerTls = cluster.security?.env('scheduler');
+const nc = await connectNats(a.nats, 'bench-state-memory', undefined, undefined, schedulerTls && {
+  caFile: schedulerTls.RIVULET_TLS_CA_FILE!,
+  certFile: schedulerTls.RIVULET_TLS_CERT_FILE!,
+  keyFile: schedulerTls.RIVULET_TLS_KEY_FILE!,
+});
 const checkpoints = await new Objm(nc).create(CHECKPOINT_BUCKET, { storage: 'file' });
 const abort = new AbortController();
 try {

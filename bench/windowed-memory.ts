@@ -22,7 +22,7 @@ const job = fileURLToPath(new URL('../../examples/windowed-wordcount.ts', import
 const cluster = await startLocalCluster({ executors: 2, slots: 2, batchInterval: '500ms', blockInterval: '100ms', logLevel: 'warn' });
 const a = cluster.addresses();
 const client = new RivuletClient(a);
-const lineage = dial.lineage(a.lineage);
+const lineage = dial.lineage(a.lineage, { security: a.security });
 try {
   const submitted = await client.submitJob(job);
   const lines = Array.from({ length: 1000 }, (_, i) => `w${i % 500} w${(i * 7) % 300} common`);

@@ -21,6 +21,11 @@
  * the ratio distributed ÷ in-process is printed: what the services,
  * serialisation, replication and scheduling cost (or gain, with more cores)
  * against the simplest program that gives the same answer.
+ *
+ * Security: the cluster runs as users get it (mutual TLS, tokens, locked-down
+ * NATS). Then, in the same run, the same word count on a cluster started with
+ * --insecure, and the cost of security is printed (BENCH_SECURITY=on skips
+ * that second run; =off measures only the insecure one).
  */
 import { RivuletClient, type BatchStatus } from '../client/index.js';
 import { startLocalCluster } from '../lib/cluster/local-cluster.js';
@@ -36,6 +41,7 @@ const blockInterval = process.env.BENCH_BLOCK_INTERVAL ?? '200ms';
 const chunk = Number(process.env.BENCH_CHUNK ?? 5000);
 /** Lines per second over all pushers; unset = as fast as acks allow (the throughput figure). Set it to measure latency at a rate the cluster sustains. */
 const rate = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : undefined;
+const securityRuns = (process.env.BENCH_SECURITY ?? 'both') as 'on' | 'off' | 'both';
 
 /**
  * The word count of examples/wordcount.ts without Rivulet: the same
@@ -65,7 +71,8 @@ function inProcessWordCount(pool: readonly string[], total: number, linesPerBatc
 }
 
 async function main(): Promise<void> {
-  const { result, pool, processed, batches } = await distributed();
+  const { result, pool, processed, batches } = await distributed(securityRuns === 'off');
+  const insecure = securityRuns === 'both' ? (await distributed(true)).result : undefined;
   // With the cluster stopped, so the loop has a core to itself as a one-core program would.
   const lines = Math.max(processed, pool.length);
   const perBatch = Math.max(1, Math.round(lines / Math.max(1, batches)));
@@ -92,11 +99,19 @@ async function main(): Promise<void> {
   row('keeping up', result.keepingUp);
   row('in-process lines/s', `${inProcessLinesPerSec.toLocaleString('en-US')} (one core, plain loop, ${local.lines.toLocaleString('en-US')} lines)`);
   row('distributed ÷ in-process', ratio);
+  row('security', securityRuns === 'off' ? 'off (--insecure)' : 'on (mutual TLS, tokens, NATS TLS + permissions)');
+  if (insecure) {
+    const loss = 1 - result.processedRecordsPerSec / insecure.processedRecordsPerSec;
+    const ackLoss = 1 - result.ackedRecordsPerSec / insecure.ackedRecordsPerSec;
+    console.log(JSON.stringify({ benchmark: 'wordcount-security-cost', secure: result, insecure }));
+    row('same run, --insecure', `${insecure.processedRecordsPerSec.toLocaleString('en-US')} processed/s, ${insecure.ackedRecordsPerSec.toLocaleString('en-US')} acked/s, total delay p99 ${insecure.totalDelayMs.p99} ms`);
+    row('cost of security', `${(loss * 100).toFixed(1)}% processed, ${(ackLoss * 100).toFixed(1)}% acked (target ≤ 15%)`);
+  }
 }
 
 /** The word count on the cluster: start it, push for the window, collect the batches, stop it. */
-async function distributed() {
-  const cluster = await startLocalCluster({ executors, batchInterval, blockInterval, logLevel: 'warn' });
+async function distributed(insecure: boolean) {
+  const cluster = await startLocalCluster({ executors, batchInterval, blockInterval, logLevel: 'warn', insecure });
   const a = cluster.addresses();
   const client = new RivuletClient(a);
   try {
@@ -185,6 +200,7 @@ async function distributed() {
       localityHitRate: locality.all ? Number((locality.local / locality.all).toFixed(3)) : null,
       keepingUp: total.length > 0 && percentile(total, 99) < 2 * intervalMs,
       runSeconds: Math.round((Date.now() - started) / 1000),
+      security: insecure ? 'off' : 'on',
     };
     await client.stopJob(job.jobId).catch(() => undefined);
     await watcher;

@@ -160,10 +160,12 @@ export function formatStatus(status: ClusterStatus, opts: { batches?: number } =
   else
     out.push(
       ...table(
-        ['ID', 'NAME', 'STATE', 'STREAMS', 'OUTPUTS', 'BATCHES', 'RECORDS', 'GROUP', 'ERROR'],
+        ['ID', 'NAME', 'OWNER', 'STATE', 'STREAMS', 'OUTPUTS', 'BATCHES', 'RECORDS', 'GROUP', 'ERROR'],
         status.jobs.map((j) => [
           j.jobId,
           j.name,
+          // Who submitted it (security on); '-' with --insecure.
+          j.owner || '-',
           j.state,
           j.streams.join(',') || '-',
           j.outputs.join(',') || '-',

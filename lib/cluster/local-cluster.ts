@@ -211,6 +211,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     let nats: NatsServerHandle | undefined;
     let natsStartOptions: NatsServerOptions | undefined;
     if (!natsUrl) {
+      const natsSecurity = security ? { configFile: security.natsConfigFile(), tls: true } : {};
       natsStartOptions = logDir
         ? {
             // Its own choice of port (-p -1), read back from its log.
@@ -219,8 +220,9 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
             logFile: join(logDir, 'nats-server.log'),
             detached: opts.detached,
             startTimeoutMs,
+            ...natsSecurity,
           }
-        : { storeDir: opts.natsStoreDir, startTimeoutMs };
+        : { storeDir: opts.natsStoreDir, startTimeoutMs, ...natsSecurity };
       nats = await startNatsServer(natsStartOptions);
       started.push(nats);
       natsUrl = nats.url;

@@ -13,6 +13,7 @@ import type { Logger } from '../log.js';
 import { subjectTemplate, tracedProcess, tracedPublish } from '../telemetry/nats.js';
 import { subjects } from './subjects.js';
 import { checkInput, rejectInput } from '../validation.js';
+import { processSecurity } from '../security/service-security.js';
 
 /** Wildcard subjects, for low-cardinality span names. */
 const templates: readonly string[] = Object.values(subjects as Record<string, unknown>).filter(
@@ -26,10 +27,26 @@ export type { NatsConnection, Subscription };
  * change by its nats.js type ('disconnect', 'reconnect', …): the scheduler's
  * liveness guard and the executors' re-announcement follow it.
  */
-export async function connectNats(url: string, name: string, log?: Logger, onStatus?: (type: string) => void): Promise<NatsConnection> {
+export async function connectNats(
+  url: string,
+  name: string,
+  log?: Logger,
+  onStatus?: (type: string) => void,
+  /** TLS files to connect with. @default this process's service certificate (none in a process that set up no security) */
+  tlsFiles?: { caFile: string; certFile: string; keyFile: string },
+): Promise<NatsConnection> {
+  // A `tls://` URL: the service connects with its certificate, which NATS maps to the service's
+  // user (lib/security/nats-permissions.ts). A `nats://` URL is plaintext, as for any NATS client.
+  const own = processSecurity().transport;
+  const wantsTls = url.split(',').some((u) => u.trim().startsWith('tls://'));
+  const tls = tlsFiles ?? (wantsTls && !own.insecure && own.files ? { caFile: own.files.caFile, certFile: own.files.certFile, keyFile: own.files.keyFile } : undefined);
+  if (!wantsTls && !own.insecure) {
+    log?.warn({ natsUrl: url }, 'security is on but the NATS URL is not tls://: NATS traffic is plaintext and unauthenticated (README "Security")');
+  }
   const nc = await connect({
     servers: url.split(',').map((s) => s.trim()),
     name,
+    ...(tls ? { tls } : {}),
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
   });

@@ -67,6 +67,13 @@ export interface NatsServerOptions {
   detached?: boolean;
   /** @default 10000 */
   startTimeoutMs?: number;
+  /**
+   * A configuration file (TLS, users and permissions: lib/security/nats-permissions.ts);
+   * the flags above still set the address, port and store. Clients then dial `tls://`.
+   */
+  configFile?: string;
+  /** The configuration requires TLS: the URL is `tls://…`. */
+  tls?: boolean;
 }
 
 export interface NatsServerHandle {
@@ -94,7 +101,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   const server = await supervise({
     name: 'nats-server',
     command: bin,
-    args: ['-a', '127.0.0.1', '-p', port, '-js', '-sd', storeDir],
+    args: [...(opts.configFile ? ['-c', opts.configFile] : []), '-a', '127.0.0.1', '-p', port, '-js', '-sd', storeDir],
     logFile: opts.logFile,
     detached: opts.detached,
     readyTimeoutMs: opts.startTimeoutMs ?? 10_000,
@@ -113,7 +120,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     throw e;
   });
   return {
-    url: `nats://127.0.0.1:${server.ready}`,
+    url: `${opts.tls ? 'tls' : 'nats'}://127.0.0.1:${server.ready}`,
     port: server.ready,
     pid: server.pid,
     storeDir,

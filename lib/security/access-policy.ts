@@ -37,6 +37,7 @@ export const ACCESS_POLICY: Readonly<Record<string, AccessRule>> = {
   '/rivulet.v1.Executor/PushBlocks': { services: ['executor'] },
   '/rivulet.v1.Executor/KillTasks': { services: SCHEDULER },
   '/rivulet.v1.Executor/ReplicateBlocks': { services: SCHEDULER },
+  '/rivulet.v1.Executor/Identify': { services: SCHEDULER },
 
   // Lineage: the scheduler's store. Its statistics are for operators too.
   '/rivulet.v1.Lineage/RegisterBatch': { services: SCHEDULER },

@@ -7,11 +7,14 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { issueServiceCertificate, PKI_FILES, ensureCertificateAuthority } from './pki.js';
+import { issueCertificate, issueServiceCertificate, PKI_FILES, ensureCertificateAuthority } from './pki.js';
+import { natsSecurityConfig } from './nats-permissions.js';
 import { SERVICE_ROLES, type ServiceRole } from './identity.js';
 import type { TransportSecurity } from './transport.js';
 
 export const ADMIN_TOKEN_FILE = 'admin.token';
+/** The NATS server's own certificate: its CN names no service, so it cannot act as one over gRPC. */
+const NATS_SERVER_CERT = 'nats-server';
 
 export interface LocalSecurity {
   /** Where the CA, certificates and admin token are. */
@@ -26,6 +29,8 @@ export interface LocalSecurity {
   as(role: ServiceRole): TransportSecurity;
   /** The CA certificate (PEM). */
   caPem(): Buffer;
+  /** A nats-server configuration file requiring these certificates, with a user per service (lib/security/nats-permissions.ts). */
+  natsConfigFile(): string;
 }
 
 /**
@@ -58,5 +63,16 @@ export function ensureLocalSecurity(dir: string): LocalSecurity {
       pem: { ca: caPem(), cert: readFileSync(join(dir, PKI_FILES.cert(role))), key: readFileSync(join(dir, PKI_FILES.key(role))) },
     }),
     caPem,
+    natsConfigFile: () => {
+      const file = join(dir, 'nats-server.conf');
+      if (!existsSync(join(dir, PKI_FILES.cert(NATS_SERVER_CERT)))) {
+        issueCertificate(dir, NATS_SERVER_CERT, { subject: { organization: 'rivulet', commonName: NATS_SERVER_CERT } });
+      }
+      writeFileSync(
+        file,
+        natsSecurityConfig({ certFile: join(dir, PKI_FILES.cert(NATS_SERVER_CERT)), keyFile: join(dir, PKI_FILES.key(NATS_SERVER_CERT)), caFile }),
+      );
+      return file;
+    },
   };
 }

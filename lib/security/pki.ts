@@ -13,7 +13,7 @@
  * is the role: executors are dialled by pod IPs no certificate could list.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SERVICE_ORGANIZATION, USER_ORGANIZATION, type ServiceRole, type UserRole } from './identity.js';
 
@@ -88,10 +88,13 @@ export function issueCertificate(dir: string, name: string, o: IssueOptions): Is
   const certFile = join(dir, PKI_FILES.cert(name));
   const csrFile = join(dir, `${name}.csr`);
   const extFile = join(dir, `${name}.ext`);
-  newKey(keyFile);
+  // Made beside and renamed into place: a service re-reading its files (rotation) never sees half a file.
+  const newKeyFile = `${keyFile}.new`;
+  const newCertFile = `${certFile}.new`;
+  newKey(newKeyFile);
   const s = o.subject;
   const subj = `/O=${subjValue(s.organization)}${s.organizationalUnit ? `/OU=${subjValue(s.organizationalUnit)}` : ''}/CN=${subjValue(s.commonName)}`;
-  openssl(['req', '-new', '-key', keyFile, '-subj', subj, '-out', csrFile]);
+  openssl(['req', '-new', '-key', newKeyFile, '-subj', subj, '-out', csrFile]);
   const dns = ['localhost', ...(o.dnsNames ?? [])].map((d) => `DNS:${d}`);
   writeFileSync(
     extFile,
@@ -105,8 +108,12 @@ export function issueCertificate(dir: string, name: string, o: IssueOptions): Is
   openssl([
     'x509', '-req', '-in', csrFile, '-CA', caFile, '-CAkey', caKeyFile, '-sha256',
     '-set_serial', `0x${Date.now().toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`,
-    '-days', String(o.days ?? 825), '-extfile', extFile, '-out', certFile,
+    '-days', String(o.days ?? 825), '-extfile', extFile, '-out', newCertFile,
   ]);
+  rmSync(csrFile, { force: true });
+  rmSync(extFile, { force: true });
+  renameSync(newKeyFile, keyFile);
+  renameSync(newCertFile, certFile);
   return { certFile, keyFile };
 }
 

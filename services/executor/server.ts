@@ -198,6 +198,10 @@ export function executorHandlers(deps: ExecutorServerDeps): ExecutorHandlers {
         log,
       }),
 
+    Identify: (_call, callback) => {
+      callback(null, { executorId: deps.executorId, epoch: deps.epoch() });
+    },
+
     KillTasks: (call, callback) => {
       try {
         let killed = 0;

@@ -37,7 +37,8 @@ export type SchedulerEvent =
   | { type: 'batchReady'; msg: BatchReadyMessage }
   | { type: 'inputTimeout'; batchTimeMs: number }
   // Executors.
-  | { type: 'heartbeat'; msg: HeartbeatMessage }
+  /** `verified`: a claimed restart whose old incarnation no longer answers (scheduler.ts onHeartbeat). */
+  | { type: 'heartbeat'; msg: HeartbeatMessage; verified?: boolean }
   | { type: 'livenessCheck' }
   /** The scheduler's own health (event-loop lag, NATS connection): see liveness-guard.ts. */
   | { type: 'livenessSignal'; signal: LivenessSignal }

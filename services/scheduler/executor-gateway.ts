@@ -152,6 +152,19 @@ export class ExecutorGateway {
     }
   }
 
+  /** Which executor and incarnation answer at `address` (undefined when nothing answers in time). */
+  async identify(address: string, timeoutMs: number): Promise<{ executorId: string; epoch: number } | undefined> {
+    const client = dial.executor(address, { maxMessageBytes: 64 * 1024 });
+    try {
+      const res = await unary(client, client.identify, {}, { timeoutMs });
+      return { executorId: res.executorId, epoch: Number(res.epoch) };
+    } catch {
+      return undefined;
+    } finally {
+      client.close();
+    }
+  }
+
   /** Ask `target` to copy blocks from their surviving replicas. */
   async replicate(target: ExecutorEndpoint, blocks: Array<{ blockId: string; records: number; source: ExecutorEndpoint }>): Promise<void> {
     const peer = this.peer(target);

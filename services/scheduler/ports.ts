@@ -27,7 +27,7 @@ export interface PartitionRef {
 }
 
 export interface SchedulerPorts {
-  gateway: Pick<ExecutorGateway, 'launch' | 'drop' | 'kill' | 'forget' | 'probe' | 'replicate' | 'expect' | 'sendPlans' | 'launchMessages' | 'plannedResult' | 'channelBroken'>;
+  gateway: Pick<ExecutorGateway, 'launch' | 'drop' | 'kill' | 'forget' | 'probe' | 'replicate' | 'expect' | 'sendPlans' | 'launchMessages' | 'plannedResult' | 'channelBroken' | 'identify'>;
   /** Register a batch's datasets and input blocks with lineage. */
   registerBatch(run: BatchRun): Promise<void>;
   /** Fire-and-forget lineage updates. */

@@ -57,7 +57,12 @@ export type { SchedulerEvent } from './events.js';
 export type { RestoredBatch } from './cache-registry.js';
 export { cachedBlockId } from './cache-registry.js';
 
+/** How long a refused restart claim (an epoch whose old incarnation still answered) is ignored before it is checked again. */
+const RESTART_CHECK_MEMORY_MS = 30_000;
+
 export class Scheduler implements BatchSourceHost {
+  /** Claimed restarts being checked or recently refused, by `id@epoch`, until when (claimsRestartOfLiveExecutor). */
+  private readonly restartChecks = new Map<string, number>();
   readonly jobs: JobRegistry;
   readonly executors: ExecutorTracker;
   readonly outputs: OutputStore;
@@ -266,7 +271,7 @@ export class Scheduler implements BatchSourceHost {
       case 'inputTimeout':
         return this.generator.inputTimeout(e.batchTimeMs);
       case 'heartbeat':
-        return this.onHeartbeat(e.msg);
+        return this.onHeartbeat(e.msg, e.verified === true);
       case 'livenessCheck':
         // Silence means loss only when the scheduler itself could hear (liveness-guard.ts).
         if (!this.liveness.mayJudge()) return;
@@ -516,7 +521,8 @@ export class Scheduler implements BatchSourceHost {
     return undefined;
   }
 
-  private onHeartbeat(msg: HeartbeatMessage): void {
+  private onHeartbeat(msg: HeartbeatMessage, verified: boolean): void {
+    if (!verified && this.claimsRestartOfLiveExecutor(msg)) return;
     // Changes first: a new epoch of an executor still ALIVE loses the old
     // incarnation, which takes the executor off every block by id; only then
     // may the new one re-adopt what it holds.
@@ -527,6 +533,40 @@ export class Scheduler implements BatchSourceHost {
     this.log.info({ executorId: msg.executorId, epoch: msg.epoch, adopted }, 'input blocks re-adopted from a (re)joined executor');
     this.dag.startReadyBatches();
     this.tasks.schedule();
+  }
+
+  /**
+   * A heartbeat with a new epoch for an executor that is ALIVE says the process
+   * restarted, and accepting it loses the old incarnation. Only executors may
+   * publish heartbeats (NATS permissions), but they share one role, so one
+   * executor could forge another's: before accepting, ask the old incarnation's
+   * address who answers there. If the same executor with the old epoch still
+   * does, the heartbeat is refused (an audit event) and that epoch ignored for a
+   * while; otherwise it is applied. A real restart costs one refused connection
+   * (a new process on the same address answers with the new epoch).
+   */
+  private claimsRestartOfLiveExecutor(msg: HeartbeatMessage): boolean {
+    const known = this.executors.get(msg.executorId);
+    if (!known || known.state !== 'ALIVE' || Number(msg.epoch) <= known.epoch) return false;
+    const key = `${msg.executorId}@${msg.epoch}`;
+    const now = this.clock.now();
+    const seen = this.restartChecks.get(key);
+    if (seen !== undefined && seen > now) return true; // being checked, or refused recently
+    this.restartChecks.set(key, now + RESTART_CHECK_MEMORY_MS);
+    const old = { id: known.id, epoch: known.epoch, address: known.address };
+    void this.ports.gateway.identify(old.address, Math.max(200, this.config.heartbeatInterval * 2)).then((answer) => {
+      if (answer && answer.executorId === old.id && answer.epoch === old.epoch) {
+        this.log.warn(
+          { audit: true, executorId: old.id, epoch: old.epoch, claimedEpoch: msg.epoch, claimedAddress: msg.address },
+          'heartbeat refused: it claims the executor restarted, but its current incarnation still answers at its address',
+        );
+        return;
+      }
+      this.restartChecks.delete(key);
+      this.post({ type: 'heartbeat', msg, verified: true });
+    });
+    for (const [k, until] of this.restartChecks) if (until <= now) this.restartChecks.delete(k);
+    return true;
   }
 
   private onExecutorChanges(changes: ExecutorChange[]): void {

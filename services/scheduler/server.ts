@@ -51,18 +51,21 @@ export function schedulerHandlers(
         cb(toServiceError(err));
         return;
       }
-      scheduler.submitJob(req.bundle.toString('utf8'), req.source, req.name, ownerName(principalOf(call))).then(
+      const principal = principalOf(call);
+      scheduler.submitJob(req.bundle.toString('utf8'), req.source, req.name, ownerName(principal)).then(
         (job) =>
           // Acknowledged once journaled: a scheduler restarted from now on resumes it.
           (job.journalWrite ?? Promise.resolve()).then(
-            () =>
+            () => {
+              log.info({ audit: true, principal: describePrincipal(principal), jobId: job.id, name: job.name, bundleHash: job.bundleHash }, 'job submitted by a client');
               cb(null, {
                 jobId: job.id,
                 bundleHash: job.bundleHash,
                 streams: job.graph.streams,
                 outputs: job.graph.outputs.map((o) => o.name),
                 firstBatchTimeMs: job.firstBatchTimeMs,
-              }),
+              });
+            },
             (err: unknown) => {
               // Refused: the client is told it does not exist, so nothing may list it either.
               log.error({ jobId: job.id, err: errorMessage(err) }, 'job could not be journaled; withdrawn');
@@ -77,16 +80,20 @@ export function schedulerHandlers(
       );
     },
     StopJob: (call, cb) => {
+      const principal = principalOf(call);
       try {
         // The name first: a lookup's NOT_FOUND would quote the id.
         checkName('StopJob job_id', call.request.jobId);
-        const refusal = checkJobAccess('/rivulet.v1.Scheduler/StopJob', principalOf(call), call.request.jobId);
+        const refusal = checkJobAccess('/rivulet.v1.Scheduler/StopJob', principal, call.request.jobId);
         if (refusal) return cb(toServiceError(refusal));
       } catch (err) {
         return cb(toServiceError(err));
       }
       scheduler.stopJob(call.request.jobId).then(
-        () => cb(null, {}),
+        () => {
+          log.info({ audit: true, principal: describePrincipal(principal), jobId: call.request.jobId }, 'job stopped by a client');
+          cb(null, {});
+        },
         (err: unknown) => cb(toServiceError(err)),
       );
     },

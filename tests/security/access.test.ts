@@ -12,7 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RivuletClient } from '../../client/index.js';
 import { dial, unary } from '../../lib/grpc/client.js';
-import { issueServiceCertificate, readPem } from '../../lib/security/pki.js';
+import { issueServiceCertificate, issueUserCertificate, readPem } from '../../lib/security/pki.js';
 import type { TransportSecurity } from '../../lib/security/transport.js';
 import type { LocalCluster } from '../../lib/cluster/local-cluster.js';
 import { useLocalCluster } from '../helpers/cluster.js';
@@ -119,6 +119,19 @@ describe('security on by default', () => {
     }
   });
 
+  it('names a user by a client certificate from the cluster CA', async () => {
+    const carol = issueUserCertificate(sec().dir, 'carol', 'view');
+    const viewer = clientWith({ insecure: false, pem: { ca: sec().caPem(), cert: readPem(carol.certFile), key: readPem(carol.keyFile) } });
+    try {
+      expect((await viewer.status()).executors.length).toBe(2);
+      const refused = await codeOf(viewer.submitJob(wordcount));
+      expect(refused.code).toBe(grpc.status.PERMISSION_DENIED);
+      expect(refused.message).toContain('user carol (role view)');
+    } finally {
+      await viewer.close();
+    }
+  });
+
   it('enforces roles, owners, streams, expiry and revocation, while a job counts every acked record once', async () => {
     // alice submits; bob may push only to `lines`; mallory is another submitter.
     const mint = async (user: string, role: 'submit' | 'push' | 'view', o: { streams?: string[]; ttlMs?: number } = {}) =>
@@ -181,7 +194,7 @@ describe('security on by default', () => {
         const p = bob.pusher('lines');
         const r = await codeOf(p.push(['after revocation']));
         await p.close().catch(() => undefined);
-        return r.code === Number(grpc.status.UNAUTHENTICATED);
+        return r.code === (grpc.status.UNAUTHENTICATED as number);
       }, 'the receiver refuses the revoked token', { timeoutMs: 10_000, intervalMs: 100 });
 
       // The owner may stop her job.

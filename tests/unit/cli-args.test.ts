@@ -271,6 +271,15 @@ describe('status report: backpressure rate limits', () => {
     expect(batches[1]).toMatch(/ 10 +9 +0 /);
   });
 
+  it("shows each job's owner, and - for a job submitted with security off", () => {
+    const owned = { ...job('job-a', ['lines']), owner: 'alice' } as unknown as ClusterStatus['jobs'][number];
+    const out = formatStatus(status({ jobs: [owned, job('job-b', ['lines'])] }));
+    const jobs = out.slice(out.indexOf('JOBS')).split('\n').slice(1, 4);
+    expect(jobs[0]).toMatch(/^ {2}ID +NAME +OWNER +STATE /);
+    expect(jobs[1]).toMatch(/^ {2}job-a +job-a +alice +RUNNING /);
+    expect(jobs[2]).toMatch(/^ {2}job-b +job-b +- +RUNNING /);
+  });
+
   it('says when backpressure is off, and when no stream is read', () => {
     expect(formatStatus(status({ backpressure: false }))).toContain('RATE LIMITS  off (scheduler option backpressure=false)');
     expect(formatStatus(status({}))).toContain('RATE LIMITS (backpressure, per stream: the lowest rate of the jobs reading it)\n  (no stream is read by a running job)');

@@ -40,6 +40,8 @@ interface Launch {
 
 /** Executors simulated in memory: blocks and shuffle buckets per executor. */
 class FakeCluster {
+  /** The epoch each executor's process answers Identify with. */
+  readonly epochs = new Map<string, number>();
   readonly stores = new Map<string, Map<string, Buffer>>();
   readonly launches: Launch[] = [];
   readonly ranOn: Array<{ executorId: string; taskId: string; locality: string; speculative: boolean }> = [];
@@ -133,6 +135,11 @@ function setup(overrides: Record<string, string> = {}) {
       kill: (_e, tasks) => void cluster.killed.push(...tasks.map((t) => t.taskId)),
       forget: () => {},
       probe: (e) => Promise.resolve(!cluster.dead.has(e.id)),
+      // The executor answering at an address: `<id>:1` is executor <id> at the epoch it last beat with, unless dead.
+      identify: (address) => {
+        const id = address.replace(/:1$/, '');
+        return Promise.resolve(cluster.dead.has(id) ? undefined : { executorId: id, epoch: cluster.epochs.get(id) ?? 1 });
+      },
       replicate: (target, blocks) => {
         for (const b of blocks) cluster.store(target.id).set(b.blockId, cluster.store(b.source.id).get(b.blockId)!);
         cluster.replications.push(...blocks.map((b) => [b.blockId, b.source.id, target.id] as [string, string, string]));
@@ -213,6 +220,28 @@ function setup(overrides: Record<string, string> = {}) {
 }
 
 describe('Scheduler', () => {
+  it('refuses a heartbeat claiming a live executor restarted while its incarnation still answers, and accepts a real restart', async () => {
+    const s = setup();
+    s.heartbeat('e1', 2, 1);
+    s.cluster.epochs.set('e1', 1);
+    const state = () => s.scheduler.status(0).executors?.find((e) => e.executorId === 'e1');
+    expect(state()).toMatchObject({ state: 'ALIVE', epoch: 1 });
+    // Forged: epoch 7 while epoch 1 still answers at e1's address.
+    s.heartbeat('e1', 64, 7);
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(state()).toMatchObject({ state: 'ALIVE', epoch: 1, slots: 2 });
+    expect(s.lost).toEqual([]);
+    // A real restart: the old incarnation is gone; the new epoch is accepted (the old one lost).
+    s.cluster.dead.add('e1');
+    s.clock.advance(31_000);
+    s.heartbeat('e1', 2, 8);
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(state()).toMatchObject({ state: 'ALIVE', epoch: 8 });
+  });
+
+
   it('refuses a job when no executor is alive, with UNAVAILABLE', async () => {
     const { scheduler } = setup();
     await expect(scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc')).rejects.toThrow(/no executors alive/);

@@ -71,6 +71,9 @@ export class RecordingGateway implements Gateway {
   probe(): Promise<boolean> {
     return Promise.resolve(true);
   }
+  identify(): Promise<{ executorId: string; epoch: number } | undefined> {
+    return Promise.resolve(undefined);
+  }
   replicate(): Promise<void> {
     return Promise.resolve();
   }

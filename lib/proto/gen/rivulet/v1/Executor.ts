@@ -6,6 +6,8 @@ import type { DropBlocksRequest as _rivulet_v1_DropBlocksRequest, DropBlocksRequ
 import type { DropBlocksResponse as _rivulet_v1_DropBlocksResponse, DropBlocksResponse__Output as _rivulet_v1_DropBlocksResponse__Output } from '../../rivulet/v1/DropBlocksResponse.js';
 import type { FetchBlocksRequest as _rivulet_v1_FetchBlocksRequest, FetchBlocksRequest__Output as _rivulet_v1_FetchBlocksRequest__Output } from '../../rivulet/v1/FetchBlocksRequest.js';
 import type { FetchedBlock as _rivulet_v1_FetchedBlock, FetchedBlock__Output as _rivulet_v1_FetchedBlock__Output } from '../../rivulet/v1/FetchedBlock.js';
+import type { IdentifyRequest as _rivulet_v1_IdentifyRequest, IdentifyRequest__Output as _rivulet_v1_IdentifyRequest__Output } from '../../rivulet/v1/IdentifyRequest.js';
+import type { IdentifyResponse as _rivulet_v1_IdentifyResponse, IdentifyResponse__Output as _rivulet_v1_IdentifyResponse__Output } from '../../rivulet/v1/IdentifyResponse.js';
 import type { KillTasksRequest as _rivulet_v1_KillTasksRequest, KillTasksRequest__Output as _rivulet_v1_KillTasksRequest__Output } from '../../rivulet/v1/KillTasksRequest.js';
 import type { KillTasksResponse as _rivulet_v1_KillTasksResponse, KillTasksResponse__Output as _rivulet_v1_KillTasksResponse__Output } from '../../rivulet/v1/KillTasksResponse.js';
 import type { LoadJobRequest as _rivulet_v1_LoadJobRequest, LoadJobRequest__Output as _rivulet_v1_LoadJobRequest__Output } from '../../rivulet/v1/LoadJobRequest.js';
@@ -52,6 +54,25 @@ export interface ExecutorClient extends grpc.Client {
    */
   fetchBlocks(argument: _rivulet_v1_FetchBlocksRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_rivulet_v1_FetchedBlock__Output>;
   fetchBlocks(argument: _rivulet_v1_FetchBlocksRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_rivulet_v1_FetchedBlock__Output>;
+  
+  /**
+   * Which executor answers here, and which incarnation of it: the scheduler
+   * asks an executor it believes ALIVE before it accepts a heartbeat claiming
+   * that executor restarted (a forged one would evict a live executor).
+   */
+  Identify(argument: _rivulet_v1_IdentifyRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_IdentifyResponse__Output>): grpc.ClientUnaryCall;
+  Identify(argument: _rivulet_v1_IdentifyRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_rivulet_v1_IdentifyResponse__Output>): grpc.ClientUnaryCall;
+  Identify(argument: _rivulet_v1_IdentifyRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_IdentifyResponse__Output>): grpc.ClientUnaryCall;
+  Identify(argument: _rivulet_v1_IdentifyRequest, callback: grpc.requestCallback<_rivulet_v1_IdentifyResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Which executor answers here, and which incarnation of it: the scheduler
+   * asks an executor it believes ALIVE before it accepts a heartbeat claiming
+   * that executor restarted (a forged one would evict a live executor).
+   */
+  identify(argument: _rivulet_v1_IdentifyRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_IdentifyResponse__Output>): grpc.ClientUnaryCall;
+  identify(argument: _rivulet_v1_IdentifyRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_rivulet_v1_IdentifyResponse__Output>): grpc.ClientUnaryCall;
+  identify(argument: _rivulet_v1_IdentifyRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_IdentifyResponse__Output>): grpc.ClientUnaryCall;
+  identify(argument: _rivulet_v1_IdentifyRequest, callback: grpc.requestCallback<_rivulet_v1_IdentifyResponse__Output>): grpc.ClientUnaryCall;
   
   /**
    * Best-effort cancel (a losing speculative copy, a stopped job).
@@ -203,6 +224,13 @@ export interface ExecutorHandlers extends grpc.UntypedServiceImplementation {
   FetchBlocks: grpc.handleServerStreamingCall<_rivulet_v1_FetchBlocksRequest__Output, _rivulet_v1_FetchedBlock>;
   
   /**
+   * Which executor answers here, and which incarnation of it: the scheduler
+   * asks an executor it believes ALIVE before it accepts a heartbeat claiming
+   * that executor restarted (a forged one would evict a live executor).
+   */
+  Identify: grpc.handleUnaryCall<_rivulet_v1_IdentifyRequest__Output, _rivulet_v1_IdentifyResponse>;
+  
+  /**
    * Best-effort cancel (a losing speculative copy, a stopped job).
    */
   KillTasks: grpc.handleUnaryCall<_rivulet_v1_KillTasksRequest__Output, _rivulet_v1_KillTasksResponse>;
@@ -260,6 +288,7 @@ export interface ExecutorHandlers extends grpc.UntypedServiceImplementation {
 export interface ExecutorDefinition extends grpc.ServiceDefinition {
   DropBlocks: MethodDefinition<_rivulet_v1_DropBlocksRequest, _rivulet_v1_DropBlocksResponse, _rivulet_v1_DropBlocksRequest__Output, _rivulet_v1_DropBlocksResponse__Output>
   FetchBlocks: MethodDefinition<_rivulet_v1_FetchBlocksRequest, _rivulet_v1_FetchedBlock, _rivulet_v1_FetchBlocksRequest__Output, _rivulet_v1_FetchedBlock__Output>
+  Identify: MethodDefinition<_rivulet_v1_IdentifyRequest, _rivulet_v1_IdentifyResponse, _rivulet_v1_IdentifyRequest__Output, _rivulet_v1_IdentifyResponse__Output>
   KillTasks: MethodDefinition<_rivulet_v1_KillTasksRequest, _rivulet_v1_KillTasksResponse, _rivulet_v1_KillTasksRequest__Output, _rivulet_v1_KillTasksResponse__Output>
   LoadJob: MethodDefinition<_rivulet_v1_LoadJobRequest, _rivulet_v1_LoadJobResponse, _rivulet_v1_LoadJobRequest__Output, _rivulet_v1_LoadJobResponse__Output>
   PushBlocks: MethodDefinition<_rivulet_v1_PushBlocksRequest, _rivulet_v1_PushBlocksResponse, _rivulet_v1_PushBlocksRequest__Output, _rivulet_v1_PushBlocksResponse__Output>

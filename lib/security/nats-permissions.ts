@@ -1,0 +1,146 @@
+/**
+ * NATS locked down: the server requires a client certificate from the cluster
+ * CA and maps it to a user (`verify_and_map`), and each service's user may
+ * publish and subscribe only what that service does. So an outsider cannot
+ * connect at all, and even a compromised executor cannot forge a
+ * `batch.ready`, announce streams, or edit the job journal: the NATS server
+ * itself refuses (a "Publish Violation" in its log).
+ *
+ * The same table makes `rivulet up`'s nats-server configuration and the block
+ * the README gives for an external NATS.
+ */
+import { SUBJECT_PREFIX } from '../nats/subjects.js';
+import { SERVICE_ORGANIZATION, SERVICE_ROLES, type ServiceRole } from './identity.js';
+
+/** Bucket and stream names (the services' options; defaults as in their config schemas). */
+export interface NatsResourceNames {
+  jobsBucket: string;
+  outputsStream: string;
+  checkpointBucket: string;
+  lineageBucket: string;
+  walBucket: string;
+  tokenBucket: string;
+}
+
+export const DEFAULT_NATS_NAMES: NatsResourceNames = {
+  jobsBucket: 'rivulet-scheduler',
+  outputsStream: 'rivulet-outputs',
+  checkpointBucket: 'rivulet-checkpoints',
+  lineageBucket: 'rivulet-lineage',
+  walBucket: 'rivulet-receiver',
+  tokenBucket: 'rivulet_tokens',
+};
+
+export interface NatsPermissions {
+  publish: { allow: string[]; deny?: string[] };
+  subscribe: { allow: string[] };
+}
+
+const P = SUBJECT_PREFIX;
+
+/** Everything a JetStream client does on one stream: its API calls (create, info, consumers, direct gets). */
+function streamApi(stream: string): string[] {
+  // STREAM.INFO.<s>, CONSUMER.CREATE.<s>.…, STREAM.MSG.GET.<s>, CONSUMER.DURABLE.CREATE.<s>.…, DIRECT.GET.<s>.…
+  return [`$JS.API.*.*.${stream}`, `$JS.API.*.*.${stream}.>`, `$JS.API.*.*.*.${stream}`, `$JS.API.*.*.*.${stream}.>`, `$JS.API.DIRECT.GET.${stream}`];
+}
+
+/** Reading a KV bucket (get, watch) without writing it. */
+function kvReader(bucket: string): string[] {
+  const s = `KV_${bucket}`;
+  return [
+    `$JS.API.STREAM.INFO.${s}`,
+    // Opening a bucket that does not exist yet creates it (empty, same configuration) wherever a service starts first.
+    `$JS.API.STREAM.CREATE.${s}`,
+    `$JS.API.CONSUMER.CREATE.${s}`,
+    `$JS.API.CONSUMER.CREATE.${s}.>`,
+    `$JS.API.CONSUMER.DELETE.${s}.>`,
+    `$JS.API.CONSUMER.INFO.${s}.>`,
+    `$JS.API.STREAM.MSG.GET.${s}`,
+    `$JS.API.DIRECT.GET.${s}.>`,
+  ];
+}
+
+/** JetStream plumbing every JetStream user needs: account info, flow control and acks of its own consumers, replies. */
+const JS_COMMON = ['$JS.API.INFO', '$JS.API.STREAM.NAMES', '$JS.FC.>', '$JS.ACK.>', '_INBOX.>'];
+
+export function natsPermissions(names: NatsResourceNames = DEFAULT_NATS_NAMES): Record<ServiceRole, NatsPermissions> {
+  const n = names;
+  return {
+    scheduler: {
+      publish: {
+        allow: [
+          `${P}.executor.lost.*`,
+          `${P}.batch.completed.*`,
+          `${P}.streams`,
+          `${P}.rate-limits`,
+          ...JS_COMMON,
+          ...streamApi(`KV_${n.jobsBucket}`),
+          `$KV.${n.jobsBucket}.>`,
+          ...streamApi(`OBJ_${n.jobsBucket}-bundles`),
+          `$O.${n.jobsBucket}-bundles.>`,
+          ...streamApi(n.outputsStream),
+          `${n.outputsStream}.>`,
+          ...streamApi(`OBJ_${n.checkpointBucket}`),
+          `$O.${n.checkpointBucket}.>`,
+          ...streamApi(`KV_${n.tokenBucket}`),
+          `$KV.${n.tokenBucket}.>`,
+        ],
+      },
+      subscribe: { allow: [`${P}.executor.heartbeat.*`, `${P}.batch.ready.*`, '_INBOX.>'] },
+    },
+    receiver: {
+      publish: {
+        allow: [`${P}.batch.ready.*`, ...JS_COMMON, ...streamApi(`KV_${n.walBucket}`), `$KV.${n.walBucket}.>`, ...kvReader(n.tokenBucket)],
+      },
+      subscribe: { allow: [`${P}.executor.heartbeat.*`, `${P}.executor.lost.*`, `${P}.streams`, `${P}.rate-limits`, '_INBOX.>'] },
+    },
+    lineage: {
+      publish: { allow: [...JS_COMMON, ...streamApi(`KV_${n.lineageBucket}`), `$KV.${n.lineageBucket}.>`, ...kvReader(n.tokenBucket)] },
+      subscribe: { allow: ['_INBOX.>'] },
+    },
+    executor: {
+      publish: { allow: [`${P}.executor.heartbeat.*`, ...JS_COMMON, ...streamApi(`OBJ_${n.checkpointBucket}`), `$O.${n.checkpointBucket}.>`] },
+      subscribe: { allow: [`${P}.executor.lost.*`, `${P}.batch.ready.*`, '_INBOX.>'] },
+    },
+  };
+}
+
+/**
+ * The NATS users: one per service role, named by the certificate subject as
+ * nats-server's `verify_and_map` spells it (RFC 2253, most specific first).
+ * Both spellings of a role's subject are listed: with the organization
+ * (`rivulet up`'s certificates) and without (Helm's genSignedCert).
+ */
+export function natsUsers(names: NatsResourceNames = DEFAULT_NATS_NAMES): Array<{ user: string; permissions: NatsPermissions }> {
+  const perms = natsPermissions(names);
+  return SERVICE_ROLES.flatMap((role) => [
+    { user: `CN=${role},O=${SERVICE_ORGANIZATION}`, permissions: perms[role] },
+    { user: `CN=${role}`, permissions: perms[role] },
+  ]);
+}
+
+/** The `tls` and `authorization` blocks of a nats-server configuration file. */
+export function natsSecurityConfig(o: { certFile: string; keyFile: string; caFile: string; names?: NatsResourceNames }): string {
+  const q = (s: string) => JSON.stringify(s);
+  const list = (xs: string[]) => `[${xs.map(q).join(', ')}]`;
+  const users = natsUsers(o.names)
+    .map(({ user, permissions: p }) => {
+      const pub = `publish: { allow: ${list(p.publish.allow)}${p.publish.deny ? `, deny: ${list(p.publish.deny)}` : ''} }`;
+      return `    { user: ${q(user)}, permissions: { ${pub}, subscribe: { allow: ${list(p.subscribe.allow)} } } }`;
+    })
+    .join('\n');
+  return [
+    'tls {',
+    `  cert_file: ${q(o.certFile)}`,
+    `  key_file: ${q(o.keyFile)}`,
+    `  ca_file: ${q(o.caFile)}`,
+    '  verify_and_map: true',
+    '}',
+    'authorization {',
+    '  users = [',
+    users,
+    '  ]',
+    '}',
+    '',
+  ].join('\n');
+}
