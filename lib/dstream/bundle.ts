@@ -8,13 +8,14 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { JobDefinitionError } from './errors.js';
 import { bundleHash } from './loader.js';
+import { toName } from '../names.js';
 
 export interface JobBundle {
   code: string;
   hash: string;
   /** The file it was made from, for error messages. */
   source: string;
-  /** Default job name: the file name without extension. */
+  /** Default job name: the file name without extension, made a name (lib/names.ts toName). */
   name: string;
 }
 
@@ -45,5 +46,6 @@ export async function bundleJob(path: string): Promise<JobBundle> {
       : (e as Error).message;
     throw new JobDefinitionError(`cannot bundle ${path}:\n${detail}`, { cause: e });
   }
-  return { code, hash: bundleHash(code), source: basename(entry), name: basename(entry).replace(/\.[cm]?[jt]sx?$/, '') };
+  // The default job name follows the name rule (lib/names.ts): `word count.ts` is submitted as `word-count`.
+  return { code, hash: bundleHash(code), source: basename(entry), name: toName(basename(entry).replace(/\.[cm]?[jt]sx?$/, '')) ?? 'job' };
 }

@@ -3,6 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../lib/errors.js';
 import { checkName, checkText, ID_MAX_LENGTH, idSchema, isValidName, NAME_MAX_LENGTH, nameSchema, toName } from '../../lib/names.js';
 import { jobName } from '../../services/scheduler/job-manager.js';
+import { bundleJob } from '../../lib/dstream/bundle.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 describe('names (lib/names.ts)', () => {
   it('accepts names of letters, digits and _ . : - up to 128 characters', () => {
@@ -67,6 +71,17 @@ describe('jobName (the name a submitted job is listed under)', () => {
     expect(jobName('', undefined, 'word count.mjs')).toBe('word-count');
     expect(jobName('', undefined, '/home/me/jobs/wordcount.ts')).toBe('wordcount');
     expect(jobName('', undefined, '')).toBe('job');
+  });
+
+  it('a bundle of `word count.ts` is named `word-count` (the SDK and CLI send that name)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rivulet-names-'));
+    try {
+      const file = join(dir, 'word count.ts');
+      writeFileSync(file, `import { defineJob } from 'rivulet';\nexport default defineJob((ctx) => { ctx.receiverStream('lines').output('out'); });\n`);
+      expect((await bundleJob(file)).name).toBe('word-count');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses an invalid asked or declared name', () => {
