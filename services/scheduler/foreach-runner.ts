@@ -5,11 +5,15 @@
  * its first batch. A batch's calls run in that worker, one batch at a time
  * per job, under `foreachBatchTimeout`; a worker that overruns, exits or runs
  * out of memory is stopped, the batch gets the failure message, and the next
- * batch starts a fresh worker. Other jobs' workers are untouched.
+ * batch starts a fresh worker. Other jobs' workers are untouched. A worker
+ * whose event loop stays busy between batches (job code looping in a timer
+ * it scheduled) is stopped too, rather than burn a core of the scheduler's
+ * host for good.
  *
  * Owns: the workers. May not: touch batches or jobs — it answers with the
  * batch's failure (or none), and the batch DAG decides, in the loop.
  */
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import { JobSandbox, type SandboxLimits } from '../../lib/dstream/sandbox.js';
 import type { FromSandbox, ForeachRequest } from '../../lib/dstream/sandbox-protocol.js';
 import type { Logger } from '../../lib/log.js';
@@ -36,7 +40,16 @@ export interface ForeachRunnerOptions extends SandboxLimits {
 
 interface JobWorker {
   sandbox: JobSandbox;
+  /** Running a batch's calls now. */
+  busy: boolean;
+  /** Its event-loop utilisation at the last idle check. */
+  elu?: EventLoopUtilization;
 }
+
+/** How often idle workers are checked for job code running between batches. */
+const IDLE_CHECK_MS = 1000;
+/** An idle worker whose event loop was this busy over a whole check runs job code between batches. */
+const BUSY_IDLE_UTILIZATION = 0.9;
 
 export class ForeachRunner {
   private readonly workers = new Map<string, JobWorker>();
@@ -44,6 +57,7 @@ export class ForeachRunner {
   private readonly tails = new Map<string, Promise<unknown>>();
   private seq = 0;
   private closed = false;
+  private idleCheck: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly options: ForeachRunnerOptions,
@@ -75,6 +89,7 @@ export class ForeachRunner {
 
   close(): void {
     this.closed = true;
+    if (this.idleCheck) clearInterval(this.idleCheck);
     for (const id of [...this.workers.keys()]) this.jobEnded(id);
   }
 
@@ -86,7 +101,11 @@ export class ForeachRunner {
     const existing = this.workers.get(job.id);
     if (existing?.sandbox.alive) return existing;
     const sandbox = new JobSandbox(job.bundle, job.source, 'foreach', this.options, this.options.workerPath);
-    const w: JobWorker = { sandbox };
+    const w: JobWorker = { sandbox, busy: false };
+    if (!this.idleCheck) {
+      this.idleCheck = setInterval(() => this.checkIdle(), IDLE_CHECK_MS);
+      this.idleCheck.unref();
+    }
     sandbox.onMessage = (msg) => this.logRejection(job, msg);
     sandbox.onEnd = (reason) => {
       if (this.workers.get(job.id) === w) this.workers.delete(job.id);
@@ -99,6 +118,7 @@ export class ForeachRunner {
   private async call(job: ForeachJob, batchTimeMs: number, calls: ForeachCall[]): Promise<string | undefined> {
     if (this.closed) return 'the scheduler is shutting down';
     const w = this.workerFor(job);
+    w.busy = true; // building counts as busy: a slow build is not job code looping between batches
     try {
       await w.sandbox.built;
     } catch (e) {
@@ -115,6 +135,8 @@ export class ForeachRunner {
       };
       const finish = (error?: string) => {
         clearTimeout(timer);
+        w.busy = false;
+        w.elu = undefined;
         sandbox.onMessage = (msg) => this.logRejection(job, msg);
         sandbox.onEnd = () => {
           if (this.workers.get(job.id) === w) this.workers.delete(job.id);
@@ -142,6 +164,25 @@ export class ForeachRunner {
         owned.map((c) => c.payload.buffer as ArrayBuffer),
       );
     });
+  }
+
+  /** Stop idle workers whose event loop stayed busy since the last check. */
+  private checkIdle(): void {
+    for (const [jobId, w] of [...this.workers]) {
+      if (w.busy || !w.sandbox.alive) continue;
+      const perf = w.sandbox.worker.performance;
+      const elu = perf.eventLoopUtilization();
+      const since = w.elu ? perf.eventLoopUtilization(elu, w.elu) : undefined;
+      w.elu = elu;
+      if (since && since.utilization >= BUSY_IDLE_UTILIZATION) {
+        this.log.warn({ jobId }, "the job's code kept its foreachBatch worker busy between batches (a timer?); the worker was stopped");
+        this.jobEnded(jobId);
+      }
+    }
+    if (this.workers.size === 0 && this.idleCheck) {
+      clearInterval(this.idleCheck);
+      this.idleCheck = undefined;
+    }
   }
 
   private logRejection(job: ForeachJob, msg: FromSandbox): void {

@@ -115,4 +115,14 @@ describe('ForeachRunner', () => {
     expect(await runner.run(j, 1000, call(['a']))).toMatch(/foreachBatch function \(node 1\) ended its worker thread \(exit code 3/);
     expect(await runner.run(j, 2000, call(['b']))).toBeUndefined();
   });
+
+  it('stops a worker that the job keeps busy between batches (a loop in a timer)', async () => {
+    runner = new ForeachRunner({ ...limits, timeoutMs: 1000 }, log);
+    const j = foreachJob('timer', `if (t === 1000) setTimeout(() => { for (;;) {} }, 0);`);
+    expect(await runner.run(j, 1000, call(['a']))).toBeUndefined();
+    expect(runner.workerCount).toBe(1);
+    await new Promise((r) => setTimeout(r, 2300));
+    expect(runner.workerCount).toBe(0);
+    expect(await runner.run(j, 2000, call(['b']))).toBeUndefined();
+  });
 });
