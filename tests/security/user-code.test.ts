@@ -3,7 +3,8 @@
  * the top of its module or in a timer, or patches a built-in prototype, must
  * neither stall nor kill the scheduler (GetStatus answers within 1 s the
  * whole time, sampled while it happens), nor kill an executor (same
- * incarnations at the end), nor change what another running job computes.
+ * incarnations at the end), nor change what another running job computes;
+ * a foreachBatch that never returns fails its own job, naming the timeout.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -89,7 +90,9 @@ describe('user code stays out of the control plane and away from other jobs', ()
       batchInterval: '200ms',
       blockInterval: '100ms',
       logLevel: 'error',
-      env: { scheduler: { RIVULET_JOB_BUILD_TIMEOUT: '1s', RIVULET_TASK_TIMEOUT: '2s', RIVULET_SPECULATION: 'false' } },
+      env: {
+        scheduler: { RIVULET_JOB_BUILD_TIMEOUT: '1s', RIVULET_FOREACH_BATCH_TIMEOUT: '1s', RIVULET_TASK_TIMEOUT: '2s', RIVULET_SPECULATION: 'false' },
+      },
     },
     (started) => ({ cluster, client } = started),
   );
@@ -183,4 +186,27 @@ describe('user code stays out of the control plane and away from other jobs', ()
     expect(sampled.slow).toEqual([]);
     sampler = sampleStatus(client);
   }, 60_000);
+
+  it('a foreachBatch that loops fails its job naming foreachBatchTimeout; the scheduler answers throughout', async () => {
+    const path = join(dir, 'foreach-loop.ts');
+    writeFileSync(
+      path,
+      "import { defineJob } from 'rivulet';\nexport default defineJob((ctx) => {\n" +
+        "  ctx.receiverStream<string>('fe').foreachBatch((records) => { if (records.includes('loop')) for (;;) { /* forever */ } });\n});\n",
+    );
+    const job = await client.submitJob(path);
+    const p = client.pusher('fe');
+    await p.push(['fine', 'loop']);
+    await p.close();
+    let state: { state: string; error?: string } | undefined;
+    for (let i = 0; i < 100 && state?.state !== 'FAILED'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      state = (await client.status()).jobs.find((j) => j.jobId === job.jobId);
+    }
+    expect(state?.state).toBe('FAILED');
+    expect(state?.error).toMatch(/foreachBatch function \(node \d+\) did not return within 1000 ms \(foreachBatchTimeout\)/);
+    const sampled = await sampler.stop();
+    expect(sampled.slow).toEqual([]);
+    sampler = sampleStatus(client);
+  }, 30_000);
 });
