@@ -10,6 +10,7 @@
  *   job-manager        jobs' lifecycle and journal
  *   job-generator      the batch clock, per-job batch queues, inputs per batch
  *   batch-dag          a batch from QUEUED to committed: stages, lineage, outputs, release
+ *   foreach-runner     each job's foreachBatch functions, in a worker thread of its own
  *   task-set-manager   task attempts: launch, results, retries, fencing, speculation
  *   placement          (pure) where a task runs: locality levels and delay scheduling
  *   task-spec          (pure) what a task attempt is told to do
