@@ -42,6 +42,8 @@ interface JobWorker {
   sandbox: JobSandbox;
   /** Running a batch's calls now. */
   busy: boolean;
+  /** Ends the batch in flight with this failure (its worker is being stopped). */
+  abort?: (error: string) => void;
   /** Its event-loop utilisation at the last idle check. */
   elu?: EventLoopUtilization;
 }
@@ -84,6 +86,7 @@ export class ForeachRunner {
     const w = this.workers.get(jobId);
     if (!w) return;
     this.workers.delete(jobId);
+    w.abort?.(this.closed ? 'the scheduler is shutting down' : 'the job ended');
     w.sandbox.terminate();
   }
 
@@ -135,6 +138,7 @@ export class ForeachRunner {
       };
       const finish = (error?: string) => {
         clearTimeout(timer);
+        w.abort = undefined;
         w.busy = false;
         w.elu = undefined;
         sandbox.onMessage = (msg) => this.logRejection(job, msg);
@@ -144,10 +148,10 @@ export class ForeachRunner {
         resolve(error);
       };
       const timer = setTimeout(() => {
-        const what = running();
+        finish(`${running()} did not return within ${this.options.timeoutMs} ms (foreachBatchTimeout); its worker thread was stopped`);
         this.jobEnded(job.id);
-        finish(`${what} did not return within ${this.options.timeoutMs} ms (foreachBatchTimeout); its worker thread was stopped`);
       }, this.options.timeoutMs);
+      w.abort = finish;
       sandbox.onMessage = (msg) => {
         if (msg.type === 'foreachDone' && msg.seq === seq) finish(msg.error);
         else this.logRejection(job, msg);

@@ -125,4 +125,16 @@ describe('ForeachRunner', () => {
     expect(runner.workerCount).toBe(0);
     expect(await runner.run(j, 2000, call(['b']))).toBeUndefined();
   });
+
+  it('a batch in flight when its job ends (or the scheduler stops) is answered at once', async () => {
+    runner = new ForeachRunner({ ...limits, timeoutMs: 60_000 }, log);
+    const pending = runner.run(foreachJob('ends', 'for (;;) {}'), 1000, call(['a']));
+    await new Promise((r) => setTimeout(r, 300));
+    runner.jobEnded('ends');
+    expect(await pending).toBe('the job ended');
+    const stopping = runner.run(foreachJob('stops', 'for (;;) {}'), 1000, call(['a']));
+    await new Promise((r) => setTimeout(r, 300));
+    runner.close();
+    expect(await stopping).toBe('the scheduler is shutting down');
+  });
 });
