@@ -381,6 +381,7 @@ export class TaskPool {
     if (this.closed || slot.retired) return; // shut down, or stopped on purpose (and already replaced)
     const wasReady = slot.ready;
     this.forget(slot);
+    if (this.starting === 0) for (const w of this.readyWaiters.splice(0)) w();
     const job = slot.current;
     slot.current = undefined;
     this.onWorkerExit?.({ slot: slot.index, exitCode, ...(slot.lastError ? { error: slot.lastError } : {}), task: !!job, ...(slot.bundle ? { bundle: slot.bundle } : {}) });
