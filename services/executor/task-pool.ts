@@ -575,7 +575,6 @@ export class TaskPool {
         }
       }
     }
-    this.ensureSpare();
     this.pump();
   }
 
