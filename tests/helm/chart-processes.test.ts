@@ -7,8 +7,9 @@
  * per pod — with only the things a cluster provides replaced by local equivalents: the downward API
  * (pod IP → 127.0.0.1, pod name → a pod-like name), cluster DNS names of the chart's Services →
  * 127.0.0.1, the chart's ports → free local ports, mount paths → those directories, and the NATS URL
- * → a real local nats-server. Every process must become SERVING on grpc.health (what the chart's
- * grpc probes ask) and the scheduler must see every executor alive under its pod name. Then the
+ * → a real local nats-server. Every process must pass its rendered probes (grpc.health SERVING:
+ * the native grpc probe in plaintext, an exec probe over TLS) and the scheduler must see every
+ * executor alive under its pod name. Then the
  * `helm test` hook Pod's script runs the same way and must push records and read one batch of word
  * counts.
  *
@@ -54,6 +55,8 @@ interface Proc {
   address: string;
   child: ChildProcess;
   output: string[];
+  container: K8sObject;
+  env: Record<string, string>;
 }
 
 const docker = readDockerfile();
@@ -68,25 +71,48 @@ function commandOf(container: K8sObject, env: Record<string, string>): { file: s
   return { file: file === 'node' ? process.execPath : file!, args: [...rest, ...args] };
 }
 
-/** grpc.health SERVING, asked with `security` (the chart's grpc probes ask the same, from the kubelet). */
-async function waitServing(address: string, security: TransportSecurity, timeoutMs: number): Promise<void> {
-  const client = dial.health(address, { security });
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  try {
-    for (;;) {
-      try {
-        const res = await unary(client, client.check, { service: '' }, { timeoutMs: 1000 });
-        if (res.status === 'SERVING') return;
-        last = res.status;
-      } catch (e) {
-        last = e;
-      }
-      if (Date.now() > deadline) throw new Error(`${address} did not become SERVING within ${timeoutMs} ms (last: ${String(last)})`);
-      await new Promise((r) => setTimeout(r, 100));
+/**
+ * One run of a rendered probe against a process, as the kubelet would run it: an `exec` probe's
+ * command in the container's environment (with security on: a TLS health check, since the kubelet's
+ * own grpc probe speaks only plaintext), or a `grpc` probe — grpc.health Check, plaintext, on the
+ * probe's port (mapped to the process's local port). Resolves with why it failed, or undefined.
+ */
+async function runProbe(probe: K8sObject, env: Record<string, string>, address: string): Promise<string | undefined> {
+  if (probe.exec) {
+    const [cmd, ...args] = probe.exec.command as string[];
+    return new Promise((resolve) => {
+      const child = spawn(cmd === 'node' ? process.execPath : cmd!, args, { cwd: repoRoot, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      const timer = setTimeout(() => child.kill('SIGKILL'), (probe.timeoutSeconds as number) * 1000 + 5000);
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        resolve(code === 0 ? undefined : `exec probe exited ${signal ?? code}: ${stderr.trim()}`);
+      });
+    });
+  }
+  if (probe.grpc) {
+    const client = dial.health(address, { security: { insecure: true } });
+    try {
+      const res = await unary(client, client.check, { service: '' }, { timeoutMs: (probe.timeoutSeconds as number) * 1000 });
+      return res.status === 'SERVING' ? undefined : `grpc probe: ${res.status}`;
+    } catch (e) {
+      return `grpc probe: ${(e as Error).message}`;
+    } finally {
+      client.close();
     }
-  } finally {
-    client.close();
+  }
+  throw new Error(`unsupported probe ${JSON.stringify(probe)}`);
+}
+
+/** Until the probe passes (what readiness means), or fail after timeoutMs with its last answer. */
+async function waitProbe(probe: K8sObject, env: Record<string, string>, address: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const failure = await runProbe(probe, env, address);
+    if (failure === undefined) return;
+    if (Date.now() > deadline) throw new Error(`${address} not ready within ${timeoutMs} ms: ${failure}`);
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 
@@ -137,7 +163,7 @@ function runChart(values: object, secure: boolean) {
     const { file, args } = commandOf(container, env);
     // Only the container's environment (and PATH, which the image sets): nothing from this process leaks in.
     const child = spawn(file, args, { cwd: repoRoot, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const proc: Proc = { name, component, address, child, output: [] };
+    const proc: Proc = { name, component, address, child, output: [], container, env };
     const remember = (line: string) => {
       proc.output.push(line);
       if (proc.output.length > 200) proc.output.shift();
@@ -207,9 +233,11 @@ function runChart(values: object, secure: boolean) {
     const statusPort = await freePort();
     for (const pod of pods) {
       const rendered = resolveEnv(pod.container, objs, podFacts(pod.name));
-      // What the probes ask is what the service binds: the grpc port, from RIVULET_PORT.
+      // What the probes ask is what the service binds: the grpc port, from RIVULET_PORT (which the
+      // exec probe reads too).
       expect(rendered.RIVULET_PORT, `${pod.name} RIVULET_PORT`).toBe(String(pod.containerPort));
-      expect(pod.container.readinessProbe.grpc.port).toBe(pod.containerPort);
+      if (pod.container.readinessProbe.grpc) expect(pod.container.readinessProbe.grpc.port).toBe(pod.containerPort);
+      else expect(pod.container.readinessProbe.exec.command.join(' ')).toContain('process.env.RIVULET_PORT');
       expect(rendered.RIVULET_NATS_URL).toBe(TEST_NATS_URL);
       if (secure) {
         expect(rendered.RIVULET_INSECURE, pod.name).toBeUndefined();
@@ -247,7 +275,7 @@ function runChart(values: object, secure: boolean) {
         );
         died.catch(() => undefined);
         await Promise.race([
-          waitServing(p.address, client, 20_000).catch((e: Error) => {
+          waitProbe(p.container.readinessProbe, p.env, p.address, 40_000).catch((e: Error) => {
             throw new Error(`${p.name}: ${e.message}\n${p.output.join('\n')}`);
           }),
           died,
@@ -255,8 +283,15 @@ function runChart(values: object, secure: boolean) {
         p.child.removeAllListeners('exit');
       }),
     );
-    for (const p of procs) expect(p.output.some((l) => l.includes('"msg":"listening"')), `${p.name} printed its listening line`).toBe(true);
-  });
+    for (const p of procs) {
+      expect(p.output.some((l) => l.includes('"msg":"listening"')), `${p.name} printed its listening line`).toBe(true);
+      // The probe kind the kubelet can use against this transport.
+      expect(Object.keys(p.container.readinessProbe).filter((k) => ['exec', 'grpc'].includes(k)), p.name).toEqual([secure ? 'exec' : 'grpc']);
+    }
+    // And the startup and liveness probes pass too.
+    const others = procs.flatMap((p) => ['startupProbe', 'livenessProbe'].map(async (kind) => [`${p.name} ${kind}`, await runProbe(p.container[kind], p.env, p.address)] as const));
+    for (const [what, failure] of await Promise.all(others)) expect(failure, what).toBeUndefined();
+  }, 90_000);
 
   it('the scheduler sees every executor alive under its pod name, at its advertised address', async () => {
     const scheduler = procs.find((p) => p.component === 'scheduler')!;
@@ -324,6 +359,12 @@ describe('the rendered Deployments, run as local processes (default values: secu
       expect(authorized, p.name).toBe(true);
       expect(cert.subject.CN, p.name).toBe(p.component);
     }
+  });
+
+  it('the TLS probe fails where no service answers, so it cannot pass vacuously', async () => {
+    const scheduler = run.procs().find((p) => p.component === 'scheduler')!;
+    const nothing = await freePort();
+    expect(await runProbe(scheduler.container.readinessProbe, { ...scheduler.env, RIVULET_PORT: String(nothing) }, '')).toMatch(/health check failed/);
   });
 
   it('refuses plaintext clients, callers without a credential, and users on service-only RPCs', async () => {

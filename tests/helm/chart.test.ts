@@ -6,7 +6,7 @@
  * option schemas so chart and code cannot disagree on a name.
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -196,7 +196,7 @@ describe('helm template, default values', () => {
     expect(() => validateAll([noImage])).toThrow(/selector/);
   });
 
-  it('every service runs `node dist/services/<name>/main.js` with its ConfigMap, grpc probes on its port and a config checksum', () => {
+  it('every service runs `node dist/services/<name>/main.js` with its ConfigMap, TLS health probes on its port and a config checksum', () => {
     for (const c of COMPONENTS) {
       const dep = find(objs, 'Deployment', componentName(c));
       const pod = dep.spec.template;
@@ -210,8 +210,15 @@ describe('helm template, default values', () => {
       const port = Number(cm.data.RIVULET_PORT);
       expect(port).toBe({ receiver: 7070, scheduler: 7071, lineage: 7072, executor: 7073 }[c]);
       expect(container.ports).toEqual([{ name: 'grpc', containerPort: port, protocol: 'TCP' }]);
+      // The kubelet's grpc probe speaks only plaintext: with security on, an exec probe asks
+      // grpc.health over TLS on RIVULET_PORT (run for real in chart-processes.test.ts).
       for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) {
-        expect(container[probe].grpc).toEqual({ port });
+        expect(container[probe].grpc).toBeUndefined();
+        const [node, flag, script] = container[probe].exec.command as string[];
+        expect([node, flag]).toEqual(['node', '-e']);
+        expect(script).toContain("'/grpc.health.v1.Health/Check'");
+        expect(script).toContain('process.env.RIVULET_TLS_CA_FILE');
+        expect(script).toContain(`Date.now() + ${container[probe].timeoutSeconds * 1000}`);
         expect(container[probe].periodSeconds).toBeGreaterThan(0);
       }
       expect(pod.metadata.annotations['checksum/config']).toMatch(/^[0-9a-f]{64}$/);
@@ -359,6 +366,20 @@ describe('NOTES.txt', () => {
     expect(custom).toContain(`port-forward svc/${componentName('receiver')} 7070:9000`);
     expect(custom).toContain('OTLP       http://collector:4317 (grpc)');
   });
+
+  it('tells clients where the CA and the admin token are, or that security is off', async () => {
+    const notes = await renderNotes(chart, baseValues());
+    expect(notes).toContain(`kubectl -n ${NAMESPACE} get secret ${componentName('scheduler')}-tls -o jsonpath='{.data.ca\\.crt}' | base64 -d > rivulet-ca.pem`);
+    expect(notes).toContain(`kubectl -n ${NAMESPACE} get secret ${RELEASE}-rivulet-admin-token -o jsonpath='{.data.token}' | base64 -d > rivulet-admin.token`);
+    expect(notes).toContain('export RIVULET_TLS_CA_FILE=$PWD/rivulet-ca.pem RIVULET_TOKEN_FILE=$PWD/rivulet-admin.token');
+    expect(notes).not.toContain('RIVULET_INSECURE');
+    const own = await renderNotes(chart, { ...baseValues(), security: { adminToken: { existingSecret: 'ops', existingSecretKey: 'admin.token' } } });
+    expect(own).toContain(`get secret ops -o jsonpath='{.data.admin\\.token}'`);
+    const off = await renderNotes(chart, { ...baseValues(), security: { enabled: false } });
+    expect(off).toContain('Security is OFF');
+    expect(off).toContain('export RIVULET_INSECURE=true');
+    expect(off).not.toContain('rivulet-ca.pem');
+  });
 });
 
 describe('helm template, non-default values', () => {
@@ -397,7 +418,7 @@ describe('helm template, non-default values', () => {
     expect(spec.nodeSelector).toEqual(NON_DEFAULT.executor.nodeSelector);
     expect(spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey).toBe('kubernetes.io/hostname');
     expect(spec.containers[0].livenessProbe).toBeUndefined();
-    expect(spec.containers[0].readinessProbe.grpc.port).toBe(7073);
+    expect(spec.containers[0].readinessProbe.exec.command[0]).toBe('node');
     for (const o of objs) {
       expect(o.metadata.labels.team).toBe('data');
       expect(o.metadata.annotations?.owner).toBe('data-platform');
@@ -592,6 +613,12 @@ describe('security: certificates and the admin token', () => {
     }
     const test = find(off, 'Pod', `${componentName('test')}-wordcount`).spec.containers[0];
     expect(test.env).toContainEqual({ name: 'RIVULET_INSECURE', value: 'true' });
+    // Plaintext: the native grpc probes on each service's port.
+    for (const c of COMPONENTS) {
+      const [container] = find(off, 'Deployment', componentName(c)).spec.template.spec.containers;
+      const port = Number(find(off, 'ConfigMap', componentName(c)).data.RIVULET_PORT);
+      for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) expect(container[probe].grpc, `${c} ${probe}`).toEqual({ port });
+    }
     // Turning security off rolls every pod.
     for (const c of COMPONENTS) {
       const sum = (o: K8sObject[]) => find(o, 'Deployment', componentName(c)).spec.template.metadata.annotations['checksum/config'];
@@ -638,6 +665,86 @@ describe('security: certificates and the admin token', () => {
     const broken = structuredClone(find(cm, 'Certificate', `${componentName('scheduler')}-tls`));
     broken.spec.usages = ['server', 'client'];
     expect(() => validateAll([broken])).toThrow(/unknown usage/);
+  });
+});
+
+/**
+ * `helm upgrade` against a cluster that holds `secrets`: `helm template` has no cluster, so a copy of
+ * the chart answers its Secret `lookup`s from a file instead — the templates are otherwise the same.
+ */
+async function renderAgainstCluster(values: object, secrets: K8sObject[]): Promise<K8sObject[]> {
+  const copy = chartCopy();
+  try {
+    const templates = join(copy.dir, 'templates');
+    let faked = 0;
+    for (const file of readdirSync(templates).filter((f) => f.endsWith('.yaml'))) {
+      const path = join(templates, file);
+      const text = readFileSync(path, 'utf8');
+      const answered = text.replace(/lookup "v1" "Secret" \S+ (\$\w+)/g, (_call, name: string) => {
+        faked++;
+        return `(default (dict) (get (fromYaml ($.Files.Get "cluster-secrets.yaml")) ${name}))`;
+      });
+      if (answered !== text) writeFileSync(path, answered);
+    }
+    // The CA, each service's certificate and the admin token: every lookup the chart makes.
+    expect(faked).toBe(3);
+    writeFileSync(join(copy.dir, 'cluster-secrets.yaml'), JSON.stringify(Object.fromEntries(secrets.map((o) => [o.metadata.name, o]))));
+    return await render(copy, values);
+  } finally {
+    copy.remove();
+  }
+}
+
+describe('security: generated material survives upgrades (Secrets looked up and reused)', () => {
+  const secrets = (objs: K8sObject[]) => objs.filter((o) => o.kind === 'Secret');
+  const data = (objs: K8sObject[], name: string) => find(objs, 'Secret', name).data as Record<string, string>;
+  const caName = `${RELEASE}-rivulet-ca`;
+  const tlsName = (c: string) => `${componentName(c)}-tls`;
+  let installed: K8sObject[];
+  beforeAll(async () => {
+    installed = await renderAgainstCluster(baseValues(), []);
+  });
+
+  it('an upgrade keeps the CA, every certificate and the admin token as they are', async () => {
+    const upgraded = await renderAgainstCluster(baseValues(), secrets(installed));
+    for (const s of secrets(installed)) expect(data(upgraded, s.metadata.name), s.metadata.name).toEqual(s.data);
+    for (const c of COMPONENTS) {
+      expect(find(upgraded, 'Secret', tlsName(c)).metadata.annotations['rivulet.dev/not-after']).toBe(find(installed, 'Secret', tlsName(c)).metadata.annotations['rivulet.dev/not-after']);
+    }
+  });
+
+  it('a deleted service Secret is reissued from the same CA on the next upgrade (leaf rotation); the others stay', async () => {
+    const upgraded = await renderAgainstCluster(baseValues(), secrets(installed).filter((s) => s.metadata.name !== tlsName('executor')));
+    expect(data(upgraded, caName)).toEqual(data(installed, caName));
+    expect(data(upgraded, tlsName('executor'))['tls.crt']).not.toBe(data(installed, tlsName('executor'))['tls.crt']);
+    const ca = new X509Certificate(secretValue(installed, caName, 'tls.crt'));
+    const cert = new X509Certificate(secretValue(upgraded, tlsName('executor'), 'tls.crt'));
+    expect(cert.subject).toBe('CN=executor');
+    expect(cert.verify(ca.publicKey)).toBe(true);
+    for (const c of ['receiver', 'scheduler', 'lineage']) expect(data(upgraded, tlsName(c))).toEqual(data(installed, tlsName(c)));
+  });
+
+  it('a certificate within renewBeforeDays of expiry is reissued by any upgrade', async () => {
+    const soon = structuredClone(secrets(installed));
+    const scheduler = soon.find((s) => s.metadata.name === tlsName('scheduler'))!;
+    scheduler.metadata.annotations['rivulet.dev/not-after'] = String(Math.floor(Date.now() / 1000) + 10 * 86400);
+    const upgraded = await renderAgainstCluster(baseValues(), soon);
+    expect(data(upgraded, tlsName('scheduler'))['tls.crt']).not.toBe(data(installed, tlsName('scheduler'))['tls.crt']);
+    expect(Number(find(upgraded, 'Secret', tlsName('scheduler')).metadata.annotations['rivulet.dev/not-after'])).toBeGreaterThan(Date.now() / 1000 + 360 * 86400);
+    expect(data(upgraded, tlsName('receiver'))).toEqual(data(installed, tlsName('receiver')));
+  });
+
+  it('a deleted CA Secret reissues every certificate from a new CA (CA rotation)', async () => {
+    const upgraded = await renderAgainstCluster(baseValues(), secrets(installed).filter((s) => s.metadata.name !== caName));
+    const ca = new X509Certificate(secretValue(upgraded, caName, 'tls.crt'));
+    expect(data(upgraded, caName)['tls.crt']).not.toBe(data(installed, caName)['tls.crt']);
+    for (const c of COMPONENTS) {
+      const cert = new X509Certificate(secretValue(upgraded, tlsName(c), 'tls.crt'));
+      expect(cert.verify(ca.publicKey), c).toBe(true);
+      expect(data(upgraded, tlsName(c))['ca.crt']).toBe(data(upgraded, caName)['tls.crt']);
+    }
+    // The admin token is its own Secret: kept.
+    expect(data(upgraded, `${RELEASE}-rivulet-admin-token`)).toEqual(data(installed, `${RELEASE}-rivulet-admin-token`));
   });
 });
 

@@ -237,6 +237,32 @@ Arguments: (dict "ctx" $ "component" "receiver"). Output: a JSON list.
 {{- define "rivulet.security.tokenDir" -}}/etc/rivulet/admin-token{{- end -}}
 
 {{/*
+The probe of a service: the native Kubernetes `grpc` probe when security is off; with security on an
+`exec` probe, because the kubelet's grpc probe speaks only plaintext and the services only TLS. It
+asks grpc.health.v1 Check on the container's own port over TLS (CA from RIVULET_TLS_CA_FILE) and
+passes on SERVING only, as the grpc probe does; with @grpc/grpc-js alone (no proto loading) so a probe
+costs one short-lived `node`. Arguments: (dict "ctx" $ "component" "receiver" "timeoutSeconds" 2)
+*/}}
+{{- define "rivulet.probeAction" -}}
+{{- $values := index .ctx.Values .component -}}
+{{- if .ctx.Values.security.enabled -}}
+{{- $script := printf `const grpc = require('@grpc/grpc-js');
+const ca = require('fs').readFileSync(process.env.RIVULET_TLS_CA_FILE);
+const creds = grpc.credentials.createSsl(ca, null, null, { checkServerIdentity: () => undefined });
+const Health = grpc.makeGenericClientConstructor({ check: { path: '/grpc.health.v1.Health/Check', requestStream: false, responseStream: false, requestSerialize: () => Buffer.alloc(0), responseDeserialize: (b) => b } }, 'Health');
+const client = new Health('127.0.0.1:' + process.env.RIVULET_PORT, creds, { 'grpc.ssl_target_name_override': 'rivulet' });
+client.check({}, { deadline: Date.now() + %d }, (err, res) => {
+  if (err) { console.error('health check failed: ' + err.message); process.exit(1); }
+  if (res.length === 2 && res[0] === 8 && res[1] === 1) process.exit(0);
+  console.error('not SERVING'); process.exit(1);
+});` (mul (.timeoutSeconds | int) 1000) -}}
+{{- dict "exec" (dict "command" (list "node" "-e" $script)) | toYaml -}}
+{{- else -}}
+{{- dict "grpc" (dict "port" ($values.port | int)) | toYaml -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 Refuse impossible combinations of values with one message listing every problem.
 values.schema.json checks each value alone; this checks how they fit together.
 */}}
@@ -508,19 +534,11 @@ spec:
         {{- with $values.extraEnv }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
-      {{- $probe := dict "grpc" (dict "port" ($values.port | int)) }}
-      {{- with $ctx.Values.probes }}
-      {{- if .startup.enabled }}
-      startupProbe:
-        {{- toYaml (merge (omit .startup "enabled") $probe) | nindent 8 }}
-      {{- end }}
-      {{- if .readiness.enabled }}
-      readinessProbe:
-        {{- toYaml (merge (omit .readiness "enabled") $probe) | nindent 8 }}
-      {{- end }}
-      {{- if .liveness.enabled }}
-      livenessProbe:
-        {{- toYaml (merge (omit .liveness "enabled") $probe) | nindent 8 }}
+      {{- range $kind := list "startup" "readiness" "liveness" }}
+      {{- $p := index $ctx.Values.probes $kind }}
+      {{- if $p.enabled }}
+      {{ $kind }}Probe:
+        {{- toYaml (merge (omit $p "enabled") (include "rivulet.probeAction" (merge (dict "timeoutSeconds" $p.timeoutSeconds) $args) | fromYaml)) | nindent 8 }}
       {{- end }}
       {{- end }}
       {{- with $values.resources }}
