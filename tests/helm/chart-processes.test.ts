@@ -15,11 +15,12 @@
  *
  * With the default values (security on) the processes only speak mutual TLS: each presents its
  * role's certificate from the chart's CA, a plaintext client is refused, and the hook script gets
- * in with the CA and the admin token it mounts. With security.enabled=false everything runs in
- * plaintext.
+ * in with the CA and the admin token it mounts; the local NATS is set up as an operator would set
+ * up the external NATS (TLS from the chart's CA, one user per service certificate). With
+ * security.enabled=false everything, NATS too, runs in plaintext.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -30,9 +31,12 @@ import { dial, unary } from '../../lib/grpc/client.js';
 import { startNatsServer, type NatsServerHandle } from '../../lib/process/nats-server.js';
 import { freePort } from '../../lib/process/ports.js';
 import { stopChild } from '../../lib/process/supervise.js';
+import { DEFAULT_NATS_NAMES, natsSecurityConfig, type NatsResourceNames } from '../../lib/security/nats-permissions.js';
+import { issueCertificate, PKI_FILES } from '../../lib/security/pki.js';
 import type { TransportSecurity } from '../../lib/security/transport.js';
 import {
   NAMESPACE,
+  RELEASE,
   TEST_NATS_URL,
   baseValues,
   chartCopy,
@@ -189,9 +193,37 @@ function runChart(values: object, secure: boolean) {
         token: secretValue(objs, `${componentName('admin')}-token`, 'token').toString('utf8').trim(),
       };
     }
-    nats = await startNatsServer();
+    nats = secure ? await startSecureNats() : await startNatsServer();
     addressMap.set(TEST_NATS_URL, nats.url);
   }, 30_000);
+
+  /**
+   * The NATS an operator would give the chart as externalNats.url with security on: TLS with a
+   * server certificate from the chart's CA, each service's certificate mapped to its own user with
+   * its permissions (lib/security/nats-permissions.ts) — for the buckets and streams the rendered
+   * ConfigMaps name.
+   */
+  const startSecureNats = (): Promise<NatsServerHandle> => {
+    const dir = join(root, 'nats-server');
+    mkdirSync(dir, { recursive: true });
+    const caName = `${RELEASE}-rivulet-ca`;
+    writeFileSync(join(dir, PKI_FILES.caCert), secretValue(objs, caName, 'tls.crt'));
+    writeFileSync(join(dir, PKI_FILES.caKey), secretValue(objs, caName, 'tls.key'), { mode: 0o600 });
+    const server = issueCertificate(dir, 'nats-server', { subject: { organization: 'rivulet', commonName: 'nats-server' } });
+    const config = (c: string) => find(objs, 'ConfigMap', componentName(c)).data as Record<string, string>;
+    const names: NatsResourceNames = {
+      jobsBucket: config('scheduler').RIVULET_JOBS_BUCKET!,
+      outputsStream: config('scheduler').RIVULET_OUTPUTS_STREAM!,
+      checkpointBucket: config('executor').RIVULET_CHECKPOINT_BUCKET!,
+      lineageBucket: config('lineage').RIVULET_KV_BUCKET!,
+      walBucket: config('receiver').RIVULET_WAL_BUCKET!,
+      tokenBucket: DEFAULT_NATS_NAMES.tokenBucket,
+    };
+    for (const [k, v] of Object.entries(names)) expect(v, k).toBeTruthy();
+    const configFile = join(dir, 'nats-server.conf');
+    writeFileSync(configFile, natsSecurityConfig({ certFile: server.certFile, keyFile: server.keyFile, caFile: join(dir, PKI_FILES.caCert), names }));
+    return startNatsServer({ configFile, tls: true });
+  };
 
   afterAll(async () => {
     // Receiver first, NATS last, as a cluster would drain.
