@@ -217,8 +217,9 @@ NATS is not configured for that yet (see the NATS check in rivulet.validateValue
 {{- end -}}
 
 {{/*
-DNS names of one role's certificate (its Service's names; executors have none and are dialled by
-pod IP). Rivulet checks the role in the CN, not the name; the names are for other TLS tooling.
+DNS names of one role's certificate: its Service's names (executors have no Service and are dialled
+by pod IP, so theirs are nominal). Rivulet checks the role in the CN, not the name; the names are for
+other TLS tooling.
 Arguments: (dict "ctx" $ "component" "receiver"). Output: a JSON list.
 */}}
 {{- define "rivulet.security.dnsNames" -}}
@@ -380,7 +381,7 @@ goes here and in values.yaml `nats:`; until then the combination is refused rath
 {{- $errors = append $errors (printf "security.tls.renewBeforeDays=%d must be below security.tls.validityDays=%d, or every upgrade would reissue the certificates" ($sec.tls.renewBeforeDays | int) ($sec.tls.validityDays | int)) -}}
 {{- end -}}
 {{- if and (not $sec.certManager.enabled) (gt ($sec.tls.validityDays | int) ($sec.tls.caValidityDays | int)) -}}
-{{- $errors = append $errors (printf "security.tls.validityDays=%d outlives security.tls.caValidityDays=%d: a certificate is no longer valid than the CA that signs it" ($sec.tls.validityDays | int) ($sec.tls.caValidityDays | int)) -}}
+{{- $errors = append $errors (printf "security.tls.validityDays=%d outlives security.tls.caValidityDays=%d: a certificate cannot be valid for longer than the CA that signs it" ($sec.tls.validityDays | int) ($sec.tls.caValidityDays | int)) -}}
 {{- end -}}
 {{- if $errors -}}
 {{- fail (printf "\n\nRIVULET VALUES VALIDATION:\n  - %s\n" (join "\n  - " $errors)) -}}
