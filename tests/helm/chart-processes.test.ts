@@ -136,7 +136,8 @@ function peerCertificate(address: string, ca: Buffer): Promise<{ authorized: boo
  * Everything one run of the chart needs: render it with `values`, start its Deployments, stop them
  * after. `secure`: whether the rendered processes speak TLS (the test's own clients follow).
  */
-function runChart(values: object, secure: boolean) {
+function runChart(values: { externalNats: { url: string } } & Record<string, unknown>, secure: boolean) {
+  const natsUrl = values.externalNats.url;
   const procs: Proc[] = [];
   const executorIds: string[] = [];
   let nats: NatsServerHandle;
@@ -194,7 +195,9 @@ function runChart(values: object, secure: boolean) {
       };
     }
     nats = secure ? await startSecureNats() : await startNatsServer();
-    addressMap.set(TEST_NATS_URL, nats.url);
+    // The external NATS the values name is this local one; with security on both speak TLS (tls://).
+    expect(nats.url.startsWith(secure ? 'tls://' : 'nats://')).toBe(true);
+    addressMap.set(natsUrl, nats.url);
   }, 30_000);
 
   /**
@@ -270,7 +273,7 @@ function runChart(values: object, secure: boolean) {
       expect(rendered.RIVULET_PORT, `${pod.name} RIVULET_PORT`).toBe(String(pod.containerPort));
       if (pod.container.readinessProbe.grpc) expect(pod.container.readinessProbe.grpc.port).toBe(pod.containerPort);
       else expect(pod.container.readinessProbe.exec.command.join(' ')).toContain('process.env.RIVULET_PORT');
-      expect(rendered.RIVULET_NATS_URL).toBe(TEST_NATS_URL);
+      expect(rendered.RIVULET_NATS_URL).toBe(natsUrl);
       if (secure) {
         expect(rendered.RIVULET_INSECURE, pod.name).toBeUndefined();
         expect(rendered.RIVULET_TLS_CERT_FILE, pod.name).toMatch(/^\/etc\//);
@@ -376,13 +379,16 @@ function runChart(values: object, secure: boolean) {
     // executors → receiver) and no service refused another.
     const refusedServices = procs.flatMap((p) => p.output.filter((l) => l.includes('access denied') && l.includes('"principal":"service:')));
     expect(refusedServices).toEqual([]);
+    // With security on, NATS too went over TLS with the services' certificates (no plaintext warning).
+    if (secure) expect(procs.flatMap((p) => p.output.filter((l) => l.includes('NATS URL is not tls://')))).toEqual([]);
   }, 60_000);
 
   return { procs: () => procs, client: () => client };
 }
 
 describe('the rendered Deployments, run as local processes (default values: security on)', () => {
-  const run = runChart(baseValues(), true);
+  // What an operator gives with security on: a NATS set up with docs/nats-security.conf, over tls://.
+  const run = runChart({ ...baseValues(), externalNats: { url: TEST_NATS_URL.replace(/^nats:/, 'tls:') } }, true);
 
   it('every service presents its own role’s certificate, issued by the chart’s CA', async () => {
     const ca = (run.client() as { pem: { ca: Buffer } }).pem.ca;

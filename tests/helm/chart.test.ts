@@ -470,8 +470,7 @@ describe('helm template, non-default values', () => {
   });
 
   it('the bundled NATS subchart, when enabled, is what every service connects to', async () => {
-    // Security off: the bundled NATS is not yet set up for the services' TLS users (refused with security on).
-    const withNats = await render(chart, { nats: { enabled: true }, security: { enabled: false } });
+    const withNats = await render(chart, { nats: { enabled: true } });
     for (const c of COMPONENTS) {
       expect(find(withNats, 'ConfigMap', componentName(c)).data.RIVULET_NATS_URL).toBe(`nats://${RELEASE}-nats.${NAMESPACE}.svc.cluster.local:4222`);
     }
@@ -863,7 +862,7 @@ describe('NetworkPolicies', () => {
   });
 
   it('with the bundled NATS: Rivulet pods reach it, nobody else does', async () => {
-    const objs = await render(chart, { nats: { enabled: true }, security: { enabled: false } });
+    const objs = await render(chart, { nats: { enabled: true } });
     validateAll(objs);
     const nats: Endpoint = { labels: { 'app.kubernetes.io/name': 'nats', 'app.kubernetes.io/instance': RELEASE, 'app.kubernetes.io/component': 'nats' }, namespace: NAMESPACE };
     const natsBox: Endpoint = { labels: { 'app.kubernetes.io/name': 'nats', 'app.kubernetes.io/instance': RELEASE, 'app.kubernetes.io/component': 'nats-box' }, namespace: NAMESPACE };
@@ -971,11 +970,6 @@ describe('validateValues refuses impossible combinations', () => {
       'cert-manager with security off',
       { security: { enabled: false, certManager: { enabled: true, issuerRef: { name: 'ca' } } } },
       ['security.certManager.enabled=true with security.enabled=false'],
-    ],
-    [
-      'the bundled NATS with security on (not yet set up for the services’ TLS users)',
-      { externalNats: { url: '' }, nats: { enabled: true } },
-      ['nats.enabled=true with security.enabled=true: with security on the services connect to NATS over TLS with their certificates'],
     ],
     ['cert-manager without an issuer', { security: { certManager: { enabled: true } } }, ['security.certManager.enabled=true needs security.certManager.issuerRef.name']],
     ['an admin-token Secret with security off', { security: { enabled: false, adminToken: { existingSecret: 'mine' } } }, ['security.adminToken.existingSecret="mine" with security.enabled=false']],

@@ -188,8 +188,8 @@ Security (issue 13, README "Deploy with Helm" → Security). Every service gets 
 certificate (CN = role) and the cluster CA in one Secret per role, mounted read-only at
 /etc/rivulet/tls; the same layout (tls.crt, tls.key, ca.crt) whether the chart generated it on
 install or cert-manager issued it. The scheduler, receiver and lineage also get the bootstrap admin
-token. The services present the same certificate to NATS (TLS, one NATS user per role); the bundled
-NATS is not configured for that yet (see the NATS check in rivulet.validateValues).
+token. With a tls:// NATS URL the services present the same certificate to NATS (one NATS user per
+role); the bundled NATS is still plaintext (see the NATS note in rivulet.configData).
 */}}
 
 {{/* Roles with a certificate: the services, in the order the templates render them. */}}
@@ -359,15 +359,6 @@ values.schema.json checks each value alone; this checks how they fit together.
 {{- $errors = append $errors (printf "security.adminToken.existingSecret=%q with security.enabled=false: without security no token is checked; turn security on or unset the Secret" $sec.adminToken.existingSecret) -}}
 {{- end -}}
 {{- end -}}
-{{- /*
-NATS security: with security on, every service connects to NATS over TLS with its certificate and
-NATS maps it to a per-service user (lib/security/nats-permissions.ts). The bundled chart is not yet
-configured for that (server certificate from the cluster CA, verify_and_map, the users): that step
-goes here and in values.yaml `nats:`; until then the combination is refused rather than deployed broken.
-*/ -}}
-{{- if and $sec.enabled $v.nats.enabled -}}
-{{- $errors = append $errors "nats.enabled=true with security.enabled=true: with security on the services connect to NATS over TLS with their certificates, and the bundled NATS is not set up for that yet; use externalNats.url with a NATS that requires TLS from the chart's CA and maps each service's certificate to its user (lib/security/nats-permissions.ts, README \"Deploy with Helm\"), or security.enabled=false" -}}
-{{- end -}}
 {{- if and $sec.certManager.enabled (not $sec.certManager.issuerRef.name) -}}
 {{- $errors = append $errors "security.certManager.enabled=true needs security.certManager.issuerRef.name: the Issuer or ClusterIssuer that signs the services' certificates (a CA issuer, so that each Secret carries ca.crt)" -}}
 {{- end -}}
@@ -433,7 +424,12 @@ its own `<component>.config`. Arguments: (dict "ctx" $ "component" "receiver")
 {{- else -}}
 {{- $_ := set $env "RIVULET_INSECURE" "true" -}}
 {{- end -}}
-{{- /* NATS: with security on the services use the same certificate for NATS (TLS, their user = CN); nothing more to set. */ -}}
+{{- /*
+NATS: with a tls:// URL the services present the same certificate to NATS, which maps it to their
+user (lib/security/nats-permissions.ts); a nats:// URL is plaintext. The bundled NATS is plaintext
+for now: its TLS (a server certificate from the cluster CA, verify_and_map, the users of
+docs/nats-security.conf, a tls:// rivulet.natsUrl) is the step that goes here and in values `nats:`.
+*/ -}}
 {{- $_ := set $env "OTEL_SERVICE_NAME" (printf "rivulet-%s" .component) -}}
 {{- with $ctx.Values.otel.metricsPort -}}
 {{- $_ := set $env "RIVULET_METRICS_PORT" (include "rivulet.envValue" .) -}}
