@@ -693,10 +693,12 @@ export class DStream<T> {
 
   /**
    * Spark's foreachRDD: every batch (empty ones included), once the batch's
-   * records are collected, `fn(records, batchTimeMs)` runs ON THE SCHEDULER,
-   * synchronously and in output order. If it throws, the batch fails (and with
-   * it the job) with the error. A returned promise is not awaited; its
-   * rejection is logged.
+   * records are collected, `fn(records, batchTimeMs)` runs on the scheduler's
+   * host, in a worker thread of this job's own (never on the scheduler's event
+   * loop), in output order, before the batch's other outputs are committed.
+   * If it throws, or runs past the scheduler's `foreachBatchTimeout`, the
+   * batch fails (and with it the job) with the error. A returned promise is
+   * not awaited; its rejection is logged.
    */
   foreachBatch(fn: (records: T[], batchTimeMs: number) => unknown): void {
     this.checkOutput('foreachBatch');

@@ -109,7 +109,7 @@ export interface OutputNode {
   name: string;
   /** For print(n): how many records the scheduler logs per batch. */
   printLimit?: number;
-  /** For foreachBatch: run on the scheduler with the batch's records. */
+  /** For foreachBatch: run for the scheduler, in the job's sandbox worker, with the batch's records. */
   fn?: (records: unknown[], batchTimeMs: number) => unknown;
 }
 
@@ -252,6 +252,16 @@ export class JobGraph {
   readonly nodes: GraphNode[] = [];
   /** @internal >0 while a transform()/transformWith() function builds its sub-graph. */
   transformDepth = 0;
+
+  /** A graph from node descriptions built elsewhere (sandbox.ts): ids are their positions. */
+  static fromNodes(nodes: readonly GraphNode[]): JobGraph {
+    const graph = new JobGraph();
+    nodes.forEach((n, i) => {
+      if (n.id !== i) throw new RangeError(`node ${i} of a described graph has id ${n.id}`);
+      graph.nodes.push(n);
+    });
+    return graph;
+  }
 
   add(node: WithoutId<GraphNode>): GraphNode {
     const withId = { ...node, id: this.nodes.length } as GraphNode;

@@ -1,12 +1,13 @@
 /**
  * Loading a job bundle (CommonJS code made by lib/dstream/bundle.ts) and
- * building its graph, on the scheduler and on every executor alike.
+ * building its graph: in the executors' task workers, and for the scheduler
+ * inside a sandbox worker (sandbox.ts) — never on a control-plane event loop.
  *
  * The bundle's `require('rivulet')` is answered with this process's own API
  * module, so a job always runs against the operators of the cluster it is
  * submitted to. Evaluation and the build function run under a time limit, so
  * a job that loops forever while building fails with a clear error instead of
- * hanging the process.
+ * hanging its thread.
  */
 import { createHash } from 'node:crypto';
 import { builtinModules, createRequire } from 'node:module';
@@ -14,7 +15,7 @@ import vm from 'node:vm';
 import * as api from './index.js';
 import { isJobDefinition, StreamingContext, type JobDefinition } from './api.js';
 import { JobDefinitionError } from './errors.js';
-import { JobGraph } from './graph.js';
+import { JobGraph, type GraphNode } from './graph.js';
 
 export interface LoadedJob {
   definition: JobDefinition;
@@ -82,7 +83,7 @@ export function loadJob(code: string, source: string, timeoutMs = 5000): LoadedJ
     if (e instanceof JobDefinitionError) throw e;
     const err = e as Error & { code?: string };
     if (err?.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') {
-      throw new JobDefinitionError(`${source}: building the job took longer than ${timeoutMs} ms`, { cause: e });
+      throw new JobDefinitionError(`${source}: building the job took longer than ${timeoutMs} ms (jobBuildTimeout)`, { cause: e });
     }
     throw new JobDefinitionError(`${source}: the job threw while building: ${err?.name ?? 'Error'}: ${err?.message ?? String(e)}`, {
       cause: e,
@@ -92,6 +93,21 @@ export function loadJob(code: string, source: string, timeoutMs = 5000): LoadedJ
   }
   validateGraph(graph, source);
   return { definition: definition!, graph, bundleHash: bundleHash(code) };
+}
+
+/** Node fields holding user functions or user data: never part of a graph's description. */
+const USER_FIELDS = ['fn', 'aggregator', 'reduceFn', 'invFn', 'filterFn', 'updateFn', 'mappingFn', 'initialState'] as const;
+
+/**
+ * The graph's nodes without user functions and data (sandbox.ts): everything
+ * the scheduler plans with, and nothing that can run. Structured-clonable.
+ */
+export function describeNodes(graph: JobGraph): GraphNode[] {
+  return graph.nodes.map((n) => {
+    const copy: Record<string, unknown> = { ...n };
+    for (const f of USER_FIELDS) delete copy[f];
+    return copy as unknown as GraphNode;
+  });
 }
 
 function validateGraph(graph: JobGraph, source: string): void {

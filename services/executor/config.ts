@@ -18,6 +18,21 @@ export const executorConfigSchema = z.object({
    * more, and a task beyond it is refused (`queue_full`) and placed again.
    */
   taskQueueDepth: int(2, 1, 64),
+  /**
+   * Heap limit of each task worker thread (resourceLimits). A task that needs
+   * more fails naming this option (retried, then its batch and job fail);
+   * the executor and other jobs are unaffected.
+   */
+  taskWorkerMemory: bytes('2GiB'),
+  /**
+   * Task worker threads alive at once. Each job bundle runs in workers of its
+   * own (no job shares prototypes or globals with another), slots are shared:
+   * a job gets workers as its tasks need them, and the least recently used
+   * idle worker of another job makes way at this bound. 0 = twice `slots`.
+   */
+  maxTaskWorkers: int(0, 0, 4096),
+  /** A job's task worker idle this long is stopped (0 = never). */
+  taskWorkerIdleTimeout: duration('60s'),
   /** Bound on the bytes held in the block store (input blocks, shuffle buckets, cached partitions). */
   blockStoreBytes: bytes('512MiB'),
   /** Heartbeat interval on NATS. */

@@ -1,7 +1,7 @@
 /**
  * Job bundles this executor may run, by content hash (LoadJob). The code is
- * only verified and kept here; it is evaluated inside the task workers (never
- * on the gRPC event loop), once per worker per hash.
+ * only verified and kept here; it is evaluated inside task workers dedicated
+ * to it (never on the gRPC event loop), once per worker.
  */
 import { InvalidArgumentError } from '../../lib/errors.js';
 import { bundleHash } from '../../lib/dstream/loader.js';

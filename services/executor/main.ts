@@ -34,12 +34,16 @@ await runService('executor', executorConfigSchema, async (config, log) => {
   const bundles = new JobBundles();
   const pool = new TaskPool({
     slots: config.slots,
+    maxWorkers: config.maxTaskWorkers,
+    memoryBytes: config.taskWorkerMemory,
+    idleTimeoutMs: config.taskWorkerIdleTimeout,
     taskDelayMs: config.taskDelay,
     taskSlowdown: config.taskSlowdown,
     onWorkerExit: ({ slot, exitCode, error, task }) =>
       log.warn({ slot, exitCode, err: error, task }, 'task worker exited; replacing it'),
     onTaskTimeout: ({ slot, operator, timeoutMs }) =>
       log.warn({ slot, operator, timeoutMs }, 'task ran past its timeout; its worker was stopped and replaced'),
+    onBusyIdleWorker: ({ slot, source }) => log.warn({ slot, source }, "a job's code kept its idle task worker busy (a timer?); the worker was stopped"),
   });
   const fetcher = new PeerFetcher({
     clock: systemClock,

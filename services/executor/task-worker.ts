@@ -1,6 +1,8 @@
 /**
  * A task worker: one worker_thread of the executor's pool, running one task
- * at a time off the gRPC event loop. It loads each job bundle once per hash
+ * at a time off the gRPC event loop, for one job bundle only (the pool
+ * dedicates it to the bundle of its first task, so no job's code shares this
+ * thread's globals and prototypes with another's). It loads the bundle once
  * (the graph and its closures stay here for the life of the worker), runs
  * `runTask` on views into the transferred input buffer, and posts the packed
  * output back as one transferred ArrayBuffer.

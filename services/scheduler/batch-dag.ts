@@ -33,7 +33,8 @@ import type { ExecutorTracker } from './executor-tracker.js';
 import type { JobGenerator } from './job-generator.js';
 import type { JobManager } from './job-manager.js';
 import type { Job } from './job-registry.js';
-import { commitOutputs, journalCompletedBatch } from './output-commit.js';
+import type { ForeachRunner } from './foreach-runner.js';
+import { commitOutputs, foreachCalls, journalCompletedBatch } from './output-commit.js';
 import type { OutputStore } from './output-store.js';
 import type { SchedulerPorts } from './ports.js';
 import type { ReplicationManager } from './replication-manager.js';
@@ -60,6 +61,7 @@ export interface BatchDagDeps {
   state: StateRecovery;
   replication: ReplicationManager;
   outputs: OutputStore;
+  foreach: Pick<ForeachRunner, 'run'>;
   telemetry: BatchTelemetry;
   ports: SchedulerPorts;
   post: PostEvent;
@@ -201,6 +203,14 @@ export class BatchDag implements TaskSetListener {
       if (submitted === 0) break;
     }
     if (run.state === 'RUNNING' && run.allComplete()) this.completeBatch(run);
+  }
+
+  /** A batch's foreachBatch functions returned (or failed) in the job's worker. */
+  foreachBatchDone(run: BatchRun, error: string | undefined): void {
+    if (run.state !== 'RUNNING' || run.foreachBatch !== 'running') return; // the job ended meanwhile
+    if (error) return this.failBatch(run, error);
+    run.foreachBatch = 'done';
+    this.advance(run);
   }
 
   stateRebuildPlanned(run: BatchRun, nodeId: number, plans: Map<number, LineageRebuild>): void {
@@ -385,9 +395,19 @@ export class BatchDag implements TaskSetListener {
 
   private completeBatch(run: BatchRun): void {
     const job = run.job;
-    this.d.telemetry.outputsCommitting(run);
-    const error = commitOutputs(run, this.d.outputs, this.d.log);
-    if (error) return this.failBatch(run, error);
+    if (run.foreachBatch === 'running') return;
+    if (run.foreachBatch !== 'done') {
+      this.d.telemetry.outputsCommitting(run);
+      const calls = foreachCalls(run);
+      if (calls.length > 0) {
+        // Off the loop, in the job's worker; the batch completes when foreachBatchDone comes back.
+        run.foreachBatch = 'running';
+        const done = (error: string | undefined) => this.d.post({ type: 'foreachBatchDone', run, ...(error ? { error } : {}) });
+        this.d.foreach.run(job, run.batchTimeMs, calls).then(done, (err: unknown) => done(`foreachBatch could not run: ${errorMessage(err)}`));
+        return;
+      }
+    }
+    commitOutputs(run, this.d.outputs, this.d.log);
     run.releaseResults();
     this.d.telemetry.outputsCommitted(run);
     run.moveTo('COMPLETED', this.d.log);

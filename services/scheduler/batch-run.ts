@@ -144,6 +144,13 @@ export class BatchRun {
    */
   reducerPlan?: readonly string[];
   /** Outputs this batch committed (first commits only), to be made durable before the batch is journaled. */
+  /**
+   * The batch's foreachBatch functions (foreach-runner.ts): 'running' while
+   * the job's worker runs them (the batch is not completed again meanwhile),
+   * 'done' once they returned — a stage redone after that (an executor lost
+   * its cached partitions) does not run them twice.
+   */
+  foreachBatch?: 'running' | 'done';
   readonly commits: Array<{ output: string; batch: { batchTimeMs: number; count: number; payload: Buffer } }> = [];
 
   /**

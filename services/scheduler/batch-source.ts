@@ -16,7 +16,7 @@ import type { Job } from './job-registry.js';
 export interface BatchSourceHost {
   readonly batchIntervalMs: number;
   /** Evaluate a bundle for a job of this source (not journaled, not clocked). Throws the client's error. */
-  loadExternalJob(bundle: string, source: string, name: string): LoadedJobRequest;
+  loadExternalJob(bundle: string, source: string, name: string): Promise<LoadedJobRequest>;
   submitLoaded(request: LoadedJobRequest): Promise<Job>;
   stopJob(jobId: string): Promise<void>;
   /** Queue one batch of one of the source's jobs with these inputs (stream → blocks already stored on executors). */

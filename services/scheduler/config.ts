@@ -124,8 +124,25 @@ export const schedulerConfigSchema = z.object({
   maxTaskResultBytes: bytes('256MiB'),
   /** Largest job bundle accepted by SubmitJob. */
   maxBundleBytes: bytes('8MiB'),
-  /** Time limit for evaluating a job module and building its graph. */
+  /**
+   * Time limit for evaluating a job module and building its graph. Both run
+   * in a worker thread (never on the scheduler's event loop) that is stopped
+   * when this runs out; the submission fails naming it.
+   */
   jobBuildTimeout: duration('5s'),
+  /**
+   * Heap limit of the worker threads that run job code for the scheduler
+   * (building a job's graph; a job's foreachBatch functions). A job over it
+   * fails with an error naming this option; the scheduler is unaffected.
+   */
+  jobSandboxMemory: bytes('1GiB'),
+  /**
+   * Longest a batch's foreachBatch functions may run (in the job's own
+   * worker thread, off the scheduler's event loop). On overrun the worker is
+   * stopped (a fresh one serves the next batch) and the batch, so the job,
+   * fails naming this option.
+   */
+  foreachBatchTimeout: duration('30s'),
   /**
    * Batches of a job that may be queued or running at once. When the next is
    * due beyond it the job is falling behind, and `onFallingBehind` decides.

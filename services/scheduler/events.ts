@@ -55,6 +55,8 @@ export type SchedulerEvent =
   | { type: 'tasksLost'; executorId: string; epoch: number; taskIds: string[]; error: string; unreachable: boolean }
   | { type: 'speculationCheck' }
   | { type: 'stateRebuildPlanned'; run: BatchRun; nodeId: number; plans: Map<number, LineageRebuild> }
+  /** A batch's foreachBatch functions ran in the job's worker (foreach-runner.ts); `error` fails the batch. */
+  | { type: 'foreachBatchDone'; run: BatchRun; error?: string }
   | { type: 'batchJournaled'; run: BatchRun }
   | { type: 'reschedule' };
 

@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../lib/clock.js';
 import { JobDefinitionError } from '../../lib/dstream/errors.js';
-import { loadJob, type LoadedJob } from '../../lib/dstream/loader.js';
+import { buildInSandbox, type DescribedJob } from '../../lib/dstream/sandbox.js';
 import { cacheRetention, nodeSlides } from '../../lib/dstream/planner.js';
 import { FailedPreconditionError, InvalidArgumentError, ResourceExhaustedError, UnavailableError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
@@ -26,14 +26,14 @@ import type { Job, JobRegistry } from './job-registry.js';
 import type { OutputStore } from './output-store.js';
 import type { SchedulerPorts } from './ports.js';
 
-/** A bundle already evaluated and built (outside the event loop), ready to be registered. */
+/** A bundle already evaluated and built (in a sandbox worker, never on the event loop), ready to be registered. */
 export interface LoadedJobRequest {
   bundle: string;
   source: string;
   name: string;
   /** The submitting user ('' with security off). */
   owner?: string;
-  loaded: LoadedJob;
+  loaded: DescribedJob;
   /** Journal it (a restarted scheduler resumes it). Jobs driven by a test BatchSource are not. */
   journal: boolean;
   /**
@@ -50,7 +50,7 @@ export interface JobLifecycleListener {
   jobEnded(job: Job, reason: string): void;
 }
 
-type Config = Pick<SchedulerConfig, 'batchInterval' | 'maxBundleBytes' | 'jobBuildTimeout' | 'stateCheckpointInterval'>;
+type Config = Pick<SchedulerConfig, 'batchInterval' | 'maxBundleBytes' | 'jobBuildTimeout' | 'jobSandboxMemory' | 'stateCheckpointInterval'>;
 
 /**
  * A new job's name: the one asked for, else the job module's `options.name`
@@ -76,17 +76,21 @@ export class JobManager {
   ) {}
 
   /**
-   * Evaluate a bundle and build its graph; touches no scheduler state, so it
-   * runs before the request enters the event loop. Throws the client's error.
+   * Evaluate a bundle and build its graph in a sandbox worker (lib/dstream/sandbox.ts);
+   * touches no scheduler state, so it runs before the request enters the
+   * event loop. Rejects with the client's error.
    */
-  load(bundle: string, source: string, name: string, options: Pick<LoadedJobRequest, 'journal' | 'batches'>): LoadedJobRequest {
+  async load(bundle: string, source: string, name: string, options: Pick<LoadedJobRequest, 'journal' | 'batches'>): Promise<LoadedJobRequest> {
     if (Buffer.byteLength(bundle) > this.config.maxBundleBytes) {
       throw new ResourceExhaustedError(
         `job bundle is ${Buffer.byteLength(bundle)} bytes, over the limit of ${this.config.maxBundleBytes} (maxBundleBytes)`,
       );
     }
     if (bundle.trim().length === 0) throw new InvalidArgumentError('job bundle is empty');
-    const loaded = loadJob(bundle, source || 'job.js', this.config.jobBuildTimeout);
+    const loaded = await buildInSandbox(bundle, source || 'job.js', {
+      buildTimeoutMs: this.config.jobBuildTimeout,
+      memoryBytes: this.config.jobSandboxMemory,
+    });
     return { bundle, source, name, loaded, ...options };
   }
 
@@ -103,7 +107,7 @@ export class JobManager {
       if (err instanceof JobDefinitionError) throw new InvalidArgumentError(`${err.message} (batch interval ${interval} ms)`);
       throw err;
     }
-    const name = jobName(req.name, loaded.definition.options.name, source);
+    const name = jobName(req.name, loaded.options.name, source);
     const now = this.clock.now();
     const clocked = req.batches === 'clock';
     const firstBatchTimeMs = clocked ? Math.floor(now / interval) * interval + interval : Number.POSITIVE_INFINITY;

@@ -2,9 +2,11 @@
  * Committing a completed batch's outputs, exactly once per (job, output,
  * batch time): `output(name)` batches go to the output store (a re-run batch
  * that was already committed is not committed again); `print(n)` also logs
- * the first records; `foreachBatch(fn)` runs the job's function on the
- * scheduler, in output order — a throw fails the batch (Spark's
- * foreachRDD). Then, for a journaled job, the batch's commits are stored
+ * the first records. `foreachBatch(fn)` functions run before that, in output
+ * order, in the job's own worker (foreach-runner.ts, never on the scheduler's
+ * event loop): `foreachCalls` gathers their records, and a throw or an
+ * overrun fails the batch (Spark's foreachRDD) before any output of it is
+ * committed. Then, for a journaled job, the batch's commits are stored
  * durably before the journal says the batch completed.
  *
  * Owns: nothing. May not: change a batch's or job's state — it returns the
@@ -14,30 +16,42 @@ import { unpackRecords } from '../../lib/codec/records.js';
 import type { OutputNode } from '../../lib/dstream/graph.js';
 import { errorMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
-import type { BatchRun } from './batch-run.js';
+import type { BatchRun, StageRun } from './batch-run.js';
+import type { ForeachCall } from './foreach-runner.js';
 import type { JobRecord } from './job-journal.js';
 import type { OutputStore } from './output-store.js';
 import type { SchedulerPorts } from './ports.js';
 
-/** Commit every output of a batch whose stages all completed. Returns the batch's failure, if a foreachBatch threw. */
-export function commitOutputs(run: BatchRun, outputs: OutputStore, log: Logger): string | undefined {
+/** The records of each foreachBatch output of a batch whose stages all completed, in output order. */
+export function foreachCalls(run: BatchRun): ForeachCall[] {
+  const calls: ForeachCall[] = [];
+  for (const s of run.stages) {
+    if (s.stage.kind !== 'result') continue;
+    const outNode = run.job.graph.node(s.stage.outputNode!) as OutputNode;
+    if (outNode.op !== 'foreachBatch') continue;
+    calls.push({ nodeId: outNode.id, payload: resultPayload(s) });
+  }
+  return calls;
+}
+
+/** Commit every output(name)/print output of a batch whose stages all completed (its foreachBatch functions have run). */
+export function commitOutputs(run: BatchRun, outputs: OutputStore, log: Logger): void {
   const job = run.job;
   for (const s of run.stages) {
     if (s.stage.kind !== 'result') continue;
     const outNode = job.graph.node(s.stage.outputNode!) as OutputNode;
+    if (outNode.op === 'foreachBatch') continue;
     const parts = [...Array(s.stage.numPartitions).keys()].map((p) => s.results.get(p)!);
     const payload = Buffer.concat(parts.map((r) => r.payload));
     const count = parts.reduce((n, r) => n + r.count, 0);
-    if (outNode.op === 'foreachBatch') {
-      const error = runForeachBatch(run, outNode, payload, log);
-      if (error) return error;
-      continue;
-    }
     const batch = { batchTimeMs: run.batchTimeMs, count, payload };
     if (outputs.commit(job.id, outNode.name, batch)) run.commits.push({ output: outNode.name, batch });
     if (outNode.op === 'print') printBatch(run, outNode, payload, log);
   }
-  return undefined;
+}
+
+function resultPayload(s: StageRun): Buffer {
+  return Buffer.concat([...Array(s.stage.numPartitions).keys()].map((p) => s.results.get(p)!.payload));
 }
 
 /**
@@ -63,22 +77,6 @@ export function journalCompletedBatch(
       return journalJob(record);
     },
   );
-}
-
-/** Run a foreachBatch function; returns the batch's failure message when it throws. */
-function runForeachBatch(run: BatchRun, node: OutputNode, payload: Buffer, log: Logger): string | undefined {
-  try {
-    const ret = node.fn!(unpackRecords(payload), run.batchTimeMs) as { then?: unknown } | undefined;
-    if (ret && typeof ret.then === 'function') {
-      // Not awaited (see DStream.foreachBatch); never let a rejection go unhandled.
-      (ret as Promise<unknown>).then(undefined, (err: unknown) =>
-        log.error({ jobId: run.job.id, batchTimeMs: run.batchTimeMs, output: node.name, err: errorMessage(err) }, 'foreachBatch promise rejected'),
-      );
-    }
-    return undefined;
-  } catch (err) {
-    return `foreachBatch function (node ${node.id}) threw ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`;
-  }
 }
 
 function printBatch(run: BatchRun, node: OutputNode, payload: Buffer, log: Logger): void {

@@ -10,6 +10,7 @@
  *   job-manager        jobs' lifecycle and journal
  *   job-generator      the batch clock, per-job batch queues, inputs per batch
  *   batch-dag          a batch from QUEUED to committed: stages, lineage, outputs, release
+ *   foreach-runner     each job's foreachBatch functions, in a worker thread of its own
  *   task-set-manager   task attempts: launch, results, retries, fencing, speculation
  *   placement          (pure) where a task runs: locality levels and delay scheduling
  *   task-spec          (pure) what a task attempt is told to do
@@ -38,6 +39,7 @@ import { CacheRegistry, type RestoredBatch } from './cache-registry.js';
 import { taskTimeoutMs, type SchedulerConfig } from './config.js';
 import type { Reply, SchedulerEvent } from './events.js';
 import { ExecutorTracker, type ExecutorChange, type TrackedExecutor } from './executor-tracker.js';
+import { ForeachRunner } from './foreach-runner.js';
 import { JobGenerator } from './job-generator.js';
 import type { JobRecord } from './job-journal.js';
 import { JobManager, type LoadedJobRequest } from './job-manager.js';
@@ -77,6 +79,8 @@ export class Scheduler implements BatchSourceHost {
   private readonly state: StateRecovery;
   private readonly replication: ReplicationManager;
   readonly liveness: LivenessGuard;
+  /** Jobs' foreachBatch functions, each job's in its own worker thread. */
+  private readonly foreach: ForeachRunner;
   /** When `executor.lost` was last repeated to a fenced incarnation still heartbeating, by executor id. */
   private readonly fenceNotices = new Map<string, number>();
   /** Backpressure's rate estimates; undefined when backpressure is off. */
@@ -144,6 +148,10 @@ export class Scheduler implements BatchSourceHost {
     });
     ports.gateway.plannedResult = (result) => this.post({ type: 'plannedResult', result });
     ports.gateway.channelBroken = (executorId, epoch, unreachable) => this.post({ type: 'taskChannelBroken', executorId, epoch, unreachable });
+    this.foreach = new ForeachRunner(
+      { buildTimeoutMs: config.jobBuildTimeout, memoryBytes: config.jobSandboxMemory, timeoutMs: config.foreachBatchTimeout },
+      log,
+    );
     this.dag = new BatchDag({
       config,
       clock,
@@ -156,6 +164,7 @@ export class Scheduler implements BatchSourceHost {
       state: this.state,
       replication: this.replication,
       outputs: this.outputs,
+      foreach: this.foreach,
       telemetry,
       ports,
       post,
@@ -179,6 +188,7 @@ export class Scheduler implements BatchSourceHost {
         this.cache.dropJob(job.id);
         this.state.dropJob(job.id);
         this.planner.jobEnded(job.id);
+        this.foreach.jobEnded(job.id);
       },
     };
   }
@@ -223,6 +233,7 @@ export class Scheduler implements BatchSourceHost {
     for (const t of this.timers) if (t) this.clock.clearTimeout(t);
     this.generator.stop();
     this.tasks.stop();
+    this.foreach.close();
     for (const job of this.jobs.running()) this.outputs.endJob(job.id, true);
   }
 
@@ -323,6 +334,8 @@ export class Scheduler implements BatchSourceHost {
       case 'stateRebuildPlanned':
         this.dag.stateRebuildPlanned(e.run, e.nodeId, e.plans);
         return this.tasks.schedule();
+      case 'foreachBatchDone':
+        return this.dag.foreachBatchDone(e.run, e.error);
       case 'batchJournaled':
         return this.dag.releaseBatchData(e.run);
       case 'reschedule':
@@ -333,12 +346,12 @@ export class Scheduler implements BatchSourceHost {
   // ---------------------------------------------------------------- client requests (answered from the loop)
 
   /** Load and register a job. Rejects with InvalidArgumentError / UnavailableError / ResourceExhaustedError for the client. */
-  submitJob(bundle: string, source: string, name: string, owner = ''): Promise<Job> {
+  async submitJob(bundle: string, source: string, name: string, owner = ''): Promise<Job> {
     let request: LoadedJobRequest;
     try {
-      request = { ...this.jobManager.load(bundle, source, name, { journal: true, batches: 'clock' }), owner };
+      request = { ...(await this.jobManager.load(bundle, source, name, { journal: true, batches: 'clock' })), owner };
     } catch (err) {
-      return Promise.reject(asError(err));
+      throw asError(err);
     }
     return this.submitLoaded(request);
   }
@@ -347,7 +360,7 @@ export class Scheduler implements BatchSourceHost {
     return this.request<Job>((reply) => ({ type: 'submitJob', request, reply }));
   }
 
-  loadExternalJob(bundle: string, source: string, name: string): LoadedJobRequest {
+  loadExternalJob(bundle: string, source: string, name: string): Promise<LoadedJobRequest> {
     return this.jobManager.load(bundle, source, name, { journal: false, batches: 'external' });
   }
 
@@ -370,12 +383,12 @@ export class Scheduler implements BatchSourceHost {
    * since. Its batches wait until `restoreCache` gives back its cached
    * partitions and checkpoints (job-restore.ts reads them from lineage).
    */
-  restoreJob(record: JobRecord, bundle: string): Promise<Job> {
+  async restoreJob(record: JobRecord, bundle: string): Promise<Job> {
     let request: LoadedJobRequest;
     try {
-      request = this.jobManager.load(bundle, record.source || 'job.js', record.name, { journal: true, batches: 'clock' });
+      request = await this.jobManager.load(bundle, record.source || 'job.js', record.name, { journal: true, batches: 'clock' });
     } catch (err) {
-      return Promise.reject(asError(err));
+      throw asError(err);
     }
     return this.request<Job>((reply) => ({ type: 'restoreJob', record, request, reply }));
   }

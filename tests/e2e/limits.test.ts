@@ -116,7 +116,7 @@ describe('scheduler limits', () => {
     const err = await client.submitJob(loops).catch((e: unknown) => e);
     const elapsed = Date.now() - started;
     expect((err as { code?: number }).code).toBe(Status.INVALID_ARGUMENT);
-    expect((err as Error).message).toBe(`loops.ts: building the job took longer than ${BUILD_TIMEOUT_MS} ms`);
+    expect((err as Error).message).toBe(`loops.ts: building the job took longer than ${BUILD_TIMEOUT_MS} ms (jobBuildTimeout)`);
     expect(elapsed).toBeGreaterThanOrEqual(BUILD_TIMEOUT_MS);
     expect(elapsed).toBeLessThan(BUILD_TIMEOUT_MS + 2500); // bundling and the call included
     // The scheduler is not left stuck: it answers and still sees both executors.

@@ -5,14 +5,16 @@
  * impossible combinations, and the chart's configuration checked against the services' own
  * option schemas so chart and code cannot disagree on a name.
  */
-import { readFileSync } from 'node:fs';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
-import { ConfigMap, Pod, Service, ServiceAccount } from 'kubernetes-models/v1';
+import { ConfigMap, Pod, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { defaultBlockInterval } from '../../cli/commands/up.js';
 import { envName } from '../../lib/config/index.js';
 import { executorConfigSchema } from '../../services/executor/config.js';
@@ -32,6 +34,7 @@ import {
   render,
   renderError,
   renderNotes,
+  secretValue,
   type ChartCopy,
   type K8sObject,
 } from './helpers.js';
@@ -48,7 +51,44 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   'v1/Pod': Pod as never,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget as never,
   'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler as never,
+  'v1/Secret': Secret as never,
+  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy as never,
+  'cert-manager.io/v1/Certificate': class {
+    constructor(private readonly obj: K8sObject) {}
+    validate(): void {
+      validateCertificate(this.obj);
+    }
+  } as never,
 };
+
+/**
+ * cert-manager's Certificate is a CRD kubernetes-models does not ship: checked here against the
+ * fields of cert-manager.io/v1 the chart uses (types, required fields and enums of its CRD schema).
+ */
+function validateCertificate(c: K8sObject): void {
+  const fail = (what: string) => {
+    throw new Error(`Certificate ${c.metadata?.name}: ${what}`);
+  };
+  const goDuration = /^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/;
+  if (typeof c.metadata?.name !== 'string') fail('metadata.name must be a string');
+  const spec = c.spec as K8sObject | undefined;
+  if (!spec) return fail('no spec');
+  const known = ['secretName', 'secretTemplate', 'commonName', 'dnsNames', 'usages', 'duration', 'renewBefore', 'privateKey', 'issuerRef'];
+  for (const k of Object.keys(spec)) if (!known.includes(k)) fail(`spec.${k} is not a field the chart should set`);
+  if (typeof spec.secretName !== 'string' || !spec.secretName) fail('spec.secretName is required');
+  if (typeof spec.issuerRef?.name !== 'string' || !spec.issuerRef.name) fail('spec.issuerRef.name is required');
+  if (spec.commonName !== undefined && (typeof spec.commonName !== 'string' || spec.commonName.length > 64)) fail('spec.commonName must be a string of at most 64 characters');
+  if (spec.dnsNames !== undefined && !(Array.isArray(spec.dnsNames) && spec.dnsNames.every((d: unknown) => typeof d === 'string'))) fail('spec.dnsNames must be strings');
+  const usages = ['signing', 'digital signature', 'content commitment', 'key encipherment', 'key agreement', 'data encipherment', 'cert sign', 'crl sign', 'encipher only', 'decipher only', 'any', 'server auth', 'client auth', 'code signing', 'email protection', 's/mime', 'ipsec end system', 'ipsec tunnel', 'ipsec user', 'timestamping', 'ocsp signing', 'microsoft sgc', 'netscape sgc'];
+  for (const u of spec.usages ?? []) if (!usages.includes(u)) fail(`spec.usages: unknown usage ${JSON.stringify(u)}`);
+  for (const k of ['duration', 'renewBefore']) if (spec[k] !== undefined && !goDuration.test(String(spec[k]))) fail(`spec.${k} is not a Go duration`);
+  const pk = spec.privateKey as K8sObject | undefined;
+  if (pk) {
+    if (!['RSA', 'ECDSA', 'Ed25519'].includes(pk.algorithm)) fail(`spec.privateKey.algorithm ${pk.algorithm}`);
+    if (!Number.isInteger(pk.size)) fail('spec.privateKey.size must be an integer');
+    if (pk.rotationPolicy !== undefined && !['Never', 'Always'].includes(pk.rotationPolicy)) fail(`spec.privateKey.rotationPolicy ${pk.rotationPolicy}`);
+  }
+}
 
 function validateAll(objs: K8sObject[]): void {
   for (const obj of objs) {
@@ -85,6 +125,12 @@ const NON_DEFAULT = {
   },
   probes: { liveness: { enabled: false } },
   tests: { enabled: false },
+  security: {
+    tls: { reloadInterval: '10s' },
+    certManager: { enabled: true, issuerRef: { name: 'platform-ca', kind: 'ClusterIssuer' }, privateKey: { algorithm: 'RSA', size: 3072 } },
+    adminToken: { existingSecret: 'rivulet-admin', existingSecretKey: 'token' },
+    networkPolicy: { clientFrom: [{ namespaceSelector: { matchLabels: { team: 'data' } } }], metricsFrom: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }] },
+  },
 };
 
 let chart: ChartCopy;
@@ -131,6 +177,10 @@ describe('helm template, default values', () => {
         `Service/${componentName('receiver')}`,
         `Service/${componentName('scheduler')}`,
         `ServiceAccount/${RELEASE}-rivulet`,
+        ...COMPONENTS.map((c) => `Secret/${componentName(c)}-tls`),
+        `Secret/${RELEASE}-rivulet-ca`,
+        `Secret/${RELEASE}-rivulet-admin-token`,
+        ...COMPONENTS.map((c) => `NetworkPolicy/${componentName(c)}`),
       ].sort(),
     );
     validateAll(objs);
@@ -146,7 +196,7 @@ describe('helm template, default values', () => {
     expect(() => validateAll([noImage])).toThrow(/selector/);
   });
 
-  it('every service runs `node dist/services/<name>/main.js` with its ConfigMap, grpc probes on its port and a config checksum', () => {
+  it('every service runs `node dist/services/<name>/main.js` with its ConfigMap, TLS health probes on its port and a config checksum', () => {
     for (const c of COMPONENTS) {
       const dep = find(objs, 'Deployment', componentName(c));
       const pod = dep.spec.template;
@@ -160,8 +210,15 @@ describe('helm template, default values', () => {
       const port = Number(cm.data.RIVULET_PORT);
       expect(port).toBe({ receiver: 7070, scheduler: 7071, lineage: 7072, executor: 7073 }[c]);
       expect(container.ports).toEqual([{ name: 'grpc', containerPort: port, protocol: 'TCP' }]);
+      // The kubelet's grpc probe speaks only plaintext: with security on, an exec probe asks
+      // grpc.health over TLS on RIVULET_PORT (run for real in chart-processes.test.ts).
       for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) {
-        expect(container[probe].grpc).toEqual({ port });
+        expect(container[probe].grpc).toBeUndefined();
+        const [node, flag, script] = container[probe].exec.command as string[];
+        expect([node, flag]).toEqual(['node', '-e']);
+        expect(script).toContain("'/grpc.health.v1.Health/Check'");
+        expect(script).toContain('process.env.RIVULET_TLS_CA_FILE');
+        expect(script).toContain(`Date.now() + ${container[probe].timeoutSeconds * 1000}`);
         expect(container[probe].periodSeconds).toBeGreaterThan(0);
       }
       expect(pod.metadata.annotations['checksum/config']).toMatch(/^[0-9a-f]{64}$/);
@@ -171,9 +228,6 @@ describe('helm template, default values', () => {
       expect(cm.data.OTEL_EXPORTER_OTLP_ENDPOINT).toBeUndefined();
       expect(cm.data.RIVULET_METRICS_PORT).toBeUndefined();
       expect(pod.metadata.annotations['prometheus.io/scrape']).toBeUndefined();
-      // Non-root, read-only root filesystem, nothing to escalate.
-      expect(pod.spec.securityContext.runAsNonRoot).toBe(true);
-      expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
       expect(pod.spec.automountServiceAccountToken).toBe(false);
     }
   });
@@ -312,6 +366,20 @@ describe('NOTES.txt', () => {
     expect(custom).toContain(`port-forward svc/${componentName('receiver')} 7070:9000`);
     expect(custom).toContain('OTLP       http://collector:4317 (grpc)');
   });
+
+  it('tells clients where the CA and the admin token are, or that security is off', async () => {
+    const notes = await renderNotes(chart, baseValues());
+    expect(notes).toContain(`kubectl -n ${NAMESPACE} get secret ${componentName('scheduler')}-tls -o jsonpath='{.data.ca\\.crt}' | base64 -d > rivulet-ca.pem`);
+    expect(notes).toContain(`kubectl -n ${NAMESPACE} get secret ${RELEASE}-rivulet-admin-token -o jsonpath='{.data.token}' | base64 -d > rivulet-admin.token`);
+    expect(notes).toContain('export RIVULET_TLS_CA_FILE=$PWD/rivulet-ca.pem RIVULET_TOKEN_FILE=$PWD/rivulet-admin.token');
+    expect(notes).not.toContain('RIVULET_INSECURE');
+    const own = await renderNotes(chart, { ...baseValues(), security: { adminToken: { existingSecret: 'ops', existingSecretKey: 'admin.token' } } });
+    expect(own).toContain(`get secret ops -o jsonpath='{.data.admin\\.token}'`);
+    const off = await renderNotes(chart, { ...baseValues(), security: { enabled: false } });
+    expect(off).toContain('Security is OFF');
+    expect(off).toContain('export RIVULET_INSECURE=true');
+    expect(off).not.toContain('rivulet-ca.pem');
+  });
 });
 
 describe('helm template, non-default values', () => {
@@ -350,7 +418,7 @@ describe('helm template, non-default values', () => {
     expect(spec.nodeSelector).toEqual(NON_DEFAULT.executor.nodeSelector);
     expect(spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey).toBe('kubernetes.io/hostname');
     expect(spec.containers[0].livenessProbe).toBeUndefined();
-    expect(spec.containers[0].readinessProbe.grpc.port).toBe(7073);
+    expect(spec.containers[0].readinessProbe.exec.command[0]).toBe('node');
     for (const o of objs) {
       expect(o.metadata.labels.team).toBe('data');
       expect(o.metadata.annotations?.owner).toBe('data-platform');
@@ -421,6 +489,397 @@ describe('helm template, non-default values', () => {
   });
 });
 
+describe('hardened pods', () => {
+  it('every container runs non-root, read-only, without privileges or capabilities, under RuntimeDefault seccomp', async () => {
+    const objs = await render(chart, baseValues());
+    const pods = [
+      ...objs.filter((o) => o.kind === 'Deployment').map((d) => ({ name: d.metadata.name as string, spec: d.spec.template.spec as K8sObject })),
+      ...objs.filter((o) => o.kind === 'Pod').map((p) => ({ name: p.metadata.name as string, spec: p.spec as K8sObject })),
+    ];
+    expect(pods).toHaveLength(5);
+    for (const { name, spec } of pods) {
+      expect(spec.securityContext, name).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } });
+      for (const c of spec.containers) {
+        expect(c.securityContext, name).toEqual({
+          runAsNonRoot: true,
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ['ALL'] },
+          seccompProfile: { type: 'RuntimeDefault' },
+        });
+        // The one writable path is an emptyDir; every other mount is read-only.
+        for (const m of c.volumeMounts) {
+          const volume = spec.volumes.find((v: K8sObject) => v.name === m.name);
+          if (m.mountPath === '/tmp') expect(volume.emptyDir, name).toEqual({});
+          else expect(m.readOnly, `${name} ${m.mountPath}`).toBe(true);
+        }
+      }
+    }
+  });
+});
+
+describe('security: certificates and the admin token', () => {
+  let objs: K8sObject[];
+  beforeAll(async () => {
+    objs = await render(chart, baseValues());
+  });
+  const TLS_DIR = '/etc/rivulet/tls';
+
+  it('every service mounts only its own role’s certificate, key and the CA, and is pointed at them', () => {
+    for (const c of COMPONENTS) {
+      const pod = find(objs, 'Deployment', componentName(c)).spec.template.spec;
+      const [container] = pod.containers;
+      const tls = pod.volumes.find((v: K8sObject) => v.name === 'tls');
+      expect(tls.secret).toEqual({
+        secretName: `${componentName(c)}-tls`,
+        defaultMode: 0o440,
+        items: [
+          { key: 'tls.crt', path: 'tls.crt' },
+          { key: 'tls.key', path: 'tls.key' },
+          { key: 'ca.crt', path: 'ca.crt' },
+        ],
+      });
+      // A directory mount, not subPath: a renewed Secret reaches the files, and the services re-read them.
+      expect(container.volumeMounts).toContainEqual({ name: 'tls', mountPath: TLS_DIR, readOnly: true });
+      const data = find(objs, 'ConfigMap', componentName(c)).data;
+      expect(data).toMatchObject({
+        RIVULET_TLS_CA_FILE: `${TLS_DIR}/ca.crt`,
+        RIVULET_TLS_CERT_FILE: `${TLS_DIR}/tls.crt`,
+        RIVULET_TLS_KEY_FILE: `${TLS_DIR}/tls.key`,
+        RIVULET_TLS_RELOAD_INTERVAL: '30s',
+      });
+      expect(data.RIVULET_INSECURE).toBeUndefined();
+      // The bootstrap admin token: only the services that authenticate users read it.
+      const token = pod.volumes.find((v: K8sObject) => v.name === 'admin-token');
+      if (c === 'executor') {
+        expect(token).toBeUndefined();
+        expect(data.RIVULET_ADMIN_TOKEN_FILE).toBeUndefined();
+      } else {
+        expect(token.secret).toEqual({ secretName: `${RELEASE}-rivulet-admin-token`, defaultMode: 0o440, items: [{ key: 'token', path: 'token' }] });
+        expect(container.volumeMounts).toContainEqual({ name: 'admin-token', mountPath: '/etc/rivulet/admin-token', readOnly: true });
+        expect(data.RIVULET_ADMIN_TOKEN_FILE).toBe('/etc/rivulet/admin-token/token');
+      }
+    }
+  });
+
+  it('generates one CA and a certificate per role: CN = role, the Service’s DNS names, server and client auth', () => {
+    const ca = new X509Certificate(secretValue(objs, `${RELEASE}-rivulet-ca`, 'tls.crt'));
+    expect(ca.ca).toBe(true);
+    expect(find(objs, 'Secret', `${RELEASE}-rivulet-ca`).type).toBe('kubernetes.io/tls');
+    for (const c of COMPONENTS) {
+      const name = `${componentName(c)}-tls`;
+      const secret = find(objs, 'Secret', name);
+      expect(secret.type).toBe('kubernetes.io/tls');
+      expect(secretValue(objs, name, 'ca.crt').equals(secretValue(objs, `${RELEASE}-rivulet-ca`, 'tls.crt'))).toBe(true);
+      const cert = new X509Certificate(secretValue(objs, name, 'tls.crt'));
+      expect(cert.subject).toBe(`CN=${c}`);
+      expect(cert.checkIssued(ca) && cert.verify(ca.publicKey)).toBe(true);
+      expect(cert.keyUsage).toEqual(expect.arrayContaining(['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2'])); // server auth, client auth
+      expect(cert.checkPrivateKey(createPrivateKey(secretValue(objs, name, 'tls.key')))).toBe(true);
+      if (c !== 'executor') expect(cert.checkHost(`${componentName(c)}.${NAMESPACE}.svc.cluster.local`)).toBeTruthy();
+      // Its expiry is recorded for the next upgrade's renewal check.
+      const notAfter = Number(secret.metadata.annotations['rivulet.dev/not-after']);
+      expect(Math.abs(notAfter * 1000 - Date.parse(cert.validTo))).toBeLessThan(120_000);
+    }
+  });
+
+  it('generates the bootstrap admin token, and the helm test Pod authenticates with it and the CA', () => {
+    const token = secretValue(objs, `${RELEASE}-rivulet-admin-token`, 'token').toString('utf8');
+    expect(token).toMatch(/^rva_[A-Za-z0-9]{48}$/);
+    const pod = find(objs, 'Pod', `${componentName('test')}-wordcount`);
+    const [container] = pod.spec.containers;
+    const env = Object.fromEntries(container.env.map((e: K8sObject) => [e.name, e.value]));
+    expect(env).toMatchObject({ RIVULET_TLS_CA_FILE: '/etc/rivulet/ca/ca.crt', RIVULET_TOKEN_FILE: '/etc/rivulet/admin-token/token' });
+    expect(env.RIVULET_INSECURE).toBeUndefined();
+    // The CA certificate only: no service key reaches the test Pod.
+    expect(pod.spec.volumes.find((v: K8sObject) => v.name === 'ca').secret).toEqual({
+      secretName: `${componentName('scheduler')}-tls`,
+      defaultMode: 0o440,
+      items: [{ key: 'ca.crt', path: 'ca.crt' }],
+    });
+    expect(pod.spec.volumes.find((v: K8sObject) => v.name === 'admin-token').secret.secretName).toBe(`${RELEASE}-rivulet-admin-token`);
+  });
+
+  it('security.enabled=false: no Secrets or mounts, RIVULET_INSECURE=true everywhere', async () => {
+    const off = await render(chart, { ...baseValues(), security: { enabled: false } });
+    validateAll(off);
+    expect(off.filter((o) => o.kind === 'Secret' || o.kind === 'Certificate')).toEqual([]);
+    for (const c of COMPONENTS) {
+      const data = find(off, 'ConfigMap', componentName(c)).data;
+      expect(data.RIVULET_INSECURE).toBe('true');
+      expect(Object.keys(data).filter((k) => k.startsWith('RIVULET_TLS_') || k === 'RIVULET_ADMIN_TOKEN_FILE')).toEqual([]);
+      const pod = find(off, 'Deployment', componentName(c)).spec.template.spec;
+      expect(pod.volumes.map((v: K8sObject) => v.name)).toEqual(['tmp']);
+    }
+    const test = find(off, 'Pod', `${componentName('test')}-wordcount`).spec.containers[0];
+    expect(test.env).toContainEqual({ name: 'RIVULET_INSECURE', value: 'true' });
+    // Plaintext: the native grpc probes on each service's port.
+    for (const c of COMPONENTS) {
+      const [container] = find(off, 'Deployment', componentName(c)).spec.template.spec.containers;
+      const port = Number(find(off, 'ConfigMap', componentName(c)).data.RIVULET_PORT);
+      for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) expect(container[probe].grpc, `${c} ${probe}`).toEqual({ port });
+    }
+    // Turning security off rolls every pod.
+    for (const c of COMPONENTS) {
+      const sum = (o: K8sObject[]) => find(o, 'Deployment', componentName(c)).spec.template.metadata.annotations['checksum/config'];
+      expect(sum(off)).not.toBe(sum(objs));
+    }
+  });
+
+  it('an existing admin-token Secret replaces the generated one', async () => {
+    const own = await render(chart, { ...baseValues(), security: { adminToken: { existingSecret: 'ops-rivulet-admin', existingSecretKey: 'admin' } } });
+    expect(own.filter((o) => o.kind === 'Secret').map((o) => o.metadata.name)).not.toContain(`${RELEASE}-rivulet-admin-token`);
+    for (const c of ['scheduler', 'receiver', 'lineage']) {
+      const token = find(own, 'Deployment', componentName(c)).spec.template.spec.volumes.find((v: K8sObject) => v.name === 'admin-token');
+      expect(token.secret).toMatchObject({ secretName: 'ops-rivulet-admin', items: [{ key: 'admin', path: 'token' }] });
+    }
+    expect(find(own, 'Pod', `${componentName('test')}-wordcount`).spec.volumes.find((v: K8sObject) => v.name === 'admin-token').secret.secretName).toBe('ops-rivulet-admin');
+  });
+
+  it('cert-manager: a Certificate per role (CN = role, server and client auth) into the Secrets the pods mount, and no generated CA', async () => {
+    const cm = await render(chart, {
+      ...baseValues(),
+      security: { certManager: { enabled: true, issuerRef: { name: 'rivulet-ca', kind: 'ClusterIssuer' }, duration: '720h', renewBefore: '240h' } },
+    });
+    validateAll(cm);
+    expect(cm.filter((o) => o.kind === 'Secret').map((o) => o.metadata.name)).toEqual([`${RELEASE}-rivulet-admin-token`]);
+    for (const c of COMPONENTS) {
+      const cert = find(cm, 'Certificate', `${componentName(c)}-tls`);
+      expect(cert.spec).toMatchObject({
+        secretName: `${componentName(c)}-tls`,
+        commonName: c,
+        usages: expect.arrayContaining(['server auth', 'client auth']),
+        duration: '720h',
+        renewBefore: '240h',
+        issuerRef: { name: 'rivulet-ca', kind: 'ClusterIssuer', group: 'cert-manager.io' },
+        privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
+      });
+      expect(cert.spec.dnsNames).toContain(`${componentName(c)}.${NAMESPACE}.svc.cluster.local`);
+      const pod = find(cm, 'Deployment', componentName(c)).spec.template.spec;
+      expect(pod.volumes.find((v: K8sObject) => v.name === 'tls').secret.secretName).toBe(cert.spec.secretName);
+    }
+  });
+
+  it('the validator is live for Certificates too', async () => {
+    const cm = await render(chart, { ...baseValues(), security: { certManager: { enabled: true, issuerRef: { name: 'x' } } } });
+    const broken = structuredClone(find(cm, 'Certificate', `${componentName('scheduler')}-tls`));
+    broken.spec.usages = ['server', 'client'];
+    expect(() => validateAll([broken])).toThrow(/unknown usage/);
+  });
+});
+
+/**
+ * `helm upgrade` against a cluster that holds `secrets`: `helm template` has no cluster, so a copy of
+ * the chart answers its Secret `lookup`s from a file instead — the templates are otherwise the same.
+ */
+async function renderAgainstCluster(values: object, secrets: K8sObject[]): Promise<K8sObject[]> {
+  const copy = chartCopy();
+  try {
+    const templates = join(copy.dir, 'templates');
+    let faked = 0;
+    for (const file of readdirSync(templates).filter((f) => f.endsWith('.yaml'))) {
+      const path = join(templates, file);
+      const text = readFileSync(path, 'utf8');
+      const answered = text.replace(/lookup "v1" "Secret" \S+ (\$\w+)/g, (_call, name: string) => {
+        faked++;
+        return `(default (dict) (get (fromYaml ($.Files.Get "cluster-secrets.yaml")) ${name}))`;
+      });
+      if (answered !== text) writeFileSync(path, answered);
+    }
+    // The CA, each service's certificate and the admin token: every lookup the chart makes.
+    expect(faked).toBe(3);
+    writeFileSync(join(copy.dir, 'cluster-secrets.yaml'), JSON.stringify(Object.fromEntries(secrets.map((o) => [o.metadata.name, o]))));
+    return await render(copy, values);
+  } finally {
+    copy.remove();
+  }
+}
+
+describe('security: generated material survives upgrades (Secrets looked up and reused)', () => {
+  const secrets = (objs: K8sObject[]) => objs.filter((o) => o.kind === 'Secret');
+  const data = (objs: K8sObject[], name: string) => find(objs, 'Secret', name).data as Record<string, string>;
+  const caName = `${RELEASE}-rivulet-ca`;
+  const tlsName = (c: string) => `${componentName(c)}-tls`;
+  let installed: K8sObject[];
+  beforeAll(async () => {
+    installed = await renderAgainstCluster(baseValues(), []);
+  });
+
+  it('an upgrade keeps the CA, every certificate and the admin token as they are', async () => {
+    const upgraded = await renderAgainstCluster(baseValues(), secrets(installed));
+    for (const s of secrets(installed)) expect(data(upgraded, s.metadata.name), s.metadata.name).toEqual(s.data);
+    for (const c of COMPONENTS) {
+      expect(find(upgraded, 'Secret', tlsName(c)).metadata.annotations['rivulet.dev/not-after']).toBe(find(installed, 'Secret', tlsName(c)).metadata.annotations['rivulet.dev/not-after']);
+    }
+  });
+
+  it('a deleted service Secret is reissued from the same CA on the next upgrade (leaf rotation); the others stay', async () => {
+    const upgraded = await renderAgainstCluster(baseValues(), secrets(installed).filter((s) => s.metadata.name !== tlsName('executor')));
+    expect(data(upgraded, caName)).toEqual(data(installed, caName));
+    expect(data(upgraded, tlsName('executor'))['tls.crt']).not.toBe(data(installed, tlsName('executor'))['tls.crt']);
+    const ca = new X509Certificate(secretValue(installed, caName, 'tls.crt'));
+    const cert = new X509Certificate(secretValue(upgraded, tlsName('executor'), 'tls.crt'));
+    expect(cert.subject).toBe('CN=executor');
+    expect(cert.verify(ca.publicKey)).toBe(true);
+    for (const c of ['receiver', 'scheduler', 'lineage']) expect(data(upgraded, tlsName(c))).toEqual(data(installed, tlsName(c)));
+  });
+
+  it('a certificate within renewBeforeDays of expiry is reissued by any upgrade', async () => {
+    const soon = structuredClone(secrets(installed));
+    const scheduler = soon.find((s) => s.metadata.name === tlsName('scheduler'))!;
+    scheduler.metadata.annotations['rivulet.dev/not-after'] = String(Math.floor(Date.now() / 1000) + 10 * 86400);
+    const upgraded = await renderAgainstCluster(baseValues(), soon);
+    expect(data(upgraded, tlsName('scheduler'))['tls.crt']).not.toBe(data(installed, tlsName('scheduler'))['tls.crt']);
+    expect(Number(find(upgraded, 'Secret', tlsName('scheduler')).metadata.annotations['rivulet.dev/not-after'])).toBeGreaterThan(Date.now() / 1000 + 360 * 86400);
+    expect(data(upgraded, tlsName('receiver'))).toEqual(data(installed, tlsName('receiver')));
+  });
+
+  it('a deleted CA Secret reissues every certificate from a new CA (CA rotation)', async () => {
+    const upgraded = await renderAgainstCluster(baseValues(), secrets(installed).filter((s) => s.metadata.name !== caName));
+    const ca = new X509Certificate(secretValue(upgraded, caName, 'tls.crt'));
+    expect(data(upgraded, caName)['tls.crt']).not.toBe(data(installed, caName)['tls.crt']);
+    for (const c of COMPONENTS) {
+      const cert = new X509Certificate(secretValue(upgraded, tlsName(c), 'tls.crt'));
+      expect(cert.verify(ca.publicKey), c).toBe(true);
+      expect(data(upgraded, tlsName(c))['ca.crt']).toBe(data(upgraded, caName)['tls.crt']);
+    }
+    // The admin token is its own Secret: kept.
+    expect(data(upgraded, `${RELEASE}-rivulet-admin-token`)).toEqual(data(installed, `${RELEASE}-rivulet-admin-token`));
+  });
+});
+
+/**
+ * NetworkPolicy semantics, enough for the chart's policies: a connection from pod A to pod B on a
+ * port is allowed when A's egress and B's ingress both allow it (a pod no policy of that type
+ * selects is open that way). Only matchLabels selectors; a peer with just a podSelector means the
+ * policy's namespace.
+ */
+interface Endpoint {
+  labels: Record<string, string>;
+  namespace: string;
+  /** Outside the cluster (matched only by empty peer lists and ipBlocks). */
+  external?: boolean;
+}
+
+function matches(selector: K8sObject | undefined, labels: Record<string, string>): boolean {
+  if (!selector) return true;
+  if (selector.matchExpressions) throw new Error('matchExpressions are not modelled');
+  return Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+}
+
+function peerMatches(peer: K8sObject, e: Endpoint, policyNamespace: string): boolean {
+  if (peer.ipBlock) return e.external === true;
+  if (e.external) return false;
+  const nsOk = peer.namespaceSelector ? matches(peer.namespaceSelector, { 'kubernetes.io/metadata.name': e.namespace }) : e.namespace === policyNamespace;
+  return nsOk && matches(peer.podSelector, e.labels);
+}
+
+function allowedBy(policies: K8sObject[], type: 'Ingress' | 'Egress', self: Endpoint, other: Endpoint, port: number, protocol: string): boolean {
+  const mine = policies.filter((p) => !self.external && p.metadata.namespace === self.namespace && matches(p.spec.podSelector, self.labels) && p.spec.policyTypes.includes(type));
+  if (mine.length === 0) return true;
+  const key = type === 'Ingress' ? 'ingress' : 'egress';
+  const peers = type === 'Ingress' ? 'from' : 'to';
+  return mine.some((p) =>
+    (p.spec[key] ?? []).some(
+      (rule: K8sObject) =>
+        (!rule[peers] || rule[peers].length === 0 || rule[peers].some((peer: K8sObject) => peerMatches(peer, other, p.metadata.namespace))) &&
+        (!rule.ports || rule.ports.some((rp: K8sObject) => rp.port === port && (rp.protocol ?? 'TCP') === protocol)),
+    ),
+  );
+}
+
+function connects(objs: K8sObject[], from: Endpoint, to: Endpoint, port: number, protocol = 'TCP'): boolean {
+  const policies = objs.filter((o) => o.kind === 'NetworkPolicy');
+  return allowedBy(policies, 'Egress', from, to, port, protocol) && allowedBy(policies, 'Ingress', to, from, port, protocol);
+}
+
+describe('NetworkPolicies', () => {
+  const PORTS = { receiver: 7070, scheduler: 7071, lineage: 7072, executor: 7073 } as const;
+  const pod = (objs: K8sObject[], c: string): Endpoint => ({
+    labels: c === 'test' ? find(objs, 'Pod', `${componentName('test')}-wordcount`).metadata.labels : find(objs, 'Deployment', componentName(c)).spec.template.metadata.labels,
+    namespace: NAMESPACE,
+  });
+  const client: Endpoint = { labels: { app: 'some-producer' }, namespace: NAMESPACE };
+  const elsewhere: Endpoint = { labels: { app: 'some-producer' }, namespace: 'other-team' };
+  const internet: Endpoint = { labels: {}, namespace: '', external: true };
+  const dns: Endpoint = { labels: { 'k8s-app': 'kube-dns' }, namespace: 'kube-system' };
+
+  it('each service reaches exactly the peers it calls, on their gRPC ports; clients only the receiver and scheduler', async () => {
+    const objs = await render(chart, baseValues());
+    const calls = new Set(['scheduler→executor', 'scheduler→lineage', 'scheduler→receiver', 'receiver→executor', 'receiver→scheduler', 'executor→executor', 'executor→receiver']);
+    for (const a of COMPONENTS) {
+      for (const b of COMPONENTS) {
+        expect(connects(objs, pod(objs, a), pod(objs, b), PORTS[b]), `${a}→${b}`).toBe(calls.has(`${a}→${b}`));
+      }
+      // Every service: DNS and the (external) NATS; nothing else outside.
+      expect(connects(objs, pod(objs, a), dns, 53, 'UDP'), `${a} DNS`).toBe(true);
+      expect(connects(objs, pod(objs, a), internet, 4222), `${a} NATS`).toBe(true);
+      expect(connects(objs, pod(objs, a), internet, 443), `${a} anywhere else`).toBe(false);
+    }
+    for (const from of [client, elsewhere, internet, pod(objs, 'test')]) {
+      expect(connects(objs, from, pod(objs, 'receiver'), 7070)).toBe(true);
+      expect(connects(objs, from, pod(objs, 'scheduler'), 7071)).toBe(true);
+      expect(connects(objs, from, pod(objs, 'lineage'), 7072)).toBe(false);
+      expect(connects(objs, from, pod(objs, 'executor'), 7073)).toBe(false);
+      // The status page listens on loopback by default: nothing to let in.
+      expect(connects(objs, from, pod(objs, 'scheduler'), 4040)).toBe(false);
+      expect(connects(objs, from, pod(objs, 'receiver'), 7071)).toBe(false);
+    }
+  });
+
+  it('clientFrom narrows the client ports to those peers (the Rivulet pods that call them stay allowed)', async () => {
+    const objs = await render(chart, {
+      ...baseValues(),
+      security: { networkPolicy: { clientFrom: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'other-team' } } }] } },
+    });
+    validateAll(objs);
+    expect(connects(objs, elsewhere, pod(objs, 'receiver'), 7070)).toBe(true);
+    expect(connects(objs, elsewhere, pod(objs, 'scheduler'), 7071)).toBe(true);
+    expect(connects(objs, client, pod(objs, 'receiver'), 7070)).toBe(false);
+    expect(connects(objs, internet, pod(objs, 'scheduler'), 7071)).toBe(false);
+    expect(connects(objs, pod(objs, 'test'), pod(objs, 'scheduler'), 7071)).toBe(true);
+    expect(connects(objs, pod(objs, 'scheduler'), pod(objs, 'receiver'), 7070)).toBe(true);
+    expect(connects(objs, pod(objs, 'receiver'), pod(objs, 'scheduler'), 7071)).toBe(true);
+    expect(connects(objs, pod(objs, 'executor'), pod(objs, 'receiver'), 7070)).toBe(true);
+  });
+
+  it('opens the metrics port, an exposed status page, the OTLP collector and extraEgress when configured', async () => {
+    const objs = await render(chart, {
+      ...baseValues(),
+      otel: { metricsPort: 9464, endpoint: 'http://otel-collector.observability:4317' },
+      scheduler: { config: { statusHost: '0.0.0.0' } },
+      security: { networkPolicy: { metricsFrom: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], extraEgress: [{ ports: [{ port: 5432, protocol: 'TCP' }] }] } },
+    });
+    validateAll(objs);
+    const prometheus: Endpoint = { labels: {}, namespace: 'monitoring' };
+    for (const c of COMPONENTS) {
+      expect(connects(objs, prometheus, pod(objs, c), 9464), `${c} metrics`).toBe(true);
+      expect(connects(objs, client, pod(objs, c), 9464), `${c} metrics from a client`).toBe(false);
+      expect(connects(objs, pod(objs, c), internet, 4317), `${c} OTLP`).toBe(true);
+      expect(connects(objs, pod(objs, c), internet, 5432), `${c} extraEgress`).toBe(true);
+    }
+    expect(connects(objs, client, pod(objs, 'scheduler'), 4040)).toBe(true);
+  });
+
+  it('with the bundled NATS: Rivulet pods reach it, nobody else does', async () => {
+    const objs = await render(chart, { nats: { enabled: true } });
+    validateAll(objs);
+    const nats: Endpoint = { labels: { 'app.kubernetes.io/name': 'nats', 'app.kubernetes.io/instance': RELEASE, 'app.kubernetes.io/component': 'nats' }, namespace: NAMESPACE };
+    const natsBox: Endpoint = { labels: { 'app.kubernetes.io/name': 'nats', 'app.kubernetes.io/instance': RELEASE, 'app.kubernetes.io/component': 'nats-box' }, namespace: NAMESPACE };
+    for (const c of COMPONENTS) expect(connects(objs, pod(objs, c), nats, 4222), c).toBe(true);
+    for (const from of [client, elsewhere, internet]) expect(connects(objs, from, nats, 4222)).toBe(false);
+    expect(connects(objs, natsBox, nats, 4222)).toBe(true);
+    expect(connects(objs, nats, nats, 6222)).toBe(true);
+    // And the services' NATS egress goes to those pods, not anywhere on 4222.
+    expect(connects(objs, pod(objs, 'scheduler'), internet, 4222)).toBe(false);
+  });
+
+  it('security.networkPolicy.enabled=false renders none', async () => {
+    const objs = await render(chart, { ...baseValues(), security: { networkPolicy: { enabled: false } } });
+    expect(objs.filter((o) => o.kind === 'NetworkPolicy')).toEqual([]);
+  });
+});
+
 describe('values.schema.json refuses bad values', () => {
   const cases: Array<[string, object, RegExp]> = [
     ['negative executor replicas', { executor: { replicaCount: -1 } }, /executor\.replicaCount: Must be greater than or equal to 1/],
@@ -439,6 +898,14 @@ describe('values.schema.json refuses bad values', () => {
     ['an unknown anti-affinity preset', { executor: { podAntiAffinityPreset: 'always' } }, /executor\.podAntiAffinityPreset/],
     ['a probe without its switch', { probes: { readiness: { enabled: 'yes' } } }, /probes\.readiness\.enabled: Invalid type/],
     ['a lineage Service type (it stays ClusterIP)', { lineage: { service: { type: 'LoadBalancer' } } }, /lineage\.service: Additional property type is not allowed/],
+    ['security.enabled as a string', { security: { enabled: 'yes' } }, /security\.enabled: Invalid type\. Expected: boolean/],
+    ['an unknown security value', { security: { mtls: true } }, /security: Additional property mtls is not allowed/],
+    ['an unknown issuer kind', { security: { certManager: { issuerRef: { kind: 'Vault' } } } }, /security\.certManager\.issuerRef\.kind/],
+    ['a certificate duration cert-manager cannot parse', { security: { certManager: { duration: '90 days' } } }, /security\.certManager\.duration: Does not match pattern/],
+    ['an RSA size for an ECDSA key that does not exist', { security: { certManager: { privateKey: { size: 1024 } } } }, /security\.certManager\.privateKey\.size/],
+    ['certificates valid for 0 days', { security: { tls: { validityDays: 0 } } }, /security\.tls\.validityDays: Must be greater than or equal to 1/],
+    ['a malformed reload interval', { security: { tls: { reloadInterval: 'often' } } }, /security\.tls\.reloadInterval/],
+    ['a client peer that is not a NetworkPolicyPeer', { security: { networkPolicy: { clientFrom: [{ pods: 'all' }] } } }, /security\.networkPolicy\.clientFrom\.0: Additional property pods is not allowed/],
   ];
   for (const [what, values, message] of cases) {
     it(what, async () => {
@@ -499,6 +966,21 @@ describe('validateValues refuses impossible combinations', () => {
     ],
     ['two services on one port', { executor: { port: 7070 } }, ['receiver.port, scheduler.port, lineage.port and executor.port must differ']],
     ['the metrics port on a gRPC port', { otel: { metricsPort: 7071 } }, ['otel.metricsPort=7071 is a service']],
+    [
+      'cert-manager with security off',
+      { security: { enabled: false, certManager: { enabled: true, issuerRef: { name: 'ca' } } } },
+      ['security.certManager.enabled=true with security.enabled=false'],
+    ],
+    ['cert-manager without an issuer', { security: { certManager: { enabled: true } } }, ['security.certManager.enabled=true needs security.certManager.issuerRef.name']],
+    ['an admin-token Secret with security off', { security: { enabled: false, adminToken: { existingSecret: 'mine' } } }, ['security.adminToken.existingSecret="mine" with security.enabled=false']],
+    ['an admin-token Secret without its key', { security: { adminToken: { existingSecret: 'mine', existingSecretKey: '' } } }, ['security.adminToken.existingSecret needs security.adminToken.existingSecretKey']],
+    [
+      'cert-manager renewing before the certificate is even issued',
+      { security: { certManager: { enabled: true, issuerRef: { name: 'ca' }, duration: '24h', renewBefore: '48h' } } },
+      ['security.certManager.renewBefore=48h must be shorter than security.certManager.duration=24h'],
+    ],
+    ['generated certificates renewed on every upgrade', { security: { tls: { validityDays: 30, renewBeforeDays: 30 } } }, ['security.tls.renewBeforeDays=30 must be below security.tls.validityDays=30']],
+    ['certificates outliving their CA', { security: { tls: { validityDays: 4000 } } }, ['security.tls.validityDays=4000 outlives security.tls.caValidityDays=3650']],
   ];
   for (const [what, values, messages] of cases) {
     it(what, async () => {

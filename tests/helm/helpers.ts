@@ -3,12 +3,13 @@
  * helm/rivulet with the offline NATS stand-in under charts/ (Helm refuses to render a chart whose
  * declared dependency is missing, and the real one cannot be downloaded here), `helm template`
  * rendered into plain objects, and the Kubernetes semantics the process test needs to run
- * containers locally: `$(VAR)` expansion and ConfigMap/downward-API environment resolution.
+ * containers locally: `$(VAR)` expansion, ConfigMap/downward-API environment resolution, and
+ * Secret and emptyDir volumes materialised as local directories.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 // @ts-expect-error -- a plain ESM script without type declarations
@@ -201,6 +202,56 @@ export function resolveEnv(container: K8sObject, objs: K8sObject[], pod: PodFact
     }
   }
   return env;
+}
+
+/**
+ * A pod's volumes as the kubelet would mount them into one container, materialised under `root`:
+ * a Secret volume becomes a directory with one file per item (the key's base64 data decoded, or
+ * every key when no items are listed, with the volume's defaultMode), an emptyDir an empty
+ * directory. Returns mount path → local directory, for `rewritePaths`. A Secret that was not
+ * rendered with the chart (an existingSecret) or any other volume type fails loudly.
+ */
+export function materialiseVolumes(podSpec: K8sObject, container: K8sObject, objs: K8sObject[], root: string): Map<string, string> {
+  const mounts = new Map<string, string>();
+  for (const m of container.volumeMounts ?? []) {
+    const volume = (podSpec.volumes ?? []).find((v: K8sObject) => v.name === m.name);
+    if (!volume) throw new Error(`volumeMount ${m.name} names no volume of the pod`);
+    if (m.subPath) throw new Error(`subPath mount ${m.name}: a renewed Secret would never reach it`);
+    const dir = join(root, m.mountPath as string);
+    mkdirSync(dir, { recursive: true });
+    if (volume.secret) {
+      const secret = find(objs, 'Secret', volume.secret.secretName);
+      const items: Array<{ key: string; path: string }> = volume.secret.items ?? Object.keys(secret.data ?? {}).map((key) => ({ key, path: key }));
+      for (const item of items) {
+        const data = secret.data?.[item.key] as string | undefined;
+        if (data === undefined) throw new Error(`Secret ${secret.metadata.name} has no key ${item.key} (volume ${m.name})`);
+        const file = join(dir, item.path);
+        mkdirSync(dirname(file), { recursive: true });
+        writeFileSync(file, Buffer.from(data, 'base64'), { mode: volume.secret.defaultMode ?? 0o644 });
+      }
+    } else if (!volume.emptyDir) {
+      throw new Error(`unsupported volume ${JSON.stringify(volume)}`);
+    }
+    mounts.set(m.mountPath as string, dir);
+  }
+  return mounts;
+}
+
+/** Env values naming a file under a mount path, pointed at the materialised directory instead. */
+export function rewritePaths(env: Record<string, string>, mounts: Map<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) {
+    const mount = [...mounts.keys()].find((path) => v === path || v.startsWith(`${path}/`));
+    out[k] = mount ? mounts.get(mount)! + v.slice(mount.length) : v;
+  }
+  return out;
+}
+
+/** The decoded value of a rendered Secret's key. */
+export function secretValue(objs: K8sObject[], name: string, key: string): Buffer {
+  const data = find(objs, 'Secret', name).data?.[key] as string | undefined;
+  if (data === undefined) throw new Error(`Secret ${name} has no key ${key}`);
+  return Buffer.from(data, 'base64');
 }
 
 /** The Dockerfile's instructions of its last (runtime) stage, and of all stages. */

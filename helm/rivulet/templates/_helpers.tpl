@@ -184,6 +184,86 @@ there may be (50ms blocks, or one per batch for a batch interval under 50ms).
 {{- end -}}
 
 {{/*
+Security (issue 13, README "Deploy with Helm" → Security). Every service gets its role's
+certificate (CN = role) and the cluster CA in one Secret per role, mounted read-only at
+/etc/rivulet/tls; the same layout (tls.crt, tls.key, ca.crt) whether the chart generated it on
+install or cert-manager issued it. The scheduler, receiver and lineage also get the bootstrap admin
+token. With a tls:// NATS URL the services present the same certificate to NATS (one NATS user per
+role); the bundled NATS is still plaintext (see the NATS note in rivulet.configData).
+*/}}
+
+{{/* Roles with a certificate: the services, in the order the templates render them. */}}
+{{- define "rivulet.security.roles" -}}
+{{- list "receiver" "scheduler" "lineage" "executor" | toJson -}}
+{{- end -}}
+
+{{/* Secret holding one role's certificate, key and CA. Arguments: (dict "ctx" $ "component" "receiver") */}}
+{{- define "rivulet.security.tlsSecretName" -}}
+{{- printf "%s-tls" (include "rivulet.componentName" .) -}}
+{{- end -}}
+
+{{/* Secret holding the CA the chart generated (certificate and key); only without cert-manager. */}}
+{{- define "rivulet.security.caSecretName" -}}
+{{- printf "%s-ca" (include "rivulet.fullname" . | trunc 50 | trimSuffix "-") -}}
+{{- end -}}
+
+{{/* Secret and key of the bootstrap admin token: the chart's, or security.adminToken.existingSecret. */}}
+{{- define "rivulet.security.adminTokenSecretName" -}}
+{{- default (printf "%s-admin-token" (include "rivulet.fullname" . | trunc 50 | trimSuffix "-")) .Values.security.adminToken.existingSecret -}}
+{{- end -}}
+
+{{- define "rivulet.security.adminTokenSecretKey" -}}
+{{- ternary .Values.security.adminToken.existingSecretKey "token" (ne .Values.security.adminToken.existingSecret "") -}}
+{{- end -}}
+
+{{/*
+DNS names of one role's certificate: its Service's names (executors have no Service and are dialled
+by pod IP, so theirs are nominal). Rivulet checks the role in the CN, not the name; the names are for
+other TLS tooling.
+Arguments: (dict "ctx" $ "component" "receiver"). Output: a JSON list.
+*/}}
+{{- define "rivulet.security.dnsNames" -}}
+{{- $name := include "rivulet.componentName" . -}}
+{{- $ns := .ctx.Release.Namespace -}}
+{{- list $name (printf "%s.%s" $name $ns) (printf "%s.%s.svc" $name $ns) (printf "%s.%s.svc.%s" $name $ns .ctx.Values.clusterDomain) | toJson -}}
+{{- end -}}
+
+{{/* Does this component read the bootstrap admin token? (The services that authenticate users.) */}}
+{{- define "rivulet.security.readsAdminToken" -}}
+{{- if has .component (list "scheduler" "receiver" "lineage") -}}true{{- end -}}
+{{- end -}}
+
+{{- /* Where the pods find their security material. */ -}}
+{{- define "rivulet.security.tlsDir" -}}/etc/rivulet/tls{{- end -}}
+{{- define "rivulet.security.tokenDir" -}}/etc/rivulet/admin-token{{- end -}}
+
+{{/*
+The probe of a service: the native Kubernetes `grpc` probe when security is off; with security on an
+`exec` probe, because the kubelet's grpc probe speaks only plaintext and the services only TLS. It
+asks grpc.health.v1 Check on the container's own port over TLS (CA from RIVULET_TLS_CA_FILE) and
+passes on SERVING only, as the grpc probe does; with @grpc/grpc-js alone (no proto loading) so a probe
+costs one short-lived `node`. Arguments: (dict "ctx" $ "component" "receiver" "timeoutSeconds" 2)
+*/}}
+{{- define "rivulet.probeAction" -}}
+{{- $values := index .ctx.Values .component -}}
+{{- if .ctx.Values.security.enabled -}}
+{{- $script := printf `const grpc = require('@grpc/grpc-js');
+const ca = require('fs').readFileSync(process.env.RIVULET_TLS_CA_FILE);
+const creds = grpc.credentials.createSsl(ca, null, null, { checkServerIdentity: () => undefined });
+const Health = grpc.makeGenericClientConstructor({ check: { path: '/grpc.health.v1.Health/Check', requestStream: false, responseStream: false, requestSerialize: () => Buffer.alloc(0), responseDeserialize: (b) => b } }, 'Health');
+const client = new Health('127.0.0.1:' + process.env.RIVULET_PORT, creds, { 'grpc.ssl_target_name_override': 'rivulet' });
+client.check({}, { deadline: Date.now() + %d }, (err, res) => {
+  if (err) { console.error('health check failed: ' + err.message); process.exit(1); }
+  if (res.length === 2 && res[0] === 8 && res[1] === 1) process.exit(0);
+  console.error('not SERVING'); process.exit(1);
+});` (mul (.timeoutSeconds | int) 1000) -}}
+{{- dict "exec" (dict "command" (list "node" "-e" $script)) | toYaml -}}
+{{- else -}}
+{{- dict "grpc" (dict "port" ($values.port | int)) | toYaml -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 Refuse impossible combinations of values with one message listing every problem.
 values.schema.json checks each value alone; this checks how they fit together.
 */}}
@@ -269,6 +349,31 @@ values.schema.json checks each value alone; this checks how they fit together.
 {{- if and $v.otel.metricsPort (has ($v.otel.metricsPort | int) $ports) -}}
 {{- $errors = append $errors (printf "otel.metricsPort=%d is a service's gRPC port; pick another" ($v.otel.metricsPort | int)) -}}
 {{- end -}}
+{{- /* Security. */ -}}
+{{- $sec := $v.security -}}
+{{- if not $sec.enabled -}}
+{{- if $sec.certManager.enabled -}}
+{{- $errors = append $errors "security.certManager.enabled=true with security.enabled=false: certificates would be issued but every service runs with RIVULET_INSECURE=true; turn security on or cert-manager off" -}}
+{{- end -}}
+{{- if $sec.adminToken.existingSecret -}}
+{{- $errors = append $errors (printf "security.adminToken.existingSecret=%q with security.enabled=false: without security no token is checked; turn security on or unset the Secret" $sec.adminToken.existingSecret) -}}
+{{- end -}}
+{{- end -}}
+{{- if and $sec.certManager.enabled (not $sec.certManager.issuerRef.name) -}}
+{{- $errors = append $errors "security.certManager.enabled=true needs security.certManager.issuerRef.name: the Issuer or ClusterIssuer that signs the services' certificates (a CA issuer, so that each Secret carries ca.crt)" -}}
+{{- end -}}
+{{- if and $sec.adminToken.existingSecret (not $sec.adminToken.existingSecretKey) -}}
+{{- $errors = append $errors "security.adminToken.existingSecret needs security.adminToken.existingSecretKey (the key holding the token)" -}}
+{{- end -}}
+{{- if and $sec.certManager.enabled (le (include "rivulet.durationMs" $sec.certManager.duration | int64) (include "rivulet.durationMs" $sec.certManager.renewBefore | int64)) -}}
+{{- $errors = append $errors (printf "security.certManager.renewBefore=%s must be shorter than security.certManager.duration=%s" $sec.certManager.renewBefore $sec.certManager.duration) -}}
+{{- end -}}
+{{- if and (not $sec.certManager.enabled) (le ($sec.tls.validityDays | int) ($sec.tls.renewBeforeDays | int)) -}}
+{{- $errors = append $errors (printf "security.tls.renewBeforeDays=%d must be below security.tls.validityDays=%d, or every upgrade would reissue the certificates" ($sec.tls.renewBeforeDays | int) ($sec.tls.validityDays | int)) -}}
+{{- end -}}
+{{- if and (not $sec.certManager.enabled) (gt ($sec.tls.validityDays | int) ($sec.tls.caValidityDays | int)) -}}
+{{- $errors = append $errors (printf "security.tls.validityDays=%d outlives security.tls.caValidityDays=%d: a certificate cannot be valid for longer than the CA that signs it" ($sec.tls.validityDays | int) ($sec.tls.caValidityDays | int)) -}}
+{{- end -}}
 {{- if $errors -}}
 {{- fail (printf "\n\nRIVULET VALUES VALIDATION:\n  - %s\n" (join "\n  - " $errors)) -}}
 {{- end -}}
@@ -306,6 +411,25 @@ its own `<component>.config`. Arguments: (dict "ctx" $ "component" "receiver")
 {{- $_ := set $env (include "rivulet.envName" $k) (include "rivulet.envValue" $val) -}}
 {{- end -}}
 {{- end -}}
+{{- /* Security: the files mounted by rivulet.podTemplate, or plaintext when turned off. */ -}}
+{{- if $ctx.Values.security.enabled -}}
+{{- $tls := include "rivulet.security.tlsDir" $ctx -}}
+{{- $_ := set $env "RIVULET_TLS_CA_FILE" (printf "%s/ca.crt" $tls) -}}
+{{- $_ := set $env "RIVULET_TLS_CERT_FILE" (printf "%s/tls.crt" $tls) -}}
+{{- $_ := set $env "RIVULET_TLS_KEY_FILE" (printf "%s/tls.key" $tls) -}}
+{{- $_ := set $env "RIVULET_TLS_RELOAD_INTERVAL" (include "rivulet.envValue" $ctx.Values.security.tls.reloadInterval) -}}
+{{- if include "rivulet.security.readsAdminToken" . -}}
+{{- $_ := set $env "RIVULET_ADMIN_TOKEN_FILE" (printf "%s/token" (include "rivulet.security.tokenDir" $ctx)) -}}
+{{- end -}}
+{{- else -}}
+{{- $_ := set $env "RIVULET_INSECURE" "true" -}}
+{{- end -}}
+{{- /*
+NATS: with a tls:// URL the services present the same certificate to NATS, which maps it to their
+user (lib/security/nats-permissions.ts); a nats:// URL is plaintext. The bundled NATS is plaintext
+for now: its TLS (a server certificate from the cluster CA, verify_and_map, the users of
+docs/nats-security.conf, a tls:// rivulet.natsUrl) is the step that goes here and in values `nats:`.
+*/ -}}
 {{- $_ := set $env "OTEL_SERVICE_NAME" (printf "rivulet-%s" .component) -}}
 {{- with $ctx.Values.otel.metricsPort -}}
 {{- $_ := set $env "RIVULET_METRICS_PORT" (include "rivulet.envValue" .) -}}
@@ -416,19 +540,11 @@ spec:
         {{- with $values.extraEnv }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
-      {{- $probe := dict "grpc" (dict "port" ($values.port | int)) }}
-      {{- with $ctx.Values.probes }}
-      {{- if .startup.enabled }}
-      startupProbe:
-        {{- toYaml (merge (omit .startup "enabled") $probe) | nindent 8 }}
-      {{- end }}
-      {{- if .readiness.enabled }}
-      readinessProbe:
-        {{- toYaml (merge (omit .readiness "enabled") $probe) | nindent 8 }}
-      {{- end }}
-      {{- if .liveness.enabled }}
-      livenessProbe:
-        {{- toYaml (merge (omit .liveness "enabled") $probe) | nindent 8 }}
+      {{- range $kind := list "startup" "readiness" "liveness" }}
+      {{- $p := index $ctx.Values.probes $kind }}
+      {{- if $p.enabled }}
+      {{ $kind }}Probe:
+        {{- toYaml (merge (omit $p "enabled") (include "rivulet.probeAction" (merge (dict "timeoutSeconds" $p.timeoutSeconds) $args) | fromYaml)) | nindent 8 }}
       {{- end }}
       {{- end }}
       {{- with $values.resources }}
@@ -438,9 +554,45 @@ spec:
       securityContext:
         {{- toYaml $ctx.Values.containerSecurityContext | nindent 8 }}
       volumeMounts:
+        # The root filesystem is read-only; /tmp is the one writable path (nothing in Rivulet writes to
+        # disk, but Node and job code may want a temp dir).
         - name: tmp
           mountPath: /tmp
+        {{- if $ctx.Values.security.enabled }}
+        # Not subPath mounts: those never see a renewed Secret, and the services re-read these files.
+        - name: tls
+          mountPath: {{ include "rivulet.security.tlsDir" $ctx }}
+          readOnly: true
+        {{- if include "rivulet.security.readsAdminToken" $args }}
+        - name: admin-token
+          mountPath: {{ include "rivulet.security.tokenDir" $ctx }}
+          readOnly: true
+        {{- end }}
+        {{- end }}
   volumes:
     - name: tmp
       emptyDir: {}
+    {{- if $ctx.Values.security.enabled }}
+    # This role's certificate and key, and the CA: nothing of another role's.
+    - name: tls
+      secret:
+        secretName: {{ include "rivulet.security.tlsSecretName" $args }}
+        defaultMode: 288 # 0440: the pod's group (fsGroup) reads, nobody writes
+        items:
+          - key: tls.crt
+            path: tls.crt
+          - key: tls.key
+            path: tls.key
+          - key: ca.crt
+            path: ca.crt
+    {{- if include "rivulet.security.readsAdminToken" $args }}
+    - name: admin-token
+      secret:
+        secretName: {{ include "rivulet.security.adminTokenSecretName" $ctx }}
+        defaultMode: 288
+        items:
+          - key: {{ include "rivulet.security.adminTokenSecretKey" $ctx }}
+            path: token
+    {{- end }}
+    {{- end }}
 {{- end -}}

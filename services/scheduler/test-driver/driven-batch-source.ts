@@ -44,7 +44,7 @@ export class DrivenBatchSource {
 
   /** Submit a job whose batches run only through runBatch. */
   async submit(bundle: string, source: string, name: string): Promise<Job> {
-    const request = this.host.loadExternalJob(bundle, source, name);
+    const request = await this.host.loadExternalJob(bundle, source, name);
     const streams = request.loaded.graph.streams;
     if (streams.length > 0) {
       throw new InvalidArgumentError(

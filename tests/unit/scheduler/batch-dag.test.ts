@@ -79,7 +79,7 @@ class RecordingTaskSet {
   }
 }
 
-function setup(opts: { config?: Record<string, unknown>; bundle?: JobBundle; stream?: string } = {}) {
+async function setup(opts: { config?: Record<string, unknown>; bundle?: JobBundle; stream?: string } = {}) {
   const clock = new ManualClock(100_000);
   const config = schedulerConfigSchema.parse({ batchInterval: '1s', defaultParallelism: '2', groupSize: '1', ...opts.config });
   const stream = opts.stream ?? 'lines';
@@ -112,11 +112,12 @@ function setup(opts: { config?: Record<string, unknown>; bundle?: JobBundle; str
   const state = new StateRecovery(cache, ports, post, log);
   const replication = new ReplicationManager(2, executors, cache, ports, post, log);
   const tasks = new RecordingTaskSet();
+  const foreach = { run: () => Promise.resolve(undefined) };
   const planner = { planOf: () => undefined, placements: () => new Map<string, string>(), take: () => undefined, batchFinished: () => {} };
-  const dag = new BatchDag({ config, clock, executors, jobs: manager, generator, tasks, planner, cache, state, replication, outputs, telemetry: new BatchTelemetry(() => 2), ports, post, log });
+  const dag = new BatchDag({ config, clock, executors, jobs: manager, generator, tasks, planner, cache, state, replication, outputs, foreach, telemetry: new BatchTelemetry(() => 2), ports, post, log });
   manager.listener = { jobAdded: (job) => generator.addJob(job), jobEnded: (job, reason) => dag.abandonBatches(job, reason) };
   const bundle = opts.bundle ?? wordcount;
-  const job = manager.submit(manager.load(bundle.code, 'job.js', 'job', { journal: false, batches: 'clock' }));
+  const job = manager.submit(await manager.load(bundle.code, 'job.js', 'job', { journal: false, batches: 'clock' }));
   /** Queue batch t with one block per executor and run it up to RUNNING. */
   const startBatch = async (t: number): Promise<BatchRun> => {
     generator.createDueRuns(job, t);
@@ -165,25 +166,25 @@ function setup(opts: { config?: Record<string, unknown>; bundle?: JobBundle; str
 
 describe('BatchDag: how many reduce partitions a batch gets', () => {
   /** Reduce partitions of the word count's shuffle in a batch planned now. */
-  const reducePartitions = async (s: ReturnType<typeof setup>, t: number) => {
+  const reducePartitions = async (s: Awaited<ReturnType<typeof setup>>, t: number) => {
     const run = await s.startBatch(t);
     return run.stages.find((st) => st.stage.kind === 'result')!.stage.numPartitions;
   };
 
   it('by default, partitionsPerSlot per slot of the executors; defaultParallelism > 0 and an operator’s numPartitions win', async () => {
-    const s = setup({ config: { defaultParallelism: 0 } });
+    const s = await setup({ config: { defaultParallelism: 0 } });
     expect(s.config.partitionsPerSlot).toBe(2);
     expect(await reducePartitions(s, s.job.firstBatchTimeMs)).toBe(8); // (2 + 2 slots) × 2
-    const three = setup({ config: { defaultParallelism: 0, partitionsPerSlot: 3 } });
+    const three = await setup({ config: { defaultParallelism: 0, partitionsPerSlot: 3 } });
     expect(await reducePartitions(three, three.job.firstBatchTimeMs)).toBe(12);
-    const fixed = setup({ config: { defaultParallelism: 5, partitionsPerSlot: 3 } });
+    const fixed = await setup({ config: { defaultParallelism: 5, partitionsPerSlot: 3 } });
     expect(await reducePartitions(fixed, fixed.job.firstBatchTimeMs)).toBe(5);
-    const named = setup({ config: { defaultParallelism: 0 }, bundle: reduceInto3 });
+    const named = await setup({ config: { defaultParallelism: 0 }, bundle: reduceInto3 });
     expect(await reducePartitions(named, named.job.firstBatchTimeMs)).toBe(3);
   });
 
   it('an executor briefly missing does not shrink the plan; one gone for good stops counting 30 s later', async () => {
-    const s = setup({ config: { defaultParallelism: 0 } });
+    const s = await setup({ config: { defaultParallelism: 0 } });
     const t0 = s.job.firstBatchTimeMs;
     s.finish(await s.startBatch(t0));
     s.clock.advance(1100); // e2 falls silent; e1 keeps beating
@@ -207,7 +208,7 @@ describe('BatchDag: how many reduce partitions a batch gets', () => {
   });
 
   /** Finish `prev` and plan the batch after it; its reduce partitions. */
-  async function reducePartitionsAfter(s: ReturnType<typeof setup>, prev: BatchRun): Promise<number> {
+  async function reducePartitionsAfter(s: Awaited<ReturnType<typeof setup>>, prev: BatchRun): Promise<number> {
     if (prev.state === 'RUNNING') s.finish(prev);
     const run = await s.startBatch(prev.batchTimeMs + 1000);
     const n = run.stages.find((st) => st.stage.kind === 'result')!.stage.numPartitions;
@@ -216,7 +217,7 @@ describe('BatchDag: how many reduce partitions a batch gets', () => {
   }
 
   it('a state keeps the partition count it started with when the slots change', async () => {
-    const s = setup({ config: { defaultParallelism: 0 }, bundle: sessionization, stream: 'clicks' });
+    const s = await setup({ config: { defaultParallelism: 0 }, bundle: sessionization, stream: 'clicks' });
     const stateNode = s.job.graph.nodes.find((n) => n.kind === 'state')!.id;
     const t0 = s.job.firstBatchTimeMs;
     const first = await s.startBatch(t0);
@@ -231,7 +232,7 @@ describe('BatchDag: how many reduce partitions a batch gets', () => {
 
 describe('BatchDag', () => {
   it('registers with lineage before running, submits the reduce stage only after the whole map stage, and commits once', async () => {
-    const s = setup();
+    const s = await setup();
     const t = s.job.firstBatchTimeMs;
     const run = await s.startBatch(t);
     expect(s.registered).toEqual([`${s.job.id}@${t}`]);
@@ -258,7 +259,7 @@ describe('BatchDag', () => {
   });
 
   it('a batch re-run after a restart does not commit an output batch that was already committed', async () => {
-    const s = setup();
+    const s = await setup();
     const t = s.job.firstBatchTimeMs;
     s.outputs.restore(s.job.id, 'counts', [{ batchTimeMs: t, count: 1, payload: packRecords([['a', 2]]) }]);
     const run = await s.startBatch(t);
@@ -272,7 +273,7 @@ describe('BatchDag', () => {
   });
 
   it('rebuilds only the map outputs lost with an executor, then runs the reduce stage', async () => {
-    const s = setup();
+    const s = await setup();
     const run = await s.startBatch(s.job.firstBatchTimeMs);
     s.succeed(run, 0, 0, 'e1');
     s.succeed(run, 0, 1, 'e2');
@@ -291,7 +292,7 @@ describe('BatchDag', () => {
   });
 
   it('a batch that fails fails its job, and the job’s queued batches end FAILED', async () => {
-    const s = setup();
+    const s = await setup();
     const t = s.job.firstBatchTimeMs;
     const run = await s.startBatch(t);
     s.generator.createDueRuns(s.job, t + 1000); // queued behind it
@@ -303,8 +304,8 @@ describe('BatchDag', () => {
     expect(s.completed.map((c) => c.state)).toEqual(['FAILED']); // only the started batch is announced
   });
 
-  it('a registration that failed is tried again after its delay, or at once when NATS is back', () => {
-    const s = setup();
+  it('a registration that failed is tried again after its delay, or at once when NATS is back', async () => {
+    const s = await setup();
     const t = s.job.firstBatchTimeMs;
     s.generator.createDueRuns(s.job, t);
     s.generator.batchReady('lines', t, [{ blockId: `b1@${t}`, records: 1, bytes: 10, executorIds: ['e1'] }]);
@@ -331,8 +332,8 @@ describe('BatchDag', () => {
     expect(run.state).toBe('REGISTERING');
   });
 
-  it('a registration sent during the outage that fails after NATS is back is tried again at once', () => {
-    const s = setup();
+  it('a registration sent during the outage that fails after NATS is back is tried again at once', async () => {
+    const s = await setup();
     const t = s.job.firstBatchTimeMs;
     s.generator.createDueRuns(s.job, t);
     s.generator.batchReady('lines', t, [{ blockId: `b1@${t}`, records: 1, bytes: 10, executorIds: ['e1'] }]);
