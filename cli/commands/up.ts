@@ -8,6 +8,7 @@
  * only this command, which then stops them in order (receiver first, NATS last).
  * `--detach`: the same processes, left running; `rivulet down` stops them.
  */
+import { RivuletClient } from '../../client/index.js';
 import { localSecurityDir } from '../../client/credentials.js';
 import type { LocalClusterAddresses } from '../../lib/cluster/local-cluster.js';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -163,7 +164,7 @@ export async function upCommand(io: Io, flags: UpFlags): Promise<void> {
     processes: cluster.processes(),
   };
   writeState(io.cwd, state);
-  printEndpoints(io, state, flags);
+  printEndpoints(io, state, flags, await statusPageLink(cluster, state));
 
   if (flags.detach) {
     println(io.stderr, 'running in the background; stop it with `rivulet down` (from this directory)');
@@ -177,7 +178,26 @@ function derivedNote(blocks: number, executors: number, slotsEach: number): stri
   return ` = ${blocks} blocks per batch for ${executors} executor${executors === 1 ? '' : 's'} × ${slotsEach} slot${slotsEach === 1 ? '' : 's'}`;
 }
 
-function printEndpoints(io: Io, state: ClusterState, flags: UpFlags): void {
+/**
+ * With security on the status page needs a token: a view-only one is made for
+ * the link `up` prints (a browser trades it for a cookie on the first visit),
+ * so the admin token never ends up in a URL.
+ */
+async function statusPageLink(cluster: LocalCluster, state: ClusterState): Promise<string | undefined> {
+  const page = state.addresses.statusPage;
+  if (!page || state.insecure) return page;
+  const client = new RivuletClient(cluster.addresses());
+  try {
+    const { token } = await client.createToken({ user: 'status-page', role: 'view' });
+    return `${page}?token=${encodeURIComponent(token)}`;
+  } catch {
+    return page; // the page still works with a token made later (rivulet token create --role view)
+  } finally {
+    await client.close();
+  }
+}
+
+function printEndpoints(io: Io, state: ClusterState, flags: UpFlags, statusLink: string | undefined): void {
   const rows: Array<[string, string]> = [
     ['receiver', state.addresses.receiver],
     ['scheduler', state.addresses.scheduler],
@@ -186,7 +206,7 @@ function printEndpoints(io: Io, state: ClusterState, flags: UpFlags): void {
       .filter((p) => p.kind === 'executor')
       .map((p): [string, string] => [p.name, `${p.address}${flags.slots ? `  (${flags.slots} slots)` : ''}`]),
     ['nats', state.addresses.nats + (flags.natsUrl ? '  (external)' : '')],
-    ['status page', state.addresses.statusPage ?? `not started (see ${relative(io.cwd, state.logDir) || state.logDir}/scheduler.log)`],
+    ['status page', statusLink ?? `not started (see ${relative(io.cwd, state.logDir) || state.logDir}/scheduler.log)`],
     [
       'security',
       state.insecure

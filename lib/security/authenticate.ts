@@ -101,3 +101,18 @@ export function denied(log: Logger | undefined, method: string, principal: Princ
   log?.warn({ audit: true, principal: describePrincipal(principal), method, allowed: false, code: 'PERMISSION_DENIED' }, `access denied: ${reason}`);
   return new PermissionDeniedError(reason);
 }
+
+/**
+ * The status page's check (services/scheduler/status-page/server.ts): the
+ * same credentials as GetStatus — any user's token or JWT — presented over HTTP.
+ */
+export function statusPageAuthorizer(auth: Authenticator): (token: string | undefined) => { ok: true } | { ok: false; reason: string } {
+  return (token) => {
+    if (!token) return { ok: false, reason: 'no token was presented' };
+    const metadata = new grpc.Metadata();
+    metadata.set('authorization', `Bearer ${token}`);
+    const p = auth.authenticate({}, metadata);
+    if (p.kind === 'user') return { ok: true };
+    return { ok: false, reason: p.kind === 'anonymous' ? p.reason : 'not a user' };
+  };
+}

@@ -27,6 +27,7 @@ import { schedulerHandlers } from './server.js';
 import { TokenAdmin } from './token-admin.js';
 import { followTokens, processSecurity } from '../../lib/security/service-security.js';
 import { openTokenBucket } from '../../lib/security/tokens.js';
+import { statusPageAuthorizer } from '../../lib/security/authenticate.js';
 import { startStatusPage, type StatusPage } from './status-page/server.js';
 import { DrivenBatchSource } from './test-driver/driven-batch-source.js';
 import { testDriverHandlers } from './test-driver/handlers.js';
@@ -118,6 +119,8 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
       port: config.statusPort,
       snapshot: (n) => scheduler.status({ recentBatches: n, maxBytes: Math.min(config.maxStatusBytes, config.maxMessageBytes) }),
       allowedHosts: config.statusAllowedHosts,
+      // Security on: any user's token (status is readable by every authenticated user, as GetStatus is).
+      ...(security.authenticator ? { authorize: statusPageAuthorizer(security.authenticator) } : {}),
       log,
     });
     // Written directly, like the `listening` line: launchers (rivulet up) read

@@ -83,6 +83,13 @@ describe('status page on a real cluster', () => {
     await cluster?.stop();
   });
 
+  /** The admin token the cluster was started with (its status page needs a user's token). */
+  const token = (): string => {
+    const security = cluster.addresses().security;
+    return security.insecure ? '' : (security.token ?? '');
+  };
+  const auth = () => ({ headers: { Authorization: `Bearer ${token()}` } });
+
   async function openPage(): Promise<Page> {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1250 } });
     // A CSP violation or a script error shows up here; the page must have none.
@@ -90,7 +97,8 @@ describe('status page on a real cluster', () => {
     page.on('console', (m) => {
       if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`);
     });
-    await page.goto(url);
+    // Security is on: the first visit carries a token, which the page trades for a cookie.
+    await page.goto(`${url}?token=${encodeURIComponent(token())}`);
     return page;
   }
 
@@ -98,22 +106,22 @@ describe('status page on a real cluster', () => {
     // The launcher read the URL from the scheduler's `status page` line; the port was picked by the scheduler (0).
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
 
-    const page = await fetch(url);
+    const page = await fetch(url, auth());
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
 
-    const api = await fetch(new URL('api/status', url));
+    const api = await fetch(new URL('api/status', url), auth());
     expect(api.status).toBe(200);
     const status = (await api.json()) as { batchIntervalMs: number; executors: Array<{ executorId: string }> };
     expect(status.batchIntervalMs).toBe(500);
     expect(status.executors.map((e) => e.executorId).sort()).toEqual(['executor-1', 'executor-2']);
 
-    expect((await fetch(new URL('no/such/page', url))).status).toBe(404);
-    const post = await fetch(new URL('api/status', url), { method: 'POST', body: '{}' });
+    expect((await fetch(new URL('no/such/page', url), auth())).status).toBe(404);
+    const post = await fetch(new URL('api/status', url), { method: 'POST', body: '{}', ...auth() });
     expect(post.status).toBe(405);
     expect(post.headers.get('allow')).toBe('GET, HEAD');
-    expect((await fetch(new URL('api/status?batches=lots', url))).status).toBe(400);
+    expect((await fetch(new URL('api/status?batches=lots', url), auth())).status).toBe(400);
   });
 
   it('draws live charts, the batches with the records pushed, and both executors', async () => {

@@ -119,6 +119,27 @@ describe('security on by default', () => {
     }
   });
 
+  it('the status page needs a token: none or a bad one is 401; ?token= once sets a cookie and leaves the address', async () => {
+    const page = cluster.addresses().statusPage!;
+    const none = await fetch(new URL('api/status', page));
+    expect(none.status).toBe(401);
+    expect(await none.text()).toContain('?token=');
+    expect((await fetch(new URL('api/status', page), { headers: { Authorization: 'Bearer rvt_0123456789abcdef_' + 'x'.repeat(43) } })).status).toBe(401);
+    const { token } = await client.createToken({ user: 'watcher', role: 'view' });
+    const visit = await fetch(new URL(`?token=${encodeURIComponent(token)}`, page), { redirect: 'manual' });
+    expect(visit.status).toBe(303);
+    expect(visit.headers.get('location')).toBe('/');
+    const cookie = visit.headers.get('set-cookie')!;
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Strict/);
+    const withCookie = await fetch(new URL('api/status', page), { headers: { Cookie: cookie.split(';')[0]! } });
+    expect(withCookie.status).toBe(200);
+    expect(((await withCookie.json()) as { executors: unknown[] }).executors).toHaveLength(2);
+    // Revoked: the cookie no longer opens it.
+    await client.revokeToken(token.slice(4, 20));
+    expect((await fetch(new URL('api/status', page), { headers: { Cookie: cookie.split(';')[0]! } })).status).toBe(401);
+  });
+
   it('names a user by a client certificate from the cluster CA', async () => {
     const carol = issueUserCertificate(sec().dir, 'carol', 'view');
     const viewer = clientWith({ insecure: false, pem: { ca: sec().caPem(), cert: readPem(carol.certFile), key: readPem(carol.keyFile) } });

@@ -199,12 +199,15 @@ describe('bounds on names, status, receiver quotas and the status page', () => {
   }, 60_000);
 
   it('the status page refuses a foreign Host (DNS rebinding) and anything but GET/HEAD', async () => {
+    // Security is on: the page needs a token too (tests/security/access.test.ts).
+    const security = cluster.addresses().security;
+    const auth = () => ({ Authorization: `Bearer ${security.insecure ? '' : (security.token ?? '')}` });
     const url = new URL('api/status', cluster.addresses().statusPage!).href;
     const port = new URL(url).port;
-    expect(await getWithHost(url, `127.0.0.1:${port}`)).toBe(200);
-    expect(await getWithHost(url, `localhost:${port}`)).toBe(200);
-    expect(await getWithHost(url, `attacker.example:${port}`)).toBe(421);
-    expect(await getWithHost(url, `localhost:${port}`, 'POST')).toBe(405);
-    expect(await getWithHost(url, `localhost:${port}`, 'PUT')).toBe(405);
+    expect(await getWithHost(url, `127.0.0.1:${port}`, 'GET', auth())).toBe(200);
+    expect(await getWithHost(url, `localhost:${port}`, 'GET', auth())).toBe(200);
+    expect(await getWithHost(url, `attacker.example:${port}`, 'GET', auth())).toBe(421);
+    expect(await getWithHost(url, `localhost:${port}`, 'POST', auth())).toBe(405);
+    expect(await getWithHost(url, `localhost:${port}`, 'PUT', auth())).toBe(405);
   });
 });

@@ -13,7 +13,13 @@
  * request's `Host` must therefore name this server: the bound host,
  * localhost, 127.0.0.1, [::1], any IP literal (an IP origin is not a
  * rebinding: the attacker's origin is a name) or a name in `allowedHosts`;
- * anything else is answered 421 Misdirected Request. Anything
+ * anything else is answered 421 Misdirected Request.
+ *
+ * With security on (`authorize` given) every request needs a user's token:
+ * `Authorization: Bearer <token>`, or the cookie a browser gets by opening any
+ * page once with `?token=<token>` (answered with a redirect to the same page
+ * without it, so the token does not stay in the address bar or the history).
+ * A missing or refused token is a 401 that says how to get in. Anything
  * that goes wrong while answering a request is logged and answered with a 500:
  * this window on the scheduler must never be what brings the scheduler down.
  */
@@ -44,6 +50,30 @@ export interface StatusPageOptions {
    * rebinding defence). @default []
    */
   allowedHosts?: readonly string[];
+  /**
+   * Security on: decides whether a request's token (undefined when it sent
+   * none) may see the page. @default none: every request is let in (--insecure)
+   */
+  authorize?: (token: string | undefined) => { ok: true } | { ok: false; reason: string };
+}
+
+const TOKEN_COOKIE = 'rivulet_status_token';
+
+/** The bearer token of an Authorization header, or the status page's cookie. */
+function presentedToken(req: IncomingMessage): string | undefined {
+  const auth = req.headers.authorization;
+  if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === TOKEN_COOKIE) {
+      try {
+        return decodeURIComponent(part.slice(eq + 1).trim());
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
 }
 
 export interface StatusPage {
@@ -164,6 +194,34 @@ export async function startStatusPage(opts: StatusPageOptions): Promise<StatusPa
       return;
     }
     const url = new URL(req.url ?? '/', 'http://status.invalid');
+    if (opts.authorize) {
+      const given = url.searchParams.get('token');
+      const verdict = opts.authorize(given ?? presentedToken(req));
+      if (!verdict.ok) {
+        log.warn({ audit: true, path: url.pathname, allowed: false }, `status page: access denied: ${verdict.reason}`);
+        send(
+          res,
+          401,
+          'text/plain; charset=utf-8',
+          `this status page needs a Rivulet token (security is on): open ${url.pathname}?token=<token> once ` +
+            '(`rivulet token create --user <you> --role view`; `rivulet up` prints a link with one), or send Authorization: Bearer <token>.\n' +
+            `refused: ${verdict.reason}\n`,
+          { 'WWW-Authenticate': 'Bearer realm="rivulet"' },
+        );
+        return;
+      }
+      if (given !== null) {
+        url.searchParams.delete('token');
+        res.writeHead(303, {
+          Location: url.pathname + url.search,
+          'Set-Cookie': `${TOKEN_COOKIE}=${encodeURIComponent(given)}; HttpOnly; SameSite=Strict; Path=/`,
+          'Content-Length': 0,
+          ...SECURITY_HEADERS,
+        });
+        res.end();
+        return;
+      }
+    }
     const asset = assets.get(url.pathname);
     if (asset) {
       send(res, 200, asset.type, asset.body, { 'Cache-Control': 'no-cache' });
