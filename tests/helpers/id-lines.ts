@@ -113,6 +113,24 @@ export function expectExactWordCounts(
   return seenIn;
 }
 
+/**
+ * Push the id lines 0..n-1 through `pushFrom` and check, watching with
+ * `watchWith`, that the word count holds each exactly once with exact counts.
+ * The two clients may be different users (a push token, the job's owner).
+ */
+export async function pushIdsAndExpectExactCounts(pushFrom: RivuletClient, watchWith: RivuletClient, jobId: string, n: number, timeoutMs = 30_000): Promise<void> {
+  const watch = watchIdBatches(watchWith, jobId);
+  const ids = Array.from({ length: n }, (_, i) => i);
+  const pusher = pushFrom.pusher('lines');
+  try {
+    expect(await pusher.push(ids.map(idLine))).toBe(n);
+  } finally {
+    await pusher.close();
+  }
+  await watch.until(ids, timeoutMs);
+  expectExactWordCounts(watch.batches, new Set(ids), n);
+}
+
 /** The job is still running and none of its recent batches failed. */
 export async function expectJobHealthy(client: RivuletClient, jobId: string): Promise<void> {
   const status = await client.status({ recentBatches: 1000 });

@@ -16,6 +16,7 @@ import { issueServiceCertificate, issueUserCertificate, readPem } from '../../li
 import type { TransportSecurity } from '../../lib/security/transport.js';
 import type { LocalCluster } from '../../lib/cluster/local-cluster.js';
 import { useLocalCluster } from '../helpers/cluster.js';
+import { pushIdsAndExpectExactCounts } from '../helpers/id-lines.js';
 import { waitFor } from '../helpers/wait.js';
 
 const wordcount = fileURLToPath(new URL('../../examples/wordcount.ts', import.meta.url));
@@ -185,29 +186,7 @@ describe('security on by default', () => {
       const other = bob.pusher('not-his');
       expect((await codeOf(other.push(['x']))).code).toBe(grpc.status.PERMISSION_DENIED);
       await other.close().catch(() => undefined);
-      const totals = new Map<string, number>();
-      const abort = new AbortController();
-      const LINES = 2000;
-      let seen = 0;
-      const watching = (async () => {
-        for await (const b of alice.watchOutput(job.jobId, 'counts', { fromBeginning: true, signal: abort.signal })) {
-          for (const [w, c] of b.records as [string, number][]) {
-            totals.set(w, (totals.get(w) ?? 0) + c);
-            if (w.startsWith('id')) seen += c;
-          }
-          if (seen >= LINES) abort.abort();
-        }
-      })();
-      const pusher = bob.pusher('lines');
-      const acked = await pusher.push(Array.from({ length: LINES }, (_, i) => `id${i} word`));
-      await pusher.close();
-      expect(acked).toBe(LINES);
-      const deadline = setTimeout(() => abort.abort(), 30_000);
-      await watching;
-      clearTimeout(deadline);
-      expect(seen).toBe(LINES);
-      expect(totals.get('word')).toBe(LINES);
-      expect([...totals.keys()].filter((w) => w.startsWith('id') && totals.get(w) !== 1)).toEqual([]);
+      await pushIdsAndExpectExactCounts(bob, alice, job.jobId, 2000);
 
       // Revoked: refused by the receiver as soon as its token watch sees it.
       expect(await client.revokeToken(bobToken.info.id)).toBe(true);

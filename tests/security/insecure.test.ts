@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { RivuletClient } from '../../client/index.js';
 import type { LocalCluster } from '../../lib/cluster/local-cluster.js';
 import { useLocalCluster } from '../helpers/cluster.js';
+import { pushIdsAndExpectExactCounts } from '../helpers/id-lines.js';
 
 const wordcount = fileURLToPath(new URL('../../examples/wordcount.ts', import.meta.url));
 
@@ -21,22 +22,7 @@ describe('--insecure', () => {
     const client = new RivuletClient({ scheduler: a.scheduler, receiver: a.receiver, security: { insecure: true } });
     try {
       const job = await client.submitJob(wordcount);
-      const LINES = 500;
-      let seen = 0;
-      const abort = new AbortController();
-      const watching = (async () => {
-        for await (const b of client.watchOutput(job.jobId, 'counts', { fromBeginning: true, signal: abort.signal })) {
-          for (const [w, c] of b.records as [string, number][]) if (w.startsWith('id')) seen += c;
-          if (seen >= LINES) abort.abort();
-        }
-      })();
-      const pusher = client.pusher('lines');
-      expect(await pusher.push(Array.from({ length: LINES }, (_, i) => `id${i}`))).toBe(LINES);
-      await pusher.close();
-      const deadline = setTimeout(() => abort.abort(), 30_000);
-      await watching;
-      clearTimeout(deadline);
-      expect(seen).toBe(LINES);
+      await pushIdsAndExpectExactCounts(client, client, job.jobId, 500);
       await client.stopJob(job.jobId);
     } finally {
       await client.close();

@@ -19,6 +19,7 @@ import { subjects } from '../../lib/nats/subjects.js';
 import { issueServiceCertificate } from '../../lib/security/pki.js';
 import type { ServiceRole } from '../../lib/security/identity.js';
 import { useLocalCluster } from '../helpers/cluster.js';
+import { pushIdsAndExpectExactCounts } from '../helpers/id-lines.js';
 import { waitFor } from '../helpers/wait.js';
 
 const wordcount = fileURLToPath(new URL('../../examples/wordcount.ts', import.meta.url));
@@ -104,27 +105,7 @@ describe('NATS locked down', () => {
     // Nothing of it reached the cluster: both executors alive, pushes accepted, every record counted once.
     const status = await client.status();
     expect(status.executors.filter((e) => e.state === 'ALIVE').map((e) => e.executorId).sort()).toEqual(['executor-1', 'executor-2']);
-    const LINES = 3000;
-    let seen = 0;
-    const totals = new Map<string, number>();
-    const abort = new AbortController();
-    const watching = (async () => {
-      for await (const b of client.watchOutput(job.jobId, 'counts', { fromBeginning: true, signal: abort.signal })) {
-        for (const [w, c] of b.records as [string, number][]) {
-          totals.set(w, (totals.get(w) ?? 0) + c);
-          if (w.startsWith('id')) seen += c;
-        }
-        if (seen >= LINES) abort.abort();
-      }
-    })();
-    const pusher = client.pusher('lines');
-    expect(await pusher.push(Array.from({ length: LINES }, (_, i) => `id${i} x`))).toBe(LINES);
-    await pusher.close();
-    const deadline = setTimeout(() => abort.abort(), 30_000);
-    await watching;
-    clearTimeout(deadline);
-    expect(seen).toBe(LINES);
-    expect(totals.get('x')).toBe(LINES);
+    await pushIdsAndExpectExactCounts(client, client, job.jobId, 3000);
     await client.stopJob(job.jobId);
   });
 });
