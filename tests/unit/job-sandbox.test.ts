@@ -10,6 +10,7 @@ import { packRecords } from '../../lib/codec/records.js';
 import { createLogger } from '../../lib/log.js';
 import { buildInSandbox, type SandboxLimits } from '../../lib/dstream/sandbox.js';
 import { ForeachRunner } from '../../services/scheduler/foreach-runner.js';
+import { waitFor } from '../helpers/wait.js';
 
 const limits: SandboxLimits = { buildTimeoutMs: 1000, memoryBytes: 64 << 20 };
 
@@ -117,13 +118,12 @@ describe('ForeachRunner', () => {
   });
 
   it('stops a worker that the job keeps busy between batches (a loop in a timer)', async () => {
-    runner = new ForeachRunner({ ...limits, timeoutMs: 1000 }, log);
+    const r = (runner = new ForeachRunner({ ...limits, timeoutMs: 1000 }, log));
     const j = foreachJob('timer', `if (t === 1000) setTimeout(() => { for (;;) {} }, 0);`);
-    expect(await runner.run(j, 1000, call(['a']))).toBeUndefined();
-    expect(runner.workerCount).toBe(1);
-    await new Promise((r) => setTimeout(r, 2300));
-    expect(runner.workerCount).toBe(0);
-    expect(await runner.run(j, 2000, call(['b']))).toBeUndefined();
+    expect(await r.run(j, 1000, call(['a']))).toBeUndefined();
+    expect(r.workerCount).toBe(1);
+    await waitFor(() => r.workerCount === 0, 'the busy idle worker is stopped', { timeoutMs: 10_000, intervalMs: 50 });
+    expect(await r.run(j, 2000, call(['b']))).toBeUndefined();
   });
 
   it('a batch in flight when its job ends (or the scheduler stops) is answered at once', async () => {
