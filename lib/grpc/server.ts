@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { healthV1 } from '../proto/index.js';
 import type { Logger } from '../log.js';
 import { accessControlInterceptor } from '../security/authenticate.js';
-import { processSecurity, type ServiceSecurity } from '../security/service-security.js';
+import { processSecurity } from '../security/service-security.js';
 import { serverCredentials } from '../security/transport.js';
 import { tracingServerInterceptor } from '../telemetry/grpc.js';
 import type { HealthHandlers } from '../proto/gen/grpc/health/v1/Health.js';
@@ -56,8 +56,6 @@ export interface ServerOptions {
   port: number;
   advertiseAddress?: string;
   maxMessageBytes: number;
-  /** TLS material and access control. @default this process's (lib/security/service-security.ts) */
-  security?: Pick<ServiceSecurity, 'transport' | 'authenticator'>;
   /** Where refused calls are logged as audit events. */
   log?: Logger;
 }
@@ -66,7 +64,8 @@ export async function startServer(
   opts: ServerOptions,
   register: (server: grpc.Server) => void,
 ): Promise<StartedServer> {
-  const security = opts.security ?? processSecurity();
+  // The process's identity and access control (lib/security/service-security.ts); insecure where none was set up.
+  const security = processSecurity();
   const server = new grpc.Server({
     'grpc.max_receive_message_length': opts.maxMessageBytes,
     'grpc.max_send_message_length': opts.maxMessageBytes,

@@ -6,6 +6,7 @@
  * process-wide state — lib/grpc/client.ts and lib/grpc/server.ts read it when
  * a caller passes none (SDK clients and tests always pass their own).
  */
+import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -90,11 +91,13 @@ export async function setUpServiceSecurity(o: SecurityOptions, log?: Logger): Pr
 
 /**
  * Follow the token bucket into this process's verifier (services that
- * authenticate users: scheduler, receiver, lineage). No-op with `insecure`.
+ * authenticate users: scheduler, receiver, lineage); the bucket comes back for
+ * the scheduler, which writes it. No-op with `insecure`.
  */
-export async function followTokens(nc: NatsConnection, log?: Logger): Promise<{ stop(): void }> {
+export async function followTokens(nc: NatsConnection, log?: Logger): Promise<{ stop(): void; kv?: KV }> {
   const tokens = current.tokens;
   if (!tokens) return { stop: () => undefined };
   const kv = await openTokenBucket(nc);
-  return followTokenBucket(kv, tokens, log);
+  const follower = await followTokenBucket(kv, tokens, log);
+  return { stop: follower.stop, kv };
 }

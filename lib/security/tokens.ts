@@ -19,6 +19,7 @@ import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
 import type { Logger } from '../log.js';
+import { nameSchema } from '../names.js';
 import { isUserRole, type Principal, type UserRole, USER_ROLES } from './identity.js';
 
 export const TOKEN_BUCKET = 'rivulet_tokens';
@@ -42,7 +43,7 @@ export const tokenRecordSchema = z.object({
   id: z.string().regex(/^[0-9a-f]{16}$/),
   user: z.string().min(1).max(128),
   role: z.enum(USER_ROLES),
-  streams: z.array(z.string().max(256)).max(1024).optional(),
+  streams: z.array(nameSchema).max(1024).optional(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   createdAtMs: z.number(),
   expiresAtMs: z.number(),

@@ -54,25 +54,12 @@ function fileProvider(f: { caFile?: string; certFile?: string; keyFile?: string;
 /** Server credentials: TLS with the service's certificate, client certificates requested (verified against the CA) but optional. */
 export function serverCredentials(t: TransportSecurity): grpc.ServerCredentials {
   if (t.insecure) return grpc.ServerCredentials.createInsecure();
-  if (t.files) {
-    if (!t.files.certFile || !t.files.keyFile) throw new Error('a TLS server needs a certificate and a key');
-    const ca = fileProvider({ caFile: t.files.caFile, reloadIntervalMs: t.files.reloadIntervalMs });
-    const identity = fileProvider({ certFile: t.files.certFile, keyFile: t.files.keyFile, reloadIntervalMs: t.files.reloadIntervalMs });
-    return grpc.experimental.createCertificateProviderServerCredentials(identity, ca, false);
-  }
-  if (!t.pem?.cert || !t.pem.key) throw new Error('a TLS server needs a certificate and a key');
+  // Servers are services, whose material is files (service-security.ts).
+  if (!t.files?.certFile || !t.files.keyFile) throw new Error('a TLS server needs certificate and key files');
+  const ca = fileProvider({ caFile: t.files.caFile, reloadIntervalMs: t.files.reloadIntervalMs });
+  const identity = fileProvider({ certFile: t.files.certFile, keyFile: t.files.keyFile, reloadIntervalMs: t.files.reloadIntervalMs });
   // createSsl(…, true) would refuse clients without a certificate (token users): the provider form requests without requiring.
-  return grpc.experimental.createCertificateProviderServerCredentials(staticProvider(t.pem.cert, t.pem.key, undefined), staticProvider(undefined, undefined, t.pem.ca), false);
-}
-
-/** A provider for certificates held in memory. */
-function staticProvider(cert: Buffer | undefined, key: Buffer | undefined, ca: Buffer | undefined): grpc.experimental.CertificateProvider {
-  return {
-    addCaCertificateListener: (l) => l(ca ? { caCertificate: ca } : null),
-    removeCaCertificateListener: () => undefined,
-    addIdentityCertificateListener: (l) => l(cert && key ? { certificate: cert, privateKey: key } : null),
-    removeIdentityCertificateListener: () => undefined,
-  };
+  return grpc.experimental.createCertificateProviderServerCredentials(identity, ca, false);
 }
 
 /** The server must be a service of one of these roles ('any' for health checks of any service). */

@@ -26,7 +26,6 @@ import { Scheduler } from './scheduler.js';
 import { schedulerHandlers } from './server.js';
 import { TokenAdmin } from './token-admin.js';
 import { followTokens, processSecurity } from '../../lib/security/service-security.js';
-import { openTokenBucket } from '../../lib/security/tokens.js';
 import { statusPageAuthorizer } from '../../lib/security/authenticate.js';
 import { startStatusPage, type StatusPage } from './status-page/server.js';
 import { DrivenBatchSource } from './test-driver/driven-batch-source.js';
@@ -43,7 +42,7 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
   // Tokens first: a client with a token minted by an earlier incarnation is let in from the first call.
   const security = processSecurity();
   const tokenFollower = await followTokens(nc, log);
-  const tokenAdmin = new TokenAdmin(security.tokens ? await openTokenBucket(nc) : undefined, security.tokens);
+  const tokenAdmin = new TokenAdmin(tokenFollower.kv, security.tokens);
   const lineage = dial.lineage(config.lineageAddress);
   const receiver = dial.receiver(config.receiverAddress);
   const gateway = new ExecutorGateway(log, config.maxMessageBytes, config.maxTaskResultBytes);

@@ -6,12 +6,13 @@
  */
 import type { KV } from '@nats-io/kv';
 import { InvalidArgumentError, UnavailableError } from '../../lib/errors.js';
+import { checkNames } from '../../lib/names.js';
 import { isUserRole } from '../../lib/security/identity.js';
 import { mintToken, type TokenRecord, type TokenVerifier } from '../../lib/security/tokens.js';
 import type { TokenInfo } from '../../lib/proto/gen/rivulet/v1/TokenInfo.js';
 
+/** Token users may be e-mail addresses, so `@` is allowed here beside the name rule's characters. */
 const USER_NAME = /^[A-Za-z0-9._@-]{1,128}$/;
-const STREAM_NAME = /^[A-Za-z0-9._-]{1,256}$/;
 
 export interface TokenRequest {
   user: string;
@@ -48,8 +49,7 @@ export class TokenAdmin {
     const { kv, verifier } = this.store();
     if (!USER_NAME.test(req.user)) throw new InvalidArgumentError('user must be 1-128 characters: letters, digits, . _ @ -');
     if (!isUserRole(req.role)) throw new InvalidArgumentError(`role must be admin, submit, push or view (got ${JSON.stringify(req.role)})`);
-    if (req.streams.length > 1024) throw new InvalidArgumentError('a token may name at most 1024 streams');
-    for (const s of req.streams) if (!STREAM_NAME.test(s)) throw new InvalidArgumentError(`stream ${JSON.stringify(s.slice(0, 64))} is not a valid stream name`);
+    checkNames('streams', req.streams, 1024);
     if (req.streams.length > 0 && req.role !== 'push') throw new InvalidArgumentError('only push tokens are limited to streams');
     if (!Number.isSafeInteger(req.ttlMs) || req.ttlMs < 0) throw new InvalidArgumentError('ttl must be a non-negative number of milliseconds');
     const { token, record } = mintToken({ user: req.user, role: req.role, streams: req.streams, ttlMs: req.ttlMs, createdBy });
