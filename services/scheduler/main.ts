@@ -100,6 +100,9 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
         { maxMessageBytes: config.maxMessageBytes },
       )
     : undefined;
+  await restoreJournaledJobs(scheduler, { journal, durableOutputs, lineage, batchIntervalMs: config.batchInterval, log });
+  // Served only once the journaled jobs are back: a client that reached a restarted scheduler
+  // earlier would be told its job does not exist (NOT_FOUND, final) rather than to try again.
   const server = await startServer({ ...config, log }, (s) => {
     s.addService(
       rivuletV1.Scheduler.service,
@@ -107,7 +110,6 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
     );
     if (testDriver) s.addService(rivuletV1.SchedulerTesting.service, testDriver);
   });
-  await restoreJournaledJobs(scheduler, { journal, durableOutputs, lineage, batchIntervalMs: config.batchInterval, log });
   scheduler.start();
   // The status page is a window on the scheduler, not part of it: when it
   // cannot start (port taken) the scheduler runs on without it.
