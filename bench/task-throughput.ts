@@ -17,6 +17,11 @@
  *
  *   npm run build && node dist/bench/task-throughput.js
  *   BENCH_PARTITIONS (400) BENCH_BATCHES (8) BENCH_GROUP_SIZES ("1,auto")
+ *   BENCH_CPU_PROF_DIR: write CPU profiles of the scheduler and of each
+ *     executor and its task threads (node --cpu-prof, on their exit at the end
+ *     of each group size) under it, to see where the time per task goes;
+ *     BENCH_CPU_PROF_INTERVAL_US (1000) is the sampling interval
+ *   BENCH_LOG_DIR: each process's log there (BENCH_LOG_LEVEL, warn)
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,6 +35,10 @@ import { machine, machineLine } from './machine.js';
 const partitions = Number(process.env.BENCH_PARTITIONS ?? 400);
 const batches = Number(process.env.BENCH_BATCHES ?? 8);
 const groupSizes = (process.env.BENCH_GROUP_SIZES ?? '1,auto').split(',').map((g) => g.trim());
+const cpuProfDir = process.env.BENCH_CPU_PROF_DIR;
+const cpuProfInterval = process.env.BENCH_CPU_PROF_INTERVAL_US ?? '1000';
+// Each process in a directory of its own, with node's default file names: an executor's task threads write theirs there too.
+const profileArgs = (name: string) => (cpuProfDir ? ['--cpu-prof', '--cpu-prof-interval', cpuProfInterval, '--cpu-prof-dir', join(cpuProfDir, name)] : []);
 const job = join(mkdtempSync(join(tmpdir(), 'rivulet-bench-')), 'fanout.ts');
 writeFileSync(
   job,
@@ -46,8 +55,12 @@ async function measure(groupSize: string) {
     slots: 2,
     batchInterval: '2s',
     blockInterval: '500ms',
-    logLevel: 'warn',
+    logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn',
+    ...(process.env.BENCH_LOG_DIR ? { logDir: join(process.env.BENCH_LOG_DIR, `g${groupSize}`) } : {}),
     env: { scheduler: { RIVULET_GROUP_SIZE: groupSize } },
+    ...(cpuProfDir
+      ? { nodeArgs: { scheduler: profileArgs(`scheduler-g${groupSize}`), 'executor-1': profileArgs(`executor-1-g${groupSize}`), 'executor-2': profileArgs(`executor-2-g${groupSize}`) } }
+      : {}),
   });
   const a = cluster.addresses();
   const client = new RivuletClient(a);
@@ -65,19 +78,29 @@ async function measure(groupSize: string) {
         await sleep(500);
       }
     })();
-    const schedulerPid = cluster.processes().find((p) => p.name === 'scheduler')!.pid;
+    // Every process of the cluster (nats-server too): the CPU a task costs in all of them is what 2 cores must cover.
+    const procs = cluster.processes().map((p) => ({ name: p.kind === 'executor' ? 'executors' : p.name, pid: p.pid }));
+    const cpuNow = () => procs.map((p) => cpuMs(p.pid));
     let done: Awaited<ReturnType<typeof client.status>>['jobs'][number]['recentBatches'] = [];
     // The CPU window opens once two batches are done (warm-up) and closes when `batches` more are.
-    let window: { cpuMs: number; completed: number } | undefined;
-    let cpuPerTask = NaN;
+    let window: { cpuMs: number[]; completed: number } | undefined;
+    const cpuPerTask: Record<string, number> = {};
     for (;;) {
       const st = await client.status({ recentBatches: 1000 });
       done = st.jobs[0]!.recentBatches.filter((b) => b.state === 'COMPLETED' && Number(b.inputRecords) > 0);
       const completed = st.jobs[0]!.recentBatches.filter((b) => b.state === 'COMPLETED');
-      if (!window && done.length >= 2) window = { cpuMs: cpuMs(schedulerPid), completed: completed.length };
+      if (!window && done.length >= 2) window = { cpuMs: cpuNow(), completed: completed.length };
       if (window && done.length >= batches + 2) {
         const tasksInWindow = completed.slice(window.completed).reduce((n, b) => n + b.tasks, 0);
-        cpuPerTask = (cpuMs(schedulerPid) - window.cpuMs) / Math.max(1, tasksInWindow);
+        const now = cpuNow();
+        let total = 0;
+        procs.forEach((p, i) => {
+          const ms = (now[i]! - window!.cpuMs[i]!) / Math.max(1, tasksInWindow);
+          cpuPerTask[p.name] = (cpuPerTask[p.name] ?? 0) + ms;
+          total += ms;
+        });
+        cpuPerTask.total = total;
+        for (const k of Object.keys(cpuPerTask)) cpuPerTask[k] = Number(cpuPerTask[k]!.toFixed(3));
         break;
       }
       await sleep(500);
@@ -98,7 +121,9 @@ async function measure(groupSize: string) {
       totalDelayMs: { p50: percentile(measured.map((b) => b.totalDelayMs), 50) },
       tasksPerSecond: { p50: Math.round(percentile(rates, 50)), max: Math.round(Math.max(...rates)) },
       tasksPerSecondEndToEnd: { p50: Math.round(percentile(endToEnd, 50)), max: Math.round(Math.max(...endToEnd)) },
-      schedulerCpuMsPerTask: Number(cpuPerTask.toFixed(3)),
+      schedulerCpuMsPerTask: cpuPerTask.scheduler ?? NaN,
+      /** CPU per task in each process over the measured batches (executors summed, their task threads included), and the total. */
+      cpuMsPerTask: cpuPerTask,
     };
   } finally {
     await client.close();
@@ -117,4 +142,9 @@ for (const r of points) {
       `over the total delay (p50 ${r.totalDelayMs.p50} ms) ${r.tasksPerSecondEndToEnd.p50} tasks/s (best ${r.tasksPerSecondEndToEnd.max})`,
   );
   console.log(`  scheduler CPU per task: ${r.schedulerCpuMsPerTask} ms (= at most ${Math.round(1000 / r.schedulerCpuMsPerTask)} tasks/s on one core)`);
+  console.log(
+    `  CPU per task in every process: ${Object.entries(r.cpuMsPerTask)
+      .map(([name, ms]) => `${name} ${ms} ms`)
+      .join(', ')} (2 cores cover at most ${Math.round(2000 / (r.cpuMsPerTask.total ?? NaN))} tasks/s)`,
+  );
 }

@@ -55,6 +55,11 @@ export interface LocalClusterOptions {
    * every executor) or an executor id (`executor-2`); later keys win in that order.
    */
   env?: Record<string, EnvMap>;
+  /**
+   * Extra node flags per process (e.g. `--cpu-prof`, which NODE_OPTIONS refuses),
+   * keyed as `env`: `all`, a service name or an executor id; the most specific key wins.
+   */
+  nodeArgs?: Record<string, string[]>;
   /** Control-plane ports; 0 or absent picks a free one (`status`: the scheduler's status page). */
   ports?: { receiver?: number; scheduler?: number; lineage?: number; status?: number };
   /**
@@ -251,6 +256,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
         service,
         name,
         env: { ...securityEnv(service), ...envFor(service, name, env), RIVULET_PORT: String(port) },
+        nodeArgs: opts.nodeArgs?.[name] ?? opts.nodeArgs?.[service] ?? opts.nodeArgs?.all,
         logFile: logDir ? join(logDir, `${name}.log`) : undefined,
         detached: opts.detached,
         startTimeoutMs,
