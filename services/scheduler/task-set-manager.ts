@@ -157,11 +157,15 @@ export class TaskSetManager {
     });
     const locality = preferred.includes(exec.id) ? 'PROCESS_LOCAL' : 'ANY';
     t.start(attempt, { executorId: exec.id, epoch: exec.epoch, launchedAtMs: now, locality }, this.log);
-    // Its executor runs planned tasks as their inputs arrive: as far as the scheduler can tell, it holds a
-    // slot from now; once it reports, its time is its executor's measure (runTimeMs).
-    t.startedAtMs = now;
+    // Its executor runs planned tasks as their inputs arrive, in its FIFO queue behind its slots, as it
+    // does launched ones: modelled the same way (startNextQueued), so a planned task adopted behind a
+    // hundred others is not taken for a straggler — a copy of it would only cost a killed worker.
+    // Once it reports, its time is its executor's measure (runTimeMs).
+    const intoQueue = this.executors.freeSlots(exec) === 0;
     t.planned = true;
     this.executors.reserveSlot(exec);
+    if (intoQueue) appendTo(this.queuedOn, exec.id, t);
+    else t.startedAtMs = now;
     this.addRunning(t);
     run.tasksLaunched++;
     run.plannedTasks++;
@@ -627,6 +631,8 @@ export class TaskSetManager {
   speculate(): void {
     const now = this.clock.now();
     let added = false;
+    // Each stage's median once per check, not once per running task (hundreds of tiny tasks per stage).
+    const medians = new Map<StageRun, number>();
     for (const [key, attempts] of this.runningByTask) {
       if (attempts.length !== 1) continue; // already has a copy
       const t = attempts[0]!;
@@ -635,11 +641,15 @@ export class TaskSetManager {
       if (!inputsReady(t)) continue; // its map side is being recomputed: schedule() would only hold the copy
       if (s.done.size < this.config.speculationQuantile * s.stage.numPartitions) continue;
       if (this.queuedByTask.has(key)) continue;
-      const sorted = [...s.durations].sort((a, b) => a - b);
-      const median = sorted[Math.floor(sorted.length / 2)]!;
-      const threshold = Math.max(this.config.speculationMinRuntime, this.config.speculationMultiplier * median);
       // Time in a slot, not since launch: a task waiting in its executor's queue is not straggling.
       if (t.startedAtMs === undefined) continue;
+      let median = medians.get(s);
+      if (median === undefined) {
+        const sorted = [...s.durations].sort((a, b) => a - b);
+        median = sorted[Math.floor(sorted.length / 2)]!;
+        medians.set(s, median);
+      }
+      const threshold = Math.max(this.config.speculationMinRuntime, this.config.speculationMultiplier * median);
       const runningMs = t.runTimeMs(now);
       if (runningMs <= threshold) continue;
       if (!this.executors.alive().some((e) => e.id !== t.executorId)) continue;

@@ -418,6 +418,32 @@ describe('TaskSetManager', () => {
     expect(free(s, 'e2')).toBe(1);
   });
 
+  it("models planned attempts beyond its executor's slots as queued there: only the first ones can straggle, the next starts as one reports", () => {
+    const s = setup([{ id: 'e1', slots: 1 }, { id: 'e2', slots: 1 }], { config: { speculationMinRuntime: '10ms', speculationQuantile: '0.25' } });
+    const run = runWithStages([{ kind: 'result', numPartitions: 4, parentStages: [] }]);
+    const stage = run.stages[0]!;
+    const attempt = PLANNED_ATTEMPT_BASE + 1;
+    const e1 = s.executors.get('e1')!;
+    for (let p = 0; p < 3; p++) s.tsm.adopt(run, stage, p, attempt, e1, ['e1'], undefined);
+    s.tsm.adopt(run, stage, 3, attempt, s.executors.get('e2')!, [], undefined);
+    const planned = (p: number, on: string) =>
+      ({ spec: { taskId: `job-1/${run.batchTimeMs}/0/${p}`, attempt }, executor: { id: on, epoch: s.executors.get(on)!.epoch } }) as unknown as Launched;
+    s.tsm.onResult(result(planned(3, 'e2'), 'SUCCEEDED')); // the stage has a median
+    s.clock.advance(1000);
+    s.tsm.speculate();
+    // Partition 0 took e1's one slot at adoption; 1 and 2 wait behind it, as they do on e1.
+    const copies = (from: number) => s.gateway.launched.slice(from).filter((l) => l.spec.speculative).map((l) => l.spec.taskId);
+    expect(copies(0)).toEqual([`job-1/${run.batchTimeMs}/0/0`]);
+    s.tsm.onResult(result(planned(0, 'e1'), 'SUCCEEDED'));
+    s.clock.advance(5); // partition 1 took the freed slot: 5 ms is no straggler
+    const before = s.gateway.launched.length;
+    s.tsm.speculate();
+    expect(copies(before)).toEqual([]);
+    s.clock.advance(1000); // …but a second is
+    s.tsm.speculate();
+    expect(copies(before)).toEqual([`job-1/${run.batchTimeMs}/0/1`]);
+  });
+
   it('one long task (a hot key) does not make its executor slow: its median pace decides', () => {
     const s = setup([{ id: 'e1', slots: 1 }, { id: 'e2', slots: 1 }, { id: 'e3', slots: 1 }]);
     for (const id of ['e1', 'e2', 'e3']) for (let i = 0; i < 5; i++) s.executors.recordTaskTime(s.executors.get(id)!, 1);
