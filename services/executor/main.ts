@@ -34,6 +34,9 @@ await runService('executor', executorConfigSchema, async (config, log) => {
   const bundles = new JobBundles();
   const pool = new TaskPool({
     slots: config.slots,
+    maxBatch: config.tasksPerWorkerMessage,
+    flushMs: config.taskResultFlush,
+    killGraceMs: config.taskKillGrace,
     maxWorkers: config.maxTaskWorkers,
     memoryBytes: config.taskWorkerMemory,
     idleTimeoutMs: config.taskWorkerIdleTimeout,
