@@ -263,6 +263,7 @@ export class TaskPool {
   private nextWorker = 0;
   /** Workers with a batch (slots in use). */
   private busy = 0;
+  private pumpScheduled = false;
   private closed = false;
   private readonly readyWaiters: Array<() => void> = [];
   private readonly idleCheck: NodeJS.Timeout;
@@ -340,7 +341,7 @@ export class TaskPool {
       resolve,
     };
     this.queue.push(job);
-    this.pump();
+    this.schedulePump();
     return { outcome, cancel: () => this.cancel(job), cancelIfQueued: () => this.withdraw(job), started: () => this.isStarted(job) };
   }
 
@@ -683,6 +684,22 @@ export class TaskPool {
     if (job.state === 'done') return;
     job.state = 'done';
     job.resolve(outcome);
+  }
+
+  /**
+   * Submissions are handed out once the current turn of the event loop is
+   * over: tasks often become ready many at a time (every reducer waiting for
+   * the pushed buckets of one map task), one at a time between the awaits of
+   * the code that readies them — handed out at once, each would be a batch of
+   * one.
+   */
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
   }
 
   /**

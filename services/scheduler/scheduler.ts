@@ -314,6 +314,14 @@ export class Scheduler implements BatchSourceHost {
         if (from && from.state === 'LOST' && from.epoch === Number(e.result.epoch)) this.noticeFenced(from);
         return this.tasks.onResult(e.result);
       }
+      case 'taskResults':
+        for (const r of e.results) {
+          const from = this.executors.get(r.executorId);
+          if (from && from.state === 'LOST' && from.epoch === Number(r.epoch)) this.noticeFenced(from);
+        }
+        return this.tasks.onResults(e.results);
+      case 'adoptedResults':
+        return this.tasks.onResults(this.tasks.takeAdoptedResults());
       case 'plannedResult':
         // Adopted meanwhile (the result was on its way when the run took the attempt on): handled as any result.
         if (this.tasks.isRunning(e.result.taskId, e.result.attempt)) return this.tasks.onResult(e.result);

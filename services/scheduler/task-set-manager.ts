@@ -49,6 +49,7 @@ import type { SchedulerPorts } from './ports.js';
 import type { TaskAttemptRef } from './task-spec.js';
 import { attemptKey, TaskAttempt } from './task-attempt.js';
 import { appendTo } from '../../lib/collections.js';
+import type { LaunchCallbacks } from './task-channel.js';
 
 /** What the task set reports; the batch DAG implements it. */
 export interface TaskSetListener {
@@ -77,6 +78,13 @@ export class TaskSetManager {
   private readonly runningByTask = new Map<string, TaskAttempt[]>();
   /** Per executor, attempts launched into its queue (no idle slot then), in launch order: the next to start there. */
   private readonly queuedOn = new Map<string, TaskAttempt[]>();
+  /** Stashed results of attempts adopted since the last `adoptedResults` event. */
+  private adoptedResults: TaskResult__Output[] = [];
+  /** Each executor incarnation's launch callbacks, made once (not a set of closures per launch). */
+  private readonly callbacks = new WeakMap<TrackedExecutor, { epoch: number; cb: LaunchCallbacks }>();
+  /** Taking several results at once (onResults): scheduling rounds wait for the end. */
+  private inBulk = false;
+  private scheduleWanted = false;
   private localityTimer?: TimerHandle;
   /** Set while a locality-wait timer is armed and has not fired yet. */
   private localityTimerArmed = false;
@@ -174,12 +182,33 @@ export class TaskSetManager {
     run.firstLaunchAtMs ??= Math.min(now, run.readyAtMs ?? now);
     if (preferred.length > 0) run.locality[locality]++;
     this.telemetry.taskLaunched(locality, preferred.length > 0, false);
+    this.gateway.expect(exec, [{ taskId: t.taskId, attempt }], this.callbacksFor(exec));
+    if (stashed) {
+      // Taken with every other stashed result of this round, in one event (a stage adopts hundreds at once).
+      this.adoptedResults.push(stashed);
+      if (this.adoptedResults.length === 1) this.post({ type: 'adoptedResults' });
+    }
+  }
+
+  /** Results of adopted attempts that had come before their adoption, since the last call. */
+  takeAdoptedResults(): TaskResult__Output[] {
+    const taken = this.adoptedResults;
+    this.adoptedResults = [];
+    return taken;
+  }
+
+  /** Where an executor incarnation's results and losses go: into the loop as events (one per message for results). */
+  private callbacksFor(exec: TrackedExecutor): LaunchCallbacks {
+    const known = this.callbacks.get(exec);
+    if (known && known.epoch === exec.epoch) return known.cb;
     const epoch = exec.epoch;
-    this.gateway.expect(exec, [{ taskId: t.taskId, attempt }], {
+    const cb: LaunchCallbacks = {
       onResult: (result) => this.post({ type: 'taskResult', result }),
+      onResults: (results) => this.post({ type: 'taskResults', results }),
       onLost: (taskIds, error, unreachable) => this.post({ type: 'tasksLost', executorId: exec.id, epoch, taskIds, error, unreachable }),
-    });
-    if (stashed) this.post({ type: 'taskResult', result: stashed });
+    };
+    this.callbacks.set(exec, { epoch, cb });
+    return cb;
   }
 
   private startNextQueued(executorId: string): void {
@@ -223,6 +252,11 @@ export class TaskSetManager {
    * has room: the rest keeps its order for the next round.
    */
   schedule(): void {
+    if (this.inBulk) {
+      this.scheduleWanted = true;
+      return;
+    }
+    this.scheduleWanted = false;
     const now = this.clock.now();
     const alive = this.executors.alive();
     if (alive.length === 0) {
@@ -398,21 +432,38 @@ export class TaskSetManager {
       this.telemetry.taskLaunched(t.locality, t.preferred.length > 0, t.speculative);
       appendTo(byRun, run, { t, spec });
     }
-    const epoch = exec.epoch;
+    const cb = this.callbacksFor(exec);
     for (const [run, launched] of byRun) {
       const job = run.job;
       // One job has one batch running: the RunTasks call belongs to that batch's trace.
       this.telemetry.inBatch(run, () =>
-        this.gateway.launch(exec, { jobId: job.id, bundle: job.bundle, bundleHash: job.bundleHash }, launched.map((l) => l.spec), {
-          onResult: (result) => this.post({ type: 'taskResult', result }),
-          onLost: (taskIds, error, unreachable) => this.post({ type: 'tasksLost', executorId: exec.id, epoch, taskIds, error, unreachable }),
-        }),
+        this.gateway.launch(
+          exec,
+          { jobId: job.id, bundle: job.bundle, bundleHash: job.bundleHash },
+          launched.map((l) => l.spec),
+          cb,
+        ),
       );
     }
   }
 
   isRunning(taskId: string, attempt: number): boolean {
     return this.running.has(attemptKey(taskId, attempt));
+  }
+
+  /**
+   * Results that came together (one message of an executor, or the stashed
+   * results of attempts adopted in one round): each taken as by onResult, with
+   * one scheduling round after them all instead of one per result.
+   */
+  onResults(results: readonly TaskResult__Output[]): void {
+    this.inBulk = true;
+    try {
+      for (const r of results) this.onResult(r);
+    } finally {
+      this.inBulk = false;
+    }
+    if (this.scheduleWanted) this.schedule();
   }
 
   /** A task attempt reported. Fenced: only the attempt and incarnation it was launched as count. */

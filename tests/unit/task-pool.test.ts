@@ -59,6 +59,7 @@ const probeJob = inlineBundle(
 );
 
 type Ok = Extract<PoolOutcome, { kind: 'ok' }>;
+const nextTurn = () => new Promise((r) => setImmediate(r));
 /** [record, thread id, runs] of a probeJob task's one record. */
 const probed = (o: PoolOutcome) => (unpackRecords((o as Ok).result!) as Array<[string, number, number]>)[0]!;
 
@@ -153,6 +154,7 @@ describe('TaskPool (real worker threads)', () => {
     try {
       await slow.ready();
       const handles = Array.from({ length: 4 }, (_, p) => slow.submit(mapTask(p, ['a b c'], 2)));
+      await nextTurn(); // submissions are handed out once the turn is over
       expect(slow.runningCount).toBe(2);
       expect(slow.queuedCount).toBe(2);
       expect(slow.freeSlots).toBe(0);
@@ -256,8 +258,10 @@ describe('TaskPool (real worker threads)', () => {
       await p.ready();
       // Two in the queue, two free slots: one each.
       const pair = [p.submit(resultTask(probeJob, ['busy:150'])), p.submit(resultTask(probeJob, ['busy:150']))];
+      await nextTurn();
       expect([p.runningCount, p.queuedCount]).toEqual([2, 0]);
       const rest = Array.from({ length: 10 }, (_, i) => p.submit(resultTask(probeJob, [`r${i}`])));
+      await nextTurn();
       expect(p.queuedCount).toBe(10);
       const first = await Promise.race(pair.map((h) => h.outcome));
       expect(first.kind).toBe('ok');

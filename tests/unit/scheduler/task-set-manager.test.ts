@@ -45,6 +45,8 @@ function setup(executors: FakeExecutor[], opts: { config?: Record<string, string
   const post = (e: SchedulerEvent) => {
     events.push(e);
     if (e.type === 'taskResult') tsm.onResult(e.result);
+    if (e.type === 'taskResults') tsm.onResults(e.results);
+    if (e.type === 'adoptedResults') tsm.onResults(tsm.takeAdoptedResults());
     if (e.type === 'reschedule') tsm.schedule();
   };
   const tsm: TaskSetManager = new TaskSetManager(config, clock, executorsTracker, gateway, opts.buildSpec ?? specOf, new BatchTelemetry(() => 1), post, log);
@@ -71,6 +73,26 @@ describe('TaskSetManager', () => {
     for (const l of s.gateway.launched.slice(1)) s.report(l, 'SUCCEEDED');
     expect(s.listener.succeeded.map((t) => t.partition).sort()).toEqual([0, 1, 2]);
     expect([free(s, 'e1'), free(s, 'e2')]).toEqual([1, 1]);
+  });
+
+  it('takes the results of one message together: one scheduling round after them, not one per result', () => {
+    const s = setup([{ id: 'e1', slots: 2 }]);
+    const run = runWithStages([{ kind: 'result', numPartitions: 6, parentStages: [] }]);
+    s.tsm.submit(run, run.stages[0]!, () => []);
+    s.tsm.schedule();
+    expect([s.gateway.launched.length, s.gateway.launchCalls]).toEqual([2, 1]);
+    // Two results in one message (the executor's outbox packs what finished in one turn): both places refilled in one launch.
+    s.gateway.launched[0]!.cb.onResults!([result(s.gateway.launched[0]!, 'SUCCEEDED'), result(s.gateway.launched[1]!, 'SUCCEEDED')]);
+    expect(s.listener.succeeded).toHaveLength(2);
+    expect([s.gateway.launched.length, s.gateway.launchCalls]).toEqual([4, 2]);
+    // One at a time: a round each.
+    s.report(s.gateway.launched[2]!, 'SUCCEEDED');
+    s.report(s.gateway.launched[3]!, 'SUCCEEDED');
+    expect([s.gateway.launched.length, s.gateway.launchCalls]).toEqual([6, 4]);
+    // Fencing holds inside a bulk: a result of another incarnation among them counts for nothing.
+    s.gateway.launched[4]!.cb.onResults!([result(s.gateway.launched[4]!, 'SUCCEEDED', { epoch: 999 }), result(s.gateway.launched[5]!, 'SUCCEEDED')]);
+    expect(s.listener.succeeded.map((t) => t.partition).sort()).toEqual([0, 1, 2, 3, 5]);
+    expect(free(s, 'e1')).toBe(1);
   });
 
   it('fences results: another incarnation or an old attempt number counts for nothing', () => {
