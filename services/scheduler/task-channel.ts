@@ -188,7 +188,7 @@ export class TaskChannel {
           continue;
         }
         this.outstanding.delete(key);
-        if (entry.cb.onResults) appendTo((byLaunch ??= new Map()), entry.cb, r);
+        if (entry.cb.onResults) appendTo((byLaunch ??= new Map<LaunchCallbacks, TaskResult__Output[]>()), entry.cb, r);
         else entry.cb.onResult(r);
       }
       if (malformed || !byLaunch) return;
