@@ -19,7 +19,7 @@
  *   BENCH_PARTITIONS (400) BENCH_BATCHES (8) BENCH_GROUP_SIZES ("1,auto")
  *   BENCH_IDLE_SECONDS (6): how long each process's idle CPU is measured after
  *     the batches (the job on empty batches): the per-task CPU is also given without it
- *   BENCH_CPU_PROF_DIR: write CPU profiles of the scheduler and of each
+ *   BENCH_CPU_PROF_DIR: write CPU profiles of the scheduler, lineage and each
  *     executor and its task threads (node --cpu-prof, on their exit at the end
  *     of each group size) under it, to see where the time per task goes;
  *     BENCH_CPU_PROF_INTERVAL_US (1000) is the sampling interval
@@ -69,6 +69,7 @@ async function measure(groupSize: string) {
       scheduler: [...extraNodeArgs, ...profileArgs(`scheduler-g${groupSize}`)],
       'executor-1': [...extraNodeArgs, ...profileArgs(`executor-1-g${groupSize}`)],
       'executor-2': [...extraNodeArgs, ...profileArgs(`executor-2-g${groupSize}`)],
+      lineage: profileArgs(`lineage-g${groupSize}`),
     },
   });
   const a = cluster.addresses();
