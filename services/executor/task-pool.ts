@@ -190,6 +190,8 @@ interface Batch {
   states: Int32Array;
   /** Answers come in batch order: the index the next one is looked for from. */
   cursor: number;
+  /** When it was handed to the worker (performance.timeOrigin + performance.now(), as the probe's times). */
+  sentAt: number;
   /** Watches the running task's timeout. */
   timeoutTimer?: NodeJS.Timeout;
   /** A killed running task's grace: its worker is stopped when it runs out. */
@@ -640,18 +642,27 @@ export class TaskPool {
     return true;
   }
 
-  /** Watch the running task of `batch` against its timeout; re-armed for the next one until the batch ends. */
+  /**
+   * Watch `batch` against its tasks' timeouts, re-armed until the batch ends.
+   * A running task counts from its own start. A task waiting in the batch
+   * counts from when the worker last started or ended one (or got the batch):
+   * a worker that starts nothing — its job's code spinning in a timer between
+   * tasks — holds the slot, and the next task times out as if it ran.
+   */
   private watchTimeout(slot: Slot, batch: Batch): void {
+    const now = performance.timeOrigin + performance.now();
     let next = Infinity;
-    for (const job of batch.jobs) if (job.state === 'sent' && (job.task.timeoutMs ?? 0) > 0) next = Math.min(next, job.task.timeoutMs!);
     const running = this.runningJob(slot, batch);
-    const limit = running?.task.timeoutMs ?? 0;
-    if (running && limit > 0) {
-      const ranMs = performance.timeOrigin + performance.now() - slot.probeTime[PROBE_STARTED_AT]!;
-      if (ranMs >= limit) return this.timeOut(slot, batch, running, limit);
-      next = limit - ranMs;
+    const waiting = running ? undefined : batch.jobs.find((j) => j.state === 'sent' && Atomics.load(batch.states, j.index) === TASK_NOT_STARTED);
+    const due = running ?? waiting;
+    const limit = due?.task.timeoutMs ?? 0;
+    if (due && limit > 0) {
+      const since = running ? slot.probeTime[PROBE_STARTED_AT]! : Math.max(slot.probeTime[PROBE_STARTED_AT]!, batch.sentAt);
+      if (now - since >= limit) return this.timeOut(slot, batch, due, limit);
+      next = limit - (now - since);
     }
-    // None of its tasks can time out before one has run this long.
+    // Any other task of it can time out no sooner than its own limit from now.
+    for (const job of batch.jobs) if (job !== due && job.state === 'sent' && (job.task.timeoutMs ?? 0) > 0) next = Math.min(next, job.task.timeoutMs!);
     if (Number.isFinite(next)) batch.timeoutTimer = setTimeout(() => slot.batch === batch && this.watchTimeout(slot, batch), Math.max(1, Math.ceil(next)));
   }
 
@@ -803,7 +814,7 @@ export class TaskPool {
 
   private dispatch(slot: Slot, jobs: Job[]): void {
     const states = new SharedArrayBuffer(4 * jobs.length);
-    const batch: Batch = { slot, jobs, states: new Int32Array(states), cursor: 0 };
+    const batch: Batch = { slot, jobs, states: new Int32Array(states), cursor: 0, sentAt: performance.timeOrigin + performance.now() };
     const now = performance.now();
     const tasks = new Array<TaskMessage>(jobs.length);
     const transfer = new Array<ArrayBuffer>(jobs.length);

@@ -190,24 +190,22 @@ export class TaskRunner {
     const active = context.active();
     const parent = contextFromMap(spec.traceContext);
     const call = trace.getSpan(active)?.spanContext();
-    return tracer().startSpan(
-      'rivulet.task',
-      {
-        links: parent !== active && call ? [{ context: call }] : [],
-        attributes: {
-          [Attr.TASK_ID]: spec.taskId,
-          [Attr.JOB_ID]: spec.jobId,
-          [Attr.BATCH_TIME_MS]: Number(spec.batchTimeMs),
-          [Attr.STAGE_ID]: spec.stageId,
-          [Attr.TASK_PARTITION]: spec.partition,
-          [Attr.TASK_ATTEMPT]: spec.attempt,
-          [Attr.TASK_LOCALITY]: spec.locality,
-          [Attr.TASK_SPECULATIVE]: spec.speculative,
-          [Attr.EXECUTOR_ID]: this.opts.executorId,
-        },
-      },
-      parent,
-    );
+    const span = tracer().startSpan('rivulet.task', parent !== active && call ? { links: [{ context: call }] } : {}, parent);
+    // Attributes only for a span that is recorded: with tracing off (or not sampled) a tiny task pays nothing for them.
+    if (span.isRecording()) {
+      span.setAttributes({
+        [Attr.TASK_ID]: spec.taskId,
+        [Attr.JOB_ID]: spec.jobId,
+        [Attr.BATCH_TIME_MS]: Number(spec.batchTimeMs),
+        [Attr.STAGE_ID]: spec.stageId,
+        [Attr.TASK_PARTITION]: spec.partition,
+        [Attr.TASK_ATTEMPT]: spec.attempt,
+        [Attr.TASK_LOCALITY]: spec.locality,
+        [Attr.TASK_SPECULATIVE]: spec.speculative,
+        [Attr.EXECUTOR_ID]: this.opts.executorId,
+      });
+    }
+    return span;
   }
 
   kill(taskId: string, attempt: number): boolean {
@@ -589,6 +587,8 @@ function sinkOf(spec: TaskSpec__Output): TaskSink {
 }
 
 function endTaskSpan(span: Span, r: TaskResult): void {
+  instruments().tasksFinished.add(1, { [Attr.TASK_STATE]: String(r.state) });
+  if (!span.isRecording()) return span.end();
   const m = r.metrics;
   span.setAttributes({
     [Attr.TASK_STATE]: String(r.state),
@@ -601,7 +601,6 @@ function endTaskSpan(span: Span, r: TaskResult): void {
   });
   if (r.state !== 'SUCCEEDED') failSpan(span, r.error || String(r.state));
   span.end();
-  instruments().tasksFinished.add(1, { [Attr.TASK_STATE]: String(r.state) });
 }
 
 function metrics(recordsIn: number, recordsOut: number, bytesOut: number, runMs: number, fetchMs: number, queueMs: number) {

@@ -177,6 +177,8 @@ function runBatch(batch: RunMessage): void {
         continue;
       }
       answers.push(runOne(batch, batch.tasks[i]!, started, started - arrived, transfer));
+      // With none running, the probe's time is when the last one ended (the pool times a worker that starts nothing).
+      probeStartedAt[PROBE_STARTED_AT] = performance.timeOrigin + performance.now();
       Atomics.store(probeInts, PROBE_TASK, -1);
       if (i + 1 < batch.tasks.length) {
         if (performance.now() - lastPost >= batch.flushMs && answers.length > 0) flush(false);

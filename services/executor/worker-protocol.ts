@@ -29,7 +29,7 @@ export const TASK_WITHDRAWN = 2;
 /** Int32 slots of the probe: [PROBE_NODE] the graph node whose user code runs (-1: none; lib/dstream/runtime.ts), [PROBE_TASK] the index in its batch of the task running (-1: none). */
 export const PROBE_NODE = 0;
 export const PROBE_TASK = 1;
-/** Float64 slot of the probe: when the running task started (performance.timeOrigin + performance.now(), ms). */
+/** Float64 slot of the probe: when the running task started, or with none running when the last one ended (performance.timeOrigin + performance.now(), ms). */
 export const PROBE_STARTED_AT = 1;
 /** Bytes of a probe: two Int32 then one Float64. */
 export const PROBE_BYTES = 16;

@@ -2,7 +2,9 @@
  * The executor's task pool with real worker threads. Needs the compiled
  * worker: run `npx tsc -p tsconfig.json` (or `npm run build`) first.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packRecords, unpackRecords } from '../../lib/codec/records.js';
@@ -346,6 +348,35 @@ describe('TaskPool (real worker threads)', () => {
       expect(out).toMatchObject({ kind: 'failed', timedOut: true, message: expect.stringMatching(/timed out after 300ms .*map \(node 1\) of prober\.js/) });
       expect(timeouts).toEqual(['map (node 1)']);
       expect(probed(await after.outcome)).toEqual(['d', expect.any(Number), 1]); // a fresh worker's first run
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('times out a task its worker never starts (job code spinning in a timer between tasks), and replaces the worker', async () => {
+    // The timer leaves a mark before it spins, so the test knows the worker is stuck.
+    const mark = join(mkdtempSync(join(tmpdir(), 'rivulet-pool-')), 'spinning');
+    const timerJob = inlineBundle(
+      'timer-spinner.js',
+      `const { defineJob } = require('rivulet');
+       const { writeFileSync } = require('node:fs');
+       module.exports = { default: defineJob((ctx) => ctx.receiverStream('s').map((x) => {
+         if (x === 'arm') setTimeout(() => { writeFileSync(${JSON.stringify(mark)}, 'x'); for (;;) {} }, 0);
+         return x;
+       }).output('o')) };`,
+    );
+    const p = new TaskPool({ slots: 1, workerPath });
+    try {
+      await p.ready();
+      expect((await p.submit(resultTask(timerJob, ['arm'])).outcome).kind).toBe('ok');
+      await waitFor(() => existsSync(mark), 'the worker spins in its job’s timer');
+      // This task is handed to the stuck worker and never starts.
+      const t0 = performance.now();
+      const stuck = await p.submit({ ...resultTask(timerJob, ['a']), timeoutMs: 400 }).outcome;
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(390);
+      expect(stuck).toMatchObject({ kind: 'failed', timedOut: true, message: expect.stringMatching(/timed out after 400ms/) });
+      const after = await p.submit(resultTask(timerJob, ['b'])).outcome;
+      expect(after.kind).toBe('ok');
     } finally {
       await p.close();
     }
