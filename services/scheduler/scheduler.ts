@@ -51,6 +51,7 @@ import { ReplicationManager } from './replication-manager.js';
 import { StateRecovery } from './state-recovery.js';
 import { clusterStatus, type StatusQuery } from './status.js';
 import { GroupPlanner } from './group-planner.js';
+import type { LeaderStatus } from '../../lib/proto/gen/rivulet/v1/LeaderStatus.js';
 import { TaskSetManager } from './task-set-manager.js';
 import { buildTaskSpec, type TaskSpecContext } from './task-spec.js';
 
@@ -240,6 +241,8 @@ export class Scheduler implements BatchSourceHost {
   // ---------------------------------------------------------------- the event loop
 
   post(event: SchedulerEvent): void {
+    // A scheduler that stopped leading is done: late answers to its calls change nothing.
+    if (this.stopped) return;
     this.queue.push(event);
     if (this.draining) return;
     this.draining = true;
@@ -424,7 +427,7 @@ export class Scheduler implements BatchSourceHost {
 
   /** One bounded page of the status (status.ts); a number is the recent batches per job of the first page. */
   status(query: StatusQuery | number = 10): ClusterStatus {
-    return clusterStatus(
+    const status = clusterStatus(
       {
         batchIntervalMs: this.config.batchInterval,
         replication: this.config.replication,
@@ -444,7 +447,12 @@ export class Scheduler implements BatchSourceHost {
       this.clock.now(),
       query,
     );
+    if (this.leadership) status.leader = this.leadership();
+    return status;
   }
+
+  /** Who leads, for status (main.ts: the leader lease). */
+  leadership?: () => LeaderStatus;
 
   /**
    * `<job>:<batch>:<shuffle node>:<this scheduler's incarnation>`: a batch
