@@ -3,12 +3,11 @@
  * (main.ts); each call goes to the handlers of the term in force, or is
  * refused while this scheduler stands by (or is still resuming its jobs)
  * with UNAVAILABLE naming the leader — retryable, and clients given several
- * scheduler addresses move on to the leader (client/index.ts). The leader's
- * address also travels as trailing metadata `rivulet-leader-address`.
+ * scheduler addresses move on to the leader (lib/grpc/scheduler-endpoints.ts,
+ * which reads the metadata set here).
  */
 import * as grpc from '@grpc/grpc-js';
-
-export const LEADER_ADDRESS_KEY = 'rivulet-leader-address';
+import { LEADER_ADDRESS_KEY, SCHEDULER_ROLE_KEY } from '../../lib/grpc/scheduler-endpoints.js';
 
 export interface Refusal {
   details: string;
@@ -17,6 +16,7 @@ export interface Refusal {
 
 function refusalError(r: Refusal): Partial<grpc.StatusObject> {
   const metadata = new grpc.Metadata();
+  metadata.set(SCHEDULER_ROLE_KEY, 'standby');
   if (r.leaderAddress) metadata.set(LEADER_ADDRESS_KEY, r.leaderAddress);
   return { code: grpc.status.UNAVAILABLE, details: r.details, metadata };
 }

@@ -235,7 +235,7 @@ export class Scheduler implements BatchSourceHost {
     this.generator.stop();
     this.tasks.stop();
     this.foreach.close();
-    for (const job of this.jobs.running()) this.outputs.endJob(job.id, true);
+    this.outputs.interruptAll('this scheduler stopped serving outputs (it shut down or no longer leads); reconnect to the leader');
   }
 
   // ---------------------------------------------------------------- the event loop
