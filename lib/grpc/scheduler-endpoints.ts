@@ -3,10 +3,11 @@
  * others stand by and refuse calls with UNAVAILABLE, metadata
  * `rivulet-scheduler-role: standby` and, when they know it, the leader's
  * address (`rivulet-leader-address`; services/scheduler/leader-routing.ts).
- * A caller given several addresses ("a:7071,b:7071") keeps one channel per
- * address and moves to the leader: to the address a standby named when it is
- * one of the caller's, else to the next one. With a single address nothing
- * changes: errors are the caller's as before.
+ * A caller keeps one channel per address and moves to the leader: to the
+ * address a standby named (added when it is not one of the caller's — a
+ * Kubernetes Service that reached a standby names the leader's pod), else,
+ * given several addresses ("a:7071,b:7071"), to the next one. With a single
+ * address and no standby, errors are the caller's as before.
  *
  * Which failures move on is decided here, once: a standby's refusal (nothing
  * was done, so any call may go elsewhere) and, for idempotent calls, a peer
@@ -68,7 +69,7 @@ function hasCode(err: unknown, code: grpc.status): boolean {
 }
 
 export class SchedulerEndpoints {
-  readonly addresses: readonly string[];
+  private readonly list: string[];
   private current = 0;
   private readonly clients = new Map<string, SchedulerClient>();
 
@@ -76,12 +77,17 @@ export class SchedulerEndpoints {
     addresses: string,
     private readonly dialOptions: DialOptions = {},
   ) {
-    this.addresses = schedulerAddressList(addresses);
+    this.list = schedulerAddressList(addresses);
+  }
+
+  /** The addresses given, then any leader a standby named that was not among them. */
+  get addresses(): readonly string[] {
+    return this.list;
   }
 
   /** The address calls go to now. */
   get address(): string {
-    return this.addresses[this.current]!;
+    return this.list[this.current]!;
   }
 
   /** The channel to the address calls go to now (opened on first use). */
@@ -97,22 +103,26 @@ export class SchedulerEndpoints {
    * scheduler? If so the current address has moved there and true is returned.
    */
   failover(err: unknown, opts: { idempotent: boolean }): boolean {
-    if (this.addresses.length < 2) return false;
+    const standby = standbyRefusal(err);
+    if (standby?.leader !== undefined && hasCode(err, grpc.status.UNAVAILABLE)) {
+      // Go where the standby says the leader is — also when that is not one of ours (behind a
+      // Kubernetes Service, the leader's pod address; its certificate is checked by role).
+      let named = this.list.indexOf(standby.leader);
+      if (named < 0) named = this.list.push(standby.leader) - 1;
+      if (named !== this.current) {
+        this.current = named;
+        return true;
+      }
+    }
+    if (this.list.length < 2) return false;
     // No answer in time: a paused or partitioned scheduler looks like this; a read may ask another.
     if (opts.idempotent && hasCode(err, grpc.status.DEADLINE_EXCEEDED)) {
-      this.current = (this.current + 1) % this.addresses.length;
+      this.current = (this.current + 1) % this.list.length;
       return true;
     }
     if (!hasCode(err, grpc.status.UNAVAILABLE)) return false;
-    const standby = standbyRefusal(err);
-    if (standby) {
-      const named = standby.leader !== undefined ? this.addresses.indexOf(standby.leader) : -1;
-      this.current = named >= 0 && named !== this.current ? named : (this.current + 1) % this.addresses.length;
-      return true;
-    }
-    const text = describe(err);
-    if (!(opts.idempotent ? UNREACHABLE : UNREACHED).test(text)) return false;
-    this.current = (this.current + 1) % this.addresses.length;
+    if (!standby && !(opts.idempotent ? UNREACHABLE : UNREACHED).test(describe(err))) return false;
+    this.current = (this.current + 1) % this.list.length;
     return true;
   }
 

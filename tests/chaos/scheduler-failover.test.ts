@@ -39,6 +39,7 @@ describe('chaos: a leading scheduler killed or paused, with a standby', () => {
       batchInterval: `${INTERVAL_MS}ms`,
       blockInterval: '100ms',
       env: { scheduler: { RIVULET_LEASE_TIMEOUT: '1s' } },
+      ...(process.env.RIVULET_TEST_LOG_DIR ? { logDir: process.env.RIVULET_TEST_LOG_DIR, logLevel: 'info' } : {}),
     },
     (s) => ({ cluster, client } = s),
   );
@@ -58,6 +59,10 @@ describe('chaos: a leading scheduler killed or paused, with a standby', () => {
     if (!p) throw new Error(`no scheduler process named ${name}`);
     return p;
   };
+
+  const t0 = Date.now();
+  /** Progress, so that a timeout says where it stood. */
+  const step = (what: string) => console.log(`[scheduler-failover] +${Date.now() - t0} ms: ${what}`);
 
   /** Every batch of the job's counts, each once, across failovers (the client reconnects to the leader). */
   function watchAcross(jobId: string) {
@@ -105,13 +110,14 @@ describe('chaos: a leading scheduler killed or paused, with a standby', () => {
     });
     try {
       const js = jetstream(nc);
-      const consumer = await js.consumers.get('rivulet-outputs', { filter_subjects: `rivulet-outputs.${jobId}.>` });
+      const consumer = await js.consumers.get('rivulet-outputs', { filter_subjects: `rivulet-outputs.${jobId}.*` });
       const keys: string[] = [];
-      for (;;) {
-        const info = await consumer.info(true);
-        if (info.num_pending === 0) break;
-        const msgs = await consumer.fetch({ max_messages: 500, expires: 2000 });
-        for await (const m of msgs) keys.push(`${m.subject}@${m.headers?.get('Rivulet-Batch-Time')}#${m.headers?.get('Rivulet-Chunk')}`);
+      // As the scheduler reads them back (durable-outputs.ts load): what is pending, in one fetch.
+      const pending = (await consumer.info()).num_pending;
+      const msgs = await consumer.fetch({ max_messages: pending, expires: 5000 });
+      for await (const m of msgs) {
+        keys.push(`${m.subject}@${m.headers?.get('Rivulet-Batch-Time')}#${m.headers?.get('Rivulet-Chunk')}`);
+        if (keys.length === pending) break;
       }
       return keys;
     } finally {
@@ -143,6 +149,7 @@ describe('chaos: a leading scheduler killed or paused, with a standby', () => {
       // Generous for a loaded 2-core box (the benchmark prints the figure): well under the lease timeout it would take without the probe plus a restore.
       expect(gapMs).toBeLessThan(8 * INTERVAL_MS + 1000);
 
+      step('restarting the killed scheduler');
       // The killed scheduler comes back as a standby, naming the leader.
       const restarted = await cluster.restartScheduler(cluster.schedulers.indexOf(processNamed(first)));
       await waitFor(async () => (await askDirectly(restarted.address)).names === processNamed(second).address, 'the restarted scheduler stands by, naming the leader', {
@@ -150,6 +157,7 @@ describe('chaos: a leading scheduler killed or paused, with a standby', () => {
       });
       expect(await leaderName()).toBe(second);
 
+      step('pausing the leader');
       // 2. SIGSTOP the new leader for 10 s.
       const paused = processNamed(second);
       const idsBeforePause = pushes.acked.size;
@@ -162,39 +170,43 @@ describe('chaos: a leading scheduler killed or paused, with a standby', () => {
         await waitFor(() => pushes.acked.size >= idsBeforePause + 1000, 'pushes acked while the old leader is paused', { timeoutMs: 20_000 });
         const wait = 10_000 - (Date.now() - pausedAt);
         if (wait > 0) await new Promise((r) => setTimeout(r, wait)); // the fault's length (the experiment's parameter)
-    } finally {
-      paused.resume();
-    }
-    // The former leader's writes are refused: it steps down and names the new leader.
-    await waitFor(async () => (await askDirectly(paused.address)).names === processNamed(first).address, 'the resumed former leader stands by', {
-      timeoutMs: 15_000,
-    });
-    expect(await leaderName()).toBe(first);
+      } finally {
+        paused.resume();
+      }
+      step('resumed the former leader');
+      // The former leader's writes are refused: it steps down and names the new leader.
+      await waitFor(async () => (await askDirectly(paused.address)).names === processNamed(first).address, 'the resumed former leader stands by', {
+        timeoutMs: 15_000,
+      });
+      expect(await leaderName()).toBe(first);
 
-    const ackedAtEnd = pushes.acked.size;
-    await waitFor(() => pushes.acked.size >= ackedAtEnd + 500, 'pushes acked after the resume', { timeoutMs: 20_000 });
-    await pushes.stop();
-    const acked = pushes.acked;
-    await waitFor(
-      () => {
-        const seen = new Set(watch.batches.flatMap((b) => [...b.counts.keys()].filter((w) => w.startsWith('id')).map((w) => Number(w.slice(2)))));
-        return [...acked].every((id) => seen.has(id));
-      },
-      `every acked id counted (${acked.size} acked)`,
-      { timeoutMs: 60_000, intervalMs: 250 },
-    );
-    await watch.stop();
-    const context = `kill -9 of ${first}, then SIGSTOP of ${second}`;
-    const seenIn = expectExactWordCounts(watch.batches, acked, pushes.pushed(), context);
-    expect([...seenIn.keys()].filter((id) => !acked.has(id) && !pushes.refused.has(id)), context).toEqual([]);
-    // Each batch once, in order, with no gap.
-    const times = watch.batches.map((b) => b.t);
-    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!, `batches ${times[i - 1]} → ${times[i]}; ${context}`).toBe(INTERVAL_MS);
-    // No output stored twice: the paused leader's late commits were deduplicated or refused.
-    const keys = await storedOutputKeys(submitted.jobId);
-    expect(keys.length).toBeGreaterThan(0);
-    expect(keys.filter((k, i) => keys.indexOf(k) !== i), 'output messages stored twice').toEqual([]);
-    await expectJobHealthy(client, submitted.jobId);
+      step('the former leader stands by');
+      const ackedAtEnd = pushes.acked.size;
+      await waitFor(() => pushes.acked.size >= ackedAtEnd + 500, 'pushes acked after the resume', { timeoutMs: 20_000 });
+      await pushes.stop();
+      const acked = pushes.acked;
+      await waitFor(
+        () => {
+          const seen = new Set(watch.batches.flatMap((b) => [...b.counts.keys()].filter((w) => w.startsWith('id')).map((w) => Number(w.slice(2)))));
+          return [...acked].every((id) => seen.has(id));
+        },
+        `every acked id counted (${acked.size} acked)`,
+        { timeoutMs: 60_000, intervalMs: 250 },
+      );
+      step('every acked id counted');
+      await watch.stop();
+      const context = `kill -9 of ${first}, then SIGSTOP of ${second}`;
+      const seenIn = expectExactWordCounts(watch.batches, acked, pushes.pushed(), context);
+      expect([...seenIn.keys()].filter((id) => !acked.has(id) && !pushes.refused.has(id)), context).toEqual([]);
+      // Each batch once, in order, with no gap.
+      const times = watch.batches.map((b) => b.t);
+      for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!, `batches ${times[i - 1]} → ${times[i]}; ${context}`).toBe(INTERVAL_MS);
+      step('reading the outputs stream');
+      // No output stored twice: the paused leader's late commits were deduplicated or refused.
+      const keys = await storedOutputKeys(submitted.jobId);
+      expect(keys.length).toBeGreaterThan(0);
+      expect(keys.filter((k, i) => keys.indexOf(k) !== i), 'output messages stored twice').toEqual([]);
+      await expectJobHealthy(client, submitted.jobId);
     } finally {
       // A failed expectation must not leave producers and the watch running into the cluster's stop.
       await pushes.stop();
