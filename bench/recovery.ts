@@ -47,6 +47,7 @@
  *   BENCH_RUNS=2 BENCH_VARIANTS=wordcount-100ms node dist/bench/recovery.js
  *   BENCH_EXECUTORS=2,4 BENCH_VARIANTS=wordcount-1s node dist/bench/recovery.js
  *   BENCH_LOG_DIR=/tmp/recovery node dist/bench/recovery.js    # every service's log (info), per run
+ *   BENCH_LOG_DIR=/tmp/recovery BENCH_LOG_LEVEL=debug node dist/bench/recovery.js   # event by event
  */
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -59,7 +60,7 @@ const windowedJob = ['../scenarios/jobs/windowed-wordcount.ts', '../../scenarios
   .map((rel) => fileURLToPath(new URL(rel, import.meta.url)))
   .find((p) => existsSync(p))!;
 
-type Variant = Omit<RecoveryOptions, 'executors' | 'tolerance' | 'logDir' | 'observeMs'> & { name: string; describe: string };
+type Variant = Omit<RecoveryOptions, 'executors' | 'tolerance' | 'logDir' | 'logLevel' | 'observeMs'> & { name: string; describe: string };
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const rateOf = (name: string, fallback: number) => env(`BENCH_RATE_${name.toUpperCase().replace(/-/g, '_')}`, fallback);
@@ -137,6 +138,7 @@ for (const v of VARIANTS.filter((x) => wanted.includes(x.name))) {
         observeMs: Math.max(MIN_OBSERVE_MS, observeIntervals * v.batchIntervalMs),
         steadyTimeoutMs: 30_000,
         ...(logDir ? { logDir } : {}),
+        ...(process.env.BENCH_LOG_LEVEL ? { logLevel: process.env.BENCH_LOG_LEVEL } : {}),
       });
       const load = loadavg().map((x) => x.toFixed(1)).join(' ');
       const recoveryIntervals = r.recoveryMs === undefined ? undefined : r.recoveryMs / v.batchIntervalMs;

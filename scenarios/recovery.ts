@@ -140,6 +140,8 @@ export interface RecoveryOptions {
   pollMs?: number;
   /** Keep every service's log (info) here. */
   logDir?: string;
+  /** Their level. @default 'info' */
+  logLevel?: string;
 }
 
 export interface RecoveryRun extends RecoveryFigure {
@@ -166,6 +168,7 @@ export async function recoveryScenario(o: RecoveryOptions): Promise<RecoveryRun>
     ...(o.job ? { job: o.job } : {}),
     ...(o.outputs ? { outputs: o.outputs } : {}),
     ...(o.logDir ? { logDir: o.logDir } : {}),
+    ...(o.logLevel ? { logLevel: o.logLevel } : {}),
   });
   const seen = new Map<number, ObservedBatch>();
   let jobState = 'RUNNING';

@@ -55,6 +55,8 @@ export interface WordCountClusterOptions {
   outputs?: string[];
   /** Keep every service's log here (at info level) to explain a figure afterwards. @default none (warn, to stderr) */
   logDir?: string;
+  /** The services' log level when `logDir` is given (debug explains a figure event by event). @default 'info' */
+  logLevel?: string;
   env?: Record<string, EnvMap>;
 }
 
@@ -73,7 +75,7 @@ export async function startWordCount(opts: WordCountClusterOptions): Promise<Wor
     slots: opts.slots ?? 2,
     batchInterval: opts.batchInterval ?? '1s',
     blockInterval: opts.blockInterval ?? '250ms',
-    logLevel: opts.logDir ? 'info' : 'warn',
+    logLevel: opts.logDir ? (opts.logLevel ?? 'info') : 'warn',
     logDir: opts.logDir,
     env: opts.env,
   });
