@@ -384,7 +384,7 @@ describe('GroupPlanner', () => {
     s.planner.refresh([job]);
     const without = plansOf(s.gateway.take());
     expect(without.map((x) => x.executorId)).toEqual(['e1', 'e3']);
-    expect(without[0]!.plan.members.map((m) => m.executorId)).toEqual(['e1', 'e3']);
+    expect(without[0]!.plan.members!.map((m) => m.executorId)).toEqual(['e1', 'e3']);
     expect(without[0]!.plan.reducers).not.toContain('e2');
 
     // Another incarnation's answer does not clear it; its own does, and the next plan has it back.
