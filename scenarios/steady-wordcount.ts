@@ -237,10 +237,13 @@ export async function stragglerScenario(opts: {
   speculation: boolean;
   batches: number;
   linesPerSecond: number;
+  /** Keep every service's log here (steadyWordCount). */
+  logDir?: string;
 }): Promise<{ p50: number; p90: number; speculativeHint: string; batches: number }> {
   const run = await steadyWordCount({
     executors: 3,
     linesPerSecond: opts.linesPerSecond,
+    ...(opts.logDir ? { logDir: opts.logDir } : {}),
     env: {
       scheduler: { RIVULET_SPECULATION: String(opts.speculation) },
       ...(opts.slowdown > 1 ? { 'executor-3': { RIVULET_TASK_SLOWDOWN: String(opts.slowdown) } } : {}),
