@@ -7,12 +7,14 @@
  *   not from missed heartbeats: the scheduler here waits 20 heartbeats (5 s)
  *   for those, and the loss must be seen in under half that;
  * - the batches due in the 2 s after the kill (20 of them) all complete,
- *   none later than the pre-kill median + 3 batch intervals (before the
+ *   none later than the pre-kill median + 5 batch intervals (before the
  *   probe fix, ~6 of them took 500-760 ms: a loss declared ~0.5 s late, while
  *   the survivor waited on a dead executor's share);
  * - every acked record is counted exactly once, every batch's word count exact.
  * The bound is within the one run (its own pre-kill median), with a margin of
- * 3 intervals for a loaded machine.
+ * 5 intervals for a loaded machine (at load 12-15 the loss took 289 ms and the
+ * first batch after it 280 ms); the late loss this guards against kept 6-10
+ * batches at 500-760 ms.
  */
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -46,7 +48,7 @@ describe('chaos: an executor killed while group scheduling runs 100 ms batches',
     (started) => ({ cluster, client } = started),
   );
 
-  it('declares the loss at once, keeps every batch after it within 3 intervals of normal, counts exactly once', async () => {
+  it('declares the loss at once, keeps every batch after it within 5 intervals of normal, counts exactly once', async () => {
     const job = await client.submitJob(wordcount);
     const watch = watchIdBatches(client, job.jobId);
     // Every batch the scheduler reports, merged by batch time (status keeps the last 100: 10 s here).
@@ -114,12 +116,12 @@ describe('chaos: an executor killed while group scheduling runs 100 ms batches',
         endedAtMs: Date.now(),
         batchIntervalMs: INTERVAL,
         tolerance: 0,
-        floorMs: 3 * INTERVAL,
+        floorMs: 5 * INTERVAL,
       });
       const context = `lost after ${lostAfterMs} ms; normal ${figure.normalTotalDelayMs} ms; after the kill: ${figure.afterMs.join(' ')}`;
       console.log(`group-scheduled kill at ${INTERVAL} ms batches: ${context}`);
       expect(figure.judged, context).toBeGreaterThanOrEqual(OBSERVE_MS / INTERVAL);
-      expect(figure.over, `batches after the kill over normal + 3 intervals (${figure.boundMs} ms), failed or missing; ${context}`).toBe(0);
+      expect(figure.over, `batches after the kill over normal + 5 intervals (${figure.boundMs} ms), failed or missing; ${context}`).toBe(0);
     } finally {
       polling = false;
       await poller;
