@@ -24,6 +24,8 @@ import { leaseRenewIntervalMs, schedulerConfigSchema } from './config.js';
 import { openControlBucket } from './control-bucket.js';
 import { openDurableOutputs } from './durable-outputs.js';
 import { FollowedJournal } from './job-journal.js';
+import { PreparedJobs } from './standby-prep.js';
+import { lazyBlobStore } from '../../lib/nats/blob-store.js';
 import { LeaderLease } from './leader-lease.js';
 import { probeHolder } from './leader-probe.js';
 import { routedHandlers, type Refusal } from './leader-routing.js';
@@ -96,6 +98,17 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
   ];
   const bucket = await openControlBucket(nc, config.jobsBucket, log);
   const followed = new FollowedJournal(config.jobsBucket, log);
+  // While standing by, the running jobs' graphs are built ahead: a takeover then only registers them.
+  const prepared = new PreparedJobs(lazyBlobStore(nc, `${config.jobsBucket}-bundles`), { buildTimeoutMs: config.jobBuildTimeout, memoryBytes: config.jobSandboxMemory }, log);
+  let preparing = false;
+  const prepareSoon = () => {
+    if (preparing) return;
+    preparing = true;
+    setImmediate(() => {
+      preparing = false;
+      if (elected.lease?.leadershipState !== 'LEADING') prepared.prepare(followed.running());
+    });
+  };
   // One election at a time: a term starts only after the previous one stopped.
   let transition: Promise<void> = Promise.resolve();
   const leadershipStatus = (): LeaderStatus => {
@@ -114,7 +127,7 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
     transition = transition.then(async () => {
       if (elected.lease?.leadershipState !== 'LEADING' || elected.lease.currentTerm !== term) return;
       try {
-        const next = await LeaderSession.start(term, { config, nc, receiver, durableOutputs, writer: elected.lease, followed, tokens: tokenAdmin, log });
+        const next = await LeaderSession.start(term, { config, nc, receiver, durableOutputs, writer: elected.lease, followed, prepared, tokens: tokenAdmin, log });
         next.scheduler.leadership = leadershipStatus;
         if (elected.lease.leadershipState !== 'LEADING' || elected.lease.currentTerm !== term) {
           next.stop(); // deposed while resuming
@@ -141,6 +154,7 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
       if (s) {
         s.stop();
         log.warn({ schedulerId, term: s.term, reason }, 'stopped leading: standing by');
+        prepareSoon();
       }
     });
   };
@@ -151,7 +165,10 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
     {
       elected: startTerm,
       deposed: stopTerm,
-      entry: (e) => followed.apply(e.key, e.value),
+      entry: (e) => {
+        followed.apply(e.key, e.value);
+        prepareSoon();
+      },
     },
     log,
     // Early takeover when nothing listens at the holder's address (a killed process); the fence keeps it safe.
@@ -207,6 +224,7 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
       stopTerm('shutting down');
       await transition;
       await lease?.stop();
+      prepared.stop();
       tokenFollower.stop();
       await server.shutdown();
       receiver.close();
