@@ -19,6 +19,7 @@ import type { SchedulerHandlers } from '../../lib/proto/gen/rivulet/v1/Scheduler
 import type { SchedulerTestingHandlers } from '../../lib/proto/gen/rivulet/v1/SchedulerTesting.js';
 import type { LeaderStatus } from '../../lib/proto/gen/rivulet/v1/LeaderStatus.js';
 import { runService } from '../../lib/service-main.js';
+import { observeGauge } from '../../lib/telemetry/metrics.js';
 import { rememberInputTrace } from './batch-telemetry.js';
 import { leaseRenewIntervalMs, schedulerConfigSchema } from './config.js';
 import { openControlBucket } from './control-bucket.js';
@@ -178,6 +179,14 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
   server.health.set('NOT_SERVING', LEADER_HEALTH_SERVICE);
   server.health.set('SERVING');
   elected.lease = lease;
+  // Which scheduler leads, as each sees it: 1 on the leader, 0 on standbys; and how often this one took or lost the lease.
+  observeGauge('rivulet.scheduler.leading', 'Whether this scheduler holds the leader lease (1) or stands by (0)', '{scheduler}', () => [
+    { value: lease.leadershipState === 'LEADING' ? 1 : 0, attributes: { 'rivulet.scheduler.id': schedulerId } },
+  ]);
+  observeGauge('rivulet.scheduler.lease_changes', 'Times this scheduler took the lease and lost it since it started', '{change}', () => [
+    { value: lease.counts.elected, attributes: { 'rivulet.scheduler.id': schedulerId, 'rivulet.lease.change': 'elected' } },
+    { value: lease.counts.deposed, attributes: { 'rivulet.scheduler.id': schedulerId, 'rivulet.lease.change': 'deposed' } },
+  ]);
   await lease.start();
   // The event-loop lag, sampled a few times per liveness timeout: the worst
   // delay of each window goes to the guard. (A stall that stops this timer
