@@ -55,7 +55,11 @@ export interface WordCountClusterOptions {
   outputs?: string[];
   /** Keep every service's log here (at info level) to explain a figure afterwards. @default none (warn, to stderr) */
   logDir?: string;
+  /** The services' log level when `logDir` is given (debug explains a figure event by event). @default 'info' */
+  logLevel?: string;
   env?: Record<string, EnvMap>;
+  /** Schedulers: one leads, the others stand by. @default 1 */
+  schedulers?: number;
 }
 
 export interface WordCountCluster {
@@ -73,9 +77,10 @@ export async function startWordCount(opts: WordCountClusterOptions): Promise<Wor
     slots: opts.slots ?? 2,
     batchInterval: opts.batchInterval ?? '1s',
     blockInterval: opts.blockInterval ?? '250ms',
-    logLevel: opts.logDir ? 'info' : 'warn',
+    logLevel: opts.logDir ? (opts.logLevel ?? 'info') : 'warn',
     logDir: opts.logDir,
     env: opts.env,
+    ...(opts.schedulers ? { schedulers: opts.schedulers } : {}),
   });
   try {
     const a = cluster.addresses();
@@ -226,6 +231,22 @@ export async function steadyWordCount(
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** When a batch was done: its time plus its total delay. */
+export const batchDoneAt = (b: BatchStatus): number => Number(b.batchTimeMs) + b.totalDelayMs;
+
+/**
+ * When total delay was back to normal after a fault: the completion of the
+ * last batch over the bound (`normal` +10%, at least +50 ms) after which every
+ * batch of `after` stayed within it; `from` when none was over it.
+ */
+export function backToNormalAt(after: readonly BatchStatus[], normalMs: number, from: number): number {
+  const within = (d: number) => d <= Math.max(normalMs * 1.1, normalMs + 50);
+  for (let i = 0; i < after.length; i++) {
+    if (after.slice(i).every((b) => within(b.totalDelayMs))) return i === 0 ? from : batchDoneAt(after[i - 1]!);
+  }
+  return after.length > 0 ? batchDoneAt(after.at(-1)!) : from;
+}
+
 /**
  * Processing time with executor-3 of 3 slowed `slowdown`×, speculation on or
  * off. Returns p50/p90 processing time of `batches` batches after a warm-up.
@@ -235,10 +256,13 @@ export async function stragglerScenario(opts: {
   speculation: boolean;
   batches: number;
   linesPerSecond: number;
+  /** Keep every service's log here (steadyWordCount). */
+  logDir?: string;
 }): Promise<{ p50: number; p90: number; speculativeHint: string; batches: number }> {
   const run = await steadyWordCount({
     executors: 3,
     linesPerSecond: opts.linesPerSecond,
+    ...(opts.logDir ? { logDir: opts.logDir } : {}),
     env: {
       scheduler: { RIVULET_SPECULATION: String(opts.speculation) },
       ...(opts.slowdown > 1 ? { 'executor-3': { RIVULET_TASK_SLOWDOWN: String(opts.slowdown) } } : {}),

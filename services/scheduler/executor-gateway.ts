@@ -8,7 +8,7 @@
  * event loop. A result streamed in slices is handed back only once whole
  * (task-result-assembler.ts); until then its task counts as unreported.
  */
-import { status as Status } from '@grpc/grpc-js';
+import { status as Status, type Interceptor } from '@grpc/grpc-js';
 import { dial, unary } from '../../lib/grpc/client.js';
 import { errorMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
@@ -43,6 +43,8 @@ interface Peer {
 
 export class ExecutorGateway {
   private readonly peers = new Map<string, Peer>();
+  /** Health probes in flight, by `<id>@<epoch>` (probe). */
+  private readonly probes = new Map<string, Promise<boolean>>();
   private retiredLaunchMessages = 0;
   /** A planned task's result that no adopted attempt waited for yet (group-planner.ts keeps it). */
   plannedResult?: (r: TaskResult__Output) => void;
@@ -54,6 +56,8 @@ export class ExecutorGateway {
     private readonly maxMessageBytes: number,
     /** maxTaskResultBytes: the most one task's result may hold in memory while it is reassembled. */
     private readonly maxTaskResultBytes: number,
+    /** Interceptors on every executor channel: the leader's term (lib/grpc/leader-term.ts). */
+    private readonly interceptors: Interceptor[] = [],
   ) {}
 
   private peer(e: ExecutorEndpoint): Peer {
@@ -63,7 +67,7 @@ export class ExecutorGateway {
       this.retiredLaunchMessages += known.tasks.launchMessages;
       closePeer(known);
     }
-    const client = dial.executor(e.address, { maxMessageBytes: this.maxMessageBytes });
+    const client = dial.executor(e.address, { maxMessageBytes: this.maxMessageBytes, interceptors: this.interceptors });
     const fresh: Peer = { epoch: e.epoch, client, loaded: new Map(), tasks: new TaskChannel(client, e.id, this.maxTaskResultBytes, this.log) };
     fresh.tasks.unsolicited = (r) => this.plannedResult?.(r);
     fresh.tasks.onBroken = (unreachable) => this.channelBroken?.(e.id, e.epoch, unreachable);
@@ -139,13 +143,32 @@ export class ExecutorGateway {
     return n + this.retiredLaunchMessages;
   }
 
-  /** Does the executor answer its health check? Used to confirm a loss suspected from a broken call. */
-  async probe(e: ExecutorEndpoint, timeoutMs = 300): Promise<boolean> {
+  /**
+   * Does the executor answer its health check? Used to confirm a loss suspected
+   * from a broken call. One probe per incarnation at a time, its answer shared:
+   * a broken task stream reports every task on it lost at once (one report per
+   * launch or adopted attempt), and a channel dialled per report would stall the
+   * scheduler's loop when it can least afford it — a storm of hundreds of probes
+   * once held a loss for ~0.5 s, each probe timing out on the loop's lag rather
+   * than on the refused connection it would have seen at once.
+   */
+  probe(e: ExecutorEndpoint, timeoutMs = 300): Promise<boolean> {
+    const key = `${e.id}@${e.epoch}`;
+    const inFlight = this.probes.get(key);
+    if (inFlight) return inFlight;
+    const p = this.probeOnce(e, timeoutMs).finally(() => this.probes.delete(key));
+    this.probes.set(key, p);
+    return p;
+  }
+
+  private async probeOnce(e: ExecutorEndpoint, timeoutMs: number): Promise<boolean> {
     const client = dial.health(e.address);
+    const started = Date.now();
     try {
       const res = await unary(client, client.check, { service: '' }, { timeoutMs });
       return res.status === 'SERVING';
-    } catch {
+    } catch (err) {
+      this.log.debug({ executorId: e.id, epoch: e.epoch, err: errorMessage(err), ms: Date.now() - started }, 'health probe failed');
       return false;
     } finally {
       client.close();
@@ -154,7 +177,7 @@ export class ExecutorGateway {
 
   /** Which executor and incarnation answer at `address` (undefined when nothing answers in time). */
   async identify(address: string, timeoutMs: number): Promise<{ executorId: string; epoch: number } | undefined> {
-    const client = dial.executor(address, { maxMessageBytes: 64 * 1024 });
+    const client = dial.executor(address, { maxMessageBytes: 64 * 1024, interceptors: this.interceptors });
     try {
       const res = await unary(client, client.identify, {}, { timeoutMs });
       return { executorId: res.executorId, epoch: Number(res.epoch) };

@@ -51,6 +51,8 @@ import { ReplicationManager } from './replication-manager.js';
 import { StateRecovery } from './state-recovery.js';
 import { clusterStatus, type StatusQuery } from './status.js';
 import { GroupPlanner } from './group-planner.js';
+import type { DescribedJob } from '../../lib/dstream/sandbox.js';
+import type { LeaderStatus } from '../../lib/proto/gen/rivulet/v1/LeaderStatus.js';
 import { TaskSetManager } from './task-set-manager.js';
 import { buildTaskSpec, type TaskSpecContext } from './task-spec.js';
 
@@ -234,12 +236,14 @@ export class Scheduler implements BatchSourceHost {
     this.generator.stop();
     this.tasks.stop();
     this.foreach.close();
-    for (const job of this.jobs.running()) this.outputs.endJob(job.id, true);
+    this.outputs.interruptAll('this scheduler stopped serving outputs (it shut down or no longer leads); reconnect to the leader');
   }
 
   // ---------------------------------------------------------------- the event loop
 
   post(event: SchedulerEvent): void {
+    // A scheduler that stopped leading is done: late answers to its calls change nothing.
+    if (this.stopped) return;
     this.queue.push(event);
     if (this.draining) return;
     this.draining = true;
@@ -328,13 +332,18 @@ export class Scheduler implements BatchSourceHost {
         return this.planner.keep(e.result);
       case 'taskChannelBroken': {
         const exec = this.executors.get(e.executorId);
-        if (exec && exec.epoch === e.epoch) this.planner.channelBroken(e.executorId);
-        // A transport failure with no task in flight on the call (its executor runs planned tasks, which
-        // the scheduler adopts later) is as telling as one with tasks: probe it now, as a broken launch
-        // would, rather than place work there until heartbeats stop.
-        if (e.unreachable) this.tasks.onTasksLost(e.executorId, e.epoch, [], `the task stream of executor ${e.executorId} broke`, true);
+        if (!exec || exec.epoch !== e.epoch || exec.state !== 'ALIVE') return;
+        // Its plans may be gone, and it may be gone: no new plan counts on it until a probe says it answers.
+        this.planner.channelBroken(e.executorId, e.epoch);
+        // Probe it now, whatever broke the call: an executor running planned tasks has nothing launched in
+        // flight, and a kill -9'd one refuses the probe's connection at once — seconds before its heartbeats
+        // are missed, and before any planned batch waits on its share.
+        this.tasks.onTasksLost(e.executorId, e.epoch, [], `the task stream of executor ${e.executorId} broke`, true);
         return this.planner.refresh(this.jobs.running());
       }
+      case 'executorAnswered':
+        if (this.planner.executorAnswered(e.executorId, e.epoch)) this.planner.refresh(this.jobs.running());
+        return;
       case 'tasksLost':
         return this.tasks.onTasksLost(e.executorId, e.epoch, e.taskIds, e.error, e.unreachable);
       case 'speculationCheck':
@@ -391,10 +400,10 @@ export class Scheduler implements BatchSourceHost {
    * since. Its batches wait until `restoreCache` gives back its cached
    * partitions and checkpoints (job-restore.ts reads them from lineage).
    */
-  async restoreJob(record: JobRecord, bundle: string): Promise<Job> {
+  async restoreJob(record: JobRecord, bundle: string, prebuilt?: DescribedJob): Promise<Job> {
     let request: LoadedJobRequest;
     try {
-      request = await this.jobManager.load(bundle, record.source || 'job.js', record.name, { journal: true, batches: 'clock' });
+      request = await this.jobManager.load(bundle, record.source || 'job.js', record.name, { journal: true, batches: 'clock' }, prebuilt);
     } catch (err) {
       throw asError(err);
     }
@@ -432,7 +441,7 @@ export class Scheduler implements BatchSourceHost {
 
   /** One bounded page of the status (status.ts); a number is the recent batches per job of the first page. */
   status(query: StatusQuery | number = 10): ClusterStatus {
-    return clusterStatus(
+    const status = clusterStatus(
       {
         batchIntervalMs: this.config.batchInterval,
         replication: this.config.replication,
@@ -452,7 +461,12 @@ export class Scheduler implements BatchSourceHost {
       this.clock.now(),
       query,
     );
+    if (this.leadership) status.leader = this.leadership();
+    return status;
   }
+
+  /** Who leads, for status (main.ts: the leader lease). */
+  leadership?: () => LeaderStatus;
 
   /**
    * `<job>:<batch>:<shuffle node>:<this scheduler's incarnation>`: a batch
