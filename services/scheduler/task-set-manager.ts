@@ -459,7 +459,14 @@ export class TaskSetManager {
   onResults(results: readonly TaskResult__Output[]): void {
     this.inBulk = true;
     try {
-      for (const r of results) this.onResult(r);
+      for (const r of results) {
+        try {
+          this.onResult(r);
+        } catch (err) {
+          // As when each result was an event of its own: one that cannot be handled (a bug) costs only itself.
+          this.log.error({ err, taskId: r.taskId, attempt: r.attempt }, 'task result handler failed');
+        }
+      }
     } finally {
       this.inBulk = false;
     }
