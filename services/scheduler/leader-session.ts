@@ -84,7 +84,7 @@ export class LeaderSession {
         ? testDriverHandlers(
             new DrivenBatchSource(scheduler, (jobId, output, t) => scheduler.outputs.retained(jobId, output).find((b) => b.batchTimeMs === t)),
             log,
-            { maxMessageBytes: config.maxMessageBytes },
+            { maxMessageBytes: config.maxMessageBytes, interceptors: termInterceptors },
           )
         : undefined;
       await restoreJournaledJobs(scheduler, {

@@ -230,6 +230,11 @@ export class Scheduler implements BatchSourceHost {
     run();
   }
 
+  /** True once stopped (shut down, or its term of leadership ended): work still in flight for it should end. */
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
   stop(): void {
     this.stopped = true;
     for (const t of this.timers) if (t) this.clock.clearTimeout(t);

@@ -28,6 +28,7 @@ import { connect, type PeerCertificate } from 'node:tls';
 import { status as Status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dial, unary } from '../../lib/grpc/client.js';
+import { SchedulerEndpoints } from '../../lib/grpc/scheduler-endpoints.js';
 import { startNatsServer, type NatsServerHandle } from '../../lib/process/nats-server.js';
 import { freePort } from '../../lib/process/ports.js';
 import { stopChild } from '../../lib/process/supervise.js';
@@ -328,14 +329,18 @@ function runChart(values: { externalNats: { url: string } } & Record<string, unk
     for (const [what, failure] of await Promise.all(others)) expect(failure, what).toBeUndefined();
   }, 90_000);
 
-  it('the scheduler sees every executor alive under its pod name, at its advertised address', async () => {
-    const scheduler = procs.find((p) => p.component === 'scheduler')!;
-    const schedulerClient = dial.scheduler(scheduler.address, { security: client });
+  it('the scheduler sees every executor alive under its pod name, at its advertised address; one of the two schedulers leads', async () => {
+    // The chart runs two: whichever a client reaches, a standby points it to the leader (scheduler-endpoints.ts).
+    const schedulerProcs = procs.filter((p) => p.component === 'scheduler');
+    expect(schedulerProcs).toHaveLength(2);
+    const schedulers = new SchedulerEndpoints(schedulerProcs.map((p) => p.address).join(','), { security: client });
     try {
       const deadline = Date.now() + 15_000;
       let executors: Array<{ executorId: string; state: string; address: string; slots: number }> = [];
       for (;;) {
-        const status = await unary(schedulerClient, schedulerClient.getStatus, { recentBatches: 0 }, { timeoutMs: 2000 });
+        const status = await schedulers.call((c) => unary(c, c.getStatus, { recentBatches: 0 }, { timeoutMs: 2000 }), { idempotent: true });
+        // The leader is one of the pods, named by its pod name, at its advertised (pod) address.
+        expect(schedulerProcs.map((p) => [p.name, p.address])).toContainEqual([status.leader?.schedulerId, status.leader?.address]);
         executors = status.executors;
         if (executorIds.every((id) => executors.some((e) => e.executorId === id && e.state === 'ALIVE'))) break;
         if (Date.now() > deadline) throw new Error(`executors not alive: ${JSON.stringify(executors)}`);
@@ -348,7 +353,7 @@ function runChart(values: { externalNats: { url: string } } & Record<string, unk
         expect(String(e.slots)).toBe(configured);
       }
     } finally {
-      schedulerClient.close();
+      schedulers.close();
     }
   });
 
