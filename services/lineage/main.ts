@@ -27,10 +27,10 @@ async function start(config: LineageConfig, log: Logger): Promise<RunningService
     throw new UnavailableError(`cannot connect to NATS at ${config.natsUrl}: ${errorMessage(e)}`, { cause: e });
   }
   try {
-    const persistence = await KvLineagePersistence.open(nc, config.kvBucket, log);
+    const persistence = await KvLineagePersistence.open(nc, config.kvBucket, log, config.natsReplicas);
     const store = new LineageStore({ maxBatchesPerJob: config.maxBatchesPerJob });
     const service = new LineageService({ store, persistence, log });
-    const tokenFollower = await followTokens(nc, log);
+    const tokenFollower = await followTokens(nc, log, { replicas: config.natsReplicas, raise: false });
     const server = await startServer(
       { host: config.host, port: config.port, advertiseAddress: config.advertiseAddress, maxMessageBytes: config.maxMessageBytes, log },
       (s) => s.addService(rivuletV1.Lineage.service, service.handlers()),

@@ -19,12 +19,13 @@
  * (cached window and state partitions, checkpoints: Scheduler.restoreJob asks
  * lineage for them).
  */
-import { Kvm, type KV } from '@nats-io/kv';
+import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { errorMessage, UnavailableError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { openBlobStore, type BlobStore } from '../../lib/nats/blob-store.js';
 import { connectionWatch } from '../../lib/nats/reconnect.js';
+import { NatsReplicasError, openReplicatedKv, type ReplicaOptions } from '../../lib/nats/replicas.js';
 import { z } from 'zod';
 import { checkInput, rejectInput, type Assert, type Covers } from '../../lib/validation.js';
 import type { JobState } from './job-registry.js';
@@ -81,13 +82,14 @@ export interface JobJournal {
 /** Deadline of one journal put, waiting for a reconnect included (the JetStream client's default). */
 const PUT_TIMEOUT_MS = 5000;
 
-export async function openJobJournal(nc: NatsConnection, bucket: string, log: Logger): Promise<JobJournal> {
+export async function openJobJournal(nc: NatsConnection, bucket: string, log: Logger, replicas: ReplicaOptions = { replicas: 1 }): Promise<JobJournal> {
   let kv: KV;
   let bundles: BlobStore;
   try {
-    kv = await new Kvm(nc).create(bucket, { history: 1 });
-    bundles = await openBlobStore(nc, `${bucket}-bundles`);
+    kv = await openReplicatedKv(nc, bucket, { history: 1 }, replicas);
+    bundles = await openBlobStore(nc, `${bucket}-bundles`, replicas);
   } catch (e) {
+    if (e instanceof NatsReplicasError) throw e;
     throw new UnavailableError(`cannot open the job journal (JetStream KV bucket "${bucket}"): ${errorMessage(e)}`, { cause: e });
   }
   const key = (id: string) => `job.${id}`;

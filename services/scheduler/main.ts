@@ -41,16 +41,17 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
   });
   // Tokens first: a client with a token minted by an earlier incarnation is let in from the first call.
   const security = processSecurity();
-  const tokenFollower = await followTokens(nc, log);
+  const replicas = { replicas: config.natsReplicas, log };
+  const tokenFollower = await followTokens(nc, log, replicas);
   const tokenAdmin = new TokenAdmin(tokenFollower.kv, security.tokens);
   const lineage = dial.lineage(config.lineageAddress);
   const receiver = dial.receiver(config.receiverAddress);
   const gateway = new ExecutorGateway(log, config.maxMessageBytes, config.maxTaskResultBytes);
-  const journal = await openJobJournal(nc, config.jobsBucket, log);
+  const journal = await openJobJournal(nc, config.jobsBucket, log, replicas);
   const durableOutputs = await openDurableOutputs(
     nc,
     config.outputsStream,
-    { retentionBatches: config.outputRetentionBatches, retentionBytes: config.outputRetentionBytes, maxMessageBytes: config.maxMessageBytes },
+    { retentionBatches: config.outputRetentionBatches, retentionBytes: config.outputRetentionBytes, maxMessageBytes: config.maxMessageBytes, replicas: config.natsReplicas },
     log,
   );
   const ports = schedulerPorts({
@@ -60,7 +61,7 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
     gateway,
     journal,
     durableOutputs,
-    checkpoints: lazyBlobStore(nc, config.checkpointBucket),
+    checkpoints: lazyBlobStore(nc, config.checkpointBucket, replicas),
     shuffleId: (run, node) => scheduler.shuffleId(run, node),
     log,
   });
