@@ -63,6 +63,7 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
     durableOutputs,
     checkpoints: lazyBlobStore(nc, config.checkpointBucket, replicas),
     shuffleId: (run, node) => scheduler.shuffleId(run, node),
+    natsReplicas: config.natsReplicas,
     log,
   });
   const scheduler = new Scheduler(config, systemClock, ports, log);

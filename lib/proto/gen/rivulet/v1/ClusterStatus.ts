@@ -3,6 +3,7 @@
 import type { ExecutorStatus as _rivulet_v1_ExecutorStatus, ExecutorStatus__Output as _rivulet_v1_ExecutorStatus__Output } from '../../rivulet/v1/ExecutorStatus.js';
 import type { JobStatus as _rivulet_v1_JobStatus, JobStatus__Output as _rivulet_v1_JobStatus__Output } from '../../rivulet/v1/JobStatus.js';
 import type { StreamRateLimit as _rivulet_v1_StreamRateLimit, StreamRateLimit__Output as _rivulet_v1_StreamRateLimit__Output } from '../../rivulet/v1/StreamRateLimit.js';
+import type { NatsStatus as _rivulet_v1_NatsStatus, NatsStatus__Output as _rivulet_v1_NatsStatus__Output } from '../../rivulet/v1/NatsStatus.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface ClusterStatus {
@@ -47,6 +48,10 @@ export interface ClusterStatus {
   'nextPageToken'?: (string);
   'jobsTotal'?: (number);
   'executorsTotal'?: (number);
+  /**
+   * The NATS server the scheduler is connected to and its cluster.
+   */
+  'nats'?: (_rivulet_v1_NatsStatus | null);
 }
 
 export interface ClusterStatus__Output {
@@ -91,4 +96,8 @@ export interface ClusterStatus__Output {
   'nextPageToken': (string);
   'jobsTotal': (number);
   'executorsTotal': (number);
+  /**
+   * The NATS server the scheduler is connected to and its cluster.
+   */
+  'nats': (_rivulet_v1_NatsStatus__Output | null);
 }
