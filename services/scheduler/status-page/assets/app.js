@@ -229,6 +229,11 @@ function render(st) {
     ' · slots ', el('b', {}, `${alive.reduce((a, e) => a + e.freeSlots, 0)} free`), ` of ${alive.reduce((a, e) => a + e.slots, 0)}`,
     // Status is paged (GetStatus): the page gets the first page of jobs, in submission order.
     ...(st.jobsTotal > st.jobs.length ? [' · jobs ', el('b', {}, `${st.jobs.length} shown`), ` of ${st.jobsTotal}`] : []),
+    // The NATS server the scheduler uses, and its cluster (natsReplicas copies of every stream).
+    ...(st.nats
+      ? [' · NATS ', el('b', {}, st.nats.connected ? st.nats.serverName || st.nats.serverUrl : 'reconnecting'),
+         st.nats.cluster ? ` of ${st.nats.clusterSize} (R${st.nats.replicas})` : ` (R${st.nats.replicas})`]
+      : []),
     ' · updated ', el('b', {}, fmtTime(now)));
   // Heartbeat order changes from one update to the next; a table that reshuffles is unreadable.
   const byId = [...st.executors].sort((a, b) => a.executorId.localeCompare(b.executorId, 'en', { numeric: true }));
