@@ -2,12 +2,15 @@
  * Chaos: the control plane's JetStream state on a real 3-node NATS cluster
  * (three nats-server processes routed over mutual TLS, started by the test)
  * with natsReplicas 3, under a word count on numbered lines pushed steadily:
- *   1. kill -9 the NATS server that leads the most of Rivulet's streams,
- *      mid-stream; once JetStream has elected new leaders on the other two,
- *      batches must be back to normal within a few batches;
+ *   1. kill -9 the NATS server the scheduler is connected to, mid-stream:
+ *      its clients (the scheduler's, and whichever other service's the client
+ *      placed there) must fail over to another server — `rivulet status`
+ *      names the new one — and the streams it led must elect new leaders;
+ *      batches must then be back to normal within a few batches;
  *   2. restart it on the same store and wait until every stream's replica on
  *      it is current again (otherwise the next kill could cost a quorum);
- *   3. kill -9 another server — again the busiest leader — and again.
+ *   3. kill -9 another server, the one leading the most of Rivulet's
+ *      streams, and again.
  * Every acked id must be counted exactly once, every batch must equal the word
  * count of exactly its own lines (the fault-free reference: the output is a
  * function of the lines a batch holds), no batch may fail and the job stays
@@ -68,21 +71,27 @@ describe('chaos: a 3-node NATS cluster with natsReplicas 3', () => {
         .filter((b) => b.state === 'COMPLETED')
         .map((b) => ({ batchTimeMs: Number(b.batchTimeMs), totalDelayMs: b.totalDelayMs }))
         .sort((a, b) => a.batchTimeMs - b.batchTimeMs);
+    /** Server `i` with what it carries now: the streams it leads and its client connections (its /connz). */
+    const describe = async (i: number) => {
+      const s = nats.servers[i]!;
+      const leads = [...(await nats.streams()).values()].filter((x) => x.leader === s.name).length;
+      const clients = ((await (await fetch(`${s.monitorUrl}/connz`)).json()) as { num_connections: number }).num_connections;
+      return { i, name: s.name, leads, clients };
+    };
     /** The running server leading the most streams (ties: the lowest index), not `except`. */
-    const busiestLeader = async (except?: number) => {
-      const leads = new Map<string, number>();
-      for (const s of (await nats.streams()).values()) if (s.leader) leads.set(s.leader, (leads.get(s.leader) ?? 0) + 1);
-      const candidates = nats.servers.map((s, i) => ({ i, name: s.name, n: leads.get(s.name) ?? 0 })).filter((c) => c.i !== except && nats.servers[c.i]!.running);
-      candidates.sort((a, b) => b.n - a.n || a.i - b.i);
+    const busiestLeader = async (except: number) => {
+      const candidates = await Promise.all(nats.servers.map((_, i) => i).filter((i) => i !== except && nats.servers[i]!.running).map(describe));
+      candidates.sort((a, b) => b.leads - a.leads || a.i - b.i);
       return candidates[0]!;
     };
+    const schedulerNats = async () => (await client.status({ recentBatches: 0 })).nats;
     const settled = (what: string, timeoutMs: number) =>
       waitFor(async () => (await nats.streamsSettled()).settled, what, { timeoutMs, intervalMs: 50 }).catch(async (e: unknown) => {
         throw new Error(`${(e as Error).message}: ${(await nats.streamsSettled()).detail}`, { cause: e });
       });
     const figures: string[] = [];
     /** kill -9 server `victim`, wait until every stream is led again, then measure the batches after that. */
-    const killAndMeasure = async (victim: { i: number; name: string; n: number }, normal: BatchDelay[]) => {
+    const killAndMeasure = async (victim: { i: number; name: string; leads: number; clients: number }, normal: BatchDelay[]) => {
       const killedAt = Date.now();
       await nats.kill(victim.i);
       await settled(`every stream led again after ${victim.name} was killed`, 30_000);
@@ -94,7 +103,7 @@ describe('chaos: a 3-node NATS cluster with natsReplicas 3', () => {
       const figure = restartFigure(normal, await completed(), ledAt, BATCH_INTERVAL_MS);
       const n = figure.batchesUntilNormal;
       figures.push(
-        `kill -9 ${victim.name} (leading ${victim.n} streams): every stream led again ${ledAt - killedAt} ms later; total delay back under one ` +
+        `kill -9 ${victim.name} (leading ${victim.leads} streams, ${victim.clients} clients): every stream led again ${ledAt - killedAt} ms later; total delay back under one ` +
           `${BATCH_INTERVAL_MS} ms interval (3 in a row; before: p50 ${figure.normalP50Ms} / p90 ${figure.normalP90Ms} ms) from the ` +
           `${n === undefined ? '(never)' : ordinal(n)} batch after that (batches after: ${figure.afterMs.join(' ')} ms)`,
       );
@@ -110,8 +119,15 @@ describe('chaos: a 3-node NATS cluster with natsReplicas 3', () => {
       });
       const normal = (await completed()).slice(3);
 
-      const first = await busiestLeader();
+      // The scheduler's connection: failing over is part of what is tested.
+      const before = await schedulerNats();
+      expect(before).toMatchObject({ connected: true, cluster: 'rivulet', clusterSize: 3, replicas: 3 });
+      const first = await describe(nats.servers.findIndex((s) => s.name === before!.serverName));
       const ledAgain = await killAndMeasure(first, normal);
+      const after = await schedulerNats();
+      expect(after?.connected).toBe(true);
+      expect(after?.serverName, 'the scheduler failed over to another NATS server').not.toBe(first.name);
+      figures.push(`the scheduler moved from ${first.name} to ${after?.serverName}`);
 
       const restartedAt = Date.now();
       await nats.restart(first.i);
