@@ -199,3 +199,30 @@ export function natsSecurityConfig(o: { certFile: string; keyFile: string; caFil
     '',
   ].join('\n');
 }
+
+/**
+ * docs/nats-security.conf: natsSecurityConfig for an external NATS, then, commented out, the
+ * `cluster` block each server of a JetStream cluster adds (natsReplicas > 1), for the first of
+ * three servers `nats-0..2` of a headless Service `nats`.
+ */
+export function natsSecurityConfigDoc(files: { certFile: string; keyFile: string; caFile: string }): string {
+  const cluster = natsClusterConfig({
+    clusterName: 'rivulet',
+    listen: '0.0.0.0:6222',
+    routes: ['nats://nats-1.nats:6222', 'nats://nats-2.nats:6222'],
+    tls: files,
+  });
+  return (
+    natsSecurityConfig(files) +
+    [
+      '',
+      '# A JetStream cluster (natsReplicas 3 needs at least 3 servers): on each server, its own',
+      '# server_name and the routes to the others (here: nats-0 of nats-0..2). Routes use mutual TLS,',
+      `# and only a NATS server's own certificate may open one: its subject must be ${NATS_ROUTE_USER}`,
+      '# (a service certificate from the same CA is refused: a route may use every subject).',
+      '# server_name: "nats-0"',
+      ...cluster.trimEnd().split('\n').map((l) => `# ${l}`),
+      '',
+    ].join('\n')
+  );
+}
