@@ -56,6 +56,8 @@ export interface WordCountClusterOptions {
   /** Keep every service's log here (at info level) to explain a figure afterwards. @default none (warn, to stderr) */
   logDir?: string;
   env?: Record<string, EnvMap>;
+  /** NATS servers: more than 1 starts a routed NATS cluster (natsReplicas: up to 3). @default 1 */
+  natsServers?: number;
 }
 
 export interface WordCountCluster {
@@ -76,6 +78,7 @@ export async function startWordCount(opts: WordCountClusterOptions): Promise<Wor
     logLevel: opts.logDir ? 'info' : 'warn',
     logDir: opts.logDir,
     env: opts.env,
+    natsServers: opts.natsServers,
   });
   try {
     const a = cluster.addresses();

@@ -13,7 +13,11 @@
  * starts first, is given it: that port is probed free (`freePort()`), and if it
  * is taken by the time the receiver binds it, the receiver is started again with
  * backoff (`retryWhileAddressInUse`) — as is a control-plane process restarted
- * on its old port (a restarted receiver keeps its address). This module never
+ * on its old port (a restarted receiver keeps its address). With `natsServers`
+ * > 1 it starts a routed NATS cluster instead of one nats-server
+ * (lib/process/nats-cluster.ts) and gives every service all its URLs and
+ * `natsReplicas`, so chaos tests can kill NATS servers under a running
+ * cluster. This module never
  * decides anything about scheduling or storage: it only starts, waits for and
  * stops processes (through lib/process).
  */
