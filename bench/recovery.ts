@@ -38,6 +38,16 @@
  * (scenarios/recovery.ts): when that is short but the strict time long, a
  * late hiccup failed the run, not a slow recovery.
  *
+ * Each run is also judged a second time, for information, with the floor
+ * raised to the fault-free window's own spread (its slowest batch over its
+ * median, noiseFloorMs in scenarios/recovery.ts) when that is wider: "no
+ * batch after the recovery slower than the slowest batch before the kill".
+ * At 1 s batches on this box the strict 10% bound is 10-35 ms while 20-50%
+ * of the fault-free batches already exceed it, so the strict figure cannot
+ * tell a slow recovery from a neighbour's burst; the second can. Both are
+ * printed (PASS/FAIL and the summary's "noise floor k/n"); the exit code
+ * follows the strict one, the issue's criterion.
+ *
  * Prints every run (normal, its p90, bound, peak, recovery in ms and in batch
  * intervals, the judged batches' total delays, PASS/FAIL vs
  * BENCH_MAX_INTERVALS = 2) and a summary; exits 1 if any run FAILED.
@@ -47,6 +57,7 @@
  *   BENCH_RUNS=2 BENCH_VARIANTS=wordcount-100ms node dist/bench/recovery.js
  *   BENCH_EXECUTORS=2,4 BENCH_VARIANTS=wordcount-1s node dist/bench/recovery.js
  *   BENCH_LOG_DIR=/tmp/recovery node dist/bench/recovery.js    # every service's log (info), per run
+ *   BENCH_LOG_DIR=/tmp/recovery BENCH_LOG_LEVEL=debug node dist/bench/recovery.js   # event by event
  */
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -59,7 +70,7 @@ const windowedJob = ['../scenarios/jobs/windowed-wordcount.ts', '../../scenarios
   .map((rel) => fileURLToPath(new URL(rel, import.meta.url)))
   .find((p) => existsSync(p))!;
 
-type Variant = Omit<RecoveryOptions, 'executors' | 'tolerance' | 'logDir' | 'observeMs'> & { name: string; describe: string };
+type Variant = Omit<RecoveryOptions, 'executors' | 'tolerance' | 'logDir' | 'logLevel' | 'observeMs'> & { name: string; describe: string };
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const rateOf = (name: string, fallback: number) => env(`BENCH_RATE_${name.toUpperCase().replace(/-/g, '_')}`, fallback);
@@ -120,6 +131,8 @@ interface Result extends RecoveryRun {
   run: number;
   recoveryIntervals: number | undefined;
   pass: boolean;
+  /** PASS against the noise-floored bound (noiseFloorMs in scenarios/recovery.ts): informational. */
+  noisePass: boolean;
   /** The machine's load average (1, 5, 15 min) when the run ended: it is shared. */
   loadAverage: string;
 }
@@ -137,11 +150,14 @@ for (const v of VARIANTS.filter((x) => wanted.includes(x.name))) {
         observeMs: Math.max(MIN_OBSERVE_MS, observeIntervals * v.batchIntervalMs),
         steadyTimeoutMs: 30_000,
         ...(logDir ? { logDir } : {}),
+        ...(process.env.BENCH_LOG_LEVEL ? { logLevel: process.env.BENCH_LOG_LEVEL } : {}),
       });
       const load = loadavg().map((x) => x.toFixed(1)).join(' ');
       const recoveryIntervals = r.recoveryMs === undefined ? undefined : r.recoveryMs / v.batchIntervalMs;
       const pass = r.steadyBeforeKill && recoveryIntervals !== undefined && recoveryIntervals <= maxIntervals && r.jobState === 'RUNNING';
-      results.push({ ...r, variant: v.name, executors, run: i, recoveryIntervals, pass, loadAverage: load });
+      const n = r.noiseFloored;
+      const noisePass = r.steadyBeforeKill && n.recoveryMs !== undefined && n.recoveryMs / v.batchIntervalMs <= maxIntervals && r.jobState === 'RUNNING';
+      results.push({ ...r, variant: v.name, executors, run: i, recoveryIntervals, pass, noisePass, loadAverage: load });
       const recovered =
         r.recoveryMs === undefined ? 'NOT recovered within the observation' : `recovered in ${r.recoveryMs} ms = ${recoveryIntervals!.toFixed(2)} intervals`;
       console.log(
@@ -151,6 +167,10 @@ for (const v of VARIANTS.filter((x) => wanted.includes(x.name))) {
           `; ${r.over} of ${r.judged} batches over (before the kill ${r.beforeOver} of ${r.beforeMs.length}); load ${load}; ${pass ? 'PASS' : 'FAIL'}` +
           (r.steadyBeforeKill ? '' : ' (not steady before the kill: p90 total delay over one interval)') +
           (r.jobState !== 'RUNNING' ? ` (job ${r.jobState}: ${r.jobError ?? ''})` : ''),
+      );
+      console.log(
+        `    with the fault-free window's spread as the floor: bound ${n.boundMs} ms, ${n.over} over, ` +
+          `${n.recoveryMs === undefined ? 'NOT recovered' : `recovered in ${n.recoveryMs} ms = ${(n.recoveryMs / v.batchIntervalMs).toFixed(2)} intervals`}; ${noisePass ? 'PASS' : 'FAIL'}`,
       );
       console.log(`    total delay before the kill: ${r.beforeMs.slice(-40).join(' ')} ms`);
       console.log(`    total delay after the kill: ${r.afterMs.slice(0, 40).join(' ')}${r.afterMs.length > 40 ? ` … (${r.afterMs.length})` : ''} ms`);
@@ -179,7 +199,7 @@ for (const v of VARIANTS) {
       `  ${v.name.padEnd(16)} ${String(executors).padEnd(10)} ${fmt(rs.map((r) => r.normalTotalDelayMs)).padEnd(20)} ${fmt(rs.map((r) => r.peakTotalDelayMs)).padEnd(24)} ` +
         `${fmt(rs.map((r) => r.recoveryMs)).padEnd(26)} ${rs.map((r) => (r.recoveryIntervals === undefined ? '-' : r.recoveryIntervals.toFixed(2))).join(', ').padEnd(27)} ` +
         `${fmt(rs.map((r) => r.settledMs)).padEnd(22)} ` +
-        `${rs.filter((r) => r.pass).length}/${rs.length} PASS`,
+        `${rs.filter((r) => r.pass).length}/${rs.length} PASS; noise floor ${rs.filter((r) => r.noisePass).length}/${rs.length}`,
     );
   }
 }

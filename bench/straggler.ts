@@ -16,8 +16,10 @@
  *
  *   npm run build && node dist/bench/straggler.js
  *   BENCH_RUNS=2 BENCH_BATCHES=8 BENCH_LINES_PER_SECOND=100000 node dist/bench/straggler.js
+ *   BENCH_LOG_DIR=/tmp/straggler node dist/bench/straggler.js   # every service's log (info), per cluster
  */
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import { stragglerScenario } from '../scenarios/steady-wordcount.js';
 import { machine, machineLine } from './machine.js';
 
@@ -33,8 +35,9 @@ const results: Array<{ run: number; noStraggler: { p50: number; p90: number }; s
 console.log(machineLine());
 console.log(`processing time per batch (p50 / p90 of ${batches} batches), 3 executors, one ${SLOWDOWN}x slower, ${linesPerSecond} lines/s; required: p90 with the straggler <= ${maxRatio} x p90 without`);
 for (let i = 1; i <= runs; i++) {
-  const baseline = await stragglerScenario({ slowdown: 1, speculation: true, batches, linesPerSecond });
-  const on = await stragglerScenario({ slowdown: SLOWDOWN, speculation: true, batches, linesPerSecond });
+  const logDir = (name: string) => (process.env.BENCH_LOG_DIR ? { logDir: join(process.env.BENCH_LOG_DIR, `${name}-${i}`) } : {});
+  const baseline = await stragglerScenario({ slowdown: 1, speculation: true, batches, linesPerSecond, ...logDir('baseline') });
+  const on = await stragglerScenario({ slowdown: SLOWDOWN, speculation: true, batches, linesPerSecond, ...logDir('straggler') });
   const ratio = on.p90 / baseline.p90;
   const pass = ratio <= maxRatio;
   results.push({ run: i, noStraggler: { p50: baseline.p50, p90: baseline.p90 }, speculationOn: { p50: on.p50, p90: on.p90 }, ratio, pass, loadAverage: load() });

@@ -140,9 +140,27 @@ export interface RecoveryOptions {
   pollMs?: number;
   /** Keep every service's log (info) here. */
   logDir?: string;
+  /** Their level. @default 'info' */
+  logLevel?: string;
+}
+
+/**
+ * The fault-free window's own spread: its slowest batch over its median. A
+ * batch after the kill no slower than the slowest of the batches before it
+ * is within what this machine does with no fault at all; on the shared
+ * 2-core box that spread (20-60% of normal at 1 s batches) is wider than the
+ * issue's 10%, so the strict figure FAILs runs whose fault-free window
+ * already broke its bound. Printed beside the strict figure, never instead.
+ */
+export function noiseFloorMs(before: readonly ObservedBatch[]): number {
+  if (before.length === 0) return 0;
+  const delays = before.map((b) => b.totalDelayMs);
+  return Math.max(0, Math.max(...delays) - percentile(delays, 50));
 }
 
 export interface RecoveryRun extends RecoveryFigure {
+  /** The same judgement with the bound raised to normal + noiseFloorMs(before) when that is wider. */
+  noiseFloored: { boundMs: number; over: number; recoveryMs: number | undefined };
   killedExecutor: string;
   /** When SIGKILL was sent (epoch ms), to line up with the services' logs. */
   killedAtMs: number;
@@ -166,6 +184,7 @@ export async function recoveryScenario(o: RecoveryOptions): Promise<RecoveryRun>
     ...(o.job ? { job: o.job } : {}),
     ...(o.outputs ? { outputs: o.outputs } : {}),
     ...(o.logDir ? { logDir: o.logDir } : {}),
+    ...(o.logLevel ? { logLevel: o.logLevel } : {}),
   });
   const seen = new Map<number, ObservedBatch>();
   let jobState = 'RUNNING';
@@ -214,18 +233,24 @@ export async function recoveryScenario(o: RecoveryOptions): Promise<RecoveryRun>
     do await sleep(pollMs);
     while (unfinished() && Date.now() < settleBy && jobState === 'RUNNING');
     await poll();
-    const figure = recoveryFigure({
+    const endedAtMs = Date.now();
+    const judge = (floorMs: number) =>
+      recoveryFigure({
         before,
         all: [...seen.values()],
         killedAtMs,
         observeMs: o.observeMs,
-        endedAtMs: Date.now(),
+        endedAtMs,
         batchIntervalMs: o.batchIntervalMs,
         tolerance: o.tolerance,
-        floorMs: o.floorMs,
-    });
+        floorMs,
+      });
+    const figure = judge(o.floorMs);
+    // The same batches judged against the fault-free window's own spread (noiseFloorMs).
+    const noisy = judge(Math.max(o.floorMs, noiseFloorMs(before)));
     return {
       ...figure,
+      noiseFloored: { boundMs: noisy.boundMs, over: noisy.over, recoveryMs: noisy.recoveryMs },
       killedExecutor: victim.name,
       killedAtMs,
       steadyBeforeKill,

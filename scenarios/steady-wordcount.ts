@@ -55,6 +55,8 @@ export interface WordCountClusterOptions {
   outputs?: string[];
   /** Keep every service's log here (at info level) to explain a figure afterwards. @default none (warn, to stderr) */
   logDir?: string;
+  /** The services' log level when `logDir` is given (debug explains a figure event by event). @default 'info' */
+  logLevel?: string;
   env?: Record<string, EnvMap>;
   /** NATS servers: more than 1 starts a routed NATS cluster (natsReplicas: up to 3). @default 1 */
   natsServers?: number;
@@ -75,7 +77,7 @@ export async function startWordCount(opts: WordCountClusterOptions): Promise<Wor
     slots: opts.slots ?? 2,
     batchInterval: opts.batchInterval ?? '1s',
     blockInterval: opts.blockInterval ?? '250ms',
-    logLevel: opts.logDir ? 'info' : 'warn',
+    logLevel: opts.logDir ? (opts.logLevel ?? 'info') : 'warn',
     logDir: opts.logDir,
     env: opts.env,
     natsServers: opts.natsServers,
@@ -238,10 +240,13 @@ export async function stragglerScenario(opts: {
   speculation: boolean;
   batches: number;
   linesPerSecond: number;
+  /** Keep every service's log here (steadyWordCount). */
+  logDir?: string;
 }): Promise<{ p50: number; p90: number; speculativeHint: string; batches: number }> {
   const run = await steadyWordCount({
     executors: 3,
     linesPerSecond: opts.linesPerSecond,
+    ...(opts.logDir ? { logDir: opts.logDir } : {}),
     env: {
       scheduler: { RIVULET_SPECULATION: String(opts.speculation) },
       ...(opts.slowdown > 1 ? { 'executor-3': { RIVULET_TASK_SLOWDOWN: String(opts.slowdown) } } : {}),

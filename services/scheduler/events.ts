@@ -43,6 +43,8 @@ export type SchedulerEvent =
   /** The scheduler's own health (event-loop lag, NATS connection): see liveness-guard.ts. */
   | { type: 'livenessSignal'; signal: LivenessSignal }
   | { type: 'executorUnreachable'; executorId: string; epoch: number }
+  /** A health probe after a broken call was answered: the executor is there after all. */
+  | { type: 'executorAnswered'; executorId: string; epoch: number }
   | { type: 'blocksReplicated'; executorId: string; epoch: number; blockIds: string[] }
   // Batches and their tasks.
   | { type: 'batchRegistered'; run: BatchRun }

@@ -43,6 +43,8 @@ interface Peer {
 
 export class ExecutorGateway {
   private readonly peers = new Map<string, Peer>();
+  /** Health probes in flight, by `<id>@<epoch>` (probe). */
+  private readonly probes = new Map<string, Promise<boolean>>();
   private retiredLaunchMessages = 0;
   /** A planned task's result that no adopted attempt waited for yet (group-planner.ts keeps it). */
   plannedResult?: (r: TaskResult__Output) => void;
@@ -139,13 +141,32 @@ export class ExecutorGateway {
     return n + this.retiredLaunchMessages;
   }
 
-  /** Does the executor answer its health check? Used to confirm a loss suspected from a broken call. */
-  async probe(e: ExecutorEndpoint, timeoutMs = 300): Promise<boolean> {
+  /**
+   * Does the executor answer its health check? Used to confirm a loss suspected
+   * from a broken call. One probe per incarnation at a time, its answer shared:
+   * a broken task stream reports every task on it lost at once (one report per
+   * launch or adopted attempt), and a channel dialled per report would stall the
+   * scheduler's loop when it can least afford it — a storm of hundreds of probes
+   * once held a loss for ~0.5 s, each probe timing out on the loop's lag rather
+   * than on the refused connection it would have seen at once.
+   */
+  probe(e: ExecutorEndpoint, timeoutMs = 300): Promise<boolean> {
+    const key = `${e.id}@${e.epoch}`;
+    const inFlight = this.probes.get(key);
+    if (inFlight) return inFlight;
+    const p = this.probeOnce(e, timeoutMs).finally(() => this.probes.delete(key));
+    this.probes.set(key, p);
+    return p;
+  }
+
+  private async probeOnce(e: ExecutorEndpoint, timeoutMs: number): Promise<boolean> {
     const client = dial.health(e.address);
+    const started = Date.now();
     try {
       const res = await unary(client, client.check, { service: '' }, { timeoutMs });
       return res.status === 'SERVING';
-    } catch {
+    } catch (err) {
+      this.log.debug({ executorId: e.id, epoch: e.epoch, err: errorMessage(err), ms: Date.now() - started }, 'health probe failed');
       return false;
     } finally {
       client.close();

@@ -93,6 +93,8 @@ export class GroupPlanner {
   /** Results of planned attempts that came before their run adopted them, by `<job>/<batch>` then `<taskId>#<attempt>@<executor>`. */
   private readonly stash = new Map<string, Map<string, TaskResult__Output>>();
   private nextId = 0;
+  /** Executors (`<id>@<epoch>`) whose task stream broke and that have not answered a probe since: left out of new plans. */
+  private readonly suspects = new Set<string>();
   /** Plans sent (one message per member each): for status and tests. */
   plansSent = 0;
 
@@ -157,7 +159,13 @@ export class GroupPlanner {
 
   /** Members of a new plan: every alive executor but slow ones (while a faster one is alive), by id. */
   private members(): TrackedExecutor[] {
-    const alive = this.d.executors.alive();
+    // A suspect that was lost meanwhile is forgotten (a new incarnation is another key).
+    for (const key of this.suspects) {
+      const [id, epoch] = splitKey(key);
+      const e = this.d.executors.get(id);
+      if (!e || e.state !== 'ALIVE' || e.epoch !== epoch) this.suspects.delete(key);
+    }
+    const alive = this.d.executors.alive().filter((e) => !this.suspects.has(`${e.id}@${e.epoch}`));
     const slow = this.d.executors.slowExecutors(this.d.config.slowExecutorRatio);
     const fast = alive.filter((e) => !slow.has(e.id));
     return (fast.length > 0 ? fast : alive).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -277,8 +285,14 @@ export class GroupPlanner {
     if (revoked > 0) this.d.log.info({ jobId, reason, revoked }, 'group plans revoked: placement changed');
   }
 
-  /** A member's task stream broke: plans sent on it may be gone, so none of its planned tasks is relied on. */
-  channelBroken(executorId: string): void {
+  /**
+   * A member's task stream broke: plans sent on it may be gone, so none of its
+   * planned tasks is relied on, and it is no member of a new plan until a probe
+   * says it answers (`executorAnswered`) — a plan made meanwhile would have the
+   * other executors' reducers wait for a share that a dead executor never runs.
+   */
+  channelBroken(executorId: string, epoch: number): void {
+    this.suspects.add(`${executorId}@${epoch}`);
     let hit = false;
     for (const jp of this.jobs.values()) {
       for (const p of jp.plans) {
@@ -288,6 +302,11 @@ export class GroupPlanner {
       }
     }
     if (hit) this.placementChanged(`the task stream of executor ${executorId} broke`);
+  }
+
+  /** A suspected executor answered its probe: it may be planned again. True when it was suspected. */
+  executorAnswered(executorId: string, epoch: number): boolean {
+    return this.suspects.delete(`${executorId}@${epoch}`);
   }
 
   /** A planned batch finished: grow or shrink the job's group size (auto), forget finished plans and the batch's stash. */
@@ -328,4 +347,9 @@ export class GroupPlanner {
     if (r) m!.delete(key);
     return r;
   }
+}
+
+function splitKey(key: string): [string, number] {
+  const at = key.lastIndexOf('@');
+  return [key.slice(0, at), Number(key.slice(at + 1))];
 }

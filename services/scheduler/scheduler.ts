@@ -320,13 +320,18 @@ export class Scheduler implements BatchSourceHost {
         return this.planner.keep(e.result);
       case 'taskChannelBroken': {
         const exec = this.executors.get(e.executorId);
-        if (exec && exec.epoch === e.epoch) this.planner.channelBroken(e.executorId);
-        // A transport failure with no task in flight on the call (its executor runs planned tasks, which
-        // the scheduler adopts later) is as telling as one with tasks: probe it now, as a broken launch
-        // would, rather than place work there until heartbeats stop.
-        if (e.unreachable) this.tasks.onTasksLost(e.executorId, e.epoch, [], `the task stream of executor ${e.executorId} broke`, true);
+        if (!exec || exec.epoch !== e.epoch || exec.state !== 'ALIVE') return;
+        // Its plans may be gone, and it may be gone: no new plan counts on it until a probe says it answers.
+        this.planner.channelBroken(e.executorId, e.epoch);
+        // Probe it now, whatever broke the call: an executor running planned tasks has nothing launched in
+        // flight, and a kill -9'd one refuses the probe's connection at once — seconds before its heartbeats
+        // are missed, and before any planned batch waits on its share.
+        this.tasks.onTasksLost(e.executorId, e.epoch, [], `the task stream of executor ${e.executorId} broke`, true);
         return this.planner.refresh(this.jobs.running());
       }
+      case 'executorAnswered':
+        if (this.planner.executorAnswered(e.executorId, e.epoch)) this.planner.refresh(this.jobs.running());
+        return;
       case 'tasksLost':
         return this.tasks.onTasksLost(e.executorId, e.epoch, e.taskIds, e.error, e.unreachable);
       case 'speculationCheck':

@@ -198,6 +198,7 @@ export class TaskChannel {
   private broken(call: Call, error: string, unreachable: boolean): void {
     if (this.call === call) {
       this.call = undefined;
+      this.log.debug({ executorId: this.executorId, error, unreachable }, 'task stream broke');
       this.onBroken?.(unreachable);
     }
     const lost = new Map<LaunchCallbacks, string[]>();

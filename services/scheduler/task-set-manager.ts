@@ -546,9 +546,7 @@ export class TaskSetManager {
     }
     if (unreachable && exec && exec.epoch === epoch && exec.state === 'ALIVE') {
       this.gateway.probe({ id: exec.id, epoch: exec.epoch, address: exec.address }).then(
-        (ok) => {
-          if (!ok) this.post({ type: 'executorUnreachable', executorId, epoch });
-        },
+        (ok) => this.post(ok ? { type: 'executorAnswered', executorId, epoch } : { type: 'executorUnreachable', executorId, epoch }),
         () => this.post({ type: 'executorUnreachable', executorId, epoch }),
       );
     }

@@ -5,7 +5,7 @@
  * "recovered".
  */
 import { describe, expect, it } from 'vitest';
-import { recoveryFigure, type ObservedBatch } from '../../scenarios/recovery.js';
+import { noiseFloorMs, recoveryFigure, type ObservedBatch } from '../../scenarios/recovery.js';
 
 const INTERVAL = 1000;
 const KILL = 19_950;
@@ -80,5 +80,15 @@ describe('recoveryFigure', () => {
     expect(figure(gap).over).toBe(1);
     // Batches that stopped coming: the missing tail is over, so not recovered.
     expect(figure(batches(20_000, [300, 300])).recoveryMs).toBeUndefined();
+  });
+
+  it('gives the fault-free window\'s spread as the noise floor: its slowest batch over its median', () => {
+    expect(noiseFloorMs(before)).toBe(10); // 310 over 300
+    expect(noiseFloorMs(batches(10_000, [100, 140, 120, 260, 110]))).toBe(140);
+    expect(noiseFloorMs([])).toBe(0);
+    // A batch after the kill as slow as the slowest before it is within the raised bound, not over.
+    const after = batches(20_000, [340, 300, 300, 300, 300, 300]); // strict bound: 330
+    expect(figure(after).over).toBe(1);
+    expect(figure(after, { floorMs: noiseFloorMs([...before, ...batches(0, [345])]) }).over).toBe(0);
   });
 });

@@ -362,14 +362,42 @@ describe('GroupPlanner', () => {
     const job = wordcount();
     seeAndRefresh(s, job, 10_000);
     const plan = s.planner.planOf('wc', 12_000)!;
-    s.planner.channelBroken('not-a-member');
+    s.planner.channelBroken('not-a-member', 1);
     expect(s.gateway.sent).toEqual([]);
     expect(plan.broken.size).toBe(0);
 
-    s.planner.channelBroken('e2');
+    s.planner.channelBroken('e2', 22);
     expect(plan.broken).toEqual(new Set(['e2']));
     expect(plan.revokedAfterMs).toBe(10_000);
     expect(s.gateway.take().map((x) => x.executorId)).toEqual(['e1', 'e2', 'e3']);
+  });
+
+  it('leaves an executor whose task stream broke out of new plans until it answers a probe', () => {
+    const s = setup();
+    const job = wordcount();
+    seeAndRefresh(s, job, 10_000);
+    s.planner.channelBroken('e2', 22);
+    s.gateway.take(); // the revocations
+    // Planned again at once, without e2: a plan counting on a dead executor's share would have the
+    // others' reducers wait for buckets it never pushes.
+    s.planner.batchSeen('lines', 10_000);
+    s.planner.refresh([job]);
+    const without = plansOf(s.gateway.take());
+    expect(without.map((x) => x.executorId)).toEqual(['e1', 'e3']);
+    expect(without[0]!.plan.members!.map((m) => m.executorId)).toEqual(['e1', 'e3']);
+    expect(without[0]!.plan.reducers).not.toContain('e2');
+
+    // Another incarnation's answer does not clear it; its own does, and the next plan has it back.
+    expect(s.planner.executorAnswered('e2', 21)).toBe(false);
+    expect(s.planner.executorAnswered('e2', 22)).toBe(true);
+    expect(s.planner.executorAnswered('e2', 22)).toBe(false);
+    s.planner.batchSeen('lines', 11_000);
+    s.planner.refresh([job]);
+    // The members differ from the plan in force: it is revoked, and the new one has e2 back.
+    const sent = s.gateway.take();
+    expect(sent.filter((x) => x.revocations.length > 0).map((x) => x.executorId)).toEqual(['e1', 'e3']);
+    const back = plansOf(sent.filter((x) => x.plans.length > 0));
+    expect(back.map((x) => x.executorId)).toEqual(['e1', 'e2', 'e3']);
   });
 
   it('keeps a fixed group size whatever happens', () => {
