@@ -137,6 +137,13 @@ export function formatStatus(status: ClusterStatus, opts: { batches?: number } =
   const out: string[] = [];
   const alive = status.executors.filter((e) => e.state === 'ALIVE').length;
   out.push(`batch interval ${formatDuration(Number(status.batchIntervalMs))}; ${alive} of ${status.executors.length} executors alive; ${status.jobs.length} job(s)`);
+  const l = status.leader;
+  if (l?.schedulerId) {
+    out.push(
+      `leader: scheduler ${l.schedulerId} at ${l.address} (term ${String(l.term)}, since ${new Date(Number(l.sinceMs)).toISOString()}; ` +
+        `took the lease ${l.timesElected}×, lost it ${l.timesDeposed}×)`,
+    );
+  }
   if (status.nats) out.push(formatNats(status.nats));
   out.push('');
   out.push('EXECUTORS');

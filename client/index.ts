@@ -20,6 +20,7 @@ import { status as Status, type ClientReadableStream } from '@grpc/grpc-js';
 import { unpackRecords } from '../lib/codec/records.js';
 import { bundleJob } from '../lib/dstream/bundle.js';
 import { dial, unary, type CallOptions } from '../lib/grpc/client.js';
+import { SchedulerEndpoints, standbyRefusal } from '../lib/grpc/scheduler-endpoints.js';
 import type { ReceiverClient, SchedulerClient } from '../lib/proto/index.js';
 import type { ClusterStatus__Output } from '../lib/proto/gen/rivulet/v1/ClusterStatus.js';
 import type { ExecutorStatus__Output } from '../lib/proto/gen/rivulet/v1/ExecutorStatus.js';
@@ -120,13 +121,17 @@ export interface OutputBatch {
   records: unknown[];
 }
 
+/** A standby's refusal, or a leader ending a watch as it steps down or shuts down: try again (at the leader). */
+const isSchedulerHandover = (err: unknown): boolean => standbyRefusal(err) !== undefined;
+
 export class RivuletClient {
   readonly schedulerAddress: string;
   readonly receiverAddress: string;
   private readonly timeoutMs: number;
   private readonly maxMessageBytes: number | undefined;
   readonly security: TransportSecurity;
-  private schedulerClient: SchedulerClient | undefined;
+  /** The scheduler(s): one address, or several of which one leads (lib/grpc/scheduler-endpoints.ts). */
+  private schedulerEndpoints: SchedulerEndpoints | undefined;
   private readonly pushers = new Set<RecordPusher>();
 
   constructor(opts: RivuletClientOptions = {}) {
@@ -138,18 +143,26 @@ export class RivuletClient {
   }
 
   /** Channels are opened lazily, so a client for push-only use never dials the scheduler. */
-  private get scheduler(): SchedulerClient {
-    this.schedulerClient ??= dial.scheduler(this.schedulerAddress, { maxMessageBytes: this.maxMessageBytes, security: this.security });
-    return this.schedulerClient;
+  private get schedulers(): SchedulerEndpoints {
+    this.schedulerEndpoints ??= new SchedulerEndpoints(this.schedulerAddress, { maxMessageBytes: this.maxMessageBytes, security: this.security });
+    return this.schedulerEndpoints;
   }
 
+  /**
+   * A unary call to the leading scheduler. Calls with `attempts` > 1 are
+   * idempotent (may go to another scheduler after a dropped connection);
+   * the others move on only when no scheduler could have taken them.
+   */
   private async call<Req, Res>(method: (c: SchedulerClient) => unknown, request: Req, opts: CallOptions = {}): Promise<Res> {
-    const client = this.scheduler;
+    const schedulers = this.schedulers;
     try {
-      return await unary<Req, Res>(client, method(client) as never, request, { timeoutMs: this.timeoutMs, ...opts });
+      return await schedulers.call(
+        (client) => unary<Req, Res>(client, method(client) as never, request, { timeoutMs: this.timeoutMs, ...opts }),
+        { idempotent: (opts.attempts ?? 1) > 1 },
+      );
     } catch (e) {
       // unary() already typed it; keep the original details to detect transport failures.
-      throw typed((e as { cause?: unknown }).cause ?? e, 'scheduler', this.schedulerAddress);
+      throw typed((e as { cause?: unknown }).cause ?? e, 'scheduler', schedulers.address);
     }
   }
 
@@ -269,7 +282,7 @@ export class RivuletClient {
         }
         return; // the job ended, or `signal` aborted
       } catch (err) {
-        if (!isConnectionFailure(err) || opts.signal?.aborted) throw err;
+        if (!(isConnectionFailure(err) || isSchedulerHandover(err)) || opts.signal?.aborted) throw err;
         giveUpAt ??= Date.now() + (opts.reconnectTimeoutMs ?? 60_000);
         if (Date.now() > giveUpAt) throw err;
       }
@@ -286,7 +299,7 @@ export class RivuletClient {
   private async *watchIterator(jobId: string, output: string, opts: WatchOutputOptions): AsyncGenerator<OutputBatch> {
     if (opts.signal?.aborted) return;
     const highWaterMark = opts.highWaterMark ?? 64;
-    const call: ClientReadableStream<OutputBatch__Output> = this.scheduler.watchOutput({
+    const call: ClientReadableStream<OutputBatch__Output> = this.schedulers.client.watchOutput({
       jobId,
       output,
       fromBeginning: opts.fromBeginning ?? false,
@@ -349,7 +362,11 @@ export class RivuletClient {
         }
         if (cancelledByUs) return;
         if (done) {
-          if (failure !== undefined) throw typed(failure, 'scheduler', this.schedulerAddress);
+          if (failure !== undefined) {
+            // A standby, or a leader that stepped down: the next attempt goes to the leader.
+            this.schedulers.failover(failure, { idempotent: true });
+            throw typed(failure, 'scheduler', this.schedulers.address);
+          }
           return;
         }
         await new Promise<void>((resolve) => (wake = resolve));
@@ -385,8 +402,8 @@ export class RivuletClient {
     const pushers = [...this.pushers];
     this.pushers.clear();
     await Promise.allSettled(pushers.map(async (p) => p.close()));
-    this.schedulerClient?.close();
-    this.schedulerClient = undefined;
+    this.schedulerEndpoints?.close();
+    this.schedulerEndpoints = undefined;
   }
 }
 

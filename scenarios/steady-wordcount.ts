@@ -60,6 +60,8 @@ export interface WordCountClusterOptions {
   env?: Record<string, EnvMap>;
   /** NATS servers: more than 1 starts a routed NATS cluster (natsReplicas: up to 3). @default 1 */
   natsServers?: number;
+  /** Schedulers: one leads, the others stand by. @default 1 */
+  schedulers?: number;
 }
 
 export interface WordCountCluster {
@@ -81,6 +83,7 @@ export async function startWordCount(opts: WordCountClusterOptions): Promise<Wor
     logDir: opts.logDir,
     env: opts.env,
     natsServers: opts.natsServers,
+    ...(opts.schedulers ? { schedulers: opts.schedulers } : {}),
   });
   try {
     const a = cluster.addresses();

@@ -26,7 +26,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { formatDuration, parseDuration } from '../config/index.js';
 import { ConfigError } from '../errors.js';
-import { dial, unary } from '../grpc/client.js';
+import { unary } from '../grpc/client.js';
+import { SchedulerEndpoints } from '../grpc/scheduler-endpoints.js';
 import { isAddressInUse } from '../process/errors.js';
 import { startNatsServer, type NatsServerHandle, type NatsServerOptions } from '../process/nats-server.js';
 import { startNatsCluster, type NatsClusterHandle } from '../process/nats-cluster.js';
@@ -41,6 +42,12 @@ export type EnvMap = Record<string, string | undefined>;
 export interface LocalClusterOptions {
   /** Executors to start, with ids executor-1..N. @default 2 */
   executors?: number;
+  /**
+   * Schedulers to start: one leads, the others stand by (leader-lease.ts),
+   * named scheduler, scheduler-2, ... (their RIVULET_SCHEDULER_ID). Clients
+   * are given every address (`addresses().scheduler` lists them). @default 1
+   */
+  schedulers?: number;
   /** Task slots per executor (RIVULET_SLOTS). @default the executor's own default (cores) */
   slots?: number;
   /** Batch interval given to the scheduler and the receiver. @default "1s" */
@@ -101,6 +108,7 @@ export interface LocalClusterOptions {
 
 export interface LocalClusterAddresses {
   receiver: string;
+  /** The scheduler's address; with several schedulers, every address, comma-separated (clients find the leader). */
   scheduler: string;
   lineage: string;
   nats: string;
@@ -128,8 +136,10 @@ export interface LocalCluster {
   addresses(): LocalClusterAddresses;
   /** The current lineage process (replaced by restartLineage()). */
   readonly lineage: ServiceProcess;
-  /** The current scheduler process (replaced by restartScheduler()). */
+  /** The first scheduler process (replaced by restartScheduler()). */
   readonly scheduler: ServiceProcess;
+  /** Every scheduler process, in start order (`schedulers` option); one leads. */
+  readonly schedulers: readonly ServiceProcess[];
   /** The current receiver process (replaced by restartReceiver()). */
   readonly receiver: ServiceProcess;
   /** Live list: grows with addExecutor(). */
@@ -156,7 +166,7 @@ export interface LocalCluster {
    * first if it still runs) and wait until it serves; it resumes the jobs in
    * its journal.
    */
-  restartScheduler(): Promise<ServiceProcess>;
+  restartScheduler(index?: number): Promise<ServiceProcess>;
   /** Start lineage again on the same port with the same env (stopping it first if it still runs); it reloads its KV state. */
   restartLineage(): Promise<ServiceProcess>;
   /** Every process, in start order, for state files and status displays. */
@@ -323,9 +333,18 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
       RIVULET_RECEIVER_ADDRESS: addr(receiverPort),
       RIVULET_STATUS_PORT: String(opts.ports?.status ?? 0),
     };
-    let scheduler = await launch('scheduler', 'scheduler', schedulerEnv, opts.ports?.scheduler, whenTaken);
+    const schedulerCount = opts.schedulers ?? 1;
+    if (!Number.isInteger(schedulerCount) || schedulerCount < 1) throw new ConfigError(`schedulers must be a positive integer (got ${schedulerCount})`);
+    const schedulerNames = Array.from({ length: schedulerCount }, (_, i) => (i === 0 ? 'scheduler' : `scheduler-${i + 1}`));
+    // The first starts (and leads) before the others: they stand by.
+    const schedulerEnvs = schedulerNames.map(
+      (name, i): EnvMap => ({ ...schedulerEnv, RIVULET_SCHEDULER_ID: name, ...(i > 0 ? { RIVULET_STATUS_PORT: '0' } : {}) }),
+    );
+    const schedulers: ServiceProcess[] = [await launch('scheduler', 'scheduler', schedulerEnvs[0]!, opts.ports?.scheduler, whenTaken)];
+    for (let i = 1; i < schedulerCount; i++) schedulers.push(await launch('scheduler', schedulerNames[i]!, schedulerEnvs[i]!));
+    const schedulerList = () => schedulers.map((p) => p.address).join(',');
     // Read back rather than assumed: the scheduler may have been given another port or host via `env`.
-    const statusPage = statusPageUrl(scheduler.recentOutput(256 * 1024));
+    const statusPage = statusPageUrl(schedulers[0]!.recentOutput(256 * 1024));
 
     const executors: ServiceProcess[] = [];
     let nextExecutor = 1;
@@ -349,12 +368,12 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     const receiverEnv: EnvMap = {
       ...base,
       RIVULET_LINEAGE_ADDRESS: lineage.address,
-      RIVULET_SCHEDULER_ADDRESS: scheduler.address,
+      RIVULET_SCHEDULER_ADDRESS: schedulerList(),
       RIVULET_RECEIVER_ADDRESS: addr(receiverPort),
     };
     let receiver = await launch('receiver', 'receiver', receiverEnv, receiverPort);
 
-    if (opts.waitForExecutors ?? true) await waitForAliveExecutors(scheduler.address, ids, startTimeoutMs, adminSecurity);
+    if (opts.waitForExecutors ?? true) await waitForAliveExecutors(schedulerList(), ids, startTimeoutMs, adminSecurity);
 
     let stopped = false;
     /**
@@ -374,8 +393,9 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
         return lineage;
       },
       get scheduler() {
-        return scheduler;
+        return schedulers[0]!;
       },
+      schedulers,
       get receiver() {
         return receiver;
       },
@@ -405,7 +425,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
       },
       addresses: () => ({
         receiver: receiver.address,
-        scheduler: scheduler.address,
+        scheduler: schedulerList(),
         lineage: lineage.address,
         nats: natsUrl,
         executors: executors.map((e) => e.address),
@@ -421,18 +441,22 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
           id = `executor-${nextExecutor++}`;
         }
         const proc = await startExecutor(id, o.env);
-        if (opts.waitForExecutors ?? true) await waitForAliveExecutors(scheduler.address, [id], startTimeoutMs, adminSecurity);
+        if (opts.waitForExecutors ?? true) await waitForAliveExecutors(schedulerList(), [id], startTimeoutMs, adminSecurity);
         return proc;
       },
       restartLineage: async () => (lineage = await relaunch(lineage, lineageEnv)),
-      restartScheduler: async () => (scheduler = await relaunch(scheduler, schedulerEnv)),
+      restartScheduler: async (index = 0) => {
+        const old = schedulers[index];
+        if (!old) throw new Error(`no scheduler ${index} (the cluster runs ${schedulers.length})`);
+        return (schedulers[index] = await relaunch(old, schedulerEnvs[index]!));
+      },
       restartReceiver: async () => (receiver = await relaunch(receiver, receiverEnv)),
       processes: () => [
         ...(nats
           ? [{ name: 'nats-server', kind: 'nats-server' as const, pid: nats.pid, address: nats.url, logFile: logDir && join(logDir, 'nats-server.log') }]
           : []),
         ...(natsCluster?.processes().map((p) => ({ name: p.name, kind: 'nats-server' as const, pid: p.pid, address: p.url, logFile: p.logFile })) ?? []),
-        ...[lineage, scheduler, ...executors, receiver].map((p) => ({
+        ...[lineage, ...schedulers, ...executors, receiver].map((p) => ({
           name: p.name,
           kind: p.service,
           pid: p.pid,
@@ -446,7 +470,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
         // `started` also holds executors added later, so derive the order explicitly.
         await receiver.stop(graceMs).catch(() => undefined);
         await Promise.all(executors.map((e) => e.stop(graceMs).catch(() => undefined)));
-        await scheduler.stop(graceMs).catch(() => undefined);
+        await Promise.all(schedulers.map((p) => p.stop(graceMs).catch(() => undefined)));
         await lineage.stop(graceMs).catch(() => undefined);
         await nats?.stop().catch(() => undefined);
         await natsCluster?.stop().catch(() => undefined);
@@ -492,14 +516,15 @@ export async function waitForAliveExecutors(
   timeoutMs = 20_000,
   security: TransportSecurity = INSECURE_TRANSPORT,
 ): Promise<void> {
-  const client = dial.scheduler(schedulerAddress, { security });
+  // One address, or several of which one leads (the status comes from the leader).
+  const schedulers = new SchedulerEndpoints(schedulerAddress, { security });
   const deadline = Date.now() + timeoutMs;
   let seen: string[] = [];
   let lastError = '';
   try {
     for (;;) {
       try {
-        const status = await unary(client, client.getStatus, { recentBatches: 0 }, { timeoutMs: 2000 });
+        const status = await schedulers.call((client) => unary(client, client.getStatus, { recentBatches: 0 }, { timeoutMs: 2000 }), { idempotent: true });
         seen = status.executors.filter((e) => e.state === 'ALIVE').map((e) => e.executorId);
         if (ids.every((id) => seen.includes(id))) return;
       } catch (e) {
@@ -515,6 +540,6 @@ export async function waitForAliveExecutors(
       await new Promise((r) => setTimeout(r, 100));
     }
   } finally {
-    client.close();
+    schedulers.close();
   }
 }

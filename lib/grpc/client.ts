@@ -21,6 +21,8 @@ export interface DialOptions {
    * (a service's own identity; insecure in a process that set up none)
    */
   security?: TransportSecurity;
+  /** Run on every call after tracing (e.g. the leading scheduler's term, lib/grpc/leader-term.ts). */
+  interceptors?: grpc.Interceptor[];
 }
 
 function channelOptions(opts: DialOptions = {}): grpc.ClientOptions {
@@ -30,7 +32,7 @@ function channelOptions(opts: DialOptions = {}): grpc.ClientOptions {
     // server name keeps Node from sending an IP address as SNI, which RFC 6066 forbids.
     'grpc.ssl_target_name_override': 'rivulet',
     // Trace context on every call made inside a trace (lib/telemetry/grpc.ts).
-    interceptors: [tracingClientInterceptor],
+    interceptors: [tracingClientInterceptor, ...(opts.interceptors ?? [])],
     'grpc.max_receive_message_length': max,
     'grpc.max_send_message_length': max,
     'grpc.keepalive_time_ms': 10_000,

@@ -15,28 +15,45 @@ import type { HealthCheckResponse } from '../proto/gen/grpc/health/v1/HealthChec
 
 export type ServingStatus = 'SERVING' | 'NOT_SERVING';
 
-/** The grpc.health.v1 implementation: one status for the whole server ("" service). */
+/**
+ * The grpc.health.v1 implementation: one status for the whole server (""
+ * service, what liveness checks ask), and optionally one per named service
+ * (the scheduler's `rivulet.v1.Scheduler` is SERVING only while it leads: a
+ * readiness check that sends clients to the leader). A name never set is
+ * NOT_FOUND, as the health protocol says.
+ */
 export class HealthService {
-  private status: ServingStatus = 'NOT_SERVING';
-  private watchers = new Set<grpc.ServerWritableStream<unknown, HealthCheckResponse>>();
+  private readonly statuses = new Map<string, ServingStatus>([['', 'NOT_SERVING']]);
+  private watchers = new Set<{ service: string; call: grpc.ServerWritableStream<unknown, HealthCheckResponse> }>();
 
-  set(status: ServingStatus): void {
-    this.status = status;
-    for (const w of this.watchers) w.write({ status });
+  set(status: ServingStatus, service = ''): void {
+    this.statuses.set(service, status);
+    for (const w of this.watchers) if (w.service === service) w.call.write({ status });
   }
 
-  get(): ServingStatus {
-    return this.status;
+  /** Every service, and the server, NOT_SERVING (shutting down). */
+  stopServing(): void {
+    for (const service of this.statuses.keys()) this.set('NOT_SERVING', service);
+  }
+
+  get(service = ''): ServingStatus | undefined {
+    return this.statuses.get(service);
   }
 
   handlers(): HealthHandlers {
     return {
-      Check: (_call, cb) => cb(null, { status: this.status }),
+      Check: (call, cb) => {
+        const status = this.statuses.get(call.request.service ?? '');
+        if (status === undefined) cb({ code: grpc.status.NOT_FOUND, details: `no health status for service "${call.request.service}"` }, null);
+        else cb(null, { status });
+      },
       Watch: (call) => {
-        this.watchers.add(call);
-        call.write({ status: this.status });
-        call.on('cancelled', () => this.watchers.delete(call));
-        call.on('close', () => this.watchers.delete(call));
+        const service = call.request.service ?? '';
+        const w = { service, call };
+        this.watchers.add(w);
+        call.write({ status: this.statuses.get(service) ?? 'SERVICE_UNKNOWN' });
+        call.on('cancelled', () => this.watchers.delete(w));
+        call.on('close', () => this.watchers.delete(w));
       },
     };
   }
@@ -58,6 +75,8 @@ export interface ServerOptions {
   maxMessageBytes: number;
   /** Where refused calls are logged as audit events. */
   log?: Logger;
+  /** Run after access control and tracing (e.g. the leader-term fence, lib/grpc/leader-term.ts). */
+  interceptors?: grpc.ServerInterceptor[];
 }
 
 export async function startServer(
@@ -72,7 +91,11 @@ export async function startServer(
     'grpc.keepalive_time_ms': 10_000,
     'grpc.keepalive_permit_without_calls': 1,
     // Who may call what first (lib/security/access-policy.ts), then the caller's trace (lib/telemetry/grpc.ts).
-    interceptors: [accessControlInterceptor(security.transport.insecure ? undefined : security.authenticator, opts.log), tracingServerInterceptor],
+    interceptors: [
+      accessControlInterceptor(security.transport.insecure ? undefined : security.authenticator, opts.log),
+      tracingServerInterceptor,
+      ...(opts.interceptors ?? []),
+    ],
   });
   const health = new HealthService();
   server.addService(healthV1.Health.service, health.handlers());
@@ -91,7 +114,7 @@ export async function startServer(
     address,
     shutdown: (graceMs = 2000) =>
       new Promise<void>((resolve) => {
-        health.set('NOT_SERVING');
+        health.stopServing();
         const force = setTimeout(() => {
           server.forceShutdown();
           resolve();

@@ -93,3 +93,18 @@ export function decide(path: string, p: Principal, policy: Readonly<Record<strin
     }
   }
 }
+
+/**
+ * The methods only a scheduler may call on executors and lineage: the leading
+ * scheduler's authority, so a call from a replaced leader is refused by term
+ * (lib/grpc/leader-term.ts). Derived from the table, so a new scheduler-only
+ * RPC is fenced without a second list to keep.
+ */
+export function leaderOnlyMethods(service: 'Executor' | 'Lineage', policy: Readonly<Record<string, AccessRule>> = ACCESS_POLICY): ReadonlySet<string> {
+  const prefix = `/rivulet.v1.${service}/`;
+  return new Set(
+    Object.entries(policy)
+      .filter(([path, rule]) => path.startsWith(prefix) && rule.users === undefined && rule.services?.length === 1 && rule.services[0] === 'scheduler')
+      .map(([path]) => path),
+  );
+}

@@ -9,6 +9,8 @@
 import { hostname } from 'node:os';
 import { runService } from '../../lib/service-main.js';
 import { startServer } from '../../lib/grpc/server.js';
+import { LeaderTermFence, leaderTermServerInterceptor } from '../../lib/grpc/leader-term.js';
+import { leaderOnlyMethods } from '../../lib/security/access-policy.js';
 import { dial, unary } from '../../lib/grpc/client.js';
 import type { ReceiverClient } from '../../lib/proto/index.js';
 import { connectNats, publish, subscribe } from '../../lib/nats/connection.js';
@@ -111,8 +113,18 @@ await runService('executor', executorConfigSchema, async (config, log) => {
   });
   await pool.ready();
 
+  // Calls of a replaced scheduler are refused, and its task streams ended (lib/grpc/leader-term.ts).
+  const fence = new LeaderTermFence();
+  fence.onNewTerm((term) => log.info({ term }, 'a scheduler of a newer term leads'));
   const server = await startServer(
-    { host: config.host, port: config.port, advertiseAddress: config.advertiseAddress, maxMessageBytes: config.maxMessageBytes, log },
+    {
+      host: config.host,
+      port: config.port,
+      advertiseAddress: config.advertiseAddress,
+      maxMessageBytes: config.maxMessageBytes,
+      log,
+      interceptors: [leaderTermServerInterceptor(fence, leaderOnlyMethods('Executor'))],
+    },
     (s) =>
       s.addService(
         rivuletV1.Executor.service,
@@ -121,6 +133,7 @@ await runService('executor', executorConfigSchema, async (config, log) => {
           maxMessageBytes: config.maxMessageBytes,
           maxAssignedTasks: config.slots * config.taskQueueDepth,
           planned,
+          fence,
           log,
         }),
       ),

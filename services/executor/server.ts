@@ -19,6 +19,7 @@ import type { JobBundles } from './job-bundles.js';
 import type { TaskRunner } from './task-runner.js';
 import type { BlockFetcher } from './peer-fetcher.js';
 import { serveTaskStream } from './task-stream.js';
+import type { LeaderTermFence } from '../../lib/grpc/leader-term.js';
 import type { PlannedTasks } from './planned-tasks.js';
 
 export interface ExecutorServerDeps {
@@ -36,6 +37,8 @@ export interface ExecutorServerDeps {
   maxAssignedTasks: number;
   /** Group plans taken on TaskStream (planned-tasks.ts). */
   planned?: PlannedTasks;
+  /** The highest scheduler term seen (lib/grpc/leader-term.ts): task streams of older terms are ended. */
+  fence?: LeaderTermFence;
   log: Logger;
 }
 
@@ -195,6 +198,7 @@ export function executorHandlers(deps: ExecutorServerDeps): ExecutorHandlers {
         maxMessageBytes: deps.maxMessageBytes,
         queueFull: (spec) => queueFull(spec, deps),
         planned: deps.planned,
+        ...(deps.fence ? { fence: deps.fence } : {}),
         log,
       }),
 

@@ -15,7 +15,8 @@
  * ends; when the call is cancelled (the scheduler went away), results are
  * dropped — the scheduler runs those tasks again.
  */
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
+import { leaderTermOf, type LeaderTermFence } from '../../lib/grpc/leader-term.js';
 import type { Logger } from '../../lib/log.js';
 import type { RunTasksRequest__Output } from '../../lib/proto/gen/rivulet/v1/RunTasksRequest.js';
 import type { TaskResult } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
@@ -99,6 +100,8 @@ export interface TaskStreamDeps {
   queueFull: (spec: TaskSpec__Output) => TaskResult;
   /** Group plans arriving on the call (none: plans are refused, e.g. bench/sim). */
   planned?: PlannedTasks;
+  /** The highest scheduler term seen: a call of an older term is ended when a newer leader speaks. */
+  fence?: LeaderTermFence;
   log: Logger;
 }
 
@@ -144,6 +147,17 @@ export class TaskStreamCall {
     this.endIfDone();
   }
 
+  /**
+   * A newer scheduler leads: end the call with FAILED_PRECONDITION. Results
+   * still due are dropped (the new leader runs what it needs), and plans
+   * taken on the call stop starting batches (their session is closed).
+   */
+  fence(details: string): void {
+    if (!this.open) return;
+    this.open = false;
+    this.call.emit('error', { code: grpc.status.FAILED_PRECONDITION, details });
+  }
+
   private endIfDone(): void {
     if (!this.halfClosed || this.inFlight > 0 || !this.open) return;
     this.outbox.flush();
@@ -154,6 +168,17 @@ export class TaskStreamCall {
 
 export function serveTaskStream(call: grpc.ServerDuplexStream<RunTasksRequest__Output, TaskResults>, deps: TaskStreamDeps): void {
   const session = new TaskStreamCall(call, deps.maxMessageBytes);
+  if (deps.fence) {
+    const fence = deps.fence;
+    const term = leaderTermOf(call.metadata);
+    const unfollow = fence.onNewTerm((newer) => {
+      if (newer > term) session.fence(fence.staleMessage(term));
+    });
+    const done = () => unfollow();
+    call.on('cancelled', done);
+    call.on('error', done);
+    call.on('finish', done);
+  }
   // Results too large for one message go in slices (result-writer.ts), through the outbox.
   const writer = new ResultWriter(session.outbox, { maxMessageBytes: deps.maxMessageBytes, cancelled: () => !session.isOpen });
   const sent = () => session.ended();

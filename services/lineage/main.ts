@@ -9,6 +9,8 @@
  */
 import { errorMessage, UnavailableError } from '../../lib/errors.js';
 import { startServer } from '../../lib/grpc/server.js';
+import { LeaderTermFence, leaderTermServerInterceptor } from '../../lib/grpc/leader-term.js';
+import { leaderOnlyMethods } from '../../lib/security/access-policy.js';
 import type { Logger } from '../../lib/log.js';
 import { connectNats, type NatsConnection } from '../../lib/nats/connection.js';
 import { rivuletV1 } from '../../lib/proto/index.js';
@@ -31,8 +33,19 @@ async function start(config: LineageConfig, log: Logger): Promise<RunningService
     const store = new LineageStore({ maxBatchesPerJob: config.maxBatchesPerJob });
     const service = new LineageService({ store, persistence, log });
     const tokenFollower = await followTokens(nc, log, { replicas: config.natsReplicas, raise: false });
+    // Mutations of a replaced scheduler are refused (lib/grpc/leader-term.ts). The highest term
+    // lives in memory: a lineage restarted while a former leader still runs learns it from the
+    // new leader's next call (the former leader is fenced from the journal meanwhile).
+    const fence = new LeaderTermFence();
     const server = await startServer(
-      { host: config.host, port: config.port, advertiseAddress: config.advertiseAddress, maxMessageBytes: config.maxMessageBytes, log },
+      {
+        host: config.host,
+        port: config.port,
+        advertiseAddress: config.advertiseAddress,
+        maxMessageBytes: config.maxMessageBytes,
+        log,
+        interceptors: [leaderTermServerInterceptor(fence, leaderOnlyMethods('Lineage'))],
+      },
       (s) => s.addService(rivuletV1.Lineage.service, service.handlers()),
     );
 

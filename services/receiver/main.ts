@@ -12,8 +12,9 @@
 import { randomBytes } from 'node:crypto';
 import { systemClock } from '../../lib/clock.js';
 import { UnavailableError } from '../../lib/errors.js';
-import { dial, unary } from '../../lib/grpc/client.js';
+import { unary } from '../../lib/grpc/client.js';
 import { startServer } from '../../lib/grpc/server.js';
+import { SchedulerEndpoints } from '../../lib/grpc/scheduler-endpoints.js';
 import { connectNats, publish, subscribe } from '../../lib/nats/connection.js';
 import { subjects } from '../../lib/nats/subjects.js';
 import { executorLostSchema, heartbeatSchema, rateLimitsSchema, streamsSchema } from '../../lib/nats/schemas.js';
@@ -91,14 +92,18 @@ await runService('receiver', receiverConfigSchema, async (config, log) => {
   const boundary = Math.floor(clock.now() / config.batchInterval) * config.batchInterval;
   ingest.recover(await wal.recover(boundary - config.retainBatches * config.batchInterval));
 
-  const scheduler = dial.scheduler(config.schedulerAddress);
+  // One address or several (a leader and standbys): ListStreams goes to the leader.
+  const scheduler = new SchedulerEndpoints(config.schedulerAddress);
   const registry = new StreamRegistry({
     batchIntervalMs: config.batchInterval,
     clock,
     lookupCacheMs: config.streamLookupCacheTtl,
     schedulerAddress: config.schedulerAddress,
     listStreams: async () => {
-      const res = await unary<ListStreamsRequest, ListStreamsResponse__Output>(scheduler, scheduler.listStreams, {}, { timeoutMs: 2000, attempts: 2 });
+      const res = await scheduler.call(
+        (client) => unary<ListStreamsRequest, ListStreamsResponse__Output>(client, client.listStreams, {}, { timeoutMs: 2000, attempts: 2 }),
+        { idempotent: true },
+      );
       return { streams: res.streams, batchIntervalMs: Number(res.batchIntervalMs) };
     },
     onChange: (active) => ingest.setActiveStreams(active),

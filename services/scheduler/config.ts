@@ -9,6 +9,24 @@ export const schedulerConfigSchema = z.object({
   batchInterval: duration('1s').refine((v) => v >= 100 && v <= 10_000, 'batch interval must be between 100ms and 10s'),
   lineageAddress: z.string().default('127.0.0.1:7072'),
   receiverAddress: z.string().default('127.0.0.1:7070'),
+  /**
+   * This scheduler replica's name in the leader lease (leader-lease.ts).
+   * Stable across restarts of the replica: a restarted incarnation takes its
+   * own lease back at once instead of waiting leaseTimeout. Two schedulers
+   * must never share it. Empty: the host name (a Kubernetes pod's name).
+   */
+  schedulerId: z.string().regex(/^[A-Za-z0-9_.-]*$/, 'scheduler ids are letters, digits, _ . -').max(128).default(''),
+  /**
+   * Schedulers contend for one lease; only its holder runs batches, the
+   * others stand by following the journal. A standby takes over once the
+   * lease has not been renewed for this long (at once when the holder
+   * released it on a graceful stop, and as soon as nothing answers at the
+   * holder's address). A paused or partitioned former leader cannot write:
+   * every journal write is fenced (leader-lease.ts).
+   */
+  leaseTimeout: duration('2s').refine((v) => v >= 100, 'leaseTimeout must be at least 100ms'),
+  /** How often the leader renews its lease (a fraction of leaseTimeout; 0 = leaseTimeout / 4). */
+  leaseRenewInterval: duration('0ms'),
   /** How long after a batch time to wait for the receiver's batch.ready before asking it over gRPC. */
   batchReadyTimeout: duration('500ms'),
   /** Attempts per task before its batch (and job) fails. */
@@ -242,4 +260,10 @@ export function taskTimeoutMs(config: Pick<SchedulerConfig, 'taskTimeout' | 'bat
 export function checkpointIntervalMs(batchIntervalMs: number, stateCheckpointInterval: number): number {
   const every = stateCheckpointInterval || 10 * batchIntervalMs;
   return Math.max(1, Math.ceil(every / batchIntervalMs)) * batchIntervalMs;
+}
+
+/** How often the leader renews its lease. */
+export function leaseRenewIntervalMs(config: Pick<SchedulerConfig, 'leaseTimeout' | 'leaseRenewInterval'>): number {
+  const ms = config.leaseRenewInterval || Math.floor(config.leaseTimeout / 4);
+  return Math.max(10, Math.min(ms, Math.floor(config.leaseTimeout / 2)));
 }

@@ -8,7 +8,7 @@
  * event loop. A result streamed in slices is handed back only once whole
  * (task-result-assembler.ts); until then its task counts as unreported.
  */
-import { status as Status } from '@grpc/grpc-js';
+import { status as Status, type Interceptor } from '@grpc/grpc-js';
 import { dial, unary } from '../../lib/grpc/client.js';
 import { errorMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
@@ -56,6 +56,8 @@ export class ExecutorGateway {
     private readonly maxMessageBytes: number,
     /** maxTaskResultBytes: the most one task's result may hold in memory while it is reassembled. */
     private readonly maxTaskResultBytes: number,
+    /** Interceptors on every executor channel: the leader's term (lib/grpc/leader-term.ts). */
+    private readonly interceptors: Interceptor[] = [],
   ) {}
 
   private peer(e: ExecutorEndpoint): Peer {
@@ -65,7 +67,7 @@ export class ExecutorGateway {
       this.retiredLaunchMessages += known.tasks.launchMessages;
       closePeer(known);
     }
-    const client = dial.executor(e.address, { maxMessageBytes: this.maxMessageBytes });
+    const client = dial.executor(e.address, { maxMessageBytes: this.maxMessageBytes, interceptors: this.interceptors });
     const fresh: Peer = { epoch: e.epoch, client, loaded: new Map(), tasks: new TaskChannel(client, e.id, this.maxTaskResultBytes, this.log) };
     fresh.tasks.unsolicited = (r) => this.plannedResult?.(r);
     fresh.tasks.onBroken = (unreachable) => this.channelBroken?.(e.id, e.epoch, unreachable);
@@ -175,7 +177,7 @@ export class ExecutorGateway {
 
   /** Which executor and incarnation answer at `address` (undefined when nothing answers in time). */
   async identify(address: string, timeoutMs: number): Promise<{ executorId: string; epoch: number } | undefined> {
-    const client = dial.executor(address, { maxMessageBytes: 64 * 1024 });
+    const client = dial.executor(address, { maxMessageBytes: 64 * 1024, interceptors: this.interceptors });
     try {
       const res = await unary(client, client.identify, {}, { timeoutMs });
       return { executorId: res.executorId, epoch: Number(res.epoch) };

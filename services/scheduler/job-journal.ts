@@ -19,13 +19,11 @@
  * (cached window and state partitions, checkpoints: Scheduler.restoreJob asks
  * lineage for them).
  */
-import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { errorMessage, UnavailableError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { openBlobStore, type BlobStore } from '../../lib/nats/blob-store.js';
-import { connectionWatch } from '../../lib/nats/reconnect.js';
-import { NatsReplicasError, openReplicatedKv, type ReplicaOptions } from '../../lib/nats/replicas.js';
+import { NatsReplicasError, type ReplicaOptions } from '../../lib/nats/replicas.js';
 import { z } from 'zod';
 import { checkInput, rejectInput, type Assert, type Covers } from '../../lib/validation.js';
 import type { JobState } from './job-registry.js';
@@ -79,26 +77,80 @@ export interface JobJournal {
   running(): Promise<Array<{ job: JobRecord; bundle: string }>>;
 }
 
-/** Deadline of one journal put, waiting for a reconnect included (the JetStream client's default). */
-const PUT_TIMEOUT_MS = 5000;
+/** Writes a key of the journal bucket; fenced while this scheduler leads (leader-lease.ts LeaderLease.write). */
+export interface JournalWriter {
+  write(key: string, value: Uint8Array): Promise<void>;
+}
 
-export async function openJobJournal(nc: NatsConnection, bucket: string, log: Logger, replicas: ReplicaOptions = { replicas: 1 }): Promise<JobJournal> {
-  let kv: KV;
+const JOB_KEY_PREFIX = 'job.';
+
+/**
+ * The journal as a standby follows it (and a leader sees its own writes):
+ * every job's latest record, schema-checked as it arrives. Taking the lease
+ * proves this copy complete (leader-lease.ts), so a new leader resumes jobs
+ * from it without reading the bucket again.
+ */
+export class FollowedJournal {
+  private readonly jobs = new Map<string, JobRecord>();
+
+  constructor(
+    private readonly bucket: string,
+    private readonly log: Logger,
+  ) {}
+
+  /** One entry of the bucket (keys other than `job.<id>` are not the journal's). */
+  apply(key: string, value: Uint8Array | undefined): void {
+    if (!key.startsWith(JOB_KEY_PREFIX)) return;
+    const id = key.slice(JOB_KEY_PREFIX.length);
+    if (value === undefined) {
+      this.jobs.delete(id);
+      return;
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(new TextDecoder().decode(value));
+    } catch (e) {
+      rejectInput(`kv:${this.bucket}`, `job journal entry ${key} is not JSON: ${errorMessage(e)}`, this.log);
+      return;
+    }
+    const job = checkInput(jobRecordSchema, raw, `kv:${this.bucket}`, this.log);
+    if (job) this.jobs.set(id, job);
+  }
+
+  /** Every job the journal says is RUNNING. */
+  running(): JobRecord[] {
+    return [...this.jobs.values()].filter((j) => j.state === 'RUNNING');
+  }
+
+  get size(): number {
+    return this.jobs.size;
+  }
+}
+
+/**
+ * The job journal over the followed bucket: writes go through `writer` (the
+ * lease's fenced writes, so a replaced leader's are refused), reads come from
+ * `followed`; bundles live in the object store `<bucket>-bundles`.
+ */
+export async function openJobJournal(
+  nc: NatsConnection,
+  bucket: string,
+  writer: JournalWriter,
+  followed: FollowedJournal,
+  log: Logger,
+  replicas: ReplicaOptions = { replicas: 1 },
+): Promise<JobJournal> {
   let bundles: BlobStore;
   try {
-    kv = await openReplicatedKv(nc, bucket, { history: 1 }, replicas);
     bundles = await openBlobStore(nc, `${bucket}-bundles`, replicas);
   } catch (e) {
     if (e instanceof NatsReplicasError) throw e;
-    throw new UnavailableError(`cannot open the job journal (JetStream KV bucket "${bucket}"): ${errorMessage(e)}`, { cause: e });
+    throw new UnavailableError(`cannot open the job journal's bundles (object store "${bucket}-bundles"): ${errorMessage(e)}`, { cause: e });
   }
-  const key = (id: string) => `job.${id}`;
-  // A put NATS dropped before answering is sent again on the reconnect (lib/nats/reconnect.ts):
-  // a whole snapshot under the job's key, and writes of one job are chained, so sending it twice is harmless.
-  const nats = connectionWatch(nc);
-  const put = (id: string, snapshot: Uint8Array) => nats.request(() => kv.put(key(id), snapshot), PUT_TIMEOUT_MS);
+  const put = (id: string, snapshot: Uint8Array) => writer.write(JOB_KEY_PREFIX + id, snapshot);
   const encode = (job: JobRecord) => new TextEncoder().encode(JSON.stringify(job));
-  // Updates of one job are chained so that a later state never lands before an earlier one.
+  // Writes of one job are chained so that an update never overtakes the record it follows (which
+  // first stores the bundle); across jobs the lease serialises them anyway.
   const chains = new Map<string, Promise<void>>();
   /** Run `write` after every earlier write of the job; the chain goes on whatever the outcome. */
   const enqueue = (jobId: string, write: () => Promise<void>): Promise<void> => {
@@ -128,27 +180,13 @@ export async function openJobJournal(nc: NatsConnection, bucket: string, log: Lo
     },
     update(job) {
       const snapshot = encode(job);
-      const write = enqueue(job.id, async () => void (await put(job.id, snapshot)));
-      write.catch((e) => log.warn({ jobId: job.id, err: errorMessage(e) }, 'job journal update failed; a restarted scheduler may redo work'));
+      const write = enqueue(job.id, () => put(job.id, snapshot));
+      write.catch((e) => log.warn({ jobId: job.id, err: errorMessage(e) }, 'job journal update not written; the next leader may redo work'));
       return write;
     },
     async running() {
       const out: Array<{ job: JobRecord; bundle: string }> = [];
-      const keys: string[] = [];
-      for await (const k of await kv.keys('job.>')) keys.push(k);
-      for (const k of keys) {
-        const entry = await kv.get(k);
-        if (!entry || entry.operation !== 'PUT') continue;
-        let raw: unknown;
-        try {
-          raw = JSON.parse(new TextDecoder().decode(entry.value));
-        } catch (e) {
-          rejectInput(`kv:${bucket}`, `job journal entry ${k} is not JSON: ${errorMessage(e)}`, log);
-          continue;
-        }
-        const job = checkInput(jobRecordSchema, raw, `kv:${bucket}`, log);
-        if (!job) continue;
-        if (job.state !== 'RUNNING') continue;
+      for (const job of followed.running()) {
         const code = await bundles.get(job.bundleHash);
         if (!code) {
           log.error({ jobId: job.id, bundleHash: job.bundleHash }, 'journaled job has no bundle in the journal; it is not resumed');

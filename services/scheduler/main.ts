@@ -1,35 +1,42 @@
 /**
- * Scheduler process: reads configuration, connects NATS, dials lineage and the
- * receiver, wires the scheduler's ports (lineage-ports.ts), resumes journaled
- * jobs (job-restore.ts), starts the gRPC server, the batch clock and the
- * status page. No scheduling logic lives here.
+ * Scheduler process: reads configuration, connects NATS, starts the gRPC
+ * server and the status page, and contends for the leader lease
+ * (leader-lease.ts). While it leads, a LeaderSession (leader-session.ts)
+ * runs the term: the Scheduler, its channels, the resumed jobs; while it
+ * stands by it follows the journal and refuses client calls with the
+ * leader's address (leader-routing.ts). No scheduling logic lives here.
  */
+import { hostname } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { systemClock } from '../../lib/clock.js';
 import { dial } from '../../lib/grpc/client.js';
 import { startServer } from '../../lib/grpc/server.js';
-import { lazyBlobStore } from '../../lib/nats/blob-store.js';
 import { connectNats, subscribe } from '../../lib/nats/connection.js';
 import { subjects } from '../../lib/nats/subjects.js';
 import { batchReadySchema, heartbeatSchema } from '../../lib/nats/schemas.js';
 import { rivuletV1 } from '../../lib/proto/index.js';
+import type { SchedulerHandlers } from '../../lib/proto/gen/rivulet/v1/Scheduler.js';
+import type { SchedulerTestingHandlers } from '../../lib/proto/gen/rivulet/v1/SchedulerTesting.js';
+import type { LeaderStatus } from '../../lib/proto/gen/rivulet/v1/LeaderStatus.js';
 import { runService } from '../../lib/service-main.js';
 import { rememberInputTrace } from './batch-telemetry.js';
-import { schedulerConfigSchema } from './config.js';
+import { leaseRenewIntervalMs, schedulerConfigSchema } from './config.js';
+import { openControlBucket } from './control-bucket.js';
 import { openDurableOutputs } from './durable-outputs.js';
-import { ExecutorGateway } from './executor-gateway.js';
-import { openJobJournal } from './job-journal.js';
-import { restoreJournaledJobs } from './job-restore.js';
-import { schedulerPorts } from './lineage-ports.js';
+import { FollowedJournal } from './job-journal.js';
+import { LeaderLease } from './leader-lease.js';
+import { probeHolder } from './leader-probe.js';
+import { routedHandlers, type Refusal } from './leader-routing.js';
+import { LeaderSession } from './leader-session.js';
 import type { LivenessSignal } from './liveness-guard.js';
-import { Scheduler } from './scheduler.js';
-import { schedulerHandlers } from './server.js';
+import { standbyStatus } from './status.js';
 import { TokenAdmin } from './token-admin.js';
 import { followTokens, processSecurity } from '../../lib/security/service-security.js';
 import { statusPageAuthorizer } from '../../lib/security/authenticate.js';
 import { startStatusPage, type StatusPage } from './status-page/server.js';
-import { DrivenBatchSource } from './test-driver/driven-batch-source.js';
-import { testDriverHandlers } from './test-driver/handlers.js';
+
+/** The health service name that is SERVING only while this scheduler leads (readiness). */
+const LEADER_HEALTH_SERVICE = 'rivulet.v1.Scheduler';
 
 await runService('scheduler', schedulerConfigSchema, async (config, log) => {
   // The liveness guard follows the NATS connection (liveness-guard.ts); events
@@ -44,30 +51,118 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
   const replicas = { replicas: config.natsReplicas, log };
   const tokenFollower = await followTokens(nc, log, replicas);
   const tokenAdmin = new TokenAdmin(tokenFollower.kv, security.tokens);
-  const lineage = dial.lineage(config.lineageAddress);
   const receiver = dial.receiver(config.receiverAddress);
-  const gateway = new ExecutorGateway(log, config.maxMessageBytes, config.maxTaskResultBytes);
-  const journal = await openJobJournal(nc, config.jobsBucket, log, replicas);
   const durableOutputs = await openDurableOutputs(
     nc,
     config.outputsStream,
     { retentionBatches: config.outputRetentionBatches, retentionBytes: config.outputRetentionBytes, maxMessageBytes: config.maxMessageBytes, replicas: config.natsReplicas },
     log,
   );
-  const ports = schedulerPorts({
-    nc,
-    lineage,
-    receiver,
-    gateway,
-    journal,
-    durableOutputs,
-    checkpoints: lazyBlobStore(nc, config.checkpointBucket, replicas),
-    shuffleId: (run, node) => scheduler.shuffleId(run, node),
-    natsReplicas: config.natsReplicas,
-    log,
+  const schedulerId = config.schedulerId || hostname();
+  // The term in force: built when this scheduler takes the lease, stopped when it loses it.
+  let session: LeaderSession | undefined;
+  // Set once the server is bound (the lease names its address); calls before that are refused.
+  const elected: { lease?: LeaderLease } = {};
+  const refusal = (): Refusal => {
+    const h = elected.lease?.currentHolder;
+    if (elected.lease?.leadershipState === 'LEADING') return { details: `scheduler ${schedulerId} leads but is still resuming its jobs; try again` };
+    if (!h || h.released) return { details: `scheduler ${schedulerId} is a standby and no scheduler leads right now; try again` };
+    return { details: `scheduler ${schedulerId} is a standby; the leader is ${h.schedulerId} at ${h.address} (term ${h.term})`, leaderAddress: h.address };
+  };
+  // Bound before contending: the lease names this address. Calls are refused until this scheduler leads.
+  const server = await startServer({ ...config, log }, (s) => {
+    s.addService(rivuletV1.Scheduler.service, routedHandlers<SchedulerHandlers>(rivuletV1.Scheduler.service, () => session?.handlers, refusal));
+    if (config.testDriver) {
+      s.addService(
+        rivuletV1.SchedulerTesting.service,
+        routedHandlers<SchedulerTestingHandlers>(rivuletV1.SchedulerTesting.service, () => session?.testDriver, refusal),
+      );
+    }
   });
-  const scheduler = new Scheduler(config, systemClock, ports, log);
-  guard.signal = (signal) => scheduler.post({ type: 'livenessSignal', signal });
+  // Heartbeats and batch announcements go to the scheduler of the term in force.
+  const subs = [
+    subscribe(nc, subjects.heartbeatAll, heartbeatSchema, (msg) => session?.scheduler.post({ type: 'heartbeat', msg }), log),
+    subscribe(
+      nc,
+      subjects.batchReadyAll,
+      batchReadySchema,
+      (msg) => {
+        if (!session) return;
+        // The batch's trace continues from the receiver's (NATS headers): see batch-telemetry.ts.
+        rememberInputTrace(msg.blocks);
+        session.scheduler.post({ type: 'batchReady', msg });
+      },
+      log,
+    ),
+  ];
+  const bucket = await openControlBucket(nc, config.jobsBucket, log, replicas);
+  const followed = new FollowedJournal(config.jobsBucket, log);
+  // One election at a time: a term starts only after the previous one stopped.
+  let transition: Promise<void> = Promise.resolve();
+  const leadershipStatus = (): LeaderStatus => {
+    const h = elected.lease?.currentHolder;
+    return {
+      schedulerId: h?.schedulerId ?? '',
+      address: h?.address ?? '',
+      term: h?.term ?? 0,
+      sinceMs: h?.sinceMs ?? 0,
+      thisSchedulerId: schedulerId,
+      timesElected: elected.lease?.counts.elected ?? 0,
+      timesDeposed: elected.lease?.counts.deposed ?? 0,
+    };
+  };
+  const startTerm = (term: number) => {
+    transition = transition.then(async () => {
+      if (elected.lease?.leadershipState !== 'LEADING' || elected.lease.currentTerm !== term) return;
+      try {
+        const next = await LeaderSession.start(term, { config, nc, receiver, durableOutputs, writer: elected.lease, followed, tokens: tokenAdmin, log });
+        next.scheduler.leadership = leadershipStatus;
+        if (elected.lease.leadershipState !== 'LEADING' || elected.lease.currentTerm !== term) {
+          next.stop(); // deposed while resuming
+          return;
+        }
+        session = next;
+        guard.signal = (signal) => next.scheduler.post({ type: 'livenessSignal', signal });
+        server.health.set('SERVING', LEADER_HEALTH_SERVICE);
+        log.info({ schedulerId, term, jobs: followed.size }, 'leading: jobs resumed, batches running');
+      } catch (err) {
+        log.error({ err, term }, 'could not start leading: releasing the lease and exiting (a supervisor restarts this scheduler)');
+        await elected.lease.stop().catch(() => undefined);
+        process.exitCode = 1;
+        process.kill(process.pid, 'SIGTERM');
+      }
+    });
+  };
+  const stopTerm = (reason: string) => {
+    transition = transition.then(() => {
+      const s = session;
+      session = undefined;
+      guard.signal = undefined;
+      server.health.set('NOT_SERVING', LEADER_HEALTH_SERVICE);
+      if (s) {
+        s.stop();
+        log.warn({ schedulerId, term: s.term, reason }, 'stopped leading: standing by');
+      }
+    });
+  };
+  const lease = new LeaderLease(
+    bucket,
+    { schedulerId, address: server.address, leaseTimeoutMs: config.leaseTimeout, renewIntervalMs: leaseRenewIntervalMs(config) },
+    systemClock,
+    {
+      elected: startTerm,
+      deposed: stopTerm,
+      entry: (e) => followed.apply(e.key, e.value),
+    },
+    log,
+    // Early takeover when nothing listens at the holder's address (a killed process); the fence keeps it safe.
+    (address) => probeHolder(address),
+  );
+  // Alive (liveness) from here; ready for clients (LEADER_HEALTH_SERVICE) only while leading.
+  server.health.set('NOT_SERVING', LEADER_HEALTH_SERVICE);
+  server.health.set('SERVING');
+  elected.lease = lease;
+  await lease.start();
   // The event-loop lag, sampled a few times per liveness timeout: the worst
   // delay of each window goes to the guard. (A stall that stops this timer
   // too is caught by the liveness check's own drift.)
@@ -80,39 +175,6 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
     guard.signal?.({ kind: 'lag', lagMs });
   }, lagSampleMs);
   lagTimer.unref();
-  const subs = [
-    subscribe(nc, subjects.heartbeatAll, heartbeatSchema, (msg) => scheduler.post({ type: 'heartbeat', msg }), log),
-    subscribe(
-      nc,
-      subjects.batchReadyAll,
-      batchReadySchema,
-      (msg) => {
-        // The batch's trace continues from the receiver's (NATS headers): see batch-telemetry.ts.
-        rememberInputTrace(msg.blocks);
-        scheduler.post({ type: 'batchReady', msg });
-      },
-      log,
-    ),
-  ];
-  // TEST-ONLY batch source: the SchedulerTesting service (rivulet/testing's runBatches), only with testDriver.
-  const testDriver = config.testDriver
-    ? testDriverHandlers(
-        new DrivenBatchSource(scheduler, (jobId, output, t) => scheduler.outputs.retained(jobId, output).find((b) => b.batchTimeMs === t)),
-        log,
-        { maxMessageBytes: config.maxMessageBytes },
-      )
-    : undefined;
-  await restoreJournaledJobs(scheduler, { journal, durableOutputs, lineage, batchIntervalMs: config.batchInterval, log });
-  // Served only once the journaled jobs are back: a client that reached a restarted scheduler
-  // earlier would be told its job does not exist (NOT_FOUND, final) rather than to try again.
-  const server = await startServer({ ...config, log }, (s) => {
-    s.addService(
-      rivuletV1.Scheduler.service,
-      schedulerHandlers(scheduler, log, { maxMessageBytes: config.maxMessageBytes, maxStatusBytes: config.maxStatusBytes, tokens: tokenAdmin }),
-    );
-    if (testDriver) s.addService(rivuletV1.SchedulerTesting.service, testDriver);
-  });
-  scheduler.start();
   // The status page is a window on the scheduler, not part of it: when it
   // cannot start (port taken) the scheduler runs on without it.
   let statusPage: StatusPage | undefined;
@@ -120,7 +182,8 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
     statusPage = await startStatusPage({
       host: config.statusHost,
       port: config.statusPort,
-      snapshot: (n) => scheduler.status({ recentBatches: n, maxBytes: Math.min(config.maxStatusBytes, config.maxMessageBytes) }),
+      snapshot: (n) =>
+        session?.scheduler.status({ recentBatches: n, maxBytes: Math.min(config.maxStatusBytes, config.maxMessageBytes) }) ?? standbyStatus(config, leadershipStatus()),
       allowedHosts: config.statusAllowedHosts,
       // Security on: any user's token (status is readable by every authenticated user, as GetStatus is).
       ...(security.authenticator ? { authorize: statusPageAuthorizer(security.authenticator) } : {}),
@@ -134,20 +197,19 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
   } catch (err) {
     log.error({ err, host: config.statusHost, port: config.statusPort }, 'status page not started');
   }
-  server.health.set('SERVING');
   return {
     address: server.address,
     stop: async () => {
       await statusPage?.close();
       clearInterval(lagTimer);
       loopDelay.disable();
-      scheduler.stop();
-      for (const s of subs) s.unsubscribe();
+      for (const sub of subs) sub.unsubscribe();
+      // Stop the term first, then release the lease: a standby takes over at once.
+      stopTerm('shutting down');
+      await transition;
+      await lease?.stop();
       tokenFollower.stop();
       await server.shutdown();
-      gateway.close();
-      testDriver?.close();
-      lineage.close();
       receiver.close();
       await nc.drain();
     },

@@ -16,6 +16,8 @@ export interface OutputWatcher {
   send(batch: CommittedBatch): void;
   /** The job ended: ok=true for a stop, false with a message for a failure. */
   end(ok: boolean, message?: string): void;
+  /** This scheduler stops serving the output (shutdown, stepped down): the watcher should reconnect, to the leader. */
+  interrupt(message: string): void;
 }
 
 class OutputLog {
@@ -93,6 +95,14 @@ export class OutputStore {
     for (const [k, log] of this.logs) {
       if (!k.startsWith(`${jobId}\u0000`)) continue;
       for (const w of log.watchers) w.end(ok, message);
+      log.watchers.clear();
+    }
+  }
+
+  /** End every watcher with a retryable interruption: this scheduler stops serving (it shuts down or no longer leads). */
+  interruptAll(message: string): void {
+    for (const log of this.logs.values()) {
+      for (const w of log.watchers) w.interrupt(message);
       log.watchers.clear();
     }
   }

@@ -51,6 +51,7 @@ import { ReplicationManager } from './replication-manager.js';
 import { StateRecovery } from './state-recovery.js';
 import { clusterStatus, type StatusQuery } from './status.js';
 import { GroupPlanner } from './group-planner.js';
+import type { LeaderStatus } from '../../lib/proto/gen/rivulet/v1/LeaderStatus.js';
 import { TaskSetManager } from './task-set-manager.js';
 import { buildTaskSpec, type TaskSpecContext } from './task-spec.js';
 
@@ -234,12 +235,14 @@ export class Scheduler implements BatchSourceHost {
     this.generator.stop();
     this.tasks.stop();
     this.foreach.close();
-    for (const job of this.jobs.running()) this.outputs.endJob(job.id, true);
+    this.outputs.interruptAll('this scheduler stopped serving outputs (it shut down or no longer leads); reconnect to the leader');
   }
 
   // ---------------------------------------------------------------- the event loop
 
   post(event: SchedulerEvent): void {
+    // A scheduler that stopped leading is done: late answers to its calls change nothing.
+    if (this.stopped) return;
     this.queue.push(event);
     if (this.draining) return;
     this.draining = true;
@@ -429,7 +432,7 @@ export class Scheduler implements BatchSourceHost {
 
   /** One bounded page of the status (status.ts); a number is the recent batches per job of the first page. */
   status(query: StatusQuery | number = 10): ClusterStatus {
-    return clusterStatus(
+    const status = clusterStatus(
       {
         batchIntervalMs: this.config.batchInterval,
         replication: this.config.replication,
@@ -450,7 +453,12 @@ export class Scheduler implements BatchSourceHost {
       this.clock.now(),
       query,
     );
+    if (this.leadership) status.leader = this.leadership();
+    return status;
   }
+
+  /** Who leads, for status (main.ts: the leader lease). */
+  leadership?: () => LeaderStatus;
 
   /**
    * `<job>:<batch>:<shuffle node>:<this scheduler's incarnation>`: a batch

@@ -2,7 +2,8 @@
  * The scheduler's gRPC API (scheduler.proto): decode, call the Scheduler, map
  * errors to statuses. No scheduling logic lives here.
  */
-import { status as Status, type ServerWritableStream } from '@grpc/grpc-js';
+import { Metadata, status as Status, type ServerWritableStream } from '@grpc/grpc-js';
+import { SCHEDULER_ROLE_KEY } from '../../lib/grpc/scheduler-endpoints.js';
 import { errorMessage, toServiceError, NotFoundError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { SchedulerHandlers } from '../../lib/proto/gen/rivulet/v1/Scheduler.js';
@@ -22,6 +23,13 @@ export const MAX_SOURCE_LENGTH = 1024;
 /** Largest payload slice of one OutputBatch message; a bigger batch is sent in chunks (scheduler.proto OutputBatch). */
 export function outputChunkBytes(maxMessageBytes: number): number {
   return Math.max(64 * 1024, Math.min(4 * 1024 * 1024, maxMessageBytes - 64 * 1024));
+}
+
+/** Marks an interrupted watch as a handover (the client reconnects to the leader: lib/grpc/scheduler-endpoints.ts). */
+function handoverMetadata(): Metadata {
+  const md = new Metadata();
+  md.set(SCHEDULER_ROLE_KEY, 'standby');
+  return md;
 }
 
 export function schedulerHandlers(
@@ -114,13 +122,13 @@ export function schedulerHandlers(
           );
         }
         let closed = false;
-        const finish = (ok: boolean, message?: string) => {
+        const finish = (ok: boolean, message?: string, code: Status = Status.ABORTED) => {
           if (closed) return;
           closed = true;
           unwatch();
           if (ok) call.end();
           // grpc-js turns an 'error' event on a server stream into the call's status.
-          else call.emit('error', { code: Status.ABORTED, details: message, message });
+          else call.emit('error', { code, details: message, message, ...(code === Status.UNAVAILABLE ? { metadata: handoverMetadata() } : {}) });
         };
         const unwatch = scheduler.outputs.watch(
           jobId,
@@ -145,6 +153,8 @@ export function schedulerHandlers(
               }
             },
             end: finish,
+            // Retryable: the client reconnects (to the leader) and asks from the last batch it has.
+            interrupt: (message) => finish(false, message, Status.UNAVAILABLE),
           },
           fromBeginning,
         );

@@ -13,6 +13,7 @@
  */
 import { InvalidArgumentError } from '../../lib/errors.js';
 import type { BatchStatus } from '../../lib/proto/gen/rivulet/v1/BatchStatus.js';
+import type { LeaderStatus } from '../../lib/proto/gen/rivulet/v1/LeaderStatus.js';
 import type { ClusterStatus } from '../../lib/proto/gen/rivulet/v1/ClusterStatus.js';
 import type { JobStatus } from '../../lib/proto/gen/rivulet/v1/JobStatus.js';
 import type { NatsStatus } from '../../lib/proto/gen/rivulet/v1/NatsStatus.js';
@@ -190,5 +191,25 @@ function batchStatus(r: BatchRun, nowMs: number): BatchStatus {
     anyTasks: r.locality.ANY,
     error: cut(r.error ?? '', STATUS_BOUNDS.batchText),
     waitingReason: r.finished ? '' : cut(r.waitingFor ?? '', STATUS_BOUNDS.batchText),
+  };
+}
+
+/** What a standby shows (status page): no jobs or executors of its own, and who leads. */
+export function standbyStatus(config: { batchInterval: number; backpressure: boolean }, leader: LeaderStatus): ClusterStatus {
+  return {
+    batchIntervalMs: config.batchInterval,
+    executors: [],
+    jobs: [],
+    pendingTasks: 0,
+    pendingWaiting: 0,
+    underReplicatedBlocks: 0,
+    rateLimits: [],
+    backpressure: config.backpressure,
+    launchMessages: 0,
+    plansSent: 0,
+    nextPageToken: '',
+    jobsTotal: 0,
+    executorsTotal: 0,
+    leader,
   };
 }

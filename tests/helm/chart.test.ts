@@ -172,6 +172,7 @@ describe('helm template, default values', () => {
         ...COMPONENTS.map((c) => `ConfigMap/${componentName(c)}`),
         ...COMPONENTS.map((c) => `Deployment/${componentName(c)}`),
         `PodDisruptionBudget/${componentName('executor')}`,
+        `PodDisruptionBudget/${componentName('scheduler')}`,
         `Pod/${componentName('test')}-wordcount`,
         `Service/${componentName('lineage')}`,
         `Service/${componentName('receiver')}`,
@@ -232,12 +233,22 @@ describe('helm template, default values', () => {
     }
   });
 
-  it('singletons are replaced with Recreate; executors roll one at a time under a PDB below the replication', () => {
-    for (const c of ['receiver', 'scheduler', 'lineage']) {
+  it('singletons are replaced with Recreate; schedulers and executors roll one at a time under PDBs', () => {
+    for (const c of ['receiver', 'lineage']) {
       const dep = find(objs, 'Deployment', componentName(c));
       expect(dep.spec.replicas).toBe(1);
       expect(dep.spec.strategy.type).toBe('Recreate');
     }
+    // Two schedulers (a leader and a standby), spread over nodes, one kept through evictions; each named
+    // in the lease by its pod, at its pod address (a standby points clients there).
+    const sched = find(objs, 'Deployment', componentName('scheduler'));
+    expect(sched.spec.replicas).toBe(2);
+    expect(sched.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+    expect(find(objs, 'PodDisruptionBudget', componentName('scheduler')).spec).toEqual({ minAvailable: 1, selector: sched.spec.selector });
+    expect(sched.spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.topologyKey).toBe('kubernetes.io/hostname');
+    const schedEnv = sched.spec.template.spec.containers[0].env as Array<{ name: string; value?: string; valueFrom?: unknown }>;
+    expect(schedEnv.find((e) => e.name === 'RIVULET_SCHEDULER_ID')?.valueFrom).toEqual({ fieldRef: { fieldPath: 'metadata.name' } });
+    expect(schedEnv.find((e) => e.name === 'RIVULET_ADVERTISE_ADDRESS')?.value).toBe('$(POD_IP):7071');
     const exec = find(objs, 'Deployment', componentName('executor'));
     expect(exec.spec.replicas).toBe(2);
     expect(exec.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });

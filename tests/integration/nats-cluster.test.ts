@@ -33,7 +33,8 @@ import { natsClusterConfig, natsSecurityConfig } from '../../lib/security/nats-p
 import { PKI_FILES } from '../../lib/security/pki.js';
 import { openTokenBucket } from '../../lib/security/tokens.js';
 import { openDurableOutputs } from '../../services/scheduler/durable-outputs.js';
-import { openJobJournal } from '../../services/scheduler/job-journal.js';
+import { openControlBucket } from '../../services/scheduler/control-bucket.js';
+import { FollowedJournal, openJobJournal } from '../../services/scheduler/job-journal.js';
 import { KvLineagePersistence } from '../../services/lineage/kv-persistence.js';
 import { JetStreamWalKv } from '../../services/receiver/wal-kv.js';
 import { useTestSecurity } from '../helpers/security.js';
@@ -88,7 +89,12 @@ describe('natsReplicas on a real 3-node NATS cluster', () => {
     expect(await replicasOf('KV_rivulet-scheduler')).toBe(1);
 
     const three = { replicas: 3, log };
-    await openJobJournal(scheduler, 'rivulet-scheduler', log, three);
+    // The scheduler's job journal: the lease's bucket (control-bucket.ts) and the journal's bundles.
+    const openJournal = async () => {
+      await openControlBucket(scheduler, 'rivulet-scheduler', log, three);
+      await openJobJournal(scheduler, 'rivulet-scheduler', { write: () => Promise.resolve() }, new FollowedJournal('rivulet-scheduler', log), log, three);
+    };
+    await openJournal();
     await openDurableOutputs(scheduler, 'rivulet-outputs', { retentionBatches: 10, retentionBytes: 1 << 20, maxMessageBytes: 1 << 20, replicas: 3 }, log);
     await openBlobStore(executor, 'rivulet-checkpoints', three);
     await KvLineagePersistence.open(lineage, 'rivulet-lineage', log, 3);
@@ -113,7 +119,7 @@ describe('natsReplicas on a real 3-node NATS cluster', () => {
     expect((await (await new Kvm(scheduler).open('rivulet-scheduler')).get('job.old'))?.string()).toBe('kept');
     expect((await (await new Kvm(lineage).open('rivulet-lineage')).get('b.kept'))?.string()).toBe('kept');
     // Opening again is a no-op (idempotent start).
-    await openJobJournal(scheduler, 'rivulet-scheduler', log, three);
+    await openJournal();
     expect(await replicasOf('KV_rivulet-scheduler')).toBe(3);
   });
 

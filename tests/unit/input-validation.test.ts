@@ -18,7 +18,8 @@ import { invalidInputCount } from '../../lib/validation.js';
 import { KvLineagePersistence } from '../../services/lineage/kv-persistence.js';
 import { AllocationLog } from '../../services/receiver/allocation-log.js';
 import { JetStreamWalKv } from '../../services/receiver/wal-kv.js';
-import { openJobJournal, type JobRecord } from '../../services/scheduler/job-journal.js';
+import { FollowedJournal, openJobJournal, type JobRecord } from '../../services/scheduler/job-journal.js';
+import { openControlBucket } from '../../services/scheduler/control-bucket.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** A logger whose warn/error lines are collected. */
@@ -109,7 +110,15 @@ describe('input validation (real nats-server)', () => {
   it('the job journal resumes only well-formed records', async () => {
     const { log, lines } = capturingLogger();
     const bucket = 'validation-jobs';
-    const journal = await openJobJournal(nc, bucket, log);
+    const kv = await new Kvm(nc).create(bucket, { history: 1 });
+    // The journal reads what it follows of the bucket (a standby's view), as the scheduler does.
+    const followed = new FollowedJournal(bucket, log);
+    let seen = 0;
+    const following = (await openControlBucket(nc, bucket, log)).follow((e) => {
+      seen++;
+      followed.apply(e.key, e.value);
+    });
+    const journal = await openJobJournal(nc, bucket, { write: async (k, v) => void (await kv.put(k, v)) }, followed, log);
     const good: JobRecord = {
       id: 'job-good',
       name: 'wc',
@@ -123,13 +132,14 @@ describe('input validation (real nats-server)', () => {
       recordsProcessed: 0,
     };
     await journal.record(good, 'module.exports = {}');
-    const kv = await new Kvm(nc).open(bucket);
     const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
     await kv.put('job.bad1', json({ ...good, id: 'bad1', state: 'SOMETHING' }));
     await kv.put('job.bad2', json({ ...good, id: 'bad2', batchesCompleted: 'many' }));
     await kv.put('job.bad3', json({ id: 'bad3' }));
     await kv.put('job.bad4', json({ ...good, id: 'bad4', bundleHash: '../../etc/passwd' }));
     await kv.put('job.bad5', new TextEncoder().encode('{not json'));
+    await waitFor(() => seen === 6, 'the journal follows every entry');
+    following.stop();
     const running = await journal.running();
     expect(running.map((r) => r.job)).toEqual([good]);
     expect(invalidInputCount(`kv:${bucket}`)).toBe(5);

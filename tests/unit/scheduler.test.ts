@@ -203,6 +203,7 @@ function setup(overrides: Record<string, string> = {}) {
       {
         send: (b) => got.push({ t: b.batchTimeMs, counts: new Map(unpackRecords(b.payload) as [string, number][]) }),
         end: () => {},
+        interrupt: () => {},
       },
       true,
     );
@@ -321,7 +322,7 @@ describe('Scheduler', () => {
     const job = await s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
     const out = s.collect(job.id);
     let ended: string | undefined;
-    s.scheduler.outputs.watch(job.id, 'counts', { send: () => {}, end: (_ok, msg) => (ended = msg) }, false);
+    s.scheduler.outputs.watch(job.id, 'counts', { send: () => {}, end: (_ok, msg) => (ended = msg), interrupt: () => {} }, false);
     const t = job.firstBatchTimeMs;
     s.announce(t, [{ lines: ['a'], on: ['e1', 'e2'] }]);
     let failures = 0;

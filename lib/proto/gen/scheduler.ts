@@ -11,6 +11,7 @@ import type { ExecutorRef as _rivulet_v1_ExecutorRef, ExecutorRef__Output as _ri
 import type { ExecutorStatus as _rivulet_v1_ExecutorStatus, ExecutorStatus__Output as _rivulet_v1_ExecutorStatus__Output } from './rivulet/v1/ExecutorStatus.js';
 import type { GetStatusRequest as _rivulet_v1_GetStatusRequest, GetStatusRequest__Output as _rivulet_v1_GetStatusRequest__Output } from './rivulet/v1/GetStatusRequest.js';
 import type { JobStatus as _rivulet_v1_JobStatus, JobStatus__Output as _rivulet_v1_JobStatus__Output } from './rivulet/v1/JobStatus.js';
+import type { LeaderStatus as _rivulet_v1_LeaderStatus, LeaderStatus__Output as _rivulet_v1_LeaderStatus__Output } from './rivulet/v1/LeaderStatus.js';
 import type { ListStreamsRequest as _rivulet_v1_ListStreamsRequest, ListStreamsRequest__Output as _rivulet_v1_ListStreamsRequest__Output } from './rivulet/v1/ListStreamsRequest.js';
 import type { ListStreamsResponse as _rivulet_v1_ListStreamsResponse, ListStreamsResponse__Output as _rivulet_v1_ListStreamsResponse__Output } from './rivulet/v1/ListStreamsResponse.js';
 import type { ListTokensRequest as _rivulet_v1_ListTokensRequest, ListTokensRequest__Output as _rivulet_v1_ListTokensRequest__Output } from './rivulet/v1/ListTokensRequest.js';
@@ -46,6 +47,7 @@ export interface ProtoGrpcType {
       ExecutorStatus: MessageTypeDefinition<_rivulet_v1_ExecutorStatus, _rivulet_v1_ExecutorStatus__Output>
       GetStatusRequest: MessageTypeDefinition<_rivulet_v1_GetStatusRequest, _rivulet_v1_GetStatusRequest__Output>
       JobStatus: MessageTypeDefinition<_rivulet_v1_JobStatus, _rivulet_v1_JobStatus__Output>
+      LeaderStatus: MessageTypeDefinition<_rivulet_v1_LeaderStatus, _rivulet_v1_LeaderStatus__Output>
       ListStreamsRequest: MessageTypeDefinition<_rivulet_v1_ListStreamsRequest, _rivulet_v1_ListStreamsRequest__Output>
       ListStreamsResponse: MessageTypeDefinition<_rivulet_v1_ListStreamsResponse, _rivulet_v1_ListStreamsResponse__Output>
       ListTokensRequest: MessageTypeDefinition<_rivulet_v1_ListTokensRequest, _rivulet_v1_ListTokensRequest__Output>

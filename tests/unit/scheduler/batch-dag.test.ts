@@ -246,7 +246,7 @@ describe('BatchDag', () => {
       { stage: 1, partitions: [0, 1] },
     ]);
     const watched: number[] = [];
-    s.outputs.watch(s.job.id, 'counts', { send: (b) => watched.push(b.batchTimeMs), end: () => {} }, false);
+    s.outputs.watch(s.job.id, 'counts', { send: (b) => watched.push(b.batchTimeMs), end: () => {}, interrupt: () => {} }, false);
     s.succeed(run, 1, 0, 'e1', [['a', 2]]);
     expect(run.state).toBe('RUNNING');
     s.succeed(run, 1, 1, 'e2', [['b', 1]]);

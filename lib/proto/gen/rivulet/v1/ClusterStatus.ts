@@ -3,6 +3,7 @@
 import type { ExecutorStatus as _rivulet_v1_ExecutorStatus, ExecutorStatus__Output as _rivulet_v1_ExecutorStatus__Output } from '../../rivulet/v1/ExecutorStatus.js';
 import type { JobStatus as _rivulet_v1_JobStatus, JobStatus__Output as _rivulet_v1_JobStatus__Output } from '../../rivulet/v1/JobStatus.js';
 import type { StreamRateLimit as _rivulet_v1_StreamRateLimit, StreamRateLimit__Output as _rivulet_v1_StreamRateLimit__Output } from '../../rivulet/v1/StreamRateLimit.js';
+import type { LeaderStatus as _rivulet_v1_LeaderStatus, LeaderStatus__Output as _rivulet_v1_LeaderStatus__Output } from '../../rivulet/v1/LeaderStatus.js';
 import type { NatsStatus as _rivulet_v1_NatsStatus, NatsStatus__Output as _rivulet_v1_NatsStatus__Output } from '../../rivulet/v1/NatsStatus.js';
 import type { Long } from '@grpc/proto-loader';
 
@@ -48,6 +49,10 @@ export interface ClusterStatus {
   'nextPageToken'?: (string);
   'jobsTotal'?: (number);
   'executorsTotal'?: (number);
+  /**
+   * Which scheduler leads (schedulers contend for one lease; the others stand by).
+   */
+  'leader'?: (_rivulet_v1_LeaderStatus | null);
   /**
    * The NATS server the scheduler is connected to and its cluster.
    */
@@ -96,6 +101,10 @@ export interface ClusterStatus__Output {
   'nextPageToken': (string);
   'jobsTotal': (number);
   'executorsTotal': (number);
+  /**
+   * Which scheduler leads (schedulers contend for one lease; the others stand by).
+   */
+  'leader': (_rivulet_v1_LeaderStatus__Output | null);
   /**
    * The NATS server the scheduler is connected to and its cluster.
    */
