@@ -27,6 +27,7 @@ import { schedulerPorts } from './lineage-ports.js';
 import { Scheduler } from './scheduler.js';
 import { schedulerHandlers } from './server.js';
 import type { TokenAdmin } from './token-admin.js';
+import type { PreparedJobs } from './standby-prep.js';
 import { DrivenBatchSource } from './test-driver/driven-batch-source.js';
 import { testDriverHandlers } from './test-driver/handlers.js';
 
@@ -38,6 +39,8 @@ export interface LeaderSessionDeps {
   /** The lease's fenced writes. */
   writer: JournalWriter;
   followed: FollowedJournal;
+  /** Graphs the standby built ahead (standby-prep.ts). */
+  prepared?: PreparedJobs;
   tokens: TokenAdmin;
   log: Logger;
 }
@@ -86,7 +89,14 @@ export class LeaderSession {
             { maxMessageBytes: config.maxMessageBytes },
           )
         : undefined;
-      await restoreJournaledJobs(scheduler, { journal, durableOutputs: deps.durableOutputs, lineage, batchIntervalMs: config.batchInterval, log });
+      await restoreJournaledJobs(scheduler, {
+        journal,
+        durableOutputs: deps.durableOutputs,
+        lineage,
+        batchIntervalMs: config.batchInterval,
+        log,
+        ...(deps.prepared ? { prepared: deps.prepared } : {}),
+      });
       const handlers = schedulerHandlers(scheduler, log, { maxMessageBytes: config.maxMessageBytes, maxStatusBytes: config.maxStatusBytes, tokens: deps.tokens });
       scheduler.start();
       return new LeaderSession(term, scheduler, handlers, testDriver, closeChannels);

@@ -51,6 +51,7 @@ import { ReplicationManager } from './replication-manager.js';
 import { StateRecovery } from './state-recovery.js';
 import { clusterStatus, type StatusQuery } from './status.js';
 import { GroupPlanner } from './group-planner.js';
+import type { DescribedJob } from '../../lib/dstream/sandbox.js';
 import type { LeaderStatus } from '../../lib/proto/gen/rivulet/v1/LeaderStatus.js';
 import { TaskSetManager } from './task-set-manager.js';
 import { buildTaskSpec, type TaskSpecContext } from './task-spec.js';
@@ -391,10 +392,10 @@ export class Scheduler implements BatchSourceHost {
    * since. Its batches wait until `restoreCache` gives back its cached
    * partitions and checkpoints (job-restore.ts reads them from lineage).
    */
-  async restoreJob(record: JobRecord, bundle: string): Promise<Job> {
+  async restoreJob(record: JobRecord, bundle: string, prebuilt?: DescribedJob): Promise<Job> {
     let request: LoadedJobRequest;
     try {
-      request = await this.jobManager.load(bundle, record.source || 'job.js', record.name, { journal: true, batches: 'clock' });
+      request = await this.jobManager.load(bundle, record.source || 'job.js', record.name, { journal: true, batches: 'clock' }, prebuilt);
     } catch (err) {
       throw asError(err);
     }
