@@ -101,7 +101,7 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
   const bucket = await openControlBucket(nc, config.jobsBucket, log, replicas);
   const followed = new FollowedJournal(config.jobsBucket, log);
   // While standing by, the running jobs' graphs are built ahead: a takeover then only registers them.
-  const prepared = new PreparedJobs(lazyBlobStore(nc, `${config.jobsBucket}-bundles`), { buildTimeoutMs: config.jobBuildTimeout, memoryBytes: config.jobSandboxMemory }, log);
+  const prepared = new PreparedJobs(lazyBlobStore(nc, `${config.jobsBucket}-bundles`, replicas), { buildTimeoutMs: config.jobBuildTimeout, memoryBytes: config.jobSandboxMemory }, log);
   let preparing = false;
   const prepareSoon = () => {
     if (preparing) return;
