@@ -19,6 +19,12 @@
  * 3-node cluster) fails start-up with NatsReplicasError naming the option,
  * not with JetStream's bare "no suitable peers for placement". nats-server
  * 2.9 is the oldest supported: nothing here needs a later one.
+ *
+ * Opening races with other processes opening the same bucket (two schedulers,
+ * a leader and its standby, start together): a stream another one has just
+ * created or raised has no leader for a moment, and a request to it is then
+ * not answered (a timeout) or answered "no responders". Such an open is tried
+ * again (OPEN_RETRY_MS in all) rather than failing the service's start.
  */
 import { jetstream, jetstreamManager, JetStreamApiCodes, JetStreamApiError, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvOptions } from '@nats-io/kv';
@@ -26,6 +32,7 @@ import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { ConfigError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
+import { isLeaderless } from './reconnect.js';
 
 /** How the option is spelled everywhere a user may set it (lib/config naming rule). */
 export const NATS_REPLICAS_OPTION = 'natsReplicas (--nats-replicas, RIVULET_NATS_REPLICAS)';
@@ -43,6 +50,27 @@ const CANNOT_PLACE: ReadonlyMap<number, string> = new Map([
 
 /** How long a raised stream may take to elect its leader before start-up gives up. */
 const LEADER_WAIT_MS = 15_000;
+/** How long an open is tried again while the stream is being created or raised by another process. */
+const OPEN_RETRY_MS = 20_000;
+
+/** A request to a stream that is being created or raised elsewhere: no answer yet, or no leader yet. */
+function transientOpenError(e: unknown): boolean {
+  return isLeaderless(e) || (e as { name?: unknown } | undefined)?.name === 'TimeoutError';
+}
+
+/** Run `open` again while it fails transiently (see the module comment), for OPEN_RETRY_MS in all. */
+async function retryingOpen<T>(what: string, open: () => Promise<T>, log?: Logger): Promise<T> {
+  const deadline = Date.now() + OPEN_RETRY_MS;
+  for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+    try {
+      return await open();
+    } catch (e) {
+      if (!transientOpenError(e) || Date.now() + delay > deadline) throw e;
+      log?.warn({ what, err: errorMessage(e) }, 'a JetStream stream did not answer while opening it (being created or given replicas elsewhere?); trying again');
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
 
 /** The configured replica count cannot be placed on this NATS deployment. Start-up fails with it. */
 export class NatsReplicasError extends ConfigError {
@@ -131,17 +159,29 @@ export async function openReplicatedKv(
 ): Promise<KV> {
   const js = jetstream(nc, o.timeoutMs ? { timeout: o.timeoutMs } : {});
   const stream = `KV_${bucket}`;
-  const kv = await placing(stream, o.replicas, () => new Kvm(js).create(bucket, { ...kvOptions, replicas: o.replicas }));
-  await ensureStreamReplicas(await jetstreamManager(nc, o.timeoutMs ? { timeout: o.timeoutMs } : {}), stream, o);
-  return kv;
+  return retryingOpen(
+    stream,
+    async () => {
+      const kv = await placing(stream, o.replicas, () => new Kvm(js).create(bucket, { ...kvOptions, replicas: o.replicas }));
+      await ensureStreamReplicas(await jetstreamManager(nc, o.timeoutMs ? { timeout: o.timeoutMs } : {}), stream, o);
+      return kv;
+    },
+    o.log,
+  );
 }
 
 /** Open the object store bucket `bucket` (file storage), as openReplicatedKv does a KV bucket. */
 export async function openReplicatedObjectStore(nc: NatsConnection, bucket: string, o: ReplicaOptions): Promise<ObjectStore> {
   const stream = `OBJ_${bucket}`;
-  const os = await placing(stream, o.replicas, () => new Objm(nc).create(bucket, { storage: 'file', replicas: o.replicas }));
-  await ensureStreamReplicas(await jetstreamManager(nc), stream, o);
-  return os;
+  return retryingOpen(
+    stream,
+    async () => {
+      const os = await placing(stream, o.replicas, () => new Objm(nc).create(bucket, { storage: 'file', replicas: o.replicas }));
+      await ensureStreamReplicas(await jetstreamManager(nc), stream, o);
+      return os;
+    },
+    o.log,
+  );
 }
 
 /**
@@ -150,6 +190,10 @@ export async function openReplicatedObjectStore(nc: NatsConnection, bucket: stri
  * it when smaller (durable outputs: services/scheduler/durable-outputs.ts).
  */
 export async function createOrUpdateStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }, o: ReplicaOptions): Promise<void> {
+  await retryingOpen(config.name, () => createOrUpdateOnce(jsm, config, o), o.log);
+}
+
+async function createOrUpdateOnce(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }, o: ReplicaOptions): Promise<void> {
   const stream = config.name;
   let existing: number | undefined;
   try {

@@ -368,16 +368,22 @@ function runChart(values: { externalNats: { url: string } } & Record<string, unk
   }, 90_000);
 
   it('the scheduler sees every executor alive under its pod name, at its advertised address', async () => {
-    const scheduler = procs.find((p) => p.component === 'scheduler')!;
-    const schedulerClient = dial.scheduler(scheduler.address, { security: client });
+    // Two schedulers contend for the lease: whichever leads answers, the standby refuses (UNAVAILABLE, naming the leader).
+    const schedulerClients = procs.filter((p) => p.component === 'scheduler').map((p) => dial.scheduler(p.address, { security: client }));
     try {
       const deadline = Date.now() + 15_000;
       let executors: Array<{ executorId: string; state: string; address: string; slots: number }> = [];
+      let refused = '';
       for (;;) {
-        const status = await unary(schedulerClient, schedulerClient.getStatus, { recentBatches: 0 }, { timeoutMs: 2000 });
-        executors = status.executors;
+        for (const c of schedulerClients) {
+          const status = await unary(c, c.getStatus, { recentBatches: 0 }, { timeoutMs: 2000 }).catch((e: unknown) => void (refused = String(e)));
+          if (status) {
+            executors = status.executors;
+            break;
+          }
+        }
         if (executorIds.every((id) => executors.some((e) => e.executorId === id && e.state === 'ALIVE'))) break;
-        if (Date.now() > deadline) throw new Error(`executors not alive: ${JSON.stringify(executors)}`);
+        if (Date.now() > deadline) throw new Error(`executors not alive: ${JSON.stringify(executors)} (a scheduler answered: ${refused})`);
         await new Promise((r) => setTimeout(r, 100));
       }
       const configured = find(objs, 'ConfigMap', `${executorIds[0]!.split('-').slice(0, -2).join('-')}`).data.RIVULET_SLOTS;
@@ -387,7 +393,7 @@ function runChart(values: { externalNats: { url: string } } & Record<string, unk
         expect(String(e.slots)).toBe(configured);
       }
     } finally {
-      schedulerClient.close();
+      for (const c of schedulerClients) c.close();
     }
   });
 
