@@ -234,6 +234,22 @@ export async function steadyWordCount(
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** When a batch was done: its time plus its total delay. */
+export const batchDoneAt = (b: BatchStatus): number => Number(b.batchTimeMs) + b.totalDelayMs;
+
+/**
+ * When total delay was back to normal after a fault: the completion of the
+ * last batch over the bound (`normal` +10%, at least +50 ms) after which every
+ * batch of `after` stayed within it; `from` when none was over it.
+ */
+export function backToNormalAt(after: readonly BatchStatus[], normalMs: number, from: number): number {
+  const within = (d: number) => d <= Math.max(normalMs * 1.1, normalMs + 50);
+  for (let i = 0; i < after.length; i++) {
+    if (after.slice(i).every((b) => within(b.totalDelayMs))) return i === 0 ? from : batchDoneAt(after[i - 1]!);
+  }
+  return after.length > 0 ? batchDoneAt(after.at(-1)!) : from;
+}
+
 /**
  * Processing time with executor-3 of 3 slowed `slowdown`×, speculation on or
  * off. Returns p50/p90 processing time of `batches` batches after a warm-up.
