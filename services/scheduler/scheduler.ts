@@ -454,6 +454,7 @@ export class Scheduler implements BatchSourceHost {
           launchMessages: this.ports.gateway.launchMessages(),
           plansSent: this.planner.plansSent,
         },
+        nats: this.ports.natsStatus?.(),
       },
       this.clock.now(),
       query,
