@@ -58,6 +58,8 @@ export interface WordCountClusterOptions {
   /** The services' log level when `logDir` is given (debug explains a figure event by event). @default 'info' */
   logLevel?: string;
   env?: Record<string, EnvMap>;
+  /** NATS servers: more than 1 starts a routed NATS cluster (natsReplicas: up to 3). @default 1 */
+  natsServers?: number;
   /** Schedulers: one leads, the others stand by. @default 1 */
   schedulers?: number;
 }
@@ -80,6 +82,7 @@ export async function startWordCount(opts: WordCountClusterOptions): Promise<Wor
     logLevel: opts.logDir ? (opts.logLevel ?? 'info') : 'warn',
     logDir: opts.logDir,
     env: opts.env,
+    natsServers: opts.natsServers,
     ...(opts.schedulers ? { schedulers: opts.schedulers } : {}),
   });
   try {

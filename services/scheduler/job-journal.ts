@@ -23,6 +23,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { errorMessage, UnavailableError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { openBlobStore, type BlobStore } from '../../lib/nats/blob-store.js';
+import { NatsReplicasError, type ReplicaOptions } from '../../lib/nats/replicas.js';
 import { z } from 'zod';
 import { checkInput, rejectInput, type Assert, type Covers } from '../../lib/validation.js';
 import type { JobState } from './job-registry.js';
@@ -139,11 +140,13 @@ export async function openJobJournal(
   writer: JournalWriter,
   followed: FollowedJournal,
   log: Logger,
+  replicas: ReplicaOptions = { replicas: 1 },
 ): Promise<JobJournal> {
   let bundles: BlobStore;
   try {
-    bundles = await openBlobStore(nc, `${bucket}-bundles`);
+    bundles = await openBlobStore(nc, `${bucket}-bundles`, replicas);
   } catch (e) {
+    if (e instanceof NatsReplicasError) throw e;
     throw new UnavailableError(`cannot open the job journal's bundles (object store "${bucket}-bundles"): ${errorMessage(e)}`, { cause: e });
   }
   const put = (id: string, snapshot: Uint8Array) => writer.write(JOB_KEY_PREFIX + id, snapshot);

@@ -53,7 +53,8 @@ async function restoreCachedPartitions(
 ): Promise<void> {
   const { lineage, log } = deps;
   const last = job.lastCompletedBatchMs;
-  for (let attempt = 0; ; attempt++) {
+  // Until it works — or the scheduler stopped (its term ended): a replaced leader is refused by lineage for good.
+  for (let attempt = 0; !scheduler.isStopped; attempt++) {
     try {
       const batches: RestoredBatch[] = [];
       if (last !== undefined) {

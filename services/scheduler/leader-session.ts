@@ -66,7 +66,8 @@ export class LeaderSession {
       lineage.close();
     };
     try {
-      const journal = await openJobJournal(nc, config.jobsBucket, deps.writer, deps.followed, log);
+      const replicas = { replicas: config.natsReplicas, log };
+      const journal = await openJobJournal(nc, config.jobsBucket, deps.writer, deps.followed, log, replicas);
       const ports = schedulerPorts({
         nc,
         lineage,
@@ -74,8 +75,9 @@ export class LeaderSession {
         gateway,
         journal,
         durableOutputs: deps.durableOutputs,
-        checkpoints: lazyBlobStore(nc, config.checkpointBucket),
+        checkpoints: lazyBlobStore(nc, config.checkpointBucket, replicas),
         shuffleId: (run, node) => scheduler.shuffleId(run, node),
+        natsReplicas: config.natsReplicas,
         log,
       });
       const scheduler = new Scheduler(config, systemClock, ports, log);
@@ -84,7 +86,7 @@ export class LeaderSession {
         ? testDriverHandlers(
             new DrivenBatchSource(scheduler, (jobId, output, t) => scheduler.outputs.retained(jobId, output).find((b) => b.batchTimeMs === t)),
             log,
-            { maxMessageBytes: config.maxMessageBytes },
+            { maxMessageBytes: config.maxMessageBytes, interceptors: termInterceptors },
           )
         : undefined;
       await restoreJournaledJobs(scheduler, {

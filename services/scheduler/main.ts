@@ -51,13 +51,14 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
   });
   // Tokens first: a client with a token minted by an earlier incarnation is let in from the first call.
   const security = processSecurity();
-  const tokenFollower = await followTokens(nc, log);
+  const replicas = { replicas: config.natsReplicas, log };
+  const tokenFollower = await followTokens(nc, log, replicas);
   const tokenAdmin = new TokenAdmin(tokenFollower.kv, security.tokens);
   const receiver = dial.receiver(config.receiverAddress);
   const durableOutputs = await openDurableOutputs(
     nc,
     config.outputsStream,
-    { retentionBatches: config.outputRetentionBatches, retentionBytes: config.outputRetentionBytes, maxMessageBytes: config.maxMessageBytes },
+    { retentionBatches: config.outputRetentionBatches, retentionBytes: config.outputRetentionBytes, maxMessageBytes: config.maxMessageBytes, replicas: config.natsReplicas },
     log,
   );
   const schedulerId = config.schedulerId || hostname();
@@ -97,10 +98,10 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
       log,
     ),
   ];
-  const bucket = await openControlBucket(nc, config.jobsBucket, log);
+  const bucket = await openControlBucket(nc, config.jobsBucket, log, replicas);
   const followed = new FollowedJournal(config.jobsBucket, log);
   // While standing by, the running jobs' graphs are built ahead: a takeover then only registers them.
-  const prepared = new PreparedJobs(lazyBlobStore(nc, `${config.jobsBucket}-bundles`), { buildTimeoutMs: config.jobBuildTimeout, memoryBytes: config.jobSandboxMemory }, log);
+  const prepared = new PreparedJobs(lazyBlobStore(nc, `${config.jobsBucket}-bundles`, replicas), { buildTimeoutMs: config.jobBuildTimeout, memoryBytes: config.jobSandboxMemory }, log);
   let preparing = false;
   const prepareSoon = () => {
     if (preparing) return;

@@ -230,6 +230,11 @@ export class Scheduler implements BatchSourceHost {
     run();
   }
 
+  /** True once stopped (shut down, or its term of leadership ended): work still in flight for it should end. */
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
   stop(): void {
     this.stopped = true;
     for (const t of this.timers) if (t) this.clock.clearTimeout(t);
@@ -457,6 +462,7 @@ export class Scheduler implements BatchSourceHost {
           launchMessages: this.ports.gateway.launchMessages(),
           plansSent: this.planner.plansSent,
         },
+        nats: this.ports.natsStatus?.(),
       },
       this.clock.now(),
       query,

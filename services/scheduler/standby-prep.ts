@@ -12,7 +12,13 @@ import { buildInSandbox } from '../../lib/dstream/sandbox.js';
 import { errorMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { BlobStore } from '../../lib/nats/blob-store.js';
-import type { JobRecord } from './job-journal.js';
+
+/** What preparing a job needs of its journal record (job-journal.ts JobRecord). */
+export interface JobToPrepare {
+  id: string;
+  bundleHash: string;
+  source: string;
+}
 
 export interface PreparedJob {
   bundle: string;
@@ -31,7 +37,7 @@ export class PreparedJobs {
   ) {}
 
   /** Prepare every job of `running` not prepared yet; forget bundles no running job uses. */
-  prepare(running: readonly JobRecord[]): void {
+  prepare(running: readonly JobToPrepare[]): void {
     if (this.stopped) return;
     const wanted = new Set(running.map((j) => j.bundleHash));
     for (const hash of this.ready.keys()) if (!wanted.has(hash)) this.ready.delete(hash);
@@ -59,7 +65,7 @@ export class PreparedJobs {
     this.ready.clear();
   }
 
-  private async build(job: JobRecord): Promise<void> {
+  private async build(job: JobToPrepare): Promise<void> {
     try {
       const code = await (await this.bundles()).get(job.bundleHash);
       if (!code || this.stopped) return;

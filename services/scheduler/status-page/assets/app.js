@@ -236,6 +236,11 @@ function render(st) {
     ...(st.leader?.thisSchedulerId && st.leader.thisSchedulerId !== st.leader.schedulerId
       ? [' · ', el('b', {}, `this scheduler (${st.leader.thisSchedulerId}) stands by`), st.leader.address ? ` — the leader serves at ${st.leader.address}` : '']
       : []),
+    // The NATS server the scheduler uses, and its cluster (natsReplicas copies of every stream).
+    ...(st.nats
+      ? [' · NATS ', el('b', {}, st.nats.connected ? st.nats.serverName || st.nats.serverUrl : 'reconnecting'),
+         st.nats.cluster ? ` of ${st.nats.clusterSize} (R${st.nats.replicas})` : ` (R${st.nats.replicas})`]
+      : []),
     ' · updated ', el('b', {}, fmtTime(now)));
   // Heartbeat order changes from one update to the next; a table that reshuffles is unreadable.
   const byId = [...st.executors].sort((a, b) => a.executorId.localeCompare(b.executorId, 'en', { numeric: true }));
