@@ -232,8 +232,22 @@ export class JobGenerator {
       if (run.batchTimeMs !== t || run.state !== 'WAITING_INPUT') continue;
       for (const s of run.job.graph.streams) if (!run.inputs.has(s)) missing.add(s);
     }
-    const retry = (ms: number) => this.clock.setTimeout(() => this.post({ type: 'inputTimeout', batchTimeMs: t }), ms);
-    for (const stream of missing) {
+    let retrying = false;
+    // One retry per round, however many shares were asked.
+    const retry = (ms: number) => {
+      if (retrying) return;
+      retrying = true;
+      this.clock.setTimeout(() => this.post({ type: 'inputTimeout', batchTimeMs: t }), ms);
+    };
+    for (const stream of missing) this.askInputs(stream, t, retry);
+  }
+
+  /** How a missing input is asked for (the scheduler routes it through its receiver tracker); by default the configured receiver. */
+  askInputs: (stream: string, t: number, retry: (ms: number) => void) => void = (stream, t, retry) => this.askConfiguredReceiver(stream, t, retry);
+
+  /** Ask the configured receiver for the whole batch (one receiver, or none heard yet). */
+  askConfiguredReceiver(stream: string, t: number, retry: (ms: number) => void): void {
+    {
       this.ports.fetchBatchBlocks(stream, t).then(
         (res) => {
           if (res.complete) {

@@ -26,7 +26,7 @@ import { randomBytes } from 'node:crypto';
 import { sourceInputKey } from '../../lib/dstream/graph.js';
 import { planTask } from '../../lib/dstream/planner.js';
 import type { Clock, TimerHandle } from '../../lib/clock.js';
-import { FailedPreconditionError, InvalidArgumentError } from '../../lib/errors.js';
+import { errorMessage, FailedPreconditionError, InvalidArgumentError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { HeartbeatMessage } from '../../lib/nats/subjects.js';
 import type { ClusterStatus } from '../../lib/proto/gen/rivulet/v1/ClusterStatus.js';
@@ -40,6 +40,7 @@ import { taskTimeoutMs, type SchedulerConfig } from './config.js';
 import type { Reply, SchedulerEvent } from './events.js';
 import { ExecutorTracker, type ExecutorChange, type TrackedExecutor } from './executor-tracker.js';
 import { ForeachRunner } from './foreach-runner.js';
+import { ReceiverTracker } from './receiver-tracker.js';
 import { JobGenerator } from './job-generator.js';
 import type { JobRecord } from './job-journal.js';
 import { JobManager, type LoadedJobRequest } from './job-manager.js';
@@ -73,6 +74,8 @@ export class Scheduler implements BatchSourceHost {
   private draining = false;
   private readonly jobManager: JobManager;
   private readonly generator: JobGenerator;
+  /** Receivers' membership and the merge of their shares of each batch. */
+  private readonly receivers: ReceiverTracker;
   private readonly dag: BatchDag;
   private readonly tasks: TaskSetManager;
   private readonly planner: GroupPlanner;
@@ -112,6 +115,14 @@ export class Scheduler implements BatchSourceHost {
     const telemetry = new BatchTelemetry(() => this.executors.alive().length);
     this.jobManager = new JobManager(config, clock, this.jobs, this.outputs, this.executors, ports, log);
     this.generator = new JobGenerator(config, clock, this.jobs, this.executors, ports, post, log);
+    this.receivers = new ReceiverTracker({
+      clock,
+      batchIntervalMs: config.batchInterval,
+      receiverTimeoutMs: config.receiverTimeout,
+      warmAtMs: clock.now() + 1.5 * config.receiverHeartbeatInterval,
+      log,
+    });
+    this.generator.askInputs = (stream, t, retry) => this.askShares(stream, t, retry);
     this.cache = new CacheRegistry(this.executors, ports, this.incarnation);
     this.state = new StateRecovery(this.cache, ports, post, log);
     this.replication = new ReplicationManager(config.replication, this.executors, this.cache, ports, post, log);
@@ -280,8 +291,14 @@ export class Scheduler implements BatchSourceHost {
       case 'tick':
         this.generator.tick(e.batchTimeMs);
         return this.dag.startReadyBatches();
-      case 'batchReady':
-        return this.onBatchReady(e.msg.stream, e.msg.batchTimeMs, e.msg.blocks);
+      case 'batchReady': {
+        const merged = this.receivers.share(e.msg);
+        if (merged) this.onBatchInputs(e.msg.stream, e.msg.batchTimeMs, merged);
+        return;
+      }
+      case 'receiverHeartbeat':
+        this.receivers.heartbeat(e.msg, e.seenAtMs, e.warm);
+        return this.completeInputs();
       case 'inputTimeout':
         return this.generator.inputTimeout(e.batchTimeMs);
       case 'heartbeat':
@@ -289,6 +306,7 @@ export class Scheduler implements BatchSourceHost {
       case 'livenessCheck':
         // Silence means loss only when the scheduler itself could hear (liveness-guard.ts).
         if (!this.liveness.mayJudge()) return;
+        if (this.receivers.expire().length > 0) this.completeInputs();
         return this.onExecutorChanges(this.executors.expire());
       case 'livenessSignal':
         this.liveness.observe(e.signal);
@@ -518,6 +536,48 @@ export class Scheduler implements BatchSourceHost {
     const run = this.generator.enqueue(job, batchTimeMs, inputs);
     this.dag.startReadyBatches();
     return run;
+  }
+
+  /** Membership changed (a receiver heard, or judged gone): batches that waited only for it may complete. */
+  private completeInputs(): void {
+    for (const c of this.receivers.reevaluate()) this.onBatchInputs(c.stream, c.batchTimeMs, c.blocks);
+  }
+
+  /** A batch's final block list (every receiver's share, receiver-tracker.ts): executors start planned batches on it. */
+  private onBatchInputs(stream: string, t: number, blocks: InputBlock[]): void {
+    try {
+      this.ports.publishBatchInputs?.({ stream, batchTimeMs: t, batchIntervalMs: this.config.batchInterval, blocks: blocks.map((b) => ({ blockId: b.blockId, records: b.records, bytes: b.bytes, executorIds: [...b.executorIds] })) });
+    } catch (err) {
+      // Best-effort like every NATS event: executors ask a receiver (GetBatchBlocks merged) after batchReadyTimeout.
+      this.log.warn({ err: errorMessage(err), stream, batchTimeMs: t }, 'could not publish batch.inputs');
+    }
+    this.onBatchReady(stream, t, blocks);
+  }
+
+  /**
+   * batch.ready of some receiver did not come in time: ask each missing share of it (a live receiver its own, a
+   * live receiver for a gone one's log); with no receiver heard at all, the configured receiver, as with one receiver.
+   */
+  private askShares(stream: string, t: number, retry: (ms: number) => void): void {
+    const asks = this.receivers.missing(stream, t);
+    if (asks === undefined) return this.generator.askConfiguredReceiver(stream, t, retry);
+    if (asks.length === 0) {
+      // Every relevant share is in, but the batch is not complete (a starting scheduler's first heartbeat round): look again.
+      retry(100);
+      return;
+    }
+    for (const target of asks) {
+      this.ports.fetchBatchBlocks(stream, t, target).then(
+        (res) => {
+          if (res.complete) this.post({ type: 'batchReady', msg: { stream, batchTimeMs: t, batchIntervalMs: this.config.batchInterval, blocks: res.blocks, receiverId: target.receiverId } });
+          else retry(100);
+        },
+        (err: unknown) => {
+          this.log.warn({ err: errorMessage(err), stream, batchTimeMs: t, receiverId: target.receiverId, address: target.address }, 'cannot get a receiver\'s share of a batch; retrying');
+          retry(500);
+        },
+      );
+    }
   }
 
   private onBatchReady(stream: string, t: number, blocks: InputBlock[]): void {
