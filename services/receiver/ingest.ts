@@ -153,6 +153,8 @@ interface StreamState {
   heldTimer: TimerHandle | undefined;
   /** Records acked (stored) since the stream's state was made, for the receiver heartbeat's rates. */
   ackedRecords: number;
+  /** The earliest batch recovered from the write-ahead log (an earlier process acked records in it), if any. */
+  firstRecoveredMs: number | undefined;
 }
 
 type Lifecycle = 'running' | 'draining' | 'stopped';
@@ -298,7 +300,10 @@ export class Ingest {
   streamsSummary(): Array<{ stream: string; firstBatchTimeMs: number; ackedRecords: number }> {
     const out: Array<{ stream: string; firstBatchTimeMs: number; ackedRecords: number }> = [];
     for (const state of this.streams.values()) {
-      if (state.generator?.running) out.push({ stream: state.stream, firstBatchTimeMs: state.generator.firstBatchTimeMs, ackedRecords: state.ackedRecords });
+      if (!state.generator?.running) continue;
+      // A restarted receiver holds (in its log) what its previous process acked: it owns those batches too.
+      const first = Math.min(state.generator.firstBatchTimeMs, state.firstRecoveredMs ?? Number.POSITIVE_INFINITY);
+      out.push({ stream: state.stream, firstBatchTimeMs: first, ackedRecords: state.ackedRecords });
     }
     return out;
   }
@@ -400,6 +405,7 @@ export class Ingest {
       if (state.generator || state.tracker.pendingBatches > 0) throw new Error(`cannot recover stream '${r.stream}': it is already receiving`);
       let records = 0;
       let reannounced = 0;
+      if (r.batches.length > 0) state.firstRecoveredMs = Math.min(state.firstRecoveredMs ?? Number.POSITIVE_INFINITY, r.batches[0]!.batchTimeMs);
       for (const b of r.batches) {
         const announced = r.lastAnnouncedMs !== undefined && b.batchTimeMs <= r.lastAnnouncedMs;
         if (!announced) reannounced++;
@@ -578,6 +584,7 @@ export class Ingest {
         held: [],
         heldTimer: undefined,
         ackedRecords: 0,
+        firstRecoveredMs: undefined,
       };
       this.streams.set(stream, state);
     }

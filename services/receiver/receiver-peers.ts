@@ -58,7 +58,7 @@ export class ReceiverPeers {
   /** The scheduler's final block list of a batch (NATS batch.inputs). */
   mergedSeen(stream: string, batchTimeMs: number, blocks: StoredBlockRef[]): void {
     let byTime = this.merged.get(stream);
-    if (!byTime) this.merged.set(stream, (byTime = new Map()));
+    if (!byTime) this.merged.set(stream, (byTime = new Map<number, StoredBlockRef[]>()));
     if (byTime.has(batchTimeMs)) return;
     byTime.set(batchTimeMs, blocks);
     while (byTime.size > this.opts.retainBatches) byTime.delete(byTime.keys().next().value!);

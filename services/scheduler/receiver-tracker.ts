@@ -192,11 +192,20 @@ export class ReceiverTracker {
     return out;
   }
 
+  /**
+   * Complete (stream, T) now if every relevant share is known — also with none at all: no receiver may hold
+   * records of T (each was down, or started after it). Undefined while a share is missing or membership is not known yet.
+   */
+  settle(stream: string, t: number): Block[] | undefined {
+    const key = keyOf(stream, t);
+    if (this.completed.has(key) || this.receivers.size === 0) return undefined;
+    return this.evaluate(key, this.pending.get(key) ?? { stream, batchTimeMs: t, shares: new Map() });
+  }
+
   private evaluate(key: string, p: Pending): Block[] | undefined {
     if (!this.warm && this.opts.clock.now() < this.opts.warmAtMs) return undefined;
     const relevant = this.relevant(p.stream, p.batchTimeMs);
     for (const r of relevant) if (!p.shares.has(r.receiverId)) return undefined;
-    if (p.shares.size === 0) return undefined;
     const ids = [...p.shares.keys()].sort();
     const blocks: Block[] = [];
     for (const id of ids) for (const b of p.shares.get(id)!) blocks.push(b);

@@ -562,8 +562,11 @@ export class Scheduler implements BatchSourceHost {
     const asks = this.receivers.missing(stream, t);
     if (asks === undefined) return this.generator.askConfiguredReceiver(stream, t, retry);
     if (asks.length === 0) {
-      // Every relevant share is in, but the batch is not complete (a starting scheduler's first heartbeat round): look again.
-      retry(100);
+      // Every relevant share is in (perhaps none: no receiver could hold records of it) — unless the membership is
+      // not known yet (a starting scheduler's first heartbeat round) or a gone receiver's share waits for a live one to read it.
+      const merged = this.receivers.settle(stream, t);
+      if (merged) this.onBatchInputs(stream, t, merged);
+      else retry(100);
       return;
     }
     for (const target of asks) {

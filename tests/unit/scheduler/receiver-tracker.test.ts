@@ -111,4 +111,22 @@ describe('ReceiverTracker', () => {
     expect(tracker.missing('lines', 10_500)).toBeUndefined();
     expect(ids(tracker.share(share(undefined, 10_500, 'x1')))).toEqual(['x1']);
   });
+
+  it('settles a batch no receiver may hold records of (all were down, or started after it) as empty — not before membership is known', () => {
+    const { clock, tracker } = setup();
+    tracker.heartbeat(hb('r-a'));
+    // r-a is silent through 10_500 … 12_000, judged gone, then restarts with its first batch after.
+    clock.advance(3000);
+    expect(tracker.expire()).toEqual(['r-a']);
+    // Gone and no live receiver to read its log: batch 10_500 (it was alive then) waits.
+    expect(tracker.settle('lines', 10_500)).toBeUndefined();
+    tracker.heartbeat(hb('r-a', 13_500, 'b'));
+    // Batch 12_500: r-a was silent long before and its new process starts after it: nobody holds anything.
+    expect(tracker.settle('lines', 12_500)).toEqual([]);
+    // Batch 10_500: r-a's new process says it owns nothing before 13_500 — its log held nothing of 10_500 (a restarted
+    // receiver's first batch is its earliest recovered one, ingest.ts streamsSummary) — so nothing is missing.
+    expect(tracker.missing('lines', 10_500)).toEqual([]);
+    expect(tracker.settle('lines', 10_500)).toEqual([]);
+    expect(setup({ warmAtMs: 99_999 }).tracker.settle('lines', 10_500)).toBeUndefined();
+  });
 });
