@@ -262,6 +262,17 @@ export class JobGenerator {
     }
   }
 
+  /** The final input lists of batches still needed (announced, not yet finished) whose time is at or before `cutoffMs`. */
+  inputsUpTo(cutoffMs: number): Array<{ stream: string; batchTimeMs: number; blocks: InputBlock[] }> {
+    const out: Array<{ stream: string; batchTimeMs: number; blocks: InputBlock[] }> = [];
+    for (const [key, blocks] of this.readyInputs) {
+      const at = key.lastIndexOf('@');
+      const t = Number(key.slice(at + 1));
+      if (t <= cutoffMs) out.push({ stream: key.slice(0, at), batchTimeMs: t, blocks });
+    }
+    return out;
+  }
+
   /** A run finished (committed or failed): out of its job's queue, into its history. */
   retire(run: BatchRun): void {
     const queue = this.queues.get(run.job.id)!;

@@ -60,6 +60,8 @@ export interface ReceiverTrackerOptions {
   /** Before this time no batch completes unless a heartbeat round was heard (`warm`). */
   warmAtMs: number;
   log: Logger;
+  /** Told which shares (in merge order) made each merged list, so the batch's trace continues from them. */
+  onMerged?(shares: readonly Block[][], merged: Block[]): void;
 }
 
 interface Pending {
@@ -209,6 +211,7 @@ export class ReceiverTracker {
     const ids = [...p.shares.keys()].sort();
     const blocks: Block[] = [];
     for (const id of ids) for (const b of p.shares.get(id)!) blocks.push(b);
+    this.opts.onMerged?.(ids.map((id) => p.shares.get(id)!), blocks);
     this.pending.delete(key);
     return this.complete(key, p.stream, p.batchTimeMs, blocks, ids);
   }

@@ -34,13 +34,15 @@ import { Backpressure } from './backpressure.js';
 import { BatchDag, type BatchFinishedListener } from './batch-dag.js';
 import type { BatchRun, InputBlock, StageRun } from './batch-run.js';
 import type { BatchSourceHost } from './batch-source.js';
-import { BatchTelemetry } from './batch-telemetry.js';
+import { BatchTelemetry, inheritInputTrace } from './batch-telemetry.js';
 import { CacheRegistry, type RestoredBatch } from './cache-registry.js';
 import { taskTimeoutMs, type SchedulerConfig } from './config.js';
 import type { Reply, SchedulerEvent } from './events.js';
 import { ExecutorTracker, type ExecutorChange, type TrackedExecutor } from './executor-tracker.js';
 import { ForeachRunner } from './foreach-runner.js';
 import { ReceiverTracker } from './receiver-tracker.js';
+import { observeGauge } from '../../lib/telemetry/metrics.js';
+import { Attr } from '../../lib/telemetry/tracing.js';
 import { JobGenerator } from './job-generator.js';
 import type { JobRecord } from './job-journal.js';
 import { JobManager, type LoadedJobRequest } from './job-manager.js';
@@ -121,8 +123,14 @@ export class Scheduler implements BatchSourceHost {
       receiverTimeoutMs: config.receiverTimeout,
       warmAtMs: clock.now() + 1.5 * config.receiverHeartbeatInterval,
       log,
+      onMerged: (shares, merged) => inheritInputTrace(shares, merged),
     });
     this.generator.askInputs = (stream, t, retry) => this.askShares(stream, t, retry);
+    // Per-receiver ingest rates, as the receivers' heartbeats report them (also in GetStatus.receivers).
+    observeGauge('rivulet.receiver.ingest_rate', 'Records per second each receiver acked, per stream (its last heartbeat interval)', '{record}/s', () =>
+      this.receivers.alive().flatMap((r) => [...r.streams].map(([stream, st]) => ({ value: st.recordsPerSecond, attributes: { 'rivulet.receiver_id': r.receiverId, [Attr.STREAM]: stream } }))),
+    );
+    observeGauge('rivulet.receivers.alive', 'Receivers the scheduler hears (their shares of every batch are waited for)', '{receiver}', () => [{ value: this.receivers.alive().length }]);
     this.cache = new CacheRegistry(this.executors, ports, this.incarnation);
     this.state = new StateRecovery(this.cache, ports, post, log);
     this.replication = new ReplicationManager(config.replication, this.executors, this.cache, ports, post, log);
@@ -224,6 +232,8 @@ export class Scheduler implements BatchSourceHost {
     if (this.config.speculation) this.every(2, this.config.speculationInterval, () => this.post({ type: 'speculationCheck' }));
     // Best-effort: a receiver that missed a change (or started since) has it within one interval.
     if (this.backpressure) this.every(3, this.config.batchInterval, () => this.backpressure?.publish());
+    // batch.inputs lost to a NATS outage would leave planned batches unstarted: published again while unfinished.
+    this.every(4, 1000, () => this.post({ type: 'republishInputs' }));
   }
 
   /** Backpressure's current limits (status, metrics); empty when off. */
@@ -296,6 +306,12 @@ export class Scheduler implements BatchSourceHost {
         if (merged) this.onBatchInputs(e.msg.stream, e.msg.batchTimeMs, merged);
         return;
       }
+      case 'republishInputs':
+        // As first published: the replicas each block was announced on (executors split map tasks by them).
+        for (const r of this.generator.inputsUpTo(this.clock.now() - this.config.batchInterval - this.config.batchReadyTimeout)) {
+          this.publishInputs(r.stream, r.batchTimeMs, r.blocks.map((b) => ({ ...b, executorIds: [...(b.announcedOn ?? b.executorIds)] })));
+        }
+        return;
       case 'receiverHeartbeat':
         this.receivers.heartbeat(e.msg, e.seenAtMs, e.warm);
         return this.completeInputs();
@@ -460,6 +476,7 @@ export class Scheduler implements BatchSourceHost {
         tasks: this.tasks,
         backpressure: this.backpressure !== undefined,
         rateLimits: this.rateLimits(),
+        receivers: this.receivers.list(),
         slowExecutorRatio: this.config.slowExecutorRatio,
         group: {
           sizeOf: (jobId) => this.planner.describe(jobId),
@@ -545,13 +562,18 @@ export class Scheduler implements BatchSourceHost {
 
   /** A batch's final block list (every receiver's share, receiver-tracker.ts): executors start planned batches on it. */
   private onBatchInputs(stream: string, t: number, blocks: InputBlock[]): void {
+    this.publishInputs(stream, t, blocks);
+    this.onBatchReady(stream, t, blocks);
+  }
+
+  private publishInputs(stream: string, t: number, blocks: InputBlock[]): void {
     try {
       this.ports.publishBatchInputs?.({ stream, batchTimeMs: t, batchIntervalMs: this.config.batchInterval, blocks: blocks.map((b) => ({ blockId: b.blockId, records: b.records, bytes: b.bytes, executorIds: [...b.executorIds] })) });
     } catch (err) {
-      // Best-effort like every NATS event: executors ask a receiver (GetBatchBlocks merged) after batchReadyTimeout.
+      // Best-effort like every NATS event: it is published again while the batch is unfinished (republishInputs), and
+      // executors ask a receiver (GetBatchBlocks merged) after batchReadyTimeout.
       this.log.warn({ err: errorMessage(err), stream, batchTimeMs: t }, 'could not publish batch.inputs');
     }
-    this.onBatchReady(stream, t, blocks);
   }
 
   /**
