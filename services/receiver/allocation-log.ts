@@ -70,6 +70,8 @@ export interface WalKv {
   entries(filter: string): Promise<Array<{ key: string; value: Uint8Array }>>;
   /** Remove every key matching `filter`, leaving no marker behind. */
   purge(filter: string): Promise<void>;
+  /** Every key matching `filter` (values not read). Absent: orphans of other receivers are not purged. */
+  listKeys?(filter: string): Promise<string[]>;
 }
 
 export interface LoggedBlock extends StoredBlockRef {
@@ -288,6 +290,34 @@ export class AllocationLog {
     }
     if (corrupt > 0) this.log.error({ corrupt, bucket: this.opts.bucket }, 'write-ahead log: records skipped as undecodable');
     return out.sort((a, b) => (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0));
+  }
+
+  /**
+   * Purge the entries of other receivers whose newest logged batch is at or before `horizonMs` (a receiver id
+   * that is gone for good — a replaced pod's name — would otherwise leave its last retainBatches of blocks in the
+   * bucket forever; a live receiver purges its own). Best-effort, at start; returns the receiver tokens purged.
+   */
+  async purgeOrphans(horizonMs: number): Promise<string[]> {
+    if (!this.kv.listKeys) return [];
+    const newest = new Map<string, number>();
+    for (const key of await this.kv.listKeys('blk.>')) {
+      // blk.<receiver>.<stream>.<batchTimeMs>.<incarnation>-<n>
+      const parts = key.split('.');
+      if (parts.length !== 5 || parts[1] === this.recv) continue;
+      const t = Number(parts[3]);
+      if (Number.isFinite(t)) newest.set(parts[1]!, Math.max(newest.get(parts[1]!) ?? 0, t));
+    }
+    const purged: string[] = [];
+    for (const [recv, t] of newest) {
+      if (t > horizonMs) continue;
+      await this.kv.purge(`blk.${recv}.>`);
+      await this.kv.purge(`ann.${recv}.*`);
+      purged.push(recv);
+    }
+    if (purged.length > 0) {
+      this.log.info({ receivers: purged, horizonMs, bucket: this.opts.bucket }, 'write-ahead log: purged the entries of receivers that logged nothing within the retention window (gone for good)');
+    }
+    return purged;
   }
 
   /**

@@ -93,6 +93,8 @@ await runService('receiver', receiverConfigSchema, async (config, log) => {
   // GetBatchBlocks answers for them (the scheduler keeps asking for a batch it waits on).
   const boundary = Math.floor(clock.now() / config.batchInterval) * config.batchInterval;
   ingest.recover(await wal.recover(boundary - config.retainBatches * config.batchInterval));
+  // Receivers gone for good (a replaced pod's name) left their last entries: nobody needs them past the window.
+  wal.purgeOrphans(boundary - config.retainBatches * config.batchInterval).catch((err: unknown) => log.warn({ err: String(err) }, 'could not purge old receivers\' write-ahead log entries; tried again at the next start'));
 
   // One address or several (a leader and standbys): ListStreams goes to the leader.
   const scheduler = new SchedulerEndpoints(config.schedulerAddress);

@@ -46,6 +46,9 @@ class FakeKv implements WalKv {
     for (const k of [...this.data.keys()]) if (matches(filter, k)) this.data.delete(k);
     return Promise.resolve();
   }
+  listKeys(filter: string) {
+    return Promise.resolve([...this.data.keys()].filter((k) => matches(filter, k)));
+  }
   keys(prefix: string): string[] {
     return [...this.data.keys()].filter((k) => k.startsWith(prefix)).sort();
   }
@@ -315,6 +318,22 @@ describe('AllocationLog: another receiver\'s entries (several receivers)', () =>
       ['s1', 6, 9],
     ]);
     expect(await reader.readSessionRanges('r-a', 'lines', 's3')).toEqual([]);
+  });
+
+  it("purges at start the entries of receivers that logged nothing within the window (gone for good), never its own or a recent one's", async () => {
+    const kv = new FakeKv();
+    const blk = (blockId: string, batchTimeMs: number) => ({ stream: 'lines', batchTimeMs, blockId, records: 1, bytes: 1, executorIds: ['e1'] });
+    await walOf(kv, 'old-pod').logBlock(blk('input.old.1', 1000));
+    walOf(kv, 'old-pod').markAnnounced('lines', 1000);
+    await walOf(kv, 'live-pod').logBlock(blk('input.live.1', 1000));
+    await walOf(kv, 'live-pod').logBlock(blk('input.live.2', 9000));
+    await walOf(kv, 'me').logBlock(blk('input.me.1', 1000));
+    await flush();
+    expect(await walOf(kv, 'me').purgeOrphans(5000)).toEqual(['old-pod']);
+    expect(kv.keys('blk.old-pod.')).toEqual([]);
+    expect(kv.keys('ann.old-pod.')).toEqual([]);
+    expect(kv.keys('blk.live-pod.')).toHaveLength(2);
+    expect(kv.keys('blk.me.')).toHaveLength(1);
   });
 });
 
