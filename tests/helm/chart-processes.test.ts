@@ -9,7 +9,7 @@
  * 127.0.0.1, the chart's ports → free local ports, mount paths → those directories, and the NATS URL
  * → a real local nats-server. Every process must pass its rendered probes (grpc.health SERVING:
  * the native grpc probe in plaintext, an exec probe over TLS) and the scheduler must see every
- * executor alive under its pod name. Then the
+ * executor and both receivers alive under their pod names. Then the
  * `helm test` hook Pod's script runs the same way and must push records and read one batch of word
  * counts.
  *
@@ -28,6 +28,7 @@ import { connect, type PeerCertificate } from 'node:tls';
 import { status as Status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dial, unary } from '../../lib/grpc/client.js';
+import { SchedulerEndpoints } from '../../lib/grpc/scheduler-endpoints.js';
 import { startNatsServer, type NatsServerHandle } from '../../lib/process/nats-server.js';
 import { freePort } from '../../lib/process/ports.js';
 import { stopChild } from '../../lib/process/supervise.js';
@@ -140,6 +141,7 @@ function runChart(values: { externalNats: { url: string } } & Record<string, unk
   const natsUrl = values.externalNats.url;
   const procs: Proc[] = [];
   const executorIds: string[] = [];
+  const receiverIds: string[] = [];
   let nats: NatsServerHandle;
   let objs: K8sObject[] = [];
   let root = '';
@@ -298,9 +300,15 @@ function runChart(values: { externalNats: { url: string } } & Record<string, unk
         expect(env.RIVULET_ADVERTISE_ADDRESS).toBe(`127.0.0.1:${pod.port}`);
         executorIds.push(pod.name);
       }
+      if (pod.component === 'receiver') {
+        expect(env.RIVULET_RECEIVER_ID).toBe(pod.name);
+        expect(env.RIVULET_ADVERTISE_ADDRESS).toBe(`127.0.0.1:${pod.port}`);
+        receiverIds.push(pod.name);
+      }
       spawnContainer(pod.name, pod.component, `127.0.0.1:${pod.port}`, pod.container, env);
     }
     expect(executorIds).toHaveLength(2);
+    expect(receiverIds).toHaveLength(2);
 
     // Like Kubernetes, everything starts at once; each must get to SERVING on its own.
     await Promise.all(
@@ -328,17 +336,26 @@ function runChart(values: { externalNats: { url: string } } & Record<string, unk
     for (const [what, failure] of await Promise.all(others)) expect(failure, what).toBeUndefined();
   }, 90_000);
 
-  it('the scheduler sees every executor alive under its pod name, at its advertised address', async () => {
-    const scheduler = procs.find((p) => p.component === 'scheduler')!;
-    const schedulerClient = dial.scheduler(scheduler.address, { security: client });
+  it('the scheduler sees every executor and receiver alive under its pod name, at its advertised address', async () => {
+    // Two schedulers race for the lease: ask whichever leads (a standby answers UNAVAILABLE naming it).
+    const schedulers = new SchedulerEndpoints(procs.filter((p) => p.component === 'scheduler').map((p) => p.address).join(','), { security: client });
+    const getStatus = () => schedulers.call((c) => unary(c, c.getStatus, { recentBatches: 0 }, { timeoutMs: 2000 }), { idempotent: true });
     try {
       const deadline = Date.now() + 15_000;
       let executors: Array<{ executorId: string; state: string; address: string; slots: number }> = [];
       for (;;) {
-        const status = await unary(schedulerClient, schedulerClient.getStatus, { recentBatches: 0 }, { timeoutMs: 2000 });
+        const status = await getStatus();
         executors = status.executors;
         if (executorIds.every((id) => executors.some((e) => e.executorId === id && e.state === 'ALIVE'))) break;
         if (Date.now() > deadline) throw new Error(`executors not alive: ${JSON.stringify(executors)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      // And both receivers, by their pod names, at their pod addresses (the scheduler asks each there for its share).
+      for (;;) {
+        const status = await getStatus();
+        const alive = status.receivers.filter((r) => r.state === 'ALIVE');
+        if (receiverIds.every((id) => alive.some((r) => r.receiverId === id && r.address === procs.find((p) => p.name === id)!.address))) break;
+        if (Date.now() > deadline) throw new Error(`receivers not alive at their addresses: ${JSON.stringify(status.receivers)}`);
         await new Promise((r) => setTimeout(r, 100));
       }
       const configured = find(objs, 'ConfigMap', `${executorIds[0]!.split('-').slice(0, -2).join('-')}`).data.RIVULET_SLOTS;
@@ -348,7 +365,7 @@ function runChart(values: { externalNats: { url: string } } & Record<string, unk
         expect(String(e.slots)).toBe(configured);
       }
     } finally {
-      schedulerClient.close();
+      schedulers.close();
     }
   });
 
