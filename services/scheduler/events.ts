@@ -36,6 +36,8 @@ export type SchedulerEvent =
   | { type: 'tick'; batchTimeMs: number }
   | { type: 'batchReady'; msg: BatchReadyMessage }
   | { type: 'inputTimeout'; batchTimeMs: number }
+  /** A silent receiver's health probe answered (receiver-tracker.ts). */
+  | { type: 'receiverProbed'; receiverId: string; incarnation: string; serving: boolean }
   /** Publish batch.inputs again for batches still unfinished (a NATS outage may have lost it: executors and receivers wait on it). */
   | { type: 'republishInputs' }
   /** A receiver's heartbeat (`seenAtMs`/`warm`: replayed from what main.ts heard while this scheduler was a standby). */

@@ -185,6 +185,16 @@ export function schedulerPorts(d: PortDeps): SchedulerPorts {
     publishExecutorLost: (msg) => publish(d.nc, subjects.executorLost(msg.executorId), msg),
     publishStreams: (msg) => publish(d.nc, subjects.streams, msg),
     publishBatchInputs: (msg) => publish(d.nc, subjects.batchInputs(msg.stream), msg),
+    probeReceiver: async (address, timeoutMs) => {
+      const health = dial.health(address);
+      try {
+        return (await unary(health, health.check, { service: '' }, { timeoutMs })).status === 'SERVING';
+      } catch {
+        return false;
+      } finally {
+        health.close();
+      }
+    },
     publishRateLimits: (msg) => publish(d.nc, subjects.rateLimits, msg),
   };
 }

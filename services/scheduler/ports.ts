@@ -65,6 +65,8 @@ export interface SchedulerPorts {
    * `target` the share of `target.receiverId` asked at `target.address` (itself, or a live receiver reading a gone one's log).
    */
   fetchBatchBlocks(stream: string, batchTimeMs: number, target?: { receiverId: string; address: string }): Promise<{ complete: boolean; blocks: InputBlock[] }>;
+  /** Whether a receiver's gRPC health answers SERVING within `timeoutMs` (a silent receiver is probed before it is judged gone). */
+  probeReceiver?(address: string, timeoutMs: number): Promise<boolean>;
   /** Fire-and-forget: a batch's final merged block list (NATS `batch.inputs`), for executors and receivers. */
   publishBatchInputs?(msg: BatchReadyMessage): void;
   publishBatchCompleted(msg: BatchCompletedMessage): void;

@@ -44,6 +44,8 @@ export interface ReceiverInfo {
   address: string;
   state: 'ALIVE' | 'GONE';
   lastSeenMs: number;
+  /** A health probe of this silent receiver is out. */
+  probing?: boolean;
   streams: Map<string, { firstBatchTimeMs: number; recordsPerSecond: number }>;
 }
 
@@ -62,6 +64,13 @@ export interface ReceiverTrackerOptions {
   log: Logger;
   /** Told which shares (in merge order) made each merged list, so the batch's trace continues from them. */
   onMerged?(shares: readonly Block[][], merged: Block[]): void;
+  /**
+   * Probe a silent receiver's gRPC health before judging it gone; the answer comes back through `probed`. A
+   * receiver that still answers (only its heartbeats are late: a busy event loop, NATS trouble of its own) is
+   * not judged gone — taking its share from its log while it still stores blocks could lose what it acks next.
+   * Absent: silence alone judges (unit tests).
+   */
+  probe?(r: ReceiverInfo): void;
 }
 
 interface Pending {
@@ -115,11 +124,14 @@ export class ReceiverTracker {
     if (!this.warm && now >= this.opts.warmAtMs) this.warm = true;
     const gone: string[] = [];
     for (const r of this.receivers.values()) {
-      if (r.state === 'ALIVE' && now - r.lastSeenMs > this.opts.receiverTimeoutMs) {
-        r.state = 'GONE';
-        gone.push(r.receiverId);
-        this.opts.log.warn({ receiverId: r.receiverId, silentMs: now - r.lastSeenMs }, 'receiver gone (receiverTimeout): its shares of open batches are read from its write-ahead log');
+      if (r.state !== 'ALIVE' || now - r.lastSeenMs <= this.opts.receiverTimeoutMs || r.probing) continue;
+      if (this.opts.probe) {
+        r.probing = true;
+        this.opts.probe(r);
+        continue;
       }
+      this.markGone(r, now);
+      gone.push(r.receiverId);
     }
     // A batch nobody waits for any more (no job read it in time) is not kept.
     for (const [key, p] of this.pending) if (p.batchTimeMs < now - 100 * this.opts.batchIntervalMs) this.pending.delete(key);
@@ -128,6 +140,29 @@ export class ReceiverTracker {
       if (r.state === 'GONE' && now - r.lastSeenMs > 100 * this.opts.batchIntervalMs + this.opts.receiverTimeoutMs) this.receivers.delete(id);
     }
     return gone;
+  }
+
+  /** A silent receiver's health probe answered. Returns true when it is now judged gone. */
+  probed(receiverId: string, incarnation: string, serving: boolean): boolean {
+    const r = this.receivers.get(receiverId);
+    if (!r || !r.probing) return false;
+    r.probing = false;
+    if (r.incarnation !== incarnation || r.state !== 'ALIVE') return false;
+    const now = this.opts.clock.now();
+    // Heard from since the probe went out: nothing to judge.
+    if (now - r.lastSeenMs <= this.opts.receiverTimeoutMs) return false;
+    if (serving) {
+      this.opts.log.warn({ receiverId, silentMs: now - r.lastSeenMs }, 'receiver silent but answering its health probe: still waited for (its heartbeats are late)');
+      r.lastSeenMs = now;
+      return false;
+    }
+    this.markGone(r, now);
+    return true;
+  }
+
+  private markGone(r: ReceiverInfo, now: number): void {
+    r.state = 'GONE';
+    this.opts.log.warn({ receiverId: r.receiverId, silentMs: now - r.lastSeenMs }, 'receiver gone (receiverTimeout, and no answer to a health probe): its shares of open batches are read from its write-ahead log');
   }
 
   /**

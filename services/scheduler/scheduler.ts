@@ -124,6 +124,15 @@ export class Scheduler implements BatchSourceHost {
       warmAtMs: clock.now() + 1.5 * config.receiverHeartbeatInterval,
       log,
       onMerged: (shares, merged) => inheritInputTrace(shares, merged),
+      probe: ports.probeReceiver
+        ? (r) => {
+            const { receiverId, incarnation } = r;
+            ports.probeReceiver!(r.address, Math.min(config.receiverTimeout, 1000)).then(
+              (serving) => this.post({ type: 'receiverProbed', receiverId, incarnation, serving }),
+              () => this.post({ type: 'receiverProbed', receiverId, incarnation, serving: false }),
+            );
+          }
+        : undefined,
     });
     this.generator.askInputs = (stream, t, retry) => this.askShares(stream, t, retry);
     // Per-receiver ingest rates, as the receivers' heartbeats report them (also in GetStatus.receivers).
@@ -311,6 +320,9 @@ export class Scheduler implements BatchSourceHost {
         for (const r of this.generator.inputsUpTo(this.clock.now() - this.config.batchInterval - this.config.batchReadyTimeout)) {
           this.publishInputs(r.stream, r.batchTimeMs, r.blocks.map((b) => ({ ...b, executorIds: [...(b.announcedOn ?? b.executorIds)] })));
         }
+        return;
+      case 'receiverProbed':
+        if (this.receivers.probed(e.receiverId, e.incarnation, e.serving)) this.completeInputs();
         return;
       case 'receiverHeartbeat':
         this.receivers.heartbeat(e.msg, e.seenAtMs, e.warm);

@@ -129,4 +129,36 @@ describe('ReceiverTracker', () => {
     expect(tracker.settle('lines', 10_500)).toEqual([]);
     expect(setup({ warmAtMs: 99_999 }).tracker.settle('lines', 10_500)).toBeUndefined();
   });
+
+  it('with probes, a silent receiver is judged gone only when its health probe fails; one that answers is still waited for', () => {
+    const clock = new ManualClock(10_000);
+    const probes: string[] = [];
+    const tracker = new ReceiverTracker({ clock, batchIntervalMs: INTERVAL, receiverTimeoutMs: 1000, warmAtMs: 0, log, probe: (r) => probes.push(r.receiverId) });
+    tracker.heartbeat(hb('r-a'));
+    tracker.heartbeat(hb('r-b'));
+    expect(tracker.share(share('r-a', 10_500, 'a1'))).toBeUndefined();
+    clock.advance(1100);
+    tracker.heartbeat(hb('r-a'));
+    expect(tracker.expire()).toEqual([]);
+    expect(probes).toEqual(['r-b']);
+    // One probe at a time.
+    expect(tracker.expire()).toEqual([]);
+    expect(probes).toEqual(['r-b']);
+    // It answers: busy, not dead — still waited for, and probed again only after another silent timeout.
+    expect(tracker.probed('r-b', 'a', true)).toBe(false);
+    expect(tracker.missing('lines', 10_500)).toEqual([{ receiverId: 'r-b', address: 'r-b:1' }]);
+    clock.advance(500);
+    tracker.heartbeat(hb('r-a'));
+    tracker.expire();
+    expect(probes).toEqual(['r-b']);
+    clock.advance(600);
+    tracker.heartbeat(hb('r-a'));
+    tracker.expire();
+    expect(probes).toEqual(['r-b', 'r-b']);
+    // Now it does not answer: gone, its share asked of r-a (its log).
+    expect(tracker.probed('r-b', 'a', false)).toBe(true);
+    expect(tracker.missing('lines', 10_500)).toEqual([{ receiverId: 'r-b', address: 'r-a:1' }]);
+    // A stale answer (another incarnation, or heard from meanwhile) judges nothing.
+    expect(tracker.probed('r-b', 'a', false)).toBe(false);
+  });
 });
