@@ -8,7 +8,8 @@
  * - Membership: a receiver announces itself on `rivulet.receiver.heartbeat.<id>`
  *   (every receiverHeartbeatInterval, and at once when it starts a stream, with
  *   the first batch it owns of each stream) before any push of that batch can
- *   be acked there. Silent for `receiverTimeout`: gone.
+ *   be acked there. Silent for `receiverTimeout` and not answering a gRPC
+ *   health probe (`probe`): gone.
  * - A receiver is *relevant* to batch T of stream S when it may hold acked
  *   records of T: it is live and its heartbeat does not say its first batch of S
  *   is after T; or it went silent less than a batch interval + receiverTimeout
