@@ -11,8 +11,7 @@
  *   BENCH_RUNS=5 BENCH_FAULTS=kill,stop RIVULET_LEASE_TIMEOUT=2s node dist/bench/scheduler-failover.js
  */
 import os from 'node:os';
-import type { BatchStatus } from '../client/index.js';
-import { percentile, sleep, steadyWordCount } from '../scenarios/steady-wordcount.js';
+import { backToNormalAt, batchDoneAt, percentile, sleep, steadyWordCount } from '../scenarios/steady-wordcount.js';
 import { machine, machineLine } from './machine.js';
 
 const runs = Number(process.env.BENCH_RUNS ?? 3);
@@ -29,7 +28,7 @@ const run = await steadyWordCount({
   batchInterval: `${intervalMs}ms`,
   env: { scheduler: { RIVULET_LEASE_TIMEOUT: leaseTimeout } },
 });
-const done = (b: BatchStatus) => Number(b.batchTimeMs) + b.totalDelayMs;
+const done = batchDoneAt;
 const leader = async () => (await run.client.status({ recentBatches: 0, allPages: false })).leader?.schedulerId ?? '';
 
 interface Outcome {
@@ -61,14 +60,7 @@ try {
       await sleep(6 * intervalMs);
       const after = (await run.batches()).filter((b) => done(b) > faultAt);
       const firstAfter = Math.min(...after.map(done));
-      const within = (d: number) => d <= Math.max(normal * 1.1, normal + 50);
-      let back = firstAfter;
-      for (let i = 0; i < after.length; i++) {
-        if (after.slice(i).every((b) => within(b.totalDelayMs))) {
-          back = i === 0 ? firstAfter : done(after[i - 1]!);
-          break;
-        }
-      }
+      const back = backToNormalAt(after, normal, firstAfter);
       outcomes.push({
         fault,
         gapMs: firstAfter - lastBefore,

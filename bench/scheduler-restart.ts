@@ -8,7 +8,7 @@
  *   npm run build && node dist/bench/scheduler-restart.js
  *   BENCH_LINES_PER_SECOND=100000 BENCH_DOWNTIME_MS=3000 node dist/bench/scheduler-restart.js
  */
-import { percentile, sleep, steadyWordCount } from '../scenarios/steady-wordcount.js';
+import { backToNormalAt, batchDoneAt, percentile, sleep, steadyWordCount } from '../scenarios/steady-wordcount.js';
 import { machine, machineLine } from './machine.js';
 
 const linesPerSecond = Number(process.env.BENCH_LINES_PER_SECOND ?? 100_000);
@@ -27,16 +27,9 @@ try {
   const restartedAt = Date.now();
   await sleep(12_000);
   const after = await run.batches();
-  const done = (b: (typeof after)[number]) => Number(b.batchTimeMs) + b.totalDelayMs;
+  const done = batchDoneAt;
   const missed = after.filter((b) => Number(b.batchTimeMs) < restartedAt);
-  const within = (d: number) => d <= Math.max(normal * 1.1, normal + 50);
-  let recoveredAt = restartedAt;
-  for (let i = 0; i < after.length; i++) {
-    if (after.slice(i).every((b) => within(b.totalDelayMs))) {
-      recoveredAt = i === 0 ? restartedAt : done(after[i - 1]!);
-      break;
-    }
-  }
+  const recoveredAt = backToNormalAt(after, normal, restartedAt);
   const result = {
     benchmark: 'scheduler-restart',
     machine: machine(),

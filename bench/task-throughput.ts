@@ -17,8 +17,17 @@
  *
  *   npm run build && node dist/bench/task-throughput.js
  *   BENCH_PARTITIONS (400) BENCH_BATCHES (8) BENCH_GROUP_SIZES ("1,auto")
+ *   BENCH_IDLE_SECONDS (6): how long each process's idle CPU is measured after
+ *     the batches (the job on empty batches): the per-task CPU is also given without it
+ *   BENCH_CPU_PROF_DIR: write CPU profiles of the scheduler, lineage and each
+ *     executor and its task threads (node --cpu-prof, on their exit at the end
+ *     of each group size) under it, to see where the time per task goes;
+ *     BENCH_CPU_PROF_INTERVAL_US (1000) is the sampling interval
+ *   BENCH_LOG_DIR: each process's log there (BENCH_LOG_LEVEL, warn)
+ *   BENCH_NODE_ARGS: extra node flags for the scheduler and executors (e.g. --perf-basic-prof for Linux perf)
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RivuletClient } from '../client/index.js';
@@ -30,6 +39,13 @@ import { machine, machineLine } from './machine.js';
 const partitions = Number(process.env.BENCH_PARTITIONS ?? 400);
 const batches = Number(process.env.BENCH_BATCHES ?? 8);
 const groupSizes = (process.env.BENCH_GROUP_SIZES ?? '1,auto').split(',').map((g) => g.trim());
+const idleSeconds = Number(process.env.BENCH_IDLE_SECONDS ?? 6);
+const cpuProfDir = process.env.BENCH_CPU_PROF_DIR;
+// E.g. --perf-basic-prof, to read the services with Linux perf (which samples CPU time only, unlike --cpu-prof's wall clock).
+const extraNodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+const cpuProfInterval = process.env.BENCH_CPU_PROF_INTERVAL_US ?? '1000';
+// Each process in a directory of its own, with node's default file names: an executor's task threads write theirs there too.
+const profileArgs = (name: string) => (cpuProfDir ? ['--cpu-prof', '--cpu-prof-interval', cpuProfInterval, '--cpu-prof-dir', join(cpuProfDir, name)] : []);
 const job = join(mkdtempSync(join(tmpdir(), 'rivulet-bench-')), 'fanout.ts');
 writeFileSync(
   job,
@@ -46,8 +62,15 @@ async function measure(groupSize: string) {
     slots: 2,
     batchInterval: '2s',
     blockInterval: '500ms',
-    logLevel: 'warn',
+    logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn',
+    ...(process.env.BENCH_LOG_DIR ? { logDir: join(process.env.BENCH_LOG_DIR, `g${groupSize}`) } : {}),
     env: { scheduler: { RIVULET_GROUP_SIZE: groupSize } },
+    nodeArgs: {
+      scheduler: [...extraNodeArgs, ...profileArgs(`scheduler-g${groupSize}`)],
+      'executor-1': [...extraNodeArgs, ...profileArgs(`executor-1-g${groupSize}`)],
+      'executor-2': [...extraNodeArgs, ...profileArgs(`executor-2-g${groupSize}`)],
+      lineage: profileArgs(`lineage-g${groupSize}`),
+    },
   });
   const a = cluster.addresses();
   const client = new RivuletClient(a);
@@ -56,6 +79,9 @@ async function measure(groupSize: string) {
     const drain = (async () => {
       for await (const _ of client.watchOutput(submitted.jobId, 'out')) void _;
     })().catch(() => undefined);
+    // Every process of the cluster (nats-server too): the CPU a task costs in all of them is what 2 cores must cover.
+    const procs = cluster.processes().map((p) => ({ name: p.kind === 'executor' ? 'executors' : p.name, pid: p.pid }));
+    const cpuNow = () => procs.map((p) => cpuMs(p.pid));
     const pusher = client.pusher('lines');
     const lines = Array.from({ length: 2000 }, (_, i) => `line ${i}`);
     let pushing = true;
@@ -65,19 +91,22 @@ async function measure(groupSize: string) {
         await sleep(500);
       }
     })();
-    const schedulerPid = cluster.processes().find((p) => p.name === 'scheduler')!.pid;
     let done: Awaited<ReturnType<typeof client.status>>['jobs'][number]['recentBatches'] = [];
     // The CPU window opens once two batches are done (warm-up) and closes when `batches` more are.
-    let window: { cpuMs: number; completed: number } | undefined;
-    let cpuPerTask = NaN;
+    let window: { cpuMs: number[]; completed: number; at: number } | undefined;
+    let windowCpu: { ms: number[]; seconds: number; tasks: number } | undefined;
     for (;;) {
       const st = await client.status({ recentBatches: 1000 });
       done = st.jobs[0]!.recentBatches.filter((b) => b.state === 'COMPLETED' && Number(b.inputRecords) > 0);
       const completed = st.jobs[0]!.recentBatches.filter((b) => b.state === 'COMPLETED');
-      if (!window && done.length >= 2) window = { cpuMs: cpuMs(schedulerPid), completed: completed.length };
+      if (!window && done.length >= 2) window = { cpuMs: cpuNow(), completed: completed.length, at: performance.now() };
       if (window && done.length >= batches + 2) {
-        const tasksInWindow = completed.slice(window.completed).reduce((n, b) => n + b.tasks, 0);
-        cpuPerTask = (cpuMs(schedulerPid) - window.cpuMs) / Math.max(1, tasksInWindow);
+        const now = cpuNow();
+        windowCpu = {
+          ms: procs.map((_, i) => now[i]! - window!.cpuMs[i]!),
+          seconds: (performance.now() - window.at) / 1000,
+          tasks: Math.max(1, completed.slice(window.completed).reduce((n, b) => n + b.tasks, 0)),
+        };
         break;
       }
       await sleep(500);
@@ -85,6 +114,27 @@ async function measure(groupSize: string) {
     pushing = false;
     await pushLoop;
     await pusher.close();
+    // Then the idle cost, once warm: the job running empty batches, heartbeats, timers, this loop's status calls.
+    // It is paid whatever the tasks, so the per-task figures are also given without it.
+    await sleep(2 * 2000);
+    const idleFrom = { cpu: cpuNow(), at: performance.now() };
+    for (let t = 0; t < idleSeconds * 2; t++) {
+      await client.status({ recentBatches: 1000 });
+      await sleep(500);
+    }
+    const idleTo = { cpu: cpuNow(), at: performance.now() };
+    const cpuPerTask: Record<string, number> = {};
+    const cpuPerTaskBeyondIdle: Record<string, number> = {};
+    procs.forEach((p, i) => {
+      const idlePerSecond = (idleTo.cpu[i]! - idleFrom.cpu[i]!) / ((idleTo.at - idleFrom.at) / 1000);
+      const ms = windowCpu!.ms[i]!;
+      cpuPerTask[p.name] = (cpuPerTask[p.name] ?? 0) + ms / windowCpu!.tasks;
+      cpuPerTaskBeyondIdle[p.name] = (cpuPerTaskBeyondIdle[p.name] ?? 0) + Math.max(0, ms - idlePerSecond * windowCpu!.seconds) / windowCpu!.tasks;
+    });
+    for (const m of [cpuPerTask, cpuPerTaskBeyondIdle]) {
+      m.total = Object.values(m).reduce((a, b) => a + b, 0);
+      for (const k of Object.keys(m)) m[k] = Number(m[k]!.toFixed(3));
+    }
     const measured = done.slice(2, 2 + batches);
     const rates = measured.map((b) => (b.tasks / Math.max(1, b.processingTimeMs)) * 1000);
     const endToEnd = measured.map((b) => (b.tasks / Math.max(1, b.totalDelayMs)) * 1000);
@@ -98,7 +148,11 @@ async function measure(groupSize: string) {
       totalDelayMs: { p50: percentile(measured.map((b) => b.totalDelayMs), 50) },
       tasksPerSecond: { p50: Math.round(percentile(rates, 50)), max: Math.round(Math.max(...rates)) },
       tasksPerSecondEndToEnd: { p50: Math.round(percentile(endToEnd, 50)), max: Math.round(Math.max(...endToEnd)) },
-      schedulerCpuMsPerTask: Number(cpuPerTask.toFixed(3)),
+      schedulerCpuMsPerTask: cpuPerTask.scheduler ?? NaN,
+      /** CPU per task in each process over the measured batches (executors summed, their task threads included), and the total. */
+      cpuMsPerTask: cpuPerTask,
+      /** The same less what each process spends idle (the job on empty batches, heartbeats, timers, the bench's status calls). */
+      cpuMsPerTaskBeyondIdle: cpuPerTaskBeyondIdle,
     };
   } finally {
     await client.close();
@@ -117,4 +171,12 @@ for (const r of points) {
       `over the total delay (p50 ${r.totalDelayMs.p50} ms) ${r.tasksPerSecondEndToEnd.p50} tasks/s (best ${r.tasksPerSecondEndToEnd.max})`,
   );
   console.log(`  scheduler CPU per task: ${r.schedulerCpuMsPerTask} ms (= at most ${Math.round(1000 / r.schedulerCpuMsPerTask)} tasks/s on one core)`);
+  const list = (m: Record<string, number>) =>
+    Object.entries(m)
+      .map(([name, ms]) => `${name} ${ms}`)
+      .join(', ');
+  console.log(`  CPU ms per task in every process: ${list(r.cpuMsPerTask)}`);
+  console.log(
+    `  …beyond each one's idle cost: ${list(r.cpuMsPerTaskBeyondIdle)} (2 cores cover at most ${Math.round(2000 / (r.cpuMsPerTaskBeyondIdle.total ?? NaN))} tasks/s)`,
+  );
 }

@@ -125,6 +125,13 @@ function ms(v: number): string {
   return v >= 10_000 ? `${(v / 1000).toFixed(1)}s` : `${Math.round(v)}ms`;
 }
 
+/** `nats: nats-2 at 127.0.0.1:4223, cluster rivulet of 3 servers, 3 replicas` (the scheduler's connection). */
+function formatNats(n: NonNullable<ClusterStatus['nats']>): string {
+  const where = n.connected ? `${n.serverName || '?'} at ${n.serverUrl}` : `disconnected (last ${n.serverName || '?'} at ${n.serverUrl}), reconnecting`;
+  const cluster = n.cluster ? `cluster ${n.cluster} of ${n.clusterSize} server${n.clusterSize === 1 ? '' : 's'}` : 'a single server';
+  return `nats: ${where}, ${cluster}, ${n.replicas} replica${n.replicas === 1 ? '' : 's'} of every stream (natsReplicas)`;
+}
+
 /** The human `rivulet status` report. */
 export function formatStatus(status: ClusterStatus, opts: { batches?: number } = {}): string {
   const out: string[] = [];
@@ -137,6 +144,7 @@ export function formatStatus(status: ClusterStatus, opts: { batches?: number } =
         `took the lease ${l.timesElected}×, lost it ${l.timesDeposed}×)`,
     );
   }
+  if (status.nats) out.push(formatNats(status.nats));
   out.push('');
   out.push('EXECUTORS');
   if (status.executors.length === 0) out.push('  (none registered: start executors with `rivulet up --executors N`)');

@@ -58,6 +58,8 @@ export interface WordCountClusterOptions {
   /** The services' log level when `logDir` is given (debug explains a figure event by event). @default 'info' */
   logLevel?: string;
   env?: Record<string, EnvMap>;
+  /** NATS servers: more than 1 starts a routed NATS cluster (natsReplicas: up to 3). @default 1 */
+  natsServers?: number;
   /** Schedulers: one leads, the others stand by. @default 1 */
   schedulers?: number;
 }
@@ -80,6 +82,7 @@ export async function startWordCount(opts: WordCountClusterOptions): Promise<Wor
     logLevel: opts.logDir ? (opts.logLevel ?? 'info') : 'warn',
     logDir: opts.logDir,
     env: opts.env,
+    natsServers: opts.natsServers,
     ...(opts.schedulers ? { schedulers: opts.schedulers } : {}),
   });
   try {
@@ -230,6 +233,22 @@ export async function steadyWordCount(
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** When a batch was done: its time plus its total delay. */
+export const batchDoneAt = (b: BatchStatus): number => Number(b.batchTimeMs) + b.totalDelayMs;
+
+/**
+ * When total delay was back to normal after a fault: the completion of the
+ * last batch over the bound (`normal` +10%, at least +50 ms) after which every
+ * batch of `after` stayed within it; `from` when none was over it.
+ */
+export function backToNormalAt(after: readonly BatchStatus[], normalMs: number, from: number): number {
+  const within = (d: number) => d <= Math.max(normalMs * 1.1, normalMs + 50);
+  for (let i = 0; i < after.length; i++) {
+    if (after.slice(i).every((b) => within(b.totalDelayMs))) return i === 0 ? from : batchDoneAt(after[i - 1]!);
+  }
+  return after.length > 0 ? batchDoneAt(after.at(-1)!) : from;
+}
 
 /**
  * Processing time with executor-3 of 3 slowed `slowdown`×, speculation on or

@@ -13,11 +13,15 @@
  * starts first, is given it: that port is probed free (`freePort()`), and if it
  * is taken by the time the receiver binds it, the receiver is started again with
  * backoff (`retryWhileAddressInUse`) — as is a control-plane process restarted
- * on its old port (a restarted receiver keeps its address). This module never
+ * on its old port (a restarted receiver keeps its address). With `natsServers`
+ * > 1 it starts a routed NATS cluster instead of one nats-server
+ * (lib/process/nats-cluster.ts) and gives every service all its URLs and
+ * `natsReplicas`, so chaos tests can kill NATS servers under a running
+ * cluster. This module never
  * decides anything about scheduling or storage: it only starts, waits for and
  * stops processes (through lib/process).
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { formatDuration, parseDuration } from '../config/index.js';
@@ -26,6 +30,8 @@ import { unary } from '../grpc/client.js';
 import { SchedulerEndpoints } from '../grpc/scheduler-endpoints.js';
 import { isAddressInUse } from '../process/errors.js';
 import { startNatsServer, type NatsServerHandle, type NatsServerOptions } from '../process/nats-server.js';
+import { startNatsCluster, type NatsClusterHandle } from '../process/nats-cluster.js';
+import { natsClusterConfig } from '../security/nats-permissions.js';
 import { freePort, isPortFree, retryWhileAddressInUse } from '../process/ports.js';
 import { startServiceProcess, type ServiceName, type ServiceProcess } from './service-process.js';
 import { ensureLocalSecurity, type LocalSecurity } from '../security/local-security.js';
@@ -67,6 +73,11 @@ export interface LocalClusterOptions {
    * every executor) or an executor id (`executor-2`); later keys win in that order.
    */
   env?: Record<string, EnvMap>;
+  /**
+   * Extra node flags per process (e.g. `--cpu-prof`, which NODE_OPTIONS refuses),
+   * keyed as `env`: `all`, a service name or an executor id; the most specific key wins.
+   */
+  nodeArgs?: Record<string, string[]>;
   /** Control-plane ports; 0 or absent picks a free one (`status`: the scheduler's status page). */
   ports?: { receiver?: number; scheduler?: number; lineage?: number; status?: number };
   /**
@@ -78,6 +89,15 @@ export interface LocalClusterOptions {
   whenPortTaken?: 'retry' | 'random';
   /** Where JetStream stores data when this launcher starts nats-server. @default a temp dir */
   natsStoreDir?: string;
+  /**
+   * Start a NATS cluster of this many routed nats-servers (lib/process/nats-cluster.ts;
+   * routes over mutual TLS with the NATS servers' certificate unless `insecure`)
+   * instead of one, and give every service all their URLs (the NATS client
+   * fails over between them). 1 = one nats-server. @default 1
+   */
+  natsServers?: number;
+  /** Every service's natsReplicas (RIVULET_NATS_REPLICAS). @default the smaller of natsServers and 3 */
+  natsReplicas?: number;
   /** Per-process start deadline. @default 20000 */
   startTimeoutMs?: number;
   /** Also wait until the scheduler sees every executor ALIVE (heartbeats arrived). @default true */
@@ -138,6 +158,8 @@ export interface LocalCluster {
   executors: ServiceProcess[];
   /** The nats-server this launcher started (absent with `natsUrl`); replaced by restartNats(). */
   readonly nats?: { pid: number; url: string; storeDir: string };
+  /** The NATS cluster this launcher started with `natsServers` > 1 (kill and restart its servers there). */
+  readonly natsCluster?: NatsClusterHandle;
   /** kill -9 the nats-server this launcher started (chaos tests); its JetStream store stays for restartNats(). */
   killNats(): Promise<void>;
   /** Start nats-server again on the same port and the same store (after killNats()), and wait until it is ready. */
@@ -227,7 +249,32 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     let natsUrl = opts.natsUrl;
     let nats: NatsServerHandle | undefined;
     let natsStartOptions: NatsServerOptions | undefined;
-    if (!natsUrl) {
+    let natsCluster: NatsClusterHandle | undefined;
+    const natsServers = opts.natsServers ?? 1;
+    if (!Number.isInteger(natsServers) || natsServers < 1) throw new ConfigError(`natsServers must be a positive integer (got ${natsServers})`);
+    if (natsServers > 1 && natsUrl) throw new ConfigError('natsServers starts a NATS cluster: it cannot be combined with natsUrl');
+    const natsReplicas = opts.natsReplicas ?? Math.min(natsServers, 3);
+    if (natsServers > 1) {
+      const storeRoot = opts.natsStoreDir ?? mkdtempSync(join(tmpdir(), 'rivulet-nats-'));
+      // Insecure clusters still need their cluster block (routes); it goes beside the stores.
+      const insecureConfig = (node: Parameters<typeof natsClusterConfig>[0] & { serverName: string }) => {
+        const file = join(storeRoot, `${node.serverName}.conf`);
+        writeFileSync(file, natsClusterConfig(node));
+        return file;
+      };
+      natsCluster = await startNatsCluster({
+        size: natsServers,
+        storeRoot,
+        removeStoreOnStop: true,
+        logDir,
+        detached: opts.detached,
+        startTimeoutMs,
+        tls: !!security,
+        configFile: (node) => (security ? security.natsClusterConfigFile(node.serverName, node) : insecureConfig(node)),
+      });
+      started.push(natsCluster);
+      natsUrl = natsCluster.url;
+    } else if (!natsUrl) {
       const natsSecurity = security ? { configFile: security.natsConfigFile(), tls: true } : {};
       natsStartOptions = logDir
         ? {
@@ -257,6 +304,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     const receiverAddresses = receiverPorts.map(addr).join(',');
     const base: EnvMap = {
       RIVULET_NATS_URL: natsUrl,
+      RIVULET_NATS_REPLICAS: String(natsReplicas),
       RIVULET_BATCH_INTERVAL: `${batch}ms`,
       RIVULET_BLOCK_INTERVAL: `${block}ms`,
       ...(opts.logLevel ? { RIVULET_LOG_LEVEL: opts.logLevel } : {}),
@@ -273,6 +321,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
         service,
         name,
         env: { ...securityEnv(service), ...envFor(service, name, env), RIVULET_PORT: String(port) },
+        nodeArgs: opts.nodeArgs?.[name] ?? opts.nodeArgs?.[service] ?? opts.nodeArgs?.all,
         logFile: logDir ? join(logDir, `${name}.log`) : undefined,
         detached: opts.detached,
         startTimeoutMs,
@@ -319,6 +368,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     let nextExecutor = 1;
     const executorEnv = (id: string, extra?: EnvMap): EnvMap => ({
       RIVULET_NATS_URL: natsUrl,
+      RIVULET_NATS_REPLICAS: String(natsReplicas),
       RIVULET_EXECUTOR_ID: id,
       ...(opts.slots !== undefined ? { RIVULET_SLOTS: String(opts.slots) } : {}),
       ...(opts.logLevel ? { RIVULET_LOG_LEVEL: opts.logLevel } : {}),
@@ -379,11 +429,14 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
       get nats() {
         return nats ? { pid: nats.pid, url: nats.url, storeDir: nats.storeDir } : undefined;
       },
+      natsCluster,
       killNats: async () => {
+        if (natsCluster) throw new Error('this cluster runs on a NATS cluster: kill one of its servers with natsCluster.kill(i)');
         if (!nats) throw new Error('this cluster runs on an external NATS server');
         await nats.kill();
       },
       restartNats: async () => {
+        if (natsCluster) throw new Error('this cluster runs on a NATS cluster: restart one of its servers with natsCluster.restart(i)');
         if (!nats || !natsStartOptions) throw new Error('this cluster runs on an external NATS server');
         if (stopped) throw new Error('the cluster is stopped');
         const old = nats;
@@ -431,6 +484,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
         ...(nats
           ? [{ name: 'nats-server', kind: 'nats-server' as const, pid: nats.pid, address: nats.url, logFile: logDir && join(logDir, 'nats-server.log') }]
           : []),
+        ...(natsCluster?.processes().map((p) => ({ name: p.name, kind: 'nats-server' as const, pid: p.pid, address: p.url, logFile: p.logFile })) ?? []),
         ...[lineage, ...schedulers, ...executors, ...receivers].map((p) => ({
           name: p.name,
           kind: p.service,
@@ -448,6 +502,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
         await Promise.all(schedulers.map((p) => p.stop(graceMs).catch(() => undefined)));
         await lineage.stop(graceMs).catch(() => undefined);
         await nats?.stop().catch(() => undefined);
+        await natsCluster?.stop().catch(() => undefined);
         started.length = 0;
         if (ownSecurityDir) rmSync(ownSecurityDir, { recursive: true, force: true });
       },

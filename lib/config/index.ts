@@ -63,6 +63,13 @@ export const bool = (def: boolean) =>
 export const commonOptions = {
   /** NATS server(s), comma separated. */
   natsUrl: z.string().default('nats://127.0.0.1:4222'),
+  /**
+   * Copies of every JetStream stream, KV bucket and object store this service
+   * creates (lib/nats/replicas.ts): 1 on a single nats-server, 3 on a 3-node
+   * JetStream cluster. An existing one with fewer is raised at start; more than
+   * the NATS cluster can place fails start-up.
+   */
+  natsReplicas: int(1, 1, 5),
   /** Interface the gRPC server binds to. */
   host: z.string().default('127.0.0.1'),
   /** gRPC port; 0 picks a free one. */

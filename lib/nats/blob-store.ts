@@ -4,8 +4,9 @@
  * message size): state checkpoints (lib/checkpoint/store.ts) and the
  * scheduler's journaled job bundles (services/scheduler/job-journal.ts).
  */
-import { Objm, type ObjectStore } from '@nats-io/obj';
+import type { ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { openReplicatedObjectStore, type ReplicaOptions } from './replicas.js';
 
 export interface BlobStore {
   put(name: string, data: Uint8Array): Promise<void>;
@@ -16,9 +17,9 @@ export interface BlobStore {
   deleteWhere(prefix: string, drop: (name: string) => boolean): Promise<number>;
 }
 
-/** Open (creating when missing) the bucket. */
-export async function openBlobStore(nc: NatsConnection, bucket: string): Promise<BlobStore> {
-  const os: ObjectStore = await new Objm(nc).create(bucket, { storage: 'file' });
+/** Open (creating when missing, with natsReplicas copies: lib/nats/replicas.ts) the bucket. */
+export async function openBlobStore(nc: NatsConnection, bucket: string, replicas: ReplicaOptions): Promise<BlobStore> {
+  const os: ObjectStore = await openReplicatedObjectStore(nc, bucket, replicas);
   return {
     async put(name, data) {
       await os.putBlob({ name }, data);
@@ -46,10 +47,10 @@ export async function openBlobStore(nc: NatsConnection, bucket: string): Promise
  * The bucket, opened on first use (only some jobs need it); a failed open is
  * retried by the next call instead of being remembered.
  */
-export function lazyBlobStore(nc: NatsConnection, bucket: string): () => Promise<BlobStore> {
+export function lazyBlobStore(nc: NatsConnection, bucket: string, replicas: ReplicaOptions): () => Promise<BlobStore> {
   let store: Promise<BlobStore> | undefined;
   return () =>
-    (store ??= openBlobStore(nc, bucket).catch((err: unknown) => {
+    (store ??= openBlobStore(nc, bucket, replicas).catch((err: unknown) => {
       store = undefined;
       throw err;
     }));

@@ -14,6 +14,7 @@ import { subjectTemplate, tracedProcess, tracedPublish } from '../telemetry/nats
 import { subjects } from './subjects.js';
 import { checkInput, rejectInput } from '../validation.js';
 import { processSecurity } from '../security/service-security.js';
+import { connectionWatch } from './reconnect.js';
 
 /** Wildcard subjects, for low-cardinality span names. */
 const templates: readonly string[] = Object.values(subjects as Record<string, unknown>).filter(
@@ -57,6 +58,29 @@ export async function connectNats(
     }
   })().catch(() => {});
   return nc;
+}
+
+/** Where a connection is: the server it uses now and that server's cluster (status pages; no request is made). */
+export interface NatsConnectionInfo {
+  connected: boolean;
+  serverName: string;
+  /** host:port of the server in use (the last one while reconnecting). */
+  serverUrl: string;
+  /** '' for a single server. */
+  cluster: string;
+  /** Servers the connected server advertises to clients, itself included (its latest INFO); 1 for a single server. */
+  clusterSize: number;
+}
+
+export function natsConnectionInfo(nc: NatsConnection): NatsConnectionInfo {
+  const info = nc.info;
+  return {
+    connected: !nc.isClosed() && connectionWatch(nc).connected,
+    serverName: info?.server_name ?? '',
+    serverUrl: nc.getServer(),
+    cluster: info?.cluster ?? '',
+    clusterSize: Math.max(1, info?.connect_urls?.length ?? 1),
+  };
 }
 
 export function publish(nc: NatsConnection, subject: string, message: unknown): void {

@@ -20,6 +20,16 @@
  * inside the stream's duplicate window): an attempt cut off by a disconnect
  * may have been applied before it is sent again.
  *
+ * The same holds for a NATS *cluster* (natsReplicas > 1), where losing a
+ * server has two more faces. The client fails over to another server: a
+ * 'disconnect' then a 'reconnect' like any other, and the attempt is sent
+ * again there. And a stream whose leader was on the lost server has no leader
+ * until JetStream elects one (seconds, nats-server's Raft election timeout):
+ * meanwhile a request to it is answered at once with "no responders", which
+ * nats.js turns into JetStreamNotEnabled. For an idempotent request that is a
+ * transient condition like the disconnect, so it is tried again after a short
+ * backoff (LEADERLESS_RETRY_*), within the same `timeoutMs` in all.
+ *
  * It never holds a reference to a request once it settled (no long-lived
  * promise is raced against, which would accumulate reactions).
  */
@@ -28,6 +38,21 @@ import { systemClock, type Clock } from '../clock.js';
 import { UnavailableError } from '../errors.js';
 
 type Connection = 'connected' | 'disconnected' | 'closed';
+
+/** First wait before sending again to a stream that had no leader; doubles up to the max. */
+const LEADERLESS_RETRY_MS = 50;
+const LEADERLESS_RETRY_MAX_MS = 500;
+
+/**
+ * Does `err` say the stream (or JetStream's meta group) has no leader right
+ * now? "No responders" to a JetStream request (nats.js JetStreamNotEnabled —
+ * on a server that has JetStream, only a leaderless stream answers so), or
+ * JetStream's own "temporarily unavailable" (API error 10008).
+ */
+export function isLeaderless(err: unknown): boolean {
+  const e = err as { name?: unknown; code?: unknown } | undefined;
+  return e?.name === 'JetStreamNotEnabled' || (e?.name === 'JetStreamApiError' && e.code === 10008);
+}
 
 export class ConnectionWatch {
   private state: Connection = 'connected';
@@ -76,10 +101,16 @@ export class ConnectionWatch {
       let settled = false;
       /** Generation of the attempt in flight; undefined while none is. */
       let inFlight: number | undefined;
+      /** The wait before sending again to a leaderless stream, while one is pending. */
+      let backoff: ReturnType<Clock['setTimeout']> | undefined;
+      let retryDelayMs = LEADERLESS_RETRY_MS;
+      /** What the last leaderless answer said, for the timeout's message. */
+      let leaderless: string | undefined;
       const finish = (settle: () => void) => {
         if (settled) return;
         settled = true;
         this.clock.clearTimeout(timer);
+        if (backoff !== undefined) this.clock.clearTimeout(backoff);
         this.listeners.delete(onChange);
         settle();
       };
@@ -91,7 +122,20 @@ export class ConnectionWatch {
           (err: unknown) => {
             // An attempt from before a disconnect failing (typically its own
             // timeout) says nothing: it was sent again, or will be on the reconnect.
-            if (generation === this.generation || this.state === 'closed') finish(() => reject(err instanceof Error ? err : new Error(String(err))));
+            if (generation !== this.generation && this.state !== 'closed') return;
+            if (settled) return;
+            if (this.state === 'connected' && isLeaderless(err)) {
+              // Sent again after the backoff, or at the reconnect should the connection drop meanwhile.
+              inFlight = undefined;
+              leaderless = err instanceof Error ? err.message : String(err);
+              backoff = this.clock.setTimeout(() => {
+                backoff = undefined;
+                if (!settled && this.state === 'connected' && inFlight === undefined) send();
+              }, retryDelayMs);
+              retryDelayMs = Math.min(retryDelayMs * 2, LEADERLESS_RETRY_MAX_MS);
+              return;
+            }
+            finish(() => reject(err instanceof Error ? err : new Error(String(err))));
           },
         );
       };
@@ -100,7 +144,15 @@ export class ConnectionWatch {
         if (this.state === 'closed' || (this.state === 'connected' && inFlight !== this.generation)) send();
       };
       const timer = this.clock.setTimeout(
-        () => finish(() => reject(new UnavailableError(`timeout: no answer from NATS within ${timeoutMs} ms${this.connected ? '' : ' (disconnected)'}`))),
+        () =>
+          finish(() =>
+            reject(
+              new UnavailableError(
+                `timeout: no answer from NATS within ${timeoutMs} ms${this.connected ? '' : ' (disconnected)'}` +
+                  (leaderless ? ` (the stream had no leader: ${leaderless})` : ''),
+              ),
+            ),
+          ),
         timeoutMs,
       );
       this.listeners.add(onChange);

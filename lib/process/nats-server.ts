@@ -10,6 +10,12 @@
  * With `logFile` its output goes to that file instead of a pipe, so it can
  * outlive the process that started it (`rivulet up --detach`): a Go program
  * writing to a pipe nobody reads any more dies of SIGPIPE.
+ *
+ * One server of a cluster (nats-cluster.ts) is started here too: its
+ * `cluster {}` block (routes, their TLS) is in its configuration file, and it
+ * gets a server name and a monitoring port on loopback, which the cluster
+ * launcher polls (/routez, /jsz) to know when the routes and JetStream's meta
+ * leader are up.
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
@@ -74,6 +80,13 @@ export interface NatsServerOptions {
   configFile?: string;
   /** The configuration requires TLS: the URL is `tls://…`. */
   tls?: boolean;
+  /** Server name (`-n`; JetStream in a cluster requires a unique one). @default nats-server's own */
+  serverName?: string;
+  /**
+   * HTTP monitoring on 127.0.0.1 at this port (`-m`); -1 lets nats-server pick
+   * one, read back from its log. @default none
+   */
+  monitorPort?: number;
 }
 
 export interface NatsServerHandle {
@@ -88,9 +101,12 @@ export interface NatsServerHandle {
   stop(graceMs?: number): Promise<void>;
   /** SIGKILL (chaos tests), and wait for exit; the store is kept (restart on it with `port` and `storeDir`). */
   kill(): Promise<void>;
+  /** `http://127.0.0.1:<port>` of the monitoring endpoint, with `monitorPort`. */
+  monitorUrl?: string;
 }
 
 const LISTENING = /Listening for client connections on ([^\s:]+|\[[^\]]+\]):(\d+)/;
+const MONITOR = /Starting http monitor on ([^\s:]+):(\d+)/;
 
 export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServerHandle> {
   const bin = findNatsServer();
@@ -101,7 +117,12 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   const server = await supervise({
     name: 'nats-server',
     command: bin,
-    args: [...(opts.configFile ? ['-c', opts.configFile] : []), '-a', '127.0.0.1', '-p', port, '-js', '-sd', storeDir],
+    args: [
+      ...(opts.configFile ? ['-c', opts.configFile] : []),
+      ...(opts.serverName ? ['-n', opts.serverName] : []),
+      ...(opts.monitorPort !== undefined ? ['-m', String(opts.monitorPort)] : []),
+      '-a', '127.0.0.1', '-p', port, '-js', '-sd', storeDir,
+    ],
     logFile: opts.logFile,
     detached: opts.detached,
     readyTimeoutMs: opts.startTimeoutMs ?? 10_000,
@@ -110,7 +131,9 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
       if (!out.includes('Server is ready')) return undefined;
       const m = LISTENING.exec(out);
       if (!m) throw new Error('it is ready but did not log its client port');
-      return Number(m[2]);
+      const monitor = opts.monitorPort === undefined ? undefined : MONITOR.exec(out);
+      if (opts.monitorPort !== undefined && !monitor) throw new Error('it is ready but did not log its monitoring port');
+      return { port: Number(m[2]), monitorPort: monitor ? Number(monitor[2]) : undefined };
     },
   }).catch((e: unknown) => {
     if (removeStore) rmSync(storeDir, { recursive: true, force: true });
@@ -120,8 +143,9 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     throw e;
   });
   return {
-    url: `${opts.tls ? 'tls' : 'nats'}://127.0.0.1:${server.ready}`,
-    port: server.ready,
+    url: `${opts.tls ? 'tls' : 'nats'}://127.0.0.1:${server.ready.port}`,
+    port: server.ready.port,
+    monitorUrl: server.ready.monitorPort === undefined ? undefined : `http://127.0.0.1:${server.ready.monitorPort}`,
     pid: server.pid,
     storeDir,
     logFile: opts.logFile,

@@ -135,12 +135,31 @@ export function plannedTasks(plan: PlanRules, batchTimeMs: number, blocks: reado
   return out;
 }
 
+/** What every planned task of one batch shares: worked out once per batch, not once per task. */
+export interface PlannedBatchShared {
+  members: ReadonlyMap<string, ExecutorRef__Output>;
+  nodePartitions: number[];
+}
+
+export function plannedBatchShared(plan: PlanRules, blocks: readonly AnnouncedBlock[]): PlannedBatchShared {
+  return {
+    members: new Map(plan.members.map((m) => [m.executorId, m])),
+    nodePartitions: plan.nodePartitions.map((n) => count(n, blocks.length)),
+  };
+}
+
 /** The TaskSpec of a planned task, exactly as the executor running it is told (every input local or fetched like any task's). */
-export function plannedTaskSpec(plan: PlanRules, batchTimeMs: number, blocks: readonly AnnouncedBlock[], task: PlannedTask): TaskSpec__Output {
+export function plannedTaskSpec(
+  plan: PlanRules,
+  batchTimeMs: number,
+  blocks: readonly AnnouncedBlock[],
+  task: PlannedTask,
+  shared: PlannedBatchShared = plannedBatchShared(plan, blocks),
+): TaskSpec__Output {
   const { stage, partition } = task;
   const jobId = plan.jobId;
   const ref = (nodeId: number) => ({ jobId, batchTimeMs, nodeId });
-  const members = new Map(plan.members.map((m) => [m.executorId, m]));
+  const members = shared.members;
   const spec: TaskSpec__Output = {
     taskId: task.taskId,
     jobId,
@@ -153,7 +172,7 @@ export function plannedTaskSpec(plan: PlanRules, batchTimeMs: number, blocks: re
     dataset: ref(stage.nodeId),
     blocks: [],
     shuffles: [],
-    nodePartitions: plan.nodePartitions.map((n) => count(n, blocks.length)),
+    nodePartitions: shared.nodePartitions,
     locality: stage.input === 'sourceNode' ? 'PROCESS_LOCAL' : 'ANY',
     speculative: false,
     traceContext: {},

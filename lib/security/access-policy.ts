@@ -16,6 +16,8 @@ export interface AccessRule {
   users?: readonly UserRole[] | 'any';
   /** No credential needed (health checks). */
   public?: true;
+  /** Changes nothing: not fenced by the leader's term (lib/grpc/leader-term.ts), whoever asks. */
+  readOnly?: true;
 }
 
 const ANY_USER = 'any' as const;
@@ -37,16 +39,16 @@ export const ACCESS_POLICY: Readonly<Record<string, AccessRule>> = {
   '/rivulet.v1.Executor/PushBlocks': { services: ['executor'] },
   '/rivulet.v1.Executor/KillTasks': { services: SCHEDULER },
   '/rivulet.v1.Executor/ReplicateBlocks': { services: SCHEDULER },
-  '/rivulet.v1.Executor/Identify': { services: SCHEDULER },
+  '/rivulet.v1.Executor/Identify': { services: SCHEDULER, readOnly: true },
 
   // Lineage: the scheduler's store. Its statistics are for operators too.
   '/rivulet.v1.Lineage/RegisterBatch': { services: SCHEDULER },
   '/rivulet.v1.Lineage/RecordLocations': { services: SCHEDULER },
   '/rivulet.v1.Lineage/DropLocations': { services: SCHEDULER },
-  '/rivulet.v1.Lineage/GetBatch': { services: SCHEDULER },
+  '/rivulet.v1.Lineage/GetBatch': { services: SCHEDULER, readOnly: true },
   '/rivulet.v1.Lineage/LostOnExecutor': { services: SCHEDULER },
   '/rivulet.v1.Lineage/RemoveExecutor': { services: SCHEDULER },
-  '/rivulet.v1.Lineage/PlanRebuild': { services: SCHEDULER },
+  '/rivulet.v1.Lineage/PlanRebuild': { services: SCHEDULER, readOnly: true },
   '/rivulet.v1.Lineage/ForgetBatches': { services: SCHEDULER },
   '/rivulet.v1.Lineage/GetStats': { services: SCHEDULER, users: ['view'] },
 
@@ -95,16 +97,20 @@ export function decide(path: string, p: Principal, policy: Readonly<Record<strin
 }
 
 /**
- * The methods only a scheduler may call on executors and lineage: the leading
- * scheduler's authority, so a call from a replaced leader is refused by term
- * (lib/grpc/leader-term.ts). Derived from the table, so a new scheduler-only
- * RPC is fenced without a second list to keep.
+ * The methods only a scheduler may call on executors and lineage that change
+ * something: the leading scheduler's authority, so a call from a replaced
+ * leader is refused by term (lib/grpc/leader-term.ts). Derived from the
+ * table, so a new scheduler-only RPC is fenced without a second list to keep
+ * (reads are marked `readOnly`).
  */
 export function leaderOnlyMethods(service: 'Executor' | 'Lineage', policy: Readonly<Record<string, AccessRule>> = ACCESS_POLICY): ReadonlySet<string> {
   const prefix = `/rivulet.v1.${service}/`;
   return new Set(
     Object.entries(policy)
-      .filter(([path, rule]) => path.startsWith(prefix) && rule.users === undefined && rule.services?.length === 1 && rule.services[0] === 'scheduler')
+      .filter(
+        ([path, rule]) =>
+          path.startsWith(prefix) && !rule.readOnly && rule.users === undefined && rule.services?.length === 1 && rule.services[0] === 'scheduler',
+      )
       .map(([path]) => path),
   );
 }

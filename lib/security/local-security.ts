@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { issueCertificate, issueServiceCertificate, PKI_FILES, ensureCertificateAuthority } from './pki.js';
-import { natsSecurityConfig } from './nats-permissions.js';
+import { natsClusterConfig, natsSecurityConfig, type NatsClusterNode } from './nats-permissions.js';
 import { SERVICE_ROLES, type ServiceRole } from './identity.js';
 import type { TransportSecurity } from './transport.js';
 
@@ -31,6 +31,12 @@ export interface LocalSecurity {
   caPem(): Buffer;
   /** A nats-server configuration file requiring these certificates, with a user per service (lib/security/nats-permissions.ts). */
   natsConfigFile(): string;
+  /**
+   * natsConfigFile's content plus the `cluster` block of one server of a NATS
+   * cluster, its routes over mutual TLS with the NATS servers' certificate
+   * (lib/security/nats-permissions.ts natsClusterConfig), in `nats-<serverName>.conf`.
+   */
+  natsClusterConfigFile(serverName: string, node: Omit<NatsClusterNode, 'tls'>): string;
 }
 
 /**
@@ -48,6 +54,13 @@ export function ensureLocalSecurity(dir: string): LocalSecurity {
   if (!existsSync(tokenFile)) writeFileSync(tokenFile, `rva_${randomBytes(32).toString('base64url')}\n`, { mode: 0o600 });
   const adminToken = readFileSync(tokenFile, 'utf8').trim();
   const caPem = () => readFileSync(caFile);
+  /** The NATS servers' certificate (issued once; subject NATS_ROUTE_USER), for clients and routes alike. */
+  const natsServerFiles = () => {
+    if (!existsSync(join(dir, PKI_FILES.cert(NATS_SERVER_CERT)))) {
+      issueCertificate(dir, NATS_SERVER_CERT, { subject: { organization: 'rivulet', commonName: NATS_SERVER_CERT } });
+    }
+    return { certFile: join(dir, PKI_FILES.cert(NATS_SERVER_CERT)), keyFile: join(dir, PKI_FILES.key(NATS_SERVER_CERT)), caFile };
+  };
   return {
     dir,
     env: (role) => ({
@@ -65,13 +78,14 @@ export function ensureLocalSecurity(dir: string): LocalSecurity {
     caPem,
     natsConfigFile: () => {
       const file = join(dir, 'nats-server.conf');
-      if (!existsSync(join(dir, PKI_FILES.cert(NATS_SERVER_CERT)))) {
-        issueCertificate(dir, NATS_SERVER_CERT, { subject: { organization: 'rivulet', commonName: NATS_SERVER_CERT } });
-      }
-      writeFileSync(
-        file,
-        natsSecurityConfig({ certFile: join(dir, PKI_FILES.cert(NATS_SERVER_CERT)), keyFile: join(dir, PKI_FILES.key(NATS_SERVER_CERT)), caFile }),
-      );
+      writeFileSync(file, natsSecurityConfig(natsServerFiles()));
+      return file;
+    },
+    natsClusterConfigFile: (serverName, node) => {
+      if (!/^[A-Za-z0-9_-]{1,64}$/.test(serverName)) throw new Error(`not a NATS server name: ${JSON.stringify(serverName)}`);
+      const file = join(dir, `nats-${serverName}.conf`);
+      const files = natsServerFiles();
+      writeFileSync(file, natsSecurityConfig(files) + natsClusterConfig({ ...node, tls: files }));
       return file;
     },
   };

@@ -8,6 +8,13 @@
  *
  * The same table makes `rivulet up`'s nats-server configuration and the block
  * the README gives for an external NATS.
+ *
+ * A NATS cluster's routes (natsClusterConfig) are locked down too: mutual TLS
+ * with the cluster CA, and only the NATS servers' own certificate
+ * (NATS_ROUTE_USER) may open one (`verify_and_map` on the route port). A route
+ * is trusted with every subject of every account, so a service's certificate —
+ * from the same CA — must not be enough to join as a "server" and sidestep the
+ * per-service permissions.
  */
 import { SUBJECT_PREFIX } from '../nats/subjects.js';
 import { SERVICE_ORGANIZATION, SERVICE_ROLES, type ServiceRole } from './identity.js';
@@ -137,6 +144,54 @@ export function natsUsers(names: NatsResourceNames = DEFAULT_NATS_NAMES): Array<
   ]);
 }
 
+/**
+ * The subject of the NATS servers' own certificate (lib/security/local-security.ts
+ * issues it as O=rivulet, CN=nats-server), as `verify_and_map` spells it: the
+ * only identity a route is accepted from.
+ */
+export const NATS_ROUTE_USER = 'CN=nats-server,O=rivulet';
+
+/** One server of a NATS cluster: its route listener and the other servers' route URLs. */
+export interface NatsClusterNode {
+  /** The cluster's name (`cluster_name`), the same on every server. */
+  clusterName: string;
+  /** `host:port` of this server's route listener. */
+  listen: string;
+  /** `nats://host:port` of the other servers' route listeners. */
+  routes: string[];
+  /** Route TLS: this server's certificate (subject NATS_ROUTE_USER) and the CA. Absent = plaintext routes (insecure clusters only). */
+  tls?: { certFile: string; keyFile: string; caFile: string };
+}
+
+/**
+ * The `cluster` block of one server's configuration. Listen address and routes
+ * live here rather than in --cluster/--routes flags: nats-server's --cluster
+ * flag resets the cluster's authorization user, which would switch the route
+ * check off.
+ */
+export function natsClusterConfig(n: NatsClusterNode): string {
+  const q = (s: string) => JSON.stringify(s);
+  return [
+    'cluster {',
+    `  name: ${q(n.clusterName)}`,
+    `  listen: ${q(n.listen)}`,
+    `  routes: [${n.routes.map(q).join(', ')}]`,
+    ...(n.tls
+      ? [
+          '  tls {',
+          `    cert_file: ${q(n.tls.certFile)}`,
+          `    key_file: ${q(n.tls.keyFile)}`,
+          `    ca_file: ${q(n.tls.caFile)}`,
+          '    verify_and_map: true',
+          '  }',
+          `  authorization { user: ${q(NATS_ROUTE_USER)} }`,
+        ]
+      : []),
+    '}',
+    '',
+  ].join('\n');
+}
+
 /** The `tls` and `authorization` blocks of a nats-server configuration file. */
 export function natsSecurityConfig(o: { certFile: string; keyFile: string; caFile: string; names?: NatsResourceNames }): string {
   const q = (s: string) => JSON.stringify(s);
@@ -161,4 +216,31 @@ export function natsSecurityConfig(o: { certFile: string; keyFile: string; caFil
     '}',
     '',
   ].join('\n');
+}
+
+/**
+ * docs/nats-security.conf: natsSecurityConfig for an external NATS, then, commented out, the
+ * `cluster` block each server of a JetStream cluster adds (natsReplicas > 1), for the first of
+ * three servers `nats-0..2` of a headless Service `nats`.
+ */
+export function natsSecurityConfigDoc(files: { certFile: string; keyFile: string; caFile: string }): string {
+  const cluster = natsClusterConfig({
+    clusterName: 'rivulet',
+    listen: '0.0.0.0:6222',
+    routes: ['nats://nats-1.nats:6222', 'nats://nats-2.nats:6222'],
+    tls: files,
+  });
+  return (
+    natsSecurityConfig(files) +
+    [
+      '',
+      '# A JetStream cluster (natsReplicas 3 needs at least 3 servers): on each server, its own',
+      '# server_name and the routes to the others (here: nats-0 of nats-0..2). Routes use mutual TLS,',
+      `# and only a NATS server's own certificate may open one: its subject must be ${NATS_ROUTE_USER}`,
+      '# (a service certificate from the same CA is refused: a route may use every subject).',
+      '# server_name: "nats-0"',
+      ...cluster.trimEnd().split('\n').map((l) => `# ${l}`),
+      '',
+    ].join('\n')
+  );
 }

@@ -10,6 +10,7 @@ import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { ReplicaOptions } from '../nats/replicas.js';
 import { Authenticator } from './authenticate.js';
 import { JwtVerifier } from './jwt.js';
 import { followTokenBucket, openTokenBucket, readTokenFile, TokenVerifier } from './tokens.js';
@@ -94,10 +95,10 @@ export async function setUpServiceSecurity(o: SecurityOptions, log?: Logger): Pr
  * authenticate users: scheduler, receiver, lineage); the bucket comes back for
  * the scheduler, which writes it. No-op with `insecure`.
  */
-export async function followTokens(nc: NatsConnection, log?: Logger): Promise<{ stop(): void; kv?: KV }> {
+export async function followTokens(nc: NatsConnection, log?: Logger, replicas: ReplicaOptions = { replicas: 1 }): Promise<{ stop(): void; kv?: KV }> {
   const tokens = current.tokens;
   if (!tokens) return { stop: () => undefined };
-  const kv = await openTokenBucket(nc);
+  const kv = await openTokenBucket(nc, { log, ...replicas });
   const follower = await followTokenBucket(kv, tokens, log);
   return { stop: follower.stop, kv };
 }

@@ -15,10 +15,11 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
+import type { KV, KvWatchEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
 import type { Logger } from '../log.js';
+import { openReplicatedKv, type ReplicaOptions } from '../nats/replicas.js';
 import { nameSchema } from '../names.js';
 import { isUserRole, type Principal, type UserRole, USER_ROLES } from './identity.js';
 
@@ -137,9 +138,13 @@ export function readTokenFile(path: string): string {
   return text;
 }
 
-/** Open (creating when missing) the token bucket. */
-export async function openTokenBucket(nc: NatsConnection): Promise<KV> {
-  return new Kvm(nc).create(TOKEN_BUCKET, { history: 1 });
+/**
+ * Open (creating when missing, with natsReplicas copies) the token bucket;
+ * only its writer (the scheduler) raises an existing bucket's replicas
+ * (`replicas.raise`).
+ */
+export async function openTokenBucket(nc: NatsConnection, replicas: ReplicaOptions = { replicas: 1 }): Promise<KV> {
+  return openReplicatedKv(nc, TOKEN_BUCKET, { history: 1 }, replicas);
 }
 
 /**

@@ -31,6 +31,23 @@ export const executorConfigSchema = z.object({
    * idle worker of another job makes way at this bound. 0 = twice `slots`.
    */
   maxTaskWorkers: int(0, 0, 4096),
+  /**
+   * Most queued tasks handed to a task worker in one message. A thread hop
+   * (a message, waking the worker, its event-loop turn) costs more than a tiny
+   * task; a batch pays it once. Each free slot's worker gets a fair share of
+   * the queue up to this bound, so one worker never takes everything while
+   * another idles. 1 = one task at a time.
+   */
+  tasksPerWorkerMessage: int(16, 1, 1024),
+  /** A task worker sends back the answers it has once this long has passed since its last message, even mid-batch (0 = after every task). */
+  taskResultFlush: duration('2ms'),
+  /**
+   * A killed task that is running (a speculative copy that lost, a batch
+   * abandoned) answers KILLED at once; its worker thread is stopped and
+   * replaced only if the task is still running this long after — a tiny task
+   * ends well before a new worker would have started and loaded its job. 0 = stop it at once.
+   */
+  taskKillGrace: duration('100ms'),
   /** A job's task worker idle this long is stopped (0 = never). */
   taskWorkerIdleTimeout: duration('60s'),
   /** Bound on the bytes held in the block store (input blocks, shuffle buckets, cached partitions). */

@@ -36,6 +36,9 @@ await runService('executor', executorConfigSchema, async (config, log) => {
   const bundles = new JobBundles();
   const pool = new TaskPool({
     slots: config.slots,
+    maxBatch: config.tasksPerWorkerMessage,
+    flushMs: config.taskResultFlush,
+    killGraceMs: config.taskKillGrace,
     maxWorkers: config.maxTaskWorkers,
     memoryBytes: config.taskWorkerMemory,
     idleTimeoutMs: config.taskWorkerIdleTimeout,
@@ -77,7 +80,7 @@ await runService('executor', executorConfigSchema, async (config, log) => {
   // A peer declared lost: its channel goes (a replacement comes back under a new address or is dialled afresh).
   const lostPeers = subscribe(nc, subjects.executorLostAll, executorLostSchema, (m) => fetcher.peerLost(m.executorId), log);
   // Opened on first use: only state jobs checkpoint.
-  const checkpoints = { bucket: config.checkpointBucket, open: lazyBlobStore(nc, config.checkpointBucket) };
+  const checkpoints = { bucket: config.checkpointBucket, open: lazyBlobStore(nc, config.checkpointBucket, { replicas: config.natsReplicas, log }) };
   // Group scheduling: planned batches start here when the receiver announces them.
   // One client per receiver address a plan names (one receiver today).
   const receivers = new Map<string, ReceiverClient>();

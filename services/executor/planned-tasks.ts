@@ -28,7 +28,7 @@ import type { GroupPlan__Output } from '../../lib/proto/gen/rivulet/v1/GroupPlan
 import type { PlanRevocation__Output } from '../../lib/proto/gen/rivulet/v1/PlanRevocation.js';
 import type { TaskResult } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
 import type { TaskSpec__Output } from '../../lib/proto/gen/rivulet/v1/TaskSpec.js';
-import { plannedTasks, plannedTaskSpec, type AnnouncedBlock } from '../../lib/scheduling/group-plan.js';
+import { plannedBatchShared, plannedTasks, plannedTaskSpec, type AnnouncedBlock } from '../../lib/scheduling/group-plan.js';
 
 /** The TaskStream call a plan arrived on. */
 export interface PlanSession {
@@ -142,8 +142,9 @@ export class PlannedTasks {
     if (timer) this.d.clock.clearTimeout(timer);
     held.timers.delete(batchTimeMs);
     const plan = held.plan;
+    const shared = plannedBatchShared(plan, blocks);
     for (const task of plannedTasks(plan, batchTimeMs, blocks, this.d.executorId)) {
-      const spec = plannedTaskSpec(plan, batchTimeMs, blocks, task);
+      const spec = plannedTaskSpec(plan, batchTimeMs, blocks, task, shared);
       const missing = task.waitsFor.filter((id) => !this.d.has(id));
       if (missing.length === 0) {
         this.started++;

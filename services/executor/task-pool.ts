@@ -1,7 +1,7 @@
 /**
- * The executor's task slots: at most `slots` tasks run at once, each in a
+ * The executor's task slots: at most `slots` workers run tasks at once, each a
  * worker_thread off the gRPC event loop, and a FIFO queue holds tasks beyond
- * the free slots.
+ * them.
  *
  * Workers are dedicated to one job bundle (by content hash): a worker that
  * has run a bundle's code never runs another's, so a job that patches a
@@ -13,21 +13,36 @@
  * bundle making way when a bundle needs one more, and a worker idle for
  * `idleTimeoutMs` is stopped. Every worker has `resourceLimits` (heap).
  *
+ * Tasks go to a worker in batches: a free slot's worker is handed up to
+ * `maxBatch` queued tasks of its bundle in one message (a fair share of the
+ * queue per free slot, so one worker does not take everything while another
+ * idles), runs them in order and sends their answers back packed. A thread
+ * hop — waking the other thread, a message, an event-loop turn there — costs
+ * more than a tiny task; batched, it is paid once per batch instead of twice
+ * per task. A task of a batch that has not started can still be taken back
+ * (killed, or stolen by the scheduler for an idle executor): the pool and the
+ * worker agree on it through shared state words (worker-protocol.ts).
+ *
  * Responsibilities:
  *  - pack a task's inputs into ONE ArrayBuffer at submit time (one memcpy per
  *    input, then a transfer — never an object graph across threads), and
  *    unpack outputs as zero-copy Buffer views of the returned ArrayBuffer;
  *  - send a bundle's code to a worker only the first time it runs that hash;
- *  - replace a worker that crashes, exits or runs out of memory and fail its
- *    task as a cluster failure (the scheduler may retry elsewhere);
- *  - cancel: a queued task is removed; a running task's worker is terminated
- *    and replaced, so a losing speculative copy frees its slot at once;
- *  - time out: a task that holds its slot longer than its `timeoutMs` (the
- *    scheduler's taskTimeout) has its worker terminated and replaced, and
- *    fails as a cluster failure (retried, then the batch fails) naming the
- *    operator whose code was running — read from a probe the worker's
- *    runtime writes into memory shared with this thread, since a thread
- *    stuck in a loop can't answer;
+ *  - replace a worker that crashes, exits or runs out of memory and fail the
+ *    task it was running as a cluster failure (the scheduler may retry
+ *    elsewhere); the other tasks of its batch are innocent and queued again
+ *    (once: a second crash under them fails them too);
+ *  - cancel: a queued task, or one of a batch not started yet, is removed; a
+ *    running task answers KILLED at once, and its worker is stopped and
+ *    replaced unless it finishes within `killGraceMs` — a tiny task (a
+ *    speculative copy that lost by a hair) finishes long before a new
+ *    worker would have started and loaded the job;
+ *  - time out: a task that runs longer than its `timeoutMs` (the scheduler's
+ *    taskTimeout; from its own start, not its batch's) has its worker
+ *    terminated and replaced, and fails as a cluster failure (retried, then
+ *    the batch fails) naming the operator whose code was running — read from
+ *    a probe the worker's runtime writes into memory shared with this
+ *    thread, since a thread stuck in a loop can't answer;
  *  - stop an idle worker that stays busy between tasks (job code running in
  *    a timer it scheduled), which would otherwise burn a core for good.
  *
@@ -38,7 +53,21 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import type { TaskSink } from '../../lib/dstream/runtime.js';
-import type { FromWorker, RunMessage, TaskWorkerData } from './worker-protocol.js';
+import {
+  PROBE_BYTES,
+  PROBE_NODE,
+  PROBE_STARTED_AT,
+  PROBE_TASK,
+  TASK_NOT_STARTED,
+  TASK_STARTED,
+  TASK_WITHDRAWN,
+  type FromWorker,
+  type ResultsMessage,
+  type RunMessage,
+  type TaskAnswer,
+  type TaskMessage,
+  type TaskWorkerData,
+} from './worker-protocol.js';
 
 export interface PoolBundle {
   hash: string;
@@ -87,13 +116,21 @@ export interface PoolHandle {
   readonly outcome: Promise<PoolOutcome>;
   /** Remove the task if queued, or stop its worker if running. False when already finished. */
   cancel(): boolean;
-  /** Remove the task only if it is still queued (no worker has it). False otherwise. */
+  /** Remove the task only if no worker has started it. False otherwise. */
   cancelIfQueued(): boolean;
+  /** A worker has started it (it may have finished since). */
+  started(): boolean;
 }
 
 export interface TaskPoolOptions {
-  /** Tasks running at once. */
+  /** Workers running tasks at once. */
   slots: number;
+  /** Most queued tasks handed to a worker in one message (1: one task at a time). @default 16 */
+  maxBatch?: number;
+  /** A worker posts the answers it has once this long has passed since its last post, even mid-batch. @default 2 */
+  flushMs?: number;
+  /** A killed task that is running may finish within this long before its worker is stopped and replaced (0: at once). @default 100 */
+  killGraceMs?: number;
   /**
    * Worker threads alive at once, over all bundles (running, idle or starting).
    * At least `slots`. @default 2 × slots
@@ -107,7 +144,7 @@ export interface TaskPoolOptions {
   workerPath?: string;
   /** tests/demos only: delay before each task. @default 0 */
   taskDelayMs?: number;
-  /** tests/demos only: every task holds its slot `taskSlowdown` times as long as it ran (a slow machine). @default 1 */
+  /** tests/demos only: every task holds its slot `taskSlowdown` times as long as it ran (a slow machine; one task per batch then). @default 1 */
   taskSlowdown?: number;
   /** Called when a worker dies unexpectedly (for logging). `slot` is the worker's number. */
   onWorkerExit?: (info: { slot: number; exitCode: number; error?: Error; task: boolean; bundle?: string }) => void;
@@ -130,16 +167,37 @@ export function defaultWorkerPath(): string {
 interface Job {
   seq: number;
   task: PoolTask;
-  message: Omit<RunMessage, 'code' | 'delayMs'>;
+  /** Its inputs packed for a worker (packed again if it must be sent a second time: the first copy was transferred). */
+  message: TaskMessage;
   enqueuedAt: number;
   dispatchedAt: number;
-  state: 'queued' | 'running' | 'done';
-  /** taskSlowdown already applied to this job's answer. */
-  slowed?: boolean;
-  slot?: Slot;
-  /** The task's timeout, armed while it runs. */
-  timer?: NodeJS.Timeout;
+  state: 'queued' | 'sent' | 'done';
+  /** The batch it was sent in, and its index there. */
+  batch?: Batch;
+  index: number;
+  /** Queued again once already because a worker died under another task of its batch. */
+  requeued: boolean;
+  /** A worker started it (answered, or seen running or claimed when it was taken back). */
+  started: boolean;
   resolve: (o: PoolOutcome) => void;
+}
+
+/** Tasks handed to one worker in one message. */
+interface Batch {
+  slot: Slot;
+  jobs: Job[];
+  /** Each task's TASK_* state word, shared with the worker. */
+  states: Int32Array;
+  /** Answers come in batch order: the index the next one is looked for from. */
+  cursor: number;
+  /** When it was handed to the worker (performance.timeOrigin + performance.now(), as the probe's times). */
+  sentAt: number;
+  /** Watches the running task's timeout. */
+  timeoutTimer?: NodeJS.Timeout;
+  /** A killed running task's grace: its worker is stopped when it runs out. */
+  killTimer?: NodeJS.Timeout;
+  /** tests/demos only (taskSlowdown): the answers held back as a slower machine would have. */
+  holdTimer?: NodeJS.Timeout;
 }
 
 /** One worker thread. */
@@ -153,12 +211,15 @@ interface Slot {
   source?: string;
   /** The bundle's code was sent to it. */
   loaded?: boolean;
-  /** [0]: the graph node whose user code the worker runs now (-1: none); shared with the worker. */
+  /** Shared with the worker: [PROBE_NODE] the node whose user code runs, [PROBE_TASK] the batch index of the task running (-1: none). */
   probe: Int32Array;
+  /** Shared with the worker: [PROBE_STARTED_AT] when the running task started. */
+  probeTime: Float64Array;
   ready: boolean;
-  current?: Job;
+  /** The batch it works on. */
+  batch?: Batch;
   lastError?: Error;
-  /** When it last finished a task (performance.now()). */
+  /** When it last finished a batch (performance.now()). */
   idleSince: number;
   /** Its event-loop utilisation when last checked idle, to see whether job code runs between tasks. */
   elu?: EventLoopUtilization;
@@ -178,6 +239,9 @@ const BUSY_IDLE_UTILIZATION = 0.9;
 export class TaskPool {
   readonly slots: number;
   readonly maxWorkers: number;
+  private readonly maxBatch: number;
+  private readonly flushMs: number;
+  private readonly killGraceMs: number;
   private readonly workerPath: string;
   private readonly taskDelayMs: number;
   private readonly taskSlowdown: number;
@@ -191,7 +255,7 @@ export class TaskPool {
   private readonly spares: Slot[] = [];
   /** Workers started and not ready yet (they become spares). */
   private starting = 0;
-  private readonly queue: Job[] = [];
+  private queue: Job[] = [];
   private readonly onWorkerExit: TaskPoolOptions['onWorkerExit'];
   private readonly onTaskTimeout: TaskPoolOptions['onTaskTimeout'];
   private readonly onBusyIdleWorker: TaskPoolOptions['onBusyIdleWorker'];
@@ -199,7 +263,9 @@ export class TaskPool {
   private readonly labels = new Map<string, string[]>();
   private nextSeq = 1;
   private nextWorker = 0;
-  private running = 0;
+  /** Workers with a batch (slots in use). */
+  private busy = 0;
+  private pumpScheduled = false;
   private closed = false;
   private readonly readyWaiters: Array<() => void> = [];
   private readonly idleCheck: NodeJS.Timeout;
@@ -215,6 +281,10 @@ export class TaskPool {
     if (!existsSync(this.workerPath)) throw new Error(`task worker not found at ${this.workerPath}`);
     this.taskDelayMs = Math.max(0, opts.taskDelayMs ?? 0);
     this.taskSlowdown = Math.max(1, opts.taskSlowdown ?? 1);
+    // A slowed task holds its slot after its answer came (onResults): one task per batch keeps that exact.
+    this.maxBatch = this.taskSlowdown > 1 ? 1 : Math.max(1, Math.floor(opts.maxBatch ?? 16));
+    this.flushMs = Math.max(0, opts.flushMs ?? 2);
+    this.killGraceMs = Math.max(0, opts.killGraceMs ?? 100);
     this.idleTimeoutMs = Math.max(0, opts.idleTimeoutMs ?? 60_000);
     this.memoryMb = opts.memoryBytes ? Math.max(16, Math.floor(opts.memoryBytes / (1 << 20))) : 0;
     this.onWorkerExit = opts.onWorkerExit;
@@ -231,16 +301,18 @@ export class TaskPool {
     return new Promise((resolve) => this.readyWaiters.push(resolve));
   }
 
+  /** Slots in use: workers with a batch of tasks. */
   get runningCount(): number {
-    return this.running;
+    return this.busy;
   }
 
+  /** Tasks waiting for a slot (not yet handed to a worker). */
   get queuedCount(): number {
     return this.queue.length;
   }
 
   get freeSlots(): number {
-    return this.slots - this.running;
+    return this.slots - this.busy;
   }
 
   /** Worker threads alive now, and how many of them each bundle has (spares under ''). */
@@ -255,7 +327,7 @@ export class TaskPool {
     const outcome = new Promise<PoolOutcome>((r) => (resolve = r));
     if (this.closed) {
       resolve({ kind: 'failed', message: 'executor task pool is shut down', queueMs: 0 });
-      return { outcome, cancel: () => false, cancelIfQueued: () => false };
+      return { outcome, cancel: () => false, cancelIfQueued: () => false, started: () => false };
     }
     const seq = this.nextSeq++;
     const job: Job = {
@@ -265,11 +337,14 @@ export class TaskPool {
       enqueuedAt: performance.now(),
       dispatchedAt: 0,
       state: 'queued',
+      index: -1,
+      requeued: false,
+      started: false,
       resolve,
     };
     this.queue.push(job);
-    this.pump();
-    return { outcome, cancel: () => this.cancel(job), cancelIfQueued: () => job.state === 'queued' && this.cancel(job) };
+    this.schedulePump();
+    return { outcome, cancel: () => this.cancel(job), cancelIfQueued: () => this.withdraw(job), started: () => this.isStarted(job) };
   }
 
   /** Terminate every worker; queued and running tasks fail. */
@@ -278,9 +353,13 @@ export class TaskPool {
     this.closed = true;
     clearInterval(this.idleCheck);
     if (this.respawnTimer) clearTimeout(this.respawnTimer);
-    for (const job of this.queue.splice(0)) this.finish(job, { kind: 'failed', message: 'executor shutting down', queueMs: 0 });
+    const shutDown: PoolOutcome = { kind: 'failed', message: 'executor shutting down', queueMs: 0 };
+    for (const job of this.queue.splice(0)) this.finish(job, shutDown);
     const exits = [...this.workers].map((slot) => {
-      if (slot.current) this.finish(slot.current, { kind: 'failed', message: 'executor shutting down', queueMs: 0 });
+      if (slot.batch) {
+        for (const job of slot.batch.jobs) this.finish(job, shutDown);
+        this.release(slot);
+      }
       slot.retired = true;
       return slot.worker.terminate();
     });
@@ -289,7 +368,7 @@ export class TaskPool {
   }
 
   private spawn(): void {
-    const probe = new SharedArrayBuffer(4);
+    const probe = new SharedArrayBuffer(PROBE_BYTES);
     const workerData: TaskWorkerData = { probe };
     const index = this.nextWorker++;
     const worker = new Worker(this.workerPath, {
@@ -297,8 +376,16 @@ export class TaskPool {
       workerData,
       ...(this.memoryMb > 0 ? { resourceLimits: { maxOldGenerationSizeMb: this.memoryMb } } : {}),
     });
-    const slot: Slot = { index, worker, probe: new Int32Array(probe), ready: false, idleSince: performance.now() };
-    slot.probe[0] = -1;
+    const slot: Slot = {
+      index,
+      worker,
+      probe: new Int32Array(probe, 0, 2),
+      probeTime: new Float64Array(probe),
+      ready: false,
+      idleSince: performance.now(),
+    };
+    slot.probe[PROBE_NODE] = -1;
+    slot.probe[PROBE_TASK] = -1;
     this.workers.add(slot);
     this.starting++;
     worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
@@ -325,48 +412,68 @@ export class TaskPool {
       if (this.labels.size > MAX_LABELLED_BUNDLES) this.labels.delete(this.labels.keys().next().value!);
       return;
     }
-    const job = slot.current;
-    if (!job || job.seq !== msg.seq) return; // killed while the answer was in flight
-    if (msg.type === 'done' && this.taskSlowdown > 1 && !job.slowed) {
-      // tests/demos only: keep the slot busy as a machine this much slower would.
-      job.slowed = true;
-      // …and report the time such a machine would have measured (planned tasks' paces come from it).
-      setTimeout(() => this.onMessage(slot, { ...msg, runMs: msg.runMs * this.taskSlowdown }), (this.taskSlowdown - 1) * msg.runMs);
+    const batch = slot.batch;
+    if (!batch) return;
+    if (this.taskSlowdown > 1 && msg.batchDone && !batch.holdTimer) {
+      // tests/demos only: keep the slot busy as a machine this much slower would, and report the
+      // time such a machine would have measured (planned tasks' paces come from it). One task per batch.
+      let ranMs = 0;
+      for (const a of msg.answers) ranMs += a.runMs;
+      const slowed: ResultsMessage = { ...msg, answers: msg.answers.map((a) => ({ ...a, runMs: a.runMs * this.taskSlowdown })) };
+      batch.holdTimer = setTimeout(() => this.onResults(slot, batch, slowed), (this.taskSlowdown - 1) * ranMs);
       return;
     }
-    slot.current = undefined;
-    const queueMs = job.dispatchedAt - job.enqueuedAt;
-    if (msg.type === 'done') {
-      const views = (ranges: number[], i: number) => Buffer.from(msg.output, ranges[2 * i]!, ranges[2 * i + 1]! - ranges[2 * i]!);
-      if (job.task.sink.kind === 'shuffle') {
-        const buckets = new Array<Buffer>(msg.ranges.length / 2);
-        for (let i = 0; i < buckets.length; i++) buckets[i] = views(msg.ranges, i);
-        this.finish(job, {
-          kind: 'ok',
-          recordsIn: msg.recordsIn,
-          recordsOut: msg.recordsOut,
-          buckets,
-          ...(msg.bucketCounts ? { bucketCounts: msg.bucketCounts } : {}),
-          runMs: msg.runMs,
-          queueMs,
-        });
-      } else {
-        this.finish(job, {
-          kind: 'ok',
-          recordsIn: msg.recordsIn,
-          recordsOut: msg.recordsOut,
-          result: views(msg.ranges, 0),
-          runMs: msg.runMs,
-          queueMs,
-        });
-      }
-    } else if (msg.userError) {
-      this.finish(job, { kind: 'userError', message: msg.message, runMs: msg.runMs, queueMs });
-    } else {
-      this.finish(job, { kind: 'failed', message: `task failed on the executor: ${msg.message}`, queueMs });
+    this.onResults(slot, batch, msg);
+  }
+
+  /** Answers of a batch's tasks (in batch order); the slot is free once the batch is done. */
+  private onResults(slot: Slot, batch: Batch, msg: ResultsMessage): void {
+    if (slot.batch !== batch) return; // killed meanwhile (slowdown hold)
+    for (const a of msg.answers) {
+      while (batch.cursor < batch.jobs.length && batch.jobs[batch.cursor]!.seq !== a.seq) batch.cursor++;
+      const job = batch.jobs[batch.cursor++];
+      if (job) this.answer(job, a);
     }
+    if (!msg.batchDone) return;
+    // Every task left unanswered was withdrawn (already finished here); anything else is a worker bug.
+    for (const job of batch.jobs) {
+      if (job.state === 'sent') this.finish(job, { kind: 'failed', message: 'task worker ended its batch without answering the task', queueMs: this.queueMsOf(job, 0) });
+    }
+    this.release(slot);
     this.becameIdle(slot);
     this.pump();
+  }
+
+  private answer(job: Job, a: TaskAnswer): void {
+    job.started = true;
+    if (job.state !== 'sent') return; // killed while it ran: its answer counts for nothing
+    const queueMs = this.queueMsOf(job, a.waitMs);
+    if (a.type === 'fail') {
+      if (a.userError) this.finish(job, { kind: 'userError', message: a.message, runMs: a.runMs, queueMs });
+      else this.finish(job, { kind: 'failed', message: `task failed on the executor: ${a.message}`, queueMs });
+      return;
+    }
+    const view = (i: number) => Buffer.from(a.output, a.ranges[2 * i]!, a.ranges[2 * i + 1]! - a.ranges[2 * i]!);
+    if (job.task.sink.kind === 'shuffle') {
+      const buckets = new Array<Buffer>(a.ranges.length / 2);
+      for (let i = 0; i < buckets.length; i++) buckets[i] = view(i);
+      this.finish(job, {
+        kind: 'ok',
+        recordsIn: a.recordsIn,
+        recordsOut: a.recordsOut,
+        buckets,
+        ...(a.bucketCounts ? { bucketCounts: a.bucketCounts } : {}),
+        runMs: a.runMs,
+        queueMs,
+      });
+    } else {
+      this.finish(job, { kind: 'ok', recordsIn: a.recordsIn, recordsOut: a.recordsOut, result: view(0), runMs: a.runMs, queueMs });
+    }
+  }
+
+  /** Time in the pool's queue, plus behind earlier tasks of its batch in the worker. */
+  private queueMsOf(job: Job, waitMs: number): number {
+    return job.dispatchedAt - job.enqueuedAt + waitMs;
   }
 
   private becameIdle(slot: Slot): void {
@@ -377,26 +484,36 @@ export class TaskPool {
     list.push(slot);
   }
 
+  /** The slot has no batch any more (done, or its worker is being stopped). */
+  private release(slot: Slot): void {
+    const batch = slot.batch;
+    if (!batch) return;
+    if (batch.timeoutTimer) clearTimeout(batch.timeoutTimer);
+    if (batch.killTimer) clearTimeout(batch.killTimer);
+    if (batch.holdTimer) clearTimeout(batch.holdTimer);
+    slot.batch = undefined;
+    this.busy--;
+  }
+
   private onExit(slot: Slot, exitCode: number): void {
     if (this.closed || slot.retired) return; // shut down, or stopped on purpose (and already replaced)
     const wasReady = slot.ready;
     this.forget(slot);
     if (this.starting === 0) for (const w of this.readyWaiters.splice(0)) w();
-    const job = slot.current;
-    slot.current = undefined;
-    this.onWorkerExit?.({ slot: slot.index, exitCode, ...(slot.lastError ? { error: slot.lastError } : {}), task: !!job, ...(slot.bundle ? { bundle: slot.bundle } : {}) });
-    if (job) {
+    const batch = slot.batch;
+    const running = batch ? this.runningJob(slot, batch) : undefined;
+    this.onWorkerExit?.({ slot: slot.index, exitCode, ...(slot.lastError ? { error: slot.lastError } : {}), task: !!running, ...(slot.bundle ? { bundle: slot.bundle } : {}) });
+    if (batch) {
       const oom = (slot.lastError as { code?: string } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
       const why = oom
         ? `ran out of memory (the worker's heap limit is ${this.memoryMb} MiB: taskWorkerMemory)`
         : slot.lastError
           ? `crashed (${slot.lastError.name}: ${slot.lastError.message})`
           : `crashed (exit code ${exitCode})`;
-      this.finish(job, {
-        kind: 'failed',
-        message: `task worker ${why} while running the task of ${job.task.bundle.source}; the worker was replaced`,
-        queueMs: job.dispatchedAt - job.enqueuedAt,
-      });
+      const message = (job: Job) => `task worker ${why} while running the task of ${job.task.bundle.source}; the worker was replaced`;
+      if (running) this.finish(running, { kind: 'failed', message: message(running), queueMs: this.queueMsOf(running, 0) });
+      // The others did not crash it (as far as can be told): queued again, once.
+      this.requeueBatch(slot, batch, (job) => (job.requeued ? message(job) : undefined));
     }
     // A worker that never became ready is broken (e.g. its module fails to
     // load); back off instead of respawning in a tight loop.
@@ -414,6 +531,38 @@ export class TaskPool {
       this.pump();
     }, this.respawnDelayMs);
     this.respawnTimer.unref();
+  }
+
+  /** The task of `batch` the worker runs now, if any (and not finished here already). */
+  private runningJob(slot: Slot, batch: Batch): Job | undefined {
+    const i = Atomics.load(slot.probe, PROBE_TASK);
+    const job = i >= 0 ? batch.jobs[i] : undefined;
+    return job && job.state === 'sent' ? job : undefined;
+  }
+
+  /**
+   * Its worker is gone or being stopped: every task of the batch not finished
+   * here goes back to the front of the queue (packed again — the first copy of
+   * its inputs went to the worker), or fails with `failing(job)`'s message.
+   */
+  private requeueBatch(slot: Slot, batch: Batch, failing: (job: Job) => string | undefined = () => undefined): void {
+    this.release(slot);
+    const again: Job[] = [];
+    for (const job of batch.jobs) {
+      if (job.state !== 'sent') continue;
+      const message = failing(job);
+      if (message !== undefined) {
+        this.finish(job, { kind: 'failed', message, queueMs: this.queueMsOf(job, 0) });
+        continue;
+      }
+      job.requeued = true;
+      job.state = 'queued';
+      job.batch = undefined;
+      job.index = -1;
+      job.message = packInputs(job.task, job.seq);
+      again.push(job);
+    }
+    if (again.length > 0) this.queue = again.concat(this.queue);
   }
 
   /** Take a worker out of every index (it is stopping or gone). */
@@ -443,45 +592,100 @@ export class TaskPool {
     this.spawn();
   }
 
-  private cancel(job: Job): boolean {
-    if (job.state === 'done') return false;
+  private isStarted(job: Job): boolean {
+    if (!job.started && job.state === 'sent' && Atomics.load(job.batch!.states, job.index) === TASK_STARTED) job.started = true;
+    return job.started;
+  }
+
+  /** Take back a task no worker has started: queued here, or in a batch and not claimed yet. */
+  private withdraw(job: Job): boolean {
     if (job.state === 'queued') {
       const i = this.queue.indexOf(job);
       if (i >= 0) this.queue.splice(i, 1);
       this.finish(job, { kind: 'killed' });
       return true;
     }
-    // Running: the worker is mid-way through user code that can't be
-    // interrupted cooperatively, so stop the thread and start a fresh one.
-    const slot = job.slot!;
-    slot.current = undefined;
+    if (job.state !== 'sent') return false;
+    if (Atomics.compareExchange(job.batch!.states, job.index, TASK_NOT_STARTED, TASK_WITHDRAWN) !== TASK_NOT_STARTED) return false;
+    // The worker skips it; its batch ends without an answer for it.
     this.finish(job, { kind: 'killed' });
-    this.replace(slot);
     return true;
   }
 
+  private cancel(job: Job): boolean {
+    if (job.state === 'done') return false;
+    if (this.withdraw(job)) return true;
+    // Started (or finished, its answer on the way). It answers KILLED now; its
+    // worker, mid-way through user code that can't be interrupted
+    // cooperatively, may finish it within the grace — else it is stopped.
+    const batch = job.batch!;
+    const slot = batch.slot;
+    job.started = true;
+    this.finish(job, { kind: 'killed' });
+    if (batch.holdTimer) {
+      // tests/demos only: a slowed task's worker is already idle; only the hold keeps the slot.
+      this.release(slot);
+      this.becameIdle(slot);
+      this.pump();
+      return true;
+    }
+    if (Atomics.load(slot.probe, PROBE_TASK) !== job.index) return true; // finished: its late answer is ignored
+    if (this.killGraceMs === 0) {
+      this.replace(slot, batch);
+      return true;
+    }
+    if (batch.killTimer) clearTimeout(batch.killTimer);
+    batch.killTimer = setTimeout(() => {
+      batch.killTimer = undefined;
+      if (slot.batch === batch && Atomics.load(slot.probe, PROBE_TASK) === job.index) this.replace(slot, batch);
+    }, this.killGraceMs);
+    return true;
+  }
+
+  /**
+   * Watch `batch` against its tasks' timeouts, re-armed until the batch ends.
+   * A running task counts from its own start. A task waiting in the batch
+   * counts from when the worker last started or ended one (or got the batch):
+   * a worker that starts nothing — its job's code spinning in a timer between
+   * tasks — holds the slot, and the next task times out as if it ran.
+   */
+  private watchTimeout(slot: Slot, batch: Batch): void {
+    const now = performance.timeOrigin + performance.now();
+    let next = Infinity;
+    const running = this.runningJob(slot, batch);
+    const waiting = running ? undefined : batch.jobs.find((j) => j.state === 'sent' && Atomics.load(batch.states, j.index) === TASK_NOT_STARTED);
+    const due = running ?? waiting;
+    const limit = due?.task.timeoutMs ?? 0;
+    if (due && limit > 0) {
+      const since = running ? slot.probeTime[PROBE_STARTED_AT]! : Math.max(slot.probeTime[PROBE_STARTED_AT]!, batch.sentAt);
+      if (now - since >= limit) return this.timeOut(slot, batch, due, limit);
+      next = limit - (now - since);
+    }
+    // Any other task of it can time out no sooner than its own limit from now.
+    for (const job of batch.jobs) if (job !== due && job.state === 'sent' && (job.task.timeoutMs ?? 0) > 0) next = Math.min(next, job.task.timeoutMs!);
+    if (Number.isFinite(next)) batch.timeoutTimer = setTimeout(() => slot.batch === batch && this.watchTimeout(slot, batch), Math.max(1, Math.ceil(next)));
+  }
+
   /** The task overran its timeout: stop its worker, name the operator it was in, fail it. */
-  private timeOut(job: Job, timeoutMs: number): void {
-    const slot = job.slot;
-    if (job.state !== 'running' || !slot || slot.current !== job) return;
-    const nodeId = slot.probe[0]!;
+  private timeOut(slot: Slot, batch: Batch, job: Job, timeoutMs: number): void {
+    const nodeId = slot.probe[PROBE_NODE]!;
     const label = nodeId >= 0 ? this.labels.get(job.task.bundle.hash)?.[nodeId] : undefined;
     const operator = nodeId < 0 ? `the task's input handling (node ${job.task.nodeId})` : label ? `${label} (node ${nodeId})` : `node ${nodeId}`;
-    slot.current = undefined;
     this.onTaskTimeout?.({ slot: slot.index, operator, timeoutMs });
     this.finish(job, {
       kind: 'failed',
       message:
         `task timed out after ${formatMs(timeoutMs)} (taskTimeout) while running operator ${operator} ` +
         `of ${job.task.bundle.source}; its worker thread was stopped and replaced`,
-      queueMs: job.dispatchedAt - job.enqueuedAt,
+      queueMs: this.queueMsOf(job, 0),
       timedOut: true,
     });
-    this.replace(slot);
+    this.replace(slot, batch);
   }
 
-  /** Stop a worker (mid-task) and start a fresh spare in its place. */
-  private replace(slot: Slot): void {
+  /** Stop a worker mid-batch and start a fresh spare in its place; its batch's unfinished tasks are queued again. */
+  private replace(slot: Slot, batch: Batch): void {
+    this.requeueBatch(slot, batch);
     this.retire(slot);
     this.ensureSpare();
     this.pump();
@@ -489,41 +693,71 @@ export class TaskPool {
 
   private finish(job: Job, outcome: PoolOutcome): void {
     if (job.state === 'done') return;
-    if (job.state === 'running') this.running--;
-    if (job.timer) clearTimeout(job.timer);
-    job.timer = undefined;
     job.state = 'done';
-    job.slot = undefined;
     job.resolve(outcome);
   }
 
   /**
-   * Start queued tasks, oldest first, while slots are free: on an idle worker
-   * of the task's bundle, else on a spare (which becomes the bundle's). A task
-   * that finds neither keeps its place and its slot, and a spare is started
-   * for it — making room by stopping the least recently used idle worker of
-   * another bundle when maxWorkers are alive.
+   * Submissions are handed out once the current turn of the event loop is
+   * over: tasks often become ready many at a time (every reducer waiting for
+   * the pushed buckets of one map task), one at a time between the awaits of
+   * the code that readies them — handed out at once, each would be a batch of
+   * one.
+   */
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  /**
+   * Hand queued tasks to free slots, oldest first: each batch to an idle
+   * worker of its bundle, else a spare (which becomes the bundle's), with up
+   * to maxBatch queued tasks of that bundle — the queue shared out over the
+   * free slots. A task that finds no worker keeps its place and its slot, and
+   * a spare is started for it — making room by stopping the least recently
+   * used idle worker of another bundle when maxWorkers are alive.
    */
   private pump(): void {
     if (this.closed) return;
-    let free = this.slots - this.running;
+    let free = this.slots - this.busy;
     let waiting = 0;
     for (let i = 0; i < this.queue.length && free > 0; ) {
-      const job = this.queue[i]!;
-      const slot = this.takeWorker(job.task.bundle);
-      if (slot) {
-        this.queue.splice(i, 1);
-        this.dispatch(slot, job);
-      } else {
+      const first = this.queue[i]!;
+      const slot = this.takeWorker(first.task.bundle);
+      if (!slot) {
         waiting++;
         i++;
+        free--;
+        continue;
       }
+      const size = Math.min(this.maxBatch, Math.ceil((this.queue.length - i) / free));
+      const jobs = this.takeBatch(i, first.task.bundle.hash, size);
+      this.dispatch(slot, jobs);
       free--;
     }
     for (let need = waiting - this.starting; need > 0; need--) {
       if (this.workers.size >= this.maxWorkers && !this.evictIdle()) break;
       this.spawn();
     }
+  }
+
+  /** Remove from the queue, from index `from` on, up to `size` tasks of bundle `hash`, in order. */
+  private takeBatch(from: number, hash: string, size: number): Job[] {
+    const jobs: Job[] = [];
+    const rest: Job[] = this.queue.slice(0, from);
+    let i = from;
+    for (; i < this.queue.length && jobs.length < size; i++) {
+      const job = this.queue[i]!;
+      if (job.task.bundle.hash === hash) jobs.push(job);
+      else rest.push(job);
+    }
+    for (; i < this.queue.length; i++) rest.push(this.queue[i]!);
+    this.queue = rest;
+    return jobs;
   }
 
   private takeWorker(bundle: PoolBundle): Slot | undefined {
@@ -578,29 +812,46 @@ export class TaskPool {
     this.pump();
   }
 
-  private dispatch(slot: Slot, job: Job): void {
+  private dispatch(slot: Slot, jobs: Job[]): void {
+    const states = new SharedArrayBuffer(4 * jobs.length);
+    const batch: Batch = { slot, jobs, states: new Int32Array(states), cursor: 0, sentAt: performance.timeOrigin + performance.now() };
+    const now = performance.now();
+    const tasks = new Array<TaskMessage>(jobs.length);
+    const transfer = new Array<ArrayBuffer>(jobs.length);
+    for (let i = 0; i < jobs.length; i++) {
+      const job = jobs[i]!;
+      job.state = 'sent';
+      job.batch = batch;
+      job.index = i;
+      job.dispatchedAt = now;
+      tasks[i] = job.message;
+      transfer[i] = job.message.input;
+    }
+    const bundle = jobs[0]!.task.bundle;
     const message: RunMessage = {
-      ...job.message,
+      type: 'run',
+      bundleHash: bundle.hash,
+      source: bundle.source,
       delayMs: this.taskDelayMs,
-      // A worker runs one bundle only: it is sent the code with its first task.
-      ...(slot.loaded ? {} : { code: job.task.bundle.code }),
+      flushMs: this.flushMs,
+      states,
+      tasks,
+      // A worker runs one bundle only: it is sent the code with its first batch.
+      ...(slot.loaded ? {} : { code: bundle.code }),
     };
     slot.loaded = true;
-    slot.current = job;
-    job.slot = slot;
-    job.state = 'running';
-    job.dispatchedAt = performance.now();
-    this.running++;
-    const timeoutMs = job.task.timeoutMs ?? 0;
-    if (timeoutMs > 0) job.timer = setTimeout(() => this.timeOut(job, timeoutMs), timeoutMs);
+    slot.batch = batch;
+    this.busy++;
     try {
-      slot.worker.postMessage(message, [message.input]);
+      slot.worker.postMessage(message, transfer);
     } catch (e) {
       // Only a bug (e.g. an input buffer detached twice) gets here.
-      slot.current = undefined;
-      this.finish(job, { kind: 'failed', message: `cannot hand the task to a worker: ${(e as Error).message}`, queueMs: 0 });
+      for (const job of jobs) this.finish(job, { kind: 'failed', message: `cannot hand the task to a worker: ${(e as Error).message}`, queueMs: 0 });
+      this.release(slot);
       this.becameIdle(slot);
+      return;
     }
+    this.watchTimeout(slot, batch);
   }
 }
 
@@ -609,7 +860,7 @@ function formatMs(ms: number): string {
 }
 
 /** Copy every input payload into one ArrayBuffer with [start, end) ranges. */
-function packInputs(task: PoolTask, seq: number): Omit<RunMessage, 'code' | 'delayMs'> {
+function packInputs(task: PoolTask, seq: number): TaskMessage {
   let total = 0;
   for (const b of task.blocks) total += b.data.byteLength;
   for (const s of task.shuffles) for (const bucket of s.buckets) total += bucket.byteLength;
@@ -641,10 +892,7 @@ function packInputs(task: PoolTask, seq: number): Omit<RunMessage, 'code' | 'del
     shuffleRanges[i] = ranges;
   }
   return {
-    type: 'run',
     seq,
-    bundleHash: task.bundle.hash,
-    source: task.bundle.source,
     nodeId: task.nodeId,
     partition: task.partition,
     sink: task.sink,

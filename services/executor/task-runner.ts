@@ -42,7 +42,7 @@ import type { JobBundles } from './job-bundles.js';
 import { FetchAbortedError, FetchFailedError, type BlockFetcher, type Peer } from './peer-fetcher.js';
 import type { PoolHandle, PoolTask, TaskPool } from './task-pool.js';
 import { instruments } from '../../lib/telemetry/metrics.js';
-import { shuffleBlockId } from '../../lib/scheduling/group-plan.js';
+import { isPlannedAttempt, shuffleBlockId } from '../../lib/scheduling/group-plan.js';
 import { Attr, contextFromMap, failSpan, tracer } from '../../lib/telemetry/tracing.js';
 
 // One definition of a bucket's id: planned reducers (planned-tasks.ts) wait for exactly these.
@@ -190,24 +190,22 @@ export class TaskRunner {
     const active = context.active();
     const parent = contextFromMap(spec.traceContext);
     const call = trace.getSpan(active)?.spanContext();
-    return tracer().startSpan(
-      'rivulet.task',
-      {
-        links: parent !== active && call ? [{ context: call }] : [],
-        attributes: {
-          [Attr.TASK_ID]: spec.taskId,
-          [Attr.JOB_ID]: spec.jobId,
-          [Attr.BATCH_TIME_MS]: Number(spec.batchTimeMs),
-          [Attr.STAGE_ID]: spec.stageId,
-          [Attr.TASK_PARTITION]: spec.partition,
-          [Attr.TASK_ATTEMPT]: spec.attempt,
-          [Attr.TASK_LOCALITY]: spec.locality,
-          [Attr.TASK_SPECULATIVE]: spec.speculative,
-          [Attr.EXECUTOR_ID]: this.opts.executorId,
-        },
-      },
-      parent,
-    );
+    const span = tracer().startSpan('rivulet.task', parent !== active && call ? { links: [{ context: call }] } : {}, parent);
+    // Attributes only for a span that is recorded: with tracing off (or not sampled) a tiny task pays nothing for them.
+    if (span.isRecording()) {
+      span.setAttributes({
+        [Attr.TASK_ID]: spec.taskId,
+        [Attr.JOB_ID]: spec.jobId,
+        [Attr.BATCH_TIME_MS]: Number(spec.batchTimeMs),
+        [Attr.STAGE_ID]: spec.stageId,
+        [Attr.TASK_PARTITION]: spec.partition,
+        [Attr.TASK_ATTEMPT]: spec.attempt,
+        [Attr.TASK_LOCALITY]: spec.locality,
+        [Attr.TASK_SPECULATIVE]: spec.speculative,
+        [Attr.EXECUTOR_ID]: this.opts.executorId,
+      });
+    }
+    return span;
   }
 
   kill(taskId: string, attempt: number): boolean {
@@ -288,6 +286,10 @@ export class TaskRunner {
         const id = shuffleBlockId(shuffleId, mapPartition, r);
         return { id, kind: 'shuffle' as const, count: outcome.bucketCounts?.[r] ?? 0, payload };
       });
+      // The pushes go out first: storing the buckets here may start local reducers (planned-tasks.ts), and the
+      // reducers on the other executors wait for these copies.
+      const pushes = spec.shuffleWrite!.push ?? [];
+      const pushed = pushes.length > 0 ? this.pushBuckets(pushes, puts) : undefined;
       try {
         this.opts.store.putAll(puts);
       } catch (e) {
@@ -297,8 +299,11 @@ export class TaskRunner {
           metrics: metrics(outcome.recordsIn, outcome.recordsOut, 0, outcome.runMs, fetchMs, outcome.queueMs),
         };
       }
-      const pushes = spec.shuffleWrite!.push ?? [];
-      if (pushes.length > 0) await this.pushBuckets(pushes, puts);
+      // A launched map task reports once its pushes are done (or timed out): the scheduler then launches the
+      // reducers where their buckets were pushed. A planned one reports at once: its reducers wait on their
+      // executors for exactly these copies (and one that never comes falls back to a fetch from here), while the
+      // scheduler, which adopts a planned batch's reducers only once its map side is done, need not wait for them.
+      if (pushed && !isPlannedAttempt(exec.attempt)) await pushed;
       if (exec.killed) return this.killedResult(exec);
       return {
         ...this.base(exec),
@@ -582,6 +587,8 @@ function sinkOf(spec: TaskSpec__Output): TaskSink {
 }
 
 function endTaskSpan(span: Span, r: TaskResult): void {
+  instruments().tasksFinished.add(1, { [Attr.TASK_STATE]: String(r.state) });
+  if (!span.isRecording()) return span.end();
   const m = r.metrics;
   span.setAttributes({
     [Attr.TASK_STATE]: String(r.state),
@@ -594,7 +601,6 @@ function endTaskSpan(span: Span, r: TaskResult): void {
   });
   if (r.state !== 'SUCCEEDED') failSpan(span, r.error || String(r.state));
   span.end();
-  instruments().tasksFinished.add(1, { [Attr.TASK_STATE]: String(r.state) });
 }
 
 function metrics(recordsIn: number, recordsOut: number, bytesOut: number, runMs: number, fetchMs: number, queueMs: number) {

@@ -1,11 +1,18 @@
 /**
- * A task worker: one worker_thread of the executor's pool, running one task
- * at a time off the gRPC event loop, for one job bundle only (the pool
- * dedicates it to the bundle of its first task, so no job's code shares this
- * thread's globals and prototypes with another's). It loads the bundle once
- * (the graph and its closures stay here for the life of the worker), runs
- * `runTask` on views into the transferred input buffer, and posts the packed
- * output back as one transferred ArrayBuffer.
+ * A task worker: one worker_thread of the executor's pool, running tasks off
+ * the gRPC event loop, for one job bundle only (the pool dedicates it to the
+ * bundle of its first task, so no job's code shares this thread's globals and
+ * prototypes with another's). It loads the bundle once (the graph and its
+ * closures stay here for the life of the worker), and for each batch of tasks
+ * the pool hands it runs them one after the other — `runTask` on views into
+ * each task's transferred input buffer — posting their packed outputs back as
+ * transferred ArrayBuffers, several answers per message: at the end of the
+ * batch, and mid-batch once `flushMs` has passed since the last post, so an
+ * answer never waits long behind a slower task of its batch.
+ *
+ * Before running a task it claims it in the batch's shared state words
+ * (worker-protocol.ts): a task the pool withdrew meanwhile (a kill, a steal)
+ * is skipped and never runs.
  *
  * It never does I/O and never decides a task's fate beyond "succeeded",
  * "user code failed" or "failed": retries, kills and crash handling belong to
@@ -17,12 +24,26 @@ import { loadJob, type LoadedJob } from '../../lib/dstream/loader.js';
 import { runTask, setOperatorProbe, type TaskInputs, type TaskOutput } from '../../lib/dstream/runtime.js';
 import { operatorLabel } from '../../lib/dstream/graph.js';
 import { JobDefinitionError, UserFunctionError } from '../../lib/dstream/errors.js';
-import type { DoneMessage, FailMessage, FromWorker, RunMessage, TaskWorkerData, ToWorker } from './worker-protocol.js';
+import {
+  PROBE_STARTED_AT,
+  PROBE_TASK,
+  TASK_NOT_STARTED,
+  TASK_STARTED,
+  type FromWorker,
+  type RunMessage,
+  type TaskAnswer,
+  type TaskMessage,
+  type TaskWorkerData,
+  type ToWorker,
+} from './worker-protocol.js';
 
 if (!parentPort) throw new Error('task-worker.js must run as a worker_thread of the executor');
 const port = parentPort;
 const data = workerData as TaskWorkerData | undefined;
-if (data?.probe) setOperatorProbe(new Int32Array(data.probe));
+const probeInts = data?.probe ? new Int32Array(data.probe, 0, 2) : new Int32Array(2);
+const probeStartedAt = data?.probe ? new Float64Array(data.probe) : new Float64Array(2);
+setOperatorProbe(probeInts);
+probeInts[PROBE_TASK] = -1;
 
 /**
  * Loaded bundles by hash. A bundle that failed to build is remembered as its
@@ -34,7 +55,7 @@ function post(msg: FromWorker, transfer?: ArrayBuffer[]): void {
   port.postMessage(msg, transfer);
 }
 
-function jobFor(msg: RunMessage): LoadedJob {
+function jobFor(msg: Pick<RunMessage, 'bundleHash' | 'code' | 'source'>): LoadedJob {
   let job = jobs.get(msg.bundleHash);
   if (!job) {
     if (msg.code === undefined) {
@@ -56,7 +77,7 @@ function jobFor(msg: RunMessage): LoadedJob {
   return job;
 }
 
-function inputsOf(msg: RunMessage): TaskInputs {
+function inputsOf(msg: TaskMessage): TaskInputs {
   const blocks = new Map<string, Uint8Array>();
   for (let i = 0; i < msg.blockKeys.length; i++) {
     const start = msg.blockRanges[2 * i]!;
@@ -100,37 +121,80 @@ function packOutput(parts: readonly Uint8Array[]): { output: ArrayBuffer; ranges
   return { output: out.buffer, ranges };
 }
 
-function run(msg: RunMessage, started: number): void {
+/** Run one task; its answer (outputs transferred through `transfer`). */
+function runOne(batch: RunMessage, task: TaskMessage, started: number, waitMs: number, transfer: ArrayBuffer[]): TaskAnswer {
   let result: TaskOutput;
   try {
-    const job = jobFor(msg);
-    result = runTask(job.graph, msg.nodeId, msg.partition, inputsOf(msg), msg.sink);
+    const job = jobFor(batch);
+    result = runTask(job.graph, task.nodeId, task.partition, inputsOf(task), task.sink);
   } catch (e) {
     const userError = e instanceof UserFunctionError || e instanceof JobDefinitionError;
     const message = e instanceof Error ? (userError ? e.message : `${e.name}: ${e.message}`) : String(e);
-    const fail: FailMessage = { type: 'fail', seq: msg.seq, userError, message, runMs: performance.now() - started };
-    post(fail);
-    return;
+    return { type: 'fail', seq: task.seq, userError, message, runMs: performance.now() - started, waitMs };
   }
   const parts = result.buckets ?? [result.result ?? new Uint8Array(0)];
   const { output, ranges } = packOutput(parts);
-  const done: DoneMessage = {
+  transfer.push(output);
+  return {
     type: 'done',
-    seq: msg.seq,
+    seq: task.seq,
     recordsIn: result.recordsIn,
     recordsOut: result.recordsOut,
     output,
     ranges,
     ...(result.bucketCounts ? { bucketCounts: result.bucketCounts } : {}),
     runMs: performance.now() - started,
+    waitMs,
   };
-  post(done, [output]);
 }
 
-port.on('message', (msg: ToWorker) => {
-  const started = performance.now();
-  if (msg.delayMs > 0) setTimeout(() => run(msg, started), msg.delayMs);
-  else run(msg, started);
-});
+/**
+ * Run a batch's tasks in order (each after `delayMs` when set: tests' stragglers),
+ * skipping the ones the pool withdrew, and post their answers packed.
+ */
+function runBatch(batch: RunMessage): void {
+  const arrived = performance.now();
+  const states = new Int32Array(batch.states);
+  let answers: TaskAnswer[] = [];
+  let transfer: ArrayBuffer[] = [];
+  let lastPost = arrived;
+  const flush = (batchDone: boolean) => {
+    post({ type: 'results', answers, batchDone }, transfer);
+    answers = [];
+    transfer = [];
+    lastPost = performance.now();
+  };
+  // `from`: when task i's turn came (before its delay, which counts as its run time: a slower machine).
+  const step = (i: number, from: number): void => {
+    for (; i < batch.tasks.length; i++, from = performance.now()) {
+      const started = from;
+      // Named in the probe before it is claimed, so a pool that fails to withdraw it already sees it run.
+      probeStartedAt[PROBE_STARTED_AT] = performance.timeOrigin + started;
+      Atomics.store(probeInts, PROBE_TASK, i);
+      // Claimed here or withdrawn by the pool: whoever moves it first decides.
+      if (Atomics.compareExchange(states, i, TASK_NOT_STARTED, TASK_STARTED) !== TASK_NOT_STARTED) {
+        Atomics.store(probeInts, PROBE_TASK, -1);
+        continue;
+      }
+      answers.push(runOne(batch, batch.tasks[i]!, started, started - arrived, transfer));
+      // With none running, the probe's time is when the last one ended (the pool times a worker that starts nothing).
+      probeStartedAt[PROBE_STARTED_AT] = performance.timeOrigin + performance.now();
+      Atomics.store(probeInts, PROBE_TASK, -1);
+      if (i + 1 < batch.tasks.length) {
+        if (performance.now() - lastPost >= batch.flushMs && answers.length > 0) flush(false);
+        if (batch.delayMs > 0) {
+          const next = performance.now();
+          setTimeout(() => step(i + 1, next), batch.delayMs);
+          return;
+        }
+      }
+    }
+    flush(true);
+  };
+  if (batch.delayMs > 0) setTimeout(() => step(0, arrived), batch.delayMs);
+  else step(0, arrived);
+}
+
+port.on('message', (msg: ToWorker) => runBatch(msg));
 
 post({ type: 'ready' });

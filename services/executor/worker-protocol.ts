@@ -5,22 +5,41 @@
  * (transferred, not cloned) with [start, end) offsets, and every output
  * comes back the same way, because structured-cloning object graphs costs
  * ~100x more than moving a buffer.
+ *
+ * Tasks travel in batches: one message hands a worker several queued tasks of
+ * its bundle, which it runs one after the other, and their answers come back
+ * packed. A thread hop (waking the other thread, a message, an event-loop
+ * turn) costs far more than a tiny task; batching pays it once per batch.
+ *
+ * Which task of a batch runs is agreed through memory both threads share:
+ * each task has a state word in `RunMessage.states` that the worker moves
+ * NOT_STARTED → STARTED before running it and the pool moves NOT_STARTED →
+ * WITHDRAWN to take a task back (a kill or a steal) — a compare-and-exchange,
+ * so exactly one of them wins and a withdrawn task never runs. The worker
+ * also writes into its probe (TaskWorkerData.probe) which task runs and since
+ * when, so a task's timeout counts from its own start.
  */
 import type { TaskSink } from '../../lib/dstream/runtime.js';
 
-export interface RunMessage {
-  type: 'run';
+/** RunMessage.states values. */
+export const TASK_NOT_STARTED = 0;
+export const TASK_STARTED = 1;
+export const TASK_WITHDRAWN = 2;
+
+/** Int32 slots of the probe: [PROBE_NODE] the graph node whose user code runs (-1: none; lib/dstream/runtime.ts), [PROBE_TASK] the index in its batch of the task running (-1: none). */
+export const PROBE_NODE = 0;
+export const PROBE_TASK = 1;
+/** Float64 slot of the probe: when the running task started, or with none running when the last one ended (performance.timeOrigin + performance.now(), ms). */
+export const PROBE_STARTED_AT = 1;
+/** Bytes of a probe: two Int32 then one Float64. */
+export const PROBE_BYTES = 16;
+
+/** One task of a batch. */
+export interface TaskMessage {
   seq: number;
-  bundleHash: string;
-  /** The bundle's code, sent only the first time this worker sees the hash. */
-  code?: string;
-  /** Name used in errors from loading the bundle. */
-  source: string;
   nodeId: number;
   partition: number;
   sink: TaskSink;
-  /** tests/demos only: sleep this long before running (a straggler). */
-  delayMs: number;
   /** Every input payload, back to back. Transferred. */
   input: ArrayBuffer;
   /** `sourceKey(nodeId, partition)` of each block input. */
@@ -35,6 +54,22 @@ export interface RunMessage {
   nodePartitions?: number[];
   batchTimeMs?: number;
   stateReplay?: number[];
+}
+
+export interface RunMessage {
+  type: 'run';
+  bundleHash: string;
+  /** The bundle's code, sent only the first time this worker sees the hash. */
+  code?: string;
+  /** Name used in errors from loading the bundle. */
+  source: string;
+  /** tests/demos only: sleep this long before running each task (a straggler). */
+  delayMs: number;
+  /** Post the answers so far once this long has passed since the last post, even mid-batch (0: after every task). */
+  flushMs: number;
+  /** Int32Array(tasks.length) over it: each task's TASK_* state. */
+  states: SharedArrayBuffer;
+  tasks: TaskMessage[];
 }
 
 export type ToWorker = RunMessage;
@@ -55,6 +90,8 @@ export interface DoneMessage {
   /** Records per bucket (shuffle sink). */
   bucketCounts?: number[];
   runMs: number;
+  /** From the batch's arrival in the worker to this task's start: its wait behind the tasks before it. */
+  waitMs: number;
 }
 
 export interface FailMessage {
@@ -64,6 +101,17 @@ export interface FailMessage {
   userError: boolean;
   message: string;
   runMs: number;
+  waitMs: number;
+}
+
+export type TaskAnswer = DoneMessage | FailMessage;
+
+/** Answers of tasks of the current batch, in batch order (withdrawn tasks have none). */
+export interface ResultsMessage {
+  type: 'results';
+  answers: TaskAnswer[];
+  /** The batch is over: the worker is free for the next one. */
+  batchDone: boolean;
 }
 
 /**
@@ -79,8 +127,8 @@ export interface OperatorsMessage {
 
 /** workerData of a task worker. */
 export interface TaskWorkerData {
-  /** Int32Array(1) over it: the graph node whose user code runs now, -1 for none. */
+  /** PROBE_BYTES of memory shared with the pool: see PROBE_*. */
   probe: SharedArrayBuffer;
 }
 
-export type FromWorker = ReadyMessage | DoneMessage | FailMessage | OperatorsMessage;
+export type FromWorker = ReadyMessage | ResultsMessage | OperatorsMessage;

@@ -23,11 +23,12 @@
  * removed with a subject-filtered stream purge, which leaves no delete marker
  * behind (KV delete/purge markers would pile up forever on a stream processor).
  */
-import { Kvm, type KV } from '@nats-io/kv';
-import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import type { KV } from '@nats-io/kv';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { packValue, unpackValue } from '../../lib/codec/records.js';
 import { connectionWatch, type ConnectionWatch } from '../../lib/nats/reconnect.js';
+import { NatsReplicasError, openReplicatedKv } from '../../lib/nats/replicas.js';
 import { errorMessage, ResourceExhaustedError, UnavailableError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { z } from 'zod';
@@ -172,14 +173,15 @@ export class KvLineagePersistence implements LineagePersistence {
   }
 
   /** Open (creating if missing) the bucket. Rejects with UnavailableError naming the bucket and cause. */
-  static async open(nc: NatsConnection, bucket: string, log: Logger): Promise<KvLineagePersistence> {
+  static async open(nc: NatsConnection, bucket: string, log: Logger, replicas = 1): Promise<KvLineagePersistence> {
     try {
       // Every write goes through the ConnectionWatch (put/purge below), which
       // bounds it by KV_WRITE_TIMEOUT_MS; the clients' own timeouts match.
-      const kv = await new Kvm(jetstream(nc, { timeout: KV_WRITE_TIMEOUT_MS })).create(bucket, { history: 1, maxValueSize: MAX_KV_VALUE_BYTES });
+      const kv = await openReplicatedKv(nc, bucket, { history: 1, maxValueSize: MAX_KV_VALUE_BYTES }, { replicas, log, timeoutMs: KV_WRITE_TIMEOUT_MS });
       const jsm = await jetstreamManager(nc, { timeout: KV_WRITE_TIMEOUT_MS });
       return new KvLineagePersistence(kv, jsm, connectionWatch(nc), bucket, log);
     } catch (e) {
+      if (e instanceof NatsReplicasError) throw e;
       throw new UnavailableError(`cannot open JetStream KV bucket "${bucket}" (is JetStream enabled on the NATS server?): ${errorMessage(e)}`, {
         cause: e,
       });

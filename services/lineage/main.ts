@@ -29,10 +29,10 @@ async function start(config: LineageConfig, log: Logger): Promise<RunningService
     throw new UnavailableError(`cannot connect to NATS at ${config.natsUrl}: ${errorMessage(e)}`, { cause: e });
   }
   try {
-    const persistence = await KvLineagePersistence.open(nc, config.kvBucket, log);
+    const persistence = await KvLineagePersistence.open(nc, config.kvBucket, log, config.natsReplicas);
     const store = new LineageStore({ maxBatchesPerJob: config.maxBatchesPerJob });
     const service = new LineageService({ store, persistence, log });
-    const tokenFollower = await followTokens(nc, log);
+    const tokenFollower = await followTokens(nc, log, { replicas: config.natsReplicas, raise: false });
     // Mutations of a replaced scheduler are refused (lib/grpc/leader-term.ts). The highest term
     // lives in memory: a lineage restarted while a former leader still runs learns it from the
     // new leader's next call (the former leader is fenced from the journal meanwhile).

@@ -44,7 +44,7 @@ await runService('receiver', receiverConfigSchema, async (config, log) => {
   const clock = systemClock;
   const nc = await connectNats(config.natsUrl, `rivulet-receiver-${config.receiverId}`, log);
   // No write-ahead log, no receiver: acking without it could lose acked records.
-  const wal = new AllocationLog(await JetStreamWalKv.open(nc, config.walBucket, WAL_TIMEOUT_MS), {
+  const wal = new AllocationLog(await JetStreamWalKv.open(nc, config.walBucket, WAL_TIMEOUT_MS, { replicas: config.natsReplicas, log }), {
     receiverId: config.receiverId,
     incarnation,
     batchIntervalMs: config.batchInterval,
@@ -166,7 +166,7 @@ await runService('receiver', receiverConfigSchema, async (config, log) => {
     subscribe(nc, subjects.batchInputsAll, batchReadySchema, (m) => peers.mergedSeen(m.stream, m.batchTimeMs, m.blocks), log),
   ];
 
-  const tokenFollower = await followTokens(nc, log);
+  const tokenFollower = await followTokens(nc, log, { replicas: config.natsReplicas, raise: false });
   const started = await startServer(
     { host: config.host, port: config.port, advertiseAddress: config.advertiseAddress, maxMessageBytes: config.maxMessageBytes, log },
     (s) => s.addService(rivuletV1.Receiver.service, server.handlers()),

@@ -12,11 +12,12 @@
  * announcement) until the timeout. Both are idempotent: every block has its
  * own key, written once with one value; the marker only ever moves forward.
  */
-import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { Kvm, type KV } from '@nats-io/kv';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { errorMessage, UnavailableError } from '../../lib/errors.js';
 import { connectionWatch, type ConnectionWatch } from '../../lib/nats/reconnect.js';
+import { NatsReplicasError, openReplicatedKv, type ReplicaOptions } from '../../lib/nats/replicas.js';
 import type { WalKv } from './allocation-log.js';
 
 /** Reads in flight at once while loading. */
@@ -37,12 +38,13 @@ export class JetStreamWalKv implements WalKv {
    * fails (and its pushes are nacked) within that time. Rejects with
    * UnavailableError naming the bucket.
    */
-  static async open(nc: NatsConnection, bucket: string, timeoutMs: number): Promise<JetStreamWalKv> {
+  static async open(nc: NatsConnection, bucket: string, timeoutMs: number, replicas: ReplicaOptions = { replicas: 1 }): Promise<JetStreamWalKv> {
     try {
-      const kv = await new Kvm(jetstream(nc, { timeout: timeoutMs })).create(bucket, { history: 1 });
+      const kv = await openReplicatedKv(nc, bucket, { history: 1 }, { ...replicas, timeoutMs });
       const jsm = await jetstreamManager(nc, { timeout: timeoutMs });
       return new JetStreamWalKv(kv, jsm, connectionWatch(nc), bucket, timeoutMs);
     } catch (e) {
+      if (e instanceof NatsReplicasError) throw e;
       throw new UnavailableError(
         `cannot open the receiver's write-ahead log, JetStream KV bucket "${bucket}" (is JetStream enabled on the NATS server?): ${errorMessage(e)}`,
         { cause: e },

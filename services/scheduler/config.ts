@@ -25,7 +25,11 @@ export const schedulerConfigSchema = z.object({
    * every journal write is fenced (leader-lease.ts).
    */
   leaseTimeout: duration('2s').refine((v) => v >= 100, 'leaseTimeout must be at least 100ms'),
-  /** How often the leader renews its lease (a fraction of leaseTimeout; 0 = leaseTimeout / 4). */
+  /**
+   * How often the leader renews its lease; 0 = every 250ms or leaseTimeout / 4 when shorter. A
+   * standby probes the leader's address after two renewals it did not see (a killed leader is
+   * replaced that soon); each renewal is one small JetStream write.
+   */
   leaseRenewInterval: duration('0ms'),
   /** How long after a batch time to wait for the receiver's batch.ready before asking it over gRPC. */
   batchReadyTimeout: duration('500ms'),
@@ -271,6 +275,6 @@ export function checkpointIntervalMs(batchIntervalMs: number, stateCheckpointInt
 
 /** How often the leader renews its lease. */
 export function leaseRenewIntervalMs(config: Pick<SchedulerConfig, 'leaseTimeout' | 'leaseRenewInterval'>): number {
-  const ms = config.leaseRenewInterval || Math.floor(config.leaseTimeout / 4);
+  const ms = config.leaseRenewInterval || Math.min(250, Math.floor(config.leaseTimeout / 4));
   return Math.max(10, Math.min(ms, Math.floor(config.leaseTimeout / 2)));
 }

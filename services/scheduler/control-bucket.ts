@@ -7,11 +7,12 @@
  * to such a subject is a KV put the watchers see like any other.
  */
 import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { Kvm, type KV } from '@nats-io/kv';
+import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { errorMessage, UnavailableError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { connectionWatch } from '../../lib/nats/reconnect.js';
+import { NatsReplicasError, openReplicatedKv, type ReplicaOptions } from '../../lib/nats/replicas.js';
 import { FencedWriteError, type BucketEntry, type FencedBucket } from './leader-lease.js';
 
 /** JetStream's error code for a publish whose expected last sequence did not match. */
@@ -19,13 +20,20 @@ const WRONG_LAST_SEQUENCE = 10071;
 /** Deadline of one fenced write attempt (the lease sends it again when unanswered). */
 const WRITE_TIMEOUT_MS = 2000;
 
-export async function openControlBucket(nc: NatsConnection, bucket: string, log: Logger): Promise<FencedBucket & { kv: KV }> {
+export async function openControlBucket(
+  nc: NatsConnection,
+  bucket: string,
+  log: Logger,
+  replicas: ReplicaOptions = { replicas: 1 },
+): Promise<FencedBucket & { kv: KV }> {
   let kv: KV;
   let jsm: JetStreamManager;
   try {
-    kv = await new Kvm(nc).create(bucket, { history: 1 });
+    // natsReplicas copies (lib/nats/replicas.ts): the lease and the journal survive the loss of a NATS server.
+    kv = await openReplicatedKv(nc, bucket, { history: 1 }, replicas);
     jsm = await jetstreamManager(nc);
   } catch (e) {
+    if (e instanceof NatsReplicasError) throw e;
     throw new UnavailableError(`cannot open the job journal (JetStream KV bucket "${bucket}"): ${errorMessage(e)}`, { cause: e });
   }
   const js: JetStreamClient = jetstream(nc);

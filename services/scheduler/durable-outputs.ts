@@ -32,6 +32,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { errorMessage, UnavailableError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { connectionWatch } from '../../lib/nats/reconnect.js';
+import { createOrUpdateStream, NatsReplicasError } from '../../lib/nats/replicas.js';
 import { validatePacked } from '../../lib/codec/records.js';
 import { checkInput, rejectInput } from '../../lib/validation.js';
 import { z } from 'zod';
@@ -80,6 +81,8 @@ export interface DurableOutputsOptions {
   retentionBatches: number;
   retentionBytes: number;
   maxMessageBytes: number;
+  /** Copies of the stream (natsReplicas, lib/nats/replicas.ts). @default 1 */
+  replicas?: number;
 }
 
 /** Split `payload` into pieces of at most `size` bytes (one empty piece for an empty payload). */
@@ -109,13 +112,9 @@ export async function openDurableOutputs(nc: NatsConnection, stream: string, opt
       max_msg_size: maxPayload,
       duplicate_window: 2 * 60 * 1_000_000_000, // ns
     };
-    try {
-      await jsm.streams.info(stream);
-      await jsm.streams.update(stream, config);
-    } catch {
-      await jsm.streams.add({ name: stream, ...config });
-    }
+    await createOrUpdateStream(jsm, { name: stream, ...config }, { replicas: opts.replicas ?? 1, log });
   } catch (e) {
+    if (e instanceof NatsReplicasError) throw e;
     throw new UnavailableError(`cannot open the JetStream stream "${stream}" of committed outputs: ${errorMessage(e)}`, { cause: e });
   }
   const subject = (jobId: string, output: string) => `${stream}.${jobId}.${Buffer.from(output).toString('hex')}`;

@@ -56,6 +56,10 @@ export type SchedulerEvent =
   | { type: 'batchRegistered'; run: BatchRun }
   | { type: 'batchRegisterFailed'; run: BatchRun; error: string }
   | { type: 'taskResult'; result: TaskResult__Output }
+  /** Results that came in one TaskStream message: taken together, with one scheduling round after them. */
+  | { type: 'taskResults'; results: TaskResult__Output[] }
+  /** Planned attempts were adopted whose results had already come (task-set-manager.ts takeAdoptedResults). */
+  | { type: 'adoptedResults' }
   /** A planned task's result that no adopted attempt was waiting for when it came (group-planner.ts). */
   | { type: 'plannedResult'; result: TaskResult__Output }
   /** An executor's task stream broke: the group plans sent on it are gone. */

@@ -23,9 +23,12 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { errorMessage, UnavailableError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { openBlobStore, type BlobStore } from '../../lib/nats/blob-store.js';
+import { NatsReplicasError, type ReplicaOptions } from '../../lib/nats/replicas.js';
 import { z } from 'zod';
 import { checkInput, rejectInput, type Assert, type Covers } from '../../lib/validation.js';
 import type { JobState } from './job-registry.js';
+import type { DescribedJob } from '../../lib/dstream/sandbox.js';
+import type { PreparedJobs } from './standby-prep.js';
 
 /** A job as journaled. Plain data (JSON). */
 export interface JobRecord {
@@ -72,8 +75,8 @@ export interface JobJournal {
   record(job: JobRecord, bundle: string): Promise<void>;
   /** A new state or progress of a journaled job; written in order per job; failures are logged and reject. */
   update(job: JobRecord): Promise<void>;
-  /** Every journaled job still RUNNING, with its bundle. */
-  running(): Promise<Array<{ job: JobRecord; bundle: string }>>;
+  /** Every journaled job still RUNNING, with its bundle (and its graph when a standby prepared it). */
+  running(prepared?: PreparedJobs): Promise<Array<{ job: JobRecord; bundle: string; loaded?: DescribedJob }>>;
 }
 
 /** Writes a key of the journal bucket; fenced while this scheduler leads (leader-lease.ts LeaderLease.write). */
@@ -137,11 +140,13 @@ export async function openJobJournal(
   writer: JournalWriter,
   followed: FollowedJournal,
   log: Logger,
+  replicas: ReplicaOptions = { replicas: 1 },
 ): Promise<JobJournal> {
   let bundles: BlobStore;
   try {
-    bundles = await openBlobStore(nc, `${bucket}-bundles`);
+    bundles = await openBlobStore(nc, `${bucket}-bundles`, replicas);
   } catch (e) {
+    if (e instanceof NatsReplicasError) throw e;
     throw new UnavailableError(`cannot open the job journal's bundles (object store "${bucket}-bundles"): ${errorMessage(e)}`, { cause: e });
   }
   const put = (id: string, snapshot: Uint8Array) => writer.write(JOB_KEY_PREFIX + id, snapshot);
@@ -181,9 +186,14 @@ export async function openJobJournal(
       write.catch((e) => log.warn({ jobId: job.id, err: errorMessage(e) }, 'job journal update not written; the next leader may redo work'));
       return write;
     },
-    async running() {
-      const out: Array<{ job: JobRecord; bundle: string }> = [];
+    async running(prepared) {
+      const out: Array<{ job: JobRecord; bundle: string; loaded?: DescribedJob }> = [];
       for (const job of followed.running()) {
+        const ready = prepared?.take(job.bundleHash);
+        if (ready) {
+          out.push({ job, ...ready });
+          continue;
+        }
         const code = await bundles.get(job.bundleHash);
         if (!code) {
           log.error({ jobId: job.id, bundleHash: job.bundleHash }, 'journaled job has no bundle in the journal; it is not resumed');

@@ -80,14 +80,21 @@ export class JobManager {
    * touches no scheduler state, so it runs before the request enters the
    * event loop. Rejects with the client's error.
    */
-  async load(bundle: string, source: string, name: string, options: Pick<LoadedJobRequest, 'journal' | 'batches'>): Promise<LoadedJobRequest> {
+  /** Build a job's graph in the sandbox — or take `prebuilt`, the graph a standby built from the same bundle (standby-prep.ts). */
+  async load(
+    bundle: string,
+    source: string,
+    name: string,
+    options: Pick<LoadedJobRequest, 'journal' | 'batches'>,
+    prebuilt?: DescribedJob,
+  ): Promise<LoadedJobRequest> {
     if (Buffer.byteLength(bundle) > this.config.maxBundleBytes) {
       throw new ResourceExhaustedError(
         `job bundle is ${Buffer.byteLength(bundle)} bytes, over the limit of ${this.config.maxBundleBytes} (maxBundleBytes)`,
       );
     }
     if (bundle.trim().length === 0) throw new InvalidArgumentError('job bundle is empty');
-    const loaded = await buildInSandbox(bundle, source || 'job.js', {
+    const loaded = prebuilt ?? await buildInSandbox(bundle, source || 'job.js', {
       buildTimeoutMs: this.config.jobBuildTimeout,
       memoryBytes: this.config.jobSandboxMemory,
     });

@@ -17,16 +17,17 @@ import type { DurableOutputs } from './durable-outputs.js';
 import type { JobJournal } from './job-journal.js';
 import type { Job } from './job-registry.js';
 import type { Scheduler } from './scheduler.js';
+import type { PreparedJobs } from './standby-prep.js';
 
 export async function restoreJournaledJobs(
   scheduler: Scheduler,
-  deps: { journal: JobJournal; durableOutputs: DurableOutputs; lineage: LineageClient; batchIntervalMs: number; log: Logger },
+  deps: { journal: JobJournal; durableOutputs: DurableOutputs; lineage: LineageClient; batchIntervalMs: number; log: Logger; prepared?: PreparedJobs },
 ): Promise<void> {
   const { journal, durableOutputs, log } = deps;
-  for (const { job: rec, bundle } of await journal.running()) {
+  for (const { job: rec, bundle, loaded } of await journal.running(deps.prepared)) {
     let job: Job;
     try {
-      job = await scheduler.restoreJob(rec, bundle);
+      job = await scheduler.restoreJob(rec, bundle, loaded);
     } catch (err) {
       log.error({ jobId: rec.id, err: errorMessage(err) }, 'cannot resume a journaled job; marking it failed');
       journal.update({ ...rec, state: 'FAILED', error: `not resumed after a scheduler restart: ${errorMessage(err)}` }).catch(() => undefined); // the journal logs it
@@ -52,7 +53,8 @@ async function restoreCachedPartitions(
 ): Promise<void> {
   const { lineage, log } = deps;
   const last = job.lastCompletedBatchMs;
-  for (let attempt = 0; ; attempt++) {
+  // Until it works — or the scheduler stopped (its term ended): a replaced leader is refused by lineage for good.
+  for (let attempt = 0; !scheduler.isStopped; attempt++) {
     try {
       const batches: RestoredBatch[] = [];
       if (last !== undefined) {

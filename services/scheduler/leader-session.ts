@@ -27,6 +27,7 @@ import { schedulerPorts } from './lineage-ports.js';
 import { Scheduler } from './scheduler.js';
 import { schedulerHandlers } from './server.js';
 import type { TokenAdmin } from './token-admin.js';
+import type { PreparedJobs } from './standby-prep.js';
 import { DrivenBatchSource } from './test-driver/driven-batch-source.js';
 import { testDriverHandlers } from './test-driver/handlers.js';
 
@@ -38,6 +39,8 @@ export interface LeaderSessionDeps {
   /** The lease's fenced writes. */
   writer: JournalWriter;
   followed: FollowedJournal;
+  /** Graphs the standby built ahead (standby-prep.ts). */
+  prepared?: PreparedJobs;
   tokens: TokenAdmin;
   log: Logger;
 }
@@ -63,7 +66,8 @@ export class LeaderSession {
       lineage.close();
     };
     try {
-      const journal = await openJobJournal(nc, config.jobsBucket, deps.writer, deps.followed, log);
+      const replicas = { replicas: config.natsReplicas, log };
+      const journal = await openJobJournal(nc, config.jobsBucket, deps.writer, deps.followed, log, replicas);
       const ports = schedulerPorts({
         nc,
         lineage,
@@ -71,8 +75,9 @@ export class LeaderSession {
         gateway,
         journal,
         durableOutputs: deps.durableOutputs,
-        checkpoints: lazyBlobStore(nc, config.checkpointBucket),
+        checkpoints: lazyBlobStore(nc, config.checkpointBucket, replicas),
         shuffleId: (run, node) => scheduler.shuffleId(run, node),
+        natsReplicas: config.natsReplicas,
         log,
       });
       const scheduler = new Scheduler(config, systemClock, ports, log);
@@ -81,10 +86,17 @@ export class LeaderSession {
         ? testDriverHandlers(
             new DrivenBatchSource(scheduler, (jobId, output, t) => scheduler.outputs.retained(jobId, output).find((b) => b.batchTimeMs === t)),
             log,
-            { maxMessageBytes: config.maxMessageBytes },
+            { maxMessageBytes: config.maxMessageBytes, interceptors: termInterceptors },
           )
         : undefined;
-      await restoreJournaledJobs(scheduler, { journal, durableOutputs: deps.durableOutputs, lineage, batchIntervalMs: config.batchInterval, log });
+      await restoreJournaledJobs(scheduler, {
+        journal,
+        durableOutputs: deps.durableOutputs,
+        lineage,
+        batchIntervalMs: config.batchInterval,
+        log,
+        ...(deps.prepared ? { prepared: deps.prepared } : {}),
+      });
       const handlers = schedulerHandlers(scheduler, log, { maxMessageBytes: config.maxMessageBytes, maxStatusBytes: config.maxStatusBytes, tokens: deps.tokens });
       scheduler.start();
       return new LeaderSession(term, scheduler, handlers, testDriver, closeChannels);

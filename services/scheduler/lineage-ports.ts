@@ -13,7 +13,7 @@ import { errorMessage } from '../../lib/errors.js';
 import { dial, unary } from '../../lib/grpc/client.js';
 import type { Logger } from '../../lib/log.js';
 import type { BlobStore } from '../../lib/nats/blob-store.js';
-import { publish } from '../../lib/nats/connection.js';
+import { natsConnectionInfo, publish } from '../../lib/nats/connection.js';
 import { subjects } from '../../lib/nats/subjects.js';
 import type { LineageClient, ReceiverClient } from '../../lib/proto/index.js';
 import type { Location } from '../../lib/proto/gen/rivulet/v1/Location.js';
@@ -39,6 +39,8 @@ export interface PortDeps {
   checkpoints: () => Promise<BlobStore>;
   /** The scheduler's shuffle id for a batch's shuffle node (block ids of map outputs carry it). */
   shuffleId: (run: BatchRun, shuffleNode: number) => string;
+  /** natsReplicas, shown in status with the NATS server in use. */
+  natsReplicas: number;
   log: Logger;
 }
 
@@ -196,5 +198,6 @@ export function schedulerPorts(d: PortDeps): SchedulerPorts {
       }
     },
     publishRateLimits: (msg) => publish(d.nc, subjects.rateLimits, msg),
+    natsStatus: () => ({ ...natsConnectionInfo(d.nc), replicas: d.natsReplicas }),
   };
 }

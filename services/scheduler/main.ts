@@ -19,11 +19,14 @@ import type { SchedulerHandlers } from '../../lib/proto/gen/rivulet/v1/Scheduler
 import type { SchedulerTestingHandlers } from '../../lib/proto/gen/rivulet/v1/SchedulerTesting.js';
 import type { LeaderStatus } from '../../lib/proto/gen/rivulet/v1/LeaderStatus.js';
 import { runService } from '../../lib/service-main.js';
+import { observeGauge } from '../../lib/telemetry/metrics.js';
 import { rememberInputTrace } from './batch-telemetry.js';
 import { leaseRenewIntervalMs, schedulerConfigSchema } from './config.js';
 import { openControlBucket } from './control-bucket.js';
 import { openDurableOutputs } from './durable-outputs.js';
 import { FollowedJournal } from './job-journal.js';
+import { PreparedJobs } from './standby-prep.js';
+import { lazyBlobStore } from '../../lib/nats/blob-store.js';
 import { LeaderLease } from './leader-lease.js';
 import { probeHolder } from './leader-probe.js';
 import { routedHandlers, type Refusal } from './leader-routing.js';
@@ -48,7 +51,8 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
   });
   // Tokens first: a client with a token minted by an earlier incarnation is let in from the first call.
   const security = processSecurity();
-  const tokenFollower = await followTokens(nc, log);
+  const replicas = { replicas: config.natsReplicas, log };
+  const tokenFollower = await followTokens(nc, log, replicas);
   const tokenAdmin = new TokenAdmin(tokenFollower.kv, security.tokens);
   // Several receivers: the first address answers when no receiver heartbeat was heard; otherwise each is asked at its own.
   const receiver = dial.receiver(config.receiverAddress.split(',')[0]!.trim());
@@ -58,7 +62,7 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
   const durableOutputs = await openDurableOutputs(
     nc,
     config.outputsStream,
-    { retentionBatches: config.outputRetentionBatches, retentionBytes: config.outputRetentionBytes, maxMessageBytes: config.maxMessageBytes },
+    { retentionBatches: config.outputRetentionBatches, retentionBytes: config.outputRetentionBytes, maxMessageBytes: config.maxMessageBytes, replicas: config.natsReplicas },
     log,
   );
   const schedulerId = config.schedulerId || hostname();
@@ -111,8 +115,19 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
       log,
     ),
   ];
-  const bucket = await openControlBucket(nc, config.jobsBucket, log);
+  const bucket = await openControlBucket(nc, config.jobsBucket, log, replicas);
   const followed = new FollowedJournal(config.jobsBucket, log);
+  // While standing by, the running jobs' graphs are built ahead: a takeover then only registers them.
+  const prepared = new PreparedJobs(lazyBlobStore(nc, `${config.jobsBucket}-bundles`, replicas), { buildTimeoutMs: config.jobBuildTimeout, memoryBytes: config.jobSandboxMemory }, log);
+  let preparing = false;
+  const prepareSoon = () => {
+    if (preparing) return;
+    preparing = true;
+    setImmediate(() => {
+      preparing = false;
+      if (elected.lease?.leadershipState !== 'LEADING') prepared.prepare(followed.running());
+    });
+  };
   // One election at a time: a term starts only after the previous one stopped.
   let transition: Promise<void> = Promise.resolve();
   const leadershipStatus = (): LeaderStatus => {
@@ -131,7 +146,7 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
     transition = transition.then(async () => {
       if (elected.lease?.leadershipState !== 'LEADING' || elected.lease.currentTerm !== term) return;
       try {
-        const next = await LeaderSession.start(term, { config, nc, receiver, durableOutputs, writer: elected.lease, followed, tokens: tokenAdmin, log });
+        const next = await LeaderSession.start(term, { config, nc, receiver, durableOutputs, writer: elected.lease, followed, prepared, tokens: tokenAdmin, log });
         next.scheduler.leadership = leadershipStatus;
         if (elected.lease.leadershipState !== 'LEADING' || elected.lease.currentTerm !== term) {
           next.stop(); // deposed while resuming
@@ -161,6 +176,7 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
       if (s) {
         s.stop();
         log.warn({ schedulerId, term: s.term, reason }, 'stopped leading: standing by');
+        prepareSoon();
       }
     });
   };
@@ -171,7 +187,10 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
     {
       elected: startTerm,
       deposed: stopTerm,
-      entry: (e) => followed.apply(e.key, e.value),
+      entry: (e) => {
+        followed.apply(e.key, e.value);
+        prepareSoon();
+      },
     },
     log,
     // Early takeover when nothing listens at the holder's address (a killed process); the fence keeps it safe.
@@ -181,6 +200,14 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
   server.health.set('NOT_SERVING', LEADER_HEALTH_SERVICE);
   server.health.set('SERVING');
   elected.lease = lease;
+  // Which scheduler leads, as each sees it: 1 on the leader, 0 on standbys; and how often this one took or lost the lease.
+  observeGauge('rivulet.scheduler.leading', 'Whether this scheduler holds the leader lease (1) or stands by (0)', '{scheduler}', () => [
+    { value: lease.leadershipState === 'LEADING' ? 1 : 0, attributes: { 'rivulet.scheduler.id': schedulerId } },
+  ]);
+  observeGauge('rivulet.scheduler.lease_changes', 'Times this scheduler took the lease and lost it since it started', '{change}', () => [
+    { value: lease.counts.elected, attributes: { 'rivulet.scheduler.id': schedulerId, 'rivulet.lease.change': 'elected' } },
+    { value: lease.counts.deposed, attributes: { 'rivulet.scheduler.id': schedulerId, 'rivulet.lease.change': 'deposed' } },
+  ]);
   await lease.start();
   // The event-loop lag, sampled a few times per liveness timeout: the worst
   // delay of each window goes to the guard. (A stall that stops this timer
@@ -227,6 +254,7 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
       stopTerm('shutting down');
       await transition;
       await lease?.stop();
+      prepared.stop();
       tokenFollower.stop();
       await server.shutdown();
       receiver.close();

@@ -9,6 +9,7 @@ import type { BatchCompletedMessage, BatchReadyMessage, ExecutorLostMessage, Rat
 import type { BatchRun, InputBlock, StageRun } from './batch-run.js';
 import type { ExecutorGateway } from './executor-gateway.js';
 import type { JobRecord } from './job-journal.js';
+import type { NatsStatus } from '../../lib/proto/gen/rivulet/v1/NatsStatus.js';
 
 /** A partition of a dataset of one batch, and the block holding it. */
 export interface PartitionBlockRef {
@@ -74,4 +75,6 @@ export interface SchedulerPorts {
   publishStreams(msg: StreamsMessage): void;
   /** Fire-and-forget: backpressure's current ingest rates (NATS `rivulet.rate-limits`). */
   publishRateLimits?(msg: RateLimitsMessage): void;
+  /** The NATS server the scheduler is connected to, for status (read from the connection, no request). */
+  natsStatus?(): NatsStatus;
 }

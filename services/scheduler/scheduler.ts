@@ -54,6 +54,7 @@ import { ReplicationManager } from './replication-manager.js';
 import { StateRecovery } from './state-recovery.js';
 import { clusterStatus, type StatusQuery } from './status.js';
 import { GroupPlanner } from './group-planner.js';
+import type { DescribedJob } from '../../lib/dstream/sandbox.js';
 import type { LeaderStatus } from '../../lib/proto/gen/rivulet/v1/LeaderStatus.js';
 import { TaskSetManager } from './task-set-manager.js';
 import { buildTaskSpec, type TaskSpecContext } from './task-spec.js';
@@ -259,6 +260,11 @@ export class Scheduler implements BatchSourceHost {
     run();
   }
 
+  /** True once stopped (shut down, or its term of leadership ended): work still in flight for it should end. */
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
   stop(): void {
     this.stopped = true;
     for (const t of this.timers) if (t) this.clock.clearTimeout(t);
@@ -363,6 +369,14 @@ export class Scheduler implements BatchSourceHost {
         if (from && from.state === 'LOST' && from.epoch === Number(e.result.epoch)) this.noticeFenced(from);
         return this.tasks.onResult(e.result);
       }
+      case 'taskResults':
+        for (const r of e.results) {
+          const from = this.executors.get(r.executorId);
+          if (from && from.state === 'LOST' && from.epoch === Number(r.epoch)) this.noticeFenced(from);
+        }
+        return this.tasks.onResults(e.results);
+      case 'adoptedResults':
+        return this.tasks.onResults(this.tasks.takeAdoptedResults());
       case 'plannedResult':
         // Adopted meanwhile (the result was on its way when the run took the attempt on): handled as any result.
         if (this.tasks.isRunning(e.result.taskId, e.result.attempt)) return this.tasks.onResult(e.result);
@@ -437,10 +451,10 @@ export class Scheduler implements BatchSourceHost {
    * since. Its batches wait until `restoreCache` gives back its cached
    * partitions and checkpoints (job-restore.ts reads them from lineage).
    */
-  async restoreJob(record: JobRecord, bundle: string): Promise<Job> {
+  async restoreJob(record: JobRecord, bundle: string, prebuilt?: DescribedJob): Promise<Job> {
     let request: LoadedJobRequest;
     try {
-      request = await this.jobManager.load(bundle, record.source || 'job.js', record.name, { journal: true, batches: 'clock' });
+      request = await this.jobManager.load(bundle, record.source || 'job.js', record.name, { journal: true, batches: 'clock' }, prebuilt);
     } catch (err) {
       throw asError(err);
     }
@@ -495,6 +509,7 @@ export class Scheduler implements BatchSourceHost {
           launchMessages: this.ports.gateway.launchMessages(),
           plansSent: this.planner.plansSent,
         },
+        nats: this.ports.natsStatus?.(),
       },
       this.clock.now(),
       query,

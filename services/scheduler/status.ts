@@ -16,6 +16,7 @@ import type { BatchStatus } from '../../lib/proto/gen/rivulet/v1/BatchStatus.js'
 import type { LeaderStatus } from '../../lib/proto/gen/rivulet/v1/LeaderStatus.js';
 import type { ClusterStatus } from '../../lib/proto/gen/rivulet/v1/ClusterStatus.js';
 import type { JobStatus } from '../../lib/proto/gen/rivulet/v1/JobStatus.js';
+import type { NatsStatus } from '../../lib/proto/gen/rivulet/v1/NatsStatus.js';
 import type { BatchRun } from './batch-run.js';
 import type { ExecutorTracker } from './executor-tracker.js';
 import type { JobGenerator } from './job-generator.js';
@@ -38,6 +39,8 @@ export interface StatusSources {
   receivers?: ReadonlyArray<ReceiverInfo>;
   /** Group scheduling: each job's next group size and why a job is not planned; launch and plan messages sent. */
   group: { sizeOf(jobId: string): { size: number; note: string }; launchMessages: number; plansSent: number };
+  /** The scheduler's NATS connection (absent in unit tests without NATS). */
+  nats?: NatsStatus;
 }
 
 /** Status bounds (scheduler.proto). */
@@ -135,6 +138,7 @@ export function clusterStatus(src: StatusSources, nowMs: number, query: StatusQu
     jobsTotal: src.jobs.size,
     jobs: [],
     nextPageToken: '',
+    ...(src.nats ? { nats: src.nats } : {}),
   };
   let bytes = jsonBytes(status);
   const jobs: JobStatus[] = [];

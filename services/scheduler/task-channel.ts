@@ -36,6 +36,8 @@ const MAX_TASKS_PER_MESSAGE = 256;
 /** What a launch is told about its tasks: each result, or that the stream lost them. */
 export interface LaunchCallbacks {
   onResult(result: TaskResult__Output): void;
+  /** Several results that came in one message (all of this launch's): when given, used instead of onResult for them. */
+  onResults?(results: TaskResult__Output[]): void;
   /**
    * The task stream broke before these tasks reported (executor died, bundle refused, ...).
    * `unreachable`: the failure was a transport one (UNAVAILABLE), so the
@@ -164,6 +166,8 @@ export class TaskChannel {
     let malformed = false;
     call.on('data', (msg: TaskResults__Output) => {
       if (malformed) return;
+      // One message's results are handed on together, per launch: the scheduler takes them in one go.
+      let byLaunch: Map<LaunchCallbacks, TaskResult__Output[]> | undefined;
       for (const m of msg.results) {
         let r: TaskResult__Output | undefined;
         try {
@@ -184,8 +188,11 @@ export class TaskChannel {
           continue;
         }
         this.outstanding.delete(key);
-        entry.cb.onResult(r);
+        if (entry.cb.onResults) appendTo((byLaunch ??= new Map<LaunchCallbacks, TaskResult__Output[]>()), entry.cb, r);
+        else entry.cb.onResult(r);
       }
+      if (malformed || !byLaunch) return;
+      for (const [cb, results] of byLaunch) cb.onResults!(results);
     });
     call.on('error', (err: { code?: number }) =>
       this.broken(call, `TaskStream to executor ${this.executorId} failed: ${errorMessage(err)}`, err.code === Status.UNAVAILABLE),

@@ -49,6 +49,7 @@ import type { SchedulerPorts } from './ports.js';
 import type { TaskAttemptRef } from './task-spec.js';
 import { attemptKey, TaskAttempt } from './task-attempt.js';
 import { appendTo } from '../../lib/collections.js';
+import type { LaunchCallbacks } from './task-channel.js';
 
 /** What the task set reports; the batch DAG implements it. */
 export interface TaskSetListener {
@@ -77,6 +78,13 @@ export class TaskSetManager {
   private readonly runningByTask = new Map<string, TaskAttempt[]>();
   /** Per executor, attempts launched into its queue (no idle slot then), in launch order: the next to start there. */
   private readonly queuedOn = new Map<string, TaskAttempt[]>();
+  /** Stashed results of attempts adopted since the last `adoptedResults` event. */
+  private adoptedResults: TaskResult__Output[] = [];
+  /** Each executor incarnation's launch callbacks, made once (not a set of closures per launch). */
+  private readonly callbacks = new WeakMap<TrackedExecutor, { epoch: number; cb: LaunchCallbacks }>();
+  /** Taking several results at once (onResults): scheduling rounds wait for the end. */
+  private inBulk = false;
+  private scheduleWanted = false;
   private localityTimer?: TimerHandle;
   /** Set while a locality-wait timer is armed and has not fired yet. */
   private localityTimerArmed = false;
@@ -157,11 +165,15 @@ export class TaskSetManager {
     });
     const locality = preferred.includes(exec.id) ? 'PROCESS_LOCAL' : 'ANY';
     t.start(attempt, { executorId: exec.id, epoch: exec.epoch, launchedAtMs: now, locality }, this.log);
-    // Its executor runs planned tasks as their inputs arrive: as far as the scheduler can tell, it holds a
-    // slot from now; once it reports, its time is its executor's measure (runTimeMs).
-    t.startedAtMs = now;
+    // Its executor runs planned tasks as their inputs arrive, in its FIFO queue behind its slots, as it
+    // does launched ones: modelled the same way (startNextQueued), so a planned task adopted behind a
+    // hundred others is not taken for a straggler — a copy of it would only cost a killed worker.
+    // Once it reports, its time is its executor's measure (runTimeMs).
+    const intoQueue = this.executors.freeSlots(exec) === 0;
     t.planned = true;
     this.executors.reserveSlot(exec);
+    if (intoQueue) appendTo(this.queuedOn, exec.id, t);
+    else t.startedAtMs = now;
     this.addRunning(t);
     run.tasksLaunched++;
     run.plannedTasks++;
@@ -170,12 +182,33 @@ export class TaskSetManager {
     run.firstLaunchAtMs ??= Math.min(now, run.readyAtMs ?? now);
     if (preferred.length > 0) run.locality[locality]++;
     this.telemetry.taskLaunched(locality, preferred.length > 0, false);
+    this.gateway.expect(exec, [{ taskId: t.taskId, attempt }], this.callbacksFor(exec));
+    if (stashed) {
+      // Taken with every other stashed result of this round, in one event (a stage adopts hundreds at once).
+      this.adoptedResults.push(stashed);
+      if (this.adoptedResults.length === 1) this.post({ type: 'adoptedResults' });
+    }
+  }
+
+  /** Results of adopted attempts that had come before their adoption, since the last call. */
+  takeAdoptedResults(): TaskResult__Output[] {
+    const taken = this.adoptedResults;
+    this.adoptedResults = [];
+    return taken;
+  }
+
+  /** Where an executor incarnation's results and losses go: into the loop as events (one per message for results). */
+  private callbacksFor(exec: TrackedExecutor): LaunchCallbacks {
+    const known = this.callbacks.get(exec);
+    if (known && known.epoch === exec.epoch) return known.cb;
     const epoch = exec.epoch;
-    this.gateway.expect(exec, [{ taskId: t.taskId, attempt }], {
+    const cb: LaunchCallbacks = {
       onResult: (result) => this.post({ type: 'taskResult', result }),
+      onResults: (results) => this.post({ type: 'taskResults', results }),
       onLost: (taskIds, error, unreachable) => this.post({ type: 'tasksLost', executorId: exec.id, epoch, taskIds, error, unreachable }),
-    });
-    if (stashed) this.post({ type: 'taskResult', result: stashed });
+    };
+    this.callbacks.set(exec, { epoch, cb });
+    return cb;
   }
 
   private startNextQueued(executorId: string): void {
@@ -219,6 +252,11 @@ export class TaskSetManager {
    * has room: the rest keeps its order for the next round.
    */
   schedule(): void {
+    if (this.inBulk) {
+      this.scheduleWanted = true;
+      return;
+    }
+    this.scheduleWanted = false;
     const now = this.clock.now();
     const alive = this.executors.alive();
     if (alive.length === 0) {
@@ -394,21 +432,45 @@ export class TaskSetManager {
       this.telemetry.taskLaunched(t.locality, t.preferred.length > 0, t.speculative);
       appendTo(byRun, run, { t, spec });
     }
-    const epoch = exec.epoch;
+    const cb = this.callbacksFor(exec);
     for (const [run, launched] of byRun) {
       const job = run.job;
       // One job has one batch running: the RunTasks call belongs to that batch's trace.
       this.telemetry.inBatch(run, () =>
-        this.gateway.launch(exec, { jobId: job.id, bundle: job.bundle, bundleHash: job.bundleHash }, launched.map((l) => l.spec), {
-          onResult: (result) => this.post({ type: 'taskResult', result }),
-          onLost: (taskIds, error, unreachable) => this.post({ type: 'tasksLost', executorId: exec.id, epoch, taskIds, error, unreachable }),
-        }),
+        this.gateway.launch(
+          exec,
+          { jobId: job.id, bundle: job.bundle, bundleHash: job.bundleHash },
+          launched.map((l) => l.spec),
+          cb,
+        ),
       );
     }
   }
 
   isRunning(taskId: string, attempt: number): boolean {
     return this.running.has(attemptKey(taskId, attempt));
+  }
+
+  /**
+   * Results that came together (one message of an executor, or the stashed
+   * results of attempts adopted in one round): each taken as by onResult, with
+   * one scheduling round after them all instead of one per result.
+   */
+  onResults(results: readonly TaskResult__Output[]): void {
+    this.inBulk = true;
+    try {
+      for (const r of results) {
+        try {
+          this.onResult(r);
+        } catch (err) {
+          // As when each result was an event of its own: one that cannot be handled (a bug) costs only itself.
+          this.log.error({ err, taskId: r.taskId, attempt: r.attempt }, 'task result handler failed');
+        }
+      }
+    } finally {
+      this.inBulk = false;
+    }
+    if (this.scheduleWanted) this.schedule();
   }
 
   /** A task attempt reported. Fenced: only the attempt and incarnation it was launched as count. */
@@ -625,6 +687,8 @@ export class TaskSetManager {
   speculate(): void {
     const now = this.clock.now();
     let added = false;
+    // Each stage's median once per check, not once per running task (hundreds of tiny tasks per stage).
+    const medians = new Map<StageRun, number>();
     for (const [key, attempts] of this.runningByTask) {
       if (attempts.length !== 1) continue; // already has a copy
       const t = attempts[0]!;
@@ -633,11 +697,15 @@ export class TaskSetManager {
       if (!inputsReady(t)) continue; // its map side is being recomputed: schedule() would only hold the copy
       if (s.done.size < this.config.speculationQuantile * s.stage.numPartitions) continue;
       if (this.queuedByTask.has(key)) continue;
-      const sorted = [...s.durations].sort((a, b) => a - b);
-      const median = sorted[Math.floor(sorted.length / 2)]!;
-      const threshold = Math.max(this.config.speculationMinRuntime, this.config.speculationMultiplier * median);
       // Time in a slot, not since launch: a task waiting in its executor's queue is not straggling.
       if (t.startedAtMs === undefined) continue;
+      let median = medians.get(s);
+      if (median === undefined) {
+        const sorted = [...s.durations].sort((a, b) => a - b);
+        median = sorted[Math.floor(sorted.length / 2)]!;
+        medians.set(s, median);
+      }
+      const threshold = Math.max(this.config.speculationMinRuntime, this.config.speculationMultiplier * median);
       const runningMs = t.runTimeMs(now);
       if (runningMs <= threshold) continue;
       if (!this.executors.alive().some((e) => e.id !== t.executorId)) continue;

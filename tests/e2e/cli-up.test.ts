@@ -5,7 +5,9 @@
  *   one for a port that is taken, and Ctrl-C (SIGINT to `rivulet up`) stopping
  *   every process it started;
  * - `rivulet down --grace`: SIGTERM, then SIGKILL once the grace has passed,
- *   for a process that does not stop on SIGTERM (here: a SIGSTOPped executor).
+ *   for a process that does not stop on SIGTERM (here: a SIGSTOPped executor);
+ * - `rivulet up --schedulers 2`: `rivulet status` names the leader, and after
+ *   a kill -9 of it, the other (the CLI finds it among the addresses it has).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -135,5 +137,28 @@ describe('rivulet up / down', () => {
     expect(down.ms).toBeLessThan(5000);
     expect(state.processes.map((p) => p.pid).filter(isPidAlive)).toEqual([]);
     expect(existsSync(join(cwd, '.rivulet/cluster.json'))).toBe(false);
+  }, 150_000);
+
+  it('--schedulers 2: status names the leader; after kill -9 of it the standby leads and the CLI finds it', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'rivulet-up-ha-'));
+    guard(cwd);
+    const up = await rivulet(cwd, ['up', '--detach', '--schedulers', '2', '--executors', '1', '--batch-interval', '500ms', '--random-ports']);
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.stdout).toMatch(/schedulers +127\.0\.0\.1:\d+,127\.0\.0\.1:\d+/);
+    const state = readState(cwd)!;
+    const schedulers = state.processes.filter((p) => p.kind === 'scheduler');
+    expect(schedulers.map((p) => p.name)).toEqual(['scheduler', 'scheduler-2']);
+    const first = await rivulet(cwd, ['status']);
+    expect(first.code, first.stderr).toBe(0);
+    const leader = /leader: scheduler (\S+) at/.exec(first.stdout)?.[1];
+    expect(leader, first.stdout).toBeDefined();
+    process.kill(schedulers.find((p) => p.name === leader)!.pid, 'SIGKILL');
+    const other = schedulers.find((p) => p.name !== leader)!.name;
+    await waitFor(async () => (await rivulet(cwd, ['status'])).stdout.includes(`leader: scheduler ${other} at`), `${other} leads`, {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+    });
+    const down = await rivulet(cwd, ['down', '--grace', '2s']);
+    expect(down.code, down.stderr).toBe(0);
   }, 150_000);
 });

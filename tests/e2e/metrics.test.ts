@@ -66,6 +66,10 @@ describe('metrics: the Prometheus endpoints see batches move', () => {
     );
     const before = { scheduler: await scrape(ports.scheduler), receiver: await scrape(ports.receiver) };
     expect(sum(before.scheduler, 'rivulet_executors_alive')).toBe(2);
+    // The one scheduler holds the lease, taken once and never lost.
+    expect(sum(before.scheduler, 'rivulet_scheduler_leading')).toBe(1);
+    expect(sum(before.scheduler, 'rivulet_scheduler_lease_changes', { rivulet_lease_change: 'elected' })).toBe(1);
+    expect(sum(before.scheduler, 'rivulet_scheduler_lease_changes', { rivulet_lease_change: 'deposed' })).toBe(0);
     const completedBefore = sum(before.scheduler, 'rivulet_batch_total_delay_count');
     expect(completedBefore).toBeGreaterThan(0);
 

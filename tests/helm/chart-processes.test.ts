@@ -6,8 +6,8 @@
  * the role's certificate and key, the admin token, as Helm generated them) written to a directory
  * per pod — with only the things a cluster provides replaced by local equivalents: the downward API
  * (pod IP → 127.0.0.1, pod name → a pod-like name), cluster DNS names of the chart's Services →
- * 127.0.0.1, the chart's ports → free local ports, mount paths → those directories, and the NATS URL
- * → a real local nats-server. Every process must pass its rendered probes (grpc.health SERVING:
+ * 127.0.0.1, the chart's ports → free local ports, mount paths → those directories, and the NATS URLs
+ * → real local nats-servers. Every process must pass its rendered probes (grpc.health SERVING:
  * the native grpc probe in plaintext, an exec probe over TLS) and the scheduler must see every
  * executor and both receivers alive under their pod names. Then the
  * `helm test` hook Pod's script runs the same way and must push records and read one batch of word
@@ -16,8 +16,10 @@
  * With the default values (security on) the processes only speak mutual TLS: each presents its
  * role's certificate from the chart's CA, a plaintext client is refused, and the hook script gets
  * in with the CA and the admin token it mounts; the local NATS is set up as an operator would set
- * up the external NATS (TLS from the chart's CA, one user per service certificate). With
- * security.enabled=false everything, NATS too, runs in plaintext.
+ * up the external NATS for the default config.natsReplicas=3: a 3-server JetStream cluster (TLS from
+ * the chart's CA, one user per service certificate, routes over mutual TLS with the NATS servers'
+ * certificate), all three in externalNats.url. With security.enabled=false everything, NATS too,
+ * runs in plaintext, on one nats-server with config.natsReplicas=1.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,10 +31,11 @@ import { status as Status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dial, unary } from '../../lib/grpc/client.js';
 import { SchedulerEndpoints } from '../../lib/grpc/scheduler-endpoints.js';
-import { startNatsServer, type NatsServerHandle } from '../../lib/process/nats-server.js';
+import { startNatsCluster } from '../../lib/process/nats-cluster.js';
+import { startNatsServer } from '../../lib/process/nats-server.js';
 import { freePort } from '../../lib/process/ports.js';
 import { stopChild } from '../../lib/process/supervise.js';
-import { DEFAULT_NATS_NAMES, natsSecurityConfig, type NatsResourceNames } from '../../lib/security/nats-permissions.js';
+import { DEFAULT_NATS_NAMES, natsClusterConfig, natsSecurityConfig, type NatsResourceNames } from '../../lib/security/nats-permissions.js';
 import { issueCertificate, PKI_FILES } from '../../lib/security/pki.js';
 import type { TransportSecurity } from '../../lib/security/transport.js';
 import {
@@ -137,12 +140,20 @@ function peerCertificate(address: string, ca: Buffer): Promise<{ authorized: boo
  * Everything one run of the chart needs: render it with `values`, start its Deployments, stop them
  * after. `secure`: whether the rendered processes speak TLS (the test's own clients follow).
  */
+/** The NATS a run stands up for externalNats.url; `streams` (a cluster only): each JetStream stream's replicas. */
+interface LocalNats {
+  urls: string[];
+  stop(): Promise<void>;
+  streams?: () => Promise<Map<string, number>>;
+}
+
 function runChart(values: { externalNats: { url: string } } & Record<string, unknown>, secure: boolean) {
   const natsUrl = values.externalNats.url;
   const procs: Proc[] = [];
   const executorIds: string[] = [];
   const receiverIds: string[] = [];
-  let nats: NatsServerHandle;
+  /** The local NATS the chart's externalNats.url stands for: its servers' client URLs, in the URL's order. */
+  let nats: LocalNats | undefined;
   let objs: K8sObject[] = [];
   let root = '';
   /** What this test dials the services with: the CA and admin token from the rendered Secrets, or plaintext. */
@@ -196,19 +207,28 @@ function runChart(values: { externalNats: { url: string } } & Record<string, unk
         token: secretValue(objs, `${componentName('admin')}-token`, 'token').toString('utf8').trim(),
       };
     }
-    nats = secure ? await startSecureNats() : await startNatsServer();
-    // The external NATS the values name is this local one; with security on both speak TLS (tls://).
-    expect(nats.url.startsWith(secure ? 'tls://' : 'nats://')).toBe(true);
-    addressMap.set(natsUrl, nats.url);
+    const chartUrls = natsUrl.split(',');
+    if (secure) nats = await startSecureNats(chartUrls.length);
+    else {
+      const single = await startNatsServer();
+      nats = { urls: [single.url], stop: () => single.stop() };
+    }
+    // The external NATS the values name is this local one, server for server; with security on both speak TLS (tls://).
+    expect(nats.urls).toHaveLength(chartUrls.length);
+    chartUrls.forEach((u, i) => {
+      expect(nats!.urls[i]!.startsWith(secure ? 'tls://' : 'nats://')).toBe(true);
+      addressMap.set(u, nats!.urls[i]!);
+    });
   }, 30_000);
 
   /**
    * The NATS an operator would give the chart as externalNats.url with security on: TLS with a
    * server certificate from the chart's CA, each service's certificate mapped to its own user with
    * its permissions (lib/security/nats-permissions.ts) — for the buckets and streams the rendered
-   * ConfigMaps name.
+   * ConfigMaps name; `servers` of them in a JetStream cluster, routed over mutual TLS with that
+   * certificate (docs/nats-security.conf's cluster block).
    */
-  const startSecureNats = (): Promise<NatsServerHandle> => {
+  const startSecureNats = async (servers: number): Promise<LocalNats> => {
     const dir = join(root, 'nats-server');
     mkdirSync(dir, { recursive: true });
     const caName = `${RELEASE}-rivulet-ca`;
@@ -225,9 +245,28 @@ function runChart(values: { externalNats: { url: string } } & Record<string, unk
       tokenBucket: DEFAULT_NATS_NAMES.tokenBucket,
     };
     for (const [k, v] of Object.entries(names)) expect(v, k).toBeTruthy();
-    const configFile = join(dir, 'nats-server.conf');
-    writeFileSync(configFile, natsSecurityConfig({ certFile: server.certFile, keyFile: server.keyFile, caFile: join(dir, PKI_FILES.caCert), names }));
-    return startNatsServer({ configFile, tls: true });
+    const files = { certFile: server.certFile, keyFile: server.keyFile, caFile: join(dir, PKI_FILES.caCert) };
+    if (servers === 1) {
+      const configFile = join(dir, 'nats-server.conf');
+      writeFileSync(configFile, natsSecurityConfig({ ...files, names }));
+      const single = await startNatsServer({ configFile, tls: true });
+      return { urls: [single.url], stop: () => single.stop() };
+    }
+    const cluster = await startNatsCluster({
+      size: servers,
+      storeRoot: join(dir, 'stores'),
+      tls: true,
+      configFile: (node) => {
+        const file = join(dir, `${node.serverName}.conf`);
+        writeFileSync(file, natsSecurityConfig({ ...files, names }) + natsClusterConfig({ ...node, tls: files }));
+        return file;
+      },
+    });
+    return {
+      urls: cluster.servers.map((s) => s.url),
+      stop: () => cluster.stop(),
+      streams: async () => new Map([...(await cluster.streams())].map(([name, s]) => [name, s.replicas])),
+    };
   };
 
   afterAll(async () => {
@@ -336,15 +375,18 @@ function runChart(values: { externalNats: { url: string } } & Record<string, unk
     for (const [what, failure] of await Promise.all(others)) expect(failure, what).toBeUndefined();
   }, 90_000);
 
-  it('the scheduler sees every executor and receiver alive under its pod name, at its advertised address', async () => {
-    // Two schedulers race for the lease: ask whichever leads (a standby answers UNAVAILABLE naming it).
-    const schedulers = new SchedulerEndpoints(procs.filter((p) => p.component === 'scheduler').map((p) => p.address).join(','), { security: client });
-    const getStatus = () => schedulers.call((c) => unary(c, c.getStatus, { recentBatches: 0 }, { timeoutMs: 2000 }), { idempotent: true });
+  it('the scheduler sees every executor and receiver alive under its pod name, at its advertised address; one of the two schedulers leads', async () => {
+    // The chart runs two: whichever a client reaches, a standby points it to the leader (scheduler-endpoints.ts).
+    const schedulerProcs = procs.filter((p) => p.component === 'scheduler');
+    expect(schedulerProcs).toHaveLength(2);
+    const schedulers = new SchedulerEndpoints(schedulerProcs.map((p) => p.address).join(','), { security: client });
     try {
       const deadline = Date.now() + 15_000;
       let executors: Array<{ executorId: string; state: string; address: string; slots: number }> = [];
       for (;;) {
-        const status = await getStatus();
+        const status = await schedulers.call((c) => unary(c, c.getStatus, { recentBatches: 0 }, { timeoutMs: 2000 }), { idempotent: true });
+        // The leader is one of the pods, named by its pod name, at its advertised (pod) address.
+        expect(schedulerProcs.map((p) => [p.name, p.address])).toContainEqual([status.leader?.schedulerId, status.leader?.address]);
         executors = status.executors;
         if (executorIds.every((id) => executors.some((e) => e.executorId === id && e.state === 'ALIVE'))) break;
         if (Date.now() > deadline) throw new Error(`executors not alive: ${JSON.stringify(executors)}`);
@@ -352,7 +394,7 @@ function runChart(values: { externalNats: { url: string } } & Record<string, unk
       }
       // And both receivers, by their pod names, at their pod addresses (the scheduler asks each there for its share).
       for (;;) {
-        const status = await getStatus();
+        const status = await schedulers.call((c) => unary(c, c.getStatus, { recentBatches: 0 }, { timeoutMs: 2000 }), { idempotent: true });
         const alive = status.receivers.filter((r) => r.state === 'ALIVE');
         if (receiverIds.every((id) => alive.some((r) => r.receiverId === id && r.address === procs.find((p) => p.name === id)!.address))) break;
         if (Date.now() > deadline) throw new Error(`receivers not alive at their addresses: ${JSON.stringify(status.receivers)}`);
@@ -398,14 +440,22 @@ function runChart(values: { externalNats: { url: string } } & Record<string, unk
     expect(refusedServices).toEqual([]);
     // With security on, NATS too went over TLS with the services' certificates (no plaintext warning).
     if (secure) expect(procs.flatMap((p) => p.output.filter((l) => l.includes('NATS URL is not tls://')))).toEqual([]);
+    // On the NATS cluster, every stream and bucket the rendered services made has the chart's default natsReplicas, 3 copies.
+    if (nats?.streams) {
+      const streams = await nats.streams();
+      expect(streams.size).toBeGreaterThanOrEqual(6);
+      for (const [name, replicas] of streams) expect(replicas, name).toBe(3);
+    }
   }, 60_000);
 
   return { procs: () => procs, client: () => client };
 }
 
 describe('the rendered Deployments, run as local processes (default values: security on)', () => {
-  // What an operator gives with security on: a NATS set up with docs/nats-security.conf, over tls://.
-  const run = runChart({ ...baseValues(), externalNats: { url: TEST_NATS_URL.replace(/^nats:/, 'tls:') } }, true);
+  // What an operator gives with security on and the default config.natsReplicas=3: a 3-server JetStream
+  // cluster set up with docs/nats-security.conf, every server over tls://.
+  const servers = [0, 1, 2].map((i) => TEST_NATS_URL.replace(/^nats:\/\/nats\./, `tls://nats-${i}.nats.`));
+  const run = runChart({ ...baseValues(), externalNats: { url: servers.join(',') } }, true);
 
   it('every service presents its own role’s certificate, issued by the chart’s CA', async () => {
     const ca = (run.client() as { pem: { ca: Buffer } }).pem.ca;
@@ -464,5 +514,6 @@ describe('the rendered Deployments, run as local processes (default values: secu
 });
 
 describe('the rendered Deployments, run as local processes (security.enabled=false)', () => {
-  runChart({ ...baseValues(), security: { enabled: false } }, false);
+  // One plaintext nats-server: nothing to copy to, so config.natsReplicas=1.
+  runChart({ ...baseValues(), security: { enabled: false }, config: { natsReplicas: 1 } }, false);
 });

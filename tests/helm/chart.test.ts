@@ -317,8 +317,10 @@ describe('helm template, default values', () => {
     const values = parseYaml(readFileSync(join(chartSource, 'values.yaml'), 'utf8')) as K8sObject;
     const schemas = { receiver: receiverConfigSchema, scheduler: schedulerConfigSchema, lineage: lineageConfigSchema, executor: executorConfigSchema };
     // Deliberate: Node counts the host's cores, not the container's, so the chart sets slots; the
-    // block interval is derived from the executors' slots (as `rivulet up` does), the receiver cannot know them.
-    const deliberate = new Set(['executor.slots', 'receiver.blockInterval']);
+    // block interval is derived from the executors' slots (as `rivulet up` does), the receiver cannot know them;
+    // natsReplicas is 3 in the chart (a 3-node JetStream cluster, what a Kubernetes deployment should
+    // survive a NATS node loss with) and 1 in the code (`rivulet up`'s single nats-server).
+    const deliberate = new Set(['executor.slots', 'receiver.blockInterval', ...COMPONENTS.map((c) => `${c}.natsReplicas`)]);
     const differing: string[] = [];
     for (const c of COMPONENTS) {
       const shape = schemas[c].shape as Record<string, { parse(v: unknown): unknown }>;
@@ -495,6 +497,18 @@ describe('helm template, non-default values', () => {
     for (const c of COMPONENTS) {
       expect(find(withNats, 'ConfigMap', componentName(c)).data.RIVULET_NATS_URL).toBe(`nats://${RELEASE}-nats.${NAMESPACE}.svc.cluster.local:4222`);
     }
+  });
+
+  it('natsReplicas reaches every service (3 by default, for a 3-node JetStream cluster; 1 for a single NATS server)', async () => {
+    const defaults = await render(chart, baseValues());
+    const single = await render(chart, { ...baseValues(), config: { natsReplicas: 1 } });
+    for (const c of COMPONENTS) {
+      expect(find(defaults, 'ConfigMap', componentName(c)).data.RIVULET_NATS_REPLICAS, c).toBe('3');
+      expect(find(single, 'ConfigMap', componentName(c)).data.RIVULET_NATS_REPLICAS, c).toBe('1');
+    }
+    // The bundled NATS's defaults are a 3-server cluster, consistent with natsReplicas 3.
+    const bundled = await render(chart, { nats: { enabled: true } });
+    expect(find(bundled, 'ConfigMap', componentName('lineage')).data.RIVULET_NATS_REPLICAS).toBe('3');
   });
 
   it('a configuration change changes the checksum of exactly the pods that read it', async () => {
@@ -908,6 +922,8 @@ describe('values.schema.json refuses bad values', () => {
     ['an unknown top-level key', { executors: { replicaCount: 3 } }, /Additional property executors is not allowed/],
     ['an unknown service option', { receiver: { config: { replicaton: 2 } } }, /receiver\.config: Additional property replicaton is not allowed/],
     ['replication above 5', { config: { replication: 6 } }, /config\.replication: Must be less than or equal to 5/],
+    ['natsReplicas 0', { config: { natsReplicas: 0 } }, /config\.natsReplicas: Must be greater than or equal to 1/],
+    ['natsReplicas above JetStream\'s 5', { config: { natsReplicas: 6 } }, /config\.natsReplicas: Must be less than or equal to 5/],
     ['partitionsPerSlot below 1', { scheduler: { config: { partitionsPerSlot: 0 } } }, /scheduler\.config\.partitionsPerSlot: Must be greater than or equal to 1/],
     ['a speculation quantile above 1', { scheduler: { config: { speculationQuantile: 1.5 } } }, /scheduler\.config\.speculationQuantile: Must be less than or equal to 1/],
     ['a malformed duration', { config: { batchInterval: 'one second' } }, /config\.batchInterval/],
@@ -963,6 +979,16 @@ describe('validateValues refuses impossible combinations', () => {
     ['no NATS at all', { externalNats: { url: '' } }, ['no NATS: set externalNats.url']],
     ['two NATS', { nats: { enabled: true } }, ['nats.enabled=true and externalNats.url="nats://nats.messaging.svc.cluster.local:4222" both set: choose one NATS']],
     ['bundled NATS without JetStream', { externalNats: { url: '' }, nats: { enabled: true, config: { jetstream: { enabled: false } } } }, ['nats.config.jetstream.enabled must be true']],
+    [
+      'natsReplicas 3 on a bundled NATS that is not a cluster',
+      { externalNats: { url: '' }, nats: { enabled: true, config: { cluster: { enabled: false } } } },
+      ['config.natsReplicas=3 needs a NATS cluster: set nats.config.cluster.enabled=true with nats.config.cluster.replicas>=3, or config.natsReplicas=1 for a single NATS server'],
+    ],
+    [
+      'natsReplicas above the bundled cluster\'s servers',
+      { externalNats: { url: '' }, config: { natsReplicas: 5 }, nats: { enabled: true, config: { cluster: { enabled: true, replicas: 3 } } } },
+      ['config.natsReplicas=5 exceeds nats.config.cluster.replicas=3: JetStream cannot keep more copies than it has servers'],
+    ],
     ['a batch interval that is not a multiple of the block interval', { config: { batchInterval: '1s', blockInterval: '300ms' } }, ['config.batchInterval=1s is not a multiple of config.blockInterval=300ms']],
     ['a batch interval outside 100ms–10s', { config: { batchInterval: '20s', blockInterval: '1s' } }, ['config.batchInterval=20s: must be between 100ms and 10s']],
     ['a receiver executor timeout shorter than the heartbeat', { receiver: { config: { executorTimeout: '200ms' } } }, ['receiver.config.executorTimeout=200ms must be longer than config.heartbeatInterval=250ms']],

@@ -546,7 +546,7 @@ describe('executor service (2 processes, real gRPC + NATS)', () => {
     await call(cb, 'loadJob', { jobId: 'st', bundleHash: job.hash, bundle: Buffer.from(job.code) });
     const stateNode = loadJob(job.code, job.source).graph.nodes.find((n) => n.kind === 'state')!.id;
     // The executors' checkpoint bucket (checkpointBucket's default), written here as a damaged or foreign writer would.
-    const checkpoints = await openBlobStore(nc, 'rivulet-checkpoints');
+    const checkpoints = await openBlobStore(nc, 'rivulet-checkpoints', { replicas: 1 });
     const name = (tag: string) => checkpointName(`st-${tag}`, stateNode, 5000, 0);
     await checkpoints.put(name('sound'), packRecords([[0, 'river', 2, 5000], [0, 'stream', 1, 5000], [1, 'a mapped record']]));
     // Cut off inside a 3-element array: not MessagePack at all.

@@ -284,4 +284,15 @@ describe('status report: backpressure rate limits', () => {
     expect(formatStatus(status({ backpressure: false }))).toContain('RATE LIMITS  off (scheduler option backpressure=false)');
     expect(formatStatus(status({}))).toContain('RATE LIMITS (backpressure, per stream: the lowest rate of the jobs reading it)\n  (no stream is read by a running job)');
   });
+
+  it('names the NATS server the scheduler uses, its cluster and the replicas; or that it is reconnecting', () => {
+    const nats = { connected: true, serverName: 'nats-2', serverUrl: '127.0.0.1:4223', cluster: 'rivulet', clusterSize: 3, replicas: 3 };
+    expect(formatStatus(status({ nats })).split('\n')[1]).toBe('nats: nats-2 at 127.0.0.1:4223, cluster rivulet of 3 servers, 3 replicas of every stream (natsReplicas)');
+    expect(formatStatus(status({ nats: { ...nats, connected: false } })).split('\n')[1]).toBe(
+      'nats: disconnected (last nats-2 at 127.0.0.1:4223), reconnecting, cluster rivulet of 3 servers, 3 replicas of every stream (natsReplicas)',
+    );
+    expect(formatStatus(status({ nats: { ...nats, serverName: 'n', cluster: '', clusterSize: 1, replicas: 1 } })).split('\n')[1]).toBe(
+      'nats: n at 127.0.0.1:4223, a single server, 1 replica of every stream (natsReplicas)',
+    );
+  });
 });

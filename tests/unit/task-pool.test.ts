@@ -2,7 +2,9 @@
  * The executor's task pool with real worker threads. Needs the compiled
  * worker: run `npx tsc -p tsconfig.json` (or `npm run build`) first.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packRecords, unpackRecords } from '../../lib/codec/records.js';
@@ -11,6 +13,7 @@ import { bundleHash, loadJob } from '../../lib/dstream/loader.js';
 import { planBatch, type PlannedStage } from '../../lib/dstream/planner.js';
 import { sourceKey } from '../../lib/dstream/runtime.js';
 import { TaskPool, type PoolBundle, type PoolOutcome, type PoolTask } from '../../services/executor/task-pool.js';
+import { waitFor } from '../helpers/wait.js';
 
 const workerPath = fileURLToPath(new URL('../../dist/services/executor/task-worker.js', import.meta.url));
 const wordcountPath = fileURLToPath(new URL('../../examples/wordcount.ts', import.meta.url));
@@ -38,6 +41,29 @@ const spinningJob = inlineBundle(
    module.exports = { default: defineJob((ctx) => ctx.receiverStream('s')
      .map((x) => { if (x === 'spin') for (;;) {} return x; }).output('o')) };`,
 );
+
+/**
+ * Each record: `busy:<ms>` keeps the thread busy that long, `spin` forever, `crash` exits the worker;
+ * every record comes out as [record, the worker's thread id, records this worker has run].
+ */
+const probeJob = inlineBundle(
+  'prober.js',
+  `const { defineJob } = require('rivulet');
+   const { threadId } = require('node:worker_threads');
+   let runs = 0;
+   module.exports = { default: defineJob((ctx) => ctx.receiverStream('s').map((x) => {
+     if (x.startsWith('busy:')) { const end = Date.now() + Number(x.slice(5)); while (Date.now() < end); }
+     if (x === 'spin') for (;;) {}
+     if (x === 'crash') process.exit(7);
+     runs++;
+     return [x, threadId, runs];
+   }).output('o')) };`,
+);
+
+type Ok = Extract<PoolOutcome, { kind: 'ok' }>;
+const nextTurn = () => new Promise((r) => setImmediate(r));
+/** [record, thread id, runs] of a probeJob task's one record. */
+const probed = (o: PoolOutcome) => (unpackRecords((o as Ok).result!) as Array<[string, number, number]>)[0]!;
 
 function resultTask(bundle: PoolBundle, records: unknown[]): PoolTask {
   // Graph of the inline jobs: 0 source, 1 map, 2 output.
@@ -126,10 +152,11 @@ describe('TaskPool (real worker threads)', () => {
   });
 
   it('queues tasks beyond its slots and reports the wait', async () => {
-    const slow = new TaskPool({ slots: 2, workerPath, taskDelayMs: 150 });
+    const slow = new TaskPool({ slots: 2, workerPath, taskDelayMs: 150, maxBatch: 1 });
     try {
       await slow.ready();
       const handles = Array.from({ length: 4 }, (_, p) => slow.submit(mapTask(p, ['a b c'], 2)));
+      await nextTurn(); // submissions are handed out once the turn is over
       expect(slow.runningCount).toBe(2);
       expect(slow.queuedCount).toBe(2);
       expect(slow.freeSlots).toBe(0);
@@ -205,7 +232,7 @@ describe('TaskPool (real worker threads)', () => {
   });
 
   it('kills a queued task, and a running one by replacing its worker', async () => {
-    const p = new TaskPool({ slots: 1, workerPath });
+    const p = new TaskPool({ slots: 1, workerPath, killGraceMs: 0 });
     try {
       await p.ready();
       // A task stuck in user code can only be stopped by stopping its thread.
@@ -213,7 +240,7 @@ describe('TaskPool (real worker threads)', () => {
       const queued = p.submit(resultTask(spinningJob, ['q']));
       expect(queued.cancel()).toBe(true);
       expect(await queued.outcome).toEqual({ kind: 'killed' });
-      await new Promise((r) => setTimeout(r, 50)); // let it start spinning
+      await waitFor(() => running.started(), 'the spinning task started');
       expect(p.runningCount).toBe(1);
       expect(running.cancel()).toBe(true);
       expect(await running.outcome).toEqual({ kind: 'killed' });
@@ -222,6 +249,153 @@ describe('TaskPool (real worker threads)', () => {
       // The replacement worker takes the next task at once.
       const next = await p.submit(resultTask(spinningJob, ['fine'])).outcome;
       expect(next.kind).toBe('ok');
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('hands a worker up to maxBatch queued tasks at once, a fair share per free slot, each with its own answer', async () => {
+    const p = new TaskPool({ slots: 2, workerPath, maxBatch: 4 });
+    try {
+      await p.ready();
+      // Two in the queue, two free slots: one each.
+      const pair = [p.submit(resultTask(probeJob, ['busy:150'])), p.submit(resultTask(probeJob, ['busy:150']))];
+      await nextTurn();
+      expect([p.runningCount, p.queuedCount]).toEqual([2, 0]);
+      const rest = Array.from({ length: 10 }, (_, i) => p.submit(resultTask(probeJob, [`r${i}`])));
+      await nextTurn();
+      expect(p.queuedCount).toBe(10);
+      const first = await Promise.race(pair.map((h) => h.outcome));
+      expect(first.kind).toBe('ok');
+      // The slot that freed took four of the ten (at most maxBatch), not one.
+      expect(p.queuedCount).toBe(6);
+      const outs = await Promise.all(rest.map((h) => h.outcome));
+      expect(outs.map((o) => probed(o)[0])).toEqual(rest.map((_, i) => `r${i}`));
+      // Queue time counts the wait behind earlier tasks of the batch too.
+      expect((outs[9] as Ok).queueMs).toBeGreaterThan((outs[0] as Ok).queueMs);
+      await Promise.all(pair.map((h) => h.outcome));
+      expect([p.runningCount, p.queuedCount, p.freeSlots]).toEqual([0, 0, 2]);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('takes back a task of a batch that has not started (it never runs), not one that has', async () => {
+    const p = new TaskPool({ slots: 1, workerPath, maxBatch: 8 });
+    try {
+      await p.ready();
+      const blocker = p.submit(resultTask(probeJob, ['busy:100']));
+      const batch = [p.submit(resultTask(probeJob, ['busy:150'])), p.submit(resultTask(probeJob, ['b'])), p.submit(resultTask(probeJob, ['c']))];
+      const runs = probed(await blocker.outcome)[2];
+      // The three went to the worker as one batch; the first of them is running now.
+      expect(p.queuedCount).toBe(0);
+      await waitFor(() => batch[0]!.started(), 'the first task of the batch started');
+      expect(batch[1]!.started()).toBe(false);
+      expect(batch[0]!.cancelIfQueued()).toBe(false);
+      expect(batch[1]!.cancelIfQueued()).toBe(true);
+      expect(await batch[1]!.outcome).toEqual({ kind: 'killed' });
+      expect(batch[1]!.cancelIfQueued()).toBe(false);
+      expect(probed(await batch[0]!.outcome)[2]).toBe(runs + 1);
+      // `b` never ran: `c` is the worker's next run after the first.
+      expect(probed(await batch[2]!.outcome)).toEqual(['c', expect.any(Number), runs + 2]);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('a killed running task answers KILLED at once; its worker is kept when it ends within the grace, replaced when it does not', async () => {
+    const p = new TaskPool({ slots: 1, workerPath, killGraceMs: 1500 });
+    try {
+      await p.ready();
+      const thread = probed(await p.submit(resultTask(probeJob, ['a'])).outcome)[1];
+      const short = p.submit(resultTask(probeJob, ['busy:500']));
+      await waitFor(() => short.started(), 'the short task started');
+      expect(short.cancel()).toBe(true);
+      expect(await short.outcome).toEqual({ kind: 'killed' });
+      // It finished within the grace: the same worker takes the next task.
+      expect(probed(await p.submit(resultTask(probeJob, ['b'])).outcome)[1]).toBe(thread);
+
+      const stuck = p.submit(resultTask(probeJob, ['spin']));
+      const behind = p.submit(resultTask(probeJob, ['c']));
+      await waitFor(() => stuck.started(), 'the spinning task started');
+      const t0 = performance.now();
+      expect(stuck.cancel()).toBe(true);
+      expect(await stuck.outcome).toEqual({ kind: 'killed' });
+      expect(p.freeSlots).toBe(0); // its worker still spins, within the grace
+      const next = await behind.outcome;
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(1490);
+      expect(probed(next)[1]).not.toBe(thread); // a fresh worker
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('times a task out from its own start within a batch, and runs the rest of the batch again on a fresh worker', async () => {
+    const timeouts: string[] = [];
+    const p = new TaskPool({ slots: 1, workerPath, maxBatch: 8, onTaskTimeout: (i) => timeouts.push(i.operator) });
+    try {
+      await p.ready();
+      const blocker = p.submit(resultTask(probeJob, ['busy:50']));
+      const t0 = performance.now();
+      const before = p.submit({ ...resultTask(probeJob, ['busy:300']), timeoutMs: 5_000 });
+      const spin = p.submit({ ...resultTask(probeJob, ['spin']), timeoutMs: 300 });
+      const after = p.submit({ ...resultTask(probeJob, ['d']), timeoutMs: 5_000 });
+      await blocker.outcome;
+      expect(probed(await before.outcome)[0]).toBe('busy:300');
+      const out = await spin.outcome;
+      // 300 ms of its own after the 300 ms task before it in its batch.
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(580);
+      expect(out).toMatchObject({ kind: 'failed', timedOut: true, message: expect.stringMatching(/timed out after 300ms .*map \(node 1\) of prober\.js/) });
+      expect(timeouts).toEqual(['map (node 1)']);
+      expect(probed(await after.outcome)).toEqual(['d', expect.any(Number), 1]); // a fresh worker's first run
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('times out a task its worker never starts (job code spinning in a timer between tasks), and replaces the worker', async () => {
+    // The timer leaves a mark before it spins, so the test knows the worker is stuck.
+    const mark = join(mkdtempSync(join(tmpdir(), 'rivulet-pool-')), 'spinning');
+    const timerJob = inlineBundle(
+      'timer-spinner.js',
+      `const { defineJob } = require('rivulet');
+       const { writeFileSync } = require('node:fs');
+       module.exports = { default: defineJob((ctx) => ctx.receiverStream('s').map((x) => {
+         if (x === 'arm') setTimeout(() => { writeFileSync(${JSON.stringify(mark)}, 'x'); for (;;) {} }, 0);
+         return x;
+       }).output('o')) };`,
+    );
+    const p = new TaskPool({ slots: 1, workerPath });
+    try {
+      await p.ready();
+      expect((await p.submit(resultTask(timerJob, ['arm'])).outcome).kind).toBe('ok');
+      await waitFor(() => existsSync(mark), 'the worker spins in its job’s timer');
+      // This task is handed to the stuck worker and never starts.
+      const t0 = performance.now();
+      const stuck = await p.submit({ ...resultTask(timerJob, ['a']), timeoutMs: 400 }).outcome;
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(390);
+      expect(stuck).toMatchObject({ kind: 'failed', timedOut: true, message: expect.stringMatching(/timed out after 400ms/) });
+      const after = await p.submit(resultTask(timerJob, ['b'])).outcome;
+      expect(after.kind).toBe('ok');
+    } finally {
+      await p.close();
+    }
+  });
+
+  it("fails the task a worker crashed under; the rest of its batch runs again on a fresh worker", async () => {
+    const exits: number[] = [];
+    const p = new TaskPool({ slots: 1, workerPath, maxBatch: 8, onWorkerExit: (i) => exits.push(i.exitCode) });
+    try {
+      await p.ready();
+      const blocker = p.submit(resultTask(probeJob, ['busy:50']));
+      const batch = ['a', 'crash', 'b'].map((x) => p.submit(resultTask(probeJob, [x])));
+      await blocker.outcome;
+      const [a, crash, b] = await Promise.all(batch.map((h) => h.outcome));
+      expect(crash).toMatchObject({ kind: 'failed', message: expect.stringMatching(/task worker crashed.*exit code 7.*replaced/) });
+      expect(probed(a!)[0]).toBe('a');
+      expect(probed(b!)[0]).toBe('b');
+      expect(exits).toEqual([7]);
+      expect(p.freeSlots).toBe(1);
     } finally {
       await p.close();
     }

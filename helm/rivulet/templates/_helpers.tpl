@@ -283,6 +283,17 @@ values.schema.json checks each value alone; this checks how they fit together.
 {{- if not $js -}}
 {{- $errors = append $errors "nats.config.jetstream.enabled must be true: the lineage service keeps its state in JetStream KV" -}}
 {{- end -}}
+{{- /* natsReplicas copies need as many JetStream servers: the bundled chart's cluster. */ -}}
+{{- $replicas := int $v.config.natsReplicas -}}
+{{- if gt $replicas 1 -}}
+{{- $cluster := false -}}{{- $servers := 1 -}}
+{{- with $v.nats.config -}}{{- with .cluster -}}{{- $cluster = .enabled -}}{{- $servers = int (default 1 .replicas) -}}{{- end -}}{{- end -}}
+{{- if not $cluster -}}
+{{- $errors = append $errors (printf "config.natsReplicas=%d needs a NATS cluster: set nats.config.cluster.enabled=true with nats.config.cluster.replicas>=%d, or config.natsReplicas=1 for a single NATS server" $replicas $replicas) -}}
+{{- else if lt $servers $replicas -}}
+{{- $errors = append $errors (printf "config.natsReplicas=%d exceeds nats.config.cluster.replicas=%d: JetStream cannot keep more copies than it has servers" $replicas $servers) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- /* Intervals. */ -}}
 {{- $batch := include "rivulet.durationMs" $v.config.batchInterval | int64 -}}
@@ -391,6 +402,7 @@ its own `<component>.config`. Arguments: (dict "ctx" $ "component" "receiver")
 {{- $_ := set $env "RIVULET_HOST" "0.0.0.0" -}}
 {{- $_ := set $env "RIVULET_PORT" (include "rivulet.envValue" $values.port) -}}
 {{- $_ := set $env "RIVULET_NATS_URL" (include "rivulet.natsUrl" $ctx) -}}
+{{- $_ := set $env "RIVULET_NATS_REPLICAS" (include "rivulet.envValue" $ctx.Values.config.natsReplicas) -}}
 {{- $_ := set $env "RIVULET_LOG_LEVEL" $ctx.Values.config.logLevel -}}
 {{- $_ := set $env "RIVULET_MAX_MESSAGE_BYTES" (include "rivulet.envValue" $ctx.Values.config.maxMessageBytes) -}}
 {{- $c := $ctx.Values.config -}}

@@ -16,6 +16,7 @@ import type { ListStreamsRequest as _rivulet_v1_ListStreamsRequest, ListStreamsR
 import type { ListStreamsResponse as _rivulet_v1_ListStreamsResponse, ListStreamsResponse__Output as _rivulet_v1_ListStreamsResponse__Output } from './rivulet/v1/ListStreamsResponse.js';
 import type { ListTokensRequest as _rivulet_v1_ListTokensRequest, ListTokensRequest__Output as _rivulet_v1_ListTokensRequest__Output } from './rivulet/v1/ListTokensRequest.js';
 import type { ListTokensResponse as _rivulet_v1_ListTokensResponse, ListTokensResponse__Output as _rivulet_v1_ListTokensResponse__Output } from './rivulet/v1/ListTokensResponse.js';
+import type { NatsStatus as _rivulet_v1_NatsStatus, NatsStatus__Output as _rivulet_v1_NatsStatus__Output } from './rivulet/v1/NatsStatus.js';
 import type { OutputBatch as _rivulet_v1_OutputBatch, OutputBatch__Output as _rivulet_v1_OutputBatch__Output } from './rivulet/v1/OutputBatch.js';
 import type { ReceiverStatus as _rivulet_v1_ReceiverStatus, ReceiverStatus__Output as _rivulet_v1_ReceiverStatus__Output } from './rivulet/v1/ReceiverStatus.js';
 import type { RecordBatch as _rivulet_v1_RecordBatch, RecordBatch__Output as _rivulet_v1_RecordBatch__Output } from './rivulet/v1/RecordBatch.js';
@@ -53,6 +54,7 @@ export interface ProtoGrpcType {
       ListStreamsResponse: MessageTypeDefinition<_rivulet_v1_ListStreamsResponse, _rivulet_v1_ListStreamsResponse__Output>
       ListTokensRequest: MessageTypeDefinition<_rivulet_v1_ListTokensRequest, _rivulet_v1_ListTokensRequest__Output>
       ListTokensResponse: MessageTypeDefinition<_rivulet_v1_ListTokensResponse, _rivulet_v1_ListTokensResponse__Output>
+      NatsStatus: MessageTypeDefinition<_rivulet_v1_NatsStatus, _rivulet_v1_NatsStatus__Output>
       OutputBatch: MessageTypeDefinition<_rivulet_v1_OutputBatch, _rivulet_v1_OutputBatch__Output>
       ReceiverStatus: MessageTypeDefinition<_rivulet_v1_ReceiverStatus, _rivulet_v1_ReceiverStatus__Output>
       RecordBatch: MessageTypeDefinition<_rivulet_v1_RecordBatch, _rivulet_v1_RecordBatch__Output>

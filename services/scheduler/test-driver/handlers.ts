@@ -11,7 +11,7 @@
  * and resolves once its outputs are committed. The blocks are dropped afterwards:
  * the driver, not the batch clock, owns them.
  */
-import { status as Status } from '@grpc/grpc-js';
+import { status as Status, type Interceptor } from '@grpc/grpc-js';
 import { AbortedError, InvalidArgumentError, UnavailableError, errorMessage, toServiceError } from '../../../lib/errors.js';
 import { dial, unary } from '../../../lib/grpc/client.js';
 import type { Logger } from '../../../lib/log.js';
@@ -23,6 +23,8 @@ import type { DrivenBatchSource } from './driven-batch-source.js';
 
 export interface TestDriverOptions {
   maxMessageBytes?: number;
+  /** On its executor channels: the leading scheduler's term (lib/grpc/leader-term.ts). */
+  interceptors?: Interceptor[];
 }
 
 export function testDriverHandlers(source: DrivenBatchSource, log: Logger, opts: TestDriverOptions = {}): SchedulerTestingHandlers & {
@@ -31,7 +33,7 @@ export function testDriverHandlers(source: DrivenBatchSource, log: Logger, opts:
   const clients = new Map<string, ExecutorClient>();
   const client = (address: string) => {
     let c = clients.get(address);
-    if (!c) clients.set(address, (c = dial.executor(address, { maxMessageBytes: opts.maxMessageBytes })));
+    if (!c) clients.set(address, (c = dial.executor(address, { maxMessageBytes: opts.maxMessageBytes, interceptors: opts.interceptors ?? [] })));
     return c;
   };
 

@@ -59,8 +59,11 @@ type Gateway = SchedulerPorts['gateway'];
 
 export class RecordingGateway implements Gateway {
   readonly launched: Launched[] = [];
+  /** launch() calls (each a scheduling round's tasks for one executor). */
+  launchCalls = 0;
   readonly killed: Array<{ executorId: string; taskId: string; attempt: number; onlyIfQueued?: boolean }> = [];
   launch(executor: ExecutorEndpoint, _job: unknown, tasks: TaskSpec[], cb: LaunchCallbacks): void {
+    this.launchCalls++;
     for (const spec of tasks) this.launched.push({ executor, spec, cb });
   }
   drop(): void {}

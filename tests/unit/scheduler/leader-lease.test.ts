@@ -82,6 +82,14 @@ const settle = async () => {
   for (let i = 0; i < 20; i++) await Promise.resolve();
 };
 
+/** Advance `clock` by `stepMs`, `steps` times, letting callbacks run after each step. */
+async function tick(clock: ManualClock, steps: number, stepMs = 125): Promise<void> {
+  for (let i = 0; i < steps; i++) {
+    clock.advance(stepMs);
+    await settle();
+  }
+}
+
 const OPTS = { leaseTimeoutMs: 1000, renewIntervalMs: 250 };
 
 function lease(bucket: FencedBucket, id: string, clock: ManualClock, probe?: HolderProbe, address = `${id}:7071`) {
@@ -103,10 +111,7 @@ describe('LeaderLease', () => {
     expect(bucket.lease()).toMatchObject({ schedulerId: 'a', term: 1, address: 'a:7071' });
     const b = lease(bucket, 'b', clock);
     await b.l.start();
-    for (let i = 0; i < 40; i++) {
-      clock.advance(125);
-      await settle();
-    }
+    await tick(clock, 40);
     expect(b.events).toEqual([]);
     expect(b.l.leadershipState).toBe('FOLLOWING');
     expect(b.l.currentHolder).toMatchObject({ schedulerId: 'a', term: 1 });
@@ -124,15 +129,9 @@ describe('LeaderLease', () => {
     const b = lease(bucket, 'b', standbyClock);
     await b.l.start();
     // The leader's clock stands still (SIGSTOP); the standby's runs past the lease timeout.
-    for (let i = 0; i < 7; i++) {
-      standbyClock.advance(125);
-      await settle();
-    }
+    await tick(standbyClock, 7);
     expect(b.events).toEqual([]);
-    for (let i = 0; i < 3; i++) {
-      standbyClock.advance(125);
-      await settle();
-    }
+    await tick(standbyClock, 3);
     expect(b.events).toEqual(['elected 2']);
     expect(bucket.lease()).toMatchObject({ schedulerId: 'b', term: 2 });
     // The leader sees the new lease as it follows (here at once): it steps down before writing.
@@ -195,10 +194,7 @@ describe('LeaderLease', () => {
     await settle();
     bucket.unreachable = true;
     const write = a.l.write('job.x', bytes('v'));
-    for (let i = 0; i < 40; i++) {
-      clock.advance(125);
-      await settle();
-    }
+    await tick(clock, 40);
     expect(a.l.leadershipState).toBe('LEADING');
     bucket.unreachable = false;
     clock.advance(2000);
@@ -257,10 +253,7 @@ describe('LeaderLease', () => {
         return Promise.resolve(verdict);
       });
       await b.l.start();
-      for (let i = 0; i < 5; i++) {
-        clock.advance(125);
-        await settle();
-      }
+      await tick(clock, 5);
       expect(probed).toContain('a:7071');
       expect(b.events).toEqual(verdict === 'gone' ? ['elected 2'] : []);
     }

@@ -45,6 +45,8 @@ function setup(executors: FakeExecutor[], opts: { config?: Record<string, string
   const post = (e: SchedulerEvent) => {
     events.push(e);
     if (e.type === 'taskResult') tsm.onResult(e.result);
+    if (e.type === 'taskResults') tsm.onResults(e.results);
+    if (e.type === 'adoptedResults') tsm.onResults(tsm.takeAdoptedResults());
     if (e.type === 'reschedule') tsm.schedule();
   };
   const tsm: TaskSetManager = new TaskSetManager(config, clock, executorsTracker, gateway, opts.buildSpec ?? specOf, new BatchTelemetry(() => 1), post, log);
@@ -71,6 +73,26 @@ describe('TaskSetManager', () => {
     for (const l of s.gateway.launched.slice(1)) s.report(l, 'SUCCEEDED');
     expect(s.listener.succeeded.map((t) => t.partition).sort()).toEqual([0, 1, 2]);
     expect([free(s, 'e1'), free(s, 'e2')]).toEqual([1, 1]);
+  });
+
+  it('takes the results of one message together: one scheduling round after them, not one per result', () => {
+    const s = setup([{ id: 'e1', slots: 2 }]);
+    const run = runWithStages([{ kind: 'result', numPartitions: 6, parentStages: [] }]);
+    s.tsm.submit(run, run.stages[0]!, () => []);
+    s.tsm.schedule();
+    expect([s.gateway.launched.length, s.gateway.launchCalls]).toEqual([2, 1]);
+    // Two results in one message (the executor's outbox packs what finished in one turn): both places refilled in one launch.
+    s.gateway.launched[0]!.cb.onResults!([result(s.gateway.launched[0]!, 'SUCCEEDED'), result(s.gateway.launched[1]!, 'SUCCEEDED')]);
+    expect(s.listener.succeeded).toHaveLength(2);
+    expect([s.gateway.launched.length, s.gateway.launchCalls]).toEqual([4, 2]);
+    // One at a time: a round each.
+    s.report(s.gateway.launched[2]!, 'SUCCEEDED');
+    s.report(s.gateway.launched[3]!, 'SUCCEEDED');
+    expect([s.gateway.launched.length, s.gateway.launchCalls]).toEqual([6, 4]);
+    // Fencing holds inside a bulk: a result of another incarnation among them counts for nothing.
+    s.gateway.launched[4]!.cb.onResults!([result(s.gateway.launched[4]!, 'SUCCEEDED', { epoch: 999 }), result(s.gateway.launched[5]!, 'SUCCEEDED')]);
+    expect(s.listener.succeeded.map((t) => t.partition).sort()).toEqual([0, 1, 2, 3, 5]);
+    expect(free(s, 'e1')).toBe(1);
   });
 
   it('fences results: another incarnation or an old attempt number counts for nothing', () => {
@@ -416,6 +438,32 @@ describe('TaskSetManager', () => {
     s.tsm.adopt(run, stage, 1, attempt, s.executors.get('e2')!, [], result(early, 'SUCCEEDED'));
     expect(s.listener.succeeded.map((t) => t.partition)).toEqual([0, 1]);
     expect(free(s, 'e2')).toBe(1);
+  });
+
+  it("models planned attempts beyond its executor's slots as queued there: only the first ones can straggle, the next starts as one reports", () => {
+    const s = setup([{ id: 'e1', slots: 1 }, { id: 'e2', slots: 1 }], { config: { speculationMinRuntime: '10ms', speculationQuantile: '0.25' } });
+    const run = runWithStages([{ kind: 'result', numPartitions: 4, parentStages: [] }]);
+    const stage = run.stages[0]!;
+    const attempt = PLANNED_ATTEMPT_BASE + 1;
+    const e1 = s.executors.get('e1')!;
+    for (let p = 0; p < 3; p++) s.tsm.adopt(run, stage, p, attempt, e1, ['e1'], undefined);
+    s.tsm.adopt(run, stage, 3, attempt, s.executors.get('e2')!, [], undefined);
+    const planned = (p: number, on: string) =>
+      ({ spec: { taskId: `job-1/${run.batchTimeMs}/0/${p}`, attempt }, executor: { id: on, epoch: s.executors.get(on)!.epoch } }) as unknown as Launched;
+    s.tsm.onResult(result(planned(3, 'e2'), 'SUCCEEDED')); // the stage has a median
+    s.clock.advance(1000);
+    s.tsm.speculate();
+    // Partition 0 took e1's one slot at adoption; 1 and 2 wait behind it, as they do on e1.
+    const copies = (from: number) => s.gateway.launched.slice(from).filter((l) => l.spec.speculative).map((l) => l.spec.taskId);
+    expect(copies(0)).toEqual([`job-1/${run.batchTimeMs}/0/0`]);
+    s.tsm.onResult(result(planned(0, 'e1'), 'SUCCEEDED'));
+    s.clock.advance(5); // partition 1 took the freed slot: 5 ms is no straggler
+    const before = s.gateway.launched.length;
+    s.tsm.speculate();
+    expect(copies(before)).toEqual([]);
+    s.clock.advance(1000); // …but a second is
+    s.tsm.speculate();
+    expect(copies(before)).toEqual([`job-1/${run.batchTimeMs}/0/1`]);
   });
 
   it('one long task (a hot key) does not make its executor slow: its median pace decides', () => {

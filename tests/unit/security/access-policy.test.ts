@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ACCESS_POLICY, decide } from '../../../lib/security/access-policy.js';
+import { ACCESS_POLICY, decide, leaderOnlyMethods } from '../../../lib/security/access-policy.js';
 import type { Principal } from '../../../lib/security/identity.js';
 import { healthV1, rivuletV1 } from '../../../lib/proto/index.js';
 
@@ -31,6 +31,12 @@ describe('the access table', () => {
     expect(missing).toEqual([]);
     const stale = Object.keys(ACCESS_POLICY).filter((p) => !paths.includes(p));
     expect(stale).toEqual([]);
+  });
+
+  it('fences by the leader’s term exactly the scheduler-only calls that change something', () => {
+    const names = (set: ReadonlySet<string>) => [...set].map((p) => p.slice(p.lastIndexOf('/') + 1)).sort();
+    expect(names(leaderOnlyMethods('Executor'))).toEqual(['DropBlocks', 'KillTasks', 'LoadJob', 'ReplicateBlocks', 'RunTasks', 'TaskStream']);
+    expect(names(leaderOnlyMethods('Lineage'))).toEqual(['DropLocations', 'ForgetBatches', 'LostOnExecutor', 'RecordLocations', 'RegisterBatch', 'RemoveExecutor']);
   });
 
   it('refuses a method it has no rule for, whoever calls', () => {

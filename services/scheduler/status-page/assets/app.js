@@ -229,6 +229,18 @@ function render(st) {
     ' · slots ', el('b', {}, `${alive.reduce((a, e) => a + e.freeSlots, 0)} free`), ` of ${alive.reduce((a, e) => a + e.slots, 0)}`,
     // Status is paged (GetStatus): the page gets the first page of jobs, in submission order.
     ...(st.jobsTotal > st.jobs.length ? [' · jobs ', el('b', {}, `${st.jobs.length} shown`), ` of ${st.jobsTotal}`] : []),
+    // Schedulers contend for a lease (leader-lease.ts): which one leads, and whether this page is a standby's.
+    ...(st.leader?.schedulerId
+      ? [' · leader ', el('b', {}, st.leader.schedulerId), ` (term ${st.leader.term}, since ${fmtTime(Number(st.leader.sinceMs))})`]
+      : []),
+    ...(st.leader?.thisSchedulerId && st.leader.thisSchedulerId !== st.leader.schedulerId
+      ? [' · ', el('b', {}, `this scheduler (${st.leader.thisSchedulerId}) stands by`), st.leader.address ? ` — the leader serves at ${st.leader.address}` : '']
+      : []),
+    // The NATS server the scheduler uses, and its cluster (natsReplicas copies of every stream).
+    ...(st.nats
+      ? [' · NATS ', el('b', {}, st.nats.connected ? st.nats.serverName || st.nats.serverUrl : 'reconnecting'),
+         st.nats.cluster ? ` of ${st.nats.clusterSize} (R${st.nats.replicas})` : ` (R${st.nats.replicas})`]
+      : []),
     ' · updated ', el('b', {}, fmtTime(now)));
   // Heartbeat order changes from one update to the next; a table that reshuffles is unreadable.
   const byId = [...st.executors].sort((a, b) => a.executorId.localeCompare(b.executorId, 'en', { numeric: true }));

@@ -4,6 +4,7 @@ import type { ExecutorStatus as _rivulet_v1_ExecutorStatus, ExecutorStatus__Outp
 import type { JobStatus as _rivulet_v1_JobStatus, JobStatus__Output as _rivulet_v1_JobStatus__Output } from '../../rivulet/v1/JobStatus.js';
 import type { StreamRateLimit as _rivulet_v1_StreamRateLimit, StreamRateLimit__Output as _rivulet_v1_StreamRateLimit__Output } from '../../rivulet/v1/StreamRateLimit.js';
 import type { LeaderStatus as _rivulet_v1_LeaderStatus, LeaderStatus__Output as _rivulet_v1_LeaderStatus__Output } from '../../rivulet/v1/LeaderStatus.js';
+import type { NatsStatus as _rivulet_v1_NatsStatus, NatsStatus__Output as _rivulet_v1_NatsStatus__Output } from '../../rivulet/v1/NatsStatus.js';
 import type { ReceiverStatus as _rivulet_v1_ReceiverStatus, ReceiverStatus__Output as _rivulet_v1_ReceiverStatus__Output } from '../../rivulet/v1/ReceiverStatus.js';
 import type { Long } from '@grpc/proto-loader';
 
@@ -53,6 +54,10 @@ export interface ClusterStatus {
    * Which scheduler leads (schedulers contend for one lease; the others stand by).
    */
   'leader'?: (_rivulet_v1_LeaderStatus | null);
+  /**
+   * The NATS server the scheduler is connected to and its cluster.
+   */
+  'nats'?: (_rivulet_v1_NatsStatus | null);
   /**
    * The receivers the scheduler has heard (heartbeats), by id; at most 1000.
    */
@@ -105,6 +110,10 @@ export interface ClusterStatus__Output {
    * Which scheduler leads (schedulers contend for one lease; the others stand by).
    */
   'leader': (_rivulet_v1_LeaderStatus__Output | null);
+  /**
+   * The NATS server the scheduler is connected to and its cluster.
+   */
+  'nats': (_rivulet_v1_NatsStatus__Output | null);
   /**
    * The receivers the scheduler has heard (heartbeats), by id; at most 1000.
    */
