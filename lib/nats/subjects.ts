@@ -80,7 +80,7 @@ export interface BatchReadyMessage {
 /**
  * A receiver's heartbeat: it is alive (the scheduler waits for its share of
  * every batch while it is), where it serves GetBatchBlocks, and per active
- * stream the first batch it owns and the records/s it acked since its last heartbeat.
+ * stream the first batch it owns and the records/s it acked over about the last second.
  */
 export interface ReceiverHeartbeatMessage {
   receiverId: string;

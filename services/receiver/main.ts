@@ -173,17 +173,23 @@ await runService('receiver', receiverConfigSchema, async (config, log) => {
   );
   // Announce ourselves before serving (the scheduler must wait for our share of a batch before any push of it is acked
   // here), then every receiverHeartbeatInterval: where we serve, each stream's first batch, and acked records/s.
-  let lastRates = new Map<string, { records: number; atMs: number }>();
+  // Acked counts sampled at each heartbeat, per stream: the rate is taken over the last second or more (acks come a
+  // block at a time, so one heartbeat interval alone swings between 0 and several times the mean).
+  const RATE_WINDOW_MS = Math.max(1000, 2 * config.blockInterval);
+  let samples = new Map<string, Array<{ records: number; atMs: number }>>();
   const heartbeat = () => {
     const now = clock.now();
-    const rates = new Map<string, { records: number; atMs: number }>();
+    const next = new Map<string, Array<{ records: number; atMs: number }>>();
     const streams = ingest.streamsSummary().map((st) => {
-      const prev = lastRates.get(st.stream);
-      rates.set(st.stream, { records: st.ackedRecords, atMs: now });
-      const rate = prev && now > prev.atMs ? ((st.ackedRecords - prev.records) * 1000) / (now - prev.atMs) : 0;
+      const list = samples.get(st.stream) ?? [];
+      while (list.length > 1 && list[1]!.atMs <= now - RATE_WINDOW_MS) list.shift();
+      const from = list[0];
+      const rate = from && now > from.atMs ? ((st.ackedRecords - from.records) * 1000) / (now - from.atMs) : 0;
+      list.push({ records: st.ackedRecords, atMs: now });
+      next.set(st.stream, list);
       return { stream: st.stream, firstBatchTimeMs: st.firstBatchTimeMs, recordsPerSecond: Math.max(0, rate) };
     });
-    lastRates = rates;
+    samples = next;
     try {
       publish(nc, subjects.receiverHeartbeat(config.receiverId), { receiverId: config.receiverId, incarnation, address: started.address, sentAtMs: now, streams });
     } catch (err) {

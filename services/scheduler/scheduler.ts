@@ -137,7 +137,7 @@ export class Scheduler implements BatchSourceHost {
     });
     this.generator.askInputs = (stream, t, retry) => this.askShares(stream, t, retry);
     // Per-receiver ingest rates, as the receivers' heartbeats report them (also in GetStatus.receivers).
-    observeGauge('rivulet.receiver.ingest_rate', 'Records per second each receiver acked, per stream (its last heartbeat interval)', '{record}/s', () =>
+    observeGauge('rivulet.receiver.ingest_rate', 'Records per second each receiver acked, per stream (about the last second, from its heartbeats)', '{record}/s', () =>
       this.receivers.alive().flatMap((r) => [...r.streams].map(([stream, st]) => ({ value: st.recordsPerSecond, attributes: { 'rivulet.receiver_id': r.receiverId, [Attr.STREAM]: stream } }))),
     );
     observeGauge('rivulet.receivers.alive', 'Receivers the scheduler hears (their shares of every batch are waited for)', '{receiver}', () => [{ value: this.receivers.alive().length }]);

@@ -19,7 +19,7 @@ export interface ReceiverStatus {
    */
   'lastSeenMs'?: (number | string | Long);
   /**
-   * Records per second it acked, per stream, over its last heartbeat interval.
+   * Records per second it acked, per stream, over about the last second (its heartbeats).
    */
   'ingestRates'?: (_rivulet_v1_StreamIngestRate)[];
 }
@@ -40,7 +40,7 @@ export interface ReceiverStatus__Output {
    */
   'lastSeenMs': (number);
   /**
-   * Records per second it acked, per stream, over its last heartbeat interval.
+   * Records per second it acked, per stream, over about the last second (its heartbeats).
    */
   'ingestRates': (_rivulet_v1_StreamIngestRate__Output)[];
 }
