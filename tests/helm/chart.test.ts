@@ -999,6 +999,7 @@ describe('validateValues refuses impossible combinations', () => {
       ['config.replication=3 exceeds executor.autoscaling.minReplicas=2'],
     ],
     ['a PDB minAvailable at the executor count', { executor: { pdb: { minAvailable: 2 } } }, ['executor.pdb.minAvailable=2 must be below executor.replicaCount=2']],
+    ['a receiver PDB minAvailable at the receiver count', { receiver: { pdb: { create: true, minAvailable: 2 } } }, ['receiver.pdb.minAvailable=2 must be below receiver.replicas=2']],
     [
       'a PDB that lets every copy of a block be evicted',
       { executor: { replicaCount: 4, pdb: { minAvailable: 2 } } },
