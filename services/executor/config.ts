@@ -35,10 +35,13 @@ export const executorConfigSchema = z.object({
    * Most queued tasks handed to a task worker in one message. A thread hop
    * (a message, waking the worker, its event-loop turn) costs more than a tiny
    * task; a batch pays it once. Each free slot's worker gets a fair share of
-   * the queue up to this bound, so one worker never takes everything while
-   * another idles. 1 = one task at a time.
+   * the queue up to this bound. Default 1 (one task at a time): a task batched
+   * behind a long one waits for it while the executor's other worker idles,
+   * and the scheduler, which counts that task as running, never steals it —
+   * under skew (tests/chaos/skew.test.ts) nothing was stolen at 16, 13 tasks
+   * at 1. Raise it for many tiny tasks of even length.
    */
-  tasksPerWorkerMessage: int(16, 1, 1024),
+  tasksPerWorkerMessage: int(1, 1, 1024),
   /** A task worker sends back the answers it has once this long has passed since its last message, even mid-batch (0 = after every task). */
   taskResultFlush: duration('2ms'),
   /**

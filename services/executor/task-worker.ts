@@ -154,6 +154,15 @@ function runOne(batch: RunMessage, task: TaskMessage, started: number, waitMs: n
  */
 function runBatch(batch: RunMessage): void {
   const arrived = performance.now();
+  // The code comes with a worker's first batch only: load it now, even if the pool takes back
+  // every task of that batch before one starts — the next batch comes without it.
+  if (batch.code !== undefined && !jobs.has(batch.bundleHash)) {
+    try {
+      jobFor(batch);
+    } catch {
+      // Remembered (a bundle that fails to build fails each of its tasks the same way, reported by each).
+    }
+  }
   const states = new Int32Array(batch.states);
   let answers: TaskAnswer[] = [];
   let transfer: ArrayBuffer[] = [];

@@ -303,6 +303,25 @@ describe('TaskPool (real worker threads)', () => {
     }
   });
 
+  it('a worker whose first batch was all taken back still has the job for the next one (its code came with that batch)', async () => {
+    // The delay holds the worker's first task back long enough to take it back before it starts.
+    const p = new TaskPool({ slots: 1, workerPath, taskDelayMs: 300 });
+    try {
+      await p.ready();
+      const first = p.submit(resultTask(probeJob, ['a']));
+      // Handed to the worker (with the job's code), not started yet: taken back from its batch.
+      await waitFor(() => p.queuedCount === 0, 'the task went to the worker');
+      expect(first.started()).toBe(false);
+      expect(first.cancelIfQueued()).toBe(true);
+      expect(await first.outcome).toEqual({ kind: 'killed' });
+      const next = await p.submit(resultTask(probeJob, ['b'])).outcome;
+      expect(next).toMatchObject({ kind: 'ok' });
+      expect(probed(next)[0]).toBe('b');
+    } finally {
+      await p.close();
+    }
+  });
+
   it('a killed running task answers KILLED at once; its worker is kept when it ends within the grace, replaced when it does not', async () => {
     const p = new TaskPool({ slots: 1, workerPath, killGraceMs: 1500 });
     try {
