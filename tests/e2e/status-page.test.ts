@@ -148,6 +148,8 @@ describe('status page on a real cluster', () => {
     await expect.poll(() => page.textContent(`${section} .records-processed`), { timeout: 5_000 }).toBe(pushed.toLocaleString('en-US'));
     // Backpressure's current rate limit of the job's stream (set once batches with records completed).
     await expect.poll(() => page.textContent(`${section} .rate-limit`), { timeout: 5_000 }).toMatch(/^lines [\d,.]+ rec\/s$/);
+    // The summary names the leading scheduler (leader-lease.ts) and its term.
+    await expect.poll(() => page.textContent('#summary'), { timeout: 5_000 }).toMatch(/leader \S+ \(term \d+, since /);
 
     const after = await pointsPerMetric(page, job.jobId);
     for (const metric of Object.keys(before)) expect(after[metric]).toBeGreaterThan(before[metric]!);

@@ -165,6 +165,9 @@ describe('user code stays out of the control plane and away from other jobs', ()
   }, 90_000);
 
   it("a job patching String.prototype.split cannot change another running job's output", async () => {
+    // Progress, so that a timeout says where it stood (it hung once in a clean-clone CI run, cause not found yet).
+    const t0 = Date.now();
+    const step = (what: string) => console.log(`[user-code/split] +${Date.now() - t0} ms: ${what}`);
     const victim = await client.submitJob(wordcount);
     const patcher = await client.submitJob(
       jobFile(
@@ -174,12 +177,14 @@ describe('user code stays out of the control plane and away from other jobs', ()
           "String.prototype.split = function (this: string, ...args: unknown[]) { return [...(split as (...a: unknown[]) => string[]).apply(this, args), 'injected']; } as never;",
       ),
     );
+    step('both jobs submitted');
     // The patching job's own output shows its patch in force on the executors.
     const patched = countsUntil(client, patcher.jobId, 'out', 3);
     const pp = client.pusher('patched');
     await pp.push(Array.from({ length: 8 }, (_, i) => `a${i} b`));
     await pp.close();
     expect((await patched).get('injected')).toBeGreaterThanOrEqual(1);
+    step('the patcher counted its own records');
 
     const words = Array.from({ length: 40 }, (_, i) => `w${i % 7} common`);
     const got = countsUntil(client, victim.jobId, 'counts', 80);
@@ -187,10 +192,12 @@ describe('user code stays out of the control plane and away from other jobs', ()
     await p.push(words);
     await p.close();
     const counts = await got;
+    step('the victim counted its records');
     expect(counts.get('common')).toBe(40);
     expect(counts.has('injected')).toBe(false);
     expect([...counts.values()].reduce((a, b) => a + b, 0)).toBe(80);
     for (const id of [victim.jobId, patcher.jobId]) await client.stopJob(id);
+    step('both jobs stopped');
     const sampled = await sampler.stop();
     expect(sampled.slow).toEqual([]);
     sampler = sampleStatus(client);

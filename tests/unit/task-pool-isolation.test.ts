@@ -6,6 +6,7 @@
  * worker (`npm run build`).
  */
 import { fileURLToPath } from 'node:url';
+import { waitFor } from '../helpers/wait.js';
 import { describe, expect, it } from 'vitest';
 import { packRecords, unpackRecords } from '../../lib/codec/records.js';
 import { bundleHash } from '../../lib/dstream/loader.js';
@@ -100,8 +101,9 @@ describe('TaskPool: one job’s workers are its own', () => {
       expect(await records(spinning, timerLoop, ['a b'])).toEqual(['a', 'b']);
       expect(await records(reaping, honest, ['c d'])).toEqual(['c', 'd']);
       expect(reaping.workerCounts().byBundle.get(honest.hash)).toBe(1);
-      await new Promise((r) => setTimeout(r, 2300));
-      // Checked every second: a baseline, then a whole second busy while idle.
+      // Checked every second: a baseline, then a whole second busy while idle (spinning); idle past 1 s (reaping).
+      await waitFor(() => spinning.workerCounts().byBundle.get(timerLoop.hash) === undefined, 'the busy idle worker is stopped', { timeoutMs: 10_000 });
+      await waitFor(() => reaping.workerCounts().byBundle.get(honest.hash) === undefined, 'the idle worker is reaped', { timeoutMs: 10_000 });
       expect(busy).toEqual(['timer-loop.js']);
       expect(spinning.workerCounts().byBundle.get(timerLoop.hash)).toBeUndefined();
       expect(await records(spinning, timerLoop, ['e'])).toEqual(['e']);
