@@ -262,13 +262,23 @@ export class JobGenerator {
     }
   }
 
-  /** The final input lists of batches still needed (announced, not yet finished) whose time is at or before `cutoffMs`. */
+  /**
+   * The final input lists of unfinished batches whose time is at or before `cutoffMs`. Taken from the runs, not
+   * from `readyInputs`: that map forgets a batch READY_HORIZON_BATCHES after its time, and a batch stalled longer
+   * than that (a NATS outage lost its batch.inputs, so executors could not start its planned tasks) is exactly
+   * the one whose list must be published again.
+   */
   inputsUpTo(cutoffMs: number): Array<{ stream: string; batchTimeMs: number; blocks: InputBlock[] }> {
     const out: Array<{ stream: string; batchTimeMs: number; blocks: InputBlock[] }> = [];
-    for (const [key, blocks] of this.readyInputs) {
-      const at = key.lastIndexOf('@');
-      const t = Number(key.slice(at + 1));
-      if (t <= cutoffMs) out.push({ stream: key.slice(0, at), batchTimeMs: t, blocks });
+    const seen = new Set<string>();
+    for (const run of this.unfinished()) {
+      if (run.batchTimeMs > cutoffMs) continue;
+      for (const [stream, blocks] of run.inputs) {
+        const key = inputKey(stream, run.batchTimeMs);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        out.push({ stream, batchTimeMs: run.batchTimeMs, blocks });
+      }
     }
     return out;
   }
