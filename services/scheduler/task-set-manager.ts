@@ -25,6 +25,11 @@
  * most recently assigned tasks that have not started (KillTasks
  * only_if_queued); each one given back reports KILLED and is placed again —
  * uncounted, not on that executor. One that started meanwhile keeps running.
+ * Only once those tasks have waited there longer than their stage's tasks
+ * take (twice the mean so far, at least localityWait): tasks a queue will
+ * reach in a moment are not worth a round trip — and planned reducers,
+ * whose shuffle buckets were pushed to that executor, would lose them —
+ * when one executor's results merely arrive a little before another's.
  *
  * Results: an
  * attempt counts only when its key and executor epoch match; the first
@@ -380,6 +385,8 @@ export class TaskSetManager {
       else if (!t.speculative) b.attempts.push(t);
     }
     if (idle <= 0) return;
+    const now = this.clock.now();
+    let eligibleIn = Number.POSITIVE_INFINITY;
     const victims = [...busy.values()].filter((b) => b.queued > 0).sort((a, b) => b.queued - a.queued);
     for (const b of victims) {
       if (idle === 0) break;
@@ -387,10 +394,26 @@ export class TaskSetManager {
       // (`running` keeps launch order, so they are the last collected).
       b.attempts.reverse();
       const take = b.attempts.slice(0, Math.min(idle, b.queued));
+      // The youngest of them has waited least: once it waited long enough, so did the rest.
+      const youngest = take[0];
+      if (!youngest) continue;
+      const wait = this.stealWaitMs(youngest.stageRun) - (now - (youngest.launch?.launchedAtMs ?? now));
+      if (wait > 0) {
+        eligibleIn = Math.min(eligibleIn, wait);
+        continue;
+      }
       for (const t of take) t.stealRequested = true;
       idle -= take.length;
       this.gateway.kill(b.exec, take.map((t) => ({ taskId: t.taskId, attempt: t.attempt })), true);
     }
+    // Nothing else may come to wake a round (the long task runs on, the idle executor has nothing to report).
+    if (idle > 0 && Number.isFinite(eligibleIn)) this.armLocalityTimer(eligibleIn);
+  }
+
+  /** How long tasks of this stage wait in an executor's queue before an idle executor may steal them (see the header). */
+  private stealWaitMs(s: StageRun): number {
+    const mean = s.durations.length > 0 ? s.durationsTotal / s.durations.length : 0;
+    return Math.max(this.config.localityWait, 2 * mean);
   }
 
   /** Take a queued attempt out of the queues' index; the queues drop it when they reach it. */

@@ -338,7 +338,14 @@ describe('TaskSetManager', () => {
     // e1 runs a long task; e2 finishes its three: it has an idle slot, e1 two queued tasks.
     s.clock.advance(5);
     for (const l of onE2) s.report(l, 'SUCCEEDED');
-    // One idle slot: one task asked back, the one e1 was given last, only if not started.
+    // Not yet: e1's queued tasks have waited 5 ms, less than localityWait (30 ms; the stage's tasks took 5 ms each,
+    // so its queue would reach them in a moment).
+    expect(s.gateway.killed).toEqual([]);
+    s.clock.advance(24);
+    expect(s.gateway.killed).toEqual([]);
+    s.clock.advance(1);
+    // Now, with no other event (the timer wakes the round): one idle slot, one task asked back, the one e1 was
+    // given last, only if not started.
     expect(s.gateway.killed).toEqual([{ executorId: 'e1', taskId: onE1[2]!.spec.taskId, attempt: onE1[2]!.spec.attempt, onlyIfQueued: true }]);
     // Another round changes nothing: that task is already asked for.
     s.tsm.schedule();
