@@ -405,6 +405,7 @@ its own `<component>.config`. Arguments: (dict "ctx" $ "component" "receiver")
 {{- $_ := set $env "RIVULET_NATS_REPLICAS" (include "rivulet.envValue" $ctx.Values.config.natsReplicas) -}}
 {{- $_ := set $env "RIVULET_LOG_LEVEL" $ctx.Values.config.logLevel -}}
 {{- $_ := set $env "RIVULET_MAX_MESSAGE_BYTES" (include "rivulet.envValue" $ctx.Values.config.maxMessageBytes) -}}
+{{- $_ := set $env "RIVULET_GRPC_REFLECTION" (include "rivulet.envValue" $ctx.Values.config.grpcReflection) -}}
 {{- $c := $ctx.Values.config -}}
 {{- $shared := dict -}}
 {{- if eq .component "receiver" -}}
