@@ -38,6 +38,7 @@ import {
   type ChartCopy,
   type K8sObject,
 } from './helpers.js';
+import { validatePrometheusRule, validateServiceMonitor } from './monitoring-models.js';
 
 const COMPONENTS = ['receiver', 'scheduler', 'lineage', 'executor'] as const;
 
@@ -57,6 +58,18 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
     constructor(private readonly obj: K8sObject) {}
     validate(): void {
       validateCertificate(this.obj);
+    }
+  } as never,
+  'monitoring.coreos.com/v1/PrometheusRule': class {
+    constructor(private readonly obj: K8sObject) {}
+    validate(): void {
+      validatePrometheusRule(this.obj);
+    }
+  } as never,
+  'monitoring.coreos.com/v1/ServiceMonitor': class {
+    constructor(private readonly obj: K8sObject) {}
+    validate(): void {
+      validateServiceMonitor(this.obj);
     }
   } as never,
 };
@@ -125,6 +138,9 @@ const NON_DEFAULT = {
   },
   probes: { liveness: { enabled: false } },
   tests: { enabled: false },
+  grafana: { dashboards: { enabled: true, namespace: 'monitoring', folder: 'Streams' } },
+  prometheusRule: { enabled: true, labels: { release: 'kube-prometheus-stack' }, interval: '30s', blockStoreNearFull: { ratio: 0.8 } },
+  serviceMonitor: { enabled: true, labels: { release: 'kube-prometheus-stack' }, interval: '15s' },
   security: {
     tls: { reloadInterval: '10s' },
     certManager: { enabled: true, issuerRef: { name: 'platform-ca', kind: 'ClusterIssuer' }, privateKey: { algorithm: 'RSA', size: 3072 } },

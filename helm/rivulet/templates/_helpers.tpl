@@ -360,6 +360,10 @@ values.schema.json checks each value alone; this checks how they fit together.
 {{- if and $v.otel.metricsPort (has ($v.otel.metricsPort | int) $ports) -}}
 {{- $errors = append $errors (printf "otel.metricsPort=%d is a service's gRPC port; pick another" ($v.otel.metricsPort | int)) -}}
 {{- end -}}
+{{- /* Monitoring: a ServiceMonitor scrapes the metrics port, so there must be one. */ -}}
+{{- if and $v.serviceMonitor.enabled (not $v.otel.metricsPort) -}}
+{{- $errors = append $errors "serviceMonitor.enabled=true needs otel.metricsPort (e.g. 9464): the pods serve no metrics to scrape" -}}
+{{- end -}}
 {{- /* Security. */ -}}
 {{- $sec := $v.security -}}
 {{- if not $sec.enabled -}}
