@@ -8,6 +8,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ChildStartError } from '../../lib/process/errors.js';
 import { freePort } from '../../lib/process/ports.js';
 import { supervise, type Supervised } from '../../lib/process/supervise.js';
 
@@ -108,7 +109,6 @@ export async function startPrometheus(opts: { targets: ScrapeTarget[]; rules?: {
         `--config.file=${join(dir, 'prometheus.yml')}`,
         `--storage.tsdb.path=${join(dir, 'data')}`,
         `--web.listen-address=127.0.0.1:${port}`,
-        '--web.enable-lifecycle=false',
         '--log.level=warn',
       ],
       readyTimeoutMs: 30_000,
@@ -123,7 +123,8 @@ export async function startPrometheus(opts: { targets: ScrapeTarget[]; rules?: {
     });
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
-    throw new Error(`cannot start ${PROMETHEUS}: ${(e as Error).message}; ${INSTALL_HINT}`, { cause: e });
+    const missing = e instanceof ChildStartError && e.details.reason === 'spawn-failed';
+    throw new Error(`cannot start ${PROMETHEUS}: ${(e as Error).message}${missing ? `; ${INSTALL_HINT}` : ''}`, { cause: e });
   }
   const api = async <T>(path: string): Promise<T> => {
     const res = await fetch(`${url}${path}`);
