@@ -62,11 +62,15 @@ function sampleStatus(client: RivuletClient) {
   };
 }
 
-/** Word counts of `jobId`'s output `output` until `total` words are counted. */
+/**
+ * Word counts of `jobId`'s output `output` until `total` words are counted. From the job's first batch: the watch
+ * starts just before the test pushes, and a watch from "now" that reached the scheduler only after the batch holding
+ * the records was committed would wait forever (it hung a clean-clone CI run once, the batch interval being 200 ms).
+ */
 async function countsUntil(client: RivuletClient, jobId: string, output: string, total: number): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   let n = 0;
-  for await (const b of client.watchOutput(jobId, output)) {
+  for await (const b of client.watchOutput(jobId, output, { fromBeginning: true })) {
     for (const [w, c] of b.records as [string, number][]) {
       counts.set(w, (counts.get(w) ?? 0) + c);
       n += c;
@@ -165,7 +169,7 @@ describe('user code stays out of the control plane and away from other jobs', ()
   }, 90_000);
 
   it("a job patching String.prototype.split cannot change another running job's output", async () => {
-    // Progress, so that a timeout says where it stood (it hung once in a clean-clone CI run, cause not found yet).
+    // Progress, so that a timeout says where it stood.
     const t0 = Date.now();
     const step = (what: string) => console.log(`[user-code/split] +${Date.now() - t0} ms: ${what}`);
     const victim = await client.submitJob(wordcount);
