@@ -109,6 +109,13 @@ describe('user code stays out of the control plane and away from other jobs', ()
     await sampler?.stop();
   });
 
+  /** What the sampler saw during this test; the next test gets a fresh one even when this one's assertions fail. */
+  async function sampledDuringTest() {
+    const sampled = await sampler.stop();
+    sampler = sampleStatus(client);
+    return sampled;
+  }
+
   it('a job that loops or exits at the top of its module is refused; one that does so in a timer leaves the cluster running', async () => {
     const victim = await client.submitJob(wordcount);
 
@@ -162,10 +169,9 @@ describe('user code stays out of the control plane and away from other jobs', ()
     expect(st.executors.every((e) => e.state === 'ALIVE')).toBe(true);
     for (const e of cluster.executors) expect(e.process.exitCode).toBeNull();
     for (const id of [victim.jobId, ...timers]) await client.stopJob(id).catch(() => undefined);
-    const sampled = await sampler.stop();
+    const sampled = await sampledDuringTest();
     expect(sampled.slow).toEqual([]);
     expect(sampled.calls).toBeGreaterThan(20);
-    sampler = sampleStatus(client);
   }, 90_000);
 
   it("a job patching String.prototype.split cannot change another running job's output", async () => {
@@ -202,9 +208,8 @@ describe('user code stays out of the control plane and away from other jobs', ()
     expect([...counts.values()].reduce((a, b) => a + b, 0)).toBe(80);
     for (const id of [victim.jobId, patcher.jobId]) await client.stopJob(id);
     step('both jobs stopped');
-    const sampled = await sampler.stop();
+    const sampled = await sampledDuringTest();
     expect(sampled.slow).toEqual([]);
-    sampler = sampleStatus(client);
   }, 60_000);
 
   it('a foreachBatch that loops fails its job naming foreachBatchTimeout; the scheduler answers throughout', async () => {
@@ -225,8 +230,7 @@ describe('user code stays out of the control plane and away from other jobs', ()
     }
     expect(state?.state).toBe('FAILED');
     expect(state?.error).toMatch(/foreachBatch function \(node \d+\) did not return within 1000 ms \(foreachBatchTimeout\)/);
-    const sampled = await sampler.stop();
+    const sampled = await sampledDuringTest();
     expect(sampled.slow).toEqual([]);
-    sampler = sampleStatus(client);
   }, 30_000);
 });
