@@ -83,6 +83,11 @@ export const commonOptions = {
   metricsPort: int(0, 0, 65535),
   /** Interface the metrics endpoint binds to; defaults to `host`. */
   metricsHost: z.string().optional(),
+  /**
+   * gRPC server reflection (lib/grpc/reflection.ts) on this service's port, for grpcurl and
+   * Postman; who may use it is the access table's (any authenticated caller).
+   */
+  grpcReflection: bool(true),
   // Security (lib/security/, README "Security"). On unless `insecure`.
   /** Plaintext gRPC and no access control: the behaviour before security existed, for a trusted network only. */
   insecure: bool(false),

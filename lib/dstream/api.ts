@@ -11,7 +11,7 @@
  * Semantics are Spark 3.x's, batch by batch. Where JavaScript forces a choice:
  *  - Records travel as MessagePack, which cannot carry `undefined`: the missing
  *    side of an outer join is `null` (Spark: `None`; `Some(v)` is just `v`).
- *  - `transform(fn)` / `transformWith(other, fn)` take a function over a
+ *  - `transform(fn)` / `transformWith(other, fn)` / `ctx.transform(streams, fn)` take a function over a
  *    distributed `Dataset` (the batch's records, built with the same operators),
  *    not over a materialised RDD. `fn` runs ONCE, when the job is built, and
  *    its operators become part of the job graph, so they run as ordinary
@@ -86,6 +86,21 @@ export class StreamingContext {
     if (streams.length === 0) throw new JobDefinitionError('union(...streams): needs at least one stream');
     const [first, ...rest] = streams;
     return rest.length === 0 ? first! : first!.union(...rest);
+  }
+
+  /**
+   * Spark's StreamingContext.transform(dstreams, transformFunc): `fn` combines
+   * the batch datasets of every stream in `streams` (of this job) into one, with
+   * the same rules as DStream.transform — it runs once while the job is built,
+   * its operators join the graph, and it can neither see the batch time nor call
+   * outputs. JavaScript has no `Seq[RDD[_]]`: `fn` gets an array, typed stream
+   * by stream.
+   */
+  transform<S extends readonly DStream<unknown>[], R>(
+    streams: readonly [...S],
+    fn: (datasets: { [I in keyof S]: S[I] extends DStream<infer T> ? Dataset<T> : never }) => Dataset<R>,
+  ): DStream<R> {
+    return DStream.transformAll<R>(this.graph, streams, fn as (datasets: Dataset<unknown>[]) => Dataset<R>);
   }
 
   private source<T>(op: 'receiverStream' | 'queueStream', name: string): DStream<T> {
@@ -565,10 +580,28 @@ export class DStream<T> {
    * `initialState` (`[key, state]` pairs; Spark's initialRDD) is the state the
    * first batch with data updates; Spark's positional form
    * `updateStateByKey(fn, numPartitions, initialState)` works too.
+   *
+   * Spark's time-aware form, `updateFn(batchTimeMs, key, values, state)`, gets
+   * the batch time (ms) and the key as well. JavaScript cannot overload on
+   * parameter types, so — as for mapWithState — the two are told apart by the
+   * function's declared parameter count (`fn.length`): four or more is the
+   * time-aware form. Default and rest parameters do not count: write all four.
    */
   updateStateByKey<K, V, S>(
     this: DStream<Pair<K, V>>,
     updateFn: (values: V[], state: S | undefined) => S | undefined | null,
+    options?: number | { numPartitions?: number; initialState?: ReadonlyArray<Pair<K, S>> },
+    initialState?: ReadonlyArray<Pair<K, S>>,
+  ): DStream<Pair<K, S>>;
+  updateStateByKey<K, V, S>(
+    this: DStream<Pair<K, V>>,
+    updateFn: (batchTimeMs: number, key: K, values: V[], state: S | undefined) => S | undefined | null,
+    options?: number | { numPartitions?: number; initialState?: ReadonlyArray<Pair<K, S>> },
+    initialState?: ReadonlyArray<Pair<K, S>>,
+  ): DStream<Pair<K, S>>;
+  updateStateByKey<K, V, S>(
+    this: DStream<Pair<K, V>>,
+    updateFn: (...args: never[]) => S | undefined | null,
     options?: number | { numPartitions?: number; initialState?: ReadonlyArray<Pair<K, S>> },
     initialState?: ReadonlyArray<Pair<K, S>>,
   ): DStream<Pair<K, S>> {
@@ -582,7 +615,7 @@ export class DStream<T> {
     checkPartitions('updateStateByKey', opts.numPartitions);
     const initial = opts.initialState === undefined ? undefined : checkInitialState('updateStateByKey', opts.initialState);
     const state = this.stateNode('updateStateByKey', {
-      updateFn: updateFn as (values: unknown[], state: unknown) => unknown,
+      updateFn: updateFn as (...args: unknown[]) => unknown,
       ...(initial ? { initialState: initial } : {}),
       ...(opts.numPartitions !== undefined ? { numPartitions: opts.numPartitions } : {}),
     });
@@ -645,6 +678,17 @@ export class DStream<T> {
     return this.inTransform('transformWith', () =>
       fn(this.narrow<T>('identity', undefined, 'transformWith', true), other.narrow<U>('identity', undefined, 'transformWith', true)),
     );
+  }
+
+  /** @internal StreamingContext.transform: the streams' datasets, built like transformWith's. */
+  static transformAll<R>(graph: JobGraph, streams: readonly DStream<unknown>[], fn: (datasets: Dataset<unknown>[]) => Dataset<R>): DStream<R> {
+    requireFn('transform', fn);
+    if (!Array.isArray(streams as unknown) || streams.length === 0) throw new JobDefinitionError('transform(streams, fn): streams must be a non-empty array of DStreams');
+    for (const s of streams) {
+      if (!(s instanceof DStream) || s.graph !== graph) throw new JobDefinitionError('transform(streams, fn): every stream must be a DStream of this job');
+    }
+    const first: DStream<unknown> = streams[0]!;
+    return first.inTransform<R>('transform', () => fn(streams.map((s: DStream<unknown>) => s.narrow<unknown>('identity', undefined, 'transform', true))));
   }
 
   private inTransform<U>(op: string, build: () => unknown): DStream<U> {

@@ -169,7 +169,8 @@ export interface StateNode {
   /** The per-batch values (a groupByKey shuffle node). */
   parent: number;
   /** updateStateByKey: (newValues, previousState | undefined) => newState | undefined/null (removes). */
-  updateFn?: (values: unknown[], state: unknown) => unknown;
+  /** (values, state), or Spark's time-aware (batchTimeMs, key, values, state) when it declares four parameters. */
+  updateFn?: (...args: unknown[]) => unknown;
   /** mapWithState: (key, value | undefined, state) => mapped | undefined (emits nothing). */
   mappingFn?: (key: unknown, value: unknown, state: unknown) => unknown;
   /** mapWithState: keys idle for longer than this (ms) time out. */

@@ -293,8 +293,18 @@ function stepState(node: StateNode, slots: KeyMap<StateSlot>, values: Uint8Array
   const groups = values ? (unpackRecords(values) as Array<[unknown, unknown[]]>) : [];
   counters.recordsIn += groups.length;
   if (node.op === 'updateStateByKey') {
-    // Spark's StateDStream: every key with state or with new values, once.
-    const fn = node.updateFn! as (values: unknown, state: unknown) => unknown;
+    // Spark's StateDStream: every key with state or with new values, once. Spark's two forms,
+    // (values, state) and (batchTime, key, values, state), told apart by arity (api.ts).
+    const user = node.updateFn!;
+    const timed = user.length >= 4;
+    const update = (k: unknown, vs: unknown[], st: unknown): unknown => {
+      operatorProbe[0] = node.id;
+      try {
+        return timed ? user(b, k, vs, st) : user(vs, st);
+      } catch (e) {
+        throw new UserFunctionError(node.id, operatorLabel(node), e);
+      }
+    };
     const fresh = new KeyMap<unknown[]>();
     const byKey = new KeyMap<unknown[]>();
     for (const [k, vs] of groups) {
@@ -302,12 +312,12 @@ function stepState(node: StateNode, slots: KeyMap<StateSlot>, values: Uint8Array
       if (!slots.get(k)) fresh.set(k, vs);
     }
     for (const [k, slot] of slots.entries()) {
-      const next = callUser(fn, byKey.get(k) ?? [], slot.s, node);
+      const next = update(k, byKey.get(k) ?? [], slot.s);
       if (next === undefined || next === null) slots.delete(k);
       else slots.set(k, { s: next, t: b });
     }
     for (const [k, vs] of fresh.entries()) {
-      const next = callUser(fn, vs, undefined, node);
+      const next = update(k, vs, undefined);
       if (next !== undefined && next !== null) slots.set(k, { s: next, t: b });
     }
     return;

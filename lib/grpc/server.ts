@@ -1,6 +1,7 @@
 /**
  * Starting a gRPC server the same way in every service: TLS and access
- * control (lib/security/), message size bounds, the standard grpc.health.v1 service, bind + advertise address, and a
+ * control (lib/security/), message size bounds, the standard grpc.health.v1 service, server reflection of
+ * the services it serves (lib/grpc/reflection.ts), bind + advertise address, and a
  * graceful shutdown that gives in-flight calls a moment before forcing.
  */
 import * as grpc from '@grpc/grpc-js';
@@ -10,6 +11,7 @@ import { accessControlInterceptor } from '../security/authenticate.js';
 import { processSecurity } from '../security/service-security.js';
 import { serverCredentials } from '../security/transport.js';
 import { tracingServerInterceptor } from '../telemetry/grpc.js';
+import { addReflection, recordServices } from './reflection.js';
 import type { HealthHandlers } from '../proto/gen/grpc/health/v1/Health.js';
 import type { HealthCheckResponse } from '../proto/gen/grpc/health/v1/HealthCheckResponse.js';
 
@@ -77,6 +79,8 @@ export interface ServerOptions {
   log?: Logger;
   /** Run after access control and tracing (e.g. the leader-term fence, lib/grpc/leader-term.ts). */
   interceptors?: grpc.ServerInterceptor[];
+  /** Serve gRPC server reflection (grpc.reflection.v1 and v1alpha) for the registered services. @default true */
+  grpcReflection?: boolean;
 }
 
 export async function startServer(
@@ -98,8 +102,11 @@ export async function startServer(
     ],
   });
   const health = new HealthService();
-  server.addService(healthV1.Health.service, health.handlers());
-  register(server);
+  const served = recordServices(server, (s) => {
+    s.addService(healthV1.Health.service, health.handlers());
+    register(s);
+  });
+  if (opts.grpcReflection ?? true) addReflection(server, served);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${opts.host}:${opts.port}`, serverCredentials(security.transport), (err, p) =>
       err ? reject(err) : resolve(p),

@@ -35,7 +35,8 @@ function findProtoRoot(): string {
 
 export const PROTO_ROOT = findProtoRoot();
 
-const definition = protoLoader.loadSync(
+/** The whole wire contract as loaded (server reflection describes services from it, lib/grpc/reflection.ts). */
+export const PACKAGE_DEFINITION: protoLoader.PackageDefinition = protoLoader.loadSync(
   [
     'rivulet/v1/receiver.proto',
     'rivulet/v1/scheduler.proto',
@@ -48,7 +49,7 @@ const definition = protoLoader.loadSync(
   { ...LOADER_OPTIONS, includeDirs: [PROTO_ROOT] },
 );
 
-const loaded = grpc.loadPackageDefinition(definition) as unknown as ReceiverProto &
+const loaded = grpc.loadPackageDefinition(PACKAGE_DEFINITION) as unknown as ReceiverProto &
   SchedulerProto &
   SchedulerTestingProto &
   LineageProto &

@@ -22,12 +22,20 @@ export interface AccessRule {
 
 const ANY_USER = 'any' as const;
 const SCHEDULER: readonly ServiceRole[] = ['scheduler'];
+const ALL_SERVICES: readonly ServiceRole[] = ['scheduler', 'receiver', 'lineage', 'executor'];
 
 /** Keyed by gRPC path, `/package.Service/Method`. */
 export const ACCESS_POLICY: Readonly<Record<string, AccessRule>> = {
   // Load balancers and probes check health with no credential; it reveals nothing.
   '/grpc.health.v1.Health/Check': { public: true },
   '/grpc.health.v1.Health/Watch': { public: true },
+
+  // Server reflection (lib/grpc/reflection.ts): the API's shape, which is public in proto/ anyway,
+  // but only for callers who could use it — any user with a credential, any service — so an
+  // outsider's scan learns no more than that a TLS port is there. Executors accept no user
+  // credentials, so there only services may ask.
+  '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo': { services: ALL_SERVICES, users: ANY_USER, readOnly: true },
+  '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo': { services: ALL_SERVICES, users: ANY_USER, readOnly: true },
 
   // Executors: only the control plane and their peers. LoadJob/RunTasks run code, so only the scheduler.
   '/rivulet.v1.Executor/PutBlock': { services: ['receiver', 'scheduler'] },

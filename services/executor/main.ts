@@ -130,6 +130,7 @@ await runService('executor', executorConfigSchema, async (config, log) => {
       port: config.port,
       advertiseAddress: config.advertiseAddress,
       maxMessageBytes: config.maxMessageBytes,
+      grpcReflection: config.grpcReflection,
       log,
       interceptors: [leaderTermServerInterceptor(fence, leaderOnlyMethods('Executor'))],
     },

@@ -43,6 +43,7 @@ async function start(config: LineageConfig, log: Logger): Promise<RunningService
         port: config.port,
         advertiseAddress: config.advertiseAddress,
         maxMessageBytes: config.maxMessageBytes,
+        grpcReflection: config.grpcReflection,
         log,
         interceptors: [leaderTermServerInterceptor(fence, leaderOnlyMethods('Lineage'))],
       },

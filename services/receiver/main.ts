@@ -168,7 +168,7 @@ await runService('receiver', receiverConfigSchema, async (config, log) => {
 
   const tokenFollower = await followTokens(nc, log, { replicas: config.natsReplicas, raise: false });
   const started = await startServer(
-    { host: config.host, port: config.port, advertiseAddress: config.advertiseAddress, maxMessageBytes: config.maxMessageBytes, log },
+    { host: config.host, port: config.port, advertiseAddress: config.advertiseAddress, maxMessageBytes: config.maxMessageBytes, grpcReflection: config.grpcReflection, log },
     (s) => s.addService(rivuletV1.Receiver.service, server.handlers()),
   );
   // Announce ourselves before serving (the scheduler must wait for our share of a batch before any push of it is acked

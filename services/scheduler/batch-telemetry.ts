@@ -51,13 +51,29 @@ interface RunTrace {
 
 export class BatchTelemetry {
   private readonly runs = new WeakMap<BatchRun, RunTrace>();
+  /** Job names whose batch counters exist (at 0) already. */
+  private readonly countedJobs = new Set<string>();
 
   constructor(aliveExecutors: () => number) {
     observeGauge('rivulet.executors.alive', 'Executors the scheduler considers alive', '{executor}', () => [{ value: aliveExecutors() }]);
+    // Counters exported from 0 rather than from their first event: a series that is born at 1
+    // has no increase() in Prometheus, so a first recovery or failure would never show in a
+    // dashboard's rate or fire an alert (helm/rivulet's PrometheusRule).
+    const m = instruments();
+    m.speculativeTasks.add(0);
+    m.recoveries.add(0);
   }
 
   /** The batch starts (planned, about to register with lineage). */
   batchStarted(run: BatchRun): void {
+    if (!this.countedJobs.has(run.job.name)) {
+      // Both states from 0 when a job's first batch starts (see the constructor), so its first
+      // failed batch is an increase.
+      this.countedJobs.add(run.job.name);
+      const m = instruments();
+      m.batches.add(0, { [Attr.JOB_NAME]: run.job.name, [Attr.BATCH_STATE]: 'COMPLETED' });
+      m.batches.add(0, { [Attr.JOB_NAME]: run.job.name, [Attr.BATCH_STATE]: 'FAILED' });
+    }
     const inputs = [...run.inputs.values()].map((b) => inputTraces.get(b)).filter((c): c is Context => c !== undefined);
     const parent = inputs[0];
     // A job reading several streams: the first stream's trace is the parent, the others are links.

@@ -197,7 +197,7 @@ describe('union', () => {
   });
 });
 
-describe('transform and transformWith', () => {
+describe('transform, transformWith and ctx.transform', () => {
   it('run their dataset functions as part of the distributed job, every batch', async () => {
     const words = [['ab', 'b', 'ab'], [], []];
     const other = [['ab', 'zz'], ['b'], []];
@@ -205,6 +205,7 @@ describe('transform and transformWith', () => {
     expect(sortedPerBatch(out, 'transform', 3)).toEqual([[['ab', 2], ['b', 1]], [], []]);
     expect(sortedPerBatch(out, 'transformWith', 3)).toEqual([[['ab', [2, true]], ['ab', [2, true]]], [], []]);
     expect(perBatch(out, 'transformCount', 3)).toEqual([[2], [0], [0]]);
+    expect(sortedPerBatch(out, 'transformMany', 3)).toEqual([[['ab', 102], ['b', 1], ['len1', 1], ['len2', 2], ['zz', 100]], [['b', 100]], []]);
   });
 });
 

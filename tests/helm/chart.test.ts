@@ -10,11 +10,6 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { Deployment } from 'kubernetes-models/apps/v1';
-import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
-import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
-import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
-import { ConfigMap, Pod, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { defaultBlockInterval } from '../../cli/commands/up.js';
 import { envName } from '../../lib/config/index.js';
 import { executorConfigSchema } from '../../services/executor/config.js';
@@ -38,69 +33,9 @@ import {
   type ChartCopy,
   type K8sObject,
 } from './helpers.js';
+import { validateAll } from './models.js';
 
 const COMPONENTS = ['receiver', 'scheduler', 'lineage', 'executor'] as const;
-
-// Every kind the chart may render, with the model that validates it. A kind missing here fails
-// the validation test, so a new template cannot slip through unvalidated.
-const MODELS: Record<string, new (data: never) => { validate(): void }> = {
-  'apps/v1/Deployment': Deployment as never,
-  'v1/Service': Service as never,
-  'v1/ConfigMap': ConfigMap as never,
-  'v1/ServiceAccount': ServiceAccount as never,
-  'v1/Pod': Pod as never,
-  'policy/v1/PodDisruptionBudget': PodDisruptionBudget as never,
-  'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler as never,
-  'v1/Secret': Secret as never,
-  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy as never,
-  'cert-manager.io/v1/Certificate': class {
-    constructor(private readonly obj: K8sObject) {}
-    validate(): void {
-      validateCertificate(this.obj);
-    }
-  } as never,
-};
-
-/**
- * cert-manager's Certificate is a CRD kubernetes-models does not ship: checked here against the
- * fields of cert-manager.io/v1 the chart uses (types, required fields and enums of its CRD schema).
- */
-function validateCertificate(c: K8sObject): void {
-  const fail = (what: string) => {
-    throw new Error(`Certificate ${c.metadata?.name}: ${what}`);
-  };
-  const goDuration = /^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/;
-  if (typeof c.metadata?.name !== 'string') fail('metadata.name must be a string');
-  const spec = c.spec as K8sObject | undefined;
-  if (!spec) return fail('no spec');
-  const known = ['secretName', 'secretTemplate', 'commonName', 'dnsNames', 'usages', 'duration', 'renewBefore', 'privateKey', 'issuerRef'];
-  for (const k of Object.keys(spec)) if (!known.includes(k)) fail(`spec.${k} is not a field the chart should set`);
-  if (typeof spec.secretName !== 'string' || !spec.secretName) fail('spec.secretName is required');
-  if (typeof spec.issuerRef?.name !== 'string' || !spec.issuerRef.name) fail('spec.issuerRef.name is required');
-  if (spec.commonName !== undefined && (typeof spec.commonName !== 'string' || spec.commonName.length > 64)) fail('spec.commonName must be a string of at most 64 characters');
-  if (spec.dnsNames !== undefined && !(Array.isArray(spec.dnsNames) && spec.dnsNames.every((d: unknown) => typeof d === 'string'))) fail('spec.dnsNames must be strings');
-  const usages = ['signing', 'digital signature', 'content commitment', 'key encipherment', 'key agreement', 'data encipherment', 'cert sign', 'crl sign', 'encipher only', 'decipher only', 'any', 'server auth', 'client auth', 'code signing', 'email protection', 's/mime', 'ipsec end system', 'ipsec tunnel', 'ipsec user', 'timestamping', 'ocsp signing', 'microsoft sgc', 'netscape sgc'];
-  for (const u of spec.usages ?? []) if (!usages.includes(u)) fail(`spec.usages: unknown usage ${JSON.stringify(u)}`);
-  for (const k of ['duration', 'renewBefore']) if (spec[k] !== undefined && !goDuration.test(String(spec[k]))) fail(`spec.${k} is not a Go duration`);
-  const pk = spec.privateKey as K8sObject | undefined;
-  if (pk) {
-    if (!['RSA', 'ECDSA', 'Ed25519'].includes(pk.algorithm)) fail(`spec.privateKey.algorithm ${pk.algorithm}`);
-    if (!Number.isInteger(pk.size)) fail('spec.privateKey.size must be an integer');
-    if (pk.rotationPolicy !== undefined && !['Never', 'Always'].includes(pk.rotationPolicy)) fail(`spec.privateKey.rotationPolicy ${pk.rotationPolicy}`);
-  }
-}
-
-function validateAll(objs: K8sObject[]): void {
-  for (const obj of objs) {
-    const Model = MODELS[`${obj.apiVersion}/${obj.kind}`];
-    if (!Model) throw new Error(`no kubernetes-models validator for ${obj.apiVersion} ${obj.kind}`);
-    try {
-      new Model(obj as never).validate();
-    } catch (e) {
-      throw new Error(`${obj.kind}/${obj.metadata?.name} is not a valid ${obj.apiVersion} ${obj.kind}: ${(e as Error).message}`, { cause: e });
-    }
-  }
-}
 
 const NON_DEFAULT = {
   externalNats: { url: 'nats://a.example:4222,nats://b.example:4222' },
@@ -125,6 +60,9 @@ const NON_DEFAULT = {
   },
   probes: { liveness: { enabled: false } },
   tests: { enabled: false },
+  grafana: { dashboards: { enabled: true, namespace: 'monitoring', folder: 'Streams' } },
+  prometheusRule: { enabled: true, labels: { release: 'kube-prometheus-stack' }, interval: '30s', blockStoreNearFull: { ratio: 0.8 } },
+  serviceMonitor: { enabled: true, labels: { release: 'kube-prometheus-stack' }, interval: '15s' },
   security: {
     tls: { reloadInterval: '10s' },
     certManager: { enabled: true, issuerRef: { name: 'platform-ca', kind: 'ClusterIssuer' }, privateKey: { algorithm: 'RSA', size: 3072 } },
@@ -154,7 +92,7 @@ describe('helm lint', () => {
   });
 
   it('shows the validation failure without any NATS (lint reports fail() calls; template and install refuse)', async () => {
-    const res = await helm(['lint', '--strict', chart.dir]);
+    const res = await helm(['lint', '--strict', chart.dir, '--set', 'nats.enabled=false']);
     expect(res.stdout + res.stderr).toContain('no NATS: set externalNats.url');
   });
 });
@@ -492,7 +430,7 @@ describe('helm template, non-default values', () => {
     });
   });
 
-  it('the bundled NATS subchart, when enabled, is what every service connects to', async () => {
+  it('the bundled NATS, when no externalNats.url is set, is what every service connects to', async () => {
     const withNats = await render(chart, { nats: { enabled: true } });
     for (const c of COMPONENTS) {
       expect(find(withNats, 'ConfigMap', componentName(c)).data.RIVULET_NATS_URL).toBe(`nats://${RELEASE}-nats.${NAMESPACE}.svc.cluster.local:4222`);
@@ -976,8 +914,7 @@ describe('values.schema.json refuses bad values', () => {
 
 describe('validateValues refuses impossible combinations', () => {
   const cases: Array<[string, object, string[]]> = [
-    ['no NATS at all', { externalNats: { url: '' } }, ['no NATS: set externalNats.url']],
-    ['two NATS', { nats: { enabled: true } }, ['nats.enabled=true and externalNats.url="nats://nats.messaging.svc.cluster.local:4222" both set: choose one NATS']],
+    ['no NATS at all', { externalNats: { url: '' }, nats: { enabled: false } }, ['no NATS: set externalNats.url']],
     ['bundled NATS without JetStream', { externalNats: { url: '' }, nats: { enabled: true, config: { jetstream: { enabled: false } } } }, ['nats.config.jetstream.enabled must be true']],
     [
       'natsReplicas 3 on a bundled NATS that is not a cluster',
@@ -1039,7 +976,7 @@ describe('validateValues refuses impossible combinations', () => {
   }
 
   it('reports every problem at once', async () => {
-    const err = await renderError(chart, { externalNats: { url: '' }, config: { blockInterval: '300ms', replication: 4 } });
+    const err = await renderError(chart, { externalNats: { url: '' }, nats: { enabled: false }, config: { blockInterval: '300ms', replication: 4 } });
     expect(err).toContain('no NATS');
     expect(err).toContain('not a multiple of config.blockInterval=300ms');
     expect(err).toContain('config.replication=4 exceeds executor.replicaCount=2');

@@ -1,7 +1,6 @@
 /**
  * Shared by the chart tests: the pinned helm binary (scripts/helm.mjs), a temporary copy of
- * helm/rivulet with the offline NATS stand-in under charts/ (Helm refuses to render a chart whose
- * declared dependency is missing, and the real one cannot be downloaded here), `helm template`
+ * helm/rivulet (the chart has no dependencies: its bundled NATS is its own templates), `helm template`
  * rendered into plain objects, and the Kubernetes semantics the process test needs to run
  * containers locally: `$(VAR)` expansion, ConfigMap/downward-API environment resolution, and
  * Secret and emptyDir volumes materialised as local directories.
@@ -55,12 +54,11 @@ export interface ChartCopy {
   remove(): void;
 }
 
-/** helm/rivulet copied to a temp dir, with the NATS stand-in as charts/nats. */
+/** helm/rivulet copied to a temp dir (tests add files to their copy). */
 export function chartCopy(): ChartCopy {
   const root = mkdtempSync(join(tmpdir(), 'rivulet-chart-'));
   const dir = join(root, 'rivulet');
   cpSync(chartSource, dir, { recursive: true });
-  cpSync(join(repoRoot, 'tests/helm/fixtures/nats'), join(dir, 'charts/nats'), { recursive: true });
   let n = 0;
   return {
     dir,
@@ -72,6 +70,13 @@ export function chartCopy(): ChartCopy {
     },
     remove: () => rmSync(root, { recursive: true, force: true }),
   };
+}
+
+/** `helm template` with no values at all (`helm install rivulet ./helm/rivulet`). */
+export async function renderWithoutValues(chart: ChartCopy): Promise<K8sObject[]> {
+  const res = await helm(['template', RELEASE, chart.dir, '--namespace', NAMESPACE]);
+  if (res.code !== 0) throw new Error(`helm template failed (${res.code}):\n${res.stderr}`);
+  return parseManifests(res.stdout);
 }
 
 /** `helm template` with these values; resolves with the rendered objects, rejects with Helm's stderr. */

@@ -246,6 +246,41 @@ describe('runtime: operators batch by batch', () => {
     expect(outputs.tw).toEqual([5]);
   });
 
+  it('ctx.transform combines the datasets of several streams, typed stream by stream', () => {
+    const { outputs } = runBatch(
+      (ctx) => {
+        const a = ctx.queueStream<string>('a');
+        const b = ctx.queueStream<number>('b');
+        const c = ctx.queueStream<string>('c');
+        ctx
+          .transform([a, b, c], ([x, y, z]) =>
+            x
+              .map((s) => s.length)
+              .union(y)
+              .union(z.map((s) => -s.length)),
+          )
+          .output('all');
+      },
+      { a: [['pp', 'q']], b: [[10, 20]], c: [['rrr']] },
+    );
+    expect([...outputs.all!].sort((p, q) => (p as number) - (q as number))).toEqual([-3, 1, 2, 10, 20]);
+  });
+
+  it('ctx.transform refuses no streams, a stream of another job, outputs inside and a foreign return value', () => {
+    const ctx = new StreamingContext(new JobGraph());
+    const other = new StreamingContext(new JobGraph()).queueStream('x');
+    const a = ctx.queueStream('a');
+    expect(() => ctx.transform([], () => a)).toThrow(/non-empty array/);
+    expect(() => ctx.transform([a, other], ([x]) => x)).toThrow(/DStream of this job/);
+    expect(() =>
+      ctx.transform([a], ([x]) => {
+        x.output('nope');
+        return x;
+      }),
+    ).toThrow(/cannot be called inside transform/);
+    expect(() => ctx.transform([a], () => 42 as never)).toThrow(/must return a dataset/);
+  });
+
   it('refuses outputs inside transform and a foreign return value', () => {
     const graph = new JobGraph();
     const ctx = new StreamingContext(graph);

@@ -104,6 +104,32 @@ describe('state runtime', () => {
     for (const t of [1, 2, 3]) expect(sortRecs(b.outputs.s![t])).toEqual(sortRecs(a.outputs.s![t]));
   });
 
+  it('updateStateByKey’s time-aware form gets the batch time and the key (Spark’s (Time, K, Seq[V], Option[S]))', () => {
+    const calls: Array<[number, string, number[], unknown]> = [];
+    const { outputs } = runWindowed(
+      (ctx) =>
+        ctx
+          .queueStream<string>('w')
+          .map((w): [string, number] => [w, 1])
+          .updateStateByKey((batchTimeMs: number, key: string, values: number[], state: { n: number; since: number } | undefined) => {
+            calls.push([batchTimeMs, key, values, state]);
+            // Drop a key two batches after it was first seen: time-based expiry, as in Spark's examples.
+            if (state && batchTimeMs - state.since >= 2 * I) return null;
+            return { n: (state?.n ?? 0) + values.length, since: state?.since ?? batchTimeMs };
+          }, 1)
+          .output('s'),
+      { w: [['a'], ['a', 'b'], [], ['b']] },
+      4,
+    );
+    expect(outputs.s).toEqual({
+      1: [['a', { n: 1, since: I }]],
+      2: [['a', { n: 2, since: I }], ['b', { n: 1, since: 2 * I }]],
+      3: [['b', { n: 1, since: 2 * I }]],
+      4: [],
+    });
+    expect(calls.filter(([t]) => t === 2 * I).map(([, k, vs, st]) => [k, vs, st])).toEqual([['a', [1], { n: 1, since: I }], ['b', [1], undefined]]);
+  });
+
   it('mapWithState times out idle keys once, with their last state', () => {
     const { outputs } = runWindowed(sessions, { w: [['a', 'b'], ['a'], ['a'], [], []] }, 6);
     // b last seen at 1 s: idle past 2 s at batch 4 (threshold 2 s > 1 s); a last seen at 3 s: ends at batch 6.

@@ -89,7 +89,23 @@ annotations:
 {{- printf "%s.%s.svc.%s:%d" (include "rivulet.componentName" .) .ctx.Release.Namespace .ctx.Values.clusterDomain (int $values.service.port) -}}
 {{- end -}}
 
-{{/* Name of the bundled NATS Service, as the nats-io chart derives it. */}}
+{{/* "true" when the chart deploys its own NATS (templates/nats.yaml): nats.enabled and no externalNats.url. */}}
+{{- define "rivulet.nats.bundled" -}}
+{{- if and .Values.nats.enabled (not .Values.externalNats.url) -}}true{{- end -}}
+{{- end -}}
+
+{{/* A Kubernetes binary quantity ("256Mi", "10Gi") in bytes, for the NATS configuration (whose "M" is 10^6). */}}
+{{- define "rivulet.quantityBytes" -}}
+{{- $num := regexFind "^[0-9]+" . -}}
+{{- $unit := trimPrefix $num . -}}
+{{- $scale := dict "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 -}}
+{{- if or (not $num) (not (hasKey $scale $unit)) -}}
+{{- fail (printf "invalid size %q (expected e.g. 256Mi, 10Gi)" .) -}}
+{{- end -}}
+{{- mul (int64 $num) (get $scale $unit) -}}
+{{- end -}}
+
+{{/* Name of the bundled NATS's Service and StatefulSet: <release>-nats. */}}
 {{- define "rivulet.nats.fullname" -}}
 {{- if .Values.nats.fullnameOverride -}}
 {{- .Values.nats.fullnameOverride | trunc 63 | trimSuffix "-" -}}
@@ -103,9 +119,9 @@ annotations:
 {{- end -}}
 {{- end -}}
 
-{{/* The NATS URL every service connects to: the bundled chart's Service, or externalNats.url. */}}
+{{/* The NATS URL every service connects to: externalNats.url, or the bundled NATS's Service. */}}
 {{- define "rivulet.natsUrl" -}}
-{{- if .Values.nats.enabled -}}
+{{- if include "rivulet.nats.bundled" . -}}
 {{- $port := 4222 -}}
 {{- with .Values.nats.config -}}{{- with .nats -}}{{- with .port -}}{{- $port = . -}}{{- end -}}{{- end -}}{{- end -}}
 {{- printf "nats://%s.%s.svc.%s:%d" (include "rivulet.nats.fullname" .) .Release.Namespace .Values.clusterDomain (int $port) -}}
@@ -270,14 +286,11 @@ values.schema.json checks each value alone; this checks how they fit together.
 {{- define "rivulet.validateValues" -}}
 {{- $errors := list -}}
 {{- $v := .Values -}}
-{{- /* NATS: exactly one source. */ -}}
+{{- /* NATS: externalNats.url, else the bundled one (unless turned off). */ -}}
 {{- if and (not $v.nats.enabled) (not $v.externalNats.url) -}}
-{{- $errors = append $errors "no NATS: set externalNats.url to an existing NATS server with JetStream, or nats.enabled=true to deploy one (after `helm dependency build`)" -}}
+{{- $errors = append $errors "no NATS: set externalNats.url to an existing NATS server with JetStream, or leave nats.enabled=true to deploy one" -}}
 {{- end -}}
-{{- if and $v.nats.enabled $v.externalNats.url -}}
-{{- $errors = append $errors (printf "nats.enabled=true and externalNats.url=%q both set: choose one NATS" $v.externalNats.url) -}}
-{{- end -}}
-{{- if $v.nats.enabled -}}
+{{- if include "rivulet.nats.bundled" . -}}
 {{- $js := false -}}
 {{- with $v.nats.config -}}{{- with .jetstream -}}{{- $js = .enabled -}}{{- end -}}{{- end -}}
 {{- if not $js -}}
@@ -363,6 +376,10 @@ values.schema.json checks each value alone; this checks how they fit together.
 {{- if and $v.otel.metricsPort (has ($v.otel.metricsPort | int) $ports) -}}
 {{- $errors = append $errors (printf "otel.metricsPort=%d is a service's gRPC port; pick another" ($v.otel.metricsPort | int)) -}}
 {{- end -}}
+{{- /* Monitoring: a ServiceMonitor scrapes the metrics port, so there must be one. */ -}}
+{{- if and $v.serviceMonitor.enabled (not $v.otel.metricsPort) -}}
+{{- $errors = append $errors "serviceMonitor.enabled=true needs otel.metricsPort (e.g. 9464): the pods serve no metrics to scrape" -}}
+{{- end -}}
 {{- /* Security. */ -}}
 {{- $sec := $v.security -}}
 {{- if not $sec.enabled -}}
@@ -408,6 +425,7 @@ its own `<component>.config`. Arguments: (dict "ctx" $ "component" "receiver")
 {{- $_ := set $env "RIVULET_NATS_REPLICAS" (include "rivulet.envValue" $ctx.Values.config.natsReplicas) -}}
 {{- $_ := set $env "RIVULET_LOG_LEVEL" $ctx.Values.config.logLevel -}}
 {{- $_ := set $env "RIVULET_MAX_MESSAGE_BYTES" (include "rivulet.envValue" $ctx.Values.config.maxMessageBytes) -}}
+{{- $_ := set $env "RIVULET_GRPC_REFLECTION" (include "rivulet.envValue" $ctx.Values.config.grpcReflection) -}}
 {{- $c := $ctx.Values.config -}}
 {{- $shared := dict -}}
 {{- if eq .component "receiver" -}}

@@ -1,4 +1,4 @@
-/** Conformance: transform / transformWith over batch datasets. */
+/** Conformance: transform / transformWith / ctx.transform over batch datasets. */
 import { defineJob } from 'rivulet';
 
 export default defineJob((ctx) => {
@@ -13,4 +13,15 @@ export default defineJob((ctx) => {
     )
     .output('transformWith');
   words.transform((ds) => ds.filter((w) => w.startsWith('a')).count()).output('transformCount');
+  // Spark's StreamingContext.transform over several streams: per word, [occurrences in words, in other].
+  const lengths = words.map((w) => w.length);
+  ctx
+    .transform([words, other, lengths], ([w, o, l]) =>
+      w
+        .map((x): [string, number] => [x, 1])
+        .union(o.map((x): [string, number] => [x, 100]))
+        .union(l.map((n): [string, number] => [`len${n}`, 1]))
+        .reduceByKey((a, b) => a + b),
+    )
+    .output('transformMany');
 });

@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { ACCESS_POLICY, decide, leaderOnlyMethods } from '../../../lib/security/access-policy.js';
 import type { Principal } from '../../../lib/security/identity.js';
 import { healthV1, rivuletV1 } from '../../../lib/proto/index.js';
+import { reflectionMethodPaths } from '../../helpers/reflection.js';
 
-/** Every method path of every service the proto files define. */
+/** Every method path of every service the proto files define, and of server reflection (every server serves it). */
 function allMethodPaths(): string[] {
   const services = [
     rivuletV1.Receiver,
@@ -13,7 +14,7 @@ function allMethodPaths(): string[] {
     rivuletV1.Executor,
     healthV1.Health,
   ] as unknown as Array<{ service: Record<string, { path: string }> }>;
-  return services.flatMap((s) => Object.values(s.service).map((m) => m.path));
+  return [...services.flatMap((s) => Object.values(s.service).map((m) => m.path)), ...reflectionMethodPaths()];
 }
 
 const admin: Principal = { kind: 'user', user: 'root', role: 'admin', via: 'test' };
@@ -49,6 +50,17 @@ describe('the access table', () => {
       const d = decide(path, anonymous);
       if (path.startsWith('/grpc.health.v1.Health/')) expect(d.allowed).toBe(true);
       else expect(d, path).toMatchObject({ allowed: false, code: 'UNAUTHENTICATED' });
+    }
+  });
+
+  it('lets any authenticated caller, and nobody else, use server reflection', () => {
+    const paths = reflectionMethodPaths();
+    expect(paths).toEqual(['/grpc.reflection.v1.ServerReflection/ServerReflectionInfo', '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo']);
+    for (const path of paths) {
+      for (const p of [admin, submitter, pusher, viewer, service('scheduler'), service('receiver'), service('lineage'), service('executor')]) {
+        expect(decide(path, p).allowed, `${path} ${JSON.stringify(p)}`).toBe(true);
+      }
+      expect(decide(path, anonymous)).toMatchObject({ allowed: false, code: 'UNAUTHENTICATED' });
     }
   });
 
