@@ -11,10 +11,12 @@
  * `duplicateWindowMs` (sinkDuplicateWindow): shorter fails the job rather
  * than promise what the server would not keep.
  *
- * The scheduler's own stream (`sinkStream`, over `sinkSubjects`) is created
- * here when missing, with that window and its byte bound; the scheduler's NATS
- * user may publish only under `sinkSubjects` (lib/security/nats-permissions.ts),
- * so a subject outside them fails the job naming the option.
+ * When no stream captures the subject, the scheduler's own (`sinkStream`, over
+ * `sinkSubjects`, with that window and its byte bound) is created here; it is
+ * also the one stream whose too-short window is raised rather than refused.
+ * The scheduler's NATS user may publish only under `sinkSubjects`
+ * (lib/security/nats-permissions.ts), so a subject outside them fails the job
+ * naming the option.
  *
  * Bounded: `chunkRecords` publishes in flight at once, each acknowledged within
  * `requestTimeoutMs`. A retried attempt starts at the first chunk not fully
@@ -134,31 +136,13 @@ export class JetStreamWriter {
     }
     this.jsm ??= await jetstreamManager(this.nc, { timeout: o.requestTimeoutMs });
     const jsm = this.jsm;
-    if (spec.stream === undefined || spec.stream === o.sinkStream) {
-      this.ownStream ??= createOrUpdateStream(
-        jsm,
-        {
-          name: o.sinkStream,
-          subjects: [...o.sinkSubjects],
-          retention: RetentionPolicy.Limits,
-          storage: StorageType.File,
-          discard: DiscardPolicy.Old,
-          max_bytes: o.sinkStreamMaxBytes,
-          duplicate_window: o.duplicateWindowMs * 1_000_000,
-        },
-        { replicas: o.replicas },
-      ).catch((e: unknown) => {
-        this.ownStream = undefined;
-        throw e;
-      });
-      await this.ownStream;
-    }
-    let name: string;
-    try {
-      name = await jsm.streams.find(spec.subject);
-    } catch (e) {
-      if (!/no stream matches/i.test(errorMessage(e))) throw classifyNatsError(e, sink);
-      throw new SinkError(`${sink}: no JetStream stream captures the subject: create one (with a duplicate_window of at least sinkDuplicateWindow) or publish under sinkSubjects`, false, { cause: e });
+    const ours = spec.stream === undefined || spec.stream === o.sinkStream;
+    let name = await this.findStream(spec.subject, sink);
+    if (name === undefined) {
+      if (!ours) throw new SinkError(`${sink}: no JetStream stream captures the subject (the job names stream ${spec.stream}): create it with a duplicate_window of at least sinkDuplicateWindow`, false);
+      // No stream captures it: the scheduler's own, over sinkSubjects (fails if they overlap another stream's).
+      await this.ensureOwnStream(jsm);
+      name = o.sinkStream;
     }
     if (spec.stream !== undefined && name !== spec.stream) {
       throw new SinkError(`${sink}: the subject is captured by stream ${name}, not by stream ${spec.stream} as the job says`, false);
@@ -166,14 +150,50 @@ export class JetStreamWriter {
     const info = await jsm.streams.info(name);
     const windowMs = Math.floor((info.config.duplicate_window ?? 0) / 1_000_000);
     if (windowMs < o.duplicateWindowMs) {
-      throw new SinkError(
-        `${sink}: stream ${name} remembers message ids for ${windowMs} ms (duplicate_window), less than sinkDuplicateWindow (${o.duplicateWindowMs} ms): ` +
-          'a batch re-run after a longer recovery could be published twice; raise the stream’s duplicate_window (or lower sinkDuplicateWindow knowingly)',
-        false,
-      );
+      if (name === o.sinkStream) {
+        await this.ensureOwnStream(jsm); // ours to raise
+      } else {
+        throw new SinkError(
+          `${sink}: stream ${name} remembers message ids for ${windowMs} ms (duplicate_window), less than sinkDuplicateWindow (${o.duplicateWindowMs} ms): ` +
+            'a batch re-run after a longer recovery could be published twice; raise the stream’s duplicate_window (or lower sinkDuplicateWindow knowingly)',
+          false,
+        );
+      }
     }
     this.checked.set(key, name);
     return name;
+  }
+
+  /** The stream capturing `subject`, or undefined when none does. */
+  private async findStream(subject: string, sink: string): Promise<string | undefined> {
+    try {
+      return await this.jsm!.streams.find(subject);
+    } catch (e) {
+      if (/no stream matches/i.test(errorMessage(e))) return undefined;
+      throw classifyNatsError(e, sink);
+    }
+  }
+
+  /** Create or update the scheduler's sink stream (sinkStream over sinkSubjects, sinkDuplicateWindow, sinkStreamMaxBytes). */
+  private async ensureOwnStream(jsm: JetStreamManager): Promise<void> {
+    const o = this.options;
+    this.ownStream ??= createOrUpdateStream(
+      jsm,
+      {
+        name: o.sinkStream,
+        subjects: [...o.sinkSubjects],
+        retention: RetentionPolicy.Limits,
+        storage: StorageType.File,
+        discard: DiscardPolicy.Old,
+        max_bytes: o.sinkStreamMaxBytes,
+        duplicate_window: o.duplicateWindowMs * 1_000_000,
+      },
+      { replicas: o.replicas },
+    ).catch((e: unknown) => {
+      this.ownStream = undefined;
+      throw e;
+    });
+    await this.ownStream;
   }
 
   /**
