@@ -9,8 +9,9 @@
  * killed between a sink write and the journal re-runs the batch, and the sink
  * deduplicates it (a commit row, a message id).
  *
- * A job's batches are written one at a time, in batch order; its outputs in
- * output order. Connection strings are resolved here, from the scheduler's
+ * A job's batches are written one at a time, in batch order; a batch's
+ * outputs at once (each sink deduplicates on its own, so none waits for
+ * another; the first failure is the batch's). Connection strings are resolved here, from the scheduler's
  * environment (`resolveConnection`, main.ts), never from the job. A write that
  * fails after the retry budget — or a worker thread that dies — fails the
  * batch with a message naming the sink; the job's failure policy does the rest.
@@ -103,15 +104,12 @@ export class SinkRunner {
     private readonly workerPath: string = sinkWorkerPath(),
   ) {}
 
-  /** Write a batch's sink calls in output order. Resolves with the batch's failure message, or undefined. */
+  /** Write a batch's sink calls, all at once. Resolves with the batch's first failure (in output order), or undefined. */
   write(job: SinkJob, batchTimeMs: number, calls: readonly SinkCall[]): Promise<string | undefined> {
     const previous = this.tails.get(job.id) ?? Promise.resolve();
     const result = previous.then(async () => {
-      for (const call of calls) {
-        const error = await this.writeOne(job, batchTimeMs, call);
-        if (error) return error;
-      }
-      return undefined;
+      const errors = await Promise.all(calls.map((call) => this.writeOne(job, batchTimeMs, call)));
+      return errors.find((e) => e !== undefined);
     });
     const tail = result.then(
       () => undefined,

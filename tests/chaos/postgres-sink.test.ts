@@ -25,6 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RivuletClient } from '../../client/index.js';
 import type { LocalCluster } from '../../lib/cluster/local-cluster.js';
 import { startPostgresServer, type PostgresServerHandle } from '../../lib/process/postgres-server.js';
+import { freePort } from '../../lib/process/ports.js';
 import { useLocalCluster } from '../helpers/cluster.js';
 import { expectJobHealthy, pushIdsContinuously } from '../helpers/id-lines.js';
 import { expectRowsExactlyOnce, idsIn, type WordRow } from '../helpers/sink-rows.js';
@@ -61,6 +62,7 @@ describe('chaos: the Postgres sink through a writer killed mid-commit and a data
     await sql.query(`CREATE FUNCTION hold_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_advisory_xact_lock(${LOCK}); RETURN NULL; END $$`);
     await sql.query('CREATE CONSTRAINT TRIGGER hold_commit AFTER INSERT ON word_counts DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION hold_commit()');
     env.RIVULET_SINK_WC = db.url;
+    env.RIVULET_METRICS_PORT = String(await freePort());
   }, 60_000);
   useLocalCluster({ executors: 2, slots: 2, batchInterval: '500ms', blockInterval: '100ms', logLevel: 'info', logDir, env: { scheduler: env } }, (s) => ({ cluster, client } = s));
   afterAll(async () => {
@@ -72,6 +74,12 @@ describe('chaos: the Postgres sink through a writer killed mid-commit and a data
   const rows = async () => (await sql.query<WordRow>('SELECT word, count FROM word_counts')).rows;
   const commits = () => sql.query<{ n: number }>('SELECT count(*)::int AS n FROM rivulet_commits').then((r) => r.rows[0]!.n, () => 0);
   const schedulerLog = () => readFileSync(join(logDir, 'scheduler.log'), 'utf8');
+  /** The scheduler's Prometheus sample of `metric` whose labels include `labels` (0 when absent). */
+  const metric = async (name: string, labels: string): Promise<number> => {
+    const text = await (await fetch(`http://127.0.0.1:${env.RIVULET_METRICS_PORT}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
+    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+  };
 
   /** Push ids from `firstId` until `until` resolves, then stop; the phase's ids join the run's. */
   async function pushingDuring(firstId: number, until: () => Promise<void>): Promise<void> {
@@ -149,6 +157,10 @@ describe('chaos: the Postgres sink through a writer killed mid-commit and a data
     await expectTableExactlyOnce('after the database was down for a moment');
     await expectJobHealthy(client, jobId);
     expect(schedulerLog()).toMatch(/sink postgres:wc\/word_counts of output rows: write failed, retrying/);
+    // The metrics say so too (docs/telemetry.md): retried attempts, and batches written since.
+    expect(await metric('rivulet_sink_errors_total', 'rivulet_sink_error="retried"')).toBeGreaterThanOrEqual(2);
+    expect(await metric('rivulet_sink_batches_total', 'rivulet_sink_outcome="written"')).toBeGreaterThan(0);
+    expect(await metric('rivulet_sink_write_time_count', 'rivulet_sink="postgres"')).toBeGreaterThan(0);
   }, 120_000);
 
   it('a database down for longer than sinkRetryTimeout: the job fails naming the sink, and what was committed holds each record once', async () => {
@@ -163,6 +175,7 @@ describe('chaos: the Postgres sink through a writer killed mid-commit and a data
       }, 'the job fails', { timeoutMs: RETRY_TIMEOUT_MS + 30_000 });
     });
     await db.start();
+    expect(await metric('rivulet_sink_batches_total', 'rivulet_sink_outcome="failed"')).toBe(1);
     expect(failure).toMatch(new RegExp(`sink postgres:wc/word_counts of output rows: .*gave up after \\d+ attempts in \\d+ ms: sinkRetryTimeout is ${RETRY_TIMEOUT_MS} ms`));
     // The ids acked after the last committed batch were in the failed batches (the job's failure says so):
     // only the committed ones are judged, each once; nothing stored twice or never pushed.

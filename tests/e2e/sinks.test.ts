@@ -47,6 +47,7 @@ describe('e2e: sinks exactly once across kill -9 of an executor and of the sched
   beforeAll(async () => {
     db = await startPostgresServer();
     sql = new pg.Pool({ connectionString: db.url, max: 2 });
+    sql.on('error', () => undefined); // an idle connection ended by the server's stop in afterAll
     await sql.query('CREATE TABLE word_counts (word text NOT NULL, count integer NOT NULL)');
     await sql.query('CREATE TABLE word_totals (word text PRIMARY KEY, total integer NOT NULL)');
     // The connection string reaches the scheduler only, through its environment.
@@ -90,7 +91,8 @@ describe('e2e: sinks exactly once across kill -9 of an executor and of the sched
 
   it('every acked record is in the table and on the subject exactly once, and the totals are right', async () => {
     const submitted = await client.submitJob(job);
-    const pushes = pushIdsContinuously(client, 'lines', 200, { pauseMs: 40 });
+    // A steady ~1000 lines/s: every batch goes to three sinks, on a 2-core machine shared with the whole cluster.
+    const pushes = pushIdsContinuously(client, 'lines', 100, { pauseMs: 100, maxInFlight: 1 });
     const { acked } = pushes;
     const kills: string[] = [];
 
@@ -110,12 +112,12 @@ describe('e2e: sinks exactly once across kill -9 of an executor and of the sched
 
     // Then the scheduler, mid-stream: batches in flight to the sinks are run again by the restarted one.
     const ackedBefore = acked.size;
-    await waitFor(() => acked.size >= ackedBefore + 1500, '1500 more acked records', { timeoutMs: 30_000 });
+    await waitFor(() => acked.size >= ackedBefore + 1000, '1000 more acked records', { timeoutMs: 30_000 });
     await cluster.scheduler.kill();
     kills.push('scheduler');
     await cluster.restartScheduler();
     const ackedAtRestart = acked.size;
-    await waitFor(() => acked.size >= ackedAtRestart + 1500, 'the cluster acks pushes after the restart', { timeoutMs: 30_000 });
+    await waitFor(() => acked.size >= ackedAtRestart + 1000, 'the cluster acks pushes after the restart', { timeoutMs: 30_000 });
     await pushes.stop();
     const context = `kills: ${kills.join(', ')}; ${acked.size} acked of ${pushes.pushed()}`;
 
@@ -155,7 +157,7 @@ describe('e2e: sinks exactly once across kill -9 of an executor and of the sched
     }, `the totals table equals the colour count of every stored line (${context})`, { timeoutMs: 30_000, intervalMs: 250 });
     await expectJobHealthy(client, submitted.jobId);
     await client.stopJob(submitted.jobId);
-  }, 240_000);
+  }, 300_000);
 
   it("refuses an executor's certificate publishing to the scheduler's sink subject", async () => {
     const before = (await readSubject()).length;
