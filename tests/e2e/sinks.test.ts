@@ -2,7 +2,11 @@
  * e2e: a word count writing to a PostgreSQL table (append), a JetStream
  * subject, and a table of running totals (upsert), on a secure local cluster
  * and a real PostgreSQL started here, while an executor and then the
- * scheduler are killed with SIGKILL mid-stream (each replaced). Judged against
+ * scheduler are killed with SIGKILL mid-stream (each replaced) — the scheduler
+ * at the moment a batch is on the subject and in the totals but its rows wait
+ * in COMMIT, so the restarted scheduler runs it again and both sinks must
+ * deduplicate it (a deferred trigger holds the COMMIT on the test's advisory
+ * lock: PostgreSQL's own behaviour, no hook in Rivulet). Judged against
  * a reference computed here from the lines pushed, never from the job's own
  * outputs: every acked id is in exactly one row and one message with count 1,
  * nothing never pushed is there, the colour words' counts add up to the word
@@ -16,7 +20,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,6 +35,7 @@ import { waitFor } from '../helpers/wait.js';
 
 const job = fileURLToPath(new URL('./jobs/sink-wordcount.ts', import.meta.url));
 const SUBJECT = 'sinks.wordcounts';
+const LOCK = 4243;
 
 type Row = WordRow;
 
@@ -45,11 +50,14 @@ describe('e2e: sinks exactly once across kill -9 of an executor and of the sched
   const env: Record<string, string> = {};
 
   beforeAll(async () => {
-    db = await startPostgresServer();
-    sql = new pg.Pool({ connectionString: db.url, max: 2 });
+    // The server checks for vanished clients every 100 ms, even while a backend waits on a lock.
+    db = await startPostgresServer({ settings: { client_connection_check_interval: '100ms' } });
+    sql = new pg.Pool({ connectionString: db.url, max: 3 });
     sql.on('error', () => undefined); // an idle connection ended by the server's stop in afterAll
     await sql.query('CREATE TABLE word_counts (word text NOT NULL, count integer NOT NULL)');
     await sql.query('CREATE TABLE word_totals (word text PRIMARY KEY, total integer NOT NULL)');
+    await sql.query(`CREATE FUNCTION hold_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_advisory_xact_lock(${LOCK}); RETURN NULL; END $$`);
+    await sql.query('CREATE CONSTRAINT TRIGGER hold_commit AFTER INSERT ON word_counts DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION hold_commit()');
     // The connection string reaches the scheduler only, through its environment.
     env.RIVULET_SINK_WC = db.url;
   }, 60_000);
@@ -88,6 +96,19 @@ describe('e2e: sinks exactly once across kill -9 of an executor and of the sched
   }
 
   const rows = async () => (await sql.query<Row>('SELECT word, count FROM word_counts')).rows;
+  const schedulerLog = () => readFileSync(join(logDir, 'scheduler.log'), 'utf8');
+
+  /** The batch time of the subject's last message (0 when none). */
+  async function lastPublishedBatch(): Promise<number> {
+    const nc = await asRole('scheduler');
+    try {
+      const jsm = await jetstreamManager(nc);
+      const m = await jsm.streams.getMessage('rivulet-sinks', { last_by_subj: SUBJECT }).catch(() => null);
+      return Number(m?.header.get('Rivulet-Batch-Time') ?? 0);
+    } finally {
+      await nc.close();
+    }
+  }
 
   it('every acked record is in the table and on the subject exactly once, and the totals are right', async () => {
     const submitted = await client.submitJob(job);
@@ -110,12 +131,37 @@ describe('e2e: sinks exactly once across kill -9 of an executor and of the sched
     }, `${victim.name} declared lost and its blocks back to 2 replicas`, { timeoutMs: 20_000, intervalMs: 50 });
     await cluster.addExecutor();
 
-    // Then the scheduler, mid-stream: batches in flight to the sinks are run again by the restarted one.
+    // Then the scheduler, mid-stream, at the worst moment: a batch is on the subject and its totals
+    // are upserted, but its rows wait in COMMIT (a deferred trigger waits on the test's advisory
+    // lock) — so the batch is not journaled as completed. The restarted scheduler runs it again:
+    // JetStream drops the messages as duplicates, the totals' commit row says "done", and the rows
+    // (whose transaction died with the writer) are written once.
     const ackedBefore = acked.size;
     await waitFor(() => acked.size >= ackedBefore + 1000, '1000 more acked records', { timeoutMs: 30_000 });
-    await cluster.scheduler.kill();
-    kills.push('scheduler');
+    const holder = await sql.connect();
+    try {
+      await holder.query('SELECT pg_advisory_lock($1)', [LOCK]);
+      let blocked = 0;
+      await waitFor(async () => {
+        const r = await sql.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = 'rivulet-sink' AND wait_event_type = 'Lock' AND wait_event = 'advisory'");
+        blocked = r.rows[0]?.pid ?? 0;
+        return blocked !== 0;
+      }, 'a batch’s rows waiting in COMMIT', { timeoutMs: 30_000 });
+      // Its messages are on the subject: the last one is of a batch later than every committed row batch.
+      const lastRows = async () => Number((await sql.query<{ t: string }>("SELECT max(batch_time) AS t FROM rivulet_commits WHERE output = 'rows'")).rows[0]!.t);
+      await waitFor(async () => (await lastPublishedBatch()) > (await lastRows()), 'the held batch published to the subject', { timeoutMs: 30_000 });
+      await cluster.scheduler.kill();
+      kills.push('scheduler');
+      await waitFor(async () => (await sql.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [blocked])).rowCount === 0, 'the killed writer’s transaction aborted', { timeoutMs: 10_000 });
+    } finally {
+      await holder.query('SELECT pg_advisory_unlock($1)', [LOCK]).catch(() => undefined);
+      holder.release();
+    }
     await cluster.restartScheduler();
+    // The re-run batch: already on the subject (every message a duplicate), its totals already committed.
+    await waitFor(() => /"output":"events".*written before/.test(schedulerLog()) && /"output":"totals".*written before/.test(schedulerLog()), 'the re-run batch deduplicated by both sinks', {
+      timeoutMs: 30_000,
+    });
     const ackedAtRestart = acked.size;
     await waitFor(() => acked.size >= ackedAtRestart + 1000, 'the cluster acks pushes after the restart', { timeoutMs: 30_000 });
     await pushes.stop();
