@@ -88,6 +88,7 @@ export function natsPermissions(names: NatsResourceNames = DEFAULT_NATS_NAMES): 
           `${P}.batch.completed.*`,
           `${P}.streams`,
           `${P}.rate-limits`,
+          `${P}.batch.inputs.*`,
           ...JS_COMMON,
           ...streamApi(`KV_${n.jobsBucket}`),
           `$KV.${n.jobsBucket}.>`,
@@ -106,13 +107,30 @@ export function natsPermissions(names: NatsResourceNames = DEFAULT_NATS_NAMES): 
           '$JS.API.STREAM.INFO.*',
         ],
       },
-      subscribe: { allow: [`${P}.executor.heartbeat.*`, `${P}.batch.ready.*`, '_INBOX.>'] },
+      subscribe: { allow: [`${P}.executor.heartbeat.*`, `${P}.batch.ready.*`, `${P}.receiver.heartbeat.*`, '_INBOX.>'] },
     },
     receiver: {
       publish: {
-        allow: [`${P}.batch.ready.*`, ...JS_COMMON, ...streamApi(`KV_${n.walBucket}`), `$KV.${n.walBucket}.>`, ...kvReader(n.tokenBucket)],
+        allow: [
+          `${P}.batch.ready.*`,
+          `${P}.receiver.heartbeat.*`,
+          ...JS_COMMON,
+          ...streamApi(`KV_${n.walBucket}`),
+          `$KV.${n.walBucket}.>`,
+          ...kvReader(n.tokenBucket),
+        ],
       },
-      subscribe: { allow: [`${P}.executor.heartbeat.*`, `${P}.executor.lost.*`, `${P}.streams`, `${P}.rate-limits`, '_INBOX.>'] },
+      subscribe: {
+        allow: [
+          `${P}.executor.heartbeat.*`,
+          `${P}.executor.lost.*`,
+          `${P}.streams`,
+          `${P}.rate-limits`,
+          `${P}.receiver.heartbeat.*`,
+          `${P}.batch.inputs.*`,
+          '_INBOX.>',
+        ],
+      },
     },
     lineage: {
       publish: { allow: [...JS_COMMON, ...streamApi(`KV_${n.lineageBucket}`), `$KV.${n.lineageBucket}.>`, ...kvReader(n.tokenBucket)] },
@@ -120,7 +138,7 @@ export function natsPermissions(names: NatsResourceNames = DEFAULT_NATS_NAMES): 
     },
     executor: {
       publish: { allow: [`${P}.executor.heartbeat.*`, ...JS_COMMON, ...streamApi(`OBJ_${n.checkpointBucket}`), `$O.${n.checkpointBucket}.>`] },
-      subscribe: { allow: [`${P}.executor.lost.*`, `${P}.batch.ready.*`, '_INBOX.>'] },
+      subscribe: { allow: [`${P}.executor.lost.*`, `${P}.batch.inputs.*`, '_INBOX.>'] },
     },
   };
 }
