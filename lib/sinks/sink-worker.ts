@@ -62,6 +62,8 @@ async function write(req: SinkWriteRequest): Promise<{ outcome: SinkWriteOutcome
       const url = req.connectionUrl;
       if (!url) throw new SinkError(`${sink}: no connection string`, false);
       const prepared: PreparedRows = prepareRows(spec, records, o.chunkRecords, sink);
+      // An empty batch is empty whenever it runs: nothing to write, not even a commit row (so no round trip).
+      if (prepared.rows === 0) return { outcome: { ok: true, skipped: false, records: 0, duplicates: 0 }, retries };
       const r = await withRetries(() => postgres.write(spec, url, batch, prepared), o.retry, (e) => classifyPostgresError(e, sink), onRetry);
       retries = r.retries;
       return { outcome: { ok: true, skipped: r.value.skipped, records: r.value.rows, duplicates: 0 }, retries };

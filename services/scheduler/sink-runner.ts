@@ -36,7 +36,7 @@ import { METER_NAME } from '../../lib/telemetry/metrics.js';
 export interface SinkCall {
   output: string;
   spec: SinkSpec;
-  /** Packed records (lib/codec/records.ts). */
+  /** Packed records (lib/codec/records.ts); handed to the worker thread (transferred when it owns its memory). */
   payload: Uint8Array;
 }
 
@@ -145,8 +145,8 @@ export class SinkRunner {
       batchTimeMs,
       spec: call.spec,
       ...(connectionUrl ? { connectionUrl } : {}),
-      // Its own buffer, transferred: a view would clone all of its backing memory.
-      payload: new Uint8Array(call.payload),
+      // Transferred, so it must own its memory: a view (of a pooled buffer, say) is copied first.
+      payload: call.payload.byteOffset === 0 && call.payload.byteLength === call.payload.buffer.byteLength ? call.payload : new Uint8Array(call.payload),
     });
     if (!outcome.ok) {
       m.errors.add(1, { ...attributes, 'rivulet.sink.error': 'failed' });

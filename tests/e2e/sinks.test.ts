@@ -47,7 +47,8 @@ describe('e2e: sinks exactly once across kill -9 of an executor and of the sched
   let sql: pg.Pool;
   let cluster: LocalCluster;
   let client: RivuletClient;
-  const env: Record<string, string> = {};
+  // A COMMIT held on the test's lock must not time out (sinkRequestTimeout) before the kill.
+  const env: Record<string, string> = { RIVULET_SINK_REQUEST_TIMEOUT: '60s' };
 
   beforeAll(async () => {
     // The server checks for vanished clients every 100 ms, even while a backend waits on a lock.

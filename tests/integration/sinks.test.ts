@@ -85,6 +85,9 @@ describe('sink writer', () => {
     expect(await r.write(job('j1'), 1000, [call('counts', pgSpec(), rows(250))])).toBeUndefined();
     expect(await count('SELECT count(*) AS n FROM counts')).toBe(250);
     expect(logs.some((l) => l.includes('the batch was written before (a re-run); not written again'))).toBe(true);
+    // An empty batch touches nothing, not even the commit table.
+    expect(await r.write(job('j1'), 1500, [call('counts', pgSpec(), [])])).toBeUndefined();
+    expect(await count("SELECT count(*) AS n FROM rivulet_commits WHERE batch_time = 1500")).toBe(0);
     // Upsert: one row per key, the last value of the latest batch.
     await r.write(job('j1'), 1000, [call('totals', pgSpec({ table: 'totals', mode: 'upsert', key: ['word'] }), [{ word: 'a', count: 1 }, { word: 'b', count: 1 }])]);
     await r.write(job('j1'), 2000, [call('totals', pgSpec({ table: 'totals', mode: 'upsert', key: ['word'] }), [{ word: 'a', count: 5 }])]);
