@@ -26,6 +26,7 @@
  * node for self-unions and self-joins, so that a partition's lineage (and the
  * map side of a shuffle) is unambiguous.
  */
+import type { SinkSpec } from '../sinks/spec.js';
 
 export type UserFn = (...args: never[]) => unknown;
 
@@ -97,7 +98,6 @@ export interface ShuffleNode {
    */
   strict?: boolean;
 }
-
 export type OutputOp = 'output' | 'print' | 'foreachBatch';
 
 export interface OutputNode {
@@ -111,6 +111,8 @@ export interface OutputNode {
   printLimit?: number;
   /** For foreachBatch: run for the scheduler, in the job's sandbox worker, with the batch's records. */
   fn?: (records: unknown[], batchTimeMs: number) => unknown;
+  /** For output(name): where else each committed batch is written, exactly once (lib/sinks/). */
+  sink?: SinkSpec;
 }
 
 /**

@@ -62,6 +62,9 @@ export interface SuperviseOptions<T> {
   readyTimeoutMs?: number;
   /** @default 50 */
   pollMs?: number;
+  /** Run the child as this user and group (a root parent starting PostgreSQL, which refuses to run as root). */
+  uid?: number;
+  gid?: number;
 }
 
 export type StopOutcome = 'terminated' | 'killed' | 'gone';
@@ -98,13 +101,13 @@ export async function supervise<T>(opts: SuperviseOptions<T>): Promise<Supervise
   if (opts.logFile) {
     const fd = openSync(opts.logFile, 'w');
     try {
-      child = spawn(opts.command, opts.args ?? [], { env: opts.env ?? process.env, stdio: ['ignore', fd, fd], detached: opts.detached ?? false });
+      child = spawn(opts.command, opts.args ?? [], { env: opts.env ?? process.env, stdio: ['ignore', fd, fd], detached: opts.detached ?? false, ...ids(opts) });
     } finally {
       // The child has its own copy of the descriptor.
       closeSync(fd);
     }
   } else {
-    child = spawn(opts.command, opts.args ?? [], { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached ?? false });
+    child = spawn(opts.command, opts.args ?? [], { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached ?? false, ...ids(opts) });
     const remember = (line: string) => {
       lines.push(line);
       if (lines.length > keep) lines.shift();
@@ -197,6 +200,10 @@ export async function supervise<T>(opts: SuperviseOptions<T>): Promise<Supervise
       await exited;
     },
   };
+}
+
+function ids(opts: { uid?: number; gid?: number }): { uid?: number; gid?: number } {
+  return { ...(opts.uid !== undefined ? { uid: opts.uid } : {}), ...(opts.gid !== undefined ? { gid: opts.gid } : {}) };
 }
 
 function running(child: ChildProcess): boolean {

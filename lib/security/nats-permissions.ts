@@ -27,7 +27,15 @@ export interface NatsResourceNames {
   lineageBucket: string;
   walBucket: string;
   tokenBucket: string;
+  /** The scheduler's sinkStream (outputs' JetStream sinks). @default DEFAULT_SINK_STREAM */
+  sinkStream?: string;
+  /** The scheduler's sinkSubjects: the only subjects it may publish sink records to. @default DEFAULT_SINK_SUBJECTS */
+  sinkSubjects?: readonly string[];
 }
+
+/** The scheduler's sinkStream and sinkSubjects defaults (services/scheduler/config.ts). */
+export const DEFAULT_SINK_STREAM = 'rivulet-sinks';
+export const DEFAULT_SINK_SUBJECTS: readonly string[] = ['sinks.>'];
 
 export const DEFAULT_NATS_NAMES: NatsResourceNames = {
   jobsBucket: 'rivulet-scheduler',
@@ -92,6 +100,11 @@ export function natsPermissions(names: NatsResourceNames = DEFAULT_NATS_NAMES): 
           `$O.${n.checkpointBucket}.>`,
           ...streamApi(`KV_${n.tokenBucket}`),
           `$KV.${n.tokenBucket}.>`,
+          // Outputs' JetStream sinks (lib/sinks/jetstream.ts): records only under sinkSubjects, the stream it
+          // keeps over them, and reading any stream's configuration to check a sink's duplicate window.
+          ...(n.sinkSubjects ?? DEFAULT_SINK_SUBJECTS),
+          ...streamApi(n.sinkStream ?? DEFAULT_SINK_STREAM),
+          '$JS.API.STREAM.INFO.*',
         ],
       },
       subscribe: { allow: [`${P}.executor.heartbeat.*`, `${P}.batch.ready.*`, `${P}.receiver.heartbeat.*`, '_INBOX.>'] },

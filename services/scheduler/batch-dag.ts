@@ -34,7 +34,7 @@ import type { JobGenerator } from './job-generator.js';
 import type { JobManager } from './job-manager.js';
 import type { Job } from './job-registry.js';
 import type { ForeachRunner } from './foreach-runner.js';
-import { commitOutputs, foreachCalls, journalCompletedBatch } from './output-commit.js';
+import { commitOutputs, foreachCalls, journalCompletedBatch, sinkCalls } from './output-commit.js';
 import type { OutputStore } from './output-store.js';
 import type { SchedulerPorts } from './ports.js';
 import type { ReplicationManager } from './replication-manager.js';
@@ -203,6 +203,14 @@ export class BatchDag implements TaskSetListener {
       if (submitted === 0) break;
     }
     if (run.state === 'RUNNING' && run.allComplete()) this.completeBatch(run);
+  }
+
+  /** A batch's sinks were written (or one failed) by the sink worker. */
+  sinksWritten(run: BatchRun, error: string | undefined): void {
+    if (run.state !== 'RUNNING' || run.sinks !== 'running') return; // the job ended meanwhile
+    if (error) return this.failBatch(run, error);
+    run.sinks = 'done';
+    this.advance(run);
   }
 
   /** A batch's foreachBatch functions returned (or failed) in the job's worker. */
@@ -406,6 +414,21 @@ export class BatchDag implements TaskSetListener {
         this.d.foreach.run(job, run.batchTimeMs, calls).then(done, (err: unknown) => done(`foreachBatch could not run: ${errorMessage(err)}`));
         return;
       }
+      run.foreachBatch = 'done';
+    }
+    if (run.sinks === 'running') return;
+    if (run.sinks !== 'done') {
+      const calls = sinkCalls(run);
+      if (calls.length > 0) {
+        // Off the loop, in the sink worker; committed there before this batch may be journaled as completed.
+        const write = this.d.ports.writeSinks;
+        if (!write) return this.failBatch(run, 'the job writes to sinks but this scheduler has no sink writer');
+        run.sinks = 'running';
+        const done = (error: string | undefined) => this.d.post({ type: 'sinksWritten', run, ...(error ? { error } : {}) });
+        write({ id: job.id, name: job.name }, run.batchTimeMs, calls).then(done, (err: unknown) => done(`the sinks could not be written: ${errorMessage(err)}`));
+        return;
+      }
+      run.sinks = 'done';
     }
     commitOutputs(run, this.d.outputs, this.d.log);
     run.releaseResults();

@@ -151,6 +151,12 @@ export class BatchRun {
    * its cached partitions) does not run them twice.
    */
   foreachBatch?: 'running' | 'done';
+  /**
+   * The batch's sink writes (sink-runner.ts), after its foreachBatch
+   * functions: 'running' while the sink worker writes them, 'done' once every
+   * sink answered — a stage redone after that does not write them again.
+   */
+  sinks?: 'running' | 'done';
   readonly commits: Array<{ output: string; batch: { batchTimeMs: number; count: number; payload: Buffer } }> = [];
 
   /**

@@ -251,6 +251,43 @@ export const schedulerConfigSchema = z.object({
    * a batch over the NATS max payload is stored in chunks.
    */
   outputsStream: z.string().regex(/^[A-Za-z0-9_-]+$/).default('rivulet-outputs'),
+  /**
+   * NATS subjects outputs' JetStream sinks (`output(name).toJetStream(subject)`)
+   * may publish to, comma separated: the scheduler's NATS user is allowed to
+   * publish exactly these (lib/security/nats-permissions.ts,
+   * docs/nats-security.conf); a job publishing elsewhere fails naming this option.
+   */
+  sinkSubjects: list(['sinks.>']).refine((l) => l.length > 0, 'sinkSubjects needs at least one subject'),
+  /**
+   * JetStream stream over sinkSubjects that the scheduler creates (or updates)
+   * before the first sink write, with sinkDuplicateWindow and sinkStreamMaxBytes.
+   */
+  sinkStream: z.string().regex(/^[A-Za-z0-9_-]+$/).default('rivulet-sinks'),
+  /** Bound on sinkStream's bytes (limits retention: the oldest messages are discarded). */
+  sinkStreamMaxBytes: bytes('1GiB'),
+  /**
+   * The shortest duplicate_window a JetStream sink's stream may have: message
+   * ids are remembered this long, so a batch re-published within it (after
+   * any failure) is stored once. A stream with a shorter window fails the job
+   * at its first write. Make it longer than the longest recovery you expect
+   * (a scheduler down and back, a NATS outage).
+   */
+  sinkDuplicateWindow: duration('2m'),
+  /**
+   * How long one batch's write to one sink may keep failing and be retried
+   * (with backoff from sinkRetryBackoff, doubling up to sinkRetryMaxBackoff)
+   * before the batch fails naming the sink. Only failures worth retrying (the
+   * database or NATS unreachable) are; a missing table or a bad record fails at once.
+   */
+  sinkRetryTimeout: duration('30s'),
+  sinkRetryBackoff: duration('200ms'),
+  sinkRetryMaxBackoff: duration('5s'),
+  /** One sink request at most: a PostgreSQL connect or statement, a JetStream publish's acknowledgement. */
+  sinkRequestTimeout: duration('10s'),
+  /** Records per INSERT statement (at most 65,535 parameters) and JetStream publishes in flight, per sink write. */
+  sinkChunkRecords: int(1000, 1, 65_535),
+  /** PostgreSQL connections per connection string (shared by every job writing through it). */
+  sinkMaxConnections: int(4, 1, 1000),
   /** JetStream object store bucket of state checkpoints (must match the executors'). */
   checkpointBucket: z.string().regex(/^[A-Za-z0-9_-]+$/).default('rivulet-checkpoints'),
   /**

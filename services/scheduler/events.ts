@@ -69,6 +69,8 @@ export type SchedulerEvent =
   | { type: 'stateRebuildPlanned'; run: BatchRun; nodeId: number; plans: Map<number, LineageRebuild> }
   /** A batch's foreachBatch functions ran in the job's worker (foreach-runner.ts); `error` fails the batch. */
   | { type: 'foreachBatchDone'; run: BatchRun; error?: string }
+  /** A batch's sinks were written (sink-runner.ts); `error` fails the batch. */
+  | { type: 'sinksWritten'; run: BatchRun; error?: string }
   | { type: 'batchJournaled'; run: BatchRun }
   | { type: 'reschedule' };
 

@@ -27,6 +27,7 @@ import { schedulerPorts } from './lineage-ports.js';
 import { Scheduler } from './scheduler.js';
 import { schedulerHandlers } from './server.js';
 import type { TokenAdmin } from './token-admin.js';
+import type { SinkRunner } from './sink-runner.js';
 import type { PreparedJobs } from './standby-prep.js';
 import { DrivenBatchSource } from './test-driver/driven-batch-source.js';
 import { testDriverHandlers } from './test-driver/handlers.js';
@@ -42,6 +43,8 @@ export interface LeaderSessionDeps {
   /** Graphs the standby built ahead (standby-prep.ts). */
   prepared?: PreparedJobs;
   tokens: TokenAdmin;
+  /** Writes outputs' sinks (one per process, shared by its terms). */
+  sinks?: SinkRunner;
   log: Logger;
 }
 
@@ -78,6 +81,7 @@ export class LeaderSession {
         checkpoints: lazyBlobStore(nc, config.checkpointBucket, replicas),
         shuffleId: (run, node) => scheduler.shuffleId(run, node),
         natsReplicas: config.natsReplicas,
+        ...(deps.sinks ? { sinks: deps.sinks } : {}),
         log,
       });
       const scheduler = new Scheduler(config, systemClock, ports, log);

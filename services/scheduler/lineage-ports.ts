@@ -21,6 +21,7 @@ import type { DurableOutputs } from './durable-outputs.js';
 import type { ExecutorGateway } from './executor-gateway.js';
 import type { JobJournal } from './job-journal.js';
 import type { SchedulerPorts } from './ports.js';
+import type { SinkRunner } from './sink-runner.js';
 
 /**
  * The "executor" a CHECKPOINT location names in lineage: the checkpoint store
@@ -41,6 +42,8 @@ export interface PortDeps {
   shuffleId: (run: BatchRun, shuffleNode: number) => string;
   /** natsReplicas, shown in status with the NATS server in use. */
   natsReplicas: number;
+  /** The process's sink writer (sink-runner.ts); absent: a job with sinks fails its first batch. */
+  sinks?: Pick<SinkRunner, 'write'>;
   log: Logger;
 }
 
@@ -96,6 +99,7 @@ export function schedulerPorts(d: PortDeps): SchedulerPorts {
     },
     recordJob: (job, bundle) => d.journal.record(job, bundle),
     persistOutputs: (jobId, commits) => d.durableOutputs.persist(jobId, commits),
+    ...(d.sinks ? { writeSinks: d.sinks.write.bind(d.sinks) } : {}),
     purgeOutputs: (jobId) => {
       void d.durableOutputs.purge(jobId); // logs its own failure and never rejects
     },

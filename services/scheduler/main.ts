@@ -37,6 +37,8 @@ import { TokenAdmin } from './token-admin.js';
 import { followTokens, processSecurity } from '../../lib/security/service-security.js';
 import { statusPageAuthorizer } from '../../lib/security/authenticate.js';
 import { startStatusPage, type StatusPage } from './status-page/server.js';
+import { SinkRunner } from './sink-runner.js';
+import { connectionEnvName } from '../../lib/sinks/spec.js';
 
 /** The health service name that is SERVING only while this scheduler leads (readiness). */
 const LEADER_HEALTH_SERVICE = 'rivulet.v1.Scheduler';
@@ -63,6 +65,31 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
     nc,
     config.outputsStream,
     { retentionBatches: config.outputRetentionBatches, retentionBytes: config.outputRetentionBytes, maxMessageBytes: config.maxMessageBytes, replicas: config.natsReplicas },
+    log,
+  );
+  // Outputs' sinks are written by one worker thread of this process, for every term it leads.
+  // The same identity as this process's own NATS connection (connectNats): the scheduler's NATS user.
+  const ownTls = security.transport.insecure ? undefined : security.transport.files;
+  const natsTls =
+    config.natsUrl.split(',').some((u) => u.trim().startsWith('tls://')) && ownTls?.certFile && ownTls.keyFile
+      ? { caFile: ownTls.caFile, certFile: ownTls.certFile, keyFile: ownTls.keyFile }
+      : undefined;
+  const sinks = new SinkRunner(
+    {
+      options: {
+        retry: { retryTimeoutMs: config.sinkRetryTimeout, backoffMs: config.sinkRetryBackoff, maxBackoffMs: config.sinkRetryMaxBackoff },
+        chunkRecords: config.sinkChunkRecords,
+        maxConnections: config.sinkMaxConnections,
+        requestTimeoutMs: config.sinkRequestTimeout,
+        sinkSubjects: config.sinkSubjects,
+        sinkStream: config.sinkStream,
+        sinkStreamMaxBytes: config.sinkStreamMaxBytes,
+        duplicateWindowMs: config.sinkDuplicateWindow,
+      },
+      nats: { url: config.natsUrl, replicas: config.natsReplicas, ...(natsTls ? { tls: natsTls } : {}) },
+    },
+    // A Postgres sink's connection string: RIVULET_SINK_<NAME> in this process's environment, never the job's.
+    (name) => process.env[connectionEnvName(name)] || undefined,
     log,
   );
   const schedulerId = config.schedulerId || hostname();
@@ -146,7 +173,7 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
     transition = transition.then(async () => {
       if (elected.lease?.leadershipState !== 'LEADING' || elected.lease.currentTerm !== term) return;
       try {
-        const next = await LeaderSession.start(term, { config, nc, receiver, durableOutputs, writer: elected.lease, followed, prepared, tokens: tokenAdmin, log });
+        const next = await LeaderSession.start(term, { config, nc, receiver, durableOutputs, writer: elected.lease, followed, prepared, tokens: tokenAdmin, sinks, log });
         next.scheduler.leadership = leadershipStatus;
         if (elected.lease.leadershipState !== 'LEADING' || elected.lease.currentTerm !== term) {
           next.stop(); // deposed while resuming
@@ -255,6 +282,7 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
       await transition;
       await lease?.stop();
       prepared.stop();
+      await sinks.close();
       tokenFollower.stop();
       await server.shutdown();
       receiver.close();

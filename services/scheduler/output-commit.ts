@@ -6,6 +6,9 @@
  * order, in the job's own worker (foreach-runner.ts, never on the scheduler's
  * event loop): `foreachCalls` gathers their records, and a throw or an
  * overrun fails the batch (Spark's foreachRDD) before any output of it is
+ * committed. Next, outputs with a sink (`output(name).toJetStream/toPostgres`)
+ * are written there, off the loop too (sink-runner.ts; `sinkCalls` gathers
+ * them); a sink that cannot be written fails the batch before any output is
  * committed. Then, for a journaled job, the batch's commits are stored
  * durably before the journal says the batch completed.
  *
@@ -21,6 +24,7 @@ import type { ForeachCall } from './foreach-runner.js';
 import type { JobRecord } from './job-journal.js';
 import type { OutputStore } from './output-store.js';
 import type { SchedulerPorts } from './ports.js';
+import type { SinkCall } from './sink-runner.js';
 
 /** The records of each foreachBatch output of a batch whose stages all completed, in output order. */
 export function foreachCalls(run: BatchRun): ForeachCall[] {
@@ -30,6 +34,18 @@ export function foreachCalls(run: BatchRun): ForeachCall[] {
     const outNode = run.job.graph.node(s.stage.outputNode!) as OutputNode;
     if (outNode.op !== 'foreachBatch') continue;
     calls.push({ nodeId: outNode.id, payload: resultPayload(s) });
+  }
+  return calls;
+}
+
+/** Each output(name) with a sink: its records of a batch whose stages all completed, in output order. */
+export function sinkCalls(run: BatchRun): SinkCall[] {
+  const calls: SinkCall[] = [];
+  for (const s of run.stages) {
+    if (s.stage.kind !== 'result') continue;
+    const outNode = run.job.graph.node(s.stage.outputNode!) as OutputNode;
+    if (outNode.op !== 'output' || !outNode.sink) continue;
+    calls.push({ output: outNode.name, spec: outNode.sink, payload: resultPayload(s) });
   }
   return calls;
 }

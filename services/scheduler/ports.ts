@@ -10,6 +10,7 @@ import type { BatchRun, InputBlock, StageRun } from './batch-run.js';
 import type { ExecutorGateway } from './executor-gateway.js';
 import type { JobRecord } from './job-journal.js';
 import type { NatsStatus } from '../../lib/proto/gen/rivulet/v1/NatsStatus.js';
+import type { SinkCall, SinkJob } from './sink-runner.js';
 
 /** A partition of a dataset of one batch, and the block holding it. */
 export interface PartitionBlockRef {
@@ -75,6 +76,11 @@ export interface SchedulerPorts {
   publishStreams(msg: StreamsMessage): void;
   /** Fire-and-forget: backpressure's current ingest rates (NATS `rivulet.rate-limits`). */
   publishRateLimits?(msg: RateLimitsMessage): void;
+  /**
+   * Write a batch's sink calls (sink-runner.ts, off the loop); resolves with
+   * the batch's failure message, or undefined once every sink has it.
+   */
+  writeSinks?(job: SinkJob, batchTimeMs: number, calls: readonly SinkCall[]): Promise<string | undefined>;
   /** The NATS server the scheduler is connected to, for status (read from the connection, no request). */
   natsStatus?(): NatsStatus;
 }

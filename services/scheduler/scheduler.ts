@@ -404,6 +404,8 @@ export class Scheduler implements BatchSourceHost {
         return this.tasks.schedule();
       case 'foreachBatchDone':
         return this.dag.foreachBatchDone(e.run, e.error);
+      case 'sinksWritten':
+        return this.dag.sinksWritten(e.run, e.error);
       case 'batchJournaled':
         return this.dag.releaseBatchData(e.run);
       case 'reschedule':

@@ -141,7 +141,7 @@ export async function expectJobHealthy(client: RivuletClient, jobId: string): Pr
 
 /**
  * Push id lines continuously (`perPush` per call, up to `maxInFlight` (4)
- * calls in flight, `pauseMs` (20) apart) until `stop()`; a pusher that fails (its receiver or scheduler went away) is
+ * calls in flight, `pauseMs` (20) apart; ids from `firstId` (0)) until `stop()`; a pusher that fails (its receiver or scheduler went away) is
  * replaced by a new one. `acked` holds the ids whose push was acknowledged:
  * the ones that must be counted exactly once. Refused pushes are not retried
  * (a retry could legitimately count them twice).
@@ -150,14 +150,14 @@ export function pushIdsContinuously(
   client: RivuletClient,
   stream = 'lines',
   perPush = 200,
-  opts: { pauseMs?: number; maxInFlight?: number } = {},
+  opts: { pauseMs?: number; maxInFlight?: number; firstId?: number } = {},
 ) {
   const pauseMs = opts.pauseMs ?? 20;
   const maxInFlight = opts.maxInFlight ?? 4;
   const acked = new Set<number>();
   const refused = new Set<number>();
   let pusher = client.pusher(stream);
-  let next = 0;
+  let next = opts.firstId ?? 0;
   let pushing = true;
   let broken = false;
   const loop = (async () => {
@@ -188,7 +188,7 @@ export function pushIdsContinuously(
     acked,
     /** Ids whose push was refused (they may still be counted, at most once: stored before the failure). */
     refused,
-    /** How many ids were handed to a push so far (ids 0..pushed()-1). */
+    /** One past the last id handed to a push so far (ids firstId..pushed()-1). */
     pushed: () => next,
     /** Stop pushing, wait for the pushes in flight, close the pusher. */
     async stop(): Promise<void> {

@@ -37,6 +37,8 @@ let wordcount: JobBundle;
 let sessionization: JobBundle;
 /** The word count with reduceByKey(fn, 3): an operator that names its partitions. */
 let reduceInto3: JobBundle;
+/** The word count whose output also writes to a Postgres sink. */
+let withSink: JobBundle;
 beforeAll(async () => {
   wordcount = await bundleJob(wordcountPath);
   sessionization = await bundleJob(sessionizationPath);
@@ -50,8 +52,18 @@ export default defineJob((ctx) => {
 });
 `,
   );
+  const sinkPath = join(dir, 'with-sink.ts');
+  writeFileSync(
+    sinkPath,
+    `import { defineJob } from 'rivulet';
+export default defineJob((ctx) => {
+  ctx.receiverStream<string>('lines').map((w): [string, number] => [w, 1]).reduceByKey((a, b) => a + b).map(([word, count]) => ({ word, count })).output('counts').toPostgres({ table: 'counts', connection: 'main' });
+});
+`,
+  );
   try {
     reduceInto3 = await bundleJob(path);
+    withSink = await bundleJob(sinkPath);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -79,7 +91,7 @@ class RecordingTaskSet {
   }
 }
 
-async function setup(opts: { config?: Record<string, unknown>; bundle?: JobBundle; stream?: string } = {}) {
+async function setup(opts: { config?: Record<string, unknown>; bundle?: JobBundle; stream?: string; writeSinks?: SchedulerPorts['writeSinks'] } = {}) {
   const clock = new ManualClock(100_000);
   const config = schedulerConfigSchema.parse({ batchInterval: '1s', defaultParallelism: '2', groupSize: '1', ...opts.config });
   const stream = opts.stream ?? 'lines';
@@ -102,6 +114,7 @@ async function setup(opts: { config?: Record<string, unknown>; bundle?: JobBundl
     publishBatchCompleted: (m: BatchCompletedMessage) => void completed.push(m),
     publishExecutorLost: () => {},
     publishStreams: () => {},
+    ...(opts.writeSinks ? { writeSinks: opts.writeSinks } : {}),
   };
   const post = (e: SchedulerEvent) => void events.push(e);
   const jobs = new JobRegistry(log);
@@ -161,7 +174,7 @@ async function setup(opts: { config?: Record<string, unknown>; bundle?: JobBundl
     }
     expect(run.state).toBe('COMPLETED');
   };
-  return { clock, config, executors, job, dag, tasks, outputs, completed, registered, generator, startBatch, succeed, finish };
+  return { clock, config, executors, job, dag, tasks, outputs, completed, registered, generator, events, manager, startBatch, succeed, finish };
 }
 
 describe('BatchDag: how many reduce partitions a batch gets', () => {
@@ -345,5 +358,71 @@ describe('BatchDag', () => {
     s.clock.advance(80);
     s.dag.batchRegisterFailed(run, 'cannot write lineage state: timeout (disconnected)');
     expect(s.registered).toHaveLength(2);
+  });
+});
+
+describe('BatchDag: outputs with a sink', () => {
+  /** A sink writer whose answers the test gives. */
+  const writer = () => {
+    const calls: Array<{ jobId: string; batchTimeMs: number; outputs: string[]; records: unknown[] }> = [];
+    let answer: (error: string | undefined) => void = () => undefined;
+    const writeSinks: NonNullable<SchedulerPorts['writeSinks']> = (job, batchTimeMs, sinkCalls) => {
+      calls.push({ jobId: job.id, batchTimeMs, outputs: sinkCalls.map((c) => c.output), records: sinkCalls.flatMap((c) => unpackRecords(c.payload)) });
+      return new Promise((resolve) => (answer = resolve));
+    };
+    return { calls, writeSinks, answer: (error?: string) => answer(error) };
+  };
+  /** Run the batch's tasks; its sinks are being written. */
+  const runToSinks = async (s: Awaited<ReturnType<typeof setup>>) => {
+    const run = await s.startBatch(s.job.firstBatchTimeMs);
+    for (let guard = 0; guard < 10 && run.stages.some((st) => st.inFlight.size > 0); guard++) {
+      for (const st of run.stages) for (const p of [...st.inFlight]) s.succeed(run, st.stage.id, p, 'e1', st.stage.kind === 'result' && p === 0 ? [{ word: 'a', count: 2 }] : []);
+    }
+    return run;
+  };
+
+  it('commits the outputs, announces and journals the batch only after every sink has it', async () => {
+    const w = writer();
+    const s = await setup({ bundle: withSink, writeSinks: w.writeSinks });
+    const run = await runToSinks(s);
+    expect(w.calls).toEqual([{ jobId: s.job.id, batchTimeMs: run.batchTimeMs, outputs: ['counts'], records: [{ word: 'a', count: 2 }] }]);
+    // Written off the loop: until it answers, nothing of the batch is committed or announced.
+    expect(run.state).toBe('RUNNING');
+    expect(s.outputs.retained(s.job.id, 'counts')).toEqual([]);
+    expect(s.completed).toEqual([]);
+    // A stage finishing again meanwhile does not write the sinks twice.
+    s.dag.advance(run);
+    expect(w.calls).toHaveLength(1);
+    w.answer(undefined);
+    await Promise.resolve();
+    await Promise.resolve();
+    const written = s.events.find((e) => e.type === 'sinksWritten' && e.run === run);
+    expect(written).toEqual({ type: 'sinksWritten', run });
+    s.dag.sinksWritten(run, undefined);
+    expect(run.state).toBe('COMPLETED');
+    expect(unpackRecords(s.outputs.retained(s.job.id, 'counts')[0]!.payload)).toEqual([{ word: 'a', count: 2 }]);
+    expect(s.completed).toMatchObject([{ batchTimeMs: run.batchTimeMs, state: 'COMPLETED' }]);
+  });
+
+  it('fails the batch, and so the job, with the sink’s error, committing nothing', async () => {
+    const w = writer();
+    const s = await setup({ bundle: withSink, writeSinks: w.writeSinks });
+    const run = await runToSinks(s);
+    w.answer('sink postgres:main/counts of output counts: gave up');
+    await Promise.resolve();
+    await Promise.resolve();
+    const e = s.events.find((ev) => ev.type === 'sinksWritten' && ev.run === run);
+    expect(e).toEqual({ type: 'sinksWritten', run, error: 'sink postgres:main/counts of output counts: gave up' });
+    s.dag.sinksWritten(run, 'sink postgres:main/counts of output counts: gave up');
+    expect(s.job.state).toBe('FAILED');
+    expect(s.job.error).toMatch(/^batch .* failed: sink postgres:main\/counts of output counts: gave up$/);
+    expect(s.outputs.retained(s.job.id, 'counts')).toEqual([]);
+  });
+
+  it('fails the batch when this scheduler has no sink writer', async () => {
+    const s = await setup({ bundle: withSink });
+    await runToSinks(s);
+    expect(s.job.state).toBe('FAILED');
+    expect(s.job.error).toMatch(/the job writes to sinks but this scheduler has no sink writer/);
   });
 });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { NATS_ROUTE_USER, natsClusterConfig, natsPermissions, natsSecurityConfigDoc } from '../../../lib/security/nats-permissions.js';
+import { DEFAULT_NATS_NAMES, NATS_ROUTE_USER, natsClusterConfig, natsPermissions, natsSecurityConfigDoc } from '../../../lib/security/nats-permissions.js';
 
 describe('NATS permissions', () => {
   it('docs/nats-security.conf (the block the README gives for an external NATS) is what the code generates', () => {
@@ -33,6 +33,12 @@ describe('NATS permissions', () => {
     expect(publishers('$KV.rivulet_tokens.>')).toEqual(['scheduler']);
     expect(publishers('$KV.rivulet-lineage.>')).toEqual(['lineage']);
     expect(publishers('$KV.rivulet-receiver.>')).toEqual(['receiver']);
+    // Outputs' JetStream sinks: only the scheduler, only under sinkSubjects, and its sink stream's API.
+    expect(publishers('sinks.>')).toEqual(['scheduler']);
+    expect(publishers('$JS.API.*.*.rivulet-sinks')).toEqual(['scheduler']);
+    const custom = natsPermissions({ ...DEFAULT_NATS_NAMES, sinkSubjects: ['orders.enriched', 'audit.>'], sinkStream: 'ORDERS' }).scheduler.publish.allow;
+    expect(custom).toEqual(expect.arrayContaining(['orders.enriched', 'audit.>', '$JS.API.*.*.ORDERS']));
+    expect(custom).not.toContain('sinks.>');
     // Nobody may publish anything at all: no service has a bare wildcard.
     for (const [role, x] of Object.entries(p)) expect(x.publish.allow, role).not.toContain('>');
   });
