@@ -3,4 +3,5 @@
  */
 export { defineJob, DStream, MapWithStateDStream, StateSpec, StreamingContext } from './api.js';
 export type { Dataset, Duration, JobDefinition, JobOptions, Pair, State } from './api.js';
+export type { JetStreamDecode, JetStreamOnPurged, JetStreamSourceOptions, JetStreamStartAt, DeadLetter } from '../sources/jetstream-ranges.js';
 export { JobDefinitionError, UserFunctionError } from './errors.js';

@@ -27,6 +27,14 @@ export interface NatsResourceNames {
   lineageBucket: string;
   walBucket: string;
   tokenBucket: string;
+  /**
+   * JetStream streams jobs may read as direct sources (ctx.jetStream): the
+   * executors may read them (an ordered consumer, no acks) and the scheduler
+   * may read their state. A job naming any other stream fails: its tasks are
+   * refused by the NATS server. None by default — reading a stream is granted
+   * per stream, by whoever runs NATS.
+   */
+  sourceStreams?: readonly string[];
 }
 
 export const DEFAULT_NATS_NAMES: NatsResourceNames = {
@@ -67,6 +75,23 @@ function kvReader(bucket: string): string[] {
   ];
 }
 
+/**
+ * Reading a JetStream direct source: the stream's info, and ordered consumers
+ * on it (create, pull, info, delete) — no publish to its subjects, no acks of
+ * durable consumers, no other stream. JetStream names the stream in each of
+ * these subjects, so the permission is exactly "read this stream".
+ */
+function sourceReader(stream: string): string[] {
+  return [
+    `$JS.API.STREAM.INFO.${stream}`,
+    `$JS.API.CONSUMER.CREATE.${stream}`,
+    `$JS.API.CONSUMER.CREATE.${stream}.>`,
+    `$JS.API.CONSUMER.MSG.NEXT.${stream}.>`,
+    `$JS.API.CONSUMER.INFO.${stream}.>`,
+    `$JS.API.CONSUMER.DELETE.${stream}.>`,
+  ];
+}
+
 /** JetStream plumbing every JetStream user needs: account info, flow control and acks of its own consumers, replies. */
 const JS_COMMON = ['$JS.API.INFO', '$JS.API.STREAM.NAMES', '$JS.FC.>', '$JS.ACK.>', '_INBOX.>'];
 
@@ -91,6 +116,8 @@ export function natsPermissions(names: NatsResourceNames = DEFAULT_NATS_NAMES): 
           `$O.${n.checkpointBucket}.>`,
           ...streamApi(`KV_${n.tokenBucket}`),
           `$KV.${n.tokenBucket}.>`,
+          // JetStream sources: the stream's state decides each batch's range.
+          ...(n.sourceStreams ?? []).map((s) => `$JS.API.STREAM.INFO.${s}`),
         ],
       },
       subscribe: { allow: [`${P}.executor.heartbeat.*`, `${P}.batch.ready.*`, '_INBOX.>'] },
@@ -106,7 +133,15 @@ export function natsPermissions(names: NatsResourceNames = DEFAULT_NATS_NAMES): 
       subscribe: { allow: ['_INBOX.>'] },
     },
     executor: {
-      publish: { allow: [`${P}.executor.heartbeat.*`, ...JS_COMMON, ...streamApi(`OBJ_${n.checkpointBucket}`), `$O.${n.checkpointBucket}.>`] },
+      publish: {
+        allow: [
+          `${P}.executor.heartbeat.*`,
+          ...JS_COMMON,
+          ...streamApi(`OBJ_${n.checkpointBucket}`),
+          `$O.${n.checkpointBucket}.>`,
+          ...(n.sourceStreams ?? []).flatMap(sourceReader),
+        ],
+      },
       subscribe: { allow: [`${P}.executor.lost.*`, `${P}.batch.ready.*`, '_INBOX.>'] },
     },
   };
@@ -124,6 +159,16 @@ export function natsUsers(names: NatsResourceNames = DEFAULT_NATS_NAMES): Array<
     { user: `CN=${role},O=${SERVICE_ORGANIZATION}`, permissions: perms[role] },
     { user: `CN=${role}`, permissions: perms[role] },
   ]);
+}
+
+/**
+ * A producer of source streams that is not a Rivulet service (`rivulet up`'s
+ * and the tests' stand-in for an application writing to JetStream): it may
+ * create and use the given streams and publish to `subjects`, and nothing of
+ * Rivulet's.
+ */
+export function natsSourceProducer(streams: readonly string[], subjects: readonly string[]): NatsPermissions {
+  return { publish: { allow: [...JS_COMMON, ...streams.flatMap(streamApi), ...subjects] }, subscribe: { allow: ['_INBOX.>'] } };
 }
 
 /**
@@ -175,10 +220,17 @@ export function natsClusterConfig(n: NatsClusterNode): string {
 }
 
 /** The `tls` and `authorization` blocks of a nats-server configuration file. */
-export function natsSecurityConfig(o: { certFile: string; keyFile: string; caFile: string; names?: NatsResourceNames }): string {
+export function natsSecurityConfig(o: {
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+  names?: NatsResourceNames;
+  /** Users besides the services' (e.g. a producer of a source stream: `natsSourceProducer`), by certificate subject. */
+  extraUsers?: ReadonlyArray<{ user: string; permissions: NatsPermissions }>;
+}): string {
   const q = (s: string) => JSON.stringify(s);
   const list = (xs: string[]) => `[${xs.map(q).join(', ')}]`;
-  const users = natsUsers(o.names)
+  const users = [...natsUsers(o.names), ...(o.extraUsers ?? [])]
     .map(({ user, permissions: p }) => {
       const pub = `publish: { allow: ${list(p.publish.allow)}${p.publish.deny ? `, deny: ${list(p.publish.deny)}` : ''} }`;
       return `    { user: ${q(user)}, permissions: { ${pub}, subscribe: { allow: ${list(p.subscribe.allow)} } } }`;

@@ -29,6 +29,8 @@ import { checkInput, rejectInput, type Assert, type Covers } from '../../lib/val
 import type { JobState } from './job-registry.js';
 import type { DescribedJob } from '../../lib/dstream/sandbox.js';
 import type { PreparedJobs } from './standby-prep.js';
+import type { JetStreamJournal } from './jetstream-source.js';
+import { JS_RANGES_KEY_PREFIX } from './jetstream-ports.js';
 
 /** A job as journaled. Plain data (JSON). */
 export interface JobRecord {
@@ -70,6 +72,17 @@ export const jobRecordSchema = z.object({
 }) satisfies z.ZodType<JobRecord>;
 export type JobRecordSchemaCovers = Assert<Covers<typeof jobRecordSchema, JobRecord>>;
 
+const seq = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const filterKey = z.string().max(300);
+/** A journaled `jsrange.<id>` entry (jetstream-source.ts JetStreamJournal). */
+const jetStreamJournalSchema = z.object({
+  next: z.record(filterKey, seq),
+  committed: z.record(filterKey, seq),
+  pending: z
+    .array(z.object({ batchTimeMs: timeMs, source: z.string().max(128), filterIndex: z.number().int().nonnegative().max(1000), first: seq, last: seq }))
+    .max(1_000_000),
+}) satisfies z.ZodType<JetStreamJournal>;
+
 export interface JobJournal {
   /** Durable when it resolves: the job and its bundle. */
   record(job: JobRecord, bundle: string): Promise<void>;
@@ -94,6 +107,8 @@ const JOB_KEY_PREFIX = 'job.';
  */
 export class FollowedJournal {
   private readonly jobs = new Map<string, JobRecord>();
+  /** Each job's JetStream source ranges (`jsrange.<id>`, jetstream-source.ts). */
+  private readonly ranges = new Map<string, JetStreamJournal>();
 
   constructor(
     private readonly bucket: string,
@@ -102,6 +117,7 @@ export class FollowedJournal {
 
   /** One entry of the bucket (keys other than `job.<id>` are not the journal's). */
   apply(key: string, value: Uint8Array | undefined): void {
+    if (key.startsWith(JS_RANGES_KEY_PREFIX)) return this.applyRanges(key.slice(JS_RANGES_KEY_PREFIX.length), key, value);
     if (!key.startsWith(JOB_KEY_PREFIX)) return;
     const id = key.slice(JOB_KEY_PREFIX.length);
     if (value === undefined) {
@@ -117,6 +133,24 @@ export class FollowedJournal {
     }
     const job = checkInput(jobRecordSchema, raw, `kv:${this.bucket}`, this.log);
     if (job) this.jobs.set(id, job);
+  }
+
+  private applyRanges(id: string, key: string, value: Uint8Array | undefined): void {
+    if (value === undefined) return void this.ranges.delete(id);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(new TextDecoder().decode(value));
+    } catch (e) {
+      rejectInput(`kv:${this.bucket}`, `JetStream ranges entry ${key} is not JSON: ${errorMessage(e)}`, this.log);
+      return;
+    }
+    const ranges = checkInput(jetStreamJournalSchema, raw, `kv:${this.bucket}`, this.log);
+    if (ranges) this.ranges.set(id, ranges);
+  }
+
+  /** What the journal holds of a job's JetStream source ranges. */
+  jetStreamJournal(jobId: string): JetStreamJournal | undefined {
+    return this.ranges.get(jobId);
   }
 
   /** Every job the journal says is RUNNING. */
