@@ -254,8 +254,14 @@ export function decodeMessage(decode: JetStreamDecode, data: Uint8Array): unknow
       return utf8.decode(data);
     case 'json':
       return JSON.parse(utf8.decode(data));
-    case 'msgpack':
-      return unpackr.unpack(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    case 'msgpack': {
+      // Exactly one value: trailing bytes or the reserved 0xc1 mean the message is not what the producer meant.
+      const values = unpackr.unpackMultiple(Buffer.from(data.buffer, data.byteOffset, data.byteLength)) as unknown[];
+      if (values.length !== 1) throw new Error(`the message holds ${values.length} MessagePack values, not one`);
+      const v = values[0];
+      if (typeof v === 'object' && v !== null && v.constructor?.name === 'C1Type') throw new Error('the message is the reserved MessagePack byte 0xc1');
+      return v;
+    }
   }
 }
 

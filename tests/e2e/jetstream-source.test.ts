@@ -53,6 +53,7 @@ describe('a JetStream direct source', () => {
       executors: 2,
       slots: 2,
       batchInterval: '500ms',
+      blockInterval: '100ms',
       logLevel: 'warn',
       natsAccess: { sourceStreams: [STREAM], users: [{ name: 'producer', permissions: natsSourceProducer([STREAM], ['lines.>']) }] },
     },
