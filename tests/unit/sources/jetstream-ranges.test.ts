@@ -156,7 +156,7 @@ describe('JetStream slice frames and decoding', () => {
 
   it('runs a slice through the task runtime: records decoded, a bad message a dead letter, the task goes on', () => {
     const graph = new JobGraph();
-    new StreamingContext(graph).jetStream('ev', { stream: 'EV', decode: 'json' }).map((r: { n: number }) => r.n * 10).output('out');
+    new StreamingContext(graph).jetStream<{ n: number }>('ev', { stream: 'EV', decode: 'json' }).map((r) => r.n * 10).output('out');
     const src = graph.jetStreamSources[0]!;
     const out = graph.outputs[0]!;
     const f = frame([
