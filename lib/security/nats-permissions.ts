@@ -257,7 +257,7 @@ export function natsSecurityConfig(o: {
  * `cluster` block each server of a JetStream cluster adds (natsReplicas > 1), for the first of
  * three servers `nats-0..2` of a headless Service `nats`.
  */
-export function natsSecurityConfigDoc(files: { certFile: string; keyFile: string; caFile: string }): string {
+export function natsSecurityConfigDoc(files: { certFile: string; keyFile: string; caFile: string }, sourceStreams: readonly string[] = []): string {
   const cluster = natsClusterConfig({
     clusterName: 'rivulet',
     listen: '0.0.0.0:6222',
@@ -265,8 +265,11 @@ export function natsSecurityConfigDoc(files: { certFile: string; keyFile: string
     tls: files,
   });
   return (
-    natsSecurityConfig(files) +
+    natsSecurityConfig({ ...files, names: { ...DEFAULT_NATS_NAMES, sourceStreams } }) +
     [
+      '',
+      `# JetStream streams jobs may read with ctx.jetStream: ${sourceStreams.length > 0 ? sourceStreams.join(', ') : 'none'}. Reading a stream is granted`,
+      '# per stream: regenerate with `node scripts/nats-security-conf.mjs CERT KEY CA --source-streams A,B`.',
       '',
       '# A JetStream cluster (natsReplicas 3 needs at least 3 servers): on each server, its own',
       '# server_name and the routes to the others (here: nats-0 of nats-0..2). Routes use mutual TLS,',

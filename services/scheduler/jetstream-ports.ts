@@ -30,9 +30,18 @@ export function jetStreamPorts(nc: NatsConnection, writer: JournalWriter): JetSt
         return { exists: true, head: { firstSeq: info.state.first_seq, lastSeq: info.state.last_seq }, subjects: info.config.subjects ?? [] };
       } catch (e) {
         if (e instanceof JetStreamApiError && e.code === 404) return { exists: false };
+        if (isPermissionViolation(e)) return { exists: false, forbidden: true };
         throw e;
       }
     },
     writeRanges: (jobId, journal) => writer.write(JS_RANGES_KEY_PREFIX + jobId, new TextEncoder().encode(JSON.stringify(journal))),
   };
+}
+
+/** NATS refused the request's subject to this user (nats.js PermissionViolationError, possibly wrapped). */
+function isPermissionViolation(e: unknown): boolean {
+  for (let x: unknown = e, depth = 0; x instanceof Error && depth < 5; x = x.cause, depth++) {
+    if (x.name === 'PermissionViolationError' || /permissions violation/i.test(x.message)) return true;
+  }
+  return false;
 }

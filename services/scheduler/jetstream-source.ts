@@ -41,7 +41,7 @@ import type { PostEvent } from './events.js';
 import type { Job } from './job-registry.js';
 
 /** What STREAM.INFO says, or that the stream does not exist. */
-export type StreamInfoAnswer = { exists: true; head: StreamHead; subjects: string[] } | { exists: false };
+export type StreamInfoAnswer = { exists: true; head: StreamHead; subjects: string[] } | { exists: false; forbidden?: boolean };
 
 /** The scheduler's reads and writes for JetStream sources (main.ts wires NATS and the fenced journal). */
 export interface JetStreamSourcePorts {
@@ -249,6 +249,13 @@ export class JetStreamSource {
   }
 
   private streamProblem(src: SourceNode, spec: JetStreamSourceSpec, info: StreamInfoAnswer): string | undefined {
+    if (!info.exists && info.forbidden) {
+      return (
+        `JetStream source ${JSON.stringify(src.stream)}: Rivulet's NATS users may not read the stream ${JSON.stringify(spec.stream)}: ` +
+        'list it among the source streams the NATS configuration grants (sourceStreams, lib/security/nats-permissions.ts: ' +
+        `node scripts/nats-security-conf.mjs --source-streams ${spec.stream}; rivulet up --jetstream-sources ${spec.stream})`
+      );
+    }
     if (!info.exists) {
       return `JetStream source ${JSON.stringify(src.stream)}: the stream ${JSON.stringify(spec.stream)} does not exist (never created, or deleted while the job ran)`;
     }
