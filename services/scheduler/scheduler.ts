@@ -19,6 +19,7 @@
  *   replication-manager  copies of input blocks and cached partitions
  *   executor-tracker   executor liveness and slot accounting
  *   liveness-guard     whether the scheduler can see well enough to declare anyone lost
+ *   jetstream-source   JetStream direct sources: each batch's ranges, journaled before it runs
  *   backpressure       feeds rate-controller (pure: each stream's ingest rate from completed batches), publishes the limits
  *   status             the status view
  */
