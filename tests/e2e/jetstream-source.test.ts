@@ -78,6 +78,7 @@ describe('a JetStream direct source', () => {
       const seenT = new Set<number>();
       const ids = new Set<number>();
       const abort = new AbortController();
+      const abortLetters = new AbortController();
       const watching = (async () => {
         for await (const b of client.watchOutput(submitted.jobId, 'counts', { fromBeginning: true, signal: abort.signal, reconnect: true })) {
           if (seenT.has(b.batchTimeMs)) continue;
@@ -92,13 +93,13 @@ describe('a JetStream direct source', () => {
       const letters: unknown[] = [];
       const lettersT = new Set<number>();
       const watchingLetters = (async () => {
-        for await (const b of client.watchOutput(submitted.jobId, 'lines.dead-letter', { fromBeginning: true, signal: abort.signal, reconnect: true })) {
+        for await (const b of client.watchOutput(submitted.jobId, 'lines.dead-letter', { fromBeginning: true, signal: abortLetters.signal, reconnect: true })) {
           if (lettersT.has(b.batchTimeMs)) continue;
           lettersT.add(b.batchTimeMs);
           letters.push(...b.records);
         }
       })().catch((err: unknown) => {
-        if (!abort.signal.aborted) throw err;
+        if (!abortLetters.signal.aborted) throw err;
       });
       let maxLag = 0;
       const lagOf = async () => {
@@ -115,6 +116,7 @@ describe('a JetStream direct source', () => {
       const victim = cluster.executors[1]!;
       await victim.kill();
       await waitFor(() => ids.size > BEFORE, 'the job goes on after the executor was killed', { timeoutMs: 60_000, intervalMs: 50 });
+      const countedAtSchedulerKill = ids.size;
       await cluster.scheduler.kill();
       await cluster.restartScheduler();
       await during;
@@ -122,11 +124,13 @@ describe('a JetStream direct source', () => {
       await waitFor(async () => (await lagOf()).lag === 0, 'the lag reaches 0', { timeoutMs: 30_000, intervalMs: 100 });
       await waitFor(() => letters.length > 0, 'the bad message reached the dead-letter output', { timeoutMs: 10_000 });
       abort.abort();
+      abortLetters.abort();
       await Promise.all([watching, watchingLetters]);
 
       const all = new Set(Array.from({ length: TOTAL }, (_, i) => i));
       expectExactWordCounts(batches, all, TOTAL, 'JetStream source across kills');
       expect(maxLag, 'the lag was reported while the job caught up').toBeGreaterThan(0);
+      expect(countedAtSchedulerKill, 'the scheduler was killed mid-stream').toBeLessThan(TOTAL);
       const { j } = await lagOf();
       expect(j!.state).toBe('RUNNING');
       const src = j!.jetStreamSources[0]!;
