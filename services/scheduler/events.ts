@@ -14,7 +14,7 @@ import type { LivenessSignal } from './liveness-guard.js';
 import type { Job } from './job-registry.js';
 import type { JobRecord } from './job-journal.js';
 import type { CommittedBatch } from './output-store.js';
-import type { JetStreamJournal, StreamInfoAnswer } from './jetstream-source.js';
+import type { JetStreamJournal, StreamInfoAnswer } from './jetstream-journal.js';
 
 /** A client request answered from inside the loop: `reply` gets the result or the error to send back. */
 export interface Reply<T> {

@@ -10,11 +10,9 @@
 import { jetstreamManager, JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectionWatch } from '../../lib/nats/reconnect.js';
-import type { JetStreamSourcePorts } from './jetstream-source.js';
+import { JS_RANGES_KEY_PREFIX, type JetStreamSourcePorts } from './jetstream-journal.js';
 import type { JournalWriter } from './job-journal.js';
 
-/** The journal key of a job's JetStream ranges. */
-export const JS_RANGES_KEY_PREFIX = 'jsrange.';
 /** Deadline of one STREAM.INFO request. */
 const INFO_TIMEOUT_MS = 3000;
 

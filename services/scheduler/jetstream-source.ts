@@ -34,39 +34,19 @@ import {
   subjectsOverlap,
   type JetStreamSourceSpec,
   type SeqRange,
-  type StreamHead,
 } from '../../lib/sources/jetstream-ranges.js';
 import type { BatchRun, InputBlock } from './batch-run.js';
 import type { PostEvent } from './events.js';
 import type { Job } from './job-registry.js';
+import type { JetStreamJournal, JetStreamSourcePorts, StreamInfoAnswer } from './jetstream-journal.js';
 
-/** What STREAM.INFO says, or that the stream does not exist. */
-export type StreamInfoAnswer = { exists: true; head: StreamHead; subjects: string[] } | { exists: false; forbidden?: boolean };
+export type { JetStreamJournal, JetStreamSourcePorts, StreamInfoAnswer } from './jetstream-journal.js';
 
-/** The scheduler's reads and writes for JetStream sources (main.ts wires NATS and the fenced journal). */
-export interface JetStreamSourcePorts {
-  streamInfo(stream: string): Promise<StreamInfoAnswer>;
-  /** Durable (fenced) when it resolves. */
-  writeRanges(jobId: string, journal: JetStreamJournal): Promise<void>;
-}
 
-/** One filter of one source of a job, as journaled. */
-interface FilterKey {
-  source: string;
-  filterIndex: number;
-}
 
-/** What the journal keeps per job (plain data, JSON). */
-export interface JetStreamJournal {
-  /** The next sequence a new range starts at, per `<source>/<filterIndex>`. */
-  next: Record<string, number>;
-  /** The end of the last journaled-complete batch's range, per `<source>/<filterIndex>` (lag after a restart). */
-  committed: Record<string, number>;
-  /** Ranges decided for batches whose completion is not journaled yet. */
-  pending: Array<{ batchTimeMs: number; source: string; filterIndex: number; first: number; last: number }>;
-}
 
-const key = (f: FilterKey) => `${f.source}/${f.filterIndex}`;
+
+const key = (f: { source: string; filterIndex: number }) => `${f.source}/${f.filterIndex}`;
 /** How long a failed stream-info read or journal write waits before the decision is tried again. */
 const RETRY_MS = 500;
 

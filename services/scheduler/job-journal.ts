@@ -29,8 +29,7 @@ import { checkInput, rejectInput, type Assert, type Covers } from '../../lib/val
 import type { JobState } from './job-registry.js';
 import type { DescribedJob } from '../../lib/dstream/sandbox.js';
 import type { PreparedJobs } from './standby-prep.js';
-import type { JetStreamJournal } from './jetstream-source.js';
-import { JS_RANGES_KEY_PREFIX } from './jetstream-ports.js';
+import { JS_RANGES_KEY_PREFIX, jetStreamJournalSchema, type JetStreamJournal } from './jetstream-journal.js';
 
 /** A job as journaled. Plain data (JSON). */
 export interface JobRecord {
@@ -72,16 +71,6 @@ export const jobRecordSchema = z.object({
 }) satisfies z.ZodType<JobRecord>;
 export type JobRecordSchemaCovers = Assert<Covers<typeof jobRecordSchema, JobRecord>>;
 
-const seq = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
-const filterKey = z.string().max(300);
-/** A journaled `jsrange.<id>` entry (jetstream-source.ts JetStreamJournal). */
-const jetStreamJournalSchema = z.object({
-  next: z.record(filterKey, seq),
-  committed: z.record(filterKey, seq),
-  pending: z
-    .array(z.object({ batchTimeMs: timeMs, source: z.string().max(128), filterIndex: z.number().int().nonnegative().max(1000), first: seq, last: seq }))
-    .max(1_000_000),
-}) satisfies z.ZodType<JetStreamJournal>;
 
 export interface JobJournal {
   /** Durable when it resolves: the job and its bundle. */

@@ -9,7 +9,7 @@ import type { BatchCompletedMessage, ExecutorLostMessage, RateLimitsMessage, Str
 import type { BatchRun, InputBlock, StageRun } from './batch-run.js';
 import type { ExecutorGateway } from './executor-gateway.js';
 import type { JobRecord } from './job-journal.js';
-import type { JetStreamJournal, JetStreamSourcePorts } from './jetstream-source.js';
+import type { JetStreamJournal, JetStreamSourcePorts } from './jetstream-journal.js';
 import type { NatsStatus } from '../../lib/proto/gen/rivulet/v1/NatsStatus.js';
 
 /** A partition of a dataset of one batch, and the block holding it. */
