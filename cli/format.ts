@@ -169,6 +169,22 @@ export function formatStatus(status: ClusterStatus, opts: { batches?: number } =
     );
   const executorsTotal = Number(status.executorsTotal ?? 0);
   if (executorsTotal > status.executors.length) out.push(`  … and ${executorsTotal - status.executors.length} more executors not listed (status lists at most ${status.executors.length})`);
+  const receivers = status.receivers ?? [];
+  if (receivers.length > 0) {
+    out.push('');
+    out.push('RECEIVERS');
+    out.push(
+      ...table(
+        ['ID', 'STATE', 'ADDRESS', 'INGEST (records/s, per stream)'],
+        receivers.map((r) => [
+          r.receiverId,
+          r.state,
+          r.address,
+          r.ingestRates.length === 0 ? '-' : r.ingestRates.map((x) => `${x.stream} ${Math.round(x.recordsPerSecond)}`).join(', '),
+        ]),
+      ).map((l) => '  ' + l),
+    );
+  }
   out.push('');
   out.push('JOBS');
   if (status.jobs.length === 0) out.push('  (none: submit one with `rivulet submit <job.ts>`)');

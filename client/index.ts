@@ -46,7 +46,10 @@ export const DEFAULT_RECEIVER_ADDRESS = '127.0.0.1:7070';
 export interface RivuletClientOptions {
   /** Scheduler address (host:port). @default "127.0.0.1:7071" */
   scheduler?: string;
-  /** Receiver address (host:port), used by pushers. @default "127.0.0.1:7070" */
+  /**
+   * Receiver address (host:port), used by pushers; several comma-separated (several receivers): pushers spread over
+   * them and each fails over to the next when its receiver is lost (README "Several receivers"). @default "127.0.0.1:7070"
+   */
   receiver?: string;
   /** Deadline of each unary call. @default 10000 */
   timeoutMs?: number;
@@ -133,6 +136,7 @@ export class RivuletClient {
   /** The scheduler(s): one address, or several of which one leads (lib/grpc/scheduler-endpoints.ts). */
   private schedulerEndpoints: SchedulerEndpoints | undefined;
   private readonly pushers = new Set<RecordPusher>();
+  private pushersMade = 0;
 
   constructor(opts: RivuletClientOptions = {}) {
     this.schedulerAddress = opts.scheduler ?? DEFAULT_SCHEDULER_ADDRESS;
@@ -387,14 +391,15 @@ export class RivuletClient {
    * closes the pushers it made.
    */
   pusher(stream: string, options?: RecordPusherOptions): RecordPusher {
-    const pusher = new RecordPusher(this.receiverAddress, stream, { security: this.security, ...options });
+    // Several receiver addresses: each pusher starts on the next one, so producers spread over the receivers.
+    const pusher = new RecordPusher(this.receiverAddress, stream, { security: this.security, startIndex: this.pushersMade++, ...options });
     this.pushers.add(pusher);
     return pusher;
   }
 
   /** A raw receiver client, for callers that need the wire API directly. */
   dialReceiver(): ReceiverClient {
-    return dial.receiver(this.receiverAddress, { maxMessageBytes: this.maxMessageBytes, security: this.security });
+    return dial.receiver(this.receiverAddress.split(",")[0]!.trim(), { maxMessageBytes: this.maxMessageBytes, security: this.security });
   }
 
   /** Close the scheduler channel and every pusher made by this client. */

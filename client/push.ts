@@ -83,7 +83,15 @@ export interface RecordPusherOptions {
    * @default 24 random hex characters
    */
   sessionId?: string;
+  /**
+   * With several receiver addresses (comma-separated): the one this pusher starts on (modulo their number);
+   * `RivuletClient.pusher` gives each pusher the next, so pushers spread over the receivers. @default 0
+   */
+  startIndex?: number;
 }
+
+/** Most receivers a session names in PushOpen.previous_receiver_ids (the receiver's bound). */
+const MAX_PREVIOUS_RECEIVERS = 16;
 
 /** Backoff between retries of a broken call or a refused message: doubling from the first to the last, jittered ±20%. */
 const BACKOFF_FIRST_MS = 100;
@@ -118,10 +126,17 @@ interface OutMessage {
 
 export class RecordPusher {
   readonly stream: string;
-  /** The receiver's address, for error messages. */
+  /** The receiver's address(es) as given, for error messages. */
   readonly address: string;
-  private readonly client: ReceiverClient;
+  /** The receiver addresses this pusher may use (several: it fails over from one to the next). */
+  private readonly addresses: string[];
+  private addressIndex = 0;
+  private readonly clients = new Map<string, ReceiverClient>();
+  private readonly security: TransportSecurity | undefined;
+  private client: ReceiverClient;
   private readonly ownsClient: boolean;
+  /** Receivers this session opened calls on (PushOpened.receiver_id), newest last. */
+  private readonly receiverIds: string[] = [];
   private readonly maxBatchRecords: number;
   private readonly maxInFlightBytes: number;
   private readonly clientId: string;
@@ -169,7 +184,13 @@ export class RecordPusher {
     if (!stream) throw new InvalidArgumentError('RecordPusher: stream name is empty');
     this.stream = stream;
     this.ownsClient = typeof receiver === 'string';
-    this.client = typeof receiver === 'string' ? dial.receiver(receiver, { security: options.security ?? clientSecurityFromEnv() }) : receiver;
+    this.addresses = typeof receiver === 'string' ? receiver.split(',').map((a) => a.trim()).filter((a) => a.length > 0) : [];
+    if (typeof receiver === 'string' && this.addresses.length === 0) throw new InvalidArgumentError('RecordPusher: no receiver address given');
+    this.security = typeof receiver === 'string' ? (options.security ?? clientSecurityFromEnv()) : undefined;
+    const start = options.startIndex ?? 0;
+    if (!Number.isSafeInteger(start) || start < 0) throw new InvalidArgumentError(`RecordPusher option startIndex must be a non-negative integer, got ${start}`);
+    this.addressIndex = this.addresses.length > 0 ? start % this.addresses.length : 0;
+    this.client = typeof receiver === 'string' ? this.clientAt(this.addresses[this.addressIndex]!) : receiver;
     this.address = typeof receiver === 'string' ? receiver : this.client.getChannel().getTarget().replace(/^dns:/, '');
     this.maxBatchRecords = positiveInt(options.maxBatchRecords ?? 1000, 'maxBatchRecords');
     this.maxInFlightBytes = positiveInt(options.maxInFlightBytes ?? 16 * 1024 * 1024, 'maxInFlightBytes');
@@ -284,7 +305,8 @@ export class RecordPusher {
     call.on('status', (status: StatusObject) => {
       if (this.call === call && status.code === Status.OK) this.onCallEnded(status);
     });
-    call.write({ open: { stream: this.stream, clientId: this.clientId, sessionId: this.sessionId } });
+    // The receivers this session used before: the one opened now adopts what they stored of it (no duplicate on failover).
+    call.write({ open: { stream: this.stream, clientId: this.clientId, sessionId: this.sessionId, previousReceiverIds: this.receiverIds } });
   }
 
   private awaitingOpened: ClientDuplexStream<PushRequest, PushResponse__Output> | undefined;
@@ -332,6 +354,11 @@ export class RecordPusher {
       this.inFlight.clear();
       this.inFlightBytes = 0;
       this.resend.sort((a, b) => a.seq - b.seq);
+      // Several receivers: the next one (a receiver's loss must not stall this producer while it restarts).
+      if (this.addresses.length > 1) {
+        this.addressIndex = (this.addressIndex + 1) % this.addresses.length;
+        this.client = this.clientAt(this.addresses[this.addressIndex]!);
+      }
       this.startCall();
     }, delay);
   }
@@ -347,6 +374,13 @@ export class RecordPusher {
         this.lastProgressMs = Date.now();
         this.maxPayloadBytes = Math.max(1, Number(opened.maxMessageBytes) - MESSAGE_OVERHEAD_BYTES);
         this.batchIntervalMsValue = Number(opened.batchIntervalMs);
+        const rid = opened.receiverId;
+        if (rid && this.receiverIds.at(-1) !== rid) {
+          const i = this.receiverIds.indexOf(rid);
+          if (i >= 0) this.receiverIds.splice(i, 1);
+          this.receiverIds.push(rid);
+          if (this.receiverIds.length > MAX_PREVIOUS_RECEIVERS) this.receiverIds.shift();
+        }
         if (this.state === 'opening') this.state = 'open';
         const w = this.openWaiter;
         this.openWaiter = undefined;
@@ -573,8 +607,15 @@ export class RecordPusher {
     }
   }
 
+  /** The pusher's own channel to one receiver address (dialled once, closed with the pusher). */
+  private clientAt(address: string): ReceiverClient {
+    let c = this.clients.get(address);
+    if (!c) this.clients.set(address, (c = dial.receiver(address, { security: this.security })));
+    return c;
+  }
+
   private releaseClient(): void {
-    if (this.ownsClient) this.client.close();
+    if (this.ownsClient) for (const c of this.clients.values()) c.close();
   }
 }
 

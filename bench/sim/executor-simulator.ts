@@ -72,7 +72,7 @@ await runService('executor-simulator', simulatorConfigSchema, async (config, log
   const fetchBatchBlocks = async (address: string, stream: string, batchTimeMs: number) => {
     let client = receivers.get(address);
     if (!client) receivers.set(address, (client = dial.receiver(address, { maxMessageBytes: config.maxMessageBytes })));
-    const res = await unary(client, client.getBatchBlocks, { stream, batchTimeMs }, { timeoutMs: 2000 });
+    const res = await unary(client, client.getBatchBlocks, { stream, batchTimeMs, merged: true }, { timeoutMs: 2000 });
     return { complete: res.complete, blocks: res.blocks.map((b) => ({ blockId: b.blockId, executorIds: b.executorIds })) };
   };
   const planSuffixes = new Set<string>();
@@ -131,7 +131,8 @@ await runService('executor-simulator', simulatorConfigSchema, async (config, log
   const lost = subscribe(nc, subjects.executorLostAll, executorLostSchema, (m) => sims.get(m.executorId)?.declaredLost(Number(m.epoch)), log);
   const batchReady = subscribe(
     nc,
-    subjects.batchReadyAll,
+    // The scheduler's merged list of each batch (every receiver's share), as real executors take it.
+    subjects.batchInputsAll,
     batchReadySchema,
     (m) => {
       for (const s of sims.values()) s.batchReady(m.stream, m.batchTimeMs, m.blocks);

@@ -48,6 +48,11 @@ export interface LocalClusterOptions {
    * are given every address (`addresses().scheduler` lists them). @default 1
    */
   schedulers?: number;
+  /**
+   * Receivers to start, named receiver, receiver-2, ... (their RIVULET_RECEIVER_ID), each on its own port;
+   * the scheduler, executors and clients are given every address (`addresses().receiver` lists them). @default 1
+   */
+  receivers?: number;
   /** Task slots per executor (RIVULET_SLOTS). @default the executor's own default (cores) */
   slots?: number;
   /** Batch interval given to the scheduler and the receiver. @default "1s" */
@@ -151,8 +156,10 @@ export interface LocalCluster {
   readonly scheduler: ServiceProcess;
   /** Every scheduler process, in start order (`schedulers` option); one leads. */
   readonly schedulers: readonly ServiceProcess[];
-  /** The current receiver process (replaced by restartReceiver()). */
+  /** The current (first) receiver process (replaced by restartReceiver()). */
   readonly receiver: ServiceProcess;
+  /** Every receiver process (`receivers` option), in start order. */
+  readonly receivers: readonly ServiceProcess[];
   /** Live list: grows with addExecutor(). */
   executors: ServiceProcess[];
   /** The nats-server this launcher started (absent with `natsUrl`); replaced by restartNats(). */
@@ -171,7 +178,7 @@ export interface LocalCluster {
    * first if it still runs, e.g. after `receiver.kill()` it does not) and wait
    * until it serves.
    */
-  restartReceiver(): Promise<ServiceProcess>;
+  restartReceiver(index?: number): Promise<ServiceProcess>;
   /**
    * Start the scheduler again on the same port with the same env (stopping it
    * first if it still runs) and wait until it serves; it resumes the jobs in
@@ -295,7 +302,12 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     // The one port needed before its process starts: the scheduler is given it.
     let receiverPort = opts.ports?.receiver || 0;
     if (!receiverPort || (whenTaken === 'random' && !(await isPortFree(receiverPort)))) receiverPort = await allocatePort();
+    const receiverCount = opts.receivers ?? 1;
+    if (!Number.isInteger(receiverCount) || receiverCount < 1) throw new ConfigError(`receivers must be a positive integer (got ${receiverCount})`);
+    const receiverPorts = [receiverPort];
+    for (let i = 1; i < receiverCount; i++) receiverPorts.push(await allocatePort());
     const addr = (port: number) => `127.0.0.1:${port}`;
+    const receiverAddresses = receiverPorts.map(addr).join(',');
     const base: EnvMap = {
       RIVULET_NATS_URL: natsUrl,
       RIVULET_NATS_REPLICAS: String(natsReplicas),
@@ -342,7 +354,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     const schedulerEnv: EnvMap = {
       ...base,
       RIVULET_LINEAGE_ADDRESS: lineage.address,
-      RIVULET_RECEIVER_ADDRESS: addr(receiverPort),
+      RIVULET_RECEIVER_ADDRESS: receiverAddresses,
       RIVULET_STATUS_PORT: String(opts.ports?.status ?? 0),
     };
     const schedulerCount = opts.schedulers ?? 1;
@@ -377,13 +389,19 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     await Promise.all(ids.map((id) => startExecutor(id)));
     executors.sort((a, b) => ids.indexOf(a.name) - ids.indexOf(b.name));
 
-    const receiverEnv: EnvMap = {
-      ...base,
-      RIVULET_LINEAGE_ADDRESS: lineage.address,
-      RIVULET_SCHEDULER_ADDRESS: schedulerList(),
-      RIVULET_RECEIVER_ADDRESS: addr(receiverPort),
-    };
-    let receiver = await launch('receiver', 'receiver', receiverEnv, receiverPort);
+    const receiverNames = receiverPorts.map((_, i) => (i === 0 ? 'receiver' : `receiver-${i + 1}`));
+    const receiverEnvs = receiverPorts.map(
+      (port, i): EnvMap => ({
+        ...base,
+        RIVULET_LINEAGE_ADDRESS: lineage.address,
+        RIVULET_SCHEDULER_ADDRESS: schedulerList(),
+        RIVULET_RECEIVER_ADDRESS: addr(port),
+        RIVULET_RECEIVER_ID: receiverNames[i]!,
+      }),
+    );
+    const receivers: ServiceProcess[] = [];
+    for (let i = 0; i < receiverCount; i++) receivers.push(await launch('receiver', receiverNames[i]!, receiverEnvs[i]!, receiverPorts[i]));
+    const receiverList = () => receivers.map((p) => p.address).join(',');
 
     if (opts.waitForExecutors ?? true) await waitForAliveExecutors(schedulerList(), ids, startTimeoutMs, adminSecurity);
 
@@ -409,8 +427,9 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
       },
       schedulers,
       get receiver() {
-        return receiver;
+        return receivers[0]!;
       },
+      receivers,
       executors,
       logDir,
       get nats() {
@@ -436,7 +455,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
         );
       },
       addresses: () => ({
-        receiver: receiver.address,
+        receiver: receiverList(),
         scheduler: schedulerList(),
         lineage: lineage.address,
         nats: natsUrl,
@@ -462,13 +481,17 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
         if (!old) throw new Error(`no scheduler ${index} (the cluster runs ${schedulers.length})`);
         return (schedulers[index] = await relaunch(old, schedulerEnvs[index]!));
       },
-      restartReceiver: async () => (receiver = await relaunch(receiver, receiverEnv)),
+      restartReceiver: async (index = 0) => {
+        const old = receivers[index];
+        if (!old) throw new Error(`no receiver ${index} (the cluster runs ${receivers.length})`);
+        return (receivers[index] = await relaunch(old, receiverEnvs[index]!));
+      },
       processes: () => [
         ...(nats
           ? [{ name: 'nats-server', kind: 'nats-server' as const, pid: nats.pid, address: nats.url, logFile: logDir && join(logDir, 'nats-server.log') }]
           : []),
         ...(natsCluster?.processes().map((p) => ({ name: p.name, kind: 'nats-server' as const, pid: p.pid, address: p.url, logFile: p.logFile })) ?? []),
-        ...[lineage, ...schedulers, ...executors, receiver].map((p) => ({
+        ...[lineage, ...schedulers, ...executors, ...receivers].map((p) => ({
           name: p.name,
           kind: p.service,
           pid: p.pid,
@@ -480,7 +503,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
         stopped = true;
         // Receiver first (no new blocks), then the executors, scheduler, lineage, NATS last.
         // `started` also holds executors added later, so derive the order explicitly.
-        await receiver.stop(graceMs).catch(() => undefined);
+        await Promise.all(receivers.map((p) => p.stop(graceMs).catch(() => undefined)));
         await Promise.all(executors.map((e) => e.stop(graceMs).catch(() => undefined)));
         await Promise.all(schedulers.map((p) => p.stop(graceMs).catch(() => undefined)));
         await lineage.stop(graceMs).catch(() => undefined);

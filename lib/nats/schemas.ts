@@ -12,7 +12,7 @@
  */
 import { z } from 'zod';
 import { idSchema, nameSchema } from '../names.js';
-import type { BatchCompletedMessage, BatchReadyMessage, ExecutorLostMessage, HeartbeatMessage, RateLimitsMessage, StreamsMessage } from './subjects.js';
+import type { BatchCompletedMessage, BatchReadyMessage, ExecutorLostMessage, HeartbeatMessage, RateLimitsMessage, ReceiverHeartbeatMessage, StreamsMessage } from './subjects.js';
 
 /** Bounds on what a well-formed message can hold; a larger one is hostile or corrupt. */
 export const MESSAGE_BOUNDS = {
@@ -67,7 +67,16 @@ export const batchReadySchema = z.object({
       }),
     )
     .max(MESSAGE_BOUNDS.blocks),
+  receiverId: name.optional(),
 }) satisfies z.ZodType<BatchReadyMessage>;
+
+export const receiverHeartbeatSchema = z.object({
+  receiverId: name,
+  incarnation: z.string().regex(/^[A-Za-z0-9_-]+$/).max(MESSAGE_BOUNDS.id),
+  address: z.string().min(1).max(MESSAGE_BOUNDS.address),
+  sentAtMs: ms,
+  streams: z.array(z.object({ stream: name, firstBatchTimeMs: ms, recordsPerSecond: z.number().nonnegative().finite() })).max(MESSAGE_BOUNDS.streams),
+}) satisfies z.ZodType<ReceiverHeartbeatMessage>;
 
 export const batchCompletedSchema = z.object({
   jobId: name,
@@ -109,7 +118,9 @@ export type SchemasCoverMessages = Assert<
       ? Covers<typeof batchCompletedSchema, BatchCompletedMessage> extends true
         ? Covers<typeof streamsSchema, StreamsMessage> extends true
           ? Covers<typeof executorLostSchema, ExecutorLostMessage> extends true
-            ? Covers<typeof rateLimitsSchema, RateLimitsMessage>
+            ? Covers<typeof rateLimitsSchema, RateLimitsMessage> extends true
+              ? Covers<typeof receiverHeartbeatSchema, ReceiverHeartbeatMessage>
+              : false
             : false
           : false
         : false

@@ -15,9 +15,21 @@ export const subjects = {
   /** Scheduler → all: an executor was declared lost (after missed heartbeats or RPC failures). */
   executorLost: (executorId: string) => `${SUBJECT_PREFIX}.executor.lost.${executorId}`,
   executorLostAll: `${SUBJECT_PREFIX}.executor.lost.*`,
-  /** Receiver → scheduler: the blocks of one batch of one stream are stored and replicated. */
+  /**
+   * Receiver → scheduler: one receiver's share of one batch of one stream is stored and replicated
+   * (every receiver announces its own share; the scheduler merges them, services/scheduler/receiver-tracker.ts).
+   */
   batchReady: (stream: string) => `${SUBJECT_PREFIX}.batch.ready.${encodeToken(stream)}`,
   batchReadyAll: `${SUBJECT_PREFIX}.batch.ready.*`,
+  /**
+   * Scheduler → executors, receivers: the final block list of one batch of one stream, every receiver's
+   * share merged (receiver id order). Executors start planned batches on it; receivers keep it for GetBatchBlocks(merged).
+   */
+  batchInputs: (stream: string) => `${SUBJECT_PREFIX}.batch.inputs.${encodeToken(stream)}`,
+  batchInputsAll: `${SUBJECT_PREFIX}.batch.inputs.*`,
+  /** Receiver → scheduler, receivers: a receiver is alive, where it serves, and its ingest rates (ReceiverHeartbeatMessage). */
+  receiverHeartbeat: (receiverId: string) => `${SUBJECT_PREFIX}.receiver.heartbeat.${encodeToken(receiverId)}`,
+  receiverHeartbeatAll: `${SUBJECT_PREFIX}.receiver.heartbeat.*`,
   /** Scheduler → all: a batch of a job finished, with its timings. */
   batchCompleted: (jobId: string) => `${SUBJECT_PREFIX}.batch.completed.${encodeToken(jobId)}`,
   batchCompletedAll: `${SUBJECT_PREFIX}.batch.completed.*`,
@@ -61,6 +73,22 @@ export interface BatchReadyMessage {
   batchTimeMs: number;
   batchIntervalMs: number;
   blocks: Array<{ blockId: string; records: number; bytes: number; executorIds: string[] }>;
+  /** The receiver whose share this is (batch.ready); absent on batch.inputs (every receiver's) and from older receivers. */
+  receiverId?: string;
+}
+
+/**
+ * A receiver's heartbeat: it is alive (the scheduler waits for its share of
+ * every batch while it is), where it serves GetBatchBlocks, and per active
+ * stream the first batch it owns and the records/s it acked over about the last second.
+ */
+export interface ReceiverHeartbeatMessage {
+  receiverId: string;
+  /** Changes every time the receiver process starts. */
+  incarnation: string;
+  address: string;
+  sentAtMs: number;
+  streams: Array<{ stream: string; firstBatchTimeMs: number; recordsPerSecond: number }>;
 }
 
 export interface BatchCompletedMessage {

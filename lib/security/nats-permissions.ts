@@ -105,6 +105,7 @@ export function natsPermissions(names: NatsResourceNames = DEFAULT_NATS_NAMES): 
           `${P}.batch.completed.*`,
           `${P}.streams`,
           `${P}.rate-limits`,
+          `${P}.batch.inputs.*`,
           ...JS_COMMON,
           ...streamApi(`KV_${n.jobsBucket}`),
           `$KV.${n.jobsBucket}.>`,
@@ -120,13 +121,30 @@ export function natsPermissions(names: NatsResourceNames = DEFAULT_NATS_NAMES): 
           ...(n.sourceStreams ?? []).map((s) => `$JS.API.STREAM.INFO.${s}`),
         ],
       },
-      subscribe: { allow: [`${P}.executor.heartbeat.*`, `${P}.batch.ready.*`, '_INBOX.>'] },
+      subscribe: { allow: [`${P}.executor.heartbeat.*`, `${P}.batch.ready.*`, `${P}.receiver.heartbeat.*`, '_INBOX.>'] },
     },
     receiver: {
       publish: {
-        allow: [`${P}.batch.ready.*`, ...JS_COMMON, ...streamApi(`KV_${n.walBucket}`), `$KV.${n.walBucket}.>`, ...kvReader(n.tokenBucket)],
+        allow: [
+          `${P}.batch.ready.*`,
+          `${P}.receiver.heartbeat.*`,
+          ...JS_COMMON,
+          ...streamApi(`KV_${n.walBucket}`),
+          `$KV.${n.walBucket}.>`,
+          ...kvReader(n.tokenBucket),
+        ],
       },
-      subscribe: { allow: [`${P}.executor.heartbeat.*`, `${P}.executor.lost.*`, `${P}.streams`, `${P}.rate-limits`, '_INBOX.>'] },
+      subscribe: {
+        allow: [
+          `${P}.executor.heartbeat.*`,
+          `${P}.executor.lost.*`,
+          `${P}.streams`,
+          `${P}.rate-limits`,
+          `${P}.receiver.heartbeat.*`,
+          `${P}.batch.inputs.*`,
+          '_INBOX.>',
+        ],
+      },
     },
     lineage: {
       publish: { allow: [...JS_COMMON, ...streamApi(`KV_${n.lineageBucket}`), `$KV.${n.lineageBucket}.>`, ...kvReader(n.tokenBucket)] },
@@ -142,7 +160,7 @@ export function natsPermissions(names: NatsResourceNames = DEFAULT_NATS_NAMES): 
           ...(n.sourceStreams ?? []).flatMap(sourceReader),
         ],
       },
-      subscribe: { allow: [`${P}.executor.lost.*`, `${P}.batch.ready.*`, '_INBOX.>'] },
+      subscribe: { allow: [`${P}.executor.lost.*`, `${P}.batch.inputs.*`, '_INBOX.>'] },
     },
   };
 }

@@ -90,20 +90,25 @@ await runService('executor', executorConfigSchema, async (config, log) => {
     if (!c) receivers.set(address, (c = dial.receiver(address, { maxMessageBytes: config.maxMessageBytes })));
     return c;
   };
+  let askRound = 0;
   const planned = new PlannedTasks({
     executorId: config.executorId,
     epoch: () => incarnation.epoch,
     has: (id) => store.get(id) !== undefined,
     onPut: (listener) => store.onPut(listener),
+    // The merged list of every receiver's share, as the scheduler published it (batch.inputs); several receiver
+    // addresses (comma-separated): a different one each batch, so a gone receiver costs at most a retry.
     fetchBatchBlocks: async (address, stream, batchTimeMs) => {
-      const client = receiverAt(address);
-      const res = await unary(client, client.getBatchBlocks, { stream, batchTimeMs }, { timeoutMs: 2000 });
+      const list = address.split(',').map((a) => a.trim()).filter((a) => a.length > 0);
+      const client = receiverAt(list[(askRound++ + Math.floor(batchTimeMs / 1000)) % list.length] ?? address);
+      const res = await unary(client, client.getBatchBlocks, { stream, batchTimeMs, merged: true }, { timeoutMs: 2000 });
       return { complete: res.complete, blocks: res.blocks.map((b) => ({ blockId: b.blockId, executorIds: b.executorIds })) };
     },
     clock: systemClock,
     log,
   });
-  const batchReadySub = subscribe(nc, subjects.batchReadyAll, batchReadySchema, (m) => planned.batchReady(m.stream, m.batchTimeMs, m.blocks), log);
+  // The scheduler's merged list of each batch (every receiver's share), not one receiver's batch.ready.
+  const batchReadySub = subscribe(nc, subjects.batchInputsAll, batchReadySchema, (m) => planned.batchReady(m.stream, m.batchTimeMs, m.blocks), log);
   const runner = new TaskRunner({
     executorId: config.executorId,
     epoch: () => incarnation.epoch,

@@ -1,17 +1,8 @@
 /**
- * The executor's task slots: at most `slots` workers run tasks at once, each a
- * worker_thread off the gRPC event loop, and a FIFO queue holds tasks beyond
- * them.
- *
- * Workers are dedicated to one job bundle (by content hash): a worker that
- * has run a bundle's code never runs another's, so a job that patches a
- * built-in prototype or keeps global state cannot reach another job's tasks
- * (an identical bundle is the same code and shares them). Slots are shared:
- * workers start unbound ("spares", `slots` of them at start-up), are bound to
- * a bundle by the first task they take, and stay warm for it; up to
- * `maxWorkers` exist at once, the least recently used idle worker of another
- * bundle making way when a bundle needs one more, and a worker idle for
- * `idleTimeoutMs` is stopped. Every worker has `resourceLimits` (heap).
+ * The executor's task slots: at most `slots` workers run tasks at once, and a
+ * FIFO queue holds tasks beyond them. The worker threads themselves — one job
+ * bundle each, spares, warm idle workers, reaping — are task-workers.ts's;
+ * this module decides which tasks go to which of them, and when.
  *
  * Tasks go to a worker in batches: a free slot's worker is handed up to
  * `maxBatch` queued tasks of its bundle in one message (a fair share of the
@@ -42,31 +33,26 @@
  *    terminated and replaced, and fails as a cluster failure (retried, then
  *    the batch fails) naming the operator whose code was running — read from
  *    a probe the worker's runtime writes into memory shared with this
- *    thread, since a thread stuck in a loop can't answer;
- *  - stop an idle worker that stays busy between tasks (job code running in
- *    a timer it scheduled), which would otherwise burn a core for good.
+ *    thread, since a thread stuck in a loop can't answer.
  *
  * It never talks to the network or the block store; task-runner.ts does.
  */
-import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
 import type { TaskSink } from '../../lib/dstream/runtime.js';
+import { TaskWorkers, type TaskWorker } from './task-workers.js';
 import {
-  PROBE_BYTES,
   PROBE_NODE,
   PROBE_STARTED_AT,
   PROBE_TASK,
   TASK_NOT_STARTED,
   TASK_STARTED,
   TASK_WITHDRAWN,
-  type FromWorker,
   type ResultsMessage,
   type RunMessage,
   type TaskAnswer,
   type TaskMessage,
-  type TaskWorkerData,
 } from './worker-protocol.js';
 
 export interface PoolBundle {
@@ -202,41 +188,8 @@ interface Batch {
   holdTimer?: NodeJS.Timeout;
 }
 
-/** One worker thread. */
-interface Slot {
-  /** The worker's number (names the thread; reported in logs). */
-  index: number;
-  worker: Worker;
-  /** The bundle hash it is dedicated to; undefined while it has run no job code (a spare). */
-  bundle?: string;
-  /** `source` of that bundle, for logs. */
-  source?: string;
-  /** The bundle's code was sent to it. */
-  loaded?: boolean;
-  /** Shared with the worker: [PROBE_NODE] the node whose user code runs, [PROBE_TASK] the batch index of the task running (-1: none). */
-  probe: Int32Array;
-  /** Shared with the worker: [PROBE_STARTED_AT] when the running task started. */
-  probeTime: Float64Array;
-  ready: boolean;
-  /** The batch it works on. */
-  batch?: Batch;
-  lastError?: Error;
-  /** When it last finished a batch (performance.now()). */
-  idleSince: number;
-  /** Its event-loop utilisation when last checked idle, to see whether job code runs between tasks. */
-  elu?: EventLoopUtilization;
-  /** Stopped on purpose (killed, timed out, reaped): its exit is expected. */
-  retired?: boolean;
-}
-
-/** A worker that dies before it is ready is restarted after this delay, so a broken worker can't spin. */
-const BROKEN_WORKER_RESTART_MS = 1000;
-/** Bundles whose operator labels are remembered (the oldest is forgotten first; a forgotten one is named by node id). */
-const MAX_LABELLED_BUNDLES = 256;
-/** How often idle workers are checked (reaping, busy between tasks). */
-const IDLE_CHECK_MS = 1000;
-/** An idle worker whose event loop was this busy over a whole check runs job code between tasks. */
-const BUSY_IDLE_UTILIZATION = 0.9;
+/** A worker thread, as the pool sees it: the batch it works on is the pool's. */
+type Slot = TaskWorker<Batch>;
 
 export class TaskPool {
   readonly slots: number;
@@ -244,63 +197,51 @@ export class TaskPool {
   private readonly maxBatch: number;
   private readonly flushMs: number;
   private readonly killGraceMs: number;
-  private readonly workerPath: string;
   private readonly taskDelayMs: number;
   private readonly taskSlowdown: number;
-  private readonly idleTimeoutMs: number;
   private readonly memoryMb: number;
-  /** Every live worker. */
-  private readonly workers = new Set<Slot>();
-  /** Idle ready workers bound to each bundle (most recently idle last). */
-  private readonly idle = new Map<string, Slot[]>();
-  /** Ready workers bound to no bundle yet. */
-  private readonly spares: Slot[] = [];
-  /** Workers started and not ready yet (they become spares). */
-  private starting = 0;
+  private readonly workers: TaskWorkers<Batch>;
   private queue: Job[] = [];
   private readonly onWorkerExit: TaskPoolOptions['onWorkerExit'];
   private readonly onTaskTimeout: TaskPoolOptions['onTaskTimeout'];
-  private readonly onBusyIdleWorker: TaskPoolOptions['onBusyIdleWorker'];
-  /** Operator labels of each loaded bundle, by graph node id. */
-  private readonly labels = new Map<string, string[]>();
   private nextSeq = 1;
-  private nextWorker = 0;
   /** Workers with a batch (slots in use). */
   private busy = 0;
   private pumpScheduled = false;
   private closed = false;
-  private readonly readyWaiters: Array<() => void> = [];
-  private readonly idleCheck: NodeJS.Timeout;
-  /** A respawn waiting out a broken worker's back-off. */
-  private respawnTimer: NodeJS.Timeout | undefined;
-  private respawnDelayMs = 0;
 
   constructor(opts: TaskPoolOptions) {
     if (!Number.isInteger(opts.slots) || opts.slots < 1) throw new RangeError(`slots must be a positive integer, got ${opts.slots}`);
     this.slots = opts.slots;
     this.maxWorkers = Math.max(this.slots, opts.maxWorkers || 2 * this.slots);
-    this.workerPath = opts.workerPath ?? defaultWorkerPath();
-    if (!existsSync(this.workerPath)) throw new Error(`task worker not found at ${this.workerPath}`);
+    const workerPath = opts.workerPath ?? defaultWorkerPath();
+    if (!existsSync(workerPath)) throw new Error(`task worker not found at ${workerPath}`);
     this.taskDelayMs = Math.max(0, opts.taskDelayMs ?? 0);
     this.taskSlowdown = Math.max(1, opts.taskSlowdown ?? 1);
     // A slowed task holds its slot after its answer came (onResults): one task per batch keeps that exact.
     this.maxBatch = this.taskSlowdown > 1 ? 1 : Math.max(1, Math.floor(opts.maxBatch ?? 16));
     this.flushMs = Math.max(0, opts.flushMs ?? 2);
     this.killGraceMs = Math.max(0, opts.killGraceMs ?? 100);
-    this.idleTimeoutMs = Math.max(0, opts.idleTimeoutMs ?? 60_000);
     this.memoryMb = opts.memoryBytes ? Math.max(16, Math.floor(opts.memoryBytes / (1 << 20))) : 0;
     this.onWorkerExit = opts.onWorkerExit;
     this.onTaskTimeout = opts.onTaskTimeout;
-    this.onBusyIdleWorker = opts.onBusyIdleWorker;
-    for (let i = 0; i < this.slots; i++) this.spawn();
-    this.idleCheck = setInterval(() => this.checkIdle(), IDLE_CHECK_MS);
-    this.idleCheck.unref();
+    const onBusyIdle = opts.onBusyIdleWorker;
+    this.workers = new TaskWorkers<Batch>({
+      initial: this.slots,
+      maxWorkers: this.maxWorkers,
+      workerPath,
+      idleTimeoutMs: Math.max(0, opts.idleTimeoutMs ?? 60_000),
+      memoryMb: this.memoryMb,
+      onResults: (slot, msg) => this.onMessage(slot, msg),
+      onExit: (slot, exitCode) => this.onExit(slot, exitCode),
+      onBusyIdle: (slot) => onBusyIdle?.({ slot: slot.index, bundle: slot.bundle!, source: slot.source ?? slot.bundle! }),
+      onCapacity: () => this.pump(),
+    });
   }
 
   /** Resolve once the first workers have started (so the first tasks don't pay for thread start-up). */
   ready(): Promise<void> {
-    if (this.starting === 0) return Promise.resolve();
-    return new Promise((resolve) => this.readyWaiters.push(resolve));
+    return this.workers.ready();
   }
 
   /** Slots in use: workers with a batch of tasks. */
@@ -319,9 +260,7 @@ export class TaskPool {
 
   /** Worker threads alive now, and how many of them each bundle has (spares under ''). */
   workerCounts(): { total: number; byBundle: Map<string, number> } {
-    const byBundle = new Map<string, number>();
-    for (const w of this.workers) byBundle.set(w.bundle ?? '', (byBundle.get(w.bundle ?? '') ?? 0) + 1);
-    return { total: this.workers.size, byBundle };
+    return this.workers.counts();
   }
 
   submit(task: PoolTask): PoolHandle {
@@ -353,67 +292,18 @@ export class TaskPool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.idleCheck);
-    if (this.respawnTimer) clearTimeout(this.respawnTimer);
     const shutDown: PoolOutcome = { kind: 'failed', message: 'executor shutting down', queueMs: 0 };
     for (const job of this.queue.splice(0)) this.finish(job, shutDown);
-    const exits = [...this.workers].map((slot) => {
-      if (slot.batch) {
-        for (const job of slot.batch.jobs) this.finish(job, shutDown);
-        this.release(slot);
-      }
-      slot.retired = true;
-      return slot.worker.terminate();
-    });
-    this.workers.clear();
-    await Promise.allSettled(exits);
+    for (const slot of this.workers.all()) {
+      if (!slot.batch) continue;
+      for (const job of slot.batch.jobs) this.finish(job, shutDown);
+      this.release(slot);
+    }
+    await this.workers.close();
   }
 
-  private spawn(): void {
-    const probe = new SharedArrayBuffer(PROBE_BYTES);
-    const workerData: TaskWorkerData = { probe };
-    const index = this.nextWorker++;
-    const worker = new Worker(this.workerPath, {
-      name: `rivulet-task-${index}`,
-      workerData,
-      ...(this.memoryMb > 0 ? { resourceLimits: { maxOldGenerationSizeMb: this.memoryMb } } : {}),
-    });
-    const slot: Slot = {
-      index,
-      worker,
-      probe: new Int32Array(probe, 0, 2),
-      probeTime: new Float64Array(probe),
-      ready: false,
-      idleSince: performance.now(),
-    };
-    slot.probe[PROBE_NODE] = -1;
-    slot.probe[PROBE_TASK] = -1;
-    this.workers.add(slot);
-    this.starting++;
-    worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
-    worker.on('error', (err) => {
-      slot.lastError = err;
-    });
-    worker.on('exit', (code) => this.onExit(slot, code));
-  }
-
-  private onMessage(slot: Slot, msg: FromWorker): void {
-    if (slot.retired) return; // a stopped worker's late message
-    if (msg.type === 'ready') {
-      slot.ready = true;
-      this.starting--;
-      this.respawnDelayMs = 0;
-      this.spares.push(slot);
-      if (this.starting === 0) for (const w of this.readyWaiters.splice(0)) w();
-      this.pump();
-      return;
-    }
-    if (msg.type === 'operators') {
-      this.labels.delete(msg.bundleHash);
-      this.labels.set(msg.bundleHash, msg.labels);
-      if (this.labels.size > MAX_LABELLED_BUNDLES) this.labels.delete(this.labels.keys().next().value!);
-      return;
-    }
+  /** A worker's answers. */
+  private onMessage(slot: Slot, msg: ResultsMessage): void {
     const batch = slot.batch;
     if (!batch) return;
     if (this.taskSlowdown > 1 && msg.batchDone && !batch.holdTimer) {
@@ -442,7 +332,7 @@ export class TaskPool {
       if (job.state === 'sent') this.finish(job, { kind: 'failed', message: 'task worker ended its batch without answering the task', queueMs: this.queueMsOf(job, 0) });
     }
     this.release(slot);
-    this.becameIdle(slot);
+    this.workers.idled(slot);
     this.pump();
   }
 
@@ -487,14 +377,6 @@ export class TaskPool {
     return job.dispatchedAt - job.enqueuedAt + waitMs;
   }
 
-  private becameIdle(slot: Slot): void {
-    slot.idleSince = performance.now();
-    slot.elu = undefined;
-    let list = this.idle.get(slot.bundle!);
-    if (!list) this.idle.set(slot.bundle!, (list = []));
-    list.push(slot);
-  }
-
   /** The slot has no batch any more (done, or its worker is being stopped). */
   private release(slot: Slot): void {
     const batch = slot.batch;
@@ -506,11 +388,8 @@ export class TaskPool {
     this.busy--;
   }
 
+  /** A worker died unexpectedly (task-workers.ts replaces it): the task it ran fails, the rest of its batch is queued again. */
   private onExit(slot: Slot, exitCode: number): void {
-    if (this.closed || slot.retired) return; // shut down, or stopped on purpose (and already replaced)
-    const wasReady = slot.ready;
-    this.forget(slot);
-    if (this.starting === 0) for (const w of this.readyWaiters.splice(0)) w();
     const batch = slot.batch;
     const running = batch ? this.runningJob(slot, batch) : undefined;
     this.onWorkerExit?.({ slot: slot.index, exitCode, ...(slot.lastError ? { error: slot.lastError } : {}), task: !!running, ...(slot.bundle ? { bundle: slot.bundle } : {}) });
@@ -526,22 +405,6 @@ export class TaskPool {
       // The others did not crash it (as far as can be told): queued again, once.
       this.requeueBatch(slot, batch, (job) => (job.requeued ? message(job) : undefined));
     }
-    // A worker that never became ready is broken (e.g. its module fails to
-    // load); back off instead of respawning in a tight loop.
-    if (wasReady) {
-      this.ensureSpare();
-      this.pump();
-      return;
-    }
-    this.respawnDelayMs = Math.min(Math.max(this.respawnDelayMs * 2, BROKEN_WORKER_RESTART_MS), 30_000);
-    if (this.respawnTimer) return;
-    this.respawnTimer = setTimeout(() => {
-      this.respawnTimer = undefined;
-      if (this.closed) return;
-      this.ensureSpare();
-      this.pump();
-    }, this.respawnDelayMs);
-    this.respawnTimer.unref();
   }
 
   /** The task of `batch` the worker runs now, if any (and not finished here already). */
@@ -574,33 +437,6 @@ export class TaskPool {
       again.push(job);
     }
     if (again.length > 0) this.queue = again.concat(this.queue);
-  }
-
-  /** Take a worker out of every index (it is stopping or gone). */
-  private forget(slot: Slot): void {
-    if (!this.workers.delete(slot)) return;
-    if (!slot.ready) this.starting--;
-    const spare = this.spares.indexOf(slot);
-    if (spare >= 0) this.spares.splice(spare, 1);
-    const list = slot.bundle !== undefined ? this.idle.get(slot.bundle) : undefined;
-    const i = list?.indexOf(slot) ?? -1;
-    if (i >= 0) {
-      list!.splice(i, 1);
-      if (list!.length === 0) this.idle.delete(slot.bundle!);
-    }
-  }
-
-  /** Stop a worker on purpose (killed mid-task, timed out, reaped). */
-  private retire(slot: Slot): void {
-    slot.retired = true;
-    this.forget(slot);
-    void slot.worker.terminate();
-  }
-
-  /** Keep a spare starting or ready, within maxWorkers, so a replaced worker's slot is quickly usable. */
-  private ensureSpare(): void {
-    if (this.closed || this.spares.length + this.starting > 0 || this.workers.size >= this.maxWorkers) return;
-    this.spawn();
   }
 
   private isStarted(job: Job): boolean {
@@ -636,7 +472,7 @@ export class TaskPool {
     if (batch.holdTimer) {
       // tests/demos only: a slowed task's worker is already idle; only the hold keeps the slot.
       this.release(slot);
-      this.becameIdle(slot);
+      this.workers.idled(slot);
       this.pump();
       return true;
     }
@@ -680,7 +516,7 @@ export class TaskPool {
   /** The task overran its timeout: stop its worker, name the operator it was in, fail it. */
   private timeOut(slot: Slot, batch: Batch, job: Job, timeoutMs: number): void {
     const nodeId = slot.probe[PROBE_NODE]!;
-    const label = nodeId >= 0 ? this.labels.get(job.task.bundle.hash)?.[nodeId] : undefined;
+    const label = nodeId >= 0 ? this.workers.label(job.task.bundle.hash, nodeId) : undefined;
     const operator = nodeId < 0 ? `the task's input handling (node ${job.task.nodeId})` : label ? `${label} (node ${nodeId})` : `node ${nodeId}`;
     this.onTaskTimeout?.({ slot: slot.index, operator, timeoutMs });
     this.finish(job, {
@@ -697,8 +533,8 @@ export class TaskPool {
   /** Stop a worker mid-batch and start a fresh spare in its place; its batch's unfinished tasks are queued again. */
   private replace(slot: Slot, batch: Batch): void {
     this.requeueBatch(slot, batch);
-    this.retire(slot);
-    this.ensureSpare();
+    this.workers.retire(slot);
+    this.workers.ensureSpare();
     this.pump();
   }
 
@@ -738,7 +574,7 @@ export class TaskPool {
     let waiting = 0;
     for (let i = 0; i < this.queue.length && free > 0; ) {
       const first = this.queue[i]!;
-      const slot = this.takeWorker(first.task.bundle);
+      const slot = this.workers.take(first.task.bundle);
       if (!slot) {
         waiting++;
         i++;
@@ -750,10 +586,7 @@ export class TaskPool {
       this.dispatch(slot, jobs);
       free--;
     }
-    for (let need = waiting - this.starting; need > 0; need--) {
-      if (this.workers.size >= this.maxWorkers && !this.evictIdle()) break;
-      this.spawn();
-    }
+    this.workers.startFor(waiting);
   }
 
   /** Remove from the queue, from index `from` on, up to `size` tasks of bundle `hash`, in order. */
@@ -769,58 +602,6 @@ export class TaskPool {
     for (; i < this.queue.length; i++) rest.push(this.queue[i]!);
     this.queue = rest;
     return jobs;
-  }
-
-  private takeWorker(bundle: PoolBundle): Slot | undefined {
-    const list = this.idle.get(bundle.hash);
-    if (list && list.length > 0) {
-      const slot = list.pop()!;
-      if (list.length === 0) this.idle.delete(bundle.hash);
-      return slot;
-    }
-    const spare = this.spares.pop();
-    if (!spare) return undefined;
-    spare.bundle = bundle.hash;
-    spare.source = bundle.source;
-    return spare;
-  }
-
-  /** Stop the least recently used idle bound worker; false when there is none. */
-  private evictIdle(): boolean {
-    let oldest: Slot | undefined;
-    for (const list of this.idle.values()) {
-      const first = list[0];
-      if (first && (!oldest || first.idleSince < oldest.idleSince)) oldest = first;
-    }
-    if (!oldest) return false;
-    this.retire(oldest);
-    return true;
-  }
-
-  /**
-   * Every IDLE_CHECK_MS: stop bound workers idle past idleTimeoutMs, and idle
-   * workers whose event loop stayed busy since the last check — job code they
-   * run between tasks (a timer it scheduled), burning a core.
-   */
-  private checkIdle(): void {
-    if (this.closed) return;
-    const now = performance.now();
-    for (const list of [...this.idle.values()]) {
-      for (const slot of [...list]) {
-        if (this.idleTimeoutMs > 0 && now - slot.idleSince >= this.idleTimeoutMs) {
-          this.retire(slot);
-          continue;
-        }
-        const elu = slot.worker.performance.eventLoopUtilization();
-        const since = slot.elu ? slot.worker.performance.eventLoopUtilization(elu, slot.elu) : undefined;
-        slot.elu = elu;
-        if (since && since.utilization >= BUSY_IDLE_UTILIZATION) {
-          this.onBusyIdleWorker?.({ slot: slot.index, bundle: slot.bundle!, source: slot.source ?? slot.bundle! });
-          this.retire(slot);
-        }
-      }
-    }
-    this.pump();
   }
 
   private dispatch(slot: Slot, jobs: Job[]): void {
@@ -859,7 +640,7 @@ export class TaskPool {
       // Only a bug (e.g. an input buffer detached twice) gets here.
       for (const job of jobs) this.finish(job, { kind: 'failed', message: `cannot hand the task to a worker: ${(e as Error).message}`, queueMs: 0 });
       this.release(slot);
-      this.becameIdle(slot);
+      this.workers.idled(slot);
       return;
     }
     this.watchTimeout(slot, batch);

@@ -42,6 +42,13 @@
  * ack) is answered `duplicate` instead of storing it twice. Records without
  * the field (written before it existed) recover with no dedupe state.
  *
+ * Several receivers share the bucket (README "Several receivers"): each
+ * writes only under its own `<receiver>` token, and any of them reads another's
+ * entries on two occasions — the scheduler asks for the share of a batch of a
+ * receiver it judged gone (`readShare`), and a pusher session failing over from
+ * another receiver has that receiver's stored seqs of the session read
+ * (`readSessionRanges`) before its first message is accepted here.
+ *
  * It must never: report a block as logged before the KV confirmed the put.
  */
 import { errorMessage, UnavailableError } from '../../lib/errors.js';
@@ -63,6 +70,8 @@ export interface WalKv {
   entries(filter: string): Promise<Array<{ key: string; value: Uint8Array }>>;
   /** Remove every key matching `filter`, leaving no marker behind. */
   purge(filter: string): Promise<void>;
+  /** Every key matching `filter` (values not read). Absent: orphans of other receivers are not purged. */
+  listKeys?(filter: string): Promise<string[]>;
 }
 
 export interface LoggedBlock extends StoredBlockRef {
@@ -281,6 +290,79 @@ export class AllocationLog {
     }
     if (corrupt > 0) this.log.error({ corrupt, bucket: this.opts.bucket }, 'write-ahead log: records skipped as undecodable');
     return out.sort((a, b) => (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0));
+  }
+
+  /**
+   * Purge the entries of other receivers whose newest logged batch is at or before `horizonMs` (a receiver id
+   * that is gone for good — a replaced pod's name — would otherwise leave its last retainBatches of blocks in the
+   * bucket forever; a live receiver purges its own). Best-effort, at start; returns the receiver tokens purged.
+   */
+  async purgeOrphans(horizonMs: number): Promise<string[]> {
+    if (!this.kv.listKeys) return [];
+    const newest = new Map<string, number>();
+    for (const key of await this.kv.listKeys('blk.>')) {
+      // blk.<receiver>.<stream>.<batchTimeMs>.<incarnation>-<n>
+      const parts = key.split('.');
+      if (parts.length !== 5 || parts[1] === this.recv) continue;
+      const t = Number(parts[3]);
+      if (Number.isFinite(t)) newest.set(parts[1]!, Math.max(newest.get(parts[1]!) ?? 0, t));
+    }
+    const purged: string[] = [];
+    for (const [recv, t] of newest) {
+      if (t > horizonMs) continue;
+      await this.kv.purge(`blk.${recv}.>`);
+      await this.kv.purge(`ann.${recv}.*`);
+      purged.push(recv);
+    }
+    if (purged.length > 0) {
+      this.log.info({ receivers: purged, horizonMs, bucket: this.opts.bucket }, 'write-ahead log: purged the entries of receivers that logged nothing within the retention window (gone for good)');
+    }
+    return purged;
+  }
+
+  /**
+   * Another receiver's logged blocks of one batch (its share, as it acked it), in block id order.
+   * Final only when that receiver is gone (its log no longer grows): the caller decides that.
+   */
+  async readShare(receiverId: string, stream: string, batchTimeMs: number): Promise<StoredBlockRef[]> {
+    const entries = await this.readEntries(`blk.${kvToken(receiverId)}.${kvToken(stream)}.${batchTimeMs}.>`);
+    const out: StoredBlockRef[] = [];
+    for (const { key, value } of entries) {
+      const b = this.decodeBlock(key, value);
+      if (b && b.stream === stream && b.batchTimeMs === batchTimeMs) out.push({ blockId: b.blockId, records: b.records, bytes: b.bytes, executorIds: b.executorIds });
+    }
+    return out.sort((a, b) => (a.blockId < b.blockId ? -1 : a.blockId > b.blockId ? 1 : 0));
+  }
+
+  /** The seq ranges of one pusher session that another receiver logged as stored for `stream` (within its retention). */
+  async readSessionRanges(receiverId: string, stream: string, sessionId: string): Promise<PushRange[]> {
+    const entries = await this.readEntries(`blk.${kvToken(receiverId)}.${kvToken(stream)}.>`);
+    const out: PushRange[] = [];
+    for (const { key, value } of entries) {
+      const b = this.decodeBlock(key, value);
+      if (!b || b.stream !== stream || !b.pushes) continue;
+      for (const r of b.pushes) if (r[0] === sessionId) out.push(r as PushRange);
+    }
+    return out;
+  }
+
+  private async readEntries(filter: string): Promise<Array<{ key: string; value: Uint8Array }>> {
+    try {
+      return await this.kv.entries(filter);
+    } catch (e) {
+      throw new UnavailableError(`cannot read the receivers' write-ahead log (JetStream KV bucket "${this.opts.bucket}"): ${errorMessage(e)}`, { cause: e });
+    }
+  }
+
+  private decodeBlock(key: string, value: Uint8Array): z.infer<typeof blockRecordSchema> | undefined {
+    let raw: unknown;
+    try {
+      raw = unpackValue<unknown>(value);
+    } catch (e) {
+      rejectInput(`kv:${this.opts.bucket}`, `write-ahead log record ${key} is not MessagePack: ${errorMessage(e)}`, this.log);
+      return undefined;
+    }
+    return checkInput(blockRecordSchema, raw, `kv:${this.opts.bucket}`, this.log);
   }
 
   private streamLog(stream: string): StreamLog {

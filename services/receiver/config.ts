@@ -1,4 +1,5 @@
 /** Receiver options. Flags/env per lib/config (e.g. --block-interval / RIVULET_BLOCK_INTERVAL). */
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { bytes, commonOptions, duration, int } from '../../lib/config/index.js';
 import { nameSchema } from '../../lib/names.js';
@@ -7,8 +8,18 @@ export const receiverConfigSchema = z
   .object({
     ...commonOptions,
     port: int(7070, 0, 65535),
-    /** Identity in logs and block ids. */
-    receiverId: nameSchema.default('receiver-0'),
+    /**
+     * Identity in logs, block ids, write-ahead log keys and heartbeats; unique among receivers and stable across
+     * a receiver's restarts (the chart: the StatefulSet pod name). Default: the host name.
+     */
+    receiverId: nameSchema.default(hostname().slice(0, 128) || 'receiver-0'),
+    /** How often this receiver announces itself on NATS `rivulet.receiver.heartbeat.<id>` (the scheduler waits for the shares of live receivers). */
+    receiverHeartbeatInterval: duration('250ms'),
+    /**
+     * A receiver silent this long is gone (for the other receivers: it no longer counts in the rate-limit split;
+     * must match the scheduler's receiverTimeout).
+     */
+    receiverTimeout: duration('1s'),
     /** A block is cut from each stream's buffered records every block interval. */
     blockInterval: duration('200ms'),
     /** Must equal the scheduler's; a multiple of blockInterval. */

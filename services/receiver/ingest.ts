@@ -65,7 +65,7 @@ import { BatchTracker, type BatchLookup } from './batch-tracker.js';
 import { BlockGenerator, type SealedBlock } from './block-generator.js';
 import type { BlockReplicator } from './block-replicator.js';
 import type { AllocationLog, RecoveredStream } from './allocation-log.js';
-import { PushDedupe, pushRanges } from './push-dedupe.js';
+import { PushDedupe, pushRanges, type PushRange } from './push-dedupe.js';
 import { IngestRateLimiter } from './rate-limiter.js';
 import { instruments } from '../../lib/telemetry/metrics.js';
 import { Attr, failSpan, tracer } from '../../lib/telemetry/tracing.js';
@@ -151,6 +151,10 @@ interface StreamState {
   /** Pushes paced by the rate limit, in admission order. */
   held: HeldPush[];
   heldTimer: TimerHandle | undefined;
+  /** Records acked (stored) since the stream's state was made, for the receiver heartbeat's rates. */
+  ackedRecords: number;
+  /** The earliest batch recovered from the write-ahead log (an earlier process acked records in it), if any. */
+  firstRecoveredMs: number | undefined;
 }
 
 type Lifecycle = 'running' | 'draining' | 'stopped';
@@ -266,6 +270,8 @@ export class Ingest {
   private readonly inputSpans = new Map<string, Span>();
   private readonly limiter: IngestRateLimiter;
   private readonly dedupe: PushDedupe<Waiter>;
+  /** Called when a stream's block generator starts (main.ts heartbeats at once: the scheduler learns its first batch). */
+  onStreamStarted: (() => void) | undefined;
 
   constructor(private readonly opts: IngestOptions) {
     if (!/^[A-Za-z0-9_-]+$/.test(opts.incarnation)) throw new RangeError(`incarnation '${opts.incarnation}' must be a NATS-safe token`);
@@ -285,6 +291,29 @@ export class Ingest {
       state.heldTimer = undefined;
       this.releaseHeld(state, this.opts.clock.now());
     }
+  }
+
+  /**
+   * Per stream with a running generator: the first batch this receiver owns (the scheduler waits
+   * for this receiver's share of a batch only from then on) and the records acked so far (a counter).
+   */
+  streamsSummary(): Array<{ stream: string; firstBatchTimeMs: number; ackedRecords: number }> {
+    const out: Array<{ stream: string; firstBatchTimeMs: number; ackedRecords: number }> = [];
+    for (const state of this.streams.values()) {
+      if (!state.generator?.running) continue;
+      // A restarted receiver holds (in its log) what its previous process acked: it owns those batches too.
+      const first = Math.min(state.generator.firstBatchTimeMs, state.firstRecoveredMs ?? Number.POSITIVE_INFINITY);
+      out.push({ stream: state.stream, firstBatchTimeMs: first, ackedRecords: state.ackedRecords });
+    }
+    return out;
+  }
+
+  /**
+   * A pusher session failing over from another receiver: the seqs that receiver logged as stored
+   * (read from its write-ahead log) are remembered here as stored, so a retry of one is acked `duplicate`.
+   */
+  adoptSessionRanges(stream: string, ranges: readonly PushRange[]): void {
+    if (ranges.length > 0) this.dedupe.restore(stream, ranges, this.opts.clock.now());
   }
 
   /** The rate limit now enforced on a stream (records/s), if any. */
@@ -376,6 +405,7 @@ export class Ingest {
       if (state.generator || state.tracker.pendingBatches > 0) throw new Error(`cannot recover stream '${r.stream}': it is already receiving`);
       let records = 0;
       let reannounced = 0;
+      if (r.batches.length > 0) state.firstRecoveredMs = Math.min(state.firstRecoveredMs ?? Number.POSITIVE_INFINITY, r.batches[0]!.batchTimeMs);
       for (const b of r.batches) {
         const announced = r.lastAnnouncedMs !== undefined && b.batchTimeMs <= r.lastAnnouncedMs;
         if (!announced) reannounced++;
@@ -553,6 +583,8 @@ export class Ingest {
         lastClosedMs: undefined,
         held: [],
         heldTimer: undefined,
+        ackedRecords: 0,
+        firstRecoveredMs: undefined,
       };
       this.streams.set(stream, state);
     }
@@ -580,6 +612,7 @@ export class Ingest {
     );
     state.generator = gen;
     gen.start();
+    this.onStreamStarted?.();
     this.log.debug({ stream: state.stream, firstBatchTimeMs: gen.firstBatchTimeMs }, 'cutting blocks for stream');
   }
 
@@ -646,6 +679,7 @@ export class Ingest {
     m.receiverRecords.add(block.records, { [Attr.STREAM]: state.stream, 'rivulet.outcome': stored ? 'acked' : 'rejected' });
     if (stored) m.receiverBlocks.add(1, { [Attr.STREAM]: state.stream });
     if (executorIds && executorIds.length > 0) {
+      state.ackedRecords += block.records;
       for (const ref of block.pushes) {
         this.release(ref, { ack: { seq: ref.seq, count: ref.count, blockId: block.blockId, batchTimeMs: block.batchTimeMs } });
       }

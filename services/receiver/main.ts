@@ -17,7 +17,7 @@ import { startServer } from '../../lib/grpc/server.js';
 import { SchedulerEndpoints } from '../../lib/grpc/scheduler-endpoints.js';
 import { connectNats, publish, subscribe } from '../../lib/nats/connection.js';
 import { subjects } from '../../lib/nats/subjects.js';
-import { executorLostSchema, heartbeatSchema, rateLimitsSchema, streamsSchema } from '../../lib/nats/schemas.js';
+import { batchReadySchema, executorLostSchema, heartbeatSchema, rateLimitsSchema, receiverHeartbeatSchema, streamsSchema } from '../../lib/nats/schemas.js';
 import { rivuletV1 } from '../../lib/proto/index.js';
 import type { ListStreamsRequest } from '../../lib/proto/gen/rivulet/v1/ListStreamsRequest.js';
 import type { ListStreamsResponse__Output } from '../../lib/proto/gen/rivulet/v1/ListStreamsResponse.js';
@@ -30,7 +30,8 @@ import { ExecutorDirectory } from './executor-directory.js';
 import { Ingest } from './ingest.js';
 import { PushQuotas, peerAddressKey, type ClientKeyOf } from './quotas.js';
 import { principalOf } from '../../lib/security/authenticate.js';
-import { ReceiverServer } from './server.js';
+import { ReceiverPeers } from './receiver-peers.js';
+import { ReceiverServer, type ReceiverShares } from './server.js';
 import { StreamRegistry } from './stream-registry.js';
 import { JetStreamWalKv } from './wal-kv.js';
 
@@ -79,7 +80,8 @@ await runService('receiver', receiverConfigSchema, async (config, log) => {
     retainBatches: config.retainBatches,
     clock,
     replicator,
-    announce: (msg) => publish(nc, subjects.batchReady(msg.stream), msg),
+    // This receiver's share; the scheduler merges every live receiver's (receiver-tracker.ts).
+    announce: (msg) => publish(nc, subjects.batchReady(msg.stream), { ...msg, receiverId: config.receiverId }),
     log,
     onBackpressure: (paused) => server.setPaused(paused),
     wal,
@@ -91,6 +93,8 @@ await runService('receiver', receiverConfigSchema, async (config, log) => {
   // GetBatchBlocks answers for them (the scheduler keeps asking for a batch it waits on).
   const boundary = Math.floor(clock.now() / config.batchInterval) * config.batchInterval;
   ingest.recover(await wal.recover(boundary - config.retainBatches * config.batchInterval));
+  // Receivers gone for good (a replaced pod's name) left their last entries: nobody needs them past the window.
+  wal.purgeOrphans(boundary - config.retainBatches * config.batchInterval).catch((err: unknown) => log.warn({ err: String(err) }, 'could not purge old receivers\' write-ahead log entries; tried again at the next start'));
 
   // One address or several (a leader and standbys): ListStreams goes to the leader.
   const scheduler = new SchedulerEndpoints(config.schedulerAddress);
@@ -121,7 +125,26 @@ await runService('receiver', receiverConfigSchema, async (config, log) => {
     clientPushRate: config.clientPushRate,
     clock,
   });
-  const server = new ReceiverServer({ ingest, streams: registry, maxMessageBytes: config.maxMessageBytes, quotas, clientKey: quotaKey, log });
+  const peers = new ReceiverPeers({ selfId: config.receiverId, timeoutMs: config.receiverTimeout, retainBatches: config.retainBatches });
+  // Backpressure's rate is the stream's, shared by every live receiver: each admits its share.
+  let lastLimits: ReadonlyArray<{ stream: string; recordsPerSecond: number }> = [];
+  const applyLimits = () => {
+    const n = peers.liveCount(clock.now());
+    ingest.setRateLimits(n === 1 ? lastLimits : lastLimits.map((l) => ({ stream: l.stream, recordsPerSecond: l.recordsPerSecond / n })));
+  };
+  const shares: ReceiverShares = {
+    receiverId: config.receiverId,
+    readShare: (receiverId, stream, batchTimeMs) => wal.readShare(receiverId, stream, batchTimeMs),
+    adoptSession: async (stream, sessionId, receiverIds) => {
+      for (const id of receiverIds) {
+        const ranges = await wal.readSessionRanges(id, stream, sessionId);
+        ingest.adoptSessionRanges(stream, ranges);
+        log.info({ stream, sessionId, from: id, ranges: ranges.length }, 'pusher session failed over from another receiver: its stored seqs adopted');
+      }
+    },
+    merged: (stream, batchTimeMs) => peers.mergedOf(stream, batchTimeMs),
+  };
+  const server = new ReceiverServer({ ingest, streams: registry, maxMessageBytes: config.maxMessageBytes, quotas, clientKey: quotaKey, shares, log });
 
   const subs = [
     subscribe(nc, subjects.heartbeatAll, heartbeatSchema, (hb) => {
@@ -133,7 +156,14 @@ await runService('receiver', receiverConfigSchema, async (config, log) => {
       putter.peerLost(m.executorId);
     }, log),
     subscribe(nc, subjects.streams, streamsSchema, (m) => registry.apply({ streams: m.streams, batchIntervalMs: m.batchIntervalMs }, 'nats'), log),
-    subscribe(nc, subjects.rateLimits, rateLimitsSchema, (m) => ingest.setRateLimits(m.limits), log),
+    subscribe(nc, subjects.rateLimits, rateLimitsSchema, (m) => {
+      lastLimits = m.limits;
+      applyLimits();
+    }, log),
+    subscribe(nc, subjects.receiverHeartbeatAll, receiverHeartbeatSchema, (m) => {
+      if (peers.observe(m.receiverId, clock.now())) applyLimits();
+    }, log),
+    subscribe(nc, subjects.batchInputsAll, batchReadySchema, (m) => peers.mergedSeen(m.stream, m.batchTimeMs, m.blocks), log),
   ];
 
   const tokenFollower = await followTokens(nc, log, { replicas: config.natsReplicas, raise: false });
@@ -141,11 +171,42 @@ await runService('receiver', receiverConfigSchema, async (config, log) => {
     { host: config.host, port: config.port, advertiseAddress: config.advertiseAddress, maxMessageBytes: config.maxMessageBytes, log },
     (s) => s.addService(rivuletV1.Receiver.service, server.handlers()),
   );
+  // Announce ourselves before serving (the scheduler must wait for our share of a batch before any push of it is acked
+  // here), then every receiverHeartbeatInterval: where we serve, each stream's first batch, and acked records/s.
+  // Acked counts sampled at each heartbeat, per stream: the rate is taken over the last second or more (acks come a
+  // block at a time, so one heartbeat interval alone swings between 0 and several times the mean).
+  const RATE_WINDOW_MS = Math.max(1000, 2 * config.blockInterval);
+  let samples = new Map<string, Array<{ records: number; atMs: number }>>();
+  const heartbeat = () => {
+    const now = clock.now();
+    const next = new Map<string, Array<{ records: number; atMs: number }>>();
+    const streams = ingest.streamsSummary().map((st) => {
+      const list = samples.get(st.stream) ?? [];
+      while (list.length > 1 && list[1]!.atMs <= now - RATE_WINDOW_MS) list.shift();
+      const from = list[0];
+      const rate = from && now > from.atMs ? ((st.ackedRecords - from.records) * 1000) / (now - from.atMs) : 0;
+      list.push({ records: st.ackedRecords, atMs: now });
+      next.set(st.stream, list);
+      return { stream: st.stream, firstBatchTimeMs: st.firstBatchTimeMs, recordsPerSecond: Math.max(0, rate) };
+    });
+    samples = next;
+    try {
+      publish(nc, subjects.receiverHeartbeat(config.receiverId), { receiverId: config.receiverId, incarnation, address: started.address, sentAtMs: now, streams });
+    } catch (err) {
+      log.warn({ err: String(err) }, 'could not publish the receiver heartbeat');
+    }
+    if (peers.expire(now)) applyLimits();
+  };
+  heartbeat();
+  const heartbeatTimer = setInterval(heartbeat, config.receiverHeartbeatInterval);
+  // A new stream's generator: tell the scheduler its first batch before any push of it can be acked.
+  ingest.onStreamStarted = heartbeat;
   started.health.set('SERVING');
   log.info(
     {
       receiverId: config.receiverId,
       incarnation,
+      address: started.address,
       walBucket: config.walBucket,
       blockIntervalMs: config.blockInterval,
       batchIntervalMs: config.batchInterval,
@@ -167,6 +228,7 @@ await runService('receiver', receiverConfigSchema, async (config, log) => {
       await ingest.stop();
       server.endAll(new UnavailableError('receiver is shutting down'));
       await started.shutdown(2000);
+      clearInterval(heartbeatTimer);
       for (const s of subs) s.unsubscribe();
       tokenFollower.stop();
       await nc.drain().catch((err: unknown) => log.warn({ err }, 'NATS drain failed'));

@@ -30,6 +30,24 @@ import type { PushRequest__Output } from '../../lib/proto/gen/rivulet/v1/PushReq
 import type { PushResponse } from '../../lib/proto/gen/rivulet/v1/PushResponse.js';
 import type { AckInfo, Ingest, PushSession, PushSink } from './ingest.js';
 
+/**
+ * The other receivers' shares (README "Several receivers"): read from their
+ * write-ahead logs, and the scheduler's merged lists (receiver-peers.ts).
+ */
+export interface ReceiverShares {
+  /** This receiver's id (PushOpened.receiver_id; GetBatchBlocks' receiver_id names it or another). */
+  readonly receiverId: string;
+  /** Another receiver's logged blocks of a batch. */
+  readShare(receiverId: string, stream: string, batchTimeMs: number): Promise<Array<{ blockId: string; records: number; bytes: number; executorIds: string[] }>>;
+  /** Remember here the seqs of `sessionId` those receivers logged as stored (a pusher failing over). */
+  adoptSession(stream: string, sessionId: string, receiverIds: readonly string[]): Promise<void>;
+  /** The merged list of a batch, once the scheduler published it. */
+  merged(stream: string, batchTimeMs: number): Array<{ blockId: string; records: number; bytes: number; executorIds: string[] }> | undefined;
+}
+
+/** Most previous receivers one PushOpen may name. */
+const MAX_PREVIOUS_RECEIVERS = 16;
+
 /** What the server needs from the StreamRegistry. */
 export interface StreamGate {
   ensureActive(stream: string): Promise<void>;
@@ -44,6 +62,8 @@ export interface ReceiverServerOptions {
   quotas?: PushQuotas;
   /** Who a call's client is, for its quotas. @default peerAddressKey */
   clientKey?: ClientKeyOf;
+  /** Several receivers; absent (unit tests): GetBatchBlocks answers this receiver's own share only. */
+  shares?: ReceiverShares;
   log: Logger;
 }
 
@@ -77,13 +97,25 @@ export class ReceiverServer {
         try {
           const stream = checkName('GetBatchBlocks stream', call.request.stream);
           const batchTimeMs = Number(call.request.batchTimeMs);
-          const found = this.opts.ingest.getBatchBlocks(stream, batchTimeMs);
-          callback(null, {
-            stream,
-            batchTimeMs,
-            complete: found.complete,
-            blocks: found.blocks.map((b) => ({ blockId: b.blockId, stream, records: b.records, bytes: b.bytes, executorIds: b.executorIds })),
-          });
+          const whose = call.request.receiverId;
+          if (whose) checkName('GetBatchBlocks receiver_id', whose);
+          const answer = (found: { complete: boolean; blocks: Array<{ blockId: string; records: number; bytes: number; executorIds: string[] }> }) =>
+            callback(null, {
+              stream,
+              batchTimeMs,
+              complete: found.complete,
+              blocks: found.blocks.map((b) => ({ blockId: b.blockId, stream, records: b.records, bytes: b.bytes, executorIds: b.executorIds })),
+            });
+          const shares = this.opts.shares;
+          if (call.request.merged) {
+            const blocks = shares?.merged(stream, batchTimeMs);
+            return answer(blocks ? { complete: true, blocks } : shares ? { complete: false, blocks: [] } : this.opts.ingest.getBatchBlocks(stream, batchTimeMs));
+          }
+          if (!whose || !shares || whose === shares.receiverId) return answer(this.opts.ingest.getBatchBlocks(stream, batchTimeMs));
+          shares.readShare(whose, stream, batchTimeMs).then(
+            (blocks) => answer({ complete: true, blocks }),
+            (err: unknown) => callback(toServiceError(err)),
+          );
         } catch (err) {
           callback(toServiceError(err));
         }
@@ -223,13 +255,26 @@ class PushCall implements PushSink {
       this.fail(new UnavailableError('receiver is shutting down'));
       return;
     }
+    const shares = this.server.opts.shares;
+    const previous = (req.open.previousReceiverIds ?? []).filter((id) => id !== shares?.receiverId);
+    try {
+      if (previous.length > MAX_PREVIOUS_RECEIVERS) throw new InvalidArgumentError(`open.previous_receiver_ids names ${previous.length} receivers, over ${MAX_PREVIOUS_RECEIVERS}`);
+      for (const id of previous) checkName('open.previous_receiver_ids', id);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
     this.stream = stream;
     this.state = 'opening';
     this.applyFlow();
-    this.server.opts.streams.ensureActive(stream).then(
-      () => this.opened(req.open!.clientId, sessionId),
-      (err) => this.fail(err),
-    );
+    this.server.opts.streams
+      .ensureActive(stream)
+      // A session failing over: what the receivers it used before stored is known before its first message is.
+      .then(() => (shares && sessionId !== undefined && previous.length > 0 ? shares.adoptSession(stream, sessionId, previous) : undefined))
+      .then(
+        () => this.opened(req.open!.clientId, sessionId),
+        (err) => this.fail(err),
+      );
   }
 
   private opened(clientId: string, sessionId: string | undefined): void {
@@ -244,7 +289,12 @@ class PushCall implements PushSink {
     this.state = 'open';
     this.server.opts.log.debug({ stream: this.stream, clientId, sessionId }, 'push call opened');
     this.call.write({
-      opened: { stream: this.stream, batchIntervalMs: this.server.opts.ingest.batchIntervalMs, maxMessageBytes: this.server.opts.maxMessageBytes },
+      opened: {
+        stream: this.stream,
+        batchIntervalMs: this.server.opts.ingest.batchIntervalMs,
+        maxMessageBytes: this.server.opts.maxMessageBytes,
+        receiverId: this.server.opts.shares?.receiverId ?? '',
+      },
     });
     const early = this.early;
     this.early = [];

@@ -56,6 +56,12 @@ export class JetStreamWalKv implements WalKv {
     await this.nats.request(() => this.kv.put(key, value), this.timeoutMs);
   }
 
+  async listKeys(filter: string): Promise<string[]> {
+    const keys: string[] = [];
+    for await (const k of await this.kv.keys(filter)) keys.push(k);
+    return keys;
+  }
+
   async entries(filter: string): Promise<Array<{ key: string; value: Uint8Array }>> {
     const keys: string[] = [];
     for await (const k of await this.kv.keys(filter)) keys.push(k);

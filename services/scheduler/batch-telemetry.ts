@@ -30,6 +30,17 @@ export function rememberInputTrace(blocks: object): void {
   if (hasSpan(ctx)) inputTraces.set(blocks, ctx);
 }
 
+/** A merged block list (several receivers' shares) continues the trace of the first share that carried one. */
+export function inheritInputTrace(shares: readonly object[], merged: object): void {
+  for (const s of shares) {
+    const ctx = inputTraces.get(s);
+    if (ctx) {
+      inputTraces.set(merged, ctx);
+      return;
+    }
+  }
+}
+
 interface RunTrace {
   span: Span;
   ctx: Context;

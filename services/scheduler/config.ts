@@ -33,6 +33,13 @@ export const schedulerConfigSchema = z.object({
   leaseRenewInterval: duration('0ms'),
   /** How long after a batch time to wait for the receiver's batch.ready before asking it over gRPC. */
   batchReadyTimeout: duration('500ms'),
+  /** Receivers heartbeat this often (match the receivers' receiverHeartbeatInterval); a starting scheduler waits 1.5 of them before completing a batch. */
+  receiverHeartbeatInterval: duration('250ms'),
+  /**
+   * A receiver silent this long is gone: a batch no longer waits for its share, which is then read from its
+   * write-ahead log (receiver-tracker.ts). Until then, its share of a batch is waited for (a batch is late by up to this).
+   */
+  receiverTimeout: duration('1s'),
   /** Attempts per task before its batch (and job) fails. */
   maxTaskAttempts: int(4, 1, 100),
   /**

@@ -5,7 +5,7 @@
  * time (Spark's DAGSchedulerEvent). Asynchronous work never touches state
  * when it resumes; it posts its outcome as one of these.
  */
-import type { BatchReadyMessage, HeartbeatMessage } from '../../lib/nats/subjects.js';
+import type { BatchReadyMessage, HeartbeatMessage, ReceiverHeartbeatMessage } from '../../lib/nats/subjects.js';
 import type { TaskResult__Output } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
 import type { BatchRun, InputBlock, LineageRebuild } from './batch-run.js';
 import type { RestoredBatch } from './cache-registry.js';
@@ -37,6 +37,12 @@ export type SchedulerEvent =
   | { type: 'tick'; batchTimeMs: number }
   | { type: 'batchReady'; msg: BatchReadyMessage }
   | { type: 'inputTimeout'; batchTimeMs: number }
+  /** A silent receiver's health probe answered (receiver-tracker.ts). */
+  | { type: 'receiverProbed'; receiverId: string; incarnation: string; serving: boolean }
+  /** Publish batch.inputs again for batches still unfinished (a NATS outage may have lost it: executors and receivers wait on it). */
+  | { type: 'republishInputs' }
+  /** A receiver's heartbeat (`seenAtMs`/`warm`: replayed from what main.ts heard while this scheduler was a standby). */
+  | { type: 'receiverHeartbeat'; msg: ReceiverHeartbeatMessage; seenAtMs?: number; warm?: boolean }
   // Executors.
   /** `verified`: a claimed restart whose old incarnation no longer answers (scheduler.ts onHeartbeat). */
   | { type: 'heartbeat'; msg: HeartbeatMessage; verified?: boolean }

@@ -44,6 +44,10 @@ interface JobWorker {
   busy: boolean;
   /** Ends the batch in flight with this failure (its worker is being stopped). */
   abort?: (error: string) => void;
+  /** Why it was stopped on purpose (the job ended, the scheduler stops): a batch still waiting for its build gets this. */
+  ended?: string;
+  /** Wakes a batch waiting for the build when the worker is stopped (a stopped build may take its whole timeout to settle). */
+  stopWaiting?: () => void;
   /** Its event-loop utilisation at the last idle check. */
   elu?: EventLoopUtilization;
 }
@@ -86,8 +90,15 @@ export class ForeachRunner {
     const w = this.workers.get(jobId);
     if (!w) return;
     this.workers.delete(jobId);
-    w.abort?.(this.closed ? 'the scheduler is shutting down' : 'the job ended');
+    w.ended = this.closed ? 'the scheduler is shutting down' : 'the job ended';
+    w.abort?.(w.ended);
+    w.stopWaiting?.();
     w.sandbox.terminate();
+  }
+
+  /** A batch of the job is running in its worker now (handed over, not answered yet). */
+  inFlight(jobId: string): boolean {
+    return this.workers.get(jobId)?.abort !== undefined;
   }
 
   close(): void {
@@ -123,11 +134,14 @@ export class ForeachRunner {
     const w = this.workerFor(job);
     w.busy = true; // building counts as busy: a slow build is not job code looping between batches
     try {
-      await w.sandbox.built;
+      await Promise.race([w.sandbox.built, new Promise<void>((resolve) => (w.stopWaiting = resolve))]);
     } catch (e) {
+      if (w.ended) return w.ended;
       this.jobEnded(job.id);
       return `the job's foreachBatch worker could not start: ${(e as Error).message}`;
     }
+    // Ended while it was being built: answered as a batch in flight would be.
+    if (w.ended) return w.ended;
     if (!w.sandbox.alive) return `the job's foreachBatch worker stopped before batch ${batchTimeMs} could run`;
     const seq = ++this.seq;
     const { sandbox } = w;

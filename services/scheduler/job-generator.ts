@@ -237,8 +237,22 @@ export class JobGenerator {
       if (run.batchTimeMs !== t || run.state !== 'WAITING_INPUT') continue;
       for (const s of run.job.graph.streams) if (!run.inputs.has(s)) missing.add(s);
     }
-    const retry = (ms: number) => this.clock.setTimeout(() => this.post({ type: 'inputTimeout', batchTimeMs: t }), ms);
-    for (const stream of missing) {
+    let retrying = false;
+    // One retry per round, however many shares were asked.
+    const retry = (ms: number) => {
+      if (retrying) return;
+      retrying = true;
+      this.clock.setTimeout(() => this.post({ type: 'inputTimeout', batchTimeMs: t }), ms);
+    };
+    for (const stream of missing) this.askInputs(stream, t, retry);
+  }
+
+  /** How a missing input is asked for (the scheduler routes it through its receiver tracker); by default the configured receiver. */
+  askInputs: (stream: string, t: number, retry: (ms: number) => void) => void = (stream, t, retry) => this.askConfiguredReceiver(stream, t, retry);
+
+  /** Ask the configured receiver for the whole batch (one receiver, or none heard yet). */
+  askConfiguredReceiver(stream: string, t: number, retry: (ms: number) => void): void {
+    {
       this.ports.fetchBatchBlocks(stream, t).then(
         (res) => {
           if (res.complete) {
@@ -251,6 +265,27 @@ export class JobGenerator {
         },
       );
     }
+  }
+
+  /**
+   * The final input lists of unfinished batches whose time is at or before `cutoffMs`. Taken from the runs, not
+   * from `readyInputs`: that map forgets a batch READY_HORIZON_BATCHES after its time, and a batch stalled longer
+   * than that (a NATS outage lost its batch.inputs, so executors could not start its planned tasks) is exactly
+   * the one whose list must be published again.
+   */
+  inputsUpTo(cutoffMs: number): Array<{ stream: string; batchTimeMs: number; blocks: InputBlock[] }> {
+    const out: Array<{ stream: string; batchTimeMs: number; blocks: InputBlock[] }> = [];
+    const seen = new Set<string>();
+    for (const run of this.unfinished()) {
+      if (run.batchTimeMs > cutoffMs) continue;
+      for (const [stream, blocks] of run.inputs) {
+        const key = inputKey(stream, run.batchTimeMs);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        out.push({ stream, batchTimeMs: run.batchTimeMs, blocks });
+      }
+    }
+    return out;
   }
 
   /** A run finished (committed or failed): out of its job's queue, into its history. */

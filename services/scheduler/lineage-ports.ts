@@ -10,7 +10,7 @@ import type { BatchRun } from './batch-run.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { checkpointBatchOf } from '../../lib/checkpoint/store.js';
 import { errorMessage } from '../../lib/errors.js';
-import { unary } from '../../lib/grpc/client.js';
+import { dial, unary } from '../../lib/grpc/client.js';
 import type { Logger } from '../../lib/log.js';
 import type { BlobStore } from '../../lib/nats/blob-store.js';
 import { natsConnectionInfo, publish } from '../../lib/nats/connection.js';
@@ -45,6 +45,13 @@ export interface PortDeps {
 }
 
 export function schedulerPorts(d: PortDeps): SchedulerPorts {
+  // One channel per receiver address the tracker asks (several receivers; few, and they live as long as the term).
+  const receivers = new Map<string, ReceiverClient>();
+  const receiverAt = (address: string): ReceiverClient => {
+    let c = receivers.get(address);
+    if (!c) receivers.set(address, (c = dial.receiver(address)));
+    return c;
+  };
   const { lineage, log } = d;
   /** Fire-and-forget: where pieces now live. */
   const recordLocations = (what: string, locations: Location[]): void => {
@@ -168,8 +175,9 @@ export function schedulerPorts(d: PortDeps): SchedulerPorts {
         log.warn({ err: errorMessage(err) }, 'lineage RemoveExecutor failed'),
       );
     },
-    fetchBatchBlocks: async (stream, batchTimeMs) => {
-      const res = await unary(d.receiver, d.receiver.getBatchBlocks, { stream, batchTimeMs }, { timeoutMs: 2000 });
+    fetchBatchBlocks: async (stream, batchTimeMs, target) => {
+      const client = target ? receiverAt(target.address) : d.receiver;
+      const res = await unary(client, client.getBatchBlocks, { stream, batchTimeMs, receiverId: target?.receiverId ?? '' }, { timeoutMs: 2000 });
       return {
         complete: res.complete,
         blocks: res.blocks.map((b) => ({ blockId: b.blockId, records: b.records, bytes: Number(b.bytes), executorIds: b.executorIds })),
@@ -178,6 +186,17 @@ export function schedulerPorts(d: PortDeps): SchedulerPorts {
     publishBatchCompleted: (msg) => publish(d.nc, subjects.batchCompleted(msg.jobId), msg),
     publishExecutorLost: (msg) => publish(d.nc, subjects.executorLost(msg.executorId), msg),
     publishStreams: (msg) => publish(d.nc, subjects.streams, msg),
+    publishBatchInputs: (msg) => publish(d.nc, subjects.batchInputs(msg.stream), msg),
+    probeReceiver: async (address, timeoutMs) => {
+      const health = dial.health(address);
+      try {
+        return (await unary(health, health.check, { service: '' }, { timeoutMs })).status === 'SERVING';
+      } catch {
+        return false;
+      } finally {
+        health.close();
+      }
+    },
     publishRateLimits: (msg) => publish(d.nc, subjects.rateLimits, msg),
     natsStatus: () => ({ ...natsConnectionInfo(d.nc), replicas: d.natsReplicas }),
   };

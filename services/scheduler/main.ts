@@ -12,8 +12,8 @@ import { systemClock } from '../../lib/clock.js';
 import { dial } from '../../lib/grpc/client.js';
 import { startServer } from '../../lib/grpc/server.js';
 import { connectNats, subscribe } from '../../lib/nats/connection.js';
-import { subjects } from '../../lib/nats/subjects.js';
-import { batchReadySchema, heartbeatSchema } from '../../lib/nats/schemas.js';
+import { subjects, type ReceiverHeartbeatMessage } from '../../lib/nats/subjects.js';
+import { batchReadySchema, heartbeatSchema, receiverHeartbeatSchema } from '../../lib/nats/schemas.js';
 import { rivuletV1 } from '../../lib/proto/index.js';
 import type { SchedulerHandlers } from '../../lib/proto/gen/rivulet/v1/Scheduler.js';
 import type { SchedulerTestingHandlers } from '../../lib/proto/gen/rivulet/v1/SchedulerTesting.js';
@@ -54,7 +54,11 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
   const replicas = { replicas: config.natsReplicas, log };
   const tokenFollower = await followTokens(nc, log, replicas);
   const tokenAdmin = new TokenAdmin(tokenFollower.kv, security.tokens);
-  const receiver = dial.receiver(config.receiverAddress);
+  // Several receivers: the first address answers when no receiver heartbeat was heard; otherwise each is asked at its own.
+  const receiver = dial.receiver(config.receiverAddress.split(',')[0]!.trim());
+  // Receiver heartbeats are heard also while standing by, so a new leader knows every receiver at once.
+  const listeningSinceMs = Date.now();
+  const receiverSightings = new Map<string, { msg: ReceiverHeartbeatMessage; seenAtMs: number }>();
   const durableOutputs = await openDurableOutputs(
     nc,
     config.outputsStream,
@@ -85,6 +89,19 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
   // Heartbeats and batch announcements go to the scheduler of the term in force.
   const subs = [
     subscribe(nc, subjects.heartbeatAll, heartbeatSchema, (msg) => session?.scheduler.post({ type: 'heartbeat', msg }), log),
+    subscribe(
+      nc,
+      subjects.receiverHeartbeatAll,
+      receiverHeartbeatSchema,
+      (msg) => {
+        receiverSightings.delete(msg.receiverId);
+        receiverSightings.set(msg.receiverId, { msg, seenAtMs: Date.now() });
+        // Bounded: the receivers heard least recently go first (a receiver id is a pod name; they come and go).
+        if (receiverSightings.size > 1000) receiverSightings.delete(receiverSightings.keys().next().value!);
+        session?.scheduler.post({ type: 'receiverHeartbeat', msg });
+      },
+      log,
+    ),
     subscribe(
       nc,
       subjects.batchReadyAll,
@@ -136,6 +153,9 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
           return;
         }
         session = next;
+        // What this process heard of the receivers while standing by; warm once it listened for a heartbeat round and a half.
+        const warm = Date.now() - listeningSinceMs >= 1.5 * config.receiverHeartbeatInterval;
+        for (const { msg, seenAtMs } of receiverSightings.values()) next.scheduler.post({ type: 'receiverHeartbeat', msg, seenAtMs, warm });
         guard.signal = (signal) => next.scheduler.post({ type: 'livenessSignal', signal });
         server.health.set('SERVING', LEADER_HEALTH_SERVICE);
         log.info({ schedulerId, term, jobs: followed.size }, 'leading: jobs resumed, batches running');

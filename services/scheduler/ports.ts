@@ -5,7 +5,7 @@
  * lineage); unit tests pass fakes of this interface. Calls documented as
  * fire-and-forget log their own failures and never throw.
  */
-import type { BatchCompletedMessage, ExecutorLostMessage, RateLimitsMessage, StreamsMessage } from '../../lib/nats/subjects.js';
+import type { BatchCompletedMessage, BatchReadyMessage, ExecutorLostMessage, RateLimitsMessage, StreamsMessage } from '../../lib/nats/subjects.js';
 import type { BatchRun, InputBlock, StageRun } from './batch-run.js';
 import type { ExecutorGateway } from './executor-gateway.js';
 import type { JobRecord } from './job-journal.js';
@@ -62,8 +62,15 @@ export interface SchedulerPorts {
   recordCheckpoint?(dataset: { jobId: string; batchTimeMs: number; nodeId: number }, partition: number, name: string, bytes: number): void;
   /** Fire-and-forget: delete a job's checkpoints of a state node (all of them when `beforeBatchTimeMs` is undefined). */
   deleteCheckpoints?(jobId: string, nodeId: number | undefined, beforeBatchTimeMs: number | undefined): void;
-  /** Ask the receiver for a batch's blocks when batch.ready did not arrive. */
-  fetchBatchBlocks(stream: string, batchTimeMs: number): Promise<{ complete: boolean; blocks: InputBlock[] }>;
+  /**
+   * Ask a receiver for a batch's blocks when batch.ready did not arrive: the configured receiver's own share, or with
+   * `target` the share of `target.receiverId` asked at `target.address` (itself, or a live receiver reading a gone one's log).
+   */
+  fetchBatchBlocks(stream: string, batchTimeMs: number, target?: { receiverId: string; address: string }): Promise<{ complete: boolean; blocks: InputBlock[] }>;
+  /** Whether a receiver's gRPC health answers SERVING within `timeoutMs` (a silent receiver is probed before it is judged gone). */
+  probeReceiver?(address: string, timeoutMs: number): Promise<boolean>;
+  /** Fire-and-forget: a batch's final merged block list (NATS `batch.inputs`), for executors and receivers. */
+  publishBatchInputs?(msg: BatchReadyMessage): void;
   publishBatchCompleted(msg: BatchCompletedMessage): void;
   publishExecutorLost(msg: ExecutorLostMessage): void;
   publishStreams(msg: StreamsMessage): void;

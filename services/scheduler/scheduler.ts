@@ -27,7 +27,7 @@ import { randomBytes } from 'node:crypto';
 import { sourceInputKey } from '../../lib/dstream/graph.js';
 import { planTask } from '../../lib/dstream/planner.js';
 import type { Clock, TimerHandle } from '../../lib/clock.js';
-import { FailedPreconditionError, InvalidArgumentError } from '../../lib/errors.js';
+import { errorMessage, FailedPreconditionError, InvalidArgumentError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { HeartbeatMessage } from '../../lib/nats/subjects.js';
 import type { ClusterStatus } from '../../lib/proto/gen/rivulet/v1/ClusterStatus.js';
@@ -35,12 +35,15 @@ import { Backpressure } from './backpressure.js';
 import { BatchDag, type BatchFinishedListener } from './batch-dag.js';
 import type { BatchRun, InputBlock, StageRun } from './batch-run.js';
 import type { BatchSourceHost } from './batch-source.js';
-import { BatchTelemetry } from './batch-telemetry.js';
+import { BatchTelemetry, inheritInputTrace } from './batch-telemetry.js';
 import { CacheRegistry, type RestoredBatch } from './cache-registry.js';
 import { taskTimeoutMs, type SchedulerConfig } from './config.js';
 import type { Reply, SchedulerEvent } from './events.js';
 import { ExecutorTracker, type ExecutorChange, type TrackedExecutor } from './executor-tracker.js';
 import { ForeachRunner } from './foreach-runner.js';
+import { ReceiverTracker } from './receiver-tracker.js';
+import { observeGauge } from '../../lib/telemetry/metrics.js';
+import { Attr } from '../../lib/telemetry/tracing.js';
 import { JobGenerator } from './job-generator.js';
 import type { JobRecord } from './job-journal.js';
 import { JobManager, type LoadedJobRequest } from './job-manager.js';
@@ -76,6 +79,8 @@ export class Scheduler implements BatchSourceHost {
   private draining = false;
   private readonly jobManager: JobManager;
   private readonly generator: JobGenerator;
+  /** Receivers' membership and the merge of their shares of each batch. */
+  private readonly receivers: ReceiverTracker;
   private readonly dag: BatchDag;
   private readonly tasks: TaskSetManager;
   private readonly planner: GroupPlanner;
@@ -117,6 +122,29 @@ export class Scheduler implements BatchSourceHost {
     const telemetry = new BatchTelemetry(() => this.executors.alive().length);
     this.jobManager = new JobManager(config, clock, this.jobs, this.outputs, this.executors, ports, log);
     this.generator = new JobGenerator(config, clock, this.jobs, this.executors, ports, post, log);
+    this.receivers = new ReceiverTracker({
+      clock,
+      batchIntervalMs: config.batchInterval,
+      receiverTimeoutMs: config.receiverTimeout,
+      warmAtMs: clock.now() + 1.5 * config.receiverHeartbeatInterval,
+      log,
+      onMerged: (shares, merged) => inheritInputTrace(shares, merged),
+      probe: ports.probeReceiver
+        ? (r) => {
+            const { receiverId, incarnation } = r;
+            ports.probeReceiver!(r.address, Math.min(config.receiverTimeout, 1000)).then(
+              (serving) => this.post({ type: 'receiverProbed', receiverId, incarnation, serving }),
+              () => this.post({ type: 'receiverProbed', receiverId, incarnation, serving: false }),
+            );
+          }
+        : undefined,
+    });
+    this.generator.askInputs = (stream, t, retry) => this.askShares(stream, t, retry);
+    // Per-receiver ingest rates, as the receivers' heartbeats report them (also in GetStatus.receivers).
+    observeGauge('rivulet.receiver.ingest_rate', 'Records per second each receiver acked, per stream (about the last second, from its heartbeats)', '{record}/s', () =>
+      this.receivers.alive().flatMap((r) => [...r.streams].map(([stream, st]) => ({ value: st.recordsPerSecond, attributes: { 'rivulet.receiver_id': r.receiverId, [Attr.STREAM]: stream } }))),
+    );
+    observeGauge('rivulet.receivers.alive', 'Receivers the scheduler hears (their shares of every batch are waited for)', '{receiver}', () => [{ value: this.receivers.alive().length }]);
     this.cache = new CacheRegistry(this.executors, ports, this.incarnation);
     this.state = new StateRecovery(this.cache, ports, post, log);
     this.replication = new ReplicationManager(config.replication, this.executors, this.cache, ports, post, log);
@@ -232,6 +260,8 @@ export class Scheduler implements BatchSourceHost {
     if (this.config.speculation) this.every(2, this.config.speculationInterval, () => this.post({ type: 'speculationCheck' }));
     // Best-effort: a receiver that missed a change (or started since) has it within one interval.
     if (this.backpressure) this.every(3, this.config.batchInterval, () => this.backpressure?.publish());
+    // batch.inputs lost to a NATS outage would leave planned batches unstarted: published again while unfinished.
+    this.every(4, 1000, () => this.post({ type: 'republishInputs' }));
   }
 
   /** Every running job's JetStream source filters with their lag (metrics). */
@@ -319,8 +349,23 @@ export class Scheduler implements BatchSourceHost {
       case 'jetStreamRetry':
         this.jetStream.retry(this.jobs.find(e.jobId));
         return this.dag.startReadyBatches();
-      case 'batchReady':
-        return this.onBatchReady(e.msg.stream, e.msg.batchTimeMs, e.msg.blocks);
+      case 'batchReady': {
+        const merged = this.receivers.share(e.msg);
+        if (merged) this.onBatchInputs(e.msg.stream, e.msg.batchTimeMs, merged);
+        return;
+      }
+      case 'republishInputs':
+        // As first published: the replicas each block was announced on (executors split map tasks by them).
+        for (const r of this.generator.inputsUpTo(this.clock.now() - this.config.batchInterval - this.config.batchReadyTimeout)) {
+          this.publishInputs(r.stream, r.batchTimeMs, r.blocks.map((b) => ({ ...b, executorIds: [...(b.announcedOn ?? b.executorIds)] })));
+        }
+        return;
+      case 'receiverProbed':
+        if (this.receivers.probed(e.receiverId, e.incarnation, e.serving)) this.completeInputs();
+        return;
+      case 'receiverHeartbeat':
+        this.receivers.heartbeat(e.msg, e.seenAtMs, e.warm);
+        return this.completeInputs();
       case 'inputTimeout':
         return this.generator.inputTimeout(e.batchTimeMs);
       case 'heartbeat':
@@ -328,6 +373,7 @@ export class Scheduler implements BatchSourceHost {
       case 'livenessCheck':
         // Silence means loss only when the scheduler itself could hear (liveness-guard.ts).
         if (!this.liveness.mayJudge()) return;
+        if (this.receivers.expire().length > 0) this.completeInputs();
         return this.onExecutorChanges(this.executors.expire());
       case 'livenessSignal':
         this.liveness.observe(e.signal);
@@ -490,6 +536,7 @@ export class Scheduler implements BatchSourceHost {
         tasks: this.tasks,
         backpressure: this.backpressure !== undefined,
         rateLimits: this.rateLimits(),
+        receivers: this.receivers.list(),
         slowExecutorRatio: this.config.slowExecutorRatio,
         group: {
           sizeOf: (jobId) => this.planner.describe(jobId),
@@ -569,6 +616,56 @@ export class Scheduler implements BatchSourceHost {
     const run = this.generator.enqueue(job, batchTimeMs, inputs);
     this.dag.startReadyBatches();
     return run;
+  }
+
+  /** Membership changed (a receiver heard, or judged gone): batches that waited only for it may complete. */
+  private completeInputs(): void {
+    for (const c of this.receivers.reevaluate()) this.onBatchInputs(c.stream, c.batchTimeMs, c.blocks);
+  }
+
+  /** A batch's final block list (every receiver's share, receiver-tracker.ts): executors start planned batches on it. */
+  private onBatchInputs(stream: string, t: number, blocks: InputBlock[]): void {
+    this.publishInputs(stream, t, blocks);
+    this.onBatchReady(stream, t, blocks);
+  }
+
+  private publishInputs(stream: string, t: number, blocks: InputBlock[]): void {
+    try {
+      this.ports.publishBatchInputs?.({ stream, batchTimeMs: t, batchIntervalMs: this.config.batchInterval, blocks: blocks.map((b) => ({ blockId: b.blockId, records: b.records, bytes: b.bytes, executorIds: [...b.executorIds] })) });
+    } catch (err) {
+      // Best-effort like every NATS event: it is published again while the batch is unfinished (republishInputs), and
+      // executors ask a receiver (GetBatchBlocks merged) after batchReadyTimeout.
+      this.log.warn({ err: errorMessage(err), stream, batchTimeMs: t }, 'could not publish batch.inputs');
+    }
+  }
+
+  /**
+   * batch.ready of some receiver did not come in time: ask each missing share of it (a live receiver its own, a
+   * live receiver for a gone one's log); with no receiver heard at all, the configured receiver, as with one receiver.
+   */
+  private askShares(stream: string, t: number, retry: (ms: number) => void): void {
+    const asks = this.receivers.missing(stream, t);
+    if (asks === undefined) return this.generator.askConfiguredReceiver(stream, t, retry);
+    if (asks.length === 0) {
+      // Every relevant share is in (perhaps none: no receiver could hold records of it) — unless the membership is
+      // not known yet (a starting scheduler's first heartbeat round) or a gone receiver's share waits for a live one to read it.
+      const merged = this.receivers.settle(stream, t);
+      if (merged) this.onBatchInputs(stream, t, merged);
+      else retry(100);
+      return;
+    }
+    for (const target of asks) {
+      this.ports.fetchBatchBlocks(stream, t, target).then(
+        (res) => {
+          if (res.complete) this.post({ type: 'batchReady', msg: { stream, batchTimeMs: t, batchIntervalMs: this.config.batchInterval, blocks: res.blocks, receiverId: target.receiverId } });
+          else retry(100);
+        },
+        (err: unknown) => {
+          this.log.warn({ err: errorMessage(err), stream, batchTimeMs: t, receiverId: target.receiverId, address: target.address }, 'cannot get a receiver\'s share of a batch; retrying');
+          retry(500);
+        },
+      );
+    }
   }
 
   private onBatchReady(stream: string, t: number, blocks: InputBlock[]): void {

@@ -23,6 +23,7 @@ import type { ExecutorTracker } from './executor-tracker.js';
 import type { JobGenerator } from './job-generator.js';
 import type { Job, JobRegistry } from './job-registry.js';
 import type { TaskSetManager } from './task-set-manager.js';
+import type { ReceiverInfo } from './receiver-tracker.js';
 
 export interface StatusSources {
   batchIntervalMs: number;
@@ -35,6 +36,8 @@ export interface StatusSources {
   rateLimits: Array<{ stream: string; recordsPerSecond: number }>;
   /** config slowExecutorRatio: which executors status flags slow. */
   slowExecutorRatio: number;
+  /** The receivers heard (receiver-tracker.ts). */
+  receivers?: ReadonlyArray<ReceiverInfo>;
   /** Group scheduling: each job's next group size and why a job is not planned; launch and plan messages sent. */
   group: { sizeOf(jobId: string): { size: number; note: string }; launchMessages: number; plansSent: number };
   /** The scheduler's NATS connection (absent in unit tests without NATS). */
@@ -109,6 +112,14 @@ export function clusterStatus(src: StatusSources, nowMs: number, query: StatusQu
     launchMessages: src.group.launchMessages,
     plansSent: src.group.plansSent,
     rateLimits: src.rateLimits.slice(0, STATUS_BOUNDS.rateLimits).map((l) => ({ stream: l.stream, recordsPerSecond: l.recordsPerSecond })),
+    receivers: (src.receivers ?? []).slice(0, STATUS_BOUNDS.executors).map((r) => ({
+      receiverId: r.receiverId,
+      address: r.address,
+      state: r.state,
+      incarnation: r.incarnation,
+      lastSeenMs: r.lastSeenMs,
+      ingestRates: [...r.streams].slice(0, STATUS_BOUNDS.listed).map(([stream, s]) => ({ stream, recordsPerSecond: s.recordsPerSecond })),
+    })),
     executorsTotal: allExecutors.length,
     executors: allExecutors.slice(0, STATUS_BOUNDS.executors).map((e) => ({
       executorId: e.id,
@@ -208,6 +219,7 @@ export function standbyStatus(config: { batchInterval: number; backpressure: boo
     pendingWaiting: 0,
     underReplicatedBlocks: 0,
     rateLimits: [],
+    receivers: [],
     backpressure: config.backpressure,
     launchMessages: 0,
     plansSent: 0,

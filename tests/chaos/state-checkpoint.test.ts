@@ -206,11 +206,18 @@ async function victims(
   batchTimeMs: number,
   batch: number,
 ): Promise<{ executors: string[]; lost: Array<[number, number]>; maybeLost: Array<[number, number]> } | undefined> {
-  const b = await getBatch(jobId, batchTimeMs);
+  let b = await getBatch(jobId, batchTimeMs);
   const states = stateNodesOf(b);
   if (states.length === 0) return undefined;
   const holders = (l: BatchLineage__Output, node: number, p: number) =>
     l.locations.filter((x) => x.kind === 'PARTITION' && x.dataset!.nodeId === node && x.partition === p).flatMap((x) => x.executorIds);
+  // Lineage records each state partition's second copy when it is made, after the batch: on a loaded machine
+  // judged at once, no partition ever had both copies recorded, and no batch qualified. Wait (bounded) for them.
+  const bothCopies = (l: BatchLineage__Output) => states.every(({ state }) => [0, 1, 2, 3].every((p) => holders(l, state, p).length >= 2));
+  for (const until = Date.now() + 3000; !bothCopies(b) && Date.now() < until; ) {
+    await new Promise((r) => setTimeout(r, 50));
+    b = await getBatch(jobId, batchTimeMs);
+  }
   const lastCheckpoint = Math.floor(batch / CHECKPOINT_BATCHES) * CHECKPOINT_BATCHES;
   const since: BatchLineage__Output[] = [];
   for (let i = lastCheckpoint + 1; i <= batch; i++) since.push(await getBatch(jobId, i * INTERVAL));

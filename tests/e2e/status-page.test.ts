@@ -137,11 +137,17 @@ describe('status page on a real cluster', () => {
     // Uneven loads over several batches, so the charts have a shape.
     const pusher = client.pusher('lines');
     let pushed = 0;
+    // The receivers table's ingest rate while records flow (each receiver's heartbeat: about the last second).
+    const ingestSeen: string[] = [];
     for (const [round, n] of [3000, 9000, 5000, 14000, 7000, 11000, 4000].entries()) {
       pushed += await pusher.push(lines(n, round));
       await sleep(450);
+      ingestSeen.push((await page.textContent('#receivers tbody tr[data-receiver-id] td.ingest')) ?? '');
     }
     await pusher.close();
+    expect(ingestSeen.some((t) => /^lines [1-9][\d,.]* rec\/s$/.test(t)), ingestSeen.join(' | ')).toBe(true);
+    const receivers = await page.$$eval('#receivers tbody tr', (rows) => rows.map((r) => [...r.children].map((td) => td.textContent)));
+    expect(receivers.map((c) => c[2])).toEqual(['ALIVE']);
 
     // The page (updated by server push, never reloaded) ends up showing every record pushed.
     await expect.poll(() => recordsInTable(page, job.jobId), { timeout: 30_000 }).toBe(pushed);

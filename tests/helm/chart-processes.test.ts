@@ -9,7 +9,7 @@
  * 127.0.0.1, the chart's ports → free local ports, mount paths → those directories, and the NATS URLs
  * → real local nats-servers. Every process must pass its rendered probes (grpc.health SERVING:
  * the native grpc probe in plaintext, an exec probe over TLS) and the scheduler must see every
- * executor alive under its pod name. Then the
+ * executor and both receivers alive under their pod names. Then the
  * `helm test` hook Pod's script runs the same way and must push records and read one batch of word
  * counts.
  *
@@ -151,6 +151,7 @@ function runChart(values: { externalNats: { url: string } } & Record<string, unk
   const natsUrl = values.externalNats.url;
   const procs: Proc[] = [];
   const executorIds: string[] = [];
+  const receiverIds: string[] = [];
   /** The local NATS the chart's externalNats.url stands for: its servers' client URLs, in the URL's order. */
   let nats: LocalNats | undefined;
   let objs: K8sObject[] = [];
@@ -338,9 +339,15 @@ function runChart(values: { externalNats: { url: string } } & Record<string, unk
         expect(env.RIVULET_ADVERTISE_ADDRESS).toBe(`127.0.0.1:${pod.port}`);
         executorIds.push(pod.name);
       }
+      if (pod.component === 'receiver') {
+        expect(env.RIVULET_RECEIVER_ID).toBe(pod.name);
+        expect(env.RIVULET_ADVERTISE_ADDRESS).toBe(`127.0.0.1:${pod.port}`);
+        receiverIds.push(pod.name);
+      }
       spawnContainer(pod.name, pod.component, `127.0.0.1:${pod.port}`, pod.container, env);
     }
     expect(executorIds).toHaveLength(2);
+    expect(receiverIds).toHaveLength(2);
 
     // Like Kubernetes, everything starts at once; each must get to SERVING on its own.
     await Promise.all(
@@ -368,7 +375,7 @@ function runChart(values: { externalNats: { url: string } } & Record<string, unk
     for (const [what, failure] of await Promise.all(others)) expect(failure, what).toBeUndefined();
   }, 90_000);
 
-  it('the scheduler sees every executor alive under its pod name, at its advertised address; one of the two schedulers leads', async () => {
+  it('the scheduler sees every executor and receiver alive under its pod name, at its advertised address; one of the two schedulers leads', async () => {
     // The chart runs two: whichever a client reaches, a standby points it to the leader (scheduler-endpoints.ts).
     const schedulerProcs = procs.filter((p) => p.component === 'scheduler');
     expect(schedulerProcs).toHaveLength(2);
@@ -383,6 +390,14 @@ function runChart(values: { externalNats: { url: string } } & Record<string, unk
         executors = status.executors;
         if (executorIds.every((id) => executors.some((e) => e.executorId === id && e.state === 'ALIVE'))) break;
         if (Date.now() > deadline) throw new Error(`executors not alive: ${JSON.stringify(executors)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      // And both receivers, by their pod names, at their pod addresses (the scheduler asks each there for its share).
+      for (;;) {
+        const status = await schedulers.call((c) => unary(c, c.getStatus, { recentBatches: 0 }, { timeoutMs: 2000 }), { idempotent: true });
+        const alive = status.receivers.filter((r) => r.state === 'ALIVE');
+        if (receiverIds.every((id) => alive.some((r) => r.receiverId === id && r.address === procs.find((p) => p.name === id)!.address))) break;
+        if (Date.now() > deadline) throw new Error(`receivers not alive at their addresses: ${JSON.stringify(status.receivers)}`);
         await new Promise((r) => setTimeout(r, 100));
       }
       const configured = find(objs, 'ConfigMap', `${executorIds[0]!.split('-').slice(0, -2).join('-')}`).data.RIVULET_SLOTS;

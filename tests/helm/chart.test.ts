@@ -172,6 +172,7 @@ describe('helm template, default values', () => {
         ...COMPONENTS.map((c) => `ConfigMap/${componentName(c)}`),
         ...COMPONENTS.map((c) => `Deployment/${componentName(c)}`),
         `PodDisruptionBudget/${componentName('executor')}`,
+        `PodDisruptionBudget/${componentName('receiver')}`,
         `PodDisruptionBudget/${componentName('scheduler')}`,
         `Pod/${componentName('test')}-wordcount`,
         `Service/${componentName('lineage')}`,
@@ -233,12 +234,21 @@ describe('helm template, default values', () => {
     }
   });
 
-  it('singletons are replaced with Recreate; schedulers and executors roll one at a time under PDBs', () => {
-    for (const c of ['receiver', 'lineage']) {
-      const dep = find(objs, 'Deployment', componentName(c));
-      expect(dep.spec.replicas).toBe(1);
-      expect(dep.spec.strategy.type).toBe('Recreate');
-    }
+  it('singletons are replaced with Recreate; schedulers, receivers and executors roll one at a time under PDBs', () => {
+    const lineage = find(objs, 'Deployment', componentName('lineage'));
+    expect(lineage.spec.replicas).toBe(1);
+    expect(lineage.spec.strategy.type).toBe('Recreate');
+    // Two receivers behind one Service, spread over nodes, one kept through evictions; each named by its pod
+    // (block ids, write-ahead log keys) and heartbeating its pod address (the scheduler asks it there for its share).
+    const recv = find(objs, 'Deployment', componentName('receiver'));
+    expect(recv.spec.replicas).toBe(2);
+    expect(recv.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+    expect(find(objs, 'PodDisruptionBudget', componentName('receiver')).spec).toEqual({ minAvailable: 1, selector: recv.spec.selector });
+    expect(recv.spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.topologyKey).toBe('kubernetes.io/hostname');
+    const recvEnv = recv.spec.template.spec.containers[0].env as Array<{ name: string; value?: string; valueFrom?: unknown }>;
+    expect(recvEnv.find((e) => e.name === 'RIVULET_RECEIVER_ID')?.valueFrom).toEqual({ fieldRef: { fieldPath: 'metadata.name' } });
+    expect(recvEnv.find((e) => e.name === 'RIVULET_ADVERTISE_ADDRESS')?.value).toBe('$(POD_IP):7070');
+    expect(find(objs, 'ConfigMap', componentName('receiver')).data.RIVULET_RECEIVER_ID).toBeUndefined();
     // Two schedulers (a leader and a standby), spread over nodes, one kept through evictions; each named
     // in the lease by its pod, at its pod address (a standby points clients there).
     const sched = find(objs, 'Deployment', componentName('scheduler'));
@@ -989,6 +999,7 @@ describe('validateValues refuses impossible combinations', () => {
       ['config.replication=3 exceeds executor.autoscaling.minReplicas=2'],
     ],
     ['a PDB minAvailable at the executor count', { executor: { pdb: { minAvailable: 2 } } }, ['executor.pdb.minAvailable=2 must be below executor.replicaCount=2']],
+    ['a receiver PDB minAvailable at the receiver count', { receiver: { pdb: { create: true, minAvailable: 2 } } }, ['receiver.pdb.minAvailable=2 must be below receiver.replicas=2']],
     [
       'a PDB that lets every copy of a block be evicted',
       { executor: { replicaCount: 4, pdb: { minAvailable: 2 } } },

@@ -86,6 +86,11 @@ describe('NATS locked down', () => {
         subjects.heartbeat('executor-1'),
         packValue({ executorId: 'executor-1', epoch: Date.now() * 2, address: '127.0.0.1:1', host: 'x', slots: 64, freeSlots: 64, runningTasks: 0, blockCount: 0, blockBytes: 0, blockCapacityBytes: 1, sentAtMs: Date.now() }),
       );
+      // Several receivers: a forged receiver heartbeat (the scheduler would wait for a phantom receiver's share), and
+      // a forged merged list of a batch from an executor or a receiver (only the scheduler decides it; executors start planned batches from it).
+      executor.publish(subjects.receiverHeartbeat('phantom'), packValue({ receiverId: 'phantom', incarnation: 'x', address: '127.0.0.1:1', sentAtMs: Date.now(), streams: [] }));
+      executor.publish(subjects.batchInputs('lines'), packValue({ stream: 'lines', batchTimeMs: now + 1500, batchIntervalMs: 500, blocks: [] }));
+      receiver.publish(subjects.batchInputs('lines'), packValue({ stream: 'lines', batchTimeMs: now + 2000, batchIntervalMs: 500, blocks: [] }));
       await Promise.all([executor.flush(), receiver.flush()]).catch(() => undefined);
       for (const subject of [
         subjects.batchReady('lines'),
@@ -94,6 +99,8 @@ describe('NATS locked down', () => {
         '$KV.rivulet_tokens.0123456789abcdef',
         '$JS.API.STREAM.DELETE.KV_rivulet-scheduler',
         subjects.heartbeat('executor-1'),
+        subjects.receiverHeartbeat('phantom'),
+        subjects.batchInputs('lines'),
       ]) {
         await waitFor(() => natsLog().includes(`Publish Violation`) && natsLog().includes(`Subject "${subject}"`), `NATS refuses ${subject}`, { timeoutMs: 5000 });
       }

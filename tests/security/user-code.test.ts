@@ -62,11 +62,15 @@ function sampleStatus(client: RivuletClient) {
   };
 }
 
-/** Word counts of `jobId`'s output `output` until `total` words are counted. */
+/**
+ * Word counts of `jobId`'s output `output` until `total` words are counted. From the job's first batch: the watch
+ * starts just before the test pushes, and a watch from "now" that reached the scheduler only after the batch holding
+ * the records was committed would wait forever (it hung a clean-clone CI run once, the batch interval being 200 ms).
+ */
 async function countsUntil(client: RivuletClient, jobId: string, output: string, total: number): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   let n = 0;
-  for await (const b of client.watchOutput(jobId, output)) {
+  for await (const b of client.watchOutput(jobId, output, { fromBeginning: true })) {
     for (const [w, c] of b.records as [string, number][]) {
       counts.set(w, (counts.get(w) ?? 0) + c);
       n += c;
@@ -104,6 +108,13 @@ describe('user code stays out of the control plane and away from other jobs', ()
   afterAll(async () => {
     await sampler?.stop();
   });
+
+  /** What the sampler saw during this test; the next test gets a fresh one even when this one's assertions fail. */
+  async function sampledDuringTest() {
+    const sampled = await sampler.stop();
+    sampler = sampleStatus(client);
+    return sampled;
+  }
 
   it('a job that loops or exits at the top of its module is refused; one that does so in a timer leaves the cluster running', async () => {
     const victim = await client.submitJob(wordcount);
@@ -158,14 +169,13 @@ describe('user code stays out of the control plane and away from other jobs', ()
     expect(st.executors.every((e) => e.state === 'ALIVE')).toBe(true);
     for (const e of cluster.executors) expect(e.process.exitCode).toBeNull();
     for (const id of [victim.jobId, ...timers]) await client.stopJob(id).catch(() => undefined);
-    const sampled = await sampler.stop();
+    const sampled = await sampledDuringTest();
     expect(sampled.slow).toEqual([]);
     expect(sampled.calls).toBeGreaterThan(20);
-    sampler = sampleStatus(client);
   }, 90_000);
 
   it("a job patching String.prototype.split cannot change another running job's output", async () => {
-    // Progress, so that a timeout says where it stood (it hung once in a clean-clone CI run, cause not found yet).
+    // Progress, so that a timeout says where it stood.
     const t0 = Date.now();
     const step = (what: string) => console.log(`[user-code/split] +${Date.now() - t0} ms: ${what}`);
     const victim = await client.submitJob(wordcount);
@@ -198,9 +208,8 @@ describe('user code stays out of the control plane and away from other jobs', ()
     expect([...counts.values()].reduce((a, b) => a + b, 0)).toBe(80);
     for (const id of [victim.jobId, patcher.jobId]) await client.stopJob(id);
     step('both jobs stopped');
-    const sampled = await sampler.stop();
+    const sampled = await sampledDuringTest();
     expect(sampled.slow).toEqual([]);
-    sampler = sampleStatus(client);
   }, 60_000);
 
   it('a foreachBatch that loops fails its job naming foreachBatchTimeout; the scheduler answers throughout', async () => {
@@ -221,8 +230,7 @@ describe('user code stays out of the control plane and away from other jobs', ()
     }
     expect(state?.state).toBe('FAILED');
     expect(state?.error).toMatch(/foreachBatch function \(node \d+\) did not return within 1000 ms \(foreachBatchTimeout\)/);
-    const sampled = await sampler.stop();
+    const sampled = await sampledDuringTest();
     expect(sampled.slow).toEqual([]);
-    sampler = sampleStatus(client);
   }, 30_000);
 });

@@ -127,14 +127,24 @@ describe('ForeachRunner', () => {
   });
 
   it('a batch in flight when its job ends (or the scheduler stops) is answered at once', async () => {
-    runner = new ForeachRunner({ ...limits, timeoutMs: 60_000 }, log);
-    const pending = runner.run(foreachJob('ends', 'for (;;) {}'), 1000, call(['a']));
-    await new Promise((r) => setTimeout(r, 300));
-    runner.jobEnded('ends');
+    const r = (runner = new ForeachRunner({ ...limits, timeoutMs: 60_000 }, log));
+    const pending = r.run(foreachJob('ends', 'for (;;) {}'), 1000, call(['a']));
+    await waitFor(() => r.inFlight('ends'), 'the batch runs in its worker', { timeoutMs: 10_000, intervalMs: 10 });
+    r.jobEnded('ends');
     expect(await pending).toBe('the job ended');
-    const stopping = runner.run(foreachJob('stops', 'for (;;) {}'), 1000, call(['a']));
-    await new Promise((r) => setTimeout(r, 300));
-    runner.close();
+    const stopping = r.run(foreachJob('stops', 'for (;;) {}'), 1000, call(['a']));
+    await waitFor(() => r.inFlight('stops'), 'the batch runs in its worker', { timeoutMs: 10_000, intervalMs: 10 });
+    r.close();
     expect(await stopping).toBe('the scheduler is shutting down');
+  });
+
+  it('a batch whose worker is still being built when its job ends is answered the same way', async () => {
+    const r = (runner = new ForeachRunner({ ...limits, timeoutMs: 60_000 }, log));
+    const pending = r.run(foreachJob('early', ''), 1000, call(['a']));
+    // Its build has not even started to run: the worker thread is starting.
+    await waitFor(() => r.workerCount === 1, 'the worker is starting', { timeoutMs: 10_000, intervalMs: 1 });
+    expect(r.inFlight('early')).toBe(false);
+    r.jobEnded('early');
+    expect(await pending).toBe('the job ended');
   });
 });

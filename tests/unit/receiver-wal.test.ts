@@ -46,6 +46,9 @@ class FakeKv implements WalKv {
     for (const k of [...this.data.keys()]) if (matches(filter, k)) this.data.delete(k);
     return Promise.resolve();
   }
+  listKeys(filter: string) {
+    return Promise.resolve([...this.data.keys()].filter((k) => matches(filter, k)));
+  }
   keys(prefix: string): string[] {
     return [...this.data.keys()].filter((k) => k.startsWith(prefix)).sort();
   }
@@ -81,18 +84,18 @@ interface Logged {
 }
 
 /** One receiver process: its own clock, incarnation, log and Ingest over the shared KV. */
-function receiverProcess(kv: FakeKv, startMs: number, incarnation: string, retainBatches = 5) {
+function receiverProcess(kv: FakeKv, startMs: number, incarnation: string, retainBatches = 5, receiverId = 'r0') {
   const clock = new ManualClock(startMs);
   const lines: Logged[] = [];
   const log = pino(
     { level: 'debug' },
     { write: (line: string) => void lines.push(((o) => ({ level: pino.levels.labels[o.level]!, msg: o.msg, obj: o }))(JSON.parse(line))) },
   );
-  const wal = new AllocationLog(kv, { receiverId: 'r0', incarnation, batchIntervalMs: 1000, retainBatches, bucket: 'test-wal', log });
+  const wal = new AllocationLog(kv, { receiverId, incarnation, batchIntervalMs: 1000, retainBatches, bucket: 'test-wal', log });
   const replicator = new Replicator();
   const announced: BatchReadyMessage[] = [];
   const ingest = new Ingest({
-    receiverId: 'r0',
+    receiverId,
     incarnation,
     blockIntervalMs: 200,
     batchIntervalMs: 1000,
@@ -278,5 +281,88 @@ describe('receiver write-ahead log', () => {
     const next = receiverProcess(kv, 10_500, 'inc2');
     await next.restart();
     expect(summary(next.announced).sort()).toEqual(['a.b c@11000:1', 'x612e62@11000:2']);
+  });
+});
+
+describe('AllocationLog: another receiver\'s entries (several receivers)', () => {
+  const log = pino({ level: 'silent' });
+  const walOf = (kv: FakeKv, receiverId: string) =>
+    new AllocationLog(kv, { receiverId, incarnation: 'i1', batchIntervalMs: 1000, retainBatches: 10, bucket: 'b', log });
+
+  it("reads a receiver's share of one batch and one session's stored seqs, and nothing of another receiver, stream or batch", async () => {
+    const kv = new FakeKv();
+    const a = walOf(kv, 'r-a');
+    const b = walOf(kv, 'r.b'); // a name that is not a plain token
+    const blk = (blockId: string, stream: string, batchTimeMs: number, pushes: Array<[string, number, number]>) => ({
+      stream,
+      batchTimeMs,
+      blockId,
+      records: 3,
+      bytes: 9,
+      executorIds: ['e1', 'e2'],
+      pushes,
+    });
+    await a.logBlock(blk('input.r-a.2', 'lines', 2000, [['s1', 1, 4]]));
+    await a.logBlock(blk('input.r-a.1', 'lines', 2000, [['s1', 5, 5], ['s2', 1, 2]]));
+    await a.logBlock(blk('input.r-a.3', 'lines', 3000, [['s1', 6, 9]]));
+    await a.logBlock(blk('input.r-a.4', 'other', 2000, [['s1', 1, 1]]));
+    await b.logBlock(blk('input.r.b.1', 'lines', 2000, [['s1', 10, 12]]));
+
+    const reader = walOf(kv, 'r-c');
+    expect((await reader.readShare('r-a', 'lines', 2000)).map((x) => x.blockId)).toEqual(['input.r-a.1', 'input.r-a.2']);
+    expect(await reader.readShare('r-a', 'lines', 4000)).toEqual([]);
+    expect((await reader.readShare('r.b', 'lines', 2000)).map((x) => x.executorIds)).toEqual([['e1', 'e2']]);
+    expect((await reader.readSessionRanges('r-a', 'lines', 's1')).sort((x, y) => x[1] - y[1])).toEqual([
+      ['s1', 1, 4],
+      ['s1', 5, 5],
+      ['s1', 6, 9],
+    ]);
+    expect(await reader.readSessionRanges('r-a', 'lines', 's3')).toEqual([]);
+  });
+
+  it("purges at start the entries of receivers that logged nothing within the window (gone for good), never its own or a recent one's", async () => {
+    const kv = new FakeKv();
+    const blk = (blockId: string, batchTimeMs: number) => ({ stream: 'lines', batchTimeMs, blockId, records: 1, bytes: 1, executorIds: ['e1'] });
+    await walOf(kv, 'old-pod').logBlock(blk('input.old.1', 1000));
+    walOf(kv, 'old-pod').markAnnounced('lines', 1000);
+    await walOf(kv, 'live-pod').logBlock(blk('input.live.1', 1000));
+    await walOf(kv, 'live-pod').logBlock(blk('input.live.2', 9000));
+    await walOf(kv, 'me').logBlock(blk('input.me.1', 1000));
+    await flush();
+    expect(await walOf(kv, 'me').purgeOrphans(5000)).toEqual(['old-pod']);
+    expect(kv.keys('blk.old-pod.')).toEqual([]);
+    expect(kv.keys('ann.old-pod.')).toEqual([]);
+    expect(kv.keys('blk.live-pod.')).toHaveLength(2);
+    expect(kv.keys('blk.me.')).toHaveLength(1);
+  });
+});
+
+describe('a pusher session failing over to another receiver', () => {
+  it("is answered `duplicate` for a seq the previous receiver stored (its ack lost), and stores the rest once", async () => {
+    const kv = new FakeKv();
+    const a = receiverProcess(kv, 10_050, 'inc1', 5, 'r-a');
+    const sinkA = new Sink();
+    const onA = a.ingest.open('s', sinkA, 'sess');
+    onA.push(1, 1, packRecords(['a']));
+    onA.push(2, 1, packRecords(['b']));
+    a.clock.advance(150);
+    await flush();
+    expect(sinkA.acks.map((x) => x.seq)).toEqual([1, 2]);
+
+    // The pusher never saw ack 2 (say) and re-sends it, with seq 3, on receiver r-b, naming r-a as a previous receiver.
+    const b = receiverProcess(kv, 10_300, 'inc2', 5, 'r-b');
+    b.ingest.adoptSessionRanges('s', await b.wal.readSessionRanges('r-a', 's', 'sess'));
+    const sinkB = new Sink();
+    const onB = b.ingest.open('s', sinkB, 'sess');
+    onB.push(2, 1, packRecords(['b']));
+    onB.push(3, 1, packRecords(['c']));
+    b.clock.advance(100);
+    await flush();
+    expect(sinkB.acks.map((x) => ({ seq: x.seq, duplicate: x.duplicate === true }))).toEqual([
+      { seq: 2, duplicate: true },
+      { seq: 3, duplicate: false },
+    ]);
+    // Only seq 3 was stored again: one block of one record.
+    expect(b.replicator.blocks.map((x) => x.records)).toEqual([1]);
   });
 });

@@ -332,6 +332,9 @@ values.schema.json checks each value alone; this checks how they fit together.
 {{- $errors = append $errors "executor.autoscaling.targetMemoryUtilizationPercentage needs executor.resources.requests.memory" -}}
 {{- end -}}
 {{- end -}}
+{{- if and $v.receiver.pdb.create (gt ($v.receiver.replicas | int) 1) (ge ($v.receiver.pdb.minAvailable | int) ($v.receiver.replicas | int)) -}}
+{{- $errors = append $errors (printf "receiver.pdb.minAvailable=%d must be below receiver.replicas=%d, or no receiver could ever be evicted (node drains would hang)" ($v.receiver.pdb.minAvailable | int) ($v.receiver.replicas | int)) -}}
+{{- end -}}
 {{- if $v.executor.pdb.create -}}
 {{- $min := $v.executor.pdb.minAvailable -}}
 {{- $max := $v.executor.pdb.maxUnavailable -}}

@@ -19,12 +19,14 @@ import type { ListTokensRequest as _rivulet_v1_ListTokensRequest, ListTokensRequ
 import type { ListTokensResponse as _rivulet_v1_ListTokensResponse, ListTokensResponse__Output as _rivulet_v1_ListTokensResponse__Output } from './rivulet/v1/ListTokensResponse.js';
 import type { NatsStatus as _rivulet_v1_NatsStatus, NatsStatus__Output as _rivulet_v1_NatsStatus__Output } from './rivulet/v1/NatsStatus.js';
 import type { OutputBatch as _rivulet_v1_OutputBatch, OutputBatch__Output as _rivulet_v1_OutputBatch__Output } from './rivulet/v1/OutputBatch.js';
+import type { ReceiverStatus as _rivulet_v1_ReceiverStatus, ReceiverStatus__Output as _rivulet_v1_ReceiverStatus__Output } from './rivulet/v1/ReceiverStatus.js';
 import type { RecordBatch as _rivulet_v1_RecordBatch, RecordBatch__Output as _rivulet_v1_RecordBatch__Output } from './rivulet/v1/RecordBatch.js';
 import type { RevokeTokenRequest as _rivulet_v1_RevokeTokenRequest, RevokeTokenRequest__Output as _rivulet_v1_RevokeTokenRequest__Output } from './rivulet/v1/RevokeTokenRequest.js';
 import type { RevokeTokenResponse as _rivulet_v1_RevokeTokenResponse, RevokeTokenResponse__Output as _rivulet_v1_RevokeTokenResponse__Output } from './rivulet/v1/RevokeTokenResponse.js';
 import type { SchedulerClient as _rivulet_v1_SchedulerClient, SchedulerDefinition as _rivulet_v1_SchedulerDefinition } from './rivulet/v1/Scheduler.js';
 import type { StopJobRequest as _rivulet_v1_StopJobRequest, StopJobRequest__Output as _rivulet_v1_StopJobRequest__Output } from './rivulet/v1/StopJobRequest.js';
 import type { StopJobResponse as _rivulet_v1_StopJobResponse, StopJobResponse__Output as _rivulet_v1_StopJobResponse__Output } from './rivulet/v1/StopJobResponse.js';
+import type { StreamIngestRate as _rivulet_v1_StreamIngestRate, StreamIngestRate__Output as _rivulet_v1_StreamIngestRate__Output } from './rivulet/v1/StreamIngestRate.js';
 import type { StreamRateLimit as _rivulet_v1_StreamRateLimit, StreamRateLimit__Output as _rivulet_v1_StreamRateLimit__Output } from './rivulet/v1/StreamRateLimit.js';
 import type { SubmitJobRequest as _rivulet_v1_SubmitJobRequest, SubmitJobRequest__Output as _rivulet_v1_SubmitJobRequest__Output } from './rivulet/v1/SubmitJobRequest.js';
 import type { SubmitJobResponse as _rivulet_v1_SubmitJobResponse, SubmitJobResponse__Output as _rivulet_v1_SubmitJobResponse__Output } from './rivulet/v1/SubmitJobResponse.js';
@@ -56,12 +58,14 @@ export interface ProtoGrpcType {
       ListTokensResponse: MessageTypeDefinition<_rivulet_v1_ListTokensResponse, _rivulet_v1_ListTokensResponse__Output>
       NatsStatus: MessageTypeDefinition<_rivulet_v1_NatsStatus, _rivulet_v1_NatsStatus__Output>
       OutputBatch: MessageTypeDefinition<_rivulet_v1_OutputBatch, _rivulet_v1_OutputBatch__Output>
+      ReceiverStatus: MessageTypeDefinition<_rivulet_v1_ReceiverStatus, _rivulet_v1_ReceiverStatus__Output>
       RecordBatch: MessageTypeDefinition<_rivulet_v1_RecordBatch, _rivulet_v1_RecordBatch__Output>
       RevokeTokenRequest: MessageTypeDefinition<_rivulet_v1_RevokeTokenRequest, _rivulet_v1_RevokeTokenRequest__Output>
       RevokeTokenResponse: MessageTypeDefinition<_rivulet_v1_RevokeTokenResponse, _rivulet_v1_RevokeTokenResponse__Output>
       Scheduler: SubtypeConstructor<typeof grpc.Client, _rivulet_v1_SchedulerClient> & { service: _rivulet_v1_SchedulerDefinition }
       StopJobRequest: MessageTypeDefinition<_rivulet_v1_StopJobRequest, _rivulet_v1_StopJobRequest__Output>
       StopJobResponse: MessageTypeDefinition<_rivulet_v1_StopJobResponse, _rivulet_v1_StopJobResponse__Output>
+      StreamIngestRate: MessageTypeDefinition<_rivulet_v1_StreamIngestRate, _rivulet_v1_StreamIngestRate__Output>
       StreamRateLimit: MessageTypeDefinition<_rivulet_v1_StreamRateLimit, _rivulet_v1_StreamRateLimit__Output>
       SubmitJobRequest: MessageTypeDefinition<_rivulet_v1_SubmitJobRequest, _rivulet_v1_SubmitJobRequest__Output>
       SubmitJobResponse: MessageTypeDefinition<_rivulet_v1_SubmitJobResponse, _rivulet_v1_SubmitJobResponse__Output>

@@ -25,6 +25,8 @@ describe('NATS permissions', () => {
     const publishers = (subject: string) => Object.entries(p).filter(([, x]) => x.publish.allow.includes(subject)).map(([r]) => r);
     expect(publishers('rivulet.executor.heartbeat.*')).toEqual(['executor']);
     expect(publishers('rivulet.batch.ready.*')).toEqual(['receiver']);
+    expect(publishers('rivulet.receiver.heartbeat.*')).toEqual(['receiver']);
+    expect(publishers('rivulet.batch.inputs.*')).toEqual(['scheduler']);
     expect(publishers('rivulet.streams')).toEqual(['scheduler']);
     expect(publishers('rivulet.executor.lost.*')).toEqual(['scheduler']);
     expect(publishers('$KV.rivulet-scheduler.>')).toEqual(['scheduler']);

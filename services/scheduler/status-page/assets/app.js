@@ -227,6 +227,14 @@ function executorRow(e) {
     el('td', { class: 'num' }, fmtMs(e.lastHeartbeatAgeMs)));
 }
 
+// A receiver's acked records per second, per stream, over about the last second (its heartbeats).
+function receiverRow(r, now) {
+  const rates = (r.ingestRates ?? []).map((x) => `${x.stream} ${fmtRate(x.recordsPerSecond)}`).join(', ') || '–';
+  return el('tr', { class: `state-${r.state}`, 'data-receiver-id': r.receiverId },
+    el('td', {}, r.receiverId), el('td', {}, r.address), el('td', {}, r.state),
+    el('td', { class: 'ingest' }, rates), el('td', { class: 'num' }, fmtMs(Math.max(0, now - Number(r.lastSeenMs)))));
+}
+
 // ---------------------------------------------------------------- render
 
 function render(st) {
@@ -254,6 +262,8 @@ function render(st) {
   // Heartbeat order changes from one update to the next; a table that reshuffles is unreadable.
   const byId = [...st.executors].sort((a, b) => a.executorId.localeCompare(b.executorId, 'en', { numeric: true }));
   document.querySelector('#executors tbody').replaceChildren(...byId.map(executorRow));
+  const receivers = [...(st.receivers ?? [])].sort((a, b) => a.receiverId.localeCompare(b.receiverId, 'en', { numeric: true }));
+  document.querySelector('#receivers tbody').replaceChildren(...receivers.map((r) => receiverRow(r, now)));
 
   // Keep each job's batch table scrolled where the reader left it.
   const scroll = new Map([...document.querySelectorAll('.job')].map((s) => [s.dataset.jobId, s.querySelector('.batches-wrap')?.scrollTop ?? 0]));

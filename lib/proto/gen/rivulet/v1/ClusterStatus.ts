@@ -5,6 +5,7 @@ import type { JobStatus as _rivulet_v1_JobStatus, JobStatus__Output as _rivulet_
 import type { StreamRateLimit as _rivulet_v1_StreamRateLimit, StreamRateLimit__Output as _rivulet_v1_StreamRateLimit__Output } from '../../rivulet/v1/StreamRateLimit.js';
 import type { LeaderStatus as _rivulet_v1_LeaderStatus, LeaderStatus__Output as _rivulet_v1_LeaderStatus__Output } from '../../rivulet/v1/LeaderStatus.js';
 import type { NatsStatus as _rivulet_v1_NatsStatus, NatsStatus__Output as _rivulet_v1_NatsStatus__Output } from '../../rivulet/v1/NatsStatus.js';
+import type { ReceiverStatus as _rivulet_v1_ReceiverStatus, ReceiverStatus__Output as _rivulet_v1_ReceiverStatus__Output } from '../../rivulet/v1/ReceiverStatus.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface ClusterStatus {
@@ -57,6 +58,10 @@ export interface ClusterStatus {
    * The NATS server the scheduler is connected to and its cluster.
    */
   'nats'?: (_rivulet_v1_NatsStatus | null);
+  /**
+   * The receivers the scheduler has heard (heartbeats), by id; at most 1000.
+   */
+  'receivers'?: (_rivulet_v1_ReceiverStatus)[];
 }
 
 export interface ClusterStatus__Output {
@@ -109,4 +114,8 @@ export interface ClusterStatus__Output {
    * The NATS server the scheduler is connected to and its cluster.
    */
   'nats': (_rivulet_v1_NatsStatus__Output | null);
+  /**
+   * The receivers the scheduler has heard (heartbeats), by id; at most 1000.
+   */
+  'receivers': (_rivulet_v1_ReceiverStatus__Output)[];
 }

@@ -17,6 +17,14 @@ export interface PushOpen {
    * within the call, as before).
    */
   'sessionId'?: (string);
+  /**
+   * The receivers (PushOpened.receiver_id) this session opened calls on
+   * before, when it fails over from one receiver to another: the receiver
+   * reads their write-ahead logs for the session's stored seqs before it
+   * answers `opened`, so a message one of them stored (its ack lost with it)
+   * is acked `duplicate` here rather than stored twice. At most 16.
+   */
+  'previousReceiverIds'?: (string)[];
 }
 
 export interface PushOpen__Output {
@@ -35,4 +43,12 @@ export interface PushOpen__Output {
    * within the call, as before).
    */
   'sessionId': (string);
+  /**
+   * The receivers (PushOpened.receiver_id) this session opened calls on
+   * before, when it fails over from one receiver to another: the receiver
+   * reads their write-ahead logs for the session's stored seqs before it
+   * answers `opened`, so a message one of them stored (its ack lost with it)
+   * is acked `duplicate` here rather than stored twice. At most 16.
+   */
+  'previousReceiverIds': (string)[];
 }

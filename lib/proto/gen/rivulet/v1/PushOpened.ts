@@ -9,6 +9,11 @@ export interface PushOpened {
    * Largest PushRecords message the receiver accepts, so clients can size batches.
    */
   'maxMessageBytes'?: (number);
+  /**
+   * The receiver's id (receiverId): the SDK names it in previous_receiver_ids
+   * when it fails over to another receiver.
+   */
+  'receiverId'?: (string);
 }
 
 export interface PushOpened__Output {
@@ -18,4 +23,9 @@ export interface PushOpened__Output {
    * Largest PushRecords message the receiver accepts, so clients can size batches.
    */
   'maxMessageBytes': (number);
+  /**
+   * The receiver's id (receiverId): the SDK names it in previous_receiver_ids
+   * when it fails over to another receiver.
+   */
+  'receiverId': (string);
 }
