@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseJetStreamSources } from '../../cli/commands/up.js';
 import { natsPermissions } from '../../lib/security/nats-permissions.js';
+import { formatJetStreamSources } from '../../cli/format.js';
 
 describe('rivulet up --jetstream-sources', () => {
   it('grants executors read of each stream and the producer its subjects', () => {
@@ -22,5 +23,18 @@ describe('rivulet up --jetstream-sources', () => {
 
   it('refuses what is not STREAM=subjects, naming the flag', () => {
     for (const bad of ['LINES', 'a.b=x', '=x', 'S=', ',']) expect(() => parseJetStreamSources(bad), bad).toThrow(/--jetstream-sources/);
+  });
+});
+
+describe('rivulet status: JetStream sources', () => {
+  it('lists each source filter with its sequences and lag, and nothing when no job reads one', () => {
+    const job = (sources: object[]) => ({ jobId: 'j1', jetStreamSources: sources }) as never;
+    expect(formatJetStreamSources({ jobs: [job([])] })).toEqual([]);
+    const lines = formatJetStreamSources({
+      jobs: [job([{ source: 'lines', stream: 'LINES', filterSubject: '', lastSequence: 900, committedSequence: 600, decidedSequence: 800, lag: 300 }])],
+    });
+    expect(lines[0]).toMatch(/^JETSTREAM SOURCES \(lag: messages behind/);
+    expect(lines[1]).toMatch(/JOB\s+SOURCE\s+STREAM\s+SUBJECTS\s+LAST SEQ\s+COMMITTED\s+DECIDED\s+LAG/);
+    expect(lines[2]!.trim().split(/\s+/)).toEqual(['j1', 'lines', 'LINES', '(all)', '900', '600', '800', '300']);
   });
 });
