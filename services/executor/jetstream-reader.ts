@@ -51,7 +51,7 @@ export function jetStreamReader(nc: NatsConnection): JetStreamReader {
         firstHeld = info.state.first_seq;
         lastHeld = info.state.last_seq;
       } catch (e) {
-        if (e instanceof JetStreamApiError && e.code === 404) throw new JetStreamReadError(`cannot read ${where}: the stream does not exist (deleted?)`, { cause: e });
+        if (isStreamNotFound(e)) throw new JetStreamReadError(`cannot read ${where}: the stream does not exist (deleted?)`, { cause: e });
         throw new JetStreamReadError(`cannot read ${where}: ${errorMessage(e)}`, { cause: e });
       }
       if (firstHeld > first && slice.onPurged !== 'skip') {
@@ -120,4 +120,9 @@ async function readInto(
     // Nothing more came: the rest of the range holds no message of this filter (deleted, or none matched).
     if (done || got === 0) return;
   }
+}
+
+/** JetStream says the stream does not exist (err_code 10059, status 404). */
+function isStreamNotFound(e: unknown): boolean {
+  return e instanceof JetStreamApiError && (e.status === 404 || e.code === 10059);
 }

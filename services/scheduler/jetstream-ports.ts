@@ -27,7 +27,7 @@ export function jetStreamPorts(nc: NatsConnection, writer: JournalWriter): JetSt
         const info = await nats.request(() => m.streams.info(stream), INFO_TIMEOUT_MS);
         return { exists: true, head: { firstSeq: info.state.first_seq, lastSeq: info.state.last_seq }, subjects: info.config.subjects ?? [] };
       } catch (e) {
-        if (e instanceof JetStreamApiError && e.code === 404) return { exists: false };
+        if (isStreamNotFound(e)) return { exists: false };
         if (isPermissionViolation(e)) return { exists: false, forbidden: true };
         throw e;
       }
@@ -42,4 +42,9 @@ function isPermissionViolation(e: unknown): boolean {
     if (x.name === 'PermissionViolationError' || /permissions violation/i.test(x.message)) return true;
   }
   return false;
+}
+
+/** JetStream says the stream does not exist (err_code 10059, status 404). */
+function isStreamNotFound(e: unknown): boolean {
+  return e instanceof JetStreamApiError && (e.status === 404 || e.code === 10059);
 }

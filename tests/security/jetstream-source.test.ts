@@ -19,6 +19,7 @@ import { useLocalCluster } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/wait.js';
 
 const job = fileURLToPath(new URL('./jobs/jetstream-unlisted.ts', import.meta.url));
+const missingJob = fileURLToPath(new URL('./jobs/jetstream-missing.ts', import.meta.url));
 /** An outsider: a NATS user of the same server with ordinary JetStream plumbing but no grant on the source stream. */
 const OUTSIDER: NatsPermissions = { publish: { allow: ['$JS.API.INFO', '$JS.API.STREAM.NAMES', '_INBOX.>'] }, subscribe: { allow: ['_INBOX.>'] } };
 
@@ -32,7 +33,7 @@ describe('JetStream sources: who may read a source stream', () => {
       batchInterval: '500ms',
       blockInterval: '100ms',
       natsAccess: {
-        sourceStreams: ['SECRET'],
+        sourceStreams: ['SECRET', 'MISSING'],
         users: [
           { name: 'producer', permissions: natsSourceProducer(['SECRET', 'OTHER'], ['secret.>', 'other.>']) },
           { name: 'outsider', permissions: OUTSIDER },
@@ -97,5 +98,16 @@ describe('JetStream sources: who may read a source stream', () => {
     const failed = (await client.status()).jobs.find((j) => j.jobId === submitted.jobId)!;
     expect(failed.error).toMatch(/Rivulet's NATS users may not read the stream "OTHER"/);
     expect(failed.error).toMatch(/sourceStreams/);
+  });
+
+  it('fails a job whose (granted) stream does not exist, naming it', async () => {
+    const submitted = await client.submitJob(missingJob);
+    await waitFor(
+      async () => (await client.status()).jobs.find((j) => j.jobId === submitted.jobId)?.state === 'FAILED',
+      'the job reading a missing stream fails',
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
+    const failed = (await client.status()).jobs.find((j) => j.jobId === submitted.jobId)!;
+    expect(failed.error).toMatch(/the stream "MISSING" does not exist/);
   });
 });
