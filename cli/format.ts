@@ -212,6 +212,8 @@ export function formatStatus(status: ClusterStatus, opts: { batches?: number } =
   if (jobsTotal > status.jobs.length) out.push(`  … and ${jobsTotal - status.jobs.length} more jobs not shown (status is paged: see --json and GetStatus page_token)`);
   out.push('');
   out.push(...formatRateLimits(status));
+  const sources = formatJetStreamSources(status);
+  if (sources.length > 0) out.push('', ...sources);
   for (const j of status.jobs) {
     const batches = j.recentBatches.slice(-(opts.batches ?? 10));
     if (batches.length === 0) continue;
@@ -238,6 +240,32 @@ export function formatStatus(status: ClusterStatus, opts: { batches?: number } =
     );
   }
   return out.join('\n');
+}
+
+/**
+ * JetStream direct sources (JobStatus.jetStreamSources): per job, source and
+ * subject filter, the stream's last sequence, the end of the last completed
+ * batch's range and the lag between them (messages behind). Nothing when no
+ * job reads one.
+ */
+export function formatJetStreamSources(status: Pick<ClusterStatus, 'jobs'>): string[] {
+  const rows = status.jobs.flatMap((j) =>
+    (j.jetStreamSources ?? []).map((s) => [
+      j.jobId,
+      s.source,
+      s.stream,
+      s.filterSubject || '(all)',
+      String(s.lastSequence),
+      String(s.committedSequence),
+      String(s.decidedSequence),
+      String(s.lag),
+    ]),
+  );
+  if (rows.length === 0) return [];
+  return [
+    'JETSTREAM SOURCES (lag: messages behind the stream\'s last sequence)',
+    ...table(['JOB', 'SOURCE', 'STREAM', 'SUBJECTS', 'LAST SEQ', 'COMMITTED', 'DECIDED', 'LAG'], rows).map((l) => '  ' + l),
+  ];
 }
 
 /**

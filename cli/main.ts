@@ -86,6 +86,10 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     .option('--random-ports', 'do not try the default ports 7070-7072 first')
     .option('--start-timeout <duration>', 'how long each process may take to become healthy', '30s')
     .option('--insecure', 'no TLS and no access control (default: mutual TLS between services, tokens for clients; material in .rivulet/tls/)')
+    .option(
+      '--jetstream-sources <STREAM=subjects,...>',
+      'JetStream streams jobs may read with ctx.jetStream (executors read them); NATS user `producer` (certificate .rivulet/tls/nats-client-producer.*) may create them and publish to their subjects, e.g. LINES=lines.>',
+    )
     .action((opts: UpFlags) => run('up', 'scheduler', {}, () => upCommand(io, opts)));
 
   program

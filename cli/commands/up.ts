@@ -23,6 +23,8 @@ import { parseDurationFlag } from '../args.js';
 import { println, type Io } from '../context.js';
 import { CliError, FlagError } from '../errors.js';
 import { readState, removeState, STATE_DIR, writeState, type ClusterState } from '../state.js';
+import type { LocalNatsAccess } from '../../lib/security/local-security.js';
+import { natsSourceProducer } from '../../lib/security/nats-permissions.js';
 
 export interface UpFlags {
   executors: number;
@@ -40,6 +42,27 @@ export interface UpFlags {
   startTimeout?: string;
   /** No TLS and no access control (today's behaviour before security). */
   insecure?: boolean;
+  /** `STREAM=subject,STREAM2=subject2`: JetStream source streams (read by executors) and their producer's subjects. */
+  jetstreamSources?: string;
+}
+
+/**
+ * `--jetstream-sources LINES=lines.>,EVENTS=ev.*`: the streams jobs may read
+ * (NATS grants executors read, the scheduler their state) and a `producer`
+ * NATS user that may create them and publish to those subjects.
+ */
+export function parseJetStreamSources(value: string | undefined): LocalNatsAccess | undefined {
+  if (value === undefined) return undefined;
+  const streams: string[] = [];
+  const subjects: string[] = [];
+  for (const part of value.split(',').map((p) => p.trim()).filter((p) => p.length > 0)) {
+    const m = /^([A-Za-z0-9_-]{1,128})=([^\s=,]+)$/.exec(part);
+    if (!m) throw new FlagError(`--jetstream-sources must be STREAM=subjects[,STREAM=subjects] (got ${JSON.stringify(part)})`);
+    streams.push(m[1]!);
+    subjects.push(m[2]!);
+  }
+  if (streams.length === 0) throw new FlagError('--jetstream-sources must name at least one STREAM=subjects');
+  return { sourceStreams: streams, users: [{ name: 'producer', permissions: natsSourceProducer(streams, subjects) }] };
 }
 
 /** The services' default ports (and the status page's, Spark's 4040), used when free so that commands run elsewhere find the cluster without flags. */
@@ -86,6 +109,10 @@ export async function upCommand(io: Io, flags: UpFlags): Promise<void> {
   const blockMs = flags.blockInterval ? parseDurationFlag('--block-interval', flags.blockInterval) : defaultBlockInterval(batchMs, totalSlots);
   if (blockMs <= 0 || batchMs % blockMs !== 0) {
     throw new FlagError(`--batch-interval ${formatDuration(batchMs)} must be a multiple of --block-interval ${formatDuration(blockMs)}`);
+  }
+  const natsAccess = parseJetStreamSources(flags.jetstreamSources);
+  if (natsAccess && (flags.insecure || flags.natsUrl)) {
+    throw new FlagError('--jetstream-sources writes the NATS permissions of the nats-server `up` starts: it needs security on and no --nats-url');
   }
   const startTimeoutMs = flags.startTimeout ? parseDurationFlag('--start-timeout', flags.startTimeout) : 30_000;
   if (flags.logLevel !== undefined && !LOG_LEVELS.includes(flags.logLevel)) {
@@ -146,6 +173,7 @@ export async function upCommand(io: Io, flags: UpFlags): Promise<void> {
       startTimeoutMs,
       logLevel: flags.logLevel,
       insecure: flags.insecure,
+      ...(natsAccess ? { natsAccess } : {}),
       // Kept across runs, so clients that trust this CA keep working.
       securityDir: flags.insecure ? undefined : localSecurityDir(io.cwd),
     });

@@ -34,7 +34,7 @@ import { startNatsCluster, type NatsClusterHandle } from '../process/nats-cluste
 import { natsClusterConfig } from '../security/nats-permissions.js';
 import { freePort, isPortFree, retryWhileAddressInUse } from '../process/ports.js';
 import { startServiceProcess, type ServiceName, type ServiceProcess } from './service-process.js';
-import { ensureLocalSecurity, type LocalSecurity } from '../security/local-security.js';
+import { ensureLocalSecurity, type LocalNatsAccess, type LocalSecurity } from '../security/local-security.js';
 import { INSECURE_TRANSPORT, type TransportSecurity } from '../security/transport.js';
 
 export type EnvMap = Record<string, string | undefined>;
@@ -114,6 +114,12 @@ export interface LocalClusterOptions {
    * kept (made when missing, reused when present). @default a new temp dir
    */
   securityDir?: string;
+  /**
+   * JetStream streams jobs may read as direct sources, and NATS users besides
+   * the services (e.g. a producer of those streams), written into the
+   * nats-server configuration this launcher makes (security on).
+   */
+  natsAccess?: LocalNatsAccess;
 }
 
 export interface LocalClusterAddresses {
@@ -270,12 +276,12 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
         detached: opts.detached,
         startTimeoutMs,
         tls: !!security,
-        configFile: (node) => (security ? security.natsClusterConfigFile(node.serverName, node) : insecureConfig(node)),
+        configFile: (node) => (security ? security.natsClusterConfigFile(node.serverName, node, opts.natsAccess) : insecureConfig(node)),
       });
       started.push(natsCluster);
       natsUrl = natsCluster.url;
     } else if (!natsUrl) {
-      const natsSecurity = security ? { configFile: security.natsConfigFile(), tls: true } : {};
+      const natsSecurity = security ? { configFile: security.natsConfigFile(opts.natsAccess), tls: true } : {};
       natsStartOptions = logDir
         ? {
             // Its own choice of port (-p -1), read back from its log.

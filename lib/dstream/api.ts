@@ -30,8 +30,9 @@
 import { JobDefinitionError } from './errors.js';
 import { NAME_RULE, nameProblem } from '../names.js';
 import { parseDuration } from '../config/units.js';
-import type { JobGraph, Aggregator, GraphNode, NarrowOp, OutputNode } from './graph.js';
+import type { JobGraph, Aggregator, GraphNode, NarrowOp, OutputNode, SourceOp } from './graph.js';
 import { sinkLabel, sinkSpecProblem, type JetStreamSinkOptions, type PostgresSinkOptions, type SinkSpec } from '../sinks/spec.js';
+import { compileJetStreamOptions, deadLetterOutput, type JetStreamSourceOptions, type JetStreamSourceSpec } from '../sources/jetstream-ranges.js';
 
 /** A duration: ms, or a string such as "2s" / "500ms" (lib/config/units.ts). */
 export type Duration = string | number;
@@ -82,6 +83,27 @@ export class StreamingContext {
     return this.source<T>('queueStream', name);
   }
 
+  /**
+   * Spark's Kafka *direct* stream on a NATS JetStream stream: no receiver;
+   * every batch reads the range of stream sequences the scheduler decided and
+   * journaled for it, straight from JetStream, one task per slice of
+   * `messagesPerSlice` (lib/sources/jetstream-ranges.ts). Messages that fail
+   * to decode go to the output `<name>.dead-letter` ({ source, stream, seq,
+   * error, data }) and the batch goes on.
+   */
+  jetStream<T = string>(name: string, options: JetStreamSourceOptions): DStream<T> {
+    let spec: JetStreamSourceSpec;
+    try {
+      spec = compileJetStreamOptions(name, options);
+    } catch (e) {
+      throw new JobDefinitionError((e as Error).message);
+    }
+    const deadLetters = deadLetterOutput(name);
+    const problem = nameProblem(deadLetters);
+    if (problem !== undefined) throw new JobDefinitionError(`jetStream(name): its dead-letter output ${JSON.stringify(deadLetters.slice(0, 40))}… ${problem}; use a shorter source name`);
+    return this.source<T>('jetStream', name, spec);
+  }
+
   /** The union of several streams (Spark's StreamingContext.union). */
   union<T>(...streams: DStream<T>[]): DStream<T> {
     if (streams.length === 0) throw new JobDefinitionError('union(...streams): needs at least one stream');
@@ -104,14 +126,17 @@ export class StreamingContext {
     return DStream.transformAll<R>(this.graph, streams, fn as (datasets: Dataset<unknown>[]) => Dataset<R>);
   }
 
-  private source<T>(op: 'receiverStream' | 'queueStream', name: string): DStream<T> {
+  private source<T>(op: SourceOp, name: string, jetStream?: JetStreamSourceSpec): DStream<T> {
     const problem = nameProblem(name);
     if (problem !== undefined) throw new JobDefinitionError(`${op}(name): the stream name ${problem}: a stream name is ${NAME_RULE}`);
     const clash = this.graph.sources.find((s) => s.stream === name && s.op !== op);
     if (clash) {
       throw new JobDefinitionError(`${op}(${JSON.stringify(name)}): the job already reads ${clash.op}(${JSON.stringify(name)}); use another name`);
     }
-    return new DStream<T>(this.graph, this.graph.add({ kind: 'source', op, stream: name }));
+    if (op === 'jetStream' && this.graph.sources.some((s) => s.stream === name)) {
+      throw new JobDefinitionError(`jetStream(${JSON.stringify(name)}): the job already reads this source; use the same DStream twice instead`);
+    }
+    return new DStream<T>(this.graph, this.graph.add({ kind: 'source', op, stream: name, ...(jetStream ? { jetStream } : {}) }));
   }
 }
 

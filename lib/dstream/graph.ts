@@ -28,6 +28,8 @@
  */
 import type { SinkSpec } from '../sinks/spec.js';
 
+import { deadLetterOutput, type JetStreamSourceSpec } from '../sources/jetstream-ranges.js';
+
 export type UserFn = (...args: never[]) => unknown;
 
 export type NarrowOp = 'map' | 'flatMap' | 'filter' | 'mapValues' | 'flatMapValues' | 'mapPartitions' | 'glom' | 'identity';
@@ -41,13 +43,16 @@ export type NarrowOp = 'map' | 'flatMap' | 'filter' | 'mapValues' | 'flatMapValu
  */
 export type ShuffleOp = 'combineByKey' | 'groupByKey' | 'repartition' | 'cogroup';
 
-export type SourceOp = 'receiverStream' | 'queueStream';
+export type SourceOp = 'receiverStream' | 'queueStream' | 'jetStream';
 
 export interface SourceNode {
   kind: 'source';
   id: number;
   op: SourceOp;
+  /** The input's name in the job: the receiver stream, queue stream, or JetStream source name. */
   stream: string;
+  /** jetStream sources: the compiled options (lib/sources/jetstream-ranges.ts). */
+  jetStream?: JetStreamSourceSpec;
 }
 
 export interface NarrowNode {
@@ -289,6 +294,26 @@ export class JobGraph {
   /** Receiver streams read by the job (the receiver accepts pushes to these). */
   get streams(): string[] {
     return [...new Set(this.sources.filter((s) => s.op === 'receiverStream').map((s) => s.stream))].sort();
+  }
+
+  /** JetStream direct sources (ctx.jetStream): read by the executors straight from JetStream, ranges decided by the scheduler. */
+  get jetStreamSources(): Array<SourceNode & { jetStream: JetStreamSourceSpec }> {
+    return this.sources.filter((s): s is SourceNode & { jetStream: JetStreamSourceSpec } => s.op === 'jetStream' && s.jetStream !== undefined);
+  }
+
+  /** The dead-letter output of every JetStream source (`<source>.dead-letter`): committed every batch like `output(name)`. */
+  get deadLetterOutputs(): string[] {
+    return this.jetStreamSources.map((s) => deadLetterOutput(s.stream));
+  }
+
+  /** Every output name a client may watch: `output(name)` / print nodes and the dead-letter outputs. */
+  get outputNames(): string[] {
+    return [...this.outputs.map((o) => o.name), ...this.deadLetterOutputs];
+  }
+
+  /** Every input a clocked batch waits for before it may run: receiver streams and JetStream sources. */
+  get inputKeys(): string[] {
+    return [...this.streams, ...this.jetStreamSources.map((s) => s.stream)];
   }
 
   /** Queue streams (ctx.queueStream): fed per batch by a driver, never by the receiver. */

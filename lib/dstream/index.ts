@@ -4,4 +4,5 @@
 export { defineJob, DStream, MapWithStateDStream, Output, StateSpec, StreamingContext } from './api.js';
 export type { JetStreamSinkOptions, PostgresSinkOptions } from '../sinks/spec.js';
 export type { Dataset, Duration, JobDefinition, JobOptions, Pair, State } from './api.js';
+export type { JetStreamDecode, JetStreamOnPurged, JetStreamSourceOptions, JetStreamStartAt, DeadLetter } from '../sources/jetstream-ranges.js';
 export { JobDefinitionError, UserFunctionError } from './errors.js';

@@ -550,7 +550,7 @@ function generatedDatasets(
   const out: Array<boolean | string> = [];
   for (const node of graph.nodes) {
     if (node.kind === 'source') {
-      out[node.id] = node.op === 'receiverStream' || blockCounts.has(sourceInputKey(node));
+      out[node.id] = node.op !== 'queueStream' || blockCounts.has(sourceInputKey(node));
       continue;
     }
     // Spark's isTimeValid: a stream generates only at multiples of its slide after the zero time.

@@ -21,7 +21,8 @@
  */
 import { packRecords, unpackRecords } from '../codec/records.js';
 import { UserFunctionError } from './errors.js';
-import { operatorLabel, type GraphNode, type JobGraph, type NarrowNode, type ShuffleNode, type StateNode, type WindowNode } from './graph.js';
+import { operatorLabel, type GraphNode, type JobGraph, type NarrowNode, type ShuffleNode, type SourceNode, type StateNode, type WindowNode } from './graph.js';
+import { DEAD_LETTER_DATA_BYTES, decodeMessage, forEachFramed, packDeadLetters, type DeadLetter, type JetStreamSourceSpec } from '../sources/jetstream-ranges.js';
 import { KeyMap, partitionOf } from './keys.js';
 import { cachedInputKey, STATE_KEYS, unionParentPartition } from './planner.js';
 
@@ -66,6 +67,8 @@ export interface TaskOutput {
   /** shuffle sink: one packed bucket per reduce partition. */
   buckets?: Uint8Array[];
   bucketCounts?: number[];
+  /** JetStream sources: messages of the task's slices that failed to decode, packed DeadLetter records. */
+  deadLetters?: { count: number; payload: Uint8Array };
 }
 
 export function sourceKey(nodeId: number, partition: number): string {
@@ -73,7 +76,7 @@ export function sourceKey(nodeId: number, partition: number): string {
 }
 
 type Emit = (record: unknown) => void;
-type Counters = { recordsIn: number };
+type Counters = { recordsIn: number; deadLetters?: DeadLetter[] };
 
 class MissingInputError extends Error {
   override name = 'MissingInputError';
@@ -83,6 +86,12 @@ class MissingInputError extends Error {
 export function runTask(graph: JobGraph, nodeId: number, partition: number, inputs: TaskInputs, sink: TaskSink): TaskOutput {
   const counters: Counters = { recordsIn: 0 };
   operatorProbe[0] = -1;
+  const output = runTaskInto(graph, nodeId, partition, inputs, sink, counters);
+  if (counters.deadLetters) output.deadLetters = { count: counters.deadLetters.length, payload: packDeadLetters(counters.deadLetters) };
+  return output;
+}
+
+function runTaskInto(graph: JobGraph, nodeId: number, partition: number, inputs: TaskInputs, sink: TaskSink, counters: Counters): TaskOutput {
   if (sink.kind === 'result') {
     const out: unknown[] = [];
     evaluate(graph, nodeId, partition, inputs, (r) => out.push(r), counters);
@@ -178,6 +187,7 @@ function evaluate(graph: JobGraph, nodeId: number, partition: number, inputs: Ta
     case 'source': {
       const buf = inputs.blocks.get(sourceKey(nodeId, partition));
       if (!buf) throw new MissingInputError(`task input missing: block of ${operatorLabel(node)} partition ${partition}`);
+      if (node.jetStream) return readJetStreamSlice(node, node.jetStream, buf, emit, counters);
       const records = unpackRecords(buf);
       counters.recordsIn += records.length;
       for (let i = 0; i < records.length; i++) emit(records[i]);
@@ -235,6 +245,31 @@ function evaluate(graph: JobGraph, nodeId: number, partition: number, inputs: Ta
       reduceWindow(node, partition, inputs, emit, counters);
       return;
   }
+}
+
+/**
+ * One slice of a JetStream source (the executor's frame of the messages it
+ * read): each message decoded as the source says; one that does not decode
+ * becomes a dead letter instead of a record, and the task goes on.
+ */
+function readJetStreamSlice(node: SourceNode, spec: JetStreamSourceSpec, frame: Uint8Array, emit: Emit, counters: Counters): void {
+  forEachFramed(frame, (seq, data) => {
+    counters.recordsIn++;
+    let record: unknown;
+    try {
+      record = decodeMessage(spec.decode, data);
+    } catch (e) {
+      (counters.deadLetters ??= []).push({
+        source: node.stream,
+        stream: spec.stream,
+        seq,
+        error: `cannot decode as ${spec.decode}: ${e instanceof Error ? e.message : String(e)}`,
+        data: Buffer.from(data.buffer, data.byteOffset, Math.min(data.byteLength, DEAD_LETTER_DATA_BYTES)).toString('base64'),
+      });
+      return;
+    }
+    emit(record);
+  });
 }
 
 /** Emit a partition cached earlier in this batch (planner.ts readFromCache); false when the task computes it instead. */

@@ -186,7 +186,7 @@ export function plannedTaskSpec(
       const m = members.get(id);
       if (m) locations.push({ executorId: m.executorId, address: m.address, epoch: m.epoch });
     }
-    spec.blocks = [{ dataset: ref(stage.sourceNode!), partition, blockId: block.blockId, locations, inputKey: '', checkpoint: '' }];
+    spec.blocks = [{ dataset: ref(stage.sourceNode!), partition, blockId: block.blockId, locations, inputKey: '', checkpoint: '', jetStream: null }];
   } else {
     const shuffleId = shuffleIdOf(jobId, batchTimeMs, stage.shuffleNode!, plan.shuffleIdSuffix);
     const self = members.get(task.executorId)!;

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { issueCertificate, issueServiceCertificate, PKI_FILES, ensureCertificateAuthority } from './pki.js';
-import { natsClusterConfig, natsSecurityConfig, type NatsClusterNode } from './nats-permissions.js';
+import { DEFAULT_NATS_NAMES, natsClusterConfig, natsSecurityConfig, type NatsClusterNode, type NatsPermissions } from './nats-permissions.js';
 import { SERVICE_ROLES, type ServiceRole } from './identity.js';
 import type { TransportSecurity } from './transport.js';
 
@@ -30,14 +30,29 @@ export interface LocalSecurity {
   /** The CA certificate (PEM). */
   caPem(): Buffer;
   /** A nats-server configuration file requiring these certificates, with a user per service (lib/security/nats-permissions.ts). */
-  natsConfigFile(): string;
+  natsConfigFile(nats?: LocalNatsAccess): string;
   /**
    * natsConfigFile's content plus the `cluster` block of one server of a NATS
    * cluster, its routes over mutual TLS with the NATS servers' certificate
    * (lib/security/nats-permissions.ts natsClusterConfig), in `nats-<serverName>.conf`.
    */
-  natsClusterConfigFile(serverName: string, node: Omit<NatsClusterNode, 'tls'>): string;
+  natsClusterConfigFile(serverName: string, node: Omit<NatsClusterNode, 'tls'>, nats?: LocalNatsAccess): string;
+  /**
+   * The certificate of a NATS user that is not a service (LocalNatsAccess.users):
+   * `CN=<name>,O=rivulet-nats-client`, issued on first use.
+   */
+  natsClientTls(name: string): { certFile: string; keyFile: string; caFile: string };
 }
+
+/** Who else may use the cluster's NATS, and which JetStream streams jobs may read (nats-permissions.ts sourceStreams). */
+export interface LocalNatsAccess {
+  sourceStreams?: readonly string[];
+  /** NATS users besides the services, each with a certificate from natsClientTls(name). */
+  users?: ReadonlyArray<{ name: string; permissions: NatsPermissions }>;
+}
+
+/** The organization of natsClientTls certificates: no service, no Rivulet user. */
+const NATS_CLIENT_ORGANIZATION = 'rivulet-nats-client';
 
 /**
  * Make (or reuse, when present) the material in `dir`: the CA, a certificate
@@ -61,6 +76,19 @@ export function ensureLocalSecurity(dir: string): LocalSecurity {
     }
     return { certFile: join(dir, PKI_FILES.cert(NATS_SERVER_CERT)), keyFile: join(dir, PKI_FILES.key(NATS_SERVER_CERT)), caFile };
   };
+  const natsClientFiles = (name: string) => {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) throw new Error(`not a NATS client name: ${JSON.stringify(name)}`);
+    const file = `nats-client-${name}`;
+    if (!existsSync(join(dir, PKI_FILES.cert(file)))) issueCertificate(dir, file, { subject: { organization: NATS_CLIENT_ORGANIZATION, commonName: name } });
+    return { certFile: join(dir, PKI_FILES.cert(file)), keyFile: join(dir, PKI_FILES.key(file)), caFile };
+  };
+  const accessOf = (nats: LocalNatsAccess | undefined) => ({
+    names: { ...DEFAULT_NATS_NAMES, sourceStreams: nats?.sourceStreams ?? [] },
+    extraUsers: (nats?.users ?? []).map((u) => {
+      natsClientFiles(u.name);
+      return { user: `CN=${u.name},O=${NATS_CLIENT_ORGANIZATION}`, permissions: u.permissions };
+    }),
+  });
   return {
     dir,
     env: (role) => ({
@@ -76,17 +104,18 @@ export function ensureLocalSecurity(dir: string): LocalSecurity {
       pem: { ca: caPem(), cert: readFileSync(join(dir, PKI_FILES.cert(role))), key: readFileSync(join(dir, PKI_FILES.key(role))) },
     }),
     caPem,
-    natsConfigFile: () => {
+    natsConfigFile: (nats) => {
       const file = join(dir, 'nats-server.conf');
-      writeFileSync(file, natsSecurityConfig(natsServerFiles()));
+      writeFileSync(file, natsSecurityConfig({ ...natsServerFiles(), ...accessOf(nats) }));
       return file;
     },
-    natsClusterConfigFile: (serverName, node) => {
+    natsClusterConfigFile: (serverName, node, nats) => {
       if (!/^[A-Za-z0-9_-]{1,64}$/.test(serverName)) throw new Error(`not a NATS server name: ${JSON.stringify(serverName)}`);
       const file = join(dir, `nats-${serverName}.conf`);
       const files = natsServerFiles();
-      writeFileSync(file, natsSecurityConfig(files) + natsClusterConfig({ ...node, tls: files }));
+      writeFileSync(file, natsSecurityConfig({ ...files, ...accessOf(nats) }) + natsClusterConfig({ ...node, tls: files }));
       return file;
     },
+    natsClientTls: (name) => natsClientFiles(name),
   };
 }

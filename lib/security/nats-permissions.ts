@@ -31,6 +31,14 @@ export interface NatsResourceNames {
   sinkStream?: string;
   /** The scheduler's sinkSubjects: the only subjects it may publish sink records to. @default DEFAULT_SINK_SUBJECTS */
   sinkSubjects?: readonly string[];
+  /**
+   * JetStream streams jobs may read as direct sources (ctx.jetStream): the
+   * executors may read them (an ordered consumer, no acks) and the scheduler
+   * may read their state. A job naming any other stream fails: its tasks are
+   * refused by the NATS server. None by default — reading a stream is granted
+   * per stream, by whoever runs NATS.
+   */
+  sourceStreams?: readonly string[];
 }
 
 /** The scheduler's sinkStream and sinkSubjects defaults (services/scheduler/config.ts). */
@@ -75,6 +83,23 @@ function kvReader(bucket: string): string[] {
   ];
 }
 
+/**
+ * Reading a JetStream direct source: the stream's info, and ordered consumers
+ * on it (create, pull, info, delete) — no publish to its subjects, no acks of
+ * durable consumers, no other stream. JetStream names the stream in each of
+ * these subjects, so the permission is exactly "read this stream".
+ */
+function sourceReader(stream: string): string[] {
+  return [
+    `$JS.API.STREAM.INFO.${stream}`,
+    `$JS.API.CONSUMER.CREATE.${stream}`,
+    `$JS.API.CONSUMER.CREATE.${stream}.>`,
+    `$JS.API.CONSUMER.MSG.NEXT.${stream}.>`,
+    `$JS.API.CONSUMER.INFO.${stream}.>`,
+    `$JS.API.CONSUMER.DELETE.${stream}.>`,
+  ];
+}
+
 /** JetStream plumbing every JetStream user needs: account info, flow control and acks of its own consumers, replies. */
 const JS_COMMON = ['$JS.API.INFO', '$JS.API.STREAM.NAMES', '$JS.FC.>', '$JS.ACK.>', '_INBOX.>'];
 
@@ -105,6 +130,8 @@ export function natsPermissions(names: NatsResourceNames = DEFAULT_NATS_NAMES): 
           ...(n.sinkSubjects ?? DEFAULT_SINK_SUBJECTS),
           ...streamApi(n.sinkStream ?? DEFAULT_SINK_STREAM),
           '$JS.API.STREAM.INFO.*',
+          // JetStream sources: the stream's state decides each batch's range.
+          ...(n.sourceStreams ?? []).map((s) => `$JS.API.STREAM.INFO.${s}`),
         ],
       },
       subscribe: { allow: [`${P}.executor.heartbeat.*`, `${P}.batch.ready.*`, `${P}.receiver.heartbeat.*`, '_INBOX.>'] },
@@ -137,7 +164,15 @@ export function natsPermissions(names: NatsResourceNames = DEFAULT_NATS_NAMES): 
       subscribe: { allow: ['_INBOX.>'] },
     },
     executor: {
-      publish: { allow: [`${P}.executor.heartbeat.*`, ...JS_COMMON, ...streamApi(`OBJ_${n.checkpointBucket}`), `$O.${n.checkpointBucket}.>`] },
+      publish: {
+        allow: [
+          `${P}.executor.heartbeat.*`,
+          ...JS_COMMON,
+          ...streamApi(`OBJ_${n.checkpointBucket}`),
+          `$O.${n.checkpointBucket}.>`,
+          ...(n.sourceStreams ?? []).flatMap(sourceReader),
+        ],
+      },
       subscribe: { allow: [`${P}.executor.lost.*`, `${P}.batch.inputs.*`, '_INBOX.>'] },
     },
   };
@@ -155,6 +190,16 @@ export function natsUsers(names: NatsResourceNames = DEFAULT_NATS_NAMES): Array<
     { user: `CN=${role},O=${SERVICE_ORGANIZATION}`, permissions: perms[role] },
     { user: `CN=${role}`, permissions: perms[role] },
   ]);
+}
+
+/**
+ * A producer of source streams that is not a Rivulet service (`rivulet up`'s
+ * and the tests' stand-in for an application writing to JetStream): it may
+ * create and use the given streams and publish to `subjects`, and nothing of
+ * Rivulet's.
+ */
+export function natsSourceProducer(streams: readonly string[], subjects: readonly string[]): NatsPermissions {
+  return { publish: { allow: [...JS_COMMON, ...streams.flatMap(streamApi), ...subjects] }, subscribe: { allow: ['_INBOX.>'] } };
 }
 
 /**
@@ -206,10 +251,17 @@ export function natsClusterConfig(n: NatsClusterNode): string {
 }
 
 /** The `tls` and `authorization` blocks of a nats-server configuration file. */
-export function natsSecurityConfig(o: { certFile: string; keyFile: string; caFile: string; names?: NatsResourceNames }): string {
+export function natsSecurityConfig(o: {
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+  names?: NatsResourceNames;
+  /** Users besides the services' (e.g. a producer of a source stream: `natsSourceProducer`), by certificate subject. */
+  extraUsers?: ReadonlyArray<{ user: string; permissions: NatsPermissions }>;
+}): string {
   const q = (s: string) => JSON.stringify(s);
   const list = (xs: string[]) => `[${xs.map(q).join(', ')}]`;
-  const users = natsUsers(o.names)
+  const users = [...natsUsers(o.names), ...(o.extraUsers ?? [])]
     .map(({ user, permissions: p }) => {
       const pub = `publish: { allow: ${list(p.publish.allow)}${p.publish.deny ? `, deny: ${list(p.publish.deny)}` : ''} }`;
       return `    { user: ${q(user)}, permissions: { ${pub}, subscribe: { allow: ${list(p.subscribe.allow)} } } }`;
@@ -236,7 +288,7 @@ export function natsSecurityConfig(o: { certFile: string; keyFile: string; caFil
  * `cluster` block each server of a JetStream cluster adds (natsReplicas > 1), for the first of
  * three servers `nats-0..2` of a headless Service `nats`.
  */
-export function natsSecurityConfigDoc(files: { certFile: string; keyFile: string; caFile: string }): string {
+export function natsSecurityConfigDoc(files: { certFile: string; keyFile: string; caFile: string }, sourceStreams: readonly string[] = []): string {
   const cluster = natsClusterConfig({
     clusterName: 'rivulet',
     listen: '0.0.0.0:6222',
@@ -244,8 +296,11 @@ export function natsSecurityConfigDoc(files: { certFile: string; keyFile: string
     tls: files,
   });
   return (
-    natsSecurityConfig(files) +
+    natsSecurityConfig({ ...files, names: { ...DEFAULT_NATS_NAMES, sourceStreams } }) +
     [
+      '',
+      `# JetStream streams jobs may read with ctx.jetStream: ${sourceStreams.length > 0 ? sourceStreams.join(', ') : 'none'}. Reading a stream is granted`,
+      '# per stream: regenerate with `node scripts/nats-security-conf.mjs CERT KEY CA --source-streams A,B`.',
       '',
       '# A JetStream cluster (natsReplicas 3 needs at least 3 servers): on each server, its own',
       '# server_name and the routes to the others (here: nats-0 of nats-0..2). Routes use mutual TLS,',

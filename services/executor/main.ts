@@ -13,6 +13,7 @@ import { LeaderTermFence, leaderTermServerInterceptor } from '../../lib/grpc/lea
 import { leaderOnlyMethods } from '../../lib/security/access-policy.js';
 import { dial, unary } from '../../lib/grpc/client.js';
 import type { ReceiverClient } from '../../lib/proto/index.js';
+import { jetStreamReader } from './jetstream-reader.js';
 import { connectNats, publish, subscribe } from '../../lib/nats/connection.js';
 import { batchReadySchema, executorLostSchema } from '../../lib/nats/schemas.js';
 import { PlannedTasks } from './planned-tasks.js';
@@ -116,6 +117,7 @@ await runService('executor', executorConfigSchema, async (config, log) => {
     bundles,
     fetcher,
     checkpoints,
+    jetStream: jetStreamReader(nc),
     log,
     pushTimeoutMs: config.shufflePushTimeout,
   });

@@ -115,6 +115,8 @@ function* slicesOf(result: TaskResult, payload: Uint8Array, sliceBytes: number):
       records: { count, payload: payload.subarray(offset, end) },
       recordsOffset: offset,
       recordsTotalBytes: total,
+      // The first slice is the one the scheduler keeps the rest of the result's fields from.
+      ...(offset === 0 && result.deadLetters ? { deadLetters: result.deadLetters } : {}),
       ...(end === total && result.metrics ? { metrics: result.metrics } : {}),
     };
   }

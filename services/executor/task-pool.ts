@@ -91,6 +91,8 @@ export type PoolOutcome =
       /** shuffle sink: one packed bucket per reduce partition (views of one ArrayBuffer). */
       buckets?: Buffer[];
       bucketCounts?: number[];
+      /** JetStream sources: messages that failed to decode (packed dead-letter records). */
+      deadLetters?: { count: number; payload: Uint8Array };
       runMs: number;
       queueMs: number;
     }
@@ -353,11 +355,20 @@ export class TaskPool {
         recordsOut: a.recordsOut,
         buckets,
         ...(a.bucketCounts ? { bucketCounts: a.bucketCounts } : {}),
+        ...(a.deadLetters ? { deadLetters: a.deadLetters } : {}),
         runMs: a.runMs,
         queueMs,
       });
     } else {
-      this.finish(job, { kind: 'ok', recordsIn: a.recordsIn, recordsOut: a.recordsOut, result: view(0), runMs: a.runMs, queueMs });
+      this.finish(job, {
+        kind: 'ok',
+        recordsIn: a.recordsIn,
+        recordsOut: a.recordsOut,
+        result: view(0),
+        ...(a.deadLetters ? { deadLetters: a.deadLetters } : {}),
+        runMs: a.runMs,
+        queueMs,
+      });
     }
   }
 

@@ -39,6 +39,7 @@ import type { BlockStore } from './block-store.js';
 import { CheckpointUnavailableError, readCheckpoint, type CheckpointStore } from '../../lib/checkpoint/store.js';
 import type { Logger } from '../../lib/log.js';
 import type { JobBundles } from './job-bundles.js';
+import { JetStreamReadError, type JetStreamReader } from './jetstream-reader.js';
 import { FetchAbortedError, FetchFailedError, type BlockFetcher, type Peer } from './peer-fetcher.js';
 import type { PoolHandle, PoolTask, TaskPool } from './task-pool.js';
 import { instruments } from '../../lib/telemetry/metrics.js';
@@ -79,6 +80,8 @@ export interface TaskRunnerOptions {
    * What is read back is checked before a task sees it (lib/checkpoint/store.ts).
    */
   checkpoints?: { bucket: string; open: () => Promise<CheckpointStore> };
+  /** Reads slices of JetStream direct sources (BlockInput.jet_stream) with the executor's NATS connection. */
+  jetStream?: JetStreamReader;
   /** For the once-per-source warning about a corrupt checkpoint. */
   log?: Logger;
   /** Longest a map task waits for its buckets' pushes (ShuffleWrite.push) before it reports; config shufflePushTimeout. @default 500 */
@@ -251,6 +254,8 @@ export class TaskRunner {
       if (e instanceof InvalidTaskError) return this.failed(exec, `invalid task spec: ${e.message}`);
       // Missing, unreadable or corrupt: not the task's fault; the scheduler retries it (and fails the batch at maxTaskAttempts).
       if (e instanceof CheckpointUnavailableError) return this.failed(exec, e.message);
+      // The stream is gone, the slice's messages were purged, or NATS could not answer: retried, then the batch fails with this.
+      if (e instanceof JetStreamReadError) return this.failed(exec, e.message);
       throw e;
     }
     if (exec.killed) return this.killedResult(exec);
@@ -308,6 +313,7 @@ export class TaskRunner {
       return {
         ...this.base(exec),
         state: 'SUCCEEDED',
+        ...deadLettersOf(outcome),
         bucketBytes,
         metrics: metrics(outcome.recordsIn, outcome.recordsOut, bytesOut, outcome.runMs, fetchMs, outcome.queueMs),
       };
@@ -340,6 +346,7 @@ export class TaskRunner {
       return {
         ...this.base(exec),
         state: 'SUCCEEDED',
+        ...deadLettersOf(outcome),
         records: { count: outcome.recordsOut, payload: Buffer.alloc(0) },
         metrics: metrics(outcome.recordsIn, outcome.recordsOut, payload.byteLength, outcome.runMs, fetchMs, outcome.queueMs),
       };
@@ -360,6 +367,7 @@ export class TaskRunner {
     return {
       ...this.base(exec),
       state: 'SUCCEEDED',
+      ...deadLettersOf(outcome),
       records: { count: outcome.recordsOut, payload },
       metrics: metrics(outcome.recordsIn, outcome.recordsOut, payload.byteLength, outcome.runMs, fetchMs, outcome.queueMs),
     };
@@ -387,6 +395,15 @@ export class TaskRunner {
         const slot = { key: input.inputKey || sourceKey(input.dataset.nodeId, input.partition), data: empty };
         blocks.push(slot);
         checkpointReads.push(this.readCheckpoint(input.checkpoint).then((d) => void (slot.data = d)));
+        continue;
+      }
+      if (input.jetStream) {
+        // A slice of a JetStream direct source: read from the stream, not from a peer.
+        const slot = { key: input.inputKey || sourceKey(input.dataset.nodeId, input.partition), data: empty };
+        blocks.push(slot);
+        const reader = this.opts.jetStream;
+        if (!reader) throw new InvalidTaskError(`the task reads a JetStream slice but executor ${this.opts.executorId} has no JetStream reader`);
+        checkpointReads.push(reader.read(input.jetStream, exec.abort.signal).then((r) => void (slot.data = r.frame)));
         continue;
       }
       if (!input.blockId) throw new InvalidTaskError(`a block input of dataset node ${input.dataset.nodeId} has no block_id`);
@@ -627,4 +644,10 @@ function specProblem(spec: TaskSpec__Output): string | undefined {
     if (problem !== undefined) return `${field} ${problem} (${ruleOf(kind)})`;
   }
   return undefined;
+}
+
+/** A successful task's dead letters (JetStream sources' messages that failed to decode), for its TaskResult. */
+function deadLettersOf(outcome: { deadLetters?: { count: number; payload: Uint8Array } }): Pick<TaskResult, 'deadLetters'> {
+  const d = outcome.deadLetters;
+  return d ? { deadLetters: { count: d.count, payload: Buffer.from(d.payload.buffer, d.payload.byteOffset, d.payload.byteLength) } } : {};
 }

@@ -143,6 +143,7 @@ function runOne(batch: RunMessage, task: TaskMessage, started: number, waitMs: n
     output,
     ranges,
     ...(result.bucketCounts ? { bucketCounts: result.bucketCounts } : {}),
+    ...(result.deadLetters ? { deadLetters: result.deadLetters } : {}),
     runMs: performance.now() - started,
     waitMs,
   };

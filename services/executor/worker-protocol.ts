@@ -89,6 +89,8 @@ export interface DoneMessage {
   ranges: number[];
   /** Records per bucket (shuffle sink). */
   bucketCounts?: number[];
+  /** JetStream sources: the messages that failed to decode (runtime.ts TaskOutput.deadLetters); cloned, they are few. */
+  deadLetters?: { count: number; payload: Uint8Array };
   runMs: number;
   /** From the batch's arrival in the worker to this task's start: its wait behind the tasks before it. */
   waitMs: number;

@@ -43,6 +43,8 @@ import type { TaskAttempt } from './task-attempt.js';
 import type { TaskSetListener, TaskSetManager } from './task-set-manager.js';
 import type { GroupPlanner } from './group-planner.js';
 import { taskIdOf } from '../../lib/scheduling/group-plan.js';
+import { unpackRecords } from '../../lib/codec/records.js';
+import type { DeadLetter } from '../../lib/sources/jetstream-ranges.js';
 
 /** Told of every batch that finished (committed or failed); BatchSources listen. */
 export type BatchFinishedListener = (run: BatchRun) => void;
@@ -325,6 +327,7 @@ export class BatchDag implements TaskSetListener {
     s.durations.push(ms);
     s.durationsTotal += ms;
     const address = this.d.executors.get(t.executorId)?.address ?? '';
+    if (r.deadLetters && r.deadLetters.count > 0) noteDeadLetters(run, r.deadLetters.payload, this.d.log);
     switch (s.stage.kind) {
       case 'shuffleMap': {
         const bucketBytes = r.bucketBytes.map(Number);
@@ -514,6 +517,18 @@ export class BatchDag implements TaskSetListener {
       this.finishRun(run);
     }
   }
+}
+
+/** A task's dead letters, kept by source and sequence until the batch commits them. */
+function noteDeadLetters(run: BatchRun, payload: Buffer, log: Logger): void {
+  let letters: unknown[];
+  try {
+    letters = unpackRecords(payload);
+  } catch (err) {
+    log.warn({ jobId: run.job.id, batchTimeMs: run.batchTimeMs, err: errorMessage(err) }, 'a task’s dead letters could not be read; they are not committed');
+    return;
+  }
+  for (const l of letters as DeadLetter[]) if (l && typeof l.source === 'string' && typeof l.seq === 'number') run.deadLetters.set(`${l.source}@${l.seq}`, l);
 }
 
 /**

@@ -9,6 +9,7 @@ import type { BatchPlan, PlannedStage } from '../../lib/dstream/planner.js';
 import type { Logger } from '../../lib/log.js';
 import { transition, type TransitionTable } from '../../lib/state-machine.js';
 import type { Job } from './job-registry.js';
+import type { DeadLetter } from '../../lib/sources/jetstream-ranges.js';
 
 export interface InputBlock {
   blockId: string;
@@ -21,6 +22,12 @@ export interface InputBlock {
    * these, as the executors computed it from the same announcement.
    */
   announcedOn?: readonly string[];
+  /**
+   * A slice of a JetStream direct source (jetstream-source.ts): read by the
+   * executor straight from the stream, held by no executor (executorIds is
+   * empty, and nothing waits for or copies a replica of it).
+   */
+  jetStream?: { stream: string; filterSubject: string; firstSeq: number; lastSeq: number; onPurged: string };
 }
 
 export interface MapOutput {
@@ -157,6 +164,12 @@ export class BatchRun {
    * sink answered — a stage redone after that does not write them again.
    */
   sinks?: 'running' | 'done';
+  /**
+   * JetStream sources: messages that failed to decode, by `<source>@<seq>`
+   * (the same slice read by several tasks — retries, recomputations, two
+   * stages — reports each message once). Committed to `<source>.dead-letter`.
+   */
+  readonly deadLetters = new Map<string, DeadLetter>();
   readonly commits: Array<{ output: string; batch: { batchTimeMs: number; count: number; payload: Buffer } }> = [];
 
   /**
@@ -231,7 +244,7 @@ export class BatchRun {
   }
 
   hasAllInputs(): boolean {
-    return this.job.graph.streams.every((s) => this.inputs.has(s));
+    return this.job.graph.inputKeys.every((s) => this.inputs.has(s));
   }
 
   setPlan(plan: BatchPlan): void {

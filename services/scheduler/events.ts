@@ -14,6 +14,7 @@ import type { LivenessSignal } from './liveness-guard.js';
 import type { Job } from './job-registry.js';
 import type { JobRecord } from './job-journal.js';
 import type { CommittedBatch } from './output-store.js';
+import type { JetStreamJournal, StreamInfoAnswer } from './jetstream-journal.js';
 
 /** A client request answered from inside the loop: `reply` gets the result or the error to send back. */
 export interface Reply<T> {
@@ -72,6 +73,10 @@ export type SchedulerEvent =
   /** A batch's sinks were written (sink-runner.ts); `error` fails the batch. */
   | { type: 'sinksWritten'; run: BatchRun; error?: string }
   | { type: 'batchJournaled'; run: BatchRun }
-  | { type: 'reschedule' };
+  | { type: 'reschedule' }
+  // JetStream direct sources (jetstream-source.ts): the streams' state for a batch's ranges, the ranges journaled, a retry.
+  | { type: 'jetStreamInfo'; jobId: string; batchTimeMs: number; infos?: ReadonlyMap<string, StreamInfoAnswer>; error?: string }
+  | { type: 'jetStreamJournaled'; jobId: string; batchTimeMs: number; journal?: JetStreamJournal; decided?: JetStreamJournal['pending']; error?: string }
+  | { type: 'jetStreamRetry'; jobId: string };
 
 export type PostEvent = (event: SchedulerEvent) => void;

@@ -34,6 +34,8 @@ const B = 1;
 
 export function stageTemplate(graph: JobGraph, parallelism: number): StageTemplate | string {
   if (readsEarlierBatches(graph)) return 'the job reads earlier batches (windows or state), which run in order';
+  // Their ranges are decided at each batch's turn, after the stream's state is read: nothing to start ahead (README, JetStream sources).
+  if (graph.jetStreamSources.length > 0) return 'the job reads a JetStream source, whose batches the scheduler launches once their ranges are journaled';
   if (graph.streams.length !== 1) return `the job reads ${graph.streams.length} streams; group scheduling plans jobs with one`;
   const stream = graph.streams[0]!;
   let a: BatchPlan;

@@ -173,6 +173,11 @@ export class JobGenerator {
     return run;
   }
 
+  /** Inputs from another source (jetstream-source.ts) completed the run's: it may queue. */
+  inputsAttached(run: BatchRun): void {
+    if (run.state === 'WAITING_INPUT' && run.hasAllInputs()) this.queued(run);
+  }
+
   /** Every input is known: the run may start (and a planned one's executors start it now). */
   private queued(run: BatchRun): void {
     run.moveTo('QUEUED', this.log);
@@ -337,6 +342,8 @@ export class JobGenerator {
     for (const blocks of this.readyInputs.values()) for (const b of blocks) note(b);
     for (const run of this.unfinished()) {
       for (const src of run.job.graph.sources) {
+        // JetStream slices live in the stream, not on executors: nothing to replicate, adopt or wait for.
+        if (src.op === 'jetStream') continue;
         (run.inputs.get(src.stream) ?? []).forEach((b, partition) => note(b).partitions.push({ run, nodeId: src.id, partition }));
       }
     }

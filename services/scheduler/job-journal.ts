@@ -29,6 +29,7 @@ import { checkInput, rejectInput, type Assert, type Covers } from '../../lib/val
 import type { JobState } from './job-registry.js';
 import type { DescribedJob } from '../../lib/dstream/sandbox.js';
 import type { PreparedJobs } from './standby-prep.js';
+import { JS_RANGES_KEY_PREFIX, jetStreamJournalSchema, type JetStreamJournal } from './jetstream-journal.js';
 
 /** A job as journaled. Plain data (JSON). */
 export interface JobRecord {
@@ -70,6 +71,7 @@ export const jobRecordSchema = z.object({
 }) satisfies z.ZodType<JobRecord>;
 export type JobRecordSchemaCovers = Assert<Covers<typeof jobRecordSchema, JobRecord>>;
 
+
 export interface JobJournal {
   /** Durable when it resolves: the job and its bundle. */
   record(job: JobRecord, bundle: string): Promise<void>;
@@ -94,6 +96,8 @@ const JOB_KEY_PREFIX = 'job.';
  */
 export class FollowedJournal {
   private readonly jobs = new Map<string, JobRecord>();
+  /** Each job's JetStream source ranges (`jsrange.<id>`, jetstream-source.ts). */
+  private readonly ranges = new Map<string, JetStreamJournal>();
 
   constructor(
     private readonly bucket: string,
@@ -102,6 +106,7 @@ export class FollowedJournal {
 
   /** One entry of the bucket (keys other than `job.<id>` are not the journal's). */
   apply(key: string, value: Uint8Array | undefined): void {
+    if (key.startsWith(JS_RANGES_KEY_PREFIX)) return this.applyRanges(key.slice(JS_RANGES_KEY_PREFIX.length), key, value);
     if (!key.startsWith(JOB_KEY_PREFIX)) return;
     const id = key.slice(JOB_KEY_PREFIX.length);
     if (value === undefined) {
@@ -117,6 +122,24 @@ export class FollowedJournal {
     }
     const job = checkInput(jobRecordSchema, raw, `kv:${this.bucket}`, this.log);
     if (job) this.jobs.set(id, job);
+  }
+
+  private applyRanges(id: string, key: string, value: Uint8Array | undefined): void {
+    if (value === undefined) return void this.ranges.delete(id);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(new TextDecoder().decode(value));
+    } catch (e) {
+      rejectInput(`kv:${this.bucket}`, `JetStream ranges entry ${key} is not JSON: ${errorMessage(e)}`, this.log);
+      return;
+    }
+    const ranges = checkInput(jetStreamJournalSchema, raw, `kv:${this.bucket}`, this.log);
+    if (ranges) this.ranges.set(id, ranges);
+  }
+
+  /** What the journal holds of a job's JetStream source ranges. */
+  jetStreamJournal(jobId: string): JetStreamJournal | undefined {
+    return this.ranges.get(jobId);
   }
 
   /** Every job the journal says is RUNNING. */

@@ -260,7 +260,7 @@ export class JobManager {
 
   private register(job: Job): void {
     this.jobs.add(job);
-    for (const out of job.graph.outputs) this.outputs.declare(job.id, out.name);
+    for (const name of job.graph.outputNames) this.outputs.declare(job.id, name);
     this.listener?.jobAdded(job);
   }
 }

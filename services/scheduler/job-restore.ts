@@ -33,11 +33,11 @@ export async function restoreJournaledJobs(
       journal.update({ ...rec, state: 'FAILED', error: `not resumed after a scheduler restart: ${errorMessage(err)}` }).catch(() => undefined); // the journal logs it
       continue;
     }
-    for (const out of job.graph.outputs) {
+    for (const output of job.graph.outputNames) {
       try {
-        scheduler.restoreOutputs(job.id, out.name, await durableOutputs.load(job.id, out.name));
+        scheduler.restoreOutputs(job.id, output, await durableOutputs.load(job.id, output));
       } catch (err) {
-        log.warn({ jobId: job.id, output: out.name, err: errorMessage(err) }, 'cannot read back committed outputs; replays start after the restart');
+        log.warn({ jobId: job.id, output, err: errorMessage(err) }, 'cannot read back committed outputs; replays start after the restart');
       }
     }
     if (readsEarlierBatches(job.graph)) void restoreCachedPartitions(scheduler, job, deps); // retries until lineage answers

@@ -24,6 +24,7 @@ import { ExecutorGateway } from './executor-gateway.js';
 import { openJobJournal, type FollowedJournal, type JournalWriter } from './job-journal.js';
 import { restoreJournaledJobs } from './job-restore.js';
 import { schedulerPorts } from './lineage-ports.js';
+import { jetStreamPorts } from './jetstream-ports.js';
 import { Scheduler } from './scheduler.js';
 import { schedulerHandlers } from './server.js';
 import type { TokenAdmin } from './token-admin.js';
@@ -84,6 +85,9 @@ export class LeaderSession {
         ...(deps.sinks ? { sinks: deps.sinks } : {}),
         log,
       });
+      // JetStream direct sources: stream state, and ranges journaled through the lease's fenced writes.
+      ports.jetStream = jetStreamPorts(nc, deps.writer);
+      ports.jetStreamJournalOf = (jobId) => deps.followed.jetStreamJournal(jobId);
       const scheduler = new Scheduler(config, systemClock, ports, log);
       // TEST-ONLY batch source: the SchedulerTesting service (rivulet/testing's runBatches), only with testDriver.
       const testDriver = config.testDriver

@@ -235,6 +235,15 @@ await runService('scheduler', schedulerConfigSchema, async (config, log) => {
     { value: lease.counts.elected, attributes: { 'rivulet.scheduler.id': schedulerId, 'rivulet.lease.change': 'elected' } },
     { value: lease.counts.deposed, attributes: { 'rivulet.scheduler.id': schedulerId, 'rivulet.lease.change': 'deposed' } },
   ]);
+  // JetStream direct sources: messages behind each subject filter's stream end (README, JetStream sources).
+  observeGauge('rivulet.jetstream.lag', 'Stream sequences a JetStream source has not read yet: the stream\'s last sequence minus the end of the last completed batch\'s range', '{message}', () =>
+    (session?.scheduler.jetStreamStatus() ?? []).flatMap((j) =>
+      j.sources.map((s) => ({
+        value: Number(s.lag),
+        attributes: { 'rivulet.job.id': j.jobId, 'rivulet.jetstream.source': s.source ?? '', 'rivulet.jetstream.stream': s.stream ?? '', 'rivulet.jetstream.filter': s.filterSubject ?? '' },
+      })),
+    ),
+  );
   await lease.start();
   // The event-loop lag, sampled a few times per liveness timeout: the worst
   // delay of each window goes to the guard. (A stall that stops this timer

@@ -17,6 +17,7 @@
  */
 import { unpackRecords } from '../../lib/codec/records.js';
 import type { OutputNode } from '../../lib/dstream/graph.js';
+import { deadLetterOutput, packDeadLetters } from '../../lib/sources/jetstream-ranges.js';
 import { errorMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { BatchRun, StageRun } from './batch-run.js';
@@ -63,6 +64,14 @@ export function commitOutputs(run: BatchRun, outputs: OutputStore, log: Logger):
     const batch = { batchTimeMs: run.batchTimeMs, count, payload };
     if (outputs.commit(job.id, outNode.name, batch)) run.commits.push({ output: outNode.name, batch });
     if (outNode.op === 'print') printBatch(run, outNode, payload, log);
+  }
+  // Each JetStream source's dead letters, in sequence order (an empty batch when none failed to decode).
+  for (const src of job.graph.jetStreamSources) {
+    const letters = [...run.deadLetters.values()].filter((l) => l.source === src.stream).sort((a, b) => a.seq - b.seq);
+    const batch = { batchTimeMs: run.batchTimeMs, count: letters.length, payload: packDeadLetters(letters) };
+    const output = deadLetterOutput(src.stream);
+    if (outputs.commit(job.id, output, batch)) run.commits.push({ output, batch });
+    if (letters.length > 0) log.warn({ jobId: job.id, source: src.stream, batchTimeMs: run.batchTimeMs, deadLetters: letters.length }, `messages that failed to decode went to ${output}`);
   }
 }
 

@@ -9,6 +9,7 @@ import type { BatchCompletedMessage, BatchReadyMessage, ExecutorLostMessage, Rat
 import type { BatchRun, InputBlock, StageRun } from './batch-run.js';
 import type { ExecutorGateway } from './executor-gateway.js';
 import type { JobRecord } from './job-journal.js';
+import type { JetStreamJournal, JetStreamSourcePorts } from './jetstream-journal.js';
 import type { NatsStatus } from '../../lib/proto/gen/rivulet/v1/NatsStatus.js';
 import type { SinkCall, SinkJob } from './sink-runner.js';
 
@@ -83,4 +84,8 @@ export interface SchedulerPorts {
   writeSinks?(job: SinkJob, batchTimeMs: number, calls: readonly SinkCall[]): Promise<string | undefined>;
   /** The NATS server the scheduler is connected to, for status (read from the connection, no request). */
   natsStatus?(): NatsStatus;
+  /** JetStream direct sources: stream state and the fenced range journal (absent: jobs reading one fail with a clear error). */
+  jetStream?: JetStreamSourcePorts;
+  /** What an earlier scheduler journaled for a job's JetStream sources (leader-session.ts: the followed journal). */
+  jetStreamJournalOf?(jobId: string): JetStreamJournal | undefined;
 }

@@ -19,6 +19,7 @@
  *   replication-manager  copies of input blocks and cached partitions
  *   executor-tracker   executor liveness and slot accounting
  *   liveness-guard     whether the scheduler can see well enough to declare anyone lost
+ *   jetstream-source   JetStream direct sources: each batch's ranges, journaled before it runs
  *   backpressure       feeds rate-controller (pure: each stream's ingest rate from completed batches), publishes the limits
  *   status             the status view
  */
@@ -57,6 +58,7 @@ import { GroupPlanner } from './group-planner.js';
 import type { DescribedJob } from '../../lib/dstream/sandbox.js';
 import type { LeaderStatus } from '../../lib/proto/gen/rivulet/v1/LeaderStatus.js';
 import { TaskSetManager } from './task-set-manager.js';
+import { JetStreamSource, type JetStreamSourcePorts } from './jetstream-source.js';
 import { buildTaskSpec, type TaskSpecContext } from './task-spec.js';
 
 export type { SchedulerPorts } from './ports.js';
@@ -90,6 +92,8 @@ export class Scheduler implements BatchSourceHost {
   private readonly foreach: ForeachRunner;
   /** When `executor.lost` was last repeated to a fenced incarnation still heartbeating, by executor id. */
   private readonly fenceNotices = new Map<string, number>();
+  /** JetStream direct sources: each batch's ranges, decided and journaled before it runs. */
+  private readonly jetStream: JetStreamSource;
   /** Backpressure's rate estimates; undefined when backpressure is off. */
   private readonly backpressure: Backpressure | undefined;
   private readonly timers: Array<TimerHandle | undefined> = [];
@@ -203,16 +207,30 @@ export class Scheduler implements BatchSourceHost {
     this.tasks.listener = this.dag;
     this.tasks.inputUnavailable = (t) => this.inputUnavailable(t.run, t.stageRun, t.partition);
     this.generator.onFellBehind = (job, message) => this.jobManager.fail(job, message);
+    this.jetStream = new JetStreamSource({
+      clock,
+      ports: ports.jetStream ?? noJetStream,
+      post,
+      queue: (jobId) => this.generator.queue(jobId),
+      inputsAttached: (run) => this.generator.inputsAttached(run),
+      fail: (job, message) => this.jobManager.fail(job, message),
+      log,
+    });
+    this.dag.onBatchFinished((run) => {
+      if (run.state === 'COMPLETED') this.jetStream.batchCompleted(run);
+    });
     this.backpressure = config.backpressure ? new Backpressure(config, clock, ports, log) : undefined;
     // Called from inside the loop (a batch completes while an event is handled).
     this.dag.onBatchFinished((run) => this.backpressure?.batchFinished(run));
     this.jobManager.listener = {
       jobAdded: (job) => {
         this.generator.addJob(job);
+        this.jetStream.addJob(job, this.ports.jetStreamJournalOf?.(job.id));
         this.backpressure?.jobStarted(job);
       },
       jobEnded: (job, reason) => {
         this.generator.dropJob(job.id);
+        this.jetStream.dropJob(job.id);
         this.backpressure?.jobEnded(job.id);
         this.dag.abandonBatches(job, reason);
         this.cache.dropJob(job.id);
@@ -244,6 +262,11 @@ export class Scheduler implements BatchSourceHost {
     if (this.backpressure) this.every(3, this.config.batchInterval, () => this.backpressure?.publish());
     // batch.inputs lost to a NATS outage would leave planned batches unstarted: published again while unfinished.
     this.every(4, 1000, () => this.post({ type: 'republishInputs' }));
+  }
+
+  /** Every running job's JetStream source filters with their lag (metrics). */
+  jetStreamStatus(): Array<{ jobId: string; sources: ReturnType<JetStreamSource['status']> }> {
+    return [...this.jobs.running()].map((job) => ({ jobId: job.id, sources: this.jetStream.status(job) })).filter((j) => j.sources.length > 0);
   }
 
   /** Backpressure's current limits (status, metrics); empty when off. */
@@ -315,6 +338,16 @@ export class Scheduler implements BatchSourceHost {
         return answer(e.reply, () => this.onEnqueueBatch(e.jobId, e.batchTimeMs, e.inputs));
       case 'tick':
         this.generator.tick(e.batchTimeMs);
+        this.jetStream.poll(this.jobs.running());
+        return this.dag.startReadyBatches();
+      case 'jetStreamInfo':
+        this.jetStream.streamInfo(this.jobs.find(e.jobId), e.batchTimeMs, e.infos, e.error);
+        return this.dag.startReadyBatches();
+      case 'jetStreamJournaled':
+        this.jetStream.journaled(this.jobs.find(e.jobId), e.batchTimeMs, e.journal, e.decided, e.error);
+        return this.dag.startReadyBatches();
+      case 'jetStreamRetry':
+        this.jetStream.retry(this.jobs.find(e.jobId));
         return this.dag.startReadyBatches();
       case 'batchReady': {
         const merged = this.receivers.share(e.msg);
@@ -407,6 +440,7 @@ export class Scheduler implements BatchSourceHost {
       case 'sinksWritten':
         return this.dag.sinksWritten(e.run, e.error);
       case 'batchJournaled':
+        this.jetStream.batchJournaled(e.run);
         return this.dag.releaseBatchData(e.run);
       case 'reschedule':
         return this.tasks.schedule();
@@ -512,6 +546,7 @@ export class Scheduler implements BatchSourceHost {
           plansSent: this.planner.plansSent,
         },
         nats: this.ports.natsStatus?.(),
+        jetStreamSources: (job) => this.jetStream.status(job),
       },
       this.clock.now(),
       query,
@@ -548,6 +583,7 @@ export class Scheduler implements BatchSourceHost {
     const interval = this.config.batchInterval;
     const lastTick = Math.floor(this.clock.now() / interval) * interval;
     this.generator.createDueRuns(job, lastTick);
+    this.jetStream.poll([job]);
     this.clock.setTimeout(() => this.post({ type: 'inputTimeout', batchTimeMs: lastTick }), 0);
     this.log.info({ jobId: job.id, catchUp: this.generator.queue(job.id).length }, 'restored job catches up');
     return job;
@@ -654,7 +690,7 @@ export class Scheduler implements BatchSourceHost {
       const node = run.job.graph.node(b.nodeId);
       if (node.kind !== 'source') continue;
       const block = run.inputs.get(sourceInputKey(node))?.[b.partition];
-      if (block && !block.executorIds.some((id) => this.executors.isAlive(id))) {
+      if (block && !block.jetStream && !block.executorIds.some((id) => this.executors.isAlive(id))) {
         return `input block ${block.blockId} has no live replica: waiting for an executor holding it to rejoin`;
       }
     }
@@ -762,6 +798,12 @@ export class Scheduler implements BatchSourceHost {
     this.replication.reReplicateInputs(this.generator.liveInputBlocks());
   }
 }
+
+/** Without JetStream ports (unit tests without NATS): a job reading a JetStream source waits, logging why. */
+const noJetStream: JetStreamSourcePorts = {
+  streamInfo: () => Promise.reject(new Error('this scheduler has no JetStream connection for JetStream sources')),
+  writeRanges: () => Promise.reject(new Error('this scheduler has no JetStream journal for JetStream sources')),
+};
 
 function asError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));

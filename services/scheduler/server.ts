@@ -70,7 +70,7 @@ export function schedulerHandlers(
                 jobId: job.id,
                 bundleHash: job.bundleHash,
                 streams: job.graph.streams,
-                outputs: job.graph.outputs.map((o) => o.name),
+                outputs: job.graph.outputNames,
                 firstBatchTimeMs: job.firstBatchTimeMs,
               });
             },
@@ -118,7 +118,7 @@ export function schedulerHandlers(
         const job = scheduler.jobs.get(jobId);
         if (!scheduler.outputs.has(jobId, output)) {
           throw new NotFoundError(
-            `job ${jobId} has no output ${JSON.stringify(output)}; its outputs are: ${job.graph.outputs.map((o) => o.name).join(', ')}`,
+            `job ${jobId} has no output ${JSON.stringify(output)}; its outputs are: ${job.graph.outputNames.join(', ')}`,
           );
         }
         let closed = false;

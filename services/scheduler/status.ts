@@ -16,6 +16,7 @@ import type { BatchStatus } from '../../lib/proto/gen/rivulet/v1/BatchStatus.js'
 import type { LeaderStatus } from '../../lib/proto/gen/rivulet/v1/LeaderStatus.js';
 import type { ClusterStatus } from '../../lib/proto/gen/rivulet/v1/ClusterStatus.js';
 import type { JobStatus } from '../../lib/proto/gen/rivulet/v1/JobStatus.js';
+import type { JetStreamSourceStatus } from '../../lib/proto/gen/rivulet/v1/JetStreamSourceStatus.js';
 import type { NatsStatus } from '../../lib/proto/gen/rivulet/v1/NatsStatus.js';
 import type { BatchRun } from './batch-run.js';
 import type { ExecutorTracker } from './executor-tracker.js';
@@ -41,6 +42,8 @@ export interface StatusSources {
   group: { sizeOf(jobId: string): { size: number; note: string }; launchMessages: number; plansSent: number };
   /** The scheduler's NATS connection (absent in unit tests without NATS). */
   nats?: NatsStatus;
+  /** JetStream direct sources of a job: position and lag per subject filter. */
+  jetStreamSources?(job: Job): JetStreamSourceStatus[];
 }
 
 /** Status bounds (scheduler.proto). */
@@ -169,9 +172,10 @@ function jobStatus(src: StatusSources, j: Job, nowMs: number, recentBatches: num
     state: j.state,
     error: cut(j.error ?? '', STATUS_BOUNDS.jobError),
     streams: j.graph.streams.slice(0, STATUS_BOUNDS.listed),
-    outputs: j.graph.outputs.slice(0, STATUS_BOUNDS.listed).map((o) => o.name),
+    outputs: j.graph.outputNames.slice(0, STATUS_BOUNDS.listed),
     streamsTotal: j.graph.streams.length,
-    outputsTotal: j.graph.outputs.length,
+    outputsTotal: j.graph.outputNames.length,
+    jetStreamSources: (src.jetStreamSources?.(j) ?? []).slice(0, STATUS_BOUNDS.listed),
     submittedAtMs: j.submittedAtMs,
     batchesCompleted: j.batchesCompleted,
     recordsProcessed: j.recordsProcessed,

@@ -81,6 +81,8 @@ export function buildTaskSpec(t: TaskAttemptRef, ctx: TaskSpecContext): TaskSpec
     const node = job.graph.node(src);
     const block = node.kind === 'source' ? run.inputs.get(sourceInputKey(node))?.[partition] : undefined;
     if (!block) throw new Error(`no input block for node ${src} partition ${partition}`);
+    // A JetStream slice is read from the stream by whichever executor runs the task (it has no location).
+    if (block.jetStream) return { dataset: ref(src), partition, blockId: block.blockId, locations: [], jetStream: block.jetStream };
     return { dataset: ref(src), partition, blockId: block.blockId, locations: live(block.executorIds) };
   });
   const shuffles = tp.shuffles.map(({ nodeId: shuffleNode, reducePartition }) => {

@@ -85,6 +85,7 @@ class FakeCluster {
       queueFull: false,
       recordsOffset: 0,
       recordsTotalBytes: 0,
+      deadLetters: null,
     };
     const injected = this.failNext?.(spec, e.id);
     if (injected) return { ...base, state: 'FAILED', error: injected, userError: true };

@@ -15,6 +15,7 @@ import type { FetchedBlock as _rivulet_v1_FetchedBlock, FetchedBlock__Output as 
 import type { GroupPlan as _rivulet_v1_GroupPlan, GroupPlan__Output as _rivulet_v1_GroupPlan__Output } from './rivulet/v1/GroupPlan.js';
 import type { IdentifyRequest as _rivulet_v1_IdentifyRequest, IdentifyRequest__Output as _rivulet_v1_IdentifyRequest__Output } from './rivulet/v1/IdentifyRequest.js';
 import type { IdentifyResponse as _rivulet_v1_IdentifyResponse, IdentifyResponse__Output as _rivulet_v1_IdentifyResponse__Output } from './rivulet/v1/IdentifyResponse.js';
+import type { JetStreamSlice as _rivulet_v1_JetStreamSlice, JetStreamSlice__Output as _rivulet_v1_JetStreamSlice__Output } from './rivulet/v1/JetStreamSlice.js';
 import type { KillTasksRequest as _rivulet_v1_KillTasksRequest, KillTasksRequest__Output as _rivulet_v1_KillTasksRequest__Output } from './rivulet/v1/KillTasksRequest.js';
 import type { KillTasksResponse as _rivulet_v1_KillTasksResponse, KillTasksResponse__Output as _rivulet_v1_KillTasksResponse__Output } from './rivulet/v1/KillTasksResponse.js';
 import type { LoadJobRequest as _rivulet_v1_LoadJobRequest, LoadJobRequest__Output as _rivulet_v1_LoadJobRequest__Output } from './rivulet/v1/LoadJobRequest.js';
@@ -62,6 +63,7 @@ export interface ProtoGrpcType {
       GroupPlan: MessageTypeDefinition<_rivulet_v1_GroupPlan, _rivulet_v1_GroupPlan__Output>
       IdentifyRequest: MessageTypeDefinition<_rivulet_v1_IdentifyRequest, _rivulet_v1_IdentifyRequest__Output>
       IdentifyResponse: MessageTypeDefinition<_rivulet_v1_IdentifyResponse, _rivulet_v1_IdentifyResponse__Output>
+      JetStreamSlice: MessageTypeDefinition<_rivulet_v1_JetStreamSlice, _rivulet_v1_JetStreamSlice__Output>
       KillTasksRequest: MessageTypeDefinition<_rivulet_v1_KillTasksRequest, _rivulet_v1_KillTasksRequest__Output>
       KillTasksResponse: MessageTypeDefinition<_rivulet_v1_KillTasksResponse, _rivulet_v1_KillTasksResponse__Output>
       LoadJobRequest: MessageTypeDefinition<_rivulet_v1_LoadJobRequest, _rivulet_v1_LoadJobRequest__Output>

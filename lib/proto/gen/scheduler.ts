@@ -10,6 +10,7 @@ import type { DatasetRef as _rivulet_v1_DatasetRef, DatasetRef__Output as _rivul
 import type { ExecutorRef as _rivulet_v1_ExecutorRef, ExecutorRef__Output as _rivulet_v1_ExecutorRef__Output } from './rivulet/v1/ExecutorRef.js';
 import type { ExecutorStatus as _rivulet_v1_ExecutorStatus, ExecutorStatus__Output as _rivulet_v1_ExecutorStatus__Output } from './rivulet/v1/ExecutorStatus.js';
 import type { GetStatusRequest as _rivulet_v1_GetStatusRequest, GetStatusRequest__Output as _rivulet_v1_GetStatusRequest__Output } from './rivulet/v1/GetStatusRequest.js';
+import type { JetStreamSourceStatus as _rivulet_v1_JetStreamSourceStatus, JetStreamSourceStatus__Output as _rivulet_v1_JetStreamSourceStatus__Output } from './rivulet/v1/JetStreamSourceStatus.js';
 import type { JobStatus as _rivulet_v1_JobStatus, JobStatus__Output as _rivulet_v1_JobStatus__Output } from './rivulet/v1/JobStatus.js';
 import type { LeaderStatus as _rivulet_v1_LeaderStatus, LeaderStatus__Output as _rivulet_v1_LeaderStatus__Output } from './rivulet/v1/LeaderStatus.js';
 import type { ListStreamsRequest as _rivulet_v1_ListStreamsRequest, ListStreamsRequest__Output as _rivulet_v1_ListStreamsRequest__Output } from './rivulet/v1/ListStreamsRequest.js';
@@ -48,6 +49,7 @@ export interface ProtoGrpcType {
       ExecutorRef: MessageTypeDefinition<_rivulet_v1_ExecutorRef, _rivulet_v1_ExecutorRef__Output>
       ExecutorStatus: MessageTypeDefinition<_rivulet_v1_ExecutorStatus, _rivulet_v1_ExecutorStatus__Output>
       GetStatusRequest: MessageTypeDefinition<_rivulet_v1_GetStatusRequest, _rivulet_v1_GetStatusRequest__Output>
+      JetStreamSourceStatus: MessageTypeDefinition<_rivulet_v1_JetStreamSourceStatus, _rivulet_v1_JetStreamSourceStatus__Output>
       JobStatus: MessageTypeDefinition<_rivulet_v1_JobStatus, _rivulet_v1_JobStatus__Output>
       LeaderStatus: MessageTypeDefinition<_rivulet_v1_LeaderStatus, _rivulet_v1_LeaderStatus__Output>
       ListStreamsRequest: MessageTypeDefinition<_rivulet_v1_ListStreamsRequest, _rivulet_v1_ListStreamsRequest__Output>

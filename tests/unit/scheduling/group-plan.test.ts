@@ -192,6 +192,7 @@ describe('plannedTaskSpec', () => {
         ],
         inputKey: '',
         checkpoint: '',
+        jetStream: null,
       },
     ]);
     expect(spec.shuffles).toEqual([]);

@@ -193,12 +193,21 @@ function jobSection(job, st, now) {
       ' · avg input ', el('b', {}, fmtRate(avgRate)), ` over the last ${done.length} batches`,
       ' · rate limit ', el('b', { class: 'rate-limit' }, rateLimitText(job, st)),
       ' · queued ', el('b', { class: 'queued-batches' }, NUMBER.format(job.queuedBatches ?? 0)),
-      job.fallingBehind ? el('span', { class: 'falling-behind' }, ' (falling behind: batches wait)') : null),
+      job.fallingBehind ? el('span', { class: 'falling-behind' }, ' (falling behind: batches wait)') : null,
+      (job.jetStreamSources ?? []).length > 0 ? ' · JetStream lag ' : null,
+      (job.jetStreamSources ?? []).length > 0 ? el('b', { class: 'jetstream-lag' }, jetStreamLagText(job)) : null),
     job.error ? el('div', { class: 'job-error' }, job.error) : null,
     statsTable(job, st),
     el('h3', {}, `Batches (last ${job.recentBatches.length}, newest first)`),
     batchesTable(job),
   );
+}
+
+// JetStream direct sources: messages behind each source's stream end (JobStatus.jetStreamSources).
+function jetStreamLagText(job) {
+  return job.jetStreamSources
+    .map((s) => `${s.source}${s.filterSubject ? ` (${s.filterSubject})` : ''} ${NUMBER.format(Number(s.lag))} behind seq ${NUMBER.format(Number(s.lastSequence))}`)
+    .join(', ');
 }
 
 // Backpressure's current ingest rate for each of the job's streams (ClusterStatus.rateLimits).

@@ -2,6 +2,7 @@
 
 import type { DatasetRef as _rivulet_v1_DatasetRef, DatasetRef__Output as _rivulet_v1_DatasetRef__Output } from '../../rivulet/v1/DatasetRef.js';
 import type { ExecutorRef as _rivulet_v1_ExecutorRef, ExecutorRef__Output as _rivulet_v1_ExecutorRef__Output } from '../../rivulet/v1/ExecutorRef.js';
+import type { JetStreamSlice as _rivulet_v1_JetStreamSlice, JetStreamSlice__Output as _rivulet_v1_JetStreamSlice__Output } from '../../rivulet/v1/JetStreamSlice.js';
 
 /**
  * Where one input partition of a task comes from.
@@ -29,6 +30,12 @@ export interface BlockInput {
    * from an executor (locations is empty).
    */
   'checkpoint'?: (string);
+  /**
+   * Set when the input is a slice of a JetStream direct source
+   * (ctx.jetStream): the executor reads the messages of the slice straight
+   * from the stream with its own NATS connection (locations is empty).
+   */
+  'jetStream'?: (_rivulet_v1_JetStreamSlice | null);
 }
 
 /**
@@ -57,4 +64,10 @@ export interface BlockInput__Output {
    * from an executor (locations is empty).
    */
   'checkpoint': (string);
+  /**
+   * Set when the input is a slice of a JetStream direct source
+   * (ctx.jetStream): the executor reads the messages of the slice straight
+   * from the stream with its own NATS connection (locations is empty).
+   */
+  'jetStream': (_rivulet_v1_JetStreamSlice__Output | null);
 }

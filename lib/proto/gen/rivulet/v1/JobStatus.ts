@@ -1,6 +1,7 @@
 // Original file: proto/rivulet/v1/scheduler.proto
 
 import type { BatchStatus as _rivulet_v1_BatchStatus, BatchStatus__Output as _rivulet_v1_BatchStatus__Output } from '../../rivulet/v1/BatchStatus.js';
+import type { JetStreamSourceStatus as _rivulet_v1_JetStreamSourceStatus, JetStreamSourceStatus__Output as _rivulet_v1_JetStreamSourceStatus__Output } from '../../rivulet/v1/JetStreamSourceStatus.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface JobStatus {
@@ -44,6 +45,10 @@ export interface JobStatus {
    */
   'streamsTotal'?: (number);
   'outputsTotal'?: (number);
+  /**
+   * Every subject filter of every JetStream direct source the job reads (ctx.jetStream).
+   */
+  'jetStreamSources'?: (_rivulet_v1_JetStreamSourceStatus)[];
 }
 
 export interface JobStatus__Output {
@@ -87,4 +92,8 @@ export interface JobStatus__Output {
    */
   'streamsTotal': (number);
   'outputsTotal': (number);
+  /**
+   * Every subject filter of every JetStream direct source the job reads (ctx.jetStream).
+   */
+  'jetStreamSources': (_rivulet_v1_JetStreamSourceStatus__Output)[];
 }

@@ -73,6 +73,13 @@ export interface TaskResult {
    * task's fault; the scheduler places it again without counting an attempt.
    */
   'queueFull'?: (boolean);
+  /**
+   * JetStream sources: messages of the task's slices that failed to decode,
+   * one record each ({source, stream, seq, error}), for the source's
+   * dead-letter output (`<source>.dead-letter`). Only on SUCCEEDED results,
+   * and only on the first slice of a sliced one.
+   */
+  'deadLetters'?: (_rivulet_v1_RecordBatch | null);
 }
 
 export interface TaskResult__Output {
@@ -123,4 +130,11 @@ export interface TaskResult__Output {
    * task's fault; the scheduler places it again without counting an attempt.
    */
   'queueFull': (boolean);
+  /**
+   * JetStream sources: messages of the task's slices that failed to decode,
+   * one record each ({source, stream, seq, error}), for the source's
+   * dead-letter output (`<source>.dead-letter`). Only on SUCCEEDED results,
+   * and only on the first slice of a sliced one.
+   */
+  'deadLetters': (_rivulet_v1_RecordBatch__Output | null);
 }
