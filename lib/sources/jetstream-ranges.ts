@@ -288,3 +288,17 @@ const deadPackr = new Packr({ useRecords: false, moreTypes: false, variableMapSi
 export function packDeadLetters(letters: readonly DeadLetter[]): Buffer {
   return Buffer.concat(letters.map((l) => deadPackr.pack(l)));
 }
+
+/**
+ * What to say when Rivulet's NATS users may not read a source stream (the scheduler, when it
+ * cannot read the stream's state; an executor, when its read is refused — the scheduler may
+ * read every stream's state when its sinks check duplicate windows, so the executor's refusal
+ * is where an unlisted stream shows first).
+ */
+export function notGrantedMessage(stream: string): string {
+  return (
+    `Rivulet's NATS users may not read the stream ${JSON.stringify(stream)}: ` +
+    'list it among the source streams the NATS configuration grants (sourceStreams, lib/security/nats-permissions.ts: ' +
+    `node scripts/nats-security-conf.mjs --source-streams ${stream}; rivulet up --jetstream-sources ${stream})`
+  );
+}

@@ -17,7 +17,7 @@
 import { DeliverPolicy, jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { errorMessage } from '../../lib/errors.js';
-import { frameSize, writeFrame } from '../../lib/sources/jetstream-ranges.js';
+import { frameSize, notGrantedMessage, writeFrame } from '../../lib/sources/jetstream-ranges.js';
 import type { JetStreamSlice__Output } from '../../lib/proto/gen/rivulet/v1/JetStreamSlice.js';
 
 /** Messages asked for per pull. */
@@ -52,6 +52,7 @@ export function jetStreamReader(nc: NatsConnection): JetStreamReader {
         lastHeld = info.state.last_seq;
       } catch (e) {
         if (isStreamNotFound(e)) throw new JetStreamReadError(`cannot read ${where}: the stream does not exist (deleted?)`, { cause: e });
+        if (isPermissionViolation(e)) throw new JetStreamReadError(`cannot read ${where}: ${notGrantedMessage(slice.stream)}`, { cause: e });
         throw new JetStreamReadError(`cannot read ${where}: ${errorMessage(e)}`, { cause: e });
       }
       if (firstHeld > first && slice.onPurged !== 'skip') {
@@ -71,6 +72,7 @@ export function jetStreamReader(nc: NatsConnection): JetStreamReader {
           });
         } catch (e) {
           if (e instanceof JetStreamReadError) throw e;
+          if (isPermissionViolation(e)) throw new JetStreamReadError(`cannot read ${where}: ${notGrantedMessage(slice.stream)}`, { cause: e });
           throw new JetStreamReadError(`cannot read ${where}: ${errorMessage(e)}`, { cause: e });
         }
       }
@@ -125,4 +127,9 @@ async function readInto(
 /** JetStream says the stream does not exist (err_code 10059, status 404). */
 function isStreamNotFound(e: unknown): boolean {
   return e instanceof JetStreamApiError && (e.status === 404 || e.code === 10059);
+}
+
+/** The NATS server refused the request for this user (its permissions do not cover the stream). */
+function isPermissionViolation(e: unknown): boolean {
+  return /permissions violation/i.test(errorMessage(e));
 }

@@ -28,6 +28,7 @@ import type { Logger } from '../../lib/log.js';
 import type { JetStreamSourceStatus } from '../../lib/proto/gen/rivulet/v1/JetStreamSourceStatus.js';
 import {
   decideRange,
+  notGrantedMessage,
   sliceBlockId,
   sliceRange,
   startPosition,
@@ -230,11 +231,7 @@ export class JetStreamSource {
 
   private streamProblem(src: SourceNode, spec: JetStreamSourceSpec, info: StreamInfoAnswer): string | undefined {
     if (!info.exists && info.forbidden) {
-      return (
-        `JetStream source ${JSON.stringify(src.stream)}: Rivulet's NATS users may not read the stream ${JSON.stringify(spec.stream)}: ` +
-        'list it among the source streams the NATS configuration grants (sourceStreams, lib/security/nats-permissions.ts: ' +
-        `node scripts/nats-security-conf.mjs --source-streams ${spec.stream}; rivulet up --jetstream-sources ${spec.stream})`
-      );
+      return `JetStream source ${JSON.stringify(src.stream)}: ${notGrantedMessage(spec.stream)}`;
     }
     if (!info.exists) {
       return `JetStream source ${JSON.stringify(src.stream)}: the stream ${JSON.stringify(spec.stream)} does not exist (never created, or deleted while the job ran)`;
