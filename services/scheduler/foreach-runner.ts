@@ -17,6 +17,7 @@ import type { EventLoopUtilization } from 'node:perf_hooks';
 import { JobSandbox, type SandboxLimits } from '../../lib/dstream/sandbox.js';
 import type { FromSandbox, ForeachRequest } from '../../lib/dstream/sandbox-protocol.js';
 import type { Logger } from '../../lib/log.js';
+import { SerialPerKey } from '../../lib/serial-per-key.js';
 
 export interface ForeachJob {
   id: string;
@@ -59,8 +60,8 @@ const BUSY_IDLE_UTILIZATION = 0.9;
 
 export class ForeachRunner {
   private readonly workers = new Map<string, JobWorker>();
-  /** Each job's last call: the next waits for it (a job's batches commit in order). */
-  private readonly tails = new Map<string, Promise<unknown>>();
+  /** A job's batches one after another (a job's batches commit in order). */
+  private readonly inOrder = new SerialPerKey();
   private seq = 0;
   private closed = false;
   private idleCheck: NodeJS.Timeout | undefined;
@@ -72,17 +73,7 @@ export class ForeachRunner {
 
   /** Run a batch's foreachBatch calls in output order. Resolves with the batch's failure message, or undefined. */
   run(job: ForeachJob, batchTimeMs: number, calls: ForeachCall[]): Promise<string | undefined> {
-    const previous = this.tails.get(job.id) ?? Promise.resolve();
-    const result = previous.then(() => this.call(job, batchTimeMs, calls));
-    const tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.tails.set(job.id, tail);
-    void tail.then(() => {
-      if (this.tails.get(job.id) === tail) this.tails.delete(job.id);
-    });
-    return result;
+    return this.inOrder.run(job.id, () => this.call(job, batchTimeMs, calls));
   }
 
   /** The job ended: stop its worker. */

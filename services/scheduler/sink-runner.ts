@@ -31,6 +31,7 @@ import { errorMessage } from '../../lib/errors.js';
 import type { FromSinkWorker, SinkWorkerData, SinkWriteOutcome, SinkWriteRequest } from '../../lib/sinks/protocol.js';
 import { connectionEnvName, sinkLabel, sinkSpecProblem, type SinkSpec } from '../../lib/sinks/spec.js';
 import { METER_NAME } from '../../lib/telemetry/metrics.js';
+import { SerialPerKey } from '../../lib/serial-per-key.js';
 
 /** One output's records of a batch, for its sink. */
 export interface SinkCall {
@@ -91,8 +92,8 @@ export function sinkWorkerPath(): string {
 export class SinkRunner {
   private worker: Worker | undefined;
   private readonly pending = new Map<number, Pending>();
-  /** Each job's last write: the next waits for it (a job's batches reach its sinks in order). */
-  private readonly tails = new Map<string, Promise<unknown>>();
+  /** A job's batches one after another (a job's batches reach its sinks in order). */
+  private readonly inOrder = new SerialPerKey();
   private seq = 0;
   private closed = false;
 
@@ -106,20 +107,10 @@ export class SinkRunner {
 
   /** Write a batch's sink calls, all at once. Resolves with the batch's first failure (in output order), or undefined. */
   write(job: SinkJob, batchTimeMs: number, calls: readonly SinkCall[]): Promise<string | undefined> {
-    const previous = this.tails.get(job.id) ?? Promise.resolve();
-    const result = previous.then(async () => {
+    return this.inOrder.run(job.id, async () => {
       const errors = await Promise.all(calls.map((call) => this.writeOne(job, batchTimeMs, call)));
       return errors.find((e) => e !== undefined);
     });
-    const tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.tails.set(job.id, tail);
-    void tail.then(() => {
-      if (this.tails.get(job.id) === tail) this.tails.delete(job.id);
-    });
-    return result;
   }
 
   private async writeOne(job: SinkJob, batchTimeMs: number, call: SinkCall): Promise<string | undefined> {
