@@ -65,17 +65,37 @@ function sampleStatus(client: RivuletClient) {
 /**
  * Word counts of `jobId`'s output `output` until `total` words are counted. From the job's first batch: the watch
  * starts just before the test pushes, and a watch from "now" that reached the scheduler only after the batch holding
- * the records was committed would wait forever (it hung a clean-clone CI run once, the batch interval being 200 ms).
+ * the records was committed would wait forever. Bounded (30 s): a wait that runs out says what the cluster was doing
+ * — the job's state and last batches, the executors' slots and tasks — since the split test hung twice in clean-clone
+ * CI runs (60 s, after both jobs were submitted) and never on a developer's machine.
  */
 async function countsUntil(client: RivuletClient, jobId: string, output: string, total: number): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   let n = 0;
-  for await (const b of client.watchOutput(jobId, output, { fromBeginning: true })) {
-    for (const [w, c] of b.records as [string, number][]) {
-      counts.set(w, (counts.get(w) ?? 0) + c);
-      n += c;
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), 30_000);
+  try {
+    for await (const b of client.watchOutput(jobId, output, { fromBeginning: true, signal: abort.signal })) {
+      for (const [w, c] of b.records as [string, number][]) {
+        counts.set(w, (counts.get(w) ?? 0) + c);
+        n += c;
+      }
+      if (n >= total) break;
     }
-    if (n >= total) break;
+  } catch (e) {
+    if (!abort.signal.aborted) throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+  if (n < total) {
+    const st = await client.status({ recentBatches: 10 });
+    const job = st.jobs.find((j) => j.jobId === jobId);
+    const batches = (job?.recentBatches ?? []).map((b) => `${b.batchTimeMs}:${b.state}:in=${b.inputRecords}:tasks=${b.tasks}${b.waitingReason ? `:waiting=${b.waitingReason}` : ''}${b.error ? `:error=${b.error}` : ''}`);
+    const executors = st.executors.map((e) => `${e.executorId}:${e.state}:free=${e.freeSlots}/${e.slots}:running=${e.runningTasks}:queued=${e.queuedTasks}`);
+    throw new Error(
+      `${output} of ${jobId}: ${n} of ${total} words after 30 s; job ${job?.state ?? 'unknown'} ${job?.error ?? ''}; ` +
+        `last batches ${batches.join(' ')}; executors ${executors.join(' ')}; jobs ${st.jobs.map((j) => `${j.jobId}:${j.state}`).join(' ')}`,
+    );
   }
   return counts;
 }
@@ -193,6 +213,7 @@ describe('user code stays out of the control plane and away from other jobs', ()
     const pp = client.pusher('patched');
     await pp.push(Array.from({ length: 8 }, (_, i) => `a${i} b`));
     await pp.close();
+    step('the patcher\'s records acked');
     expect((await patched).get('injected')).toBeGreaterThanOrEqual(1);
     step('the patcher counted its own records');
 
