@@ -77,6 +77,7 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     .description('start nats-server and every service on this machine, print the endpoints')
     .option('--executors <n>', 'executor processes', int('--executors'), 2)
     .option('--schedulers <n>', 'scheduler processes: one leads, the others stand by and take over when it dies', int('--schedulers'), 1)
+    .option('--receivers <n>', 'receiver processes: producers spread pushes over them and fail over between them', int('--receivers'), 1)
     .option('--batch-interval <duration>', 'batch interval (100ms-10s)', '1s')
     .option('--block-interval <duration>', 'block interval, divides the batch interval (default: batch interval ÷ total slots, at least 50ms)')
     .option('--slots <n>', 'task slots per executor (default: cores)', int('--slots'))

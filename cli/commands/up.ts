@@ -30,6 +30,8 @@ export interface UpFlags {
   executors: number;
   /** Schedulers: one leads, the others stand by (take over when it dies). @default 1 */
   schedulers?: number;
+  /** Receivers: producers spread pushes over them and fail over between them. @default 1 */
+  receivers?: number;
   batchInterval: string;
   /** Default: derived from the batch interval and the total slots (defaultBlockInterval). */
   blockInterval?: string;
@@ -151,7 +153,7 @@ export async function upCommand(io: Io, flags: UpFlags): Promise<void> {
 
   println(
     io.stderr,
-    `starting ${flags.natsUrl ? '' : 'nats-server, '}lineage, ${(flags.schedulers ?? 1) > 1 ? `${flags.schedulers} schedulers (one leads)` : 'scheduler'}, ${flags.executors} executor(s) and receiver ` +
+    `starting ${flags.natsUrl ? '' : 'nats-server, '}lineage, ${(flags.schedulers ?? 1) > 1 ? `${flags.schedulers} schedulers (one leads)` : 'scheduler'}, ${flags.executors} executor(s) and ${(flags.receivers ?? 1) > 1 ? `${flags.receivers} receivers` : 'receiver'} ` +
       `(batch interval ${formatDuration(batchMs)}, block interval ${formatDuration(blockMs)}${flags.blockInterval ? '' : derivedNote(batchMs / blockMs, flags.executors, slotsEach)}; ` +
       `logs in ${relative(io.cwd, logDir) || logDir}/)`,
   );
@@ -160,6 +162,7 @@ export async function upCommand(io: Io, flags: UpFlags): Promise<void> {
     cluster = await startLocalCluster({
       executors: flags.executors,
       schedulers: flags.schedulers ?? 1,
+      receivers: flags.receivers ?? 1,
       slots: flags.slots,
       batchInterval: batchMs,
       blockInterval: blockMs,
@@ -230,7 +233,7 @@ async function statusPageLink(cluster: LocalCluster, state: ClusterState): Promi
 
 function printEndpoints(io: Io, state: ClusterState, flags: UpFlags, statusLink: string | undefined): void {
   const rows: Array<[string, string]> = [
-    ['receiver', state.addresses.receiver],
+    [state.addresses.receiver.includes(',') ? 'receivers' : 'receiver', state.addresses.receiver],
     [state.addresses.scheduler.includes(',') ? 'schedulers' : 'scheduler', state.addresses.scheduler],
     ['lineage', state.addresses.lineage],
     ...state.processes
@@ -255,7 +258,7 @@ function printEndpoints(io: Io, state: ClusterState, flags: UpFlags, statusLink:
 /** Hold the cluster until Ctrl-C/SIGTERM, or until one of its processes dies on its own. */
 async function runForeground(io: Io, cluster: LocalCluster): Promise<void> {
   println(io.stderr, 'press Ctrl-C to stop the cluster');
-  const all = [cluster.lineage, ...cluster.schedulers, ...cluster.executors, cluster.receiver];
+  const all = [cluster.lineage, ...cluster.schedulers, ...cluster.executors, ...cluster.receivers];
   const reason = await new Promise<{ signal?: string; died?: string }>((resolve) => {
     process.once('SIGINT', () => resolve({ signal: 'SIGINT' }));
     process.once('SIGTERM', () => resolve({ signal: 'SIGTERM' }));

@@ -139,15 +139,19 @@ describe('rivulet up / down', () => {
     expect(existsSync(join(cwd, '.rivulet/cluster.json'))).toBe(false);
   }, 150_000);
 
-  it('--schedulers 2: status names the leader; after kill -9 of it the standby leads and the CLI finds it', async () => {
+  it('--schedulers 2 --receivers 2: both receivers run and report; status names the leader; after kill -9 of it the standby leads and the CLI finds it', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'rivulet-up-ha-'));
     guard(cwd);
-    const up = await rivulet(cwd, ['up', '--detach', '--schedulers', '2', '--executors', '1', '--batch-interval', '500ms', '--random-ports']);
+    const up = await rivulet(cwd, ['up', '--detach', '--schedulers', '2', '--receivers', '2', '--executors', '1', '--batch-interval', '500ms', '--random-ports']);
     expect(up.code, up.stderr).toBe(0);
     expect(up.stdout).toMatch(/schedulers +127\.0\.0\.1:\d+,127\.0\.0\.1:\d+/);
     const state = readState(cwd)!;
     const schedulers = state.processes.filter((p) => p.kind === 'scheduler');
     expect(schedulers.map((p) => p.name)).toEqual(['scheduler', 'scheduler-2']);
+    expect(up.stdout).toMatch(/receivers +127\.0\.0\.1:\d+,127\.0\.0\.1:\d+/);
+    expect(state.processes.filter((p) => p.kind === 'receiver').map((p) => p.name)).toEqual(['receiver', 'receiver-2']);
+    // The scheduler hears both (their heartbeats): status lists them.
+    await waitFor(async () => /receiver-2/.test((await rivulet(cwd, ['status'])).stdout), 'status listing receiver-2', { timeoutMs: 15_000, intervalMs: 250 });
     const first = await rivulet(cwd, ['status']);
     expect(first.code, first.stderr).toBe(0);
     const leader = /leader: scheduler (\S+) at/.exec(first.stdout)?.[1];
