@@ -196,8 +196,21 @@ describe('natsReplicas on a real 3-node NATS cluster', () => {
     expect(newLeader).not.toBe(leaderName);
     expect((await kv.get('job.after'))?.string()).toBe('stored');
     console.log(`[failover] killed ${leaderName} (the client's server and the stream's leader); the put was stored ${put.ok ? put.ms : '?'} ms later through ${nc.info?.server_name}, new leader ${newLeader}`);
-    const jsm = await jetstreamManager(nc);
-    expect((await jsm.streams.info('KV_rivulet-scheduler')).config.num_replicas).toBe(3);
+    // The stream keeps its three copies. Asked through the JetStream API, which answers only once the cluster's
+    // meta leader is elected again (the killed server may have been it too): a request in that window times out.
+    let replicas: number | undefined;
+    await waitFor(
+      async () => {
+        replicas = await jetstreamManager(nc)
+          .then((jsm) => jsm.streams.info('KV_rivulet-scheduler'))
+          .then((info) => info.config.num_replicas)
+          .catch(() => undefined);
+        return replicas !== undefined;
+      },
+      'the JetStream API answering after the failover',
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    expect(replicas).toBe(3);
     await nats.restart(leader);
   });
 });
