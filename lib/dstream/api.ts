@@ -101,6 +101,9 @@ export class StreamingContext {
     const deadLetters = deadLetterOutput(name);
     const problem = nameProblem(deadLetters);
     if (problem !== undefined) throw new JobDefinitionError(`jetStream(name): its dead-letter output ${JSON.stringify(deadLetters.slice(0, 40))}… ${problem}; use a shorter source name`);
+    if (this.graph.outputs.some((o) => o.name === deadLetters)) {
+      throw new JobDefinitionError(`jetStream(${JSON.stringify(name)}): its dead-letter output ${JSON.stringify(deadLetters)} is already an output of the job; rename one of them`);
+    }
     return this.source<T>('jetStream', name, spec);
   }
 
@@ -751,6 +754,9 @@ export class DStream<T> {
     if (problem !== undefined) throw new JobDefinitionError(`output(name): the output name ${problem}: an output name is ${NAME_RULE}`);
     if (this.graph.outputs.some((o) => o.name === name)) {
       throw new JobDefinitionError(`output(${JSON.stringify(name)}): the job already has an output with that name`);
+    }
+    if (this.graph.deadLetterOutputs.includes(name)) {
+      throw new JobDefinitionError(`output(${JSON.stringify(name)}): that is the dead-letter output of a JetStream source of the job; choose another name`);
     }
     return new Output(this.graph.add({ kind: 'output', op: 'output', parent: this.node.id, name }) as OutputNode);
   }

@@ -73,6 +73,15 @@ describe('JetStream source options', () => {
     expect(() => ctx.jetStream('y', { stream: 'bad stream' })).toThrow(JobDefinitionError);
   });
 
+  it('refuses an output named like a source\'s dead-letter output, in either order', () => {
+    const first = new StreamingContext(new JobGraph());
+    const events = first.jetStream('events', { stream: 'EVENTS' });
+    expect(() => events.output('events.dead-letter')).toThrow(/dead-letter output of a JetStream source/);
+    const second = new StreamingContext(new JobGraph());
+    second.queueStream('q').output('events.dead-letter');
+    expect(() => second.jetStream('events', { stream: 'EVENTS' })).toThrow(/is already an output of the job/);
+  });
+
   it('tells overlapping subject filters', () => {
     expect(subjectsOverlap('a.b', 'a.b')).toBe(true);
     expect(subjectsOverlap('a.*', 'a.b')).toBe(true);
