@@ -214,6 +214,8 @@ export function formatStatus(status: ClusterStatus, opts: { batches?: number } =
   out.push(...formatRateLimits(status));
   const sources = formatJetStreamSources(status);
   if (sources.length > 0) out.push('', ...sources);
+  const sinks = formatSinks(status);
+  if (sinks.length > 0) out.push('', ...sinks);
   for (const j of status.jobs) {
     const batches = j.recentBatches.slice(-(opts.batches ?? 10));
     if (batches.length === 0) continue;
@@ -265,6 +267,32 @@ export function formatJetStreamSources(status: Pick<ClusterStatus, 'jobs'>): str
   return [
     'JETSTREAM SOURCES (lag: messages behind the stream\'s last sequence)',
     ...table(['JOB', 'SOURCE', 'STREAM', 'SUBJECTS', 'LAST SEQ', 'COMMITTED', 'DECIDED', 'LAG'], rows).map((l) => '  ' + l),
+  ];
+}
+
+/**
+ * Outputs written to sinks (JobStatus.sinks): per job and output, the sink,
+ * batches written and skipped as re-runs, records stored, the latest batch, and
+ * the last error — with the attempt while a write is being retried. Nothing
+ * when no job writes to a sink.
+ */
+export function formatSinks(status: Pick<ClusterStatus, 'jobs'>): string[] {
+  const rows = status.jobs.flatMap((j) =>
+    (j.sinks ?? []).map((s) => [
+      j.jobId,
+      s.output,
+      s.sink,
+      String(s.batchesWritten),
+      String(s.batchesSkipped),
+      String(s.recordsWritten),
+      Number(s.lastBatchTimeMs) > 0 ? new Date(Number(s.lastBatchTimeMs)).toISOString() : '-',
+      s.retryingAttempt > 0 ? `retrying (attempt ${s.retryingAttempt} failed): ${oneLine(s.lastError)}` : s.lastError ? `${new Date(Number(s.lastErrorAtMs)).toISOString()} ${oneLine(s.lastError)}` : '-',
+    ]),
+  );
+  if (rows.length === 0) return [];
+  return [
+    "SINKS (this scheduler's writes since it started; SKIPPED: batches the sink had already, re-runs)",
+    ...table(['JOB', 'OUTPUT', 'SINK', 'WRITTEN', 'SKIPPED', 'RECORDS', 'LAST BATCH', 'LAST ERROR'], rows).map((l) => '  ' + l),
   ];
 }
 

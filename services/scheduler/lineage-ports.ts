@@ -43,7 +43,7 @@ export interface PortDeps {
   /** natsReplicas, shown in status with the NATS server in use. */
   natsReplicas: number;
   /** The process's sink writer (sink-runner.ts); absent: a job with sinks fails its first batch. */
-  sinks?: Pick<SinkRunner, 'write'>;
+  sinks?: Pick<SinkRunner, 'write' | 'progressOf'>;
   log: Logger;
 }
 
@@ -99,7 +99,7 @@ export function schedulerPorts(d: PortDeps): SchedulerPorts {
     },
     recordJob: (job, bundle) => d.journal.record(job, bundle),
     persistOutputs: (jobId, commits) => d.durableOutputs.persist(jobId, commits),
-    ...(d.sinks ? { writeSinks: d.sinks.write.bind(d.sinks) } : {}),
+    ...(d.sinks ? { writeSinks: d.sinks.write.bind(d.sinks), sinkProgress: d.sinks.progressOf.bind(d.sinks) } : {}),
     purgeOutputs: (jobId) => {
       void d.durableOutputs.purge(jobId); // logs its own failure and never rejects
     },

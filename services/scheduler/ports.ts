@@ -11,7 +11,7 @@ import type { ExecutorGateway } from './executor-gateway.js';
 import type { JobRecord } from './job-journal.js';
 import type { JetStreamJournal, JetStreamSourcePorts } from './jetstream-journal.js';
 import type { NatsStatus } from '../../lib/proto/gen/rivulet/v1/NatsStatus.js';
-import type { SinkCall, SinkJob } from './sink-runner.js';
+import type { SinkCall, SinkJob, SinkProgress } from './sink-runner.js';
 
 /** A partition of a dataset of one batch, and the block holding it. */
 export interface PartitionBlockRef {
@@ -82,6 +82,8 @@ export interface SchedulerPorts {
    * the batch's failure message, or undefined once every sink has it.
    */
   writeSinks?(job: SinkJob, batchTimeMs: number, calls: readonly SinkCall[]): Promise<string | undefined>;
+  /** What this process wrote to each of a job's sinks (status). */
+  sinkProgress?(jobId: string): SinkProgress[];
   /** The NATS server the scheduler is connected to, for status (read from the connection, no request). */
   natsStatus?(): NatsStatus;
   /** JetStream direct sources: stream state and the fenced range journal (absent: jobs reading one fail with a clear error). */

@@ -547,6 +547,7 @@ export class Scheduler implements BatchSourceHost {
         },
         nats: this.ports.natsStatus?.(),
         jetStreamSources: (job) => this.jetStream.status(job),
+        ...(this.ports.sinkProgress ? { sinkProgress: this.ports.sinkProgress } : {}),
       },
       this.clock.now(),
       query,

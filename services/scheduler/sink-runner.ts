@@ -17,7 +17,8 @@
  * batch with a message naming the sink; the job's failure policy does the rest.
  *
  * Metrics: rivulet.sink.* (docs/telemetry.md), recorded per batch here, never
- * per record.
+ * per record. Status: what this process wrote to each job output's sink
+ * (`progressOf`, GetStatus's SinkStatus), including a write being retried.
  *
  * Owns: the worker. May not: touch batches or jobs (it answers with the
  * batch's failure, or none, and the batch DAG decides, in the loop).
@@ -50,6 +51,23 @@ export interface SinkJob {
 interface Pending {
   resolve(outcome: SinkWriteOutcome): void;
   label: string;
+  progress: SinkProgress;
+}
+
+/** What this process wrote to one output's sink since it started (GetStatus's SinkStatus). */
+export interface SinkProgress {
+  output: string;
+  /** sinkLabel: no connection string. */
+  sink: string;
+  batchesWritten: number;
+  batchesSkipped: number;
+  recordsWritten: number;
+  /** The latest batch written or skipped (0: none). */
+  lastBatchTimeMs: number;
+  lastError: string;
+  lastErrorAtMs: number;
+  /** The attempt that failed last while the write is retried (0: not retrying). */
+  retryingAttempt: number;
 }
 
 interface SinkInstruments {
@@ -94,6 +112,8 @@ export class SinkRunner {
   private readonly pending = new Map<number, Pending>();
   /** A job's batches one after another (a job's batches reach its sinks in order). */
   private readonly inOrder = new SerialPerKey();
+  /** Per job, per output. */
+  private readonly progress = new Map<string, Map<string, SinkProgress>>();
   private seq = 0;
   private closed = false;
 
@@ -113,22 +133,47 @@ export class SinkRunner {
     });
   }
 
+  /** What this process wrote to each of the job's sinks, in the order they were first written. */
+  progressOf(jobId: string): SinkProgress[] {
+    return [...(this.progress.get(jobId)?.values() ?? [])].map((p) => ({ ...p }));
+  }
+
+  private progressFor(jobId: string, call: SinkCall): SinkProgress {
+    let perJob = this.progress.get(jobId);
+    if (!perJob) this.progress.set(jobId, (perJob = new Map<string, SinkProgress>()));
+    let p = perJob.get(call.output);
+    if (!p) {
+      p = { output: call.output, sink: sinkLabel(call.spec), batchesWritten: 0, batchesSkipped: 0, recordsWritten: 0, lastBatchTimeMs: 0, lastError: '', lastErrorAtMs: 0, retryingAttempt: 0 };
+      perJob.set(call.output, p);
+    }
+    return p;
+  }
+
   private async writeOne(job: SinkJob, batchTimeMs: number, call: SinkCall): Promise<string | undefined> {
     const problem = sinkSpecProblem(call.spec);
     if (problem) return `the sink of output ${call.output}: ${problem}`;
+    const progress = this.progressFor(job.id, call);
+    const failed = (error: string): string => {
+      progress.lastError = error;
+      progress.lastErrorAtMs = Date.now();
+      progress.retryingAttempt = 0;
+      return error;
+    };
     const label = `sink ${sinkLabel(call.spec)} of output ${call.output}`;
-    if (this.closed) return `${label}: the scheduler is shutting down`;
+    if (this.closed) return failed(`${label}: the scheduler is shutting down`);
     let connectionUrl: string | undefined;
     if (call.spec.kind === 'postgres') {
       connectionUrl = this.resolveConnection(call.spec.connection);
       if (!connectionUrl) {
-        return `${label}: the scheduler has no connection ${JSON.stringify(call.spec.connection)}: set ${connectionEnvName(call.spec.connection)} to its connection string in the scheduler's environment`;
+        return failed(
+          `${label}: the scheduler has no connection ${JSON.stringify(call.spec.connection)}: set ${connectionEnvName(call.spec.connection)} to its connection string in the scheduler's environment`,
+        );
       }
     }
     const attributes = { 'rivulet.job.name': job.name, 'rivulet.output': call.output, 'rivulet.sink': call.spec.kind };
     const m = sinkInstruments();
     const started = performance.now();
-    const outcome = await this.send(label, {
+    const outcome = await this.send(label, progress, {
       type: 'write',
       seq: ++this.seq,
       jobId: job.id,
@@ -143,8 +188,13 @@ export class SinkRunner {
       m.errors.add(1, { ...attributes, 'rivulet.sink.error': 'failed' });
       m.batches.add(1, { ...attributes, 'rivulet.sink.outcome': 'failed' });
       this.log.error({ jobId: job.id, output: call.output, batchTimeMs, err: outcome.error }, 'sink write failed');
-      return outcome.error;
+      return failed(outcome.error);
     }
+    progress.retryingAttempt = 0;
+    if (outcome.skipped) progress.batchesSkipped++;
+    else progress.batchesWritten++;
+    progress.recordsWritten += outcome.records;
+    progress.lastBatchTimeMs = Math.max(progress.lastBatchTimeMs, batchTimeMs);
     m.writeTime.record(performance.now() - started, attributes);
     m.batches.add(1, { ...attributes, 'rivulet.sink.outcome': outcome.skipped ? 'skipped' : 'written' });
     if (outcome.records > 0) m.records.add(outcome.records, attributes);
@@ -154,10 +204,10 @@ export class SinkRunner {
     return undefined;
   }
 
-  private send(label: string, req: SinkWriteRequest): Promise<SinkWriteOutcome> {
+  private send(label: string, progress: SinkProgress, req: SinkWriteRequest): Promise<SinkWriteOutcome> {
     const worker = this.ensureWorker();
     return new Promise<SinkWriteOutcome>((resolve) => {
-      this.pending.set(req.seq, { resolve, label });
+      this.pending.set(req.seq, { resolve, label, progress });
       worker.postMessage(req, [req.payload.buffer as ArrayBuffer]);
     });
   }
@@ -197,6 +247,11 @@ export class SinkRunner {
       }
       case 'retry': {
         const p = this.pending.get(msg.seq);
+        if (p) {
+          p.progress.retryingAttempt = msg.attempt;
+          p.progress.lastError = msg.error;
+          p.progress.lastErrorAtMs = Date.now();
+        }
         sinkInstruments().errors.add(1, { 'rivulet.sink.error': 'retried' });
         this.log.warn({ attempt: msg.attempt, backoffMs: Math.round(msg.backoffMs), err: msg.error }, `${p?.label ?? 'sink'}: write failed, retrying`);
         return;

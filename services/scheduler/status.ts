@@ -18,6 +18,9 @@ import type { ClusterStatus } from '../../lib/proto/gen/rivulet/v1/ClusterStatus
 import type { JobStatus } from '../../lib/proto/gen/rivulet/v1/JobStatus.js';
 import type { JetStreamSourceStatus } from '../../lib/proto/gen/rivulet/v1/JetStreamSourceStatus.js';
 import type { NatsStatus } from '../../lib/proto/gen/rivulet/v1/NatsStatus.js';
+import type { SinkStatus } from '../../lib/proto/gen/rivulet/v1/SinkStatus.js';
+import { sinkLabel } from '../../lib/sinks/spec.js';
+import type { SinkProgress } from './sink-runner.js';
 import type { BatchRun } from './batch-run.js';
 import type { ExecutorTracker } from './executor-tracker.js';
 import type { JobGenerator } from './job-generator.js';
@@ -44,6 +47,8 @@ export interface StatusSources {
   nats?: NatsStatus;
   /** JetStream direct sources of a job: position and lag per subject filter. */
   jetStreamSources?(job: Job): JetStreamSourceStatus[];
+  /** What the process wrote to a job's sinks (sink-runner.ts). */
+  sinkProgress?(jobId: string): SinkProgress[];
 }
 
 /** Status bounds (scheduler.proto). */
@@ -176,6 +181,7 @@ function jobStatus(src: StatusSources, j: Job, nowMs: number, recentBatches: num
     streamsTotal: j.graph.streams.length,
     outputsTotal: j.graph.outputNames.length,
     jetStreamSources: (src.jetStreamSources?.(j) ?? []).slice(0, STATUS_BOUNDS.listed),
+    sinks: sinkStatuses(j, src.sinkProgress?.(j.id) ?? []).slice(0, STATUS_BOUNDS.listed),
     submittedAtMs: j.submittedAtMs,
     batchesCompleted: j.batchesCompleted,
     recordsProcessed: j.recordsProcessed,
@@ -185,6 +191,28 @@ function jobStatus(src: StatusSources, j: Job, nowMs: number, recentBatches: num
     groupSize: group.size,
     groupNote: cut(group.note, STATUS_BOUNDS.batchText),
   };
+}
+
+/** Every output of the job with a sink, in graph order: what was written to it, or nothing yet. */
+function sinkStatuses(j: Job, progress: readonly SinkProgress[]): SinkStatus[] {
+  const byOutput = new Map(progress.map((p) => [p.output, p]));
+  const out: SinkStatus[] = [];
+  for (const o of j.graph.outputs) {
+    if (!o.sink) continue;
+    const p = byOutput.get(o.name);
+    out.push({
+      output: o.name,
+      sink: sinkLabel(o.sink),
+      batchesWritten: p?.batchesWritten ?? 0,
+      batchesSkipped: p?.batchesSkipped ?? 0,
+      recordsWritten: p?.recordsWritten ?? 0,
+      lastBatchTimeMs: p?.lastBatchTimeMs ?? 0,
+      lastError: cut(p?.lastError ?? '', STATUS_BOUNDS.jobError),
+      lastErrorAtMs: p?.lastErrorAtMs ?? 0,
+      retryingAttempt: p?.retryingAttempt ?? 0,
+    });
+  }
+  return out;
 }
 
 function batchStatus(r: BatchRun, nowMs: number): BatchStatus {

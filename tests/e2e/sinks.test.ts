@@ -163,6 +163,14 @@ describe('e2e: sinks exactly once across kill -9 of an executor and of the sched
     await waitFor(() => /"output":"events".*written before/.test(schedulerLog()) && /"output":"totals".*written before/.test(schedulerLog()), 'the re-run batch deduplicated by both sinks', {
       timeoutMs: 30_000,
     });
+    // Status: the new leader's sink writes, the re-run batch among them as skipped by the totals' sink.
+    const sinks = (await client.status({ recentBatches: 0 })).jobs.find((j) => j.jobId === submitted.jobId)!.sinks;
+    expect(sinks.map((x) => [x.output, x.sink])).toEqual([
+      ['rows', 'postgres:wc/word_counts'],
+      ['events', 'jetstream:sinks.wordcounts'],
+      ['totals', 'postgres:wc/word_totals'],
+    ]);
+    expect(Number(sinks.find((x) => x.output === 'totals')!.batchesSkipped), 'the re-run batch was skipped by the totals sink').toBeGreaterThanOrEqual(1);
     const ackedAtRestart = acked.size;
     await waitFor(() => acked.size >= ackedAtRestart + 1000, 'the cluster acks pushes after the restart', { timeoutMs: 30_000 });
     await pushes.stop();

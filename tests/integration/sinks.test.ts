@@ -88,6 +88,10 @@ describe('sink writer', () => {
     // An empty batch touches nothing, not even the commit table.
     expect(await r.write(job('j1'), 1500, [call('counts', pgSpec(), [])])).toBeUndefined();
     expect(await count("SELECT count(*) AS n FROM rivulet_commits WHERE batch_time = 1500")).toBe(0);
+    // Status: what this runner wrote to the output's sink — the re-run counted as skipped, not written.
+    expect(r.progressOf('j1')).toEqual([
+      { output: 'counts', sink: 'postgres:main/counts', batchesWritten: 2, batchesSkipped: 1, recordsWritten: 250, lastBatchTimeMs: 1500, lastError: '', lastErrorAtMs: 0, retryingAttempt: 0 },
+    ]);
     // Upsert: one row per key, the last value of the latest batch.
     await r.write(job('j1'), 1000, [call('totals', pgSpec({ table: 'totals', mode: 'upsert', key: ['word'] }), [{ word: 'a', count: 1 }, { word: 'b', count: 1 }])]);
     await r.write(job('j1'), 2000, [call('totals', pgSpec({ table: 'totals', mode: 'upsert', key: ['word'] }), [{ word: 'a', count: 5 }])]);
@@ -122,8 +126,15 @@ describe('sink writer', () => {
     const retriesBefore = logs.filter((l) => l.includes('write failed, retrying')).length;
     const writing = r.write(job('j4'), 1000, [call('counts', pgSpec(), rows(50, 5000))]);
     await waitFor(() => logs.filter((l) => l.includes('write failed, retrying')).length >= retriesBefore + 2, 'the writer retries while the database is down');
+    // Status says the write is being retried, and why.
+    const retrying = r.progressOf('j4')[0]!;
+    expect(retrying.retryingAttempt).toBeGreaterThanOrEqual(2);
+    expect(retrying.lastError).not.toBe('');
+    expect(retrying.batchesWritten).toBe(0);
     await db.start();
     expect(await writing).toBeUndefined();
+    // The last failed attempt stays visible after the write went through (a later attempt may have failed differently: the server starting up).
+    expect(r.progressOf('j4')[0]).toMatchObject({ retryingAttempt: 0, batchesWritten: 1, recordsWritten: 50, lastBatchTimeMs: 1000, lastError: expect.stringMatching(/./) });
     expect(await count("SELECT count(*) AS n FROM counts WHERE count >= 5000 AND count < 5050")).toBe(50);
 
     const short = runner({ retry: { retryTimeoutMs: 1500, backoffMs: 50, maxBackoffMs: 200 } });
@@ -131,6 +142,7 @@ describe('sink writer', () => {
     const error = await short.write(job('j4'), 2000, [call('counts', pgSpec(), rows(50, 6000))]);
     await db.start();
     expect(error).toMatch(/^sink postgres:main\/counts of output counts: .*\(gave up after \d+ attempts in \d+ ms: sinkRetryTimeout is 1500 ms\)$/);
+    expect(short.progressOf('j4')[0]).toMatchObject({ retryingAttempt: 0, batchesWritten: 0, lastError: error });
     expect(await count("SELECT count(*) AS n FROM counts WHERE count >= 6000")).toBe(0);
   }, 60_000);
 

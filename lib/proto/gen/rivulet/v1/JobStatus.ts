@@ -2,6 +2,7 @@
 
 import type { BatchStatus as _rivulet_v1_BatchStatus, BatchStatus__Output as _rivulet_v1_BatchStatus__Output } from '../../rivulet/v1/BatchStatus.js';
 import type { JetStreamSourceStatus as _rivulet_v1_JetStreamSourceStatus, JetStreamSourceStatus__Output as _rivulet_v1_JetStreamSourceStatus__Output } from '../../rivulet/v1/JetStreamSourceStatus.js';
+import type { SinkStatus as _rivulet_v1_SinkStatus, SinkStatus__Output as _rivulet_v1_SinkStatus__Output } from '../../rivulet/v1/SinkStatus.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface JobStatus {
@@ -49,6 +50,10 @@ export interface JobStatus {
    * Every subject filter of every JetStream direct source the job reads (ctx.jetStream).
    */
   'jetStreamSources'?: (_rivulet_v1_JetStreamSourceStatus)[];
+  /**
+   * Every output of the job written to a sink (output(name).toJetStream / .toPostgres).
+   */
+  'sinks'?: (_rivulet_v1_SinkStatus)[];
 }
 
 export interface JobStatus__Output {
@@ -96,4 +101,8 @@ export interface JobStatus__Output {
    * Every subject filter of every JetStream direct source the job reads (ctx.jetStream).
    */
   'jetStreamSources': (_rivulet_v1_JetStreamSourceStatus__Output)[];
+  /**
+   * Every output of the job written to a sink (output(name).toJetStream / .toPostgres).
+   */
+  'sinks': (_rivulet_v1_SinkStatus__Output)[];
 }
