@@ -22,43 +22,23 @@
  *   BENCH_LOG_DIR=/tmp/nats-cluster node dist/bench/nats-cluster.js   # keep every log, nats-servers' too
  */
 import { loadavg } from 'node:os';
-import { ordinal, restartFigure, type BatchDelay } from '../scenarios/nats-restart.js';
-import { sleep, steadyWordCount } from '../scenarios/steady-wordcount.js';
+import { completedBatches, faultWordCount, FAULT_BATCH_INTERVAL_MS, ordinal, restartFigure, type BatchDelay } from '../scenarios/nats-restart.js';
+import { sleep } from '../scenarios/steady-wordcount.js';
 import { machine, machineLine } from './machine.js';
 
 const faults = Number(process.env.BENCH_FAULTS ?? 4);
 const linesPerSecond = Number(process.env.BENCH_LINES_PER_SECOND ?? 5000);
 const maxBatches = Number(process.env.BENCH_MAX_BATCHES ?? 3);
-const BATCH_INTERVAL_MS = 500;
+const BATCH_INTERVAL_MS = FAULT_BATCH_INTERVAL_MS;
 /** Quiet batches before each fault: the first run's also warm the cluster up (JIT, connections). */
 const BEFORE = 10;
 /** Batches observed after the new leaders. */
 const AFTER = 10;
 
-const run = await steadyWordCount({
-  executors: 3,
-  slots: 2,
-  batchInterval: `${BATCH_INTERVAL_MS}ms`,
-  blockInterval: '100ms',
-  linesPerSecond,
-  sliceMs: 40,
-  maxInFlight: 4,
-  logDir: process.env.BENCH_LOG_DIR,
-  natsServers: 3,
-});
+const run = await faultWordCount(linesPerSecond, 3);
 const nats = run.cluster.natsCluster!;
 const load = () => loadavg()[0]!.toFixed(1);
-const completed = async (): Promise<BatchDelay[]> => {
-  const st = await run.client.status({ recentBatches: 1000 });
-  const job = st.jobs.find((j) => j.jobId === run.jobId)!;
-  if (job.state !== 'RUNNING') throw new Error(`the job is ${job.state}: ${job.error}`);
-  const failed = job.recentBatches.filter((b) => b.state === 'FAILED');
-  if (failed.length > 0) throw new Error(`batch ${failed[0]!.batchTimeMs} failed: ${failed[0]!.error}`);
-  return job.recentBatches
-    .filter((b) => b.state === 'COMPLETED')
-    .map((b) => ({ batchTimeMs: Number(b.batchTimeMs), totalDelayMs: b.totalDelayMs }))
-    .sort((a, b) => a.batchTimeMs - b.batchTimeMs);
-};
+const completed = (): Promise<BatchDelay[]> => completedBatches(run.client, run.jobId);
 const until = async (what: string, check: () => Promise<boolean>, timeoutMs = 60_000) => {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {

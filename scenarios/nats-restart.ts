@@ -16,7 +16,43 @@
  * is due, i.e. no backlog left. The pre-fault p50 is reported alongside; it
  * is well under the interval when the cluster keeps up.
  */
-import { percentile } from './steady-wordcount.js';
+import type { RivuletClient } from '../client/index.js';
+import { percentile, steadyWordCount, type SteadyRun } from './steady-wordcount.js';
+
+/** The batch interval of the NATS fault benchmarks (bench/nats-restart.ts, bench/nats-cluster.ts). */
+export const FAULT_BATCH_INTERVAL_MS = 500;
+
+/**
+ * The word count both NATS fault benchmarks run: 3 executors × 2 slots, 500 ms
+ * batches, 100 ms blocks, `linesPerSecond` pushed in 40 ms slices (4 in flight);
+ * `natsServers` > 1 starts a routed NATS cluster.
+ */
+export function faultWordCount(linesPerSecond: number, natsServers?: number): Promise<SteadyRun> {
+  return steadyWordCount({
+    executors: 3,
+    slots: 2,
+    batchInterval: `${FAULT_BATCH_INTERVAL_MS}ms`,
+    blockInterval: '100ms',
+    linesPerSecond,
+    sliceMs: 40,
+    maxInFlight: 4,
+    logDir: process.env.BENCH_LOG_DIR,
+    ...(natsServers !== undefined ? { natsServers } : {}),
+  });
+}
+
+/** The job's completed batches in time order; throws when the job is not running or a batch failed (a benchmark's fault). */
+export async function completedBatches(client: RivuletClient, jobId: string): Promise<BatchDelay[]> {
+  const st = await client.status({ recentBatches: 1000 });
+  const job = st.jobs.find((j) => j.jobId === jobId)!;
+  if (job.state !== 'RUNNING') throw new Error(`the job is ${job.state}: ${job.error}`);
+  const failed = job.recentBatches.filter((b) => b.state === 'FAILED');
+  if (failed.length > 0) throw new Error(`batch ${failed[0]!.batchTimeMs} failed: ${failed[0]!.error}`);
+  return job.recentBatches
+    .filter((b) => b.state === 'COMPLETED')
+    .map((b) => ({ batchTimeMs: Number(b.batchTimeMs), totalDelayMs: b.totalDelayMs }))
+    .sort((a, b) => a.batchTimeMs - b.batchTimeMs);
+}
 
 /** Batches in a row that must all be normal for the first of them to count as back to normal. */
 export const SETTLED = 3;
