@@ -139,6 +139,14 @@ export const schedulerConfigSchema = z.object({
   partitionsPerSlot: int(2, 1, 1000),
   /** Reduce partitions when an operator gives none; 0 = total slots × partitionsPerSlot at batch start. */
   defaultParallelism: int(0, 0, 10_000),
+  /**
+   * Ended (STOPPED or FAILED) jobs the scheduler keeps listing, with their
+   * retained outputs (Spark's spark.ui.retainedJobs): past it the earliest
+   * submitted ended job is forgotten — gone from status and WatchOutput, its
+   * job-journal entries purged — so a long-lived cluster running many short
+   * jobs does not grow without bound. 0: forgotten as soon as it ends.
+   */
+  retainedEndedJobs: int(100, 0, 100_000),
   /** Committed output batches kept per (job, output) for WatchOutput replays. */
   outputRetentionBatches: int(100, 1, 100_000),
   /** Bound on the bytes of retained output per (job, output), in memory and in the outputs stream. */

@@ -8,7 +8,7 @@
  */
 import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { Empty, headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import { errorMessage, UnavailableError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { connectionWatch } from '../../lib/nats/reconnect.js';
@@ -19,6 +19,14 @@ import { FencedWriteError, type BucketEntry, type FencedBucket } from './leader-
 const WRONG_LAST_SEQUENCE = 10071;
 /** Deadline of one fenced write attempt (the lease sends it again when unanswered). */
 const WRITE_TIMEOUT_MS = 2000;
+
+/** KV's purge marker: operation PURGE, rolling up the subject's earlier messages. */
+function purgeHeaders(): MsgHdrs {
+  const h = headers();
+  h.set('KV-Operation', 'PURGE');
+  h.set('Nats-Rollup', 'sub');
+  return h;
+}
 
 export async function openControlBucket(
   nc: NatsConnection,
@@ -74,7 +82,14 @@ export async function openControlBucket(
     async writeIfLast(key, value, expectedSeq, msgId) {
       try {
         const ack = await nats.request(
-          () => js.publish(`$KV.${bucket}.${key}`, value, { msgID: msgId, expect: { lastSequence: expectedSeq }, timeout: WRITE_TIMEOUT_MS }),
+          () =>
+            js.publish(`$KV.${bucket}.${key}`, value ?? Empty, {
+              msgID: msgId,
+              expect: { lastSequence: expectedSeq },
+              timeout: WRITE_TIMEOUT_MS,
+              // A purge, as KV's own: the marker rolls up (removes) every earlier value of the key.
+              ...(value === null ? { headers: purgeHeaders() } : {}),
+            }),
           WRITE_TIMEOUT_MS,
         );
         return ack.seq;

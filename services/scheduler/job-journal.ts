@@ -79,11 +79,19 @@ export interface JobJournal {
   update(job: JobRecord): Promise<void>;
   /** Every journaled job still RUNNING, with its bundle (and its graph when a standby prepared it). */
   running(prepared?: PreparedJobs): Promise<Array<{ job: JobRecord; bundle: string; loaded?: DescribedJob }>>;
+  /**
+   * Purge an ended job's entries (its record and JetStream source ranges), after
+   * its earlier writes; failures are logged and reject. Its bundle stays: another
+   * job may be using the same one (bundles are stored by content hash).
+   */
+  forget(jobId: string): Promise<void>;
 }
 
 /** Writes a key of the journal bucket; fenced while this scheduler leads (leader-lease.ts LeaderLease.write). */
 export interface JournalWriter {
   write(key: string, value: Uint8Array): Promise<void>;
+  /** Purge a key and its history (fenced like write). */
+  remove(key: string): Promise<void>;
 }
 
 const JOB_KEY_PREFIX = 'job.';
@@ -207,6 +215,14 @@ export async function openJobJournal(
       const snapshot = encode(job);
       const write = enqueue(job.id, () => put(job.id, snapshot));
       write.catch((e) => log.warn({ jobId: job.id, err: errorMessage(e) }, 'job journal update not written; the next leader may redo work'));
+      return write;
+    },
+    forget(jobId) {
+      const write = enqueue(jobId, async () => {
+        await writer.remove(JOB_KEY_PREFIX + jobId);
+        if (followed.jetStreamJournal(jobId)) await writer.remove(JS_RANGES_KEY_PREFIX + jobId);
+      });
+      write.catch((e) => log.warn({ jobId, err: errorMessage(e) }, 'forgotten job not purged from the job journal'));
       return write;
     },
     async running(prepared) {

@@ -50,7 +50,7 @@ export interface JobLifecycleListener {
   jobEnded(job: Job, reason: string): void;
 }
 
-type Config = Pick<SchedulerConfig, 'batchInterval' | 'maxBundleBytes' | 'jobBuildTimeout' | 'jobSandboxMemory' | 'stateCheckpointInterval'>;
+type Config = Pick<SchedulerConfig, 'batchInterval' | 'maxBundleBytes' | 'jobBuildTimeout' | 'jobSandboxMemory' | 'stateCheckpointInterval' | 'retainedEndedJobs'>;
 
 /**
  * A new job's name: the one asked for, else the job module's `options.name`
@@ -71,7 +71,7 @@ export class JobManager {
     readonly jobs: JobRegistry,
     private readonly outputs: OutputStore,
     private readonly executors: ExecutorTracker,
-    private readonly ports: Pick<SchedulerPorts, 'recordJob' | 'journalJob' | 'purgeOutputs' | 'publishStreams'>,
+    private readonly ports: Pick<SchedulerPorts, 'recordJob' | 'journalJob' | 'purgeOutputs' | 'publishStreams' | 'forgetJob'>,
     private readonly log: Logger,
   ) {}
 
@@ -228,6 +228,18 @@ export class JobManager {
     if (to === 'STOPPED') this.outputs.endJob(job.id, true);
     else this.outputs.endJob(job.id, false, `job ${job.id} failed: ${reason}`);
     this.publishStreams();
+    this.forgetEndedBeyondRetention();
+  }
+
+  /** retainedEndedJobs: forget the earliest submitted ended jobs beyond it (status, outputs, journal entries). */
+  private forgetEndedBeyondRetention(): void {
+    const ended = this.jobs.all().filter((j) => j.state !== 'RUNNING');
+    for (const job of ended.slice(0, Math.max(0, ended.length - this.config.retainedEndedJobs))) {
+      this.jobs.remove(job.id);
+      this.outputs.forgetJob(job.id);
+      this.ports.forgetJob?.(job.id);
+      this.log.info({ jobId: job.id, state: job.state, retainedEndedJobs: this.config.retainedEndedJobs }, 'ended job forgotten (retainedEndedJobs)');
+    }
   }
 
   /** The journal's view of a job (job-journal.ts). */

@@ -65,11 +65,12 @@ export interface FencedBucket {
   /** The bucket's last sequence now (0 when empty). */
   lastSequence(): Promise<number>;
   /**
-   * Store `value` under `key` only if the bucket's last sequence is `expectedSeq`.
-   * Resolves the new sequence (a duplicate of `msgId` resolves the first one's);
-   * rejects with FencedWriteError when another write came first.
+   * Store `value` under `key` (null: purge the key and its history) only if the
+   * bucket's last sequence is `expectedSeq`. Resolves the new sequence (a
+   * duplicate of `msgId` resolves the first one's); rejects with
+   * FencedWriteError when another write came first.
    */
-  writeIfLast(key: string, value: Uint8Array, expectedSeq: number, msgId: string): Promise<number>;
+  writeIfLast(key: string, value: Uint8Array | null, expectedSeq: number, msgId: string): Promise<number>;
   /** The message id of the entry at `seq`, if it is still stored. */
   msgIdAt(seq: number): Promise<string | undefined>;
 }
@@ -118,7 +119,8 @@ export type HolderProbe = (address: string) => Promise<'gone' | 'alive' | 'unkno
 
 interface PendingWrite {
   key: string;
-  value: Uint8Array;
+  /** null: purge the key (its history too). */
+  value: Uint8Array | null;
   waiters: Array<{ resolve: () => void; reject: (e: Error) => void }>;
 }
 
@@ -208,6 +210,15 @@ export class LeaderLease {
    * Writes of one key are coalesced (the latest value wins).
    */
   write(key: string, value: Uint8Array): Promise<void> {
+    return this.enqueue(key, value);
+  }
+
+  /** Purge `key` and its history, fenced like write() (a forgotten job's journal entries). */
+  remove(key: string): Promise<void> {
+    return this.enqueue(key, null);
+  }
+
+  private enqueue(key: string, value: Uint8Array | null): Promise<void> {
     if (this.state !== 'LEADING') return Promise.reject(new NotLeaderError(`scheduler ${this.opts.schedulerId} does not lead`));
     return new Promise((resolve, reject) => {
       // Only a write not yet sent may absorb a later one: the head may be in flight.

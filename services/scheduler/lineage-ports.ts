@@ -43,7 +43,7 @@ export interface PortDeps {
   /** natsReplicas, shown in status with the NATS server in use. */
   natsReplicas: number;
   /** The process's sink writer (sink-runner.ts); absent: a job with sinks fails its first batch. */
-  sinks?: Pick<SinkRunner, 'write' | 'progressOf'>;
+  sinks?: Pick<SinkRunner, 'write' | 'progressOf' | 'forgetJob'>;
   log: Logger;
 }
 
@@ -104,6 +104,10 @@ export function schedulerPorts(d: PortDeps): SchedulerPorts {
       void d.durableOutputs.purge(jobId); // logs its own failure and never rejects
     },
     journalJob: (job) => d.journal.update(job),
+    forgetJob: (jobId) => {
+      d.sinks?.forgetJob(jobId);
+      d.journal.forget(jobId).catch(() => undefined); // logged by the journal; the next leader does not resume an ended job anyway
+    },
     recordMapOutput: (run, stage, partition, executorId, bytes) =>
       recordLocations('map output', [
         {

@@ -138,6 +138,11 @@ export class SinkRunner {
     return [...(this.progress.get(jobId)?.values() ?? [])].map((p) => ({ ...p }));
   }
 
+  /** The job was forgotten (retainedEndedJobs): its progress goes too. */
+  forgetJob(jobId: string): void {
+    this.progress.delete(jobId);
+  }
+
   private progressFor(jobId: string, call: SinkCall): SinkProgress {
     let perJob = this.progress.get(jobId);
     if (!perJob) this.progress.set(jobId, (perJob = new Map<string, SinkProgress>()));

@@ -92,7 +92,7 @@ describe('natsReplicas on a real 3-node NATS cluster', () => {
     // The scheduler's job journal: the lease's bucket (control-bucket.ts) and the journal's bundles.
     const openJournal = async () => {
       await openControlBucket(scheduler, 'rivulet-scheduler', log, three);
-      await openJobJournal(scheduler, 'rivulet-scheduler', { write: () => Promise.resolve() }, new FollowedJournal('rivulet-scheduler', log), log, three);
+      await openJobJournal(scheduler, 'rivulet-scheduler', { write: () => Promise.resolve(), remove: () => Promise.resolve() }, new FollowedJournal('rivulet-scheduler', log), log, three);
     };
     await openJournal();
     await openDurableOutputs(scheduler, 'rivulet-outputs', { retentionBatches: 10, retentionBytes: 1 << 20, maxMessageBytes: 1 << 20, replicas: 3 }, log);

@@ -118,7 +118,7 @@ describe('input validation (real nats-server)', () => {
       seen++;
       followed.apply(e.key, e.value);
     });
-    const journal = await openJobJournal(nc, bucket, { write: async (k, v) => void (await kv.put(k, v)) }, followed, log);
+    const journal = await openJobJournal(nc, bucket, { write: async (k, v) => void (await kv.put(k, v)), remove: async (k) => void (await kv.purge(k)) }, followed, log);
     const good: JobRecord = {
       id: 'job-good',
       name: 'wc',

@@ -125,6 +125,7 @@ function setup(overrides: Record<string, string> = {}) {
   const completed: BatchCompletedMessage[] = [];
   const lost: string[] = [];
   const registered: string[] = [];
+  const forgotten: string[] = [];
   const ports: SchedulerPorts = {
     gateway: {
       launch: (executor, _job, tasks, cb) => void cluster.launches.push({ executor, tasks, cb }),
@@ -162,6 +163,7 @@ function setup(overrides: Record<string, string> = {}) {
     publishBatchCompleted: (m) => void completed.push(m),
     publishExecutorLost: (m) => void lost.push(m.executorId),
     publishStreams: () => {},
+    forgetJob: (jobId) => void forgotten.push(jobId),
   };
   // groupSize 1: these tests drive launches through the fake cluster; group scheduling has its own (group-planner.test.ts).
   const config = schedulerConfigSchema.parse({ batchInterval: '1s', localityWait: '30ms', defaultParallelism: 2, groupSize: 1, ...overrides });
@@ -218,7 +220,7 @@ function setup(overrides: Record<string, string> = {}) {
       for (const id of alive) heartbeat(id);
     }
   };
-  return { clock, cluster, scheduler, completed, lost, registered, heartbeat, announce, collect, advance };
+  return { clock, cluster, scheduler, completed, lost, registered, forgotten, heartbeat, announce, collect, advance };
 }
 
 describe('Scheduler', () => {
@@ -783,6 +785,30 @@ describe('Scheduler status bounds (GetStatus paging)', () => {
     expect(s.scheduler.outputs.has(refused.id, 'counts')).toBe(false);
     kept.error = 'x'.repeat(1024 * 1024);
     expect(s.scheduler.status().jobs![0]!.error!.length).toBeLessThan(4200);
+  });
+
+  it('keeps retainedEndedJobs ended jobs, forgetting the earliest submitted beyond it (status, outputs, journal)', async () => {
+    const s = setup({ retainedEndedJobs: '2' });
+    s.heartbeat('e1');
+    const jobs = [];
+    for (let i = 0; i < 4; i++) jobs.push(await s.scheduler.submitJob(wordcount.code, 'wordcount.js', `wc-${i}`));
+    const [a, b, c, d] = jobs.map((j) => j.id) as [string, string, string, string];
+    await s.scheduler.stopJob(c);
+    await s.scheduler.stopJob(a);
+    await s.scheduler.stopJob(b);
+    // Three ended, two kept: the earliest submitted ended job (a) is forgotten, whenever it ended.
+    expect(s.forgotten).toEqual([a]);
+    expect(s.scheduler.findJob(a)).toBeUndefined();
+    expect(s.scheduler.outputs.has(a, 'counts')).toBe(false);
+    expect(s.scheduler.status().jobs!.map((j) => [j.name, j.state])).toEqual([
+      ['wc-1', 'STOPPED'],
+      ['wc-2', 'STOPPED'],
+      ['wc-3', 'RUNNING'],
+    ]);
+    // A running job is never forgotten, however many have ended.
+    await s.scheduler.stopJob(d);
+    expect(s.forgotten).toEqual([a, b]);
+    expect(s.scheduler.status().jobs!.map((j) => j.name)).toEqual(['wc-2', 'wc-3']);
   });
 
   it('refuses an invalid job name declared or asked for, before registering anything', async () => {

@@ -42,13 +42,13 @@ class MemoryBucket implements FencedBucket {
   lastSequence(): Promise<number> {
     return Promise.resolve(this.last);
   }
-  writeIfLast(key: string, value: Uint8Array, expectedSeq: number, msgId: string): Promise<number> {
+  writeIfLast(key: string, value: Uint8Array | null, expectedSeq: number, msgId: string): Promise<number> {
     if (this.unreachable) return Promise.reject(new Error('no responders'));
     const dup = this.entries.find((e) => e.msgId === msgId);
     if (dup) return Promise.resolve(dup.seq);
     if (expectedSeq !== this.last) return Promise.reject(new FencedWriteError(this.last));
     this.writes++;
-    const e = { key, value, seq: this.last + 1, msgId };
+    const e = { key, value: value ?? undefined, seq: this.last + 1, msgId };
     this.entries.push(e);
     for (const f of this.followers) f(e);
     if (this.loseNextAnswer) {
@@ -184,6 +184,19 @@ describe('LeaderLease', () => {
     const xs = bucket.entries.filter((e) => e.key === 'job.x').map((e) => new TextDecoder().decode(e.value));
     expect(xs).toEqual(['1', '4']);
     expect(bucket.writes - before).toBe(2);
+  });
+
+  it('a purge is a fenced write of its key: coalesced with the key\'s queued value, refused once not leading', async () => {
+    const bucket = new MemoryBucket();
+    const clock = new ManualClock(0);
+    const a = lease(bucket, 'a', clock);
+    await a.l.start();
+    await settle();
+    await Promise.all([a.l.write('job.y', bytes('1')), a.l.write('job.y', bytes('2')), a.l.remove('job.y')]);
+    // The first write was in flight; the queued value and the purge coalesce into the purge.
+    expect(bucket.entries.filter((e) => e.key === 'job.y').map((e) => (e.value ? new TextDecoder().decode(e.value) : 'purged'))).toEqual(['1', 'purged']);
+    await a.l.stop();
+    await expect(a.l.remove('job.y')).rejects.toBeInstanceOf(NotLeaderError);
   });
 
   it('a leader that cannot reach NATS keeps leading (it cannot be fenced without knowing) and writes once it is back', async () => {
