@@ -383,6 +383,18 @@ values.schema.json checks each value alone; this checks how they fit together.
 {{- if and $v.serviceMonitor.enabled (not $v.otel.metricsPort) -}}
 {{- $errors = append $errors "serviceMonitor.enabled=true needs otel.metricsPort (e.g. 9464): the pods serve no metrics to scrape" -}}
 {{- end -}}
+{{- /* Sinks: each PostgreSQL connection its own variable, none an option of the scheduler (RIVULET_SINK_STREAM is sinkStream). */ -}}
+{{- $sinkEnvs := list -}}
+{{- range $pg := $v.sinks.postgres -}}
+{{- $envName := include "rivulet.sinkConnectionEnv" $pg.name -}}
+{{- if has $envName $sinkEnvs -}}
+{{- $errors = append $errors (printf "sinks.postgres: two connections map to %s (names are upper-cased, other characters as _): rename one" $envName) -}}
+{{- end -}}
+{{- if has $envName (include "rivulet.schedulerSinkOptionEnvs" . | fromJsonArray) -}}
+{{- $errors = append $errors (printf "sinks.postgres name %q: its variable %s is the scheduler's option of that name; pick another connection name" $pg.name $envName) -}}
+{{- end -}}
+{{- $sinkEnvs = append $sinkEnvs $envName -}}
+{{- end -}}
 {{- /* Security. */ -}}
 {{- $sec := $v.security -}}
 {{- if not $sec.enabled -}}

@@ -176,3 +176,17 @@ cluster {
 }
 {{- end }}
 {{- end -}}
+
+{{/* A PostgreSQL sink connection's environment variable: RIVULET_SINK_ + the name upper-cased, other characters as `_` (lib/sinks/spec.ts). */}}
+{{- define "rivulet.sinkConnectionEnv" -}}
+{{- printf "RIVULET_SINK_%s" (regexReplaceAll "[^A-Z0-9_]" (upper .) "_") -}}
+{{- end -}}
+
+{{/* The scheduler's sink options' variables (services/scheduler/config.ts; tests/helm checks the list), which a connection name must not shadow. */}}
+{{- define "rivulet.schedulerSinkOptionEnvs" -}}
+{{- $out := list -}}
+{{- range $o := list "sinkSubjects" "sinkStream" "sinkStreamMaxBytes" "sinkDuplicateWindow" "sinkRetryTimeout" "sinkRetryBackoff" "sinkRetryMaxBackoff" "sinkRequestTimeout" "sinkChunkRecords" "sinkMaxConnections" -}}
+{{- $out = append $out (include "rivulet.envName" $o) -}}
+{{- end -}}
+{{- toJson $out -}}
+{{- end -}}
