@@ -19,7 +19,10 @@
  * up the external NATS for the default config.natsReplicas=3: a 3-server JetStream cluster (TLS from
  * the chart's CA, one user per service certificate, routes over mutual TLS with the NATS servers'
  * certificate), all three in externalNats.url. With security.enabled=false everything, NATS too,
- * runs in plaintext, on one nats-server with config.natsReplicas=1.
+ * runs in plaintext, on one nats-server with config.natsReplicas=1. With no values at all the whole
+ * release runs on the chart's bundled NATS as rendered: its three servers started from the rendered
+ * configuration with the Helm-generated certificates (tests/helm/bundled-nats.ts), the services on
+ * its tls:// Service URL (standing for the three servers).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -38,6 +41,7 @@ import { stopChild } from '../../lib/process/supervise.js';
 import { DEFAULT_NATS_NAMES, natsClusterConfig, natsSecurityConfig, type NatsResourceNames } from '../../lib/security/nats-permissions.js';
 import { issueCertificate, PKI_FILES } from '../../lib/security/pki.js';
 import type { TransportSecurity } from '../../lib/security/transport.js';
+import { startRenderedNats } from './bundled-nats.js';
 import {
   NAMESPACE,
   RELEASE,
@@ -147,8 +151,14 @@ interface LocalNats {
   streams?: () => Promise<Map<string, number>>;
 }
 
-function runChart(values: { externalNats: { url: string } } & Record<string, unknown>, secure: boolean) {
-  const natsUrl = values.externalNats.url;
+/**
+ * `values` with externalNats.url: a local NATS stands in for it (as an operator would set it up);
+ * without: the chart's bundled NATS, started from its rendered configuration and certificates.
+ */
+function runChart(values: { externalNats?: { url: string } } & Record<string, unknown>, secure: boolean) {
+  const bundled = values.externalNats === undefined;
+  /** The URL the rendered services are given (read from the render when the NATS is the bundled one). */
+  let natsUrl = values.externalNats?.url ?? '';
   const procs: Proc[] = [];
   const executorIds: string[] = [];
   const receiverIds: string[] = [];
@@ -207,6 +217,20 @@ function runChart(values: { externalNats: { url: string } } & Record<string, unk
         token: secretValue(objs, `${componentName('admin')}-token`, 'token').toString('utf8').trim(),
       };
     }
+    if (bundled) {
+      // The bundled NATS as rendered: its StatefulSet's servers, TLS and users from the render (tests/helm/bundled-nats.ts).
+      natsUrl = find(objs, 'ConfigMap', componentName('scheduler')).data.RIVULET_NATS_URL as string;
+      expect(natsUrl).toBe(`${secure ? 'tls' : 'nats'}://${RELEASE}-nats.${NAMESPACE}.svc.cluster.local:4222`);
+      const rendered = await startRenderedNats(objs, join(root, 'bundled-nats'));
+      nats = {
+        urls: rendered.cluster.servers.map((s) => s.url),
+        stop: () => rendered.cluster.stop(),
+        streams: async () => new Map([...(await rendered.cluster.streams())].map(([name, s]) => [name, s.replicas])),
+      };
+      // The Service's one address stands for every server behind it: the services fail over between them.
+      addressMap.set(natsUrl, nats.urls.join(','));
+      return;
+    }
     const chartUrls = natsUrl.split(',');
     if (secure) nats = await startSecureNats(chartUrls.length);
     else {
@@ -219,7 +243,7 @@ function runChart(values: { externalNats: { url: string } } & Record<string, unk
       expect(nats!.urls[i]!.startsWith(secure ? 'tls://' : 'nats://')).toBe(true);
       addressMap.set(u, nats!.urls[i]!);
     });
-  }, 30_000);
+  }, 60_000);
 
   /**
    * The NATS an operator would give the chart as externalNats.url with security on: TLS with a
@@ -293,7 +317,8 @@ function runChart(values: { externalNats: { url: string } } & Record<string, unk
         pods.push({ name, component, podSpec, container, port: await freePort(), containerPort });
       }
     }
-    for (const svc of objs.filter((o) => o.kind === 'Service')) {
+    // The bundled NATS's Services front its StatefulSet, started above.
+    for (const svc of objs.filter((o) => o.kind === 'Service' && o.metadata.labels['app.kubernetes.io/component'] !== 'nats')) {
       const backing = deployments.filter((d) =>
         Object.entries(svc.spec.selector).every(([k, v]) => d.spec.template.metadata.labels[k] === v),
       );
@@ -511,6 +536,11 @@ describe('the rendered Deployments, run as local processes (default values: secu
       adminOnReceiver.close();
     }
   });
+});
+
+describe('the rendered Deployments, run as local processes on the bundled NATS as rendered (no values)', () => {
+  // `helm install` with no values: the services reach the chart's own 3-server NATS over tls:// with their certificates.
+  runChart({}, true);
 });
 
 describe('the rendered Deployments, run as local processes (security.enabled=false)', () => {

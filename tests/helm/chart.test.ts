@@ -430,10 +430,10 @@ describe('helm template, non-default values', () => {
     });
   });
 
-  it('the bundled NATS, when no externalNats.url is set, is what every service connects to', async () => {
+  it('the bundled NATS, when no externalNats.url is set, is what every service connects to (tls:// with security on)', async () => {
     const withNats = await render(chart, { nats: { enabled: true } });
     for (const c of COMPONENTS) {
-      expect(find(withNats, 'ConfigMap', componentName(c)).data.RIVULET_NATS_URL).toBe(`nats://${RELEASE}-nats.${NAMESPACE}.svc.cluster.local:4222`);
+      expect(find(withNats, 'ConfigMap', componentName(c)).data.RIVULET_NATS_URL).toBe(`tls://${RELEASE}-nats.${NAMESPACE}.svc.cluster.local:4222`);
     }
   });
 

@@ -4,6 +4,7 @@
  * Certificate and the Prometheus Operator's PrometheusRule and ServiceMonitor (monitoring-models.ts).
  * Shared by the chart tests; a kind missing here fails validation.
  */
+import { isIP } from 'node:net';
 import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
@@ -57,12 +58,13 @@ function validateCertificate(c: K8sObject): void {
   if (typeof c.metadata?.name !== 'string') fail('metadata.name must be a string');
   const spec = c.spec as K8sObject | undefined;
   if (!spec) return fail('no spec');
-  const known = ['secretName', 'secretTemplate', 'commonName', 'dnsNames', 'usages', 'duration', 'renewBefore', 'privateKey', 'issuerRef'];
+  const known = ['secretName', 'secretTemplate', 'commonName', 'dnsNames', 'ipAddresses', 'usages', 'duration', 'renewBefore', 'privateKey', 'issuerRef'];
   for (const k of Object.keys(spec)) if (!known.includes(k)) fail(`spec.${k} is not a field the chart should set`);
   if (typeof spec.secretName !== 'string' || !spec.secretName) fail('spec.secretName is required');
   if (typeof spec.issuerRef?.name !== 'string' || !spec.issuerRef.name) fail('spec.issuerRef.name is required');
   if (spec.commonName !== undefined && (typeof spec.commonName !== 'string' || spec.commonName.length > 64)) fail('spec.commonName must be a string of at most 64 characters');
   if (spec.dnsNames !== undefined && !(Array.isArray(spec.dnsNames) && spec.dnsNames.every((d: unknown) => typeof d === 'string'))) fail('spec.dnsNames must be strings');
+  if (spec.ipAddresses !== undefined && !(Array.isArray(spec.ipAddresses) && spec.ipAddresses.every((d: unknown) => typeof d === 'string' && isIP(d) !== 0))) fail('spec.ipAddresses must be IP addresses');
   const usages = ['signing', 'digital signature', 'content commitment', 'key encipherment', 'key agreement', 'data encipherment', 'cert sign', 'crl sign', 'encipher only', 'decipher only', 'any', 'server auth', 'client auth', 'code signing', 'email protection', 's/mime', 'ipsec end system', 'ipsec tunnel', 'ipsec user', 'timestamping', 'ocsp signing', 'microsoft sgc', 'netscape sgc'];
   for (const u of spec.usages ?? []) if (!usages.includes(u)) fail(`spec.usages: unknown usage ${JSON.stringify(u)}`);
   for (const k of ['duration', 'renewBefore']) if (spec[k] !== undefined && !goDuration.test(String(spec[k]))) fail(`spec.${k} is not a Go duration`);

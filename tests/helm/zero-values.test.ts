@@ -1,23 +1,25 @@
 /**
  * `helm install rivulet ./helm/rivulet` with no values at all: the chart lints, renders valid
  * Kubernetes objects with its own NATS (a 3-server JetStream StatefulSet, templates/nats.yaml)
- * that every service is pointed at, secure by default, and the NATS configuration it renders is
- * real: three nats-servers started from it (only what cannot exist here rewritten: DNS names of the
- * routes to loopback ports, the volume and the pid file paths) form one JetStream cluster that keeps an R3 stream, as
- * config.natsReplicas (3) needs. `externalNats.url` switches the bundled NATS off.
+ * that every service is pointed at over tls://, secure by default, and the NATS configuration it
+ * renders is real: three nats-servers started from it with the certificates Helm generated (only
+ * what cannot exist here rewritten: DNS names of the routes to loopback ports, the volume, the pid
+ * file and the Secret's mount paths) form one JetStream cluster over mutual-TLS routes that keeps an
+ * R3 stream, as config.natsReplicas (3) needs. `externalNats.url` switches the bundled NATS off.
+ * tests/helm/bundled-nats.test.ts checks that NATS's users and refusals.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNatsCluster, type NatsClusterHandle } from '../../lib/process/nats-cluster.js';
 import { chartCopy, find, helm, NAMESPACE, RELEASE, render, renderWithoutValues, type ChartCopy, type K8sObject } from './helpers.js';
+import { startRenderedNats, type RenderedNats } from './bundled-nats.js';
 import { validateAll } from './models.js';
 
 const COMPONENTS = ['receiver', 'scheduler', 'lineage', 'executor'] as const;
-const BUNDLED_URL = `nats://${RELEASE}-nats.${NAMESPACE}.svc.cluster.local:4222`;
+const BUNDLED_URL = `tls://${RELEASE}-nats.${NAMESPACE}.svc.cluster.local:4222`;
 
 describe('helm install with no values', () => {
   let chart: ChartCopy;
@@ -60,48 +62,32 @@ describe('helm install with no values', () => {
   });
 
   describe('the rendered NATS configuration, run by real nats-servers', () => {
-    let cluster: NatsClusterHandle;
+    let nats: RenderedNats | undefined;
     const dir = mkdtempSync(join(tmpdir(), 'rivulet-bundled-nats-'));
     afterAll(async () => {
-      await cluster?.stop();
+      await nats?.cluster.stop();
       rmSync(dir, { recursive: true, force: true });
     });
 
-    it('forms one JetStream cluster of 3 that keeps an R3 stream', async () => {
+    it('forms one JetStream cluster of 3 over mutual-TLS routes that keeps a service’s R3 stream, with the values’ limits', async () => {
       const conf = find(objs, 'ConfigMap', `${RELEASE}-nats-config`).data['nats.conf'] as string;
       expect(conf).toContain(`nats://${RELEASE}-nats-2.${RELEASE}-nats-headless.${NAMESPACE}.svc.cluster.local:6222`);
-      const clusterName = /cluster \{\s*name: (\S+)/.exec(conf)![1]!;
-      cluster = await startNatsCluster({
-        size: 3,
-        name: clusterName,
-        storeRoot: join(dir, 'store'),
-        configFile: (node) => {
-          // What Kubernetes provides that loopback cannot: the pod name in $SERVER_NAME, the
-          // per-pod DNS names of the routes (here loopback ports), the volume at /data (the
-          // launcher gives each server a store directory, -sd), a pid file path that exists.
-          const local = conf
-            .replaceAll('$SERVER_NAME', node.serverName)
-            .replace(/^\s*store_dir: \/data\n/m, '')
-            .replace('/var/run/nats/nats.pid', join(dir, `${node.serverName}.pid`))
-            .replace(/(cluster \{[^}]*?)port: \d+/, `$1listen: ${node.listen}`)
-            .replace(/routes: \[[^\]]*\]/, `routes: [\n${node.routes.join('\n')}\n]`);
-          const file = join(dir, `${node.serverName}.conf`);
-          writeFileSync(file, local);
-          return file;
-        },
-      });
-      expect(await cluster.metaLeader()).toBeDefined();
-      const nc = await connect({ servers: cluster.servers.map((s) => s.url) });
+      // The configuration and certificates as rendered (tests/helm/bundled-nats.ts says what loopback replaces).
+      nats = await startRenderedNats(objs, dir);
+      expect(await nats.cluster.metaLeader()).toBeDefined();
+      // Security is on: only a service's certificate gets in; the scheduler's may keep its sink stream.
+      const nc = await connect({ servers: nats.cluster.servers.map((s) => s.url), tls: nats.roleTls('scheduler') });
       try {
         const jsm = await jetstreamManager(nc);
-        const si = await jsm.streams.add({ name: 'r3-probe', subjects: ['r3.probe'], num_replicas: 3 });
+        const si = await jsm.streams.add({ name: 'rivulet-sinks', subjects: ['sinks.>'], num_replicas: 3 });
         expect(si.config.num_replicas).toBe(3);
         // The server limits from the chart's values are in force.
         const info = nc.info!;
         expect(info.max_payload).toBe(1024 * 1024);
-        const jsz = (await (await fetch(`${cluster.servers[0]!.monitorUrl}/jsz`)).json()) as { config?: { max_memory?: number; max_storage?: number } };
+        const jsz = (await (await fetch(`${nats.cluster.servers[0]!.monitorUrl}/jsz`)).json()) as { config?: { max_memory?: number; max_storage?: number } };
         expect(jsz.config).toMatchObject({ max_memory: 256 * 1024 * 1024, max_storage: 10 * 1024 ** 3 });
         expect(info.jetstream).toBe(true);
+        expect(info.tls_required).toBe(true);
       } finally {
         await nc.close();
       }

@@ -119,12 +119,15 @@ annotations:
 {{- end -}}
 {{- end -}}
 
-{{/* The NATS URL every service connects to: externalNats.url, or the bundled NATS's Service. */}}
+{{/*
+The NATS URL every service connects to: externalNats.url, or the bundled NATS's Service — tls://
+with security on (the services present their certificates; the server's names the Service).
+*/}}
 {{- define "rivulet.natsUrl" -}}
 {{- if include "rivulet.nats.bundled" . -}}
 {{- $port := 4222 -}}
 {{- with .Values.nats.config -}}{{- with .nats -}}{{- with .port -}}{{- $port = . -}}{{- end -}}{{- end -}}{{- end -}}
-{{- printf "nats://%s.%s.svc.%s:%d" (include "rivulet.nats.fullname" .) .Release.Namespace .Values.clusterDomain (int $port) -}}
+{{- printf "%s://%s.%s.svc.%s:%d" (ternary "tls" "nats" .Values.security.enabled) (include "rivulet.nats.fullname" .) .Release.Namespace .Values.clusterDomain (int $port) -}}
 {{- else -}}
 {{- .Values.externalNats.url -}}
 {{- end -}}
@@ -205,7 +208,7 @@ certificate (CN = role) and the cluster CA in one Secret per role, mounted read-
 /etc/rivulet/tls; the same layout (tls.crt, tls.key, ca.crt) whether the chart generated it on
 install or cert-manager issued it. The scheduler, receiver and lineage also get the bootstrap admin
 token. With a tls:// NATS URL the services present the same certificate to NATS (one NATS user per
-role); the bundled NATS is still plaintext (see the NATS note in rivulet.configData).
+role): an external NATS set up with docs/nats-security.conf, or the bundled one (_nats.tpl).
 */}}
 
 {{/* Roles with a certificate: the services, in the order the templates render them. */}}
@@ -380,6 +383,18 @@ values.schema.json checks each value alone; this checks how they fit together.
 {{- if and $v.serviceMonitor.enabled (not $v.otel.metricsPort) -}}
 {{- $errors = append $errors "serviceMonitor.enabled=true needs otel.metricsPort (e.g. 9464): the pods serve no metrics to scrape" -}}
 {{- end -}}
+{{- /* Sinks: each PostgreSQL connection its own variable, none an option of the scheduler (RIVULET_SINK_STREAM is sinkStream). */ -}}
+{{- $sinkEnvs := list -}}
+{{- range $pg := $v.sinks.postgres -}}
+{{- $envName := include "rivulet.sinkConnectionEnv" $pg.name -}}
+{{- if has $envName $sinkEnvs -}}
+{{- $errors = append $errors (printf "sinks.postgres: two connections map to %s (names are upper-cased, other characters as _): rename one" $envName) -}}
+{{- end -}}
+{{- if has $envName (include "rivulet.schedulerSinkOptionEnvs" . | fromJsonArray) -}}
+{{- $errors = append $errors (printf "sinks.postgres name %q: its variable %s is the scheduler's option of that name; pick another connection name" $pg.name $envName) -}}
+{{- end -}}
+{{- $sinkEnvs = append $sinkEnvs $envName -}}
+{{- end -}}
 {{- /* Security. */ -}}
 {{- $sec := $v.security -}}
 {{- if not $sec.enabled -}}
@@ -458,10 +473,9 @@ its own `<component>.config`. Arguments: (dict "ctx" $ "component" "receiver")
 {{- $_ := set $env "RIVULET_INSECURE" "true" -}}
 {{- end -}}
 {{- /*
-NATS: with a tls:// URL the services present the same certificate to NATS, which maps it to their
-user (lib/security/nats-permissions.ts); a nats:// URL is plaintext. The bundled NATS is plaintext
-for now: its TLS (a server certificate from the cluster CA, verify_and_map, the users of
-docs/nats-security.conf, a tls:// rivulet.natsUrl) is the step that goes here and in values `nats:`.
+NATS: with a tls:// URL (the bundled NATS's with security on) the services present the same
+certificate to NATS, which maps it to their user (lib/security/nats-permissions.ts); a nats:// URL
+is plaintext.
 */ -}}
 {{- $_ := set $env "OTEL_SERVICE_NAME" (printf "rivulet-%s" .component) -}}
 {{- with $ctx.Values.otel.metricsPort -}}
