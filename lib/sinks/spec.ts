@@ -98,6 +98,25 @@ export function connectionEnvName(connection: string): string {
   return `RIVULET_SINK_${connection.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}`;
 }
 
+/**
+ * The scheduler's own sink options (services/scheduler/config.ts `sink*`, read from
+ * RIVULET_SINK_<OPTION>): a connection whose variable is one of them would read an
+ * option as its connection string, so such names are refused (a unit test keeps
+ * this list equal to the options).
+ */
+export const SCHEDULER_SINK_OPTION_ENV = [
+  'RIVULET_SINK_SUBJECTS',
+  'RIVULET_SINK_STREAM',
+  'RIVULET_SINK_STREAM_MAX_BYTES',
+  'RIVULET_SINK_DUPLICATE_WINDOW',
+  'RIVULET_SINK_RETRY_TIMEOUT',
+  'RIVULET_SINK_RETRY_BACKOFF',
+  'RIVULET_SINK_RETRY_MAX_BACKOFF',
+  'RIVULET_SINK_REQUEST_TIMEOUT',
+  'RIVULET_SINK_CHUNK_RECORDS',
+  'RIVULET_SINK_MAX_CONNECTIONS',
+] as const;
+
 /** Checks a sink description; returns the problem, or undefined when it is usable as is. */
 export function sinkSpecProblem(spec: unknown): string | undefined {
   if (typeof spec !== 'object' || spec === null) return 'is not a sink description';
@@ -113,6 +132,9 @@ export function sinkSpecProblem(spec: unknown): string | undefined {
     if (typeof s.table !== 'string' || !TABLE.test(s.table)) return 'table must be `table` or `schema.table` (letters, digits, _ and $)';
     if (typeof s.connection !== 'string' || !CONNECTION.test(s.connection)) {
       return 'connection must name a connection the scheduler knows (1-64 letters, digits, _ . -), never a URL: credentials stay out of the job';
+    }
+    if ((SCHEDULER_SINK_OPTION_ENV as readonly string[]).includes(connectionEnvName(s.connection))) {
+      return `connection ${JSON.stringify(s.connection)} would be read from ${connectionEnvName(s.connection)}, which is a scheduler option: choose another name`;
     }
     if (s.mode !== 'append' && s.mode !== 'upsert') return "mode must be 'append' or 'upsert'";
     if (!Array.isArray(s.key) || !s.key.every((k) => typeof k === 'string' && COLUMN.test(k))) return 'key must be column names';

@@ -13,7 +13,9 @@ import { describeNodes } from '../../lib/dstream/loader.js';
 import { classifyNatsError, encodeRecords, recordMsgId } from '../../lib/sinks/jetstream.js';
 import { prepareRows } from '../../lib/sinks/postgres.js';
 import { classifyPostgresError, SinkError, withRetries, type RetryClock } from '../../lib/sinks/retry.js';
-import { connectionEnvName, sinkSpecProblem, subjectAllowed, type PostgresSinkSpec } from '../../lib/sinks/spec.js';
+import { connectionEnvName, SCHEDULER_SINK_OPTION_ENV, sinkSpecProblem, subjectAllowed, type PostgresSinkSpec } from '../../lib/sinks/spec.js';
+import { envName } from '../../lib/config/index.js';
+import { schedulerConfigSchema } from '../../services/scheduler/config.js';
 import { unpackValue } from '../../lib/codec/records.js';
 
 function build(f: (ctx: StreamingContext) => void): JobGraph {
@@ -74,6 +76,17 @@ describe('declaring a sink', () => {
     expect(connectionEnvName('orders-db.eu')).toBe('RIVULET_SINK_ORDERS_DB_EU');
     expect(sinkSpecProblem({ ...pg(), mode: 'append', key: ['id'] })).toMatch(/key is for mode 'upsert' only/);
     expect(sinkSpecProblem({ kind: 'kafka' })).toMatch(/kind must be/);
+  });
+
+  it("refuses a connection whose variable is one of the scheduler's own sink options, and the list is every such option", () => {
+    const optionEnv = Object.keys(schedulerConfigSchema.shape)
+      .filter((k) => /^sink[A-Z]/.test(k))
+      .map(envName)
+      .sort();
+    expect([...SCHEDULER_SINK_OPTION_ENV].sort()).toEqual(optionEnv);
+    expect(sinkSpecProblem({ ...pg(), connection: 'stream' })).toBe('connection "stream" would be read from RIVULET_SINK_STREAM, which is a scheduler option: choose another name');
+    expect(sinkSpecProblem({ ...pg(), connection: 'retry-timeout' })).toMatch(/RIVULET_SINK_RETRY_TIMEOUT, which is a scheduler option/);
+    expect(sinkSpecProblem({ ...pg(), connection: 'streams' })).toBeUndefined();
   });
 
   it('matches subjects against the NATS patterns the scheduler may publish to', () => {
