@@ -139,7 +139,7 @@ export const schedulerConfigSchema = z.object({
   partitionsPerSlot: int(2, 1, 1000),
   /** Reduce partitions when an operator gives none; 0 = total slots × partitionsPerSlot at batch start. */
   defaultParallelism: int(0, 0, 10_000),
-  /** Committed output batches kept per (job, output) for WatchOutput replays. */
+  /** Committed output batches kept per (job, output) for WatchOutput replays and SliceOutput. */
   outputRetentionBatches: int(100, 1, 100_000),
   /** Bound on the bytes of retained output per (job, output), in memory and in the outputs stream. */
   outputRetentionBytes: bytes('64MiB'),

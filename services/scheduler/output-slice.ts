@@ -12,7 +12,11 @@
  * A range reaching before the oldest retained batch is not refused: Spark's
  * slice returns the RDDs it still has, so this returns the retained part and
  * says so (`truncated`), with the retained window, so a caller can tell a
- * complete answer from a partial one. Owns nothing; changes nothing.
+ * complete answer from a partial one. `truncated` assumes the output committed
+ * at every grid point since the job started — true of clocked jobs; a driven
+ * job (rivulet/testing) whose first batches' queue inputs were all `null`
+ * committed nothing then, and a range over those may be flagged needlessly.
+ * Owns nothing; changes nothing.
  */
 import type { OutputNode } from '../../lib/dstream/graph.js';
 import { nodeSlides } from '../../lib/dstream/planner.js';
