@@ -15,6 +15,10 @@ import { alignDown, alignSliceRange, inRange } from '../../lib/dstream/slice.js'
 import { InvalidArgumentError } from '../../lib/errors.js';
 import { slice } from '../../lib/testing/index.js';
 import { outputGrid, sliceRetained } from '../../services/scheduler/output-slice.js';
+import { outputBatchPieces } from '../../services/scheduler/server.js';
+import { OutputBatchAssembler } from '../../client/output-pieces.js';
+import { packRecords } from '../../lib/codec/records.js';
+import type { OutputBatch__Output } from '../../lib/proto/gen/rivulet/v1/OutputBatch.js';
 import type { CommittedBatch } from '../../services/scheduler/output-store.js';
 import type { JobState } from '../../services/scheduler/job-registry.js';
 
@@ -112,6 +116,34 @@ describe('the scheduler’s slice of a retained ring', () => {
 
   it('refuses a bad range before looking at the ring', () => {
     expect(() => sliceRetained(job(), 'lines', ring(10_000, 20_000), 5000, 4000, 1000)).toThrow('SliceOutput: from (5000) is after to (4000)');
+  });
+});
+
+describe('pieces of a large batch (shared by WatchOutput and SliceOutput)', () => {
+  const records = Array.from({ length: 3000 }, (_, i) => `record-${i}-${'x'.repeat(60)}`);
+  const committed = { batchTimeMs: 7000, count: records.length, payload: packRecords(records) };
+  const wire = (p: ReturnType<typeof outputBatchPieces>[number]): OutputBatch__Output =>
+    ({ jobId: p.jobId, output: p.output, batchTimeMs: p.batchTimeMs, records: p.records, chunk: p.chunk ?? 0, chunks: p.chunks ?? 0 }) as OutputBatch__Output;
+
+  it('cuts a batch into numbered pieces with the count on the first, which the client reassembles', () => {
+    const pieces = outputBatchPieces('job-1', 'out', committed, 64 * 1024);
+    expect(pieces.length).toBe(Math.ceil(committed.payload.length / (64 * 1024)));
+    expect(pieces.map((p) => [p.chunk, p.chunks, p.records!.count])).toEqual(pieces.map((_, i) => [i, pieces.length, i === 0 ? records.length : 0]));
+    const assembler = new OutputBatchAssembler('job-1', 'out');
+    const out = pieces.map((p) => assembler.add(wire(p)));
+    expect(out.slice(0, -1).every((b) => b === undefined)).toBe(true);
+    expect(out[out.length - 1]).toEqual({ jobId: 'job-1', output: 'out', batchTimeMs: 7000, records });
+    expect(assembler.incomplete).toBe(false);
+    // A small batch is one message.
+    expect(outputBatchPieces('job-1', 'out', committed, committed.payload.length)).toHaveLength(1);
+  });
+
+  it('refuses pieces out of order rather than gluing them together', () => {
+    const pieces = outputBatchPieces('job-1', 'out', committed, 64 * 1024);
+    const assembler = new OutputBatchAssembler('job-1', 'out');
+    assembler.add(wire(pieces[0]!));
+    expect(assembler.incomplete).toBe(true);
+    expect(() => assembler.add(wire(pieces[2]!))).toThrow('chunk 2 of');
   });
 });
 
