@@ -64,3 +64,39 @@ export function parseBytesFlag(flag: string, value: string): number {
     throw new FlagError(`${flag}: ${(e as Error).message}`);
   }
 }
+
+/**
+ * A point in time for `--from` / `--to`, as epoch milliseconds: epoch ms
+ * (`1714564800000`), an ISO 8601 time (`2024-05-01T12:00:00Z`; without a zone
+ * it is local time, as Date.parse reads it), `now`, or a time before now
+ * (`-30s`, `-5m`, `-1h`, durations as everywhere in Rivulet). `nowMs` is
+ * passed in so the same command line means one instant.
+ */
+export function parseTimeFlag(flag: string, value: string, nowMs: number): number {
+  const v = value.trim();
+  const fail = (why: string) =>
+    new FlagError(`${flag} ${why} (got "${value}"; expected epoch ms like 1714564800000, an ISO time like 2024-05-01T12:00:00Z, now, or a time before now like -30s)`);
+  if (/^\d+$/.test(v)) {
+    const n = Number(v);
+    if (!Number.isSafeInteger(n)) throw fail('is too large');
+    return n;
+  }
+  if (v === 'now') return nowMs;
+  if (v.startsWith('-')) {
+    let ago: number;
+    try {
+      ago = parseDuration(v.slice(1));
+    } catch {
+      throw fail('is not a duration');
+    }
+    const t = Math.floor(nowMs - ago);
+    if (t < 0) throw fail('is before 1970');
+    return t;
+  }
+  // An ISO date at least (YYYY-MM-DD): Date.parse alone accepts too much ("1", "May 1").
+  if (!/^\d{4}-\d{2}-\d{2}/.test(v)) throw fail('is not a time');
+  const t = Date.parse(v);
+  if (!Number.isFinite(t)) throw fail('is not a valid ISO time');
+  if (t < 0) throw fail('is before 1970');
+  return t;
+}

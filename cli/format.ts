@@ -53,6 +53,49 @@ export function formatTailHuman(batch: TailBatch, opts: { maxRecords?: number } 
   return `${head}  ${shown}${n > max ? ` … (+${n - max} more)` : ''}`;
 }
 
+/** What `rivulet slice` says about an answer, besides its batches. */
+export interface SliceSummary {
+  jobId: string;
+  output: string;
+  fromMs: number;
+  toMs: number;
+  gridMs: number;
+  batches: readonly unknown[];
+  retained: { oldestMs: number; newestMs: number; batches: number } | undefined;
+  truncated: boolean;
+  pending: boolean;
+  jobState: string;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * `rivulet slice`'s lines for stderr: what was served (the aligned range,
+ * the grid, the retained window) and, when the answer is partial, why —
+ * naming the scheduler options that keep more.
+ */
+export function formatSliceSummary(s: SliceSummary): string[] {
+  const n = s.batches.length;
+  const retained = s.retained
+    ? `retained ${iso(s.retained.oldestMs)} .. ${iso(s.retained.newestMs)} (${s.retained.batches} batch${s.retained.batches === 1 ? '' : 'es'})`
+    : 'nothing retained yet';
+  const lines = [
+    `${s.jobId}/${s.output}: ${n} batch${n === 1 ? '' : 'es'} from ${iso(s.fromMs)} to ${iso(s.toMs)} (aligned to the ${formatDuration(s.gridMs)} grid); ${retained}; job ${s.jobState}`,
+  ];
+  if (s.truncated && s.retained) {
+    lines.push(
+      `warning: the range starts before the oldest retained batch (${iso(s.retained.oldestMs)}): batches committed before it are no longer kept ` +
+        `(the scheduler keeps outputRetentionBatches / outputRetentionBytes per output)`,
+    );
+  }
+  if (s.pending) {
+    lines.push(
+      `note: the range reaches past the newest committed batch${s.retained ? ` (${iso(s.retained.newestMs)})` : ''} of a running job: later batches are not committed yet`,
+    );
+  }
+  return lines;
+}
+
 /**
  * Collapse a multi-line message into one line: "cannot bundle x.ts:\n a.ts:3:1: y"
  * → "cannot bundle x.ts: a.ts:3:1: y"; separate further lines with "; ".

@@ -14,6 +14,7 @@ import { pushCommand, type PushFlags } from './commands/push.js';
 import { statusCommand, type StatusFlags } from './commands/status.js';
 import { submitCommand, type SubmitFlags } from './commands/submit.js';
 import { tailCommand, type TailFlags } from './commands/tail.js';
+import { sliceCommand, type SliceFlags } from './commands/slice.js';
 import { upCommand, type UpFlags } from './commands/up.js';
 import { tokenCreateCommand, tokenListCommand, tokenRevokeCommand, type TokenCreateFlags } from './commands/token.js';
 import type { Io } from './context.js';
@@ -151,6 +152,19 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
         }
       }),
     );
+
+  program
+    .command('slice')
+    .description("the retained committed batches of a job output in a time range (Spark's DStream.slice), one line per batch")
+    .argument('<job>', 'job id (from rivulet submit / rivulet status)')
+    .argument('<output>', 'output name')
+    .requiredOption('--from <time>', 'first batch time, included: epoch ms, ISO time (2024-05-01T12:00:00Z), now, or before now (-30s, -5m); aligned down to the output grid')
+    .option('--to <time>', 'last batch time, included (same forms; aligned down)', 'now')
+    .option('--json', 'one JSON object per batch: {"batchTime":<ms>,"records":[...]}')
+    .option('--non-empty', 'print only batches with records')
+    .option('--max-records <n>', 'records shown per line in the human form', int('--max-records'), 20)
+    .addOption(schedulerOpt())
+    .action((job: string, output: string, opts: SliceFlags) => run('slice', 'scheduler', opts, () => sliceCommand(io, job, output, opts)));
 
   program
     .command('status')

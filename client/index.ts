@@ -11,13 +11,12 @@
  * `ConnectionError` (an UnavailableError naming the service and address), so
  * callers can tell "the cluster is down" from "the cluster said no".
  * Retries and deadlines are decided here and in lib/grpc/client.ts, never by
- * callers: `status`, `listStreams` and `stopJob` take up to 3 attempts on the
+ * callers: `status`, `listStreams`, `slice` and `stopJob` take up to 3 attempts on the
  * transient codes (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED);
  * `submitJob` and pushes are sent once; `watchOutput` is watched again only
  * with `reconnect`. Every other code, ABORTED (a failed job) included, is final.
  */
 import { status as Status, type ClientReadableStream } from '@grpc/grpc-js';
-import { unpackRecords } from '../lib/codec/records.js';
 import { bundleJob } from '../lib/dstream/bundle.js';
 import { dial, unary, type CallOptions } from '../lib/grpc/client.js';
 import { SchedulerEndpoints, standbyRefusal } from '../lib/grpc/scheduler-endpoints.js';
@@ -27,12 +26,16 @@ import type { ExecutorStatus__Output } from '../lib/proto/gen/rivulet/v1/Executo
 import type { JobStatus__Output } from '../lib/proto/gen/rivulet/v1/JobStatus.js';
 import type { BatchStatus__Output } from '../lib/proto/gen/rivulet/v1/BatchStatus.js';
 import type { OutputBatch__Output } from '../lib/proto/gen/rivulet/v1/OutputBatch.js';
+import type { SliceOutputPart__Output } from '../lib/proto/gen/rivulet/v1/SliceOutputPart.js';
+import type { SliceWindow__Output } from '../lib/proto/gen/rivulet/v1/SliceWindow.js';
+import { OutputBatchAssembler, type OutputBatch } from './output-pieces.js';
 import { ConnectionError, isConnectionFailure, typedCallError as typed } from './connection.js';
+import { InvalidArgumentError, isRetryable } from '../lib/errors.js';
 import { RecordPusher, type RecordPusherOptions } from './push.js';
 import { clientSecurityFromEnv, type TransportSecurity } from './credentials.js';
 
 export { ConnectionError, isConnectionFailure, RecordPusher, clientSecurityFromEnv };
-export type { RecordPusherOptions, TransportSecurity };
+export type { RecordPusherOptions, TransportSecurity, OutputBatch };
 
 export type ClusterStatus = ClusterStatus__Output;
 export type ExecutorStatus = ExecutorStatus__Output;
@@ -117,11 +120,37 @@ export interface WatchOutputOptions {
   reconnectTimeoutMs?: number;
 }
 
-export interface OutputBatch {
+/**
+ * What `slice` returns: Spark's `DStream.slice(fromTime, toTime)` asked of a
+ * job's output — the retained committed batches in the range — and which
+ * range and batches that was, so a caller can tell a complete answer from a partial one.
+ */
+export interface OutputSlice {
   jobId: string;
   output: string;
-  batchTimeMs: number;
-  records: unknown[];
+  /** The range served, both ends aligned down to the output's grid: batches with fromMs ≤ batchTimeMs ≤ toMs. */
+  fromMs: number;
+  toMs: number;
+  /** The output's grid: its batch times are zeroTimeMs + k × gridMs (the batch interval, or a window's slide). */
+  gridMs: number;
+  zeroTimeMs: number;
+  /** The batches in range, oldest first. */
+  batches: OutputBatch[];
+  /** The committed batches the scheduler still retains for the output (outputRetentionBatches / outputRetentionBytes); undefined: none yet. */
+  retained: { oldestMs: number; newestMs: number; batches: number } | undefined;
+  /** Part of the range lies before the oldest retained batch, after the job started: batches committed there were dropped. */
+  truncated: boolean;
+  /** The range reaches past the newest committed batch of a running job: batches in range may yet be committed. */
+  pending: boolean;
+  /** Neither truncated nor pending: every batch the output has or will have in the range is here. */
+  complete: boolean;
+  /** RUNNING, STOPPED or FAILED. */
+  jobState: string;
+}
+
+export interface SliceOptions {
+  /** Deadline of the call (the whole answer). @default the client's timeoutMs */
+  timeoutMs?: number;
 }
 
 /** A standby's refusal, or a leader ending a watch as it steps down or shuts down: try again (at the leader). */
@@ -341,27 +370,14 @@ export class RivuletClient {
     };
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     // A batch too large for one message arrives in chunks (scheduler.proto OutputBatch): reassembled here.
-    let partial: { batchTimeMs: string; count: number; parts: Buffer[]; chunks: number } | undefined;
+    const assembler = new OutputBatchAssembler(jobId, output);
     try {
       for (;;) {
         if (queue.length > 0) {
-          let batch = queue.shift()!;
+          const piece = queue.shift()!;
           if (queue.length < highWaterMark / 2 && call.isPaused()) call.resume();
-          if (batch.chunks > 1) {
-            const payload = batch.records?.payload ?? Buffer.alloc(0);
-            if (batch.chunk === 0) partial = { batchTimeMs: String(batch.batchTimeMs), count: batch.records?.count ?? 0, parts: [payload], chunks: batch.chunks };
-            else if (partial && partial.batchTimeMs === String(batch.batchTimeMs) && batch.chunk === partial.parts.length) partial.parts.push(payload);
-            else throw new Error(`output batch ${String(batch.batchTimeMs)} of ${jobId}/${output}: chunk ${batch.chunk} of ${batch.chunks} arrived out of order`);
-            if (partial.parts.length < partial.chunks) continue;
-            batch = { ...batch, records: { count: partial.count, payload: Buffer.concat(partial.parts) } };
-            partial = undefined;
-          }
-          yield {
-            jobId: batch.jobId || jobId,
-            output: batch.output || output,
-            batchTimeMs: Number(batch.batchTimeMs),
-            records: batch.records ? unpackRecords(batch.records.payload) : [],
-          };
+          const batch = assembler.add(piece);
+          if (batch) yield batch;
           continue;
         }
         if (cancelledByUs) return;
@@ -383,6 +399,41 @@ export class RivuletClient {
         call.cancel();
       }
     }
+  }
+
+  /**
+   * Spark's `DStream.slice(fromTime, toTime)` on a job's output: the committed
+   * batches the scheduler still retains whose batch time t has
+   * fromTimeMs ≤ t ≤ toTimeMs, both ends first aligned down to the output's
+   * grid, oldest first, large batches reassembled. It does not wait for
+   * batches not committed yet (`pending` says the range reaches past the newest
+   * of a running job), and a range reaching before the oldest retained batch
+   * gets the retained part with `truncated` set, as Spark's slice returns the
+   * RDDs it still remembers (keep more with the scheduler's
+   * outputRetentionBatches / outputRetentionBytes). A read: tried up to 3
+   * times on transient codes. InvalidArgumentError for a negative, non-integer
+   * or reversed range; NotFoundError for an unknown job or output.
+   */
+  async slice(jobId: string, output: string, fromTimeMs: number, toTimeMs: number, opts: SliceOptions = {}): Promise<OutputSlice> {
+    for (const [name, v] of [['fromTimeMs', fromTimeMs], ['toTimeMs', toTimeMs]] as const) {
+      if (!Number.isSafeInteger(v) || v < 0) throw new InvalidArgumentError(`slice: ${name} must be a whole, non-negative number of epoch milliseconds (got ${String(v)})`);
+    }
+    if (fromTimeMs > toTimeMs) throw new InvalidArgumentError(`slice: from (${fromTimeMs}) is after to (${toTimeMs}); a range needs from <= to`);
+    const schedulers = this.schedulers;
+    const request = { jobId, output, fromTimeMs, toTimeMs };
+    const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      try {
+        // Moves on to the leader after a standby's refusal or a dropped connection (a read: idempotent).
+        return await schedulers.call((client) => readSlice(client, request, timeoutMs), { idempotent: true });
+      } catch (e) {
+        lastError = e;
+        if (!isRetryable(e) || attempt === 3) break;
+        await new Promise((r) => setTimeout(r, 100 * attempt));
+      }
+    }
+    throw typed(lastError, 'scheduler', schedulers.address);
   }
 
   /**
@@ -432,4 +483,59 @@ export function statusName(code: number | undefined): string | undefined {
   if (code === undefined) return undefined;
   const name = (Status as unknown as Record<number, string>)[code];
   return typeof name === 'string' ? name : undefined;
+}
+
+/** One SliceOutput call: the window, then the batches, reassembled; rejects with the call's status. */
+function readSlice(client: SchedulerClient, request: { jobId: string; output: string; fromTimeMs: number; toTimeMs: number }, timeoutMs: number): Promise<OutputSlice> {
+  const { jobId, output } = request;
+  return new Promise((resolve, reject) => {
+    const call: ClientReadableStream<SliceOutputPart__Output> = client.sliceOutput(request, { deadline: Date.now() + timeoutMs });
+    const assembler = new OutputBatchAssembler(jobId, output);
+    let window: SliceWindow__Output | undefined;
+    const batches: OutputBatch[] = [];
+    let failed = false;
+    const fail = (err: unknown) => {
+      if (failed) return;
+      failed = true;
+      call.cancel();
+      reject(err instanceof Error ? err : new Error(String(err)));
+    };
+    call.on('data', (part: SliceOutputPart__Output) => {
+      try {
+        if (part.window) {
+          if (window) throw new Error(`SliceOutput of ${jobId}/${output}: a second window message`);
+          window = part.window;
+          return;
+        }
+        if (!window || !part.batch) throw new Error(`SliceOutput of ${jobId}/${output}: a batch before the window message`);
+        const batch = assembler.add(part.batch);
+        if (batch) batches.push(batch);
+      } catch (err) {
+        fail(err);
+      }
+    });
+    call.on('error', (err) => fail(err));
+    call.on('end', () => {
+      if (failed) return;
+      if (!window) return fail(new Error(`SliceOutput of ${jobId}/${output} ended without its window message`));
+      if (assembler.incomplete || batches.length !== window.batches) {
+        return fail(new Error(`SliceOutput of ${jobId}/${output} ended after ${batches.length} of ${window.batches} batches`));
+      }
+      const w = window;
+      resolve({
+        jobId,
+        output,
+        fromMs: Number(w.fromTimeMs),
+        toMs: Number(w.toTimeMs),
+        gridMs: Number(w.gridMs),
+        zeroTimeMs: Number(w.zeroTimeMs),
+        batches,
+        retained: w.retainedBatches > 0 ? { oldestMs: Number(w.oldestRetainedMs), newestMs: Number(w.newestRetainedMs), batches: w.retainedBatches } : undefined,
+        truncated: w.truncated,
+        pending: w.pending,
+        complete: !w.truncated && !w.pending,
+        jobState: w.jobState,
+      });
+    });
+  });
 }

@@ -68,6 +68,8 @@ export const ACCESS_POLICY: Readonly<Record<string, AccessRule>> = {
   '/rivulet.v1.Scheduler/SubmitJob': { users: ['submit'] },
   '/rivulet.v1.Scheduler/StopJob': { users: ['submit'] },
   '/rivulet.v1.Scheduler/WatchOutput': { users: ['submit'] },
+  // A slice of an output's retained batches: read by whoever may watch it (owner or admin, checked in the handler).
+  '/rivulet.v1.Scheduler/SliceOutput': { users: ['submit'] },
   '/rivulet.v1.Scheduler/GetStatus': { users: ANY_USER },
   '/rivulet.v1.Scheduler/ListStreams': { services: ['receiver'], users: ANY_USER },
   '/rivulet.v1.Scheduler/CreateToken': { users: [] },

@@ -37,6 +37,9 @@
  * ends), so a suite pays the start-up once; `startTestCluster()` gives an
  * explicit one.
  *
+ * `slice(out.counts, from, to, interval)` picks a time range of one output's
+ * batches, as Spark's DStream.slice (and the cluster's SliceOutput) would.
+ *
  * For tests that start processes themselves, the same launchers Rivulet uses
  * are re-exported from lib/process (shared by product code and tests, so
  * neither imports the other): `startNatsServer` (a real nats-server with
@@ -46,6 +49,7 @@ import { packRecords, unpackRecords } from '../codec/records.js';
 import { startLocalCluster, type LocalCluster } from '../cluster/local-cluster.js';
 import { bundleJob, type JobBundle } from '../dstream/bundle.js';
 import { fromServiceError } from '../errors.js';
+import { alignSliceRange, inRange } from '../dstream/slice.js';
 import { dial, unary } from '../grpc/client.js';
 import { channelCredentials } from '../security/transport.js';
 import { rivuletV1, type SchedulerClient, type SchedulerTestingClient } from '../proto/index.js';
@@ -108,6 +112,22 @@ export interface TestCluster {
   runBatches(opts: Omit<RunBatchesOptions, 'cluster'>): Promise<RunBatchesResult>;
   /** Stop every process of the cluster. Idempotent. */
   stop(): Promise<void>;
+}
+
+/**
+ * Spark's `DStream.slice(fromTime, toTime)` over one output of a
+ * `runBatches` result, with the semantics of the cluster's SliceOutput
+ * (`RivuletClient.slice`): the batches with from ≤ batchTime ≤ to after both
+ * ends are aligned down to the grid — `gridMs`, the cluster's batch interval
+ * (the window's slide for a windowed output), from zero, as driven batch i
+ * is at i × interval. The harness keeps every batch, so nothing is truncated.
+ * RangeError / InvalidArgumentError for a bad grid or range.
+ *
+ *   slice(out.counts, 1500, 3000, 1000)  // the batches at 1000, 2000 and 3000
+ */
+export function slice<T>(batches: readonly BatchOutput<T>[], fromTimeMs: number, toTimeMs: number, gridMs: number): BatchOutput<T>[] {
+  const range = alignSliceRange(fromTimeMs, toTimeMs, { gridMs, zeroTimeMs: 0 }, 'slice');
+  return inRange(batches, range, (b) => b.batchTime);
 }
 
 /** Start a cluster whose scheduler serves the test driver. */
@@ -245,7 +265,7 @@ class DrivenCluster implements TestCluster {
           const records = i < list.length ? list[i] : [];
           if (records === null || records === undefined) return [];
           if (!Array.isArray(records)) throw new TypeError(`runBatches: inputs.${stream}[${i}] must be an array or null`);
-          return [{ stream, blocks: slice(records, partitions).map((part) => ({ count: part.length, payload: packRecords(part) })) }];
+          return [{ stream, blocks: cutIntoPartitions(records, partitions).map((part) => ({ count: part.length, payload: packRecords(part) })) }];
         });
         const res = await unary(this.testing, this.testing.runBatch, { jobId, batchTimeMs, inputs: queues }, { timeoutMs: opts.batchTimeoutMs ?? 60_000 }).catch(
           (e) => {
@@ -265,7 +285,7 @@ class DrivenCluster implements TestCluster {
 }
 
 /** Contiguous slices, as Spark's ParallelCollectionRDD.slice. */
-function slice<T>(records: readonly T[], n: number): T[][] {
+function cutIntoPartitions<T>(records: readonly T[], n: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < n; i++) out.push(records.slice(Math.floor((i * records.length) / n), Math.floor(((i + 1) * records.length) / n)));
   return out;

@@ -147,7 +147,7 @@ export const schedulerConfigSchema = z.object({
    * jobs does not grow without bound. 0: forgotten as soon as it ends.
    */
   retainedEndedJobs: int(100, 0, 100_000),
-  /** Committed output batches kept per (job, output) for WatchOutput replays. */
+  /** Committed output batches kept per (job, output) for WatchOutput replays and SliceOutput. */
   outputRetentionBatches: int(100, 1, 100_000),
   /** Bound on the bytes of retained output per (job, output), in memory and in the outputs stream. */
   outputRetentionBytes: bytes('64MiB'),

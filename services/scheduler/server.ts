@@ -11,6 +11,10 @@ import { chunkPayload } from './durable-outputs.js';
 import type { WatchOutputRequest__Output } from '../../lib/proto/gen/rivulet/v1/WatchOutputRequest.js';
 import type { OutputBatch } from '../../lib/proto/gen/rivulet/v1/OutputBatch.js';
 import type { Scheduler } from './scheduler.js';
+import type { CommittedBatch } from './output-store.js';
+import { sliceRetained } from './output-slice.js';
+import type { SliceOutputRequest__Output } from '../../lib/proto/gen/rivulet/v1/SliceOutputRequest.js';
+import type { SliceOutputPart } from '../../lib/proto/gen/rivulet/v1/SliceOutputPart.js';
 import { denied, principalOf } from '../../lib/security/authenticate.js';
 import { describePrincipal, mayActOnJob, ownerName, type Principal } from '../../lib/security/identity.js';
 import type { TokenAdmin } from './token-admin.js';
@@ -23,6 +27,24 @@ export const MAX_SOURCE_LENGTH = 1024;
 /** Largest payload slice of one OutputBatch message; a bigger batch is sent in chunks (scheduler.proto OutputBatch). */
 export function outputChunkBytes(maxMessageBytes: number): number {
   return Math.max(64 * 1024, Math.min(4 * 1024 * 1024, maxMessageBytes - 64 * 1024));
+}
+
+/**
+ * The OutputBatch messages of one committed batch, as WatchOutput and
+ * SliceOutput send it: one message, or `chunks` pieces of at most `chunkBytes`
+ * of payload each (scheduler.proto OutputBatch), the record count on the first.
+ */
+export function outputBatchPieces(jobId: string, output: string, b: CommittedBatch, chunkBytes: number): OutputBatch[] {
+  const chunks = chunkPayload(b.payload, chunkBytes);
+  if (chunks.length === 1) return [{ jobId, output, batchTimeMs: b.batchTimeMs, records: { count: b.count, payload: b.payload } }];
+  return chunks.map((payload, i) => ({
+    jobId,
+    output,
+    batchTimeMs: b.batchTimeMs,
+    records: { count: i === 0 ? b.count : 0, payload },
+    chunk: i,
+    chunks: chunks.length,
+  }));
 }
 
 /** Marks an interrupted watch as a handover (the client reconnects to the leader: lib/grpc/scheduler-endpoints.ts). */
@@ -136,21 +158,7 @@ export function schedulerHandlers(
           {
             send: (b) => {
               if (closed) return;
-              const chunks = chunkPayload(b.payload, chunkBytes);
-              if (chunks.length === 1) {
-                call.write({ jobId, output, batchTimeMs: b.batchTimeMs, records: { count: b.count, payload: b.payload } });
-                return;
-              }
-              for (let i = 0; i < chunks.length; i++) {
-                call.write({
-                  jobId,
-                  output,
-                  batchTimeMs: b.batchTimeMs,
-                  records: { count: i === 0 ? b.count : 0, payload: chunks[i] },
-                  chunk: i,
-                  chunks: chunks.length,
-                });
-              }
+              for (const piece of outputBatchPieces(jobId, output, b, chunkBytes)) call.write(piece);
             },
             end: finish,
             // Retryable: the client reconnects (to the leader) and asks from the last batch it has.
@@ -167,6 +175,69 @@ export function schedulerHandlers(
       } catch (err) {
         call.emit('error', toServiceError(err));
       }
+    },
+    SliceOutput: (call: ServerWritableStream<SliceOutputRequest__Output, SliceOutputPart>) => {
+      const { jobId, output, fromTimeMs, toTimeMs } = call.request;
+      let answer: ReturnType<typeof sliceRetained>;
+      try {
+        checkName('SliceOutput job_id', jobId);
+        checkName('SliceOutput output', output);
+        const refusal = checkJobAccess('/rivulet.v1.Scheduler/SliceOutput', principalOf(call), jobId);
+        if (refusal) throw refusal;
+        const job = scheduler.jobs.get(jobId);
+        if (!scheduler.outputs.has(jobId, output)) {
+          throw new NotFoundError(
+            `job ${jobId} has no output ${JSON.stringify(output)}; its outputs are: ${job.graph.outputNames.join(', ')}`,
+          );
+        }
+        // A snapshot, taken now on the event loop: batches committed while it is written are not in it.
+        answer = sliceRetained(job, output, scheduler.outputs.retained(jobId, output), Number(fromTimeMs), Number(toTimeMs), scheduler.batchIntervalMs);
+      } catch (err) {
+        call.emit('error', toServiceError(err));
+        return;
+      }
+      let cancelled = false;
+      let wake: (() => void) | undefined;
+      call.on('cancelled', () => {
+        cancelled = true;
+        wake?.();
+      });
+      const w = answer.window;
+      const messages = function* (): Generator<SliceOutputPart> {
+        yield {
+          window: {
+            fromTimeMs: w.fromMs,
+            toTimeMs: w.toMs,
+            gridMs: w.gridMs,
+            zeroTimeMs: w.zeroTimeMs,
+            retainedBatches: w.retainedBatches,
+            oldestRetainedMs: w.oldestRetainedMs ?? 0,
+            newestRetainedMs: w.newestRetainedMs ?? 0,
+            truncated: w.truncated,
+            pending: w.pending,
+            jobState: w.jobState,
+            batches: answer.batches.length,
+          },
+        };
+        for (const b of answer.batches) for (const batch of outputBatchPieces(jobId, output, b, chunkBytes)) yield { batch };
+      };
+      // Up to outputRetentionBytes of output: written as the client reads it (write() false = wait for 'drain').
+      void (async () => {
+        for (const m of messages()) {
+          if (cancelled) return;
+          if (call.write(m) || cancelled) continue;
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            call.once('drain', resolve);
+          });
+          call.off('drain', wake!);
+          wake = undefined;
+        }
+        if (!cancelled) call.end();
+      })().catch((err: unknown) => {
+        log.warn({ jobId, output, err: errorMessage(err) }, 'SliceOutput answer could not be written');
+        call.emit('error', toServiceError(err));
+      });
     },
     GetStatus: (call, cb) => {
       try {

@@ -163,6 +163,8 @@ describe('security on by default', () => {
     const bob = clientWith(sec().withToken(bobToken.token));
     const mallory = clientWith(sec().withToken(await mint('mallory', 'submit')));
     const expired = clientWith(sec().withToken(await mint('eve', 'view', { ttlMs: 1 })));
+    const viewer = clientWith(sec().withToken(await mint('victor', 'view')));
+    const nobody = clientWith({ insecure: false, pem: { ca: sec().caPem() } });
     try {
       const job = await alice.submitJob(wordcount);
       const status = await client.status();
@@ -178,6 +180,16 @@ describe('security on by default', () => {
         for await (const _ of mallory.watchOutput(job.jobId, 'counts')) break;
       })());
       expect(watch.code).toBe(grpc.status.PERMISSION_DENIED);
+      // A slice of its output likewise: another submitter, a view token and no credential are refused; the owner may.
+      const slice = (c: RivuletClient) => codeOf(c.slice(job.jobId, 'counts', 0, Date.now()));
+      const bySubmitter = await slice(mallory);
+      expect(bySubmitter.code).toBe(grpc.status.PERMISSION_DENIED);
+      expect(bySubmitter.message).toContain('only its owner (alice)');
+      const byViewer = await slice(viewer);
+      expect(byViewer.code).toBe(grpc.status.PERMISSION_DENIED);
+      expect(byViewer.message).toContain('may not call /rivulet.v1.Scheduler/SliceOutput');
+      expect((await slice(nobody)).code).toBe(grpc.status.UNAUTHENTICATED);
+      expect((await alice.slice(job.jobId, 'counts', 0, Date.now())).jobState).toBe('RUNNING');
       const late = await codeOf(expired.status());
       expect(late.code).toBe(grpc.status.UNAUTHENTICATED);
       expect(late.message).toContain('expired');
@@ -200,7 +212,7 @@ describe('security on by default', () => {
       // The owner may stop her job.
       await alice.stopJob(job.jobId);
     } finally {
-      for (const c of [alice, bob, mallory, expired]) await c.close();
+      for (const c of [alice, bob, mallory, expired, viewer, nobody]) await c.close();
     }
   });
 });

@@ -89,9 +89,11 @@ describe('bounds on names, status, receiver quotas and the status page', () => {
     for (const [method, req, field] of [
       [s.stopJob, { jobId: FOUR_MIB }, 'StopJob job_id'],
       [s.watchOutput, { jobId: 'job-1', output: FOUR_MIB }, 'WatchOutput output'],
+      [s.sliceOutput, { jobId: FOUR_MIB, output: 'counts', fromTimeMs: 0, toTimeMs: 1 }, 'SliceOutput job_id'],
     ] as const) {
       const err = await new Promise<ServiceError>((resolve) => {
         if (method === s.stopJob) s.stopJob(req as never, (e: ServiceError | null) => resolve(e!));
+        else if (method === s.sliceOutput) s.sliceOutput(req as never).on('error', resolve);
         else s.watchOutput(req as never).on('error', resolve);
       });
       expect(err.code, field).toBe(Status.INVALID_ARGUMENT);

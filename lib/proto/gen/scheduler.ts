@@ -25,6 +25,9 @@ import type { RevokeTokenRequest as _rivulet_v1_RevokeTokenRequest, RevokeTokenR
 import type { RevokeTokenResponse as _rivulet_v1_RevokeTokenResponse, RevokeTokenResponse__Output as _rivulet_v1_RevokeTokenResponse__Output } from './rivulet/v1/RevokeTokenResponse.js';
 import type { SchedulerClient as _rivulet_v1_SchedulerClient, SchedulerDefinition as _rivulet_v1_SchedulerDefinition } from './rivulet/v1/Scheduler.js';
 import type { SinkStatus as _rivulet_v1_SinkStatus, SinkStatus__Output as _rivulet_v1_SinkStatus__Output } from './rivulet/v1/SinkStatus.js';
+import type { SliceOutputPart as _rivulet_v1_SliceOutputPart, SliceOutputPart__Output as _rivulet_v1_SliceOutputPart__Output } from './rivulet/v1/SliceOutputPart.js';
+import type { SliceOutputRequest as _rivulet_v1_SliceOutputRequest, SliceOutputRequest__Output as _rivulet_v1_SliceOutputRequest__Output } from './rivulet/v1/SliceOutputRequest.js';
+import type { SliceWindow as _rivulet_v1_SliceWindow, SliceWindow__Output as _rivulet_v1_SliceWindow__Output } from './rivulet/v1/SliceWindow.js';
 import type { StopJobRequest as _rivulet_v1_StopJobRequest, StopJobRequest__Output as _rivulet_v1_StopJobRequest__Output } from './rivulet/v1/StopJobRequest.js';
 import type { StopJobResponse as _rivulet_v1_StopJobResponse, StopJobResponse__Output as _rivulet_v1_StopJobResponse__Output } from './rivulet/v1/StopJobResponse.js';
 import type { StreamIngestRate as _rivulet_v1_StreamIngestRate, StreamIngestRate__Output as _rivulet_v1_StreamIngestRate__Output } from './rivulet/v1/StreamIngestRate.js';
@@ -65,6 +68,9 @@ export interface ProtoGrpcType {
       RevokeTokenResponse: MessageTypeDefinition<_rivulet_v1_RevokeTokenResponse, _rivulet_v1_RevokeTokenResponse__Output>
       Scheduler: SubtypeConstructor<typeof grpc.Client, _rivulet_v1_SchedulerClient> & { service: _rivulet_v1_SchedulerDefinition }
       SinkStatus: MessageTypeDefinition<_rivulet_v1_SinkStatus, _rivulet_v1_SinkStatus__Output>
+      SliceOutputPart: MessageTypeDefinition<_rivulet_v1_SliceOutputPart, _rivulet_v1_SliceOutputPart__Output>
+      SliceOutputRequest: MessageTypeDefinition<_rivulet_v1_SliceOutputRequest, _rivulet_v1_SliceOutputRequest__Output>
+      SliceWindow: MessageTypeDefinition<_rivulet_v1_SliceWindow, _rivulet_v1_SliceWindow__Output>
       StopJobRequest: MessageTypeDefinition<_rivulet_v1_StopJobRequest, _rivulet_v1_StopJobRequest__Output>
       StopJobResponse: MessageTypeDefinition<_rivulet_v1_StopJobResponse, _rivulet_v1_StopJobResponse__Output>
       StreamIngestRate: MessageTypeDefinition<_rivulet_v1_StreamIngestRate, _rivulet_v1_StreamIngestRate__Output>

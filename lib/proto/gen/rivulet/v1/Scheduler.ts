@@ -13,6 +13,8 @@ import type { ListTokensResponse as _rivulet_v1_ListTokensResponse, ListTokensRe
 import type { OutputBatch as _rivulet_v1_OutputBatch, OutputBatch__Output as _rivulet_v1_OutputBatch__Output } from '../../rivulet/v1/OutputBatch.js';
 import type { RevokeTokenRequest as _rivulet_v1_RevokeTokenRequest, RevokeTokenRequest__Output as _rivulet_v1_RevokeTokenRequest__Output } from '../../rivulet/v1/RevokeTokenRequest.js';
 import type { RevokeTokenResponse as _rivulet_v1_RevokeTokenResponse, RevokeTokenResponse__Output as _rivulet_v1_RevokeTokenResponse__Output } from '../../rivulet/v1/RevokeTokenResponse.js';
+import type { SliceOutputPart as _rivulet_v1_SliceOutputPart, SliceOutputPart__Output as _rivulet_v1_SliceOutputPart__Output } from '../../rivulet/v1/SliceOutputPart.js';
+import type { SliceOutputRequest as _rivulet_v1_SliceOutputRequest, SliceOutputRequest__Output as _rivulet_v1_SliceOutputRequest__Output } from '../../rivulet/v1/SliceOutputRequest.js';
 import type { StopJobRequest as _rivulet_v1_StopJobRequest, StopJobRequest__Output as _rivulet_v1_StopJobRequest__Output } from '../../rivulet/v1/StopJobRequest.js';
 import type { StopJobResponse as _rivulet_v1_StopJobResponse, StopJobResponse__Output as _rivulet_v1_StopJobResponse__Output } from '../../rivulet/v1/StopJobResponse.js';
 import type { SubmitJobRequest as _rivulet_v1_SubmitJobRequest, SubmitJobRequest__Output as _rivulet_v1_SubmitJobRequest__Output } from '../../rivulet/v1/SubmitJobRequest.js';
@@ -92,6 +94,31 @@ export interface SchedulerClient extends grpc.Client {
   revokeToken(argument: _rivulet_v1_RevokeTokenRequest, callback: grpc.requestCallback<_rivulet_v1_RevokeTokenResponse__Output>): grpc.ClientUnaryCall;
   
   /**
+   * Spark's DStream.slice(fromTime, toTime) on a job's output: the committed
+   * batches still retained whose batch time t has from <= t <= to, both ends
+   * aligned down to the output's grid, oldest first, after one SliceWindow
+   * that says which range was served and which batches are retained. Never
+   * waits for later batches. A range reaching before the oldest retained
+   * batch is served with what is retained and flagged (SliceWindow.truncated),
+   * as Spark's slice returns the RDDs it still has. INVALID_ARGUMENT for a
+   * negative time or from > to; NOT_FOUND for an unknown job or output.
+   */
+  SliceOutput(argument: _rivulet_v1_SliceOutputRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_rivulet_v1_SliceOutputPart__Output>;
+  SliceOutput(argument: _rivulet_v1_SliceOutputRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_rivulet_v1_SliceOutputPart__Output>;
+  /**
+   * Spark's DStream.slice(fromTime, toTime) on a job's output: the committed
+   * batches still retained whose batch time t has from <= t <= to, both ends
+   * aligned down to the output's grid, oldest first, after one SliceWindow
+   * that says which range was served and which batches are retained. Never
+   * waits for later batches. A range reaching before the oldest retained
+   * batch is served with what is retained and flagged (SliceWindow.truncated),
+   * as Spark's slice returns the RDDs it still has. INVALID_ARGUMENT for a
+   * negative time or from > to; NOT_FOUND for an unknown job or output.
+   */
+  sliceOutput(argument: _rivulet_v1_SliceOutputRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_rivulet_v1_SliceOutputPart__Output>;
+  sliceOutput(argument: _rivulet_v1_SliceOutputRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_rivulet_v1_SliceOutputPart__Output>;
+  
+  /**
    * Stop a job after its in-flight batches. NOT_FOUND for an unknown job id.
    */
   StopJob(argument: _rivulet_v1_StopJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_rivulet_v1_StopJobResponse__Output>): grpc.ClientUnaryCall;
@@ -163,6 +190,18 @@ export interface SchedulerHandlers extends grpc.UntypedServiceImplementation {
   RevokeToken: grpc.handleUnaryCall<_rivulet_v1_RevokeTokenRequest__Output, _rivulet_v1_RevokeTokenResponse>;
   
   /**
+   * Spark's DStream.slice(fromTime, toTime) on a job's output: the committed
+   * batches still retained whose batch time t has from <= t <= to, both ends
+   * aligned down to the output's grid, oldest first, after one SliceWindow
+   * that says which range was served and which batches are retained. Never
+   * waits for later batches. A range reaching before the oldest retained
+   * batch is served with what is retained and flagged (SliceWindow.truncated),
+   * as Spark's slice returns the RDDs it still has. INVALID_ARGUMENT for a
+   * negative time or from > to; NOT_FOUND for an unknown job or output.
+   */
+  SliceOutput: grpc.handleServerStreamingCall<_rivulet_v1_SliceOutputRequest__Output, _rivulet_v1_SliceOutputPart>;
+  
+  /**
    * Stop a job after its in-flight batches. NOT_FOUND for an unknown job id.
    */
   StopJob: grpc.handleUnaryCall<_rivulet_v1_StopJobRequest__Output, _rivulet_v1_StopJobResponse>;
@@ -187,6 +226,7 @@ export interface SchedulerDefinition extends grpc.ServiceDefinition {
   ListStreams: MethodDefinition<_rivulet_v1_ListStreamsRequest, _rivulet_v1_ListStreamsResponse, _rivulet_v1_ListStreamsRequest__Output, _rivulet_v1_ListStreamsResponse__Output>
   ListTokens: MethodDefinition<_rivulet_v1_ListTokensRequest, _rivulet_v1_ListTokensResponse, _rivulet_v1_ListTokensRequest__Output, _rivulet_v1_ListTokensResponse__Output>
   RevokeToken: MethodDefinition<_rivulet_v1_RevokeTokenRequest, _rivulet_v1_RevokeTokenResponse, _rivulet_v1_RevokeTokenRequest__Output, _rivulet_v1_RevokeTokenResponse__Output>
+  SliceOutput: MethodDefinition<_rivulet_v1_SliceOutputRequest, _rivulet_v1_SliceOutputPart, _rivulet_v1_SliceOutputRequest__Output, _rivulet_v1_SliceOutputPart__Output>
   StopJob: MethodDefinition<_rivulet_v1_StopJobRequest, _rivulet_v1_StopJobResponse, _rivulet_v1_StopJobRequest__Output, _rivulet_v1_StopJobResponse__Output>
   SubmitJob: MethodDefinition<_rivulet_v1_SubmitJobRequest, _rivulet_v1_SubmitJobResponse, _rivulet_v1_SubmitJobRequest__Output, _rivulet_v1_SubmitJobResponse__Output>
   WatchOutput: MethodDefinition<_rivulet_v1_WatchOutputRequest, _rivulet_v1_OutputBatch, _rivulet_v1_WatchOutputRequest__Output, _rivulet_v1_OutputBatch__Output>
