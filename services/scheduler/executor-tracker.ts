@@ -73,6 +73,24 @@ function median(xs: readonly number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
+/**
+ * `median` of `sorted` (ascending) with one element equal to `value` taken out,
+ * without copying: the remaining n - 1 elements' median index k = ⌊(n-1)/2⌋
+ * reads sorted[k] when the removed element sits after k, else sorted[k + 1].
+ */
+export function medianWithout(sorted: readonly number[], value: number): number {
+  const k = Math.floor((sorted.length - 1) / 2);
+  // Where an element equal to `value` sits: any copy gives the same remaining multiset.
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo > k ? sorted[k]! : sorted[k + 1]!;
+}
+
 export type ExecutorChange =
   | { kind: 'added'; executor: TrackedExecutor }
   | { kind: 'lost'; executor: TrackedExecutor; reason: string }
@@ -255,8 +273,12 @@ export class ExecutorTracker {
       .filter((e) => e.paces.length >= MIN_TASK_SAMPLES)
       .map((e) => ({ e, pace: median(e.paces) }));
     if (judged.length < 3) return slow;
+    // Called after every task result on a busy cluster: each executor's "others" median is read off
+    // one sorted list (medianWithout) rather than sorted anew per executor, which was O(N² log N)
+    // per call and the scheduler's largest cost at 128 executors (bench/scheduler-scale.ts profile).
+    const sorted = judged.map((j) => j.pace).sort((x, y) => x - y);
     for (const { e, pace } of judged) {
-      const others = median(judged.filter((o) => o.e !== e).map((o) => o.pace));
+      const others = medianWithout(sorted, pace);
       if (pace >= ratio * others) {
         slow.add(e.id);
         e.slowSinceMs ??= now;
