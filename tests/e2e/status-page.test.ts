@@ -200,6 +200,24 @@ describe('status page on a real cluster', () => {
     await page.close();
   }, 90_000);
 
+  it("shows what a job's outputs wrote to their sinks", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rivulet-sink-page-'));
+    const file = join(dir, 'copies.ts');
+    writeFileSync(file, `import { defineJob } from 'rivulet';\nexport default defineJob((ctx) => { ctx.receiverStream<string>('copies').output('copies').toJetStream('sinks.page'); });\n`);
+    const job = await client.submitJob(file);
+    rmSync(dir, { recursive: true, force: true });
+    const pusher = client.pusher('copies');
+    const pushed = await pusher.push(['a', 'b', 'c']);
+    await pusher.close();
+    const page = await openPage();
+    await expect
+      .poll(() => page.textContent(`section.job[data-job-id="${job.jobId}"] .sinks`), { timeout: 20_000 })
+      .toMatch(new RegExp(`^copies → jetstream:sinks\\.page [1-9]\\d* batches, ${pushed} records$`));
+    expect(pageErrors).toEqual([]);
+    await page.close();
+    await client.stopJob(job.jobId);
+  }, 40_000);
+
   it('shows job-provided strings as text, never as markup', async () => {
     const evil = `<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>wc`;
     // Names are refused outright now (lib/names.ts); a job's error is still free text it chooses.

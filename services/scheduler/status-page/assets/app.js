@@ -195,7 +195,9 @@ function jobSection(job, st, now) {
       ' · queued ', el('b', { class: 'queued-batches' }, NUMBER.format(job.queuedBatches ?? 0)),
       job.fallingBehind ? el('span', { class: 'falling-behind' }, ' (falling behind: batches wait)') : null,
       (job.jetStreamSources ?? []).length > 0 ? ' · JetStream lag ' : null,
-      (job.jetStreamSources ?? []).length > 0 ? el('b', { class: 'jetstream-lag' }, jetStreamLagText(job)) : null),
+      (job.jetStreamSources ?? []).length > 0 ? el('b', { class: 'jetstream-lag' }, jetStreamLagText(job)) : null,
+      (job.sinks ?? []).length > 0 ? ' · sinks ' : null,
+      (job.sinks ?? []).length > 0 ? el('b', { class: 'sinks' }, sinksText(job)) : null),
     job.error ? el('div', { class: 'job-error' }, job.error) : null,
     statsTable(job, st),
     el('h3', {}, `Batches (last ${job.recentBatches.length}, newest first)`),
@@ -208,6 +210,17 @@ function jetStreamLagText(job) {
   return job.jetStreamSources
     .map((s) => `${s.source}${s.filterSubject ? ` (${s.filterSubject})` : ''} ${NUMBER.format(Number(s.lag))} behind seq ${NUMBER.format(Number(s.lastSequence))}`)
     .join(', ');
+}
+
+// Outputs written to sinks (JobStatus.sinks): what the leading scheduler wrote, and a write being retried.
+function sinksText(job) {
+  return job.sinks
+    .map((s) => {
+      const skipped = Number(s.batchesSkipped) > 0 ? ` (${NUMBER.format(Number(s.batchesSkipped))} skipped as re-runs)` : '';
+      const retrying = s.retryingAttempt > 0 ? `, retrying: attempt ${s.retryingAttempt} failed: ${s.lastError}` : '';
+      return `${s.output} → ${s.sink} ${NUMBER.format(Number(s.batchesWritten))} batches${skipped}, ${NUMBER.format(Number(s.recordsWritten))} records${retrying}`;
+    })
+    .join('; ');
 }
 
 // Backpressure's current ingest rate for each of the job's streams (ClusterStatus.rateLimits).
