@@ -18,7 +18,8 @@
  */
 import { status as Status, type ClientReadableStream } from '@grpc/grpc-js';
 import { bundleJob } from '../lib/dstream/bundle.js';
-import { dial, unary, type CallOptions } from '../lib/grpc/client.js';
+import { dial, unary, withRetries, type CallOptions } from '../lib/grpc/client.js';
+import { checkSliceRange } from '../lib/dstream/slice.js';
 import { SchedulerEndpoints, standbyRefusal } from '../lib/grpc/scheduler-endpoints.js';
 import type { ReceiverClient, SchedulerClient } from '../lib/proto/index.js';
 import type { ClusterStatus__Output } from '../lib/proto/gen/rivulet/v1/ClusterStatus.js';
@@ -30,7 +31,6 @@ import type { SliceOutputPart__Output } from '../lib/proto/gen/rivulet/v1/SliceO
 import type { SliceWindow__Output } from '../lib/proto/gen/rivulet/v1/SliceWindow.js';
 import { OutputBatchAssembler, type OutputBatch } from './output-pieces.js';
 import { ConnectionError, isConnectionFailure, typedCallError as typed } from './connection.js';
-import { InvalidArgumentError, isRetryable } from '../lib/errors.js';
 import { RecordPusher, type RecordPusherOptions } from './push.js';
 import { clientSecurityFromEnv, type TransportSecurity } from './credentials.js';
 
@@ -415,25 +415,16 @@ export class RivuletClient {
    * or reversed range; NotFoundError for an unknown job or output.
    */
   async slice(jobId: string, output: string, fromTimeMs: number, toTimeMs: number, opts: SliceOptions = {}): Promise<OutputSlice> {
-    for (const [name, v] of [['fromTimeMs', fromTimeMs], ['toTimeMs', toTimeMs]] as const) {
-      if (!Number.isSafeInteger(v) || v < 0) throw new InvalidArgumentError(`slice: ${name} must be a whole, non-negative number of epoch milliseconds (got ${String(v)})`);
-    }
-    if (fromTimeMs > toTimeMs) throw new InvalidArgumentError(`slice: from (${fromTimeMs}) is after to (${toTimeMs}); a range needs from <= to`);
+    checkSliceRange(fromTimeMs, toTimeMs, 'slice', 'TimeMs');
     const schedulers = this.schedulers;
     const request = { jobId, output, fromTimeMs, toTimeMs };
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
-    let lastError: unknown;
-    for (let attempt = 1; attempt <= 3; attempt++) {
-      try {
-        // Moves on to the leader after a standby's refusal or a dropped connection (a read: idempotent).
-        return await schedulers.call((client) => readSlice(client, request, timeoutMs), { idempotent: true });
-      } catch (e) {
-        lastError = e;
-        if (!isRetryable(e) || attempt === 3) break;
-        await new Promise((r) => setTimeout(r, 100 * attempt));
-      }
+    try {
+      // Moves on to the leader after a standby's refusal or a dropped connection (a read: idempotent).
+      return await withRetries(() => schedulers.call((client) => readSlice(client, request, timeoutMs), { idempotent: true }), 3, 100);
+    } catch (e) {
+      throw typed(e, 'scheduler', schedulers.address);
     }
-    throw typed(lastError, 'scheduler', schedulers.address);
   }
 
   /**

@@ -37,16 +37,23 @@ export function alignDown(t: number, grid: BatchGrid): number {
  * (e.g. `SliceOutput`). Throws InvalidArgumentError.
  */
 export function alignSliceRange(fromMs: number, toMs: number, grid: BatchGrid, what = 'slice'): AlignedRange {
-  const check = (name: string, v: number) => {
+  checkSliceRange(fromMs, toMs, what);
+  if (!Number.isSafeInteger(grid.gridMs) || grid.gridMs <= 0) throw new RangeError(`slice: the grid must be a positive whole number of ms (got ${grid.gridMs})`);
+  return { fromMs: alignDown(fromMs, grid), toMs: alignDown(toMs, grid) };
+}
+
+/**
+ * A requested range must be whole, non-negative epoch milliseconds with
+ * from ≤ to (InvalidArgumentError otherwise); `what` names the caller and
+ * `suffix` the parameters' spelling there (`from` / `fromTimeMs`).
+ */
+export function checkSliceRange(fromMs: number, toMs: number, what: string, suffix = ''): void {
+  for (const [name, v] of [[`from${suffix}`, fromMs], [`to${suffix}`, toMs]] as const) {
     if (!Number.isSafeInteger(v) || v < 0) {
       throw new InvalidArgumentError(`${what}: ${name} must be a whole, non-negative number of epoch milliseconds (got ${String(v)})`);
     }
-  };
-  check('from', fromMs);
-  check('to', toMs);
+  }
   if (fromMs > toMs) throw new InvalidArgumentError(`${what}: from (${fromMs}) is after to (${toMs}); a range needs from <= to`);
-  if (!Number.isSafeInteger(grid.gridMs) || grid.gridMs <= 0) throw new RangeError(`slice: the grid must be a positive whole number of ms (got ${grid.gridMs})`);
-  return { fromMs: alignDown(fromMs, grid), toMs: alignDown(toMs, grid) };
 }
 
 /** The items whose batch time lies in `range` (both ends included), in their order. */

@@ -6,7 +6,7 @@
  * are never retried here: their owners decide what a retry means.
  */
 import * as grpc from '@grpc/grpc-js';
-import { fromServiceError, isRetryable, type RivuletError } from '../errors.js';
+import { fromServiceError, isRetryable } from '../errors.js';
 import { rivuletV1, healthV1 } from '../proto/index.js';
 import type { ServiceRole } from '../security/identity.js';
 import { processSecurity } from '../security/service-security.js';
@@ -86,28 +86,40 @@ export async function unary<Req, Res>(
   request: Req,
   opts: CallOptions = {},
 ): Promise<Res> {
-  const attempts = Math.max(1, opts.attempts ?? 1);
-  let backoff = opts.backoffMs ?? 50;
-  let lastErr: RivuletError | undefined;
-  for (let attempt = 1; attempt <= attempts; attempt++) {
+  const once = () =>
+    new Promise<Res>((resolve, reject) => {
+      (method as unknown as FullUnaryMethod).call(
+        client,
+        request,
+        opts.metadata ?? new grpc.Metadata(),
+        { deadline: Date.now() + (opts.timeoutMs ?? 5000) },
+        (err, res) => (err ? reject(err) : resolve(res as Res)),
+      );
+    });
+  try {
+    return await withRetries(once, opts.attempts ?? 1, opts.backoffMs ?? 50);
+  } catch (err) {
+    throw fromServiceError(err);
+  }
+}
+
+/**
+ * Run `attempt` up to `attempts` times while it fails with a retryable code
+ * (RETRYABLE_CODES), waiting `backoffMs` before the second, doubled each time;
+ * rejects with the last failure as it came. Shared by unary calls and reads
+ * over server streams (RivuletClient.slice).
+ */
+export async function withRetries<T>(attempt: () => Promise<T>, attempts: number, backoffMs = 50): Promise<T> {
+  let backoff = backoffMs;
+  for (let n = 1; ; n++) {
     try {
-      return await new Promise<Res>((resolve, reject) => {
-        (method as unknown as FullUnaryMethod).call(
-          client,
-          request,
-          opts.metadata ?? new grpc.Metadata(),
-          { deadline: Date.now() + (opts.timeoutMs ?? 5000) },
-          (err, res) => (err ? reject(err) : resolve(res as Res)),
-        );
-      });
+      return await attempt();
     } catch (err) {
-      lastErr = fromServiceError(err);
-      if (attempt === attempts || !isRetryable(err)) throw lastErr;
+      if (n >= attempts || !isRetryable(err)) throw err;
       await new Promise((r) => setTimeout(r, backoff));
       backoff *= 2;
     }
   }
-  throw lastErr!;
 }
 
 /** Resolve when `address` answers grpc.health.v1 SERVING, or reject after timeoutMs. */
