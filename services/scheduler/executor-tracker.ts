@@ -49,6 +49,15 @@ export interface TrackedExecutor {
   paces: number[];
   /** When it was last found slow (slowExecutors); its history is forgotten SLOW_RETEST_MS later, so it is measured afresh. */
   slowSinceMs?: number;
+  /**
+   * It refused a task as full (TaskResult.queue_full): its own count of tasks
+   * is ahead of `running` — tasks it started from group plans that the
+   * scheduler has not adopted yet, or killed ones still leaving. It gets no
+   * new work until it shows room (a result of one of its tasks, or a heartbeat
+   * under its bound): sent again at once, the task would be refused again, in
+   * a loop as fast as the round trip.
+   */
+  refusedFull?: boolean;
 }
 
 /** A slow executor gets no new work; this long after it was found slow its history is dropped and it gets work again (to be measured afresh). */
@@ -95,7 +104,9 @@ export type ExecutorChange =
   | { kind: 'added'; executor: TrackedExecutor }
   | { kind: 'lost'; executor: TrackedExecutor; reason: string }
   /** A heartbeat of an incarnation already declared lost: it must learn it and rejoin. */
-  | { kind: 'fenced'; executor: TrackedExecutor };
+  | { kind: 'fenced'; executor: TrackedExecutor }
+  /** An executor that had refused a task as full reports room again (refusedFull cleared). */
+  | { kind: 'room'; executor: TrackedExecutor };
 
 export class ExecutorTracker {
   private readonly executors = new Map<string, TrackedExecutor>();
@@ -136,6 +147,10 @@ export class ExecutorTracker {
       known.queueDepth = msg.taskQueueDepth ?? 1;
       known.address = msg.address;
       if (resized) this.slotsChanged();
+      if (known.refusedFull && msg.runningTasks < known.slots * known.queueDepth) {
+        known.refusedFull = false;
+        changes.push({ kind: 'room', executor: known });
+      }
       return changes;
     }
     if (known && msg.epoch < known.epoch) return changes; // late heartbeat of an older incarnation
@@ -228,12 +243,12 @@ export class ExecutorTracker {
 
   /** Slots with no task assigned (idle, as far as the scheduler knows). */
   freeSlots(e: TrackedExecutor): number {
-    return e.state === 'ALIVE' ? Math.max(0, e.slots - e.running) : 0;
+    return e.state === 'ALIVE' && !e.refusedFull ? Math.max(0, e.slots - e.running) : 0;
   }
 
   /** Tasks that may still be assigned to `e` (idle slots plus room in its queue). */
   queueRoom(e: TrackedExecutor): number {
-    return e.state === 'ALIVE' ? Math.max(0, e.slots * e.queueDepth - e.running) : 0;
+    return e.state === 'ALIVE' && !e.refusedFull ? Math.max(0, e.slots * e.queueDepth - e.running) : 0;
   }
 
   /** A task on `e` ended taking `pace` × its stage's mean time. */

@@ -505,6 +505,9 @@ export class TaskSetManager {
     this.executors.releaseSlot(t.executorId, t.epoch);
     const exec = this.executors.get(t.executorId);
     const live = exec && exec.epoch === t.epoch ? exec : undefined;
+    // A task that left shows room; a launched one refused as full marks its executor full until then
+    // (refusedFull). A planned task's queue_full is a reducer that gave up waiting for its inputs, not a full queue.
+    if (live) live.refusedFull = r.queueFull && !t.planned;
     const run = t.run;
     const s = t.stageRun;
     if (t.planned && r.metrics) t.reportedMs = r.metrics.runMs + r.metrics.fetchMs;

@@ -163,16 +163,18 @@ describe('user code stays out of the control plane and away from other jobs', ()
       await p.push(['x y', 'y z']);
       await p.close();
     }
-    // Their tasks have run (or timed out) on the executors once each accepted job has a finished batch with input, or has failed.
+    // Their code has run (and spun or exited) in the executors' workers once each accepted job has finished a batch
+    // that ran tasks — with or without input: each of its batches takes taskTimeouts (a worker that spins holds its
+    // slot until then), so the batch holding the pushed lines may be many batches away — or has failed.
     await waitFor(
       async () => {
         const st = await client.status({ recentBatches: 100 });
         return timers.every((id) => {
           const j = st.jobs.find((x) => x.jobId === id);
-          return !j || j.state !== 'RUNNING' || j.recentBatches.some((b) => Number(b.inputRecords) > 0 && (b.state === 'COMPLETED' || b.state === 'FAILED'));
+          return !j || j.state !== 'RUNNING' || j.recentBatches.some((b) => b.tasks > 0 && (b.state === 'COMPLETED' || b.state === 'FAILED'));
         });
       },
-      'the timer jobs ran a batch with input, or failed',
+      'the timer jobs finished a batch that ran tasks, or failed',
       { timeoutMs: 30_000, intervalMs: 200 },
     );
 

@@ -31,16 +31,17 @@ export function tracker(clock: Clock, executors: FakeExecutor[]): ExecutorTracke
   return t;
 }
 
-export function heartbeat(t: ExecutorTracker, clock: Clock, e: FakeExecutor): void {
-  t.heartbeat({
+/** `runningTasks`: the tasks the executor says it holds (its TaskRunner's count). */
+export function heartbeat(t: ExecutorTracker, clock: Clock, e: FakeExecutor, runningTasks = 0): ReturnType<ExecutorTracker['heartbeat']> {
+  return t.heartbeat({
     executorId: e.id,
     epoch: e.epoch ?? 1,
     address: `${e.id}:1`,
     host: e.host ?? `host-${e.id}`,
     slots: e.slots,
     taskQueueDepth: e.queueDepth,
-    freeSlots: e.slots,
-    runningTasks: 0,
+    freeSlots: Math.max(0, e.slots - runningTasks),
+    runningTasks,
     blockCount: 0,
     blockBytes: 0,
     blockCapacityBytes: 1 << 20,

@@ -267,20 +267,47 @@ describe('TaskSetManager', () => {
     expect(s.executors.queueRoom(s.executors.get('e1')!)).toBe(3);
   });
 
-  it('places a task an executor refused as queue_full again, on any executor, without counting an attempt', () => {
+  it('places a task an executor refused as queue_full again without counting an attempt, once that executor shows room', () => {
     const s = setup([{ id: 'e1', slots: 1 }, { id: 'e2', slots: 1 }], { config: { maxTaskAttempts: '1' } });
     const run = runWithStages([{ kind: 'result', numPartitions: 2, parentStages: [] }]);
     s.tsm.submit(run, run.stages[0]!, () => []);
     s.tsm.schedule();
     const refused = s.gateway.launched[0]!;
+    const full = { id: refused.executor.id, slots: 1 };
     s.report(refused, 'FAILED', { queueFull: true, error: 'executor holds 1 tasks' });
     // With maxTaskAttempts 1 a counted failure would have failed the batch.
     expect(s.listener.failed).toEqual([]);
+    // Its own count is ahead of the scheduler's (planned tasks not adopted yet): sent again at once, it
+    // would be refused again, as fast as the round trip. Nothing goes to it until it shows room.
+    expect(s.executors.queueRoom(s.executors.get(full.id)!)).toBe(0);
+    s.tsm.schedule();
+    expect(s.gateway.launched).toHaveLength(2);
+    expect(heartbeat(s.executors, s.clock, full, 1)).toEqual([]); // still at its bound (1 slot × depth 1)
+    s.tsm.schedule();
+    expect(s.gateway.launched).toHaveLength(2);
+    expect(heartbeat(s.executors, s.clock, full, 0).map((c) => c.kind)).toEqual(['room']);
+    s.tsm.schedule();
     const again = s.gateway.launched[2]!;
     expect(again.spec.taskId).toBe(refused.spec.taskId);
     expect(again.spec.attempt).toBeGreaterThan(refused.spec.attempt!);
     // Not excluded from the executor that was merely full.
-    expect(again.executor.id).toBe(refused.executor.id);
+    expect(again.executor.id).toBe(full.id);
+  });
+
+  it('an executor that refused a task as full takes work again after a result of another of its tasks', () => {
+    const s = setup([{ id: 'e1', slots: 2 }], { config: { maxTaskAttempts: '1' } });
+    const run = runWithStages([{ kind: 'result', numPartitions: 2, parentStages: [] }]);
+    s.tsm.submit(run, run.stages[0]!, () => []);
+    s.tsm.schedule();
+    const [refused, other] = s.gateway.launched;
+    s.report(refused!, 'FAILED', { queueFull: true, error: 'executor holds 2 tasks' });
+    expect(s.gateway.launched).toHaveLength(2);
+    // A task that left: there is room now.
+    s.report(other!, 'SUCCEEDED');
+    expect(s.gateway.launched).toHaveLength(3);
+    expect(s.gateway.launched[2]!.spec.taskId).toBe(refused!.spec.taskId);
+    s.report(s.gateway.launched[2]!, 'SUCCEEDED');
+    expect(s.listener.succeeded.map((t) => t.partition).sort()).toEqual([0, 1]);
   });
 
   it('a task cancelled while queued is never launched, and its partition can be queued again', () => {
