@@ -22,6 +22,10 @@
  * serialisation, replication and scheduling cost (or gain, with more cores)
  * against the simplest program that gives the same answer.
  *
+ * CPU: each process's CPU time over the window (from /proc; the pushers'
+ * and the client's is this process's own), per 1000 acked lines, and the
+ * cores all of them kept busy — where the 2 cores go.
+ *
  * Security: the cluster runs as users get it (mutual TLS, tokens, locked-down
  * NATS). Then, in the same run, the same word count on a cluster started with
  * --insecure, and the cost of security is printed (BENCH_SECURITY=on skips
@@ -30,6 +34,7 @@
 import { RivuletClient, type BatchStatus } from '../client/index.js';
 import { startLocalCluster } from '../lib/cluster/local-cluster.js';
 import { makeLines, percentile, wordcountJob } from '../scenarios/steady-wordcount.js';
+import { cpuMs } from '../scenarios/process-memory.js';
 import { machine } from './machine.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 20);
@@ -99,6 +104,8 @@ async function main(): Promise<void> {
   row('keeping up', result.keepingUp);
   row('in-process lines/s', `${inProcessLinesPerSec.toLocaleString('en-US')} (one core, plain loop, ${local.lines.toLocaleString('en-US')} lines)`);
   row('distributed ÷ in-process', ratio);
+  row('cores kept busy', `${result.coresBusy} (every process, pushers included)`);
+  row('CPU ms per 1k acked lines', Object.entries(result.cpuMsPer1kAckedLines).map(([k, v]) => `${k} ${v}`).join(', '));
   row('security', securityRuns === 'off' ? 'off (--insecure)' : 'on (mutual TLS, tokens, NATS TLS + permissions)');
   if (insecure) {
     const loss = 1 - result.processedRecordsPerSec / insecure.processedRecordsPerSec;
@@ -160,11 +167,15 @@ async function distributed(insecure: boolean) {
     };
     const collector = setInterval(() => void collect().catch(() => undefined), 2000);
     await new Promise((r) => setTimeout(r, warmupSeconds * 1000));
+    // Executors by name, each executor's task threads included (/proc/<pid>/stat counts every thread).
+    const procs = [...cluster.processes().map((p) => ({ name: p.name, cpu: () => cpuMs(p.pid) })), { name: 'pushers (bench)', cpu: () => processCpuMs() }];
+    const cpuAtWarmup = procs.map((p) => p.cpu());
     const ackedAtWarmup = acked;
     const windowStart = Date.now();
     await new Promise((r) => setTimeout(r, seconds * 1000));
     const ackedInWindow = acked - ackedAtWarmup;
     const windowEnd = Date.now();
+    const cpuInWindow = procs.map((p, i) => ({ name: p.name, ms: p.cpu() - cpuAtWarmup[i]! }));
     stop = true;
     await Promise.all(workers);
     // Let the last batches of the window finish.
@@ -200,6 +211,8 @@ async function distributed(insecure: boolean) {
       localityHitRate: locality.all ? Number((locality.local / locality.all).toFixed(3)) : null,
       keepingUp: total.length > 0 && percentile(total, 99) < 2 * intervalMs,
       runSeconds: Math.round((Date.now() - started) / 1000),
+      cpuMsPer1kAckedLines: Object.fromEntries(cpuInWindow.map((c) => [c.name, Number(((c.ms / Math.max(1, ackedInWindow)) * 1000).toFixed(3))])),
+      coresBusy: Number((cpuInWindow.reduce((n, c) => n + c.ms, 0) / (windowSec * 1000)).toFixed(2)),
       security: insecure ? 'off' : 'on',
     };
     await client.stopJob(job.jobId).catch(() => undefined);
@@ -209,6 +222,12 @@ async function distributed(insecure: boolean) {
     await client.close();
     await cluster.stop();
   }
+}
+
+/** This process's CPU time (user + system), in ms. */
+function processCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
 main().catch((err) => {

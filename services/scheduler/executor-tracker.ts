@@ -50,14 +50,14 @@ export interface TrackedExecutor {
   /** When it was last found slow (slowExecutors); its history is forgotten SLOW_RETEST_MS later, so it is measured afresh. */
   slowSinceMs?: number;
   /**
-   * It refused a task as full (TaskResult.queue_full): its own count of tasks
-   * is ahead of `running` — tasks it started from group plans that the
-   * scheduler has not adopted yet, or killed ones still leaving. It gets no
-   * new work until it shows room (a result of one of its tasks, or a heartbeat
-   * under its bound): sent again at once, the task would be refused again, in
-   * a loop as fast as the round trip.
+   * It refused a task as full (TaskResult.queue_full) and gets no new work
+   * until then (REFUSED_BACKOFF_MS later) or until one of its tasks reports:
+   * its own count of tasks is ahead of `running` — tasks it started from
+   * group plans that the scheduler has not adopted yet, or killed ones still
+   * leaving — and a task sent again at once would be refused again, in a loop
+   * as fast as the round trip.
    */
-  refusedFull?: boolean;
+  refusedUntilMs?: number;
 }
 
 /** A slow executor gets no new work; this long after it was found slow its history is dropped and it gets work again (to be measured afresh). */
@@ -71,6 +71,13 @@ export const SLOW_RETEST_MS = 30_000;
  * back and forth (and fix them for good in a state that starts then).
  */
 export const SLOTS_MEMORY_MS = 30_000;
+
+/**
+ * How long an executor that refused a task as full gets no new work unless
+ * one of its tasks reports first: bounds the refusals to ~20 per second per
+ * executor, and is short against a task's time.
+ */
+export const REFUSED_BACKOFF_MS = 50;
 
 /** Paces kept per executor. */
 const RECENT_PACES = 9;
@@ -104,9 +111,7 @@ export type ExecutorChange =
   | { kind: 'added'; executor: TrackedExecutor }
   | { kind: 'lost'; executor: TrackedExecutor; reason: string }
   /** A heartbeat of an incarnation already declared lost: it must learn it and rejoin. */
-  | { kind: 'fenced'; executor: TrackedExecutor }
-  /** An executor that had refused a task as full reports room again (refusedFull cleared). */
-  | { kind: 'room'; executor: TrackedExecutor };
+  | { kind: 'fenced'; executor: TrackedExecutor };
 
 export class ExecutorTracker {
   private readonly executors = new Map<string, TrackedExecutor>();
@@ -147,10 +152,6 @@ export class ExecutorTracker {
       known.queueDepth = msg.taskQueueDepth ?? 1;
       known.address = msg.address;
       if (resized) this.slotsChanged();
-      if (known.refusedFull && msg.runningTasks < known.slots * known.queueDepth) {
-        known.refusedFull = false;
-        changes.push({ kind: 'room', executor: known });
-      }
       return changes;
     }
     if (known && msg.epoch < known.epoch) return changes; // late heartbeat of an older incarnation
@@ -243,12 +244,26 @@ export class ExecutorTracker {
 
   /** Slots with no task assigned (idle, as far as the scheduler knows). */
   freeSlots(e: TrackedExecutor): number {
-    return e.state === 'ALIVE' && !e.refusedFull ? Math.max(0, e.slots - e.running) : 0;
+    return e.state === 'ALIVE' && !this.refusing(e) ? Math.max(0, e.slots - e.running) : 0;
   }
 
   /** Tasks that may still be assigned to `e` (idle slots plus room in its queue). */
   queueRoom(e: TrackedExecutor): number {
-    return e.state === 'ALIVE' && !e.refusedFull ? Math.max(0, e.slots * e.queueDepth - e.running) : 0;
+    return e.state === 'ALIVE' && !this.refusing(e) ? Math.max(0, e.slots * e.queueDepth - e.running) : 0;
+  }
+
+  /** `e` refused a launched task as full: no new work for REFUSED_BACKOFF_MS, or until one of its tasks reports (`reported`). */
+  refusedFull(e: TrackedExecutor): void {
+    e.refusedUntilMs = this.clock.now() + REFUSED_BACKOFF_MS;
+  }
+
+  /** One of `e`'s tasks reported: it has room again. */
+  reported(e: TrackedExecutor): void {
+    e.refusedUntilMs = undefined;
+  }
+
+  private refusing(e: TrackedExecutor): boolean {
+    return e.refusedUntilMs !== undefined && this.clock.now() < e.refusedUntilMs;
   }
 
   /** A task on `e` ended taking `pace` × its stage's mean time. */

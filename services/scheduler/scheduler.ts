@@ -759,8 +759,6 @@ export class Scheduler implements BatchSourceHost {
         case 'fenced':
           this.noticeFenced(c.executor);
           break;
-        case 'room':
-          break; // placed on below
       }
     }
     if (changes.some((c) => c.kind === 'added' || c.kind === 'lost')) {

@@ -31,6 +31,13 @@
  * whose shuffle buckets were pushed to that executor, would lose them —
  * when one executor's results merely arrive a little before another's.
  *
+ * Jobs share the cluster fairly (Spark's FAIR scheduling, equal weights): a
+ * round first places only tasks of jobs holding fewer than their share of
+ * the cluster's places (slots × taskQueueDepth over the jobs with queued
+ * tasks), then, with room left, anyone's — so a job whose every task runs
+ * into its taskTimeout, or one far behind, cannot keep another job's tasks
+ * out, and no place idles while any job has work.
+ *
  * Results: an
  * attempt counts only when its key and executor epoch match; the first
  * success of a partition wins, every other attempt is killed.
@@ -48,7 +55,7 @@ import type { BatchRun, StageRun } from './batch-run.js';
 import type { BatchTelemetry } from './batch-telemetry.js';
 import type { SchedulerConfig } from './config.js';
 import type { PostEvent } from './events.js';
-import type { ExecutorTracker, TrackedExecutor } from './executor-tracker.js';
+import { REFUSED_BACKOFF_MS, type ExecutorTracker, type TrackedExecutor } from './executor-tracker.js';
 import { place, waitingByDesign, type PlacementExecutor } from './placement.js';
 import type { SchedulerPorts } from './ports.js';
 import type { TaskAttemptRef } from './task-spec.js';
@@ -78,6 +85,9 @@ export class TaskSetManager {
   private pending: TaskAttempt[] = [];
   /** The queued (PENDING) attempt of each task, by `taskKey` — at most one. */
   private readonly queuedByTask = new Map<string, TaskAttempt>();
+  /** Per job id: its attempts in queuedByTask, and running (fair shares; a job with none has no entry). */
+  private readonly queuedByJob = new Map<string, number>();
+  private readonly runningByJob = new Map<string, number>();
   private readonly running = new Map<string, TaskAttempt>();
   /** Running attempts of each task, by `taskKey` (an original and its speculative copy). */
   private readonly runningByTask = new Map<string, TaskAttempt[]>();
@@ -93,6 +103,8 @@ export class TaskSetManager {
   private localityTimer?: TimerHandle;
   /** Set while a locality-wait timer is armed and has not fired yet. */
   private localityTimerArmed = false;
+  /** A round after an executor's refusal backoff (REFUSED_BACKOFF_MS), so the refused task is placed again. */
+  private refusalTimer?: TimerHandle;
   listener?: TaskSetListener;
   /**
    * Why a task cannot run yet although its stage may: an input block it reads
@@ -116,6 +128,7 @@ export class TaskSetManager {
 
   stop(): void {
     if (this.localityTimer) this.clock.clearTimeout(this.localityTimer);
+    if (this.refusalTimer) this.clock.clearTimeout(this.refusalTimer);
   }
 
   /**
@@ -229,17 +242,37 @@ export class TaskSetManager {
   }
 
   private enqueue(t: TaskAttempt, urgent: boolean): void {
-    this.queuedByTask.set(taskKey(t), t);
+    this.setQueued(t);
     (urgent ? this.urgent : this.pending).push(t);
+  }
+
+  /** Index `t` as its task's queued attempt (replacing any other). */
+  private setQueued(t: TaskAttempt): void {
+    const key = taskKey(t);
+    const prev = this.queuedByTask.get(key);
+    if (prev === t) return;
+    if (prev) count(this.queuedByJob, prev.run.job.id, -1);
+    this.queuedByTask.set(key, t);
+    count(this.queuedByJob, t.run.job.id, 1);
+  }
+
+  /** Drop the queued attempt of `t`'s task from the index, if any. */
+  private unsetQueued(t: TaskAttempt): void {
+    const key = taskKey(t);
+    const indexed = this.queuedByTask.get(key);
+    if (!indexed) return;
+    this.queuedByTask.delete(key);
+    count(this.queuedByJob, indexed.run.job.id, -1);
   }
 
   private addRunning(t: TaskAttempt): void {
     this.running.set(t.key, t);
     appendTo(this.runningByTask, taskKey(t), t);
+    count(this.runningByJob, t.run.job.id, 1);
   }
 
   private removeRunning(t: TaskAttempt): void {
-    this.running.delete(t.key);
+    if (this.running.delete(t.key)) count(this.runningByJob, t.run.job.id, -1);
     // It held a slot there: the executor's next queued task takes it now.
     if (t.startedAtMs !== undefined) this.startNextQueued(t.executorId);
     const key = taskKey(t);
@@ -282,7 +315,11 @@ export class TaskSetManager {
     // may belong where the room is. They are placed anywhere in a second pass
     // when room is left after the first.
     let deferred = 0;
-    const scan = (queue: TaskAttempt[], honourAffinity: boolean): TaskAttempt[] => {
+    // Fair shares: while several jobs have queued tasks, the first pass places a job's task only while it
+    // holds fewer than its share of the places; the second (room left) places anyone's.
+    const share = this.queuedByJob.size > 1 ? Math.ceil(this.places(alive) / this.queuedByJob.size) : Number.POSITIVE_INFINITY;
+    let overShare = 0;
+    const scan = (queue: TaskAttempt[], honourAffinity: boolean, share: number): TaskAttempt[] => {
       const remaining: TaskAttempt[] = [];
       let i = 0;
       for (; i < queue.length && room > 0; i++) {
@@ -308,6 +345,11 @@ export class TaskSetManager {
           continue;
         }
         if (t.run.waitingFor !== undefined) t.run.waitingFor = undefined;
+        if ((this.runningByJob.get(t.run.job.id) ?? 0) >= share) {
+          overShare++;
+          remaining.push(t);
+          continue;
+        }
         const placed = place(t, viewList, now, this.config.localityWait);
         if (placed.kind !== 'launch') {
           if (placed.kind === 'wait') nextDeadline = Math.min(nextDeadline, placed.untilMs);
@@ -333,7 +375,7 @@ export class TaskSetManager {
         if (!intoQueue) view.freeSlots--;
         view.queueRoom--;
         room--;
-        this.queuedByTask.delete(taskKey(t));
+        this.unsetQueued(t);
         t.start(t.run.nextAttempt(t.taskId), { executorId: exec.id, epoch: exec.epoch, launchedAtMs: now, locality: placed.locality }, this.log);
         if (intoQueue) appendTo(this.queuedOn, exec.id, t);
         else t.startedAtMs = now;
@@ -344,11 +386,11 @@ export class TaskSetManager {
       for (; i < queue.length; i++) remaining.push(queue[i]!);
       return remaining;
     };
-    this.urgent = scan(this.urgent, true);
-    this.pending = scan(this.pending, true);
-    if (deferred > 0 && room > 0) {
-      this.urgent = scan(this.urgent, false);
-      this.pending = scan(this.pending, false);
+    this.urgent = scan(this.urgent, true, share);
+    this.pending = scan(this.pending, true, share);
+    if ((deferred > 0 || overShare > 0) && room > 0) {
+      this.urgent = scan(this.urgent, false, Number.POSITIVE_INFINITY);
+      this.pending = scan(this.pending, false, Number.POSITIVE_INFINITY);
     }
     if (Number.isFinite(nextDeadline)) this.armLocalityTimer(nextDeadline - now);
     for (const [exec, tasks] of launches) this.launchOn(exec, tasks, now);
@@ -416,9 +458,21 @@ export class TaskSetManager {
     return Math.max(this.config.localityWait, 2 * mean);
   }
 
+  /** Every place alive executors offer (slots × taskQueueDepth): what fair shares divide. */
+  private places(alive: readonly TrackedExecutor[]): number {
+    let n = 0;
+    for (const e of alive) n += e.slots * e.queueDepth;
+    return n;
+  }
+
+  /** Running and queued attempts of a job, for tests and status. */
+  jobLoad(jobId: string): { running: number; queued: number } {
+    return { running: this.runningByJob.get(jobId) ?? 0, queued: this.queuedByJob.get(jobId) ?? 0 };
+  }
+
   /** Take a queued attempt out of the queues' index; the queues drop it when they reach it. */
   private dequeue(t: TaskAttempt, state: 'CANCELLED'): void {
-    if (this.queuedByTask.get(taskKey(t)) === t) this.queuedByTask.delete(taskKey(t));
+    if (this.queuedByTask.get(taskKey(t)) === t) this.unsetQueued(t);
     t.moveTo(state, this.log);
   }
 
@@ -505,9 +559,17 @@ export class TaskSetManager {
     this.executors.releaseSlot(t.executorId, t.epoch);
     const exec = this.executors.get(t.executorId);
     const live = exec && exec.epoch === t.epoch ? exec : undefined;
-    // A task that left shows room; a launched one refused as full marks its executor full until then
-    // (refusedFull). A planned task's queue_full is a reducer that gave up waiting for its inputs, not a full queue.
-    if (live) live.refusedFull = r.queueFull && !t.planned;
+    // A task that left shows room; a launched one refused as full holds its executor's new work back a
+    // moment (refusedFull). A planned task's queue_full is a reducer that gave up waiting for its inputs.
+    if (live) {
+      if (r.queueFull && !t.planned) {
+        this.executors.refusedFull(live);
+        this.refusalTimer ??= this.clock.setTimeout(() => {
+          this.refusalTimer = undefined;
+          this.post({ type: 'reschedule' });
+        }, REFUSED_BACKOFF_MS);
+      } else this.executors.reported(live);
+    }
     const run = t.run;
     const s = t.stageRun;
     if (t.planned && r.metrics) t.reportedMs = r.metrics.runMs + r.metrics.fetchMs;
@@ -785,4 +847,11 @@ function taskKey(t: TaskAttempt): string {
 /** Every stage whose output the task reads (shuffle map sides, persisted datasets) is complete. */
 function inputsReady(t: TaskAttempt): boolean {
   return t.stageRun.stage.parentStages.every((p) => t.run.stageComplete(t.run.stages[p]!));
+}
+
+/** Add `delta` to `key`'s count, dropping the entry at 0 (the maps' sizes count jobs with any). */
+function count(m: Map<string, number>, key: string, delta: number): void {
+  const n = (m.get(key) ?? 0) + delta;
+  if (n > 0) m.set(key, n);
+  else m.delete(key);
 }

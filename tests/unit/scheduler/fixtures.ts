@@ -31,17 +31,16 @@ export function tracker(clock: Clock, executors: FakeExecutor[]): ExecutorTracke
   return t;
 }
 
-/** `runningTasks`: the tasks the executor says it holds (its TaskRunner's count). */
-export function heartbeat(t: ExecutorTracker, clock: Clock, e: FakeExecutor, runningTasks = 0): ReturnType<ExecutorTracker['heartbeat']> {
-  return t.heartbeat({
+export function heartbeat(t: ExecutorTracker, clock: Clock, e: FakeExecutor): void {
+  t.heartbeat({
     executorId: e.id,
     epoch: e.epoch ?? 1,
     address: `${e.id}:1`,
     host: e.host ?? `host-${e.id}`,
     slots: e.slots,
     taskQueueDepth: e.queueDepth,
-    freeSlots: Math.max(0, e.slots - runningTasks),
-    runningTasks,
+    freeSlots: e.slots,
+    runningTasks: 0,
     blockCount: 0,
     blockBytes: 0,
     blockCapacityBytes: 1 << 20,
@@ -106,9 +105,9 @@ export function result(l: Launched, state: 'SUCCEEDED' | 'FAILED' | 'KILLED', ov
   } as TaskResult__Output;
 }
 
-/** A RUNNING batch of a stub job whose plan has these stages (each with no sources: tasks prefer nothing unless told). */
-export function runWithStages(stages: Array<Pick<PlannedStage, 'kind' | 'numPartitions' | 'parentStages'>>, batchTimeMs = 1000): BatchRun {
-  const job = { id: 'job-1', graph: { streams: [] }, bundle: '', bundleHash: 'h', state: 'RUNNING' } as unknown as Job;
+/** A RUNNING batch of a stub job (`jobId`) whose plan has these stages (each with no sources: tasks prefer nothing unless told). */
+export function runWithStages(stages: Array<Pick<PlannedStage, 'kind' | 'numPartitions' | 'parentStages'>>, batchTimeMs = 1000, jobId = 'job-1'): BatchRun {
+  const job = { id: jobId, graph: { streams: [] }, bundle: '', bundleHash: 'h', state: 'RUNNING' } as unknown as Job;
   const run = new BatchRun(job, batchTimeMs);
   const plan = {
     stages: stages.map((s, id) => ({ ...s, id, finalNode: id, sides: [], sourceNodes: [], shuffleReads: [] })),

@@ -13,7 +13,7 @@ import { schedulerConfigSchema } from '../../../services/scheduler/config.js';
 import type { SchedulerEvent } from '../../../services/scheduler/events.js';
 import type { TaskAttempt } from '../../../services/scheduler/task-attempt.js';
 import { TaskSetManager, type TaskSetListener } from '../../../services/scheduler/task-set-manager.js';
-import { SLOW_RETEST_MS } from '../../../services/scheduler/executor-tracker.js';
+import { REFUSED_BACKOFF_MS, SLOW_RETEST_MS } from '../../../services/scheduler/executor-tracker.js';
 import type { TaskAttemptRef } from '../../../services/scheduler/task-spec.js';
 import { PLANNED_ATTEMPT_BASE } from '../../../lib/scheduling/group-plan.js';
 import { heartbeat, log, RecordingGateway, result, runWithStages, specOf, tracker, type FakeExecutor, type Launched } from './fixtures.js';
@@ -267,31 +267,29 @@ describe('TaskSetManager', () => {
     expect(s.executors.queueRoom(s.executors.get('e1')!)).toBe(3);
   });
 
-  it('places a task an executor refused as queue_full again without counting an attempt, once that executor shows room', () => {
+  it('places a task an executor refused as queue_full again without counting an attempt, after a short backoff', () => {
     const s = setup([{ id: 'e1', slots: 1 }, { id: 'e2', slots: 1 }], { config: { maxTaskAttempts: '1' } });
     const run = runWithStages([{ kind: 'result', numPartitions: 2, parentStages: [] }]);
     s.tsm.submit(run, run.stages[0]!, () => []);
     s.tsm.schedule();
     const refused = s.gateway.launched[0]!;
-    const full = { id: refused.executor.id, slots: 1 };
     s.report(refused, 'FAILED', { queueFull: true, error: 'executor holds 1 tasks' });
     // With maxTaskAttempts 1 a counted failure would have failed the batch.
     expect(s.listener.failed).toEqual([]);
     // Its own count is ahead of the scheduler's (planned tasks not adopted yet): sent again at once, it
-    // would be refused again, as fast as the round trip. Nothing goes to it until it shows room.
-    expect(s.executors.queueRoom(s.executors.get(full.id)!)).toBe(0);
+    // would be refused again, as fast as the round trip. Nothing goes to it for REFUSED_BACKOFF_MS.
+    expect(s.executors.queueRoom(s.executors.get(refused.executor.id)!)).toBe(0);
     s.tsm.schedule();
     expect(s.gateway.launched).toHaveLength(2);
-    expect(heartbeat(s.executors, s.clock, full, 1)).toEqual([]); // still at its bound (1 slot × depth 1)
-    s.tsm.schedule();
+    s.clock.advance(REFUSED_BACKOFF_MS - 1);
     expect(s.gateway.launched).toHaveLength(2);
-    expect(heartbeat(s.executors, s.clock, full, 0).map((c) => c.kind)).toEqual(['room']);
-    s.tsm.schedule();
+    // The backoff's own timer places it again.
+    s.clock.advance(1);
     const again = s.gateway.launched[2]!;
     expect(again.spec.taskId).toBe(refused.spec.taskId);
     expect(again.spec.attempt).toBeGreaterThan(refused.spec.attempt!);
     // Not excluded from the executor that was merely full.
-    expect(again.executor.id).toBe(full.id);
+    expect(again.executor.id).toBe(refused.executor.id);
   });
 
   it('an executor that refused a task as full takes work again after a result of another of its tasks', () => {
@@ -308,6 +306,53 @@ describe('TaskSetManager', () => {
     expect(s.gateway.launched[2]!.spec.taskId).toBe(refused!.spec.taskId);
     s.report(s.gateway.launched[2]!, 'SUCCEEDED');
     expect(s.listener.succeeded.map((t) => t.partition).sort()).toEqual([0, 1]);
+  });
+
+  it('shares places fairly between jobs: a place that frees up goes to a job under its share, and none idles while any job has work', () => {
+    const s = setup([{ id: 'e1', slots: 1 }, { id: 'e2', slots: 1 }]);
+    const hog = runWithStages([{ kind: 'result', numPartitions: 6, parentStages: [] }], 1000, 'job-hog');
+    const other = runWithStages([{ kind: 'result', numPartitions: 2, parentStages: [] }], 2000, 'job-other');
+    s.tsm.submit(hog, hog.stages[0]!, () => []);
+    s.tsm.schedule();
+    // Alone, the first job takes every place.
+    expect(s.gateway.launched.map((l) => l.spec.taskId!.split('/')[0])).toEqual(['job-hog', 'job-hog']);
+    s.tsm.submit(other, other.stages[0]!, () => []);
+    s.tsm.schedule();
+    expect(s.gateway.launched).toHaveLength(2);
+    expect(s.tsm.jobLoad('job-hog')).toEqual({ running: 2, queued: 4 });
+    // Two places, two jobs with queued tasks: a share of 1 each. The hog holds 2, so the place its task
+    // leaves goes to the other job, although the hog's tasks were queued first.
+    s.report(s.gateway.launched[0]!, 'SUCCEEDED');
+    expect(s.gateway.launched[2]!.spec.taskId!.split('/')[0]).toBe('job-other');
+    // The hog's last running task ends: it is under its share (0 of 1) and queued first, so the place is its.
+    s.report(s.gateway.launched[1]!, 'SUCCEEDED');
+    expect(s.gateway.launched[3]!.spec.taskId!.split('/')[0]).toBe('job-hog');
+    // The other job's ends: the hog is at its share, so the other job's second task goes ahead of the hog's.
+    s.report(s.gateway.launched[2]!, 'SUCCEEDED');
+    expect(s.gateway.launched[4]!.spec.taskId!.split('/')[0]).toBe('job-other');
+    // The other job has nothing queued any more: the hog may take every place that frees up.
+    s.report(s.gateway.launched[3]!, 'SUCCEEDED');
+    expect(s.gateway.launched[5]!.spec.taskId!.split('/')[0]).toBe('job-hog');
+    expect(s.tsm.jobLoad('job-other')).toEqual({ running: 1, queued: 0 });
+    for (let i = 4; i < s.gateway.launched.length; i++) s.report(s.gateway.launched[i]!, 'SUCCEEDED');
+    expect(s.gateway.launched).toHaveLength(8);
+    expect(s.tsm.jobLoad('job-hog')).toEqual({ running: 0, queued: 0 });
+    expect(s.tsm.jobLoad('job-other')).toEqual({ running: 0, queued: 0 });
+  });
+
+  it('a job over its share still gets the places no other job has tasks for (work-conserving)', () => {
+    const s = setup([{ id: 'e1', slots: 4 }]);
+    const big = runWithStages([{ kind: 'result', numPartitions: 5, parentStages: [] }], 1000, 'job-big');
+    const small = runWithStages([{ kind: 'result', numPartitions: 1, parentStages: [] }], 1000, 'job-small');
+    s.tsm.submit(big, big.stages[0]!, () => []);
+    s.tsm.submit(small, small.stages[0]!, () => []);
+    s.tsm.schedule();
+    // Four places, two jobs with queued tasks: a share of 2 each; the small job has one task, so the big one
+    // gets its two, the small one its one, and the fourth place too.
+    const jobs = s.gateway.launched.map((l) => l.spec.taskId!.split('/')[0]);
+    expect(jobs.filter((j) => j === 'job-small')).toHaveLength(1);
+    expect(jobs.filter((j) => j === 'job-big')).toHaveLength(3);
+    expect(s.tsm.jobLoad('job-big')).toEqual({ running: 3, queued: 2 });
   });
 
   it('a task cancelled while queued is never launched, and its partition can be queued again', () => {
