@@ -24,7 +24,9 @@
  *
  * CPU: each process's CPU time over the window (from /proc; the pushers'
  * and the client's is this process's own), per 1000 acked lines, and the
- * cores all of them kept busy — where the 2 cores go.
+ * cores all of them kept busy — where the 2 cores go. BENCH_CPU_PROF_DIR
+ * writes CPU profiles of every service there (one directory each);
+ * BENCH_LOG_DIR keeps each process's log (BENCH_LOG_LEVEL, warn).
  *
  * Security: the cluster runs as users get it (mutual TLS, tokens, locked-down
  * NATS). Then, in the same run, the same word count on a cluster started with
@@ -118,7 +120,21 @@ async function main(): Promise<void> {
 
 /** The word count on the cluster: start it, push for the window, collect the batches, stop it. */
 async function distributed(insecure: boolean) {
-  const cluster = await startLocalCluster({ executors, batchInterval, blockInterval, logLevel: 'warn', insecure });
+  // BENCH_CPU_PROF_DIR: CPU profiles of every service (and an executor's task threads) there, one directory each.
+  const profDir = process.env.BENCH_CPU_PROF_DIR;
+  const nodeArgs = profDir
+    ? Object.fromEntries(['scheduler', 'receiver', 'lineage', ...Array.from({ length: executors }, (_, i) => `executor-${i + 1}`)].map((n) => [n, ['--cpu-prof', `--cpu-prof-dir=${profDir}/${n}`]]))
+    : undefined;
+  const cluster = await startLocalCluster({
+    executors,
+    batchInterval,
+    blockInterval,
+    logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn',
+    insecure,
+    ...(nodeArgs ? { nodeArgs } : {}),
+    // BENCH_LOG_DIR: each process's log there (a directory per security setting).
+    ...(process.env.BENCH_LOG_DIR ? { logDir: `${process.env.BENCH_LOG_DIR}/${insecure ? 'insecure' : 'secure'}` } : {}),
+  });
   const a = cluster.addresses();
   const client = new RivuletClient(a);
   try {

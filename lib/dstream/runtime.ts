@@ -76,15 +76,35 @@ export function sourceKey(nodeId: number, partition: number): string {
 }
 
 type Emit = (record: unknown) => void;
-type Counters = { recordsIn: number; deadLetters?: DeadLetter[] };
+/** `cancelled`: asked every CANCEL_CHECK_EVERY records of an input; true stops the task (TaskCancelledError). */
+type Counters = { recordsIn: number; deadLetters?: DeadLetter[]; cancelled?: () => boolean };
 
 class MissingInputError extends Error {
   override name = 'MissingInputError';
 }
 
-/** Compute partition `partition` of node `nodeId` into `sink`. */
-export function runTask(graph: JobGraph, nodeId: number, partition: number, inputs: TaskInputs, sink: TaskSink): TaskOutput {
-  const counters: Counters = { recordsIn: 0 };
+/** A task stopped because it was killed (runTask's `cancelled` said so): its output is wanted by no one. */
+export class TaskCancelledError extends Error {
+  override name = 'TaskCancelledError';
+  constructor() {
+    super('task killed');
+  }
+}
+
+/** Records of an input read between two looks at `cancelled` (a power of two; the look is one shared-memory load). */
+const CANCEL_CHECK_EVERY = 1024;
+
+function checkCancelled(counters: Counters, i: number): void {
+  if ((i & (CANCEL_CHECK_EVERY - 1)) === CANCEL_CHECK_EVERY - 1 && counters.cancelled?.()) throw new TaskCancelledError();
+}
+
+/**
+ * Compute partition `partition` of node `nodeId` into `sink`. `cancelled`, when given, is asked as
+ * the task reads its inputs; once it says true the task throws TaskCancelledError (a killed task
+ * stops at its next look, not only when its thread is stopped).
+ */
+export function runTask(graph: JobGraph, nodeId: number, partition: number, inputs: TaskInputs, sink: TaskSink, cancelled?: () => boolean): TaskOutput {
+  const counters: Counters = { recordsIn: 0, ...(cancelled ? { cancelled } : {}) };
   operatorProbe[0] = -1;
   const output = runTaskInto(graph, nodeId, partition, inputs, sink, counters);
   if (counters.deadLetters) output.deadLetters = { count: counters.deadLetters.length, payload: packDeadLetters(counters.deadLetters) };
@@ -190,7 +210,10 @@ function evaluate(graph: JobGraph, nodeId: number, partition: number, inputs: Ta
       if (node.jetStream) return readJetStreamSlice(node, node.jetStream, buf, emit, counters);
       const records = unpackRecords(buf);
       counters.recordsIn += records.length;
-      for (let i = 0; i < records.length; i++) emit(records[i]);
+      for (let i = 0; i < records.length; i++) {
+        checkCancelled(counters, i);
+        emit(records[i]);
+      }
       return;
     }
     case 'narrow':
@@ -628,6 +651,7 @@ function readShuffle(node: ShuffleNode, inputs: TaskInputs, emit: Emit, counters
         const records = unpackRecords(bucket);
         counters.recordsIn += records.length;
         for (let i = 0; i < records.length; i++) {
+          checkCancelled(counters, i);
           const [k, v] = records[i] as [unknown, unknown];
           const slot = merged.get(k);
           if (slot) slot.c = callUser(combined ? agg.mergeCombiners : agg.mergeValue, slot.c, v, node);
@@ -643,6 +667,7 @@ function readShuffle(node: ShuffleNode, inputs: TaskInputs, emit: Emit, counters
         const records = unpackRecords(bucket);
         counters.recordsIn += records.length;
         for (let i = 0; i < records.length; i++) {
+          checkCancelled(counters, i);
           const [k, v] = records[i] as [unknown, unknown];
           const g = groups.get(k);
           if (g) g.push(v);
@@ -656,7 +681,10 @@ function readShuffle(node: ShuffleNode, inputs: TaskInputs, emit: Emit, counters
       for (const bucket of buckets) {
         const records = unpackRecords(bucket);
         counters.recordsIn += records.length;
-        for (let i = 0; i < records.length; i++) emit(records[i]);
+        for (let i = 0; i < records.length; i++) {
+          checkCancelled(counters, i);
+          emit(records[i]);
+        }
       }
       return;
     case 'cogroup': {
@@ -671,6 +699,7 @@ function readShuffle(node: ShuffleNode, inputs: TaskInputs, emit: Emit, counters
         }
         counters.recordsIn += records.length - 1;
         for (let i = 1; i < records.length; i++) {
+          checkCancelled(counters, i);
           const [k, v] = records[i] as [unknown, unknown];
           let g = groups.get(k);
           if (!g) groups.set(k, (g = Array.from({ length: sides }, () => [])));

@@ -24,10 +24,14 @@
  *    elsewhere); the other tasks of its batch are innocent and queued again
  *    (once: a second crash under them fails them too);
  *  - cancel: a queued task, or one of a batch not started yet, is removed; a
- *    running task answers KILLED at once, and its worker is stopped and
- *    replaced unless it finishes within `killGraceMs` — a tiny task (a
- *    speculative copy that lost by a hair) finishes long before a new
- *    worker would have started and loaded the job;
+ *    running task answers KILLED at once and is marked killed in shared
+ *    memory, which its record loops look at every 1024 records (runtime.ts):
+ *    it stops there and the worker, warm, takes its next task. Only one
+ *    still running `killGraceMs` later (user code that does not return to
+ *    the loop) has its worker stopped and replaced — a new worker and its
+ *    job's code cost far more than a killed task's remaining records, and
+ *    its first tasks run cold (a speculative copy's loser replaced this way
+ *    ran its next tasks slowly enough to be copied in turn);
  *  - time out: a task that runs longer than its `timeoutMs` (the scheduler's
  *    taskTimeout; from its own start, not its batch's) has its worker
  *    terminated and replaced, and fails as a cluster failure (retried, then
@@ -46,6 +50,7 @@ import {
   PROBE_NODE,
   PROBE_STARTED_AT,
   PROBE_TASK,
+  TASK_KILLED,
   TASK_NOT_STARTED,
   TASK_STARTED,
   TASK_WITHDRAWN,
@@ -468,6 +473,8 @@ export class TaskPool {
     const batch = job.batch!;
     const slot = batch.slot;
     job.started = true;
+    // Its record loops see this and stop (TASK_KILLED): the worker goes on with its next task, warm.
+    Atomics.compareExchange(batch.states, job.index, TASK_STARTED, TASK_KILLED);
     this.finish(job, { kind: 'killed' });
     if (batch.holdTimer) {
       // tests/demos only: a slowed task's worker is already idle; only the hold keeps the slot.

@@ -21,12 +21,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { loadJob, type LoadedJob } from '../../lib/dstream/loader.js';
-import { runTask, setOperatorProbe, type TaskInputs, type TaskOutput } from '../../lib/dstream/runtime.js';
+import { runTask, setOperatorProbe, TaskCancelledError, type TaskInputs, type TaskOutput } from '../../lib/dstream/runtime.js';
 import { operatorLabel } from '../../lib/dstream/graph.js';
 import { JobDefinitionError, UserFunctionError } from '../../lib/dstream/errors.js';
 import {
   PROBE_STARTED_AT,
   PROBE_TASK,
+  TASK_KILLED,
   TASK_NOT_STARTED,
   TASK_STARTED,
   type FromWorker,
@@ -122,12 +123,14 @@ function packOutput(parts: readonly Uint8Array[]): { output: ArrayBuffer; ranges
 }
 
 /** Run one task; its answer (outputs transferred through `transfer`). */
-function runOne(batch: RunMessage, task: TaskMessage, started: number, waitMs: number, transfer: ArrayBuffer[]): TaskAnswer {
+function runOne(batch: RunMessage, task: TaskMessage, started: number, waitMs: number, transfer: ArrayBuffer[], killed: () => boolean): TaskAnswer {
   let result: TaskOutput;
   try {
     const job = jobFor(batch);
-    result = runTask(job.graph, task.nodeId, task.partition, inputsOf(task), task.sink);
+    result = runTask(job.graph, task.nodeId, task.partition, inputsOf(task), task.sink, killed);
   } catch (e) {
+    // The pool already answered KILLED for it and ignores this answer; what matters is that the thread goes on.
+    if (e instanceof TaskCancelledError) return { type: 'fail', seq: task.seq, userError: false, message: e.message, runMs: performance.now() - started, waitMs };
     const userError = e instanceof UserFunctionError || e instanceof JobDefinitionError;
     const message = e instanceof Error ? (userError ? e.message : `${e.name}: ${e.message}`) : String(e);
     return { type: 'fail', seq: task.seq, userError, message, runMs: performance.now() - started, waitMs };
@@ -186,7 +189,8 @@ function runBatch(batch: RunMessage): void {
         Atomics.store(probeInts, PROBE_TASK, -1);
         continue;
       }
-      answers.push(runOne(batch, batch.tasks[i]!, started, started - arrived, transfer));
+      const index = i;
+      answers.push(runOne(batch, batch.tasks[i]!, started, started - arrived, transfer, () => Atomics.load(states, index) === TASK_KILLED));
       // With none running, the probe's time is when the last one ended (the pool times a worker that starts nothing).
       probeStartedAt[PROBE_STARTED_AT] = performance.timeOrigin + performance.now();
       Atomics.store(probeInts, PROBE_TASK, -1);

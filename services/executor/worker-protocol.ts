@@ -25,6 +25,13 @@ import type { TaskSink } from '../../lib/dstream/runtime.js';
 export const TASK_NOT_STARTED = 0;
 export const TASK_STARTED = 1;
 export const TASK_WITHDRAWN = 2;
+/**
+ * Killed while running (the pool moves it from TASK_STARTED): the task's
+ * record loops see it within ~1024 records and stop (TaskCancelledError), so
+ * the worker — warm, its job's code compiled — goes on to its next task
+ * instead of being stopped and replaced after the kill grace.
+ */
+export const TASK_KILLED = 3;
 
 /** Int32 slots of the probe: [PROBE_NODE] the graph node whose user code runs (-1: none; lib/dstream/runtime.ts), [PROBE_TASK] the index in its batch of the task running (-1: none). */
 export const PROBE_NODE = 0;

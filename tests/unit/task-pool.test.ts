@@ -349,6 +349,27 @@ describe('TaskPool (real worker threads)', () => {
     }
   });
 
+  it('a killed task stops at its next look at the kill (every 1024 records) and its worker, warm, takes the next task', async () => {
+    const p = new TaskPool({ slots: 1, workerPath, killGraceMs: 10_000 });
+    try {
+      await p.ready();
+      const thread = probed(await p.submit(resultTask(probeJob, ['a'])).outcome)[1];
+      // 5000 records of 1 ms each: ~5 s if it ran to the end.
+      const long = p.submit(resultTask(probeJob, Array.from({ length: 5000 }, () => 'busy:1')));
+      const behind = p.submit(resultTask(probeJob, ['b']));
+      await waitFor(() => long.started(), 'the long task started');
+      const t0 = performance.now();
+      expect(long.cancel()).toBe(true);
+      expect(await long.outcome).toEqual({ kind: 'killed' });
+      const next = probed(await behind.outcome);
+      // Within ~1024 records (~1 s), far inside the 10 s grace, and on the same worker: not replaced.
+      expect(performance.now() - t0).toBeLessThan(4_000);
+      expect(next[1]).toBe(thread);
+    } finally {
+      await p.close();
+    }
+  });
+
   it('times a task out from its own start within a batch, and runs the rest of the batch again on a fresh worker', async () => {
     const timeouts: string[] = [];
     const p = new TaskPool({ slots: 1, workerPath, maxBatch: 8, onTaskTimeout: (i) => timeouts.push(i.operator) });
