@@ -319,7 +319,7 @@ export class TaskSetManager {
     // holds fewer than its share of the places; the second (room left) places anyone's.
     const share = this.queuedByJob.size > 1 ? Math.ceil(this.places(alive) / this.queuedByJob.size) : Number.POSITIVE_INFINITY;
     let overShare = 0;
-    const scan = (queue: TaskAttempt[], honourAffinity: boolean, share: number): TaskAttempt[] => {
+    const scan = (queue: TaskAttempt[], honourAffinity: boolean, limit: number): TaskAttempt[] => {
       const remaining: TaskAttempt[] = [];
       let i = 0;
       for (; i < queue.length && room > 0; i++) {
@@ -345,7 +345,7 @@ export class TaskSetManager {
           continue;
         }
         if (t.run.waitingFor !== undefined) t.run.waitingFor = undefined;
-        if ((this.runningByJob.get(t.run.job.id) ?? 0) >= share) {
+        if ((this.runningByJob.get(t.run.job.id) ?? 0) >= limit) {
           overShare++;
           remaining.push(t);
           continue;
