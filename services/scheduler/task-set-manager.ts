@@ -465,7 +465,7 @@ export class TaskSetManager {
     return n;
   }
 
-  /** Running and queued attempts of a job, for tests and status. */
+  /** Running and queued attempts of a job (what its fair share is weighed against); for tests. */
   jobLoad(jobId: string): { running: number; queued: number } {
     return { running: this.runningByJob.get(jobId) ?? 0, queued: this.queuedByJob.get(jobId) ?? 0 };
   }
