@@ -237,7 +237,7 @@ export class JobManager {
     for (const job of ended.slice(0, Math.max(0, ended.length - this.config.retainedEndedJobs))) {
       this.jobs.remove(job.id);
       this.outputs.forgetJob(job.id);
-      this.ports.forgetJob?.(job.id);
+      this.ports.forgetJob?.(job.id, job.journaled === true);
       this.log.info({ jobId: job.id, state: job.state, retainedEndedJobs: this.config.retainedEndedJobs }, 'ended job forgotten (retainedEndedJobs)');
     }
   }

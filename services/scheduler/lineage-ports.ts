@@ -104,9 +104,10 @@ export function schedulerPorts(d: PortDeps): SchedulerPorts {
       void d.durableOutputs.purge(jobId); // logs its own failure and never rejects
     },
     journalJob: (job) => d.journal.update(job),
-    forgetJob: (jobId) => {
+    forgetJob: (jobId, journaled) => {
       d.sinks?.forgetJob(jobId);
-      d.journal.forget(jobId).catch(() => undefined); // logged by the journal; the next leader does not resume an ended job anyway
+      // Logged by the journal; the next leader does not resume an ended job anyway.
+      if (journaled) d.journal.forget(jobId).catch(() => undefined);
     },
     recordMapOutput: (run, stage, partition, executorId, bytes) =>
       recordLocations('map output', [

@@ -49,8 +49,11 @@ export interface SchedulerPorts {
   purgeOutputs?(jobId: string): void;
   /** A journaled job's new state or progress, written after its record; resolves once durable (rejects if it could not be written). */
   journalJob?(job: JobRecord): Promise<void>;
-  /** An ended job is forgotten (retainedEndedJobs): purge its journal entries and what the process keeps of it (sink progress). */
-  forgetJob?(jobId: string): void;
+  /**
+   * An ended job is forgotten (retainedEndedJobs): what the process keeps of it (sink progress), and
+   * its journal entries when it was `journaled` (a job driven without a journal has none to purge).
+   */
+  forgetJob?(jobId: string, journaled: boolean): void;
   /** Fire-and-forget: cached partitions dropped on purpose (lineage DropLocations). */
   dropCachedPartitions?(blocks: PartitionBlockRef[]): void;
   /**

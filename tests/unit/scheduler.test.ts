@@ -163,7 +163,11 @@ function setup(overrides: Record<string, string> = {}) {
     publishBatchCompleted: (m) => void completed.push(m),
     publishExecutorLost: (m) => void lost.push(m.executorId),
     publishStreams: () => {},
-    forgetJob: (jobId) => void forgotten.push(jobId),
+    forgetJob: (jobId, journaled) => {
+      forgotten.push(jobId);
+      // No recordJob here: nothing was journaled, so the journal must not be asked to purge anything.
+      if (journaled) throw new Error(`job ${jobId} forgotten as journaled, but this scheduler has no journal`);
+    },
   };
   // groupSize 1: these tests drive launches through the fake cluster; group scheduling has its own (group-planner.test.ts).
   const config = schedulerConfigSchema.parse({ batchInterval: '1s', localityWait: '30ms', defaultParallelism: 2, groupSize: 1, ...overrides });
