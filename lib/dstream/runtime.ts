@@ -77,7 +77,7 @@ export function sourceKey(nodeId: number, partition: number): string {
 
 type Emit = (record: unknown) => void;
 /** `cancelled`: asked every CANCEL_CHECK_EVERY records of an input; true stops the task (TaskCancelledError). */
-type Counters = { recordsIn: number; deadLetters?: DeadLetter[]; cancelled?: () => boolean };
+type Counters = { recordsIn: number; deadLetters?: DeadLetter[]; cancelled: (() => boolean) | undefined };
 
 class MissingInputError extends Error {
   override name = 'MissingInputError';
@@ -104,7 +104,7 @@ function checkCancelled(counters: Counters, i: number): void {
  * stops at its next look, not only when its thread is stopped).
  */
 export function runTask(graph: JobGraph, nodeId: number, partition: number, inputs: TaskInputs, sink: TaskSink, cancelled?: () => boolean): TaskOutput {
-  const counters: Counters = { recordsIn: 0, ...(cancelled ? { cancelled } : {}) };
+  const counters: Counters = { recordsIn: 0, cancelled };
   operatorProbe[0] = -1;
   const output = runTaskInto(graph, nodeId, partition, inputs, sink, counters);
   if (counters.deadLetters) output.deadLetters = { count: counters.deadLetters.length, payload: packDeadLetters(counters.deadLetters) };

@@ -21,7 +21,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { loadJob, type LoadedJob } from '../../lib/dstream/loader.js';
-import { runTask, setOperatorProbe, TaskCancelledError, type TaskInputs, type TaskOutput } from '../../lib/dstream/runtime.js';
+import { runTask, setOperatorProbe, type TaskInputs, type TaskOutput } from '../../lib/dstream/runtime.js';
 import { operatorLabel } from '../../lib/dstream/graph.js';
 import { JobDefinitionError, UserFunctionError } from '../../lib/dstream/errors.js';
 import {
@@ -129,8 +129,7 @@ function runOne(batch: RunMessage, task: TaskMessage, started: number, waitMs: n
     const job = jobFor(batch);
     result = runTask(job.graph, task.nodeId, task.partition, inputsOf(task), task.sink, killed);
   } catch (e) {
-    // The pool already answered KILLED for it and ignores this answer; what matters is that the thread goes on.
-    if (e instanceof TaskCancelledError) return { type: 'fail', seq: task.seq, userError: false, message: e.message, runMs: performance.now() - started, waitMs };
+    // A killed task (TaskCancelledError) fails here too: the pool already answered KILLED for it and ignores this.
     const userError = e instanceof UserFunctionError || e instanceof JobDefinitionError;
     const message = e instanceof Error ? (userError ? e.message : `${e.name}: ${e.message}`) : String(e);
     return { type: 'fail', seq: task.seq, userError, message, runMs: performance.now() - started, waitMs };
@@ -177,6 +176,9 @@ function runBatch(batch: RunMessage): void {
     transfer = [];
     lastPost = performance.now();
   };
+  // The running task's kill flag (TASK_KILLED), one function per batch: `current` is the task's index.
+  let current = -1;
+  const killed = () => Atomics.load(states, current) === TASK_KILLED;
   // `from`: when task i's turn came (before its delay, which counts as its run time: a slower machine).
   const step = (i: number, from: number): void => {
     for (; i < batch.tasks.length; i++, from = performance.now()) {
@@ -189,8 +191,8 @@ function runBatch(batch: RunMessage): void {
         Atomics.store(probeInts, PROBE_TASK, -1);
         continue;
       }
-      const index = i;
-      answers.push(runOne(batch, batch.tasks[i]!, started, started - arrived, transfer, () => Atomics.load(states, index) === TASK_KILLED));
+      current = i;
+      answers.push(runOne(batch, batch.tasks[i]!, started, started - arrived, transfer, killed));
       // With none running, the probe's time is when the last one ended (the pool times a worker that starts nothing).
       probeStartedAt[PROBE_STARTED_AT] = performance.timeOrigin + performance.now();
       Atomics.store(probeInts, PROBE_TASK, -1);

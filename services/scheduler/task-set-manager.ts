@@ -60,7 +60,7 @@ import { place, waitingByDesign, type PlacementExecutor } from './placement.js';
 import type { SchedulerPorts } from './ports.js';
 import type { TaskAttemptRef } from './task-spec.js';
 import { attemptKey, TaskAttempt } from './task-attempt.js';
-import { appendTo } from '../../lib/collections.js';
+import { addCount, appendTo } from '../../lib/collections.js';
 import type { LaunchCallbacks } from './task-channel.js';
 
 /** What the task set reports; the batch DAG implements it. */
@@ -251,9 +251,9 @@ export class TaskSetManager {
     const key = taskKey(t);
     const prev = this.queuedByTask.get(key);
     if (prev === t) return;
-    if (prev) count(this.queuedByJob, prev.run.job.id, -1);
+    if (prev) addCount(this.queuedByJob, prev.run.job.id, -1);
     this.queuedByTask.set(key, t);
-    count(this.queuedByJob, t.run.job.id, 1);
+    addCount(this.queuedByJob, t.run.job.id, 1);
   }
 
   /** Drop the queued attempt of `t`'s task from the index, if any. */
@@ -262,17 +262,17 @@ export class TaskSetManager {
     const indexed = this.queuedByTask.get(key);
     if (!indexed) return;
     this.queuedByTask.delete(key);
-    count(this.queuedByJob, indexed.run.job.id, -1);
+    addCount(this.queuedByJob, indexed.run.job.id, -1);
   }
 
   private addRunning(t: TaskAttempt): void {
     this.running.set(t.key, t);
     appendTo(this.runningByTask, taskKey(t), t);
-    count(this.runningByJob, t.run.job.id, 1);
+    addCount(this.runningByJob, t.run.job.id, 1);
   }
 
   private removeRunning(t: TaskAttempt): void {
-    if (this.running.delete(t.key)) count(this.runningByJob, t.run.job.id, -1);
+    if (this.running.delete(t.key)) addCount(this.runningByJob, t.run.job.id, -1);
     // It held a slot there: the executor's next queued task takes it now.
     if (t.startedAtMs !== undefined) this.startNextQueued(t.executorId);
     const key = taskKey(t);
@@ -849,9 +849,3 @@ function inputsReady(t: TaskAttempt): boolean {
   return t.stageRun.stage.parentStages.every((p) => t.run.stageComplete(t.run.stages[p]!));
 }
 
-/** Add `delta` to `key`'s count, dropping the entry at 0 (the maps' sizes count jobs with any). */
-function count(m: Map<string, number>, key: string, delta: number): void {
-  const n = (m.get(key) ?? 0) + delta;
-  if (n > 0) m.set(key, n);
-  else m.delete(key);
-}
