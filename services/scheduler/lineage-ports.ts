@@ -3,7 +3,8 @@
  * clients: lineage over gRPC (RegisterBatch, RecordLocations, ForgetBatches,
  * DropLocations, PlanRebuild, RemoveExecutor), the receiver's
  * GetBatchBlocks, the job journal, durable outputs, the checkpoint store and
- * NATS. Fire-and-forget calls log their failures here; the scheduler never
+ * NATS. Fire-and-forget updates go through one LineageWriter (in order,
+ * merged while one is in flight; it logs their failures); the scheduler never
  * waits on lineage for a location update.
  */
 import type { BatchRun } from './batch-run.js';
@@ -20,6 +21,7 @@ import type { Location } from '../../lib/proto/gen/rivulet/v1/Location.js';
 import type { DurableOutputs } from './durable-outputs.js';
 import type { ExecutorGateway } from './executor-gateway.js';
 import type { JobJournal } from './job-journal.js';
+import { LineageWriter } from './lineage-writer.js';
 import type { SchedulerPorts } from './ports.js';
 import type { SinkRunner } from './sink-runner.js';
 
@@ -56,12 +58,17 @@ export function schedulerPorts(d: PortDeps): SchedulerPorts {
     return c;
   };
   const { lineage, log } = d;
-  /** Fire-and-forget: where pieces now live. */
-  const recordLocations = (what: string, locations: Location[]): void => {
-    unary(lineage, lineage.recordLocations, { locations }, { timeoutMs: 3000, attempts: 3 }).catch((err: unknown) =>
-      log.warn({ err: errorMessage(err) }, `lineage RecordLocations (${what}) failed`),
-    );
-  };
+  // Fire-and-forget updates, in order, merged while one is in flight (lineage-writer.ts).
+  const updates = new LineageWriter(
+    {
+      recordLocations: (locations) => unary(lineage, lineage.recordLocations, { locations }, { timeoutMs: 3000, attempts: 3 }),
+      dropLocations: (locations) => unary(lineage, lineage.dropLocations, { locations }, { timeoutMs: 3000, attempts: 3 }),
+      forgetBatches: (jobId, beforeBatchTimeMs) => unary(lineage, lineage.forgetBatches, { jobId, beforeBatchTimeMs }, { timeoutMs: 3000, attempts: 2 }),
+      removeExecutor: (executorId) => unary(lineage, lineage.removeExecutor, { executorId }, { timeoutMs: 3000, attempts: 3 }),
+    },
+    log,
+  );
+  const recordLocations = (what: string, locations: Location[]): void => updates.send({ kind: 'record', what, locations });
   return {
     gateway: d.gateway,
     registerBatch: async (run) => {
@@ -133,27 +140,20 @@ export function schedulerPorts(d: PortDeps): SchedulerPorts {
           executorIds: [executorId],
         })),
       ),
-    forgetBatches: (jobId, before) => {
-      unary(lineage, lineage.forgetBatches, { jobId, beforeBatchTimeMs: before }, { timeoutMs: 3000, attempts: 2 }).catch((err: unknown) =>
-        log.debug({ err: errorMessage(err) }, 'lineage ForgetBatches failed'),
-      );
-    },
-    dropCachedPartitions: (blocks) => {
-      unary(
-        lineage,
-        lineage.dropLocations,
-        {
-          locations: blocks.map((b) => ({
-            kind: 'PARTITION' as const,
-            dataset: { jobId: b.jobId, batchTimeMs: b.batchTimeMs, nodeId: b.nodeId },
-            partition: b.partition,
-            blockId: b.blockId,
-          })),
-        },
-        { timeoutMs: 3000, attempts: 3 },
-      ).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'lineage DropLocations failed'));
-    },
+    forgetBatches: (jobId, before) => updates.send({ kind: 'forget', jobId, beforeBatchTimeMs: before }),
+    dropCachedPartitions: (blocks) =>
+      updates.send({
+        kind: 'drop',
+        locations: blocks.map((b) => ({
+          kind: 'PARTITION' as const,
+          dataset: { jobId: b.jobId, batchTimeMs: b.batchTimeMs, nodeId: b.nodeId },
+          partition: b.partition,
+          blockId: b.blockId,
+        })),
+      }),
     planRebuild: async (targets) => {
+      // The plan reads locations: every one the scheduler recorded before asking is in it.
+      await updates.settled();
       const res = await unary(
         lineage,
         lineage.planRebuild,
@@ -179,11 +179,7 @@ export function schedulerPorts(d: PortDeps): SchedulerPorts {
         )
         .catch((err: unknown) => log.warn({ err: errorMessage(err), jobId }, 'deleting old checkpoints failed; they stay in the checkpoint store'));
     },
-    removeExecutorFromLineage: (executorId) => {
-      unary(lineage, lineage.removeExecutor, { executorId }, { timeoutMs: 3000, attempts: 3 }).catch((err: unknown) =>
-        log.warn({ err: errorMessage(err) }, 'lineage RemoveExecutor failed'),
-      );
-    },
+    removeExecutorFromLineage: (executorId) => updates.send({ kind: 'removeExecutor', executorId }),
     fetchBatchBlocks: async (stream, batchTimeMs, target) => {
       const client = target ? receiverAt(target.address) : d.receiver;
       const res = await unary(client, client.getBatchBlocks, { stream, batchTimeMs, receiverId: target?.receiverId ?? '' }, { timeoutMs: 2000 });
