@@ -196,11 +196,11 @@ export function plannedTaskSpec(
         dataset: ref(stage.shuffleNode!),
         reducePartition: partition,
         shuffleId,
-        // Every bucket is here before the task starts (it waits for them): each is read locally.
-        mapOutputs: Array.from({ length: maps }, (_, m) => ({
-          mapPartition: m,
-          executor: { executorId: self.executorId, address: self.address, epoch: self.epoch },
-        })),
+        // Every bucket is here before the task starts (it waits for them): each is read locally. Compact form
+        // (lib/scheduling/map-outputs.ts): one holder, this executor, for each of the map partitions.
+        mapOutputs: [],
+        mapOutputExecutors: [{ executorId: self.executorId, address: self.address, epoch: self.epoch }],
+        mapOutputHolders: new Array<number>(maps).fill(0),
       },
     ];
   }

@@ -44,6 +44,7 @@ import { FetchAbortedError, FetchFailedError, type BlockFetcher, type Peer } fro
 import type { PoolHandle, PoolTask, TaskPool } from './task-pool.js';
 import { instruments } from '../../lib/telemetry/metrics.js';
 import { isPlannedAttempt, shuffleBlockId } from '../../lib/scheduling/group-plan.js';
+import { forEachMapOutput, mapOutputCount } from '../../lib/scheduling/map-outputs.js';
 import { Attr, contextFromMap, failSpan, tracer } from '../../lib/telemetry/tracing.js';
 
 // One definition of a bucket's id: planned reducers (planned-tasks.ts) wait for exactly these.
@@ -429,10 +430,10 @@ export class TaskRunner {
     for (const input of spec.shuffles) {
       if (!input.dataset) throw new InvalidTaskError(`shuffle input ${input.shuffleId} has no dataset`);
       if (!input.shuffleId) throw new InvalidTaskError(`a shuffle input of dataset node ${input.dataset.nodeId} has no shuffle_id`);
-      const buckets = new Array<Uint8Array>(input.mapOutputs.length);
+      const buckets = new Array<Uint8Array>(mapOutputCount(input));
       shuffles.push({ nodeId: input.dataset.nodeId, buckets });
-      input.mapOutputs.forEach((m, i) => {
-        const id = shuffleBlockId(input.shuffleId, m.mapPartition, input.reducePartition);
+      forEachMapOutput(input, (mapPartition, owner, i) => {
+        const id = shuffleBlockId(input.shuffleId, mapPartition, input.reducePartition);
         // Ids are deterministic, so a local copy (e.g. from a speculative map
         // attempt that ran here) serves whoever the scheduler says holds it.
         const local = store.get(id);
@@ -440,8 +441,7 @@ export class TaskRunner {
           buckets[i] = local.payload;
           return;
         }
-        const owner = m.executor;
-        if (!owner || !owner.executorId) throw new InvalidTaskError(`map output ${m.mapPartition} of shuffle ${input.shuffleId} names no executor`);
+        if (!owner || !owner.executorId) throw new InvalidTaskError(`map output ${mapPartition} of shuffle ${input.shuffleId} names no executor`);
         if (owner.executorId === me) {
           throw new FetchFailedError(me, `shuffle block ${id} is not on executor ${me} (its map output was lost)`);
         }

@@ -7,6 +7,8 @@
  */
 import type { BatchPlan, PlannedStage } from '../../lib/dstream/planner.js';
 import type { Logger } from '../../lib/log.js';
+import type { ShuffleInput } from '../../lib/proto/gen/rivulet/v1/ShuffleInput.js';
+import { compactMapOutputs } from '../../lib/scheduling/map-outputs.js';
 import { transition, type TransitionTable } from '../../lib/state-machine.js';
 import type { Job } from './job-registry.js';
 import type { DeadLetter } from '../../lib/sources/jetstream-ranges.js';
@@ -35,6 +37,46 @@ export interface MapOutput {
   epoch: number;
   address: string;
   bucketBytes: number[];
+}
+
+/**
+ * A stage's map outputs, that also keeps them as reduce tasks' specs list
+ * them until they change: every reduce task of a shuffle lists all S map
+ * outputs, so building the list per task cost a sort and S objects each
+ * time, S² per shuffle.
+ */
+export class MapOutputs extends Map<number, MapOutput> {
+  private spec?: Pick<ShuffleInput, 'mapOutputs' | 'mapOutputExecutors' | 'mapOutputHolders'>;
+
+  override set(partition: number, out: MapOutput): this {
+    this.spec = undefined;
+    return super.set(partition, out);
+  }
+
+  override delete(partition: number): boolean {
+    this.spec = undefined;
+    return super.delete(partition);
+  }
+
+  override clear(): void {
+    this.spec = undefined;
+    super.clear();
+  }
+
+  /**
+   * The ShuffleInput fields naming them, in map-partition order (so reduce-side value order is deterministic
+   * across recomputations): the compact form when they are partitions 0..n-1 (lib/scheduling/map-outputs.ts).
+   * Shared between tasks: not to be changed.
+   */
+  specFields(): Pick<ShuffleInput, 'mapOutputs' | 'mapOutputExecutors' | 'mapOutputHolders'> {
+    if (!this.spec) {
+      const list = [...this.entries()]
+        .sort(([a], [b]) => a - b)
+        .map(([m, out]) => ({ mapPartition: m, executor: { executorId: out.executorId, address: out.address, epoch: out.epoch } }));
+      this.spec = compactMapOutputs(list) ?? { mapOutputs: list };
+    }
+    return this.spec;
+  }
 }
 
 export type BatchState = 'WAITING_INPUT' | 'QUEUED' | 'REGISTERING' | 'RUNNING' | 'COMPLETED' | 'FAILED';
@@ -68,7 +110,7 @@ export interface StageRun {
   /** Partitions currently pending or running (so a partition is never submitted twice). */
   inFlight: Set<number>;
   /** shuffleMap stages: map partition → where its buckets are (persist stages: where the cached partition is). */
-  mapOutputs: Map<number, MapOutput>;
+  mapOutputs: MapOutputs;
   /** result stages: partition → packed records. */
   results: Map<number, { count: number; payload: Buffer }>;
   submitted: boolean;
@@ -254,7 +296,7 @@ export class BatchRun {
         stage,
         done: new Set(),
         inFlight: new Set(),
-        mapOutputs: new Map(),
+        mapOutputs: new MapOutputs(),
         results: new Map(),
         submitted: false,
         durations: [],

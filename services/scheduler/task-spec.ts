@@ -98,10 +98,8 @@ export function buildTaskSpec(t: TaskAttemptRef, ctx: TaskSpecContext): TaskSpec
       dataset: ref(shuffleNode),
       reducePartition,
       shuffleId: ctx.shuffleId(run, shuffleNode),
-      // In map-partition order, so reduce-side value order is deterministic across recomputations.
-      mapOutputs: [...mapStage.mapOutputs]
-        .sort(([a], [b]) => a - b)
-        .map(([m, out]) => ({ mapPartition: m, executor: { executorId: out.executorId, address: out.address, epoch: out.epoch } })),
+      // Built once per stage's outputs (every reduce task of the shuffle lists them all).
+      ...mapStage.mapOutputs.specFields(),
     };
   });
   const spec: TaskSpec = {

@@ -23,6 +23,7 @@ import type { TaskSpec } from '../../lib/proto/gen/rivulet/v1/TaskSpec.js';
 import { schedulerConfigSchema } from '../../services/scheduler/config.js';
 import type { ExecutorEndpoint, LaunchCallbacks } from '../../services/scheduler/executor-gateway.js';
 import { Scheduler, type SchedulerPorts } from '../../services/scheduler/scheduler.js';
+import { forEachMapOutput } from '../../lib/scheduling/map-outputs.js';
 
 const wordcountPath = fileURLToPath(new URL('../../examples/wordcount.ts', import.meta.url));
 let wordcount: JobBundle;
@@ -99,12 +100,14 @@ class FakeCluster {
     const shuffles = new Map<number, Uint8Array[]>();
     for (const s of spec.shuffles ?? []) {
       const buckets: Uint8Array[] = [];
-      for (const m of s.mapOutputs ?? []) {
-        const id = `shuffle/${s.shuffleId}/${m.mapPartition}/${s.reducePartition}`;
-        const bucket = this.store(m.executor!.executorId!).get(id);
-        if (!bucket) return { ...base, state: 'FAILED', error: `fetch failed: ${id}`, fetchFailedExecutorId: m.executor!.executorId! };
-        buckets.push(bucket);
-      }
+      let missing: { id: string; executorId: string } | undefined;
+      forEachMapOutput(s, (mapPartition, executor) => {
+        const id = `shuffle/${s.shuffleId}/${mapPartition}/${s.reducePartition}`;
+        const bucket = this.store(executor!.executorId!).get(id);
+        if (bucket) buckets.push(bucket);
+        else missing ??= { id, executorId: executor!.executorId! };
+      });
+      if (missing) return { ...base, state: 'FAILED', error: `fetch failed: ${missing.id}`, fetchFailedExecutorId: missing.executorId };
       shuffles.set(s.dataset!.nodeId!, buckets);
     }
     const sink = spec.shuffleWrite

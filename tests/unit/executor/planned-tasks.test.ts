@@ -17,6 +17,7 @@ import type { TaskResult } from '../../../lib/proto/gen/rivulet/v1/TaskResult.js
 import type { TaskSpec__Output } from '../../../lib/proto/gen/rivulet/v1/TaskSpec.js';
 import { PER_BLOCK, PLANNED_ATTEMPT_BASE, type AnnouncedBlock } from '../../../lib/scheduling/group-plan.js';
 import { PlannedTasks, type PlanSession } from '../../../services/executor/planned-tasks.js';
+import { forEachMapOutput } from '../../../lib/scheduling/map-outputs.js';
 
 const log = createLogger('test', 'silent');
 
@@ -152,7 +153,9 @@ describe('PlannedTasks', () => {
     expect(s.session.startedIds).toEqual([mapTask(T1, 0), reduceTask(T1, 0)]);
     const r = s.session.started[1]!;
     expect(r.attempt).toBe(ATTEMPT);
-    expect(r.shuffles[0]?.mapOutputs.map((o) => o.executor?.executorId)).toEqual(['e1', 'e1']);
+    const holders: string[] = [];
+    forEachMapOutput(r.shuffles[0]!, (_m, executor) => holders.push(executor!.executorId));
+    expect(holders).toEqual(['e1', 'e1']);
 
     // Stored again, or time passing past the input wait: nothing more.
     s.put(bucket(T1, 1, 0));

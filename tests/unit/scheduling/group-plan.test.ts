@@ -23,6 +23,7 @@ import {
 } from '../../../lib/scheduling/group-plan.js';
 import { TaskAttempt } from '../../../services/scheduler/task-attempt.js';
 import { runWithStages } from '../scheduler/fixtures.js';
+import { forEachMapOutput } from '../../../lib/scheduling/map-outputs.js';
 
 const T = 7_000;
 const REDUCE_PARTITIONS = 5;
@@ -215,7 +216,9 @@ describe('plannedTaskSpec', () => {
     const sh = spec.shuffles[0]!;
     expect(sh.shuffleId).toBe('job-1:7000:4:inc7');
     expect(sh.reducePartition).toBe(2);
-    expect(sh.mapOutputs).toEqual([0, 1, 2, 3].map((m) => ({ mapPartition: m, executor: { executorId: 'e3', address: 'e3:1', epoch: 13 } })));
+    const read: unknown[] = [];
+    forEachMapOutput(sh, (mapPartition, executor) => read.push({ mapPartition, executor }));
+    expect(read).toEqual([0, 1, 2, 3].map((m) => ({ mapPartition: m, executor: { executorId: 'e3', address: 'e3:1', epoch: 13 } })));
     expect(spec.sink).toBe('result');
     expect(spec.result).toEqual({ output: 'counts', maxResultBytes: 1 << 20, maxMessageBytes: 1 << 16 });
     expect(spec.shuffleWrite).toBeUndefined();
