@@ -226,12 +226,18 @@ export function pushTargets(
   reducePartitions: number,
   self: string,
 ): ShufflePushTarget__Output[] {
+  return allPushTargets(plan, reducePartitions).filter((t) => t.executor!.executorId !== self);
+}
+
+/**
+ * Every reduce partition grouped by its planned executor (among `members`): what each map task of the
+ * shuffle pushes, less its own executor's group. The same for every map task, so callers that build many
+ * map tasks' specs keep it (the scheduler, per reducer plan) instead of grouping S partitions per task.
+ */
+export function allPushTargets(plan: { reducers: readonly string[]; members: readonly ExecutorRef__Output[] }, reducePartitions: number): ShufflePushTarget__Output[] {
   const members = new Map(plan.members.map((m) => [m.executorId, m]));
   const byExecutor = new Map<string, number[]>();
-  for (let r = 0; r < reducePartitions; r++) {
-    const id = reducerOf(plan.reducers, r);
-    if (id !== self) appendTo(byExecutor, id, r);
-  }
+  for (let r = 0; r < reducePartitions; r++) appendTo(byExecutor, reducerOf(plan.reducers, r), r);
   const targets: ShufflePushTarget__Output[] = [];
   for (const [id, partitions] of byExecutor) {
     const m = members.get(id);

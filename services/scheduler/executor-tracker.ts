@@ -47,6 +47,8 @@ export interface TrackedExecutor {
    * one long task (skew: a hot key) does not make its executor look slow.
    */
   paces: number[];
+  /** median(paces), kept until they change: slow-executor judging reads every executor's after each task result. */
+  paceMedian?: number;
   /** When it was last found slow (slowExecutors); its history is forgotten SLOW_RETEST_MS later, so it is measured afresh. */
   slowSinceMs?: number;
   /**
@@ -270,6 +272,7 @@ export class ExecutorTracker {
   recordTaskTime(e: TrackedExecutor, pace: number): void {
     e.paces.push(pace);
     if (e.paces.length > RECENT_PACES) e.paces.shift();
+    e.paceMedian = undefined;
     this.version++;
   }
 
@@ -297,11 +300,12 @@ export class ExecutorTracker {
         // Slow machines get faster (a noisy neighbour leaves): forget, and measure it again.
         e.slowSinceMs = undefined;
         e.paces = [];
+        e.paceMedian = undefined;
       }
     }
     const judged = this.alive()
       .filter((e) => e.paces.length >= MIN_TASK_SAMPLES)
-      .map((e) => ({ e, pace: median(e.paces) }));
+      .map((e) => ({ e, pace: (e.paceMedian ??= median(e.paces)) }));
     if (judged.length < 3) return slow;
     // Called after every task result on a busy cluster: each executor's "others" median is read off
     // one sorted list (medianWithout) rather than sorted anew per executor, which was O(N² log N)

@@ -14,7 +14,7 @@ import type { Logger } from '../../lib/log.js';
 import type { BlockInput } from '../../lib/proto/gen/rivulet/v1/BlockInput.js';
 import type { ShufflePushTarget } from '../../lib/proto/gen/rivulet/v1/ShufflePushTarget.js';
 import type { TaskSpec } from '../../lib/proto/gen/rivulet/v1/TaskSpec.js';
-import { pushTargets as planPushTargets } from '../../lib/scheduling/group-plan.js';
+import { allPushTargets } from '../../lib/scheduling/group-plan.js';
 import type { BatchRun, StageRun } from './batch-run.js';
 import type { CachedBlock } from './cache-registry.js';
 import type { Locality } from './placement.js';
@@ -213,11 +213,32 @@ function addStateRebuild(
 /**
  * Where a map task pushes copies of its buckets: every reduce partition
  * grouped by the live executor planned for it (run.reducerPlan), except the
- * executor the map task runs on (its buckets are already there).
+ * executor the map task runs on (its buckets are already there). The grouping
+ * is the same for every map task of the shuffle: kept per reducer plan while
+ * the planned executors alive (and their incarnations) stay the same.
  */
 function pushTargets(plan: readonly string[] | undefined, reducePartitions: number, self: string, ctx: TaskSpecContext): ShufflePushTarget[] {
   if (!plan || plan.length === 0) return [];
-  // The same grouping as a group plan's map tasks (lib/scheduling/group-plan.ts), over the executors alive now.
-  const members = [...new Set(plan)].map((id) => ctx.liveExecutor(id)).filter((e) => e !== undefined);
-  return planPushTargets({ reducers: plan, members }, reducePartitions, self);
+  let kept = groupedPushTargets.get(plan);
+  if (!kept || kept.reducePartitions !== reducePartitions || !sameLive(kept, ctx)) {
+    const ids = [...new Set(plan)];
+    const live = ids.map((id) => ctx.liveExecutor(id));
+    // The same grouping as a group plan's map tasks (lib/scheduling/group-plan.ts), over the executors alive now.
+    const all = allPushTargets({ reducers: plan, members: live.filter((e) => e !== undefined) }, reducePartitions);
+    groupedPushTargets.set(plan, (kept = { ids, live, reducePartitions, all }));
+  }
+  return kept.all.filter((t) => t.executor!.executorId !== self);
+}
+
+/** Map tasks' push targets kept per reducer plan (a run's, or a group's shared by its batches); gone with the plan. */
+const groupedPushTargets = new WeakMap<readonly string[], { ids: string[]; live: Array<ExecutorRef | undefined>; reducePartitions: number; all: ShufflePushTarget[] }>();
+
+/** The plan's executors are alive as they were (same incarnation and address): its push targets still hold. */
+function sameLive(kept: { ids: string[]; live: Array<ExecutorRef | undefined> }, ctx: TaskSpecContext): boolean {
+  for (let i = 0; i < kept.ids.length; i++) {
+    const now = ctx.liveExecutor(kept.ids[i]!);
+    const then = kept.live[i];
+    if (now?.epoch !== then?.epoch || now?.address !== then?.address) return false;
+  }
+  return true;
 }
