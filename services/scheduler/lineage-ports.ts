@@ -152,8 +152,9 @@ export function schedulerPorts(d: PortDeps): SchedulerPorts {
         })),
       }),
     planRebuild: async (targets) => {
-      // The plan reads locations: every one the scheduler recorded before asking is in it.
-      await updates.settled();
+      // The plan reads locations: every one the scheduler recorded before asking is in it (unless lineage
+      // does not answer for as long as the call itself may take, when the call would not fare better).
+      await updates.settled(3000);
       const res = await unary(
         lineage,
         lineage.planRebuild,

@@ -50,8 +50,6 @@ export class LineageWriter {
   private enqueued = 0;
   private done = 0;
   private readonly waiters: Array<{ upTo: number; resolve: () => void }> = [];
-  /** Calls made, for tests and the benchmark's accounting. */
-  calls = 0;
 
   constructor(
     private readonly lineage: LineageUpdateCalls,
@@ -65,10 +63,24 @@ export class LineageWriter {
     if (!this.sending) void this.pump();
   }
 
-  /** Resolves once every update sent before this call has been answered (or has failed): a read of lineage then sees them. */
-  settled(): Promise<void> {
-    if (this.done >= this.enqueued) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ upTo: this.enqueued, resolve }));
+  /**
+   * Resolves once every update sent before this call has been answered (or has failed): a read of lineage
+   * then sees them. With `timeoutMs`, resolves after that long at the latest (to false): a lineage that does
+   * not answer (paused) must not hold a reader longer than its own call would.
+   */
+  settled(timeoutMs?: number): Promise<boolean> {
+    if (this.done >= this.enqueued) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiter = { upTo: this.enqueued, resolve: () => resolve(true) };
+      this.waiters.push(waiter);
+      if (timeoutMs === undefined) return;
+      setTimeout(() => {
+        const i = this.waiters.indexOf(waiter);
+        if (i < 0) return;
+        this.waiters.splice(i, 1);
+        resolve(false);
+      }, timeoutMs).unref();
+    });
   }
 
   /** Updates not yet answered. */
@@ -128,7 +140,6 @@ export class LineageWriter {
   }
 
   private callOne(u: LineageUpdate): Promise<unknown> {
-    this.calls++;
     switch (u.kind) {
       case 'record':
         return this.lineage.recordLocations(u.locations);

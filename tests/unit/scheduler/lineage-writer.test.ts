@@ -127,4 +127,12 @@ describe('LineageWriter', () => {
     expect(settled).toBe(true);
     expect(w.pending).toBe(1);
   });
+
+  it('settled(timeout) gives up waiting for a lineage that does not answer, saying so', async () => {
+    const { lineage } = heldLineage();
+    const w = new LineageWriter(lineage, log);
+    w.send({ kind: 'record', what: 'x', locations: [loc(1, 0)] });
+    expect(await w.settled(20)).toBe(false); // the call is never answered
+    expect(w.pending).toBe(1);
+  });
 });
