@@ -144,6 +144,7 @@ export class SimulatedExecutor {
       host: this.opts.host,
       slots: this.opts.slots,
       taskQueueDepth: this.opts.taskQueueDepth,
+      compactMapOutputs: true,
       freeSlots: Math.max(0, this.opts.slots - this.held.size),
       runningTasks: this.held.size,
       blockCount: s.count,

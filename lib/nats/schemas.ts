@@ -44,6 +44,7 @@ export const heartbeatSchema = z.object({
   host: z.string().max(MESSAGE_BOUNDS.address),
   slots: count,
   taskQueueDepth: count.pipe(z.number().min(1).max(64)).optional(),
+  compactMapOutputs: z.boolean().optional(),
   freeSlots: count,
   runningTasks: count,
   blockCount: count,

@@ -54,6 +54,13 @@ export interface HeartbeatMessage {
   slots: number;
   /** Tasks accepted per slot (executor option taskQueueDepth): the scheduler assigns up to slots × this. Absent = 1. */
   taskQueueDepth?: number;
+  /**
+   * It reads a reduce task's map outputs in ShuffleInput's compact form (map_output_executors and
+   * map_output_holders, lib/scheduling/map-outputs.ts). Absent (an executor from before that form, e.g.
+   * mid rolling upgrade): the scheduler sends it the list form, which such an executor reads — the compact
+   * one it would take for "no map outputs" and reduce nothing.
+   */
+  compactMapOutputs?: boolean;
   freeSlots: number;
   runningTasks: number;
   blockCount: number;

@@ -163,6 +163,7 @@ await runService('executor', executorConfigSchema, async (config, log) => {
         host,
         slots: config.slots,
         taskQueueDepth: config.taskQueueDepth,
+        compactMapOutputs: true,
         // Tasks still fetching inputs will take a slot shortly: count them as busy.
         freeSlots: Math.max(0, config.slots - active),
         runningTasks: active,

@@ -8,7 +8,7 @@
 import type { BatchPlan, PlannedStage } from '../../lib/dstream/planner.js';
 import type { Logger } from '../../lib/log.js';
 import type { ShuffleInput } from '../../lib/proto/gen/rivulet/v1/ShuffleInput.js';
-import { compactMapOutputs } from '../../lib/scheduling/map-outputs.js';
+import { compactMapOutputs, type CompactMapOutputs, type HeldMapOutput } from '../../lib/scheduling/map-outputs.js';
 import { transition, type TransitionTable } from '../../lib/state-machine.js';
 import type { Job } from './job-registry.js';
 import type { DeadLetter } from '../../lib/sources/jetstream-ranges.js';
@@ -46,36 +46,43 @@ export interface MapOutput {
  * time, S² per shuffle.
  */
 export class MapOutputs extends Map<number, MapOutput> {
-  private spec?: Pick<ShuffleInput, 'mapOutputs' | 'mapOutputExecutors' | 'mapOutputHolders'>;
+  private list?: HeldMapOutput[];
+  private compact?: CompactMapOutputs | null;
 
   override set(partition: number, out: MapOutput): this {
-    this.spec = undefined;
+    this.forgetSpecs();
     return super.set(partition, out);
   }
 
   override delete(partition: number): boolean {
-    this.spec = undefined;
+    this.forgetSpecs();
     return super.delete(partition);
   }
 
   override clear(): void {
-    this.spec = undefined;
+    this.forgetSpecs();
     super.clear();
   }
 
   /**
    * The ShuffleInput fields naming them, in map-partition order (so reduce-side value order is deterministic
-   * across recomputations): the compact form when they are partitions 0..n-1 (lib/scheduling/map-outputs.ts).
-   * Shared between tasks: not to be changed.
+   * across recomputations): the compact form (lib/scheduling/map-outputs.ts) for an executor that reads it,
+   * when they are partitions 0..n-1; the list form otherwise. Shared between tasks: not to be changed.
    */
-  specFields(): Pick<ShuffleInput, 'mapOutputs' | 'mapOutputExecutors' | 'mapOutputHolders'> {
-    if (!this.spec) {
-      const list = [...this.entries()]
-        .sort(([a], [b]) => a - b)
-        .map(([m, out]) => ({ mapPartition: m, executor: { executorId: out.executorId, address: out.address, epoch: out.epoch } }));
-      this.spec = compactMapOutputs(list) ?? { mapOutputs: list };
+  specFields(compact: boolean): Pick<ShuffleInput, 'mapOutputs' | 'mapOutputExecutors' | 'mapOutputHolders'> {
+    this.list ??= [...this.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([m, out]) => ({ mapPartition: m, executor: { executorId: out.executorId, address: out.address, epoch: out.epoch } }));
+    if (compact) {
+      if (this.compact === undefined) this.compact = compactMapOutputs(this.list) ?? null;
+      if (this.compact) return this.compact;
     }
-    return this.spec;
+    return { mapOutputs: this.list };
+  }
+
+  private forgetSpecs(): void {
+    this.list = undefined;
+    this.compact = undefined;
   }
 }
 

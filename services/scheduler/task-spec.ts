@@ -44,6 +44,8 @@ export interface ExecutorRef {
 export interface TaskSpecContext {
   /** A live executor's address and epoch, undefined when it is not alive. */
   liveExecutor(id: string): ExecutorRef | undefined;
+  /** The executor reads map outputs in the compact form (it says so in its heartbeats; HeartbeatMessage.compactMapOutputs). */
+  readsCompactMapOutputs(id: string): boolean;
   cachedBlock(jobId: string, nodeId: number, batchTimeMs: number, partition: number): CachedBlock | undefined;
   cachedBlockId(jobId: string, batchTimeMs: number, nodeId: number, partition: number): string;
   stateRebuild(run: BatchRun, nodeId: number, partition: number): StateRebuild | string | undefined;
@@ -99,7 +101,7 @@ export function buildTaskSpec(t: TaskAttemptRef, ctx: TaskSpecContext): TaskSpec
       reducePartition,
       shuffleId: ctx.shuffleId(run, shuffleNode),
       // Built once per stage's outputs (every reduce task of the shuffle lists them all).
-      ...mapStage.mapOutputs.specFields(),
+      ...mapStage.mapOutputs.specFields(ctx.readsCompactMapOutputs(t.executorId)),
     };
   });
   const spec: TaskSpec = {

@@ -46,6 +46,8 @@ class FakeCluster {
   readonly stores = new Map<string, Map<string, Buffer>>();
   readonly launches: Launch[] = [];
   readonly ranOn: Array<{ executorId: string; taskId: string; locality: string; speculative: boolean }> = [];
+  /** The spec of every task run, with the executor it ran on. */
+  readonly ranSpecs: Array<{ executorId: string; spec: TaskSpec }> = [];
   readonly killed: string[] = [];
   /** Executors whose process is gone: calls to them break with UNAVAILABLE. */
   readonly dead = new Set<string>();
@@ -72,6 +74,7 @@ class FakeCluster {
 
   run(e: ExecutorEndpoint, spec: TaskSpec): TaskResult__Output {
     this.ranOn.push({ executorId: e.id, taskId: spec.taskId!, locality: spec.locality!, speculative: !!spec.speculative });
+    this.ranSpecs.push({ executorId: e.id, spec });
     const base = {
       taskId: spec.taskId!,
       attempt: spec.attempt!,
@@ -177,6 +180,8 @@ function setup(overrides: Record<string, string> = {}) {
   const scheduler = new Scheduler(config, clock, ports, createLogger('test', 'silent'));
   scheduler.start();
   const slotsOf = new Map<string, number>();
+  /** Executors whose heartbeats say they read compact map outputs (HeartbeatMessage.compactMapOutputs). */
+  const compactReaders = new Set<string>();
   const heartbeat = (id: string, slots = slotsOf.get(id) ?? 2, epoch = 1) => {
     slotsOf.set(id, slots);
     scheduler.post({
@@ -193,6 +198,7 @@ function setup(overrides: Record<string, string> = {}) {
         blockBytes: 0,
         blockCapacityBytes: 1e9,
         sentAtMs: clock.now(),
+        ...(compactReaders.has(id) ? { compactMapOutputs: true } : {}),
       } satisfies HeartbeatMessage,
     });
   };
@@ -227,7 +233,7 @@ function setup(overrides: Record<string, string> = {}) {
       for (const id of alive) heartbeat(id);
     }
   };
-  return { clock, cluster, scheduler, completed, lost, registered, forgotten, heartbeat, announce, collect, advance };
+  return { clock, cluster, scheduler, completed, lost, registered, forgotten, heartbeat, announce, collect, advance, compactReaders };
 }
 
 describe('Scheduler', () => {
@@ -285,6 +291,38 @@ describe('Scheduler', () => {
     expect([...s.cluster.store('e1').keys(), ...s.cluster.store('e2').keys()]).toEqual([]);
     const status = s.scheduler.status();
     expect(status.jobs![0]!.recentBatches![0]).toMatchObject({ state: 'COMPLETED', processLocalTasks: 2, anyTasks: 0 });
+  });
+
+  it("names a reducer's map outputs compactly only to an executor that says it reads that form (an older one gets the list)", async () => {
+    const s = setup({ defaultParallelism: '4' });
+    s.compactReaders.add('e1');
+    s.heartbeat('e1');
+    s.heartbeat('e2');
+    const job = await s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
+    const out = s.collect(job.id);
+    const t = job.firstBatchTimeMs;
+    s.announce(t, [
+      { lines: ['a b a'], on: ['e1'] },
+      { lines: ['b c'], on: ['e2'] },
+    ]);
+    s.advance(t - s.clock.now(), ['e1', 'e2']);
+    await flush();
+    await s.cluster.runAll();
+    expect(out).toEqual([{ t, counts: new Map([['a', 2], ['b', 2], ['c', 1]]) }]);
+    const reducers = s.cluster.ranSpecs.filter((r) => (r.spec.shuffles ?? []).length > 0);
+    expect(reducers.length).toBeGreaterThanOrEqual(4);
+    const forms = new Set<string>();
+    for (const { executorId, spec } of reducers) {
+      const sh = spec.shuffles![0]!;
+      const form = (sh.mapOutputHolders ?? []).length > 0 ? 'compact' : 'list';
+      forms.add(form);
+      expect(form, `${spec.taskId} on ${executorId}`).toBe(executorId === 'e1' ? 'compact' : 'list');
+      // Either way, both map outputs with their holders, in map-partition order.
+      const read: string[] = [];
+      forEachMapOutput(sh, (m, executor) => read.push(`${m}@${executor!.executorId!}`));
+      expect(read).toEqual(['0@e1', '1@e2']);
+    }
+    expect([...forms].sort()).toEqual(['compact', 'list']);
   });
 
   it('runs an empty batch and commits an empty output', async () => {
