@@ -60,7 +60,10 @@ export class LineageWriter {
   send(update: LineageUpdate): void {
     this.queue.push(update);
     this.enqueued++;
-    if (!this.sending) void this.pump();
+    if (this.sending) return;
+    // After the current event: the updates it makes (a results message finishes many map tasks) go together.
+    this.sending = true;
+    queueMicrotask(() => void this.pump());
   }
 
   /**

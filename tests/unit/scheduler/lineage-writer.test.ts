@@ -60,10 +60,19 @@ describe('LineageWriter', () => {
     expect(w.pending).toBe(0);
   });
 
+  it('sends the updates one event makes in one call', async () => {
+    const { lineage, calls } = heldLineage();
+    const w = new LineageWriter(lineage, log);
+    for (let p = 0; p < 3; p++) w.send({ kind: 'record', what: 'map output', locations: [loc(100, p)] });
+    await tick();
+    expect(calls.map((c) => c.arg)).toEqual([['100/0', '100/1', '100/2']]);
+  });
+
   it('never puts more than its bound of locations in one call', async () => {
     const { lineage, calls } = heldLineage();
     const w = new LineageWriter(lineage, log, 3);
     w.send({ kind: 'drop', locations: [loc(1, 0)] });
+    await tick(); // in flight alone: the next five pile up behind it
     for (let p = 0; p < 5; p++) w.send({ kind: 'drop', locations: [loc(2, p)] });
     for (let i = 0; i < 3; i++) {
       await tick();
@@ -78,6 +87,7 @@ describe('LineageWriter', () => {
     const { lineage, calls } = heldLineage((ls) => (ls.some((l) => Number(l.dataset!.batchTimeMs) === 100) ? new NotFoundError('batch j@100 is not registered') : undefined));
     const w = new LineageWriter(lineage, log);
     w.send({ kind: 'record', what: 'map output', locations: [loc(300, 0)] });
+    await tick();
     w.send({ kind: 'record', what: 'map output', locations: [loc(100, 0)] });
     w.send({ kind: 'record', what: 'map output', locations: [loc(200, 0)] });
     const settled = w.settled();
@@ -100,6 +110,7 @@ describe('LineageWriter', () => {
     });
     const w = new LineageWriter(lineage, log);
     w.send({ kind: 'record', what: 'x', locations: [loc(1, 0)] });
+    await tick();
     w.send({ kind: 'record', what: 'x', locations: [loc(1, 1)] });
     w.send({ kind: 'record', what: 'x', locations: [loc(1, 2)] });
     for (let i = 0; i < 3; i++) {
