@@ -412,8 +412,13 @@ export class TaskSetManager {
 
   /** Idle slots left after a round, and tasks queued on busy executors: take some of those back (see the header). */
   private stealForIdleSlots(views: ReadonlyMap<string, PlacementExecutor>): void {
+    // Only idle slots placement may fill: a slow executor's (or one backing off after a refusal) have no room
+    // (queueRoom 0). Counting them asked tasks back for slots that could not take them — each placed again
+    // elsewhere, excluded from the executor it left, until a task stolen from every fast executor could only
+    // wait for the slow one's retest (a fast executor wrongly flagged in a cluster's first seconds: batches
+    // with no progress for 11–17 s).
     let idle = 0;
-    for (const v of views.values()) idle += v.freeSlots;
+    for (const v of views.values()) idle += Math.min(v.freeSlots, v.queueRoom);
     if (idle === 0) return;
     const busy = new Map<string, { exec: TrackedExecutor; queued: number; attempts: TaskAttempt[] }>();
     for (const e of this.executors.alive()) if (e.running > e.slots) busy.set(e.id, { exec: e, queued: e.running - e.slots, attempts: [] });

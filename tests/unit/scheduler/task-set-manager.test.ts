@@ -438,6 +438,28 @@ describe('TaskSetManager', () => {
     expect(s.listener.succeeded.map((t) => t.partition).sort()).toEqual([0, 1, 2, 3, 4, 5]);
   });
 
+  it("asks no task back for a slow executor's idle slots: it may not take them, and a task stolen from every fast executor would wait for it", () => {
+    const s = setup([
+      { id: 'e1', slots: 1, queueDepth: 3 },
+      { id: 'e2', slots: 1, queueDepth: 3 },
+      { id: 'idle', slots: 2, queueDepth: 3 },
+    ]);
+    // 'idle' is flagged slow (its recorded tasks were 10× slower) and has nothing to do.
+    for (let i = 0; i < 5; i++) for (const [id, ms] of [['e1', 10], ['e2', 10], ['idle', 100]] as const) s.executors.recordTaskTime(s.executors.get(id)!, ms);
+    expect([...s.executors.slowExecutors(3)]).toEqual(['idle']);
+    const run = runWithStages([{ kind: 'result', numPartitions: 5, parentStages: [] }]);
+    s.tsm.submit(run, run.stages[0]!, () => []);
+    s.tsm.schedule();
+    // e1 and e2 take them all (slot + queue; one of them has room for one more), the slow one none.
+    const on = s.gateway.launched.map((l) => l.executor.id).sort();
+    expect(on.filter((id) => id === 'idle')).toEqual([]);
+    expect(on).toHaveLength(5);
+    // Long past the steal wait, rounds with room left: the tasks queued on e1 and e2 stay where they are.
+    s.clock.advance(1000);
+    s.tsm.schedule();
+    expect(s.gateway.killed).toEqual([]);
+  });
+
   it('flags an executor whose tasks are consistently slow and gives it no queued work; the others get the queue', () => {
     const s = setup([
       { id: 'e1', slots: 1, queueDepth: 2 },
