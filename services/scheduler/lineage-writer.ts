@@ -91,8 +91,8 @@ export class LineageWriter {
     return this.enqueued - this.done;
   }
 
+  /** Runs while updates are queued (`sending` was set by the send that started it). */
   private async pump(): Promise<void> {
-    this.sending = true;
     try {
       while (this.head < this.queue.length) {
         const merged = this.takeMerged();
@@ -131,7 +131,8 @@ export class LineageWriter {
   private async call(merged: LineageUpdate[]): Promise<void> {
     const first = merged[0]!;
     try {
-      await this.callOne(first.kind === 'record' || first.kind === 'drop' ? { ...first, locations: merged.flatMap((u) => (u as { locations: Location[] }).locations) } : first);
+      // Only records or only drops are ever merged (takeMerged): one call with all their locations.
+      await this.callOne(merged.length === 1 ? first : { ...first, locations: merged.flatMap((u) => (u as { locations: Location[] }).locations) } as LineageUpdate);
     } catch (err) {
       if (merged.length > 1 && !isRetryable(err)) {
         // Lineage validates a whole request before applying any of it: find the update it refuses, keep the rest.
