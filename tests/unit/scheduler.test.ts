@@ -125,6 +125,25 @@ class FakeCluster {
   }
 }
 
+/**
+ * Executors e1 and e2 beat, the word count is submitted, its first batch gets one block on each ("a b a" on e1,
+ * "b c" on e2) and is due: its tasks are launched, not yet run (`cluster.runAll`).
+ */
+async function wordCountOfTwoBlocks(s: ReturnType<typeof setup>) {
+  s.heartbeat('e1');
+  s.heartbeat('e2');
+  const job = await s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
+  const out = s.collect(job.id);
+  const t = job.firstBatchTimeMs;
+  s.announce(t, [
+    { lines: ['a b a'], on: ['e1'] },
+    { lines: ['b c'], on: ['e2'] },
+  ]);
+  s.advance(t - s.clock.now(), ['e1', 'e2']);
+  await flush();
+  return { job, out, t };
+}
+
 function setup(overrides: Record<string, string> = {}) {
   const clock = new ManualClock(1_000_000);
   const cluster = new FakeCluster();
@@ -266,17 +285,7 @@ describe('Scheduler', () => {
 
   it('runs a word-count batch: map tasks on the executors holding their blocks, output committed once', async () => {
     const s = setup();
-    s.heartbeat('e1');
-    s.heartbeat('e2');
-    const job = await s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
-    const out = s.collect(job.id);
-    const t = job.firstBatchTimeMs;
-    s.announce(t, [
-      { lines: ['a b a'], on: ['e1'] },
-      { lines: ['b c'], on: ['e2'] },
-    ]);
-    s.advance(t - s.clock.now(), [...s.scheduler.executors.alive().map((e) => e.id)]);
-    await flush();
+    const { job, out, t } = await wordCountOfTwoBlocks(s);
     expect(s.registered).toEqual([`${job.id}@${t}`]);
     await s.cluster.runAll();
     expect(out).toEqual([{ t, counts: new Map([['a', 2], ['b', 2], ['c', 1]]) }]);
@@ -296,17 +305,7 @@ describe('Scheduler', () => {
   it("names a reducer's map outputs compactly only to an executor that says it reads that form (an older one gets the list)", async () => {
     const s = setup({ defaultParallelism: '4' });
     s.compactReaders.add('e1');
-    s.heartbeat('e1');
-    s.heartbeat('e2');
-    const job = await s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
-    const out = s.collect(job.id);
-    const t = job.firstBatchTimeMs;
-    s.announce(t, [
-      { lines: ['a b a'], on: ['e1'] },
-      { lines: ['b c'], on: ['e2'] },
-    ]);
-    s.advance(t - s.clock.now(), ['e1', 'e2']);
-    await flush();
+    const { out, t } = await wordCountOfTwoBlocks(s);
     await s.cluster.runAll();
     expect(out).toEqual([{ t, counts: new Map([['a', 2], ['b', 2], ['c', 1]]) }]);
     const reducers = s.cluster.ranSpecs.filter((r) => (r.spec.shuffles ?? []).length > 0);
