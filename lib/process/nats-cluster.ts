@@ -50,7 +50,7 @@ export interface NatsClusterOptions {
   storeRoot: string;
   /** Remove `storeRoot` on stop(). @default false */
   removeStoreOnStop?: boolean;
-  /** Each server's output goes to `<logDir>/nats-<server name>.log` instead of a pipe. */
+  /** Each server's output goes to `<logDir>/<server name>.log` (e.g. `nats-1.log`) instead of a pipe. */
   logDir?: string;
   /** @default false */
   detached?: boolean;
