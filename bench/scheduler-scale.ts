@@ -16,6 +16,9 @@
  *     longer than the window is measured on until that many have completed
  *     in it (or the longer bound passes), so its CPU per batch is not one sample
  *   SCALE_BATCH_INTERVAL (100ms)  SCALE_PLOT (docs/scheduler-scale.svg; "" = none)
+ *   SCALE_LOG_DIR=<dir>: the scheduler, lineage and receiver log there
+ *     (<service>-<N>x<slots>.log) at SCALE_LOG_LEVEL (info) instead of warn, e.g. to
+ *     read why group plans were revoked
  *   SCALE_CPU_PROF=<dir>: the scheduler and the simulator write V8 CPU profiles there
  *     (node --cpu-prof, on their exit at the end of each point), to see where the time goes
  *   SCALE_GROUP_SIZES (1,auto): group scheduling's setting, each value given to
@@ -47,7 +50,7 @@
  * could not heartbeat in time) are printed too: with either high, the point
  * measures an overloaded machine, not the scheduler.
  */
-import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,6 +79,8 @@ const batchInterval = process.env.SCALE_BATCH_INTERVAL ?? '100ms';
 const blockInterval = process.env.SCALE_BLOCK_INTERVAL ?? '50ms';
 const intervalMs = parseDuration(batchInterval);
 const repoRoot = ['../../', '../'].map((rel) => fileURLToPath(new URL(rel, import.meta.url))).find((p) => existsSync(join(p, 'docs')))!;
+const logDir = process.env.SCALE_LOG_DIR;
+if (logDir) mkdirSync(logDir, { recursive: true });
 const plotPath = process.env.SCALE_PLOT ?? join(repoRoot, 'docs', 'scheduler-scale.svg');
 const simulatorEntry = fileURLToPath(new URL('./sim/executor-simulator.js', import.meta.url));
 const cpuProfDir = process.env.SCALE_CPU_PROF ? resolve(process.env.SCALE_CPU_PROF) : undefined;
@@ -174,19 +179,21 @@ export default defineJob((ctx) => {
 async function runPoint(executors: number, groupSize: string): Promise<PointResult> {
   const totalSlots = executors * slots;
   const stack: Array<{ name: string; stop(graceMs?: number): Promise<void> }> = [];
-  const quiet = { RIVULET_LOG_LEVEL: 'warn' };
+  const quiet = { RIVULET_LOG_LEVEL: logDir ? (process.env.SCALE_LOG_LEVEL ?? 'info') : 'warn' };
+  const logFile = (service: string) => (logDir ? { logFile: join(logDir, `${service}-${executors}x${slots}.log`) } : {});
   try {
     const nats = await startNatsServer();
     stack.push({ name: 'nats', stop: () => nats.stop() });
     // Plaintext (--insecure): this figure is the scheduler's cost per task, comparable across
     // runs; the simulator hosts hundreds of executors and no TLS. `npm run bench` measures TLS's cost.
     const common = { RIVULET_NATS_URL: nats.url, RIVULET_BATCH_INTERVAL: batchInterval, RIVULET_BLOCK_INTERVAL: blockInterval, RIVULET_INSECURE: 'true', ...quiet };
-    const lineage = await startServiceProcess({ service: 'lineage', env: { ...common, RIVULET_PORT: '0' } });
+    const lineage = await startServiceProcess({ service: 'lineage', ...logFile('lineage'), env: { ...common, RIVULET_PORT: '0' } });
     stack.push(lineage);
     const receiverPort = await freePort();
     const receiverAddress = `127.0.0.1:${receiverPort}`;
     const scheduler = await startServiceProcess({
       service: 'scheduler',
+      ...logFile('scheduler'),
       nodeArgs: profileArgs(`scheduler-${executors}x${slots}`),
       env: {
         ...common,
@@ -223,6 +230,7 @@ async function runPoint(executors: number, groupSize: string): Promise<PointResu
     const receiver = await retryWhileAddressInUse(() =>
       startServiceProcess({
         service: 'receiver',
+        ...logFile('receiver'),
         env: {
           ...common,
           RIVULET_PORT: String(receiverPort),
