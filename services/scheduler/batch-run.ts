@@ -125,6 +125,9 @@ export interface StageRun {
   durations: number[];
   /** Sum of `durations` (their mean, for an executor's pace, without a pass over them per task). */
   durationsTotal: number;
+  /** Of the successful attempts that read records and ran long enough to be measured (task-set-manager.ts paceOf): their summed time and records — the stage's time per record. */
+  pacedMs: number;
+  pacedRecords: number;
   /** Times this stage was submitted again to rebuild partitions lost with an executor. */
   resubmissions: number;
 }
@@ -308,6 +311,8 @@ export class BatchRun {
         submitted: false,
         durations: [],
         durationsTotal: 0,
+        pacedMs: 0,
+        pacedRecords: 0,
         resubmissions: 0,
       });
     }

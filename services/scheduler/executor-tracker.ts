@@ -20,6 +20,7 @@
  * This class decides nothing about tasks; it only reports changes.
  */
 import type { Clock } from '../../lib/clock.js';
+import type { Logger } from '../../lib/log.js';
 import type { HeartbeatMessage } from '../../lib/nats/subjects.js';
 
 export type ExecutorState = 'ALIVE' | 'LOST';
@@ -81,6 +82,9 @@ export const SLOTS_MEMORY_MS = 30_000;
  */
 export const REFUSED_BACKOFF_MS = 50;
 
+/** A slow executor stops being slow when its pace is under this fraction of slowExecutorRatio × the others' (hysteresis). */
+export const SLOW_RELEASE_FRACTION = 0.5;
+
 /** Paces kept per executor. */
 const RECENT_PACES = 9;
 /** Tasks an executor must have finished before it can be judged slow (or serve as a reference). */
@@ -109,6 +113,11 @@ export function medianWithout(sorted: readonly number[], value: number): number 
   return lo > k ? sorted[k]! : sorted[k + 1]!;
 }
 
+/** A median pace for the log: JSON has no Infinity. */
+function describePace(pace: number): number | string {
+  return Number.isFinite(pace) ? pace : 'most recent tasks overtaken by copies';
+}
+
 export type ExecutorChange =
   | { kind: 'added'; executor: TrackedExecutor }
   | { kind: 'lost'; executor: TrackedExecutor; reason: string }
@@ -125,6 +134,8 @@ export class ExecutorTracker {
   private slowCache?: { ratio: number; version: number; retestAtMs: number; slow: Set<string> };
   /** Bumped by every change slowExecutors depends on. */
   private version = 0;
+  /** Bumped whenever an executor turns slow or stops being so: group plans name their members by it. */
+  slowFlagChanges = 0;
 
   private readonly timeoutMs: number;
   /** Alive slots in force until `untilMs`, for the last SLOTS_MEMORY_MS (plannedSlots). */
@@ -135,6 +146,8 @@ export class ExecutorTracker {
     private readonly clock: Clock,
     readonly heartbeatIntervalMs: number,
     readonly maxMissed: number,
+    /** Where an executor turning slow, or not slow any more, is logged (info). */
+    private readonly log?: Logger,
   ) {
     this.timeoutMs = heartbeatIntervalMs * maxMissed;
   }
@@ -268,7 +281,7 @@ export class ExecutorTracker {
     return e.refusedUntilMs !== undefined && this.clock.now() < e.refusedUntilMs;
   }
 
-  /** A task on `e` ended taking `pace` × its stage's mean time. */
+  /** A task on `e` ended taking `pace` × its stage's time per record (or mean time); Infinity when a copy of it won (task-set-manager.ts paceOf, LOST_TO_COPY). */
   recordTaskTime(e: TrackedExecutor, pace: number): void {
     e.paces.push(pace);
     if (e.paces.length > RECENT_PACES) e.paces.shift();
@@ -279,7 +292,8 @@ export class ExecutorTracker {
   /**
    * Alive executors whose median recent pace is `ratio` × or more the median
    * of the other alive executors' (each with enough tasks behind it; at
-   * least two others, so one fast executor does not make the rest "slow").
+   * least two others, so one fast executor does not make the rest "slow");
+   * one already slow stays so down to SLOW_RELEASE_FRACTION × `ratio`.
    */
   slowExecutors(ratio: number): ReadonlySet<string> {
     const now = this.clock.now();
@@ -298,7 +312,9 @@ export class ExecutorTracker {
     for (const e of this.alive()) {
       if (e.slowSinceMs !== undefined && now - e.slowSinceMs >= SLOW_RETEST_MS) {
         // Slow machines get faster (a noisy neighbour leaves): forget, and measure it again.
+        this.log?.info({ executorId: e.id, slowForMs: now - e.slowSinceMs }, 'slow executor retested: given work again, its pace measured afresh');
         e.slowSinceMs = undefined;
+        this.slowFlagChanges++;
         e.paces = [];
         e.paceMedian = undefined;
       }
@@ -313,11 +329,23 @@ export class ExecutorTracker {
     const sorted = judged.map((j) => j.pace).sort((x, y) => x - y);
     for (const { e, pace } of judged) {
       const others = medianWithout(sorted, pace);
-      if (pace >= ratio * others) {
+      // Once flagged it gets no new work, so its pace stays as it was while the others' moves with every
+      // batch: released only when it falls below half the ratio (or at its retest), not as soon as the
+      // others' median drifts up a little (the flag flapped every second or two, in and out of group plans).
+      const threshold = e.slowSinceMs === undefined ? ratio : ratio * SLOW_RELEASE_FRACTION;
+      // Paces may be infinite (tasks that lost to copies, task-set-manager.ts LOST_TO_COPY): slower than
+      // others that are themselves mostly overtaken says nothing.
+      if (Number.isFinite(others) && pace >= threshold * others) {
         slow.add(e.id);
-        e.slowSinceMs ??= now;
-      } else {
+        if (e.slowSinceMs === undefined) {
+          e.slowSinceMs = now;
+          this.slowFlagChanges++;
+          this.log?.info({ executorId: e.id, pace: describePace(pace), othersPace: others, ratio }, 'executor found slow: no new work for it while others are faster');
+        }
+      } else if (e.slowSinceMs !== undefined) {
         e.slowSinceMs = undefined;
+        this.slowFlagChanges++;
+        this.log?.info({ executorId: e.id, pace: describePace(pace), othersPace: others, ratio }, 'executor no longer slow');
       }
     }
     return slow;

@@ -92,6 +92,8 @@ export class Scheduler implements BatchSourceHost {
   private readonly foreach: ForeachRunner;
   /** When `executor.lost` was last repeated to a fenced incarnation still heartbeating, by executor id. */
   private readonly fenceNotices = new Map<string, number>();
+  /** The executors' slowFlagChanges the group plans were last made after (replanIfSlowChanged). */
+  private slowFlagChangesPlanned = 0;
   /** JetStream direct sources: each batch's ranges, decided and journaled before it runs. */
   private readonly jetStream: JetStreamSource;
   /** Backpressure's rate estimates; undefined when backpressure is off. */
@@ -109,7 +111,7 @@ export class Scheduler implements BatchSourceHost {
   ) {
     const post = (e: SchedulerEvent) => this.post(e);
     this.jobs = new JobRegistry(log);
-    this.executors = new ExecutorTracker(clock, config.heartbeatInterval, config.maxMissedHeartbeats);
+    this.executors = new ExecutorTracker(clock, config.heartbeatInterval, config.maxMissedHeartbeats, this.log);
     this.liveness = new LivenessGuard({
       clock,
       timeoutMs: config.heartbeatInterval * config.maxMissedHeartbeats,
@@ -401,16 +403,19 @@ export class Scheduler implements BatchSourceHost {
         // A result from an incarnation declared lost: tell it (it rejoins); the result itself is fenced.
         const from = this.executors.get(e.result.executorId);
         if (from && from.state === 'LOST' && from.epoch === Number(e.result.epoch)) this.noticeFenced(from);
-        return this.tasks.onResult(e.result);
+        this.tasks.onResult(e.result);
+        return this.replanIfSlowChanged();
       }
       case 'taskResults':
         for (const r of e.results) {
           const from = this.executors.get(r.executorId);
           if (from && from.state === 'LOST' && from.epoch === Number(r.epoch)) this.noticeFenced(from);
         }
-        return this.tasks.onResults(e.results);
+        this.tasks.onResults(e.results);
+        return this.replanIfSlowChanged();
       case 'adoptedResults':
-        return this.tasks.onResults(this.tasks.takeAdoptedResults());
+        this.tasks.onResults(this.tasks.takeAdoptedResults());
+        return this.replanIfSlowChanged();
       case 'plannedResult':
         // Adopted meanwhile (the result was on its way when the run took the attempt on): handled as any result.
         if (this.tasks.isRunning(e.result.taskId, e.result.attempt)) return this.tasks.onResult(e.result);
@@ -775,6 +780,17 @@ export class Scheduler implements BatchSourceHost {
    * (NATS was down, or it was paused). Say it again, at most once per
    * heartbeat interval, so it rejoins as a new incarnation.
    */
+  /**
+   * Results decide which executors are slow (judged as the round after them placed tasks): when that
+   * changed, plans are made again now rather than at the next batch's announcement — a batch announced
+   * meanwhile would still be started by its plan on the executor just found slow.
+   */
+  private replanIfSlowChanged(): void {
+    if (this.executors.slowFlagChanges === this.slowFlagChangesPlanned) return;
+    this.slowFlagChangesPlanned = this.executors.slowFlagChanges;
+    this.planner.refresh(this.jobs.running());
+  }
+
   private noticeFenced(e: TrackedExecutor): void {
     const now = this.clock.now();
     if (now - (this.fenceNotices.get(e.id) ?? Number.NEGATIVE_INFINITY) < this.config.heartbeatInterval) return;

@@ -581,11 +581,13 @@ export class TaskSetManager {
     if (r.state === 'SUCCEEDED') {
       t.moveTo('SUCCEEDED', this.log);
       if (run.state !== 'RUNNING') return this.schedule();
+      const records = Number(r.metrics?.recordsIn ?? 0);
       if (live) {
         live.tasksCompleted++;
-        const pace = paceOf(t, this.clock.now());
+        const pace = paceOf(t, this.clock.now(), records);
         if (pace !== undefined) this.executors.recordTaskTime(live, pace);
       }
+      addToStagePace(t, this.clock.now(), records);
       s.inFlight.delete(t.partition);
       this.cancelOtherAttempts(t);
       if (!s.done.has(t.partition)) this.listener?.taskSucceeded(t, r);
@@ -758,10 +760,14 @@ export class TaskSetManager {
       r.moveTo('KILLED', this.log);
       const loser = this.executors.get(r.executorId);
       if (this.executors.releaseSlot(r.executorId, r.epoch)) {
-        // It lost the race: it would have taken at least this long. Counting it keeps a straggler
-        // whose every task is overtaken by a copy from looking like an executor with no history.
-        const pace = r.speculative ? undefined : paceOf(r, this.clock.now());
-        if (loser && pace !== undefined) this.executors.recordTaskTime(loser, pace);
+        // It lost the race to a copy started later: slower than its copy by more than the head start,
+        // by how much is not known. Counted as slower than any task that finished (LOST_TO_COPY), so
+        // an executor most of whose recent tasks lose to copies has that median and is found slow —
+        // a straggler whose every task is overtaken would otherwise have no history at all — while a
+        // few lost races of a healthy one leave its median alone. Its time so far, the lower bound
+        // paces once were, sat under slowExecutorRatio (a copy starts at 1.5× the median and takes one
+        // more), so a 10× slower executor whose tasks were all overtaken was never found slow.
+        if (loser && !r.speculative && lostToCopy(r, this.clock.now())) this.executors.recordTaskTime(loser, LOST_TO_COPY);
         this.gateway.kill(loser!, [{ taskId: r.taskId, attempt: r.attempt }]);
       }
     }
@@ -832,10 +838,47 @@ export class TaskSetManager {
 }
 
 /** A task's time in a slot over the mean of its stage's tasks finished so far; undefined when either is unknown. */
-function paceOf(t: TaskAttempt, nowMs: number): number | undefined {
+/**
+ * A task shorter than this says nothing of its executor's speed (its time is
+ * the launch's fixed cost and the machine's noise): it gives no pace, as Spark
+ * does not speculate tasks under spark.speculation.minTaskRuntime.
+ */
+export const MIN_PACE_TASK_MS = 5;
+
+/**
+ * How slowly attempt `t` ran against the rest of its stage: its time per input
+ * record over the stage's so far, when it read `records` and the stage has a
+ * rate — a partition twice as big takes twice as long on a healthy executor,
+ * and plain durations took that skew for slowness (a healthy executor's paces
+ * swung 0.2–2 against each other, a 10× slower one's sat near 4, and its slow
+ * flag flapped). A task that reads no records falls back to its time over the
+ * stage's mean. None for a task under MIN_PACE_TASK_MS.
+ */
+function paceOf(t: TaskAttempt, nowMs: number, records: number): number | undefined {
   const s = t.stageRun;
-  if (t.startedAtMs === undefined || s.durations.length === 0 || s.durationsTotal <= 0) return undefined;
-  return t.runTimeMs(nowMs) / (s.durationsTotal / s.durations.length);
+  if (t.startedAtMs === undefined) return undefined;
+  const ms = t.runTimeMs(nowMs);
+  if (ms < MIN_PACE_TASK_MS) return undefined;
+  if (records > 0) return s.pacedRecords > 0 && s.pacedMs > 0 ? ms / records / (s.pacedMs / s.pacedRecords) : undefined;
+  if (s.durations.length === 0 || s.durationsTotal <= 0) return undefined;
+  return ms / (s.durationsTotal / s.durations.length);
+}
+
+/** The pace recorded for an attempt that lost to a copy of itself (cancelOtherAttempts). */
+export const LOST_TO_COPY = Number.POSITIVE_INFINITY;
+
+/** Was `t` (killed because a copy won) running long enough to count as overtaken? Under MIN_PACE_TASK_MS it is noise, as for a pace. */
+function lostToCopy(t: TaskAttempt, nowMs: number): boolean {
+  return t.startedAtMs !== undefined && t.runTimeMs(nowMs) >= MIN_PACE_TASK_MS;
+}
+
+/** A successful attempt's time and records join its stage's rate (what paceOf compares against), under the same rules. */
+function addToStagePace(t: TaskAttempt, nowMs: number, records: number): void {
+  if (records <= 0 || t.startedAtMs === undefined) return;
+  const ms = t.runTimeMs(nowMs);
+  if (ms < MIN_PACE_TASK_MS) return;
+  t.stageRun.pacedMs += ms;
+  t.stageRun.pacedRecords += records;
 }
 
 function withAffinity(affinity: string | undefined): { affinity?: string } {
