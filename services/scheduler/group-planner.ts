@@ -95,6 +95,8 @@ export class GroupPlanner {
   private nextId = 0;
   /** Executors (`<id>@<epoch>`) whose task stream broke and that have not answered a probe since: left out of new plans. */
   private readonly suspects = new Set<string>();
+  /** The executors' slowFlagChanges when plans were last looked at for it (slowFlagsSeen). */
+  private slowFlagChangesPlanned = 0;
   /** Plans sent (one message per member each): for status and tests. */
   plansSent = 0;
 
@@ -155,6 +157,19 @@ export class GroupPlanner {
       const first = Math.max(coveredUntil + I, latest + 2 * I);
       this.sendPlan(job, jp, template, members, first, first + (jp.size - 1) * I);
     }
+  }
+
+  /**
+   * After results (which decide, in the scheduling round after them, which
+   * executors are slow): when an executor turned slow or stopped being so,
+   * plan again now rather than at the next batch's announcement — a batch
+   * announced meanwhile would still be started by its plan on the executor
+   * just found slow.
+   */
+  slowFlagsSeen(jobs: readonly Job[]): void {
+    if (this.d.executors.slowFlagChanges === this.slowFlagChangesPlanned) return;
+    this.slowFlagChangesPlanned = this.d.executors.slowFlagChanges;
+    this.refresh(jobs);
   }
 
   /** Members of a new plan: every alive executor but slow ones (while a faster one is alive), by id. */

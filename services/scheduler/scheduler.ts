@@ -92,8 +92,6 @@ export class Scheduler implements BatchSourceHost {
   private readonly foreach: ForeachRunner;
   /** When `executor.lost` was last repeated to a fenced incarnation still heartbeating, by executor id. */
   private readonly fenceNotices = new Map<string, number>();
-  /** The executors' slowFlagChanges the group plans were last made after (replanIfSlowChanged). */
-  private slowFlagChangesPlanned = 0;
   /** JetStream direct sources: each batch's ranges, decided and journaled before it runs. */
   private readonly jetStream: JetStreamSource;
   /** Backpressure's rate estimates; undefined when backpressure is off. */
@@ -404,7 +402,7 @@ export class Scheduler implements BatchSourceHost {
         const from = this.executors.get(e.result.executorId);
         if (from && from.state === 'LOST' && from.epoch === Number(e.result.epoch)) this.noticeFenced(from);
         this.tasks.onResult(e.result);
-        return this.replanIfSlowChanged();
+        return this.planner.slowFlagsSeen(this.jobs.running());
       }
       case 'taskResults':
         for (const r of e.results) {
@@ -412,10 +410,10 @@ export class Scheduler implements BatchSourceHost {
           if (from && from.state === 'LOST' && from.epoch === Number(r.epoch)) this.noticeFenced(from);
         }
         this.tasks.onResults(e.results);
-        return this.replanIfSlowChanged();
+        return this.planner.slowFlagsSeen(this.jobs.running());
       case 'adoptedResults':
         this.tasks.onResults(this.tasks.takeAdoptedResults());
-        return this.replanIfSlowChanged();
+        return this.planner.slowFlagsSeen(this.jobs.running());
       case 'plannedResult':
         // Adopted meanwhile (the result was on its way when the run took the attempt on): handled as any result.
         if (this.tasks.isRunning(e.result.taskId, e.result.attempt)) return this.tasks.onResult(e.result);
@@ -780,17 +778,6 @@ export class Scheduler implements BatchSourceHost {
    * (NATS was down, or it was paused). Say it again, at most once per
    * heartbeat interval, so it rejoins as a new incarnation.
    */
-  /**
-   * Results decide which executors are slow (judged as the round after them placed tasks): when that
-   * changed, plans are made again now rather than at the next batch's announcement — a batch announced
-   * meanwhile would still be started by its plan on the executor just found slow.
-   */
-  private replanIfSlowChanged(): void {
-    if (this.executors.slowFlagChanges === this.slowFlagChangesPlanned) return;
-    this.slowFlagChangesPlanned = this.executors.slowFlagChanges;
-    this.planner.refresh(this.jobs.running());
-  }
-
   private noticeFenced(e: TrackedExecutor): void {
     const now = this.clock.now();
     if (now - (this.fenceNotices.get(e.id) ?? Number.NEGATIVE_INFINITY) < this.config.heartbeatInterval) return;

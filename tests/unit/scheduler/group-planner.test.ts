@@ -203,6 +203,31 @@ describe('GroupPlanner', () => {
     expect(sent[0]!.plan.reducers).toEqual(['e1', 'e3', 'e1']);
   });
 
+  it('revokes and plans again as soon as results turn an executor slow, not at the next batch', () => {
+    const s = setup();
+    const job = wordcount();
+    expect(seeAndRefresh(s, job, 10_000)).toEqual([12_000, 13_000]);
+    s.planner.slowFlagsSeen([job]);
+    expect(s.gateway.take()).toEqual([]); // no flag changed: nothing sent
+    for (const id of ['e1', 'e2', 'e3']) {
+      const e = s.executors.get(id)!;
+      for (let i = 0; i < 5; i++) s.executors.recordTaskTime(e, id === 'e2' ? 10 : 1);
+    }
+    s.executors.slowExecutors(3); // the scheduling round after the results judges
+    s.planner.slowFlagsSeen([job]);
+    const sent = s.gateway.take();
+    // Batches after 10 000 revoked at every member, then a plan without e2 from 12 000.
+    expect(sent.filter((x) => x.revocations.length > 0).map((x) => [x.executorId, Number(x.revocations[0]!.afterBatchMs)])).toEqual([
+      ['e1', 10_000],
+      ['e2', 10_000],
+      ['e3', 10_000],
+    ]);
+    expect(sent.filter((x) => x.plans.length > 0).map((x) => [x.executorId, Number(x.plans[0]!.firstBatchMs)])).toEqual([
+      ['e1', 12_000],
+      ['e3', 12_000],
+    ]);
+  });
+
   it('plans no job that is restoring or not running', () => {
     const s = setup();
     s.planner.batchSeen('lines', 10_000);

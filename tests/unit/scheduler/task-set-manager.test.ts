@@ -576,4 +576,81 @@ describe('TaskSetManager', () => {
     for (let i = 0; i < 5; i++) s.executors.recordTaskTime(s.executors.get('e3')!, 10);
     expect([...s.executors.slowExecutors(3)]).toEqual(['e3']);
   });
+
+  it('paces a task by its time per input record against its stage: a partition ten times bigger is not slowness; under 5 ms gives no pace', () => {
+    const s = setup([{ id: 'e1', slots: 1 }, { id: 'e2', slots: 1 }, { id: 'e3', slots: 1 }]);
+    const run = runWithStages([{ kind: 'result', numPartitions: 3, parentStages: [] }]);
+    s.tsm.submit(run, run.stages[0]!, () => []);
+    s.tsm.schedule();
+    const on = (id: string) => s.gateway.launched.filter((l) => l.executor.id === id);
+    const metrics = (recordsIn: number) => ({ metrics: { recordsIn, recordsOut: 0, bytesOut: 0, runMs: 0, fetchMs: 0, queueMs: 0 } });
+    const paces = (id: string) => s.executors.get(id)!.paces;
+    s.clock.advance(10);
+    s.report(on('e1')[0]!, 'SUCCEEDED', metrics(100)); // the stage's first: no rate to compare with yet (0.1 ms per record from now)
+    expect(paces('e1')).toEqual([]);
+    s.clock.advance(90);
+    s.report(on('e2')[0]!, 'SUCCEEDED', metrics(1000)); // 100 ms for 10× the records: the stage's rate
+    expect(paces('e2')).toEqual([1]);
+    s.report(on('e3')[0]!, 'SUCCEEDED', metrics(100)); // 100 ms for the records e1 read in 10: ten times the stage's time per record
+    expect(paces('e3')).toEqual([100 / 100 / (110 / 1100)]);
+    // Tasks of 4 ms: the launch's own cost, not the executors' speed.
+    const short = runWithStages([{ kind: 'result', numPartitions: 3, parentStages: [] }], 2000);
+    s.tsm.submit(short, short.stages[0]!, () => []);
+    s.tsm.schedule();
+    s.clock.advance(4);
+    for (const id of ['e1', 'e2', 'e3']) s.report(on(id)[1]!, 'SUCCEEDED', metrics(10));
+    expect(s.listener.succeeded).toHaveLength(6);
+    expect([paces('e1'), paces('e2'), paces('e3')]).toEqual([[], [1], [10]]);
+  });
+
+  it('counts an attempt overtaken by its copy as slower than any finished task: an executor whose tasks all lose to copies is found slow', () => {
+    const s = setup([{ id: 'e1', slots: 2 }, { id: 'e2', slots: 2 }, { id: 'slow', slots: 2 }], { config: { speculationMinRuntime: '10ms' } });
+    for (let i = 0; i < 5; i++) for (const id of ['e1', 'e2']) s.executors.recordTaskTime(s.executors.get(id)!, 1);
+    for (let round = 0; round < 5; round++) {
+      const run = runWithStages([{ kind: 'result', numPartitions: 3, parentStages: [] }], 1000 * (round + 1));
+      s.tsm.submit(run, run.stages[0]!, (p) => [['e1', 'e2', 'slow'][p]!]);
+      s.tsm.schedule();
+      const mine = s.gateway.launched.filter((l) => l.spec.taskId!.startsWith(`${run.job.id}/${run.batchTimeMs}/`));
+      const original = mine.find((l) => l.executor.id === 'slow')!;
+      s.clock.advance(20);
+      for (const l of mine) if (l !== original) s.report(l, 'SUCCEEDED');
+      s.clock.advance(40);
+      s.tsm.speculate();
+      const copy = s.gateway.launched.at(-1)!;
+      expect(copy.spec).toMatchObject({ taskId: original.spec.taskId, speculative: true });
+      s.clock.advance(20);
+      s.report(copy, 'SUCCEEDED'); // the copy, started later, wins: 'slow' lost the race
+      expect(s.gateway.killed.at(-1)).toMatchObject({ executorId: 'slow', taskId: original.spec.taskId });
+      s.report(original, 'KILLED');
+    }
+    expect(s.executors.get('slow')!.paces).toEqual([Infinity, Infinity, Infinity, Infinity, Infinity]);
+    expect([...s.executors.slowExecutors(3)]).toEqual(['slow']);
+  });
+
+  it('keeps a slow executor flagged while the others drift, down to half the ratio; judges nothing against others mostly overtaken', () => {
+    const s = setup([{ id: 'e1', slots: 1 }, { id: 'e2', slots: 1 }, { id: 'e3', slots: 1 }]);
+    const record = (id: string, pace: number, times = 9) => {
+      for (let i = 0; i < times; i++) s.executors.recordTaskTime(s.executors.get(id)!, pace);
+    };
+    record('e1', 1);
+    record('e2', 1);
+    record('e3', 4);
+    expect([...s.executors.slowExecutors(3)]).toEqual(['e3']);
+    expect(s.executors.slowFlagChanges).toBe(1);
+    // The others' median moves up to 1.5: 4 is under 3 × 1.5 now, but over half of it — still slow.
+    record('e1', 1.5);
+    record('e2', 1.5);
+    expect([...s.executors.slowExecutors(3)]).toEqual(['e3']);
+    expect(s.executors.slowFlagChanges).toBe(1);
+    // Up to 3: under 1.5 × 3, released.
+    record('e1', 3);
+    record('e2', 3);
+    expect(s.executors.slowExecutors(3).size).toBe(0);
+    expect(s.executors.slowFlagChanges).toBe(2);
+    // Others whose recent tasks were overtaken by copies (infinite paces) are no yardstick.
+    record('e1', Infinity);
+    record('e2', Infinity);
+    record('e3', 50);
+    expect(s.executors.slowExecutors(3).size).toBe(0);
+  });
 });
