@@ -88,7 +88,7 @@ export const SLOW_RELEASE_FRACTION = 0.5;
 /** Paces kept per executor. */
 const RECENT_PACES = 9;
 /** Tasks an executor must have finished before it can be judged slow (or serve as a reference). */
-const MIN_TASK_SAMPLES = 5;
+const MIN_TASK_SAMPLES = 3;
 
 function median(xs: readonly number[]): number {
   const sorted = [...xs].sort((x, y) => x - y);
