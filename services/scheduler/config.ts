@@ -114,11 +114,13 @@ export const schedulerConfigSchema = z.object({
   /** ...and at least this long, so sub-millisecond noise never triggers copies. */
   speculationMinRuntime: duration('100ms'),
   /**
-   * An executor whose tasks take this many times as long as the other
-   * executors' (each an average over its recent successful tasks, launch to
-   * result) is flagged slow (status): it gets no new work while a faster
-   * executor is alive (tasks wait for a place on those instead), and 30 s
-   * later it is measured afresh with ordinary work. 0 = never.
+   * An executor whose tasks' median pace (time in a slot per input record
+   * over their stage's, an attempt overtaken by its copy counting as slowest;
+   * executor-tracker.ts, task-set-manager.ts paceOf) is this many times the
+   * other executors' is flagged slow (status): it gets no new work while a
+   * faster executor is alive (tasks wait for a place on those instead); it is
+   * released under half this ratio, or 30 s later measured afresh with
+   * ordinary work. 0 = never.
    */
   slowExecutorRatio: z.coerce.number().min(0).default(3),
   /** How often stragglers are looked for. */
