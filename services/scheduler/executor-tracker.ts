@@ -134,8 +134,8 @@ export class ExecutorTracker {
   private slowCache?: { ratio: number; version: number; retestAtMs: number; slow: Set<string> };
   /** Bumped by every change slowExecutors depends on. */
   private version = 0;
-  /** Bumped whenever an executor turns slow or stops being so: group plans name their members by it. */
-  slowFlagChanges = 0;
+  /** Bumped whenever an executor turns slow or stops being so. */
+  private flagChanges = 0;
 
   private readonly timeoutMs: number;
   /** Alive slots in force until `untilMs`, for the last SLOTS_MEMORY_MS (plannedSlots). */
@@ -281,6 +281,11 @@ export class ExecutorTracker {
     return e.refusedUntilMs !== undefined && this.clock.now() < e.refusedUntilMs;
   }
 
+  /** How many times an executor turned slow or stopped being so: group plans name their members by it (group-planner.ts slowFlagsSeen). */
+  get slowFlagChanges(): number {
+    return this.flagChanges;
+  }
+
   /** A task on `e` ended taking `pace` × its stage's time per record (or mean time); Infinity when a copy of it won (task-set-manager.ts paceOf, LOST_TO_COPY). */
   recordTaskTime(e: TrackedExecutor, pace: number): void {
     e.paces.push(pace);
@@ -314,7 +319,7 @@ export class ExecutorTracker {
         // Slow machines get faster (a noisy neighbour leaves): forget, and measure it again.
         this.log?.info({ executorId: e.id, slowForMs: now - e.slowSinceMs }, 'slow executor retested: given work again, its pace measured afresh');
         e.slowSinceMs = undefined;
-        this.slowFlagChanges++;
+        this.flagChanges++;
         e.paces = [];
         e.paceMedian = undefined;
       }
@@ -339,12 +344,12 @@ export class ExecutorTracker {
         slow.add(e.id);
         if (e.slowSinceMs === undefined) {
           e.slowSinceMs = now;
-          this.slowFlagChanges++;
+          this.flagChanges++;
           this.log?.info({ executorId: e.id, pace: describePace(pace), othersPace: others, ratio }, 'executor found slow: no new work for it while others are faster');
         }
       } else if (e.slowSinceMs !== undefined) {
         e.slowSinceMs = undefined;
-        this.slowFlagChanges++;
+        this.flagChanges++;
         this.log?.info({ executorId: e.id, pace: describePace(pace), othersPace: others, ratio }, 'executor no longer slow');
       }
     }

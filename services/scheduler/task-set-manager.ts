@@ -762,11 +762,10 @@ export class TaskSetManager {
       if (this.executors.releaseSlot(r.executorId, r.epoch)) {
         // It lost the race to a copy started later: slower than its copy by more than the head start,
         // by how much is not known. Counted as slower than any task that finished (LOST_TO_COPY), so
-        // an executor most of whose recent tasks lose to copies has that median and is found slow —
-        // a straggler whose every task is overtaken would otherwise have no history at all — while a
-        // few lost races of a healthy one leave its median alone. Its time so far, the lower bound
-        // paces once were, sat under slowExecutorRatio (a copy starts at 1.5× the median and takes one
-        // more), so a 10× slower executor whose tasks were all overtaken was never found slow.
+        // an executor most of whose recent tasks lose to copies has that median and is found slow,
+        // while a few lost races of a healthy one leave its median alone. Its time so far is no
+        // measure: a copy starts at 1.5× the median and takes about one more, so that lower bound
+        // (~2.5×) sits under slowExecutorRatio however slow the executor is.
         if (loser && !r.speculative && lostToCopy(r, this.clock.now())) this.executors.recordTaskTime(loser, LOST_TO_COPY);
         this.gateway.kill(loser!, [{ taskId: r.taskId, attempt: r.attempt }]);
       }
@@ -837,7 +836,6 @@ export class TaskSetManager {
   }
 }
 
-/** A task's time in a slot over the mean of its stage's tasks finished so far; undefined when either is unknown. */
 /**
  * A task shorter than this says nothing of its executor's speed (its time is
  * the launch's fixed cost and the machine's noise): it gives no pace, as Spark
