@@ -126,19 +126,22 @@ class FakeCluster {
 }
 
 /**
- * Executors e1 and e2 beat, the word count is submitted, its first batch gets one block on each ("a b a" on e1,
- * "b c" on e2) and is due: its tasks are launched, not yet run (`cluster.runAll`).
+ * Executors e1 and e2 beat, the word count is submitted, its first batch gets `blocks` (by default one block on
+ * each: "a b a" on e1, "b c" on e2) and is due: its tasks are launched, not yet run (`cluster.runAll`).
  */
-async function wordCountOfTwoBlocks(s: ReturnType<typeof setup>) {
+async function wordCountOfTwoBlocks(
+  s: ReturnType<typeof setup>,
+  blocks: Parameters<ReturnType<typeof setup>['announce']>[1] = [
+    { lines: ['a b a'], on: ['e1'] },
+    { lines: ['b c'], on: ['e2'] },
+  ],
+) {
   s.heartbeat('e1');
   s.heartbeat('e2');
   const job = await s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
   const out = s.collect(job.id);
   const t = job.firstBatchTimeMs;
-  s.announce(t, [
-    { lines: ['a b a'], on: ['e1'] },
-    { lines: ['b c'], on: ['e2'] },
-  ]);
+  s.announce(t, blocks);
   s.advance(t - s.clock.now(), ['e1', 'e2']);
   await flush();
   return { job, out, t };
@@ -397,17 +400,10 @@ describe('Scheduler', () => {
 
   it('recomputes map outputs of a lost executor and still commits the right counts', async () => {
     const s = setup({ maxMissedHeartbeats: '4' });
-    s.heartbeat('e1');
-    s.heartbeat('e2');
-    const job = await s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'wc');
-    const out = s.collect(job.id);
-    const t = job.firstBatchTimeMs;
-    s.announce(t, [
+    const { out, t } = await wordCountOfTwoBlocks(s, [
       { lines: ['a a'], on: ['e1', 'e2'] },
       { lines: ['b'], on: ['e2', 'e1'] },
     ]);
-    s.advance(t - s.clock.now(), ['e1', 'e2']);
-    await flush();
     // The map stage runs; e1 then dies with its shuffle buckets.
     const maps = s.cluster.launches.splice(0);
     expect(maps.map((l) => l.executor.id).sort()).toEqual(['e1', 'e2']);
