@@ -11,7 +11,8 @@
  * bundle making way when a bundle needs one more. Every `IDLE_CHECK_MS` a
  * worker idle for `idleTimeoutMs` is stopped, and so is an idle worker whose
  * event loop stayed busy since the last check (job code running in a timer
- * it scheduled would otherwise burn a core for good). A worker that dies
+ * it scheduled would otherwise burn a core for good; not under a CPU profiler,
+ * which makes every idle worker look busy). A worker that dies
  * before it is ready is broken (its module fails to load): it is restarted
  * with a back-off instead of in a tight loop. Every worker has
  * `resourceLimits` (heap).
@@ -82,6 +83,12 @@ const MAX_LABELLED_BUNDLES = 256;
 const IDLE_CHECK_MS = 1000;
 /** An idle worker whose event loop was this busy over a whole check runs job code between tasks. */
 const BUSY_IDLE_UTILIZATION = 0.9;
+/**
+ * Workers inherit the process's node flags; under V8's CPU profiler an idle worker's event-loop
+ * utilisation reads ~0.99 (measured: an idle worker, `node --cpu-prof`), so the busy-idle check would
+ * stop every warm worker each second and the profile would show thread start-up, not tasks.
+ */
+const UNDER_PROFILER = process.execArgv.some((a) => a.startsWith('--cpu-prof') || a === '--prof');
 
 export class TaskWorkers<B> {
   /** Every live worker. */
@@ -307,7 +314,7 @@ export class TaskWorkers<B> {
         const elu = w.worker.performance.eventLoopUtilization();
         const since = w.elu ? w.worker.performance.eventLoopUtilization(elu, w.elu) : undefined;
         w.elu = elu;
-        if (since && since.utilization >= BUSY_IDLE_UTILIZATION) {
+        if (!UNDER_PROFILER && since && since.utilization >= BUSY_IDLE_UTILIZATION) {
           this.opts.onBusyIdle(w);
           this.retire(w);
         }
