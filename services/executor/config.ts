@@ -35,13 +35,21 @@ export const executorConfigSchema = z.object({
    * Most queued tasks handed to a task worker in one message. A thread hop
    * (a message, waking the worker, its event-loop turn) costs more than a tiny
    * task; a batch pays it once. Each free slot's worker gets a fair share of
-   * the queue up to this bound. Default 1 (one task at a time): a task batched
-   * behind a long one waits for it while the executor's other worker idles,
-   * and the scheduler, which counts that task as running, never steals it —
-   * under skew (tests/chaos/skew.test.ts) nothing was stolen at 16, 13 tasks
-   * at 1. Raise it for many tiny tasks of even length.
+   * the queue up to this bound, and up to `taskBatchTarget` of expected work.
    */
-  tasksPerWorkerMessage: int(1, 1, 1024),
+  tasksPerWorkerMessage: int(16, 1, 1024),
+  /**
+   * A worker message holds queued tasks while their expected run times (each
+   * the moving average of its graph node's tasks run here) add up to at most
+   * this; a task of a node not measured here yet, or expected to run longer,
+   * goes alone. A task batched behind a long one would wait for it while the
+   * executor's other worker idles, and the scheduler, which sees only the
+   * pool's queue, would not steal it (under skew, tests/chaos/skew.test.ts:
+   * nothing stolen with 16 tasks per message and no bound, 13 tasks one at a
+   * time) — bounded this way, only tiny tasks travel together. 0 = one task
+   * per message.
+   */
+  taskBatchTarget: duration('2ms'),
   /** A task worker sends back the answers it has once this long has passed since its last message, even mid-batch (0 = after every task). */
   taskResultFlush: duration('2ms'),
   /**

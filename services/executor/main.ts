@@ -38,6 +38,7 @@ await runService('executor', executorConfigSchema, async (config, log) => {
   const pool = new TaskPool({
     slots: config.slots,
     maxBatch: config.tasksPerWorkerMessage,
+    batchTargetMs: config.taskBatchTarget,
     flushMs: config.taskResultFlush,
     killGraceMs: config.taskKillGrace,
     maxWorkers: config.maxTaskWorkers,

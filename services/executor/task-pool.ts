@@ -10,7 +10,14 @@
  * idles), runs them in order and sends their answers back packed. A thread
  * hop — waking the other thread, a message, an event-loop turn there — costs
  * more than a tiny task; batched, it is paid once per batch instead of twice
- * per task. A task of a batch that has not started can still be taken back
+ * per task. A batch is also bounded by expected work: it holds queued tasks
+ * while their expected run times — each an average of its graph node's recent
+ * tasks here — add up to at most `batchTargetMs`; a task of a node not yet
+ * measured here, or expected to run longer, goes alone. So tiny tasks travel
+ * many to a message while a long one never has others queued behind it in a
+ * worker (where the executor's idle worker could not take them, and the
+ * scheduler, which sees only the pool's queue, could not steal them).
+ * A task of a batch that has not started can still be taken back
  * (killed, or stolen by the scheduler for an idle executor): the pool and the
  * worker agree on it through shared state words (worker-protocol.ts).
  *
@@ -120,6 +127,12 @@ export interface TaskPoolOptions {
   slots: number;
   /** Most queued tasks handed to a worker in one message (1: one task at a time). @default 16 */
   maxBatch?: number;
+  /**
+   * A message holds queued tasks while their expected run times add up to at most this (ms); a task whose
+   * graph node has no run time measured here yet, or a longer one, goes alone. 0: one task per message.
+   * @default Infinity (maxBatch alone bounds a message)
+   */
+  batchTargetMs?: number;
   /** A worker posts the answers it has once this long has passed since its last post, even mid-batch. @default 2 */
   flushMs?: number;
   /** A killed task that is running may finish within this long before its worker is stopped and replaced (0: at once). @default 100 */
@@ -196,10 +209,18 @@ interface Batch {
 /** A worker thread, as the pool sees it: the batch it works on is the pool's. */
 type Slot = TaskWorker<Batch>;
 
+/** Weight of a task's run time in its node's expected run time (an exponential moving average). */
+const RUN_MS_WEIGHT = 0.25;
+/** Bundles whose nodes' expected run times are kept (the oldest is forgotten first: its tasks go alone until measured again). */
+const MAX_TIMED_BUNDLES = 256;
+
 export class TaskPool {
   readonly slots: number;
   readonly maxWorkers: number;
   private readonly maxBatch: number;
+  private readonly batchTargetMs: number;
+  /** Expected run time (ms) of a task of each bundle's graph nodes, from the tasks run here. */
+  private readonly expectedRunMs = new Map<string, Map<number, number>>();
   private readonly flushMs: number;
   private readonly killGraceMs: number;
   private readonly taskDelayMs: number;
@@ -224,7 +245,8 @@ export class TaskPool {
     this.taskDelayMs = Math.max(0, opts.taskDelayMs ?? 0);
     this.taskSlowdown = Math.max(1, opts.taskSlowdown ?? 1);
     // A slowed task holds its slot after its answer came (onResults): one task per batch keeps that exact.
-    this.maxBatch = this.taskSlowdown > 1 ? 1 : Math.max(1, Math.floor(opts.maxBatch ?? 16));
+    this.batchTargetMs = Math.max(0, opts.batchTargetMs ?? Infinity);
+    this.maxBatch = this.taskSlowdown > 1 || this.batchTargetMs === 0 ? 1 : Math.max(1, Math.floor(opts.maxBatch ?? 16));
     this.flushMs = Math.max(0, opts.flushMs ?? 2);
     this.killGraceMs = Math.max(0, opts.killGraceMs ?? 100);
     this.memoryMb = opts.memoryBytes ? Math.max(16, Math.floor(opts.memoryBytes / (1 << 20))) : 0;
@@ -345,6 +367,7 @@ export class TaskPool {
     job.started = true;
     if (job.state !== 'sent') return; // killed while it ran: its answer counts for nothing
     const queueMs = this.queueMsOf(job, a.waitMs);
+    if (a.type === 'done' || a.userError) this.ran(job.task, a.runMs);
     if (a.type === 'fail') {
       if (a.userError) this.finish(job, { kind: 'userError', message: a.message, runMs: a.runMs, queueMs });
       else this.finish(job, { kind: 'failed', message: `task failed on the executor: ${a.message}`, queueMs });
@@ -596,19 +619,44 @@ export class TaskPool {
     this.workers.startFor(waiting);
   }
 
-  /** Remove from the queue, from index `from` on, up to `size` tasks of bundle `hash`, in order. */
+  /**
+   * Remove from the queue, from index `from` on, up to `size` tasks of bundle `hash`, in order — the first
+   * always, the next ones while their expected run times keep the batch within batchTargetMs.
+   */
   private takeBatch(from: number, hash: string, size: number): Job[] {
     const jobs: Job[] = [];
     const rest: Job[] = this.queue.slice(0, from);
+    const timed = Number.isFinite(this.batchTargetMs);
+    let budget = this.batchTargetMs;
     let i = from;
     for (; i < this.queue.length && jobs.length < size; i++) {
       const job = this.queue[i]!;
-      if (job.task.bundle.hash === hash) jobs.push(job);
-      else rest.push(job);
+      if (job.task.bundle.hash !== hash) {
+        rest.push(job);
+        continue;
+      }
+      if (timed) {
+        const expected = this.expectedRunMs.get(hash)?.get(job.task.nodeId) ?? Infinity;
+        if (jobs.length > 0 && !(expected <= budget)) break;
+        budget -= expected;
+      }
+      jobs.push(job);
     }
     for (; i < this.queue.length; i++) rest.push(this.queue[i]!);
     this.queue = rest;
     return jobs;
+  }
+
+  /** A task of `task`'s graph node ran `runMs` in a worker: its node's expected run time moves towards it. */
+  private ran(task: PoolTask, runMs: number): void {
+    if (!Number.isFinite(this.batchTargetMs)) return;
+    let byNode = this.expectedRunMs.get(task.bundle.hash);
+    if (!byNode) {
+      if (this.expectedRunMs.size >= MAX_TIMED_BUNDLES) this.expectedRunMs.delete(this.expectedRunMs.keys().next().value!);
+      this.expectedRunMs.set(task.bundle.hash, (byNode = new Map<number, number>()));
+    }
+    const before = byNode.get(task.nodeId);
+    byNode.set(task.nodeId, before === undefined ? runMs : before + RUN_MS_WEIGHT * (runMs - before));
   }
 
   private dispatch(slot: Slot, jobs: Job[]): void {

@@ -280,6 +280,47 @@ describe('TaskPool (real worker threads)', () => {
     }
   });
 
+  it('batches by expected work: a node measured long sends its tasks one at a time, once measured tiny many at once', async () => {
+    const p = new TaskPool({ slots: 1, workerPath, maxBatch: 8, batchTargetMs: 50 });
+    try {
+      await p.ready();
+      // Not measured yet: the first task goes alone; the three queued behind it wait in the pool's queue.
+      const long = p.submit(resultTask(probeJob, ['busy:400']));
+      await nextTurn();
+      const behind = ['x1', 'x2', 'x3'].map((x) => p.submit(resultTask(probeJob, [x])));
+      await nextTurn();
+      expect([p.runningCount, p.queuedCount]).toEqual([1, 3]);
+      expect((await long.outcome).kind).toBe('ok');
+      // Its node now expects ~400 ms a task, over the 50 ms target: the next goes alone, two stay queued (stealable).
+      expect(p.queuedCount).toBe(2);
+      await Promise.all(behind.map((h) => h.outcome));
+      // Tiny tasks bring the node's average down (each weighs a quarter): 400 × 0.75^20 ≈ 1.3 ms.
+      for (let i = 0; i < 20; i++) expect((await p.submit(resultTask(probeJob, [`t${i}`])).outcome).kind).toBe('ok');
+      const tiny = Array.from({ length: 8 }, (_, i) => p.submit(resultTask(probeJob, [`y${i}`])));
+      await nextTurn();
+      // All eight in one message (their expected run times add up to well under 50 ms).
+      expect([p.runningCount, p.queuedCount]).toEqual([1, 0]);
+      const outs = await Promise.all(tiny.map((h) => h.outcome));
+      expect(outs.map((o) => probed(o)[0])).toEqual(tiny.map((_, i) => `y${i}`));
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('sends one task per message when batchTargetMs is 0, whatever maxBatch says', async () => {
+    const p = new TaskPool({ slots: 1, workerPath, maxBatch: 8, batchTargetMs: 0 });
+    try {
+      await p.ready();
+      for (let i = 0; i < 3; i++) expect((await p.submit(resultTask(probeJob, [`w${i}`])).outcome).kind).toBe('ok');
+      const tasks = Array.from({ length: 4 }, (_, i) => p.submit(resultTask(probeJob, [`z${i}`])));
+      await nextTurn();
+      expect([p.runningCount, p.queuedCount]).toEqual([1, 3]);
+      await Promise.all(tasks.map((h) => h.outcome));
+    } finally {
+      await p.close();
+    }
+  });
+
   it('takes back a task of a batch that has not started (it never runs), not one that has', async () => {
     const p = new TaskPool({ slots: 1, workerPath, maxBatch: 8 });
     try {
