@@ -84,11 +84,12 @@ const IDLE_CHECK_MS = 1000;
 /** An idle worker whose event loop was this busy over a whole check runs job code between tasks. */
 const BUSY_IDLE_UTILIZATION = 0.9;
 /**
- * Workers inherit the process's node flags; under V8's CPU profiler an idle worker's event-loop
- * utilisation reads ~0.99 (measured: an idle worker, `node --cpu-prof`), so the busy-idle check would
- * stop every warm worker each second and the profile would show thread start-up, not tasks.
+ * Workers inherit the process's node flags (given or from NODE_OPTIONS); under `--cpu-prof` an idle
+ * worker's event-loop utilisation reads ~0.99 (measured: an idle worker, with and without the flag), so
+ * the busy-idle check would stop every warm worker each second and the profile would show thread
+ * start-up, not tasks.
  */
-const UNDER_PROFILER = process.execArgv.some((a) => a.startsWith('--cpu-prof') || a === '--prof');
+const UNDER_PROFILER = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) => a.startsWith('--cpu-prof'));
 
 export class TaskWorkers<B> {
   /** Every live worker. */
