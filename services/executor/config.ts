@@ -59,6 +59,14 @@ export const executorConfigSchema = z.object({
    * ends well before a new worker would have started and loaded its job. 0 = stop it at once.
    */
   taskKillGrace: duration('100ms'),
+  /**
+   * A task worker loading a job's code (its first batch of that job) is
+   * stopped after this long and the batch's tasks fail (the scheduler retries
+   * them). The load is not part of any task's run time or taskTimeout: under
+   * load a fresh worker's load can outlast a short taskTimeout, and every
+   * replacement would have to load again.
+   */
+  taskWorkerLoadTimeout: duration('30s'),
   /** A job's task worker idle this long is stopped (0 = never). */
   taskWorkerIdleTimeout: duration('60s'),
   /** Bound on the bytes held in the block store (input blocks, shuffle buckets, cached partitions). */

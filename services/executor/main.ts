@@ -41,6 +41,7 @@ await runService('executor', executorConfigSchema, async (config, log) => {
     batchTargetMs: config.taskBatchTarget,
     flushMs: config.taskResultFlush,
     killGraceMs: config.taskKillGrace,
+    loadTimeoutMs: config.taskWorkerLoadTimeout,
     maxWorkers: config.maxTaskWorkers,
     memoryBytes: config.taskWorkerMemory,
     idleTimeoutMs: config.taskWorkerIdleTimeout,

@@ -54,6 +54,7 @@ import { performance } from 'node:perf_hooks';
 import type { TaskSink } from '../../lib/dstream/runtime.js';
 import { TaskWorkers, type TaskWorker } from './task-workers.js';
 import {
+  PROBE_LOADING,
   PROBE_NODE,
   PROBE_STARTED_AT,
   PROBE_TASK,
@@ -137,6 +138,11 @@ export interface TaskPoolOptions {
   flushMs?: number;
   /** A killed task that is running may finish within this long before its worker is stopped and replaced (0: at once). @default 100 */
   killGraceMs?: number;
+  /**
+   * A worker loading its job's code (with its first batch) is stopped after this long, and the batch's tasks
+   * fail. The load is no task's time: a task's timeout counts from the end of it. @default 30_000
+   */
+  loadTimeoutMs?: number;
   /**
    * Worker threads alive at once, over all bundles (running, idle or starting).
    * At least `slots`. @default 2 × slots
@@ -223,6 +229,7 @@ export class TaskPool {
   private readonly expectedRunMs = new Map<string, Map<number, number>>();
   private readonly flushMs: number;
   private readonly killGraceMs: number;
+  private readonly loadTimeoutMs: number;
   private readonly taskDelayMs: number;
   private readonly taskSlowdown: number;
   private readonly memoryMb: number;
@@ -249,6 +256,7 @@ export class TaskPool {
     this.maxBatch = this.taskSlowdown > 1 || this.batchTargetMs === 0 ? 1 : Math.max(1, Math.floor(opts.maxBatch ?? 16));
     this.flushMs = Math.max(0, opts.flushMs ?? 2);
     this.killGraceMs = Math.max(0, opts.killGraceMs ?? 100);
+    this.loadTimeoutMs = Math.max(1, opts.loadTimeoutMs ?? 30_000);
     this.memoryMb = opts.memoryBytes ? Math.max(16, Math.floor(opts.memoryBytes / (1 << 20))) : 0;
     this.onWorkerExit = opts.onWorkerExit;
     this.onTaskTimeout = opts.onTaskTimeout;
@@ -528,6 +536,16 @@ export class TaskPool {
    */
   private watchTimeout(slot: Slot, batch: Batch): void {
     const now = performance.timeOrigin + performance.now();
+    if (Atomics.load(slot.probe, PROBE_TASK) === PROBE_LOADING) {
+      // Loading the job's code: no task's time (under load a fresh worker's load can outlast a short
+      // taskTimeout, and every replacement would load again); bounded on its own, looked at again after.
+      const loadingMs = now - batch.sentAt;
+      if (loadingMs >= this.loadTimeoutMs) return this.loadTimedOut(slot, batch);
+      let recheck = this.loadTimeoutMs - loadingMs;
+      for (const job of batch.jobs) if ((job.task.timeoutMs ?? 0) > 0) recheck = Math.min(recheck, job.task.timeoutMs!);
+      batch.timeoutTimer = setTimeout(() => slot.batch === batch && this.watchTimeout(slot, batch), Math.max(1, Math.ceil(recheck)));
+      return;
+    }
     let next = Infinity;
     const running = this.runningJob(slot, batch);
     const waiting = running ? undefined : batch.jobs.find((j) => j.state === 'sent' && Atomics.load(batch.states, j.index) === TASK_NOT_STARTED);
@@ -558,6 +576,19 @@ export class TaskPool {
       timedOut: true,
     });
     this.replace(slot, batch);
+  }
+
+  /** The worker is still loading the job's code after loadTimeoutMs: stopped, and every task of its batch fails (retried elsewhere by the scheduler). */
+  private loadTimedOut(slot: Slot, batch: Batch): void {
+    const source = batch.jobs[0]?.task.bundle.source ?? slot.source ?? 'the job';
+    const message =
+      `the task worker was still loading the code of ${source} after ${formatMs(this.loadTimeoutMs)} (taskWorkerLoadTimeout); ` +
+      'its worker thread was stopped and replaced';
+    this.onTaskTimeout?.({ slot: slot.index, operator: `the load of ${source}`, timeoutMs: this.loadTimeoutMs });
+    this.requeueBatch(slot, batch, () => message);
+    this.workers.retire(slot);
+    this.workers.ensureSpare();
+    this.pump();
   }
 
   /** Stop a worker mid-batch and start a fresh spare in its place; its batch's unfinished tasks are queued again. */

@@ -25,6 +25,7 @@ import { runTask, setOperatorProbe, type TaskInputs, type TaskOutput } from '../
 import { operatorLabel } from '../../lib/dstream/graph.js';
 import { JobDefinitionError, UserFunctionError } from '../../lib/dstream/errors.js';
 import {
+  PROBE_LOADING,
   PROBE_STARTED_AT,
   PROBE_TASK,
   TASK_KILLED,
@@ -157,14 +158,21 @@ function runOne(batch: RunMessage, task: TaskMessage, started: number, waitMs: n
  */
 function runBatch(batch: RunMessage): void {
   const arrived = performance.now();
+  // When the first task's turn comes: after the code is loaded, which is no task's run time.
+  let firstTurn = arrived;
   // The code comes with a worker's first batch only: load it now, even if the pool takes back
   // every task of that batch before one starts — the next batch comes without it.
   if (batch.code !== undefined && !jobs.has(batch.bundleHash)) {
+    Atomics.store(probeInts, PROBE_TASK, PROBE_LOADING);
     try {
       jobFor(batch);
     } catch {
       // Remembered (a bundle that fails to build fails each of its tasks the same way, reported by each).
     }
+    firstTurn = performance.now();
+    // The pool times a waiting task from here, not from the batch's arrival.
+    probeStartedAt[PROBE_STARTED_AT] = performance.timeOrigin + firstTurn;
+    Atomics.store(probeInts, PROBE_TASK, -1);
   }
   const states = new Int32Array(batch.states);
   let answers: TaskAnswer[] = [];
@@ -207,8 +215,8 @@ function runBatch(batch: RunMessage): void {
     }
     flush(true);
   };
-  if (batch.delayMs > 0) setTimeout(() => step(0, arrived), batch.delayMs);
-  else step(0, arrived);
+  if (batch.delayMs > 0) setTimeout(() => step(0, firstTurn), batch.delayMs);
+  else step(0, firstTurn);
 }
 
 port.on('message', (msg: ToWorker) => runBatch(msg));

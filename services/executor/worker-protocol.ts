@@ -36,6 +36,11 @@ export const TASK_KILLED = 3;
 /** Int32 slots of the probe: [PROBE_NODE] the graph node whose user code runs (-1: none; lib/dstream/runtime.ts), [PROBE_TASK] the index in its batch of the task running (-1: none). */
 export const PROBE_NODE = 0;
 export const PROBE_TASK = 1;
+/**
+ * [PROBE_TASK] while the worker loads its job's code (its first batch): no task's time — the load is
+ * bounded on its own (the pool's loadTimeoutMs), and the first task's clock starts when it is done.
+ */
+export const PROBE_LOADING = -2;
 /** Float64 slot of the probe: when the running task started, or with none running when the last one ended (performance.timeOrigin + performance.now(), ms). */
 export const PROBE_STARTED_AT = 1;
 /** Bytes of a probe: two Int32 then one Float64. */

@@ -307,6 +307,38 @@ describe('TaskPool (real worker threads)', () => {
     }
   });
 
+  it("times a task from the end of its worker's load of the job's code, and bounds the load on its own", async () => {
+    // Loading takes ~400 ms (its top level keeps the thread busy); each task may run 150 ms.
+    const slowLoad = (tag: string) =>
+      inlineBundle(
+        `slow-load-${tag}.js`,
+        `const { defineJob } = require('rivulet');
+         const end = Date.now() + 400; while (Date.now() < end);
+         module.exports = { default: defineJob((ctx) => ctx.receiverStream('s').map((x) => x + '${tag}').output('o')) };`,
+      );
+    const p = new TaskPool({ slots: 1, workerPath, loadTimeoutMs: 5000 });
+    try {
+      await p.ready();
+      const out = await p.submit({ ...resultTask(slowLoad('a'), ['x']), timeoutMs: 150 }).outcome;
+      expect(out.kind).toBe('ok');
+      expect(unpackRecords((out as Ok).result!)).toEqual(['xa']);
+      // The load counted as the task's wait, not its run.
+      expect((out as Ok).runMs).toBeLessThan(150);
+      expect((out as Ok).queueMs).toBeGreaterThanOrEqual(300);
+    } finally {
+      await p.close();
+    }
+    const bounded = new TaskPool({ slots: 1, workerPath, loadTimeoutMs: 100 });
+    try {
+      await bounded.ready();
+      const out = await bounded.submit({ ...resultTask(slowLoad('b'), ['x']), timeoutMs: 150 }).outcome;
+      expect(out.kind).toBe('failed');
+      expect((out as Extract<PoolOutcome, { kind: 'failed' }>).message).toMatch(/still loading the code of slow-load-b\.js after 100ms \(taskWorkerLoadTimeout\)/);
+    } finally {
+      await bounded.close();
+    }
+  });
+
   it('sends one task per message when batchTargetMs is 0, whatever maxBatch says', async () => {
     const p = new TaskPool({ slots: 1, workerPath, maxBatch: 8, batchTargetMs: 0 });
     try {
