@@ -140,7 +140,9 @@ export interface TaskPoolOptions {
   killGraceMs?: number;
   /**
    * A worker loading its job's code (with its first batch) is stopped after this long, and the batch's tasks
-   * fail. The load is no task's time: a task's timeout counts from the end of it. @default 30_000
+   * fail. The load is no task's time: a task's timeout counts from the end of it. Looked at by the batch's
+   * timeout watch, so only for a batch with a task that has a timeout (every task the scheduler sends has
+   * one: taskTimeout). @default 30_000
    */
   loadTimeoutMs?: number;
   /**
