@@ -19,7 +19,7 @@ const distDir = fileURLToPath(new URL('../../dist/', import.meta.url));
 const dist = (rel: string) => pathToFileURL(join(distDir, rel)).href;
 
 describe('TaskPool under the CPU profiler', () => {
-  it('keeps a warm idle worker (no busy-idle stop) across several idle checks', async () => {
+  it('keeps a warm idle worker (no busy-idle stop) across three idle checks', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rivulet-prof-pool-'));
     const script = join(dir, 'pool.mjs');
     writeFileSync(
@@ -38,8 +38,12 @@ const pool = new TaskPool({ slots: 1, workerPath: '${join(distDir, 'services/exe
 await pool.ready();
 const threadOf = async (x) => { const o = await pool.submit(task(x)).outcome; if (o.kind !== 'ok') throw new Error(JSON.stringify(o)); return unpackRecords(o.result)[0][1]; };
 const first = await threadOf('a');
-// Idle through three of the pool's once-a-second checks.
-await new Promise((r) => setTimeout(r, 3500));
+// Idle until the pool's idle check has looked at the warm worker three times (each look stores a new
+// utilisation reading on it; a stopped worker is looked at no more).
+const [warm] = [...pool.workers.all()];
+const looks = new Set();
+for (const deadline = Date.now() + 15000; looks.size < 3 && Date.now() < deadline; await new Promise((r) => setTimeout(r, 20))) if (warm.elu) looks.add(warm.elu);
+if (looks.size < 3) throw new Error('the idle check looked at the warm worker ' + looks.size + ' times');
 const second = await threadOf('b');
 await pool.close();
 console.log(JSON.stringify({ first, second, stopped }));
