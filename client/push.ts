@@ -40,7 +40,7 @@
  */
 import { clientSecurityFromEnv, type TransportSecurity } from './credentials.js';
 import { status as Status, type ClientDuplexStream, type ServiceError, type StatusObject } from '@grpc/grpc-js';
-import { packValue } from '../lib/codec/records.js';
+import { MAX_RECORD_DEPTH, packRecords, packValue } from '../lib/codec/records.js';
 import { randomBytes } from 'node:crypto';
 import {
   FailedPreconditionError,
@@ -101,8 +101,8 @@ const HINT_MAX_MS = 30_000;
 
 /** Room left in a message for everything but the payload (oneof tag, seq, count, length prefixes). */
 const MESSAGE_OVERHEAD_BYTES = 64;
-/** Deeper nesting is refused (it is almost always a cycle). */
-const MAX_DEPTH = 256;
+/** Deeper nesting is refused (it is almost always a cycle); the receiver refuses it too. */
+const MAX_DEPTH = MAX_RECORD_DEPTH;
 
 type PusherState = 'idle' | 'opening' | 'open' | 'closing' | 'closed' | 'failed';
 
@@ -546,9 +546,17 @@ export class RecordPusher {
     }
   }
 
-  /** Pack records into messages, copying each packed record once into the reusable scratch buffer. */
+  /**
+   * Pack records into messages. The usual push fits one message: packed in one
+   * go. Otherwise record by record, each copied once into the reusable scratch
+   * buffer, cut where a message would pass a limit.
+   */
   private pack(records: readonly unknown[], op: PushOp): OutMessage[] {
     const limit = this.maxPayloadBytes;
+    if (records.length <= this.maxBatchRecords) {
+      const payload = packRecords(records);
+      if (payload.length <= limit) return [{ seq: 0, count: records.length, payload, op }];
+    }
     const messages: OutMessage[] = [];
     let used = 0;
     let count = 0;

@@ -104,6 +104,24 @@ export async function unary<Req, Res>(
 }
 
 /**
+ * `unary` for a request the caller encoded itself (one large request sent to
+ * several peers is encoded once): `method` is the service definition's entry,
+ * e.g. `rivuletV1.Executor.service.PutBlock`.
+ */
+export function unaryEncoded<Res>(
+  client: grpc.Client,
+  method: { path: string; responseDeserialize: (bytes: Buffer) => unknown },
+  encoded: Buffer,
+  opts: CallOptions = {},
+): Promise<Res> {
+  const call: FullUnaryMethod = (req, metadata, options, cb) =>
+    client.makeUnaryRequest(method.path, passEncoded, method.responseDeserialize, req as Buffer, metadata, options, cb);
+  return unary<Buffer, Res>(client, call as unknown as UnaryMethod<Buffer, Res>, encoded, opts);
+}
+
+const passEncoded = (request: Buffer): Buffer => request;
+
+/**
  * Run `attempt` up to `attempts` times while it fails with a retryable code
  * (RETRYABLE_CODES), waiting `backoffMs` before the second, doubled each time;
  * rejects with the last failure as it came. Shared by unary calls and reads

@@ -57,7 +57,7 @@
 import { status as Status } from '@grpc/grpc-js';
 import { context, trace, type Span } from '@opentelemetry/api';
 import type { Clock, TimerHandle } from '../../lib/clock.js';
-import { validatePacked } from '../../lib/codec/records.js';
+import { checkPushedRecords } from '../../lib/codec/records.js';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError, RivuletError, UnavailableError, errorMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { encodeToken, type BatchReadyMessage } from '../../lib/nats/subjects.js';
@@ -192,7 +192,7 @@ export class PushSession {
       throw new InvalidArgumentError(`records.seq must increase within a Push call: got ${seq} after ${this.lastSeq}`);
     }
     if (!(count >= 1)) throw new InvalidArgumentError(`records seq ${seq}: batch.count must be at least 1`);
-    const problem = validatePacked(payload, count);
+    const problem = checkPushedRecords(payload, count);
     if (problem) throw new InvalidArgumentError(`records seq ${seq}: ${problem}`);
     this.ingest.assertActive(this.stream);
     this.lastSeq = seq;

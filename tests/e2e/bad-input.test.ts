@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { RivuletClient } from '../../client/index.js';
 import type { LocalCluster } from '../../lib/cluster/local-cluster.js';
 import { useLocalCluster } from '../helpers/cluster.js';
-import { packRecords } from '../../lib/codec/records.js';
+import { packRecords, packValue } from '../../lib/codec/records.js';
 import { dial, unary, waitForServing } from '../../lib/grpc/client.js';
 import type { TransportSecurity } from '../../lib/security/transport.js';
 import type { PushResponse__Output } from '../../lib/proto/gen/rivulet/v1/PushResponse.js';
@@ -116,6 +116,14 @@ describe('bad input gets a precise status and nothing crashes', () => {
       { records: { seq: 1, batch: { count: 3, payload: Buffer.from([0xd9, 0x20, 0x61]) } } },
     ]);
     expect(bad.code).toBe(Status.INVALID_ARGUMENT);
+    // Well-formed MessagePack that is not plain data (a date: an extension type the client never writes) is refused too.
+    const dated = await rawPush(cluster.addresses(), [
+      { open: { stream: 'lines', clientId: 't' } },
+      { records: { seq: 1, batch: { count: 2, payload: Buffer.concat([packValue('a line'), packValue(new Date(0))]) } } },
+    ]);
+    expect(dated.code).toBe(Status.INVALID_ARGUMENT);
+    expect(dated.details).toMatch(/record 1: a MessagePack extension type .* is not plain data/);
+    expect(dated.responses.some((r) => r.ack)).toBe(false);
     const noOpen = await rawPush(cluster.addresses(), [{ records: { seq: 1, batch: { count: 1, payload: packRecords(['a']) } } }]);
     expect(noOpen.code).toBe(Status.INVALID_ARGUMENT);
     // The same stream still takes good records.
