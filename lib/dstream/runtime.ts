@@ -19,7 +19,7 @@
  * Nothing here does I/O: inputs arrive as packed buffers, outputs leave as
  * packed buffers, which is what crosses the worker-thread boundary cheaply.
  */
-import { packRecords, unpackRecords } from '../codec/records.js';
+import { forEachRecord, packRecords, unpackRecords } from '../codec/records.js';
 import { UserFunctionError } from './errors.js';
 import { operatorLabel, type GraphNode, type JobGraph, type NarrowNode, type ShuffleNode, type SourceNode, type StateNode, type WindowNode } from './graph.js';
 import { DEAD_LETTER_DATA_BYTES, decodeMessage, forEachFramed, packDeadLetters, type DeadLetter, type JetStreamSourceSpec } from '../sources/jetstream-ranges.js';
@@ -208,12 +208,10 @@ function evaluate(graph: JobGraph, nodeId: number, partition: number, inputs: Ta
       const buf = inputs.blocks.get(sourceKey(nodeId, partition));
       if (!buf) throw new MissingInputError(`task input missing: block of ${operatorLabel(node)} partition ${partition}`);
       if (node.jetStream) return readJetStreamSlice(node, node.jetStream, buf, emit, counters);
-      const records = unpackRecords(buf);
-      counters.recordsIn += records.length;
-      for (let i = 0; i < records.length; i++) {
+      counters.recordsIn += forEachRecord(buf, (r, i) => {
         checkCancelled(counters, i);
-        emit(records[i]);
-      }
+        emit(r);
+      });
       return;
     }
     case 'narrow':
@@ -260,9 +258,7 @@ function evaluate(graph: JobGraph, nodeId: number, partition: number, inputs: Ta
         // One cached partition of one batch of the parent (planner.ts windowTaskBlocks).
         const buf = inputs.blocks.get(sourceKey(nodeId, partition));
         if (!buf) throw new MissingInputError(`task input missing: cached partition for ${operatorLabel(node)} partition ${partition}`);
-        const records = unpackRecords(buf);
-        counters.recordsIn += records.length;
-        for (let i = 0; i < records.length; i++) emit(records[i]);
+        counters.recordsIn += forEachRecord(buf, emit);
         return;
       }
       reduceWindow(node, partition, inputs, emit, counters);
@@ -648,15 +644,13 @@ function readShuffle(node: ShuffleNode, inputs: TaskInputs, emit: Emit, counters
       const merged = new KeyMap<{ c: unknown }>();
       const combined = node.mapSideCombine === true;
       for (const bucket of buckets) {
-        const records = unpackRecords(bucket);
-        counters.recordsIn += records.length;
-        for (let i = 0; i < records.length; i++) {
+        counters.recordsIn += forEachRecord(bucket, (r, i) => {
           checkCancelled(counters, i);
-          const [k, v] = records[i] as [unknown, unknown];
+          const [k, v] = r as [unknown, unknown];
           const slot = merged.get(k);
           if (slot) slot.c = callUser(combined ? agg.mergeCombiners : agg.mergeValue, slot.c, v, node);
           else merged.set(k, { c: combined ? v : callUser(agg.createCombiner, v, undefined, node) });
-        }
+        });
       }
       for (const [k, slot] of merged.entries()) emit([k, slot.c]);
       return;
@@ -664,27 +658,23 @@ function readShuffle(node: ShuffleNode, inputs: TaskInputs, emit: Emit, counters
     case 'groupByKey': {
       const groups = new KeyMap<unknown[]>();
       for (const bucket of buckets) {
-        const records = unpackRecords(bucket);
-        counters.recordsIn += records.length;
-        for (let i = 0; i < records.length; i++) {
+        counters.recordsIn += forEachRecord(bucket, (r, i) => {
           checkCancelled(counters, i);
-          const [k, v] = records[i] as [unknown, unknown];
+          const [k, v] = r as [unknown, unknown];
           const g = groups.get(k);
           if (g) g.push(v);
           else groups.set(k, [v]);
-        }
+        });
       }
       for (const [k, values] of groups.entries()) emit([k, values]);
       return;
     }
     case 'repartition':
       for (const bucket of buckets) {
-        const records = unpackRecords(bucket);
-        counters.recordsIn += records.length;
-        for (let i = 0; i < records.length; i++) {
+        counters.recordsIn += forEachRecord(bucket, (r, i) => {
           checkCancelled(counters, i);
-          emit(records[i]);
-        }
+          emit(r);
+        });
       }
       return;
     case 'cogroup': {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { bytes, duration, envName, flagName, int, loadConfig } from '../../lib/config/index.js';
 import { parseBytes, parseDuration } from '../../lib/config/units.js';
-import { packRecords, unpackRecords, validatePacked } from '../../lib/codec/records.js';
+import { forEachRecord, packRecords, unpackRecords, validatePacked } from '../../lib/codec/records.js';
 
 describe('units', () => {
   it('parses durations', () => {
@@ -52,5 +52,39 @@ describe('record codec', () => {
     expect(validatePacked(packed, 3)).toMatch(/holds 2 records but count says 3/);
     expect(validatePacked(Buffer.from([0xd9, 0x05, 0x61]), 1)).toMatch(/not valid MessagePack/);
     expect(validatePacked(packed.subarray(0, packed.length - 1), 2)).toBeDefined();
+  });
+  it('reads records one at a time with forEachRecord, in order, and counts them', () => {
+    const records = ['a', 1, [2, 'b'], { k: [true, null] }, ''];
+    const seen: Array<[unknown, number]> = [];
+    expect(forEachRecord(packRecords(records), (r, i) => seen.push([r, i]))).toBe(5);
+    expect(seen).toEqual(records.map((r, i) => [r, i]));
+    expect(forEachRecord(Buffer.alloc(0), () => expect.unreachable())).toBe(0);
+    expect(() => forEachRecord(Buffer.from([0xd9, 0x05, 0x61]), () => undefined)).toThrow();
+  });
+  it('forEachRecord stops at a throw and rethrows it untouched, primitives included', () => {
+    const packed = packRecords(['a', 'b', 'c']);
+    const err = new Error('user');
+    const calls: unknown[] = [];
+    let caught: unknown;
+    try {
+      forEachRecord(packed, (r) => {
+        calls.push(r);
+        if (r === 'b') throw err;
+      });
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBe(err);
+    expect(Object.keys(err)).toEqual([]); // nothing added on the way out
+    expect(calls).toEqual(['a', 'b']);
+    let thrownPrimitive: unknown;
+    try {
+      forEachRecord(packed, () => {
+        throw 'a string'; // eslint-disable-line @typescript-eslint/only-throw-error
+      });
+    } catch (e) {
+      thrownPrimitive = e;
+    }
+    expect(thrownPrimitive).toBe('a string');
   });
 });
