@@ -62,6 +62,7 @@ import {
   TASK_NOT_STARTED,
   TASK_STARTED,
   TASK_WITHDRAWN,
+  transferableBytes,
   type ResultsMessage,
   type RunMessage,
   type TaskAnswer,
@@ -744,7 +745,7 @@ function packInputs(task: PoolTask, seq: number): TaskMessage {
   let total = 0;
   for (const b of task.blocks) total += b.data.byteLength;
   for (const s of task.shuffles) for (const bucket of s.buckets) total += bucket.byteLength;
-  const input = new Uint8Array(total);
+  const input = transferableBytes(total);
   let off = 0;
   const blockKeys = new Array<string>(task.blocks.length);
   const blockRanges = new Array<number>(task.blocks.length * 2);

@@ -31,6 +31,7 @@ import {
   TASK_KILLED,
   TASK_NOT_STARTED,
   TASK_STARTED,
+  transferableBytes,
   type FromWorker,
   type RunMessage,
   type TaskAnswer,
@@ -111,7 +112,7 @@ function packOutput(parts: readonly Uint8Array[]): { output: ArrayBuffer; ranges
   for (const p of parts) total += p.byteLength;
   // A fresh ArrayBuffer rather than the Buffers themselves: small Buffers live
   // in Node's shared pool, which cannot be transferred.
-  const out = new Uint8Array(total);
+  const out = transferableBytes(total);
   const ranges = new Array<number>(parts.length * 2);
   let off = 0;
   for (let i = 0; i < parts.length; i++) {

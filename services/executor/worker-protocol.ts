@@ -21,6 +21,17 @@
  */
 import type { TaskSink } from '../../lib/dstream/runtime.js';
 
+/**
+ * `bytes` of uninitialised memory in an ArrayBuffer of its own, to be filled
+ * whole and transferred (task inputs and outputs). Not `new Uint8Array(bytes)`:
+ * that zero-fills first, which measured 0.9 ms against 0.04 ms for 400 kB
+ * (2-core EPYC VM) — the largest item of an executor's main thread.
+ */
+export function transferableBytes(bytes: number): Uint8Array<ArrayBuffer> {
+  // allocUnsafeSlow: never from Node's shared pool, so the ArrayBuffer is exactly these bytes.
+  return Buffer.allocUnsafeSlow(bytes) as Uint8Array<ArrayBuffer>;
+}
+
 /** RunMessage.states values. */
 export const TASK_NOT_STARTED = 0;
 export const TASK_STARTED = 1;
