@@ -34,7 +34,7 @@ import { appendTo } from '../../lib/collections.js';
 
 /** Completed and failed batches kept per job for status. */
 const HISTORY = 100;
-/** Announcements older than this many batch intervals are forgotten if no run took them. */
+/** Announcements older than this many batch intervals are forgotten if no run took them nor will (tick). */
 const READY_HORIZON_BATCHES = 10;
 
 /** Every input block some queued or running batch (or a pending announcement) still needs, by id, with the partitions reading it. */
@@ -117,8 +117,12 @@ export class JobGenerator {
   tick(t: number): void {
     for (const job of this.jobs.running()) this.createDueRuns(job, t);
     this.clock.setTimeout(() => this.post({ type: 'inputTimeout', batchTimeMs: t }), this.config.batchReadyTimeout);
-    const horizon = t - READY_HORIZON_BATCHES * this.config.batchInterval;
-    for (const key of this.readyInputs.keys()) if (Number(key.slice(key.lastIndexOf('@') + 1)) < horizon) this.readyInputs.delete(key);
+    // Announcements no run took are forgotten after READY_HORIZON_BATCHES, but never one a running job has still to
+    // create a batch for: a job held back by its queue bound (onFallingBehind=backpressure) creates its batches late,
+    // and the receivers announced those inputs once (their tracker here counts them complete and asks no more).
+    let keepFrom = t - READY_HORIZON_BATCHES * this.config.batchInterval;
+    for (const job of this.jobs.running()) keepFrom = Math.min(keepFrom, job.nextBatchTimeMs);
+    for (const key of this.readyInputs.keys()) if (Number(key.slice(key.lastIndexOf('@') + 1)) < keepFrom) this.readyInputs.delete(key);
   }
 
   /**

@@ -177,6 +177,30 @@ async function setup(opts: { config?: Record<string, unknown>; bundle?: JobBundl
   return { clock, config, executors, job, dag, tasks, outputs, completed, registered, generator, events, manager, startBatch, succeed, finish };
 }
 
+describe('JobGenerator: a job held back by maxQueuedBatches (onFallingBehind=backpressure)', () => {
+  it('keeps the announced inputs of the batches it holds back, however long it is held, and queues them when it resumes', async () => {
+    const { generator, job, config } = await setup({ config: { maxQueuedBatches: '2' } });
+    const interval = config.batchInterval;
+    const first = job.nextBatchTimeMs;
+    const announce = (t: number) => generator.batchReady('lines', t, [{ blockId: `b@${t}`, records: 1, bytes: 10, executorIds: ['e1'] }]);
+    // 15 intervals (more than the 10 an unclaimed announcement is kept): two batches queued, the rest held back.
+    for (let i = 0; i < 15; i++) {
+      const t = first + i * interval;
+      generator.tick(t);
+      announce(t);
+    }
+    expect(generator.fallingBehind(job.id)).toBe(true);
+    expect(generator.queue(job.id).map((r) => r.batchTimeMs)).toEqual([first, first + interval]);
+    // The queue drains: the held batches are created — with the inputs announced long ago, none left waiting for them.
+    for (const run of [...generator.queue(job.id)]) generator.retire(run);
+    generator.tick(first + 15 * interval);
+    const resumed = generator.queue(job.id);
+    expect(resumed.map((r) => r.batchTimeMs)).toEqual([first + 2 * interval, first + 3 * interval]);
+    expect(resumed.map((r) => r.state)).toEqual(['QUEUED', 'QUEUED']);
+    expect(resumed[0]!.inputs.get('lines')!.map((b) => b.blockId)).toEqual([`b@${first + 2 * interval}`]);
+  });
+});
+
 describe('BatchDag: how many reduce partitions a batch gets', () => {
   /** Reduce partitions of the word count's shuffle in a batch planned now. */
   const reducePartitions = async (s: Awaited<ReturnType<typeof setup>>, t: number) => {
