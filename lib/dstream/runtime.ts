@@ -258,7 +258,7 @@ function evaluate(graph: JobGraph, nodeId: number, partition: number, inputs: Ta
         // One cached partition of one batch of the parent (planner.ts windowTaskBlocks).
         const buf = inputs.blocks.get(sourceKey(nodeId, partition));
         if (!buf) throw new MissingInputError(`task input missing: cached partition for ${operatorLabel(node)} partition ${partition}`);
-        counters.recordsIn += forEachRecord(buf, emit);
+        counters.recordsIn += forEachRecord(buf, (r) => emit(r));
         return;
       }
       reduceWindow(node, partition, inputs, emit, counters);

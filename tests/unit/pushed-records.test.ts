@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkPushedRecords, MAX_RECORD_DEPTH, packRecords, packValue, unpackRecords } from '../../lib/codec/records.js';
-
-/** A small seeded generator (mulberry32): the same records on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as seeded } from '../helpers/seeded-random.js';
 
 /** Plain data of every kind the client may push: numbers of every width, strings of every header size, bytes, nesting. */
 function plainValue(rnd: () => number, depth: number): unknown {
