@@ -547,25 +547,34 @@ export class RecordPusher {
   }
 
   /**
-   * Pack records into messages. The usual push fits one message: packed in one
-   * go. Otherwise record by record, each copied once into the reusable scratch
-   * buffer, cut where a message would pass a limit.
+   * Pack records into messages of at most `maxBatchRecords` records and
+   * `maxPayloadBytes` bytes, in order. Each run of `maxBatchRecords` records is
+   * packed in one go; a run that packs over the byte limit is cut record by
+   * record instead, each record copied once into the reusable scratch buffer.
    */
   private pack(records: readonly unknown[], op: PushOp): OutMessage[] {
-    const limit = this.maxPayloadBytes;
-    if (records.length <= this.maxBatchRecords) {
-      const payload = packRecords(records);
-      if (payload.length <= limit) return [{ seq: 0, count: records.length, payload, op }];
-    }
     const messages: OutMessage[] = [];
+    const max = this.maxBatchRecords;
+    for (let from = 0; from < records.length; from += max) {
+      const run = from === 0 && records.length <= max ? records : records.slice(from, from + max);
+      const payload = packRecords(run);
+      if (payload.length <= this.maxPayloadBytes) messages.push({ seq: 0, count: run.length, payload, op });
+      else this.packRecordByRecord(run, from, op, messages);
+    }
+    return messages;
+  }
+
+  /** `records` (the push's from `first` on) cut into messages under the byte limit, appended to `messages`. */
+  private packRecordByRecord(records: readonly unknown[], first: number, op: PushOp, messages: OutMessage[]): void {
+    const limit = this.maxPayloadBytes;
     let used = 0;
     let count = 0;
     for (let i = 0; i < records.length; i++) {
       const packed = packValue(records[i]);
       if (packed.length > limit) {
-        throw new InvalidArgumentError(`record ${i} packs to ${packed.length} bytes, over the receiver's limit of ${limit} bytes per message`);
+        throw new InvalidArgumentError(`record ${first + i} packs to ${packed.length} bytes, over the receiver's limit of ${limit} bytes per message`);
       }
-      if (count > 0 && (count >= this.maxBatchRecords || used + packed.length > limit)) {
+      if (count > 0 && used + packed.length > limit) {
         messages.push({ seq: 0, count, payload: Buffer.from(this.scratch.subarray(0, used)), op });
         used = 0;
         count = 0;
@@ -580,7 +589,6 @@ export class RecordPusher {
       count++;
     }
     if (count > 0) messages.push({ seq: 0, count, payload: Buffer.from(this.scratch.subarray(0, used)), op });
-    return messages;
   }
 
   /** Send nothing before `atMs` (a refusal's retry hint or backoff), then pump. */

@@ -12,6 +12,7 @@ import { startServer, type StartedServer } from '../../lib/grpc/server.js';
 import type { PushRequest__Output } from '../../lib/proto/gen/rivulet/v1/PushRequest.js';
 import type { PushResponse } from '../../lib/proto/gen/rivulet/v1/PushResponse.js';
 import { rivuletV1 } from '../../lib/proto/index.js';
+import { unpackRecords } from '../../lib/codec/records.js';
 
 /** The fake servers here are plaintext, in-process: these tests are about retries, not security. */
 const PLAINTEXT = { insecure: true } as const;
@@ -24,7 +25,7 @@ describe('RecordPusher retries', () => {
   let server: StartedServer;
   let script: Script = () => ({ ack: true });
   const opens: Array<{ sessionId: string }> = [];
-  const received: Array<{ callNo: number; seq: number; at: number }> = [];
+  const received: Array<{ callNo: number; seq: number; at: number; count: number; payload: Buffer }> = [];
   let openError: grpc.status | undefined;
 
   beforeAll(async () => {
@@ -44,7 +45,7 @@ describe('RecordPusher retries', () => {
               return;
             }
             const seq = Number(req.records!.seq);
-            received.push({ callNo, seq, at: Date.now() });
+            received.push({ callNo, seq, at: Date.now(), count: req.records!.batch!.count, payload: Buffer.from(req.records!.batch!.payload) });
             const what = script(seq, callNo, nth++);
             if (what === 'break') call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'Connection dropped' });
             else if ('ack' in what) call.write({ ack: { seq, count: req.records!.batch!.count, blockId: 'b', batchTimeMs: 1000 } });
@@ -88,6 +89,23 @@ describe('RecordPusher retries', () => {
       expect(opens[1]!.sessionId).toBe(opens[0]!.sessionId);
       expect(received.filter((r) => r.callNo === 1).map((r) => r.seq)).toEqual([2, 3]);
       expect(pusher.retries).toBe(1);
+    } finally {
+      await pusher.close();
+    }
+  });
+
+  it('cuts a push into messages of at most maxBatchRecords records and the message size, in order, every record once', async () => {
+    script = () => ({ ack: true });
+    const pusher = new RecordPusher(server.address, 'lines', { security: PLAINTEXT, maxBatchRecords: 3 });
+    // Runs of 3 small records go whole; the run with two 2.5 MiB records packs over the 4 MiB message: cut record by record.
+    const big = (c: string) => c.repeat(2.5 * 1024 * 1024);
+    const records = ['a', 'b', 'c', 'd', big('x'), big('y'), 'e', 'f'];
+    try {
+      expect(await pusher.push(records)).toBe(records.length);
+      expect(received.map((r) => r.count)).toEqual([3, 2, 1, 2]);
+      expect(received.map((r) => r.seq)).toEqual([1, 2, 3, 4]);
+      expect(unpackRecords(Buffer.concat(received.map((r) => r.payload)))).toEqual(records);
+      for (const r of received) expect(unpackRecords(r.payload)).toHaveLength(r.count);
     } finally {
       await pusher.close();
     }
