@@ -544,10 +544,7 @@ export class TaskPool {
       // taskTimeout, and every replacement would load again); bounded on its own, looked at again after.
       const loadingMs = now - batch.sentAt;
       if (loadingMs >= this.loadTimeoutMs) return this.loadTimedOut(slot, batch);
-      let recheck = this.loadTimeoutMs - loadingMs;
-      for (const job of batch.jobs) if ((job.task.timeoutMs ?? 0) > 0) recheck = Math.min(recheck, job.task.timeoutMs!);
-      batch.timeoutTimer = setTimeout(() => slot.batch === batch && this.watchTimeout(slot, batch), Math.max(1, Math.ceil(recheck)));
-      return;
+      return this.watchAgainIn(slot, batch, Math.min(this.loadTimeoutMs - loadingMs, this.shortestTimeout(batch)));
     }
     let next = Infinity;
     const running = this.runningJob(slot, batch);
@@ -560,8 +557,19 @@ export class TaskPool {
       next = limit - (now - since);
     }
     // Any other task of it can time out no sooner than its own limit from now.
-    for (const job of batch.jobs) if (job !== due && job.state === 'sent' && (job.task.timeoutMs ?? 0) > 0) next = Math.min(next, job.task.timeoutMs!);
-    if (Number.isFinite(next)) batch.timeoutTimer = setTimeout(() => slot.batch === batch && this.watchTimeout(slot, batch), Math.max(1, Math.ceil(next)));
+    this.watchAgainIn(slot, batch, Math.min(next, this.shortestTimeout(batch, due)));
+  }
+
+  /** The smallest timeout of the batch's tasks still sent to the worker (but `except`); Infinity when none has one. */
+  private shortestTimeout(batch: Batch, except?: Job): number {
+    let shortest = Infinity;
+    for (const job of batch.jobs) if (job !== except && job.state === 'sent' && (job.task.timeoutMs ?? 0) > 0) shortest = Math.min(shortest, job.task.timeoutMs!);
+    return shortest;
+  }
+
+  /** Look at the batch's timeouts again in `ms` (never, for Infinity), unless the worker has moved on from it by then. */
+  private watchAgainIn(slot: Slot, batch: Batch, ms: number): void {
+    if (Number.isFinite(ms)) batch.timeoutTimer = setTimeout(() => slot.batch === batch && this.watchTimeout(slot, batch), Math.max(1, Math.ceil(ms)));
   }
 
   /** The task overran its timeout: stop its worker, name the operator it was in, fail it. */

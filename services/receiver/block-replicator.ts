@@ -80,15 +80,19 @@ export class GrpcBlockPutter implements BlockPutter {
 
   async put(target: ExecutorInfo, block: BlockToStore): Promise<{ executorId: string; epoch: number }> {
     // One encoding per block, shared by its replicas (and retries): the payload is copied once, not per put.
-    let request = this.encoded.get(block);
-    if (!request) this.encoded.set(block, (request = encodePutBlock(block)));
-    const encodedRequest = request;
+    const request = this.encoded.get(block) ?? this.encodeOnce(block);
     // One attempt: on failure the replicator moves to another executor rather
     // than waiting on a backoff for this one.
     const res = await this.channels.use(target.address, target.executorId, (client) =>
-      unaryEncoded<PutBlockResponse__Output>(client, rivuletV1.Executor.service.PutBlock, encodedRequest, { timeoutMs: this.opts.timeoutMs, attempts: 1 }),
+      unaryEncoded<PutBlockResponse__Output>(client, rivuletV1.Executor.service.PutBlock, request, { timeoutMs: this.opts.timeoutMs, attempts: 1 }),
     );
     return { executorId: res.executorId || target.executorId, epoch: Number(res.epoch) };
+  }
+
+  private encodeOnce(block: BlockToStore): Buffer {
+    const request = encodePutBlock(block);
+    this.encoded.set(block, request);
+    return request;
   }
 
   peerLost(executorId: string): void {
@@ -104,7 +108,7 @@ export class GrpcBlockPutter implements BlockPutter {
  * The PutBlockRequest of `block` in protobuf wire format (executor.proto: block_id = 1,
  * stream = 2, batch = 3 { count = 1, payload = 2 }), written by hand into one buffer
  * so the payload is copied once; the generated encoder gives the same bytes
- * (tests/unit/block-replicator.test.ts).
+ * (tests/unit/put-block-encoding.test.ts).
  */
 export function encodePutBlock(block: BlockToStore): Buffer {
   const id = Buffer.from(block.blockId, 'utf8');
