@@ -13,6 +13,8 @@ export interface BlobStore {
   /** The object, or undefined when there is none under that name. */
   get(name: string): Promise<Uint8Array | undefined>;
   has(name: string): Promise<boolean>;
+  /** Delete the object (its chunks purged); false when there was none. */
+  delete(name: string): Promise<boolean>;
   /** Delete every object whose name starts with `prefix` and for which `drop` says so; returns how many. */
   deleteWhere(prefix: string, drop: (name: string) => boolean): Promise<number>;
 }
@@ -30,6 +32,9 @@ export async function openBlobStore(nc: NatsConnection, bucket: string, replicas
     async has(name) {
       const info = await os.info(name);
       return !!info && !info.deleted;
+    },
+    async delete(name) {
+      return (await os.delete(name)).success;
     },
     async deleteWhere(prefix, drop) {
       let n = 0;

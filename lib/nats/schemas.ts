@@ -50,6 +50,7 @@ export const heartbeatSchema = z.object({
   blockCount: count,
   blockBytes: count,
   blockCapacityBytes: count,
+  jobBundles: count.optional(),
   sentAtMs: ms,
   inputBlocks: z.array(blockId).max(MESSAGE_BOUNDS.blocks).optional(),
 }) satisfies z.ZodType<HeartbeatMessage>;

@@ -66,6 +66,8 @@ export interface HeartbeatMessage {
   blockCount: number;
   blockBytes: number;
   blockCapacityBytes: number;
+  /** Job bundles it holds (LoadJob): those of jobs that have not ended. Absent from older executors. */
+  jobBundles?: number;
   sentAtMs: number;
   /**
    * The input blocks this incarnation holds, on the first few heartbeats after

@@ -172,6 +172,7 @@ await runService('executor', executorConfigSchema, async (config, log) => {
         blockCount: s.count,
         blockBytes: s.bytes,
         blockCapacityBytes: s.capacityBytes,
+        jobBundles: bundles.size,
         inputBlocks: incarnation.announcement(),
       };
     },

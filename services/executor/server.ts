@@ -199,6 +199,11 @@ export function executorHandlers(deps: ExecutorServerDeps): ExecutorHandlers {
         queueFull: (spec) => queueFull(spec, deps),
         planned: deps.planned,
         ...(deps.fence ? { fence: deps.fence } : {}),
+        jobsEnded: (jobIds) => {
+          // From the leading scheduler only (the call is fenced by term); an id it never loaded here is ignored.
+          const dropped = jobIds.slice(0, MAX_IDS_PER_REQUEST).flatMap((id) => bundles.endJob(id));
+          if (dropped.length > 0) log.info({ jobIds, dropped, kept: bundles.size }, 'ended jobs\' bundles dropped');
+        },
         log,
       }),
 

@@ -100,6 +100,8 @@ export interface TaskStreamDeps {
   queueFull: (spec: TaskSpec__Output) => TaskResult;
   /** Group plans arriving on the call (none: plans are refused, e.g. bench/sim). */
   planned?: PlannedTasks;
+  /** Jobs the scheduler says have ended (RunTasksRequest.ended_jobs): their bundles may go. */
+  jobsEnded?: (jobIds: string[]) => void;
   /** The highest scheduler term seen: a call of an older term is ended when a newer leader speaks. */
   fence?: LeaderTermFence;
   log: Logger;
@@ -219,5 +221,6 @@ export function serveTaskStream(call: grpc.ServerDuplexStream<RunTasksRequest__O
     // Planned tasks are not bounded by maxAssignedTasks: the scheduler planned them onto this executor's slots.
     for (const plan of req.plans ?? []) deps.planned?.accept(plan, planSession);
     for (const r of req.revocations ?? []) deps.planned?.revoke(r);
+    if (req.endedJobs && req.endedJobs.length > 0) deps.jobsEnded?.(req.endedJobs);
   });
 }

@@ -1,7 +1,7 @@
 /**
  * The scheduler's gRPC side of the executors: one channel per executor
- * incarnation, job bundles shipped once per (incarnation, bundle hash) before
- * the first task that needs them, and tasks launched on one long-lived
+ * incarnation, job bundles shipped once per (incarnation, job) before the
+ * first task that needs them (and the job's end told, so the bundle can go), and tasks launched on one long-lived
  * TaskStream per incarnation (task-channel.ts): every task launched in one
  * turn of the event loop goes out in one message, results come back packed,
  * and they are handed back through callbacks — the caller posts them into its
@@ -37,9 +37,12 @@ export interface BundleRef {
 interface Peer {
   epoch: number;
   client: ExecutorClient;
+  /** LoadJob calls by job and bundle (`loadKey`): an executor keeps a bundle while a job that loaded it runs. */
   loaded: Map<string, Promise<void>>;
   tasks: TaskChannel;
 }
+
+const loadKey = (jobId: string, bundleHash: string) => `${jobId}\n${bundleHash}`;
 
 export class ExecutorGateway {
   private readonly peers = new Map<string, Peer>();
@@ -76,7 +79,8 @@ export class ExecutorGateway {
   }
 
   private ensureLoaded(peer: Peer, job: BundleRef): Promise<void> {
-    let p = peer.loaded.get(job.bundleHash);
+    const key = loadKey(job.jobId, job.bundleHash);
+    let p = peer.loaded.get(key);
     if (!p) {
       p = unary(
         peer.client,
@@ -85,8 +89,8 @@ export class ExecutorGateway {
         { timeoutMs: 10_000, attempts: 3 },
       ).then(() => undefined);
       // A failed load must be retried by the next launch, not remembered.
-      p.catch(() => peer.loaded.delete(job.bundleHash));
-      peer.loaded.set(job.bundleHash, p);
+      p.catch(() => peer.loaded.delete(key));
+      peer.loaded.set(key, p);
     }
     return p;
   }
@@ -129,6 +133,28 @@ export class ExecutorGateway {
         if (this.peers.get(e.id) === peer) this.channelBroken?.(e.id, e.epoch, false);
       },
     );
+  }
+
+  /**
+   * `jobId` has ended: tell the executor on its task stream, so it drops the
+   * job's bundle unless another job it loaded uses it. Sent whether or not
+   * this scheduler loaded the job there (a previous leader, or the same
+   * process under an earlier incarnation, may have); after a LoadJob still in
+   * flight, so it cannot overtake it and leave the bundle behind.
+   */
+  jobEnded(e: ExecutorEndpoint, jobId: string): void {
+    const peer = this.peer(e);
+    const loads: Array<Promise<void>> = [];
+    for (const [key, load] of peer.loaded) {
+      if (!key.startsWith(`${jobId}\n`)) continue;
+      peer.loaded.delete(key);
+      loads.push(load);
+    }
+    const send = () => {
+      if (this.peers.get(e.id) === peer) peer.tasks.sendEndedJobs([jobId]);
+    };
+    if (loads.length === 0) return send();
+    void Promise.allSettled(loads).then(send);
   }
 
   /** Planned attempts an executor starts on its own: route their results to `cb` (task-channel.ts expect). */

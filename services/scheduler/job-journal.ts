@@ -81,8 +81,9 @@ export interface JobJournal {
   running(prepared?: PreparedJobs): Promise<Array<{ job: JobRecord; bundle: string; loaded?: DescribedJob }>>;
   /**
    * Purge an ended job's entries (its record and JetStream source ranges), after
-   * its earlier writes; failures are logged and reject. Its bundle stays: another
-   * job may be using the same one (bundles are stored by content hash).
+   * its earlier writes; failures are logged and reject. Its bundle goes too,
+   * unless another journaled job uses the same one (bundles are stored by
+   * content hash).
    */
   forget(jobId: string): Promise<void>;
 }
@@ -95,6 +96,8 @@ export interface JournalWriter {
 }
 
 const JOB_KEY_PREFIX = 'job.';
+/** Chain key of a bundle's writes (see openJobJournal). */
+const BUNDLE_CHAIN = 'bundle:';
 
 /**
  * The journal as a standby follows it (and a leader sees its own writes):
@@ -150,6 +153,17 @@ export class FollowedJournal {
     return this.ranges.get(jobId);
   }
 
+  /** The bundle hash of a journaled job. */
+  bundleOf(jobId: string): string | undefined {
+    return this.jobs.get(jobId)?.bundleHash;
+  }
+
+  /** Whether a journaled job other than `except` uses the bundle `hash`. */
+  usesBundle(hash: string, except: string): boolean {
+    for (const [id, job] of this.jobs) if (id !== except && job.bundleHash === hash) return true;
+    return false;
+  }
+
   /** Every job the journal says is RUNNING. */
   running(): JobRecord[] {
     return [...this.jobs.values()].filter((j) => j.state === 'RUNNING');
@@ -183,7 +197,9 @@ export async function openJobJournal(
   const put = (id: string, snapshot: Uint8Array) => writer.write(JOB_KEY_PREFIX + id, snapshot);
   const encode = (job: JobRecord) => new TextEncoder().encode(JSON.stringify(job));
   // Writes of one job are chained so that an update never overtakes the record it follows (which
-  // first stores the bundle); across jobs the lease serialises them anyway.
+  // first stores the bundle); across jobs the lease serialises them anyway. A bundle's store and
+  // delete are chained too (key BUNDLE_CHAIN + hash; no job id contains ':'), so a job recorded with
+  // the code of one being forgotten finds it stored, or stores it again.
   const chains = new Map<string, Promise<void>>();
   /** Run `write` after every earlier write of the job; the chain goes on whatever the outcome. */
   const enqueue = (jobId: string, write: () => Promise<void>): Promise<void> => {
@@ -199,14 +215,38 @@ export async function openJobJournal(
     });
     return result;
   };
+  /**
+   * Bundle hashes of the jobs this scheduler recorded (or is recording) and has not forgotten: the
+   * followed copy learns of a write only when the bucket's watch delivers it, and a bundle must not
+   * be deleted in between.
+   */
+  const recorded = new Map<string, string>();
+  const inUse = (hash: string, except: string) => {
+    for (const [id, h] of recorded) if (id !== except && h === hash) return true;
+    return followed.usesBundle(hash, except);
+  };
+  /** Delete `hash`'s bundle once no journaled job but `forgotten` (whose record is purged) uses it. */
+  const dropBundle = (hash: string, forgotten: string) =>
+    enqueue(BUNDLE_CHAIN + hash, async () => {
+      if (inUse(hash, forgotten)) return;
+      await bundles.delete(hash);
+      log.info({ jobId: forgotten, bundleHash: hash }, 'forgotten job\'s bundle deleted from the job journal');
+    });
   return {
     record(job, bundle) {
       const snapshot = encode(job);
+      recorded.set(job.id, job.bundleHash);
+      const storeBundle = () =>
+        enqueue(BUNDLE_CHAIN + job.bundleHash, async () => {
+          if (!(await bundles.has(job.bundleHash))) await bundles.put(job.bundleHash, new TextEncoder().encode(bundle));
+        });
       return enqueue(job.id, async () => {
         try {
-          if (!(await bundles.has(job.bundleHash))) await bundles.put(job.bundleHash, new TextEncoder().encode(bundle));
+          await storeBundle();
           await put(job.id, snapshot);
         } catch (e) {
+          // The submission is refused (and the job withdrawn, never forgotten): it uses no bundle. One it stored stays.
+          if (recorded.get(job.id) === job.bundleHash) recorded.delete(job.id);
           throw new UnavailableError(`cannot journal job ${job.id} in JetStream (bucket "${bucket}"): ${errorMessage(e)}`, { cause: e });
         }
       });
@@ -218,9 +258,14 @@ export async function openJobJournal(
       return write;
     },
     forget(jobId) {
+      const hash = recorded.get(jobId) ?? followed.bundleOf(jobId);
       const write = enqueue(jobId, async () => {
         await writer.remove(JOB_KEY_PREFIX + jobId);
         if (followed.jetStreamJournal(jobId)) await writer.remove(JS_RANGES_KEY_PREFIX + jobId);
+        recorded.delete(jobId);
+        // Only once the record is gone (a fenced write: this scheduler still led); a bundle left
+        // behind by a failure here is an orphan in the object store, never a job without its code.
+        if (hash !== undefined) await dropBundle(hash, jobId);
       });
       write.catch((e) => log.warn({ jobId, err: errorMessage(e) }, 'forgotten job not purged from the job journal'));
       return write;

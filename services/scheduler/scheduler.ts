@@ -51,7 +51,7 @@ import { JobRegistry, type Job } from './job-registry.js';
 import { LivenessGuard } from './liveness-guard.js';
 import { OutputStore, type CommittedBatch } from './output-store.js';
 import type { SchedulerPorts } from './ports.js';
-import { ReplicationManager } from './replication-manager.js';
+import { ReplicationManager, endpoint } from './replication-manager.js';
 import { StateRecovery } from './state-recovery.js';
 import { clusterStatus, type StatusQuery } from './status.js';
 import { GroupPlanner } from './group-planner.js';
@@ -238,6 +238,8 @@ export class Scheduler implements BatchSourceHost {
         this.state.dropJob(job.id);
         this.planner.jobEnded(job.id);
         this.foreach.jobEnded(job.id);
+        // After the planner's revocations (queued on the same streams): executors drop the job's bundle.
+        for (const e of this.executors.alive()) this.ports.gateway.jobEnded(endpoint(e), job.id);
       },
     };
   }

@@ -139,6 +139,7 @@ export function clusterStatus(src: StatusSources, nowMs: number, query: StatusQu
       blockCount: e.lastReport.blockCount,
       blockBytes: e.lastReport.blockBytes,
       blockCapacityBytes: e.lastReport.blockCapacityBytes,
+      jobBundles: e.lastReport.jobBundles ?? 0,
       tasksCompleted: e.tasksCompleted,
       tasksFailed: e.tasksFailed,
       lastHeartbeatAgeMs: nowMs - e.lastHeartbeatMs,

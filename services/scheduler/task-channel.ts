@@ -64,6 +64,8 @@ export class TaskChannel {
   /** Group plans and revocations to send with the next message. */
   private plans: GroupPlan[] = [];
   private revocations: PlanRevocation[] = [];
+  /** Ended jobs to name with the next message (executors drop their bundles). */
+  private endedJobs: string[] = [];
   /** Messages written that carried tasks (launches from the scheduler), for status and tests. */
   launchMessages = 0;
   /**
@@ -113,6 +115,13 @@ export class TaskChannel {
     this.scheduleFlush();
   }
 
+  /** Tell the executor these jobs have ended (with the next message). */
+  sendEndedJobs(jobIds: string[]): void {
+    if (this.closed) return;
+    this.endedJobs.push(...jobIds);
+    this.scheduleFlush();
+  }
+
   /**
    * Attempts an executor started on its own from a plan sent on this call:
    * their results are routed like those of tasks sent here, and they are
@@ -141,7 +150,7 @@ export class TaskChannel {
   }
 
   private flush(): void {
-    if ((this.outbox.length === 0 && this.plans.length === 0 && this.revocations.length === 0) || this.closed) return;
+    if ((this.outbox.length === 0 && this.plans.length === 0 && this.revocations.length === 0 && this.endedJobs.length === 0) || this.closed) return;
     const call = this.open();
     const queued = this.outbox;
     this.outbox = [];
@@ -151,10 +160,11 @@ export class TaskChannel {
       call.write({ tasks: part.map((q) => q.spec) });
       this.launchMessages++;
     }
-    if (this.plans.length > 0 || this.revocations.length > 0) {
-      call.write({ plans: this.plans, revocations: this.revocations });
+    if (this.plans.length > 0 || this.revocations.length > 0 || this.endedJobs.length > 0) {
+      call.write({ plans: this.plans, revocations: this.revocations, endedJobs: this.endedJobs });
       this.plans = [];
       this.revocations = [];
+      this.endedJobs = [];
     }
   }
 

@@ -4,7 +4,8 @@
  * variable: maxBundleBytes, jobBuildTimeout, outputRetentionBatches,
  * outputRetentionBytes and maxQueuedBatches (with onFallingBehind=fail, and
  * with the default, backpressure, on a second cluster) — each refusal or
- * bound checked as the README states it.
+ * bound checked as the README states it; and that executors do not keep the
+ * code of ended jobs.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -164,6 +165,38 @@ describe('scheduler limits', () => {
     expect(kept).toEqual(['three']);
     const bytes = replayed.reduce((n, b) => n + (b.records.length > 0 ? packRecords(b.records).length : 0), 0);
     expect(bytes).toBeLessThanOrEqual(RETAIN_BYTES);
+  });
+
+  it('job bundles: an executor holds a job\'s code while a job that loaded it runs, and drops it once the last one ends', async () => {
+    const held = async () =>
+      (await client.status({ recentBatches: 0 })).executors.filter((e) => e.state === 'ALIVE').map((e) => e.jobBundles);
+    // Every job of the tests before this one has ended (or was refused): no executor holds a bundle.
+    await waitFor(async () => (await held()).every((n) => n === 0), 'no bundle held before the test');
+    // Two jobs of the same code (one bundle hash).
+    const code = jobFile('shared-code.ts', "import { defineJob } from 'rivulet';\nexport default defineJob((ctx) => { ctx.receiverStream<string>('shared').map((s) => s.toUpperCase()).output('upper'); });\n");
+    const a = await client.submitJob(code);
+    const b = await client.submitJob(code);
+    const liveA = watchLive(client, a.jobId, 'upper');
+    const liveB = watchLive(client, b.jobId, 'upper');
+    const pusher = client.pusher('shared');
+    const committed = (live: { batches: OutputBatch[] }, r: string) => live.batches.some((batch) => batch.records.includes(r));
+    await pusher.push(['one']);
+    await waitFor(() => committed(liveA, 'ONE') && committed(liveB, 'ONE'), 'both jobs processed "one"');
+    await waitFor(async () => (await held()).some((n) => n === 1), 'the bundle held');
+    // One copy per executor, however many jobs use it.
+    expect(Math.max(...(await held()))).toBe(1);
+    // The end of one job leaves the code to the other, wherever it ran: b goes on processing.
+    await client.stopJob(a.jobId);
+    expect(await liveA.ended).toBeUndefined();
+    await pusher.push(['two']);
+    await waitFor(() => committed(liveB, 'TWO'), 'b processed "two" after a ended');
+    expect((await client.status({ recentBatches: 50 })).jobs.find((j) => j.jobId === b.jobId)!.recentBatches.every((x) => x.taskFailures === 0)).toBe(true);
+    expect(liveB.batches.flatMap((x) => x.records)).toEqual(['ONE', 'TWO']);
+    await pusher.close();
+    // The last job using it ended: every executor drops it (told on its task stream, seen in its next heartbeats).
+    await client.stopJob(b.jobId);
+    expect(await liveB.ended).toBeUndefined();
+    await waitFor(async () => (await held()).every((n) => n === 0), 'every executor dropped the bundle');
   });
 
   it('maxQueuedBatches with onFallingBehind=fail: a job that falls that many batches behind fails, naming both options', async () => {

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock, systemClock } from '../../lib/clock.js';
 import { createLogger } from '../../lib/log.js';
 import { connectNats, type NatsConnection } from '../../lib/nats/connection.js';
+import { openBlobStore } from '../../lib/nats/blob-store.js';
 import { startNatsServer, type NatsServerHandle } from '../../lib/process/nats-server.js';
 import { openControlBucket } from '../../services/scheduler/control-bucket.js';
 import { JS_RANGES_KEY_PREFIX } from '../../services/scheduler/jetstream-journal.js';
@@ -81,7 +82,7 @@ describe('control bucket on a real nats-server', () => {
     f.stop();
   });
 
-  it("forgetting a job purges its journal record and JetStream ranges through the leader's fenced writes", async () => {
+  it("forgetting a job purges its journal record, its JetStream ranges and — once no journaled job uses it — its bundle", async () => {
     const nc = await connect();
     const bucketName = 'forget-test';
     const bucket = await openControlBucket(nc, bucketName, log);
@@ -106,6 +107,23 @@ describe('control bucket on a real nats-server', () => {
     expect(followed.running().map((j) => j.id)).toEqual(['j2']);
     expect(await bucket.kv.get('job.j1')).toMatchObject({ operation: 'PURGE' });
     expect(await bucket.kv.get(`${JS_RANGES_KEY_PREFIX}j1`)).toMatchObject({ operation: 'PURGE' });
+    // j2 runs on the same code: the bundle stays.
+    const bundles = await openBlobStore(nc, `${bucketName}-bundles`, { replicas: 1 });
+    expect(await bundles.has('h1')).toBe(true);
+    // A job of its own code, forgotten at once — before the bucket's watch has even delivered its record.
+    await journal.record({ ...job('j3'), bundleHash: 'h3' }, 'module.exports = 3');
+    expect(await bundles.has('h3')).toBe(true);
+    await journal.forget('j3');
+    expect(await bundles.has('h3')).toBe(false);
+    expect(await bundles.has('h1')).toBe(true);
+    // A job recorded with the code of the one being forgotten, in the same turn: it finds the code stored.
+    const forgetting = journal.forget('j2');
+    await journal.record(job('j4'), 'module.exports = {}');
+    await forgetting;
+    expect(new TextDecoder().decode(await bundles.get('h1'))).toBe('module.exports = {}');
+    // The last job using it forgotten: gone.
+    await journal.forget('j4');
+    expect(await bundles.has('h1')).toBe(false);
     await lease.stop();
   });
 

@@ -245,6 +245,7 @@ describe('executor service (2 processes, real gRPC + NATS)', () => {
       blockCount: 0,
       blockBytes: 0,
       blockCapacityBytes: STORE_BYTES,
+      jobBundles: 0,
     });
     expect(hbA.epoch).toBeGreaterThan(0);
     expect(typeof hbA.host).toBe('string');
@@ -404,6 +405,31 @@ describe('executor service (2 processes, real gRPC + NATS)', () => {
     const results = messages.flatMap((m) => m.results);
     expect(results.map((r) => r.taskId).sort()).toEqual(['s1-0', 's1-1', 's1-2', 's2-0']);
     expect(results.every((r) => r.state === 'SUCCEEDED' && r.executorId === 'exec-b')).toBe(true);
+  });
+
+  it('TaskStream ended_jobs: a bundle is dropped once every job that loaded it has ended, and its tasks are refused after', async () => {
+    const code = inlineJob('ends.js', `ctx.receiverStream('lines').output('o')`);
+    const held = () => latest('exec-b')?.jobBundles;
+    const { n: before } = await waitFor('a heartbeat', () => (held() === undefined ? undefined : { n: held()! }));
+    for (const jobId of ['ends-1', 'ends-2']) await call(cb, 'loadJob', { jobId, bundleHash: code.hash, bundle: Buffer.from(code.code) });
+    await waitFor('the bundle held', () => (held() === before + 1 ? true : undefined));
+    const stream = cb.taskStream();
+    const ended = new Promise<void>((resolve, reject) => {
+      stream.on('data', () => undefined);
+      stream.on('end', () => resolve());
+      stream.on('error', reject);
+    });
+    // One of its two jobs ended (and one it never loaded): still held.
+    stream.write({ endedJobs: ['ends-1', 'never-loaded'] });
+    const spec: TaskSpec = { taskId: 'after-end', attempt: 0, bundleHash: code.hash, dataset: { nodeId: 1 }, blocks: [{ dataset: { nodeId: 0 }, partition: 0, blockId: blockIds[0]!, locations: [refA] }], result: { output: 'o' } };
+    expect((await runTasks(cb, [spec]))[0]).toMatchObject({ state: 'SUCCEEDED' });
+    stream.write({ endedJobs: ['ends-2'] });
+    await waitFor('the bundle dropped', () => (held() === before ? true : undefined));
+    stream.end();
+    await ended;
+    const [refused] = await runTasks(cb, [{ ...spec, taskId: 'after-both' }]);
+    expect(refused).toMatchObject({ state: 'FAILED', userError: false });
+    expect(refused!.error).toMatch(/not loaded on executor exec-b/);
   });
 
   it('streams each result as it finishes, and kills a running task (KILLED on its stream)', async () => {

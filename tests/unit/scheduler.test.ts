@@ -49,6 +49,8 @@ class FakeCluster {
   /** The spec of every task run, with the executor it ran on. */
   readonly ranSpecs: Array<{ executorId: string; spec: TaskSpec }> = [];
   readonly killed: string[] = [];
+  /** [executor, job] for every job end the executors were told of (their bundles may go). */
+  readonly endedJobs: Array<[string, string]> = [];
   /** Executors whose process is gone: calls to them break with UNAVAILABLE. */
   readonly dead = new Set<string>();
   readonly replications: Array<[string, string, string]> = [];
@@ -163,6 +165,7 @@ function setup(overrides: Record<string, string> = {}) {
         for (const k of [...s.keys()]) if (prefixes.some((p) => k.startsWith(p))) s.delete(k);
       },
       kill: (_e, tasks) => void cluster.killed.push(...tasks.map((t) => t.taskId)),
+      jobEnded: (e, jobId) => void cluster.endedJobs.push([e.id, jobId]),
       forget: () => {},
       probe: (e) => Promise.resolve(!cluster.dead.has(e.id)),
       // The executor answering at an address: `<id>:1` is executor <id> at the epoch it last beat with, unless dead.
@@ -849,6 +852,30 @@ describe('Scheduler status bounds (GetStatus paging)', () => {
     await s.scheduler.stopJob(d);
     expect(s.forgotten).toEqual([a, b]);
     expect(s.scheduler.status().jobs!.map((j) => j.name)).toEqual(['wc-2', 'wc-3']);
+  });
+
+  it('tells every live executor of each job that ends (stopped or withdrawn), and no other, so its bundle can go', async () => {
+    const s = setup();
+    s.heartbeat('e1');
+    s.heartbeat('e2');
+    const a = await s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'a');
+    const b = await s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'b');
+    const c = await s.scheduler.submitJob(wordcount.code, 'wordcount.js', 'c');
+    expect(s.cluster.endedJobs).toEqual([]);
+    await s.scheduler.stopJob(a.id);
+    expect(s.cluster.endedJobs).toEqual([
+      ['e1', a.id],
+      ['e2', a.id],
+    ]);
+    await s.scheduler.withdrawJob(c.id, 'submission refused: journal unavailable');
+    expect(s.cluster.endedJobs.slice(2)).toEqual([
+      ['e1', c.id],
+      ['e2', c.id],
+    ]);
+    // Stopping an ended job again tells nobody again; the running one was never named.
+    await s.scheduler.stopJob(a.id);
+    expect(s.cluster.endedJobs).toHaveLength(4);
+    expect(s.cluster.endedJobs.some(([, id]) => id === b.id)).toBe(false);
   });
 
   it('refuses an invalid job name declared or asked for, before registering anything', async () => {

@@ -70,6 +70,7 @@ export class RecordingGateway implements Gateway {
   kill(e: ExecutorEndpoint, tasks: Array<{ taskId: string; attempt: number }>, onlyIfQueued = false): void {
     for (const t of tasks) this.killed.push({ executorId: e.id, ...t, ...(onlyIfQueued ? { onlyIfQueued } : {}) });
   }
+  jobEnded(): void {}
   forget(): void {}
   probe(): Promise<boolean> {
     return Promise.resolve(true);

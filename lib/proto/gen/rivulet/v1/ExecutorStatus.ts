@@ -28,6 +28,11 @@ export interface ExecutorStatus {
    * gets no queued work, and other executors are preferred.
    */
   'slow'?: (boolean);
+  /**
+   * Job bundles it holds (LoadJob): those of jobs that have not ended — an
+   * ended job's is dropped unless another job uses the same code.
+   */
+  'jobBundles'?: (number);
 }
 
 export interface ExecutorStatus__Output {
@@ -56,4 +61,9 @@ export interface ExecutorStatus__Output {
    * gets no queued work, and other executors are preferred.
    */
   'slow': (boolean);
+  /**
+   * Job bundles it holds (LoadJob): those of jobs that have not ended — an
+   * ended job's is dropped unless another job uses the same code.
+   */
+  'jobBundles': (number);
 }

@@ -12,6 +12,12 @@ export interface RunTasksRequest {
    */
   'plans'?: (_rivulet_v1_GroupPlan)[];
   'revocations'?: (_rivulet_v1_PlanRevocation)[];
+  /**
+   * Jobs that have ended (TaskStream only): the executor forgets that they use
+   * their bundles, and drops a bundle (LoadJob) no job it loaded uses any more.
+   * An id it never loaded is ignored.
+   */
+  'endedJobs'?: (string)[];
 }
 
 export interface RunTasksRequest__Output {
@@ -22,4 +28,10 @@ export interface RunTasksRequest__Output {
    */
   'plans': (_rivulet_v1_GroupPlan__Output)[];
   'revocations': (_rivulet_v1_PlanRevocation__Output)[];
+  /**
+   * Jobs that have ended (TaskStream only): the executor forgets that they use
+   * their bundles, and drops a bundle (LoadJob) no job it loaded uses any more.
+   * An id it never loaded is ignored.
+   */
+  'endedJobs': (string)[];
 }
