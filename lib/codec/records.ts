@@ -13,7 +13,10 @@ import { Packr, Unpackr } from 'msgpackr';
 // No msgpackr "records"/structures extension: the bytes must mean the same on
 // every process regardless of what it decoded before.
 const packr = new Packr({ useRecords: false, moreTypes: false, variableMapSize: true });
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+// copyBuffers: a binary value is decoded as a copy, never a view into the buffer it came in, so
+// nothing decoded keeps a payload alive or sees it change — an executor reuses its task input
+// buffers (services/executor/input-buffers.ts).
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, copyBuffers: true });
 
 export type RecordValue = unknown;
 

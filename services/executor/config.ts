@@ -53,6 +53,14 @@ export const executorConfigSchema = z.object({
   /** A task worker sends back the answers it has once this long has passed since its last message, even mid-batch (0 = after every task). */
   taskResultFlush: duration('2ms'),
   /**
+   * Task input buffers (64 KiB and up) that workers hand back are kept for
+   * the next tasks' inputs, at most this many bytes: a fresh multi-megabyte
+   * buffer per map task costs the main thread several times the copy into one
+   * (input-buffers.ts). Memory held between tasks, not a bound on any input
+   * (a larger input takes a fresh buffer). 0 = none kept.
+   */
+  taskInputCacheBytes: bytes('64MiB'),
+  /**
    * A killed task that is running (a speculative copy that lost, a batch
    * abandoned) answers KILLED at once; its worker thread is stopped and
    * replaced only if the task is still running this long after — a tiny task

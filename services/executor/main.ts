@@ -40,6 +40,7 @@ await runService('executor', executorConfigSchema, async (config, log) => {
     maxBatch: config.tasksPerWorkerMessage,
     batchTargetMs: config.taskBatchTarget,
     flushMs: config.taskResultFlush,
+    inputBufferCacheBytes: config.taskInputCacheBytes,
     killGraceMs: config.taskKillGrace,
     loadTimeoutMs: config.taskWorkerLoadTimeout,
     maxWorkers: config.maxTaskWorkers,

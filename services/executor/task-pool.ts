@@ -53,6 +53,7 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import type { TaskSink } from '../../lib/dstream/runtime.js';
 import { TaskWorkers, type TaskWorker } from './task-workers.js';
+import { InputBuffers } from './input-buffers.js';
 import {
   PROBE_LOADING,
   PROBE_NODE,
@@ -62,7 +63,6 @@ import {
   TASK_NOT_STARTED,
   TASK_STARTED,
   TASK_WITHDRAWN,
-  transferableBytes,
   type ResultsMessage,
   type RunMessage,
   type TaskAnswer,
@@ -155,6 +155,8 @@ export interface TaskPoolOptions {
   idleTimeoutMs?: number;
   /** Heap limit of each worker (resourceLimits.maxOldGenerationSizeMb), bytes; 0 = Node's default. @default 0 */
   memoryBytes?: number;
+  /** Input buffers workers hand back kept for the next tasks, at most this many bytes (input-buffers.ts; 0: none). @default 64 MiB */
+  inputBufferCacheBytes?: number;
   /** Compiled task-worker.js. @default next to this module, or in dist/ when running from source */
   workerPath?: string;
   /** tests/demos only: delay before each task. @default 0 */
@@ -218,6 +220,9 @@ interface Batch {
 /** A worker thread, as the pool sees it: the batch it works on is the pool's. */
 type Slot = TaskWorker<Batch>;
 
+/** TaskPoolOptions.inputBufferCacheBytes by default: a few map tasks' inputs per slot at word count's block sizes. */
+export const DEFAULT_INPUT_BUFFER_CACHE_BYTES = 64 * 1024 * 1024;
+
 /** Weight of a task's run time in its node's expected run time (an exponential moving average). */
 const RUN_MS_WEIGHT = 0.25;
 /** Bundles whose nodes' expected run times are kept (the oldest is forgotten first: its tasks go alone until measured again). */
@@ -237,6 +242,8 @@ export class TaskPool {
   private readonly taskSlowdown: number;
   private readonly memoryMb: number;
   private readonly workers: TaskWorkers<Batch>;
+  /** Input buffers handed back by workers, reused for the next tasks' inputs. */
+  readonly inputBuffers: InputBuffers;
   private queue: Job[] = [];
   private readonly onWorkerExit: TaskPoolOptions['onWorkerExit'];
   private readonly onTaskTimeout: TaskPoolOptions['onTaskTimeout'];
@@ -263,6 +270,7 @@ export class TaskPool {
     this.memoryMb = opts.memoryBytes ? Math.max(16, Math.floor(opts.memoryBytes / (1 << 20))) : 0;
     this.onWorkerExit = opts.onWorkerExit;
     this.onTaskTimeout = opts.onTaskTimeout;
+    this.inputBuffers = new InputBuffers(Math.max(0, opts.inputBufferCacheBytes ?? DEFAULT_INPUT_BUFFER_CACHE_BYTES));
     const onBusyIdle = opts.onBusyIdleWorker;
     this.workers = new TaskWorkers<Batch>({
       initial: this.slots,
@@ -312,7 +320,7 @@ export class TaskPool {
     const job: Job = {
       seq,
       task,
-      message: packInputs(task, seq),
+      message: packInputs(task, seq, this.inputBuffers),
       enqueuedAt: performance.now(),
       dispatchedAt: 0,
       state: 'queued',
@@ -342,6 +350,7 @@ export class TaskPool {
 
   /** A worker's answers. */
   private onMessage(slot: Slot, msg: ResultsMessage): void {
+    for (const input of msg.inputs ?? []) this.inputBuffers.give(input);
     const batch = slot.batch;
     if (!batch) return;
     if (this.taskSlowdown > 1 && msg.batchDone && !batch.holdTimer) {
@@ -472,7 +481,7 @@ export class TaskPool {
       job.state = 'queued';
       job.batch = undefined;
       job.index = -1;
-      job.message = packInputs(job.task, job.seq);
+      job.message = packInputs(job.task, job.seq, this.inputBuffers);
       again.push(job);
     }
     if (again.length > 0) this.queue = again.concat(this.queue);
@@ -748,12 +757,12 @@ function formatMs(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
-/** Copy every input payload into one ArrayBuffer with [start, end) ranges. */
-function packInputs(task: PoolTask, seq: number): TaskMessage {
+/** Copy every input payload into one ArrayBuffer (from `buffers`) with [start, end) ranges. */
+function packInputs(task: PoolTask, seq: number, buffers: InputBuffers): TaskMessage {
   let total = 0;
   for (const b of task.blocks) total += b.data.byteLength;
   for (const s of task.shuffles) for (const bucket of s.buckets) total += bucket.byteLength;
-  const input = transferableBytes(total);
+  const input = buffers.take(total);
   let off = 0;
   const blockKeys = new Array<string>(task.blocks.length);
   const blockRanges = new Array<number>(task.blocks.length * 2);

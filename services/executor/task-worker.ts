@@ -180,7 +180,12 @@ function runBatch(batch: RunMessage): void {
   let transfer: ArrayBuffer[] = [];
   let lastPost = arrived;
   const flush = (batchDone: boolean) => {
-    post({ type: 'results', answers, batchDone }, transfer);
+    if (batchDone) {
+      // Every task is over (run or skipped): its input goes back to the pool for reuse, and is detached here.
+      const inputs = batch.tasks.map((t) => t.input);
+      transfer.push(...inputs);
+      post({ type: 'results', answers, batchDone, inputs }, transfer);
+    } else post({ type: 'results', answers, batchDone }, transfer);
     answers = [];
     transfer = [];
     lastPost = performance.now();

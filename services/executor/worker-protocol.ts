@@ -137,6 +137,8 @@ export interface ResultsMessage {
   answers: TaskAnswer[];
   /** The batch is over: the worker is free for the next one. */
   batchDone: boolean;
+  /** With the batch's last answers: the input buffer of each of its tasks, handed back (transferred) for reuse. */
+  inputs?: ArrayBuffer[];
 }
 
 /**

@@ -495,6 +495,38 @@ describe('TaskPool (real worker threads)', () => {
     }
   });
 
+  it('reuses the input buffers workers hand back; a binary value a job keeps across tasks stays whole', async () => {
+    // Every record holds 100 kB of binary: each task's input is pooled (input-buffers.ts). The job keeps every
+    // value it sees and reports, per record, what it holds — a value decoded as a view into a reused input
+    // buffer would be detached (length 0) or overwritten by a later task's input.
+    const keeper = inlineBundle(
+      'keeper.js',
+      `const { defineJob } = require('rivulet');
+       const kept = [];
+       module.exports = { default: defineJob((ctx) => ctx.receiverStream('s').map((r) => {
+         kept.push(r.bin);
+         return [r.id, kept.length, kept.reduce((n, b) => n + b.length, 0), kept.map((b) => b[0] + b[b.length - 1])];
+       }).output('o')) };`,
+    );
+    const p = new TaskPool({ slots: 1, workerPath, maxBatch: 1 });
+    try {
+      await p.ready();
+      for (let id = 1; id <= 6; id++) {
+        const out = await p.submit(resultTask(keeper, [{ id, bin: Buffer.alloc(100_000, id) }])).outcome;
+        expect(out.kind).toBe('ok');
+        const [[gotId, count, bytes, ends]] = unpackRecords((out as Ok).result!) as Array<[number, number, number, number[]]>;
+        expect([gotId, count, bytes]).toEqual([id, id, id * 100_000]);
+        expect(ends).toEqual(Array.from({ length: id }, (_, i) => 2 * (i + 1)));
+      }
+      // The first task's buffer came fresh; the later ones found theirs handed back.
+      expect(p.inputBuffers.fresh).toBeGreaterThanOrEqual(1);
+      expect(p.inputBuffers.reused).toBeGreaterThanOrEqual(4);
+      expect(p.inputBuffers.heldBytes).toBeGreaterThan(0);
+    } finally {
+      await p.close();
+    }
+  });
+
   it("fails the task a worker crashed under; the rest of its batch runs again on a fresh worker", async () => {
     const exits: number[] = [];
     const p = new TaskPool({ slots: 1, workerPath, maxBatch: 8, onWorkerExit: (i) => exits.push(i.exitCode) });
