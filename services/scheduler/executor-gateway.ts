@@ -1,11 +1,11 @@
 /**
  * The scheduler's gRPC side of the executors: one channel per executor
  * incarnation, job bundles shipped once per (incarnation, job) before the
- * first task that needs them (and the job's end told, so the bundle can go), and tasks launched on one long-lived
- * TaskStream per incarnation (task-channel.ts): every task launched in one
- * turn of the event loop goes out in one message, results come back packed,
- * and they are handed back through callbacks — the caller posts them into its
- * event loop. A result streamed in slices is handed back only once whole
+ * first task that needs them (and the job's end told, so the bundle can go),
+ * and tasks launched on one long-lived TaskStream per incarnation
+ * (task-channel.ts): every task launched in one turn of the event loop goes
+ * out in one message, results come back packed, and they are handed back
+ * through callbacks — the caller posts them into its event loop. A result streamed in slices is handed back only once whole
  * (task-result-assembler.ts); until then its task counts as unreported.
  */
 import { status as Status, type Interceptor } from '@grpc/grpc-js';
