@@ -9,7 +9,9 @@
  * What must hold: a result reaches onResult only whole; a call that breaks or
  * ends mid-result loses that task (onLost, which the task set retries) and
  * never hands on part of it; a result announced over maxTaskResultBytes is a
- * FAILED result naming the option.
+ * FAILED result naming the option. And the bundle bookkeeping: a bundle is
+ * loaded once per job on an executor, and an ended job is named on its task
+ * stream so the executor can drop the code.
  */
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +24,7 @@ import type { TaskResults } from '../../lib/proto/gen/rivulet/v1/TaskResults.js'
 import { ResultWriter } from '../../services/executor/result-writer.js';
 import { ResultOutbox } from '../../services/executor/task-stream.js';
 import { ExecutorGateway } from '../../services/scheduler/executor-gateway.js';
+import { waitFor } from '../helpers/wait.js';
 
 const MiB = 1024 * 1024;
 
@@ -43,8 +46,8 @@ const result = (taskId: string, body: Buffer): TaskResult => ({
 
 type Call = grpc.ServerDuplexStream<RunTasksRequest__Output, TaskResults>;
 
-/** How the scripted executor answers the tasks of the next TaskStream call. */
-type Script = (call: Call) => void;
+/** How the scripted executor answers the tasks of the next TaskStream call (`first`: the call's first message). */
+type Script = (call: Call, first: RunTasksRequest__Output) => void;
 
 /** One result message on the stream, unpacked. */
 const writeOne = (call: Call, m: TaskResult) => call.write({ results: [m] });
@@ -60,12 +63,17 @@ describe('ExecutorGateway with sliced task results', () => {
   let server: StartedServer;
   let script: Script = (call) => call.end();
   const log = createLogger('test', 'silent');
+  /** job_id of every LoadJob the scripted executor was sent. */
+  const loads: string[] = [];
 
   beforeAll(async () => {
     server = await startServer({ host: '127.0.0.1', port: 0, maxMessageBytes: MiB }, (s) =>
       s.addService(rivuletV1.Executor.service, {
-        LoadJob: (_call: unknown, cb: grpc.sendUnaryData<object>) => cb(null, {}),
-        TaskStream: (call: Call) => call.once('data', () => script(call)),
+        LoadJob: (call: grpc.ServerUnaryCall<{ jobId: string }, object>, cb: grpc.sendUnaryData<object>) => {
+          loads.push(call.request.jobId);
+          cb(null, {});
+        },
+        TaskStream: (call: Call) => call.once('data', (first: RunTasksRequest__Output) => script(call, first)),
       }),
     );
   });
@@ -180,5 +188,42 @@ describe('ExecutorGateway with sliced task results', () => {
     expect(results).toHaveLength(1);
     expect(results[0]).toMatchObject({ taskId: 'big', attempt: 1, executorId: 'executor-1', epoch: 1, state: 'FAILED', userError: true });
     expect(results[0]!.error).toMatch(/^the task's result is 3145728 bytes, over the 2097152-byte limit of one task's result \(maxTaskResultBytes\)/);
+  });
+
+  it('loads a bundle once per job on an executor (two jobs of one code each load it), and names an ended job on its task stream', async () => {
+    const messages: RunTasksRequest__Output[] = [];
+    script = (call, first) => {
+      const answer = (m: RunTasksRequest__Output) => {
+        messages.push(m);
+        for (const t of m.tasks) writeOne(call, { ...result(t.taskId, payload(4, 8)), attempt: t.attempt });
+      };
+      answer(first);
+      call.on('data', answer);
+    };
+    loads.length = 0;
+    const gateway = new ExecutorGateway(log, MiB, 256 * MiB);
+    const executor = { id: 'executor-1', epoch: 1, address: server.address };
+    const run = (jobId: string, taskId: string) =>
+      new Promise<TaskResult__Output>((resolve, reject) =>
+        gateway.launch(executor, { jobId, bundle: 'module.exports = {}', bundleHash: 'h' }, [{ taskId, attempt: 1 }], {
+          onResult: resolve,
+          onLost: (_ids, error) => reject(new Error(error)),
+        }),
+      );
+    try {
+      expect((await run('j1', 't1')).state).toBe('SUCCEEDED');
+      expect((await run('j2', 't2')).state).toBe('SUCCEEDED');
+      expect((await run('j1', 't3')).state).toBe('SUCCEEDED');
+      // Keyed by job, not by hash: the executor holds the code for each job that loaded it.
+      expect(loads).toEqual(['j1', 'j2']);
+      gateway.jobEnded(executor, 'j1');
+      await waitFor(() => messages.some((m) => m.endedJobs.length > 0), 'the end of j1 reached the executor');
+      expect(messages.flatMap((m) => m.endedJobs)).toEqual(['j1']);
+      // A job that ends is loaded again if it ever runs here again (its entry went with the end).
+      expect((await run('j1', 't4')).state).toBe('SUCCEEDED');
+      expect(loads).toEqual(['j1', 'j2', 'j1']);
+    } finally {
+      gateway.close();
+    }
   });
 });
