@@ -758,6 +758,7 @@ export class Scheduler implements BatchSourceHost {
       switch (c.kind) {
         case 'added':
           this.log.info({ executorId: c.executor.id, epoch: c.executor.epoch, address: c.executor.address, slots: c.executor.slots }, 'executor added');
+          this.tellEndedJobs(c.executor);
           break;
         case 'lost':
           this.onExecutorLost(c.executor, c.reason);
@@ -773,6 +774,17 @@ export class Scheduler implements BatchSourceHost {
     this.dag.startReadyBatches();
     this.tasks.schedule();
     this.planner.refresh(this.jobs.running());
+  }
+
+  /**
+   * A new incarnation may be a process that was here before — paused or cut
+   * off, declared lost, now rejoining — holding the code of jobs that ended
+   * meanwhile, when it was told nothing: name every ended job still known
+   * (retainedEndedJobs of them) so it drops those bundles. A fresh process
+   * ignores the names.
+   */
+  private tellEndedJobs(e: TrackedExecutor): void {
+    for (const job of this.jobs.all()) if (job.state !== 'RUNNING') this.ports.gateway.jobEnded(endpoint(e), job.id);
   }
 
   /**

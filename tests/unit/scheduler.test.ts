@@ -876,6 +876,10 @@ describe('Scheduler status bounds (GetStatus paging)', () => {
     await s.scheduler.stopJob(a.id);
     expect(s.cluster.endedJobs).toHaveLength(4);
     expect(s.cluster.endedJobs.some(([, id]) => id === b.id)).toBe(false);
+    // An incarnation that joins later — a new process, or one rejoining after it was declared lost while those
+    // jobs ended — is told of every ended job still known (a withdrawn submission is forgotten at once).
+    s.heartbeat('e3');
+    expect(s.cluster.endedJobs.slice(4)).toEqual([['e3', a.id]]);
   });
 
   it('refuses an invalid job name declared or asked for, before registering anything', async () => {
