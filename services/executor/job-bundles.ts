@@ -23,8 +23,6 @@ interface Held {
 
 export class JobBundles {
   private readonly byHash = new Map<string, Held>();
-  /** Hashes each job loaded (normally one). */
-  private readonly byJob = new Map<string, Set<string>>();
 
   /** Verify and keep a bundle for `jobId`. Idempotent by (job, hash); the code is verified once per hash. */
   load(jobId: string, hash: string, code: Uint8Array): void {
@@ -45,22 +43,13 @@ export class JobBundles {
       this.byHash.set(hash, held);
     }
     held.jobs.add(jobId);
-    let hashes = this.byJob.get(jobId);
-    if (!hashes) this.byJob.set(jobId, (hashes = new Set()));
-    hashes.add(hash);
   }
 
   /** `jobId` has ended: the bundles no other loaded job uses are dropped; their hashes. */
   endJob(jobId: string): string[] {
-    const hashes = this.byJob.get(jobId);
-    if (!hashes) return [];
-    this.byJob.delete(jobId);
     const dropped: string[] = [];
-    for (const hash of hashes) {
-      const held = this.byHash.get(hash);
-      if (!held) continue;
-      held.jobs.delete(jobId);
-      if (held.jobs.size > 0) continue;
+    for (const [hash, held] of this.byHash) {
+      if (!held.jobs.delete(jobId) || held.jobs.size > 0) continue;
       this.byHash.delete(hash);
       dropped.push(hash);
     }

@@ -180,12 +180,10 @@ function runBatch(batch: RunMessage): void {
   let transfer: ArrayBuffer[] = [];
   let lastPost = arrived;
   const flush = (batchDone: boolean) => {
-    if (batchDone) {
-      // Every task is over (run or skipped): its input goes back to the pool for reuse, and is detached here.
-      const inputs = batch.tasks.map((t) => t.input);
-      transfer.push(...inputs);
-      post({ type: 'results', answers, batchDone, inputs }, transfer);
-    } else post({ type: 'results', answers, batchDone }, transfer);
+    // The batch over, every task's input (run or skipped) goes back to the pool for reuse, and is detached here.
+    const inputs = batchDone ? batch.tasks.map((t) => t.input) : undefined;
+    if (inputs) transfer.push(...inputs);
+    post({ type: 'results', answers, batchDone, ...(inputs ? { inputs } : {}) }, transfer);
     answers = [];
     transfer = [];
     lastPost = performance.now();

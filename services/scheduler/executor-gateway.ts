@@ -5,8 +5,9 @@
  * and tasks launched on one long-lived TaskStream per incarnation
  * (task-channel.ts): every task launched in one turn of the event loop goes
  * out in one message, results come back packed, and they are handed back
- * through callbacks — the caller posts them into its event loop. A result streamed in slices is handed back only once whole
- * (task-result-assembler.ts); until then its task counts as unreported.
+ * through callbacks — the caller posts them into its event loop. A result
+ * streamed in slices is handed back only once whole (task-result-assembler.ts);
+ * until then its task counts as unreported.
  */
 import { status as Status, type Interceptor } from '@grpc/grpc-js';
 import { dial, unary } from '../../lib/grpc/client.js';
@@ -37,12 +38,10 @@ export interface BundleRef {
 interface Peer {
   epoch: number;
   client: ExecutorClient;
-  /** LoadJob calls by job and bundle (`loadKey`): an executor keeps a bundle while a job that loaded it runs. */
+  /** LoadJob calls by job (a job's bundle never changes): an executor keeps a bundle while a job that loaded it runs. */
   loaded: Map<string, Promise<void>>;
   tasks: TaskChannel;
 }
-
-const loadKey = (jobId: string, bundleHash: string) => `${jobId}\n${bundleHash}`;
 
 export class ExecutorGateway {
   private readonly peers = new Map<string, Peer>();
@@ -79,8 +78,7 @@ export class ExecutorGateway {
   }
 
   private ensureLoaded(peer: Peer, job: BundleRef): Promise<void> {
-    const key = loadKey(job.jobId, job.bundleHash);
-    let p = peer.loaded.get(key);
+    let p = peer.loaded.get(job.jobId);
     if (!p) {
       p = unary(
         peer.client,
@@ -89,8 +87,8 @@ export class ExecutorGateway {
         { timeoutMs: 10_000, attempts: 3 },
       ).then(() => undefined);
       // A failed load must be retried by the next launch, not remembered.
-      p.catch(() => peer.loaded.delete(key));
-      peer.loaded.set(key, p);
+      p.catch(() => peer.loaded.delete(job.jobId));
+      peer.loaded.set(job.jobId, p);
     }
     return p;
   }
@@ -144,17 +142,13 @@ export class ExecutorGateway {
    */
   jobEnded(e: ExecutorEndpoint, jobId: string): void {
     const peer = this.peer(e);
-    const loads: Array<Promise<void>> = [];
-    for (const [key, load] of peer.loaded) {
-      if (!key.startsWith(`${jobId}\n`)) continue;
-      peer.loaded.delete(key);
-      loads.push(load);
-    }
+    const load = peer.loaded.get(jobId);
+    peer.loaded.delete(jobId);
     const send = () => {
       if (this.peers.get(e.id) === peer) peer.tasks.sendEndedJobs([jobId]);
     };
-    if (loads.length === 0) return send();
-    void Promise.allSettled(loads).then(send);
+    if (!load) return send();
+    void load.then(send, send);
   }
 
   /** Planned attempts an executor starts on its own: route their results to `cb` (task-channel.ts expect). */
