@@ -13,3 +13,12 @@ export function addCount<K>(map: Map<K, number>, key: K, delta: number): void {
   if (n > 0) map.set(key, n);
   else map.delete(key);
 }
+
+/** Freeze `value` and every object and array it holds; returns it. For data shared by reference that nothing may edit. */
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

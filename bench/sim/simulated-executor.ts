@@ -145,6 +145,7 @@ export class SimulatedExecutor {
       slots: this.opts.slots,
       taskQueueDepth: this.opts.taskQueueDepth,
       compactMapOutputs: true,
+      streamDrops: true,
       freeSlots: Math.max(0, this.opts.slots - this.held.size),
       runningTasks: this.held.size,
       blockCount: s.count,
@@ -180,6 +181,13 @@ export class SimulatedExecutor {
     if (this.announceLeft <= 0) return false;
     this.announceLeft--;
     return true;
+  }
+
+  /** DropBlocks, as a call or on the task stream: blocks and the planned shuffles' bucket records. */
+  private drop(blockIds: string[], prefixes: string[]): { dropped: number; bytesFreed: number } {
+    const freed = this.store.drop(blockIds, prefixes);
+    this.buckets.drop(prefixes);
+    return freed;
   }
 
   /** Drop everything held (the simulator is stopping). */
@@ -308,11 +316,7 @@ export class SimulatedExecutor {
         }
         call.end();
       },
-      DropBlocks: (call, callback) => {
-        const { dropped, bytesFreed } = store.drop(call.request.blockIds, call.request.prefixes);
-        this.buckets.drop(call.request.prefixes);
-        callback(null, { dropped, bytesFreed });
-      },
+      DropBlocks: (call, callback) => callback(null, this.drop(call.request.blockIds, call.request.prefixes)),
       // No code runs here: the bundle is accepted and forgotten.
       LoadJob: (_call, callback) => callback(null, {}),
       KillTasks: (call, callback) => {
@@ -387,6 +391,7 @@ export class SimulatedExecutor {
         this.planned.accept(plan, planSession);
       }
       for (const r of req.revocations) this.planned.revoke(r);
+      if (req.drops) this.drop(req.drops.blockIds, req.drops.prefixes);
     });
   }
 }

@@ -17,6 +17,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { rivuletV1 } from '../../lib/proto/index.js';
 import type { GroupPlan__Output } from '../../lib/proto/gen/rivulet/v1/GroupPlan.js';
 import type { PlanRevocation__Output } from '../../lib/proto/gen/rivulet/v1/PlanRevocation.js';
+import type { DropBlocksRequest__Output } from '../../lib/proto/gen/rivulet/v1/DropBlocksRequest.js';
 import type { RunTasksRequest__Output } from '../../lib/proto/gen/rivulet/v1/RunTasksRequest.js';
 
 /** ShuffleWrite.push, as far as a simulated executor needs it. */
@@ -42,17 +43,19 @@ export interface SkimmedTask {
   write?: SkimmedWrite;
 }
 
-/** What RunTasks and TaskStream handlers receive: tasks skimmed, group plans and revocations decoded. */
+/** What RunTasks and TaskStream handlers receive: tasks skimmed, group plans, revocations and drops decoded. */
 export interface SkimmedRequest {
   tasks: SkimmedTask[];
   plans: GroupPlan__Output[];
   revocations: PlanRevocation__Output[];
+  drops?: DropBlocksRequest__Output;
 }
 
 // RunTasksRequest
 const REQUEST_TASKS = 1;
 const REQUEST_PLANS = 2;
 const REQUEST_REVOCATIONS = 3;
+const REQUEST_DROPS = 5;
 // TaskSpec
 const SPEC_TASK_ID = 1;
 const SPEC_PARTITION = 6;
@@ -211,8 +214,9 @@ function skimSpec(buf: Buffer, start: number, end: number): SkimmedTask {
 
 /**
  * The tasks of a serialized RunTasksRequest, skimmed, and the bytes of its
- * plans and revocations (fields 2 and 3, keys included: on their own they
- * are a RunTasksRequest with only those fields), undefined when it has none.
+ * plans, revocations and drops (fields 2, 3 and 5, keys included: on their
+ * own they are a RunTasksRequest with only those fields), undefined when it
+ * has none. Ended jobs (field 4) are skipped: a simulated executor loads no code.
  * Throws RangeError on malformed bytes.
  */
 export function skimRunTasksRequest(buf: Buffer): { tasks: SkimmedTask[]; planBytes?: Buffer } {
@@ -229,7 +233,7 @@ export function skimRunTasksRequest(buf: Buffer): { tasks: SkimmedTask[]; planBy
       c.pos += len;
     } else {
       c.skip(key & 7);
-      if (field === REQUEST_PLANS || field === REQUEST_REVOCATIONS) (planParts ??= []).push(buf.subarray(fieldStart, c.pos));
+      if (field === REQUEST_PLANS || field === REQUEST_REVOCATIONS || field === REQUEST_DROPS) (planParts ??= []).push(buf.subarray(fieldStart, c.pos));
     }
   }
   if (c.pos !== buf.length) throw new RangeError('truncated request');
@@ -280,7 +284,7 @@ export function skimmingExecutorService(onBroken: (err: Error) => void): grpc.Se
     if (checks === 0 || (!pushChecked && checks < CHECKED_REQUESTS)) {
       checks++;
       const decoded = decode(buf);
-      if (!sameTasks(decoded, skimmed.tasks) || (skimmed.planBytes === undefined) !== (decoded.plans.length + decoded.revocations.length === 0)) {
+      if (!sameTasks(decoded, skimmed.tasks) || (skimmed.planBytes === undefined) !== (decoded.plans.length + decoded.revocations.length === 0 && !decoded.drops)) {
         const err = new Error('task-spec-skim reads TaskSpec differently from proto/rivulet/v1/executor.proto: fix its field numbers');
         onBroken(err);
         throw err;
@@ -288,8 +292,8 @@ export function skimmingExecutorService(onBroken: (err: Error) => void): grpc.Se
       pushChecked = decoded.tasks.some((t) => (t.shuffleWrite?.push.length ?? 0) > 0);
     }
     if (!skimmed.planBytes) return { tasks: skimmed.tasks, plans: [], revocations: [] };
-    const { plans, revocations } = decode(skimmed.planBytes);
-    return { tasks: skimmed.tasks, plans, revocations };
+    const { plans, revocations, drops } = decode(skimmed.planBytes);
+    return { tasks: skimmed.tasks, plans, revocations, ...(drops ? { drops } : {}) };
   };
   return {
     ...full,

@@ -52,6 +52,9 @@ export const dial = {
   scheduler: (address: string, o?: DialOptions): SchedulerClient => new rivuletV1.Scheduler(address, creds(role('scheduler'), o), channelOptions(o)),
   lineage: (address: string, o?: DialOptions): LineageClient => new rivuletV1.Lineage(address, creds(role('lineage'), o), channelOptions(o)),
   executor: (address: string, o?: DialOptions): ExecutorClient => new rivuletV1.Executor(address, creds(role('executor'), o), channelOptions(o)),
+  /** An Executor client of another class of the same service (the scheduler's: its own TaskStream encoder). */
+  executorAs: (cls: grpc.ServiceClientConstructor, address: string, o?: DialOptions): ExecutorClient =>
+    new cls(address, creds(role('executor'), o), channelOptions(o)) as unknown as ExecutorClient,
   health: (address: string, o?: DialOptions): HealthClient => new healthV1.Health(address, creds('any-service', o), channelOptions(o)),
 };
 

@@ -45,6 +45,7 @@ export const heartbeatSchema = z.object({
   slots: count,
   taskQueueDepth: count.pipe(z.number().min(1).max(64)).optional(),
   compactMapOutputs: z.boolean().optional(),
+  streamDrops: z.boolean().optional(),
   freeSlots: count,
   runningTasks: count,
   blockCount: count,

@@ -61,6 +61,12 @@ export interface HeartbeatMessage {
    * one it would take for "no map outputs" and reduce nothing.
    */
   compactMapOutputs?: boolean;
+  /**
+   * It drops blocks named on its task stream (RunTasksRequest.drops). Absent (an executor from before,
+   * mid rolling upgrade): the scheduler drops its blocks with DropBlocks calls, which such an executor
+   * serves — drops sent on the stream it would ignore, keeping every batch's blocks.
+   */
+  streamDrops?: boolean;
   freeSlots: number;
   runningTasks: number;
   blockCount: number;

@@ -8,6 +8,8 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import protobuf from 'protobufjs';
 import type { ProtoGrpcType as ExecutorProto } from './gen/executor.js';
 import type { ProtoGrpcType as HealthProto } from './gen/health.js';
 import type { ProtoGrpcType as LineageProto } from './gen/lineage.js';
@@ -57,6 +59,22 @@ const loaded = grpc.loadPackageDefinition(PACKAGE_DEFINITION) as unknown as Rece
   HealthProto;
 
 export const rivuletV1 = loaded.rivulet.v1;
+
+let typesRoot: protobuf.Root | undefined;
+/**
+ * The protobufjs type of a message (e.g. 'rivulet.v1.TaskSpec'), loaded as
+ * the package definition above is (same files, same field names), for the
+ * few encoders that write messages in parts (services/scheduler/task-request-encoding.ts).
+ */
+export function protoType(name: string): protobuf.Type {
+  if (!typesRoot) {
+    const root = new protobuf.Root();
+    root.resolvePath = (_origin, target) => (isAbsolute(target) ? target : join(PROTO_ROOT, target));
+    root.loadSync(['rivulet/v1/executor.proto'], { keepCase: false });
+    typesRoot = root;
+  }
+  return typesRoot.lookupType(name);
+}
 export const healthV1 = loaded.grpc.health.v1;
 
 export type { ReceiverClient } from './gen/rivulet/v1/Receiver.js';

@@ -167,6 +167,7 @@ await runService('executor', executorConfigSchema, async (config, log) => {
         slots: config.slots,
         taskQueueDepth: config.taskQueueDepth,
         compactMapOutputs: true,
+        streamDrops: true,
         // Tasks still fetching inputs will take a slot shortly: count them as busy.
         freeSlots: Math.max(0, config.slots - active),
         runningTasks: active,

@@ -5,9 +5,10 @@
  * clear status and the process keeps serving.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { InvalidArgumentError, NotFoundError, toServiceError } from '../../lib/errors.js';
+import { errorMessage, InvalidArgumentError, NotFoundError, toServiceError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { checkName, checkText } from '../../lib/names.js';
+import type { DropBlocksRequest__Output } from '../../lib/proto/gen/rivulet/v1/DropBlocksRequest.js';
 import type { ExecutorHandlers } from '../../lib/proto/gen/rivulet/v1/Executor.js';
 import type { FetchBlocksRequest__Output } from '../../lib/proto/gen/rivulet/v1/FetchBlocksRequest.js';
 import type { FetchedBlock } from '../../lib/proto/gen/rivulet/v1/FetchedBlock.js';
@@ -51,6 +52,14 @@ const MAX_IDS_PER_REQUEST = 100_000;
 
 export function executorHandlers(deps: ExecutorServerDeps): ExecutorHandlers {
   const { store, bundles, runner, log } = deps;
+
+  /** DropBlocks, called or sent on the task stream (`where` names it in errors). */
+  const dropBlocks = ({ blockIds, prefixes }: DropBlocksRequest__Output, where: string) => {
+    checkCount(`${where} block_ids`, blockIds.length + prefixes.length);
+    for (const id of blockIds) checkBlockId(id, `${where} block_id`);
+    for (const p of prefixes) checkBlockId(p, `${where} prefix`);
+    return store.drop(blockIds, prefixes);
+  };
 
   return {
     PutBlock: (call, callback) => {
@@ -134,12 +143,7 @@ export function executorHandlers(deps: ExecutorServerDeps): ExecutorHandlers {
 
     DropBlocks: (call, callback) => {
       try {
-        const { blockIds, prefixes } = call.request;
-        checkCount('DropBlocks block_ids', blockIds.length + prefixes.length);
-        for (const id of blockIds) checkBlockId(id, 'DropBlocks block_id');
-        for (const p of prefixes) checkBlockId(p, 'DropBlocks prefix');
-        const { dropped, bytesFreed } = store.drop(blockIds, prefixes);
-        callback(null, { dropped, bytesFreed });
+        callback(null, dropBlocks(call.request, 'DropBlocks'));
       } catch (e) {
         callback(toServiceError(e));
       }
@@ -199,6 +203,14 @@ export function executorHandlers(deps: ExecutorServerDeps): ExecutorHandlers {
         queueFull: (spec) => queueFull(spec, deps),
         planned: deps.planned,
         ...(deps.fence ? { fence: deps.fence } : {}),
+        dropBlocks: (req) => {
+          try {
+            dropBlocks(req, 'RunTasksRequest.drops');
+          } catch (e) {
+            // Only a scheduler that breaks the bounds it shares with DropBlocks gets here: nothing is dropped.
+            log.error({ err: errorMessage(e) }, 'drops on the task stream refused');
+          }
+        },
         jobsEnded: (jobIds) => {
           // From the leading scheduler only (the call is fenced by term); an id it never loaded here is ignored.
           const dropped = jobIds.slice(0, MAX_IDS_PER_REQUEST).flatMap((id) => bundles.endJob(id));

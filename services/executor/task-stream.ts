@@ -18,6 +18,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { leaderTermOf, type LeaderTermFence } from '../../lib/grpc/leader-term.js';
 import type { Logger } from '../../lib/log.js';
+import type { DropBlocksRequest__Output } from '../../lib/proto/gen/rivulet/v1/DropBlocksRequest.js';
 import type { RunTasksRequest__Output } from '../../lib/proto/gen/rivulet/v1/RunTasksRequest.js';
 import type { TaskResult } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
 import type { TaskResults } from '../../lib/proto/gen/rivulet/v1/TaskResults.js';
@@ -100,6 +101,8 @@ export interface TaskStreamDeps {
   queueFull: (spec: TaskSpec__Output) => TaskResult;
   /** Group plans arriving on the call (none: plans are refused, e.g. bench/sim). */
   planned?: PlannedTasks;
+  /** Blocks the scheduler says may go (RunTasksRequest.drops): DropBlocks on the stream. */
+  dropBlocks?: (req: DropBlocksRequest__Output) => void;
   /** Jobs the scheduler says have ended (RunTasksRequest.ended_jobs): their bundles may go. */
   jobsEnded?: (jobIds: string[]) => void;
   /** The highest scheduler term seen: a call of an older term is ended when a newer leader speaks. */
@@ -222,5 +225,7 @@ export function serveTaskStream(call: grpc.ServerDuplexStream<RunTasksRequest__O
     for (const plan of req.plans ?? []) deps.planned?.accept(plan, planSession);
     for (const r of req.revocations ?? []) deps.planned?.revoke(r);
     if (req.endedJobs && req.endedJobs.length > 0) deps.jobsEnded?.(req.endedJobs);
+    // Not from a scheduler that has been fenced since: only the leader's batches end.
+    if (req.drops && session.isOpen) deps.dropBlocks?.(req.drops);
   });
 }

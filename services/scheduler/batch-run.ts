@@ -5,6 +5,7 @@
  * launches nothing; the scheduler asks it what is runnable and tells it what
  * finished.
  */
+import { deepFreeze } from '../../lib/collections.js';
 import type { BatchPlan, PlannedStage } from '../../lib/dstream/planner.js';
 import type { Logger } from '../../lib/log.js';
 import type { ShuffleInput } from '../../lib/proto/gen/rivulet/v1/ShuffleInput.js';
@@ -70,11 +71,14 @@ export class MapOutputs extends Map<number, MapOutput> {
    * when they are partitions 0..n-1; the list form otherwise. Shared between tasks: not to be changed.
    */
   specFields(compact: boolean): Pick<ShuffleInput, 'mapOutputs' | 'mapOutputExecutors' | 'mapOutputHolders'> {
-    this.list ??= [...this.entries()]
-      .sort(([a], [b]) => a - b)
-      .map(([m, out]) => ({ mapPartition: m, executor: { executorId: out.executorId, address: out.address, epoch: out.epoch } }));
+    // Built anew when the outputs change, never edited, and frozen: the task stream's encoder keeps their bytes by identity (task-request-encoding.ts).
+    this.list ??= deepFreeze(
+      [...this.entries()]
+        .sort(([a], [b]) => a - b)
+        .map(([m, out]) => ({ mapPartition: m, executor: { executorId: out.executorId, address: out.address, epoch: out.epoch } })),
+    );
     if (compact) {
-      if (this.compact === undefined) this.compact = compactMapOutputs(this.list) ?? null;
+      if (this.compact === undefined) this.compact = deepFreeze(compactMapOutputs(this.list)) ?? null;
       if (this.compact) return this.compact;
     }
     return { mapOutputs: this.list };

@@ -16,6 +16,7 @@ import type { Logger } from '../../lib/log.js';
 import type { ExecutorClient } from '../../lib/proto/index.js';
 import type { TaskSpec } from '../../lib/proto/gen/rivulet/v1/TaskSpec.js';
 import { TaskChannel, type LaunchCallbacks } from './task-channel.js';
+import { SchedulerExecutorClient } from './task-request-encoding.js';
 import type { GroupPlan } from '../../lib/proto/gen/rivulet/v1/GroupPlan.js';
 import type { PlanRevocation } from '../../lib/proto/gen/rivulet/v1/PlanRevocation.js';
 import type { TaskResult__Output } from '../../lib/proto/gen/rivulet/v1/TaskResult.js';
@@ -52,6 +53,8 @@ export class ExecutorGateway {
   plannedResult?: (r: TaskResult__Output) => void;
   /** A task stream broke: group plans sent on it are gone; `unreachable`: a transport failure. */
   channelBroken?: (executorId: string, epoch: number, unreachable: boolean) => void;
+  /** The executor takes drops on its task stream (it says so in its heartbeats); otherwise DropBlocks calls. */
+  readsStreamDrops?: (executorId: string) => boolean;
 
   constructor(
     private readonly log: Logger,
@@ -69,7 +72,7 @@ export class ExecutorGateway {
       this.retiredLaunchMessages += known.tasks.launchMessages;
       closePeer(known);
     }
-    const client = dial.executor(e.address, { maxMessageBytes: this.maxMessageBytes, interceptors: this.interceptors });
+    const client = dial.executorAs(SchedulerExecutorClient, e.address, { maxMessageBytes: this.maxMessageBytes, interceptors: this.interceptors });
     const fresh: Peer = { epoch: e.epoch, client, loaded: new Map(), tasks: new TaskChannel(client, e.id, this.maxTaskResultBytes, this.log) };
     fresh.tasks.unsolicited = (r) => this.plannedResult?.(r);
     fresh.tasks.onBroken = (unreachable) => this.channelBroken?.(e.id, e.epoch, unreachable);
@@ -226,9 +229,20 @@ export class ExecutorGateway {
   }
 
   /** Best-effort: drop blocks no batch needs any more. */
+  /**
+   * Best effort: blocks nothing will read again. On the task stream, with
+   * whatever else goes to the executor in this turn — a finished batch drops
+   * its shuffle on every executor, and a call each was the scheduler's largest
+   * per-batch cost at 128 executors — or, to an executor that does not read
+   * drops there (an older one), as a DropBlocks call.
+   */
   drop(e: ExecutorEndpoint, blockIds: string[], prefixes: string[]): void {
     if (blockIds.length === 0 && prefixes.length === 0) return;
     const peer = this.peer(e);
+    if (this.readsStreamDrops?.(e.id)) {
+      peer.tasks.sendDrops(blockIds, prefixes);
+      return;
+    }
     unary(peer.client, peer.client.dropBlocks, { blockIds, prefixes }, { timeoutMs: 5000 }).catch((err) =>
       this.log.debug({ err, executorId: e.id }, 'DropBlocks failed (executor may be gone)'),
     );

@@ -30,7 +30,7 @@ export interface PartitionRef {
 }
 
 export interface SchedulerPorts {
-  gateway: Pick<ExecutorGateway, 'launch' | 'drop' | 'kill' | 'jobEnded' | 'forget' | 'probe' | 'replicate' | 'expect' | 'sendPlans' | 'launchMessages' | 'plannedResult' | 'channelBroken' | 'identify'>;
+  gateway: Pick<ExecutorGateway, 'launch' | 'drop' | 'kill' | 'jobEnded' | 'forget' | 'probe' | 'replicate' | 'expect' | 'sendPlans' | 'launchMessages' | 'plannedResult' | 'channelBroken' | 'readsStreamDrops' | 'identify'>;
   /** Register a batch's datasets and input blocks with lineage. */
   registerBatch(run: BatchRun): Promise<void>;
   /** Fire-and-forget lineage updates. */

@@ -183,6 +183,7 @@ export class Scheduler implements BatchSourceHost {
     });
     ports.gateway.plannedResult = (result) => this.post({ type: 'plannedResult', result });
     ports.gateway.channelBroken = (executorId, epoch, unreachable) => this.post({ type: 'taskChannelBroken', executorId, epoch, unreachable });
+    ports.gateway.readsStreamDrops = (id) => this.executors.get(id)?.lastReport?.streamDrops === true;
     this.foreach = new ForeachRunner(
       { buildTimeoutMs: config.jobBuildTimeout, memoryBytes: config.jobSandboxMemory, timeoutMs: config.foreachBatchTimeout },
       log,

@@ -32,6 +32,8 @@ import { isPlannedAttempt } from '../../lib/scheduling/group-plan.js';
 
 /** Most tasks in one message: specs are small, but a window's task names many blocks; this keeps a message well under maxMessageBytes. */
 const MAX_TASKS_PER_MESSAGE = 256;
+/** Most block ids (or prefixes) in one message's drops: well under the executor's DropBlocks bound (100,000) and a message's size. */
+const MAX_DROPS_PER_MESSAGE = 4096;
 
 /** What a launch is told about its tasks: each result, or that the stream lost them. */
 export interface LaunchCallbacks {
@@ -66,6 +68,9 @@ export class TaskChannel {
   private revocations: PlanRevocation[] = [];
   /** Ended jobs to name with the next message (executors drop their bundles). */
   private endedJobs: string[] = [];
+  /** Blocks and prefixes to drop with the next messages (RunTasksRequest.drops). */
+  private dropIds: string[] = [];
+  private dropPrefixes: string[] = [];
   /** Messages written that carried tasks (launches from the scheduler), for status and tests. */
   launchMessages = 0;
   /**
@@ -122,6 +127,14 @@ export class TaskChannel {
     this.scheduleFlush();
   }
 
+  /** Drop these blocks (with the next message; as DropBlocks, best effort: nothing if the call breaks first). */
+  sendDrops(blockIds: readonly string[], prefixes: readonly string[]): void {
+    if (this.closed) return;
+    for (const id of blockIds) this.dropIds.push(id);
+    for (const p of prefixes) this.dropPrefixes.push(p);
+    this.scheduleFlush();
+  }
+
   /**
    * Attempts an executor started on its own from a plan sent on this call:
    * their results are routed like those of tasks sent here, and they are
@@ -150,7 +163,9 @@ export class TaskChannel {
   }
 
   private flush(): void {
-    if ((this.outbox.length === 0 && this.plans.length === 0 && this.revocations.length === 0 && this.endedJobs.length === 0) || this.closed) return;
+    if (this.closed) return;
+    const drops = this.dropIds.length + this.dropPrefixes.length;
+    if (this.outbox.length === 0 && this.plans.length === 0 && this.revocations.length === 0 && this.endedJobs.length === 0 && drops === 0) return;
     const call = this.open();
     const queued = this.outbox;
     this.outbox = [];
@@ -166,6 +181,15 @@ export class TaskChannel {
       this.revocations = [];
       this.endedJobs = [];
     }
+    // After the launches of this turn, so a drop never overtakes a task that was sent before it.
+    for (let i = 0; i < this.dropIds.length; i += MAX_DROPS_PER_MESSAGE) {
+      call.write({ drops: { blockIds: this.dropIds.slice(i, i + MAX_DROPS_PER_MESSAGE), prefixes: [] } });
+    }
+    for (let i = 0; i < this.dropPrefixes.length; i += MAX_DROPS_PER_MESSAGE) {
+      call.write({ drops: { blockIds: [], prefixes: this.dropPrefixes.slice(i, i + MAX_DROPS_PER_MESSAGE) } });
+    }
+    this.dropIds = [];
+    this.dropPrefixes = [];
   }
 
   private open(): Call {

@@ -8,6 +8,7 @@
  * slot back and counts a failed attempt.
  */
 import { checkpointName } from '../../lib/checkpoint/store.js';
+import { deepFreeze } from '../../lib/collections.js';
 import { sourceInputKey, type OutputNode } from '../../lib/dstream/graph.js';
 import { planTask, STATE_KEYS } from '../../lib/dstream/planner.js';
 import type { Logger } from '../../lib/log.js';
@@ -226,7 +227,8 @@ function pushTargets(plan: readonly string[] | undefined, reducePartitions: numb
     const ids = [...new Set(plan)];
     const live = ids.map((id) => ctx.liveExecutor(id));
     // The same grouping as a group plan's map tasks (lib/scheduling/group-plan.ts), over the executors alive now.
-    const all = allPushTargets({ reducers: plan, members: live.filter((e) => e !== undefined) }, reducePartitions);
+    // Frozen: the task stream's encoder keeps each target's bytes by identity (task-request-encoding.ts).
+    const all = deepFreeze(allPushTargets({ reducers: plan, members: live.filter((e) => e !== undefined) }, reducePartitions));
     groupedPushTargets.set(plan, (kept = { ids, live, reducePartitions, all }));
   }
   return kept.all.filter((t) => t.executor!.executorId !== self);

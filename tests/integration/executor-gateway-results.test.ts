@@ -65,6 +65,8 @@ describe('ExecutorGateway with sliced task results', () => {
   const log = createLogger('test', 'silent');
   /** job_id of every LoadJob the scripted executor was sent. */
   const loads: string[] = [];
+  /** Every DropBlocks call the scripted executor took. */
+  const dropCalls: Array<{ blockIds: string[]; prefixes: string[] }> = [];
 
   beforeAll(async () => {
     server = await startServer({ host: '127.0.0.1', port: 0, maxMessageBytes: MiB }, (s) =>
@@ -72,6 +74,10 @@ describe('ExecutorGateway with sliced task results', () => {
         LoadJob: (call: grpc.ServerUnaryCall<{ jobId: string }, object>, cb: grpc.sendUnaryData<object>) => {
           loads.push(call.request.jobId);
           cb(null, {});
+        },
+        DropBlocks: (call: grpc.ServerUnaryCall<{ blockIds: string[]; prefixes: string[] }, object>, cb: grpc.sendUnaryData<object>) => {
+          dropCalls.push({ blockIds: call.request.blockIds, prefixes: call.request.prefixes });
+          cb(null, { dropped: 0, bytesFreed: 0 });
         },
         TaskStream: (call: Call) => call.once('data', (first: RunTasksRequest__Output) => script(call, first)),
       }),
@@ -222,6 +228,48 @@ describe('ExecutorGateway with sliced task results', () => {
       // A job that ends is loaded again if it ever runs here again (its entry went with the end).
       expect((await run('j1', 't4')).state).toBe('SUCCEEDED');
       expect(loads).toEqual(['j1', 'j2', 'j1']);
+    } finally {
+      gateway.close();
+    }
+  });
+  it('drops blocks on the task stream of an executor that reads drops there, in messages after the launches of the turn; DropBlocks calls to one that does not', async () => {
+    const messages: RunTasksRequest__Output[] = [];
+    script = (call, first) => {
+      const take = (m: RunTasksRequest__Output) => {
+        messages.push(m);
+        for (const t of m.tasks) writeOne(call, { ...result(t.taskId, payload(4, 8)), attempt: t.attempt });
+      };
+      take(first);
+      call.on('data', take);
+    };
+    dropCalls.length = 0;
+    const gateway = new ExecutorGateway(log, MiB, 256 * MiB);
+    const newer = { id: 'executor-1', epoch: 1, address: server.address };
+    const older = { id: 'executor-2', epoch: 1, address: server.address };
+    gateway.readsStreamDrops = (id) => id === newer.id;
+    try {
+      const done = new Promise<TaskResult__Output>((resolve, reject) =>
+        gateway.launch(newer, { jobId: 'j', bundle: 'module.exports = {}', bundleHash: 'h' }, [{ taskId: 't1', attempt: 1 }], {
+          onResult: resolve,
+          onLost: (_ids, error) => reject(new Error(error)),
+        }),
+      );
+      expect((await done).state).toBe('SUCCEEDED');
+      // One turn: a launch, then drops, then more drops — the drops of a turn go out together, after its launches.
+      gateway.launch(newer, { jobId: 'j', bundle: 'module.exports = {}', bundleHash: 'h' }, [{ taskId: 't2', attempt: 1 }], { onResult: () => undefined, onLost: () => undefined });
+      await Promise.resolve();
+      gateway.drop(newer, ['b-1', 'b-2'], []);
+      gateway.drop(newer, [], ['shuffle/j:1000:']);
+      gateway.drop(older, ['b-3'], ['shuffle/j:1000:']);
+      await waitFor(() => messages.some((m) => m.drops !== null && m.drops !== undefined), 'drops reached the stream');
+      await waitFor(() => dropCalls.length > 0, 'the older executor got a DropBlocks call');
+      const withDrops = messages.filter((m) => m.drops);
+      expect(withDrops.map((m) => [m.drops!.blockIds, m.drops!.prefixes])).toEqual([
+        [['b-1', 'b-2'], []],
+        [[], ['shuffle/j:1000:']],
+      ]);
+      expect(messages.findIndex((m) => m.tasks.some((t) => t.taskId === 't2'))).toBeLessThan(messages.indexOf(withDrops[0]!));
+      expect(dropCalls).toEqual([{ blockIds: ['b-3'], prefixes: ['shuffle/j:1000:'] }]);
     } finally {
       gateway.close();
     }

@@ -246,6 +246,8 @@ describe('executor service (2 processes, real gRPC + NATS)', () => {
       blockBytes: 0,
       blockCapacityBytes: STORE_BYTES,
       jobBundles: 0,
+      compactMapOutputs: true,
+      streamDrops: true,
     });
     expect(hbA.epoch).toBeGreaterThan(0);
     expect(typeof hbA.host).toBe('string');
@@ -430,6 +432,30 @@ describe('executor service (2 processes, real gRPC + NATS)', () => {
     const [refused] = await runTasks(cb, [{ ...spec, taskId: 'after-both' }]);
     expect(refused).toMatchObject({ state: 'FAILED', userError: false });
     expect(refused!.error).toMatch(/not loaded on executor exec-b/);
+  });
+
+  it('TaskStream drops: blocks named on the stream are dropped as DropBlocks would; drops past its bounds drop nothing', async () => {
+    const put = (id: string) => call(cb, 'putBlock', { blockId: id, stream: 'lines', batch: { count: 1, payload: packRecords(['x']) } });
+    const count = () => latest('exec-b')?.blockCount;
+    const { n: before } = await waitFor('a heartbeat', () => (count() === undefined ? undefined : { n: count()! }));
+    for (const id of ['drop-1', 'drop-2', 'drop-pre-1', 'drop-pre-2']) await put(id);
+    await waitFor('4 more blocks', () => (count() === before + 4 ? true : undefined));
+    const stream = cb.taskStream();
+    const ended = new Promise<void>((resolve, reject) => {
+      stream.on('data', () => undefined);
+      stream.on('end', () => resolve());
+      stream.on('error', reject);
+    });
+    // Over the DropBlocks bound (100,000 ids): refused whole, nothing dropped.
+    stream.write({ drops: { blockIds: Array.from({ length: 100_001 }, (_, i) => (i === 0 ? 'drop-pre-1' : `none-${i}`)), prefixes: [] } });
+    stream.write({ drops: { blockIds: ['drop-1', 'drop-2', 'never-stored'], prefixes: [] } });
+    await waitFor('2 dropped by id', () => (count() === before + 2 ? true : undefined));
+    stream.write({ drops: { blockIds: [], prefixes: ['drop-pre-'] } });
+    await waitFor('2 more dropped by prefix', () => (count() === before ? true : undefined));
+    stream.end();
+    await ended;
+    // Gone: nothing left to drop.
+    expect(await call(cb, 'dropBlocks', { blockIds: ['drop-1', 'drop-2', 'drop-pre-1', 'drop-pre-2'], prefixes: [] })).toEqual({ dropped: 0, bytesFreed: 0 });
   });
 
   it('streams each result as it finishes, and kills a running task (KILLED on its stream)', async () => {

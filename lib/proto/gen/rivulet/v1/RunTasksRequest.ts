@@ -3,6 +3,7 @@
 import type { TaskSpec as _rivulet_v1_TaskSpec, TaskSpec__Output as _rivulet_v1_TaskSpec__Output } from '../../rivulet/v1/TaskSpec.js';
 import type { GroupPlan as _rivulet_v1_GroupPlan, GroupPlan__Output as _rivulet_v1_GroupPlan__Output } from '../../rivulet/v1/GroupPlan.js';
 import type { PlanRevocation as _rivulet_v1_PlanRevocation, PlanRevocation__Output as _rivulet_v1_PlanRevocation__Output } from '../../rivulet/v1/PlanRevocation.js';
+import type { DropBlocksRequest as _rivulet_v1_DropBlocksRequest, DropBlocksRequest__Output as _rivulet_v1_DropBlocksRequest__Output } from '../../rivulet/v1/DropBlocksRequest.js';
 
 export interface RunTasksRequest {
   'tasks'?: (_rivulet_v1_TaskSpec)[];
@@ -18,6 +19,14 @@ export interface RunTasksRequest {
    * An id it never loaded is ignored.
    */
   'endedJobs'?: (string)[];
+  /**
+   * Blocks to drop (TaskStream only), as DropBlocks would: what a finished
+   * batch read and wrote, cached data nothing reaches any more. Sent here, with
+   * the launches of the same turn, rather than as one DropBlocks call per
+   * executor per batch; only to executors whose heartbeats say they read it
+   * (HeartbeatMessage.streamDrops). The same bounds as DropBlocks.
+   */
+  'drops'?: (_rivulet_v1_DropBlocksRequest | null);
 }
 
 export interface RunTasksRequest__Output {
@@ -34,4 +43,12 @@ export interface RunTasksRequest__Output {
    * An id it never loaded is ignored.
    */
   'endedJobs': (string)[];
+  /**
+   * Blocks to drop (TaskStream only), as DropBlocks would: what a finished
+   * batch read and wrote, cached data nothing reaches any more. Sent here, with
+   * the launches of the same turn, rather than as one DropBlocks call per
+   * executor per batch; only to executors whose heartbeats say they read it
+   * (HeartbeatMessage.streamDrops). The same bounds as DropBlocks.
+   */
+  'drops': (_rivulet_v1_DropBlocksRequest__Output | null);
 }

@@ -1,0 +1,119 @@
+/**
+ * The scheduler's encoder of TaskStream requests (RunTasksRequest): the bytes
+ * decode to exactly the message the generated encoder would write (the fields
+ * of a task come in another order, which protobuf readers accept), but the
+ * parts the tasks of a stage share are encoded once and copied into each
+ * task's bytes instead of being encoded again per task:
+ *
+ * - a map task's push targets (ShuffleWrite.push: one per executor planned
+ *   for a reduce partition, shared by every map task of the shuffle);
+ * - a reduce task's map outputs (ShuffleInput map_outputs, or
+ *   map_output_executors and map_output_holders: every map output, the same
+ *   for every reduce task of the shuffle).
+ *
+ * Both grow with the executors, so per batch they are O(executors × tasks):
+ * at 128 executors × 4 slots, encoding them per task was the largest item of
+ * the scheduler's CPU profile (bench/scheduler-scale.ts). Shared parts are
+ * kept by object identity (WeakMaps: gone with the objects), so whoever builds
+ * them must not change them after a task was sent with them — task-spec.ts and
+ * batch-run.ts build new ones instead, and freeze what they build.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { Type } from 'protobufjs';
+import { protoType, rivuletV1 } from '../../lib/proto/index.js';
+import type { RunTasksRequest } from '../../lib/proto/gen/rivulet/v1/RunTasksRequest.js';
+import type { ShuffleInput } from '../../lib/proto/gen/rivulet/v1/ShuffleInput.js';
+import type { ShuffleWrite } from '../../lib/proto/gen/rivulet/v1/ShuffleWrite.js';
+import type { TaskSpec } from '../../lib/proto/gen/rivulet/v1/TaskSpec.js';
+
+// Field keys (field number << 3 | 2: length-delimited).
+const REQUEST_TASKS = (1 << 3) | 2;
+const SPEC_SHUFFLES = (11 << 3) | 2;
+const SPEC_SHUFFLE_WRITE = (12 << 3) | 2;
+
+let types: { request: Type; spec: Type; input: Type; write: Type } | undefined;
+function t(): { request: Type; spec: Type; input: Type; write: Type } {
+  return (types ??= {
+    request: protoType('rivulet.v1.RunTasksRequest'),
+    spec: protoType('rivulet.v1.TaskSpec'),
+    input: protoType('rivulet.v1.ShuffleInput'),
+    write: protoType('rivulet.v1.ShuffleWrite'),
+  });
+}
+
+/** The encoded entries of one repeated field of `type` holding `value` (a list, or one element), by object identity. */
+const kept = new WeakMap<object, Uint8Array>();
+function sharedField(type: Type, field: string, value: object, list: readonly unknown[]): Uint8Array {
+  let bytes = kept.get(value);
+  if (!bytes) {
+    bytes = type.encode(type.fromObject({ [field]: list })).finish();
+    kept.set(value, bytes);
+  }
+  return bytes;
+}
+
+function encodeShuffleWrite(w: ShuffleWrite): Uint8Array[] {
+  const { write } = t();
+  const parts: Uint8Array[] = [write.encode(write.fromObject({ ...w, push: [] })).finish()];
+  // The array is the task's own (its executor left out); its targets are the shuffle's.
+  for (const target of w.push ?? []) parts.push(sharedField(write, 'push', target, [target]));
+  return parts;
+}
+
+function encodeShuffleInput(s: ShuffleInput): Uint8Array[] {
+  const { input } = t();
+  const parts: Uint8Array[] = [input.encode(input.fromObject({ ...s, mapOutputs: [], mapOutputExecutors: [], mapOutputHolders: [] })).finish()];
+  if (s.mapOutputs && s.mapOutputs.length > 0) parts.push(sharedField(input, 'mapOutputs', s.mapOutputs, s.mapOutputs));
+  if (s.mapOutputExecutors && s.mapOutputExecutors.length > 0) parts.push(sharedField(input, 'mapOutputExecutors', s.mapOutputExecutors, s.mapOutputExecutors));
+  if (s.mapOutputHolders && s.mapOutputHolders.length > 0) parts.push(sharedField(input, 'mapOutputHolders', s.mapOutputHolders, s.mapOutputHolders));
+  return parts;
+}
+
+/** `parts` as one length-delimited field `key`, appended to `out`. */
+function appendField(out: Uint8Array[], key: number, parts: Uint8Array[]): number {
+  let len = 0;
+  for (const p of parts) len += p.length;
+  const head = varintHeader(key, len);
+  out.push(head, ...parts);
+  return head.length + len;
+}
+
+function encodeTaskSpec(spec: TaskSpec, out: Uint8Array[]): number {
+  const { spec: type } = t();
+  const parts: Uint8Array[] = [type.encode(type.fromObject({ ...spec, shuffles: [], shuffleWrite: undefined })).finish()];
+  for (const s of spec.shuffles ?? []) appendField(parts, SPEC_SHUFFLES, encodeShuffleInput(s));
+  if (spec.shuffleWrite) appendField(parts, SPEC_SHUFFLE_WRITE, encodeShuffleWrite(spec.shuffleWrite));
+  return appendField(out, REQUEST_TASKS, parts);
+}
+
+/** A RunTasksRequest in protobuf wire format (see the file comment). */
+export function encodeRunTasksRequest(req: RunTasksRequest): Buffer {
+  const { request } = t();
+  const out: Uint8Array[] = [];
+  let total = 0;
+  for (const spec of req.tasks ?? []) total += encodeTaskSpec(spec, out);
+  // Plans, revocations, ended jobs and drops: one of each message at most, as generated.
+  const rest = request.encode(request.fromObject({ ...req, tasks: [] })).finish();
+  out.push(rest);
+  return Buffer.concat(out, total + rest.length);
+}
+
+/** The Executor client class the scheduler dials: TaskStream requests go through encodeRunTasksRequest. */
+export const SchedulerExecutorClient = grpc.makeGenericClientConstructor(
+  {
+    ...rivuletV1.Executor.service,
+    TaskStream: { ...rivuletV1.Executor.service.TaskStream, requestSerialize: (req: RunTasksRequest) => encodeRunTasksRequest(req) },
+  },
+  'Executor',
+);
+
+function varintHeader(key: number, len: number): Uint8Array {
+  const bytes: number[] = [key];
+  let n = len;
+  while (n >= 0x80) {
+    bytes.push((n & 0x7f) | 0x80);
+    n = Math.floor(n / 128);
+  }
+  bytes.push(n);
+  return Uint8Array.from(bytes);
+}
