@@ -81,6 +81,8 @@ export class BatchDag implements TaskSetListener {
   private readonly registrationSentAt = new WeakMap<BatchRun, number>();
   /** When NATS last came back (natsReconnected). */
   private natsBackAtMs = Number.NEGATIVE_INFINITY;
+  /** The reducer plan last made (reducerPlan): given again while it would come out the same. */
+  private lastReducerPlan?: readonly string[];
 
   constructor(private readonly d: BatchDagDeps) {}
 
@@ -285,13 +287,19 @@ export class BatchDag implements TaskSetListener {
     }
   }
 
-  /** Every live executor once per slot, interleaved (a, b, a, b…), in id order: reduce partitions spread in proportion to slots. */
-  private reducerPlan(): string[] {
+  /**
+   * Every live executor once per slot, interleaved (a, b, a, b…), in id order: reduce partitions spread in
+   * proportion to slots. The same array as the last batch's while the executors stay the same, so what is
+   * kept per plan (task-spec.ts: map tasks' push targets, and their encoded bytes) lasts beyond one batch.
+   */
+  private reducerPlan(): readonly string[] {
     const alive = this.d.executors.alive().sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const plan: string[] = [];
     const most = Math.max(0, ...alive.map((e) => e.slots));
     for (let slot = 0; slot < most; slot++) for (const e of alive) if (slot < e.slots) plan.push(e.id);
-    return plan;
+    const last = this.lastReducerPlan;
+    if (last && last.length === plan.length && last.every((id, i) => id === plan[i])) return last;
+    return (this.lastReducerPlan = Object.freeze(plan));
   }
 
   /** Where a task reading shuffles finds its buckets pushed (the plan's executor for its reduce partition), if anywhere. */

@@ -89,6 +89,8 @@ export const SLOW_RELEASE_FRACTION = 0.5;
 const RECENT_PACES = 9;
 /** Tasks an executor must have finished before it can be judged slow (or serve as a reference). */
 const MIN_TASK_SAMPLES = 3;
+/** Executors are judged slow again once this many task times per executor came (with at least one): below 8 executors, after every one. */
+const PACES_PER_JUDGEMENT = 1 / 8;
 
 function median(xs: readonly number[]): number {
   const sorted = [...xs].sort((x, y) => x - y);
@@ -128,12 +130,15 @@ export class ExecutorTracker {
   private readonly executors = new Map<string, TrackedExecutor>();
   /**
    * slowExecutors' last answer: asked on every scheduling round, it only
-   * changes when a pace is recorded, an executor joins or is lost, or a slow
-   * one's retest time comes — so it is recomputed only then.
+   * changes when paces are recorded, an executor joins or is lost, or a slow
+   * one's retest time comes — so it is recomputed only then, and after
+   * paces only once enough came (PACES_PER_JUDGEMENT).
    */
-  private slowCache?: { ratio: number; version: number; retestAtMs: number; slow: Set<string> };
-  /** Bumped by every change slowExecutors depends on. */
+  private slowCache?: { ratio: number; version: number; paces: number; retestAtMs: number; slow: Set<string> };
+  /** Bumped by every change of the executors slowExecutors judges (joins, losses). */
   private version = 0;
+  /** Task times recorded (recordTaskTime). */
+  private pacesRecorded = 0;
   /** Bumped whenever an executor turns slow or stops being so. */
   private flagChanges = 0;
 
@@ -291,7 +296,7 @@ export class ExecutorTracker {
     e.paces.push(pace);
     if (e.paces.length > RECENT_PACES) e.paces.shift();
     e.paceMedian = undefined;
-    this.version++;
+    this.pacesRecorded++;
   }
 
   /**
@@ -303,11 +308,17 @@ export class ExecutorTracker {
   slowExecutors(ratio: number): ReadonlySet<string> {
     const now = this.clock.now();
     const c = this.slowCache;
-    if (c && c.ratio === ratio && c.version === this.version && now < c.retestAtMs) return c.slow;
+    if (c && c.ratio === ratio && c.version === this.version && now < c.retestAtMs) {
+      // Judging is O(N log N) and asked after every result: with N executors, judged again once N / 8
+      // new task times came (each moves one executor's median by one sample of nine), not after each —
+      // it was O(N² log N) per wave of tasks, the scheduler's largest item at 128 executors after encoding.
+      const wait = Math.max(1, Math.floor(this.executors.size * PACES_PER_JUDGEMENT));
+      if (this.pacesRecorded - c.paces < wait) return c.slow;
+    }
     const slow = this.judgeSlow(ratio, now);
     let retestAtMs = Infinity;
     for (const id of slow) retestAtMs = Math.min(retestAtMs, this.executors.get(id)!.slowSinceMs! + SLOW_RETEST_MS);
-    this.slowCache = { ratio, version: this.version, retestAtMs, slow };
+    this.slowCache = { ratio, version: this.version, paces: this.pacesRecorded, retestAtMs, slow };
     return slow;
   }
 

@@ -13,10 +13,10 @@
  *
  * Both grow with the executors, so per batch they are O(executors × tasks):
  * at 128 executors × 4 slots, encoding them per task was the largest item of
- * the scheduler's CPU profile (bench/scheduler-scale.ts). Shared parts are
- * kept by object identity (WeakMaps: gone with the objects), so whoever builds
- * them must not change them after a task was sent with them — task-spec.ts and
- * batch-run.ts build new ones instead, and freeze what they build.
+ * the scheduler's CPU profile (bench/scheduler-scale.ts). A list is kept as
+ * bytes, by identity (a WeakMap: gone with the list), only when it is frozen:
+ * task-spec.ts and batch-run.ts freeze the lists they share between tasks and
+ * build new ones when they change; any other list is encoded each time.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Type } from 'protobufjs';
@@ -41,13 +41,16 @@ function t(): { request: Type; spec: Type; input: Type; write: Type } {
   });
 }
 
-/** The encoded entries of one repeated field of `type` holding `value` (a list, or one element), by object identity. */
-const kept = new WeakMap<object, Uint8Array>();
-function sharedField(type: Type, field: string, value: object, list: readonly unknown[]): Uint8Array {
-  let bytes = kept.get(value);
+/** Encoded entries of repeated fields, by the (frozen) list they were encoded from. */
+const kept = new WeakMap<readonly unknown[], Uint8Array>();
+
+/** The entries of repeated field `field` of `type` holding `list`: kept when the list is frozen (shared, never changed), else encoded afresh. */
+function listField(type: Type, field: string, list: readonly unknown[]): Uint8Array {
+  const frozen = Object.isFrozen(list);
+  let bytes = frozen ? kept.get(list) : undefined;
   if (!bytes) {
     bytes = type.encode(type.fromObject({ [field]: list })).finish();
-    kept.set(value, bytes);
+    if (frozen) kept.set(list, bytes);
   }
   return bytes;
 }
@@ -55,17 +58,16 @@ function sharedField(type: Type, field: string, value: object, list: readonly un
 function encodeShuffleWrite(w: ShuffleWrite): Uint8Array[] {
   const { write } = t();
   const parts: Uint8Array[] = [write.encode(write.fromObject({ ...w, push: [] })).finish()];
-  // The array is the task's own (its executor left out); its targets are the shuffle's.
-  for (const target of w.push ?? []) parts.push(sharedField(write, 'push', target, [target]));
+  if (w.push && w.push.length > 0) parts.push(listField(write, 'push', w.push));
   return parts;
 }
 
 function encodeShuffleInput(s: ShuffleInput): Uint8Array[] {
   const { input } = t();
   const parts: Uint8Array[] = [input.encode(input.fromObject({ ...s, mapOutputs: [], mapOutputExecutors: [], mapOutputHolders: [] })).finish()];
-  if (s.mapOutputs && s.mapOutputs.length > 0) parts.push(sharedField(input, 'mapOutputs', s.mapOutputs, s.mapOutputs));
-  if (s.mapOutputExecutors && s.mapOutputExecutors.length > 0) parts.push(sharedField(input, 'mapOutputExecutors', s.mapOutputExecutors, s.mapOutputExecutors));
-  if (s.mapOutputHolders && s.mapOutputHolders.length > 0) parts.push(sharedField(input, 'mapOutputHolders', s.mapOutputHolders, s.mapOutputHolders));
+  if (s.mapOutputs && s.mapOutputs.length > 0) parts.push(listField(input, 'mapOutputs', s.mapOutputs));
+  if (s.mapOutputExecutors && s.mapOutputExecutors.length > 0) parts.push(listField(input, 'mapOutputExecutors', s.mapOutputExecutors));
+  if (s.mapOutputHolders && s.mapOutputHolders.length > 0) parts.push(listField(input, 'mapOutputHolders', s.mapOutputHolders));
   return parts;
 }
 

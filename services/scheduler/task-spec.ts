@@ -229,13 +229,19 @@ function pushTargets(plan: readonly string[] | undefined, reducePartitions: numb
     // The same grouping as a group plan's map tasks (lib/scheduling/group-plan.ts), over the executors alive now.
     // Frozen: the task stream's encoder keeps each target's bytes by identity (task-request-encoding.ts).
     const all = deepFreeze(allPushTargets({ reducers: plan, members: live.filter((e) => e !== undefined) }, reducePartitions));
-    groupedPushTargets.set(plan, (kept = { ids, live, reducePartitions, all }));
+    groupedPushTargets.set(plan, (kept = { ids, live, reducePartitions, all, bySelf: new Map() }));
   }
-  return kept.all.filter((t) => t.executor!.executorId !== self);
+  // One list per executor a map task runs on (the others'), shared by its map tasks.
+  let mine = kept.bySelf.get(self);
+  if (!mine) kept.bySelf.set(self, (mine = Object.freeze(kept.all.filter((t) => t.executor!.executorId !== self)) as ShufflePushTarget[]));
+  return mine;
 }
 
 /** Map tasks' push targets kept per reducer plan (a run's, or a group's shared by its batches); gone with the plan. */
-const groupedPushTargets = new WeakMap<readonly string[], { ids: string[]; live: Array<ExecutorRef | undefined>; reducePartitions: number; all: ShufflePushTarget[] }>();
+const groupedPushTargets = new WeakMap<
+  readonly string[],
+  { ids: string[]; live: Array<ExecutorRef | undefined>; reducePartitions: number; all: ShufflePushTarget[]; bySelf: Map<string, ShufflePushTarget[]> }
+>();
 
 /** The plan's executors are alive as they were (same incarnation and address): its push targets still hold. */
 function sameLive(kept: { ids: string[]; live: Array<ExecutorRef | undefined> }, ctx: TaskSpecContext): boolean {

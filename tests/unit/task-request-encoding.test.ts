@@ -100,11 +100,21 @@ describe('encodeRunTasksRequest (the scheduler encodes what a stage shares once)
     for (const req of requests) expect(decode(encodeRunTasksRequest(req))).toEqual(generated(req));
   });
 
-  it('sends each task its own subset of the shared targets', () => {
+  it('sends each task its own list, kept as bytes only when frozen: a list changed after it was sent goes out as it is now', () => {
     const all = pushTargets(5, 20);
-    const bytes = encodeRunTasksRequest({ tasks: [mapTask(0, 0, all), mapTask(1, 4, all)] });
-    const [a, b] = (decode(bytes) as { tasks: Array<{ shuffleWrite: { push: Array<{ executor: { executorId: string } }> } }> }).tasks;
-    expect(a!.shuffleWrite.push.map((t) => t.executor.executorId)).toEqual(['exec-1', 'exec-2', 'exec-3', 'exec-4']);
-    expect(b!.shuffleWrite.push.map((t) => t.executor.executorId)).toEqual(['exec-0', 'exec-1', 'exec-2', 'exec-3']);
+    const targetsOf = (bytes: Buffer) =>
+      (decode(bytes) as { tasks: Array<{ shuffleWrite: { push: Array<{ executor: { executorId: string } }> } }> }).tasks.map((t) =>
+        t.shuffleWrite.push.map((p) => p.executor.executorId),
+      );
+    const first = mapTask(0, 0, all);
+    const second = mapTask(1, 4, all);
+    Object.freeze(second.shuffleWrite!.push);
+    expect(targetsOf(encodeRunTasksRequest({ tasks: [first, second] }))).toEqual([
+      ['exec-1', 'exec-2', 'exec-3', 'exec-4'],
+      ['exec-0', 'exec-1', 'exec-2', 'exec-3'],
+    ]);
+    // Not frozen: changed in place, and sent as changed (a kept copy would send exec-1..4 again).
+    first.shuffleWrite!.push!.pop();
+    expect(targetsOf(encodeRunTasksRequest({ tasks: [first, second] }))[0]).toEqual(['exec-1', 'exec-2', 'exec-3']);
   });
 });
