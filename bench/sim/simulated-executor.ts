@@ -268,14 +268,16 @@ export class SimulatedExecutor {
     return { taskId: spec.taskId, attempt: spec.attempt, executorId: this.opts.executorId, epoch: this.epochNow };
   }
 
-  /** What a real task of this kind would report: every bucket's size for a map task, an empty output for a result task. */
+  /** What a real task of this kind would report: its buckets' sizes (or only their total, if asked) for a map task, an empty output for a result task. */
   private succeeded(task: HeldTask): TaskResult {
     const { spec } = task;
     const startedAt = task.startedAtMs ?? task.acceptedAtMs;
     const metrics = { recordsIn: 0, recordsOut: 0, bytesOut: 0, runMs: Date.now() - startedAt, fetchMs: 0, queueMs: startedAt - task.acceptedAtMs };
     const r: TaskResult = { ...this.header(spec), state: 'SUCCEEDED', metrics };
-    if (spec.write) r.bucketBytes = new Array<number>(spec.write.numPartitions).fill(this.opts.bucketSize);
-    else r.records = { count: 0, payload: Buffer.alloc(0) };
+    if (spec.write) {
+      metrics.bytesOut = spec.write.numPartitions * this.opts.bucketSize;
+      if (!spec.write.totalBytesOnly) r.bucketBytes = new Array<number>(spec.write.numPartitions).fill(this.opts.bucketSize);
+    } else r.records = { count: 0, payload: Buffer.alloc(0) };
     return r;
   }
 
@@ -405,6 +407,7 @@ function fromSpec(spec: TaskSpec__Output): SkimmedTask {
       shuffleId: w.shuffleId,
       mapPartition: w.mapPartitionOffset + spec.partition,
       numPartitions: w.numPartitions,
+      totalBytesOnly: w.totalBytesOnly,
       pushTargets: () => w.push.map((p) => ({ executorId: p.executor?.executorId ?? '', reducePartitions: p.reducePartitions })),
     };
   }

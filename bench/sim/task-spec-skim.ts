@@ -32,6 +32,8 @@ export interface SkimmedWrite {
   /** The global map partition (map_partition_offset + TaskSpec.partition): the `<map>` of its bucket ids. */
   mapPartition: number;
   numPartitions: number;
+  /** ShuffleWrite.total_bytes_only: the result lists no bucket sizes (metrics.bytes_out has their total). */
+  totalBytesOnly: boolean;
   /** Read on demand (only a planned shuffle's buckets are tracked): a map task of 1024 reducers lists up to 255 targets. */
   pushTargets(): PushTarget[];
 }
@@ -66,6 +68,7 @@ const WRITE_SHUFFLE_ID = 1;
 const WRITE_NUM_PARTITIONS = 3;
 const WRITE_MAP_PARTITION_OFFSET = 4;
 const WRITE_PUSH = 5;
+const WRITE_TOTAL_BYTES_ONLY = 6;
 // ShufflePushTarget
 const PUSH_EXECUTOR = 1;
 const PUSH_REDUCE_PARTITIONS = 2;
@@ -171,11 +174,16 @@ function pushTargetsOf(buf: Buffer, start: number, end: number): PushTarget[] {
 }
 
 /** A ShuffleWrite without its push targets (read later, from the same bytes, if asked for); `partition` is TaskSpec.partition. */
-function shuffleWrite(buf: Buffer, start: number, end: number): { shuffleId: string; offset: number; numPartitions: number; pushTargets(): PushTarget[] } {
+function shuffleWrite(
+  buf: Buffer,
+  start: number,
+  end: number,
+): { shuffleId: string; offset: number; numPartitions: number; totalBytesOnly: boolean; pushTargets(): PushTarget[] } {
   const c = new Cursor(buf, start, end);
   let shuffleId = '';
   let offset = 0;
   let numPartitions = 0;
+  let totalBytesOnly = false;
   while (c.pos < end) {
     const key = c.varint();
     const field = key >>> 3;
@@ -183,9 +191,10 @@ function shuffleWrite(buf: Buffer, start: number, end: number): { shuffleId: str
     if (field === WRITE_SHUFFLE_ID && wire === 2) shuffleId = c.string();
     else if (field === WRITE_NUM_PARTITIONS && wire === 0) numPartitions = c.varint();
     else if (field === WRITE_MAP_PARTITION_OFFSET && wire === 0) offset = c.varint();
+    else if (field === WRITE_TOTAL_BYTES_ONLY && wire === 0) totalBytesOnly = c.varint() !== 0;
     else c.skip(wire);
   }
-  return { shuffleId, offset, numPartitions, pushTargets: () => pushTargetsOf(buf, start, end) };
+  return { shuffleId, offset, numPartitions, totalBytesOnly, pushTargets: () => pushTargetsOf(buf, start, end) };
 }
 
 function skimSpec(buf: Buffer, start: number, end: number): SkimmedTask {
@@ -207,7 +216,13 @@ function skimSpec(buf: Buffer, start: number, end: number): SkimmedTask {
     } else c.skip(wire);
   }
   if (write) {
-    task.write = { shuffleId: write.shuffleId, mapPartition: write.offset + partition, numPartitions: write.numPartitions, pushTargets: write.pushTargets };
+    task.write = {
+      shuffleId: write.shuffleId,
+      mapPartition: write.offset + partition,
+      numPartitions: write.numPartitions,
+      totalBytesOnly: write.totalBytesOnly,
+      pushTargets: write.pushTargets,
+    };
   }
   return task;
 }
@@ -251,7 +266,13 @@ function sameTasks(decoded: RunTasksRequest__Output, skimmed: SkimmedTask[]): bo
       if (t.taskId !== s.taskId || t.attempt !== s.attempt) return false;
       const w = t.shuffleWrite;
       if (!w || !s.write) return !w && !s.write;
-      if (w.shuffleId !== s.write.shuffleId || w.numPartitions !== s.write.numPartitions || w.mapPartitionOffset + t.partition !== s.write.mapPartition) return false;
+      if (
+        w.shuffleId !== s.write.shuffleId ||
+        w.numPartitions !== s.write.numPartitions ||
+        w.mapPartitionOffset + t.partition !== s.write.mapPartition ||
+        w.totalBytesOnly !== s.write.totalBytesOnly
+      )
+        return false;
       const push = s.write.pushTargets();
       return (
         push.length === w.push.length &&

@@ -78,7 +78,8 @@ export type PlanRules = Pick<
   | 'timeoutMs'
   | 'maxResultBytes'
   | 'maxMessageBytes'
->;
+> &
+  Partial<Pick<GroupPlan__Output, 'totalBytesOnly'>>;
 
 export interface PlannedTask {
   stage: PlannedStage__Output;
@@ -211,6 +212,7 @@ export function plannedTaskSpec(
       numPartitions: stage.writePartitions,
       mapPartitionOffset: 0,
       push: pushTargets(plan, stage.writePartitions, task.executorId),
+      totalBytesOnly: plan.totalBytesOnly === true,
     };
     spec.sink = 'shuffleWrite';
   } else {

@@ -284,10 +284,11 @@ export class TaskRunner {
       const shuffleId = spec.shuffleWrite!.shuffleId;
       // Global map partition: parents of a multi-parent shuffle are numbered one after the other.
       const mapPartition = (spec.shuffleWrite!.mapPartitionOffset ?? 0) + spec.partition;
-      const bucketBytes = new Array<number>(outcome.buckets.length);
+      // Each bucket's size only for a scheduler that asks for them (an older one adds them up; a newer one reads bytes_out).
+      const bucketBytes = spec.shuffleWrite!.totalBytesOnly ? undefined : new Array<number>(outcome.buckets.length);
       let bytesOut = 0;
       const puts = outcome.buckets.map((payload, r) => {
-        bucketBytes[r] = payload.byteLength;
+        if (bucketBytes) bucketBytes[r] = payload.byteLength;
         bytesOut += payload.byteLength;
         const id = shuffleBlockId(shuffleId, mapPartition, r);
         return { id, kind: 'shuffle' as const, count: outcome.bucketCounts?.[r] ?? 0, payload };
@@ -315,7 +316,7 @@ export class TaskRunner {
         ...this.base(exec),
         state: 'SUCCEEDED',
         ...deadLettersOf(outcome),
-        bucketBytes,
+        ...(bucketBytes ? { bucketBytes } : {}),
         metrics: metrics(outcome.recordsIn, outcome.recordsOut, bytesOut, outcome.runMs, fetchMs, outcome.queueMs),
       };
     }

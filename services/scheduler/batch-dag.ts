@@ -338,13 +338,14 @@ export class BatchDag implements TaskSetListener {
     if (r.deadLetters && r.deadLetters.count > 0) noteDeadLetters(run, r.deadLetters.payload, this.d.log);
     switch (s.stage.kind) {
       case 'shuffleMap': {
-        const bucketBytes = r.bucketBytes.map(Number);
-        s.mapOutputs.set(partition, { executorId: t.executorId, epoch: t.epoch, address, bucketBytes });
-        this.d.ports.recordMapOutput(run, s, partition, t.executorId, bucketBytes.reduce((a, b) => a + b, 0));
+        s.mapOutputs.set(partition, { executorId: t.executorId, epoch: t.epoch, address });
+        // Asked for the total only (ShuffleWrite.total_bytes_only); an older executor lists each bucket's size instead.
+        const bytes = r.bucketBytes.length > 0 ? r.bucketBytes.reduce((a, b) => a + Number(b), 0) : Number(r.metrics?.bytesOut ?? 0);
+        this.d.ports.recordMapOutput(run, s, partition, t.executorId, bytes);
         break;
       }
       case 'persist':
-        s.mapOutputs.set(partition, { executorId: t.executorId, epoch: t.epoch, address, bucketBytes: [] });
+        s.mapOutputs.set(partition, { executorId: t.executorId, epoch: t.epoch, address });
         this.persisted(run, s.stage.persistNode!, t, r);
         break;
       case 'result':

@@ -37,7 +37,6 @@ export interface MapOutput {
   executorId: string;
   epoch: number;
   address: string;
-  bucketBytes: number[];
 }
 
 /**

@@ -135,7 +135,7 @@ export class ExecutorTracker {
    * paces only once enough came (PACES_PER_JUDGEMENT).
    */
   private slowCache?: { ratio: number; version: number; paces: number; retestAtMs: number; slow: Set<string> };
-  /** Bumped by every change of the executors slowExecutors judges (joins, losses). */
+  /** Bumped by every change of the executors slowExecutors judges (joins, losses) and of an address. */
   private version = 0;
   /** Task times recorded (recordTaskTime). */
   private pacesRecorded = 0;
@@ -170,7 +170,10 @@ export class ExecutorTracker {
       const resized = known.slots !== msg.slots;
       known.slots = msg.slots;
       known.queueDepth = msg.taskQueueDepth ?? 1;
-      known.address = msg.address;
+      if (known.address !== msg.address) {
+        known.address = msg.address;
+        this.version++;
+      }
       if (resized) this.slotsChanged();
       return changes;
     }
@@ -224,6 +227,11 @@ export class ExecutorTracker {
     e.running = 0;
     this.slotsChanged();
     return { kind: 'lost', executor: e, reason };
+  }
+
+  /** Changes whenever an executor joins, is lost, or changes address: what is kept per set of live executors holds while it stays. */
+  get membershipVersion(): number {
+    return this.version;
   }
 
   get(id: string): TrackedExecutor | undefined {

@@ -226,6 +226,7 @@ export class GroupPlanner {
       timeoutMs: this.d.limits.timeoutMs,
       maxResultBytes: this.d.limits.maxResultBytes,
       maxMessageBytes: this.d.limits.maxMessageBytes,
+      totalBytesOnly: true,
     };
     const plan: ActivePlan = {
       id,

@@ -154,6 +154,7 @@ export class Scheduler implements BatchSourceHost {
         return e && e.state === 'ALIVE' ? { executorId: e.id, address: e.address, epoch: e.epoch } : undefined;
       },
       readsCompactMapOutputs: (id) => this.executors.get(id)?.lastReport?.compactMapOutputs === true,
+      executorsVersion: () => this.executors.membershipVersion,
       cachedBlock: (jobId, nodeId, t, p) => this.cache.block(jobId, nodeId, t, p),
       cachedBlockId: (jobId, t, nodeId, p) => this.cache.blockId(jobId, t, nodeId, p),
       stateRebuild: (run, nodeId, p) => this.state.rebuildOf(run, nodeId, p),

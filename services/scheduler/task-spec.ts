@@ -47,6 +47,8 @@ export interface TaskSpecContext {
   liveExecutor(id: string): ExecutorRef | undefined;
   /** The executor reads map outputs in the compact form (it says so in its heartbeats; HeartbeatMessage.compactMapOutputs). */
   readsCompactMapOutputs(id: string): boolean;
+  /** Changes whenever an executor joins, is lost, or changes address (ExecutorTracker.membershipVersion). */
+  executorsVersion(): number;
   cachedBlock(jobId: string, nodeId: number, batchTimeMs: number, partition: number): CachedBlock | undefined;
   cachedBlockId(jobId: string, batchTimeMs: number, nodeId: number, partition: number): string;
   stateRebuild(run: BatchRun, nodeId: number, partition: number): StateRebuild | string | undefined;
@@ -131,6 +133,8 @@ export function buildTaskSpec(t: TaskAttemptRef, ctx: TaskSpecContext): TaskSpec
         numPartitions: run.plan!.partitions[stage.shuffleNode!]!,
         mapPartitionOffset: tp.mapPartitionOffset,
         push: pushTargets(run.reducerPlan, run.plan!.partitions[stage.shuffleNode!]!, t.executorId, ctx),
+        // The total comes in the result's metrics (bytes_out): no list of every bucket's size per map task.
+        totalBytesOnly: true,
       };
       break;
     case 'persist': {
@@ -223,13 +227,17 @@ function addStateRebuild(
 function pushTargets(plan: readonly string[] | undefined, reducePartitions: number, self: string, ctx: TaskSpecContext): ShufflePushTarget[] {
   if (!plan || plan.length === 0) return [];
   let kept = groupedPushTargets.get(plan);
-  if (!kept || kept.reducePartitions !== reducePartitions || !sameLive(kept, ctx)) {
+  // Checked against the live executors only when they changed (an O(N) check per task was O(N·S) per batch).
+  const version = ctx.executorsVersion();
+  if (kept && kept.reducePartitions === reducePartitions && kept.version !== version && sameLive(kept, ctx)) kept.version = version;
+  if (!kept || kept.reducePartitions !== reducePartitions || kept.version !== version) {
     const ids = [...new Set(plan)];
     const live = ids.map((id) => ctx.liveExecutor(id));
     // The same grouping as a group plan's map tasks (lib/scheduling/group-plan.ts), over the executors alive now.
-    // Frozen: the task stream's encoder keeps each target's bytes by identity (task-request-encoding.ts).
+    // Frozen, as the lists below: shared by every map task, never changed (and the task stream's encoder keeps
+    // the bytes of frozen lists, task-request-encoding.ts).
     const all = deepFreeze(allPushTargets({ reducers: plan, members: live.filter((e) => e !== undefined) }, reducePartitions));
-    groupedPushTargets.set(plan, (kept = { ids, live, reducePartitions, all, bySelf: new Map() }));
+    groupedPushTargets.set(plan, (kept = { ids, live, version, reducePartitions, all, bySelf: new Map() }));
   }
   // One list per executor a map task runs on (the others'), shared by its map tasks.
   let mine = kept.bySelf.get(self);
@@ -240,7 +248,15 @@ function pushTargets(plan: readonly string[] | undefined, reducePartitions: numb
 /** Map tasks' push targets kept per reducer plan (a run's, or a group's shared by its batches); gone with the plan. */
 const groupedPushTargets = new WeakMap<
   readonly string[],
-  { ids: string[]; live: Array<ExecutorRef | undefined>; reducePartitions: number; all: ShufflePushTarget[]; bySelf: Map<string, ShufflePushTarget[]> }
+  {
+    ids: string[];
+    live: Array<ExecutorRef | undefined>;
+    /** executorsVersion when `live` was last found to hold. */
+    version: number;
+    reducePartitions: number;
+    all: ShufflePushTarget[];
+    bySelf: Map<string, ShufflePushTarget[]>;
+  }
 >();
 
 /** The plan's executors are alive as they were (same incarnation and address): its push targets still hold. */

@@ -323,6 +323,18 @@ describe('executor service (2 processes, real gRPC + NATS)', () => {
     expect(fetchedBuckets).toHaveLength(2);
   });
 
+  it('a map task asked for its total only (total_bytes_only) reports it in bytes_out and lists no bucket sizes', async () => {
+    const asked = (totalBytesOnly: boolean): TaskSpec => {
+      const spec = mapTask(0, blockIds[0]!, [refA]);
+      return { ...spec, taskId: `map-0-total-${totalBytesOnly}`, shuffleWrite: { ...spec.shuffleWrite!, shuffleId: `${SHUFFLE}-total-${totalBytesOnly}`, totalBytesOnly } };
+    };
+    const [[totalOnly], [listed]] = await Promise.all([runTasks(ca, [asked(true)]), runTasks(ca, [asked(false)])]);
+    expect(totalOnly).toMatchObject({ state: 'SUCCEEDED', bucketBytes: [] });
+    expect(listed!.bucketBytes).toHaveLength(REDUCERS);
+    expect(totalOnly!.metrics!.bytesOut).toBe(listed!.bucketBytes.reduce((x, y) => x + y, 0));
+    expect(totalOnly!.metrics!.bytesOut).toBeGreaterThan(0);
+  });
+
   it('reports a throwing map function as a user error', async () => {
     const thrower = inlineJob(
       'thrower.js',

@@ -58,6 +58,7 @@ function plan(overrides: Partial<GroupPlan__Output> = {}): GroupPlan__Output {
     receiverAddress: 'receiver:7070',
     batchReadyTimeoutMs: READY_TIMEOUT,
     inputWaitTimeoutMs: INPUT_WAIT,
+    totalBytesOnly: true,
     ...overrides,
   };
 }

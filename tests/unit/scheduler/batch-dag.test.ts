@@ -99,6 +99,8 @@ async function setup(opts: { config?: Record<string, unknown>; bundle?: JobBundl
   const gateway = new RecordingGateway();
   const completed: BatchCompletedMessage[] = [];
   const registered: string[] = [];
+  /** The bytes of each map output recorded with lineage. */
+  const mapOutputBytes: number[] = [];
   const events: SchedulerEvent[] = [];
   const ports: SchedulerPorts = {
     gateway,
@@ -106,7 +108,7 @@ async function setup(opts: { config?: Record<string, unknown>; bundle?: JobBundl
       registered.push(run.key);
       return Promise.resolve();
     },
-    recordMapOutput: () => {},
+    recordMapOutput: (_run, _stage, _partition, _executorId, bytes) => void mapOutputBytes.push(bytes),
     recordReplicas: () => {},
     forgetBatches: () => {},
     removeExecutorFromLineage: () => {},
@@ -149,7 +151,7 @@ async function setup(opts: { config?: Record<string, unknown>; bundle?: JobBundl
     return run;
   };
   /** A successful attempt of partition p of stage s, on `executorId`. */
-  const succeed = (run: BatchRun, stage: number, p: number, executorId: string, records: unknown[] = []) => {
+  const succeed = (run: BatchRun, stage: number, p: number, executorId: string, records: unknown[] = [], fields: Partial<TaskResult__Output> = {}) => {
     const s = run.stages[stage]!;
     const t = new TaskAttempt({ run, stageRun: s, partition: p, failures: 0, lostAttempts: 0, speculative: false, recovery: false, preferred: [], excluded: new Set(), readySinceMs: 0 });
     const e = executors.get(executorId)!;
@@ -163,6 +165,7 @@ async function setup(opts: { config?: Record<string, unknown>; bundle?: JobBundl
       state: 'SUCCEEDED',
       bucketBytes: s.stage.kind === 'shuffleMap' ? [1, 1] : [],
       records: s.stage.kind === 'result' ? { count: records.length, payload: packRecords(records) } : null,
+      ...fields,
     } as unknown as TaskResult__Output;
     dag.taskSucceeded(t, r);
   };
@@ -174,7 +177,7 @@ async function setup(opts: { config?: Record<string, unknown>; bundle?: JobBundl
     }
     expect(run.state).toBe('COMPLETED');
   };
-  return { clock, config, executors, job, dag, tasks, outputs, completed, registered, generator, events, manager, startBatch, succeed, finish };
+  return { clock, config, executors, job, dag, tasks, outputs, completed, registered, mapOutputBytes, generator, events, manager, startBatch, succeed, finish };
 }
 
 describe('JobGenerator: a job held back by maxQueuedBatches (onFallingBehind=backpressure)', () => {
@@ -293,6 +296,14 @@ describe('BatchDag', () => {
     expect(s.completed).toMatchObject([{ jobId: s.job.id, batchTimeMs: t, state: 'COMPLETED', inputRecords: 2 }]);
     expect(s.job.lastCompletedBatchMs).toBe(t);
     expect(s.generator.queue(s.job.id)).toEqual([]);
+  });
+
+  it('records a map output\'s bytes: the total a result reports in bytes_out, or an older executor\'s bucket sizes added up', async () => {
+    const s = await setup();
+    const run = await s.startBatch(s.job.firstBatchTimeMs);
+    s.succeed(run, 0, 0, 'e1', [], { bucketBytes: [], metrics: { recordsIn: 3, recordsOut: 2, bytesOut: 4096, runMs: 1, fetchMs: 0, queueMs: 0 } });
+    s.succeed(run, 0, 1, 'e2', [], { bucketBytes: [100, 23], metrics: { recordsIn: 3, recordsOut: 2, bytesOut: 999, runMs: 1, fetchMs: 0, queueMs: 0 } });
+    expect(s.mapOutputBytes).toEqual([4096, 123]);
   });
 
   it('a batch re-run after a restart does not commit an output batch that was already committed', async () => {

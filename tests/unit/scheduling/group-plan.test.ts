@@ -166,9 +166,9 @@ describe('plannedTasks', () => {
 });
 
 describe('plannedTaskSpec', () => {
-  const specOf = (stageId: number, partition: number) => {
-    const task = plannedTasks(rules(), T, blocks).find((t) => t.stage.stageId === stageId && t.partition === partition)!;
-    return plannedTaskSpec(rules(), T, blocks, task);
+  const specOf = (stageId: number, partition: number, overrides: Partial<PlanRules> = {}) => {
+    const task = plannedTasks(rules(overrides), T, blocks).find((t) => t.stage.stageId === stageId && t.partition === partition)!;
+    return plannedTaskSpec(rules(overrides), T, blocks, task);
   };
 
   it('builds a map task as the plan\'s attempt reading its block where members hold it, pushing buckets to other executors\' reducers', () => {
@@ -204,6 +204,9 @@ describe('plannedTaskSpec', () => {
       { executor: { executorId: 'e2', address: 'e2:1', epoch: 12 }, reducePartitions: [1] },
       { executor: { executorId: 'e3', address: 'e3:1', epoch: 13 }, reducePartitions: [2] },
     ]);
+    // Bucket sizes only if the plan asks for them (an older scheduler's plan says nothing: listed).
+    expect(spec.shuffleWrite?.totalBytesOnly).toBe(false);
+    expect(specOf(0, 0, { totalBytesOnly: true }).shuffleWrite?.totalBytesOnly).toBe(true);
   });
 
   it('builds a reducer reading every map bucket locally from itself, writing the result', () => {

@@ -64,6 +64,10 @@ export interface GroupPlan {
    * under, never to another plan's (or the scheduler's own) attempt.
    */
   'attempt'?: (number);
+  /**
+   * ShuffleWrite.total_bytes_only of the plan's map tasks.
+   */
+  'totalBytesOnly'?: (boolean);
 }
 
 /**
@@ -126,4 +130,8 @@ export interface GroupPlan__Output {
    * under, never to another plan's (or the scheduler's own) attempt.
    */
   'attempt': (number);
+  /**
+   * ShuffleWrite.total_bytes_only of the plan's map tasks.
+   */
+  'totalBytesOnly': (boolean);
 }

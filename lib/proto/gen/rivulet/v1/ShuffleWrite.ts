@@ -29,6 +29,13 @@ export interface ShuffleWrite {
    * pushed is fetched from here as before. Empty: no push.
    */
   'push'?: (_rivulet_v1_ShufflePushTarget)[];
+  /**
+   * Report no size per bucket (TaskResult.bucket_bytes left empty): the
+   * scheduler reads the buckets' total from metrics.bytes_out. Each map
+   * task's list names every reduce partition, O(S^2) numbers per shuffle for
+   * a scheduler that only adds them up. Unset (an older scheduler): sent.
+   */
+  'totalBytesOnly'?: (boolean);
 }
 
 /**
@@ -57,4 +64,11 @@ export interface ShuffleWrite__Output {
    * pushed is fetched from here as before. Empty: no push.
    */
   'push': (_rivulet_v1_ShufflePushTarget__Output)[];
+  /**
+   * Report no size per bucket (TaskResult.bucket_bytes left empty): the
+   * scheduler reads the buckets' total from metrics.bytes_out. Each map
+   * task's list names every reduce partition, O(S^2) numbers per shuffle for
+   * a scheduler that only adds them up. Unset (an older scheduler): sent.
+   */
+  'totalBytesOnly': (boolean);
 }
