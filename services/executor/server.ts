@@ -207,7 +207,7 @@ export function executorHandlers(deps: ExecutorServerDeps): ExecutorHandlers {
           try {
             dropBlocks(req, 'RunTasksRequest.drops');
           } catch (e) {
-            // Only a scheduler that breaks the bounds it shares with DropBlocks gets here: nothing is dropped.
+            // Only a scheduler that breaks DropBlocks' bounds or id rules gets here: nothing is dropped.
             log.error({ err: errorMessage(e) }, 'drops on the task stream refused');
           }
         },

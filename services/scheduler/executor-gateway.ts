@@ -228,13 +228,12 @@ export class ExecutorGateway {
     );
   }
 
-  /** Best-effort: drop blocks no batch needs any more. */
   /**
    * Best effort: blocks nothing will read again. On the task stream, with
    * whatever else goes to the executor in this turn — a finished batch drops
-   * its shuffle on every executor, and a call each was the scheduler's largest
-   * per-batch cost at 128 executors — or, to an executor that does not read
-   * drops there (an older one), as a DropBlocks call.
+   * its shuffle on every executor, one call each per batch otherwise — or, to
+   * an executor that does not read drops there (an older one), as a
+   * DropBlocks call.
    */
   drop(e: ExecutorEndpoint, blockIds: string[], prefixes: string[]): void {
     if (blockIds.length === 0 && prefixes.length === 0) return;
