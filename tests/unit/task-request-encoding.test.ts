@@ -101,7 +101,8 @@ describe('encodeRunTasksRequest (the scheduler encodes what a stage shares once)
   });
 
   it('sends each task its own list, kept as bytes only when frozen: a list changed after it was sent goes out as it is now', () => {
-    const all = pushTargets(5, 20);
+    // 40 executors: enough shared entries for a task to be encoded in parts (SHARED_ENTRIES_TO_SPLIT).
+    const all = pushTargets(40, 160);
     const targetsOf = (bytes: Buffer) =>
       (decode(bytes) as { tasks: Array<{ shuffleWrite: { push: Array<{ executor: { executorId: string } }> } }> }).tasks.map((t) =>
         t.shuffleWrite.push.map((p) => p.executor.executorId),
@@ -109,12 +110,10 @@ describe('encodeRunTasksRequest (the scheduler encodes what a stage shares once)
     const first = mapTask(0, 0, all);
     const second = mapTask(1, 4, all);
     Object.freeze(second.shuffleWrite!.push);
-    expect(targetsOf(encodeRunTasksRequest({ tasks: [first, second] }))).toEqual([
-      ['exec-1', 'exec-2', 'exec-3', 'exec-4'],
-      ['exec-0', 'exec-1', 'exec-2', 'exec-3'],
-    ]);
-    // Not frozen: changed in place, and sent as changed (a kept copy would send exec-1..4 again).
+    const ids = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `exec-${from + i}`);
+    expect(targetsOf(encodeRunTasksRequest({ tasks: [first, second] }))).toEqual([ids(1, 39), [...ids(0, 3), ...ids(5, 39)]]);
+    // Not frozen: changed in place, and sent as changed (a kept copy would send exec-1..39 again).
     first.shuffleWrite!.push!.pop();
-    expect(targetsOf(encodeRunTasksRequest({ tasks: [first, second] }))[0]).toEqual(['exec-1', 'exec-2', 'exec-3']);
+    expect(targetsOf(encodeRunTasksRequest({ tasks: [first, second] }))[0]).toEqual(ids(1, 38));
   });
 });
