@@ -13,11 +13,44 @@
  * `retryWhileAddressInUse`, which starts the child again with backoff while
  * the bind fails with EADDRINUSE.
  */
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { isAddressInUse } from './errors.js';
 
-/** A loopback port that is free at this moment (bound to 0, read, closed). */
+/** The lowest port `freePort` hands out (below it: well-known and commonly configured ports). */
+const LOWEST_PROBED_PORT = 10_000;
+/** Random ports tried below the ephemeral range before falling back to one the kernel picks. */
+const PROBES = 50;
+
+/**
+ * The kernel's range for the local ports of outgoing connections (Linux), if known. A port
+ * bound to 0 comes from this range too, so one probed free there can be taken, before the
+ * child binds it, by any outgoing connection — and held for as long as that connection
+ * lives (a cluster's gRPC and NATS connections live as long as the cluster): a receiver's
+ * start then retried for its whole timeout against a port an executor's channel held.
+ */
+function ephemeralRange(): { low: number; high: number } | undefined {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    return low! > 0 && high! >= low! ? { low: low!, high: high! } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A loopback port that is free at this moment: a random one below the kernel's ephemeral
+ * range where that is known (no outgoing connection takes those), else one the kernel picks
+ * (bound to 0, read, closed).
+ */
 export async function freePort(): Promise<number> {
+  const range = ephemeralRange();
+  if (range && range.low - 1 > LOWEST_PROBED_PORT) {
+    for (let i = 0; i < PROBES; i++) {
+      const port = LOWEST_PROBED_PORT + Math.floor(Math.random() * (range.low - LOWEST_PROBED_PORT));
+      if (await isPortFree(port)) return port;
+    }
+  }
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();

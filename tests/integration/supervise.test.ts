@@ -4,6 +4,7 @@
  * error, SIGTERM then SIGKILL after the grace period, retry while a port is
  * taken, and nats-server on a port of its own choosing.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChildStartError, isAddressInUse } from '../../lib/process/errors.js';
@@ -85,6 +86,21 @@ describe('ports', () => {
     const child = await retryWhileAddressInUse(() => node(listenOn(port)), { onRetry: (n) => attempts.push(n) });
     expect(Number(child.ready)).toBe(port);
     expect(attempts.length).toBeGreaterThan(0);
+  });
+
+  it('hands out bindable ports below the kernel\'s ephemeral range, which outgoing connections never take', async () => {
+    const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    for (let i = 0; i < 20; i++) {
+      const port = await freePort();
+      expect(port).toBeGreaterThanOrEqual(10_000);
+      expect(port).toBeLessThan(low!);
+      const srv = createServer();
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(port, '127.0.0.1', resolve);
+      });
+      await new Promise((r) => srv.close(r));
+    }
   });
 
   it('reports EADDRINUSE as such, and gives up after the timeout', async () => {
