@@ -98,9 +98,10 @@ function sharedEntries(spec: TaskSpec): number {
   return n;
 }
 
-function encodeTaskSpec(spec: TaskSpec, out: Uint8Array[]): number {
+/** One task as field 1 of the request: in parts when `split` (its shared lists are long), else in one go. */
+function encodeTaskSpec(spec: TaskSpec, split: boolean, out: Uint8Array[]): number {
   const { spec: type } = t();
-  if (sharedEntries(spec) < SHARED_ENTRIES_TO_SPLIT) return appendField(out, REQUEST_TASKS, [type.encode(type.fromObject(spec)).finish()]);
+  if (!split) return appendField(out, REQUEST_TASKS, [type.encode(type.fromObject(spec)).finish()]);
   const parts: Uint8Array[] = [type.encode(type.fromObject({ ...spec, shuffles: [], shuffleWrite: undefined })).finish()];
   for (const s of spec.shuffles ?? []) appendField(parts, SPEC_SHUFFLES, encodeShuffleInput(s));
   if (spec.shuffleWrite) appendField(parts, SPEC_SHUFFLE_WRITE, encodeShuffleWrite(spec.shuffleWrite));
@@ -110,11 +111,13 @@ function encodeTaskSpec(spec: TaskSpec, out: Uint8Array[]): number {
 /** A RunTasksRequest in protobuf wire format (see the file comment). */
 export function encodeRunTasksRequest(req: RunTasksRequest): Buffer {
   const { request } = t();
+  const tasks = req.tasks ?? [];
+  const split = tasks.map((spec) => sharedEntries(spec) >= SHARED_ENTRIES_TO_SPLIT);
   // Nothing worth sharing (a few executors): the generated encoding, in one go.
-  if (!(req.tasks ?? []).some((spec) => sharedEntries(spec) >= SHARED_ENTRIES_TO_SPLIT)) return asBuffer(request.encode(request.fromObject(req)).finish());
+  if (!split.includes(true)) return asBuffer(request.encode(request.fromObject(req)).finish());
   const out: Uint8Array[] = [];
   let total = 0;
-  for (const spec of req.tasks ?? []) total += encodeTaskSpec(spec, out);
+  for (let i = 0; i < tasks.length; i++) total += encodeTaskSpec(tasks[i]!, split[i]!, out);
   // Plans, revocations, ended jobs and drops: one of each message at most, as generated.
   const rest = request.encode(request.fromObject({ ...req, tasks: [] })).finish();
   out.push(rest);

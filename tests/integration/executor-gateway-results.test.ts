@@ -85,6 +85,20 @@ describe('ExecutorGateway with sliced task results', () => {
   });
   afterAll(async () => server.shutdown(100));
 
+  /** Script the executor to keep every TaskStream message it gets and answer each task with a small success; returns the messages. */
+  const recordMessages = (): RunTasksRequest__Output[] => {
+    const messages: RunTasksRequest__Output[] = [];
+    script = (call, first) => {
+      const take = (m: RunTasksRequest__Output) => {
+        messages.push(m);
+        for (const t of m.tasks) writeOne(call, { ...result(t.taskId, payload(4, 8)), attempt: t.attempt });
+      };
+      take(first);
+      call.on('data', take);
+    };
+    return messages;
+  };
+
   /** Launch `taskIds` through a fresh gateway; settle when every task has a result or was lost. */
   const launch = (taskIds: string[], maxTaskResultBytes = 256 * MiB) =>
     new Promise<{ results: TaskResult__Output[]; lost: Array<{ ids: string[]; error: string }> }>((resolve) => {
@@ -197,15 +211,7 @@ describe('ExecutorGateway with sliced task results', () => {
   });
 
   it('loads a bundle once per job on an executor (two jobs of one code each load it), and names an ended job on its task stream', async () => {
-    const messages: RunTasksRequest__Output[] = [];
-    script = (call, first) => {
-      const answer = (m: RunTasksRequest__Output) => {
-        messages.push(m);
-        for (const t of m.tasks) writeOne(call, { ...result(t.taskId, payload(4, 8)), attempt: t.attempt });
-      };
-      answer(first);
-      call.on('data', answer);
-    };
+    const messages = recordMessages();
     loads.length = 0;
     const gateway = new ExecutorGateway(log, MiB, 256 * MiB);
     const executor = { id: 'executor-1', epoch: 1, address: server.address };
@@ -233,15 +239,7 @@ describe('ExecutorGateway with sliced task results', () => {
     }
   });
   it('drops blocks on the task stream of an executor that reads drops there, in messages after the launches of the turn; DropBlocks calls to one that does not', async () => {
-    const messages: RunTasksRequest__Output[] = [];
-    script = (call, first) => {
-      const take = (m: RunTasksRequest__Output) => {
-        messages.push(m);
-        for (const t of m.tasks) writeOne(call, { ...result(t.taskId, payload(4, 8)), attempt: t.attempt });
-      };
-      take(first);
-      call.on('data', take);
-    };
+    const messages = recordMessages();
     dropCalls.length = 0;
     const gateway = new ExecutorGateway(log, MiB, 256 * MiB);
     const newer = { id: 'executor-1', epoch: 1, address: server.address };
